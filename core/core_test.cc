@@ -1,0 +1,71 @@
+#include <filesystem>
+
+#include "core/env.h"
+#include "core/file_util.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+#include "gtest/gtest.h"
+
+namespace scancov {
+namespace {
+
+// Reference digests from FIPS 180-2 Appendix B.1 and RFC 4231 test case 2.
+TEST(Sha256Test, MatchesFipsVector) {
+  EXPECT_EQ(ToHex(Sha256Digest("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Sha256Test, IncrementalEqualsOneShot) {
+  Sha256 h;
+  h.Update("a");
+  h.Update("bc");
+  EXPECT_EQ(h.Finish(), Sha256Digest("abc"));
+}
+
+TEST(Sha256Test, HmacMatchesRfc4231Case2) {
+  EXPECT_EQ(ToHex(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(FakeClockTest, SleepAdvancesWithoutBlocking) {
+  FakeClock clock;
+  const absl::Time start = clock.Now();
+  clock.SleepFor(absl::Hours(3));
+  EXPECT_EQ(clock.Now() - start, absl::Hours(3));
+  EXPECT_EQ(clock.TotalSlept(), absl::Hours(3));
+}
+
+absl::StatusOr<int> Half(int x) {
+  if (x % 2) return absl::InvalidArgumentError("odd");
+  return x / 2;
+}
+
+absl::Status UseMacros(int x, int* out) {
+  SCV_ASSIGN_OR_RETURN(int h, Half(x));
+  SCV_RETURN_IF_ERROR(h > 100 ? absl::OutOfRangeError("big") : absl::OkStatus());
+  *out = h;
+  return absl::OkStatus();
+}
+
+TEST(StatusMacrosTest, PropagateErrorsAndValues) {
+  int out = 0;
+  EXPECT_TRUE(UseMacros(8, &out).ok());
+  EXPECT_EQ(out, 4);
+  EXPECT_EQ(UseMacros(3, &out).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(UseMacros(400, &out).code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST(FileUtilTest, AtomicWriteThenRead) {
+  const std::string dir = ::testing::TempDir() + "/core_file_util";
+  ASSERT_TRUE(MakeDirs(dir).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/x.bin", std::string("a\0b", 3)).ok());
+  auto read = ReadFileToString(dir + "/x.bin");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, std::string("a\0b", 3));
+  auto missing = ReadFileToString(dir + "/nope");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scancov

@@ -1,0 +1,211 @@
+#include "protocol/weights_codec.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+
+namespace scancov::protocol {
+
+v1::DType ToProto(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return v1::DTYPE_FLOAT32;
+    case DType::kFloat64: return v1::DTYPE_FLOAT64;
+    case DType::kFloat16: return v1::DTYPE_FLOAT16;
+    case DType::kBFloat16: return v1::DTYPE_BFLOAT16;
+    case DType::kInt64: return v1::DTYPE_INT64;
+    case DType::kInt32: return v1::DTYPE_INT32;
+    case DType::kUInt8: return v1::DTYPE_UINT8;
+    case DType::kBool: return v1::DTYPE_BOOL;
+  }
+  return v1::DTYPE_UNSPECIFIED;
+}
+
+absl::StatusOr<DType> FromProto(v1::DType dtype) {
+  switch (dtype) {
+    case v1::DTYPE_FLOAT32: return DType::kFloat32;
+    case v1::DTYPE_FLOAT64: return DType::kFloat64;
+    case v1::DTYPE_FLOAT16: return DType::kFloat16;
+    case v1::DTYPE_BFLOAT16: return DType::kBFloat16;
+    case v1::DTYPE_INT64: return DType::kInt64;
+    case v1::DTYPE_INT32: return DType::kInt32;
+    case v1::DTYPE_UINT8: return DType::kUInt8;
+    case v1::DTYPE_BOOL: return DType::kBool;
+    default: break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown dtype enum ", static_cast<int>(dtype)));
+}
+
+v1::WeightsManifest ManifestFor(const TensorSet& set, std::string* payload) {
+  v1::WeightsManifest manifest;
+  payload->clear();
+  payload->reserve(set.TotalBytes());
+  for (const Tensor& t : set.tensors()) {
+    v1::TensorSpec* spec = manifest.add_tensors();
+    spec->set_name(t.name);
+    for (int64_t d : t.shape) spec->add_shape(d);
+    spec->set_dtype(ToProto(t.dtype));
+    spec->set_offset(payload->size());
+    spec->set_nbytes(t.bytes.size());
+    payload->append(t.bytes);
+  }
+  manifest.set_total_bytes(payload->size());
+  manifest.set_sha256(Sha256Digest(*payload));
+  return manifest;
+}
+
+std::string WeightsDigestHex(const TensorSet& set) {
+  Sha256 h;
+  for (const Tensor& t : set.tensors()) h.Update(t.bytes);
+  return ToHex(h.Finish());
+}
+
+WeightsEncoder::WeightsEncoder(const TensorSet& set, uint32_t chunk_bytes) : set_(set) {
+  if (chunk_bytes == 0) chunk_bytes = kDefaultChunkBytes;
+  chunk_bytes = std::min(chunk_bytes, kMaxChunkBytes);
+  manifest_ = ManifestFor(set_, &payload_);
+  manifest_.set_chunk_bytes(chunk_bytes);
+  manifest_.set_num_chunks(
+      static_cast<uint32_t>((payload_.size() + chunk_bytes - 1) / chunk_bytes));
+}
+
+bool WeightsEncoder::Next(v1::WeightsChunk* chunk) {
+  if (next_ >= manifest_.num_chunks()) return false;
+  const uint64_t offset = static_cast<uint64_t>(next_) * manifest_.chunk_bytes();
+  const uint64_t size = std::min<uint64_t>(manifest_.chunk_bytes(), payload_.size() - offset);
+  chunk->Clear();
+  chunk->set_index(next_);
+  chunk->set_offset(offset);
+  chunk->set_data(payload_.data() + offset, size);
+  chunk->set_sha256(Sha256Digest(chunk->data()));
+  ++next_;
+  return true;
+}
+
+namespace {
+
+// Checks that the specs tile [0, total_bytes) in order with consistent sizes.
+absl::Status ValidateSpecs(const v1::WeightsManifest& m) {
+  uint64_t expected_offset = 0;
+  for (int i = 0; i < m.tensors_size(); ++i) {
+    const v1::TensorSpec& s = m.tensors(i);
+    const std::string where = absl::StrCat("manifest: tensor '", s.name(), "'");
+    SCV_ASSIGN_OR_RETURN(DType dtype, FromProto(s.dtype()));
+    const int64_t n = NumElements({s.shape().begin(), s.shape().end()});
+    if (n < 0) return absl::InvalidArgumentError(where + ": invalid shape");
+    if (s.nbytes() != static_cast<uint64_t>(n) * DTypeSize(dtype)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": nbytes ", s.nbytes(),
+                                                     " does not match its shape and dtype"));
+    }
+    if (s.offset() != expected_offset) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": offset ", s.offset(),
+                                                     ", expected ", expected_offset));
+    }
+    expected_offset += s.nbytes();
+  }
+  if (expected_offset != m.total_bytes()) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest: tensors cover ", expected_offset,
+                                                   " bytes but total_bytes is ", m.total_bytes()));
+  }
+  if (m.sha256().size() != 32) {
+    return absl::InvalidArgumentError("manifest: sha256 must be 32 bytes");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TensorSet> BuildSet(const v1::WeightsManifest& m, const std::string& payload) {
+  TensorSet set;
+  for (const v1::TensorSpec& s : m.tensors()) {
+    Tensor t;
+    t.name = s.name();
+    t.shape.assign(s.shape().begin(), s.shape().end());
+    SCV_ASSIGN_OR_RETURN(t.dtype, FromProto(s.dtype()));
+    t.bytes.assign(payload.data() + s.offset(), s.nbytes());
+    SCV_RETURN_IF_ERROR(Annotate(set.Add(std::move(t)), "manifest"));
+  }
+  return set;
+}
+
+}  // namespace
+
+absl::Status WeightsAssembler::Begin(const v1::WeightsManifest& manifest) {
+  if (begun_) return absl::FailedPreconditionError("weights stream: second manifest");
+  if (manifest.total_bytes() > max_payload_bytes_) {
+    return absl::ResourceExhaustedError(absl::StrCat("weights stream: ", manifest.total_bytes(),
+                                                     " bytes announced, limit ",
+                                                     max_payload_bytes_));
+  }
+  if (manifest.chunk_bytes() == 0 || manifest.chunk_bytes() > kMaxChunkBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest: chunk_bytes ", manifest.chunk_bytes(), " out of (0, ",
+                     kMaxChunkBytes, "]"));
+  }
+  const uint64_t chunks =
+      (manifest.total_bytes() + manifest.chunk_bytes() - 1) / manifest.chunk_bytes();
+  if (chunks != manifest.num_chunks()) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest: num_chunks ", manifest.num_chunks(),
+                                                   ", expected ", chunks));
+  }
+  SCV_RETURN_IF_ERROR(ValidateSpecs(manifest));
+  manifest_ = manifest;
+  payload_.clear();
+  payload_.reserve(manifest.total_bytes());
+  begun_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status WeightsAssembler::Add(const v1::WeightsChunk& chunk) {
+  if (!begun_) return absl::FailedPreconditionError("weights stream: chunk before manifest");
+  const std::string where = absl::StrCat("weights stream: chunk ", chunk.index());
+  if (chunk.index() != received_) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": out of order, expected chunk ",
+                                                   received_));
+  }
+  if (received_ >= manifest_.num_chunks()) {
+    return absl::InvalidArgumentError(where + ": more chunks than the manifest announced");
+  }
+  const uint64_t offset = static_cast<uint64_t>(received_) * manifest_.chunk_bytes();
+  const uint64_t size = std::min<uint64_t>(manifest_.chunk_bytes(),
+                                           manifest_.total_bytes() - offset);
+  if (chunk.offset() != offset || chunk.data().size() != size) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": offset/size ", chunk.offset(), "/",
+                                                   chunk.data().size(), ", expected ", offset,
+                                                   "/", size));
+  }
+  if (Sha256Digest(chunk.data()) != chunk.sha256()) {
+    return absl::DataLossError(where + ": sha256 mismatch (corrupted in transit)");
+  }
+  payload_.append(chunk.data());
+  ++received_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TensorSet> WeightsAssembler::Finish() {
+  if (!begun_) return absl::FailedPreconditionError("weights stream: no manifest");
+  if (received_ != manifest_.num_chunks()) {
+    return absl::DataLossError(absl::StrCat("weights stream: truncated, ", received_, " of ",
+                                            manifest_.num_chunks(), " chunks received"));
+  }
+  if (Sha256Digest(payload_) != manifest_.sha256()) {
+    return absl::DataLossError("weights stream: sha256 of the whole set does not match");
+  }
+  begun_ = false;
+  return BuildSet(manifest_, payload_);
+}
+
+absl::StatusOr<TensorSet> TensorSetFromPayload(const v1::WeightsManifest& manifest,
+                                               const std::string& payload) {
+  SCV_RETURN_IF_ERROR(ValidateSpecs(manifest));
+  if (payload.size() != manifest.total_bytes()) {
+    return absl::DataLossError(absl::StrCat("checkpoint: ", payload.size(),
+                                            " payload bytes, manifest says ",
+                                            manifest.total_bytes()));
+  }
+  if (Sha256Digest(payload) != manifest.sha256()) {
+    return absl::DataLossError("checkpoint: payload sha256 does not match its manifest");
+  }
+  return BuildSet(manifest, payload);
+}
+
+}  // namespace scancov::protocol
