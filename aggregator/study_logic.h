@@ -1,0 +1,54 @@
+// StudyLogic: what one kind of study does round by round. The Federation owns the protocol
+// (who may call what, idempotency, deadlines, persistence); a StudyLogic only decides which
+// tasks a round has, whether an upload is acceptable, and what a closed round produces.
+#ifndef SCANCOV_AGGREGATOR_STUDY_LOGIC_H_
+#define SCANCOV_AGGREGATOR_STUDY_LOGIC_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "aggregator/store.h"
+#include "protocol/scancov.pb.h"
+#include "protocol/tensor_set.h"
+
+namespace scancov::aggregator {
+
+struct RoundOutcome {
+  std::optional<protocol::TensorSet> weights;  // the new global model, if the round makes one
+  Metrics metrics;                              // combined over sites
+  std::string result_json;                      // combined statistics, if any
+  bool study_done = false;
+};
+
+class StudyLogic {
+ public:
+  virtual ~StudyLogic() = default;
+
+  virtual absl::Status ValidateSpec(const v1::StudySpec& spec) const = 0;
+  // Tasks of round `round` (site_id empty = the first study site to pull takes it).
+  virtual std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
+                                            const std::string& input_checkpoint) const = 0;
+  // Checks an upload for `task` against the round's input model (null if none).
+  virtual absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
+                                      const protocol::TensorSet* weights,
+                                      const protocol::TensorSet* input) const = 0;
+  // Combines a round's accepted results.
+  virtual absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
+                                                  const protocol::TensorSet* input,
+                                                  const std::vector<ResultRecord>& results) const = 0;
+};
+
+// Federated training: round 0 initialises the model at one site (INIT_MODEL); rounds
+// 1..spec.rounds train at every site (TRAIN) and aggregate with spec.strategy; a final round
+// evaluates the last global model at every site (EVALUATE), then the study is done.
+std::unique_ptr<StudyLogic> MakeTrainingStudyLogic();
+
+// Sample-weighted mean of each metric over results (plain mean where all counts are 0).
+Metrics CombineMetrics(const std::vector<ResultRecord>& results);
+
+}  // namespace scancov::aggregator
+
+#endif  // SCANCOV_AGGREGATOR_STUDY_LOGIC_H_

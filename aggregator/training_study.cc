@@ -1,0 +1,135 @@
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "aggregator/strategy.h"
+#include "aggregator/study_logic.h"
+#include "aggregator/update_validator.h"
+#include "core/status_macros.h"
+
+namespace scancov::aggregator {
+namespace {
+
+class TrainingStudyLogic : public StudyLogic {
+ public:
+  absl::Status ValidateSpec(const v1::StudySpec& spec) const override {
+    if (spec.rounds() < 1 || spec.rounds() > 10000) {
+      return absl::InvalidArgumentError("study spec: rounds must be in 1..10000");
+    }
+    if (spec.plan().model().empty()) {
+      return absl::InvalidArgumentError("study spec: plan.model is required");
+    }
+    if (spec.plan().local_epochs() < 1) {
+      return absl::InvalidArgumentError("study spec: plan.local_epochs must be >= 1");
+    }
+    if (!(spec.plan().learning_rate() > 0)) {
+      return absl::InvalidArgumentError("study spec: plan.learning_rate must be > 0");
+    }
+    return MakeStrategy(spec.strategy()).status();
+  }
+
+  std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
+                                    const std::string& input_checkpoint) const override {
+    std::vector<TaskRecord> tasks;
+    const uint32_t last_train = study.spec.rounds();
+    if (round == 0) {
+      TaskRecord t;
+      t.task_id = absl::StrCat(study.study_id, "/r0/init");
+      t.kind = v1::TASK_KIND_INIT_MODEL;
+      tasks.push_back(t);
+    } else {
+      for (const std::string& site : study.spec.sites()) {
+        TaskRecord t;
+        t.task_id = absl::StrCat(study.study_id, "/r", round, "/", site);
+        t.site_id = site;
+        t.kind = round <= last_train ? v1::TASK_KIND_TRAIN : v1::TASK_KIND_EVALUATE;
+        tasks.push_back(t);
+      }
+    }
+    for (TaskRecord& t : tasks) {
+      t.study_id = study.study_id;
+      t.round = round;
+      t.checkpoint_id = input_checkpoint;
+    }
+    return tasks;
+  }
+
+  absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
+                              const protocol::TensorSet* weights,
+                              const protocol::TensorSet* input) const override {
+    for (const auto& [name, value] : header.metrics()) {
+      if (!std::isfinite(value)) {
+        return absl::InvalidArgumentError(absl::StrCat("metric '", name, "' is not finite"));
+      }
+    }
+    switch (task.kind) {
+      case v1::TASK_KIND_INIT_MODEL:
+        if (weights == nullptr) return absl::InvalidArgumentError("INIT result without weights");
+        if (weights->empty()) return absl::InvalidArgumentError("update: no tensors");
+        return Annotate(protocol::CheckAllFinite(*weights), "update");
+      case v1::TASK_KIND_TRAIN:
+        if (weights == nullptr) return absl::InvalidArgumentError("TRAIN result without weights");
+        return ValidateUpdate(input, *weights, header.num_samples());
+      case v1::TASK_KIND_EVALUATE:
+        if (weights != nullptr) {
+          return absl::InvalidArgumentError("EVALUATE result must not carry weights");
+        }
+        return absl::OkStatus();
+      default:
+        return absl::InvalidArgumentError("unexpected task kind for a training study");
+    }
+  }
+
+  absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
+                                          const protocol::TensorSet* input,
+                                          const std::vector<ResultRecord>& results) const override {
+    RoundOutcome out;
+    out.metrics = CombineMetrics(results);
+    if (round == 0) {
+      if (results.empty() || !results[0].weights) {
+        return absl::FailedPreconditionError("round 0 closed without initial weights");
+      }
+      out.weights = *results[0].weights;
+      return out;
+    }
+    if (round > study.spec.rounds()) {
+      out.study_done = true;
+      return out;
+    }
+    if (input == nullptr) return absl::FailedPreconditionError("training round without a model");
+    SCV_ASSIGN_OR_RETURN(std::unique_ptr<AggregationStrategy> strategy,
+                         MakeStrategy(study.spec.strategy()));
+    std::vector<ClientUpdate> updates;
+    for (const ResultRecord& r : results) {
+      updates.push_back({r.site_id, r.num_samples, r.weights ? &*r.weights : nullptr});
+    }
+    SCV_ASSIGN_OR_RETURN(protocol::TensorSet next, strategy->Aggregate(*input, updates));
+    out.weights = std::move(next);
+    return out;
+  }
+};
+
+}  // namespace
+
+Metrics CombineMetrics(const std::vector<ResultRecord>& results) {
+  double total = 0;
+  for (const ResultRecord& r : results) total += static_cast<double>(r.num_samples);
+  Metrics sums;
+  std::map<std::string, double> weight_sums;
+  for (const ResultRecord& r : results) {
+    const double w = total > 0 ? static_cast<double>(r.num_samples) : 1.0;
+    for (const auto& [name, value] : r.metrics) {
+      sums[name] += w * value;
+      weight_sums[name] += w;
+    }
+  }
+  for (auto& [name, sum] : sums) {
+    if (weight_sums[name] > 0) sum /= weight_sums[name];
+  }
+  return sums;
+}
+
+std::unique_ptr<StudyLogic> MakeTrainingStudyLogic() {
+  return std::make_unique<TrainingStudyLogic>();
+}
+
+}  // namespace scancov::aggregator
