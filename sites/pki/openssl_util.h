@@ -1,0 +1,64 @@
+// Internal helpers for the PKI library: owning pointers for OpenSSL objects and conversion of
+// the OpenSSL error queue into absl::Status. Not part of the public API of scancov_pki.
+#ifndef SCANCOV_SITES_PKI_OPENSSL_UTIL_H_
+#define SCANCOV_SITES_PKI_OPENSSL_UTIL_H_
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace scancov::sites::internal {
+
+template <typename T, void (*kFree)(T*)>
+struct OpenSslDeleter {
+  void operator()(T* p) const { kFree(p); }
+};
+
+template <typename T, void (*kFree)(T*)>
+using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<T, kFree>>;
+
+// BIO_free returns int, so it gets a void wrapper.
+inline void BioFreeVoid(BIO* bio) { BIO_free(bio); }
+inline void GeneralNamesFree(GENERAL_NAMES* names) { GENERAL_NAMES_free(names); }
+
+using BioPtr = OpenSslPtr<BIO, BioFreeVoid>;
+using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
+using EvpPkeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+using X509Ptr = OpenSslPtr<X509, X509_free>;
+using X509NamePtr = OpenSslPtr<X509_NAME, X509_NAME_free>;
+using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
+using X509StoreCtxPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
+using X509ExtensionPtr = OpenSslPtr<X509_EXTENSION, X509_EXTENSION_free>;
+using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, GeneralNamesFree>;
+using GeneralNamePtr = OpenSslPtr<GENERAL_NAME, GENERAL_NAME_free>;
+using Asn1IntegerPtr = OpenSslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
+
+// Drains the calling thread's OpenSSL error queue and returns a status "<what>: <errors>",
+// where <errors> are the ERR_error_string_n texts joined by "; " (or "unknown OpenSSL error"
+// when the queue is empty).
+absl::Status OpenSslError(absl::string_view what,
+                          absl::StatusCode code = absl::StatusCode::kInternal);
+
+// Clears stale entries so that a later OpenSslError reports only the current failure.
+void ClearOpenSslErrors();
+
+// PEM <-> objects. Errors name `what` (e.g. a path or "CA certificate").
+absl::StatusOr<X509Ptr> ParseCertificatePem(absl::string_view pem, absl::string_view what);
+absl::StatusOr<EvpPkeyPtr> ParsePrivateKeyPem(absl::string_view pem, absl::string_view what);
+absl::StatusOr<std::string> CertificateToPem(X509* cert);
+// Unencrypted PKCS#8 ("BEGIN PRIVATE KEY"), which gRPC and the openssl CLI read.
+absl::StatusOr<std::string> PrivateKeyToPem(EVP_PKEY* key);
+
+}  // namespace scancov::sites::internal
+
+#endif  // SCANCOV_SITES_PKI_OPENSSL_UTIL_H_
