@@ -307,7 +307,7 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller) 
                                  ": waiting for other sites");
     }
   }
-  response.mutable_wait()->set_seconds(options_.wait_seconds);
+  response.mutable_wait()->set_wait_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.wait)));
   response.mutable_wait()->set_idle(waiting_for.empty());
   response.mutable_wait()->set_reason(waiting_for.empty() ? "no running study includes this site"
                                                           : waiting_for);

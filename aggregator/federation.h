@@ -41,7 +41,7 @@ struct Caller {
 struct FederationOptions {
   Clock* clock = Clock::Real();
   // How long an idle node is told to wait before pulling again.
-  uint32_t wait_seconds = 2;
+  absl::Duration wait = absl::Seconds(2);
   std::string aggregator_version = "0.1.0";
 };
 

@@ -1,0 +1,158 @@
+// scancov-coord: the consortium coordinator's command line.
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "aggregator/coordinator_client.h"
+#include "aggregator/report.h"
+#include "core/file_util.h"
+#include "core/logging.h"
+#include "core/status_macros.h"
+
+namespace {
+
+using scancov::aggregator::CoordinatorClient;
+
+struct Connection {
+  std::string aggregator = "127.0.0.1:7443";
+  std::string tls_name;
+  std::string ca, cert, key;
+};
+
+absl::Status Fail(const absl::Status& s) {
+  spdlog::error("{}", std::string(s.message()));
+  return s;
+}
+
+absl::Status Watch(CoordinatorClient& client, const std::string& study, double interval_s,
+                   double timeout_s, const std::string& report_dir) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
+  std::string last;
+  while (true) {
+    SCV_ASSIGN_OR_RETURN(scancov::v1::StudyStatus status, client.GetStudyStatus(study));
+    const std::string line = scancov::aggregator::ProgressLine(status);
+    if (line != last) std::cout << line << std::endl;
+    last = line;
+    if (status.state() != scancov::v1::STUDY_STATE_RUNNING) {
+      if (!report_dir.empty()) {
+        SCV_RETURN_IF_ERROR(scancov::aggregator::WriteStudyReport(status, report_dir));
+        std::cout << "report written to " << report_dir << "/report.md" << std::endl;
+      }
+      return status.state() == scancov::v1::STUDY_STATE_DONE
+                 ? absl::OkStatus()
+                 : absl::AbortedError("study failed: " + status.message());
+    }
+    if (absl::Now() > deadline) return absl::DeadlineExceededError("watch: timed out");
+    absl::SleepFor(absl::Seconds(interval_s));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"scancov-coord: enrol sites, launch studies and read their reports.\n"
+               "Connects to the aggregator over mutual TLS with the coordinator certificate."};
+  app.require_subcommand(1);
+  Connection conn;
+  std::string log_level = "warn";
+  app.add_option("--aggregator", conn.aggregator, "aggregator host:port")->capture_default_str();
+  app.add_option("--tls-name", conn.tls_name, "name to check on the aggregator certificate");
+  app.add_option("--ca", conn.ca, "consortium CA certificate (PEM)")->required();
+  app.add_option("--cert", conn.cert, "coordinator certificate (PEM)")->required();
+  app.add_option("--key", conn.key, "coordinator private key (PEM)")->required();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+
+  std::string site, name, spec_file, study, out_dir;
+  double interval = 2, timeout = 3600;
+  auto* enroll = app.add_subcommand("enroll", "enrol a site (its certificate CN)");
+  enroll->add_option("--site", site, "site id")->required();
+  enroll->add_option("--name", name, "display name");
+  auto* disable = app.add_subcommand("disable", "refuse a site's calls from now on");
+  disable->add_option("--site", site, "site id")->required();
+  auto* enable = app.add_subcommand("enable", "accept a disabled site again");
+  enable->add_option("--site", site, "site id")->required();
+  auto* sites = app.add_subcommand("sites", "list enrolled sites and when they were last seen");
+  auto* create = app.add_subcommand("create-study", "create a study from a JSON StudySpec");
+  create->add_option("--spec", spec_file, "StudySpec as JSON (protobuf JSON mapping)")->required();
+  auto* studies = app.add_subcommand("studies", "list studies");
+  auto* status_cmd = app.add_subcommand("status", "print a study's status");
+  status_cmd->add_option("--study", study, "study id")->required();
+  auto* watch = app.add_subcommand("watch", "follow a study until it ends");
+  watch->add_option("--study", study, "study id")->required();
+  watch->add_option("--interval", interval, "seconds between polls")->capture_default_str();
+  watch->add_option("--timeout", timeout, "give up after this many seconds")->capture_default_str();
+  watch->add_option("--report", out_dir, "write the report to this folder when the study ends");
+  auto* report = app.add_subcommand("report", "write a study's report (Markdown, CSV, SVG)");
+  report->add_option("--study", study, "study id")->required();
+  report->add_option("--out", out_dir, "output folder")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+  auto client = CoordinatorClient::Create(conn.aggregator, {conn.ca, conn.cert, conn.key},
+                                          conn.tls_name);
+  if (!client.ok()) {
+    Fail(client.status()).IgnoreError();
+    return 1;
+  }
+  CoordinatorClient& c = **client;
+  absl::Status result;
+  if (*enroll) {
+    auto info = c.EnrollSite(site, name);
+    result = info.status();
+    if (info.ok()) std::cout << "enrolled site " << info->site_id() << "\n";
+  } else if (*disable || *enable) {
+    auto info = c.SetSiteEnabled(site, enable->parsed());
+    result = info.status();
+    if (info.ok()) std::cout << info->site_id() << (info->enabled() ? " enabled" : " disabled") << "\n";
+  } else if (*sites) {
+    auto list = c.ListSites();
+    result = list.status();
+    if (list.ok()) {
+      for (const auto& s : list->sites()) {
+        std::cout << s.site_id() << "\t" << (s.enabled() ? "enabled" : "disabled") << "\t"
+                  << (s.last_seen_unix() ? absl::FormatTime(absl::FromUnixSeconds(s.last_seen_unix()))
+                                         : std::string("never seen"))
+                  << "\t" << s.device() << "\n";
+      }
+    }
+  } else if (*create) {
+    absl::StatusOr<std::string> text = scancov::ReadFileToString(spec_file);
+    absl::StatusOr<scancov::v1::StudySpec> spec =
+        text.ok() ? scancov::aggregator::StudySpecFromJson(*text)
+                  : absl::StatusOr<scancov::v1::StudySpec>(text.status());
+    if (!spec.ok()) {
+      result = spec.status();
+    } else {
+      auto created = c.CreateStudy(*spec);
+      result = created.status();
+      if (created.ok()) std::cout << "study " << created->study_id() << " created\n";
+    }
+  } else if (*studies) {
+    auto list = c.ListStudies();
+    result = list.status();
+    if (list.ok()) {
+      for (const auto& s : list->studies()) std::cout << scancov::aggregator::ProgressLine(s) << "\n";
+    }
+  } else if (*status_cmd) {
+    auto status = c.GetStudyStatus(study);
+    result = status.status();
+    if (status.ok()) std::cout << scancov::aggregator::StudyReportMarkdown(*status);
+  } else if (*watch) {
+    result = Watch(c, study, interval, timeout, out_dir);
+  } else if (*report) {
+    auto status = c.GetStudyStatus(study);
+    result = status.ok() ? scancov::aggregator::WriteStudyReport(*status, out_dir) : status.status();
+    if (result.ok()) std::cout << "report written to " << out_dir << "/report.md\n";
+  }
+  if (!result.ok()) {
+    Fail(result).IgnoreError();
+    return 1;
+  }
+  return 0;
+}

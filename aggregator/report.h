@@ -1,0 +1,36 @@
+// Study reports for coordinators: Markdown with tables, CSV of every metric, SVG line charts,
+// and the raw status as JSON. Pure functions of a StudyStatus (no network, no state), so a
+// report can be rebuilt any time from the aggregator's record.
+//
+// Training studies: round r >= 1 evaluates checkpoint c(r-1) at every site before training
+// (metrics "global.*") and reports the local training loss ("local.*"); the last round is an
+// evaluation of the final model. Charts plot each global.* metric against the checkpoint it
+// measures, for the consortium (sample-weighted) and for each site.
+#ifndef SCANCOV_AGGREGATOR_REPORT_H_
+#define SCANCOV_AGGREGATOR_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "protocol/scancov.pb.h"
+
+namespace scancov::aggregator {
+
+std::string StudyReportMarkdown(const v1::StudyStatus& status);
+// Columns: round,checkpoint,site,metric,value (site "all" = the sample-weighted combination).
+std::string StudyMetricsCsv(const v1::StudyStatus& status);
+// One line chart of `metric` per round: the combined value and one line per site.
+std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& metric);
+// The metric names that appear in any round, sorted.
+std::vector<std::string> MetricNames(const v1::StudyStatus& status);
+
+// Writes report.md, metrics.csv, status.json and one <metric>.svg per global.* metric to `dir`.
+absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& dir);
+
+// One line per round for terminal progress: "round 2/3 closed  global.val_auc=0.74 ...".
+std::string ProgressLine(const v1::StudyStatus& status);
+
+}  // namespace scancov::aggregator
+
+#endif  // SCANCOV_AGGREGATOR_REPORT_H_

@@ -1,0 +1,231 @@
+#include "node/agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::node {
+namespace {
+
+std::string KindName(v1::TaskKind kind) {
+  switch (kind) {
+    case v1::TASK_KIND_INIT_MODEL: return "init";
+    case v1::TASK_KIND_TRAIN: return "train";
+    case v1::TASK_KIND_EVALUATE: return "evaluate";
+    case v1::TASK_KIND_ANALYZE: return "analyze";
+    default: return "unknown";
+  }
+}
+
+bool IsRefusalOfNode(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kUnauthenticated ||
+         s.code() == absl::StatusCode::kPermissionDenied;
+}
+
+std::string TensorsJson(const protocol::TensorSet& set) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const protocol::Tensor& t : set.tensors()) {
+    list.push_back({{"name", t.name},
+                    {"shape", t.shape},
+                    {"dtype", std::string(protocol::DTypeName(t.dtype))}});
+  }
+  return list.dump();
+}
+
+std::string SummaryJson(const TaskOutcome& outcome) {
+  nlohmann::json j = {{"num_samples", outcome.num_samples}, {"metrics", outcome.metrics}};
+  if (!outcome.result_json.empty()) j["result"] = nlohmann::json::parse(outcome.result_json, nullptr, false);
+  return j.dump();
+}
+
+}  // namespace
+
+bool IsTransient(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kDataLoss:
+      return true;
+    default:
+      return false;
+  }
+}
+
+NodeAgent::NodeAgent(protocol::FederationClient* client, TaskRunner* runner,
+                     privacy::EgressLedger* ledger, TaskLog* log, AgentOptions options)
+    : client_(client),
+      runner_(runner),
+      ledger_(ledger),
+      log_(log),
+      options_(std::move(options)),
+      jitter_(options_.jitter_seed) {}
+
+void NodeAgent::Backoff(int attempt) {
+  absl::Duration d = options_.initial_backoff * (1 << std::min(attempt, 16));
+  d = std::min(d, options_.max_backoff);
+  d = d * (0.5 + 0.5 * jitter_.Uniform());  // jitter so sites do not retry in lock-step
+  options_.clock->SleepFor(d);
+}
+
+template <typename Fn>
+auto NodeAgent::Retry(const char* what, Fn&& fn) -> decltype(fn()) {
+  for (int attempt = 0;; ++attempt) {
+    auto result = fn();
+    if (result.ok() || !IsTransient(result.status()) || attempt + 1 >= options_.attempts_per_call ||
+        cancelled_) {
+      return result;
+    }
+    spdlog::warn("{} failed ({}), retrying", what, std::string(result.status().message()));
+    Backoff(attempt);
+  }
+}
+
+absl::Status NodeAgent::RegisterWithRetry() {
+  v1::RegisterRequest request;
+  request.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  request.set_node_version(options_.node_version);
+  request.set_device(options_.device);
+  for (int attempt = 0; !cancelled_; ++attempt) {
+    absl::StatusOr<v1::RegisterResponse> response = client_->Register(request);
+    if (response.ok()) {
+      spdlog::info("registered with the aggregator as site '{}'", response->site_id());
+      return absl::OkStatus();
+    }
+    if (!IsTransient(response.status())) return response.status();
+    spdlog::warn("aggregator unreachable ({}); retrying", std::string(response.status().message()));
+    Backoff(attempt);
+  }
+  return absl::CancelledError("cancelled");
+}
+
+absl::Status NodeAgent::Upload(const v1::Task& task, const TaskOutcome& outcome) {
+  v1::UploadHeader header;
+  header.set_task_id(task.task_id());
+  header.set_num_samples(outcome.num_samples);
+  header.mutable_metrics()->insert(outcome.metrics.begin(), outcome.metrics.end());
+  header.set_result_json(outcome.result_json);
+  int64_t entry = 0;
+  if (ledger_ != nullptr) {
+    privacy::EgressEntry e;
+    e.created_unix = absl::ToUnixSeconds(options_.clock->Now());
+    e.destination = options_.destination;
+    e.task_id = task.task_id();
+    e.kind = "result";
+    e.summary_json = SummaryJson(outcome);
+    e.payload_bytes = e.summary_json.size();
+    if (outcome.weights) {
+      e.payload_bytes += outcome.weights->TotalBytes();
+      e.payload_sha256 = protocol::WeightsDigestHex(*outcome.weights);
+      e.tensors_json = TensorsJson(*outcome.weights);
+    }
+    SCV_ASSIGN_OR_RETURN(entry, ledger_->Record(e));  // nothing leaves without an entry
+  }
+  const protocol::TensorSet* weights = outcome.weights ? &*outcome.weights : nullptr;
+  absl::StatusOr<v1::UploadResponse> response =
+      Retry("upload", [&] { return client_->UploadResult(header, weights); });
+  if (ledger_ != nullptr) {
+    const std::string state =
+        response.ok() ? (response->duplicate() ? "duplicate" : "sent") : "failed";
+    const std::string detail =
+        response.ok() ? response->message() : std::string(response.status().message());
+    absl::Status marked = ledger_->MarkOutcome(entry, state, detail);
+    if (!marked.ok()) spdlog::error("{}", std::string(marked.message()));
+  }
+  return response.status();
+}
+
+absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
+  TaskLogEntry entry{task.task_id(), KindName(task.kind()), "running",
+                     absl::ToUnixSeconds(options_.clock->Now()), 0, ""};
+  if (log_ != nullptr) log_->Upsert(entry).IgnoreError();
+  spdlog::info("task '{}' ({}) started", task.task_id(), entry.kind);
+  auto finish = [&](const std::string& state, const absl::Status& status) {
+    entry.state = state;
+    entry.finished_unix = absl::ToUnixSeconds(options_.clock->Now());
+    entry.detail = std::string(status.message());
+    if (log_ != nullptr) log_->Upsert(entry).IgnoreError();
+  };
+  std::optional<protocol::TensorSet> global;
+  if (!task.checkpoint_id().empty()) {
+    absl::StatusOr<protocol::TensorSet> downloaded = Retry("download", [&] {
+      return client_->DownloadWeights(task.task_id(), task.checkpoint_id());
+    });
+    if (!downloaded.ok()) {
+      finish("failed", downloaded.status());
+      return downloaded.status();
+    }
+    global = std::move(*downloaded);
+  }
+  absl::StatusOr<TaskOutcome> outcome = runner_->Run(task, global ? &*global : nullptr);
+  if (!outcome.ok()) {
+    spdlog::error("task '{}' failed locally: {}", task.task_id(),
+                  std::string(outcome.status().message()));
+    finish("failed", outcome.status());
+    return Step::kTaskFailed;
+  }
+  absl::Status uploaded = Upload(task, *outcome);
+  if (!uploaded.ok()) {
+    finish(IsTransient(uploaded) ? "failed" : "refused", uploaded);
+    if (IsTransient(uploaded)) return uploaded;
+    spdlog::error("result of task '{}' refused: {}", task.task_id(),
+                  std::string(uploaded.message()));
+    return Step::kTaskFailed;
+  }
+  finish("uploaded", absl::OkStatus());
+  ++tasks_completed_;
+  std::string summary;
+  for (const auto& [k, v] : outcome->metrics) absl::StrAppend(&summary, " ", k, "=", v);
+  spdlog::info("task '{}' done: n={}{}", task.task_id(), outcome->num_samples, summary);
+  return Step::kRanTask;
+}
+
+absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
+  SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse action, Retry("pull", [&] {
+                         return client_->PullTask();
+                       }));
+  if (action.has_stop()) {
+    spdlog::info("aggregator says stop: {}", action.stop().reason());
+    return Step::kStopped;
+  }
+  if (action.has_task()) return RunTask(action.task());
+  const absl::Duration wait = absl::Milliseconds(std::max<uint32_t>(50, action.wait().wait_ms()));
+  spdlog::debug("waiting {}: {}", absl::FormatDuration(wait), action.wait().reason());
+  options_.clock->SleepFor(wait);
+  return action.wait().idle() ? Step::kIdle : Step::kWaited;
+}
+
+absl::Status NodeAgent::Run() {
+  SCV_RETURN_IF_ERROR(RegisterWithRetry());
+  int idle_polls = 0;
+  int failures = 0;
+  while (!cancelled_) {
+    absl::StatusOr<Step> step = RunOnce();
+    if (!step.ok()) {
+      if (IsRefusalOfNode(step.status())) return step.status();
+      spdlog::warn("{}", std::string(step.status().message()));
+      Backoff(++failures);
+      continue;
+    }
+    if (*step == Step::kStopped) return absl::OkStatus();
+    if (*step == Step::kTaskFailed) {
+      Backoff(++failures);
+      continue;
+    }
+    failures = 0;
+    idle_polls = *step == Step::kIdle ? idle_polls + 1 : 0;
+    if (options_.exit_when_idle && idle_polls >= options_.idle_polls_before_exit) {
+      spdlog::info("no running study includes this site; exiting (--exit-when-idle)");
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace scancov::node

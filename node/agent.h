@@ -1,0 +1,84 @@
+// NodeAgent: the node daemon's loop. It only dials out: register, then repeatedly pull the next
+// action (run a task / wait / stop), download the task's checkpoint, run it locally, record in
+// the egress ledger what is about to leave, upload, and record the outcome.
+//
+// Failure handling:
+//  - transient errors (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, DATA_LOSS:
+//    the aggregator restarting, a dropped connection, a chunk corrupted in transit) are retried
+//    with exponential backoff and jitter; every call is idempotent by task id, so a retried
+//    upload of an already-accepted result is answered "duplicate";
+//  - the aggregator refusing the node itself (UNAUTHENTICATED, PERMISSION_DENIED on register or
+//    pull) ends Run with that status: a steward must act (certificate, enrolment);
+//  - a task that fails locally or whose result is refused is logged and recorded; the agent
+//    backs off and carries on with the next pull.
+//
+// Thread safety: Run on one thread; Cancel may be called from any thread.
+#ifndef SCANCOV_NODE_AGENT_H_
+#define SCANCOV_NODE_AGENT_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/env.h"
+#include "node/task_log.h"
+#include "node/task_runner.h"
+#include "privacy/egress_ledger.h"
+#include "protocol/federation_client.h"
+
+namespace scancov::node {
+
+struct AgentOptions {
+  Clock* clock = Clock::Real();
+  std::string node_version = "0.1.0";
+  std::string device = "cpu";
+  std::string destination;       // aggregator address, for the ledger
+  bool exit_when_idle = false;   // return once no running study includes this site
+  int idle_polls_before_exit = 2;
+  absl::Duration initial_backoff = absl::Milliseconds(500);
+  absl::Duration max_backoff = absl::Seconds(30);
+  int attempts_per_call = 6;     // transient retries of one call before giving up on it
+  uint64_t jitter_seed = 1;
+};
+
+class NodeAgent {
+ public:
+  enum class Step { kRanTask, kTaskFailed, kWaited, kIdle, kStopped };
+
+  // All pointers must outlive the agent; `ledger` and `log` may be null in tests.
+  NodeAgent(protocol::FederationClient* client, TaskRunner* runner, privacy::EgressLedger* ledger,
+            TaskLog* log, AgentOptions options);
+
+  // Registers, then loops until Stop, idle exit (if enabled) or Cancel. Returns the refusal if
+  // the aggregator refuses this node.
+  absl::Status Run();
+  // One pull and whatever it asks for. Transient failures come back as errors.
+  absl::StatusOr<Step> RunOnce();
+  absl::Status RegisterWithRetry();
+  void Cancel() { cancelled_ = true; }
+  int tasks_completed() const { return tasks_completed_; }
+
+ private:
+  absl::StatusOr<Step> RunTask(const v1::Task& task);
+  absl::Status Upload(const v1::Task& task, const TaskOutcome& outcome);
+  // Calls `fn` until it succeeds, fails non-transiently, or attempts run out.
+  template <typename Fn>
+  auto Retry(const char* what, Fn&& fn) -> decltype(fn());
+  void Backoff(int attempt);
+
+  protocol::FederationClient* client_;
+  TaskRunner* runner_;
+  privacy::EgressLedger* ledger_;
+  TaskLog* log_;
+  AgentOptions options_;
+  Random jitter_;
+  std::atomic<bool> cancelled_{false};
+  int tasks_completed_ = 0;
+};
+
+// Transient = worth retrying the same call.
+bool IsTransient(const absl::Status& status);
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_AGENT_H_

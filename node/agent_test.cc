@@ -1,0 +1,214 @@
+#include "node/agent.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "aggregator/federation.h"
+#include "aggregator/in_process_client.h"
+#include "gtest/gtest.h"
+
+namespace scancov::node {
+namespace {
+
+using aggregator::Caller;
+using protocol::TensorSet;
+
+const Caller kCoordinator{Caller::Role::kCoordinator, "alice"};
+
+// Adds `delta` to every weight; INIT returns zeros.
+class FakeRunner : public TaskRunner {
+ public:
+  explicit FakeRunner(float delta, uint64_t samples) : delta_(delta), samples_(samples) {}
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
+    if (fail_) return absl::InternalError("disk full");
+    TaskOutcome out;
+    std::vector<float> w = {0, 0};
+    if (global != nullptr) {
+      std::vector<double> g = protocol::ToDoubles(global->tensors()[0]);
+      w = {static_cast<float>(g[0] + delta_), static_cast<float>(g[1] + delta_)};
+    }
+    if (task.kind() != v1::TASK_KIND_EVALUATE) {
+      TensorSet set;
+      EXPECT_TRUE(set.Add(protocol::MakeFloat32("w", {2}, w)).ok());
+      out.weights = std::move(set);
+    }
+    out.num_samples = task.kind() == v1::TASK_KIND_INIT_MODEL ? 0 : samples_;
+    out.metrics["loss"] = 1.0 / (1 + task.round());
+    return out;
+  }
+  bool fail_ = false;
+
+ private:
+  float delta_;
+  uint64_t samples_;
+};
+
+// Fails the first `failures` calls of each kind with UNAVAILABLE; for uploads, the failure
+// happens after the aggregator accepted the result (a lost response).
+class FlakyClient : public protocol::FederationClient {
+ public:
+  FlakyClient(protocol::FederationClient* inner, int failures) : inner_(inner), left_(failures) {}
+  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& r) override {
+    if (register_left_-- > 0) return absl::UnavailableError("connection refused");
+    return inner_->Register(r);
+  }
+  absl::StatusOr<v1::PullTaskResponse> PullTask() override { return inner_->PullTask(); }
+  absl::StatusOr<TensorSet> DownloadWeights(const std::string& t, const std::string& c) override {
+    return inner_->DownloadWeights(t, c);
+  }
+  absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& h,
+                                                  const TensorSet* w) override {
+    auto response = inner_->UploadResult(h, w);
+    if (left_-- > 0) return absl::UnavailableError("connection reset after send");
+    return response;
+  }
+  int register_left_ = 2;
+
+ private:
+  protocol::FederationClient* inner_;
+  int left_;
+};
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = aggregator::AggregatorStore::Open(":memory:");
+    ASSERT_TRUE(store.ok());
+    aggregator::FederationOptions options;
+    options.clock = &clock_;
+    federation_ = std::make_unique<aggregator::Federation>(std::move(*store), options);
+    db_ = std::make_unique<SQLite::Database>(":memory:",
+                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ledger_ = std::move(*privacy::EgressLedger::Open(db_.get()));
+    log_ = std::move(*TaskLog::Open(db_.get()));
+  }
+
+  void EnrollAndCreate(const std::vector<std::string>& sites, uint32_t rounds) {
+    for (const std::string& s : sites) {
+      v1::EnrollSiteRequest req;
+      req.set_site_id(s);
+      ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
+    }
+    v1::CreateStudyRequest req;
+    req.mutable_spec()->set_name("study");
+    req.mutable_spec()->set_kind(v1::STUDY_KIND_TRAINING);
+    for (const std::string& s : sites) req.mutable_spec()->add_sites(s);
+    req.mutable_spec()->set_rounds(rounds);
+    req.mutable_spec()->mutable_plan()->set_model("toy");
+    req.mutable_spec()->mutable_plan()->set_local_epochs(1);
+    req.mutable_spec()->mutable_plan()->set_learning_rate(0.1);
+    ASSERT_TRUE(federation_->CreateStudy(kCoordinator, req).ok());
+  }
+
+  AgentOptions Options() {
+    AgentOptions o;
+    o.clock = &clock_;
+    o.destination = "in-process";
+    o.exit_when_idle = true;
+    return o;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<aggregator::Federation> federation_;
+  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<privacy::EgressLedger> ledger_;
+  std::unique_ptr<TaskLog> log_;
+};
+
+TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
+  EnrollAndCreate({"kb", "igr", "hegp"}, 2);
+  std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
+  std::vector<std::unique_ptr<FakeRunner>> runners;
+  std::vector<std::unique_ptr<NodeAgent>> agents;
+  const std::vector<std::string> sites = {"kb", "igr", "hegp"};
+  for (size_t i = 0; i < sites.size(); ++i) {
+    clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
+        federation_.get(), Caller{Caller::Role::kSite, sites[i]}));
+    runners.push_back(std::make_unique<FakeRunner>(static_cast<float>(i + 1), 100 * (i + 1)));
+    agents.push_back(std::make_unique<NodeAgent>(clients[i].get(), runners[i].get(),
+                                                 ledger_.get(), log_.get(), Options()));
+    ASSERT_TRUE(agents[i]->RegisterWithRetry().ok());
+  }
+  for (int step = 0; step < 50; ++step) {
+    for (auto& agent : agents) ASSERT_TRUE(agent->RunOnce().ok());
+  }
+  auto status = federation_->GetStudyStatus(kCoordinator, "study");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_DONE);
+  int total = 0;
+  for (auto& agent : agents) total += agent->tasks_completed();
+  EXPECT_EQ(total, 1 + 3 + 3 + 3);  // init, two training rounds, evaluation
+  auto entries = ledger_->List();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 10u);
+  for (const auto& e : *entries) {
+    EXPECT_EQ(e.state, "sent") << e.task_id;
+    EXPECT_NE(e.summary_json.find("\"loss\""), std::string::npos);
+  }
+  // delta weighted by samples: (100*1 + 200*2 + 300*3)/600 = 2.333.. per round
+  auto c2 = federation_->GetCheckpoint(kCoordinator, "study", "");
+  ASSERT_TRUE(c2.ok());
+  EXPECT_NEAR(protocol::ToDoubles(c2->tensors()[0])[0], 2 * 1400.0 / 600.0, 1e-5);
+}
+
+TEST_F(AgentTest, RetriesTransientFailuresAndLostUploadResponsesAreDuplicates) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
+  FlakyClient flaky(&inner, /*failures=*/1);
+  FakeRunner runner(1, 50);
+  NodeAgent agent(&flaky, &runner, ledger_.get(), log_.get(), Options());
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_GT(clock_.TotalSlept(), absl::ZeroDuration());
+  auto status = federation_->GetStudyStatus(kCoordinator, "study");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_DONE);
+  auto entries = ledger_->List();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_FALSE(entries->empty());
+  EXPECT_EQ(entries->front().state, "duplicate");  // accepted the first time, response lost
+}
+
+TEST_F(AgentTest, UnenrolledSiteStopsWithTheRefusal) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "zz"});
+  FakeRunner runner(1, 50);
+  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  absl::Status s = agent.Run();
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(s.message().find("not enrolled"), std::string::npos);
+}
+
+TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
+  FakeRunner runner(1, 50);
+  runner.fail_ = true;
+  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  auto step = agent.RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
+  auto recent = log_->Recent(5);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ(recent->at(0).state, "failed");
+  EXPECT_EQ(recent->at(0).detail, "disk full");
+  EXPECT_TRUE(ledger_->List()->empty());  // nothing left the site
+  runner.fail_ = false;
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(federation_->GetStudyStatus(kCoordinator, "study")->state(), v1::STUDY_STATE_DONE);
+}
+
+TEST_F(AgentTest, ExitsWhenNoStudyIncludesTheSite) {
+  EnrollAndCreate({"kb", "igr"}, 1);
+  v1::EnrollSiteRequest req;
+  req.set_site_id("lonely");
+  ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
+  aggregator::InProcessFederationClient client(federation_.get(),
+                                               {Caller::Role::kSite, "lonely"});
+  FakeRunner runner(1, 50);
+  NodeAgent agent(&client, &runner, nullptr, nullptr, Options());
+  EXPECT_TRUE(agent.Run().ok());
+  EXPECT_EQ(agent.tasks_completed(), 0);
+}
+
+}  // namespace
+}  // namespace scancov::node

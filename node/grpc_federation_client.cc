@@ -1,0 +1,88 @@
+#include "node/grpc_federation_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::node {
+namespace {
+
+void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
+  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcFederationClient>> GrpcFederationClient::Create(
+    const std::string& target, const protocol::TlsFiles& tls, const std::string& server_name,
+    GrpcClientOptions options) {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                       protocol::MakeMtlsChannel(target, tls, server_name));
+  return std::make_unique<GrpcFederationClient>(std::move(channel), options);
+}
+
+GrpcFederationClient::GrpcFederationClient(std::shared_ptr<grpc::Channel> channel,
+                                           GrpcClientOptions options)
+    : stub_(v1::Federation::NewStub(std::move(channel))), options_(options) {}
+
+absl::StatusOr<v1::RegisterResponse> GrpcFederationClient::Register(
+    const v1::RegisterRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.unary_timeout);
+  v1::RegisterResponse response;
+  SCV_RETURN_IF_ERROR(
+      protocol::FromGrpcStatus(stub_->Register(&context, request, &response), "Register"));
+  return response;
+}
+
+absl::StatusOr<v1::PullTaskResponse> GrpcFederationClient::PullTask() {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.unary_timeout);
+  v1::PullTaskResponse response;
+  SCV_RETURN_IF_ERROR(protocol::FromGrpcStatus(
+      stub_->PullTask(&context, v1::PullTaskRequest(), &response), "PullTask"));
+  return response;
+}
+
+absl::StatusOr<protocol::TensorSet> GrpcFederationClient::DownloadWeights(
+    const std::string& task_id, const std::string& checkpoint_id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.stream_timeout);
+  v1::DownloadWeightsRequest request;
+  request.set_task_id(task_id);
+  request.set_checkpoint_id(checkpoint_id);
+  request.set_chunk_bytes(options_.chunk_bytes);
+  std::unique_ptr<grpc::ClientReader<v1::WeightsMessage>> reader =
+      stub_->DownloadWeights(&context, request);
+  return protocol::ReadWeightsStream(reader.get());
+}
+
+absl::StatusOr<v1::UploadResponse> GrpcFederationClient::UploadResult(
+    const v1::UploadHeader& header, const protocol::TensorSet* weights) {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.stream_timeout);
+  v1::UploadResponse response;
+  std::unique_ptr<grpc::ClientWriter<v1::UploadMessage>> writer =
+      stub_->UploadResult(&context, &response);
+  v1::UploadMessage message;
+  *message.mutable_header() = header;
+  message.mutable_header()->set_has_weights(weights != nullptr);
+  bool ok = writer->Write(message);
+  if (ok && weights != nullptr) {
+    protocol::WeightsEncoder encoder(*weights, options_.chunk_bytes);
+    message.Clear();
+    *message.mutable_manifest() = encoder.manifest();
+    ok = writer->Write(message);
+    v1::WeightsChunk chunk;
+    while (ok && encoder.Next(&chunk)) {
+      message.Clear();
+      *message.mutable_chunk() = std::move(chunk);
+      ok = writer->Write(message);
+    }
+  }
+  writer->WritesDone();
+  SCV_RETURN_IF_ERROR(protocol::FromGrpcStatus(writer->Finish(), "UploadResult"));
+  return response;
+}
+
+}  // namespace scancov::node

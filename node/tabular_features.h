@@ -1,0 +1,78 @@
+// From a site's admission rows to the model's input matrix, the same way at every site.
+//
+// The study's spec_json says which variables, which transform and which fixed centre/scale to
+// use, so every site computes identical features without sharing any data:
+//
+//   {"features": [{"name": "age", "center": 60, "scale": 15},
+//                 {"name": "ldh", "transform": "log", "center": 5.8, "scale": 0.5},
+//                 {"name": "spo2", "transform": "neglog_101_minus"}],
+//    "outcome": "severe", "validation_fraction": 0.2,
+//    "model_config": {"hidden": [16], "dropout": 0.1}}
+//
+// Transforms: "none"; "log" = log(0.001 + x) (the seed's lab transform); "neglog_101_minus" =
+// -log(1 + 100 - x) (the seed's SpO2 transform). Then (t(x) - center) / scale. A missing value
+// becomes 0 after standardisation, i.e. it is imputed at the centre.
+// The train/validation split is by a keyed hash of the patient's pseudonym, so it is stable
+// across rounds and restarts and needs no randomness.
+#ifndef SCANCOV_NODE_TABULAR_FEATURES_H_
+#define SCANCOV_NODE_TABULAR_FEATURES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace scancov::node {
+
+// Rows as read from the node's store: x is row-major with NaN for missing values.
+struct TabularRows {
+  std::vector<std::string> keys;  // pseudonymous patient keys
+  std::vector<std::string> columns;
+  std::vector<double> x;
+  std::vector<double> y;  // outcome, 0/1
+};
+
+// Where a runner gets a site's admission data from (the clinical store in production).
+class DatasetSource {
+ public:
+  virtual ~DatasetSource() = default;
+  // Rows with a known outcome; unknown variables are an error naming them.
+  virtual absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
+                                           const std::string& outcome) = 0;
+};
+
+struct FeatureSpec {
+  std::string name;
+  std::string transform = "none";
+  double center = 0.0;
+  double scale = 1.0;
+};
+
+struct TabularTaskSpec {
+  std::vector<FeatureSpec> features;
+  std::string outcome;
+  double validation_fraction = 0.2;
+  std::string model_config_json = "{}";  // with "input_dim" filled in
+};
+
+absl::StatusOr<TabularTaskSpec> ParseTabularTaskSpec(const std::string& spec_json);
+
+// A prepared split: float features (row-major), labels, as the model consumes them.
+struct PreparedSplit {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<float> x;
+  std::vector<float> y;
+};
+
+struct PreparedData {
+  PreparedSplit train;
+  PreparedSplit validation;
+};
+
+absl::StatusOr<PreparedData> PrepareTabular(const TabularRows& rows, const TabularTaskSpec& spec,
+                                            uint64_t split_seed);
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_TABULAR_FEATURES_H_

@@ -1,0 +1,45 @@
+// TrainingTaskRunner: INIT_MODEL, TRAIN and EVALUATE tasks of a federated training study on the
+// site's admission data (tabular models from models/nn).
+//
+// TRAIN first evaluates the received global model on the site's validation split (metrics
+// "global.val_loss", "global.val_auc", "global.val_accuracy", "global.n_val"), then trains it
+// locally ("local.train_loss_start", "local.train_loss_end"); num_samples is the number of
+// training rows, the FedAvg weight. EVALUATE reports the same global.* metrics with
+// num_samples = validation rows. INIT_MODEL returns the model initialised from plan.seed.
+//
+// The local seed is derived from the study seed, the round and the site id, so a site's
+// update is reproducible and sites do not share shuffling orders.
+#ifndef SCANCOV_NODE_TRAINING_RUNNER_H_
+#define SCANCOV_NODE_TRAINING_RUNNER_H_
+
+#include <string>
+
+#include "node/tabular_features.h"
+#include "node/task_runner.h"
+
+namespace scancov::node {
+
+struct TrainingRunnerOptions {
+  std::string site_id;
+  std::string device = "auto";
+  bool allow_model_weights = true;  // the site's privacy policy
+  int min_rows = 20;                // refuse to train on fewer rows than this
+};
+
+class TrainingTaskRunner : public TaskRunner {
+ public:
+  // `data` must outlive the runner.
+  TrainingTaskRunner(DatasetSource* data, TrainingRunnerOptions options)
+      : data_(data), options_(std::move(options)) {}
+
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
+
+ private:
+  absl::StatusOr<PreparedData> Prepare(const v1::Task& task, const TabularTaskSpec& spec);
+  DatasetSource* data_;
+  TrainingRunnerOptions options_;
+};
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_TRAINING_RUNNER_H_

@@ -1,0 +1,64 @@
+// EgressLedger: the data steward's record of every byte that left the node.
+//
+// Before a node sends a result it records what is about to leave (destination, task, the
+// number of bytes and SHA-256 of the weights payload, the tensor names and shapes, and the
+// summary statistics in clear); after the aggregator answers, the entry is marked sent or
+// refused. Nothing leaves without an entry, so the ledger can only over-report (an entry whose
+// send failed stays 'pending' or 'failed', never missing).
+//
+// Stored in the node's SQLite database, table `egress` (created if absent):
+//   egress(id PK, created_unix, destination, task_id, kind, payload_bytes, payload_sha256,
+//          tensors_json, summary_json, state 'pending'|'sent'|'duplicate'|'failed', detail)
+//
+// Thread safety: not thread-safe; one node agent owns it.
+#ifndef SCANCOV_PRIVACY_EGRESS_LEDGER_H_
+#define SCANCOV_PRIVACY_EGRESS_LEDGER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace scancov::privacy {
+
+struct EgressEntry {
+  int64_t id = 0;
+  int64_t created_unix = 0;
+  std::string destination;     // aggregator address
+  std::string task_id;
+  std::string kind;            // "result", "register"
+  uint64_t payload_bytes = 0;  // weights payload (0 without weights) + summary bytes
+  std::string payload_sha256;  // hex, weights payload; empty without weights
+  std::string tensors_json;    // [{"name":..., "shape":[...], "dtype":...}]
+  std::string summary_json;    // metrics, counts and statistics sent in clear
+  std::string state = "pending";
+  std::string detail;
+};
+
+class EgressLedger {
+ public:
+  // `db` must outlive the ledger.
+  static absl::StatusOr<std::unique_ptr<EgressLedger>> Open(SQLite::Database* db);
+
+  // Records an entry in state 'pending'; returns its id.
+  absl::StatusOr<int64_t> Record(const EgressEntry& entry);
+  absl::Status MarkOutcome(int64_t id, const std::string& state, const std::string& detail);
+  // Entries, newest last; `limit` 0 means all.
+  absl::StatusOr<std::vector<EgressEntry>> List(size_t limit = 0) const;
+  // Total payload bytes of entries marked sent (what actually left).
+  absl::StatusOr<uint64_t> TotalSentBytes() const;
+
+ private:
+  explicit EgressLedger(SQLite::Database* db) : db_(db) {}
+  SQLite::Database* db_;
+};
+
+}  // namespace scancov::privacy
+
+#endif  // SCANCOV_PRIVACY_EGRESS_LEDGER_H_

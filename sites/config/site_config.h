@@ -1,0 +1,63 @@
+// SiteConfig: a hospital node's configuration, read from a JSON "site file" that the data
+// steward owns. Relative paths in the file are resolved against the file's own directory.
+//
+//   {
+//     "site_id": "kb",                       // must match the CN of the site certificate
+//     "aggregator": "aggregator.example.org:7443",
+//     "aggregator_tls_name": "",             // optional: name checked on the server certificate
+//     "tls": {"ca": "pki/ca.crt", "cert": "pki/sites/kb.crt", "key": "pki/sites/kb.key"},
+//     "data_dir": "data",                    // where the site's DICOM and CSV exports live
+//     "store": "state/node.db",              // the node's SQLite store (never leaves the site)
+//     "secret": "state/site.secret",         // pseudonymisation key (created 0600 on first use)
+//     "cache_dir": "state/cache",            // decoded volumes
+//     "device": "auto",                      // auto | cpu | cuda
+//     "log_level": "info",
+//     "privacy": {
+//       "min_cell_count": 10,                // events and non-events per variable, at least
+//       "allowed_variables": [],             // empty: every dictionary variable may be analysed
+//       "allow_model_weights": true          // may trained weights leave the site?
+//     }
+//   }
+#ifndef SCANCOV_SITES_CONFIG_SITE_CONFIG_H_
+#define SCANCOV_SITES_CONFIG_SITE_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace scancov::sites {
+
+struct PrivacySettings {
+  int min_cell_count = 10;
+  std::vector<std::string> allowed_variables;  // empty: all
+  bool allow_model_weights = true;
+};
+
+struct SiteConfig {
+  std::string site_id;
+  std::string aggregator;
+  std::string aggregator_tls_name;
+  std::string ca_cert;
+  std::string cert;
+  std::string key;
+  std::string data_dir;
+  std::string store;
+  std::string secret;
+  std::string cache_dir;
+  std::string device = "auto";
+  std::string log_level = "info";
+  PrivacySettings privacy;
+};
+
+// Parses and validates a site file; errors name the file and the offending key.
+absl::StatusOr<SiteConfig> LoadSiteConfig(const std::string& path);
+// Same, from text; relative paths are resolved against `base_dir`.
+absl::StatusOr<SiteConfig> ParseSiteConfig(const std::string& json, const std::string& base_dir,
+                                           const std::string& where);
+// The JSON form of a config (absolute paths), e.g. for `scancov-node show-config`.
+std::string SiteConfigToJson(const SiteConfig& config);
+
+}  // namespace scancov::sites
+
+#endif  // SCANCOV_SITES_CONFIG_SITE_CONFIG_H_

@@ -1,0 +1,47 @@
+#include "sites/config/site_config.h"
+
+#include "gtest/gtest.h"
+
+namespace scancov::sites {
+namespace {
+
+constexpr char kGood[] = R"({
+  "site_id": "kb", "aggregator": "127.0.0.1:7443",
+  "tls": {"ca": "pki/ca.crt", "cert": "pki/sites/kb.crt", "key": "/abs/kb.key"},
+  "data_dir": "data", "store": "state/node.db", "secret": "state/site.secret",
+  "privacy": {"min_cell_count": 5, "allowed_variables": ["age"], "allow_model_weights": false}
+})";
+
+TEST(SiteConfigTest, ParsesAndResolvesRelativePaths) {
+  auto c = ParseSiteConfig(kGood, "/etc/scancov", "site.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->site_id, "kb");
+  EXPECT_EQ(c->ca_cert, "/etc/scancov/pki/ca.crt");
+  EXPECT_EQ(c->key, "/abs/kb.key");
+  EXPECT_EQ(c->cache_dir, "/etc/scancov/state/cache");
+  EXPECT_EQ(c->device, "auto");
+  EXPECT_EQ(c->privacy.min_cell_count, 5);
+  EXPECT_FALSE(c->privacy.allow_model_weights);
+  auto again = ParseSiteConfig(SiteConfigToJson(*c), "/elsewhere", "dump");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->store, c->store);
+}
+
+TEST(SiteConfigTest, ErrorsNameTheFileAndKey) {
+  auto unknown = ParseSiteConfig(R"({"site_id": "kb", "agregator": "x"})", "/", "site.json");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("site.json: unknown key 'agregator'"),
+            std::string::npos)
+      << unknown.status();
+  auto bad_id = ParseSiteConfig(R"({"site_id": "KB!"})", "/", "site.json");
+  EXPECT_NE(bad_id.status().message().find("site_id"), std::string::npos);
+  auto no_tls = ParseSiteConfig(R"({"site_id": "kb", "aggregator": "x"})", "/", "site.json");
+  EXPECT_NE(no_tls.status().message().find("'tls'"), std::string::npos);
+  auto not_json = ParseSiteConfig("{", "/", "site.json");
+  EXPECT_NE(not_json.status().message().find("not valid JSON"), std::string::npos);
+  EXPECT_EQ(LoadSiteConfig("/nonexistent/site.json").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace scancov::sites
