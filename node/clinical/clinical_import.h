@@ -1,0 +1,71 @@
+// Import of a site's admission table (CSV) into the node's clinical store.
+//
+//   SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+//   auto pseudonymizer = privacy::Pseudonymizer::FromSecretFile(secret_path);
+//   absl::StatusOr<ClinicalImportReport> r =
+//       ImportClinicalCsv(db, *pseudonymizer, "/data/admission.csv");
+//
+// The CSV format is the one sites/cohort writes (sites/cohort/VARIABLES.md): one row per
+// patient, a `patient_id` column, canonical column names, canonical units; or any export
+// through a ColumnMapping. On import:
+//   - the patient identifier is replaced by its HMAC pseudonym; direct-identifier columns
+//     (name, birth date, free text, ...) are dropped; no identifier or identifier-column
+//     content is stored, logged or put in an error message (errors name file:line:column and
+//     the column, never a cell's content);
+//   - unknown columns, wrong units (a unit-suffixed header in another unit, or a column whose
+//     median only makes sense in another unit), out-of-range values, non-numeric cells,
+//     malformed rows (wrong number of fields) and duplicate patients are errors (the
+//     column-median unit check is skipped for a column whose unit a mapping declares);
+//   - by default the import is all or nothing: any error and the store is left unchanged.
+//     With skip_bad_rows, each bad row is reported and skipped and the rest imported (header
+//     and whole-column problems still refuse the file);
+//   - values are upserted by pseudonym, so re-importing a file is idempotent.
+//
+// Thread safety: as SQLite::Database.
+#ifndef SCANCOV_NODE_CLINICAL_CLINICAL_IMPORT_H_
+#define SCANCOV_NODE_CLINICAL_CLINICAL_IMPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "SQLiteCpp/Database.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/env.h"
+#include "node/clinical/column_mapping.h"
+#include "privacy/pseudonymizer.h"
+
+namespace scancov::node {
+
+struct ClinicalImportOptions {
+  bool skip_bad_rows = false;
+  const ColumnMapping* mapping = nullptr;  // not owned; nullptr = dictionary columns
+  int max_reported_errors = 20;            // in the returned status message
+  Clock* clock = nullptr;                  // for the import log; nullptr = Clock::Real()
+};
+
+struct ClinicalImportReport {
+  std::string source;  // the path as given
+  int64_t import_id = 0;
+  int64_t rows_read = 0;
+  int64_t patients_imported = 0;
+  int64_t rows_skipped = 0;
+  std::vector<std::string> row_errors;       // skip_bad_rows: why each row was skipped
+  std::vector<std::string> dropped_columns;  // headers of dropped (identifier) columns
+  std::vector<std::string> variables;        // canonical variables imported
+};
+
+absl::StatusOr<ClinicalImportReport> ImportClinicalCsv(SQLite::Database& db,
+                                                       const privacy::Pseudonymizer& pseudonymizer,
+                                                       const std::string& path,
+                                                       const ClinicalImportOptions& options = {});
+
+// The same from CSV text; `source` names it in errors and in the import log.
+absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
+    SQLite::Database& db, const privacy::Pseudonymizer& pseudonymizer, absl::string_view source,
+    absl::string_view text, const ClinicalImportOptions& options = {});
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_CLINICAL_CLINICAL_IMPORT_H_

@@ -1,0 +1,80 @@
+#include "node/clinical/column_mapping.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "node/clinical/clinical_import.h"
+#include "node/clinical/clinical_store.h"
+#include "node/clinical/testing_util.h"
+
+namespace scancov::node {
+namespace {
+
+using testing_util::TempDb;
+using testing_util::TestPseudonymizer;
+
+constexpr char kMapping[] = R"json({
+  "id_column": "MRN",
+  "columns": {
+    "Age (y)": "age",
+    "Sexe": {"name": "sex", "values": {"M": 1, "F": 0}},
+    "Uree": {"name": "urea", "unit": "g/L"},
+    "Plaquettes": {"name": "platelets", "unit": "/mm3"},
+    "Temp": {"name": "temperature", "unit": "degF"}
+  },
+  "drop": ["Service"]
+})json";
+
+TEST(ColumnMappingTest, ParsesAndValidates) {
+  absl::StatusOr<ColumnMapping> m = ParseColumnMapping(kMapping, "m.json");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->id_column, "MRN");
+  EXPECT_EQ(m->rows_per_patient, RowsPerPatient::kOne);
+  EXPECT_EQ(m->columns.at("Age (y)").name, "age");
+  EXPECT_EQ(m->columns.at("Sexe").values.at("F"), 0);
+  EXPECT_EQ(m->drop, std::vector<std::string>{"Service"});
+
+  EXPECT_TRUE(absl::StrContains(
+      ParseColumnMapping(R"({"columns": {"x": "colour"}})", "m.json").status().message(),
+      "m.json: column 'x' maps to unknown variable 'colour'"));
+  EXPECT_TRUE(absl::StrContains(
+      ParseColumnMapping(R"({"columns": {"x": {"name": "urea", "unit": "stone"}}})", "m.json")
+          .status()
+          .message(),
+      "unit 'stone' is not known for urea"));
+  EXPECT_FALSE(ParseColumnMapping("{not json", "m.json").ok());
+  EXPECT_FALSE(ParseColumnMapping(R"({"columns": {}, "rows_per_patient": "all"})", "m").ok());
+}
+
+TEST(ColumnMappingTest, ImportConvertsDeclaredUnitsAndCodes) {
+  TempDb t("mapping");
+  absl::StatusOr<ColumnMapping> m = ParseColumnMapping(kMapping, "m.json");
+  ASSERT_TRUE(m.ok());
+  ClinicalImportOptions options;
+  options.mapping = &*m;
+  const std::string csv =
+      "MRN,Age (y),Sexe,Uree,Plaquettes,Temp,Service,name\n"
+      "A1,70,M,0.36,250000,98.6,Pneumo,FAKE NAME\n"
+      "A2,40,F,,180000,NA,Pneumo,OTHER NAME\n";
+  absl::StatusOr<ClinicalImportReport> r =
+      ImportClinicalCsvText(t.db(), TestPseudonymizer(), "export.csv", csv, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->dropped_columns, (std::vector<std::string>{"Service", "name"}));
+  const auto a1 = *LoadPatientValues(t.db(), TestPseudonymizer().Pseudonym("A1"));
+  EXPECT_EQ(a1.at("sex"), 1);
+  EXPECT_NEAR(a1.at("urea"), 5.994, 1e-9);
+  EXPECT_NEAR(a1.at("platelets"), 250, 1e-9);
+  EXPECT_NEAR(a1.at("temperature"), 37.0, 1e-9);
+  const auto a2 = *LoadPatientValues(t.db(), TestPseudonymizer().Pseudonym("A2"));
+  EXPECT_EQ(a2.at("sex"), 0);
+  EXPECT_EQ(a2.count("urea"), 0u);
+
+  const std::string bad_code = "MRN,Sexe\nA3,X\n";
+  r = ImportClinicalCsvText(t.db(), TestPseudonymizer(), "export.csv", bad_code, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(),
+                                "export.csv:2:2 (Sexe): not one of the codes declared"))
+      << r.status();
+}
+
+}  // namespace
+}  // namespace scancov::node
