@@ -128,6 +128,18 @@ TEST_F(FederationTest, StudyRunsInitTrainAndEvaluateRounds) {
   ASSERT_EQ(status->rounds(3).sites_size(), 3);
 }
 
+TEST(CombineMetricsTest, SumsCountsAndWeightsValidationMetricsByValidationSize) {
+  ResultRecord a, b;
+  a.num_samples = 100;
+  a.metrics = {{"global.val_auc", 0.8}, {"global.n_val", 10}, {"local.loss", 1.0}};
+  b.num_samples = 300;
+  b.metrics = {{"global.val_auc", 0.6}, {"global.n_val", 30}, {"local.loss", 2.0}};
+  const Metrics m = CombineMetrics({a, b});
+  EXPECT_DOUBLE_EQ(m.at("global.n_val"), 40);
+  EXPECT_DOUBLE_EQ(m.at("global.val_auc"), (10 * 0.8 + 30 * 0.6) / 40);
+  EXPECT_DOUBLE_EQ(m.at("local.loss"), (100 * 1.0 + 300 * 2.0) / 400);
+}
+
 TEST_F(FederationTest, PullReturnsTheSameTaskUntilItsResultIsIn) {
   Enroll();
   Create(Spec("s1", 1));

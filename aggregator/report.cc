@@ -161,8 +161,12 @@ std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& met
 std::string StudyReportMarkdown(const v1::StudyStatus& status) {
   const v1::StudySpec& spec = status.spec();
   std::string md = absl::StrCat("# Study `", status.study_id(), "`\n\n");
-  absl::StrAppend(&md, "- state: **", StateName(status.state()), "**",
-                  status.message().empty() ? "" : absl::StrCat(" (", status.message(), ")"), "\n");
+  const std::string state = StateName(status.state());
+  absl::StrAppend(&md, "- state: **", state, "**",
+                  status.message().empty() || status.message() == state
+                      ? ""
+                      : absl::StrCat(" (", status.message(), ")"),
+                  "\n");
   absl::StrAppend(&md, "- sites: ", absl::StrJoin(spec.sites(), ", "), " (", spec.min_sites(),
                   " needed to close a round at its deadline)\n");
   absl::StrAppend(&md, "- model: `", spec.plan().model(), "`, ", spec.rounds(),
@@ -175,9 +179,10 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
                       : "",
                   "\n\n");
   const std::vector<std::string> names = MetricNames(status);
-  absl::StrAppend(&md, "## Rounds\n\nCombined metrics are sample-weighted means over the sites. ",
-                  "`global.*` measures the model received at the start of the round on each ",
-                  "site's validation split; `local.*` the site's own training.\n\n");
+  absl::StrAppend(&md, "## Rounds\n\n`global.*` measures the model received at the start of ",
+                  "the round on each site's validation split (combined: weighted by validation ",
+                  "size); `local.*` the site's own training (weighted by training size); ",
+                  "`*.n_*` are counts, summed.\n\n");
   absl::StrAppend(&md, "| round | what | state | sites | checkpoint |");
   for (const std::string& n : names) absl::StrAppend(&md, " ", n, " |");
   md += "\n|---|---|---|---|---|";

@@ -46,7 +46,8 @@ class StudyLogic {
 // evaluates the last global model at every site (EVALUATE), then the study is done.
 std::unique_ptr<StudyLogic> MakeTrainingStudyLogic();
 
-// Sample-weighted mean of each metric over results (plain mean where all counts are 0).
+// Combines site metrics: counts ("<scope>.n_*") summed; "global.*" weighted by "global.n_val"
+// when reported; others weighted by num_samples (plain mean where all counts are 0).
 Metrics CombineMetrics(const std::vector<ResultRecord>& results);
 
 }  // namespace scancov::aggregator

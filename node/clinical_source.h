@@ -1,0 +1,28 @@
+// ClinicalDatasetSource: the production DatasetSource, reading the admission rows imported into
+// the node's SQLite store (node/clinical). Rows are keyed by pseudonym; nothing else identifies
+// a patient.
+#ifndef SCANCOV_NODE_CLINICAL_SOURCE_H_
+#define SCANCOV_NODE_CLINICAL_SOURCE_H_
+
+#include "node/tabular_features.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace scancov::node {
+
+class ClinicalDatasetSource : public DatasetSource {
+ public:
+  // `db` must outlive the source.
+  explicit ClinicalDatasetSource(SQLite::Database* db) : db_(db) {}
+  absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
+                                   const std::string& outcome) override;
+
+ private:
+  SQLite::Database* db_;
+};
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_CLINICAL_SOURCE_H_

@@ -1,0 +1,183 @@
+// scancov-node: the hospital node. It ingests the site's data into a local store, runs the
+// tasks the aggregator hands out, and sends only weights and summary statistics, each recorded
+// in the egress ledger first.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_format.h"
+#include "core/file_util.h"
+#include "core/logging.h"
+#include "core/status_macros.h"
+#include "models/nn/local_training.h"
+#include "node/agent.h"
+#include "node/clinical/clinical_import.h"
+#include "node/clinical/clinical_store.h"
+#include "node/clinical/column_mapping.h"
+#include "node/clinical_source.h"
+#include "node/grpc_federation_client.h"
+#include "node/task_log.h"
+#include "node/training_runner.h"
+#include "privacy/egress_ledger.h"
+#include "privacy/pseudonymizer.h"
+#include "sites/config/site_config.h"
+
+namespace scancov::node {
+namespace {
+
+constexpr char kNodeVersion[] = "0.1.0";
+
+absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenStore(const sites::SiteConfig& config) {
+  SCV_RETURN_IF_ERROR(MakeDirs(std::filesystem::path(config.store).parent_path().string()));
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+        config.store, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+    db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    SCV_RETURN_IF_ERROR(CreateClinicalSchema(*db));
+    return db;
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(config.store + ": cannot open node store: " + e.what());
+  }
+}
+
+absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
+                       privacy::EgressLedger::Open(db.get()));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<GrpcFederationClient> client,
+                       GrpcFederationClient::Create(config.aggregator,
+                                                    {config.ca_cert, config.cert, config.key},
+                                                    config.aggregator_tls_name));
+  ClinicalDatasetSource source(db.get());
+  TrainingRunnerOptions runner_options;
+  runner_options.site_id = config.site_id;
+  runner_options.device = config.device;
+  runner_options.allow_model_weights = config.privacy.allow_model_weights;
+  TrainingTaskRunner runner(&source, runner_options);
+  AgentOptions options;
+  options.node_version = kNodeVersion;
+  options.device = config.device == "cpu" ? "cpu" : nn::DeviceInfo();
+  options.destination = config.aggregator;
+  options.exit_when_idle = exit_when_idle;
+  options.jitter_seed = std::hash<std::string>()(config.site_id);
+  NodeAgent agent(client.get(), &runner, ledger.get(), log.get(), options);
+  spdlog::info("node '{}' ({}) dialing {}", config.site_id, options.device, config.aggregator);
+  return agent.Run();
+}
+
+absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& csv,
+                            const std::string& mapping_path, bool skip_bad_rows) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(privacy::Pseudonymizer pseudonymizer,
+                       privacy::Pseudonymizer::FromSecretFile(config.secret));
+  std::optional<ColumnMapping> mapping;
+  if (!mapping_path.empty()) {
+    SCV_ASSIGN_OR_RETURN(mapping, LoadColumnMapping(mapping_path));
+  }
+  ClinicalImportOptions options;
+  options.skip_bad_rows = skip_bad_rows;
+  options.mapping = mapping ? &*mapping : nullptr;
+  SCV_ASSIGN_OR_RETURN(ClinicalImportReport report,
+                       ImportClinicalCsv(*db, pseudonymizer, csv, options));
+  std::cout << absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n",
+                               csv, report.rows_read, report.patients_imported,
+                               report.rows_skipped);
+  for (const std::string& e : report.row_errors) std::cout << "  skipped: " << e << "\n";
+  for (const std::string& c : report.dropped_columns) {
+    std::cout << "  identifier column dropped (never stored): " << c << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Status(const sites::SiteConfig& config) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(*db));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
+                       privacy::EgressLedger::Open(db.get()));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
+  SCV_ASSIGN_OR_RETURN(uint64_t sent, ledger->TotalSentBytes());
+  SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, log->Recent(10));
+  std::cout << "site " << config.site_id << " -> " << config.aggregator << "\n"
+            << "store " << config.store << ": " << patients << " patients\n"
+            << "egress: " << sent << " bytes sent in total (see `scancov-node ledger`)\n"
+            << "recent tasks:\n";
+  for (const TaskLogEntry& t : tasks) {
+    std::cout << "  " << t.task_id << "\t" << t.kind << "\t" << t.state
+              << (t.detail.empty() ? "" : "\t" + t.detail) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
+                       privacy::EgressLedger::Open(db.get()));
+  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger->List(limit));
+  for (const privacy::EgressEntry& e : entries) {
+    std::cout << absl::StrFormat("#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
+                                 absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                                                  absl::FromUnixSeconds(e.created_unix),
+                                                  absl::UTCTimeZone()),
+                                 e.kind, e.destination, e.task_id, e.state, e.payload_bytes,
+                                 e.payload_sha256.empty() ? "-" : e.payload_sha256);
+    std::cout << "    statistics: " << e.summary_json << "\n";
+    if (!e.tensors_json.empty()) std::cout << "    tensors: " << e.tensors_json << "\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace scancov::node
+
+int main(int argc, char** argv) {
+  using namespace scancov;  // NOLINT: a main file
+  CLI::App app{"scancov-node: a hospital's federated ScanCov node. It only dials out, and only\n"
+               "weights and summary statistics leave the site, each recorded in the egress ledger."};
+  app.require_subcommand(1);
+  std::string config_path, log_level, csv, mapping;
+  bool exit_when_idle = false, skip_bad_rows = false;
+  size_t limit = 0;
+  app.add_option("--config", config_path, "the site file (JSON)")->required();
+  app.add_option("--log-level", log_level, "override the site file's log level");
+  auto* run = app.add_subcommand("run", "register and run tasks until stopped");
+  run->add_flag("--exit-when-idle", exit_when_idle,
+                "exit once no running study includes this site");
+  auto* import = app.add_subcommand("import-clinical", "import an admission CSV export");
+  import->add_option("--csv", csv, "CSV file")->required()->check(CLI::ExistingFile);
+  import->add_option("--mapping", mapping, "column mapping JSON for a non-standard export");
+  import->add_flag("--skip-bad-rows", skip_bad_rows,
+                   "import the good rows and report the bad ones (default: all or nothing)");
+  auto* status = app.add_subcommand("status", "what this node holds and has done");
+  auto* ledger = app.add_subcommand("ledger", "every result that left this site, with its bytes");
+  ledger->add_option("--limit", limit, "only the last N entries");
+  auto* show = app.add_subcommand("show-config", "print the site file with resolved paths");
+  CLI11_PARSE(app, argc, argv);
+
+  absl::StatusOr<sites::SiteConfig> config = sites::LoadSiteConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "scancov-node: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (absl::Status s = SetupLogging("node:" + config->site_id,
+                                    log_level.empty() ? config->log_level : log_level);
+      !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+  absl::Status result;
+  if (*run) result = node::Run(*config, exit_when_idle);
+  if (*import) result = node::ImportClinical(*config, csv, mapping, skip_bad_rows);
+  if (*status) result = node::Status(*config);
+  if (*ledger) result = node::Ledger(*config, limit);
+  if (*show) std::cout << sites::SiteConfigToJson(*config) << "\n";
+  if (!result.ok()) {
+    spdlog::error("{}", std::string(result.message()));
+    return 1;
+  }
+  return 0;
+}

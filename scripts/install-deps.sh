@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the demo need from Debian 12's packages, and nothing
+# else: no downloads besides apt. Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  cmake make g++ pkg-config
+  # the design card
+  libtorch-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libssl-dev openssl libeigen3-dev libdcmtk-dev libsqlitecpp-dev libsqlite3-dev
+  libspdlog-dev libgtest-dev libgmock-dev
+  # supporting libraries
+  libabsl-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+)
+if [[ "${SCANCOV_EXTRA_PACKAGES:-}" != "" ]]; then
+  read -r -a extra <<<"${SCANCOV_EXTRA_PACKAGES}"
+  packages+=("${extra[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to apt-get install" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
