@@ -1,0 +1,213 @@
+#include "node/imaging/dicom_importer.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+#include "node/imaging/series_grouping.h"
+
+namespace scancov::node {
+namespace fs = std::filesystem;
+namespace {
+
+// Runs fn(0..n-1) on up to `threads` threads.
+void ParallelFor(size_t n, int threads, const std::function<void(size_t)>& fn) {
+  const size_t workers = std::min<size_t>(n, static_cast<size_t>(std::max(1, threads)));
+  if (workers <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < workers; ++w) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (std::thread& t : pool) t.join();
+}
+
+// Regular files under root, sorted (symlinks and unreadable folders skipped).
+std::vector<fs::path> ListFiles(const fs::path& root) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec) && !it->is_symlink(type_ec)) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+absl::StatusOr<SliceHeader> ReadOneHeader(const fs::path& path, const fs::path& root) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return absl::NotFoundError("cannot stat file");
+  SCV_ASSIGN_OR_RETURN(DicomFile file, DicomFile::Load(path.string(), /*header_only=*/true));
+  SCV_ASSIGN_OR_RETURN(SliceHeader h, file.ReadHeader());
+  h.path = path.string();
+  h.name = path.lexically_relative(root).string();
+  h.file_size = static_cast<uint64_t>(st.st_size);
+  h.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return h;
+}
+
+std::string Fingerprint(const SeriesCandidate& c, const SeriesCheckOptions& o) {
+  Sha256 hash;
+  hash.Update(absl::StrCat("scancov-ctvol-v1|", o.assume_identity_rescale, "|",
+                           o.spacing_tolerance_mm, "|", o.spacing_tolerance_fraction, "|",
+                           o.gap_factor));
+  for (const SliceHeader& s : c.slices) {
+    hash.Update(absl::StrCat("|", s.path, "|", s.file_size, "|", s.mtime_ns));
+  }
+  return hash.Finish();
+}
+
+}  // namespace
+
+DicomImporter::DicomImporter(const privacy::Pseudonymizer& pseudonymizer, ImportOptions options)
+    : pseudonymizer_(pseudonymizer), options_(options) {
+  threads_ = options_.threads > 0
+                 ? options_.threads
+                 : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 16);
+  RegisterDicomDecoders();
+}
+
+absl::StatusOr<DicomInventory> DicomImporter::Scan(const std::string& root) const {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) {
+    return absl::NotFoundError(absl::StrCat("DicomImporter: ", root, ": not a directory"));
+  }
+  const std::vector<fs::path> files = ListFiles(root);
+  std::vector<std::optional<absl::StatusOr<SliceHeader>>> headers(files.size());
+  ParallelFor(files.size(), threads_,
+              [&](size_t i) { headers[i].emplace(ReadOneHeader(files[i], root)); });
+
+  DicomInventory inventory;
+  std::map<std::string, std::vector<SliceHeader>> groups;
+  for (size_t i = 0; i < files.size(); ++i) {
+    absl::StatusOr<SliceHeader>& h = *headers[i];
+    if (!h.ok()) {
+      inventory.report.skipped_files.push_back(
+          {files[i].lexically_relative(root).string(), std::string(h.status().message())});
+      continue;
+    }
+    if (h->sop_class_uid == "1.2.840.10008.1.3.10") {
+      inventory.report.skipped_files.push_back({h->name, "DICOMDIR (media index), not an image"});
+      continue;
+    }
+    std::string key = h->series_uid.empty()
+                          ? absl::StrCat("folder:", fs::path(h->path).parent_path().string())
+                          : absl::StrCat(h->study_uid, "\\", h->series_uid);
+    groups[key].push_back(*std::move(h));
+  }
+  for (auto& [key, slices] : groups) {
+    GroupOutcome outcome = ClassifyGroup(key, std::move(slices), pseudonymizer_, options_.check);
+    if (outcome.candidate) {
+      outcome.candidate->fingerprint = Fingerprint(*outcome.candidate, options_.check);
+      inventory.candidates.push_back(*std::move(outcome.candidate));
+    } else {
+      inventory.report.series.push_back(std::move(outcome.report));
+    }
+  }
+  return inventory;
+}
+
+absl::StatusOr<CtVolume> DicomImporter::LoadSeries(const SeriesCandidate& series) const {
+  const SeriesGeometry& g = series.geometry;
+  CtVolume v;
+  v.nx = g.nx;
+  v.ny = g.ny;
+  v.nz = g.nz;
+  v.spacing = g.spacing;
+  v.origin = g.origin;
+  v.direction = g.direction;
+  v.patient_key = series.patient_key;
+  v.study_key = series.study_key;
+  v.series_key = series.series_key;
+  v.slice_count = g.nz;
+  if (static_cast<int>(series.slices.size()) != g.nz) {
+    return absl::InvalidArgumentError("LoadSeries: slice count does not match the geometry");
+  }
+  v.hu.resize(v.size());
+  const size_t plane = static_cast<size_t>(g.nx) * g.ny;
+  std::mutex mu;
+  std::optional<absl::Status> first_error;
+  ParallelFor(series.slices.size(), threads_, [&](size_t k) {
+    const SliceHeader& h = series.slices[k];
+    absl::Status status = [&]() -> absl::Status {
+      SCV_ASSIGN_OR_RETURN(DicomFile file, DicomFile::Load(h.path, /*header_only=*/false));
+      return file.DecodeHu(h, v.hu.data() + k * plane);
+    }();
+    if (!status.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!first_error) {
+        first_error =
+            absl::Status(status.code(), absl::StrCat("file ", h.name, ": ", status.message()));
+      }
+    }
+  });
+  if (first_error) return *first_error;
+  return v;
+}
+
+absl::StatusOr<ImportReport> DicomImporter::Import(const std::string& root, const VolumeSink& sink,
+                                                   const VolumeCache* cache) const {
+  SCV_ASSIGN_OR_RETURN(DicomInventory inventory, Scan(root));
+  ImportReport report = std::move(inventory.report);
+  for (SeriesCandidate& c : inventory.candidates) {
+    SeriesReport entry;
+    entry.series_key = c.series_key;
+    entry.study_key = c.study_key;
+    entry.patient_key = c.patient_key;
+    entry.files = c.files;
+    entry.notes = c.notes;
+    std::optional<CtVolume> volume;
+    if (cache != nullptr) {
+      absl::StatusOr<CtVolume> cached = cache->Load(c.series_key, c.fingerprint);
+      if (cached.ok()) {
+        volume = *std::move(cached);
+        entry.from_cache = true;
+      } else if (cached.status().code() == absl::StatusCode::kDataLoss) {
+        entry.notes.push_back("cache entry damaged; decoded again");
+      }
+    }
+    if (!volume) {
+      absl::StatusOr<CtVolume> decoded = LoadSeries(c);
+      if (!decoded.ok()) {
+        entry.status = SeriesStatus::kRefused;
+        entry.reason = std::string(decoded.status().message());
+        spdlog::warn("dicom import: series {} refused: {}", c.series_key.substr(0, 12),
+                     entry.reason);
+        report.series.push_back(std::move(entry));
+        continue;
+      }
+      volume = *std::move(decoded);
+      if (cache != nullptr) {
+        if (absl::Status s = cache->Store(*volume, c.fingerprint); !s.ok()) {
+          entry.notes.push_back(absl::StrCat("cache write failed: ", s.message()));
+        }
+      }
+    }
+    entry.status = SeriesStatus::kImported;
+    entry.slices = volume->nz;
+    report.series.push_back(entry);
+    SCV_RETURN_IF_ERROR(Annotate(sink(*std::move(volume), entry), "DicomImporter: sink"));
+  }
+  spdlog::info("dicom import: {} imported, {} refused, {} skipped series; {} files skipped",
+               report.Count(SeriesStatus::kImported), report.Count(SeriesStatus::kRefused),
+               report.Count(SeriesStatus::kSkipped), report.skipped_files.size());
+  return report;
+}
+
+}  // namespace scancov::node

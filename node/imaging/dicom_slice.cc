@@ -1,0 +1,232 @@
+#include "node/imaging/dicom_slice.h"
+
+// clang-format off
+#include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
+// clang-format on
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace scancov::node {
+namespace {
+
+std::string GetString(DcmItem& item, const DcmTagKey& tag) {
+  OFString value;
+  if (item.findAndGetOFStringArray(tag, value).bad()) return "";
+  return std::string(absl::StripAsciiWhitespace(value.c_str()));
+}
+
+int GetInt(DcmItem& item, const DcmTagKey& tag, int fallback) {
+  Uint16 u = 0;
+  if (item.findAndGetUint16(tag, u).good()) return u;
+  Sint32 s = 0;
+  if (item.findAndGetSint32(tag, s).good()) return s;
+  return fallback;
+}
+
+// Reads `n` numbers of a multi-valued DS; false when any is missing or not finite.
+template <size_t N>
+bool GetDoubles(DcmItem& item, const DcmTagKey& tag, std::array<double, N>& out) {
+  for (size_t i = 0; i < N; ++i) {
+    Float64 v = 0;
+    if (item.findAndGetFloat64(tag, v, static_cast<unsigned long>(i)).bad() || !std::isfinite(v)) {
+      return false;
+    }
+    out[i] = v;
+  }
+  return true;
+}
+
+// True when the file has the "DICM" magic after a 128-byte preamble.
+bool HasDicmMagic(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char buf[132];
+  if (!in.read(buf, sizeof buf)) return false;
+  return std::memcmp(buf + 128, "DICM", 4) == 0;
+}
+
+// out[i] = clamp(in[i] + offset) to int16.
+template <typename T>
+void ConvertIntegral(const T* in, size_t n, int32_t offset, int16_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t v = static_cast<int32_t>(in[i]) + offset;
+    out[i] = static_cast<int16_t>(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+  }
+}
+
+}  // namespace
+
+bool SliceHeader::IsLocalizer() const {
+  return image_type.size() >= 3 && absl::AsciiStrToUpper(image_type[2]) == "LOCALIZER";
+}
+
+bool IsDecodableTransferSyntax(const std::string& uid) {
+  static const std::set<std::string> kDecodable = {
+      "1.2.840.10008.1.2",      "1.2.840.10008.1.2.1",    "1.2.840.10008.1.2.1.99",
+      "1.2.840.10008.1.2.2",    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+      "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80",
+      "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.5"};
+  return kDecodable.count(uid) > 0;
+}
+
+std::string UidName(const std::string& uid) {
+  if (uid.empty()) return "none";
+  return dcmFindNameOfUID(uid.c_str(), uid.c_str());
+}
+
+void RegisterDicomDecoders() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // DCMTK would print parser warnings to stderr, some quoting attribute values; every
+    // condition it reports is turned into a Status here instead.
+    OFLog::getLogger("dcmtk").setLogLevel(OFLogger::FATAL_LOG_LEVEL);
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+}
+
+DicomFile::DicomFile() : file_(std::make_unique<DcmFileFormat>()) {}
+DicomFile::~DicomFile() = default;
+DicomFile::DicomFile(DicomFile&&) noexcept = default;
+DicomFile& DicomFile::operator=(DicomFile&&) noexcept = default;
+
+absl::StatusOr<DicomFile> DicomFile::Load(const std::string& path, bool header_only) {
+  {
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe) return absl::NotFoundError("cannot open file");
+  }
+  DicomFile f;
+  const OFCondition cond =
+      header_only ? f.file_->loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange,
+                                              DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData)
+                  : f.file_->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                                      ERM_autoDetect);
+  if (cond.bad()) {
+    if (!HasDicmMagic(path)) return absl::InvalidArgumentError("not a DICOM file");
+    return absl::DataLossError(absl::StrCat("damaged DICOM file (DCMTK: ", cond.text(), ")"));
+  }
+  // Without the "DICM" magic DCMTK guesses a raw dataset, and some random bytes parse as one.
+  DcmDataset& ds = *f.file_->getDataset();
+  if (!HasDicmMagic(path) && !ds.tagExists(DCM_SOPClassUID) && !ds.tagExists(DCM_Modality) &&
+      !ds.tagExists(DCM_StudyInstanceUID)) {
+    return absl::InvalidArgumentError("not a DICOM file");
+  }
+  return f;
+}
+
+absl::StatusOr<SliceHeader> DicomFile::ReadHeader() const {
+  DcmDataset& ds = *file_->getDataset();
+  DcmMetaInfo& meta = *file_->getMetaInfo();
+  SliceHeader h;
+  const DcmXfer xfer(ds.getOriginalXfer());
+  h.transfer_syntax_uid = GetString(meta, DCM_TransferSyntaxUID);
+  if (h.transfer_syntax_uid.empty() && xfer.getXfer() != EXS_Unknown) {
+    h.transfer_syntax_uid = xfer.getXferID();
+  }
+  h.transfer_syntax_name =
+      xfer.getXfer() != EXS_Unknown ? xfer.getXferName() : "unknown transfer syntax";
+  h.sop_class_uid = GetString(ds, DCM_SOPClassUID);
+  if (h.sop_class_uid.empty()) h.sop_class_uid = GetString(meta, DCM_MediaStorageSOPClassUID);
+  h.sop_instance_uid = GetString(ds, DCM_SOPInstanceUID);
+  h.modality = absl::AsciiStrToUpper(GetString(ds, DCM_Modality));
+  h.image_type = absl::StrSplit(GetString(ds, DCM_ImageType), '\\');
+  h.study_uid = GetString(ds, DCM_StudyInstanceUID);
+  h.series_uid = GetString(ds, DCM_SeriesInstanceUID);
+  h.patient_id = GetString(ds, DCM_PatientID);
+  h.has_patient_id = !h.patient_id.empty();
+  h.rows = GetInt(ds, DCM_Rows, 0);
+  h.columns = GetInt(ds, DCM_Columns, 0);
+  h.samples_per_pixel = GetInt(ds, DCM_SamplesPerPixel, 1);
+  h.bits_allocated = GetInt(ds, DCM_BitsAllocated, 0);
+  h.bits_stored = GetInt(ds, DCM_BitsStored, h.bits_allocated);
+  h.high_bit = GetInt(ds, DCM_HighBit, h.bits_stored - 1);
+  h.pixel_representation = GetInt(ds, DCM_PixelRepresentation, 0);
+  h.number_of_frames = GetInt(ds, DCM_NumberOfFrames, 1);
+  h.photometric = absl::AsciiStrToUpper(GetString(ds, DCM_PhotometricInterpretation));
+  h.has_pixel_data = ds.tagExists(DCM_PixelData) || h.rows > 0;
+  h.has_position = GetDoubles(ds, DCM_ImagePositionPatient, h.position);
+  h.has_orientation = GetDoubles(ds, DCM_ImageOrientationPatient, h.orientation);
+  h.has_pixel_spacing = GetDoubles(ds, DCM_PixelSpacing, h.pixel_spacing);
+  std::array<double, 1> slope{}, intercept{}, thickness{};
+  h.has_rescale =
+      GetDoubles(ds, DCM_RescaleSlope, slope) && GetDoubles(ds, DCM_RescaleIntercept, intercept);
+  if (h.has_rescale) {
+    h.rescale_slope = slope[0];
+    h.rescale_intercept = intercept[0];
+  }
+  if (GetDoubles(ds, DCM_SliceThickness, thickness)) h.slice_thickness = thickness[0];
+  h.instance_number = GetInt(ds, DCM_InstanceNumber, 0);
+  return h;
+}
+
+absl::Status DicomFile::DecodeHu(const SliceHeader& h, int16_t* out) {
+  DcmDataset& ds = *file_->getDataset();
+  if (DcmXfer(ds.getOriginalXfer()).isEncapsulated()) {
+    RegisterDicomDecoders();
+    const OFCondition cond = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+    if (cond.bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
+      return absl::DataLossError(absl::StrCat("cannot decode ", h.transfer_syntax_name,
+                                              " pixel data (DCMTK: ", cond.text(), ")"));
+    }
+  }
+  if (h.bits_stored < 1 || h.bits_stored > 16 || h.rows <= 0 || h.columns <= 0) {
+    return absl::InvalidArgumentError("unsupported pixel format");
+  }
+  const Uint16* pixels = nullptr;
+  unsigned long count = 0;
+  const OFCondition cond = ds.findAndGetUint16Array(DCM_PixelData, pixels, &count);
+  if (cond.bad() || pixels == nullptr) {
+    return absl::DataLossError(absl::StrCat("pixel data unreadable (DCMTK: ", cond.text(), ")"));
+  }
+  const size_t expected = static_cast<size_t>(h.rows) * h.columns;
+  if (count < expected) {
+    return absl::DataLossError(
+        absl::StrCat("pixel data holds ", count, " of ", expected, " values (truncated file?)"));
+  }
+  const int bits = h.bits_stored;
+  const uint32_t mask = bits >= 16 ? 0xFFFFu : (1u << bits) - 1;
+  const uint32_t sign = 1u << (bits - 1);
+  const bool is_signed = h.pixel_representation == 1;
+  const double slope = h.rescale_slope, intercept = h.rescale_intercept;
+  const bool integral =
+      slope == 1.0 && intercept == std::floor(intercept) && std::abs(intercept) < 65536.0;
+  const int32_t offset = static_cast<int32_t>(intercept);
+  if (integral && bits == 16) {
+    // The common CT case, kept branch-free so that it vectorises.
+    if (is_signed) {
+      ConvertIntegral(reinterpret_cast<const int16_t*>(pixels), expected, offset, out);
+    } else {
+      ConvertIntegral(pixels, expected, offset, out);
+    }
+    return absl::OkStatus();
+  }
+  for (size_t p = 0; p < expected; ++p) {
+    const uint32_t v = pixels[p] & mask;
+    const int32_t stored =
+        (is_signed && (v & sign)) ? static_cast<int32_t>(v) - (1 << bits) : static_cast<int32_t>(v);
+    const int64_t hu =
+        integral ? stored + offset : static_cast<int64_t>(std::llround(stored * slope + intercept));
+    out[p] = static_cast<int16_t>(std::clamp<int64_t>(hu, -32768, 32767));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace scancov::node
