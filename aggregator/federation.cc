@@ -62,12 +62,13 @@ bool IsValidId(const std::string& id) {
 Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options)
     : options_(std::move(options)),
       training_logic_(MakeTrainingStudyLogic()),
+      analysis_logic_(MakeAnalysisStudyLogic()),
       store_(std::move(store)) {}
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
 
 const StudyLogic& Federation::LogicFor(const v1::StudySpec& spec) const {
-  return *training_logic_;
+  return spec.kind() == v1::STUDY_KIND_ANALYSIS ? *analysis_logic_ : *training_logic_;
 }
 
 void Federation::LogEvent(const std::string& study_id, const std::string& site_id,
@@ -163,12 +164,14 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> r, store_->GetResult(t.task_id));
     if (r) results.push_back(std::move(*r));
   }
-  const size_t needed = round.round == 0 ? 1 : study.spec.min_sites();
+  // A training study's round 0 is a single initialisation task.
+  const bool init_round = study.spec.kind() == v1::STUDY_KIND_TRAINING && round.round == 0;
+  const size_t needed = init_round ? 1 : study.spec.min_sites();
   const bool complete = results.size() == tasks.size();
   if (!complete) {
     if (!deadline_passed) return absl::OkStatus();
     if (results.size() < needed) {
-      if (round.round == 0) {  // give the initialisation to whichever site asks next
+      if (init_round) {  // give the initialisation to whichever site asks next
         for (TaskRecord t : tasks) {
           t.site_id.clear();
           t.state = kTaskPending;
@@ -471,8 +474,8 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
     return absl::AlreadyExistsError(
         absl::StrCat("study '", spec.name(), "' already exists with a different spec"));
   }
-  if (spec.kind() != v1::STUDY_KIND_TRAINING) {
-    return absl::UnimplementedError("study spec: only training studies are served so far");
+  if (spec.kind() != v1::STUDY_KIND_TRAINING && spec.kind() != v1::STUDY_KIND_ANALYSIS) {
+    return absl::InvalidArgumentError("study spec: kind must be TRAINING or ANALYSIS");
   }
   if (spec.sites_size() == 0) return absl::InvalidArgumentError("study spec: no sites");
   std::set<std::string> seen;

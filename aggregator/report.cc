@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "aggregator/association_table.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 
@@ -26,7 +27,12 @@ std::string StateName(v1::StudyState s) {
   }
 }
 
+bool IsAnalysis(const v1::StudyStatus& status) {
+  return status.spec().kind() == v1::STUDY_KIND_ANALYSIS;
+}
+
 std::string RoundLabel(const v1::StudyStatus& status, const v1::RoundStatus& r) {
+  if (IsAnalysis(status)) return "per-site statistics";
   if (r.round() == 0) return "init";
   if (r.round() > status.spec().rounds()) return "final evaluation";
   return absl::StrCat("train ", r.round());
@@ -63,7 +69,7 @@ std::vector<std::string> MetricNames(const v1::StudyStatus& status) {
 std::string ProgressLine(const v1::StudyStatus& status) {
   std::string line = absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
                                      StateName(status.state()), status.current_round(),
-                                     status.spec().rounds() + 1);
+                                     IsAnalysis(status) ? 0 : status.spec().rounds() + 1);
   for (auto it = status.rounds().rbegin(); it != status.rounds().rend(); ++it) {
     if (it->state() != "closed" || it->metrics().empty()) continue;
     absl::StrAppend(&line, " | last closed: ", RoundLabel(status, *it));
@@ -169,15 +175,19 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
                   "\n");
   absl::StrAppend(&md, "- sites: ", absl::StrJoin(spec.sites(), ", "), " (", spec.min_sites(),
                   " needed to close a round at its deadline)\n");
-  absl::StrAppend(&md, "- model: `", spec.plan().model(), "`, ", spec.rounds(),
-                  " rounds of ", spec.plan().local_epochs(), " local epoch(s), learning rate ",
-                  spec.plan().learning_rate(), ", batch ", spec.plan().batch_size(),
-                  ", seed ", spec.plan().seed(), "\n");
-  absl::StrAppend(&md, "- aggregation: `", spec.strategy(), "`",
-                  spec.plan().proximal_mu() > 0
-                      ? absl::StrCat(" with FedProx mu = ", spec.plan().proximal_mu())
-                      : "",
-                  "\n\n");
+  if (IsAnalysis(status)) {
+    absl::StrAppend(&md, "- analysis: `", spec.spec_json(), "`\n\n");
+  } else {
+    absl::StrAppend(&md, "- model: `", spec.plan().model(), "`, ", spec.rounds(),
+                    " rounds of ", spec.plan().local_epochs(), " local epoch(s), learning rate ",
+                    spec.plan().learning_rate(), ", batch ", spec.plan().batch_size(),
+                    ", seed ", spec.plan().seed(), "\n");
+    absl::StrAppend(&md, "- aggregation: `", spec.strategy(), "`",
+                    spec.plan().proximal_mu() > 0
+                        ? absl::StrCat(" with FedProx mu = ", spec.plan().proximal_mu())
+                        : "",
+                    "\n\n");
+  }
   const std::vector<std::string> names = MetricNames(status);
   absl::StrAppend(&md, "## Rounds\n\n`global.*` measures the model received at the start of ",
                   "the round on each site's validation split (combined: weighted by validation ",
@@ -223,6 +233,17 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
     charts = true;
     absl::StrAppend(&md, "![", n, "](", n, ".svg)\n\n");
   }
+  if (IsAnalysis(status) && !status.rounds().empty() &&
+      !status.rounds().rbegin()->result_json().empty()) {
+    absl::StatusOr<AssociationTable> table =
+        AssociationTableFromJson(status.rounds().rbegin()->result_json());
+    if (table.ok()) {
+      absl::StrAppend(&md, "\n", AssociationTableMarkdown(*table),
+                      "\n![forest plot](forest.svg)\n\nAlso `table1.csv` and `table1.json`.\n");
+    } else {
+      absl::StrAppend(&md, "\nThe combined result could not be read: ", table.status().message(), "\n");
+    }
+  }
   absl::StrAppend(&md, "\nFiles: `metrics.csv` (every metric, per site and combined), ",
                   "`status.json` (the aggregator's full record of the study).\n");
   return md;
@@ -243,6 +264,14 @@ absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& 
   for (const std::string& n : MetricNames(status)) {
     if (n.rfind("global.", 0) != 0 || n == "global.n_val") continue;
     SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + n + ".svg", MetricChartSvg(status, n)));
+  }
+  if (IsAnalysis(status) && !status.rounds().empty() &&
+      !status.rounds().rbegin()->result_json().empty()) {
+    SCV_ASSIGN_OR_RETURN(AssociationTable table,
+                         AssociationTableFromJson(status.rounds().rbegin()->result_json()));
+    SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/table1.csv", AssociationTableCsv(table)));
+    SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/table1.json", AssociationTableToJson(table)));
+    SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/forest.svg", ForestPlotSvg(table)));
   }
   return absl::OkStatus();
 }

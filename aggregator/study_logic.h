@@ -46,6 +46,10 @@ class StudyLogic {
 // evaluates the last global model at every site (EVALUATE), then the study is done.
 std::unique_ptr<StudyLogic> MakeTrainingStudyLogic();
 
+// Federated analysis: one round of ANALYZE tasks (per-site statistics only); closing it
+// combines them (see association_table.h) into the round's result_json; then the study is done.
+std::unique_ptr<StudyLogic> MakeAnalysisStudyLogic();
+
 // Combines site metrics: counts ("<scope>.n_*") summed; "global.*" weighted by "global.n_val"
 // when reported; others weighted by num_samples (plain mean where all counts are 0).
 Metrics CombineMetrics(const std::vector<ResultRecord>& results);

@@ -15,6 +15,7 @@
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
 #include "node/agent.h"
+#include "node/analysis_runner.h"
 #include "node/clinical/clinical_import.h"
 #include "node/clinical/clinical_store.h"
 #include "node/clinical/column_mapping.h"
@@ -58,7 +59,12 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   runner_options.site_id = config.site_id;
   runner_options.device = config.device;
   runner_options.allow_model_weights = config.privacy.allow_model_weights;
-  TrainingTaskRunner runner(&source, runner_options);
+  TrainingTaskRunner trainer(&source, runner_options);
+  privacy::ReleasePolicy policy;
+  policy.min_cell_count = config.privacy.min_cell_count;
+  policy.allowed_variables = config.privacy.allowed_variables;
+  AnalysisTaskRunner analyst(&source, policy);
+  DispatchingRunner runner(&trainer, &analyst);
   AgentOptions options;
   options.node_version = kNodeVersion;
   options.device = config.device == "cpu" ? "cpu" : nn::DeviceInfo();

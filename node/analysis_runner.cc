@@ -1,0 +1,159 @@
+#include "node/analysis_runner.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "models/stats/univariate_association.h"
+#include "sites/cohort/variables.h"
+
+namespace scancov::node {
+namespace {
+
+using nlohmann::json;
+
+struct Term {
+  std::string name;
+  std::string variable;
+  std::string type;
+  stats::VariableKind kind = stats::VariableKind::kContinuous;
+  int level = -1;  // categorical: this level against level 0
+};
+
+// The terms of one variable; categorical variables get one term per observed non-zero level.
+std::vector<Term> TermsFor(const sites::VariableSpec& spec, const std::vector<double>& column) {
+  Term base{spec.name, spec.name, sites::TypeName(spec.type)};
+  if (spec.type == sites::VariableType::kBinary) base.kind = stats::VariableKind::kBinary;
+  if (spec.type != sites::VariableType::kCategorical) return {base};
+  std::set<int> levels;
+  for (double v : column) {
+    if (!std::isnan(v) && v != 0) levels.insert(static_cast<int>(std::lround(v)));
+  }
+  std::vector<Term> terms;
+  for (int level : levels) {
+    Term t = base;
+    t.name = absl::StrCat(spec.name, "=", level);
+    t.kind = stats::VariableKind::kBinary;
+    t.level = level;
+    terms.push_back(t);
+  }
+  return terms;
+}
+
+json Refusal(const Term& t, const std::string& status, const std::string& reason) {
+  return {{"term", t.name}, {"variable", t.variable}, {"type", t.type}, {"status", status},
+          {"reason", reason}};
+}
+
+json AnalyzeTerm(const Term& term, const std::vector<double>& column, const std::vector<double>& y,
+                 const privacy::ReleasePolicy& policy, int min_cell) {
+  std::vector<double> x, yy;
+  for (size_t i = 0; i < column.size(); ++i) {
+    double v = column[i];
+    if (std::isnan(v)) continue;
+    if (term.level >= 0) {
+      const int code = static_cast<int>(std::lround(v));
+      if (code != 0 && code != term.level) continue;
+      v = code == term.level ? 1.0 : 0.0;
+    }
+    x.push_back(v);
+    yy.push_back(y[i]);
+  }
+  int64_t events = 0;
+  std::vector<int64_t> levels;
+  if (term.kind == stats::VariableKind::kBinary) levels = {0, 0};
+  for (size_t i = 0; i < x.size(); ++i) {
+    events += yy[i] == 1.0;
+    if (!levels.empty()) ++levels[x[i] == 1.0 ? 1 : 0];
+  }
+  const int64_t non_events = static_cast<int64_t>(x.size()) - events;
+  const privacy::ReleaseDecision decision =
+      privacy::DecideRelease(policy, min_cell, term.variable, events, non_events, levels);
+  if (!decision.allowed) return Refusal(term, "refused", decision.reason);
+  absl::StatusOr<stats::Association> a = stats::UnivariateAssociation(x, yy, term.kind);
+  if (!a.ok()) return Refusal(term, "failed", std::string(a.status().message()));
+  return {{"term", term.name}, {"variable", term.variable}, {"type", term.type},
+          {"status", "ok"},    {"n", a->n},                {"events", a->events},
+          {"or", a->odds_ratio}, {"ci_lower", a->ci_lower}, {"ci_upper", a->ci_upper},
+          {"p", a->p_value},   {"z", a->z},                {"log_or", a->log_odds_ratio},
+          {"se", a->standard_error}};
+}
+
+struct AnalysisSpec {
+  std::string outcome;
+  std::vector<std::string> variables;
+  int min_cell_count = 0;
+};
+
+absl::StatusOr<AnalysisSpec> ParseSpec(const std::string& text) {
+  const json j = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError("spec_json: not a JSON object");
+  }
+  if (j.value("analysis", std::string()) != "univariate_association") {
+    return absl::InvalidArgumentError("spec_json: analysis must be 'univariate_association'");
+  }
+  AnalysisSpec spec;
+  spec.outcome = j.value("outcome", std::string());
+  if (sites::FindVariable(spec.outcome) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec_json: unknown outcome '", spec.outcome, "'"));
+  }
+  if (j.contains("variables")) {
+    if (!j.at("variables").is_array()) {
+      return absl::InvalidArgumentError("spec_json: variables must be a list");
+    }
+    for (const json& v : j.at("variables")) spec.variables.push_back(v.get<std::string>());
+  }
+  if (spec.variables.empty()) {
+    for (const sites::VariableSpec& v : sites::AdmissionVariables()) spec.variables.push_back(v.name);
+  }
+  spec.min_cell_count = j.value("min_cell_count", 0);
+  return spec;
+}
+
+}  // namespace
+
+absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
+                                                    const protocol::TensorSet* global) {
+  if (task.kind() != v1::TASK_KIND_ANALYZE) {
+    return absl::InvalidArgumentError("AnalysisTaskRunner: not an ANALYZE task");
+  }
+  SCV_ASSIGN_OR_RETURN(AnalysisSpec spec, ParseSpec(task.spec_json()));
+  json terms = json::array();
+  std::vector<std::string> known;
+  for (const std::string& v : spec.variables) {
+    if (sites::FindVariable(v) == nullptr) {
+      terms.push_back(Refusal({v, v, "unknown"}, "failed", "unknown variable"));
+    } else {
+      known.push_back(v);
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(TabularRows rows, data_->Load(known, spec.outcome));
+  const int min_cell = privacy::EffectiveMinCellCount(policy_, spec.min_cell_count);
+  const size_t n = rows.keys.size(), c = rows.columns.size();
+  for (size_t j = 0; j < c; ++j) {
+    std::vector<double> column(n);
+    for (size_t i = 0; i < n; ++i) column[i] = rows.x[i * c + j];
+    const sites::VariableSpec* variable = sites::FindVariable(rows.columns[j]);
+    for (const Term& term : TermsFor(*variable, column)) {
+      terms.push_back(AnalyzeTerm(term, column, rows.y, policy_, min_cell));
+    }
+  }
+  int64_t events = 0;
+  for (double y : rows.y) events += y == 1.0;
+  TaskOutcome out;
+  out.num_samples = n;
+  out.result_json = json{{"analysis", "univariate_association"},
+                         {"outcome", spec.outcome},
+                         {"n_patients", n},
+                         {"n_events", events},
+                         {"min_cell_count", min_cell},
+                         {"terms", terms}}
+                        .dump();
+  return out;
+}
+
+}  // namespace scancov::node

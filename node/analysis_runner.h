@@ -1,0 +1,60 @@
+// AnalysisTaskRunner: ANALYZE tasks. For the "univariate_association" analysis it computes, at
+// this site, one univariate logistic regression per variable term against the study outcome
+// (odds ratio per one site SD for continuous and ordinal variables, per level for binary ones,
+// each level against level 0 for categorical ones) and returns only these aggregates: OR, 95%
+// CI, two-sided Wald p, signed z, log OR and its SE, n and events. Terms the site's release
+// policy refuses are reported as refused with the rule's reason; they are never sent.
+//
+// Task spec_json:
+//   {"analysis": "univariate_association", "outcome": "severe",
+//    "variables": ["age", "ldh", ...],      // empty or absent: every dictionary variable
+//    "min_cell_count": 10}                   // may tighten the site's policy, never loosen it
+//
+// Result JSON (UploadHeader.result_json):
+//   {"analysis": ..., "outcome": ..., "n_patients": N, "n_events": E, "min_cell_count": k,
+//    "terms": [{"term": "ggo=2", "variable": "ggo", "type": "categorical", "status": "ok",
+//               "n": .., "events": .., "or": .., "ci_lower": .., "ci_upper": .., "p": ..,
+//               "z": .., "log_or": .., "se": ..},
+//              {"term": "cancer", "variable": "cancer", "type": "binary",
+//               "status": "refused" | "failed", "reason": "..."}]}
+#ifndef SCANCOV_NODE_ANALYSIS_RUNNER_H_
+#define SCANCOV_NODE_ANALYSIS_RUNNER_H_
+
+#include "node/tabular_features.h"
+#include "node/task_runner.h"
+#include "privacy/release_policy.h"
+
+namespace scancov::node {
+
+class AnalysisTaskRunner : public TaskRunner {
+ public:
+  // `data` must outlive the runner.
+  AnalysisTaskRunner(DatasetSource* data, privacy::ReleasePolicy policy)
+      : data_(data), policy_(std::move(policy)) {}
+
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
+
+ private:
+  DatasetSource* data_;
+  privacy::ReleasePolicy policy_;
+};
+
+// Dispatches by task kind: ANALYZE to `analysis`, everything else to `training`.
+class DispatchingRunner : public TaskRunner {
+ public:
+  DispatchingRunner(TaskRunner* training, TaskRunner* analysis)
+      : training_(training), analysis_(analysis) {}
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task,
+                                  const protocol::TensorSet* global) override {
+    return task.kind() == v1::TASK_KIND_ANALYZE ? analysis_->Run(task, global)
+                                                : training_->Run(task, global);
+  }
+
+ private:
+  TaskRunner* training_;
+  TaskRunner* analysis_;
+};
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_ANALYSIS_RUNNER_H_

@@ -1,0 +1,33 @@
+#include "privacy/release_policy.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace scancov::privacy {
+
+int EffectiveMinCellCount(const ReleasePolicy& policy, int requested_by_study) {
+  return std::max(policy.min_cell_count, requested_by_study);
+}
+
+ReleaseDecision DecideRelease(const ReleasePolicy& policy, int min_cell_count,
+                              absl::string_view variable, int64_t events, int64_t non_events,
+                              const std::vector<int64_t>& level_counts) {
+  if (!policy.allowed_variables.empty() &&
+      std::find(policy.allowed_variables.begin(), policy.allowed_variables.end(),
+                std::string(variable)) == policy.allowed_variables.end()) {
+    return {false, "not in the site's allowed variables"};
+  }
+  if (events < min_cell_count || non_events < min_cell_count) {
+    return {false, absl::StrCat("fewer than ", min_cell_count,
+                                " events or non-events among patients with a value")};
+  }
+  for (int64_t count : level_counts) {
+    if (count < min_cell_count) {
+      return {false, absl::StrCat("a level is held by fewer than ", min_cell_count, " patients")};
+    }
+  }
+  return {true, ""};
+}
+
+}  // namespace scancov::privacy
