@@ -13,6 +13,10 @@ packages=(
   # supporting libraries
   libabsl-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
 )
+# `install-deps.sh test`: also what the test run needs (clang + libFuzzer for the fuzz smoke run).
+if [[ "${1:-}" == "test" ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 if [[ "${SCANCOV_EXTRA_PACKAGES:-}" != "" ]]; then
   read -r -a extra <<<"${SCANCOV_EXTRA_PACKAGES}"
   packages+=("${extra[@]}")

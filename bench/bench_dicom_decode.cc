@@ -1,7 +1,7 @@
 // bench_dicom_decode: DICOM series decode throughput of the node's importer, side by side with
 // pydicom on the same series.
 //
-//   bench_dicom_decode --pydicom node/imaging/bench_pydicom.py            # full-scale phantom
+//   bench_dicom_decode --pydicom bench/bench_pydicom.py            # full-scale phantom
 //   bench_dicom_decode --dir /data/ct/series1 --threads 1 --repeat 5
 //
 // Without --dir it writes a full-scale phantom (512 x 512 x 400, explicit little endian) to
