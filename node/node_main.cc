@@ -21,6 +21,9 @@
 #include "node/clinical/column_mapping.h"
 #include "node/clinical_source.h"
 #include "node/grpc_federation_client.h"
+#include "node/imaging/dicom_importer.h"
+#include "node/imaging/imaging_store.h"
+#include "node/imaging/volume_cache.h"
 #include "node/task_log.h"
 #include "node/training_runner.h"
 #include "privacy/egress_ledger.h"
@@ -39,6 +42,7 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenStore(const sites::SiteCon
         config.store, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
     db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     SCV_RETURN_IF_ERROR(CreateClinicalSchema(*db));
+    SCV_RETURN_IF_ERROR(CreateImagingSchema(*db));
     return db;
   } catch (const std::exception& e) {
     return absl::UnavailableError(config.store + ": cannot open node store: " + e.what());
@@ -100,16 +104,56 @@ absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& 
   return absl::OkStatus();
 }
 
+absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(privacy::Pseudonymizer pseudonymizer,
+                       privacy::Pseudonymizer::FromSecretFile(config.secret));
+  DicomImporter importer(pseudonymizer);
+  VolumeCache cache(config.cache_dir);
+  int labelled = 0;
+  auto sink = [&](CtVolume&& volume, const SeriesReport& report) -> absl::Status {
+    CtSeriesRecord r;
+    r.series_key = volume.series_key;
+    r.patient_key = volume.patient_key;
+    r.study_key = volume.study_key;
+    r.nx = volume.nx;
+    r.ny = volume.ny;
+    r.nz = volume.nz;
+    r.spacing_x = volume.spacing[0];
+    r.spacing_y = volume.spacing[1];
+    r.spacing_z = volume.spacing[2];
+    r.fingerprint = report.fingerprint;
+    SCV_ASSIGN_OR_RETURN(LabelPaths labels, AdoptLabels(FindLabelPaths(report.source_dir),
+                                                         config.cache_dir + "/labels",
+                                                         volume.series_key));
+    r.lung_labels_path = labels.lungs;
+    r.lesion_labels_path = labels.lesions;
+    labelled += !labels.lungs.empty() || !labels.lesions.empty();
+    r.imported_unix = absl::ToUnixSeconds(absl::Now());
+    return UpsertCtSeries(*db, r);
+  };
+  SCV_ASSIGN_OR_RETURN(ImportReport report, importer.Import(dir, sink, &cache));
+  std::cout << report.ToText();
+  std::cout << absl::StrFormat("%s: %d series imported (%d with reference labels), %d refused, "
+                               "%d skipped; %d files skipped\n",
+                               dir, report.Count(SeriesStatus::kImported), labelled,
+                               report.Count(SeriesStatus::kRefused),
+                               report.Count(SeriesStatus::kSkipped), report.skipped_files.size());
+  return absl::OkStatus();
+}
+
 absl::Status Status(const sites::SiteConfig& config) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
   SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(*db));
+  SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*db));
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
                        privacy::EgressLedger::Open(db.get()));
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
   SCV_ASSIGN_OR_RETURN(uint64_t sent, ledger->TotalSentBytes());
   SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, log->Recent(10));
   std::cout << "site " << config.site_id << " -> " << config.aggregator << "\n"
-            << "store " << config.store << ": " << patients << " patients\n"
+            << "store " << config.store << ": " << patients << " patients, " << series.size()
+            << " CT series\n"
             << "egress: " << sent << " bytes sent in total (see `scancov-node ledger`)\n"
             << "recent tasks:\n";
   for (const TaskLogEntry& t : tasks) {
@@ -158,6 +202,9 @@ int main(int argc, char** argv) {
   import->add_option("--mapping", mapping, "column mapping JSON for a non-standard export");
   import->add_flag("--skip-bad-rows", skip_bad_rows,
                    "import the good rows and report the bad ones (default: all or nothing)");
+  std::string dicom_dir;
+  auto* import_dicom = app.add_subcommand("import-dicom", "import the CT series under a folder");
+  import_dicom->add_option("--dir", dicom_dir, "folder to walk")->required()->check(CLI::ExistingDirectory);
   auto* status = app.add_subcommand("status", "what this node holds and has done");
   auto* ledger = app.add_subcommand("ledger", "every result that left this site, with its bytes");
   ledger->add_option("--limit", limit, "only the last N entries");
@@ -178,6 +225,7 @@ int main(int argc, char** argv) {
   absl::Status result;
   if (*run) result = node::Run(*config, exit_when_idle);
   if (*import) result = node::ImportClinical(*config, csv, mapping, skip_bad_rows);
+  if (*import_dicom) result = node::ImportDicom(*config, dicom_dir);
   if (*status) result = node::Status(*config);
   if (*ledger) result = node::Ledger(*config, limit);
   if (*show) std::cout << sites::SiteConfigToJson(*config) << "\n";

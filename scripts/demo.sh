@@ -8,11 +8,12 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 RUN=${DEMO_DIR:-demo-run}
 ROUNDS=${DEMO_ROUNDS:-5}
+CT_PATIENTS=${DEMO_CT_PATIENTS:-24}
 SITES=(kb igr hegp)
 
 bin() { echo "$BUILD/$1"; }
 PKI=$(bin sites/pki/scancov-pki)
-SYNTH=$(bin sites/cohort/scancov-synth-cohort)
+SYNTH=$(bin sites/synth/scancov-synth-site)
 AGG=$(bin aggregator/scancov-aggregator)
 COORD=$(bin aggregator/scancov-coord)
 NODE=$(bin node/scancov-node)
@@ -39,14 +40,14 @@ say "1. Consortium PKI: a CA, the aggregator, the coordinator and one certificat
 for s in "${SITES[@]}"; do "$PKI" --log-level warn issue --dir "$RUN/pki" --role site --id "$s" >/dev/null; done
 "$PKI" show "$RUN/pki/sites/kb.crt" | sed 's/^/   /' | head -6
 
-say "2. Synthetic hospitals: admission exports, imported and pseudonymised at each site"
+say "2. Synthetic hospitals: admission exports and chest CT (DICOM), imported and pseudonymised at each site"
 declare -A patients=([kb]=800 [igr]=140 [hegp]=400)
 for i in "${!SITES[@]}"; do
   s=${SITES[$i]}
   site_dir="$RUN/sites/$s"
   mkdir -p "$site_dir/export" "$site_dir/state"
   "$SYNTH" --log-level warn --site "$s" --seed $((1000 + i)) --patients "${patients[$s]}" \
-    --case-mix 0.3 --out "$site_dir/export"
+    --case-mix 0.3 --ct small --ct-patients "$CT_PATIENTS" --out "$site_dir/export"
   cat >"$site_dir/site.json" <<JSON
 {
   "site_id": "$s",
@@ -62,6 +63,8 @@ for i in "${!SITES[@]}"; do
 JSON
   "$NODE" --config "$site_dir/site.json" --log-level warn import-clinical \
     --csv "$site_dir/export/admission.csv" | sed "s|^|   [$s] |"
+  "$NODE" --config "$site_dir/site.json" --log-level warn import-dicom --dir "$site_dir/export/ct" \
+    | tail -1 | sed "s|^|   [$s] |"
 done
 
 say "3. Aggregator on 127.0.0.1 (mutual TLS, state in SQLite)"

@@ -172,6 +172,10 @@ absl::StatusOr<ImportReport> DicomImporter::Import(const std::string& root, cons
     entry.patient_key = c.patient_key;
     entry.files = c.files;
     entry.notes = c.notes;
+    entry.fingerprint = c.fingerprint;
+    if (!c.slices.empty()) {
+      entry.source_dir = std::filesystem::path(c.slices.front().path).parent_path().string();
+    }
     std::optional<CtVolume> volume;
     if (cache != nullptr) {
       absl::StatusOr<CtVolume> cached = cache->Load(c.series_key, c.fingerprint);

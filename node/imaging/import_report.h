@@ -28,6 +28,10 @@ struct SeriesReport {
   int files = 0;                   // files that belonged to the series
   int slices = 0;                  // slices in the volume, when imported
   bool from_cache = false;
+  // Directory of the series' first file. Local to the node (a folder name may carry an
+  // identifier): never in ToText/ToJson, never sent.
+  std::string source_dir;
+  std::string fingerprint;  // of the sources, as VolumeCache keys the decoded volume
 };
 
 // A file that could not be attributed to any series (not DICOM, unreadable).
