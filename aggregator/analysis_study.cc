@@ -46,7 +46,8 @@ class AnalysisStudyLogic : public StudyLogic {
 
   absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
                                           const protocol::TensorSet* input,
-                                          const std::vector<ResultRecord>& results) const override {
+                                          const std::vector<ResultRecord>& results,
+                                          const std::vector<RoundRecord>& history) const override {
     SCV_ASSIGN_OR_RETURN(AnalysisOptions options, ParseAnalysisOptions(study.spec.spec_json()));
     std::vector<std::pair<std::string, std::string>> site_results;
     for (const std::string& site : study.spec.sites()) {  // keep the spec's site order
@@ -67,6 +68,12 @@ class AnalysisStudyLogic : public StudyLogic {
 };
 
 }  // namespace
+
+std::string AnalysisName(const std::string& spec_json) {
+  const nlohmann::json j = nlohmann::json::parse(spec_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "";
+  return j.value("analysis", std::string());
+}
 
 std::unique_ptr<StudyLogic> MakeAnalysisStudyLogic() {
   return std::make_unique<AnalysisStudyLogic>();

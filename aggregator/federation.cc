@@ -63,12 +63,15 @@ Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions
     : options_(std::move(options)),
       training_logic_(MakeTrainingStudyLogic()),
       analysis_logic_(MakeAnalysisStudyLogic()),
+      logistic_logic_(MakeLogisticStudyLogic()),
       store_(std::move(store)) {}
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
 
 const StudyLogic& Federation::LogicFor(const v1::StudySpec& spec) const {
-  return spec.kind() == v1::STUDY_KIND_ANALYSIS ? *analysis_logic_ : *training_logic_;
+  if (spec.kind() != v1::STUDY_KIND_ANALYSIS) return *training_logic_;
+  return AnalysisName(spec.spec_json()) == "logistic_regression" ? *logistic_logic_
+                                                                  : *analysis_logic_;
 }
 
 void Federation::LogEvent(const std::string& study_id, const std::string& site_id,
@@ -200,8 +203,9 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(input_id));
     input = std::move(w);
   }
-  absl::StatusOr<RoundOutcome> outcome =
-      LogicFor(study.spec).CloseRound(study, round.round, input ? &*input : nullptr, results);
+  rounds.pop_back();  // the closed rounds before this one
+  absl::StatusOr<RoundOutcome> outcome = LogicFor(study.spec).CloseRound(
+      study, round.round, input ? &*input : nullptr, results, rounds);
   if (!outcome.ok()) {
     study.state = v1::STUDY_STATE_FAILED;
     study.message = absl::StrCat("round ", round.round, ": ", outcome.status().message());

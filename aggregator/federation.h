@@ -108,6 +108,7 @@ class Federation {
   const FederationOptions options_;
   const std::unique_ptr<StudyLogic> training_logic_;
   const std::unique_ptr<StudyLogic> analysis_logic_;
+  const std::unique_ptr<StudyLogic> logistic_logic_;
   absl::Mutex mu_;
   std::unique_ptr<AggregatorStore> store_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

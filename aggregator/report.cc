@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "aggregator/association_table.h"
+#include "aggregator/study_logic.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 
@@ -32,7 +34,11 @@ bool IsAnalysis(const v1::StudyStatus& status) {
 }
 
 std::string RoundLabel(const v1::StudyStatus& status, const v1::RoundStatus& r) {
-  if (IsAnalysis(status)) return "per-site statistics";
+  if (IsAnalysis(status)) {
+    return AnalysisName(status.spec().spec_json()) == "logistic_regression"
+               ? absl::StrCat("Newton step ", r.round())
+               : "per-site statistics";
+  }
   if (r.round() == 0) return "init";
   if (r.round() > status.spec().rounds()) return "final evaluation";
   return absl::StrCat("train ", r.round());
@@ -58,6 +64,34 @@ Series CollectSeries(const v1::StudyStatus& status, const std::string& metric) {
 
 }  // namespace
 
+std::string LogisticFitMarkdown(const v1::StudyStatus& status) {
+  std::string md = "## Federated logistic regression (exact Newton steps)\n\n";
+  if (status.rounds().empty()) return md + "No round has closed yet.\n";
+  const nlohmann::json result =
+      nlohmann::json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
+  if (result.is_discarded() || !result.contains("fit")) {
+    return absl::StrCat(md, "Not converged yet (", status.rounds_size(), " rounds).\n");
+  }
+  const nlohmann::json& fit = result.at("fit");
+  absl::StrAppend(&md, "Converged after ", fit.value("iterations", 0), " Newton steps over ",
+                  status.rounds_size(), " rounds; n = ", fit.value("n", 0), " complete cases, ",
+                  fit.value("events", 0), " events; log-likelihood ",
+                  Fmt(fit.value("log_likelihood", 0.0)), "; L2 penalty ", fit.value("l2", 0.0),
+                  ".\n\n| term | coefficient | SE | z | p | OR (95% CI) |\n|---|---|---|---|---|---|\n");
+  for (const nlohmann::json& t : fit.at("coefficients")) {
+    absl::StrAppend(&md, absl::StrFormat("| %s | %.4f | %.4f | %.2f | %.2g | %.3f (%.3f-%.3f) |\n",
+                                         t.at("term").get<std::string>(), t.value("beta", 0.0),
+                                         t.value("se", 0.0), t.value("z", 0.0), t.value("p", 1.0),
+                                         t.value("or", 1.0), t.value("ci_lower", 0.0),
+                                         t.value("ci_upper", 0.0)));
+  }
+  if (!result.value("refused", nlohmann::json::array()).empty()) {
+    absl::StrAppend(&md, "\nSites left out by their own release policy: ",
+                    result.at("refused").dump(), "\n");
+  }
+  return md;
+}
+
 std::vector<std::string> MetricNames(const v1::StudyStatus& status) {
   std::set<std::string> names;
   for (const v1::RoundStatus& r : status.rounds()) {
@@ -67,9 +101,13 @@ std::vector<std::string> MetricNames(const v1::StudyStatus& status) {
 }
 
 std::string ProgressLine(const v1::StudyStatus& status) {
-  std::string line = absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
-                                     StateName(status.state()), status.current_round(),
-                                     IsAnalysis(status) ? 0 : status.spec().rounds() + 1);
+  std::string line =
+      IsAnalysis(status)
+          ? absl::StrFormat("study %s: %s, round %d", status.study_id(),
+                            StateName(status.state()), status.current_round())
+          : absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
+                            StateName(status.state()), status.current_round(),
+                            status.spec().rounds() + 1);
   for (auto it = status.rounds().rbegin(); it != status.rounds().rend(); ++it) {
     if (it->state() != "closed" || it->metrics().empty()) continue;
     absl::StrAppend(&line, " | last closed: ", RoundLabel(status, *it));
@@ -233,7 +271,9 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
     charts = true;
     absl::StrAppend(&md, "![", n, "](", n, ".svg)\n\n");
   }
-  if (IsAnalysis(status) && !status.rounds().empty() &&
+  if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "logistic_regression") {
+    absl::StrAppend(&md, "\n", LogisticFitMarkdown(status));
+  } else if (IsAnalysis(status) && !status.rounds().empty() &&
       !status.rounds().rbegin()->result_json().empty()) {
     absl::StatusOr<AssociationTable> table =
         AssociationTableFromJson(status.rounds().rbegin()->result_json());
@@ -265,8 +305,8 @@ absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& 
     if (n.rfind("global.", 0) != 0 || n == "global.n_val") continue;
     SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + n + ".svg", MetricChartSvg(status, n)));
   }
-  if (IsAnalysis(status) && !status.rounds().empty() &&
-      !status.rounds().rbegin()->result_json().empty()) {
+  if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) != "logistic_regression" &&
+      !status.rounds().empty() && !status.rounds().rbegin()->result_json().empty()) {
     SCV_ASSIGN_OR_RETURN(AssociationTable table,
                          AssociationTableFromJson(status.rounds().rbegin()->result_json()));
     SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/table1.csv", AssociationTableCsv(table)));

@@ -28,6 +28,9 @@ std::vector<std::string> MetricNames(const v1::StudyStatus& status);
 // Writes report.md, metrics.csv, status.json and one <metric>.svg per global.* metric to `dir`.
 absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& dir);
 
+// The coefficient table of a converged federated logistic regression study.
+std::string LogisticFitMarkdown(const v1::StudyStatus& status);
+
 // One line per round for terminal progress: "round 2/3 closed  global.val_auc=0.74 ...".
 std::string ProgressLine(const v1::StudyStatus& status);
 

@@ -35,10 +35,12 @@ class StudyLogic {
   virtual absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                                       const protocol::TensorSet* weights,
                                       const protocol::TensorSet* input) const = 0;
-  // Combines a round's accepted results.
+  // Combines a round's accepted results. `history` holds the study's earlier, closed rounds
+  // (oldest first), for logic that iterates (e.g. federated Newton steps).
   virtual absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
                                                   const protocol::TensorSet* input,
-                                                  const std::vector<ResultRecord>& results) const = 0;
+                                                  const std::vector<ResultRecord>& results,
+                                                  const std::vector<RoundRecord>& history) const = 0;
 };
 
 // Federated training: round 0 initialises the model at one site (INIT_MODEL); rounds
@@ -49,6 +51,14 @@ std::unique_ptr<StudyLogic> MakeTrainingStudyLogic();
 // Federated analysis: one round of ANALYZE tasks (per-site statistics only); closing it
 // combines them (see association_table.h) into the round's result_json; then the study is done.
 std::unique_ptr<StudyLogic> MakeAnalysisStudyLogic();
+
+// Exact federated logistic regression by Newton steps (see logistic_study.cc): each round the
+// sites evaluate gradient and information at the current coefficients (a checkpoint holding
+// "beta"); closing the round sums them and takes the step; the last round holds the fit.
+std::unique_ptr<StudyLogic> MakeLogisticStudyLogic();
+
+// The "analysis" field of an analysis study's spec_json ("" if absent or unreadable).
+std::string AnalysisName(const std::string& spec_json);
 
 // Combines site metrics: counts ("<scope>.n_*") summed; "global.*" weighted by "global.n_val"
 // when reported; others weighted by num_samples (plain mean where all counts are 0).

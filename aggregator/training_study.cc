@@ -81,7 +81,8 @@ class TrainingStudyLogic : public StudyLogic {
 
   absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
                                           const protocol::TensorSet* input,
-                                          const std::vector<ResultRecord>& results) const override {
+                                          const std::vector<ResultRecord>& results,
+                                          const std::vector<RoundRecord>& history) const override {
     RoundOutcome out;
     out.metrics = CombineMetrics(results);
     if (round == 0) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "models/stats/univariate_association.h"
+#include "node/federated_logistic.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::node {
@@ -120,6 +121,10 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
                                                     const protocol::TensorSet* global) {
   if (task.kind() != v1::TASK_KIND_ANALYZE) {
     return absl::InvalidArgumentError("AnalysisTaskRunner: not an ANALYZE task");
+  }
+  const json kind = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
+  if (kind.is_object() && kind.value("analysis", std::string()) == "logistic_regression") {
+    return RunLogisticRegression(task, global, *data_, policy_);
   }
   SCV_ASSIGN_OR_RETURN(AnalysisSpec spec, ParseSpec(task.spec_json()));
   json terms = json::array();

@@ -1,4 +1,5 @@
-// AnalysisTaskRunner: ANALYZE tasks. For the "univariate_association" analysis it computes, at
+// AnalysisTaskRunner: ANALYZE tasks. "logistic_regression" goes to node/federated_logistic.h.
+// For the "univariate_association" analysis it computes, at
 // this site, one univariate logistic regression per variable term against the study outcome
 // (odds ratio per one site SD for continuous and ordinal variables, per level for binary ones,
 // each level against level 0 for categorical ones) and returns only these aggregates: OR, 95%

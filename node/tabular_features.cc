@@ -51,6 +51,11 @@ double SplitCoordinate(const std::string& key, uint64_t seed) {
 
 }  // namespace
 
+double TransformFeature(const FeatureSpec& f, double raw) {
+  if (std::isnan(raw)) return raw;
+  return (Transform(f.transform, raw) - f.center) / f.scale;
+}
+
 absl::StatusOr<TabularTaskSpec> ParseTabularTaskSpec(const std::string& spec_json) {
   json j;
   try {
@@ -105,7 +110,7 @@ absl::StatusOr<PreparedData> PrepareTabular(const TabularRows& rows, const Tabul
     for (size_t j = 0; j < c; ++j) {
       const FeatureSpec& f = spec.features[j];
       const double raw = rows.x[i * c + j];
-      double v = std::isnan(raw) ? 0.0 : (Transform(f.transform, raw) - f.center) / f.scale;
+      double v = std::isnan(raw) ? 0.0 : TransformFeature(f, raw);
       if (!std::isfinite(v)) {
         return absl::InvalidArgumentError(absl::StrCat("dataset: row ", i, ": variable '", f.name,
                                                        "' is outside its transform's domain"));

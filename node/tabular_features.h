@@ -57,6 +57,9 @@ struct TabularTaskSpec {
 
 absl::StatusOr<TabularTaskSpec> ParseTabularTaskSpec(const std::string& spec_json);
 
+// The feature's transform then (t(x) - center) / scale; NaN stays NaN.
+double TransformFeature(const FeatureSpec& feature, double raw);
+
 // A prepared split: float features (row-major), labels, as the model consumes them.
 struct PreparedSplit {
   int64_t rows = 0;

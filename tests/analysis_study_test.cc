@@ -3,48 +3,17 @@
 // runs an ANALYSIS study through two node agents, and the combined table must recover the
 // ground-truth model's associated variables (the seed's significant set) and none of its null
 // variables.
-#include <SQLiteCpp/SQLiteCpp.h>
-
+#include <map>
 #include <set>
 
 #include "aggregator/association_table.h"
-#include "aggregator/federation.h"
-#include "aggregator/in_process_client.h"
-#include "gtest/gtest.h"
-#include "node/agent.h"
-#include "node/analysis_runner.h"
-#include "node/clinical/clinical_import.h"
-#include "node/clinical/clinical_store.h"
-#include "node/clinical_source.h"
-#include "privacy/pseudonymizer.h"
-#include "sites/cohort/cohort_generator.h"
-#include "sites/cohort/cohort_io.h"
 #include "sites/cohort/ground_truth.h"
+#include "tests/test_sites.h"
 
 namespace scancov {
 namespace {
 
-using aggregator::Caller;
-
-struct Site {
-  std::string id;
-  std::unique_ptr<SQLite::Database> db;
-};
-
-Site MakeSite(const std::string& id, uint64_t seed, int scale) {
-  Site site{id, std::make_unique<SQLite::Database>(":memory:", SQLite::OPEN_READWRITE |
-                                                                   SQLite::OPEN_CREATE)};
-  EXPECT_TRUE(node::CreateClinicalSchema(*site.db).ok());
-  auto profile = sites::NamedSiteProfile(id);
-  EXPECT_TRUE(profile.ok());
-  profile->patients *= scale;
-  const sites::SyntheticSite cohort = sites::GenerateSite(*profile, seed);
-  const auto pseudonymizer = privacy::Pseudonymizer::FromSecret(std::string(32, id[0]));
-  auto report = node::ImportClinicalCsvText(*site.db, pseudonymizer, id + ".csv",
-                                            sites::AdmissionCsv(cohort));
-  EXPECT_TRUE(report.ok()) << report.status();
-  return site;
-}
+using testing_sites::Site;
 
 class AnalysisStudyTest : public ::testing::Test {
  protected:
@@ -52,55 +21,17 @@ class AnalysisStudyTest : public ::testing::Test {
 
   // `scale` multiplies the seed's cohort sizes (KB 800, IGR 140).
   void Start(int scale) {
+    federation_ = testing_sites::InMemoryFederation(clock_);
     sites_.clear();
-    auto store = aggregator::AggregatorStore::Open(":memory:");
-    ASSERT_TRUE(store.ok());
-    aggregator::FederationOptions options;
-    options.clock = &clock_;
-    federation_ = std::make_unique<aggregator::Federation>(std::move(*store), options);
-    sites_.push_back(MakeSite("kb", 2021, scale));
-    sites_.push_back(MakeSite("igr", 2022, scale));
-    for (const Site& s : sites_) {
-      v1::EnrollSiteRequest req;
-      req.set_site_id(s.id);
-      ASSERT_TRUE(federation_->EnrollSite(coordinator_, req).ok());
-    }
+    sites_.push_back(testing_sites::MakeSite("kb", 2021, 800 * scale));
+    sites_.push_back(testing_sites::MakeSite("igr", 2022, 140 * scale));
   }
 
   v1::StudyStatus RunStudy(const std::string& spec_json) {
-    v1::CreateStudyRequest req;
-    req.mutable_spec()->set_name("table1");
-    req.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
-    for (const Site& s : sites_) req.mutable_spec()->add_sites(s.id);
-    req.mutable_spec()->set_spec_json(spec_json);
-    auto created = federation_->CreateStudy(coordinator_, req);
-    EXPECT_TRUE(created.ok()) << created.status();
-    // Each node takes one step in turn, as concurrent nodes would, until the study ends.
-    std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
-    std::vector<std::unique_ptr<node::ClinicalDatasetSource>> sources;
-    std::vector<std::unique_ptr<node::AnalysisTaskRunner>> runners;
-    std::vector<std::unique_ptr<node::NodeAgent>> agents;
-    for (Site& s : sites_) {
-      clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
-          federation_.get(), Caller{Caller::Role::kSite, s.id}));
-      sources.push_back(std::make_unique<node::ClinicalDatasetSource>(s.db.get()));
-      runners.push_back(
-          std::make_unique<node::AnalysisTaskRunner>(sources.back().get(), privacy::ReleasePolicy{}));
-      node::AgentOptions options;
-      options.clock = &clock_;
-      agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), runners.back().get(),
-                                                         nullptr, nullptr, options));
-    }
-    for (int step = 0; step < 10; ++step) {
-      for (auto& agent : agents) EXPECT_TRUE(agent->RunOnce().ok());
-    }
-    auto status = federation_->GetStudyStatus(coordinator_, "table1");
-    EXPECT_TRUE(status.ok());
-    return *status;
+    return testing_sites::RunAnalysisStudy(*federation_, clock_, sites_, "table1", spec_json);
   }
 
   FakeClock clock_;
-  const Caller coordinator_{Caller::Role::kCoordinator, "alice"};
   std::unique_ptr<aggregator::Federation> federation_;
   std::vector<Site> sites_;
 };

@@ -1,0 +1,79 @@
+#include "node/federated_logistic.h"
+
+#include <Eigen/Dense>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "models/stats/logistic_site.h"
+#include "models/stats/summary_json.h"
+
+namespace scancov::node {
+
+absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
+                                                  const protocol::TensorSet* beta,
+                                                  DatasetSource& data,
+                                                  const privacy::ReleasePolicy& policy) {
+  SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
+  std::vector<std::string> names;
+  for (const FeatureSpec& f : spec.features) names.push_back(f.name);
+  SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(names, spec.outcome));
+  const size_t n = rows.keys.size(), c = names.size();
+  std::vector<std::vector<double>> complete;
+  std::vector<double> y;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<double> row(c);
+    bool ok = true;
+    for (size_t j = 0; j < c && ok; ++j) {
+      row[j] = TransformFeature(spec.features[j], rows.x[i * c + j]);
+      ok = std::isfinite(row[j]);
+    }
+    if (!ok) continue;
+    complete.push_back(std::move(row));
+    y.push_back(rows.y[i]);
+  }
+  int64_t events = 0;
+  for (double v : y) events += v == 1.0;
+  const int64_t non_events = static_cast<int64_t>(y.size()) - events;
+  const nlohmann::json spec_json = nlohmann::json::parse(task.spec_json(), nullptr, false);
+  const int min_cell =
+      privacy::EffectiveMinCellCount(policy, spec_json.value("min_cell_count", 0));
+  TaskOutcome out;
+  nlohmann::json result = {{"analysis", "logistic_regression"},
+                           {"n_complete", complete.size()},
+                           {"n_incomplete", n - complete.size()}};
+  if (events < min_cell || non_events < min_cell) {
+    result["status"] = "refused";
+    result["reason"] = absl::StrCat("fewer than ", min_cell, " events or non-events");
+    out.result_json = result.dump();
+    return out;
+  }
+  Eigen::MatrixXd x(complete.size(), c);
+  Eigen::VectorXd yy(complete.size());
+  for (size_t i = 0; i < complete.size(); ++i) {
+    for (size_t j = 0; j < c; ++j) x(i, j) = complete[i][j];
+    yy[i] = y[i];
+  }
+  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteData site,
+                       stats::LogisticSiteData::Create(x, yy, stats::LogisticOptions{}));
+  std::vector<double> b(site.num_coefficients(), 0.0);
+  if (beta != nullptr) {
+    const protocol::Tensor* t = beta->Find("beta");
+    if (t == nullptr) return absl::InvalidArgumentError("checkpoint: no 'beta' tensor");
+    b = protocol::ToDoubles(*t);
+    if (static_cast<int>(b.size()) != site.num_coefficients()) {
+      return absl::InvalidArgumentError(absl::StrCat("checkpoint: beta has ", b.size(),
+                                                     " values, the model ",
+                                                     site.num_coefficients()));
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary summary, site.Evaluate(b));
+  result["status"] = "ok";
+  result["summary"] = stats::ToJson(summary);
+  out.num_samples = complete.size();
+  out.result_json = result.dump();
+  return out;
+}
+
+}  // namespace scancov::node

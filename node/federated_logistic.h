@@ -1,0 +1,23 @@
+// The site's side of an exact federated logistic regression (aggregator/logistic_study.cc):
+// complete-case rows of the study's features (transformed as the spec says), the site's
+// gradient, information matrix and log-likelihood at the round's coefficients, and nothing
+// else. A site with fewer events or non-events than its release policy's minimum answers
+// "refused" (consistently every round) and takes no part in the fit.
+#ifndef SCANCOV_NODE_FEDERATED_LOGISTIC_H_
+#define SCANCOV_NODE_FEDERATED_LOGISTIC_H_
+
+#include "node/tabular_features.h"
+#include "node/task_runner.h"
+#include "privacy/release_policy.h"
+
+namespace scancov::node {
+
+// `beta`: the round's checkpoint (one float64 tensor "beta"), or null in round 0 (beta = 0).
+absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
+                                                  const protocol::TensorSet* beta,
+                                                  DatasetSource& data,
+                                                  const privacy::ReleasePolicy& policy);
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_FEDERATED_LOGISTIC_H_

@@ -1,0 +1,101 @@
+// Test helpers shared by the integration tests: synthetic hospitals imported into in-memory
+// node stores, and an in-process federation whose nodes take turns.
+#ifndef SCANCOV_TESTS_TEST_SITES_H_
+#define SCANCOV_TESTS_TEST_SITES_H_
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aggregator/federation.h"
+#include "aggregator/in_process_client.h"
+#include "gtest/gtest.h"
+#include "node/agent.h"
+#include "node/analysis_runner.h"
+#include "node/clinical/clinical_import.h"
+#include "node/clinical/clinical_store.h"
+#include "node/clinical_source.h"
+#include "privacy/pseudonymizer.h"
+#include "sites/cohort/cohort_generator.h"
+#include "sites/cohort/cohort_io.h"
+
+namespace scancov::testing_sites {
+
+struct Site {
+  std::string id;
+  std::unique_ptr<SQLite::Database> db;
+};
+
+// A named (kb, igr) or generic site with `patients` patients (0: the profile's default),
+// generated with `seed` and imported through the node's clinical CSV import.
+inline Site MakeSite(const std::string& id, uint64_t seed, int patients = 0) {
+  Site site{id, std::make_unique<SQLite::Database>(":memory:", SQLite::OPEN_READWRITE |
+                                                                   SQLite::OPEN_CREATE)};
+  EXPECT_TRUE(node::CreateClinicalSchema(*site.db).ok());
+  auto profile = sites::SiteProfileFor(id, patients > 0 ? patients : 300, 0.2);
+  EXPECT_TRUE(profile.ok()) << profile.status();
+  if (patients > 0) profile->patients = patients;
+  const sites::SyntheticSite cohort = sites::GenerateSite(*profile, seed);
+  const auto pseudonymizer = privacy::Pseudonymizer::FromSecret(std::string(32, id[0]));
+  auto report = node::ImportClinicalCsvText(*site.db, pseudonymizer, id + ".csv",
+                                            sites::AdmissionCsv(cohort));
+  EXPECT_TRUE(report.ok()) << report.status();
+  return site;
+}
+
+// Enrols the sites, runs one analysis study with the nodes taking turns (as concurrent nodes
+// would) until it ends, and returns its status.
+inline v1::StudyStatus RunAnalysisStudy(aggregator::Federation& federation, FakeClock& clock,
+                                        std::vector<Site>& sites, const std::string& name,
+                                        const std::string& spec_json, int max_steps = 60) {
+  const aggregator::Caller coordinator{aggregator::Caller::Role::kCoordinator, "alice"};
+  for (const Site& s : sites) {
+    v1::EnrollSiteRequest req;
+    req.set_site_id(s.id);
+    EXPECT_TRUE(federation.EnrollSite(coordinator, req).ok());
+  }
+  v1::CreateStudyRequest req;
+  req.mutable_spec()->set_name(name);
+  req.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
+  for (const Site& s : sites) req.mutable_spec()->add_sites(s.id);
+  req.mutable_spec()->set_spec_json(spec_json);
+  auto created = federation.CreateStudy(coordinator, req);
+  EXPECT_TRUE(created.ok()) << created.status();
+  std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
+  std::vector<std::unique_ptr<node::ClinicalDatasetSource>> sources;
+  std::vector<std::unique_ptr<node::AnalysisTaskRunner>> runners;
+  std::vector<std::unique_ptr<node::NodeAgent>> agents;
+  for (Site& s : sites) {
+    clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
+        &federation, aggregator::Caller{aggregator::Caller::Role::kSite, s.id}));
+    sources.push_back(std::make_unique<node::ClinicalDatasetSource>(s.db.get()));
+    runners.push_back(
+        std::make_unique<node::AnalysisTaskRunner>(sources.back().get(), privacy::ReleasePolicy{}));
+    node::AgentOptions options;
+    options.clock = &clock;
+    agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), runners.back().get(),
+                                                       nullptr, nullptr, options));
+  }
+  for (int step = 0; step < max_steps; ++step) {
+    for (auto& agent : agents) EXPECT_TRUE(agent->RunOnce().ok());
+    auto status = federation.GetStudyStatus(coordinator, name);
+    if (status.ok() && status->state() != v1::STUDY_STATE_RUNNING) return *status;
+  }
+  auto status = federation.GetStudyStatus(coordinator, name);
+  EXPECT_TRUE(status.ok());
+  return status.ok() ? *status : v1::StudyStatus();
+}
+
+inline std::unique_ptr<aggregator::Federation> InMemoryFederation(FakeClock& clock) {
+  auto store = aggregator::AggregatorStore::Open(":memory:");
+  EXPECT_TRUE(store.ok());
+  aggregator::FederationOptions options;
+  options.clock = &clock;
+  return std::make_unique<aggregator::Federation>(std::move(*store), options);
+}
+
+}  // namespace scancov::testing_sites
+
+#endif  // SCANCOV_TESTS_TEST_SITES_H_
