@@ -15,6 +15,7 @@
 #include "models/nn/model_registry.h"
 #include "models/nn/network.h"
 #include "models/nn/state_dict.h"
+#include "models/nn/torch_runtime.h"
 
 namespace scancov::nn {
 namespace {
@@ -23,38 +24,6 @@ using protocol::TensorSet;
 
 // Rows per forward pass when predicting, so that memory stays bounded on large tables.
 constexpr int64_t kPredictBatch = 8192;
-
-// Serialises every use of LibTorch's default generator by this file (see the header).
-absl::Mutex& GeneratorMutex() {
-  static absl::Mutex* mu = new absl::Mutex();
-  return *mu;
-}
-
-// Runs `body` and prefixes a failure with `where`, turning LibTorch and standard exceptions
-// into an Internal status: no exception leaves this file.
-template <typename Body>
-auto Guarded(absl::string_view where, Body body) -> decltype(body()) {
-  try {
-    auto result = body();
-    if (!result.ok()) return Annotate(result.status(), where);
-    return result;
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(where, ": ", e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(where, ": ", e.what()));
-  }
-}
-
-absl::StatusOr<torch::Device> ResolveDevice(absl::string_view name) {
-  if (name == "cpu") return torch::Device(torch::kCPU);
-  if (name == "auto" || name == "cuda") {
-    if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
-    if (name == "auto") return torch::Device(torch::kCPU);
-    return absl::FailedPreconditionError("device 'cuda' requested but CUDA is not available");
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown device '", name, "' (expected auto, cpu or cuda)"));
-}
 
 absl::Status ValidateTrainConfig(const TrainConfig& config) {
   if (config.epochs < 0) return absl::InvalidArgumentError("TrainConfig: epochs must be >= 0");
@@ -71,7 +40,7 @@ absl::Status ValidateTrainConfig(const TrainConfig& config) {
 }
 
 // A network of `model` fitted to `data`, on `device`, holding `weights`. The caller holds
-// GeneratorMutex() (construction draws from the default generator).
+// TorchGeneratorMutex() (construction draws from the default generator).
 absl::StatusOr<std::shared_ptr<Network>> LoadNetwork(absl::string_view model,
                                                      absl::string_view config_json,
                                                      const TabularData& data,
@@ -232,7 +201,7 @@ std::vector<std::string> RegisteredModels() { return ModelRegistry::Default().Na
 absl::StatusOr<TensorSet> InitModel(absl::string_view model, absl::string_view config_json,
                                     uint64_t seed) {
   return Guarded("InitModel", [&]() -> absl::StatusOr<TensorSet> {
-    absl::MutexLock lock(&GeneratorMutex());
+    absl::MutexLock lock(&TorchGeneratorMutex());
     torch::manual_seed(seed);
     SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net,
                          ModelRegistry::Default().Create(model, config_json));
@@ -245,8 +214,8 @@ absl::StatusOr<TrainResult> TrainLocal(const TensorSet& global, const TabularDat
   return Guarded("TrainLocal", [&]() -> absl::StatusOr<TrainResult> {
     SCV_RETURN_IF_ERROR(ValidateTrainConfig(config));
     SCV_RETURN_IF_ERROR(ValidateTabularData(train));
-    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(config.device));
-    absl::MutexLock lock(&GeneratorMutex());
+    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(config.device));
+    absl::MutexLock lock(&TorchGeneratorMutex());
     return TrainLocked(global, train, config, device);
   });
 }
@@ -256,10 +225,10 @@ absl::StatusOr<EvalResult> Evaluate(const TensorSet& weights, const TabularData&
                                     absl::string_view device_name) {
   return Guarded("Evaluate", [&]() -> absl::StatusOr<EvalResult> {
     SCV_RETURN_IF_ERROR(ValidateTabularData(data));
-    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(device_name));
+    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(device_name));
     std::shared_ptr<Network> net;
     {
-      absl::MutexLock lock(&GeneratorMutex());
+      absl::MutexLock lock(&TorchGeneratorMutex());
       SCV_ASSIGN_OR_RETURN(net, LoadNetwork(model, config_json, data, weights, device));
     }
     const std::vector<double> logits = PredictLogits(*net, Features(data, device));

@@ -11,9 +11,10 @@
 //
 // Thread safety: all functions may be called from any thread. InitModel and TrainLocal seed
 // LibTorch's process-wide default generator (torch::manual_seed), which also drives Dropout, so
-// they are serialised by a process-wide mutex (Evaluate holds it only while it constructs the
-// network, whose default initialisation draws from that generator); other code in the process
-// that draws from the generator meanwhile would break their reproducibility.
+// they are serialised by a process-wide mutex (torch_runtime.h, shared with segmentation.h;
+// Evaluate holds it only while it constructs the network, whose default initialisation draws
+// from that generator); other code in the process that draws from the generator meanwhile would
+// break their reproducibility.
 #ifndef SCANCOV_MODELS_NN_LOCAL_TRAINING_H_
 #define SCANCOV_MODELS_NN_LOCAL_TRAINING_H_
 

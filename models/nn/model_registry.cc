@@ -12,6 +12,7 @@ ModelRegistry& ModelRegistry::Default() {
   static ModelRegistry* registry = [] {
     auto* r = new ModelRegistry();
     RegisterTabularModels(r);
+    RegisterSegmentationModels(r);
     return r;
   }();
   return *registry;

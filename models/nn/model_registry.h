@@ -60,7 +60,8 @@ class ModelRegistry {
 };
 
 // Built-in families; each is defined beside its networks.
-void RegisterTabularModels(ModelRegistry* registry);  // tabular_models.cc
+void RegisterTabularModels(ModelRegistry* registry);       // tabular_models.cc
+void RegisterSegmentationModels(ModelRegistry* registry);  // seg_models.cc
 
 }  // namespace scancov::nn
 

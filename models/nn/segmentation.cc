@@ -1,0 +1,408 @@
+#include "models/nn/segmentation.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/env.h"
+#include "core/status_macros.h"
+#include "models/nn/batch_prefetcher.h"
+#include "models/nn/cuda_autocast.h"
+#include "models/nn/model_registry.h"
+#include "models/nn/network.h"
+#include "models/nn/seg_batches.h"
+#include "models/nn/seg_config.h"
+#include "models/nn/seg_models.h"
+#include "models/nn/state_dict.h"
+#include "models/nn/torch_runtime.h"
+
+namespace scancov::nn {
+namespace {
+
+using protocol::TensorSet;
+namespace F = torch::nn::functional;
+
+// Samples per forward pass when measuring the loss or predicting.
+constexpr int64_t kEvalBatch2d = 8;
+constexpr int64_t kEvalBatch3d = 2;
+
+absl::Status ValidateSegTrainConfig(const SegTrainConfig& config) {
+  auto invalid = [](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("SegTrainConfig: ", why));
+  };
+  if (config.epochs < 0) return invalid("epochs must be >= 0");
+  if (config.batch_size < 1) return invalid("batch_size must be >= 1");
+  if (config.num_workers < 0 || config.num_workers > 64) return invalid("num_workers not 0..64");
+  if (!(std::isfinite(config.learning_rate) && config.learning_rate > 0.0)) {
+    return invalid("learning_rate must be finite and > 0");
+  }
+  if (!(std::isfinite(config.proximal_mu) && config.proximal_mu >= 0.0)) {
+    return invalid("proximal_mu must be finite and >= 0");
+  }
+  return absl::OkStatus();
+}
+
+// The network of `model` / `config` on `device`, holding `weights`.
+absl::StatusOr<std::shared_ptr<Network>> LoadNetwork(const SegNetConfig& config,
+                                                     const TensorSet& weights,
+                                                     torch::Device device) {
+  SCV_RETURN_IF_ERROR(protocol::CheckAllFinite(weights));
+  std::shared_ptr<Network> net;
+  {
+    // Construction draws the (discarded) default initialisation from the shared generator.
+    absl::MutexLock lock(&TorchGeneratorMutex());
+    net = MakeSegmentationNetwork(config);
+  }
+  net->to(device);
+  SCV_RETURN_IF_ERROR(ImportState(weights, net.get()));
+  return net;
+}
+
+SegBatchBuilder MakeBuilder(const SegNetConfig& config,
+                            const std::vector<SegmentationExample>& examples) {
+  std::vector<const HuVolume*> cts;
+  std::vector<const LabelVolume*> labels;
+  for (const SegmentationExample& example : examples) {
+    cts.push_back(&example.ct);
+    labels.push_back(&example.labels);
+  }
+  return SegBatchBuilder(config, std::move(cts), std::move(labels));
+}
+
+// The batch's tensors on `device` (on the CPU the input aliases the batch, which outlives it).
+torch::Tensor InputOf(SegBatch& batch, torch::Device device) {
+  torch::Tensor x = torch::from_blob(batch.input.data(), batch.input_shape, torch::kFloat32);
+  return device.is_cuda() ? x.pin_memory().to(device, /*non_blocking=*/true) : x;
+}
+
+torch::Tensor TargetOf(SegBatch& batch, torch::Device device) {
+  return torch::from_blob(batch.target.data(), batch.target_shape, torch::kUInt8)
+      .to(device, torch::kLong);
+}
+
+// Cross-entropy summed over the labelled voxels (label 255 ignored), in float32.
+torch::Tensor SummedCrossEntropy(const torch::Tensor& logits, const torch::Tensor& target) {
+  return F::cross_entropy(
+      logits.to(torch::kFloat32), target,
+      F::CrossEntropyFuncOptions().ignore_index(kUnlabelled).reduction(torch::kSum));
+}
+
+// Mean cross-entropy over the labelled voxels of `samples`, in eval mode.
+SegLossResult MeanLoss(Network& net, const SegNetConfig& config, const SegBatchBuilder& builder,
+                       const std::vector<SegSample>& samples, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  net.eval();
+  const int64_t step = config.is_3d() ? kEvalBatch3d : kEvalBatch2d;
+  double total = 0.0;
+  SegLossResult result;
+  result.num_samples = static_cast<int64_t>(samples.size());
+  for (int64_t start = 0; start < result.num_samples; start += step) {
+    const auto first = samples.begin() + start;
+    const std::vector<SegSample> part(first, first + std::min(step, result.num_samples - start));
+    SegBatch batch = builder.Build(part, {});
+    if (batch.labelled == 0) continue;
+    torch::Tensor logits = net.forward(InputOf(batch, device));
+    total += SummedCrossEntropy(logits, TargetOf(batch, device)).item<double>();
+    result.labelled_voxels += batch.labelled;
+  }
+  result.loss = result.labelled_voxels > 0 ? total / result.labelled_voxels : 0.0;
+  return result;
+}
+
+// mu/2 * sum ||p - p_global||^2 over the parameters.
+torch::Tensor ProximalTerm(const std::vector<torch::Tensor>& params,
+                           const std::vector<torch::Tensor>& global, double mu) {
+  torch::Tensor sum = torch::zeros({}, params.front().options());
+  for (size_t i = 0; i < params.size(); ++i) sum = sum + (params[i] - global[i]).pow(2).sum();
+  return sum * (mu / 2.0);
+}
+
+// Sample indices in the order of each epoch, drawn from the seed (Fisher-Yates).
+std::vector<std::vector<int64_t>> EpochOrders(int64_t n, int epochs, uint64_t seed) {
+  std::vector<std::vector<int64_t>> orders(epochs);
+  for (int e = 0; e < epochs; ++e) {
+    Random rng(MixSeed(seed, static_cast<uint64_t>(e), ~uint64_t{0}));
+    std::vector<int64_t>& order = orders[e];
+    for (int64_t i = 0; i < n; ++i) order.push_back(i);
+    for (int64_t i = n - 1; i > 0; --i) {
+      std::swap(order[i], order[rng.Next() % static_cast<uint64_t>(i + 1)]);
+    }
+  }
+  return orders;
+}
+
+struct EpochLosses {
+  double first = 0.0, last = 0.0;
+  int64_t steps = 0;
+};
+
+// Builds batch `index` of the whole run (epoch-major): the epoch's shuffled samples, each with
+// its augmentation drawn from (seed, epoch, position). Thread-safe: reads only.
+BatchPrefetcher::Producer BatchProducer(const SegNetConfig& net_config,
+                                        const SegBatchBuilder& builder,
+                                        const std::vector<SegSample>& samples,
+                                        const std::vector<std::vector<int64_t>>& orders,
+                                        const SegTrainConfig& config, int64_t per_epoch) {
+  return [&, per_epoch](int64_t index) {
+    const int64_t n = static_cast<int64_t>(samples.size());
+    const int64_t epoch = index / per_epoch, start = (index % per_epoch) * config.batch_size;
+    std::vector<SegSample> part;
+    std::vector<SegAugment> augments;
+    for (int64_t pos = start; pos < std::min(n, start + config.batch_size); ++pos) {
+      part.push_back(samples[orders[epoch][pos]]);
+      if (config.augment) {
+        augments.push_back(
+            DrawAugment(config.seed, epoch, pos, net_config.is_3d(), net_config.patch));
+      }
+    }
+    return builder.Build(part, augments);
+  };
+}
+
+// The optimizer and what each step needs besides the batch.
+struct Trainer {
+  Network& net;
+  std::vector<torch::Tensor> params;
+  std::vector<torch::Tensor> global;  // the parameters at the start, for FedProx
+  torch::optim::Adam adam;
+  double proximal_mu;
+  bool autocast;
+  torch::Device device;
+
+  // One Adam step on the masked mean cross-entropy of `batch`; returns that loss (detached,
+  // without the FedProx term).
+  torch::Tensor Step(SegBatch& batch) {
+    adam.zero_grad();
+    torch::Tensor logits;
+    {
+      CudaAutocast scope(autocast);
+      logits = net.forward(InputOf(batch, device));
+    }
+    torch::Tensor loss =
+        SummedCrossEntropy(logits, TargetOf(batch, device)) / static_cast<double>(batch.labelled);
+    const torch::Tensor reported = loss.detach();
+    if (proximal_mu > 0.0) loss = loss + ProximalTerm(params, global, proximal_mu);
+    loss.backward();
+    adam.step();
+    return reported;
+  }
+};
+
+// Runs the epochs of Adam, with batches built by `config.num_workers` threads.
+EpochLosses RunEpochs(Network& net, const SegNetConfig& net_config, const SegBatchBuilder& builder,
+                      const std::vector<SegSample>& samples, const SegTrainConfig& config,
+                      torch::Device device) {
+  std::vector<torch::Tensor> params = net.parameters();
+  std::vector<torch::Tensor> global;
+  for (const torch::Tensor& p : params) global.push_back(p.detach().clone());
+  Trainer trainer{net,
+                  params,
+                  global,
+                  torch::optim::Adam(params, torch::optim::AdamOptions(config.learning_rate)),
+                  config.proximal_mu,
+                  config.mixed_precision && device.is_cuda(),
+                  device};
+  const int64_t n = static_cast<int64_t>(samples.size());
+  const int64_t per_epoch = (n + config.batch_size - 1) / config.batch_size;
+  const auto orders = EpochOrders(n, config.epochs, config.seed);
+  BatchPrefetcher prefetcher(
+      per_epoch * config.epochs, config.num_workers, 2 * std::max(1, config.num_workers),
+      BatchProducer(net_config, builder, samples, orders, config, per_epoch));
+  net.train();
+  EpochLosses losses;
+  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+    torch::Tensor epoch_sum = torch::zeros({}, torch::TensorOptions().device(device));
+    int64_t epoch_steps = 0;
+    for (int64_t b = 0; b < per_epoch; ++b) {
+      SegBatch batch = prefetcher.Next();
+      if (batch.labelled == 0) continue;  // augmentation moved every label out
+      epoch_sum = epoch_sum + trainer.Step(batch);
+      ++epoch_steps;
+    }
+    const double mean = epoch_steps > 0 ? epoch_sum.item<double>() / epoch_steps : 0.0;
+    if (epoch == 0) losses.first = mean;
+    losses.last = mean;
+    losses.steps += epoch_steps;
+  }
+  return losses;
+}
+
+absl::StatusOr<SegTrainResult> TrainOnDevice(const TensorSet& global,
+                                             const std::vector<SegmentationExample>& examples,
+                                             const SegTrainConfig& config, torch::Device device) {
+  SCV_ASSIGN_OR_RETURN(SegNetConfig net_config,
+                       ParseSegNetConfig(config.model, config.model_config_json));
+  SCV_RETURN_IF_ERROR(ValidateSegExamples(net_config, examples));
+  const SegBatchBuilder builder = MakeBuilder(net_config, examples);
+  const std::vector<SegSample> samples = builder.LabelledSamples();
+  if (samples.empty()) {
+    return absl::InvalidArgumentError("no labelled slice or patch in the examples");
+  }
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, LoadNetwork(net_config, global, device));
+  SegTrainResult result;
+  result.num_samples = static_cast<int64_t>(samples.size());
+  SegTrainMetrics& m = result.metrics;
+  m.epochs = config.epochs;
+  m.device = device.is_cuda() ? "cuda" : "cpu";
+  m.mixed_precision = config.mixed_precision && device.is_cuda();
+  const SegLossResult start = MeanLoss(*net, net_config, builder, samples, device);
+  m.loss_start = start.loss;
+  m.labelled_voxels = start.labelled_voxels;
+  const auto clock_start = std::chrono::steady_clock::now();
+  const EpochLosses losses = RunEpochs(*net, net_config, builder, samples, config, device);
+  if (device.is_cuda()) torch::cuda::synchronize();
+  m.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count();
+  m.steps = losses.steps;
+  m.train_loss_first_epoch = losses.first;
+  m.train_loss_last_epoch = losses.last;
+  if (m.train_seconds > 0.0) {
+    m.samples_per_second =
+        static_cast<double>(result.num_samples) * config.epochs / m.train_seconds;
+    m.slices_per_second = m.samples_per_second * static_cast<double>(builder.SlicesPerSample());
+  }
+  m.loss_end = MeanLoss(*net, net_config, builder, samples, device).loss;
+  SCV_ASSIGN_OR_RETURN(result.weights, ExportState(*net));
+  absl::Status finite = protocol::CheckAllFinite(result.weights);
+  if (!finite.ok() || !std::isfinite(m.loss_end)) {
+    return absl::InternalError(absl::StrCat("training diverged (lower the learning rate): ",
+                                            finite.ok() ? "loss is not finite" : finite.message()));
+  }
+  return result;
+}
+
+// Softmax of the logits as float32 on the CPU, contiguous.
+torch::Tensor Probabilities(const torch::Tensor& logits) {
+  return torch::softmax(logits.to(torch::kFloat32), 1).to(torch::kCPU).contiguous();
+}
+
+// Slice by slice: sample b of a batch is slice part[b].z; its probabilities are planes of `out`.
+void PredictSlices(Network& net, const SegBatchBuilder& builder,
+                   const std::vector<SegSample>& samples, torch::Device device,
+                   SegProbabilities* out) {
+  const size_t plane = static_cast<size_t>(out->nx) * out->ny;
+  for (size_t start = 0; start < samples.size(); start += kEvalBatch2d) {
+    const std::vector<SegSample> part(
+        samples.begin() + start, samples.begin() + std::min(samples.size(), start + kEvalBatch2d));
+    SegBatch batch = builder.Build(part, {});
+    const torch::Tensor p = Probabilities(net.forward(InputOf(batch, device)));
+    const float* values = p.data_ptr<float>();
+    for (size_t b = 0; b < part.size(); ++b) {
+      for (int c = 0; c < out->num_classes; ++c) {
+        std::copy_n(values + (b * out->num_classes + c) * plane, plane,
+                    out->values.begin() + out->Index(c, part[b].z, 0, 0));
+      }
+    }
+  }
+}
+
+// Tiles: each voxel gets the mean of the probabilities of the tiles that cover it.
+void PredictTiles(Network& net, const SegNetConfig& config, const SegBatchBuilder& builder,
+                  const std::vector<SegSample>& samples, torch::Device device,
+                  SegProbabilities* out) {
+  const int pz = static_cast<int>(config.patch[0]), py = static_cast<int>(config.patch[1]),
+            px = static_cast<int>(config.patch[2]);
+  const size_t tile = static_cast<size_t>(pz) * py * px;
+  std::vector<float> covered(out->VoxelCount(), 0.0f);
+  for (size_t start = 0; start < samples.size(); start += kEvalBatch3d) {
+    const std::vector<SegSample> part(
+        samples.begin() + start, samples.begin() + std::min(samples.size(), start + kEvalBatch3d));
+    SegBatch batch = builder.Build(part, {});
+    const torch::Tensor p = Probabilities(net.forward(InputOf(batch, device)));
+    const float* values = p.data_ptr<float>();
+    for (size_t b = 0; b < part.size(); ++b) {
+      const SegSample& s = part[b];
+      for (int k = 0; k < pz && s.z + k < out->nz; ++k) {
+        for (int j = 0; j < py && s.y + j < out->ny; ++j) {
+          for (int i = 0; i < px && s.x + i < out->nx; ++i) {
+            const size_t in_tile = (static_cast<size_t>(k) * py + j) * px + i;
+            covered[out->Index(0, s.z + k, s.y + j, s.x + i)] += 1.0f;
+            for (int c = 0; c < out->num_classes; ++c) {
+              out->values[out->Index(c, s.z + k, s.y + j, s.x + i)] +=
+                  values[(b * out->num_classes + c) * tile + in_tile];
+            }
+          }
+        }
+      }
+    }
+  }
+  for (int c = 0; c < out->num_classes; ++c) {
+    for (size_t v = 0; v < covered.size(); ++v) out->values[c * covered.size() + v] /= covered[v];
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<TensorSet> InitSegmentationModel(absl::string_view model,
+                                                absl::string_view config_json, uint64_t seed) {
+  return Guarded("InitSegmentationModel", [&]() -> absl::StatusOr<TensorSet> {
+    SCV_RETURN_IF_ERROR(SegNetKindFromName(model).status());
+    absl::MutexLock lock(&TorchGeneratorMutex());
+    torch::manual_seed(seed);
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net,
+                         ModelRegistry::Default().Create(model, config_json));
+    return ExportState(*net);
+  });
+}
+
+absl::StatusOr<SegTrainResult> TrainSegmentation(const TensorSet& global,
+                                                 const std::vector<SegmentationExample>& examples,
+                                                 const SegTrainConfig& config) {
+  return Guarded("TrainSegmentation", [&]() -> absl::StatusOr<SegTrainResult> {
+    SCV_RETURN_IF_ERROR(ValidateSegTrainConfig(config));
+    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(config.device));
+    return TrainOnDevice(global, examples, config, device);
+  });
+}
+
+absl::StatusOr<SegLossResult> EvaluateSegmentationLoss(
+    const TensorSet& weights, absl::string_view model, absl::string_view config_json,
+    const std::vector<SegmentationExample>& examples, absl::string_view device_name) {
+  return Guarded("EvaluateSegmentationLoss", [&]() -> absl::StatusOr<SegLossResult> {
+    SCV_ASSIGN_OR_RETURN(SegNetConfig config, ParseSegNetConfig(model, config_json));
+    SCV_RETURN_IF_ERROR(ValidateSegExamples(config, examples));
+    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(device_name));
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, LoadNetwork(config, weights, device));
+    const SegBatchBuilder builder = MakeBuilder(config, examples);
+    return MeanLoss(*net, config, builder, builder.LabelledSamples(), device);
+  });
+}
+
+absl::StatusOr<SegProbabilities> PredictProbabilities(const TensorSet& weights,
+                                                      absl::string_view model,
+                                                      absl::string_view config_json,
+                                                      const HuVolume& ct,
+                                                      absl::string_view device_name) {
+  return Guarded("PredictProbabilities", [&]() -> absl::StatusOr<SegProbabilities> {
+    SCV_ASSIGN_OR_RETURN(SegNetConfig config, ParseSegNetConfig(model, config_json));
+    if (ct.nx < 1 || ct.ny < 1 || ct.nz < 1 || ct.voxels.size() != ct.size()) {
+      return absl::InvalidArgumentError("the CT volume is empty or inconsistent");
+    }
+    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(device_name));
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, LoadNetwork(config, weights, device));
+    torch::NoGradGuard no_grad;
+    net->eval();
+    const SegBatchBuilder builder(config, {&ct}, {nullptr});
+    SegProbabilities out;
+    out.num_classes = static_cast<int>(config.num_classes);
+    out.nx = ct.nx;
+    out.ny = ct.ny;
+    out.nz = ct.nz;
+    out.spacing = ct.spacing;
+    out.values.assign(out.VoxelCount() * out.num_classes, 0.0f);
+    if (config.is_3d()) {
+      PredictTiles(*net, config, builder, builder.PredictionSamples(0), device, &out);
+    } else {
+      PredictSlices(*net, builder, builder.PredictionSamples(0), device, &out);
+    }
+    return out;
+  });
+}
+
+}  // namespace scancov::nn
