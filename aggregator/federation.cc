@@ -64,14 +64,17 @@ Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions
       training_logic_(MakeTrainingStudyLogic()),
       analysis_logic_(MakeAnalysisStudyLogic()),
       logistic_logic_(MakeLogisticStudyLogic()),
+      evaluation_logic_(MakeModelEvaluationStudyLogic()),
       store_(std::move(store)) {}
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
 
 const StudyLogic& Federation::LogicFor(const v1::StudySpec& spec) const {
   if (spec.kind() != v1::STUDY_KIND_ANALYSIS) return *training_logic_;
-  return AnalysisName(spec.spec_json()) == "logistic_regression" ? *logistic_logic_
-                                                                  : *analysis_logic_;
+  const std::string analysis = AnalysisName(spec.spec_json());
+  if (analysis == "logistic_regression") return *logistic_logic_;
+  if (analysis == "model_evaluation") return *evaluation_logic_;
+  return *analysis_logic_;
 }
 
 void Federation::LogEvent(const std::string& study_id, const std::string& site_id,

@@ -273,6 +273,9 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
   }
   if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "logistic_regression") {
     absl::StrAppend(&md, "\n", LogisticFitMarkdown(status));
+  } else if (IsAnalysis(status) &&
+             AnalysisName(status.spec().spec_json()) == "model_evaluation") {
+    absl::StrAppend(&md, "\n", ModelEvaluationMarkdown(status));
   } else if (IsAnalysis(status) && !status.rounds().empty() &&
       !status.rounds().rbegin()->result_json().empty()) {
     absl::StatusOr<AssociationTable> table =
@@ -305,7 +308,22 @@ absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& 
     if (n.rfind("global.", 0) != 0 || n == "global.n_val") continue;
     SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + n + ".svg", MetricChartSvg(status, n)));
   }
-  if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) != "logistic_regression" &&
+  const std::string analysis = AnalysisName(status.spec().spec_json());
+  if (IsAnalysis(status) && analysis == "model_evaluation" && !status.rounds().empty()) {
+    const nlohmann::json r =
+        nlohmann::json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
+    if (!r.is_discarded() && r.contains("models")) {
+      for (const nlohmann::json& m : r.at("models")) {
+        if (!m.at("pooled").contains("kaplan_meier")) continue;
+        std::string name = m.value("name", std::string("model"));
+        for (char& ch : name) {
+          if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
+        }
+        SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/km_" + name + ".svg", KaplanMeierSvg(m)));
+      }
+    }
+  }
+  if (IsAnalysis(status) && analysis == "univariate_association" &&
       !status.rounds().empty() && !status.rounds().rbegin()->result_json().empty()) {
     SCV_ASSIGN_OR_RETURN(AssociationTable table,
                          AssociationTableFromJson(status.rounds().rbegin()->result_json()));

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/status/status.h"
 #include "protocol/scancov.pb.h"
 
@@ -30,6 +32,11 @@ absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& 
 
 // The coefficient table of a converged federated logistic regression study.
 std::string LogisticFitMarkdown(const v1::StudyStatus& status);
+
+// External validation studies: AUC (95% CI) per model and site, high-risk group metrics,
+// log-rank by risk group (evaluation_report.cc); and one model's pooled KM curves as SVG.
+std::string ModelEvaluationMarkdown(const v1::StudyStatus& status);
+std::string KaplanMeierSvg(const nlohmann::json& model);
 
 // One line per round for terminal progress: "round 2/3 closed  global.val_auc=0.74 ...".
 std::string ProgressLine(const v1::StudyStatus& status);

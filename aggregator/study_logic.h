@@ -57,6 +57,10 @@ std::unique_ptr<StudyLogic> MakeAnalysisStudyLogic();
 // "beta"); closing the round sums them and takes the step; the last round holds the fit.
 std::unique_ptr<StudyLogic> MakeLogisticStudyLogic();
 
+// External validation: every site scores its patients with the study's models; per-site AUCs
+// with DeLong CIs, pooled confusion counts, meta-analytic AUC, KM by risk group, log-rank.
+std::unique_ptr<StudyLogic> MakeModelEvaluationStudyLogic();
+
 // The "analysis" field of an analysis study's spec_json ("" if absent or unreadable).
 std::string AnalysisName(const std::string& spec_json);
 

@@ -8,6 +8,7 @@
 #include "core/status_macros.h"
 #include "models/stats/univariate_association.h"
 #include "node/federated_logistic.h"
+#include "node/model_evaluation.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::node {
@@ -124,7 +125,10 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
   }
   const json kind = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
   if (kind.is_object() && kind.value("analysis", std::string()) == "logistic_regression") {
-    return RunLogisticRegression(task, global, *data_, policy_);
+    return RunLogisticRegression(task, global, *data_, policy_, site_id_);
+  }
+  if (kind.is_object() && kind.value("analysis", std::string()) == "model_evaluation") {
+    return RunModelEvaluation(task, *data_, policy_, site_id_);
   }
   SCV_ASSIGN_OR_RETURN(AnalysisSpec spec, ParseSpec(task.spec_json()));
   json terms = json::array();

@@ -1,4 +1,5 @@
-// AnalysisTaskRunner: ANALYZE tasks. "logistic_regression" goes to node/federated_logistic.h.
+// AnalysisTaskRunner: ANALYZE tasks. "logistic_regression" goes to node/federated_logistic.h,
+// "model_evaluation" to node/model_evaluation.h.
 // For the "univariate_association" analysis it computes, at
 // this site, one univariate logistic regression per variable term against the study outcome
 // (odds ratio per one site SD for continuous and ordinal variables, per level for binary ones,
@@ -30,14 +31,15 @@ namespace scancov::node {
 class AnalysisTaskRunner : public TaskRunner {
  public:
   // `data` must outlive the runner.
-  AnalysisTaskRunner(DatasetSource* data, privacy::ReleasePolicy policy)
-      : data_(data), policy_(std::move(policy)) {}
+  AnalysisTaskRunner(DatasetSource* data, privacy::ReleasePolicy policy, std::string site_id = "")
+      : data_(data), policy_(std::move(policy)), site_id_(std::move(site_id)) {}
 
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
 
  private:
   DatasetSource* data_;
   privacy::ReleasePolicy policy_;
+  std::string site_id_;
 };
 
 // Dispatches by task kind: ANALYZE to `analysis`, everything else to `training`.

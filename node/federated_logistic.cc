@@ -14,15 +14,29 @@ namespace scancov::node {
 absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
                                                   const protocol::TensorSet* beta,
                                                   DatasetSource& data,
-                                                  const privacy::ReleasePolicy& policy) {
+                                                  const privacy::ReleasePolicy& policy,
+                                                  const std::string& site_id) {
   SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
   std::vector<std::string> names;
   for (const FeatureSpec& f : spec.features) names.push_back(f.name);
   SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(names, spec.outcome));
   const size_t n = rows.keys.size(), c = names.size();
+  const nlohmann::json spec_json = nlohmann::json::parse(task.spec_json(), nullptr, false);
+  // Optional split, the same as model_evaluation's: "train" keeps the rows outside the
+  // held-out part, "holdout" the held-out part, "all" (default) every row. Per site or global.
+  std::string split = "all";
+  if (spec_json.contains("split")) {
+    const nlohmann::json& s = spec_json.at("split");
+    split = s.is_object() ? s.value(site_id, std::string("all"))
+                          : s.is_string() ? s.get<std::string>() : "all";
+  }
+  const double holdout = spec_json.value("holdout_fraction", 0.19);
+  const uint64_t seed = spec_json.value("split_seed", uint64_t{0});
   std::vector<std::vector<double>> complete;
   std::vector<double> y;
   for (size_t i = 0; i < n; ++i) {
+    const bool held_out = InHoldout(rows.keys[i], seed, holdout);
+    if ((split == "train" && held_out) || (split == "holdout" && !held_out)) continue;
     std::vector<double> row(c);
     bool ok = true;
     for (size_t j = 0; j < c && ok; ++j) {
@@ -36,11 +50,10 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
   int64_t events = 0;
   for (double v : y) events += v == 1.0;
   const int64_t non_events = static_cast<int64_t>(y.size()) - events;
-  const nlohmann::json spec_json = nlohmann::json::parse(task.spec_json(), nullptr, false);
   const int min_cell =
       privacy::EffectiveMinCellCount(policy, spec_json.value("min_cell_count", 0));
   TaskOutcome out;
-  nlohmann::json result = {{"analysis", "logistic_regression"},
+  nlohmann::json result = {{"analysis", "logistic_regression"}, {"split", split},
                            {"n_complete", complete.size()},
                            {"n_incomplete", n - complete.size()}};
   if (events < min_cell || non_events < min_cell) {

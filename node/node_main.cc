@@ -67,7 +67,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   privacy::ReleasePolicy policy;
   policy.min_cell_count = config.privacy.min_cell_count;
   policy.allowed_variables = config.privacy.allowed_variables;
-  AnalysisTaskRunner analyst(&source, policy);
+  AnalysisTaskRunner analyst(&source, policy, config.site_id);
   DispatchingRunner runner(&trainer, &analyst);
   AgentOptions options;
   options.node_version = kNodeVersion;

@@ -51,6 +51,10 @@ double SplitCoordinate(const std::string& key, uint64_t seed) {
 
 }  // namespace
 
+bool InHoldout(const std::string& key, uint64_t seed, double holdout_fraction) {
+  return SplitCoordinate(key, seed) < holdout_fraction;
+}
+
 double TransformFeature(const FeatureSpec& f, double raw) {
   if (std::isnan(raw)) return raw;
   return (Transform(f.transform, raw) - f.center) / f.scale;
@@ -104,9 +108,8 @@ absl::StatusOr<PreparedData> PrepareTabular(const TabularRows& rows, const Tabul
       return absl::InvalidArgumentError(absl::StrCat("dataset: row ", i, ": outcome '",
                                                      spec.outcome, "' is not 0/1"));
     }
-    PreparedSplit& split = SplitCoordinate(rows.keys[i], split_seed) < spec.validation_fraction
-                               ? out.validation
-                               : out.train;
+    PreparedSplit& split =
+        InHoldout(rows.keys[i], split_seed, spec.validation_fraction) ? out.validation : out.train;
     for (size_t j = 0; j < c; ++j) {
       const FeatureSpec& f = spec.features[j];
       const double raw = rows.x[i * c + j];

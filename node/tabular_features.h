@@ -57,6 +57,10 @@ struct TabularTaskSpec {
 
 absl::StatusOr<TabularTaskSpec> ParseTabularTaskSpec(const std::string& spec_json);
 
+// Whether a patient falls in the held-out part of a deterministic split: a keyed hash of the
+// pseudonym, so the split is stable across rounds, restarts and studies using the same seed.
+bool InHoldout(const std::string& key, uint64_t seed, double holdout_fraction);
+
 // The feature's transform then (t(x) - center) / scale; NaN stays NaN.
 double TransformFeature(const FeatureSpec& feature, double raw);
 

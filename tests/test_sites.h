@@ -72,7 +72,8 @@ inline v1::StudyStatus RunAnalysisStudy(aggregator::Federation& federation, Fake
         &federation, aggregator::Caller{aggregator::Caller::Role::kSite, s.id}));
     sources.push_back(std::make_unique<node::ClinicalDatasetSource>(s.db.get()));
     runners.push_back(
-        std::make_unique<node::AnalysisTaskRunner>(sources.back().get(), privacy::ReleasePolicy{}));
+        std::make_unique<node::AnalysisTaskRunner>(sources.back().get(), privacy::ReleasePolicy{},
+                                                   s.id));
     node::AgentOptions options;
     options.clock = &clock;
     agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), runners.back().get(),

@@ -1,0 +1,247 @@
+#include "node/model_evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "models/scores/call_score.h"
+#include "models/scores/covid_gram.h"
+#include "models/scores/curb65.h"
+#include "models/scores/linear_model.h"
+#include "models/scores/patient_inputs.h"
+#include "models/scores/published_models.h"
+#include "models/scores/yan_rule.h"
+#include "models/stats/auc.h"
+#include "models/stats/classification_metrics.h"
+#include "models/stats/summary_json.h"
+#include "models/stats/survival_counts.h"
+#include "sites/cohort/variables.h"
+
+namespace scancov::node {
+namespace {
+
+using json = nlohmann::json;
+using Scorer = std::function<absl::StatusOr<double>(const scores::PatientInputs&,
+                                                    const std::vector<double>& row)>;
+
+struct ModelSpec {
+  std::string name;
+  std::string kind;
+  double low = 0, high = 0;  // risk group thresholds: low < low <= medium < high <= high
+  Scorer scorer;
+};
+
+absl::StatusOr<Scorer> MakeScorer(const json& m, const std::vector<std::string>& columns) {
+  const std::string kind = m.value("kind", std::string());
+  if (kind == "published") {
+    SCV_ASSIGN_OR_RETURN(const scores::LinearModelSpec* spec,
+                         scores::FindPublishedModel(m.value("model", std::string())));
+    return Scorer([spec](const scores::PatientInputs& in, const std::vector<double>&)
+                      -> absl::StatusOr<double> {
+      SCV_ASSIGN_OR_RETURN(scores::LinearScore s, scores::EvaluateLinearModel(*spec, in));
+      return s.probability;
+    });
+  }
+  if (kind == "curb65" || kind == "call") {
+    return Scorer([kind](const scores::PatientInputs& in, const std::vector<double>&)
+                      -> absl::StatusOr<double> {
+      SCV_ASSIGN_OR_RETURN(scores::PointsScore p,
+                           kind == "curb65" ? scores::Curb65(in) : scores::CallScore(in));
+      return static_cast<double>(p.points);
+    });
+  }
+  if (kind == "covid_gram") {
+    return Scorer([](const scores::PatientInputs& in, const std::vector<double>&)
+                      -> absl::StatusOr<double> {
+      SCV_ASSIGN_OR_RETURN(scores::CovidGramResult r, scores::CovidGram(in));
+      return r.probability;
+    });
+  }
+  if (kind == "yan") {
+    return Scorer([](const scores::PatientInputs& in, const std::vector<double>&)
+                      -> absl::StatusOr<double> {
+      SCV_ASSIGN_OR_RETURN(scores::YanResult r, scores::YanRule(in));
+      return r.AsScore();
+    });
+  }
+  if (kind == "logistic") {
+    SCV_ASSIGN_OR_RETURN(TabularTaskSpec features,
+                         ParseTabularTaskSpec(json{{"features", m.at("features")},
+                                                   {"outcome", "unused"}}
+                                                  .dump()));
+    const std::vector<double> beta = m.at("coefficients").get<std::vector<double>>();
+    if (beta.size() != features.features.size() + 1) {
+      return absl::InvalidArgumentError("logistic model: need one coefficient per feature + 1");
+    }
+    std::vector<int> index;
+    for (const FeatureSpec& f : features.features) {
+      auto it = std::find(columns.begin(), columns.end(), f.name);
+      if (it == columns.end()) return absl::InvalidArgumentError("unknown feature " + f.name);
+      index.push_back(static_cast<int>(it - columns.begin()));
+    }
+    return Scorer([features, beta, index](const scores::PatientInputs&,
+                                          const std::vector<double>& row)
+                      -> absl::StatusOr<double> {
+      double lp = beta[0];
+      for (size_t j = 0; j < index.size(); ++j) {
+        const double v = TransformFeature(features.features[j], row[index[j]]);
+        if (!std::isfinite(v)) return absl::FailedPreconditionError("missing input");
+        lp += beta[j + 1] * v;
+      }
+      return 1.0 / (1.0 + std::exp(-lp));
+    });
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown model kind '", kind, "'"));
+}
+
+std::string SplitFor(const json& spec, const std::string& site) {
+  const json split = spec.value("split", json("all"));
+  if (split.is_object()) return split.value(site, std::string("all"));
+  return split.is_string() ? split.get<std::string>() : "all";
+}
+
+json GroupSurvival(const std::vector<double>& time, const std::vector<double>& event,
+                   int64_t min_cell) {
+  if (static_cast<int64_t>(time.size()) < min_cell) return {{"status", "refused"}};
+  absl::StatusOr<stats::SurvivalCounts> counts = stats::CountSurvival(time, event, 1.0);
+  if (!counts.ok()) return {{"status", "failed"}, {"reason", std::string(counts.status().message())}};
+  return {{"status", "ok"}, {"counts", stats::ToJson(*counts)}};
+}
+
+json EvaluateModel(const ModelSpec& model, const std::vector<double>& score,
+                   const std::vector<double>& y, const std::vector<double>& time,
+                   const std::vector<double>& event, int64_t not_computable, int min_cell) {
+  json out = {{"name", model.name}, {"kind", model.kind}, {"n_not_computable", not_computable}};
+  int64_t events = 0;
+  for (double v : y) events += v == 1.0;
+  const int64_t non_events = static_cast<int64_t>(y.size()) - events;
+  if (events < min_cell || non_events < min_cell) {
+    out["status"] = "refused";
+    out["reason"] = absl::StrCat("fewer than ", min_cell, " events or non-events with a score");
+    return out;
+  }
+  absl::StatusOr<stats::AucResult> auc = stats::AucWithDeLong(score, y);
+  absl::StatusOr<stats::ThresholdMetrics> high = stats::MetricsAtThreshold(score, y, model.high);
+  if (!auc.ok() || !high.ok()) {
+    out["status"] = "failed";
+    out["reason"] = std::string((!auc.ok() ? auc.status() : high.status()).message());
+    return out;
+  }
+  out["status"] = "ok";
+  out["n"] = y.size();
+  out["events"] = events;
+  out["auc"] = {{"auc", auc->auc}, {"se", auc->standard_error}, {"ci_lower", auc->ci_lower},
+                {"ci_upper", auc->ci_upper}};
+  out["high_risk"] = {{"threshold", model.high}, {"tp", high->true_positives},
+                      {"fp", high->false_positives}, {"tn", high->true_negatives},
+                      {"fn", high->false_negatives}};
+  // Coarse ROC: the confusion counts at up to 20 score quantiles (aggregates only).
+  std::vector<double> sorted = score;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  json roc = json::array();
+  const size_t steps = std::min<size_t>(20, sorted.size());
+  for (size_t k = 0; k < steps; ++k) {
+    const double t = sorted[k * sorted.size() / steps];
+    absl::StatusOr<stats::ThresholdMetrics> m = stats::MetricsAtThreshold(score, y, t);
+    if (m.ok()) roc.push_back({t, m->true_positives, m->false_positives});
+  }
+  out["roc"] = roc;
+  if (!time.empty()) {
+    std::vector<std::vector<double>> t(3), e(3);
+    for (size_t i = 0; i < score.size(); ++i) {
+      if (!std::isfinite(time[i]) || !std::isfinite(event[i])) continue;
+      const int g = score[i] < model.low ? 0 : score[i] < model.high ? 1 : 2;
+      t[g].push_back(time[i]);
+      e[g].push_back(event[i]);
+    }
+    out["groups"] = json::array();
+    const char* names[] = {"low", "medium", "high"};
+    for (int g = 0; g < 3; ++g) {
+      json group = GroupSurvival(t[g], e[g], min_cell);
+      group["group"] = names[g];
+      out["groups"].push_back(group);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSource& data,
+                                               const privacy::ReleasePolicy& policy,
+                                               const std::string& site_id) {
+  const json spec = json::parse(task.spec_json(), nullptr, false);
+  if (spec.is_discarded() || !spec.contains("models") || !spec.at("models").is_array()) {
+    return absl::InvalidArgumentError("spec_json: 'models' must be a list");
+  }
+  const std::string outcome = spec.value("outcome", std::string());
+  std::vector<std::string> columns;
+  for (const sites::VariableSpec& v : sites::AdmissionVariables()) columns.push_back(v.name);
+  const json survival = spec.value("survival", json::object());
+  const std::string time_name = survival.value("time", std::string());
+  const std::string event_name = survival.value("event", std::string());
+  if (time_name.empty() != event_name.empty()) {
+    return absl::InvalidArgumentError("spec_json: survival needs both 'time' and 'event'");
+  }
+  if (!time_name.empty()) columns.push_back(time_name);
+  if (!event_name.empty()) columns.push_back(event_name);
+  std::vector<ModelSpec> models;
+  for (const json& m : spec.at("models")) {
+    ModelSpec model{m.value("name", std::string()), m.value("kind", std::string())};
+    const std::vector<double> th = m.value("thresholds", std::vector<double>{0.5, 0.5});
+    if (th.size() != 2 || th[0] > th[1]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model '", model.name, "': thresholds must be [low, high]"));
+    }
+    model.low = th[0];
+    model.high = th[1];
+    SCV_ASSIGN_OR_RETURN(model.scorer, MakeScorer(m, columns));
+    models.push_back(std::move(model));
+  }
+  SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(columns, outcome));
+  const std::string split = SplitFor(spec, site_id);
+  const double holdout = spec.value("holdout_fraction", 0.19);
+  const uint64_t seed = spec.value("split_seed", uint64_t{0});
+  const int min_cell = privacy::EffectiveMinCellCount(policy, spec.value("min_cell_count", 0));
+  const size_t c = columns.size();
+  json results = json::array();
+  for (const ModelSpec& model : models) {
+    std::vector<double> score, y, time, event;
+    int64_t not_computable = 0;
+    for (size_t i = 0; i < rows.keys.size(); ++i) {
+      const bool held_out = InHoldout(rows.keys[i], seed, holdout);
+      if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
+      std::vector<double> row(rows.x.begin() + i * c, rows.x.begin() + (i + 1) * c);
+      scores::PatientInputs inputs;
+      for (size_t j = 0; j < c; ++j) {
+        if (!std::isnan(row[j]) && scores::FindInputSpec(columns[j]) != nullptr) {
+          inputs.Set(columns[j], row[j]);
+        }
+      }
+      absl::StatusOr<double> s = model.scorer(inputs, row);
+      if (!s.ok() || !std::isfinite(*s)) {
+        ++not_computable;
+        continue;
+      }
+      score.push_back(*s);
+      y.push_back(rows.y[i]);
+      if (!time_name.empty()) {
+        time.push_back(row[c - 2]);
+        event.push_back(row[c - 1]);
+      }
+    }
+    results.push_back(EvaluateModel(model, score, y, time, event, not_computable, min_cell));
+  }
+  TaskOutcome out;
+  out.num_samples = rows.keys.size();
+  out.result_json = json{{"analysis", "model_evaluation"}, {"outcome", outcome}, {"split", split},
+                         {"min_cell_count", min_cell}, {"models", results}}
+                        .dump();
+  return out;
+}
+
+}  // namespace scancov::node

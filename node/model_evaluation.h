@@ -1,0 +1,41 @@
+// The site's side of external validation (aggregator/model_evaluation_study.cc): it scores its
+// own patients with each model of the study and returns only aggregates per model: n, events,
+// AUC with its DeLong 95% CI, the confusion counts of the high-risk group (hence sensitivity,
+// specificity, PPV, NPV), coarse ROC points, and, when the study names a time-to-event outcome,
+// Kaplan-Meier counts per risk group (event times rounded up to whole days).
+//
+// spec_json:
+//   {"analysis": "model_evaluation", "outcome": "severe",
+//    "split": "all" | "holdout" | "train" | {"kb": "holdout", "igr": "all"},
+//    "holdout_fraction": 0.19, "split_seed": 7,          // the same split as the training study
+//    "survival": {"time": "time_to_event_days", "event": "event"},
+//    "min_cell_count": 10,
+//    "models": [
+//      {"name": "ScanCov", "kind": "published", "model": "scancov_released",
+//       "thresholds": [0.144, 0.369]},                   // risk groups: low / medium / high
+//      {"name": "CURB-65", "kind": "curb65", "thresholds": [2, 3]},
+//      {"name": "CALL", "kind": "call", "thresholds": [7, 10]},
+//      {"name": "COVID-GRAM", "kind": "covid_gram", "thresholds": [0.017, 0.404]},
+//      {"name": "Yan", "kind": "yan", "thresholds": [0.5, 0.5]},
+//      {"name": "refit", "kind": "logistic", "features": [...], "coefficients": [b0, b1, ...],
+//       "thresholds": [0.144, 0.369]}]}
+// A patient for whom a score is not computable (missing or implausible inputs) is left out of
+// that model's figures and counted; models below the site's minimum counts are "refused".
+#ifndef SCANCOV_NODE_MODEL_EVALUATION_H_
+#define SCANCOV_NODE_MODEL_EVALUATION_H_
+
+#include <string>
+
+#include "node/tabular_features.h"
+#include "node/task_runner.h"
+#include "privacy/release_policy.h"
+
+namespace scancov::node {
+
+absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSource& data,
+                                               const privacy::ReleasePolicy& policy,
+                                               const std::string& site_id);
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_MODEL_EVALUATION_H_

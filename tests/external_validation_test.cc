@@ -1,0 +1,140 @@
+// The seed's external-validation protocol on the synthetic hospitals, through the federation:
+// a model is trained at KB on its training part only (an exact logistic regression restricted
+// to one site and one split), then KB's held-out part and all of IGR score their own patients
+// with it and with the published models and scores; each site returns aggregates only.
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "models/scores/published_models.h"
+#include "models/stats/auc.h"
+#include "node/tabular_features.h"
+#include "sites/cohort/variables.h"
+#include "tests/test_sites.h"
+
+namespace scancov {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kFeatures[] = R"([{"name": "spo2", "transform": "neglog_101_minus"},
+  "disease_extent", "age", "sex", {"name": "platelets", "transform": "log"},
+  {"name": "urea", "transform": "log"}])";
+
+class ExternalValidationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    federation_ = testing_sites::InMemoryFederation(clock_);
+    kb_.push_back(testing_sites::MakeSite("kb", 31, 800));
+    all_.push_back(testing_sites::MakeSite("kb", 31, 800));
+    all_.push_back(testing_sites::MakeSite("igr", 32, 140));
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<aggregator::Federation> federation_;
+  std::vector<testing_sites::Site> kb_, all_;
+};
+
+TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
+  const json train_spec = {{"analysis", "logistic_regression"}, {"outcome", "severe"},
+                           {"features", json::parse(kFeatures)}, {"split", "train"},
+                           {"split_seed", 7}, {"holdout_fraction", 0.19}};
+  const v1::StudyStatus trained = testing_sites::RunAnalysisStudy(
+      *federation_, clock_, kb_, "train-at-kb", train_spec.dump());
+  ASSERT_EQ(trained.state(), v1::STUDY_STATE_DONE) << trained.message();
+  const json fit = json::parse(trained.rounds().rbegin()->result_json()).at("fit");
+  std::vector<double> beta;
+  for (const json& c : fit.at("coefficients")) beta.push_back(c.at("beta"));
+  {
+    // KB's training part only (complete cases), counted independently.
+    auto spec = node::ParseTabularTaskSpec(
+        json{{"features", json::parse(kFeatures)}, {"outcome", "severe"}}.dump());
+    ASSERT_TRUE(spec.ok());
+    std::vector<std::string> names;
+    for (const auto& f : spec->features) names.push_back(f.name);
+    node::ClinicalDatasetSource source(kb_[0].db.get());
+    auto rows = source.Load(names, "severe");
+    ASSERT_TRUE(rows.ok());
+    int64_t expected = 0;
+    for (size_t i = 0; i < rows->keys.size(); ++i) {
+      if (node::InHoldout(rows->keys[i], 7, 0.19)) continue;
+      bool complete = true;
+      for (size_t j = 0; j < names.size(); ++j) {
+        complete &= std::isfinite(
+            node::TransformFeature(spec->features[j], rows->x[i * names.size() + j]));
+      }
+      expected += complete;
+    }
+    EXPECT_EQ(fit.at("n").get<int64_t>(), expected);
+    EXPECT_LT(expected, 800 * 0.81 + 30);
+  }
+
+  const json eval_spec = {
+      {"analysis", "model_evaluation"}, {"outcome", "severe"},
+      {"split", {{"kb", "holdout"}, {"igr", "all"}}}, {"split_seed", 7}, {"holdout_fraction", 0.19},
+      {"survival", {{"time", "time_to_event_days"}, {"event", "event"}}},
+      {"min_cell_count", 5},
+      {"models",
+       {{{"name", "ScanCov"}, {"kind", "published"}, {"model", "scancov_released"},
+         {"thresholds", {0.144, 0.369}}},
+        {{"name", "trained at KB"}, {"kind", "logistic"}, {"features", json::parse(kFeatures)},
+         {"coefficients", beta}, {"thresholds", {0.144, 0.369}}},
+        {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
+        {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
+        {{"name", "Yan"}, {"kind", "yan"}, {"thresholds", {0.5, 0.5}}}}}};
+  const v1::StudyStatus evaluated = testing_sites::RunAnalysisStudy(
+      *federation_, clock_, all_, "validate", eval_spec.dump());
+  ASSERT_EQ(evaluated.state(), v1::STUDY_STATE_DONE) << evaluated.message();
+  const json result = json::parse(evaluated.rounds().rbegin()->result_json());
+  std::map<std::string, json> models;
+  for (const json& m : result.at("models")) models[m.at("name")] = m;
+  ASSERT_EQ(models.size(), 5u);
+
+  // KB scores only its held-out part: about 19% of 800 patients.
+  const json& scancov_kb = models.at("ScanCov").at("sites").at("kb");
+  ASSERT_EQ(scancov_kb.at("status"), "ok") << scancov_kb.dump();
+  EXPECT_NEAR(scancov_kb.at("n").get<double>() + scancov_kb.at("n_not_computable").get<double>(),
+              800 * 0.19, 30);
+  // The trained and the published models discriminate at the external site.
+  for (const char* name : {"ScanCov", "trained at KB"}) {
+    const json& igr = models.at(name).at("sites").at("igr");
+    ASSERT_EQ(igr.at("status"), "ok") << name;
+    EXPECT_GT(igr.at("auc").at("auc").get<double>(), 0.7) << name;
+    EXPECT_LT(igr.at("auc").at("ci_lower").get<double>(), igr.at("auc").at("auc").get<double>());
+  }
+  // Pooled confusion counts are the sum of the sites'.
+  const json& pooled = models.at("ScanCov").at("pooled").at("high_risk");
+  int64_t tp = 0;
+  for (const auto& [site, s] : models.at("ScanCov").at("sites").items()) {
+    tp += s.at("high_risk").at("tp").get<int64_t>();
+  }
+  EXPECT_EQ(pooled.at("tp").get<int64_t>(), tp);
+  // Risk groups separate survival (severity is the time-to-event outcome here).
+  const json& lr = models.at("ScanCov").at("pooled").at("log_rank");
+  EXPECT_LT(lr.at("p").get<double>(), 1e-3);
+
+  // IGR's AUC for the published ScanCov, recomputed independently from IGR's own rows.
+  node::ClinicalDatasetSource source(all_[1].db.get());
+  std::vector<std::string> names;
+  for (const auto& v : sites::AdmissionVariables()) names.push_back(v.name);
+  auto rows = source.Load(names, "severe");
+  ASSERT_TRUE(rows.ok());
+  std::vector<double> score, y;
+  for (size_t i = 0; i < rows->keys.size(); ++i) {
+    scores::PatientInputs in;
+    for (size_t j = 0; j < names.size(); ++j) {
+      const double v = rows->x[i * names.size() + j];
+      if (!std::isnan(v) && scores::FindInputSpec(names[j])) in.Set(names[j], v);
+    }
+    auto s = scores::EvaluateLinearModel(scores::ScanCovReleasedModel(), in);
+    if (!s.ok()) continue;
+    score.push_back(s->probability);
+    y.push_back(rows->y[i]);
+  }
+  auto auc = stats::Auc(score, y);
+  ASSERT_TRUE(auc.ok());
+  EXPECT_NEAR(models.at("ScanCov").at("sites").at("igr").at("auc").at("auc").get<double>(), *auc,
+              1e-12);
+}
+
+}  // namespace
+}  // namespace scancov
