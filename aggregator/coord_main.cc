@@ -8,6 +8,7 @@
 
 #include "aggregator/coordinator_client.h"
 #include "aggregator/report.h"
+#include "aggregator/validation_plan.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
@@ -50,6 +51,69 @@ absl::Status Watch(CoordinatorClient& client, const std::string& study, double i
   }
 }
 
+// Waits until every study has ended; returns their final statuses (in the given order).
+absl::StatusOr<std::vector<scancov::v1::StudyStatus>> WaitAll(
+    CoordinatorClient& client, const std::vector<std::string>& studies, double timeout_s) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
+  while (true) {
+    std::vector<scancov::v1::StudyStatus> statuses;
+    int running = 0;
+    for (const std::string& id : studies) {
+      SCV_ASSIGN_OR_RETURN(scancov::v1::StudyStatus st, client.GetStudyStatus(id));
+      running += st.state() == scancov::v1::STUDY_STATE_RUNNING;
+      statuses.push_back(std::move(st));
+    }
+    if (running == 0) return statuses;
+    if (absl::Now() > deadline) return absl::DeadlineExceededError("validate: timed out");
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+}
+
+absl::Status Validate(CoordinatorClient& client, const std::string& plan_file,
+                      const std::string& out_dir, double timeout_s) {
+  namespace agg = scancov::aggregator;
+  SCV_ASSIGN_OR_RETURN(std::string text, scancov::ReadFileToString(plan_file));
+  SCV_ASSIGN_OR_RETURN(agg::ValidationPlan plan, agg::ParseValidationPlan(text));
+  std::vector<agg::TrainedModel> models;
+  std::vector<std::string> training;
+  for (const auto& [model, spec] : agg::TrainingStudies(plan)) {
+    SCV_RETURN_IF_ERROR(client.CreateStudy(spec).status());
+    models.push_back(model);
+    training.push_back(spec.name());
+  }
+  std::cout << "validate: " << training.size() << " training studies created" << std::endl;
+  SCV_ASSIGN_OR_RETURN(std::vector<scancov::v1::StudyStatus> trained,
+                       WaitAll(client, training, timeout_s));
+  std::map<std::string, std::vector<double>> coefficients;
+  for (const scancov::v1::StudyStatus& st : trained) {
+    absl::StatusOr<std::vector<double>> beta = agg::FittedCoefficients(st);
+    if (beta.ok()) {
+      coefficients[st.study_id()] = *beta;
+    } else {
+      std::cout << "  no model from " << st.study_id() << ": " << beta.status().message() << "\n";
+    }
+  }
+  std::vector<std::string> evaluation;
+  for (const scancov::v1::StudySpec& spec : agg::EvaluationStudies(plan, models, coefficients)) {
+    SCV_RETURN_IF_ERROR(client.CreateStudy(spec).status());
+    evaluation.push_back(spec.name());
+  }
+  std::cout << "validate: " << coefficients.size() << " models fitted, " << evaluation.size()
+            << " evaluation studies created" << std::endl;
+  SCV_ASSIGN_OR_RETURN(std::vector<scancov::v1::StudyStatus> evaluated,
+                       WaitAll(client, evaluation, timeout_s));
+  SCV_RETURN_IF_ERROR(scancov::MakeDirs(out_dir));
+  for (const auto* group : {&trained, &evaluated}) {
+    for (const scancov::v1::StudyStatus& st : *group) {
+      SCV_RETURN_IF_ERROR(agg::WriteStudyReport(st, out_dir + "/" + st.study_id()));
+    }
+  }
+  const std::string md = agg::ValidationMatrixMarkdown(plan, evaluated);
+  SCV_RETURN_IF_ERROR(scancov::WriteFileAtomic(out_dir + "/validation.md", md));
+  std::cout << md << "\nreport written to " << out_dir << "/validation.md" << std::endl;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +152,14 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "write a study's report (Markdown, CSV, SVG)");
   report->add_option("--study", study, "study id")->required();
   report->add_option("--out", out_dir, "output folder")->required();
+  std::string plan_file;
+  auto* validate = app.add_subcommand(
+      "validate", "run an external-validation plan: train per site / leave-one-out / federated, "
+                  "evaluate everywhere, write the AUC matrix");
+  validate->add_option("--plan", plan_file, "validation plan (JSON)")->required();
+  validate->add_option("--out", out_dir, "output folder")->required();
+  validate->add_option("--timeout", timeout, "give up after this many seconds")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
@@ -145,6 +217,8 @@ int main(int argc, char** argv) {
     if (status.ok()) std::cout << scancov::aggregator::StudyReportMarkdown(*status);
   } else if (*watch) {
     result = Watch(c, study, interval, timeout, out_dir);
+  } else if (*validate) {
+    result = Validate(c, plan_file, out_dir, timeout);
   } else if (*report) {
     auto status = c.GetStudyStatus(study);
     result = status.ok() ? scancov::aggregator::WriteStudyReport(*status, out_dir) : status.status();

@@ -99,7 +99,7 @@ absl::StatusOr<AnalysisSpec> ParseSpec(const std::string& text) {
   }
   AnalysisSpec spec;
   spec.outcome = j.value("outcome", std::string());
-  if (sites::FindVariable(spec.outcome) == nullptr) {
+  if (sites::FindVariable(spec.outcome) == nullptr && spec.outcome != "death_or_icu") {
     return absl::InvalidArgumentError(
         absl::StrCat("spec_json: unknown outcome '", spec.outcome, "'"));
   }

@@ -9,6 +9,22 @@ namespace scancov::node {
 
 absl::StatusOr<TabularRows> ClinicalDatasetSource::Load(const std::vector<std::string>& variables,
                                                         const std::string& outcome) {
+  if (outcome == kDeathOrIcu) {
+    // The seed's second outcome, derived: rows with a known death status, y = death or ICU.
+    std::vector<std::string> with_icu = variables;
+    with_icu.push_back("icu");
+    SCV_ASSIGN_OR_RETURN(TabularRows rows, Load(with_icu, "death"));
+    const size_t c = with_icu.size();
+    TabularRows out;
+    out.keys = std::move(rows.keys);
+    out.columns = variables;
+    for (size_t i = 0; i < out.keys.size(); ++i) {
+      out.x.insert(out.x.end(), rows.x.begin() + i * c, rows.x.begin() + i * c + c - 1);
+      const double icu = rows.x[i * c + c - 1];
+      out.y.push_back(rows.y[i] == 1.0 || icu == 1.0 ? 1.0 : 0.0);
+    }
+    return out;
+  }
   SCV_ASSIGN_OR_RETURN(ClinicalDataset data, LoadClinicalDataset(*db_, variables, outcome));
   TabularRows rows;
   rows.keys = std::move(data.pseudonyms);

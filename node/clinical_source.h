@@ -12,6 +12,10 @@ class Database;
 
 namespace scancov::node {
 
+// Besides the dictionary's outcome columns, the derived outcome "death_or_icu" (death or ICU
+// admission, the seed's second outcome) is available.
+inline constexpr char kDeathOrIcu[] = "death_or_icu";
+
 class ClinicalDatasetSource : public DatasetSource {
  public:
   // `db` must outlive the source.

@@ -128,7 +128,20 @@ coord watch --study demo-table1 --interval 1 --timeout 600 --report "$RUN/table1
 coord watch --study demo-scancov-refit --interval 1 --timeout 600 --report "$RUN/refit" | sed 's/^/   /'
 coord watch --study demo-severity --interval 1 --timeout 600 --report "$RUN/report" | sed 's/^/   /'
 
-say "6. What left each site (the data steward's egress ledger)"
+say "6. External validation: train at each site, without each site and federated; evaluate on unseen data"
+cat >"$RUN/validation.json" <<JSON
+{
+  "name": "demo-val", "sites": ["kb", "igr", "hegp"], "outcomes": ["severe", "death"],
+  "features": [{"name": "spo2", "transform": "neglog_101_minus"}, "disease_extent", "age", "sex",
+               {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"}],
+  "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
+  "survival": {"time": "time_to_event_days", "event": "event"}
+}
+JSON
+coord validate --plan "$RUN/validation.json" --out "$RUN/validation" --timeout 900 \
+  | grep -v '^report written' | sed 's/^/   /'
+
+say "7. What left each site (the data steward's egress ledger)"
 for s in "${SITES[@]}"; do
   sent=$("$NODE" --config "$RUN/sites/$s/site.json" --log-level warn status | grep '^egress')
   echo "   [$s] $sent"
@@ -143,4 +156,4 @@ echo "   published (owkin/scancovia, trained on 646 KB patients): intercept -2.3
 echo "   extent 0.634, age 0.024, sex 0.548, platelets -0.834, urea 0.561"
 say "Federated model, round by round"
 sed -n '/^## Rounds/,/^## Per site/p' "$RUN/report/report.md" | grep '^|' | cut -c1-200 | sed 's/^/   /'
-say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,report}/report.md"
+say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,report}/report.md, $RUN/validation/validation.md"

@@ -47,19 +47,24 @@ inline Site MakeSite(const std::string& id, uint64_t seed, int patients = 0) {
 
 // Enrols the sites, runs one analysis study with the nodes taking turns (as concurrent nodes
 // would) until it ends, and returns its status.
+// `study_sites`: the sites in the study (default: all of `sites`); every site runs a node.
 inline v1::StudyStatus RunAnalysisStudy(aggregator::Federation& federation, FakeClock& clock,
                                         std::vector<Site>& sites, const std::string& name,
-                                        const std::string& spec_json, int max_steps = 60) {
+                                        const std::string& spec_json, int max_steps = 60,
+                                        std::vector<std::string> study_sites = {}) {
   const aggregator::Caller coordinator{aggregator::Caller::Role::kCoordinator, "alice"};
   for (const Site& s : sites) {
     v1::EnrollSiteRequest req;
     req.set_site_id(s.id);
     EXPECT_TRUE(federation.EnrollSite(coordinator, req).ok());
   }
+  if (study_sites.empty()) {
+    for (const Site& s : sites) study_sites.push_back(s.id);
+  }
   v1::CreateStudyRequest req;
   req.mutable_spec()->set_name(name);
   req.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
-  for (const Site& s : sites) req.mutable_spec()->add_sites(s.id);
+  for (const std::string& s : study_sites) req.mutable_spec()->add_sites(s);
   req.mutable_spec()->set_spec_json(spec_json);
   auto created = federation.CreateStudy(coordinator, req);
   EXPECT_TRUE(created.ok()) << created.status();

@@ -1,0 +1,203 @@
+#include "aggregator/validation_plan.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace scancov::aggregator {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Slug(std::string s) {
+  for (char& c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) c = '-';
+  }
+  return s;
+}
+
+v1::StudySpec AnalysisSpec(const std::string& name, const std::vector<std::string>& sites,
+                           const json& spec_json) {
+  v1::StudySpec spec;
+  spec.set_name(name);
+  spec.set_kind(v1::STUDY_KIND_ANALYSIS);
+  for (const std::string& s : sites) spec.add_sites(s);
+  spec.set_round_timeout_s(300);
+  spec.set_spec_json(spec_json.dump());
+  return spec;
+}
+
+json Comparators() {
+  return json::array(
+      {{{"name", "ScanCov (published)"}, {"kind", "published"}, {"model", "scancov_released"},
+        {"thresholds", {0.144, 0.369}}},
+       {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
+       {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
+       {{"name", "COVID-GRAM"}, {"kind", "covid_gram"}, {"thresholds", {0.017, 0.404}}},
+       {{"name", "Yan et al."}, {"kind", "yan"}, {"thresholds", {0.5, 0.5}}}});
+}
+
+}  // namespace
+
+absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("plan: not JSON");
+  ValidationPlan p;
+  try {
+    p.name = j.at("name").get<std::string>();
+    p.sites = j.at("sites").get<std::vector<std::string>>();
+    p.outcomes = j.at("outcomes").get<std::vector<std::string>>();
+    p.features = j.at("features");
+    p.split_seed = j.value("split_seed", p.split_seed);
+    p.holdout_fraction = j.value("holdout_fraction", p.holdout_fraction);
+    p.min_cell_count = j.value("min_cell_count", p.min_cell_count);
+    p.each_site = j.value("each_site", true);
+    p.leave_one_out = j.value("leave_one_out", true);
+    p.federated = j.value("federated", true);
+    p.comparators = j.value("comparators", true);
+    p.survival = j.value("survival", json());
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("plan: ", e.what()));
+  }
+  if (p.sites.empty() || p.outcomes.empty() || !p.features.is_array()) {
+    return absl::InvalidArgumentError("plan: sites, outcomes and features are required");
+  }
+  return p;
+}
+
+std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const ValidationPlan& p) {
+  std::vector<std::pair<TrainedModel, v1::StudySpec>> out;
+  for (const std::string& outcome : p.outcomes) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+    if (p.each_site) {
+      for (const std::string& s : p.sites) groups.push_back({"at " + s, {s}});
+    }
+    if (p.leave_one_out && p.sites.size() > 2) {
+      for (const std::string& s : p.sites) {
+        std::vector<std::string> others;
+        for (const std::string& o : p.sites) {
+          if (o != s) others.push_back(o);
+        }
+        groups.push_back({"without " + s, others});
+      }
+    }
+    if (p.federated) groups.push_back({"federated", p.sites});
+    for (const auto& [label, sites] : groups) {
+      TrainedModel m{label, outcome, sites, Slug(absl::StrCat(p.name, "-", outcome, "-", label))};
+      const json spec = {{"analysis", "logistic_regression"}, {"outcome", outcome},
+                         {"features", p.features}, {"split", "train"},
+                         {"split_seed", p.split_seed}, {"holdout_fraction", p.holdout_fraction},
+                         {"min_cell_count", p.min_cell_count}};
+      out.push_back({m, AnalysisSpec(m.study, sites, spec)});
+    }
+  }
+  return out;
+}
+
+std::vector<v1::StudySpec> EvaluationStudies(
+    const ValidationPlan& p, const std::vector<TrainedModel>& models,
+    const std::map<std::string, std::vector<double>>& coefficients) {
+  std::vector<v1::StudySpec> out;
+  for (const std::string& outcome : p.outcomes) {
+    // Group models by their per-site split: held out where trained, everything elsewhere.
+    std::map<std::string, std::pair<json, json>> by_split;  // key -> (split map, models)
+    for (const TrainedModel& m : models) {
+      if (m.outcome != outcome || !coefficients.count(m.study)) continue;
+      json split = json::object();
+      for (const std::string& s : p.sites) {
+        const bool trained = std::find(m.train_sites.begin(), m.train_sites.end(), s) !=
+                             m.train_sites.end();
+        split[s] = trained ? "holdout" : "all";
+      }
+      auto& group = by_split[split.dump()];
+      group.first = split;
+      if (group.second.is_null()) group.second = json::array();
+      group.second.push_back({{"name", m.label}, {"kind", "logistic"}, {"features", p.features},
+                              {"coefficients", coefficients.at(m.study)},
+                              {"thresholds", {0.144, 0.369}}});
+    }
+    if (p.comparators) {
+      json split = json::object();
+      for (const std::string& s : p.sites) split[s] = "all";
+      auto& group = by_split[split.dump()];
+      group.first = split;
+      if (group.second.is_null()) group.second = json::array();
+      for (const json& c : Comparators()) group.second.push_back(c);
+    }
+    int k = 0;
+    for (const auto& [key, group] : by_split) {
+      json spec = {{"analysis", "model_evaluation"}, {"outcome", outcome},
+                   {"split", group.first}, {"split_seed", p.split_seed},
+                   {"holdout_fraction", p.holdout_fraction},
+                   {"min_cell_count", p.min_cell_count}, {"models", group.second}};
+      if (p.survival.is_object()) spec["survival"] = p.survival;
+      out.push_back(AnalysisSpec(Slug(absl::StrCat(p.name, "-", outcome, "-eval-", k++)), p.sites,
+                                 spec));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<double>> FittedCoefficients(const v1::StudyStatus& status) {
+  if (status.rounds().empty()) return absl::FailedPreconditionError("no round closed");
+  const json r = json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
+  if (r.is_discarded() || !r.contains("fit")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("study '", status.study_id(), "' has no fit: ", status.message()));
+  }
+  std::vector<double> beta;
+  for (const json& c : r.at("fit").at("coefficients")) beta.push_back(c.at("beta"));
+  return beta;
+}
+
+std::string ValidationMatrixMarkdown(const ValidationPlan& p,
+                                     const std::vector<v1::StudyStatus>& evaluations) {
+  std::string md = absl::StrCat("# External validation `", p.name, "`\n\n",
+                                "AUC (95% DeLong CI) of each model at each site, on data the ",
+                                "model never saw: the held-out part (", p.holdout_fraction * 100,
+                                "%) of a site it was trained on (*), all patients elsewhere. ",
+                                "Models trained by exact federated logistic regression on the ",
+                                "features ", p.features.dump(), ".\n");
+  for (const std::string& outcome : p.outcomes) {
+    std::map<std::string, std::map<std::string, std::string>> cells;  // model -> site -> cell
+    std::vector<std::string> order;
+    for (const v1::StudyStatus& st : evaluations) {
+      if (st.rounds().empty()) continue;
+      const json r = json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
+      if (r.is_discarded() || r.value("outcome", std::string()) != outcome) continue;
+      for (const json& m : r.at("models")) {
+        const std::string name = m.value("name", std::string());
+        if (!cells.count(name)) order.push_back(name);
+        for (const auto& [site, s] : m.at("sites").items()) {
+          std::string cell = s.value("status", std::string());
+          if (cell == "ok") {
+            const json& a = s.at("auc");
+            cell = absl::StrFormat("%.2f (%.2f-%.2f)%s", a.value("auc", 0.0),
+                                   a.value("ci_lower", 0.0), a.value("ci_upper", 0.0),
+                                   s.value("split", std::string()) == "holdout" ? "*" : "");
+          }
+          cells[name][site] = cell;
+        }
+      }
+    }
+    absl::StrAppend(&md, "\n## Outcome `", outcome, "`\n\n| model |");
+    for (const std::string& s : p.sites) absl::StrAppend(&md, " ", s, " |");
+    md += "\n|---|";
+    for (size_t i = 0; i < p.sites.size(); ++i) md += "---|";
+    md += "\n";
+    for (const std::string& name : order) {
+      absl::StrAppend(&md, "| ", name, " |");
+      for (const std::string& s : p.sites) {
+        auto it = cells[name].find(s);
+        absl::StrAppend(&md, " ", it == cells[name].end() ? "" : it->second, " |");
+      }
+      md += "\n";
+    }
+  }
+  return md;
+}
+
+}  // namespace scancov::aggregator

@@ -1,0 +1,70 @@
+// The seed's external-validation protocol, generalised to a cross-site matrix, as a plan of
+// ordinary studies that a coordinator runs (scancov-coord validate):
+//
+//  1. training: for each outcome, exact federated logistic regressions on the plan's features,
+//     each on the sites' *training* parts ("split": "train"): one per site ("at <site>"), one per
+//     left-out site ("without <site>", leave-one-site-out) and one over all sites ("federated");
+//  2. evaluation: each trained model is scored at every site, on data it never saw: the held-out
+//     part of a site it was trained on, all patients of a site it was not trained on; published
+//     models and scores (ScanCov, CURB-65, CALL, COVID-GRAM, Yan) are scored on all patients.
+//     Models with the same per-site split share one model_evaluation study;
+//  3. the matrix: AUC (95% DeLong CI) of every model at every site, per outcome.
+//
+// Plan JSON:
+//   {"name": "val", "sites": ["kb", "igr", "hegp"], "outcomes": ["severe", "death"],
+//    "features": [...], "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
+//    "each_site": true, "leave_one_out": true, "federated": true, "comparators": true,
+//    "survival": {"time": "time_to_event_days", "event": "event"}}
+#ifndef SCANCOV_AGGREGATOR_VALIDATION_PLAN_H_
+#define SCANCOV_AGGREGATOR_VALIDATION_PLAN_H_
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "protocol/scancov.pb.h"
+
+namespace scancov::aggregator {
+
+struct ValidationPlan {
+  std::string name;
+  std::vector<std::string> sites;
+  std::vector<std::string> outcomes;
+  nlohmann::json features;
+  uint64_t split_seed = 7;
+  double holdout_fraction = 0.19;
+  int min_cell_count = 10;
+  bool each_site = true, leave_one_out = true, federated = true, comparators = true;
+  nlohmann::json survival;  // optional {"time": ..., "event": ...}
+};
+
+absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& json_text);
+
+struct TrainedModel {
+  std::string label;                     // "at kb", "without igr", "federated"
+  std::string outcome;
+  std::vector<std::string> train_sites;
+  std::string study;                     // the training study's name
+};
+
+// The training studies of the plan (logistic_regression analyses).
+std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const ValidationPlan& plan);
+
+// Evaluation studies given the fitted coefficients of each training study (by study name).
+// Training studies without coefficients (failed fits) are left out.
+std::vector<v1::StudySpec> EvaluationStudies(
+    const ValidationPlan& plan, const std::vector<TrainedModel>& models,
+    const std::map<std::string, std::vector<double>>& coefficients);
+
+// Coefficients of a finished logistic study ("fit" in its last round).
+absl::StatusOr<std::vector<double>> FittedCoefficients(const v1::StudyStatus& status);
+
+// AUC (95% CI) of every model at every site, one table per outcome, from evaluation studies.
+std::string ValidationMatrixMarkdown(const ValidationPlan& plan,
+                                     const std::vector<v1::StudyStatus>& evaluations);
+
+}  // namespace scancov::aggregator
+
+#endif  // SCANCOV_AGGREGATOR_VALIDATION_PLAN_H_
