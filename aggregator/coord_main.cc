@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "aggregator/coordinator_client.h"
@@ -114,6 +115,28 @@ absl::Status Validate(CoordinatorClient& client, const std::string& plan_file,
   return absl::OkStatus();
 }
 
+// The fitted model of a logistic-regression study as a scoring file (scancov-score
+// --aiscore-model): {"features": [...as in the study...], "coefficients": [intercept, ...],
+// "outcome", "n", "events", "source", "cut_points"}.
+absl::Status ExportModel(CoordinatorClient& client, const std::string& study,
+                         const std::string& out, const std::vector<double>& cut_points) {
+  SCV_ASSIGN_OR_RETURN(scancov::v1::StudyStatus st, client.GetStudyStatus(study));
+  SCV_ASSIGN_OR_RETURN(std::vector<double> beta, scancov::aggregator::FittedCoefficients(st));
+  const nlohmann::json spec = nlohmann::json::parse(st.spec().spec_json(), nullptr, false);
+  const nlohmann::json result =
+      nlohmann::json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
+  nlohmann::json model = {
+      {"features", spec.at("features")}, {"coefficients", beta},
+      {"outcome", spec.value("outcome", std::string())},
+      {"n", result.at("fit").value("n", 0)}, {"events", result.at("fit").value("events", 0)},
+      {"sites", st.spec().sites()},
+      {"source", "federated logistic regression, study " + study}};
+  if (!cut_points.empty()) model["cut_points"] = cut_points;
+  SCV_RETURN_IF_ERROR(scancov::WriteFileAtomic(out, model.dump(2) + "\n"));
+  std::cout << "model of study " << study << " written to " << out << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,6 +183,12 @@ int main(int argc, char** argv) {
   validate->add_option("--out", out_dir, "output folder")->required();
   validate->add_option("--timeout", timeout, "give up after this many seconds")
       ->capture_default_str();
+  std::vector<double> cut_points;
+  auto* export_model = app.add_subcommand(
+      "export-model", "write a logistic-regression study's fitted model as a scoring file");
+  export_model->add_option("--study", study, "study id")->required();
+  export_model->add_option("--out", out_dir, "output JSON file")->required();
+  export_model->add_option("--cut-points", cut_points, "risk class cut points (e.g. 23 45)");
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
@@ -217,6 +246,8 @@ int main(int argc, char** argv) {
     if (status.ok()) std::cout << scancov::aggregator::StudyReportMarkdown(*status);
   } else if (*watch) {
     result = Watch(c, study, interval, timeout, out_dir);
+  } else if (*export_model) {
+    result = ExportModel(c, study, out_dir, cut_points);
   } else if (*validate) {
     result = Validate(c, plan_file, out_dir, timeout);
   } else if (*report) {

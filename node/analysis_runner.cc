@@ -8,6 +8,7 @@
 #include "core/status_macros.h"
 #include "models/stats/univariate_association.h"
 #include "node/federated_logistic.h"
+#include "node/imaging/ct_features.h"
 #include "node/model_evaluation.h"
 #include "sites/cohort/variables.h"
 
@@ -134,7 +135,7 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
   json terms = json::array();
   std::vector<std::string> known;
   for (const std::string& v : spec.variables) {
-    if (sites::FindVariable(v) == nullptr) {
+    if (sites::FindVariable(v) == nullptr && !IsCtFeature(v)) {
       terms.push_back(Refusal({v, v, "unknown"}, "failed", "unknown variable"));
     } else {
       known.push_back(v);
@@ -147,6 +148,11 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
     std::vector<double> column(n);
     for (size_t i = 0; i < n; ++i) column[i] = rows.x[i * c + j];
     const sites::VariableSpec* variable = sites::FindVariable(rows.columns[j]);
+    if (variable == nullptr) {  // a CT feature: continuous, per SD
+      terms.push_back(AnalyzeTerm({rows.columns[j], rows.columns[j], "continuous (CT)"}, column,
+                                  rows.y, policy_, min_cell));
+      continue;
+    }
     for (const Term& term : TermsFor(*variable, column)) {
       terms.push_back(AnalyzeTerm(term, column, rows.y, policy_, min_cell));
     }

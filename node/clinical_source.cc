@@ -4,6 +4,7 @@
 
 #include "core/status_macros.h"
 #include "node/clinical/clinical_store.h"
+#include "node/imaging/ct_features.h"
 
 namespace scancov::node {
 
@@ -24,6 +25,42 @@ absl::StatusOr<TabularRows> ClinicalDatasetSource::Load(const std::vector<std::s
       out.y.push_back(rows.y[i] == 1.0 || icu == 1.0 ? 1.0 : 0.0);
     }
     return out;
+  }
+  // CT features (node/imaging/ct_features.h) come from their own table, joined by pseudonym.
+  std::vector<std::string> clinical;
+  std::vector<int> ct_column(variables.size(), -1);
+  for (size_t j = 0; j < variables.size(); ++j) {
+    if (IsCtFeature(variables[j])) {
+      ct_column[j] = 1;
+    } else {
+      clinical.push_back(variables[j]);
+    }
+  }
+  if (clinical.size() != variables.size()) {
+    SCV_ASSIGN_OR_RETURN(TabularRows base, Load(clinical, outcome));
+    SCV_ASSIGN_OR_RETURN(auto ct, LoadCtFeaturesByPatient(*db_));
+    TabularRows rows;
+    rows.keys = std::move(base.keys);
+    rows.columns = variables;
+    rows.y = std::move(base.y);
+    const size_t c = clinical.size();
+    for (size_t i = 0; i < rows.keys.size(); ++i) {
+      auto features = ct.find(rows.keys[i]);
+      size_t k = 0;
+      for (size_t j = 0; j < variables.size(); ++j) {
+        if (ct_column[j] < 0) {
+          rows.x.push_back(base.x[i * c + k++]);
+          continue;
+        }
+        double v = NAN;
+        if (features != ct.end()) {
+          auto it = features->second.find(variables[j]);
+          if (it != features->second.end()) v = it->second;
+        }
+        rows.x.push_back(v);
+      }
+    }
+    return rows;
   }
   SCV_ASSIGN_OR_RETURN(ClinicalDataset data, LoadClinicalDataset(*db_, variables, outcome));
   TabularRows rows;

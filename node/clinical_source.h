@@ -12,7 +12,9 @@ class Database;
 
 namespace scancov::node {
 
-// Besides the dictionary's outcome columns, the derived outcome "death_or_icu" (death or ICU
+// Variables are the dictionary's admission variables and the node's CT features
+// (node/imaging/ct_features.h: NaN for a patient without CT). Besides the dictionary's outcome
+// columns, the derived outcome "death_or_icu" (death or ICU
 // admission, the seed's second outcome) is available.
 inline constexpr char kDeathOrIcu[] = "death_or_icu";
 

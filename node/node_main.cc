@@ -22,6 +22,7 @@
 #include "node/clinical_source.h"
 #include "node/grpc_federation_client.h"
 #include "node/imaging/dicom_importer.h"
+#include "node/imaging/ct_features.h"
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/volume_cache.h"
 #include "node/task_log.h"
@@ -43,6 +44,7 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenStore(const sites::SiteCon
     db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     SCV_RETURN_IF_ERROR(CreateClinicalSchema(*db));
     SCV_RETURN_IF_ERROR(CreateImagingSchema(*db));
+    SCV_RETURN_IF_ERROR(CreateCtFeatureSchema(*db));
     return db;
   } catch (const std::exception& e) {
     return absl::UnavailableError(config.store + ": cannot open node store: " + e.what());
@@ -110,7 +112,7 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
                        privacy::Pseudonymizer::FromSecretFile(config.secret));
   DicomImporter importer(pseudonymizer);
   VolumeCache cache(config.cache_dir);
-  int labelled = 0;
+  int labelled = 0, with_features = 0;
   auto sink = [&](CtVolume&& volume, const SeriesReport& report) -> absl::Status {
     CtSeriesRecord r;
     r.series_key = volume.series_key;
@@ -130,13 +132,21 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
     r.lesion_labels_path = labels.lesions;
     labelled += !labels.lungs.empty() || !labels.lesions.empty();
     r.imported_unix = absl::ToUnixSeconds(absl::Now());
-    return UpsertCtSeries(*db, r);
+    SCV_RETURN_IF_ERROR(UpsertCtSeries(*db, r));
+    absl::StatusOr<CtFeatures> features = ComputeCtFeatures(volume);
+    if (!features.ok()) {
+      spdlog::warn("series {}: no CT features: {}", volume.series_key.substr(0, 12),
+                   std::string(features.status().message()));
+      return absl::OkStatus();  // the series stays imported; studies see NaN features
+    }
+    ++with_features;
+    return UpsertCtFeatures(*db, *features);
   };
   SCV_ASSIGN_OR_RETURN(ImportReport report, importer.Import(dir, sink, &cache));
   std::cout << report.ToText();
-  std::cout << absl::StrFormat("%s: %d series imported (%d with reference labels), %d refused, "
-                               "%d skipped; %d files skipped\n",
-                               dir, report.Count(SeriesStatus::kImported), labelled,
+  std::cout << absl::StrFormat("%s: %d series imported (%d with reference labels, %d with CT "
+                               "features), %d refused, %d skipped; %d files skipped\n",
+                               dir, report.Count(SeriesStatus::kImported), labelled, with_features,
                                report.Count(SeriesStatus::kRefused),
                                report.Count(SeriesStatus::kSkipped), report.skipped_files.size());
   return absl::OkStatus();

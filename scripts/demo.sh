@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 RUN=${DEMO_DIR:-demo-run}
 ROUNDS=${DEMO_ROUNDS:-5}
-CT_PATIENTS=${DEMO_CT_PATIENTS:-24}
+CT_PATIENTS=${DEMO_CT_PATIENTS:-100}
 SITES=(kb igr hegp)
 
 bin() { echo "$BUILD/$1"; }
@@ -81,7 +81,7 @@ coord() {
     --cert "$RUN/pki/coordinators/coordinator.crt" --key "$RUN/pki/coordinators/coordinator.key" "$@"
 }
 
-say "4. Coordinator enrols the sites and launches three studies: Table 1, the ScanCov refit, a $ROUNDS-round FedAvg model"
+say "4. Coordinator enrols the sites and launches four studies: Table 1, the ScanCov refit, an AI-SCoRE-like fit, a $ROUNDS-round FedAvg model"
 for s in "${SITES[@]}"; do coord enroll --site "$s" | sed 's/^/   /'; done
 cat >"$RUN/study.json" <<JSON
 {
@@ -118,6 +118,16 @@ cat >"$RUN/refit.json" <<JSON
 }
 JSON
 coord create-study --spec "$RUN/refit.json" | sed 's/^/   /'
+cat >"$RUN/aiscore.json" <<JSON
+{
+  "name": "demo-aiscore",
+  "kind": "STUDY_KIND_ANALYSIS",
+  "sites": ["kb", "igr", "hegp"],
+  "roundTimeoutS": 120,
+  "specJson": "{\"analysis\": \"logistic_regression\", \"outcome\": \"death\", \"features\": [\"age\", \"sex\", {\"name\": \"spo2\", \"transform\": \"neglog_101_minus\"}, \"well_aerated_lung_percent\", {\"name\": \"calcium_volume_mm3\", \"transform\": \"log\"}], \"min_cell_count\": 5}"
+}
+JSON
+coord create-study --spec "$RUN/aiscore.json" | sed 's/^/   /'
 
 say "5. Three hospital nodes dial out and train (logs in $RUN/logs/)"
 for s in "${SITES[@]}"; do
@@ -126,6 +136,9 @@ for s in "${SITES[@]}"; do
 done
 coord watch --study demo-table1 --interval 1 --timeout 600 --report "$RUN/table1" | sed 's/^/   /'
 coord watch --study demo-scancov-refit --interval 1 --timeout 600 --report "$RUN/refit" | sed 's/^/   /'
+coord watch --study demo-aiscore --interval 1 --timeout 600 --report "$RUN/aiscore" | sed 's/^/   /'
+coord export-model --study demo-aiscore --out "$RUN/aiscore-model.json" --cut-points 23 45 \
+  | sed 's/^/   /'
 coord watch --study demo-severity --interval 1 --timeout 600 --report "$RUN/report" | sed 's/^/   /'
 
 say "6. External validation: train at each site, without each site and federated; evaluate on unseen data"
@@ -154,6 +167,8 @@ say "ScanCov's six variables refitted federated (exact Newton), next to the publ
 sed -n '/^## Federated logistic/,$p' "$RUN/refit/report.md" | grep '^| ' | cut -c1-120 | sed 's/^/   /'
 echo "   published (owkin/scancovia, trained on 646 KB patients): intercept -2.314, SpO2 -0.716,"
 echo "   extent 0.634, age 0.024, sex 0.548, platelets -0.834, urea 0.561"
+say "AI-SCoRE-like model for death (age, sex, SpO2, well-aerated lung %, calcium), fitted federated on the CT features each node computed"
+sed -n '/^## Federated logistic/,$p' "$RUN/aiscore/report.md" | grep '^| ' | cut -c1-120 | sed 's/^/   /'
 say "Federated model, round by round"
 sed -n '/^## Rounds/,/^## Per site/p' "$RUN/report/report.md" | grep '^|' | cut -c1-200 | sed 's/^/   /'
 say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,report}/report.md, $RUN/validation/validation.md"
