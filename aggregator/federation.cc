@@ -25,6 +25,12 @@ std::string CheckpointId(const std::string& study_id, uint32_t round) {
 }
 
 bool Includes(const v1::StudySpec& spec, const std::string& site) {
+  return std::find(spec.sites().begin(), spec.sites().end(), site) != spec.sites().end() ||
+         std::find(spec.evaluation_sites().begin(), spec.evaluation_sites().end(), site) !=
+             spec.evaluation_sites().end();
+}
+
+bool IsTrainingSite(const v1::StudySpec& spec, const std::string& site) {
   return std::find(spec.sites().begin(), spec.sites().end(), site) != spec.sites().end();
 }
 
@@ -284,6 +290,7 @@ absl::StatusOr<std::optional<v1::Task>> Federation::NextTaskFor(const std::strin
     task.set_checkpoint_id(t.checkpoint_id);
     *task.mutable_plan() = study.spec.plan();
     task.set_spec_json(study.spec.spec_json());
+    task.set_held_out_site(!IsTrainingSite(study.spec, site_id));
     return std::optional<v1::Task>(std::move(task));
   }
   return std::optional<v1::Task>();
@@ -486,7 +493,12 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   }
   if (spec.sites_size() == 0) return absl::InvalidArgumentError("study spec: no sites");
   std::set<std::string> seen;
-  for (const std::string& site : spec.sites()) {
+  std::vector<std::string> all_sites(spec.sites().begin(), spec.sites().end());
+  all_sites.insert(all_sites.end(), spec.evaluation_sites().begin(), spec.evaluation_sites().end());
+  if (spec.evaluation_sites_size() > 0 && spec.kind() != v1::STUDY_KIND_TRAINING) {
+    return absl::InvalidArgumentError("study spec: evaluation_sites are for training studies");
+  }
+  for (const std::string& site : all_sites) {
     if (!seen.insert(site).second) {
       return absl::InvalidArgumentError(absl::StrCat("study spec: site '", site, "' listed twice"));
     }

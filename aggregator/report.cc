@@ -213,6 +213,10 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
                   "\n");
   absl::StrAppend(&md, "- sites: ", absl::StrJoin(spec.sites(), ", "), " (", spec.min_sites(),
                   " needed to close a round at its deadline)\n");
+  if (spec.evaluation_sites_size() > 0) {
+    absl::StrAppend(&md, "- held-out sites (final evaluation only, all their data): ",
+                    absl::StrJoin(spec.evaluation_sites(), ", "), "\n");
+  }
   if (IsAnalysis(status)) {
     absl::StrAppend(&md, "- analysis: `", spec.spec_json(), "`\n\n");
   } else {

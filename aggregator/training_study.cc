@@ -37,7 +37,12 @@ class TrainingStudyLogic : public StudyLogic {
       t.kind = v1::TASK_KIND_INIT_MODEL;
       tasks.push_back(t);
     } else {
-      for (const std::string& site : study.spec.sites()) {
+      std::vector<std::string> sites(study.spec.sites().begin(), study.spec.sites().end());
+      if (round > last_train) {  // the final evaluation includes the held-out sites
+        sites.insert(sites.end(), study.spec.evaluation_sites().begin(),
+                     study.spec.evaluation_sites().end());
+      }
+      for (const std::string& site : sites) {
         TaskRecord t;
         t.task_id = absl::StrCat(study.study_id, "/r", round, "/", site);
         t.site_id = site;

@@ -171,4 +171,17 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
   return out;
 }
 
+absl::StatusOr<TaskOutcome> DispatchingRunner::Run(const v1::Task& task,
+                                                   const protocol::TensorSet* global) {
+  if (task.kind() == v1::TASK_KIND_ANALYZE) return analysis_->Run(task, global);
+  const json spec = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
+  if (spec.is_object() && spec.value("task", std::string()) == "segmentation") {
+    if (segmentation_ == nullptr) {
+      return absl::UnimplementedError("this node was built without segmentation support");
+    }
+    return segmentation_->Run(task, global);
+  }
+  return training_->Run(task, global);
+}
+
 }  // namespace scancov::node

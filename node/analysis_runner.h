@@ -42,20 +42,19 @@ class AnalysisTaskRunner : public TaskRunner {
   std::string site_id_;
 };
 
-// Dispatches by task kind: ANALYZE to `analysis`, everything else to `training`.
+// Dispatches a task: ANALYZE to `analysis`; training tasks whose spec says
+// "task": "segmentation" to `segmentation` (when given); other training tasks to `training`.
 class DispatchingRunner : public TaskRunner {
  public:
-  DispatchingRunner(TaskRunner* training, TaskRunner* analysis)
-      : training_(training), analysis_(analysis) {}
+  DispatchingRunner(TaskRunner* training, TaskRunner* analysis, TaskRunner* segmentation = nullptr)
+      : training_(training), analysis_(analysis), segmentation_(segmentation) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task,
-                                  const protocol::TensorSet* global) override {
-    return task.kind() == v1::TASK_KIND_ANALYZE ? analysis_->Run(task, global)
-                                                : training_->Run(task, global);
-  }
+                                  const protocol::TensorSet* global) override;
 
  private:
   TaskRunner* training_;
   TaskRunner* analysis_;
+  TaskRunner* segmentation_;
 };
 
 }  // namespace scancov::node

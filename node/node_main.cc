@@ -21,6 +21,8 @@
 #include "node/clinical/column_mapping.h"
 #include "node/clinical_source.h"
 #include "node/grpc_federation_client.h"
+#include "node/segmentation_runner.h"
+#include "node/store_series_source.h"
 #include "node/imaging/dicom_importer.h"
 #include "node/imaging/ct_features.h"
 #include "node/imaging/imaging_store.h"
@@ -70,7 +72,13 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   policy.min_cell_count = config.privacy.min_cell_count;
   policy.allowed_variables = config.privacy.allowed_variables;
   AnalysisTaskRunner analyst(&source, policy, config.site_id);
-  DispatchingRunner runner(&trainer, &analyst);
+  std::unique_ptr<LabelledSeriesSource> series = MakeStoreSeriesSource(db.get(), config.cache_dir);
+  SegmentationRunnerOptions seg_options;
+  seg_options.site_id = config.site_id;
+  seg_options.device = config.device;
+  seg_options.allow_model_weights = config.privacy.allow_model_weights;
+  SegmentationTaskRunner segmenter(series.get(), seg_options);
+  DispatchingRunner runner(&trainer, &analyst, &segmenter);
   AgentOptions options;
   options.node_version = kNodeVersion;
   options.device = config.device == "cpu" ? "cpu" : nn::DeviceInfo();

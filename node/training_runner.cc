@@ -70,6 +70,11 @@ absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
   }
   if (global == nullptr) return absl::InvalidArgumentError("task has no global model");
   SCV_ASSIGN_OR_RETURN(PreparedData data, Prepare(task, spec));
+  if (task.held_out_site()) {  // an external site: every row is unseen data
+    data.validation.x.insert(data.validation.x.end(), data.train.x.begin(), data.train.x.end());
+    data.validation.y.insert(data.validation.y.end(), data.train.y.begin(), data.train.y.end());
+    data.validation.rows += data.train.rows;
+  }
   SCV_RETURN_IF_ERROR(AddEvaluation(*global, data.validation, task, spec, options_.device, &out));
   if (task.kind() == v1::TASK_KIND_EVALUATE) {
     out.num_samples = static_cast<uint64_t>(data.validation.rows);

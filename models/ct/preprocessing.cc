@@ -203,4 +203,46 @@ absl::StatusOr<HuVolume> MaskOutside(const HuVolume& hu, const LabelVolume& mask
   return out;
 }
 
+namespace {
+
+template <typename T>
+Volume<T> CenterCropPad(const Volume<T>& v, int size, T fill) {
+  Volume<T> out(size, size, v.nz, v.spacing, fill);
+  const int ox = (v.nx - size) / 2, oy = (v.ny - size) / 2;
+  for (int k = 0; k < v.nz; ++k) {
+    for (int j = 0; j < size; ++j) {
+      const int sj = j + oy;
+      if (sj < 0 || sj >= v.ny) continue;
+      for (int i = 0; i < size; ++i) {
+        const int si = i + ox;
+        if (si >= 0 && si < v.nx) out.at(k, j, i) = v.at(k, sj, si);
+      }
+    }
+  }
+  return out;
+}
+
+std::array<double, 3> InPlaneSpacing(const std::array<double, 3>& s, int nx, int ny, int size) {
+  const double fov = std::max(nx * s[0], ny * s[1]);
+  return {fov / size, fov / size, s[2]};
+}
+
+}  // namespace
+
+absl::StatusOr<HuVolume> FitInPlaneHu(const HuVolume& hu, int size, int threads) {
+  if (size < 8) return absl::InvalidArgumentError("FitInPlaneHu: size must be >= 8");
+  absl::StatusOr<HuVolume> r =
+      ResampleHu(hu, InPlaneSpacing(hu.spacing, hu.nx, hu.ny, size), threads);
+  if (!r.ok()) return r.status();
+  return CenterCropPad<int16_t>(*r, size, -1024);
+}
+
+absl::StatusOr<LabelVolume> FitInPlaneLabels(const LabelVolume& labels, int size, int threads) {
+  if (size < 8) return absl::InvalidArgumentError("FitInPlaneLabels: size must be >= 8");
+  absl::StatusOr<LabelVolume> r =
+      ResampleLabels(labels, InPlaneSpacing(labels.spacing, labels.nx, labels.ny, size), threads);
+  if (!r.ok()) return r.status();
+  return CenterCropPad<uint8_t>(*r, size, 0);
+}
+
 }  // namespace scancov::ct

@@ -1,0 +1,69 @@
+// SegmentationTaskRunner: federated training of the imaging models (issue 5) on the node's own
+// labelled CT series. A training study whose spec_json says {"task": "segmentation"} sends
+// INIT_MODEL / TRAIN / EVALUATE tasks here (DispatchingRunner); plan.model is "unet2d" (target
+// "lungs": 0 background, 1 right, 2 left) or "unet25d" / "unet3d" (target "lesions": 0 outside
+// the lungs, 1 healthy, 2 GGO, 3 crazy paving, 4 consolidation).
+//
+// spec_json: {"task": "segmentation", "target": "lungs" | "lesions", "in_plane": 64,
+//             "validation_fraction": 0.25, "max_series": 40, "augment": true,
+//             "evaluate_all": false, "model_config": {...}}
+// Every series is brought to in_plane x in_plane (FitInPlaneHu: equal in-plane spacing from the
+// field of view, centre crop/pad) so sites with different scanners share one network. Series
+// are split train/validation by a keyed hash of their pseudonymous key. TRAIN first evaluates
+// the received model on the validation series (the seed's metrics, models/ct/evaluation.h),
+// then trains; EVALUATE only evaluates, on every series when "evaluate_all" (a held-out site).
+// Metrics: counts "global.n_*" (summed exactly across sites by the aggregator) and per-site
+// values: global.lung_accuracy, global.dice_right / dice_left (lungs); global.lesion_f1,
+// global.dice_<class>, global.rve_<class> (median |relative volume error|) (lesions).
+#ifndef SCANCOV_NODE_SEGMENTATION_RUNNER_H_
+#define SCANCOV_NODE_SEGMENTATION_RUNNER_H_
+
+#include <string>
+#include <vector>
+
+#include "core/volume.h"
+#include "node/task_runner.h"
+
+namespace scancov::node {
+
+struct LabelledSeries {
+  std::string series_key;
+  HuVolume ct;
+  LabelVolume lungs;    // empty when the series has no lung labels
+  LabelVolume lesions;  // empty when the series has no lesion labels
+};
+
+// Where the runner gets the node's labelled series from (the imaging store + volume cache in
+// production, see MakeStoreSeriesSource).
+class LabelledSeriesSource {
+ public:
+  virtual ~LabelledSeriesSource() = default;
+  // Series that have labels for `target`, at most `max_series` (0: all), in series-key order.
+  virtual absl::StatusOr<std::vector<LabelledSeries>> Load(const std::string& target,
+                                                           int max_series) = 0;
+};
+
+struct SegmentationRunnerOptions {
+  std::string site_id;
+  std::string device = "auto";
+  bool allow_model_weights = true;
+  int threads = 0;
+};
+
+class SegmentationTaskRunner : public TaskRunner {
+ public:
+  SegmentationTaskRunner(LabelledSeriesSource* data, SegmentationRunnerOptions options)
+      : data_(data), options_(std::move(options)) {}
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
+
+ private:
+  LabelledSeriesSource* data_;
+  SegmentationRunnerOptions options_;
+};
+
+// True when a training task is a segmentation task (spec_json "task": "segmentation").
+bool IsSegmentationTask(const v1::Task& task);
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_SEGMENTATION_RUNNER_H_
