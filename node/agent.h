@@ -55,6 +55,7 @@ class NodeAgent {
   // One pull and whatever it asks for. Transient failures come back as errors.
   absl::StatusOr<Step> RunOnce();
   absl::Status RegisterWithRetry();
+  // Stops Run at the next step; safe to call from a signal handler (a lock-free atomic store).
   void Cancel() { cancelled_ = true; }
   int tasks_completed() const { return tasks_completed_; }
 
@@ -73,6 +74,7 @@ class NodeAgent {
   AgentOptions options_;
   Random jitter_;
   std::atomic<bool> cancelled_{false};
+  static_assert(std::atomic<bool>::is_always_lock_free);
   int tasks_completed_ = 0;
 };
 

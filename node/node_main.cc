@@ -3,6 +3,7 @@
 // in the egress ledger first.
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -37,6 +38,12 @@ namespace scancov::node {
 namespace {
 
 constexpr char kNodeVersion[] = "0.1.0";
+
+// SIGINT/SIGTERM stop the agent between steps (an atomic store: async-signal-safe).
+NodeAgent* g_agent = nullptr;
+extern "C" void StopAgent(int) {
+  if (g_agent != nullptr) g_agent->Cancel();
+}
 
 absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenStore(const sites::SiteConfig& config) {
   SCV_RETURN_IF_ERROR(MakeDirs(std::filesystem::path(config.store).parent_path().string()));
@@ -86,6 +93,9 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   options.exit_when_idle = exit_when_idle;
   options.jitter_seed = std::hash<std::string>()(config.site_id);
   NodeAgent agent(client.get(), &runner, ledger.get(), log.get(), options);
+  g_agent = &agent;
+  std::signal(SIGINT, StopAgent);
+  std::signal(SIGTERM, StopAgent);
   spdlog::info("node '{}' ({}) dialing {}", config.site_id, options.device, config.aggregator);
   return agent.Run();
 }

@@ -23,6 +23,7 @@ done
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 pids=()
+node_pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -81,7 +82,7 @@ coord() {
     --cert "$RUN/pki/coordinators/coordinator.crt" --key "$RUN/pki/coordinators/coordinator.key" "$@"
 }
 
-say "4. Coordinator enrols the sites and launches four studies: Table 1, the ScanCov refit, an AI-SCoRE-like fit, a $ROUNDS-round FedAvg model"
+say "4. Coordinator enrols the sites and launches five studies: Table 1, the ScanCov refit, an AI-SCoRE-like fit, a lung U-Net (hegp held out), a $ROUNDS-round FedAvg model"
 for s in "${SITES[@]}"; do coord enroll --site "$s" | sed 's/^/   /'; done
 cat >"$RUN/study.json" <<JSON
 {
@@ -128,17 +129,34 @@ cat >"$RUN/aiscore.json" <<JSON
 }
 JSON
 coord create-study --spec "$RUN/aiscore.json" | sed 's/^/   /'
+cat >"$RUN/lungseg.json" <<JSON
+{
+  "name": "demo-lung-unet",
+  "kind": "STUDY_KIND_TRAINING",
+  "sites": ["kb", "igr"],
+  "evaluationSites": ["hegp"],
+  "rounds": 2,
+  "roundTimeoutS": 600,
+  "strategy": "fedavg",
+  "plan": {"model": "unet2d", "localEpochs": 1, "batchSize": 8, "learningRate": 0.003,
+           "seed": "5"},
+  "specJson": "{\"task\": \"segmentation\", \"target\": \"lungs\", \"in_plane\": 64, \"max_series\": 8, \"validation_fraction\": 0.25, \"model_config\": {\"depth\": 4, \"base_channels\": 8}}"
+}
+JSON
+coord create-study --spec "$RUN/lungseg.json" | sed 's/^/   /'
 
 say "5. Three hospital nodes dial out and train (logs in $RUN/logs/)"
 for s in "${SITES[@]}"; do
-  "$NODE" --config "$RUN/sites/$s/site.json" run --exit-when-idle >"$RUN/logs/$s.log" 2>&1 &
+  "$NODE" --config "$RUN/sites/$s/site.json" run >"$RUN/logs/$s.log" 2>&1 &
   pids+=($!)
+  node_pids+=($!)
 done
 coord watch --study demo-table1 --interval 1 --timeout 600 --report "$RUN/table1" | sed 's/^/   /'
 coord watch --study demo-scancov-refit --interval 1 --timeout 600 --report "$RUN/refit" | sed 's/^/   /'
 coord watch --study demo-aiscore --interval 1 --timeout 600 --report "$RUN/aiscore" | sed 's/^/   /'
 coord export-model --study demo-aiscore --out "$RUN/aiscore-model.json" --cut-points 23 45 \
   | sed 's/^/   /'
+coord watch --study demo-lung-unet --interval 2 --timeout 900 --report "$RUN/lungseg" | sed 's/^/   /'
 coord watch --study demo-severity --interval 1 --timeout 600 --report "$RUN/report" | sed 's/^/   /'
 
 say "6. External validation: train at each site, without each site and federated; evaluate on unseen data"
@@ -153,6 +171,10 @@ cat >"$RUN/validation.json" <<JSON
 JSON
 coord validate --plan "$RUN/validation.json" --out "$RUN/validation" --timeout 900 \
   | grep -v '^report written' | sed 's/^/   /'
+
+# Every study is done: stop the nodes (SIGTERM: they finish their step and exit).
+kill -TERM "${node_pids[@]}" 2>/dev/null || true
+wait "${node_pids[@]}" 2>/dev/null || true
 
 say "7. What left each site (the data steward's egress ledger)"
 for s in "${SITES[@]}"; do
@@ -169,6 +191,8 @@ echo "   published (owkin/scancovia, trained on 646 KB patients): intercept -2.3
 echo "   extent 0.634, age 0.024, sex 0.548, platelets -0.834, urea 0.561"
 say "AI-SCoRE-like model for death (age, sex, SpO2, well-aerated lung %, calcium), fitted federated on the CT features each node computed"
 sed -n '/^## Federated logistic/,$p' "$RUN/aiscore/report.md" | grep '^| ' | cut -c1-120 | sed 's/^/   /'
+say "Lung U-Net trained at kb and igr, evaluated at hegp (never seen in training)"
+sed -n '/^## Per site/,/^## Charts/p' "$RUN/lungseg/report.md" | grep '^| ' | cut -c1-160 | sed 's/^/   /'
 say "Federated model, round by round"
 sed -n '/^## Rounds/,/^## Per site/p' "$RUN/report/report.md" | grep '^|' | cut -c1-200 | sed 's/^/   /'
 say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,report}/report.md, $RUN/validation/validation.md"

@@ -1,0 +1,113 @@
+// The learned path (built only with SCANCOV_WITH_TORCH; learned_segmentation_stub.cc otherwise).
+// No LibTorch header here: models/nn/segmentation.h is the facade.
+#include "node/bedside/learned_segmentation.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+#include "models/ct/lesion_quantification.h"
+#include "models/ct/preprocessing.h"
+#include "models/nn/checkpoint.h"
+#include "models/nn/seg_config.h"
+#include "models/nn/seg_probabilities.h"
+#include "models/nn/segmentation.h"
+
+namespace scancov::node {
+namespace {
+
+// Loads `path` and checks it holds a segmentation model of one of `models` with `classes`.
+absl::StatusOr<nn::Checkpoint> LoadSegCheckpoint(const std::string& path,
+                                                 const std::vector<std::string>& models,
+                                                 int classes, const std::string& role) {
+  absl::StatusOr<nn::Checkpoint> ckpt = nn::LoadCheckpoint(path);
+  if (!ckpt.ok()) {
+    return absl::Status(ckpt.status().code(), absl::StrCat(role, " model ", path, ": ",
+                                                           std::string(ckpt.status().message())));
+  }
+  if (std::find(models.begin(), models.end(), ckpt->model) == models.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(role, " model ", path, ": holds a '",
+                                                   ckpt->model, "' model, expected ",
+                                                   absl::StrJoin(models, " or ")));
+  }
+  absl::StatusOr<nn::SegNetConfig> config =
+      nn::ParseSegNetConfig(ckpt->model, ckpt->model_config_json);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(role, " model ", path, ": ",
+                                                   std::string(config.status().message())));
+  }
+  if (config->num_classes != classes) {
+    return absl::InvalidArgumentError(absl::StrCat(role, " model ", path, ": predicts ",
+                                                   config->num_classes, " classes, expected ",
+                                                   classes));
+  }
+  return ckpt;
+}
+
+absl::StatusOr<HuVolume> ModelInput(const HuVolume& hu, const LearnedOptions& options) {
+  if (options.in_plane <= 0) return hu;
+  return ct::FitInPlaneHu(hu, options.in_plane, options.threads);
+}
+
+LabelVolume ToNative(LabelVolume labels, const HuVolume& hu, const LearnedOptions& options) {
+  if (options.in_plane <= 0) return labels;
+  return NativeLabels(labels, hu.nx, hu.ny, hu.spacing);
+}
+
+absl::StatusOr<nn::SegProbabilities> Predict(const nn::Checkpoint& ckpt, const HuVolume& input,
+                                             const std::string& path,
+                                             const LearnedOptions& options) {
+  absl::StatusOr<nn::SegProbabilities> p = nn::PredictProbabilities(
+      ckpt.weights, ckpt.model, ckpt.model_config_json, input, options.device);
+  if (!p.ok()) {
+    return absl::Status(p.status().code(),
+                        absl::StrCat("model ", path, ": ", std::string(p.status().message())));
+  }
+  return p;
+}
+
+}  // namespace
+
+bool LearnedSegmentationAvailable() { return true; }
+
+absl::StatusOr<LabelVolume> PredictLungLabels(const std::string& checkpoint, const HuVolume& hu,
+                                              const LearnedOptions& options) {
+  SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt,
+                       LoadSegCheckpoint(checkpoint, {"unet2d"}, 3, "lung"));
+  SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, options));
+  SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpt, input, checkpoint, options));
+  SCV_ASSIGN_OR_RETURN(LabelVolume labels, nn::ArgmaxLabels(p, nullptr));
+  return ToNative(std::move(labels), hu, options);
+}
+
+absl::StatusOr<LabelVolume> PredictLesionLabels(const std::vector<std::string>& checkpoints,
+                                                const HuVolume& hu, const LabelVolume& lungs,
+                                                const LearnedOptions& options) {
+  if (checkpoints.empty()) return absl::InvalidArgumentError("lesion models: none given");
+  SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, options));
+  std::vector<nn::SegProbabilities> members;
+  for (const std::string& path : checkpoints) {
+    SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt,
+                         LoadSegCheckpoint(path, {"unet25d", "unet3d"}, 5, "lesion"));
+    SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpt, input, path, options));
+    members.push_back(std::move(p));
+  }
+  SCV_ASSIGN_OR_RETURN(nn::SegProbabilities mean, nn::EnsembleAverage(members));
+  members.clear();
+  // Argmax over the tissue classes everywhere (a lung mask of ones), then the series' own lung
+  // mask on the native grid: every lung voxel gets a class >= 1, the rest 0.
+  LabelVolume everywhere(input.nx, input.ny, input.nz, input.spacing, 1);
+  SCV_ASSIGN_OR_RETURN(LabelVolume fitted, nn::ArgmaxLabels(mean, &everywhere));
+  LabelVolume labels = ToNative(std::move(fitted), hu, options);
+  for (size_t v = 0; v < labels.voxels.size(); ++v) {
+    if (lungs.voxels[v] == 0) {
+      labels.voxels[v] = ct::kLesionBackground;
+    } else if (labels.voxels[v] == ct::kLesionBackground) {
+      labels.voxels[v] = ct::kLesionHealthy;
+    }
+  }
+  return labels;
+}
+
+}  // namespace scancov::node

@@ -1,0 +1,197 @@
+// scancov-score: bedside scoring of one patient from a DICOM folder and a few clinical values.
+//
+//   scancov-score --dicom DIR --age 63 --sex M --spo2 91 --platelets 210 --urea 7.1
+//       [--ldh 320 --crp 80 --lymphocytes 0.8 --respiratory-rate 24 ...]
+//       (--config site.json | --secret FILE) [--lung-model ckpt] [--lesion-model ckpt ...]
+//       [--aiscore-model model.json] [--report out.html] [--json out.json] [--seg out.dcm]
+//
+// Exit status: 0 complete (ScanCov computed); 1 usage or configuration error; 2 the request was
+// refused (no chest CT, unreadable folder, bad model file...); 3 incomplete (CT analysed but
+// ScanCov not computable: a required input missing or implausible); 4 an output could not be
+// written. The terminal, the JSON and the HTML name the patient only by the pseudonymous ID.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/file_util.h"
+#include "core/logging.h"
+#include "models/ct/dicom_seg.h"
+#include "node/bedside/bedside_report.h"
+#include "node/bedside/score_patient.h"
+#include "sites/config/site_config.h"
+
+namespace {
+
+using scancov::node::BedsideRequest;
+using scancov::node::BedsideResult;
+
+enum ExitCode { kOk = 0, kUsage = 1, kRefused = 2, kIncomplete = 3, kOutputFailed = 4 };
+
+// The clinical flags: CLI name -> PatientInputs name (canonical units in the help).
+const std::vector<std::tuple<std::string, std::string, std::string>>& ClinicalFlags() {
+  static const auto* flags = new std::vector<std::tuple<std::string, std::string, std::string>>{
+      {"--age", "age", "age, years (required)"},
+      {"--spo2", "spo2", "SpO2, % (required)"},
+      {"--platelets", "platelets", "platelets, G/L = 10^9/L (required)"},
+      {"--urea", "urea", "urea, mmol/L (required)"},
+      {"--ldh", "ldh", "LDH, U/L"},
+      {"--crp", "crp", "CRP, mg/L"},
+      {"--lymphocytes", "lymphocytes", "lymphocytes, G/L"},
+      {"--neutrophils", "neutrophils", "neutrophils, G/L"},
+      {"--respiratory-rate", "respiratory_rate", "respiratory rate, /min"},
+      {"--systolic-bp", "systolic_bp", "systolic blood pressure, mmHg"},
+      {"--diastolic-bp", "diastolic_bp", "diastolic blood pressure, mmHg"},
+      {"--confusion", "confusion", "new mental confusion, 0/1"},
+      {"--comorbidity", "comorbidity", "at least one comorbidity (CALL), 0/1"}};
+  return *flags;
+}
+
+absl::StatusOr<double> ParseSex(const std::string& text) {
+  const std::string s = absl::AsciiStrToLower(text);
+  if (s == "m" || s == "male" || s == "1") return 1.0;
+  if (s == "f" || s == "female" || s == "0") return 0.0;
+  return absl::InvalidArgumentError("--sex: expected M or F");
+}
+
+absl::Status AddExtraInputs(const std::vector<std::string>& extra,
+                            scancov::scores::PatientInputs& inputs) {
+  for (const std::string& item : extra) {
+    const std::vector<std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    double value = 0;
+    if (kv.size() != 2 || !absl::SimpleAtod(kv[1], &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--input ", kv[0], ": expected name=number"));
+    }
+    inputs.Set(kv[0], value);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteSeg(const std::string& path, const BedsideResult& r) {
+  absl::StatusOr<scancov::ct::SegSource> source = scancov::ct::ReadSegSource(r.source_files);
+  if (!source.ok()) return source.status();
+  scancov::ct::SegWriteOptions options;
+  options.algorithm_name = "scancov bedside: " + r.lesion_method.substr(0, 40);
+  return scancov::ct::WriteDicomSeg(path, *source, r.lungs, r.lesion_labels, options);
+}
+
+// Writes the requested files; returns false (after logging) when one fails.
+bool WriteOutputs(const BedsideResult& r, const std::string& report, const std::string& json,
+                  const std::string& seg) {
+  bool ok = true;
+  auto check = [&](const absl::Status& s, const std::string& what) {
+    if (s.ok()) {
+      spdlog::info("{} written", what);
+      return;
+    }
+    std::cerr << "error: " << what << ": " << s.message() << "\n";
+    ok = false;
+  };
+  if (!report.empty()) {
+    check(scancov::WriteFileAtomic(report, scancov::node::BedsideReportHtml(r)), report);
+  }
+  if (!json.empty()) {
+    check(scancov::WriteFileAtomic(json, scancov::node::BedsideResultJson(r)), json);
+  }
+  if (!seg.empty()) check(WriteSeg(seg, r), seg);
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"scancov-score: score one COVID-19 patient at the bedside from a chest CT (DICOM "
+               "folder) and admission values: per-lung lesions, disease extent 0-5, ScanCov and "
+               "AI-SCoRE. Research tool, not a medical device."};
+  BedsideRequest request;
+  scancov::node::BedsideOptions& o = request.options;
+  std::string sex, config_path, report, json, seg, log_level = "warn";
+  std::vector<std::string> extra;
+  bool timings = false;
+  std::map<std::string, double> clinical;
+  app.add_option("--dicom", request.dicom_dir, "folder with the patient's DICOM files")
+      ->required();
+  app.add_option("--sex", sex, "M or F (required)");
+  for (const auto& [flag, name, help] : ClinicalFlags()) {
+    app.add_option_function<double>(flag, [&clinical, n = name](double v) { clinical[n] = v; },
+                                    help);
+  }
+  app.add_option("--input", extra, "any other score input as name=value (canonical units)");
+  auto* config_opt = app.add_option("--config", config_path, "the node's site file (its secret)");
+  app.add_option("--secret", o.secret_path, "the site's pseudonymisation secret file")
+      ->excludes(config_opt);
+  app.add_option("--lung-model", o.lung_checkpoint, "unet2d checkpoint (default: model-free)");
+  app.add_option("--lesion-model", o.lesion_checkpoints,
+                 "unet25d / unet3d checkpoint, repeatable (default: HU intervals)");
+  app.add_option("--model-in-plane", o.model_in_plane,
+                 "slice size the learned models were trained at (0: native grid)")
+      ->capture_default_str();
+  app.add_option("--device", o.device, "auto, cpu or cuda (learned models)")->capture_default_str();
+  app.add_option("--aiscore-model", o.aiscore_model_path,
+                 "AI-SCoRE model file (scancov-coord export-model)");
+  app.add_option("--report", report, "write the one-page HTML report here");
+  app.add_option("--json", json, "write the result as JSON here");
+  app.add_option("--seg", seg, "write the lung and lesion maps as a DICOM SEG here");
+  app.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
+  app.add_flag("--timings", timings, "print the wall time of each stage");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  const auto start = std::chrono::steady_clock::now();
+  if (absl::Status s = scancov::SetupLogging("bedside", log_level); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return kUsage;
+  }
+  if (!config_path.empty()) {
+    absl::StatusOr<scancov::sites::SiteConfig> config = scancov::sites::LoadSiteConfig(config_path);
+    if (!config.ok()) {
+      std::cerr << "error: " << config.status().message() << "\n";
+      return kUsage;
+    }
+    o.secret_path = config->secret;
+  }
+  for (const auto& [name, value] : clinical) request.clinical.Set(name, value);
+  if (!sex.empty()) {
+    absl::StatusOr<double> s = ParseSex(sex);
+    if (!s.ok()) {
+      std::cerr << "error: " << s.status().message() << "\n";
+      return kUsage;
+    }
+    request.clinical.Set("sex", *s);
+  }
+  if (absl::Status s = AddExtraInputs(extra, request.clinical); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return kUsage;
+  }
+
+  absl::StatusOr<BedsideResult> result = scancov::node::ScorePatient(request);
+  if (!result.ok()) {
+    std::cerr << "error: " << result.status().message() << "\n"
+              << "no score was computed.\n";
+    if (!json.empty()) {
+      (void)scancov::WriteFileAtomic(json, scancov::node::BedsideErrorJson(result.status()));
+    }
+    return kRefused;
+  }
+  std::cout << scancov::node::BedsideSummaryText(*result) << std::flush;
+  const auto before_report = std::chrono::steady_clock::now();
+  const bool written = WriteOutputs(*result, report, json, seg);
+  const auto end = std::chrono::steady_clock::now();
+  if (timings) {
+    std::cout << "timings:";
+    for (const auto& [stage, s] : result->timings) std::cout << " " << stage << " " << s << " s;";
+    std::cout << " report files "
+              << std::chrono::duration<double>(end - before_report).count() << " s; total "
+              << std::chrono::duration<double>(end - start).count() << " s\n";
+  }
+  if (!written) return kOutputFailed;
+  return result->complete() ? kOk : kIncomplete;
+}
