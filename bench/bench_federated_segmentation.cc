@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   std::string target = "lungs", model = "unet2d", config = R"({"depth": 4, "base_channels": 8})";
   int rounds = 6, series = 16, epochs = 2, size = 96, in_plane = 96;
   double lr = 3e-3;
+  bool augment = true;
   app.add_option("--target", target, "lungs | lesions")->capture_default_str();
   app.add_option("--model", model, "unet2d | unet25d | unet3d")->capture_default_str();
   app.add_option("--model-config", config, "model JSON config")->capture_default_str();
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
   app.add_option("--size", size, "phantom matrix (pixels)")->capture_default_str();
   app.add_option("--in-plane", in_plane, "network slice size")->capture_default_str();
   app.add_option("--lr", lr)->capture_default_str();
+  app.add_option("--augment", augment, "random affine + contrast augmentation")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -121,8 +124,8 @@ int main(int argc, char** argv) {
   spec.mutable_plan()->set_seed(11);
   spec.set_spec_json(absl::StrFormat(
       R"({"task": "segmentation", "target": "%s", "in_plane": %d, "validation_fraction": 0.2,
-          "augment": true, "model_config": %s})",
-      target, in_plane, config));
+          "augment": %s, "model_config": %s})",
+      target, in_plane, augment ? "true" : "false", config));
   if (auto s = federation.CreateStudy(coordinator, req); !s.ok()) {
     std::cerr << s.status() << "\n";
     return 1;
