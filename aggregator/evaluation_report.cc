@@ -63,6 +63,26 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
       absl::StrAppend(&md, Row(name, "**pooled**", p));
     }
   }
+  if (r.contains("comparisons") && !r.at("comparisons").empty()) {
+    absl::StrAppend(&md, "\n### Paired comparisons (DeLong, same patients)\n\n"
+                         "| site | model A | model B | n | AUC A | AUC B | difference | p |\n"
+                         "|---|---|---|---|---|---|---|---|\n");
+    for (const auto& [site, list] : r.at("comparisons").items()) {
+      for (const json& c : list) {
+        if (c.value("status", std::string()) != "ok") {
+          absl::StrAppend(&md, "| ", site, " | ", c.value("a", std::string()), " | ",
+                          c.value("b", std::string()), " | ", c.value("n", 0), " | ",
+                          c.value("status", std::string()), " | | | |\n");
+          continue;
+        }
+        absl::StrAppend(&md, absl::StrFormat("| %s | %s | %s | %d | %.3f | %.3f | %+.3f | %.2g |\n",
+                                             site, c.value("a", std::string()),
+                                             c.value("b", std::string()), c.value("n", 0),
+                                             c.value("auc_a", 0.0), c.value("auc_b", 0.0),
+                                             c.value("difference", 0.0), c.value("p", 1.0)));
+      }
+    }
+  }
   absl::StrAppend(&md, "\n### Survival by risk group\n\n");
   for (const json& m : r.at("models")) {
     const json& pooled = m.at("pooled");

@@ -137,10 +137,12 @@ class ModelEvaluationStudyLogic : public StudyLogic {
                                           const std::vector<RoundRecord>& history) const override {
     std::vector<std::string> order;
     std::map<std::string, std::vector<std::pair<std::string, json>>> by_model;
+    json comparisons = json::object();
     for (const std::string& site : study.spec.sites()) {
       for (const ResultRecord& r : results) {
         if (r.site_id != site) continue;
         const json j = json::parse(r.result_json, nullptr, false);
+        if (j.contains("comparisons")) comparisons[site] = j.at("comparisons");
         for (const json& m : j.at("models")) {
           const std::string name = m.value("name", std::string());
           if (!by_model.count(name)) order.push_back(name);
@@ -165,7 +167,8 @@ class ModelEvaluationStudyLogic : public StudyLogic {
     out.result_json = json{{"analysis", "model_evaluation"},
                            {"outcome", spec.value("outcome", std::string())},
                            {"sites", study.spec.sites()},
-                           {"models", models}}
+                           {"models", models},
+                           {"comparisons", comparisons}}
                           .dump();
     out.study_done = true;
     return out;

@@ -50,7 +50,14 @@ absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& text) {
     p.name = j.at("name").get<std::string>();
     p.sites = j.at("sites").get<std::vector<std::string>>();
     p.outcomes = j.at("outcomes").get<std::vector<std::string>>();
-    p.features = j.at("features");
+    if (j.contains("feature_sets")) {
+      for (const auto& [name, features] : j.at("feature_sets").items()) {
+        p.feature_sets.push_back({name, features});
+      }
+    } else {
+      p.features = j.at("features");
+      p.feature_sets.push_back({"", p.features});
+    }
     p.split_seed = j.value("split_seed", p.split_seed);
     p.holdout_fraction = j.value("holdout_fraction", p.holdout_fraction);
     p.min_cell_count = j.value("min_cell_count", p.min_cell_count);
@@ -62,8 +69,13 @@ absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& text) {
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("plan: ", e.what()));
   }
-  if (p.sites.empty() || p.outcomes.empty() || !p.features.is_array()) {
+  if (p.sites.empty() || p.outcomes.empty() || p.feature_sets.empty()) {
     return absl::InvalidArgumentError("plan: sites, outcomes and features are required");
+  }
+  for (const auto& [name, features] : p.feature_sets) {
+    if (!features.is_array() || features.empty()) {
+      return absl::InvalidArgumentError("plan: feature set '" + name + "' must be a list");
+    }
   }
   return p;
 }
@@ -85,13 +97,18 @@ std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const Valida
       }
     }
     if (p.federated) groups.push_back({"federated", p.sites});
-    for (const auto& [label, sites] : groups) {
-      TrainedModel m{label, outcome, sites, Slug(absl::StrCat(p.name, "-", outcome, "-", label))};
-      const json spec = {{"analysis", "logistic_regression"}, {"outcome", outcome},
-                         {"features", p.features}, {"split", "train"},
-                         {"split_seed", p.split_seed}, {"holdout_fraction", p.holdout_fraction},
-                         {"min_cell_count", p.min_cell_count}};
-      out.push_back({m, AnalysisSpec(m.study, sites, spec)});
+    for (const auto& [set_name, features] : p.feature_sets) {
+      for (const auto& [group_label, sites] : groups) {
+        const std::string label =
+            set_name.empty() ? group_label : absl::StrCat(set_name, " ", group_label);
+        TrainedModel m{label, features, outcome, sites,
+                       Slug(absl::StrCat(p.name, "-", outcome, "-", label))};
+        const json spec = {{"analysis", "logistic_regression"}, {"outcome", outcome},
+                           {"features", features}, {"split", "train"},
+                           {"split_seed", p.split_seed}, {"holdout_fraction", p.holdout_fraction},
+                           {"min_cell_count", p.min_cell_count}};
+        out.push_back({m, AnalysisSpec(m.study, sites, spec)});
+      }
     }
   }
   return out;
@@ -115,7 +132,7 @@ std::vector<v1::StudySpec> EvaluationStudies(
       auto& group = by_split[split.dump()];
       group.first = split;
       if (group.second.is_null()) group.second = json::array();
-      group.second.push_back({{"name", m.label}, {"kind", "logistic"}, {"features", p.features},
+      group.second.push_back({{"name", m.label}, {"kind", "logistic"}, {"features", m.features},
                               {"coefficients", coefficients.at(m.study)},
                               {"thresholds", {0.144, 0.369}}});
     }
@@ -134,6 +151,18 @@ std::vector<v1::StudySpec> EvaluationStudies(
                    {"holdout_fraction", p.holdout_fraction},
                    {"min_cell_count", p.min_cell_count}, {"models", group.second}};
       if (p.survival.is_object()) spec["survival"] = p.survival;
+      // Paired tests between feature sets trained on the same sites (e.g. trimodal vs clinical).
+      json compare = json::array();
+      const json& group_models = group.second;
+      for (size_t a = 0; a < group_models.size(); ++a) {
+        for (size_t b = a + 1; b < group_models.size(); ++b) {
+          if (group_models[a].value("kind", "") == "logistic" &&
+              group_models[b].value("kind", "") == "logistic") {
+            compare.push_back({group_models[b].at("name"), group_models[a].at("name")});
+          }
+        }
+      }
+      if (!compare.empty()) spec["compare"] = compare;
       out.push_back(AnalysisSpec(Slug(absl::StrCat(p.name, "-", outcome, "-eval-", k++)), p.sites,
                                  spec));
     }
@@ -159,8 +188,11 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
                                 "AUC (95% DeLong CI) of each model at each site, on data the ",
                                 "model never saw: the held-out part (", p.holdout_fraction * 100,
                                 "%) of a site it was trained on (*), all patients elsewhere. ",
-                                "Models trained by exact federated logistic regression on the ",
-                                "features ", p.features.dump(), ".\n");
+                                "Models trained by exact federated logistic regression.\n");
+  for (const auto& [name, features] : p.feature_sets) {
+    absl::StrAppend(&md, "- features", name.empty() ? "" : " of `" + name + "`", ": `",
+                    features.dump(), "`\n");
+  }
   for (const std::string& outcome : p.outcomes) {
     std::map<std::string, std::map<std::string, std::string>> cells;  // model -> site -> cell
     std::vector<std::string> order;

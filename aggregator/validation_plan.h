@@ -12,7 +12,9 @@
 //
 // Plan JSON:
 //   {"name": "val", "sites": ["kb", "igr", "hegp"], "outcomes": ["severe", "death"],
-//    "features": [...], "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
+//    "features": [...],                      // or several named feature sets:
+//    "feature_sets": {"clinical": [...], "trimodal": [...]},
+//    "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
 //    "each_site": true, "leave_one_out": true, "federated": true, "comparators": true,
 //    "survival": {"time": "time_to_event_days", "event": "event"}}
 #ifndef SCANCOV_AGGREGATOR_VALIDATION_PLAN_H_
@@ -32,7 +34,8 @@ struct ValidationPlan {
   std::string name;
   std::vector<std::string> sites;
   std::vector<std::string> outcomes;
-  nlohmann::json features;
+  nlohmann::json features;  // the default feature set (named "")
+  std::vector<std::pair<std::string, nlohmann::json>> feature_sets;  // name -> features
   uint64_t split_seed = 7;
   double holdout_fraction = 0.19;
   int min_cell_count = 10;
@@ -43,7 +46,8 @@ struct ValidationPlan {
 absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& json_text);
 
 struct TrainedModel {
-  std::string label;                     // "at kb", "without igr", "federated"
+  std::string label;                     // "at kb", "without igr", "federated" (+ " / <set>")
+  nlohmann::json features;
   std::string outcome;
   std::vector<std::string> train_sites;
   std::string study;                     // the training study's name

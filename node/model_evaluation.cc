@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -209,7 +210,12 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
   const int min_cell = privacy::EffectiveMinCellCount(policy, spec.value("min_cell_count", 0));
   const size_t c = columns.size();
   json results = json::array();
+  // Per model, each evaluated patient's score by row (NaN: not computable), for paired tests.
+  std::map<std::string, std::vector<double>> by_row;
+  std::vector<double> row_y(rows.keys.size(), NAN);
   for (const ModelSpec& model : models) {
+    std::vector<double>& paired = by_row[model.name];
+    paired.assign(rows.keys.size(), NAN);
     std::vector<double> score, y, time, event;
     int64_t not_computable = 0;
     for (size_t i = 0; i < rows.keys.size(); ++i) {
@@ -229,6 +235,8 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
       }
       score.push_back(*s);
       y.push_back(rows.y[i]);
+      paired[i] = *s;
+      row_y[i] = rows.y[i];
       if (!time_name.empty()) {
         time.push_back(row[c - 2]);
         event.push_back(row[c - 1]);
@@ -236,10 +244,38 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
     }
     results.push_back(EvaluateModel(model, score, y, time, event, not_computable, min_cell));
   }
+  // Paired DeLong tests between models on the patients both could score.
+  json comparisons = json::array();
+  for (const json& pair : spec.value("compare", json::array())) {
+    if (!pair.is_array() || pair.size() != 2) continue;
+    const std::string a = pair[0].get<std::string>(), b = pair[1].get<std::string>();
+    if (!by_row.count(a) || !by_row.count(b)) continue;
+    std::vector<double> sa, sb, yy;
+    for (size_t i = 0; i < row_y.size(); ++i) {
+      if (std::isnan(by_row[a][i]) || std::isnan(by_row[b][i])) continue;
+      sa.push_back(by_row[a][i]);
+      sb.push_back(by_row[b][i]);
+      yy.push_back(row_y[i]);
+    }
+    int64_t events = 0;
+    for (double v : yy) events += v == 1.0;
+    json cmp = {{"a", a}, {"b", b}, {"n", yy.size()}};
+    if (events < min_cell || static_cast<int64_t>(yy.size()) - events < min_cell) {
+      cmp["status"] = "refused";
+    } else if (absl::StatusOr<stats::AucComparison> d = stats::CompareAucsDeLong(sa, sb, yy);
+               d.ok()) {
+      cmp.update({{"status", "ok"}, {"auc_a", d->auc_a}, {"auc_b", d->auc_b},
+                  {"difference", d->difference}, {"z", d->z}, {"p", d->p_value}});
+    } else {
+      cmp.update({{"status", "failed"}, {"reason", std::string(d.status().message())}});
+    }
+    comparisons.push_back(cmp);
+  }
   TaskOutcome out;
   out.num_samples = rows.keys.size();
   out.result_json = json{{"analysis", "model_evaluation"}, {"outcome", outcome}, {"split", split},
-                         {"min_cell_count", min_cell}, {"models", results}}
+                         {"min_cell_count", min_cell}, {"models", results},
+                         {"comparisons", comparisons}}
                         .dump();
   return out;
 }

@@ -10,6 +10,7 @@
 //    "holdout_fraction": 0.19, "split_seed": 7,          // the same split as the training study
 //    "survival": {"time": "time_to_event_days", "event": "event"},
 //    "min_cell_count": 10,
+//    "compare": [["trimodal", "clinical"]],  // paired DeLong tests on the same patients
 //    "models": [
 //      {"name": "ScanCov", "kind": "published", "model": "scancov_released",
 //       "thresholds": [0.144, 0.369]},                   // risk groups: low / medium / high

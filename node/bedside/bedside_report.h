@@ -36,6 +36,12 @@ std::string BedsideErrorJson(const absl::Status& status);
 // The one-page HTML report.
 std::string BedsideReportHtml(const BedsideResult& result);
 
+// The lung and lesion maps as a DICOM SEG referencing the scored series (models/ct/dicom_seg.h),
+// for PACS viewers. Unlike the other outputs the SEG carries the patient and study attributes
+// of the source files (DCMTK copies them so the viewer files it with the CT): it stays in the
+// hospital, like the CT itself.
+absl::Status WriteBedsideSeg(const std::string& path, const BedsideResult& result);
+
 }  // namespace scancov::node
 
 #endif  // SCANCOV_NODE_BEDSIDE_BEDSIDE_REPORT_H_

@@ -1,9 +1,10 @@
-// The terminal summary and the JSON result (bedside_report.h).
+// The terminal summary, the JSON result and the DICOM SEG (bedside_report.h).
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "models/ct/dicom_seg.h"
 #include "node/bedside/bedside_report.h"
 
 namespace scancov::node {
@@ -180,6 +181,16 @@ std::string BedsideErrorJson(const absl::Status& status) {
                   {"code", absl::StatusCodeToString(status.code())},
                   {"disclaimer", kResearchDisclaimer}};
   return j.dump(2) + "\n";
+}
+
+absl::Status WriteBedsideSeg(const std::string& path, const BedsideResult& r) {
+  absl::StatusOr<ct::SegSource> source = ct::ReadSegSource(r.source_files);
+  if (!source.ok()) return source.status();
+  ct::SegWriteOptions options;
+  options.algorithm_name = r.lesion_method.rfind("learned", 0) == 0
+                               ? "scancov bedside: learned lesion models"
+                               : "scancov bedside: HU intervals (model-free)";
+  return ct::WriteDicomSeg(path, *source, r.lungs, r.lesion_labels, options);
 }
 
 }  // namespace scancov::node

@@ -54,6 +54,7 @@ sites::PhantomFiles WriteChestPhantom(const sites::PhantomSpec& spec, const std:
   for (const std::string& path : files->dicom.files) {
     DcmFileFormat f;
     EXPECT_TRUE(f.loadFile(path.c_str()).good()) << path;
+    f.loadAllDataIntoMemory();  // saving over the file it lazily reads from
     f.getDataset()->putAndInsertString(DCM_PatientBirthDate, kFakeBirthDate);
     EXPECT_TRUE(f.saveFile(path.c_str(), f.getDataset()->getOriginalXfer()).good()) << path;
   }
@@ -62,7 +63,7 @@ sites::PhantomFiles WriteChestPhantom(const sites::PhantomSpec& spec, const std:
 
 const sites::PhantomFiles& SharedPhantom() {
   static const sites::PhantomFiles* files =
-      new sites::PhantomFiles(WriteChestPhantom(ChestSpec(7, 0.30, 0.20), "shared"));
+      new sites::PhantomFiles(WriteChestPhantom(ChestSpec(7, 0.40, 0.30), "shared"));
   return *files;
 }
 

@@ -30,7 +30,7 @@ sites::PhantomSpec ChestSpec(uint64_t seed, double extent_right, double extent_l
 // Fails the test on error.
 sites::PhantomFiles WriteChestPhantom(const sites::PhantomSpec& spec, const std::string& name);
 
-// The same chest phantom (ChestSpec(7, 0.30, 0.20)) written once per process.
+// The same chest phantom (ChestSpec(7, 0.40, 0.30)) written once per process.
 const sites::PhantomFiles& SharedPhantom();
 
 // A request for `dicom_dir` with age 63, male, SpO2 91 %, platelets 210 G/L, urea 7.1 mmol/L

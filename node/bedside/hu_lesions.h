@@ -37,6 +37,7 @@ struct HuLesionOptions {
   ct::HuIntervalBounds bounds;  // AI-SCoRE's intervals by default
   bool smooth = true;
   double opening_radius_mm = 2.0;
+  double consolidation_opening_radius_mm = 4.0;
   double min_component_ml = 0.05;
   int threads = 0;
 };

@@ -22,7 +22,6 @@
 #include "absl/strings/str_split.h"
 #include "core/file_util.h"
 #include "core/logging.h"
-#include "models/ct/dicom_seg.h"
 #include "node/bedside/bedside_report.h"
 #include "node/bedside/score_patient.h"
 #include "sites/config/site_config.h"
@@ -74,14 +73,6 @@ absl::Status AddExtraInputs(const std::vector<std::string>& extra,
   return absl::OkStatus();
 }
 
-absl::Status WriteSeg(const std::string& path, const BedsideResult& r) {
-  absl::StatusOr<scancov::ct::SegSource> source = scancov::ct::ReadSegSource(r.source_files);
-  if (!source.ok()) return source.status();
-  scancov::ct::SegWriteOptions options;
-  options.algorithm_name = "scancov bedside: " + r.lesion_method.substr(0, 40);
-  return scancov::ct::WriteDicomSeg(path, *source, r.lungs, r.lesion_labels, options);
-}
-
 // Writes the requested files; returns false (after logging) when one fails.
 bool WriteOutputs(const BedsideResult& r, const std::string& report, const std::string& json,
                   const std::string& seg) {
@@ -100,7 +91,7 @@ bool WriteOutputs(const BedsideResult& r, const std::string& report, const std::
   if (!json.empty()) {
     check(scancov::WriteFileAtomic(json, scancov::node::BedsideResultJson(r)), json);
   }
-  if (!seg.empty()) check(WriteSeg(seg, r), seg);
+  if (!seg.empty()) check(scancov::node::WriteBedsideSeg(seg, r), seg);
   return ok;
 }
 

@@ -1,0 +1,79 @@
+// The learned path end to end with freshly initialised (untrained) networks: the plumbing
+// (checkpoint checks, in-plane fitting and back, ensemble, lung mask) not the accuracy, which
+// models/nn's tests and the federated segmentation study measure.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "models/ct/lesion_quantification.h"
+#include "models/nn/checkpoint.h"
+#include "models/nn/segmentation.h"
+#include "node/bedside/bedside_test_util.h"
+#include "node/bedside/learned_segmentation.h"
+#include "node/bedside/score_patient.h"
+
+namespace scancov::node {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string SaveInitialModel(const std::string& model, const std::string& name) {
+  absl::StatusOr<protocol::TensorSet> weights = nn::InitSegmentationModel(model, "", 3);
+  EXPECT_TRUE(weights.ok()) << weights.status();
+  const std::string path = testing::FreshDir("ckpt_" + name) + "/" + name + ".ckpt";
+  nn::Checkpoint ckpt;
+  ckpt.model = model;
+  ckpt.weights = *std::move(weights);
+  EXPECT_TRUE(nn::SaveCheckpoint(path, ckpt).ok());
+  return path;
+}
+
+TEST(BedsideLearned, LesionEnsembleRunsInsideTheLungMask) {
+  ASSERT_TRUE(LearnedSegmentationAvailable());
+  BedsideRequest request = testing::DefaultRequest(testing::SharedPhantom().dicom_dir);
+  request.options.lesion_checkpoints = {SaveInitialModel("unet25d", "a"),
+                                        SaveInitialModel("unet3d", "b")};
+  request.options.model_in_plane = 64;
+  request.options.device = "cpu";
+  absl::StatusOr<BedsideResult> r = ScorePatient(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->lesion_method, HasSubstr("learned ensemble of 2 model(s)"));
+  ASSERT_TRUE(r->lesion_labels.SameGrid(r->lungs));
+  for (size_t v = 0; v < r->lungs.voxels.size(); ++v) {
+    if (r->lungs.voxels[v] == 0) {
+      ASSERT_EQ(r->lesion_labels.voxels[v], ct::kLesionBackground) << v;
+    } else {
+      ASSERT_GE(r->lesion_labels.voxels[v], ct::kLesionHealthy) << v;
+      ASSERT_LE(r->lesion_labels.voxels[v], ct::kLesionConsolidation) << v;
+    }
+  }
+  // Whatever an untrained net calls, the quantification is consistent with the map.
+  EXPECT_EQ(r->lesions.both.lung_voxels, r->lesions.right.lung_voxels + r->lesions.left.lung_voxels);
+}
+
+TEST(BedsideLearned, WrongModelKindIsRefusedByFile) {
+  BedsideRequest request = testing::DefaultRequest(testing::SharedPhantom().dicom_dir);
+  const std::string lung = SaveInitialModel("unet2d", "lung");
+  request.options.lesion_checkpoints = {lung};
+  absl::StatusOr<BedsideResult> r = ScorePatient(request);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("lesion model " + lung + ": holds a 'unet2d' model, expected unet25d or "
+                        "unet3d"));
+  request.options.lesion_checkpoints.clear();
+  const std::string lesion = SaveInitialModel("unet25d", "lesion");
+  request.options.lung_checkpoint = lesion;
+  r = ScorePatient(request);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("lung model " + lesion + ": holds a 'unet25d'"));
+}
+
+TEST(BedsideLearned, MissingCheckpointNamesTheFile) {
+  BedsideRequest request = testing::DefaultRequest(testing::SharedPhantom().dicom_dir);
+  request.options.lung_checkpoint = "/nonexistent/lungs.ckpt";
+  absl::StatusOr<BedsideResult> r = ScorePatient(request);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("lung model /nonexistent/lungs.ckpt"));
+}
+
+}  // namespace
+}  // namespace scancov::node
