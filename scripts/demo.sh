@@ -159,13 +159,18 @@ coord export-model --study demo-aiscore --out "$RUN/aiscore-model.json" --cut-po
 coord watch --study demo-lung-unet --interval 2 --timeout 900 --report "$RUN/lungseg" | sed 's/^/   /'
 coord watch --study demo-severity --interval 1 --timeout 600 --report "$RUN/report" | sed 's/^/   /'
 
-say "6. External validation: train at each site, without each site and federated; evaluate on unseen data"
+say "6. External validation: clinical vs trimodal models trained at each site and federated, evaluated on unseen data"
 cat >"$RUN/validation.json" <<JSON
 {
   "name": "demo-val", "sites": ["kb", "igr", "hegp"], "outcomes": ["severe", "death"],
-  "features": [{"name": "spo2", "transform": "neglog_101_minus"}, "disease_extent", "age", "sex",
-               {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"}],
-  "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
+  "feature_sets": {
+    "clinical": [{"name": "spo2", "transform": "neglog_101_minus"}, "age", "sex",
+                 {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"},
+                 "respiratory_rate"],
+    "trimodal": [{"name": "spo2", "transform": "neglog_101_minus"}, "age", "sex",
+                 {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"},
+                 "respiratory_rate", "disease_extent", "crazy_paving"]},
+  "leave_one_out": false, "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
   "survival": {"time": "time_to_event_days", "event": "event"}
 }
 JSON
