@@ -1,12 +1,11 @@
 // scancov-aggregator: the consortium's aggregator server.
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "aggregator/grpc_service.h"
 #include "core/logging.h"
@@ -51,10 +50,9 @@ int main(int argc, char** argv) {
   }
   scancov::aggregator::FederationOptions options;
   options.wait = absl::Seconds(wait_seconds);
-  auto federation =
-      std::make_unique<scancov::aggregator::Federation>(std::move(*store), options);
-  auto server = scancov::aggregator::AggregatorServer::Start(listen, {ca, cert, key},
-                                                             std::move(federation));
+  auto federation = std::make_unique<scancov::aggregator::Federation>(std::move(*store), options);
+  auto server =
+      scancov::aggregator::AggregatorServer::Start(listen, {ca, cert, key}, std::move(federation));
   if (!server.ok()) {
     spdlog::critical("{}", std::string(server.status().message()));
     return 1;

@@ -75,7 +75,8 @@ std::string AssociationTableMarkdown(const AssociationTable& t) {
   }
   absl::StrAppend(&md, "\n| term |");
   for (const std::string& s : t.sites) absl::StrAppend(&md, " ", s, " OR (95% CI), p |");
-  absl::StrAppend(&md, " pooled OR (FE) | ", t.options.combiner, " p | adjusted p | significant |\n|---|");
+  absl::StrAppend(&md, " pooled OR (FE) | ", t.options.combiner,
+                  " p | adjusted p | significant |\n|---|");
   for (size_t i = 0; i < t.sites.size() + 4; ++i) md += "---|";
   md += "\n";
   for (const AssociationRow& r : t.rows) {

@@ -45,7 +45,8 @@ absl::StatusOr<SiteTermResult> ParseSiteTerm(const json& t, const std::string& w
   r.log_or = t.value("log_or", kNaN);
   r.se = t.value("se", kNaN);
   for (double v : {r.odds_ratio, r.ci_lower, r.ci_upper, r.p, r.z, r.log_or, r.se}) {
-    if (!std::isfinite(v)) return absl::InvalidArgumentError(where + ": missing or non-finite value");
+    if (!std::isfinite(v))
+      return absl::InvalidArgumentError(where + ": missing or non-finite value");
   }
   if (!(r.p > 0 && r.p <= 1) || r.n <= 0 || !(r.se > 0)) {
     return absl::InvalidArgumentError(where + ": p, n or se out of range");
@@ -68,9 +69,10 @@ absl::Status CombineRow(const AnalysisOptions& options, AssociationRow& row) {
   if (options.combiner == "fisher") {
     combiner = std::make_unique<stats::FisherCombiner>();
   } else {
-    const stats::StoufferWeighting w = options.weighting == "n"       ? stats::StoufferWeighting::kSampleSize
-                                       : options.weighting == "equal" ? stats::StoufferWeighting::kEqual
-                                                                      : stats::StoufferWeighting::kSqrtSampleSize;
+    const stats::StoufferWeighting w =
+        options.weighting == "n"       ? stats::StoufferWeighting::kSampleSize
+        : options.weighting == "equal" ? stats::StoufferWeighting::kEqual
+                                       : stats::StoufferWeighting::kSqrtSampleSize;
     combiner = std::make_unique<stats::StoufferCombiner>(w);
   }
   SCV_ASSIGN_OR_RETURN(stats::CombinedTest combined, combiner->Combine(tests));
@@ -91,9 +93,16 @@ absl::Status CombineRow(const AnalysisOptions& options, AssociationRow& row) {
 
 json SiteToJson(const SiteTermResult& r) {
   if (r.status != "ok") return {{"status", r.status}, {"reason", r.reason}};
-  return {{"status", "ok"}, {"n", r.n}, {"events", r.events}, {"or", r.odds_ratio},
-          {"ci_lower", r.ci_lower}, {"ci_upper", r.ci_upper}, {"p", r.p}, {"z", r.z},
-          {"log_or", r.log_or}, {"se", r.se}};
+  return {{"status", "ok"},
+          {"n", r.n},
+          {"events", r.events},
+          {"or", r.odds_ratio},
+          {"ci_lower", r.ci_lower},
+          {"ci_upper", r.ci_upper},
+          {"p", r.p},
+          {"z", r.z},
+          {"log_or", r.log_or},
+          {"se", r.se}};
 }
 
 }  // namespace
@@ -122,7 +131,8 @@ absl::StatusOr<AnalysisOptions> ParseAnalysisOptions(const std::string& spec_jso
   if (o.correction != "bonferroni" && o.correction != "holm" && o.correction != "bh") {
     return absl::InvalidArgumentError("spec_json: correction must be bonferroni, holm or bh");
   }
-  if (!(o.alpha > 0 && o.alpha < 1)) return absl::InvalidArgumentError("spec_json: alpha in (0, 1)");
+  if (!(o.alpha > 0 && o.alpha < 1))
+    return absl::InvalidArgumentError("spec_json: alpha in (0, 1)");
   return o;
 }
 
@@ -143,7 +153,8 @@ absl::StatusOr<AssociationTable> CombineAssociations(
     for (const json& t : j.at("terms")) {
       const std::string term = t.value("term", std::string());
       if (term.empty()) return absl::InvalidArgumentError(where + ": a term without a name");
-      SCV_ASSIGN_OR_RETURN(SiteTermResult r, ParseSiteTerm(t, absl::StrCat(where, ", term '", term, "'")));
+      SCV_ASSIGN_OR_RETURN(SiteTermResult r,
+                           ParseSiteTerm(t, absl::StrCat(where, ", term '", term, "'")));
       auto [it, added] = index.emplace(term, table.rows.size());
       if (added) {
         table.rows.push_back({term, t.value("variable", term), t.value("type", std::string())});
@@ -180,23 +191,26 @@ std::string AssociationTableToJson(const AssociationTable& t) {
   for (const AssociationRow& r : t.rows) {
     json sites = json::object();
     for (const auto& [site, s] : r.sites) sites[site] = SiteToJson(s);
-    json row = {{"term", r.term}, {"variable", r.variable}, {"type", r.type}, {"sites", sites},
-                {"sites_used", r.sites_used}, {"combined", r.combined}};
+    json row = {{"term", r.term}, {"variable", r.variable},     {"type", r.type},
+                {"sites", sites}, {"sites_used", r.sites_used}, {"combined", r.combined}};
     if (r.combined) {
       row["p_combined"] = Num(r.p_combined);
       row["z_combined"] = Num(r.z_combined);
       row["p_adjusted"] = Num(r.p_adjusted);
       row["significant"] = r.significant;
-      row["fixed_effect"] = {{"or", Num(r.fe_or)}, {"ci_lower", Num(r.fe_ci_lower)},
-                             {"ci_upper", Num(r.fe_ci_upper)}};
-      row["random_effects"] = {{"or", Num(r.re_or)}, {"ci_lower", Num(r.re_ci_lower)},
-                               {"ci_upper", Num(r.re_ci_upper)}, {"i_squared", Num(r.i_squared)},
+      row["fixed_effect"] = {
+          {"or", Num(r.fe_or)}, {"ci_lower", Num(r.fe_ci_lower)}, {"ci_upper", Num(r.fe_ci_upper)}};
+      row["random_effects"] = {{"or", Num(r.re_or)},
+                               {"ci_lower", Num(r.re_ci_lower)},
+                               {"ci_upper", Num(r.re_ci_upper)},
+                               {"i_squared", Num(r.i_squared)},
                                {"q_p", Num(r.q_p)}};
     }
     rows.push_back(row);
   }
   json counts = json::object();
-  for (const auto& [site, c] : t.site_counts) counts[site] = {{"patients", c.first}, {"events", c.second}};
+  for (const auto& [site, c] : t.site_counts)
+    counts[site] = {{"patients", c.first}, {"events", c.second}};
   return json{{"analysis", "univariate_association"},
               {"outcome", t.options.outcome},
               {"combiner", t.options.combiner},

@@ -26,8 +26,8 @@ namespace scancov::aggregator {
 
 struct AnalysisOptions {
   std::string outcome;
-  std::string combiner = "stouffer";  // stouffer | fisher
-  std::string weighting = "sqrt_n";   // sqrt_n | n | equal (Stouffer)
+  std::string combiner = "stouffer";      // stouffer | fisher
+  std::string weighting = "sqrt_n";       // sqrt_n | n | equal (Stouffer)
   std::string correction = "bonferroni";  // bonferroni | holm | bh
   double alpha = 0.05;
 };

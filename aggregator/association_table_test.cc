@@ -11,15 +11,27 @@ namespace {
 using nlohmann::json;
 
 json Ok(const std::string& term, double p, double log_or, double se, int n) {
-  return {{"term", term}, {"variable", term}, {"type", "continuous"}, {"status", "ok"},
-          {"n", n}, {"events", n / 4}, {"or", std::exp(log_or)},
-          {"ci_lower", std::exp(log_or - 1.96 * se)}, {"ci_upper", std::exp(log_or + 1.96 * se)},
-          {"p", p}, {"z", log_or / se}, {"log_or", log_or}, {"se", se}};
+  return {{"term", term},
+          {"variable", term},
+          {"type", "continuous"},
+          {"status", "ok"},
+          {"n", n},
+          {"events", n / 4},
+          {"or", std::exp(log_or)},
+          {"ci_lower", std::exp(log_or - 1.96 * se)},
+          {"ci_upper", std::exp(log_or + 1.96 * se)},
+          {"p", p},
+          {"z", log_or / se},
+          {"log_or", log_or},
+          {"se", se}};
 }
 
 std::string Site(int n, std::vector<json> terms) {
-  return json{{"analysis", "univariate_association"}, {"outcome", "severe"}, {"n_patients", n},
-              {"n_events", n / 4}, {"terms", terms}}
+  return json{{"analysis", "univariate_association"},
+              {"outcome", "severe"},
+              {"n_patients", n},
+              {"n_events", n / 4},
+              {"terms", terms}}
       .dump();
 }
 
@@ -36,12 +48,12 @@ TEST(AssociationTableTest, StoufferAndFixedEffectMatchScipyAndStatsmodels) {
   //   with site B's effect reversed: [0.01/2, 1 - 0.2/2] -> Z = 1.8817033446446352,
   //     p = 0.05987630537707152
   //   combine_effects([log 1.5, log 1.2], [0.157^2, 0.40^2]).mean_effect_fe = 0.37567742771810564
-  auto table = CombineAssociations(
-      {{"kb", Site(800, {Ok("age", 0.01, std::log(1.5), 0.157, 800),
-                         Ok("ldh", 0.01, std::log(1.5), 0.157, 800)})},
-       {"igr", Site(140, {Ok("age", 0.2, std::log(1.2), 0.40, 140),
-                          Ok("ldh", 0.2, -std::log(1.2), 0.40, 140)})}},
-      Options());
+  auto table =
+      CombineAssociations({{"kb", Site(800, {Ok("age", 0.01, std::log(1.5), 0.157, 800),
+                                             Ok("ldh", 0.01, std::log(1.5), 0.157, 800)})},
+                           {"igr", Site(140, {Ok("age", 0.2, std::log(1.2), 0.40, 140),
+                                              Ok("ldh", 0.2, -std::log(1.2), 0.40, 140)})}},
+                          Options());
   ASSERT_TRUE(table.ok()) << table.status();
   ASSERT_EQ(table->rows.size(), 2u);
   const AssociationRow& age = table->rows[0];
@@ -58,8 +70,11 @@ TEST(AssociationTableTest, StoufferAndFixedEffectMatchScipyAndStatsmodels) {
 }
 
 TEST(AssociationTableTest, RefusedTermsAreReportedNotDropped) {
-  json refused = {{"term", "cancer"}, {"variable", "cancer"}, {"type", "binary"},
-                  {"status", "refused"}, {"reason", "fewer than 10 events"}};
+  json refused = {{"term", "cancer"},
+                  {"variable", "cancer"},
+                  {"type", "binary"},
+                  {"status", "refused"},
+                  {"reason", "fewer than 10 events"}};
   auto table = CombineAssociations(
       {{"kb", Site(800, {Ok("cancer", 0.04, 0.3, 0.1, 800)})}, {"igr", Site(140, {refused})}},
       Options());
@@ -95,9 +110,10 @@ TEST(AssociationTableTest, MalformedSiteResultsAreRefusedWithTheSite) {
   nan_term["p"] = 2.0;
   EXPECT_FALSE(CombineAssociations({{"kb", Site(100, {nan_term})}}, Options()).ok());
   EXPECT_FALSE(ParseAnalysisOptions(R"({"analysis": "univariate_association"})").ok());
-  EXPECT_FALSE(ParseAnalysisOptions(
-                   R"({"analysis": "univariate_association", "outcome": "severe", "combiner": "x"})")
-                   .ok());
+  EXPECT_FALSE(
+      ParseAnalysisOptions(
+          R"({"analysis": "univariate_association", "outcome": "severe", "combiner": "x"})")
+          .ok());
 }
 
 }  // namespace

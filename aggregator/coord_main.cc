@@ -1,11 +1,11 @@
 // scancov-coord: the consortium coordinator's command line.
-#include <fstream>
-#include <iostream>
-#include <thread>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <thread>
 
 #include "aggregator/coordinator_client.h"
 #include "aggregator/report.h"
@@ -125,12 +125,13 @@ absl::Status ExportModel(CoordinatorClient& client, const std::string& study,
   const nlohmann::json spec = nlohmann::json::parse(st.spec().spec_json(), nullptr, false);
   const nlohmann::json result =
       nlohmann::json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
-  nlohmann::json model = {
-      {"features", spec.at("features")}, {"coefficients", beta},
-      {"outcome", spec.value("outcome", std::string())},
-      {"n", result.at("fit").value("n", 0)}, {"events", result.at("fit").value("events", 0)},
-      {"sites", st.spec().sites()},
-      {"source", "federated logistic regression, study " + study}};
+  nlohmann::json model = {{"features", spec.at("features")},
+                          {"coefficients", beta},
+                          {"outcome", spec.value("outcome", std::string())},
+                          {"n", result.at("fit").value("n", 0)},
+                          {"events", result.at("fit").value("events", 0)},
+                          {"sites", st.spec().sites()},
+                          {"source", "federated logistic regression, study " + study}};
   if (!cut_points.empty()) model["cut_points"] = cut_points;
   SCV_RETURN_IF_ERROR(scancov::WriteFileAtomic(out, model.dump(2) + "\n"));
   std::cout << "model of study " << study << " written to " << out << "\n";
@@ -140,8 +141,9 @@ absl::Status ExportModel(CoordinatorClient& client, const std::string& study,
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"scancov-coord: enrol sites, launch studies and read their reports.\n"
-               "Connects to the aggregator over mutual TLS with the coordinator certificate."};
+  CLI::App app{
+      "scancov-coord: enrol sites, launch studies and read their reports.\n"
+      "Connects to the aggregator over mutual TLS with the coordinator certificate."};
   app.require_subcommand(1);
   Connection conn;
   std::string log_level = "warn";
@@ -177,8 +179,9 @@ int main(int argc, char** argv) {
   report->add_option("--out", out_dir, "output folder")->required();
   std::string plan_file;
   auto* validate = app.add_subcommand(
-      "validate", "run an external-validation plan: train per site / leave-one-out / federated, "
-                  "evaluate everywhere, write the AUC matrix");
+      "validate",
+      "run an external-validation plan: train per site / leave-one-out / federated, "
+      "evaluate everywhere, write the AUC matrix");
   validate->add_option("--plan", plan_file, "validation plan (JSON)")->required();
   validate->add_option("--out", out_dir, "output folder")->required();
   validate->add_option("--timeout", timeout, "give up after this many seconds")
@@ -195,8 +198,8 @@ int main(int argc, char** argv) {
     std::cerr << s.message() << "\n";
     return 2;
   }
-  auto client = CoordinatorClient::Create(conn.aggregator, {conn.ca, conn.cert, conn.key},
-                                          conn.tls_name);
+  auto client =
+      CoordinatorClient::Create(conn.aggregator, {conn.ca, conn.cert, conn.key}, conn.tls_name);
   if (!client.ok()) {
     Fail(client.status()).IgnoreError();
     return 1;
@@ -210,15 +213,17 @@ int main(int argc, char** argv) {
   } else if (*disable || *enable) {
     auto info = c.SetSiteEnabled(site, enable->parsed());
     result = info.status();
-    if (info.ok()) std::cout << info->site_id() << (info->enabled() ? " enabled" : " disabled") << "\n";
+    if (info.ok())
+      std::cout << info->site_id() << (info->enabled() ? " enabled" : " disabled") << "\n";
   } else if (*sites) {
     auto list = c.ListSites();
     result = list.status();
     if (list.ok()) {
       for (const auto& s : list->sites()) {
         std::cout << s.site_id() << "\t" << (s.enabled() ? "enabled" : "disabled") << "\t"
-                  << (s.last_seen_unix() ? absl::FormatTime(absl::FromUnixSeconds(s.last_seen_unix()))
-                                         : std::string("never seen"))
+                  << (s.last_seen_unix()
+                          ? absl::FormatTime(absl::FromUnixSeconds(s.last_seen_unix()))
+                          : std::string("never seen"))
                   << "\t" << s.device() << "\n";
       }
     }
@@ -238,7 +243,8 @@ int main(int argc, char** argv) {
     auto list = c.ListStudies();
     result = list.status();
     if (list.ok()) {
-      for (const auto& s : list->studies()) std::cout << scancov::aggregator::ProgressLine(s) << "\n";
+      for (const auto& s : list->studies())
+        std::cout << scancov::aggregator::ProgressLine(s) << "\n";
     }
   } else if (*status_cmd) {
     auto status = c.GetStudyStatus(study);
@@ -252,7 +258,8 @@ int main(int argc, char** argv) {
     result = Validate(c, plan_file, out_dir, timeout);
   } else if (*report) {
     auto status = c.GetStudyStatus(study);
-    result = status.ok() ? scancov::aggregator::WriteStudyReport(*status, out_dir) : status.status();
+    result =
+        status.ok() ? scancov::aggregator::WriteStudyReport(*status, out_dir) : status.status();
     if (result.ok()) std::cout << "report written to " << out_dir << "/report.md\n";
   }
   if (!result.ok()) {

@@ -34,9 +34,8 @@ absl::StatusOr<v1::SiteInfo> CoordinatorClient::EnrollSite(const std::string& si
   v1::EnrollSiteRequest request;
   request.set_site_id(site_id);
   request.set_display_name(display_name);
-  return Unary<v1::SiteInfo>(timeout_, "EnrollSite", [&](auto* c, auto* r) {
-    return stub_->EnrollSite(c, request, r);
-  });
+  return Unary<v1::SiteInfo>(timeout_, "EnrollSite",
+                             [&](auto* c, auto* r) { return stub_->EnrollSite(c, request, r); });
 }
 
 absl::StatusOr<v1::SiteInfo> CoordinatorClient::SetSiteEnabled(const std::string& site_id,
@@ -58,9 +57,8 @@ absl::StatusOr<v1::ListSitesResponse> CoordinatorClient::ListSites() {
 absl::StatusOr<v1::StudyStatus> CoordinatorClient::CreateStudy(const v1::StudySpec& spec) {
   v1::CreateStudyRequest request;
   *request.mutable_spec() = spec;
-  return Unary<v1::StudyStatus>(timeout_, "CreateStudy", [&](auto* c, auto* r) {
-    return stub_->CreateStudy(c, request, r);
-  });
+  return Unary<v1::StudyStatus>(
+      timeout_, "CreateStudy", [&](auto* c, auto* r) { return stub_->CreateStudy(c, request, r); });
 }
 
 absl::StatusOr<v1::StudyStatus> CoordinatorClient::GetStudyStatus(const std::string& study_id) {

@@ -17,7 +17,8 @@ namespace scancov::aggregator {
 class CoordinatorClient {
  public:
   static absl::StatusOr<std::unique_ptr<CoordinatorClient>> Create(
-      const std::string& target, const protocol::TlsFiles& tls, const std::string& server_name = "");
+      const std::string& target, const protocol::TlsFiles& tls,
+      const std::string& server_name = "");
   explicit CoordinatorClient(std::shared_ptr<grpc::Channel> channel);
 
   absl::StatusOr<v1::SiteInfo> EnrollSite(const std::string& site_id,

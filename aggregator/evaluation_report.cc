@@ -28,12 +28,11 @@ std::string Row(const std::string& model, const std::string& where, const json& 
                         m.value("reason", std::string()), " | | | | | |\n");
   }
   const json& h = m.at("high_risk");
-  return absl::StrCat("| ", model, " | ", where, " | ",
-                      m.contains("n") ? absl::StrCat(m.value("n", 0), " / ", m.value("events", 0))
-                                      : "",
-                      " | ", AucCell(m.at("auc")), " | ", Pct(h.at("sensitivity")), " | ",
-                      Pct(h.at("specificity")), " | ", Pct(h.at("ppv")), " | ",
-                      Pct(h.at("npv")), " |\n");
+  return absl::StrCat(
+      "| ", model, " | ", where, " | ",
+      m.contains("n") ? absl::StrCat(m.value("n", 0), " / ", m.value("events", 0)) : "", " | ",
+      AucCell(m.at("auc")), " | ", Pct(h.at("sensitivity")), " | ", Pct(h.at("specificity")), " | ",
+      Pct(h.at("ppv")), " | ", Pct(h.at("npv")), " |\n");
 }
 
 }  // namespace
@@ -54,8 +53,8 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
   for (const json& m : r.at("models")) {
     const std::string name = m.value("name", std::string());
     for (const auto& [site, s] : m.at("sites").items()) {
-      absl::StrAppend(&md, Row(name, absl::StrCat(site, " (", s.value("split", std::string()), ")"),
-                               s));
+      absl::StrAppend(&md,
+                      Row(name, absl::StrCat(site, " (", s.value("split", std::string()), ")"), s));
     }
     const json& pooled = m.at("pooled");
     if (pooled.contains("auc")) {
@@ -64,9 +63,10 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
     }
   }
   if (r.contains("comparisons") && !r.at("comparisons").empty()) {
-    absl::StrAppend(&md, "\n### Paired comparisons (DeLong, same patients)\n\n"
-                         "| site | model A | model B | n | AUC A | AUC B | difference | p |\n"
-                         "|---|---|---|---|---|---|---|---|\n");
+    absl::StrAppend(&md,
+                    "\n### Paired comparisons (DeLong, same patients)\n\n"
+                    "| site | model A | model B | n | AUC A | AUC B | difference | p |\n"
+                    "|---|---|---|---|---|---|---|---|\n");
     for (const auto& [site, list] : r.at("comparisons").items()) {
       for (const json& c : list) {
         if (c.value("status", std::string()) != "ok") {
@@ -75,11 +75,11 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
                           c.value("status", std::string()), " | | | |\n");
           continue;
         }
-        absl::StrAppend(&md, absl::StrFormat("| %s | %s | %s | %d | %.3f | %.3f | %+.3f | %.2g |\n",
-                                             site, c.value("a", std::string()),
-                                             c.value("b", std::string()), c.value("n", 0),
-                                             c.value("auc_a", 0.0), c.value("auc_b", 0.0),
-                                             c.value("difference", 0.0), c.value("p", 1.0)));
+        absl::StrAppend(
+            &md, absl::StrFormat("| %s | %s | %s | %d | %.3f | %.3f | %+.3f | %.2g |\n", site,
+                                 c.value("a", std::string()), c.value("b", std::string()),
+                                 c.value("n", 0), c.value("auc_a", 0.0), c.value("auc_b", 0.0),
+                                 c.value("difference", 0.0), c.value("p", 1.0)));
       }
     }
   }
@@ -88,16 +88,17 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
     const json& pooled = m.at("pooled");
     if (!pooled.contains("log_rank")) continue;
     const json& lr = pooled.at("log_rank");
-    absl::StrAppend(&md, absl::StrFormat("- %s: log-rank (stratified by site, %d sites) "
-                                         "chi2 = %.2f on %.0f df, p = %.2g; ",
-                                         m.value("name", std::string()), lr.value("sites", 0),
-                                         lr.value("chi_square", 0.0), lr.value("df", 0.0),
-                                         lr.value("p", 1.0)));
+    absl::StrAppend(
+        &md, absl::StrFormat("- %s: log-rank (stratified by site, %d sites) "
+                             "chi2 = %.2f on %.0f df, p = %.2g; ",
+                             m.value("name", std::string()), lr.value("sites", 0),
+                             lr.value("chi_square", 0.0), lr.value("df", 0.0), lr.value("p", 1.0)));
     for (const char* g : {"low", "medium", "high"}) {
       const json& curve = pooled.at("kaplan_meier").at(g);
       const json& pts = curve.at("points");
       const double last = pts.empty() ? 1.0 : pts.back()[1].get<double>();
-      absl::StrAppend(&md, absl::StrFormat("%s n=%d, final S=%.2f; ", g, curve.value("n", 0), last));
+      absl::StrAppend(&md,
+                      absl::StrFormat("%s n=%d, final S=%.2f; ", g, curve.value("n", 0), last));
     }
     std::string file = m.value("name", std::string("model"));
     for (char& ch : file) {

@@ -58,8 +58,8 @@ bool IsValidId(const std::string& id) {
   if (id.empty() || id.size() > 63) return false;
   for (size_t i = 0; i < id.size(); ++i) {
     const char c = id[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    (i > 0 && (c == '-' || c == '_'));
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_'));
     if (!ok) return false;
   }
   return true;
@@ -101,7 +101,8 @@ void Federation::RecordRefusal(const Caller& caller, const std::string& what,
 absl::Status Federation::RequireSite(const Caller& caller) {
   if (caller.role != Caller::Role::kSite) {
     return absl::PermissionDeniedError(
-        absl::StrCat("'", caller.id, "' holds a coordinator certificate; node calls need a site "
+        absl::StrCat("'", caller.id,
+                     "' holds a coordinator certificate; node calls need a site "
                      "certificate"));
   }
   SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(caller.id));
@@ -192,9 +193,9 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
       }
       round.deadline_unix = NowUnix() + static_cast<int64_t>(study.spec.round_timeout_s() + 0.999);
       SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
-      study.message = absl::StrCat("round ", round.round, ": ", results.size(), " of ",
-                                   tasks.size(), " results at the deadline, ", needed,
-                                   " needed; still waiting");
+      study.message =
+          absl::StrCat("round ", round.round, ": ", results.size(), " of ", tasks.size(),
+                       " results at the deadline, ", needed, " needed; still waiting");
       spdlog::warn("study '{}': {}", study.study_id, study.message);
       return store_->UpdateStudy(study);
     }
@@ -213,8 +214,9 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     input = std::move(w);
   }
   rounds.pop_back();  // the closed rounds before this one
-  absl::StatusOr<RoundOutcome> outcome = LogicFor(study.spec).CloseRound(
-      study, round.round, input ? &*input : nullptr, results, rounds);
+  absl::StatusOr<RoundOutcome> outcome =
+      LogicFor(study.spec)
+          .CloseRound(study, round.round, input ? &*input : nullptr, results, rounds);
   if (!outcome.ok()) {
     study.state = v1::STUDY_STATE_FAILED;
     study.message = absl::StrCat("round ", round.round, ": ", outcome.status().message());
@@ -324,7 +326,8 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller) 
                                  ": waiting for other sites");
     }
   }
-  response.mutable_wait()->set_wait_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.wait)));
+  response.mutable_wait()->set_wait_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.wait)));
   response.mutable_wait()->set_idle(waiting_for.empty());
   response.mutable_wait()->set_reason(waiting_for.empty() ? "no running study includes this site"
                                                           : waiting_for);
@@ -375,8 +378,8 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
         absl::StrCat("task '", task_id, "' already has a different result"));
   }
   if (task->state != kTaskIssued) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("task '", task_id, "' is ", task->state, "; its round no longer takes results"));
+    return absl::FailedPreconditionError(absl::StrCat("task '", task_id, "' is ", task->state,
+                                                      "; its round no longer takes results"));
   }
   SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
   std::optional<protocol::TensorSet> input;

@@ -283,7 +283,7 @@ TEST_F(FederationTest, RestartResumesFromTheDatabase) {
   Step("kb", 1, 100);
   Step("igr", 2, 300);
   federation_.reset();
-  Start(path);  // a new process
+  Start(path);           // a new process
   Step("hegp", 4, 600);  // completes round 1
   RunToCompletion("s1");
   auto c2 = federation_->GetCheckpoint(kCoordinator, "s1", "");

@@ -14,9 +14,9 @@ namespace {
 using protocol::ToGrpcStatus;
 
 // Resolves the caller or returns the refusal to send back.
-#define SCV_CALLER_OR_RETURN(var, context)                          \
-  absl::StatusOr<Caller> var##_or = CallerFromContext(*(context));  \
-  if (!var##_or.ok()) return ToGrpcStatus(var##_or.status());       \
+#define SCV_CALLER_OR_RETURN(var, context)                         \
+  absl::StatusOr<Caller> var##_or = CallerFromContext(*(context)); \
+  if (!var##_or.ok()) return ToGrpcStatus(var##_or.status());      \
   const Caller& var = *var##_or
 
 template <typename T>
@@ -72,9 +72,12 @@ absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context) {
       sites::IdentityFromCertificatePem(absl::string_view(pem[0].data(), pem[0].size()));
   if (!identity.ok()) return Annotate(identity.status(), "client certificate");
   switch (identity->role) {
-    case sites::Role::kSite: return Caller{Caller::Role::kSite, identity->id};
-    case sites::Role::kCoordinator: return Caller{Caller::Role::kCoordinator, identity->id};
-    case sites::Role::kAggregator: break;
+    case sites::Role::kSite:
+      return Caller{Caller::Role::kSite, identity->id};
+    case sites::Role::kCoordinator:
+      return Caller{Caller::Role::kCoordinator, identity->id};
+    case sites::Role::kAggregator:
+      break;
   }
   return absl::PermissionDeniedError(
       absl::StrCat("'", identity->id, "' holds an aggregator certificate, not a client one"));

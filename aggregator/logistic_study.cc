@@ -95,13 +95,22 @@ json FitJson(const LogisticSpec& spec, const stats::LogisticFit& fit) {
   const double z95 = stats::NormalQuantile(0.975);
   for (size_t i = 0; i < spec.terms.size(); ++i) {
     const double b = fit.coefficients[i], se = fit.standard_errors[i];
-    terms.push_back({{"term", spec.terms[i]}, {"beta", b}, {"se", se}, {"z", fit.z[i]},
-                     {"p", fit.p_values[i]}, {"or", std::exp(b)},
-                     {"ci_lower", std::exp(b - z95 * se)}, {"ci_upper", std::exp(b + z95 * se)}});
+    terms.push_back({{"term", spec.terms[i]},
+                     {"beta", b},
+                     {"se", se},
+                     {"z", fit.z[i]},
+                     {"p", fit.p_values[i]},
+                     {"or", std::exp(b)},
+                     {"ci_lower", std::exp(b - z95 * se)},
+                     {"ci_upper", std::exp(b + z95 * se)}});
   }
-  return {{"converged", true}, {"iterations", fit.iterations}, {"n", fit.num_observations},
-          {"events", fit.num_events}, {"log_likelihood", fit.log_likelihood},
-          {"l2", spec.options.l2_penalty}, {"coefficients", terms}};
+  return {{"converged", true},
+          {"iterations", fit.iterations},
+          {"n", fit.num_observations},
+          {"events", fit.num_events},
+          {"log_likelihood", fit.log_likelihood},
+          {"l2", spec.options.l2_penalty},
+          {"coefficients", terms}};
 }
 
 class LogisticStudyLogic : public StudyLogic {
@@ -182,8 +191,10 @@ class LogisticStudyLogic : public StudyLogic {
     }
     SCV_RETURN_IF_ERROR(newton.Update({pooled}));
     RoundOutcome out;
-    json result = {{"analysis", "logistic_regression"}, {"pooled_summary", stats::ToJson(pooled)},
-                   {"sites", static_cast<int>(sites.size())}, {"refused", refused}};
+    json result = {{"analysis", "logistic_regression"},
+                   {"pooled_summary", stats::ToJson(pooled)},
+                   {"sites", static_cast<int>(sites.size())},
+                   {"refused", refused}};
     out.metrics["n"] = static_cast<double>(pooled.num_observations);
     out.metrics["log_likelihood"] = pooled.log_likelihood;
     if (newton.converged()) {

@@ -22,8 +22,13 @@ using json = nlohmann::json;
 
 json Rates(int64_t tp, int64_t fp, int64_t tn, int64_t fn) {
   auto ratio = [](int64_t a, int64_t b) { return b > 0 ? json(double(a) / b) : json(nullptr); };
-  return {{"tp", tp}, {"fp", fp}, {"tn", tn}, {"fn", fn}, {"sensitivity", ratio(tp, tp + fn)},
-          {"specificity", ratio(tn, tn + fp)}, {"ppv", ratio(tp, tp + fp)},
+  return {{"tp", tp},
+          {"fp", fp},
+          {"tn", tn},
+          {"fn", fn},
+          {"sensitivity", ratio(tp, tp + fn)},
+          {"specificity", ratio(tn, tn + fp)},
+          {"ppv", ratio(tp, tp + fp)},
           {"npv", ratio(tn, tn + fn)}};
 }
 
@@ -59,7 +64,8 @@ absl::StatusOr<json> PoolModel(const std::string& name,
         std::vector<stats::SurvivalCounts> site_groups;
         for (const json& g : m.at("groups")) {
           if (g.value("status", std::string()) != "ok") break;
-          SCV_ASSIGN_OR_RETURN(stats::SurvivalCounts c, stats::SurvivalCountsFromJson(g.at("counts")));
+          SCV_ASSIGN_OR_RETURN(stats::SurvivalCounts c,
+                               stats::SurvivalCountsFromJson(g.at("counts")));
           site_groups.push_back(std::move(c));
         }
         if (site_groups.size() == 3) {  // a site with a withheld group cannot join the test
@@ -76,13 +82,16 @@ absl::StatusOr<json> PoolModel(const std::string& name,
     SCV_ASSIGN_OR_RETURN(stats::MetaAnalysis meta, stats::MetaAnalyze(aucs, ses));
     pooled["auc"] = {{"auc", meta.fixed_effect.estimate},
                      {"ci_lower", meta.fixed_effect.ci_lower},
-                     {"ci_upper", meta.fixed_effect.ci_upper}, {"i_squared", meta.i_squared}};
+                     {"ci_upper", meta.fixed_effect.ci_upper},
+                     {"i_squared", meta.i_squared}};
     pooled["high_risk"] = Rates(tp, fp, tn, fn);
   }
   if (!strata.empty()) {
     SCV_ASSIGN_OR_RETURN(stats::LogRankResult lr, stats::LogRankFromSummaries(strata));
-    pooled["log_rank"] = {{"chi_square", lr.chi_square}, {"df", lr.degrees_of_freedom},
-                          {"p", lr.p_value}, {"sites", strata.size()}};
+    pooled["log_rank"] = {{"chi_square", lr.chi_square},
+                          {"df", lr.degrees_of_freedom},
+                          {"p", lr.p_value},
+                          {"sites", strata.size()}};
     json km = json::object();
     const char* names[] = {"low", "medium", "high"};
     for (int g = 0; g < 3; ++g) {
@@ -100,7 +109,8 @@ class ModelEvaluationStudyLogic : public StudyLogic {
     const json j = json::parse(spec.spec_json(), nullptr, false);
     if (j.is_discarded() || !j.contains("models") || !j.at("models").is_array() ||
         j.at("models").empty() || j.value("outcome", std::string()).empty()) {
-      return absl::InvalidArgumentError("spec_json: needs an outcome and a non-empty 'models' list");
+      return absl::InvalidArgumentError(
+          "spec_json: needs an outcome and a non-empty 'models' list");
     }
     return absl::OkStatus();
   }
@@ -160,16 +170,17 @@ class ModelEvaluationStudyLogic : public StudyLogic {
         models.push_back(std::move(pooled));
       }
     } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat("model evaluation: malformed site result: ",
-                                                     e.what()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("model evaluation: malformed site result: ", e.what()));
     }
     RoundOutcome out;
-    out.result_json = json{{"analysis", "model_evaluation"},
-                           {"outcome", spec.value("outcome", std::string())},
-                           {"sites", study.spec.sites()},
-                           {"models", models},
-                           {"comparisons", comparisons}}
-                          .dump();
+    out.result_json = json{
+        {"analysis", "model_evaluation"},
+        {"outcome", spec.value("outcome", std::string())},
+        {"sites", study.spec.sites()},
+        {"models", models},
+        {"comparisons",
+         comparisons}}.dump();
     out.study_done = true;
     return out;
   }

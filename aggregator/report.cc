@@ -22,10 +22,14 @@ namespace {
 
 std::string StateName(v1::StudyState s) {
   switch (s) {
-    case v1::STUDY_STATE_RUNNING: return "running";
-    case v1::STUDY_STATE_DONE: return "done";
-    case v1::STUDY_STATE_FAILED: return "failed";
-    default: return "unknown";
+    case v1::STUDY_STATE_RUNNING:
+      return "running";
+    case v1::STUDY_STATE_DONE:
+      return "done";
+    case v1::STUDY_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
   }
 }
 
@@ -73,11 +77,12 @@ std::string LogisticFitMarkdown(const v1::StudyStatus& status) {
     return absl::StrCat(md, "Not converged yet (", status.rounds_size(), " rounds).\n");
   }
   const nlohmann::json& fit = result.at("fit");
-  absl::StrAppend(&md, "Converged after ", fit.value("iterations", 0), " Newton steps over ",
-                  status.rounds_size(), " rounds; n = ", fit.value("n", 0), " complete cases, ",
-                  fit.value("events", 0), " events; log-likelihood ",
-                  Fmt(fit.value("log_likelihood", 0.0)), "; L2 penalty ", fit.value("l2", 0.0),
-                  ".\n\n| term | coefficient | SE | z | p | OR (95% CI) |\n|---|---|---|---|---|---|\n");
+  absl::StrAppend(
+      &md, "Converged after ", fit.value("iterations", 0), " Newton steps over ",
+      status.rounds_size(), " rounds; n = ", fit.value("n", 0), " complete cases, ",
+      fit.value("events", 0), " events; log-likelihood ", Fmt(fit.value("log_likelihood", 0.0)),
+      "; L2 penalty ", fit.value("l2", 0.0),
+      ".\n\n| term | coefficient | SE | z | p | OR (95% CI) |\n|---|---|---|---|---|---|\n");
   for (const nlohmann::json& t : fit.at("coefficients")) {
     absl::StrAppend(&md, absl::StrFormat("| %s | %.4f | %.4f | %.2f | %.2g | %.3f (%.3f-%.3f) |\n",
                                          t.at("term").get<std::string>(), t.value("beta", 0.0),
@@ -86,8 +91,8 @@ std::string LogisticFitMarkdown(const v1::StudyStatus& status) {
                                          t.value("ci_upper", 0.0)));
   }
   if (!result.value("refused", nlohmann::json::array()).empty()) {
-    absl::StrAppend(&md, "\nSites left out by their own release policy: ",
-                    result.at("refused").dump(), "\n");
+    absl::StrAppend(
+        &md, "\nSites left out by their own release policy: ", result.at("refused").dump(), "\n");
   }
   return md;
 }
@@ -101,18 +106,17 @@ std::vector<std::string> MetricNames(const v1::StudyStatus& status) {
 }
 
 std::string ProgressLine(const v1::StudyStatus& status) {
-  std::string line =
-      IsAnalysis(status)
-          ? absl::StrFormat("study %s: %s, round %d", status.study_id(),
-                            StateName(status.state()), status.current_round())
-          : absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
-                            StateName(status.state()), status.current_round(),
-                            status.spec().rounds() + 1);
+  std::string line = IsAnalysis(status)
+                         ? absl::StrFormat("study %s: %s, round %d", status.study_id(),
+                                           StateName(status.state()), status.current_round())
+                         : absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
+                                           StateName(status.state()), status.current_round(),
+                                           status.spec().rounds() + 1);
   for (auto it = status.rounds().rbegin(); it != status.rounds().rend(); ++it) {
     if (it->state() != "closed" || it->metrics().empty()) continue;
     absl::StrAppend(&line, " | last closed: ", RoundLabel(status, *it));
-    for (const auto& [k, v] : std::map<std::string, double>(it->metrics().begin(),
-                                                            it->metrics().end())) {
+    for (const auto& [k, v] :
+         std::map<std::string, double>(it->metrics().begin(), it->metrics().end())) {
       if (k.rfind("global.val_", 0) == 0 || k == "local.train_loss_end") {
         absl::StrAppend(&line, " ", k, "=", Fmt(v));
       }
@@ -160,14 +164,17 @@ std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& met
   const double pad = 0.05 * (hi - lo);
   lo -= pad;
   hi += pad;
-  auto px = [&](double x) { return kLeft + (x - 1) / std::max(1u, max_round - 1) * (kW - kLeft - kRight); };
+  auto px = [&](double x) {
+    return kLeft + (x - 1) / std::max(1u, max_round - 1) * (kW - kLeft - kRight);
+  };
   auto py = [&](double y) { return kTop + (hi - y) / (hi - lo) * (kH - kTop - kBottom); };
-  static const char* kColors[] = {"#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
-                                  "#9467bd", "#8c564b", "#e377c2"};
+  static const char* kColors[] = {"#000000", "#1f77b4", "#ff7f0e", "#2ca02c",
+                                  "#d62728", "#9467bd", "#8c564b", "#e377c2"};
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-      "fill=\"white\"/>\n<text x=\"%.0f\" y=\"18\" font-size=\"14\">%s per round (study %s)</text>\n",
+      "fill=\"white\"/>\n<text x=\"%.0f\" y=\"18\" font-size=\"14\">%s per round (study "
+      "%s)</text>\n",
       kW, kH, kLeft, metric, status.study_id());
   absl::StrAppendFormat(&svg,
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>\n"
@@ -194,9 +201,8 @@ std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& met
                           "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%d\" "
                           "points=\"%s\"/>\n",
                           c, name == "all sites" ? 3 : 1, absl::StrJoin(coords, " "));
-    absl::StrAppendFormat(&svg,
-                          "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n", kW - kRight + 10,
-                          kTop + 16.0 * legend++, c, name);
+    absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
+                          kW - kRight + 10, kTop + 16.0 * legend++, c, name);
   }
   svg += "</svg>\n";
   return svg;
@@ -220,10 +226,10 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
   if (IsAnalysis(status)) {
     absl::StrAppend(&md, "- analysis: `", spec.spec_json(), "`\n\n");
   } else {
-    absl::StrAppend(&md, "- model: `", spec.plan().model(), "`, ", spec.rounds(),
-                    " rounds of ", spec.plan().local_epochs(), " local epoch(s), learning rate ",
-                    spec.plan().learning_rate(), ", batch ", spec.plan().batch_size(),
-                    ", seed ", spec.plan().seed(), "\n");
+    absl::StrAppend(&md, "- model: `", spec.plan().model(), "`, ", spec.rounds(), " rounds of ",
+                    spec.plan().local_epochs(), " local epoch(s), learning rate ",
+                    spec.plan().learning_rate(), ", batch ", spec.plan().batch_size(), ", seed ",
+                    spec.plan().seed(), "\n");
     absl::StrAppend(&md, "- aggregation: `", spec.strategy(), "`",
                     spec.plan().proximal_mu() > 0
                         ? absl::StrCat(" with FedProx mu = ", spec.plan().proximal_mu())
@@ -277,18 +283,18 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
   }
   if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "logistic_regression") {
     absl::StrAppend(&md, "\n", LogisticFitMarkdown(status));
-  } else if (IsAnalysis(status) &&
-             AnalysisName(status.spec().spec_json()) == "model_evaluation") {
+  } else if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "model_evaluation") {
     absl::StrAppend(&md, "\n", ModelEvaluationMarkdown(status));
   } else if (IsAnalysis(status) && !status.rounds().empty() &&
-      !status.rounds().rbegin()->result_json().empty()) {
+             !status.rounds().rbegin()->result_json().empty()) {
     absl::StatusOr<AssociationTable> table =
         AssociationTableFromJson(status.rounds().rbegin()->result_json());
     if (table.ok()) {
       absl::StrAppend(&md, "\n", AssociationTableMarkdown(*table),
                       "\n![forest plot](forest.svg)\n\nAlso `table1.csv` and `table1.json`.\n");
     } else {
-      absl::StrAppend(&md, "\nThe combined result could not be read: ", table.status().message(), "\n");
+      absl::StrAppend(&md, "\nThe combined result could not be read: ", table.status().message(),
+                      "\n");
     }
   }
   absl::StrAppend(&md, "\nFiles: `metrics.csv` (every metric, per site and combined), ",
@@ -327,8 +333,8 @@ absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& 
       }
     }
   }
-  if (IsAnalysis(status) && analysis == "univariate_association" &&
-      !status.rounds().empty() && !status.rounds().rbegin()->result_json().empty()) {
+  if (IsAnalysis(status) && analysis == "univariate_association" && !status.rounds().empty() &&
+      !status.rounds().rbegin()->result_json().empty()) {
     SCV_ASSIGN_OR_RETURN(AssociationTable table,
                          AssociationTableFromJson(status.rounds().rbegin()->result_json()));
     SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/table1.csv", AssociationTableCsv(table)));

@@ -9,10 +9,9 @@
 #ifndef SCANCOV_AGGREGATOR_REPORT_H_
 #define SCANCOV_AGGREGATOR_REPORT_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "protocol/scancov.pb.h"

@@ -145,9 +145,8 @@ AggregatorStore::~AggregatorStore() = default;
 
 absl::StatusOr<std::unique_ptr<AggregatorStore>> AggregatorStore::Open(const std::string& path) {
   try {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE |
-                                                           SQLite::OPEN_CREATE |
-                                                           SQLite::OPEN_FULLMUTEX);
+    auto db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
     db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
     db->exec(kSchema);
     SQLite::Statement v(*db, "SELECT value FROM meta WHERE key='schema_version'");
@@ -177,8 +176,7 @@ absl::Status AggregatorStore::InTransaction(const std::function<absl::Status()>&
 
 absl::Status AggregatorStore::UpsertSite(const SiteRecord& s) {
   return Guard("upsert site", [&] {
-    SQLite::Statement q(*db_,
-                        "INSERT OR REPLACE INTO sites VALUES(?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement q(*db_, "INSERT OR REPLACE INTO sites VALUES(?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, s.site_id);
     q.bind(2, s.display_name);
     q.bind(3, s.enabled ? 1 : 0);
@@ -329,8 +327,8 @@ absl::StatusOr<std::optional<TaskRecord>> AggregatorStore::GetTask(const std::st
 absl::StatusOr<std::vector<TaskRecord>> AggregatorStore::ListTasks(const std::string& study_id,
                                                                    uint32_t round) {
   return Guard("list tasks", [&]() -> absl::StatusOr<std::vector<TaskRecord>> {
-    SQLite::Statement q(*db_,
-                        std::string(kSelectTask) + "WHERE study_id = ? AND round = ? ORDER BY task_id");
+    SQLite::Statement q(
+        *db_, std::string(kSelectTask) + "WHERE study_id = ? AND round = ? ORDER BY task_id");
     q.bind(1, study_id);
     q.bind(2, static_cast<int64_t>(round));
     std::vector<TaskRecord> out;
@@ -414,8 +412,7 @@ absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
 absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
     const std::string& checkpoint_id) {
   return Guard("get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {
-    SQLite::Statement q(*db_,
-                        "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
+    SQLite::Statement q(*db_, "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
     q.bind(1, checkpoint_id);
     if (!q.executeStep()) {
       return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));

@@ -14,7 +14,8 @@ protocol::TensorSet SampleWeights() {
   protocol::TensorSet s;
   EXPECT_TRUE(s.Add(protocol::MakeFloat32("fc.weight", {2, 3}, {1, 2, 3, 4, 5, 6})).ok());
   EXPECT_TRUE(
-      s.Add(protocol::FromDoubles("bn.running_var", {2}, protocol::DType::kFloat64, {0.5, 2})).ok());
+      s.Add(protocol::FromDoubles("bn.running_var", {2}, protocol::DType::kFloat64, {0.5, 2}))
+          .ok());
   return s;
 }
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "core/status_macros.h"
 
 namespace scancov::aggregator {
@@ -18,8 +18,8 @@ absl::Status CheckUpdates(const TensorSet& global, const std::vector<ClientUpdat
   if (updates.empty()) return absl::FailedPreconditionError("aggregate: no client updates");
   for (const ClientUpdate& u : updates) {
     if (u.weights == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("aggregate: site '", u.site_id,
-                                                     "' has no weights"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("aggregate: site '", u.site_id, "' has no weights"));
     }
     SCV_RETURN_IF_ERROR(
         Annotate(global.CheckSameLayout(*u.weights), absl::StrCat("site '", u.site_id, "'")));
@@ -57,8 +57,8 @@ absl::StatusOr<TensorSet> FedAvg::Aggregate(const TensorSet& global,
   double total = 0;
   for (const ClientUpdate& u : updates) {
     if (u.num_samples == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("fedavg: site '", u.site_id,
-                                                     "' reported 0 samples"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("fedavg: site '", u.site_id, "' reported 0 samples"));
     }
     total += static_cast<double>(u.num_samples);
   }
@@ -83,9 +83,8 @@ absl::StatusOr<TensorSet> CoordinateMedian::Aggregate(
 absl::StatusOr<TensorSet> TrimmedMean::Aggregate(const TensorSet& global,
                                                  const std::vector<ClientUpdate>& updates) const {
   if (trim_ < 0 || 2 * static_cast<size_t>(trim_) >= updates.size()) {
-    return absl::FailedPreconditionError(absl::StrCat("trimmed_mean: cannot trim ", trim_,
-                                                      " from each side of ", updates.size(),
-                                                      " updates"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "trimmed_mean: cannot trim ", trim_, " from each side of ", updates.size(), " updates"));
   }
   const int trim = trim_;
   return Coordinatewise(global, updates, [trim](std::vector<double>& v) {
@@ -103,8 +102,8 @@ absl::StatusOr<std::unique_ptr<AggregationStrategy>> MakeStrategy(const std::str
     int k = 0;
     if (absl::SimpleAtoi(spec.substr(13), &k) && k >= 0) return std::make_unique<TrimmedMean>(k);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "strategy '", spec, "': unknown (fedavg, fedprox, median, trimmed_mean:<k>)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("strategy '", spec, "': unknown (fedavg, fedprox, median, trimmed_mean:<k>)"));
 }
 
 }  // namespace scancov::aggregator

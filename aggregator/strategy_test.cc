@@ -42,8 +42,7 @@ TEST(FedAvgTest, RefusesZeroSamplesAndLayoutMismatch) {
   auto s = FedAvg().Aggregate(global, {{"a", 5, &a}, {"b", 5, &wrong}});
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.status().message().find("site 'b'"), std::string::npos) << s.status();
-  EXPECT_EQ(FedAvg().Aggregate(global, {}).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(FedAvg().Aggregate(global, {}).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(RobustStrategiesTest, MedianAndTrimmedMeanIgnoreAnOutlier) {

@@ -18,8 +18,8 @@ namespace scancov::aggregator {
 
 struct RoundOutcome {
   std::optional<protocol::TensorSet> weights;  // the new global model, if the round makes one
-  Metrics metrics;                              // combined over sites
-  std::string result_json;                      // combined statistics, if any
+  Metrics metrics;                             // combined over sites
+  std::string result_json;                     // combined statistics, if any
   bool study_done = false;
 };
 
@@ -37,10 +37,9 @@ class StudyLogic {
                                       const protocol::TensorSet* input) const = 0;
   // Combines a round's accepted results. `history` holds the study's earlier, closed rounds
   // (oldest first), for logic that iterates (e.g. federated Newton steps).
-  virtual absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
-                                                  const protocol::TensorSet* input,
-                                                  const std::vector<ResultRecord>& results,
-                                                  const std::vector<RoundRecord>& history) const = 0;
+  virtual absl::StatusOr<RoundOutcome> CloseRound(
+      const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+      const std::vector<ResultRecord>& results, const std::vector<RoundRecord>& history) const = 0;
 };
 
 // Federated training: round 0 initialises the model at one site (INIT_MODEL); rounds

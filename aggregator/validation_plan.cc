@@ -32,7 +32,9 @@ v1::StudySpec AnalysisSpec(const std::string& name, const std::vector<std::strin
 
 json Comparators() {
   return json::array(
-      {{{"name", "ScanCov (published)"}, {"kind", "published"}, {"model", "scancov_released"},
+      {{{"name", "ScanCov (published)"},
+        {"kind", "published"},
+        {"model", "scancov_released"},
         {"thresholds", {0.144, 0.369}}},
        {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
        {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
@@ -103,9 +105,12 @@ std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const Valida
             set_name.empty() ? group_label : absl::StrCat(set_name, " ", group_label);
         TrainedModel m{label, features, outcome, sites,
                        Slug(absl::StrCat(p.name, "-", outcome, "-", label))};
-        const json spec = {{"analysis", "logistic_regression"}, {"outcome", outcome},
-                           {"features", features}, {"split", "train"},
-                           {"split_seed", p.split_seed}, {"holdout_fraction", p.holdout_fraction},
+        const json spec = {{"analysis", "logistic_regression"},
+                           {"outcome", outcome},
+                           {"features", features},
+                           {"split", "train"},
+                           {"split_seed", p.split_seed},
+                           {"holdout_fraction", p.holdout_fraction},
                            {"min_cell_count", p.min_cell_count}};
         out.push_back({m, AnalysisSpec(m.study, sites, spec)});
       }
@@ -125,14 +130,16 @@ std::vector<v1::StudySpec> EvaluationStudies(
       if (m.outcome != outcome || !coefficients.count(m.study)) continue;
       json split = json::object();
       for (const std::string& s : p.sites) {
-        const bool trained = std::find(m.train_sites.begin(), m.train_sites.end(), s) !=
-                             m.train_sites.end();
+        const bool trained =
+            std::find(m.train_sites.begin(), m.train_sites.end(), s) != m.train_sites.end();
         split[s] = trained ? "holdout" : "all";
       }
       auto& group = by_split[split.dump()];
       group.first = split;
       if (group.second.is_null()) group.second = json::array();
-      group.second.push_back({{"name", m.label}, {"kind", "logistic"}, {"features", m.features},
+      group.second.push_back({{"name", m.label},
+                              {"kind", "logistic"},
+                              {"features", m.features},
                               {"coefficients", coefficients.at(m.study)},
                               {"thresholds", {0.144, 0.369}}});
     }
@@ -146,10 +153,13 @@ std::vector<v1::StudySpec> EvaluationStudies(
     }
     int k = 0;
     for (const auto& [key, group] : by_split) {
-      json spec = {{"analysis", "model_evaluation"}, {"outcome", outcome},
-                   {"split", group.first}, {"split_seed", p.split_seed},
+      json spec = {{"analysis", "model_evaluation"},
+                   {"outcome", outcome},
+                   {"split", group.first},
+                   {"split_seed", p.split_seed},
                    {"holdout_fraction", p.holdout_fraction},
-                   {"min_cell_count", p.min_cell_count}, {"models", group.second}};
+                   {"min_cell_count", p.min_cell_count},
+                   {"models", group.second}};
       if (p.survival.is_object()) spec["survival"] = p.survival;
       // Paired tests between feature sets trained on the same sites (e.g. trimodal vs clinical).
       json compare = json::array();
@@ -163,8 +173,8 @@ std::vector<v1::StudySpec> EvaluationStudies(
         }
       }
       if (!compare.empty()) spec["compare"] = compare;
-      out.push_back(AnalysisSpec(Slug(absl::StrCat(p.name, "-", outcome, "-eval-", k++)), p.sites,
-                                 spec));
+      out.push_back(
+          AnalysisSpec(Slug(absl::StrCat(p.name, "-", outcome, "-eval-", k++)), p.sites, spec));
     }
   }
   return out;

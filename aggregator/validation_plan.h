@@ -46,11 +46,11 @@ struct ValidationPlan {
 absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& json_text);
 
 struct TrainedModel {
-  std::string label;                     // "at kb", "without igr", "federated" (+ " / <set>")
+  std::string label;  // "at kb", "without igr", "federated" (+ " / <set>")
   nlohmann::json features;
   std::string outcome;
   std::vector<std::string> train_sites;
-  std::string study;                     // the training study's name
+  std::string study;  // the training study's name
 };
 
 // The training studies of the plan (logistic_regression analyses).

@@ -9,11 +9,11 @@
 //
 // In-process federation (aggregator/federation.h + in-process clients): the same round logic,
 // validation and FedAvg as over gRPC, without the network.
-#include <chrono>
-#include <iostream>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <iostream>
 
 #include "absl/strings/str_format.h"
 #include "aggregator/federation.h"
@@ -45,8 +45,8 @@ class PhantomSite : public scancov::node::LabelledSeriesSource {
       const double g = rng.Uniform(), c = rng.Uniform(), k = rng.Uniform();
       spec.disease.ggo_fraction = (0.5 + g) / (1.5 + c + k);
       spec.disease.crazy_paving_fraction = c / (1.5 + c + k);
-      spec.disease.consolidation_fraction = 1 - spec.disease.ggo_fraction -
-                                            spec.disease.crazy_paving_fraction;
+      spec.disease.consolidation_fraction =
+          1 - spec.disease.ggo_fraction - spec.disease.crazy_paving_fraction;
       spec.disease.peripheral = rng.Uniform() < 0.7;
       auto v = scancov::sites::GeneratePhantomVolume(spec);
       if (!v.ok()) {
@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<PhantomSite>> data;
   data.push_back(std::make_unique<PhantomSite>(1, series, size, 400.0 / size, 5.0));
   data.push_back(std::make_unique<PhantomSite>(2, series, size, 430.0 / size, 8.0));
-  data.push_back(std::make_unique<PhantomSite>(3, std::max(8, series / 2), size, 410.0 / size, 6.0));
+  data.push_back(
+      std::make_unique<PhantomSite>(3, std::max(8, series / 2), size, 410.0 / size, 6.0));
   std::vector<std::unique_ptr<scancov::node::SegmentationTaskRunner>> runners;
   std::vector<std::unique_ptr<scancov::aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<scancov::node::NodeAgent>> agents;
@@ -146,8 +147,8 @@ int main(int argc, char** argv) {
         &federation, Caller{Caller::Role::kSite, ids[i]}, 1 << 20));
     scancov::node::AgentOptions options;
     options.clock = &clock;
-    agents.push_back(std::make_unique<scancov::node::NodeAgent>(
-        clients[i].get(), runners[i].get(), nullptr, nullptr, options));
+    agents.push_back(std::make_unique<scancov::node::NodeAgent>(clients[i].get(), runners[i].get(),
+                                                                nullptr, nullptr, options));
   }
   scancov::v1::StudyStatus status;
   size_t printed = 0;
@@ -161,22 +162,24 @@ int main(int argc, char** argv) {
         if (r.state() != "closed") break;
         continue;
       }
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::cout << absl::StrFormat("round %d (%.0f s):", r.round(), secs);
       for (const auto& s : r.sites()) {
         const auto& m = s.metrics();
         auto get = [&](const char* k) { return m.count(k) ? m.at(k) : NAN; };
-        std::cout << absl::StrFormat(" | %s lung_acc=%.4f", s.site_id(), get("global.lung_accuracy"));
+        std::cout << absl::StrFormat(" | %s lung_acc=%.4f", s.site_id(),
+                                     get("global.lung_accuracy"));
         if (target == "lungs") {
           std::cout << absl::StrFormat(" dice R/L=%.3f/%.3f", get("global.dice_right"),
                                        get("global.dice_left"));
         } else {
           const double tp = get("global.n_lesion_tp"), fp = get("global.n_lesion_fp"),
                        fn = get("global.n_lesion_fn");
-          std::cout << absl::StrFormat(
-              " lesion_F1=%.3f rve ggo/cp/cons=%.3f/%.3f/%.3f", 2 * tp / (2 * tp + fp + fn),
-              get("global.rve_ggo"), get("global.rve_crazy_paving"),
-              get("global.rve_consolidation"));
+          std::cout << absl::StrFormat(" lesion_F1=%.3f rve ggo/cp/cons=%.3f/%.3f/%.3f",
+                                       2 * tp / (2 * tp + fp + fn), get("global.rve_ggo"),
+                                       get("global.rve_crazy_paving"),
+                                       get("global.rve_consolidation"));
         }
       }
       std::cout << std::endl;

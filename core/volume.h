@@ -24,7 +24,10 @@ struct Volume {
 
   Volume() = default;
   Volume(int nx_, int ny_, int nz_, std::array<double, 3> spacing_, T fill = T())
-      : nx(nx_), ny(ny_), nz(nz_), spacing(spacing_),
+      : nx(nx_),
+        ny(ny_),
+        nz(nz_),
+        spacing(spacing_),
         voxels(static_cast<size_t>(nx_) * ny_ * nz_, fill) {}
 
   size_t size() const { return static_cast<size_t>(nx) * ny * nz; }

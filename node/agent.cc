@@ -14,11 +14,16 @@ namespace {
 
 std::string KindName(v1::TaskKind kind) {
   switch (kind) {
-    case v1::TASK_KIND_INIT_MODEL: return "init";
-    case v1::TASK_KIND_TRAIN: return "train";
-    case v1::TASK_KIND_EVALUATE: return "evaluate";
-    case v1::TASK_KIND_ANALYZE: return "analyze";
-    default: return "unknown";
+    case v1::TASK_KIND_INIT_MODEL:
+      return "init";
+    case v1::TASK_KIND_TRAIN:
+      return "train";
+    case v1::TASK_KIND_EVALUATE:
+      return "evaluate";
+    case v1::TASK_KIND_ANALYZE:
+      return "analyze";
+    default:
+      return "unknown";
   }
 }
 
@@ -39,7 +44,8 @@ std::string TensorsJson(const protocol::TensorSet& set) {
 
 std::string SummaryJson(const TaskOutcome& outcome) {
   nlohmann::json j = {{"num_samples", outcome.num_samples}, {"metrics", outcome.metrics}};
-  if (!outcome.result_json.empty()) j["result"] = nlohmann::json::parse(outcome.result_json, nullptr, false);
+  if (!outcome.result_json.empty())
+    j["result"] = nlohmann::json::parse(outcome.result_json, nullptr, false);
   return j.dump();
 }
 
@@ -142,8 +148,12 @@ absl::Status NodeAgent::Upload(const v1::Task& task, const TaskOutcome& outcome)
 }
 
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
-  TaskLogEntry entry{task.task_id(), KindName(task.kind()), "running",
-                     absl::ToUnixSeconds(options_.clock->Now()), 0, ""};
+  TaskLogEntry entry{task.task_id(),
+                     KindName(task.kind()),
+                     "running",
+                     absl::ToUnixSeconds(options_.clock->Now()),
+                     0,
+                     ""};
   if (log_ != nullptr) log_->Upsert(entry).IgnoreError();
   spdlog::info("task '{}' ({}) started", task.task_id(), entry.kind);
   auto finish = [&](const std::string& state, const absl::Status& status) {
@@ -154,9 +164,8 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   };
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
-    absl::StatusOr<protocol::TensorSet> downloaded = Retry("download", [&] {
-      return client_->DownloadWeights(task.task_id(), task.checkpoint_id());
-    });
+    absl::StatusOr<protocol::TensorSet> downloaded = Retry(
+        "download", [&] { return client_->DownloadWeights(task.task_id(), task.checkpoint_id()); });
     if (!downloaded.ok()) {
       finish("failed", downloaded.status());
       return downloaded.status();
@@ -187,9 +196,8 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
 }
 
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
-  SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse action, Retry("pull", [&] {
-                         return client_->PullTask();
-                       }));
+  SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse action,
+                       Retry("pull", [&] { return client_->PullTask(); }));
   if (action.has_stop()) {
     spdlog::info("aggregator says stop: {}", action.stop().reason());
     return Step::kStopped;

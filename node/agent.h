@@ -32,12 +32,12 @@ struct AgentOptions {
   Clock* clock = Clock::Real();
   std::string node_version = "0.1.0";
   std::string device = "cpu";
-  std::string destination;       // aggregator address, for the ledger
-  bool exit_when_idle = false;   // return once no running study includes this site
+  std::string destination;      // aggregator address, for the ledger
+  bool exit_when_idle = false;  // return once no running study includes this site
   int idle_polls_before_exit = 2;
   absl::Duration initial_backoff = absl::Milliseconds(500);
   absl::Duration max_backoff = absl::Seconds(30);
-  int attempts_per_call = 6;     // transient retries of one call before giving up on it
+  int attempts_per_call = 6;  // transient retries of one call before giving up on it
   uint64_t jitter_seed = 1;
 };
 

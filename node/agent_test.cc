@@ -124,8 +124,8 @@ TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
     clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
         federation_.get(), Caller{Caller::Role::kSite, sites[i]}));
     runners.push_back(std::make_unique<FakeRunner>(static_cast<float>(i + 1), 100 * (i + 1)));
-    agents.push_back(std::make_unique<NodeAgent>(clients[i].get(), runners[i].get(),
-                                                 ledger_.get(), log_.get(), Options()));
+    agents.push_back(std::make_unique<NodeAgent>(clients[i].get(), runners[i].get(), ledger_.get(),
+                                                 log_.get(), Options()));
     ASSERT_TRUE(agents[i]->RegisterWithRetry().ok());
   }
   for (int step = 0; step < 50; ++step) {
@@ -202,8 +202,7 @@ TEST_F(AgentTest, ExitsWhenNoStudyIncludesTheSite) {
   v1::EnrollSiteRequest req;
   req.set_site_id("lonely");
   ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
-  aggregator::InProcessFederationClient client(federation_.get(),
-                                               {Caller::Role::kSite, "lonely"});
+  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "lonely"});
   FakeRunner runner(1, 50);
   NodeAgent agent(&client, &runner, nullptr, nullptr, Options());
   EXPECT_TRUE(agent.Run().ok());

@@ -46,7 +46,10 @@ std::vector<Term> TermsFor(const sites::VariableSpec& spec, const std::vector<do
 }
 
 json Refusal(const Term& t, const std::string& status, const std::string& reason) {
-  return {{"term", t.name}, {"variable", t.variable}, {"type", t.type}, {"status", status},
+  return {{"term", t.name},
+          {"variable", t.variable},
+          {"type", t.type},
+          {"status", status},
           {"reason", reason}};
 }
 
@@ -77,10 +80,18 @@ json AnalyzeTerm(const Term& term, const std::vector<double>& column, const std:
   if (!decision.allowed) return Refusal(term, "refused", decision.reason);
   absl::StatusOr<stats::Association> a = stats::UnivariateAssociation(x, yy, term.kind);
   if (!a.ok()) return Refusal(term, "failed", std::string(a.status().message()));
-  return {{"term", term.name}, {"variable", term.variable}, {"type", term.type},
-          {"status", "ok"},    {"n", a->n},                {"events", a->events},
-          {"or", a->odds_ratio}, {"ci_lower", a->ci_lower}, {"ci_upper", a->ci_upper},
-          {"p", a->p_value},   {"z", a->z},                {"log_or", a->log_odds_ratio},
+  return {{"term", term.name},
+          {"variable", term.variable},
+          {"type", term.type},
+          {"status", "ok"},
+          {"n", a->n},
+          {"events", a->events},
+          {"or", a->odds_ratio},
+          {"ci_lower", a->ci_lower},
+          {"ci_upper", a->ci_upper},
+          {"p", a->p_value},
+          {"z", a->z},
+          {"log_or", a->log_odds_ratio},
           {"se", a->standard_error}};
 }
 
@@ -111,7 +122,8 @@ absl::StatusOr<AnalysisSpec> ParseSpec(const std::string& text) {
     for (const json& v : j.at("variables")) spec.variables.push_back(v.get<std::string>());
   }
   if (spec.variables.empty()) {
-    for (const sites::VariableSpec& v : sites::AdmissionVariables()) spec.variables.push_back(v.name);
+    for (const sites::VariableSpec& v : sites::AdmissionVariables())
+      spec.variables.push_back(v.name);
   }
   spec.min_cell_count = j.value("min_cell_count", 0);
   return spec;
@@ -161,13 +173,13 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
   for (double y : rows.y) events += y == 1.0;
   TaskOutcome out;
   out.num_samples = n;
-  out.result_json = json{{"analysis", "univariate_association"},
-                         {"outcome", spec.outcome},
-                         {"n_patients", n},
-                         {"n_events", events},
-                         {"min_cell_count", min_cell},
-                         {"terms", terms}}
-                        .dump();
+  out.result_json = json{
+      {"analysis", "univariate_association"},
+      {"outcome", spec.outcome},
+      {"n_patients", n},
+      {"n_events", events},
+      {"min_cell_count", min_cell},
+      {"terms", terms}}.dump();
   return out;
 }
 

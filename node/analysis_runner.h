@@ -48,8 +48,7 @@ class DispatchingRunner : public TaskRunner {
  public:
   DispatchingRunner(TaskRunner* training, TaskRunner* analysis, TaskRunner* segmentation = nullptr)
       : training_(training), analysis_(analysis), segmentation_(segmentation) {}
-  absl::StatusOr<TaskOutcome> Run(const v1::Task& task,
-                                  const protocol::TensorSet* global) override;
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
 
  private:
   TaskRunner* training_;

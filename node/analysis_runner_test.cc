@@ -25,10 +25,14 @@ class FakeSource : public DatasetSource {
       const double y = rng.Uniform() < 1 / (1 + std::exp(-(age - 60) / 10)) ? 1 : 0;
       rows.keys.push_back("k" + std::to_string(i));
       for (const std::string& v : variables) {
-        if (v == "age") rows.x.push_back(age);
-        else if (v == "cancer") rows.x.push_back(i < 5 ? 1 : 0);  // 5 patients with cancer
-        else if (v == "ggo") rows.x.push_back(ggo);
-        else rows.x.push_back(i % 2 ? NAN : rng.Normal(0, 1));
+        if (v == "age")
+          rows.x.push_back(age);
+        else if (v == "cancer")
+          rows.x.push_back(i < 5 ? 1 : 0);  // 5 patients with cancer
+        else if (v == "ggo")
+          rows.x.push_back(ggo);
+        else
+          rows.x.push_back(i % 2 ? NAN : rng.Normal(0, 1));
       }
       rows.y.push_back(y);
     }
@@ -105,9 +109,9 @@ TEST(AnalysisRunnerTest, RefusesBadSpecs) {
   FakeSource source;
   AnalysisTaskRunner runner(&source, {});
   EXPECT_FALSE(runner.Run(Task(R"({"analysis": "magic", "outcome": "severe"})"), nullptr).ok());
-  EXPECT_FALSE(runner.Run(Task(R"({"analysis": "univariate_association", "outcome": "nope"})"),
-                          nullptr)
-                   .ok());
+  EXPECT_FALSE(
+      runner.Run(Task(R"({"analysis": "univariate_association", "outcome": "nope"})"), nullptr)
+          .ok());
 }
 
 }  // namespace

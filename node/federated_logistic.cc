@@ -27,8 +27,9 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
   std::string split = "all";
   if (spec_json.contains("split")) {
     const nlohmann::json& s = spec_json.at("split");
-    split = s.is_object() ? s.value(site_id, std::string("all"))
-                          : s.is_string() ? s.get<std::string>() : "all";
+    split = s.is_object()   ? s.value(site_id, std::string("all"))
+            : s.is_string() ? s.get<std::string>()
+                            : "all";
   }
   const double holdout = spec_json.value("holdout_fraction", 0.19);
   const uint64_t seed = spec_json.value("split_seed", uint64_t{0});
@@ -50,10 +51,10 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
   int64_t events = 0;
   for (double v : y) events += v == 1.0;
   const int64_t non_events = static_cast<int64_t>(y.size()) - events;
-  const int min_cell =
-      privacy::EffectiveMinCellCount(policy, spec_json.value("min_cell_count", 0));
+  const int min_cell = privacy::EffectiveMinCellCount(policy, spec_json.value("min_cell_count", 0));
   TaskOutcome out;
-  nlohmann::json result = {{"analysis", "logistic_regression"}, {"split", split},
+  nlohmann::json result = {{"analysis", "logistic_regression"},
+                           {"split", split},
                            {"n_complete", complete.size()},
                            {"n_incomplete", n - complete.size()}};
   if (events < min_cell || non_events < min_cell) {
@@ -76,9 +77,8 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
     if (t == nullptr) return absl::InvalidArgumentError("checkpoint: no 'beta' tensor");
     b = protocol::ToDoubles(*t);
     if (static_cast<int>(b.size()) != site.num_coefficients()) {
-      return absl::InvalidArgumentError(absl::StrCat("checkpoint: beta has ", b.size(),
-                                                     " values, the model ",
-                                                     site.num_coefficients()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "checkpoint: beta has ", b.size(), " values, the model ", site.num_coefficients()));
     }
   }
   SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary summary, site.Evaluate(b));

@@ -22,8 +22,8 @@ struct GrpcClientOptions {
 class GrpcFederationClient : public protocol::FederationClient {
  public:
   static absl::StatusOr<std::unique_ptr<GrpcFederationClient>> Create(
-      const std::string& target, const protocol::TlsFiles& tls,
-      const std::string& server_name = "", GrpcClientOptions options = {});
+      const std::string& target, const protocol::TlsFiles& tls, const std::string& server_name = "",
+      GrpcClientOptions options = {});
   // Over an existing channel (tests: e.g. a plaintext channel that must be refused).
   GrpcFederationClient(std::shared_ptr<grpc::Channel> channel, GrpcClientOptions options);
 

@@ -40,39 +40,38 @@ absl::StatusOr<Scorer> MakeScorer(const json& m, const std::vector<std::string>&
   if (kind == "published") {
     SCV_ASSIGN_OR_RETURN(const scores::LinearModelSpec* spec,
                          scores::FindPublishedModel(m.value("model", std::string())));
-    return Scorer([spec](const scores::PatientInputs& in, const std::vector<double>&)
-                      -> absl::StatusOr<double> {
+    return Scorer([spec](const scores::PatientInputs& in,
+                         const std::vector<double>&) -> absl::StatusOr<double> {
       SCV_ASSIGN_OR_RETURN(scores::LinearScore s, scores::EvaluateLinearModel(*spec, in));
       return s.probability;
     });
   }
   if (kind == "curb65" || kind == "call") {
-    return Scorer([kind](const scores::PatientInputs& in, const std::vector<double>&)
-                      -> absl::StatusOr<double> {
+    return Scorer([kind](const scores::PatientInputs& in,
+                         const std::vector<double>&) -> absl::StatusOr<double> {
       SCV_ASSIGN_OR_RETURN(scores::PointsScore p,
                            kind == "curb65" ? scores::Curb65(in) : scores::CallScore(in));
       return static_cast<double>(p.points);
     });
   }
   if (kind == "covid_gram") {
-    return Scorer([](const scores::PatientInputs& in, const std::vector<double>&)
-                      -> absl::StatusOr<double> {
-      SCV_ASSIGN_OR_RETURN(scores::CovidGramResult r, scores::CovidGram(in));
-      return r.probability;
-    });
+    return Scorer(
+        [](const scores::PatientInputs& in, const std::vector<double>&) -> absl::StatusOr<double> {
+          SCV_ASSIGN_OR_RETURN(scores::CovidGramResult r, scores::CovidGram(in));
+          return r.probability;
+        });
   }
   if (kind == "yan") {
-    return Scorer([](const scores::PatientInputs& in, const std::vector<double>&)
-                      -> absl::StatusOr<double> {
-      SCV_ASSIGN_OR_RETURN(scores::YanResult r, scores::YanRule(in));
-      return r.AsScore();
-    });
+    return Scorer(
+        [](const scores::PatientInputs& in, const std::vector<double>&) -> absl::StatusOr<double> {
+          SCV_ASSIGN_OR_RETURN(scores::YanResult r, scores::YanRule(in));
+          return r.AsScore();
+        });
   }
   if (kind == "logistic") {
-    SCV_ASSIGN_OR_RETURN(TabularTaskSpec features,
-                         ParseTabularTaskSpec(json{{"features", m.at("features")},
-                                                   {"outcome", "unused"}}
-                                                  .dump()));
+    SCV_ASSIGN_OR_RETURN(
+        TabularTaskSpec features,
+        ParseTabularTaskSpec(json{{"features", m.at("features")}, {"outcome", "unused"}}.dump()));
     const std::vector<double> beta = m.at("coefficients").get<std::vector<double>>();
     if (beta.size() != features.features.size() + 1) {
       return absl::InvalidArgumentError("logistic model: need one coefficient per feature + 1");
@@ -83,17 +82,17 @@ absl::StatusOr<Scorer> MakeScorer(const json& m, const std::vector<std::string>&
       if (it == columns.end()) return absl::InvalidArgumentError("unknown feature " + f.name);
       index.push_back(static_cast<int>(it - columns.begin()));
     }
-    return Scorer([features, beta, index](const scores::PatientInputs&,
-                                          const std::vector<double>& row)
-                      -> absl::StatusOr<double> {
-      double lp = beta[0];
-      for (size_t j = 0; j < index.size(); ++j) {
-        const double v = TransformFeature(features.features[j], row[index[j]]);
-        if (!std::isfinite(v)) return absl::FailedPreconditionError("missing input");
-        lp += beta[j + 1] * v;
-      }
-      return 1.0 / (1.0 + std::exp(-lp));
-    });
+    return Scorer(
+        [features, beta, index](const scores::PatientInputs&,
+                                const std::vector<double>& row) -> absl::StatusOr<double> {
+          double lp = beta[0];
+          for (size_t j = 0; j < index.size(); ++j) {
+            const double v = TransformFeature(features.features[j], row[index[j]]);
+            if (!std::isfinite(v)) return absl::FailedPreconditionError("missing input");
+            lp += beta[j + 1] * v;
+          }
+          return 1.0 / (1.0 + std::exp(-lp));
+        });
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown model kind '", kind, "'"));
 }
@@ -108,7 +107,8 @@ json GroupSurvival(const std::vector<double>& time, const std::vector<double>& e
                    int64_t min_cell) {
   if (static_cast<int64_t>(time.size()) < min_cell) return {{"status", "refused"}};
   absl::StatusOr<stats::SurvivalCounts> counts = stats::CountSurvival(time, event, 1.0);
-  if (!counts.ok()) return {{"status", "failed"}, {"reason", std::string(counts.status().message())}};
+  if (!counts.ok())
+    return {{"status", "failed"}, {"reason", std::string(counts.status().message())}};
   return {{"status", "ok"}, {"counts", stats::ToJson(*counts)}};
 }
 
@@ -134,10 +134,14 @@ json EvaluateModel(const ModelSpec& model, const std::vector<double>& score,
   out["status"] = "ok";
   out["n"] = y.size();
   out["events"] = events;
-  out["auc"] = {{"auc", auc->auc}, {"se", auc->standard_error}, {"ci_lower", auc->ci_lower},
+  out["auc"] = {{"auc", auc->auc},
+                {"se", auc->standard_error},
+                {"ci_lower", auc->ci_lower},
                 {"ci_upper", auc->ci_upper}};
-  out["high_risk"] = {{"threshold", model.high}, {"tp", high->true_positives},
-                      {"fp", high->false_positives}, {"tn", high->true_negatives},
+  out["high_risk"] = {{"threshold", model.high},
+                      {"tp", high->true_positives},
+                      {"fp", high->false_positives},
+                      {"tn", high->true_negatives},
                       {"fn", high->false_negatives}};
   // Coarse ROC: the confusion counts at up to 20 score quantiles (aggregates only).
   std::vector<double> sorted = score;
@@ -264,8 +268,12 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
       cmp["status"] = "refused";
     } else if (absl::StatusOr<stats::AucComparison> d = stats::CompareAucsDeLong(sa, sb, yy);
                d.ok()) {
-      cmp.update({{"status", "ok"}, {"auc_a", d->auc_a}, {"auc_b", d->auc_b},
-                  {"difference", d->difference}, {"z", d->z}, {"p", d->p_value}});
+      cmp.update({{"status", "ok"},
+                  {"auc_a", d->auc_a},
+                  {"auc_b", d->auc_b},
+                  {"difference", d->difference},
+                  {"z", d->z},
+                  {"p", d->p_value}});
     } else {
       cmp.update({{"status", "failed"}, {"reason", std::string(d.status().message())}});
     }
@@ -273,10 +281,10 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
   }
   TaskOutcome out;
   out.num_samples = rows.keys.size();
-  out.result_json = json{{"analysis", "model_evaluation"}, {"outcome", outcome}, {"split", split},
-                         {"min_cell_count", min_cell}, {"models", results},
-                         {"comparisons", comparisons}}
-                        .dump();
+  out.result_json =
+      json{{"analysis", "model_evaluation"}, {"outcome", outcome}, {"split", split},
+           {"min_cell_count", min_cell},     {"models", results},  {"comparisons", comparisons}}
+          .dump();
   return out;
 }
 

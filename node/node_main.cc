@@ -2,13 +2,12 @@
 // tasks the aggregator hands out, and sends only weights and summary statistics, each recorded
 // in the egress ledger first.
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_format.h"
 #include "core/file_util.h"
@@ -22,12 +21,12 @@
 #include "node/clinical/column_mapping.h"
 #include "node/clinical_source.h"
 #include "node/grpc_federation_client.h"
-#include "node/segmentation_runner.h"
-#include "node/store_series_source.h"
-#include "node/imaging/dicom_importer.h"
 #include "node/imaging/ct_features.h"
+#include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/volume_cache.h"
+#include "node/segmentation_runner.h"
+#include "node/store_series_source.h"
 #include "node/task_log.h"
 #include "node/training_runner.h"
 #include "privacy/egress_ledger.h"
@@ -65,10 +64,10 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
                        privacy::EgressLedger::Open(db.get()));
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<GrpcFederationClient> client,
-                       GrpcFederationClient::Create(config.aggregator,
-                                                    {config.ca_cert, config.cert, config.key},
-                                                    config.aggregator_tls_name));
+  SCV_ASSIGN_OR_RETURN(
+      std::unique_ptr<GrpcFederationClient> client,
+      GrpcFederationClient::Create(config.aggregator, {config.ca_cert, config.cert, config.key},
+                                   config.aggregator_tls_name));
   ClinicalDatasetSource source(db.get());
   TrainingRunnerOptions runner_options;
   runner_options.site_id = config.site_id;
@@ -114,9 +113,8 @@ absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& 
   options.mapping = mapping ? &*mapping : nullptr;
   SCV_ASSIGN_OR_RETURN(ClinicalImportReport report,
                        ImportClinicalCsv(*db, pseudonymizer, csv, options));
-  std::cout << absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n",
-                               csv, report.rows_read, report.patients_imported,
-                               report.rows_skipped);
+  std::cout << absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n", csv,
+                               report.rows_read, report.patients_imported, report.rows_skipped);
   for (const std::string& e : report.row_errors) std::cout << "  skipped: " << e << "\n";
   for (const std::string& c : report.dropped_columns) {
     std::cout << "  identifier column dropped (never stored): " << c << "\n";
@@ -143,9 +141,9 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
     r.spacing_y = volume.spacing[1];
     r.spacing_z = volume.spacing[2];
     r.fingerprint = report.fingerprint;
-    SCV_ASSIGN_OR_RETURN(LabelPaths labels, AdoptLabels(FindLabelPaths(report.source_dir),
-                                                         config.cache_dir + "/labels",
-                                                         volume.series_key));
+    SCV_ASSIGN_OR_RETURN(LabelPaths labels,
+                         AdoptLabels(FindLabelPaths(report.source_dir),
+                                     config.cache_dir + "/labels", volume.series_key));
     r.lung_labels_path = labels.lungs;
     r.lesion_labels_path = labels.lesions;
     labelled += !labels.lungs.empty() || !labels.lesions.empty();
@@ -162,11 +160,12 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
   };
   SCV_ASSIGN_OR_RETURN(ImportReport report, importer.Import(dir, sink, &cache));
   std::cout << report.ToText();
-  std::cout << absl::StrFormat("%s: %d series imported (%d with reference labels, %d with CT "
-                               "features), %d refused, %d skipped; %d files skipped\n",
-                               dir, report.Count(SeriesStatus::kImported), labelled, with_features,
-                               report.Count(SeriesStatus::kRefused),
-                               report.Count(SeriesStatus::kSkipped), report.skipped_files.size());
+  std::cout << absl::StrFormat(
+      "%s: %d series imported (%d with reference labels, %d with CT "
+      "features), %d refused, %d skipped; %d files skipped\n",
+      dir, report.Count(SeriesStatus::kImported), labelled, with_features,
+      report.Count(SeriesStatus::kRefused), report.Count(SeriesStatus::kSkipped),
+      report.skipped_files.size());
   return absl::OkStatus();
 }
 
@@ -197,12 +196,12 @@ absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
                        privacy::EgressLedger::Open(db.get()));
   SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger->List(limit));
   for (const privacy::EgressEntry& e : entries) {
-    std::cout << absl::StrFormat("#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
-                                 absl::FormatTime("%Y-%m-%d %H:%M:%S",
-                                                  absl::FromUnixSeconds(e.created_unix),
-                                                  absl::UTCTimeZone()),
-                                 e.kind, e.destination, e.task_id, e.state, e.payload_bytes,
-                                 e.payload_sha256.empty() ? "-" : e.payload_sha256);
+    std::cout << absl::StrFormat(
+        "#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
+        absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(e.created_unix),
+                         absl::UTCTimeZone()),
+        e.kind, e.destination, e.task_id, e.state, e.payload_bytes,
+        e.payload_sha256.empty() ? "-" : e.payload_sha256);
     std::cout << "    statistics: " << e.summary_json << "\n";
     if (!e.tensors_json.empty()) std::cout << "    tensors: " << e.tensors_json << "\n";
   }
@@ -214,8 +213,9 @@ absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
 
 int main(int argc, char** argv) {
   using namespace scancov;  // NOLINT: a main file
-  CLI::App app{"scancov-node: a hospital's federated ScanCov node. It only dials out, and only\n"
-               "weights and summary statistics leave the site, each recorded in the egress ledger."};
+  CLI::App app{
+      "scancov-node: a hospital's federated ScanCov node. It only dials out, and only\n"
+      "weights and summary statistics leave the site, each recorded in the egress ledger."};
   app.require_subcommand(1);
   std::string config_path, log_level, csv, mapping;
   bool exit_when_idle = false, skip_bad_rows = false;
@@ -232,7 +232,9 @@ int main(int argc, char** argv) {
                    "import the good rows and report the bad ones (default: all or nothing)");
   std::string dicom_dir;
   auto* import_dicom = app.add_subcommand("import-dicom", "import the CT series under a folder");
-  import_dicom->add_option("--dir", dicom_dir, "folder to walk")->required()->check(CLI::ExistingDirectory);
+  import_dicom->add_option("--dir", dicom_dir, "folder to walk")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   auto* status = app.add_subcommand("status", "what this node holds and has done");
   auto* ledger = app.add_subcommand("ledger", "every result that left this site, with its bytes");
   ledger->add_option("--limit", limit, "only the last N entries");

@@ -160,8 +160,8 @@ absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
         "site privacy policy: model weights may not leave this site (allow_model_weights)");
   }
   if (task.kind() == v1::TASK_KIND_INIT_MODEL) {
-    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, nn::InitSegmentationModel(model, spec.model_config,
-                                                                          task.plan().seed()));
+    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w,
+                         nn::InitSegmentationModel(model, spec.model_config, task.plan().seed()));
     out.weights = std::move(w);
     return out;
   }

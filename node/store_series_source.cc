@@ -38,8 +38,8 @@ class StoreSeriesSource : public LabelledSeriesSource {
       if (max_series > 0 && static_cast<int>(out.size()) >= max_series) break;
       absl::StatusOr<CtVolume> volume = cache_.Load(r.series_key, r.fingerprint);
       if (!volume.ok()) {
-        spdlog::warn("series {}: not in the volume cache ({}); skipped",
-                     r.series_key.substr(0, 12), std::string(volume.status().message()));
+        spdlog::warn("series {}: not in the volume cache ({}); skipped", r.series_key.substr(0, 12),
+                     std::string(volume.status().message()));
         continue;
       }
       LabelledSeries s;

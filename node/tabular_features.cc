@@ -105,8 +105,8 @@ absl::StatusOr<PreparedData> PrepareTabular(const TabularRows& rows, const Tabul
   for (size_t i = 0; i < n; ++i) {
     const double y = rows.y[i];
     if (y != 0.0 && y != 1.0) {
-      return absl::InvalidArgumentError(absl::StrCat("dataset: row ", i, ": outcome '",
-                                                     spec.outcome, "' is not 0/1"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("dataset: row ", i, ": outcome '", spec.outcome, "' is not 0/1"));
     }
     PreparedSplit& split =
         InHoldout(rows.keys[i], split_seed, spec.validation_fraction) ? out.validation : out.train;

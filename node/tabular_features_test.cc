@@ -23,7 +23,7 @@ TEST(TabularFeaturesTest, TransformsStandardisesAndImputesAtTheCentre) {
   auto data = PrepareTabular(rows, *spec, 7);
   ASSERT_TRUE(data.ok()) << data.status();
   ASSERT_EQ(data->train.rows, 2);
-  EXPECT_NEAR(data->train.x[0], -std::log(6.0), 1e-6);                // -log(1 + 100 - 95)
+  EXPECT_NEAR(data->train.x[0], -std::log(6.0), 1e-6);  // -log(1 + 100 - 95)
   EXPECT_NEAR(data->train.x[1], (std::log(7.501) - 1) / 2, 1e-6);
   EXPECT_FLOAT_EQ(data->train.x[2], 70);
   EXPECT_FLOAT_EQ(data->train.x[3], 0);  // missing -> centre

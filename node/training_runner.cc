@@ -29,9 +29,9 @@ absl::Status AddEvaluation(const protocol::TensorSet& weights, const PreparedSpl
                            const v1::Task& task, const TabularTaskSpec& spec,
                            const std::string& device, TaskOutcome* out) {
   if (val.rows == 0) return absl::OkStatus();
-  SCV_ASSIGN_OR_RETURN(nn::EvalResult eval,
-                       nn::Evaluate(weights, ToTabular(val), task.plan().model(),
-                                    spec.model_config_json, device));
+  SCV_ASSIGN_OR_RETURN(
+      nn::EvalResult eval,
+      nn::Evaluate(weights, ToTabular(val), task.plan().model(), spec.model_config_json, device));
   out->metrics["global.val_loss"] = eval.loss;
   out->metrics["global.val_accuracy"] = eval.accuracy;
   out->metrics["global.n_val"] = static_cast<double>(val.rows);
@@ -62,9 +62,9 @@ absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
         "site privacy policy: model weights may not leave this site (allow_model_weights)");
   }
   if (task.kind() == v1::TASK_KIND_INIT_MODEL) {
-    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, nn::InitModel(task.plan().model(),
-                                                               spec.model_config_json,
-                                                               task.plan().seed()));
+    SCV_ASSIGN_OR_RETURN(
+        protocol::TensorSet w,
+        nn::InitModel(task.plan().model(), spec.model_config_json, task.plan().seed()));
     out.weights = std::move(w);
     return out;
   }
@@ -92,7 +92,8 @@ absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
   config.model = task.plan().model();
   config.model_config_json = spec.model_config_json;
   config.epochs = static_cast<int>(task.plan().local_epochs());
-  config.batch_size = task.plan().batch_size() > 0 ? static_cast<int>(task.plan().batch_size()) : 32;
+  config.batch_size =
+      task.plan().batch_size() > 0 ? static_cast<int>(task.plan().batch_size()) : 32;
   config.learning_rate = task.plan().learning_rate();
   config.proximal_mu = task.plan().proximal_mu();
   config.seed = LocalSeed(task.plan().seed(), task.round(), options_.site_id);

@@ -30,7 +30,7 @@ namespace scancov::privacy {
 struct EgressEntry {
   int64_t id = 0;
   int64_t created_unix = 0;
-  std::string destination;     // aggregator address
+  std::string destination;  // aggregator address
   std::string task_id;
   std::string kind;            // "result", "register"
   uint64_t payload_bytes = 0;  // weights payload (0 without weights) + summary bytes

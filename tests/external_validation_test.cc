@@ -35,11 +35,14 @@ class ExternalValidationTest : public ::testing::Test {
 };
 
 TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
-  const json train_spec = {{"analysis", "logistic_regression"}, {"outcome", "severe"},
-                           {"features", json::parse(kFeatures)}, {"split", "train"},
-                           {"split_seed", 7}, {"holdout_fraction", 0.19}};
-  const v1::StudyStatus trained = testing_sites::RunAnalysisStudy(
-      *federation_, clock_, kb_, "train-at-kb", train_spec.dump());
+  const json train_spec = {{"analysis", "logistic_regression"},
+                           {"outcome", "severe"},
+                           {"features", json::parse(kFeatures)},
+                           {"split", "train"},
+                           {"split_seed", 7},
+                           {"holdout_fraction", 0.19}};
+  const v1::StudyStatus trained =
+      testing_sites::RunAnalysisStudy(*federation_, clock_, kb_, "train-at-kb", train_spec.dump());
   ASSERT_EQ(trained.state(), v1::STUDY_STATE_DONE) << trained.message();
   const json fit = json::parse(trained.rounds().rbegin()->result_json()).at("fit");
   std::vector<double> beta;
@@ -59,8 +62,8 @@ TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
       if (node::InHoldout(rows->keys[i], 7, 0.19)) continue;
       bool complete = true;
       for (size_t j = 0; j < names.size(); ++j) {
-        complete &= std::isfinite(
-            node::TransformFeature(spec->features[j], rows->x[i * names.size() + j]));
+        complete &=
+            std::isfinite(node::TransformFeature(spec->features[j], rows->x[i * names.size() + j]));
       }
       expected += complete;
     }
@@ -68,21 +71,28 @@ TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
     EXPECT_LT(expected, 800 * 0.81 + 30);
   }
 
-  const json eval_spec = {
-      {"analysis", "model_evaluation"}, {"outcome", "severe"},
-      {"split", {{"kb", "holdout"}, {"igr", "all"}}}, {"split_seed", 7}, {"holdout_fraction", 0.19},
-      {"survival", {{"time", "time_to_event_days"}, {"event", "event"}}},
-      {"min_cell_count", 5},
-      {"models",
-       {{{"name", "ScanCov"}, {"kind", "published"}, {"model", "scancov_released"},
-         {"thresholds", {0.144, 0.369}}},
-        {{"name", "trained at KB"}, {"kind", "logistic"}, {"features", json::parse(kFeatures)},
-         {"coefficients", beta}, {"thresholds", {0.144, 0.369}}},
-        {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
-        {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
-        {{"name", "Yan"}, {"kind", "yan"}, {"thresholds", {0.5, 0.5}}}}}};
-  const v1::StudyStatus evaluated = testing_sites::RunAnalysisStudy(
-      *federation_, clock_, all_, "validate", eval_spec.dump());
+  const json eval_spec = {{"analysis", "model_evaluation"},
+                          {"outcome", "severe"},
+                          {"split", {{"kb", "holdout"}, {"igr", "all"}}},
+                          {"split_seed", 7},
+                          {"holdout_fraction", 0.19},
+                          {"survival", {{"time", "time_to_event_days"}, {"event", "event"}}},
+                          {"min_cell_count", 5},
+                          {"models",
+                           {{{"name", "ScanCov"},
+                             {"kind", "published"},
+                             {"model", "scancov_released"},
+                             {"thresholds", {0.144, 0.369}}},
+                            {{"name", "trained at KB"},
+                             {"kind", "logistic"},
+                             {"features", json::parse(kFeatures)},
+                             {"coefficients", beta},
+                             {"thresholds", {0.144, 0.369}}},
+                            {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
+                            {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
+                            {{"name", "Yan"}, {"kind", "yan"}, {"thresholds", {0.5, 0.5}}}}}};
+  const v1::StudyStatus evaluated =
+      testing_sites::RunAnalysisStudy(*federation_, clock_, all_, "validate", eval_spec.dump());
   ASSERT_EQ(evaluated.state(), v1::STUDY_STATE_DONE) << evaluated.message();
   const json result = json::parse(evaluated.rounds().rbegin()->result_json());
   std::map<std::string, json> models;

@@ -230,8 +230,8 @@ TEST_F(FederationMtlsTest, ThreeNodesTrainTwoRoundsAndTheAggregateIsFedAvgByHand
 }
 
 TEST_F(FederationMtlsTest, PlaintextClientIsRefused) {
-  node::GrpcFederationClient plain(
-      grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()), {absl::Seconds(5)});
+  node::GrpcFederationClient plain(grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()),
+                                   {absl::Seconds(5)});
   auto r = plain.Register(v1::RegisterRequest());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
   ASSERT_TRUE(coordinator_->CreateStudy(Spec("after-plaintext", 1)).ok());
@@ -243,7 +243,8 @@ TEST_F(FederationMtlsTest, CertificateFromAnotherCaIsRefused) {
   auto rogue_ca = sites::CreateCertificateAuthority({"Test Consortium"});
   ASSERT_TRUE(rogue_ca.ok());
   TlsFiles rogue = Issue(*rogue_ca, sites::Role::kSite, "kb");
-  rogue.ca_cert = dir_ + "/ca.crt";  // it trusts the real aggregator; the aggregator must not trust it
+  rogue.ca_cert =
+      dir_ + "/ca.crt";  // it trusts the real aggregator; the aggregator must not trust it
   auto client = node::GrpcFederationClient::Create(target_, rogue, "", {absl::Seconds(5)});
   ASSERT_TRUE(client.ok());
   auto r = (*client)->Register(v1::RegisterRequest());

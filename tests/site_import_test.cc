@@ -51,8 +51,8 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
   ASSERT_TRUE(node::CreateClinicalSchema(db).ok());
   ASSERT_TRUE(node::CreateImagingSchema(db).ok());
   const auto pseudonymizer = privacy::Pseudonymizer::FromSecret(std::string(32, 's'));
-  auto clinical = node::ImportClinicalCsvText(db, pseudonymizer, "admission.csv",
-                                              sites::AdmissionCsv(site));
+  auto clinical =
+      node::ImportClinicalCsvText(db, pseudonymizer, "admission.csv", sites::AdmissionCsv(site));
   ASSERT_TRUE(clinical.ok()) << clinical.status();
   EXPECT_EQ(clinical->patients_imported, 40);
 
@@ -60,10 +60,11 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
   node::VolumeCache cache(dir + "/cache");
   std::map<std::string, node::CtVolume> volumes;
   auto sink = [&](node::CtVolume&& v, const node::SeriesReport& report) -> absl::Status {
-    node::CtSeriesRecord r{v.series_key, v.patient_key, v.study_key, v.nx, v.ny, v.nz,
-                           v.spacing[0], v.spacing[1], v.spacing[2], report.fingerprint};
-    auto labels = node::AdoptLabels(node::FindLabelPaths(report.source_dir), dir + "/labels",
-                                    v.series_key);
+    node::CtSeriesRecord r{
+        v.series_key, v.patient_key, v.study_key,  v.nx,         v.ny,
+        v.nz,         v.spacing[0],  v.spacing[1], v.spacing[2], report.fingerprint};
+    auto labels =
+        node::AdoptLabels(node::FindLabelPaths(report.source_dir), dir + "/labels", v.series_key);
     if (!labels.ok()) return labels.status();
     r.lung_labels_path = labels->lungs;
     r.lesion_labels_path = labels->lesions;

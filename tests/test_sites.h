@@ -31,8 +31,8 @@ struct Site {
 // A named (kb, igr) or generic site with `patients` patients (0: the profile's default),
 // generated with `seed` and imported through the node's clinical CSV import.
 inline Site MakeSite(const std::string& id, uint64_t seed, int patients = 0) {
-  Site site{id, std::make_unique<SQLite::Database>(":memory:", SQLite::OPEN_READWRITE |
-                                                                   SQLite::OPEN_CREATE)};
+  Site site{id, std::make_unique<SQLite::Database>(":memory:",
+                                                   SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)};
   EXPECT_TRUE(node::CreateClinicalSchema(*site.db).ok());
   auto profile = sites::SiteProfileFor(id, patients > 0 ? patients : 300, 0.2);
   EXPECT_TRUE(profile.ok()) << profile.status();
@@ -76,9 +76,8 @@ inline v1::StudyStatus RunAnalysisStudy(aggregator::Federation& federation, Fake
     clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
         &federation, aggregator::Caller{aggregator::Caller::Role::kSite, s.id}));
     sources.push_back(std::make_unique<node::ClinicalDatasetSource>(s.db.get()));
-    runners.push_back(
-        std::make_unique<node::AnalysisTaskRunner>(sources.back().get(), privacy::ReleasePolicy{},
-                                                   s.id));
+    runners.push_back(std::make_unique<node::AnalysisTaskRunner>(sources.back().get(),
+                                                                 privacy::ReleasePolicy{}, s.id));
     node::AgentOptions options;
     options.clock = &clock;
     agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), runners.back().get(),

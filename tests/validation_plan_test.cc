@@ -1,8 +1,9 @@
 // The cross-site validation plan, run in process: training studies (per site and federated,
 // on training parts), then evaluation studies built from their fits, then the AUC matrix.
+#include "aggregator/validation_plan.h"
+
 #include <nlohmann/json.hpp>
 
-#include "aggregator/validation_plan.h"
 #include "tests/test_sites.h"
 
 namespace scancov {
@@ -11,10 +12,10 @@ namespace {
 using json = nlohmann::json;
 
 v1::StudyStatus RunStudy(aggregator::Federation& federation, FakeClock& clock,
-                    std::vector<testing_sites::Site>& sites, const v1::StudySpec& spec) {
-  return testing_sites::RunAnalysisStudy(federation, clock, sites, spec.name(), spec.spec_json(),
-                                         60, std::vector<std::string>(spec.sites().begin(),
-                                                                      spec.sites().end()));
+                         std::vector<testing_sites::Site>& sites, const v1::StudySpec& spec) {
+  return testing_sites::RunAnalysisStudy(
+      federation, clock, sites, spec.name(), spec.spec_json(), 60,
+      std::vector<std::string>(spec.sites().begin(), spec.sites().end()));
 }
 
 TEST(ValidationPlanTest, TrainsEverywhereEvaluatesOnUnseenDataAndFillsTheMatrix) {
@@ -58,8 +59,8 @@ TEST(ValidationPlanTest, TrainsEverywhereEvaluatesOnUnseenDataAndFillsTheMatrix)
     ASSERT_EQ(evaluated.back().state(), v1::STUDY_STATE_DONE);
   }
   const std::string md = aggregator::ValidationMatrixMarkdown(*plan, evaluated);
-  for (const char* row : {"| at kb |", "| at igr |", "| federated |", "| ScanCov (published) |",
-                          "| CURB-65 |"}) {
+  for (const char* row :
+       {"| at kb |", "| at igr |", "| federated |", "| ScanCov (published) |", "| CURB-65 |"}) {
     EXPECT_NE(md.find(row), std::string::npos) << row << "\n" << md;
   }
   EXPECT_NE(md.find(")*"), std::string::npos);  // held-out cells are marked

@@ -80,8 +80,7 @@ absl::StatusOr<HuVolume> MaskOutside(const HuVolume& hu, const LabelVolume& mask
 // (slices untouched), then centre-crops or pads (HU -1024, labels 0) to exactly size x size:
 // the fixed slice size 2D / 2.5D networks need whatever the scanner's matrix and field of view.
 absl::StatusOr<HuVolume> FitInPlaneHu(const HuVolume& hu, int size, int threads = 0);
-absl::StatusOr<LabelVolume> FitInPlaneLabels(const LabelVolume& labels, int size,
-                                             int threads = 0);
+absl::StatusOr<LabelVolume> FitInPlaneLabels(const LabelVolume& labels, int size, int threads = 0);
 
 }  // namespace scancov::ct
 

@@ -37,18 +37,18 @@
 namespace scancov::node {
 
 struct ModelFeature {
-  std::string name;                 // a PatientInputs name
-  std::string transform = "none";   // none | log | neglog_101_minus
+  std::string name;                // a PatientInputs name
+  std::string transform = "none";  // none | log | neglog_101_minus
   double center = 0.0;
-  double scale = 1.0;               // > 0
+  double scale = 1.0;  // > 0
 };
 
 struct AiScoreModelFile {
   std::vector<ModelFeature> features;
   std::vector<double> coefficients;  // intercept, then one per feature
   scores::AiScoreCutPoints cut_points;
-  bool default_cut_points = false;   // the file had none: 23 / 45
-  std::string outcome;               // "death" or empty
+  bool default_cut_points = false;  // the file had none: 23 / 45
+  std::string outcome;              // "death" or empty
   std::string source;
   int64_t n = 0;
   int64_t events = 0;

@@ -26,7 +26,10 @@ constexpr char kExported[] = R"({
   "source": "federated logistic regression, study demo-aiscore"})";
 
 scores::PatientInputs Patient() {
-  return {{"age", 70}, {"sex", 1}, {"spo2", 90}, {"well_aerated_lung_percent", 60},
+  return {{"age", 70},
+          {"sex", 1},
+          {"spo2", 90},
+          {"well_aerated_lung_percent", 60},
           {"calcium_volume_mm3", 200}};
 }
 
@@ -68,7 +71,7 @@ TEST(AiScoreModel, CentreScaleAndDefaultCutPoints) {
                    {"name": "spo2", "transform": "neglog_101_minus", "center": -2, "scale": 0.5},
                    {"name": "calcium_volume_mm3", "transform": "log"}],
       "coefficients": [-1.0, 0.8, -0.5, 0.2]})",
-                                                      "hand");
+                                                         "hand");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_TRUE(m->default_cut_points);
   absl::StatusOr<scores::AiScoreResult> r =

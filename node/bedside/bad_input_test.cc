@@ -15,8 +15,8 @@
 namespace scancov::node {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::DefaultRequest;
+using ::testing::HasSubstr;
 using testing::SharedPhantom;
 
 // Scores the shared phantom with one clinical value changed (NaN removes it).
@@ -108,7 +108,8 @@ TEST(BedsideBadInput, NonChestSeriesIsRefused) {
     for (int j = 0; j < g.ny; ++j) {
       for (int i = 0; i < g.nx; ++i) {
         const double x = (i - g.nx / 2.0) * g.dx, y = (j - g.ny / 2.0) * g.dy;
-        volume->hu[g.Index(k, j, i)] = x * x / (160.0 * 160) + y * y / (110.0 * 110) < 1 ? 40 : -1000;
+        volume->hu[g.Index(k, j, i)] =
+            x * x / (160.0 * 160) + y * y / (110.0 * 110) < 1 ? 40 : -1000;
       }
     }
   }

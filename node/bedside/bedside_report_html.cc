@@ -16,11 +16,20 @@ std::string Escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -63,22 +72,22 @@ std::string Badge(const std::string& text, const char* colour) {
 }
 
 std::string FiveLevelScaleHtml(int level) {
-  const scores::FiveLevelScale scale =
-      scores::FiveLevelScaleFromTerciles(scores::RiskThresholds{});
+  const scores::FiveLevelScale scale = scores::FiveLevelScaleFromTerciles(scores::RiskThresholds{});
   std::string out = "<table class=\"scale\"><tr>";
   for (int l = 1; l <= 5; ++l) {
     const double lo = l == 1 ? 0.0 : scale.cuts[l - 2];
     const double hi = l == 5 ? 1.0 : scale.cuts[l - 1];
-    absl::StrAppendFormat(&out, "<td class=\"%s\" style=\"background:%s\">%d %s<br>p %.3f-%.3f</td>",
-                          l == level ? "on" : "off", kLevelColours[l - 1], l,
-                          scores::FiveLevelName(l), lo, hi);
+    absl::StrAppendFormat(
+        &out, "<td class=\"%s\" style=\"background:%s\">%d %s<br>p %.3f-%.3f</td>",
+        l == level ? "on" : "off", kLevelColours[l - 1], l, scores::FiveLevelName(l), lo, hi);
   }
   return out + "</tr></table>";
 }
 
 std::string ScanCovBox(const BedsideResult& r) {
-  std::string out = "<div class=\"box\"><b>ScanCov</b> (severe outcome: O2 &ge; 15 L/min, "
-                    "ventilation or death)<br>";
+  std::string out =
+      "<div class=\"box\"><b>ScanCov</b> (severe outcome: O2 &ge; 15 L/min, "
+      "ventilation or death)<br>";
   if (!r.scancov.available) {
     return absl::StrCat(out, "<span class=\"na\">not computed: ", Escape(r.scancov.reason),
                         "</span></div>");
@@ -87,8 +96,9 @@ std::string ScanCovBox(const BedsideResult& r) {
   const std::string cls = scores::RiskClassName(s.risk_class);
   absl::StrAppendFormat(&out, "probability <b>%.3f</b> %s<br>", s.probability,
                         Badge(cls + " risk", ClassColour(cls)));
-  absl::StrAppendFormat(&out, "<small>terciles 0.144 / 0.369; linear predictor %.3f; disease "
-                              "extent %d/5 measured on the CT</small><br>",
+  absl::StrAppendFormat(&out,
+                        "<small>terciles 0.144 / 0.369; linear predictor %.3f; disease "
+                        "extent %d/5 measured on the CT</small><br>",
                         s.linear_predictor, r.disease_extent);
   absl::StrAppend(&out, "level <b>", s.level, "/5</b> (", scores::FiveLevelName(s.level), ")",
                   FiveLevelScaleHtml(s.level), "</div>");
@@ -101,8 +111,9 @@ std::string AiScoreBox(const BedsideResult& r) {
     return absl::StrCat(out, "<span class=\"na\">", Escape(r.aiscore.reason), "</span></div>");
   }
   const std::string cls = scores::AiScoreClassName(r.aiscore.value.score_class);
-  absl::StrAppendFormat(&out, "score <b>%.1f</b> / 100 %s<br><small>classes low [0, %g), medium "
-                              "[%g, %g), high [%g, 100]; model: %s</small></div>",
+  absl::StrAppendFormat(&out,
+                        "score <b>%.1f</b> / 100 %s<br><small>classes low [0, %g), medium "
+                        "[%g, %g), high [%g, 100]; model: %s</small></div>",
                         r.aiscore.value.score, Badge(cls, ClassColour(cls)),
                         r.aiscore.cut_points.low_medium, r.aiscore.cut_points.low_medium,
                         r.aiscore.cut_points.medium_high, r.aiscore.cut_points.medium_high,
@@ -120,8 +131,9 @@ std::string PointsBox(const char* name, const PointsOutcome& p) {
   if (p.value.partial()) absl::StrAppend(&out, " to ", p.value.max_points);
   absl::StrAppend(&out, "</b>, group ", Escape(p.group));
   if (p.value.partial()) {
-    absl::StrAppend(&out, "<br><small>partial, missing: ",
-                    Escape(absl::StrJoin(p.value.missing, ", ")), "</small>");
+    absl::StrAppend(&out,
+                    "<br><small>partial, missing: ", Escape(absl::StrJoin(p.value.missing, ", ")),
+                    "</small>");
   }
   return out + "</div>";
 }
@@ -130,10 +142,10 @@ std::string LungTable(const BedsideResult& r) {
   std::string out =
       "<table><tr><th>lung</th><th>volume mL</th><th>GGO %</th><th>crazy paving %</th>"
       "<th>consolidation %</th><th>extent %</th><th>extent 0-5</th><th>well-aerated %</th></tr>";
-  const std::tuple<const char*, const ct::LungLesionStats*, const ct::HuIntervalStats*> rows[3] =
-      {{"right", &r.lesions.right, &r.hu_intervals.right},
-       {"left", &r.lesions.left, &r.hu_intervals.left},
-       {"both", &r.lesions.both, &r.hu_intervals.both}};
+  const std::tuple<const char*, const ct::LungLesionStats*, const ct::HuIntervalStats*> rows[3] = {
+      {"right", &r.lesions.right, &r.hu_intervals.right},
+      {"left", &r.lesions.left, &r.hu_intervals.left},
+      {"both", &r.lesions.both, &r.hu_intervals.both}};
   for (const auto& [name, s, h] : rows) {
     absl::StrAppendFormat(&out,
                           "<tr><td>%s</td><td>%.0f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td>"
@@ -157,9 +169,10 @@ std::string ImagesHtml(const BedsideResult& r) {
     absl::StrAppend(&out, "<figure>", PngTag(r.chart_png, "chart", "width:200px"),
                     "<figcaption>lesions per lung</figcaption></figure>");
   }
-  return out + "</div><small>Yellow GGO, orange crazy paving, red consolidation; green / blue "
-               "contours right / left lung. Radiological orientation: the patient's right on "
-               "the image's left.</small>";
+  return out +
+         "</div><small>Yellow GGO, orange crazy paving, red consolidation; green / blue "
+         "contours right / left lung. Radiological orientation: the patient's right on "
+         "the image's left.</small>";
 }
 
 }  // namespace
@@ -179,8 +192,8 @@ std::string BedsideReportHtml(const BedsideResult& r) {
   absl::StrAppendFormat(&out,
                         "<p>Patient (pseudonymous ID) <b>%s</b><br><small>series %s: %d x %d x "
                         "%d voxels, %.2f x %.2f x %.2f mm</small></p>",
-                        Escape(r.patient_key), Escape(r.series_key.substr(0, 12)), r.nx, r.ny,
-                        r.nz, r.spacing[0], r.spacing[1], r.spacing[2]);
+                        Escape(r.patient_key), Escape(r.series_key.substr(0, 12)), r.nx, r.ny, r.nz,
+                        r.spacing[0], r.spacing[1], r.spacing[2]);
   absl::StrAppend(&out, "<h2>Scores</h2><div class=\"boxes\">", ScanCovBox(r), AiScoreBox(r),
                   PointsBox("CURB-65", r.curb65), PointsBox("CALL", r.call), "</div>");
   absl::StrAppend(&out, "<h2>Lesions per lung</h2>", LungTable(r));
@@ -198,7 +211,8 @@ std::string BedsideReportHtml(const BedsideResult& r) {
                   "radiologist's visual score on the same scale).</small></p>");
   if (!r.notes.empty()) {
     absl::StrAppend(&out, "<h2>Notes</h2><ul>");
-    for (const std::string& n : r.notes) absl::StrAppend(&out, "<li><small>", Escape(n), "</small></li>");
+    for (const std::string& n : r.notes)
+      absl::StrAppend(&out, "<li><small>", Escape(n), "</small></li>");
     absl::StrAppend(&out, "</ul>");
   }
   return out + "</body></html>\n";

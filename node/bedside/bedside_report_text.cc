@@ -39,8 +39,8 @@ std::string PointsLine(const char* name, const PointsOutcome& p) {
   if (!p.available) return absl::StrCat(name, ": not available - ", p.reason);
   std::string line = absl::StrCat(name, ": ", p.value.points);
   if (p.value.partial()) {
-    absl::StrAppend(&line, " to ", p.value.max_points, " (partial, missing: ",
-                    absl::StrJoin(p.value.missing, ", "), ")");
+    absl::StrAppend(&line, " to ", p.value.max_points,
+                    " (partial, missing: ", absl::StrJoin(p.value.missing, ", "), ")");
   }
   absl::StrAppend(&line, ", group ", p.group);
   return line;
@@ -91,8 +91,8 @@ json ScoresJson(const BedsideResult& r) {
     ai["reason"] = r.aiscore.reason;
   }
   json out = {{"scancov", scancov}, {"aiscore", ai}};
-  for (const auto& [name, p] : {std::pair<const char*, const PointsOutcome*>{"curb65", &r.curb65},
-                                {"call", &r.call}}) {
+  for (const auto& [name, p] :
+       {std::pair<const char*, const PointsOutcome*>{"curb65", &r.curb65}, {"call", &r.call}}) {
     json j = {{"available", p->available}};
     if (p->available) {
       j.update({{"points", p->value.points},
@@ -112,8 +112,7 @@ json ScoresJson(const BedsideResult& r) {
 std::string BedsideSummaryText(const BedsideResult& r) {
   std::string out = "ScanCov bedside scoring\n";
   if (!r.complete()) {
-    absl::StrAppend(&out, "*** INCOMPLETE: no valid ScanCov score. ", r.scancov.reason,
-                    " ***\n");
+    absl::StrAppend(&out, "*** INCOMPLETE: no valid ScanCov score. ", r.scancov.reason, " ***\n");
   }
   for (const std::string& p : r.input_problems) absl::StrAppend(&out, "input problem: ", p, "\n");
   absl::StrAppendFormat(&out, "patient (pseudonymous ID): %s\n", r.patient_key);
@@ -135,8 +134,8 @@ std::string BedsideSummaryText(const BedsideResult& r) {
                         r.calcium_available ? absl::StrFormat("%.0f mm3", r.calcium_volume_mm3)
                                             : std::string("not measured"));
   absl::StrAppend(&out, "disease extent (CT, 0-5): ", r.disease_extent, "\n\n");
-  absl::StrAppend(&out, ScanCovLine(r), "\n", AiScoreLine(r), "\n",
-                  PointsLine("CURB-65", r.curb65), "\n", PointsLine("CALL", r.call), "\n");
+  absl::StrAppend(&out, ScanCovLine(r), "\n", AiScoreLine(r), "\n", PointsLine("CURB-65", r.curb65),
+                  "\n", PointsLine("CALL", r.call), "\n");
   for (const std::string& n : r.notes) absl::StrAppend(&out, "note: ", n, "\n");
   absl::StrAppend(&out, "\n", kResearchDisclaimer, "\n");
   return out;

@@ -77,10 +77,10 @@ struct PointsOutcome {
 };
 
 struct OverlayImage {
-  int slice = 0;          // index along the sorted series (0 = the feet end)
+  int slice = 0;  // index along the sorted series (0 = the feet end)
   int64_t lesion_voxels = 0;
-  std::string zone;       // "upper", "middle", "lower"
-  std::string png;        // PNG bytes
+  std::string zone;  // "upper", "middle", "lower"
+  std::string png;   // PNG bytes
 };
 
 struct BedsideResult {
@@ -89,10 +89,10 @@ struct BedsideResult {
   std::string series_key;
   int nx = 0, ny = 0, nz = 0;
   std::array<double, 3> spacing{};
-  std::vector<std::string> notes;            // import notes and choices made
-  std::vector<std::string> input_problems;   // every implausible / unknown clinical input
-  std::string lung_method;                   // "model-free" or "learned (checkpoint)"
-  std::string lesion_method;                 // "HU intervals" or "learned (n models)"
+  std::vector<std::string> notes;           // import notes and choices made
+  std::vector<std::string> input_problems;  // every implausible / unknown clinical input
+  std::string lung_method;                  // "model-free" or "learned (checkpoint)"
+  std::string lesion_method;                // "HU intervals" or "learned (n models)"
 
   ct::LesionQuantification lesions;  // per lung %, extent, ExtentScore
   ct::HuIntervalQuantification hu_intervals;

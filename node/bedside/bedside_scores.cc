@@ -105,8 +105,8 @@ void ComputeBedsideScores(const scores::PatientInputs& clinical,
   }
 
   const absl::StatusOr<scores::PointsScore> curb = scores::Curb65(result.inputs);
-  result.curb65 = FromPoints(
-      curb, curb.ok() ? GroupText(*curb, scores::Curb65GroupOf, Curb65GroupName) : "");
+  result.curb65 =
+      FromPoints(curb, curb.ok() ? GroupText(*curb, scores::Curb65GroupOf, Curb65GroupName) : "");
   const absl::StatusOr<scores::PointsScore> call = scores::CallScore(result.inputs);
   result.call =
       FromPoints(call, call.ok() ? GroupText(*call, scores::CallClassOf, CallClassName) : "");

@@ -24,12 +24,24 @@ inline int Median9(int* p) {
   auto sort2 = [](int& a, int& b) {
     if (a > b) std::swap(a, b);
   };
-  sort2(p[1], p[2]); sort2(p[4], p[5]); sort2(p[7], p[8]);
-  sort2(p[0], p[1]); sort2(p[3], p[4]); sort2(p[6], p[7]);
-  sort2(p[1], p[2]); sort2(p[4], p[5]); sort2(p[7], p[8]);
-  sort2(p[0], p[3]); sort2(p[5], p[8]); sort2(p[4], p[7]);
-  sort2(p[3], p[6]); sort2(p[1], p[4]); sort2(p[2], p[5]);
-  sort2(p[4], p[7]); sort2(p[4], p[2]); sort2(p[6], p[4]);
+  sort2(p[1], p[2]);
+  sort2(p[4], p[5]);
+  sort2(p[7], p[8]);
+  sort2(p[0], p[1]);
+  sort2(p[3], p[4]);
+  sort2(p[6], p[7]);
+  sort2(p[1], p[2]);
+  sort2(p[4], p[5]);
+  sort2(p[7], p[8]);
+  sort2(p[0], p[3]);
+  sort2(p[5], p[8]);
+  sort2(p[4], p[7]);
+  sort2(p[3], p[6]);
+  sort2(p[1], p[4]);
+  sort2(p[2], p[5]);
+  sort2(p[4], p[7]);
+  sort2(p[4], p[2]);
+  sort2(p[6], p[4]);
   sort2(p[4], p[2]);
   return p[4];
 }
@@ -122,8 +134,7 @@ absl::StatusOr<LabelVolume> ClassifyLesionsByHu(const HuVolume& hu, const LabelV
     return absl::InvalidArgumentError("hu lesions: HU bounds must increase");
   }
   LabelVolume out(hu.nx, hu.ny, hu.nz, hu.spacing, ct::kLesionBackground);
-  const ct::Box box =
-      ct::BoundingBox<uint8_t>(lungs, [](uint8_t v) { return v != 0; });
+  const ct::Box box = ct::BoundingBox<uint8_t>(lungs, [](uint8_t v) { return v != 0; });
   if (box.empty()) return out;
   // One voxel of margin in plane so the smoothing sees the voxels next to the lungs.
   const ct::Box crop = ct::Expand(box, 1, 1, 0, lungs);

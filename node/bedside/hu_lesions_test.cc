@@ -27,9 +27,9 @@ struct Scene {
 
 TEST(HuLesions, IntervalsBecomeLesionClasses) {
   Scene s;
-  s.Block(4, 20, 4, 20, -700);    // GGO
-  s.Block(24, 40, 4, 20, -450);   // semi-consolidation -> crazy paving
-  s.Block(44, 60, 4, 20, 20);     // consolidation
+  s.Block(4, 20, 4, 20, -700);   // GGO
+  s.Block(24, 40, 4, 20, -450);  // semi-consolidation -> crazy paving
+  s.Block(44, 60, 4, 20, 20);    // consolidation
   absl::StatusOr<LabelVolume> labels = ClassifyLesionsByHu(s.hu, s.lungs);
   ASSERT_TRUE(labels.ok()) << labels.status();
   EXPECT_EQ(labels->at(4, 12, 12), ct::kLesionGgo);
@@ -63,6 +63,9 @@ TEST(HuLesions, NoiseAndThinVesselsAreNotLesions) {
   for (int16_t& v : s.hu.voxels) v = static_cast<int16_t>(-820 + noise(rng));  // 2 sigma: -780
   for (int k = 0; k < s.hu.nz; ++k) {
     for (int j = 0; j < 64; ++j) s.hu.at(k, j, 30) = s.hu.at(k, j, 31) = 40;  // a 1.5 mm vessel
+    for (int j = 20; j < 28; ++j) {
+      for (int i = 10; i < 16; ++i) s.hu.at(k, j, i) = 40;  // a 4.5 mm vessel in cross-section
+    }
   }
   absl::StatusOr<LabelVolume> labels = ClassifyLesionsByHu(s.hu, s.lungs);
   ASSERT_TRUE(labels.ok());
@@ -73,6 +76,7 @@ TEST(HuLesions, NoiseAndThinVesselsAreNotLesions) {
   HuLesionOptions raw;
   raw.smooth = false;
   raw.opening_radius_mm = 0;
+  raw.consolidation_opening_radius_mm = 0;
   raw.min_component_ml = 0;
   labels = ClassifyLesionsByHu(s.hu, s.lungs, raw);
   ASSERT_TRUE(labels.ok());
@@ -84,8 +88,7 @@ TEST(HuLesions, NoiseAndThinVesselsAreNotLesions) {
 TEST(HuLesions, RefusesMismatchedGrids) {
   Scene s;
   LabelVolume other(32, 32, 8, {0.75, 0.75, 1.0}, 1);
-  EXPECT_EQ(ClassifyLesionsByHu(s.hu, other).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClassifyLesionsByHu(s.hu, other).status().code(), absl::StatusCode::kInvalidArgument);
   HuLesionOptions bad;
   bad.bounds.semi_low = -800;
   EXPECT_EQ(ClassifyLesionsByHu(s.hu, s.lungs, bad).status().code(),

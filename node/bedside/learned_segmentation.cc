@@ -34,13 +34,12 @@ absl::StatusOr<nn::Checkpoint> LoadSegCheckpoint(const std::string& path,
   absl::StatusOr<nn::SegNetConfig> config =
       nn::ParseSegNetConfig(ckpt->model, ckpt->model_config_json);
   if (!config.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(role, " model ", path, ": ",
-                                                   std::string(config.status().message())));
+    return absl::InvalidArgumentError(
+        absl::StrCat(role, " model ", path, ": ", std::string(config.status().message())));
   }
   if (config->num_classes != classes) {
-    return absl::InvalidArgumentError(absl::StrCat(role, " model ", path, ": predicts ",
-                                                   config->num_classes, " classes, expected ",
-                                                   classes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        role, " model ", path, ": predicts ", config->num_classes, " classes, expected ", classes));
   }
   return ckpt;
 }
@@ -73,8 +72,7 @@ bool LearnedSegmentationAvailable() { return true; }
 
 absl::StatusOr<LabelVolume> PredictLungLabels(const std::string& checkpoint, const HuVolume& hu,
                                               const LearnedOptions& options) {
-  SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt,
-                       LoadSegCheckpoint(checkpoint, {"unet2d"}, 3, "lung"));
+  SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt, LoadSegCheckpoint(checkpoint, {"unet2d"}, 3, "lung"));
   SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, options));
   SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpt, input, checkpoint, options));
   SCV_ASSIGN_OR_RETURN(LabelVolume labels, nn::ArgmaxLabels(p, nullptr));

@@ -1,6 +1,8 @@
 // The learned path end to end with freshly initialised (untrained) networks: the plumbing
 // (checkpoint checks, in-plane fitting and back, ensemble, lung mask) not the accuracy, which
 // models/nn's tests and the federated segmentation study measure.
+#include "node/bedside/learned_segmentation.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 #include "models/nn/checkpoint.h"
 #include "models/nn/segmentation.h"
 #include "node/bedside/bedside_test_util.h"
-#include "node/bedside/learned_segmentation.h"
 #include "node/bedside/score_patient.h"
 
 namespace scancov::node {
@@ -47,7 +48,25 @@ TEST(BedsideLearned, LesionEnsembleRunsInsideTheLungMask) {
     }
   }
   // Whatever an untrained net calls, the quantification is consistent with the map.
-  EXPECT_EQ(r->lesions.both.lung_voxels, r->lesions.right.lung_voxels + r->lesions.left.lung_voxels);
+  EXPECT_EQ(r->lesions.both.lung_voxels,
+            r->lesions.right.lung_voxels + r->lesions.left.lung_voxels);
+}
+
+// An untrained lung net gives a mask that is not two plausible lungs, or, by chance, one: either
+// way the pipeline runs through the 2D U-Net and the chest check, and never scores silently.
+TEST(BedsideLearned, LungNetGoesThroughTheChestCheck) {
+  BedsideRequest request = testing::DefaultRequest(testing::SharedPhantom().dicom_dir);
+  request.options.lung_checkpoint = SaveInitialModel("unet2d", "lungs");
+  request.options.model_in_plane = 64;
+  request.options.device = "cpu";
+  absl::StatusOr<BedsideResult> r = ScorePatient(request);
+  if (r.ok()) {
+    EXPECT_THAT(r->lung_method, HasSubstr("learned 2D U-Net (lungs.ckpt)"));
+    EXPECT_GE(r->lesions.both.volume_ml, request.options.min_lung_volume_ml);
+  } else {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr("not a chest CT"));
+  }
 }
 
 TEST(BedsideLearned, WrongModelKindIsRefusedByFile) {
@@ -56,9 +75,9 @@ TEST(BedsideLearned, WrongModelKindIsRefusedByFile) {
   request.options.lesion_checkpoints = {lung};
   absl::StatusOr<BedsideResult> r = ScorePatient(request);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(),
-              HasSubstr("lesion model " + lung + ": holds a 'unet2d' model, expected unet25d or "
-                        "unet3d"));
+  EXPECT_THAT(r.status().message(), HasSubstr("lesion model " + lung +
+                                              ": holds a 'unet2d' model, expected unet25d or "
+                                              "unet3d"));
   request.options.lesion_checkpoints.clear();
   const std::string lesion = SaveInitialModel("unet25d", "lesion");
   request.options.lung_checkpoint = lesion;

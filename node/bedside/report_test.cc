@@ -17,9 +17,9 @@
 namespace scancov::node {
 namespace {
 
+using testing::DefaultRequest;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::DefaultRequest;
 using testing::SharedPhantom;
 
 const BedsideResult& Result() {
@@ -34,8 +34,12 @@ const BedsideResult& Result() {
 // Everything that identifies the patient or the exam in the phantom's DICOM files.
 std::vector<std::string> Identifiers() {
   const sites::PhantomFiles& files = SharedPhantom();
-  std::vector<std::string> ids = {testing::kFakePatientId, testing::kFakePatientName, "DUPONT",
-                                  "JEANNE", testing::kFakeBirthDate, "1957-03-12",
+  std::vector<std::string> ids = {testing::kFakePatientId,
+                                  testing::kFakePatientName,
+                                  "DUPONT",
+                                  "JEANNE",
+                                  testing::kFakeBirthDate,
+                                  "1957-03-12",
                                   files.dicom_dir};
   for (const auto& s : files.dicom.series) ids.push_back(s.series_uid);
   ids.push_back(files.dicom.study_uid);
@@ -87,8 +91,10 @@ TEST(BedsideReport, HtmlShowsScoresScaleTableAndDisclaimer) {
   const std::string html = BedsideReportHtml(r);
   EXPECT_THAT(html, HasSubstr(kResearchDisclaimer));
   EXPECT_THAT(html, HasSubstr("ScanCov"));
-  EXPECT_THAT(html, HasSubstr(absl::StrFormat("probability <b>%.3f</b>", r.scancov.value.probability)));
-  EXPECT_THAT(html, HasSubstr(scores::RiskClassName(r.scancov.value.risk_class) + std::string(" risk")));
+  EXPECT_THAT(html,
+              HasSubstr(absl::StrFormat("probability <b>%.3f</b>", r.scancov.value.probability)));
+  EXPECT_THAT(html,
+              HasSubstr(scores::RiskClassName(r.scancov.value.risk_class) + std::string(" risk")));
   EXPECT_THAT(html, HasSubstr("<td class=\"on\""));  // the patient's level on the 1-5 scale
   for (const char* level : {"1 very low", "2 low", "3 medium", "4 high", "5 very high"}) {
     EXPECT_THAT(html, HasSubstr(level));

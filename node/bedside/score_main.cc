@@ -5,10 +5,11 @@
 //       (--config site.json | --secret FILE) [--lung-model ckpt] [--lesion-model ckpt ...]
 //       [--aiscore-model model.json] [--report out.html] [--json out.json] [--seg out.dcm]
 //
-// Exit status: 0 complete (ScanCov computed); 1 usage or configuration error; 2 the request was
-// refused (no chest CT, unreadable folder, bad model file...); 3 incomplete (CT analysed but
-// ScanCov not computable: a required input missing or implausible); 4 an output could not be
-// written. The terminal, the JSON and the HTML name the patient only by the pseudonymous ID.
+// Exit status: 0 complete (ScanCov computed); 1 usage or configuration error (bad flags, site
+// file); 2 the request was refused (no chest CT, unreadable folder, bad model file...);
+// 3 incomplete (CT analysed but ScanCov not computable: a required input missing or
+// implausible; the outputs say so); 4 an output could not be written. The terminal, the JSON
+// and the HTML name the patient only by the pseudonymous ID.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "core/file_util.h"
 #include "core/logging.h"
+#include "core/status_macros.h"
 #include "node/bedside/bedside_report.h"
 #include "node/bedside/score_patient.h"
 #include "sites/config/site_config.h"
@@ -65,8 +67,7 @@ absl::Status AddExtraInputs(const std::vector<std::string>& extra,
     const std::vector<std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
     double value = 0;
     if (kv.size() != 2 || !absl::SimpleAtod(kv[1], &value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--input ", kv[0], ": expected name=number"));
+      return absl::InvalidArgumentError(absl::StrCat("--input ", kv[0], ": expected name=number"));
     }
     inputs.Set(kv[0], value);
   }
@@ -95,29 +96,28 @@ bool WriteOutputs(const BedsideResult& r, const std::string& report, const std::
   return ok;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"scancov-score: score one COVID-19 patient at the bedside from a chest CT (DICOM "
-               "folder) and admission values: per-lung lesions, disease extent 0-5, ScanCov and "
-               "AI-SCoRE. Research tool, not a medical device."};
+// The command line as parsed, before it becomes a request.
+struct Flags {
   BedsideRequest request;
-  scancov::node::BedsideOptions& o = request.options;
   std::string sex, config_path, report, json, seg, log_level = "warn";
   std::vector<std::string> extra;
-  bool timings = false;
   std::map<std::string, double> clinical;
-  app.add_option("--dicom", request.dicom_dir, "folder with the patient's DICOM files")
+  bool timings = false;
+};
+
+void AddFlags(CLI::App& app, Flags& f) {
+  scancov::node::BedsideOptions& o = f.request.options;
+  app.add_option("--dicom", f.request.dicom_dir, "folder with the patient's DICOM files")
       ->required();
-  app.add_option("--sex", sex, "M or F (required)");
+  app.add_option("--sex", f.sex, "M or F (required)");
   for (const auto& [flag, name, help] : ClinicalFlags()) {
-    app.add_option_function<double>(flag, [&clinical, n = name](double v) { clinical[n] = v; },
-                                    help);
+    app.add_option_function<double>(
+        flag, [&f, n = name](double v) { f.clinical[n] = v; }, help);
   }
-  app.add_option("--input", extra, "any other score input as name=value (canonical units)");
-  auto* config_opt = app.add_option("--config", config_path, "the node's site file (its secret)");
+  app.add_option("--input", f.extra, "any other score input as name=value (canonical units)");
+  auto* config = app.add_option("--config", f.config_path, "the node's site file (its secret)");
   app.add_option("--secret", o.secret_path, "the site's pseudonymisation secret file")
-      ->excludes(config_opt);
+      ->excludes(config);
   app.add_option("--lung-model", o.lung_checkpoint, "unet2d checkpoint (default: model-free)");
   app.add_option("--lesion-model", o.lesion_checkpoints,
                  "unet25d / unet3d checkpoint, repeatable (default: HU intervals)");
@@ -127,61 +127,67 @@ int main(int argc, char** argv) {
   app.add_option("--device", o.device, "auto, cpu or cuda (learned models)")->capture_default_str();
   app.add_option("--aiscore-model", o.aiscore_model_path,
                  "AI-SCoRE model file (scancov-coord export-model)");
-  app.add_option("--report", report, "write the one-page HTML report here");
-  app.add_option("--json", json, "write the result as JSON here");
-  app.add_option("--seg", seg, "write the lung and lesion maps as a DICOM SEG here");
+  app.add_option("--report", f.report, "write the one-page HTML report here");
+  app.add_option("--json", f.json, "write the result as JSON here");
+  app.add_option("--seg", f.seg, "write the lung and lesion maps as a DICOM SEG here");
   app.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
-  app.add_flag("--timings", timings, "print the wall time of each stage");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+  app.add_flag("--timings", f.timings, "print the wall time of each stage");
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+}
 
+// Logging, the site file's secret and the clinical values into f.request.
+absl::Status CompleteRequest(Flags& f) {
+  SCV_RETURN_IF_ERROR(scancov::SetupLogging("bedside", f.log_level));
+  if (!f.config_path.empty()) {
+    SCV_ASSIGN_OR_RETURN(scancov::sites::SiteConfig config,
+                         scancov::sites::LoadSiteConfig(f.config_path));
+    f.request.options.secret_path = config.secret;
+  }
+  for (const auto& [name, value] : f.clinical) f.request.clinical.Set(name, value);
+  if (!f.sex.empty()) {
+    SCV_ASSIGN_OR_RETURN(double sex, ParseSex(f.sex));
+    f.request.clinical.Set("sex", sex);
+  }
+  return AddExtraInputs(f.extra, f.request.clinical);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "scancov-score: score one COVID-19 patient at the bedside from a chest CT (DICOM "
+      "folder) and admission values: per-lung lesions, disease extent 0-5, ScanCov and "
+      "AI-SCoRE. Research tool, not a medical device."};
+  Flags f;
+  AddFlags(app, f);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kUsage;  // --help prints and exits 0
+  }
   const auto start = std::chrono::steady_clock::now();
-  if (absl::Status s = scancov::SetupLogging("bedside", log_level); !s.ok()) {
+  if (absl::Status s = CompleteRequest(f); !s.ok()) {
     std::cerr << "error: " << s.message() << "\n";
     return kUsage;
   }
-  if (!config_path.empty()) {
-    absl::StatusOr<scancov::sites::SiteConfig> config = scancov::sites::LoadSiteConfig(config_path);
-    if (!config.ok()) {
-      std::cerr << "error: " << config.status().message() << "\n";
-      return kUsage;
-    }
-    o.secret_path = config->secret;
-  }
-  for (const auto& [name, value] : clinical) request.clinical.Set(name, value);
-  if (!sex.empty()) {
-    absl::StatusOr<double> s = ParseSex(sex);
-    if (!s.ok()) {
-      std::cerr << "error: " << s.status().message() << "\n";
-      return kUsage;
-    }
-    request.clinical.Set("sex", *s);
-  }
-  if (absl::Status s = AddExtraInputs(extra, request.clinical); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return kUsage;
-  }
-
-  absl::StatusOr<BedsideResult> result = scancov::node::ScorePatient(request);
+  absl::StatusOr<BedsideResult> result = scancov::node::ScorePatient(f.request);
   if (!result.ok()) {
-    std::cerr << "error: " << result.status().message() << "\n"
-              << "no score was computed.\n";
-    if (!json.empty()) {
-      (void)scancov::WriteFileAtomic(json, scancov::node::BedsideErrorJson(result.status()));
+    std::cerr << "error: " << result.status().message() << "\nno score was computed.\n";
+    if (!f.json.empty()) {
+      (void)scancov::WriteFileAtomic(f.json, scancov::node::BedsideErrorJson(result.status()));
     }
     return kRefused;
   }
   std::cout << scancov::node::BedsideSummaryText(*result) << std::flush;
   const auto before_report = std::chrono::steady_clock::now();
-  const bool written = WriteOutputs(*result, report, json, seg);
+  const bool written = WriteOutputs(*result, f.report, f.json, f.seg);
   const auto end = std::chrono::steady_clock::now();
-  if (timings) {
+  if (f.timings) {
     std::cout << "timings:";
     for (const auto& [stage, s] : result->timings) std::cout << " " << stage << " " << s << " s;";
-    std::cout << " report files "
-              << std::chrono::duration<double>(end - before_report).count() << " s; total "
-              << std::chrono::duration<double>(end - start).count() << " s\n";
+    std::cout << " report files " << std::chrono::duration<double>(end - before_report).count()
+              << " s; total " << std::chrono::duration<double>(end - start).count() << " s\n";
   }
   if (!written) return kOutputFailed;
   return result->complete() ? kOk : kIncomplete;

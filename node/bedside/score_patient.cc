@@ -72,8 +72,8 @@ std::string DescribeRefusals(const ImportReport& report, size_t max_files = 3) {
                                  SeriesStatusName(s.status), ": ", s.reason));
   }
   for (size_t i = 0; i < report.skipped_files.size() && i < max_files; ++i) {
-    parts.push_back(absl::StrCat("file ", report.skipped_files[i].file, ": ",
-                                 report.skipped_files[i].reason));
+    parts.push_back(
+        absl::StrCat("file ", report.skipped_files[i].file, ": ", report.skipped_files[i].reason));
   }
   if (report.skipped_files.size() > max_files) {
     parts.push_back(absl::StrCat(report.skipped_files.size() - max_files, " more files skipped"));
@@ -89,8 +89,8 @@ absl::StatusOr<std::vector<const SeriesCandidate*>> RankCandidates(const DicomIn
       return absl::NotFoundError(absl::StrCat("bedside: ", dir, ": the folder has no files"));
     }
     if (inv.report.series.empty()) {
-      return absl::NotFoundError(absl::StrCat("bedside: ", dir, ": no DICOM file (",
-                                              DescribeRefusals(inv.report), ")"));
+      return absl::NotFoundError(
+          absl::StrCat("bedside: ", dir, ": no DICOM file (", DescribeRefusals(inv.report), ")"));
     }
     return absl::FailedPreconditionError(absl::StrCat(
         "bedside: ", dir, ": no CT series that can be decoded: ", DescribeRefusals(inv.report)));
@@ -143,11 +143,10 @@ absl::StatusOr<ChosenSeries> ChooseChestSeries(const DicomImporter& importer,
     const bool left_at_high_column = volume->direction[0] >= 0;
     chosen.superior_at_high_k = volume->direction[8] >= 0;
     chosen.hu = ToHu(std::move(*volume));
-    absl::StatusOr<LungStage> lungs =
-        SegmentLungs(chosen.hu, request.options, left_at_high_column);
-    absl::Status chest = lungs.ok() ? CheckChestLungs(lungs->labels,
-                                                      request.options.min_lung_volume_ml)
-                                    : lungs.status();
+    absl::StatusOr<LungStage> lungs = SegmentLungs(chosen.hu, request.options, left_at_high_column);
+    absl::Status chest = lungs.ok()
+                             ? CheckChestLungs(lungs->labels, request.options.min_lung_volume_ml)
+                             : lungs.status();
     timer.Lap("lung mask");
     if (!chest.ok()) {
       if (chest.code() != absl::StatusCode::kFailedPrecondition) return Where(chest, "bedside");
@@ -162,8 +161,24 @@ absl::StatusOr<ChosenSeries> ChooseChestSeries(const DicomImporter& importer,
     for (const std::string& r : refusals) result.notes.push_back("not scored: " + r);
     return chosen;
   }
-  return absl::FailedPreconditionError(
-      absl::StrCat("bedside: ", request.dicom_dir, ": no chest CT: ", absl::StrJoin(refusals, "; ")));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "bedside: ", request.dicom_dir, ": no chest CT: ", absl::StrJoin(refusals, "; ")));
+}
+
+// The chosen series' keys, grid, notes and files into `result`.
+void DescribeSeries(const ChosenSeries& chosen, BedsideResult& result) {
+  const SeriesCandidate& c = *chosen.candidate;
+  result.patient_key = c.patient_key;
+  result.study_key = c.study_key;
+  result.series_key = c.series_key;
+  result.nx = chosen.hu.nx;
+  result.ny = chosen.hu.ny;
+  result.nz = chosen.hu.nz;
+  result.spacing = chosen.hu.spacing;
+  for (const std::string& n : c.notes) result.notes.push_back("import: " + n);
+  for (const std::string& n : chosen.lungs.notes) result.notes.push_back("lung mask: " + n);
+  for (const SliceHeader& s : c.slices) result.source_files.push_back(s.path);
+  result.lung_method = chosen.lungs.method;
 }
 
 }  // namespace
@@ -193,18 +208,7 @@ absl::StatusOr<BedsideResult> ScorePatient(const BedsideRequest& request) {
                        RankCandidates(*inventory, request.dicom_dir));
   SCV_ASSIGN_OR_RETURN(ChosenSeries chosen,
                        ChooseChestSeries(importer, ranked, request, timer, result));
-  const SeriesCandidate& c = *chosen.candidate;
-  result.patient_key = c.patient_key;
-  result.study_key = c.study_key;
-  result.series_key = c.series_key;
-  result.nx = chosen.hu.nx;
-  result.ny = chosen.hu.ny;
-  result.nz = chosen.hu.nz;
-  result.spacing = chosen.hu.spacing;
-  for (const std::string& n : c.notes) result.notes.push_back("import: " + n);
-  for (const std::string& n : chosen.lungs.notes) result.notes.push_back("lung mask: " + n);
-  for (const SliceHeader& s : c.slices) result.source_files.push_back(s.path);
-  result.lung_method = chosen.lungs.method;
+  DescribeSeries(chosen, result);
 
   absl::StatusOr<LabelVolume> lesions =
       SegmentLesions(chosen.hu, chosen.lungs.labels, options, &result.lesion_method);

@@ -38,15 +38,13 @@ TEST(ScorePatient, ExtentMatchesPhantomTruth) {
   const double right = TruthPercent(truth.right), left = TruthPercent(truth.left);
   const double both = 100.0 * (truth.right.lesion_voxels() + truth.left.lesion_voxels()) /
                       (truth.right.lung_voxels + truth.left.lung_voxels);
-  // Tolerance: on this coarse grid (3 x 3 x 5 mm voxels) the model-free map over-calls by the
-  // partial-volume rim at the pleura and around vessels (density between parenchyma and soft
-  // tissue), which the in-plane opening (2 mm) cannot remove on 3 mm pixels, and counts vessels
-  // as consolidation; measured +5 to +9 points here, +1 to +2 points on the full-scale grid
-  // (docs/benchmarks.md). 12 points is the bound that keeps the 0-5 class meaningful.
-  EXPECT_NEAR(r.lesions.right.extent_percent, right, 12.0);
-  EXPECT_NEAR(r.lesions.left.extent_percent, left, 12.0);
-  EXPECT_GE(r.lesions.right.extent_percent, right - 3.0);  // never under-calls much
-  EXPECT_GE(r.lesions.left.extent_percent, left - 3.0);
+  // Tolerance 5 points. On this coarse grid (3 x 3 x 5 mm voxels) the model-free map
+  // (hu_lesions.h) misses the thin parts of the consolidated cores (the 3 mm consolidation
+  // opening is a whole voxel here) and keeps some partial-volume rim at the pleura; measured
+  // -1.3 and -2.8 points (-0.8 and -1.1 on the full-scale grid, docs/benchmarks.md). 5 points
+  // is twice the largest error measured and well inside the 25-point width of class 3.
+  EXPECT_NEAR(r.lesions.right.extent_percent, right, 5.0);
+  EXPECT_NEAR(r.lesions.left.extent_percent, left, 5.0);
   EXPECT_EQ(r.disease_extent, ct::ExtentScore(both / 100.0));
   EXPECT_EQ(r.disease_extent, 3);
   // The right lung is more affected than the left, as in the phantom.
@@ -73,7 +71,7 @@ TEST(ScorePatient, LesionClassesFollowThePhantomMix) {
 TEST(ScorePatient, ScanCovEqualsTheScoresLibraryWithTheCtExtent) {
   const BedsideResult& r = SharedResult();
   ASSERT_TRUE(r.complete()) << r.scancov.reason;
-  scores::PatientInputs inputs{{"age", 63},      {"sex", 1},  {"spo2", 91},
+  scores::PatientInputs inputs{{"age", 63},        {"sex", 1},    {"spo2", 91},
                                {"platelets", 210}, {"urea", 7.1}, {"disease_extent", 3}};
   absl::StatusOr<scores::ScanCovResult> expected = scores::ScanCovScore().Compute(inputs);
   ASSERT_TRUE(expected.ok()) << expected.status();
@@ -85,7 +83,8 @@ TEST(ScorePatient, ScanCovEqualsTheScoresLibraryWithTheCtExtent) {
   const double eta = -2.31389 - 0.715868 * -std::log(1.0 + 100 - 91) + 0.634474 * 3 +
                      0.0238457 * 63 + 0.548183 * 1 - 0.833731 * std::log(0.001 + 210) +
                      0.560686 * std::log(0.001 + 7.1);
-  EXPECT_NEAR(r.scancov.value.linear_predictor, eta, 1e-9);
+  // MISSION.md rounds the released coefficients to 6 digits; models/scores has them in full.
+  EXPECT_NEAR(r.scancov.value.linear_predictor, eta, 1e-4);
 }
 
 TEST(ScorePatient, WellAeratedAndCalcium) {
@@ -114,7 +113,7 @@ TEST(ScorePatient, TimingsOverlaysAndMaps) {
     EXPECT_GE(s, 0.0);
   }
   EXPECT_EQ(stages, (std::vector<std::string>{"import/decode", "lung mask", "lesions",
-                                               "quantification", "scores", "report images"}));
+                                              "quantification", "scores", "report images"}));
   ASSERT_EQ(r.overlays.size(), 3u);
   EXPECT_EQ(r.overlays[0].zone, "upper");
   EXPECT_EQ(r.overlays[2].zone, "lower");
@@ -129,8 +128,11 @@ TEST(ScorePatient, HealthyChestHasLittleExtent) {
       testing::WriteChestPhantom(testing::ChestSpec(21, 0.0, 0.0), "healthy");
   absl::StatusOr<BedsideResult> r = ScorePatient(DefaultRequest(files.dicom_dir));
   ASSERT_TRUE(r.ok()) << r.status();
-  // The partial-volume rim of a coarse grid is all that is called: well under 10% (class 1).
-  EXPECT_LT(r->lesions.both.extent_percent, 10.0);
+  // The model-free map's floor (hu_lesions.h): about 1% consolidation density (vessel trunks,
+  // the lung mask's border), no GGO or crazy paving.
+  EXPECT_LT(r->lesions.both.extent_percent, 3.0);
+  EXPECT_LT(r->lesions.both.ggo_percent, 0.5);
+  EXPECT_LT(r->lesions.both.crazy_paving_percent, 0.5);
   EXPECT_LE(r->disease_extent, 1);
 }
 

@@ -14,10 +14,11 @@
 namespace scancov::node {
 
 const std::vector<std::string>& CtFeatureNames() {
-  static const auto* names = new std::vector<std::string>{
-      "lung_volume_ml",        "well_aerated_lung_percent", "ct_ggo_percent",
-      "ct_semi_consolidation_percent", "ct_consolidation_percent", "ct_abnormal_percent",
-      "calcium_volume_mm3"};
+  static const auto* names =
+      new std::vector<std::string>{"lung_volume_ml",           "well_aerated_lung_percent",
+                                   "ct_ggo_percent",           "ct_semi_consolidation_percent",
+                                   "ct_consolidation_percent", "ct_abnormal_percent",
+                                   "calcium_volume_mm3"};
   return *names;
 }
 
@@ -74,8 +75,8 @@ absl::Status UpsertCtFeatures(SQLite::Database& db, const CtFeatures& f) {
   try {
     std::string placeholders;
     for (size_t i = 0; i < CtFeatureNames().size(); ++i) placeholders += ", ?";
-    SQLite::Statement q(db, absl::StrCat("INSERT OR REPLACE INTO ct_features VALUES(?, ?, ?",
-                                         placeholders, ")"));
+    SQLite::Statement q(
+        db, absl::StrCat("INSERT OR REPLACE INTO ct_features VALUES(?, ?, ?", placeholders, ")"));
     q.bind(1, f.series_key);
     q.bind(2, f.patient_key);
     q.bind(3, f.slices);

@@ -15,8 +15,8 @@ using nlohmann::json;
 
 const std::set<std::string>& KnownKeys() {
   static const auto* keys = new std::set<std::string>{
-      "site_id", "aggregator", "aggregator_tls_name", "tls", "data_dir", "store", "secret",
-      "cache_dir", "device", "log_level", "privacy"};
+      "site_id",   "aggregator", "aggregator_tls_name", "tls",    "data_dir", "store", "secret",
+      "cache_dir", "device",     "log_level",           "privacy"};
   return *keys;
 }
 
@@ -44,7 +44,8 @@ absl::Status ParsePrivacy(const json& j, const std::string& where, PrivacySettin
   for (const auto& [key, value] : j.items()) {
     if (key == "min_cell_count") {
       if (!value.is_number_integer() || value.get<int>() < 1) {
-        return absl::InvalidArgumentError(where + ": privacy.min_cell_count must be an integer >= 1");
+        return absl::InvalidArgumentError(where +
+                                          ": privacy.min_cell_count must be an integer >= 1");
       }
       out->min_cell_count = value.get<int>();
     } else if (key == "allowed_variables") {
@@ -73,8 +74,7 @@ bool IsValidSiteId(const std::string& id) {
   if (id.empty() || id.size() > 63) return false;
   for (size_t i = 0; i < id.size(); ++i) {
     const char c = id[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          (i > 0 && (c == '-' || c == '_')))) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_')))) {
       return false;
     }
   }
@@ -125,8 +125,8 @@ absl::StatusOr<SiteConfig> ParseSiteConfig(const std::string& text, const std::s
   SCV_ASSIGN_OR_RETURN(level, GetString(j, "log_level", false, where));
   if (!level.empty()) c.log_level = level;
   if (j.contains("privacy")) SCV_RETURN_IF_ERROR(ParsePrivacy(j.at("privacy"), where, &c.privacy));
-  for (std::string* path : {&c.ca_cert, &c.cert, &c.key, &c.data_dir, &c.store, &c.secret,
-                            &c.cache_dir}) {
+  for (std::string* path :
+       {&c.ca_cert, &c.cert, &c.key, &c.data_dir, &c.store, &c.secret, &c.cache_dir}) {
     *path = Resolve(base_dir, *path);
   }
   if (c.cache_dir.empty()) {

@@ -39,8 +39,7 @@ TEST(SiteConfigTest, ErrorsNameTheFileAndKey) {
   EXPECT_NE(no_tls.status().message().find("'tls'"), std::string::npos);
   auto not_json = ParseSiteConfig("{", "/", "site.json");
   EXPECT_NE(not_json.status().message().find("not valid JSON"), std::string::npos);
-  EXPECT_EQ(LoadSiteConfig("/nonexistent/site.json").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadSiteConfig("/nonexistent/site.json").status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -4,11 +4,11 @@
 //
 //   DIR/admission.csv, DIR/ground_truth.json
 //   DIR/ct/<patient id>/dicom/*.dcm, lungs.nii.gz, lesions.nii.gz, truth.json
-#include <iostream>
-#include <string>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <iostream>
+#include <string>
 
 #include "core/file_util.h"
 #include "core/logging.h"
@@ -44,8 +44,8 @@ absl::Status Run(const Flags& f) {
   if (f.ct != "small" && f.ct != "full") {
     return absl::InvalidArgumentError("--ct must be small, full or none");
   }
-  const ScannerSpec scanner = SiteScanner(profile.name, f.ct == "full" ? CtScale::kFull
-                                                                        : CtScale::kSmall);
+  const ScannerSpec scanner =
+      SiteScanner(profile.name, f.ct == "full" ? CtScale::kFull : CtScale::kSmall);
   const size_t n = f.ct_patients <= 0 ? site.patients.size()
                                       : std::min<size_t>(f.ct_patients, site.patients.size());
   for (size_t i = 0; i < n; ++i) {
@@ -56,16 +56,17 @@ absl::Status Run(const Flags& f) {
     spdlog::debug("CT {} of {}: {}", i + 1, n, files.dicom_dir);
   }
   spdlog::info("site {}: {} CT series ({} x {} x {}, {} mm slices) -> {}/ct", profile.name, n,
-               scanner.columns, scanner.rows, scanner.number_of_slices,
-               scanner.slice_thickness_mm, f.out);
+               scanner.columns, scanner.rows, scanner.number_of_slices, scanner.slice_thickness_mm,
+               f.out);
   return absl::OkStatus();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Generate a synthetic hospital export: admission CSV, ground truth, and chest CT "
-               "series as real DICOM with ground-truth labels (all data synthetic)."};
+  CLI::App app{
+      "Generate a synthetic hospital export: admission CSV, ground truth, and chest CT "
+      "series as real DICOM with ground-truth labels (all data synthetic)."};
   Flags f;
   app.add_option("--site", f.site, "kb, igr, or any other name for a generic site")
       ->capture_default_str();
