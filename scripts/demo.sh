@@ -10,6 +10,7 @@ RUN=${DEMO_DIR:-demo-run}
 ROUNDS=${DEMO_ROUNDS:-5}
 CT_PATIENTS=${DEMO_CT_PATIENTS:-100}
 SITES=(kb igr hegp)
+SCORE=$BUILD/node/bedside/scancov-score
 
 bin() { echo "$BUILD/$1"; }
 PKI=$(bin sites/pki/scancov-pki)
@@ -17,7 +18,7 @@ SYNTH=$(bin sites/synth/scancov-synth-site)
 AGG=$(bin aggregator/scancov-aggregator)
 COORD=$(bin aggregator/scancov-coord)
 NODE=$(bin node/scancov-node)
-for b in "$PKI" "$SYNTH" "$AGG" "$COORD" "$NODE"; do
+for b in "$PKI" "$SYNTH" "$AGG" "$COORD" "$NODE" "$SCORE"; do
   [[ -x $b ]] || { echo "demo: $b is missing; run 'make demo' (it builds first)" >&2; exit 1; }
 done
 
@@ -181,7 +182,23 @@ coord validate --plan "$RUN/validation.json" --out "$RUN/validation" --timeout 9
 kill -TERM "${node_pids[@]}" 2>/dev/null || true
 wait "${node_pids[@]}" 2>/dev/null || true
 
-say "7. What left each site (the data steward's egress ledger)"
+say "7. At the bedside: one kb patient scored from the CT folder and five admission values"
+patient=$(ls "$RUN/sites/kb/export/ct" | head -1)
+# The admission values of that (synthetic) patient, as a clinician would type them.
+values=$(awk -F, -v id="$patient" '{ gsub(/"[^"]*"/, "quoted") }
+  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  $1 == id { sex = $col["sex"] == 1 ? "M" : "F";
+             printf "--age %s --sex %s --spo2 %s --platelets %s --urea %s", $col["age"], sex,
+                    $col["spo2"], $col["platelets"], $col["urea"] }' \
+  "$RUN/sites/kb/export/admission.csv")
+echo "   scancov-score --dicom <kb CT folder> $values --aiscore-model aiscore-model.json"
+# shellcheck disable=SC2086  # $values holds several flags
+"$SCORE" --log-level warn --dicom "$RUN/sites/kb/export/ct/$patient/dicom" $values \
+  --config "$RUN/sites/kb/site.json" --aiscore-model "$RUN/aiscore-model.json" \
+  --report "$RUN/bedside.html" --json "$RUN/bedside.json" --threads 2 | sed 's/^/   /' || true
+echo "   one-page report: $RUN/bedside.html"
+
+say "8. What left each site (the data steward's egress ledger)"
 for s in "${SITES[@]}"; do
   sent=$("$NODE" --config "$RUN/sites/$s/site.json" --log-level warn status | grep '^egress')
   echo "   [$s] $sent"
@@ -200,4 +217,4 @@ say "Lung U-Net trained at kb and igr, evaluated at hegp (never seen in training
 sed -n '/^## Per site/,/^## Charts/p' "$RUN/lungseg/report.md" | grep '^| ' | cut -c1-160 | sed 's/^/   /'
 say "Federated model, round by round"
 sed -n '/^## Rounds/,/^## Per site/p' "$RUN/report/report.md" | grep '^|' | cut -c1-200 | sed 's/^/   /'
-say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,report}/report.md, $RUN/validation/validation.md"
+say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,aiscore,lungseg,report}/report.md, $RUN/validation/validation.md, $RUN/bedside.html"
