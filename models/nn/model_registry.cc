@@ -13,6 +13,7 @@ ModelRegistry& ModelRegistry::Default() {
     auto* r = new ModelRegistry();
     RegisterTabularModels(r);
     RegisterSegmentationModels(r);
+    RegisterSeverityModels(r);
     return r;
   }();
   return *registry;

@@ -62,6 +62,7 @@ class ModelRegistry {
 // Built-in families; each is defined beside its networks.
 void RegisterTabularModels(ModelRegistry* registry);       // tabular_models.cc
 void RegisterSegmentationModels(ModelRegistry* registry);  // seg_models.cc
+void RegisterSeverityModels(ModelRegistry* registry);      // slice_encoder.cc
 
 }  // namespace scancov::nn
 

@@ -1,0 +1,311 @@
+#include "models/nn/severity_encoder.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/env.h"
+#include "core/status_macros.h"
+#include "models/nn/model_registry.h"
+#include "models/nn/seg_batches.h"
+#include "models/nn/slice_encoder.h"
+#include "models/nn/state_dict.h"
+#include "models/nn/torch_runtime.h"
+
+namespace scancov::nn {
+namespace {
+
+using protocol::TensorSet;
+namespace F = torch::nn::functional;
+
+// Slices per forward pass when measuring the loss or embedding.
+constexpr int64_t kEvalBatch = 32;
+
+absl::Status ValidateTrainConfig(const SeverityTrainConfig& config) {
+  auto invalid = [](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("SeverityTrainConfig: ", why));
+  };
+  if (config.epochs < 0) return invalid("epochs must be >= 0");
+  if (config.batch_size < 1) return invalid("batch_size must be >= 1");
+  if (!(std::isfinite(config.learning_rate) && config.learning_rate > 0.0)) {
+    return invalid("learning_rate must be finite and > 0");
+  }
+  if (!(std::isfinite(config.proximal_mu) && config.proximal_mu >= 0.0)) {
+    return invalid("proximal_mu must be finite and >= 0");
+  }
+  return absl::OkStatus();
+}
+
+// The slices of every labelled scan, each with its scan's label (the multiple-instance
+// simplification of the header).
+struct TrainingSlices {
+  int64_t channels = 0, size = 0;
+  std::vector<float> values;  // [n, channels, size, size]
+  std::vector<float> labels;  // [n], 0 or 1
+  int64_t scans = 0, severe = 0, unlabelled = 0;
+
+  int64_t count() const { return static_cast<int64_t>(labels.size()); }
+  torch::Tensor Inputs() {
+    return torch::from_blob(values.data(), {count(), channels, size, size}, torch::kFloat32);
+  }
+  torch::Tensor Targets() { return torch::from_blob(labels.data(), {count()}, torch::kFloat32); }
+};
+
+// Every scan is checked (unlabelled ones too, so a bad export is caught at once); only labelled
+// ones are prepared.
+absl::StatusOr<TrainingSlices> PrepareTraining(const std::vector<SeverityScan>& scans,
+                                               const SliceEncoderConfig& config) {
+  TrainingSlices out;
+  out.channels = config.in_channels();
+  out.size = config.slice_size;
+  for (size_t i = 0; i < scans.size(); ++i) {
+    const SeverityScan& scan = scans[i];
+    const std::string where = absl::StrCat("scan ", i);
+    SCV_RETURN_IF_ERROR(Annotate(ValidateSeverityScan(scan), where));
+    if (scan.label < -1 || scan.label > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": label ", scan.label, " is not 1, 0 or -1 (unknown)"));
+    }
+    if (scan.label == -1) {
+      ++out.unlabelled;
+      continue;
+    }
+    absl::StatusOr<SeveritySlices> slices = PrepareSeveritySlices(scan, config);
+    if (!slices.ok()) return Annotate(slices.status(), where);
+    out.values.insert(out.values.end(), slices->values.begin(), slices->values.end());
+    out.labels.insert(out.labels.end(), slices->count(), static_cast<float>(scan.label));
+    ++out.scans;
+    if (scan.label == 1) ++out.severe;
+  }
+  if (out.scans == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no labelled scan to train on (", out.unlabelled, " of unknown outcome)"));
+  }
+  return out;
+}
+
+// The encoder of `config` on `device`, holding `weights`.
+absl::StatusOr<std::shared_ptr<SliceEncoder>> LoadEncoder(const SliceEncoderConfig& config,
+                                                          const TensorSet& weights,
+                                                          torch::Device device) {
+  SCV_RETURN_IF_ERROR(protocol::CheckAllFinite(weights));
+  std::shared_ptr<SliceEncoder> net;
+  {
+    // Construction draws the (discarded) default initialisation from the shared generator.
+    absl::MutexLock lock(&TorchGeneratorMutex());
+    net = std::make_shared<SliceEncoder>(config);
+  }
+  net->to(device);
+  SCV_RETURN_IF_ERROR(ImportState(weights, net.get()));
+  return net;
+}
+
+torch::Tensor SummedBce(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return F::binary_cross_entropy_with_logits(
+      logits, targets, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum));
+}
+
+// Mean binary cross-entropy over all slices, in eval mode.
+double MeanLoss(SliceEncoder& net, TrainingSlices& slices, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  net.eval();
+  const torch::Tensor inputs = slices.Inputs(), targets = slices.Targets();
+  const int64_t n = slices.count();
+  double total = 0.0;
+  for (int64_t start = 0; start < n; start += kEvalBatch) {
+    const int64_t len = std::min(kEvalBatch, n - start);
+    total += SummedBce(net.forward(inputs.narrow(0, start, len).to(device)),
+                       targets.narrow(0, start, len).to(device))
+                 .item<double>();
+  }
+  return total / static_cast<double>(n);
+}
+
+// Slice indices in the order of each epoch, drawn from the seed (Fisher-Yates).
+std::vector<int64_t> EpochOrder(int64_t n, int epoch, uint64_t seed) {
+  Random rng(MixSeed(seed, static_cast<uint64_t>(epoch), ~uint64_t{0}));
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) {
+    std::swap(order[i], order[rng.Next() % static_cast<uint64_t>(i + 1)]);
+  }
+  return order;
+}
+
+// mu/2 * sum ||p - p_global||^2 over the parameters.
+torch::Tensor ProximalTerm(const std::vector<torch::Tensor>& params,
+                           const std::vector<torch::Tensor>& global, double mu) {
+  torch::Tensor sum = torch::zeros({}, params.front().options());
+  for (size_t i = 0; i < params.size(); ++i) sum = sum + (params[i] - global[i]).pow(2).sum();
+  return sum * (mu / 2.0);
+}
+
+struct EpochLosses {
+  double first = 0.0, last = 0.0;
+  int64_t steps = 0;
+};
+
+// Adam over `config.epochs` shuffled passes; returns the mean batch loss of the first and last.
+EpochLosses RunEpochs(SliceEncoder& net, TrainingSlices& slices, const SeverityTrainConfig& config,
+                      torch::Device device) {
+  std::vector<torch::Tensor> params = net.parameters();
+  std::vector<torch::Tensor> global;
+  for (const torch::Tensor& p : params) global.push_back(p.detach().clone());
+  torch::optim::Adam adam(params, torch::optim::AdamOptions(config.learning_rate));
+  const torch::Tensor inputs = slices.Inputs(), targets = slices.Targets();
+  const int64_t n = slices.count();
+  net.train();
+  EpochLosses losses;
+  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+    std::vector<int64_t> order = EpochOrder(n, epoch, config.seed);
+    torch::Tensor epoch_sum = torch::zeros({}, torch::TensorOptions().device(device));
+    int64_t epoch_steps = 0;
+    for (int64_t start = 0; start < n; start += config.batch_size) {
+      const int64_t len = std::min<int64_t>(config.batch_size, n - start);
+      const torch::Tensor index = torch::from_blob(order.data() + start, {len}, torch::kLong);
+      adam.zero_grad();
+      torch::Tensor loss = SummedBce(net.forward(inputs.index_select(0, index).to(device)),
+                                     targets.index_select(0, index).to(device)) /
+                           static_cast<double>(len);
+      epoch_sum = epoch_sum + loss.detach();
+      if (config.proximal_mu > 0.0) loss = loss + ProximalTerm(params, global, config.proximal_mu);
+      loss.backward();
+      adam.step();
+      ++epoch_steps;
+    }
+    const double mean = epoch_steps > 0 ? epoch_sum.item<double>() / epoch_steps : 0.0;
+    if (epoch == 0) losses.first = mean;
+    losses.last = mean;
+    losses.steps += epoch_steps;
+  }
+  return losses;
+}
+
+absl::StatusOr<SeverityTrainResult> TrainOnDevice(const TensorSet& global,
+                                                  const std::vector<SeverityScan>& scans,
+                                                  const SeverityTrainConfig& config,
+                                                  torch::Device device) {
+  SCV_ASSIGN_OR_RETURN(SliceEncoderConfig net_config,
+                       ParseSliceEncoderConfig(config.model_config_json));
+  SCV_ASSIGN_OR_RETURN(TrainingSlices slices, PrepareTraining(scans, net_config));
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<SliceEncoder> net, LoadEncoder(net_config, global, device));
+  SeverityTrainResult result;
+  result.num_samples = slices.count();
+  SeverityTrainMetrics& m = result.metrics;
+  m.epochs = config.epochs;
+  m.scans = slices.scans;
+  m.severe_scans = slices.severe;
+  m.unlabelled_scans = slices.unlabelled;
+  m.slices = slices.count();
+  m.device = device.is_cuda() ? "cuda" : "cpu";
+  m.loss_start = MeanLoss(*net, slices, device);
+  const auto clock_start = std::chrono::steady_clock::now();
+  const EpochLosses losses = RunEpochs(*net, slices, config, device);
+  if (device.is_cuda()) torch::cuda::synchronize();
+  m.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count();
+  m.steps = losses.steps;
+  m.train_loss_first_epoch = losses.first;
+  m.train_loss_last_epoch = losses.last;
+  m.loss_end = MeanLoss(*net, slices, device);
+  SCV_ASSIGN_OR_RETURN(result.weights, ExportState(*net));
+  absl::Status finite = protocol::CheckAllFinite(result.weights);
+  if (!finite.ok() || !std::isfinite(m.loss_end)) {
+    return absl::InternalError(absl::StrCat("training diverged (lower the learning rate): ",
+                                            finite.ok() ? "loss is not finite" : finite.message()));
+  }
+  return result;
+}
+
+// Mean (and maximum) of the slice embeddings of one prepared scan, in eval mode.
+std::vector<float> PooledEmbedding(SliceEncoder& net, SeveritySlices& slices,
+                                   torch::Device device) {
+  torch::NoGradGuard no_grad;
+  net.eval();
+  const torch::Tensor inputs = torch::from_blob(
+      slices.values.data(), {slices.count(), slices.channels, slices.size, slices.size},
+      torch::kFloat32);
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < slices.count(); start += kEvalBatch) {
+    const int64_t len = std::min(kEvalBatch, slices.count() - start);
+    parts.push_back(net.Embed(inputs.narrow(0, start, len).to(device)).to(torch::kCPU));
+  }
+  const torch::Tensor embeddings = torch::cat(parts, 0);  // [slices, embedding_dim]
+  torch::Tensor pooled = embeddings.mean(0);
+  if (net.config().pooling == SeverityPooling::kMeanMax) {
+    pooled = torch::cat({pooled, std::get<0>(embeddings.max(0))}, 0);
+  }
+  pooled = pooled.to(torch::kFloat32).contiguous();
+  return std::vector<float>(pooled.data_ptr<float>(), pooled.data_ptr<float>() + pooled.numel());
+}
+
+// The pooled embedding of each scan (the network built once). A failing scan is named by its
+// index when there are several.
+absl::StatusOr<std::vector<std::vector<float>>> EmbedAll(
+    const TensorSet& weights, absl::string_view config_json,
+    const std::vector<const SeverityScan*>& scans, absl::string_view device_name) {
+  SCV_ASSIGN_OR_RETURN(SliceEncoderConfig config, ParseSliceEncoderConfig(config_json));
+  SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(device_name));
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<SliceEncoder> net, LoadEncoder(config, weights, device));
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < scans.size(); ++i) {
+    absl::StatusOr<SeveritySlices> slices = PrepareSeveritySlices(*scans[i], config);
+    if (!slices.ok()) {
+      return scans.size() == 1 ? slices.status()
+                               : Annotate(slices.status(), absl::StrCat("scan ", i));
+    }
+    out.push_back(PooledEmbedding(*net, *slices, device));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<TensorSet> InitSeverityEncoder(absl::string_view config_json, uint64_t seed) {
+  return Guarded("InitSeverityEncoder", [&]() -> absl::StatusOr<TensorSet> {
+    SCV_RETURN_IF_ERROR(ParseSliceEncoderConfig(config_json).status());
+    absl::MutexLock lock(&TorchGeneratorMutex());
+    torch::manual_seed(seed);
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net,
+                         ModelRegistry::Default().Create("slice_encoder", config_json));
+    return ExportState(*net);
+  });
+}
+
+absl::StatusOr<SeverityTrainResult> TrainSeverityEncoder(const TensorSet& global,
+                                                         const std::vector<SeverityScan>& scans,
+                                                         const SeverityTrainConfig& config) {
+  return Guarded("TrainSeverityEncoder", [&]() -> absl::StatusOr<SeverityTrainResult> {
+    SCV_RETURN_IF_ERROR(ValidateTrainConfig(config));
+    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(config.device));
+    return TrainOnDevice(global, scans, config, device);
+  });
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> EmbedScans(const TensorSet& weights,
+                                                           absl::string_view config_json,
+                                                           const std::vector<SeverityScan>& scans,
+                                                           absl::string_view device_name) {
+  std::vector<const SeverityScan*> pointers;
+  for (const SeverityScan& scan : scans) pointers.push_back(&scan);
+  return Guarded("EmbedScans",
+                 [&] { return EmbedAll(weights, config_json, pointers, device_name); });
+}
+
+absl::StatusOr<std::vector<float>> EmbedScan(const TensorSet& weights,
+                                             absl::string_view config_json,
+                                             const SeverityScan& scan,
+                                             absl::string_view device_name) {
+  return Guarded("EmbedScan", [&]() -> absl::StatusOr<std::vector<float>> {
+    SCV_ASSIGN_OR_RETURN(auto embeddings, EmbedAll(weights, config_json, {&scan}, device_name));
+    return std::move(embeddings.front());
+  });
+}
+
+}  // namespace scancov::nn
