@@ -6,6 +6,7 @@
 //
 //   bench_federated_segmentation --target lungs   --model unet2d  --rounds 6
 //   bench_federated_segmentation --target lesions --model unet25d --rounds 10 --series 24
+//   ... --setup single | pooled   (kb alone, or one site holding kb's and igr's series)
 //
 // In-process federation (aggregator/federation.h + in-process clients): the same round logic,
 // validation and FedAvg as over gRPC, without the network.
@@ -70,6 +71,9 @@ class PhantomSite : public scancov::node::LabelledSeriesSource {
                                                                   int) override {
     return series_;
   }
+  void Absorb(const PhantomSite& other) {
+    series_.insert(series_.end(), other.series_.begin(), other.series_.end());
+  }
 
  private:
   std::vector<scancov::node::LabelledSeries> series_;
@@ -83,6 +87,7 @@ int main(int argc, char** argv) {
   int rounds = 6, series = 16, epochs = 2, size = 96, in_plane = 96;
   double lr = 3e-3;
   bool augment = true;
+  std::string setup = "federated";
   app.add_option("--target", target, "lungs | lesions")->capture_default_str();
   app.add_option("--model", model, "unet2d | unet25d | unet3d")->capture_default_str();
   app.add_option("--model-config", config, "model JSON config")->capture_default_str();
@@ -93,6 +98,10 @@ int main(int argc, char** argv) {
   app.add_option("--in-plane", in_plane, "network slice size")->capture_default_str();
   app.add_option("--lr", lr)->capture_default_str();
   app.add_option("--augment", augment, "random affine + contrast augmentation")
+      ->capture_default_str();
+  app.add_option("--setup", setup,
+                 "federated (kb + igr, FedAvg) | single (kb alone) | pooled (one site holding "
+                 "kb's and igr's series)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
@@ -114,7 +123,7 @@ int main(int argc, char** argv) {
   spec.set_name("seg");
   spec.set_kind(scancov::v1::STUDY_KIND_TRAINING);
   spec.add_sites("kb");
-  spec.add_sites("igr");
+  if (setup == "federated") spec.add_sites("igr");
   spec.add_evaluation_sites("heldout");
   spec.set_rounds(rounds);
   spec.mutable_plan()->set_model(model);
