@@ -3,6 +3,8 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <set>
 
@@ -71,12 +73,18 @@ Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions
       analysis_logic_(MakeAnalysisStudyLogic()),
       logistic_logic_(MakeLogisticStudyLogic()),
       evaluation_logic_(MakeModelEvaluationStudyLogic()),
+      ai_severity_logic_(MakeAiSeverityStudyLogic()),
       store_(std::move(store)) {}
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
 
 const StudyLogic& Federation::LogicFor(const v1::StudySpec& spec) const {
-  if (spec.kind() != v1::STUDY_KIND_ANALYSIS) return *training_logic_;
+  if (spec.kind() != v1::STUDY_KIND_ANALYSIS) {
+    const nlohmann::json j = nlohmann::json::parse(spec.spec_json(), nullptr, false);
+    const bool ai_severity =
+        j.is_object() && j.value("task", std::string()) == "ai_severity";
+    return ai_severity ? *ai_severity_logic_ : *training_logic_;
+  }
   const std::string analysis = AnalysisName(spec.spec_json());
   if (analysis == "logistic_regression") return *logistic_logic_;
   if (analysis == "model_evaluation") return *evaluation_logic_;
@@ -157,7 +165,10 @@ absl::Status Federation::OpenRound(StudyRecord& study, uint32_t round,
     r.deadline_unix = r.opened_unix + static_cast<int64_t>(study.spec.round_timeout_s() + 0.999);
   }
   SCV_RETURN_IF_ERROR(store_->UpsertRound(r));
-  for (const TaskRecord& t : LogicFor(study.spec).PlanRound(study, round, input_checkpoint)) {
+  SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> history, store_->ListRounds(study.study_id));
+  history.pop_back();  // the round being opened
+  for (const TaskRecord& t :
+       LogicFor(study.spec).PlanRound(study, round, input_checkpoint, history)) {
     SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
   }
   study.current_round = round;

@@ -31,6 +31,13 @@ class StudyLogic {
   // Tasks of round `round` (site_id empty = the first study site to pull takes it).
   virtual std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
                                             const std::string& input_checkpoint) const = 0;
+  // The same with the study's closed rounds so far (oldest first), for logic whose next phase
+  // depends on what the last round produced. By default the history is not needed.
+  virtual std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
+                                            const std::string& input_checkpoint,
+                                            const std::vector<RoundRecord>& history) const {
+    return PlanRound(study, round, input_checkpoint);
+  }
   // Checks an upload for `task` against the round's input model (null if none).
   virtual absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                                       const protocol::TensorSet* weights,
@@ -59,6 +66,11 @@ std::unique_ptr<StudyLogic> MakeLogisticStudyLogic();
 // External validation: every site scores its patients with the study's models; per-site AUCs
 // with DeLong CIs, pooled confusion counts, meta-analytic AUC, KM by risk group, log-rank.
 std::unique_ptr<StudyLogic> MakeModelEvaluationStudyLogic();
+
+// AI-severity: the slice encoder trained federated, exact federated PCA of the scan
+// embeddings, penalized logistic regression by federated Newton steps, per-site evaluation
+// (ai_severity_study.cc). A training study whose spec_json says "task": "ai_severity".
+std::unique_ptr<StudyLogic> MakeAiSeverityStudyLogic();
 
 // The "analysis" field of an analysis study's spec_json ("" if absent or unreadable).
 std::string AnalysisName(const std::string& spec_json);

@@ -185,8 +185,14 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
 
 absl::StatusOr<TaskOutcome> DispatchingRunner::Run(const v1::Task& task,
                                                    const protocol::TensorSet* global) {
-  if (task.kind() == v1::TASK_KIND_ANALYZE) return analysis_->Run(task, global);
   const json spec = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
+  if (spec.is_object() && spec.value("task", std::string()) == "ai_severity") {
+    if (severity_ == nullptr) {
+      return absl::UnimplementedError("this node was built without AI-severity support");
+    }
+    return severity_->Run(task, global);
+  }
+  if (task.kind() == v1::TASK_KIND_ANALYZE) return analysis_->Run(task, global);
   if (spec.is_object() && spec.value("task", std::string()) == "segmentation") {
     if (segmentation_ == nullptr) {
       return absl::UnimplementedError("this node was built without segmentation support");

@@ -46,14 +46,19 @@ class AnalysisTaskRunner : public TaskRunner {
 // "task": "segmentation" to `segmentation` (when given); other training tasks to `training`.
 class DispatchingRunner : public TaskRunner {
  public:
-  DispatchingRunner(TaskRunner* training, TaskRunner* analysis, TaskRunner* segmentation = nullptr)
-      : training_(training), analysis_(analysis), segmentation_(segmentation) {}
+  DispatchingRunner(TaskRunner* training, TaskRunner* analysis, TaskRunner* segmentation = nullptr,
+                    TaskRunner* severity = nullptr)
+      : training_(training),
+        analysis_(analysis),
+        segmentation_(segmentation),
+        severity_(severity) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
 
  private:
   TaskRunner* training_;
   TaskRunner* analysis_;
   TaskRunner* segmentation_;
+  TaskRunner* severity_;  // "task": "ai_severity" (all task kinds)
 };
 
 }  // namespace scancov::node

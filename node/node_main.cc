@@ -26,6 +26,7 @@
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/volume_cache.h"
 #include "node/segmentation_runner.h"
+#include "node/severity_runner.h"
 #include "node/store_series_source.h"
 #include "node/task_log.h"
 #include "node/training_runner.h"
@@ -84,7 +85,14 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   seg_options.device = config.device;
   seg_options.allow_model_weights = config.privacy.allow_model_weights;
   SegmentationTaskRunner segmenter(series.get(), seg_options);
-  DispatchingRunner runner(&trainer, &analyst, &segmenter);
+  std::unique_ptr<SeveritySource> scans = MakeStoreSeveritySource(db.get(), config.cache_dir);
+  SeverityRunnerOptions severity_options;
+  severity_options.site_id = config.site_id;
+  severity_options.device = config.device;
+  severity_options.allow_model_weights = config.privacy.allow_model_weights;
+  severity_options.policy = policy;
+  SeverityTaskRunner severity(scans.get(), severity_options);
+  DispatchingRunner runner(&trainer, &analyst, &segmenter, &severity);
   AgentOptions options;
   options.node_version = kNodeVersion;
   options.device = config.device == "cpu" ? "cpu" : nn::DeviceInfo();
