@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/newton_rounds.h"
 #include "aggregator/strategy.h"
 #include "aggregator/study_logic.h"
 #include "core/status_macros.h"
@@ -63,8 +64,8 @@ std::string Phase(uint32_t round, const StudyRecord& study,
   if (round == 0) return "init";
   if (round <= r) return "train";
   if (round == r + 1) return "pca";
-  const json last = history.empty() ? json()
-                                    : json::parse(history.back().result_json, nullptr, false);
+  const json last =
+      history.empty() ? json() : json::parse(history.back().result_json, nullptr, false);
   return last.is_object() ? last.value("next", std::string("evaluate")) : "evaluate";
 }
 
@@ -123,12 +124,12 @@ absl::StatusOr<RoundOutcome> ClosePca(const Spec& spec, const protocol::TensorSe
   std::vector<double> mean_v(mean.data(), mean.data() + d);
   SCV_ASSIGN_OR_RETURN(
       protocol::TensorSet next,
-      With(input, {protocol::FromDoubles("pca.mean", {d}, protocol::DType::kFloat64, mean_v),
-                   protocol::FromDoubles("pca.components", {k, d}, protocol::DType::kFloat64,
-                                         components),
-                   protocol::FromDoubles("pca.scale", {k}, protocol::DType::kFloat64, scale),
-                   protocol::FromDoubles("beta", {k + 1}, protocol::DType::kFloat64,
-                                         std::vector<double>(k + 1, 0.0))}));
+      With(input,
+           {protocol::FromDoubles("pca.mean", {d}, protocol::DType::kFloat64, mean_v),
+            protocol::FromDoubles("pca.components", {k, d}, protocol::DType::kFloat64, components),
+            protocol::FromDoubles("pca.scale", {k}, protocol::DType::kFloat64, scale),
+            protocol::FromDoubles("beta", {k + 1}, protocol::DType::kFloat64,
+                                  std::vector<double>(k + 1, 0.0))}));
   double explained = 0, total = eigen.eigenvalues().sum();
   for (int i = 0; i < k; ++i) explained += eigen.eigenvalues()[d - 1 - i];
   RoundOutcome out;
@@ -142,40 +143,21 @@ absl::StatusOr<RoundOutcome> ClosePca(const Spec& spec, const protocol::TensorSe
 absl::StatusOr<RoundOutcome> CloseNewton(const Spec& spec, const protocol::TensorSet& input,
                                          const std::vector<ResultRecord>& results,
                                          const std::vector<RoundRecord>& history) {
-  stats::LogisticSiteSummary pooled;
-  bool first = true;
+  std::vector<stats::LogisticSiteSummary> sites;
   for (const ResultRecord& r : results) {
     const json j = json::parse(r.result_json, nullptr, false);
     if (j.value("status", std::string()) != "ok") continue;
     SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary s,
                          stats::LogisticSiteSummaryFromJson(j.at("summary")));
-    if (first) {
-      pooled = std::move(s);
-      first = false;
-      continue;
-    }
-    for (size_t i = 0; i < pooled.gradient.size(); ++i) pooled.gradient[i] += s.gradient[i];
-    for (size_t i = 0; i < pooled.information.size(); ++i) {
-      pooled.information[i] += s.information[i];
-    }
-    pooled.log_likelihood += s.log_likelihood;
-    pooled.weight_sum += s.weight_sum;
-    pooled.num_observations += s.num_observations;
-    pooled.num_events += s.num_events;
-    pooled.num_perfectly_fitted += s.num_perfectly_fitted;
+    sites.push_back(std::move(s));
   }
-  if (first) return absl::FailedPreconditionError("Newton round: no site summary");
+  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary pooled, PoolSummaries(sites));
   const int p = static_cast<int>(pooled.gradient.size());
-  SCV_ASSIGN_OR_RETURN(stats::LogisticNewtonCoordinator newton,
-                       stats::LogisticNewtonCoordinator::Create(p, spec.logistic));
-  for (const RoundRecord& past : history) {
-    const json j = json::parse(past.result_json, nullptr, false);
-    if (!j.is_object() || j.value("phase", std::string()) != "newton") continue;
-    SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary s,
-                         stats::LogisticSiteSummaryFromJson(j.at("pooled_summary")));
-    SCV_RETURN_IF_ERROR(newton.Update({s}));
-  }
-  SCV_RETURN_IF_ERROR(newton.Update({pooled}));
+  SCV_ASSIGN_OR_RETURN(
+      stats::LogisticNewtonCoordinator newton,
+      ReplayNewton(
+          p, spec.logistic, history,
+          [](const json& j) { return j.value("phase", std::string()) == "newton"; }, pooled));
   RoundOutcome out;
   json result = {{"phase", "newton"}, {"pooled_summary", stats::ToJson(pooled)}};
   std::vector<double> beta = newton.next_beta();
@@ -183,8 +165,10 @@ absl::StatusOr<RoundOutcome> CloseNewton(const Spec& spec, const protocol::Tenso
     SCV_ASSIGN_OR_RETURN(stats::LogisticFit fit, newton.Result());
     beta.assign(fit.coefficients.data(), fit.coefficients.data() + fit.coefficients.size());
     result["next"] = "evaluate";
-    result["fit"] = {{"iterations", fit.iterations}, {"n", fit.num_observations},
-                     {"events", fit.num_events}, {"log_likelihood", fit.log_likelihood}};
+    result["fit"] = {{"iterations", fit.iterations},
+                     {"n", fit.num_observations},
+                     {"events", fit.num_events},
+                     {"log_likelihood", fit.log_likelihood}};
   } else {
     result["next"] = "newton";
   }
@@ -194,18 +178,6 @@ absl::StatusOr<RoundOutcome> CloseNewton(const Spec& spec, const protocol::Tenso
   out.metrics["log_likelihood"] = pooled.log_likelihood;
   out.result_json = result.dump();
   return out;
-}
-
-TaskRecord MakeTask(const StudyRecord& study, uint32_t round, const std::string& site,
-                    v1::TaskKind kind, const std::string& input) {
-  TaskRecord t;
-  t.task_id = absl::StrCat(study.study_id, "/r", round, "/", site);
-  t.study_id = study.study_id;
-  t.round = round;
-  t.site_id = site;
-  t.kind = kind;
-  t.checkpoint_id = input;
-  return t;
 }
 
 class AiSeverityStudyLogic : public StudyLogic {
@@ -226,23 +198,16 @@ class AiSeverityStudyLogic : public StudyLogic {
                                     const std::vector<RoundRecord>& history) const override {
     const std::string phase = Phase(round, study, history);
     if (phase == "init") {
-      TaskRecord t = MakeTask(study, 0, "", v1::TASK_KIND_INIT_MODEL, "");
+      TaskRecord t;
       t.task_id = absl::StrCat(study.study_id, "/r0/init");
+      t.study_id = study.study_id;
+      t.kind = v1::TASK_KIND_INIT_MODEL;
       return {t};
     }
-    std::vector<TaskRecord> tasks;
     const v1::TaskKind kind = phase == "train"      ? v1::TASK_KIND_TRAIN
                               : phase == "evaluate" ? v1::TASK_KIND_EVALUATE
                                                     : v1::TASK_KIND_ANALYZE;
-    for (const std::string& s : study.spec.sites()) {
-      tasks.push_back(MakeTask(study, round, s, kind, input));
-    }
-    if (phase == "evaluate") {
-      for (const std::string& s : study.spec.evaluation_sites()) {
-        tasks.push_back(MakeTask(study, round, s, kind, input));
-      }
-    }
-    return tasks;
+    return TasksPerSite(study, round, kind, input, phase == "evaluate");
   }
 
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,

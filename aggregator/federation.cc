@@ -3,9 +3,8 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -81,8 +80,7 @@ int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()
 const StudyLogic& Federation::LogicFor(const v1::StudySpec& spec) const {
   if (spec.kind() != v1::STUDY_KIND_ANALYSIS) {
     const nlohmann::json j = nlohmann::json::parse(spec.spec_json(), nullptr, false);
-    const bool ai_severity =
-        j.is_object() && j.value("task", std::string()) == "ai_severity";
+    const bool ai_severity = j.is_object() && j.value("task", std::string()) == "ai_severity";
     return ai_severity ? *ai_severity_logic_ : *training_logic_;
   }
   const std::string analysis = AnalysisName(spec.spec_json());

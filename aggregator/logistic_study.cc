@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/newton_rounds.h"
 #include "aggregator/study_logic.h"
 #include "core/status_macros.h"
 #include "models/stats/distributions.h"
@@ -61,28 +62,6 @@ absl::StatusOr<LogisticSpec> ParseSpec(const std::string& text) {
   return spec;
 }
 
-// Sums site summaries evaluated at the same beta into one (the pooled data's summary).
-absl::StatusOr<stats::LogisticSiteSummary> Pool(const std::vector<stats::LogisticSiteSummary>& s) {
-  if (s.empty()) return absl::FailedPreconditionError("no site summaries");
-  stats::LogisticSiteSummary total = s[0];
-  for (size_t i = 1; i < s.size(); ++i) {
-    if (s[i].beta != total.beta || s[i].gradient.size() != total.gradient.size() ||
-        s[i].information.size() != total.information.size()) {
-      return absl::InvalidArgumentError("site summaries disagree on beta or size");
-    }
-    for (size_t k = 0; k < total.gradient.size(); ++k) total.gradient[k] += s[i].gradient[k];
-    for (size_t k = 0; k < total.information.size(); ++k) {
-      total.information[k] += s[i].information[k];
-    }
-    total.log_likelihood += s[i].log_likelihood;
-    total.weight_sum += s[i].weight_sum;
-    total.num_observations += s[i].num_observations;
-    total.num_events += s[i].num_events;
-    total.num_perfectly_fitted += s[i].num_perfectly_fitted;
-  }
-  return total;
-}
-
 protocol::TensorSet BetaCheckpoint(const std::vector<double>& beta) {
   protocol::TensorSet set;
   (void)set.Add(protocol::FromDoubles("beta", {static_cast<int64_t>(beta.size())},
@@ -121,18 +100,7 @@ class LogisticStudyLogic : public StudyLogic {
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
                                     const std::string& input_checkpoint) const override {
-    std::vector<TaskRecord> tasks;
-    for (const std::string& site : study.spec.sites()) {
-      TaskRecord t;
-      t.task_id = absl::StrCat(study.study_id, "/r", round, "/", site);
-      t.study_id = study.study_id;
-      t.round = round;
-      t.site_id = site;
-      t.kind = v1::TASK_KIND_ANALYZE;
-      t.checkpoint_id = input_checkpoint;
-      tasks.push_back(t);
-    }
-    return tasks;
+    return TasksPerSite(study, round, v1::TASK_KIND_ANALYZE, input_checkpoint);
   }
 
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
@@ -175,21 +143,11 @@ class LogisticStudyLogic : public StudyLogic {
                            stats::LogisticSiteSummaryFromJson(j.at("summary")));
       sites.push_back(std::move(s));
     }
-    SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary pooled, Pool(sites));
-    // Replay every earlier round's pooled summary, then this one.
+    SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary pooled, PoolSummaries(sites));
     SCV_ASSIGN_OR_RETURN(stats::LogisticNewtonCoordinator newton,
-                         stats::LogisticNewtonCoordinator::Create(
-                             static_cast<int>(spec.terms.size()), spec.options));
-    for (const RoundRecord& past : history) {
-      const json j = json::parse(past.result_json, nullptr, false);
-      if (j.is_discarded() || !j.contains("pooled_summary")) {
-        return absl::DataLossError(absl::StrCat("round ", past.round, ": no pooled summary"));
-      }
-      SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary s,
-                           stats::LogisticSiteSummaryFromJson(j.at("pooled_summary")));
-      SCV_RETURN_IF_ERROR(newton.Update({s}));
-    }
-    SCV_RETURN_IF_ERROR(newton.Update({pooled}));
+                         ReplayNewton(
+                             static_cast<int>(spec.terms.size()), spec.options, history,
+                             [](const json&) { return true; }, pooled));
     RoundOutcome out;
     json result = {{"analysis", "logistic_regression"},
                    {"pooled_summary", stats::ToJson(pooled)},

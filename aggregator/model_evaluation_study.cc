@@ -117,17 +117,7 @@ class ModelEvaluationStudyLogic : public StudyLogic {
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
                                     const std::string& input_checkpoint) const override {
-    std::vector<TaskRecord> tasks;
-    for (const std::string& site : study.spec.sites()) {
-      TaskRecord t;
-      t.task_id = absl::StrCat(study.study_id, "/r", round, "/", site);
-      t.study_id = study.study_id;
-      t.round = round;
-      t.site_id = site;
-      t.kind = v1::TASK_KIND_ANALYZE;
-      tasks.push_back(t);
-    }
-    return tasks;
+    return TasksPerSite(study, round, v1::TASK_KIND_ANALYZE, "");
   }
 
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,

@@ -75,6 +75,12 @@ std::unique_ptr<StudyLogic> MakeAiSeverityStudyLogic();
 // The "analysis" field of an analysis study's spec_json ("" if absent or unreadable).
 std::string AnalysisName(const std::string& spec_json);
 
+// One task of `kind` per study site (and per evaluation site when asked), task ids
+// "<study>/r<round>/<site>", all reading `checkpoint`.
+std::vector<TaskRecord> TasksPerSite(const StudyRecord& study, uint32_t round, v1::TaskKind kind,
+                                     const std::string& checkpoint,
+                                     bool include_evaluation_sites = false);
+
 // Combines site metrics: counts ("<scope>.n_*") summed; "global.*" weighted by "global.n_val"
 // when reported; others weighted by num_samples (plain mean where all counts are 0).
 Metrics CombineMetrics(const std::vector<ResultRecord>& results);

@@ -29,33 +29,16 @@ class TrainingStudyLogic : public StudyLogic {
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
                                     const std::string& input_checkpoint) const override {
-    std::vector<TaskRecord> tasks;
-    const uint32_t last_train = study.spec.rounds();
-    if (round == 0) {
-      TaskRecord t;
-      t.task_id = absl::StrCat(study.study_id, "/r0/init");
-      t.kind = v1::TASK_KIND_INIT_MODEL;
-      tasks.push_back(t);
-    } else {
-      std::vector<std::string> sites(study.spec.sites().begin(), study.spec.sites().end());
-      if (round > last_train) {  // the final evaluation includes the held-out sites
-        sites.insert(sites.end(), study.spec.evaluation_sites().begin(),
-                     study.spec.evaluation_sites().end());
-      }
-      for (const std::string& site : sites) {
-        TaskRecord t;
-        t.task_id = absl::StrCat(study.study_id, "/r", round, "/", site);
-        t.site_id = site;
-        t.kind = round <= last_train ? v1::TASK_KIND_TRAIN : v1::TASK_KIND_EVALUATE;
-        tasks.push_back(t);
-      }
+    if (round > 0) {
+      const bool evaluate = round > study.spec.rounds();  // the final round adds held-out sites
+      return TasksPerSite(study, round, evaluate ? v1::TASK_KIND_EVALUATE : v1::TASK_KIND_TRAIN,
+                          input_checkpoint, evaluate);
     }
-    for (TaskRecord& t : tasks) {
-      t.study_id = study.study_id;
-      t.round = round;
-      t.checkpoint_id = input_checkpoint;
-    }
-    return tasks;
+    TaskRecord t;
+    t.task_id = absl::StrCat(study.study_id, "/r0/init");
+    t.study_id = study.study_id;
+    t.kind = v1::TASK_KIND_INIT_MODEL;
+    return {t};
   }
 
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
@@ -115,6 +98,27 @@ class TrainingStudyLogic : public StudyLogic {
 };
 
 }  // namespace
+
+std::vector<TaskRecord> TasksPerSite(const StudyRecord& study, uint32_t round, v1::TaskKind kind,
+                                     const std::string& checkpoint, bool include_evaluation_sites) {
+  std::vector<std::string> sites(study.spec.sites().begin(), study.spec.sites().end());
+  if (include_evaluation_sites) {
+    sites.insert(sites.end(), study.spec.evaluation_sites().begin(),
+                 study.spec.evaluation_sites().end());
+  }
+  std::vector<TaskRecord> tasks;
+  for (const std::string& site : sites) {
+    TaskRecord t;
+    t.task_id = absl::StrCat(study.study_id, "/r", round, "/", site);
+    t.study_id = study.study_id;
+    t.round = round;
+    t.site_id = site;
+    t.kind = kind;
+    t.checkpoint_id = checkpoint;
+    tasks.push_back(t);
+  }
+  return tasks;
+}
 
 Metrics CombineMetrics(const std::vector<ResultRecord>& results) {
   // Counts ("<scope>.n_*") are summed. "global.*" metrics measure the received model on each
