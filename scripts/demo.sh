@@ -83,7 +83,7 @@ coord() {
     --cert "$RUN/pki/coordinators/coordinator.crt" --key "$RUN/pki/coordinators/coordinator.key" "$@"
 }
 
-say "4. Coordinator enrols the sites and launches five studies: Table 1, the ScanCov refit, an AI-SCoRE-like fit, a lung U-Net (hegp held out), a $ROUNDS-round FedAvg model"
+say "4. Coordinator enrols the sites and launches six studies: Table 1, ScanCov refit, AI-SCoRE-like fit, lung U-Net and AI-severity (hegp held out), a $ROUNDS-round FedAvg model"
 for s in "${SITES[@]}"; do coord enroll --site "$s" | sed 's/^/   /'; done
 cat >"$RUN/study.json" <<JSON
 {
@@ -145,6 +145,20 @@ cat >"$RUN/lungseg.json" <<JSON
 }
 JSON
 coord create-study --spec "$RUN/lungseg.json" | sed 's/^/   /'
+cat >"$RUN/aisev.json" <<JSON
+{
+  "name": "demo-ai-severity",
+  "kind": "STUDY_KIND_TRAINING",
+  "sites": ["kb", "igr"],
+  "evaluationSites": ["hegp"],
+  "rounds": 1,
+  "roundTimeoutS": 900,
+  "plan": {"model": "slice_encoder", "localEpochs": 3, "batchSize": 16, "learningRate": 0.001,
+           "seed": "9"},
+  "specJson": "{\"task\": \"ai_severity\", \"outcome\": \"severe\", \"pca_components\": 10, \"l2\": 1.0, \"validation_fraction\": 0.25, \"encoder\": {\"window\": \"single\", \"slice_size\": 64, \"embedding_dim\": 32}}"
+}
+JSON
+coord create-study --spec "$RUN/aisev.json" | sed 's/^/   /'
 
 say "5. Three hospital nodes dial out and train (logs in $RUN/logs/)"
 for s in "${SITES[@]}"; do
@@ -158,6 +172,7 @@ coord watch --study demo-aiscore --interval 1 --timeout 600 --report "$RUN/aisco
 coord export-model --study demo-aiscore --out "$RUN/aiscore-model.json" --cut-points 23 45 \
   | sed 's/^/   /'
 coord watch --study demo-lung-unet --interval 2 --timeout 900 --report "$RUN/lungseg" | sed 's/^/   /'
+coord watch --study demo-ai-severity --interval 2 --timeout 900 --report "$RUN/aisev" | sed 's/^/   /'
 coord watch --study demo-severity --interval 1 --timeout 600 --report "$RUN/report" | sed 's/^/   /'
 
 say "6. External validation: clinical vs trimodal models trained at each site and federated, evaluated on unseen data"
@@ -215,6 +230,8 @@ say "AI-SCoRE-like model for death (age, sex, SpO2, well-aerated lung %, calcium
 sed -n '/^## Federated logistic/,$p' "$RUN/aiscore/report.md" | grep '^| ' | cut -c1-120 | sed 's/^/   /'
 say "Lung U-Net trained at kb and igr, evaluated at hegp (never seen in training)"
 sed -n '/^## Per site/,/^## Charts/p' "$RUN/lungseg/report.md" | grep '^| ' | cut -c1-160 | sed 's/^/   /'
+say "AI-severity (CT only): encoder trained at kb and igr, federated PCA and Newton fit, AUC at hegp (never seen)"
+sed -n '/^## Per site/,/^## Charts/p' "$RUN/aisev/report.md" | grep '^| ' | cut -c1-110 | sed 's/^/   /'
 say "Federated model, round by round"
 sed -n '/^## Rounds/,/^## Per site/p' "$RUN/report/report.md" | grep '^|' | cut -c1-200 | sed 's/^/   /'
-say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,aiscore,lungseg,report}/report.md, $RUN/validation/validation.md, $RUN/bedside.html"
+say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,aiscore,lungseg,aisev,report}/report.md, $RUN/validation/validation.md, $RUN/bedside.html"
