@@ -179,6 +179,9 @@ int main(int argc, char** argv) {
         auto get = [&](const char* k) { return m.count(k) ? m.at(k) : NAN; };
         std::cout << absl::StrFormat(" | %s lung_acc=%.4f", s.site_id(),
                                      get("global.lung_accuracy"));
+        if (m.count("local.slices_per_second")) {
+          std::cout << absl::StrFormat(" train=%.0f slices/s", get("local.slices_per_second"));
+        }
         if (target == "lungs") {
           std::cout << absl::StrFormat(" dice R/L=%.3f/%.3f", get("global.dice_right"),
                                        get("global.dice_left"));
