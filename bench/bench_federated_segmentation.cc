@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
   data.push_back(std::make_unique<PhantomSite>(2, series, size, 430.0 / size, 8.0));
   data.push_back(
       std::make_unique<PhantomSite>(3, std::max(8, series / 2), size, 410.0 / size, 6.0));
+  if (setup == "pooled") data[0]->Absorb(*data[1]);  // kb holds both sites' series
   std::vector<std::unique_ptr<scancov::node::SegmentationTaskRunner>> runners;
   std::vector<std::unique_ptr<scancov::aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<scancov::node::NodeAgent>> agents;
