@@ -73,6 +73,7 @@ Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions
       logistic_logic_(MakeLogisticStudyLogic()),
       evaluation_logic_(MakeModelEvaluationStudyLogic()),
       ai_severity_logic_(MakeAiSeverityStudyLogic()),
+      intercept_logic_(MakeInterceptStudyLogic()),
       store_(std::move(store)) {}
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
@@ -86,6 +87,7 @@ const StudyLogic& Federation::LogicFor(const v1::StudySpec& spec) const {
   const std::string analysis = AnalysisName(spec.spec_json());
   if (analysis == "logistic_regression") return *logistic_logic_;
   if (analysis == "model_evaluation") return *evaluation_logic_;
+  if (analysis == "intercept_calibration") return *intercept_logic_;
   return *analysis_logic_;
 }
 

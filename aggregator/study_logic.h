@@ -72,6 +72,10 @@ std::unique_ptr<StudyLogic> MakeModelEvaluationStudyLogic();
 // (ai_severity_study.cc). A training study whose spec_json says "task": "ai_severity".
 std::unique_ptr<StudyLogic> MakeAiSeverityStudyLogic();
 
+// Federated calibration of a published model's intercept, the rest of its linear predictor kept
+// as published (intercept_study.cc).
+std::unique_ptr<StudyLogic> MakeInterceptStudyLogic();
+
 // The "analysis" field of an analysis study's spec_json ("" if absent or unreadable).
 std::string AnalysisName(const std::string& spec_json);
 

@@ -140,6 +140,9 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
   if (kind.is_object() && kind.value("analysis", std::string()) == "logistic_regression") {
     return RunLogisticRegression(task, global, *data_, policy_, site_id_);
   }
+  if (kind.is_object() && kind.value("analysis", std::string()) == "intercept_calibration") {
+    return RunInterceptCalibration(task, global, *data_, policy_, site_id_);
+  }
   if (kind.is_object() && kind.value("analysis", std::string()) == "model_evaluation") {
     return RunModelEvaluation(task, *data_, policy_, site_id_);
   }

@@ -33,6 +33,15 @@
 
 namespace scancov::node {
 
+// The site's side of a federated intercept calibration (aggregator/intercept_study.cc): the
+// published model's linear predictor without intercept for each patient of the split, and the
+// one-parameter Newton sums at the round's intercept (checkpoint tensor "intercept").
+absl::StatusOr<TaskOutcome> RunInterceptCalibration(const v1::Task& task,
+                                                    const protocol::TensorSet* intercept,
+                                                    DatasetSource& data,
+                                                    const privacy::ReleasePolicy& policy,
+                                                    const std::string& site_id);
+
 absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSource& data,
                                                const privacy::ReleasePolicy& policy,
                                                const std::string& site_id);

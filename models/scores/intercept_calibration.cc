@@ -85,7 +85,11 @@ absl::Status InterceptCalibrator::Update(absl::Span<const InterceptSiteSummary> 
     return absl::FailedPreconditionError(absl::StrCat(
         kWhere, ": all patients have the same outcome, so the intercept is not identifiable"));
   }
-  if (has_accepted_ && total.log_likelihood < accepted_total_.log_likelihood) {
+  // A drop within rounding (sums over sites in another order, near the optimum) is no drop:
+  // halving on it would walk away from a converged estimate (as the logistic coordinator does).
+  if (has_accepted_ &&
+      total.log_likelihood < accepted_total_.log_likelihood -
+                                 1e-10 * (1.0 + std::fabs(accepted_total_.log_likelihood))) {
     if (++halvings_ > 50) {
       return absl::InternalError(absl::StrCat(kWhere, ": no ascent after 50 step halvings"));
     }
