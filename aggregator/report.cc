@@ -283,6 +283,21 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
   }
   if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "logistic_regression") {
     absl::StrAppend(&md, "\n", LogisticFitMarkdown(status));
+  } else if (IsAnalysis(status) &&
+             AnalysisName(status.spec().spec_json()) == "intercept_calibration") {
+    const nlohmann::json r =
+        status.rounds().empty()
+            ? nlohmann::json()
+            : nlohmann::json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
+    if (r.is_object() && r.contains("fit")) {
+      const nlohmann::json& f = r.at("fit");
+      absl::StrAppend(
+          &md, absl::StrFormat("\n## Calibrated intercept\n\nintercept = %.4f (SE %.4f), "
+                               "%d Newton steps, n = %d, events = %d; the rest of the linear "
+                               "predictor kept as published.\n",
+                               f.value("intercept", 0.0), f.value("se", 0.0),
+                               f.value("iterations", 0), f.value("n", 0), f.value("events", 0)));
+    }
   } else if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "model_evaluation") {
     absl::StrAppend(&md, "\n", ModelEvaluationMarkdown(status));
   } else if (IsAnalysis(status) && !status.rounds().empty() &&
