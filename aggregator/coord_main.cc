@@ -7,12 +7,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "aggregator/coordinator_client.h"
 #include "aggregator/report.h"
 #include "aggregator/validation_plan.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
+#include "models/nn/checkpoint.h"
 
 namespace {
 
@@ -138,6 +140,45 @@ absl::Status ExportModel(CoordinatorClient& client, const std::string& study,
   return absl::OkStatus();
 }
 
+// The final model of a training study (segmentation, tabular, AI-severity encoder) as a
+// checkpoint file (models/nn/checkpoint.h) for scancov-score --lung-model / --lesion-model: the
+// latest global weights, the model's registry name and config from the study's plan, and the
+// slice size it was trained at (spec_json "in_plane") so that scoring fits the CT the same way.
+absl::Status ExportCheckpoint(CoordinatorClient& client, const std::string& study,
+                              const std::string& out) {
+  SCV_ASSIGN_OR_RETURN(scancov::v1::StudyStatus st, client.GetStudyStatus(study));
+  if (st.spec().kind() != scancov::v1::STUDY_KIND_TRAINING) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "study '", study, "' is not a training study: it has no model weights to export"));
+  }
+  if (st.state() != scancov::v1::STUDY_STATE_DONE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("study '", study, "' is not done: its model is final only when it is"));
+  }
+  std::string checkpoint_id;
+  for (const scancov::v1::RoundStatus& r : st.rounds()) {
+    if (!r.checkpoint_id().empty()) checkpoint_id = r.checkpoint_id();
+  }
+  if (checkpoint_id.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("study '", study, "' has no checkpoint"));
+  }
+  const nlohmann::json spec = nlohmann::json::parse(st.spec().spec_json(), nullptr, false);
+  scancov::nn::Checkpoint ckpt;
+  ckpt.model = st.spec().plan().model();
+  if (spec.is_object() && spec.contains("model_config")) {
+    const nlohmann::json& c = spec.at("model_config");
+    ckpt.model_config_json = c.is_string() ? c.get<std::string>() : c.dump();
+  }
+  if (spec.is_object()) ckpt.in_plane = spec.value("in_plane", 0);
+  SCV_ASSIGN_OR_RETURN(ckpt.weights, client.DownloadCheckpoint(study, checkpoint_id));
+  SCV_RETURN_IF_ERROR(scancov::nn::SaveCheckpoint(out, ckpt));
+  std::cout << "model '" << ckpt.model << "' of study " << study << " (checkpoint " << checkpoint_id
+            << ", " << ckpt.weights.size() << " tensors"
+            << (ckpt.in_plane > 0 ? absl::StrCat(", trained at ", ckpt.in_plane, " px") : "")
+            << ") written to " << out << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,6 +233,12 @@ int main(int argc, char** argv) {
   export_model->add_option("--study", study, "study id")->required();
   export_model->add_option("--out", out_dir, "output JSON file")->required();
   export_model->add_option("--cut-points", cut_points, "risk class cut points (e.g. 23 45)");
+  auto* export_checkpoint = app.add_subcommand(
+      "export-checkpoint",
+      "write a training study's final model as a checkpoint file (e.g. scancov-score "
+      "--lung-model)");
+  export_checkpoint->add_option("--study", study, "study id")->required();
+  export_checkpoint->add_option("--out", out_dir, "output checkpoint file")->required();
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
@@ -254,6 +301,8 @@ int main(int argc, char** argv) {
     result = Watch(c, study, interval, timeout, out_dir);
   } else if (*export_model) {
     result = ExportModel(c, study, out_dir, cut_points);
+  } else if (*export_checkpoint) {
+    result = ExportCheckpoint(c, study, out_dir);
   } else if (*validate) {
     result = Validate(c, plan_file, out_dir, timeout);
   } else if (*report) {

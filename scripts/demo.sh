@@ -184,6 +184,7 @@ coord watch --study demo-aiscore --interval 1 --timeout 600 --report "$RUN/aisco
 coord export-model --study demo-aiscore --out "$RUN/aiscore-model.json" --cut-points 23 45 \
   | sed 's/^/   /'
 coord watch --study demo-lung-unet --interval 2 --timeout 900 --report "$RUN/lungseg" | sed 's/^/   /'
+coord export-checkpoint --study demo-lung-unet --out "$RUN/lungs.ckpt" | sed 's/^/   /'
 coord watch --study demo-ai-severity --interval 2 --timeout 900 --report "$RUN/aisev" | sed 's/^/   /'
 coord watch --study demo-severity --interval 1 --timeout 600 --report "$RUN/report" | sed 's/^/   /'
 
@@ -224,6 +225,11 @@ echo "   scancov-score --dicom <kb CT folder> $values --aiscore-model aiscore-mo
   --config "$RUN/sites/kb/site.json" --aiscore-model "$RUN/aiscore-model.json" \
   --report "$RUN/bedside.html" --json "$RUN/bedside.json" --threads 2 | sed 's/^/   /' || true
 echo "   one-page report: $RUN/bedside.html"
+echo "   the same patient, lungs by the federated lung U-Net of step 5 (demo-lung-unet):"
+# shellcheck disable=SC2086
+"$SCORE" --log-level warn --dicom "$RUN/sites/kb/export/ct/$patient/dicom" $values \
+  --config "$RUN/sites/kb/site.json" --lung-model "$RUN/lungs.ckpt" --threads 2 \
+  | grep -E '^(lungs:|lung |right|left|both|disease extent|ScanCov:)' | sed 's/^/   /' || true
 
 say "8. What left each site (the data steward's egress ledger)"
 for s in "${SITES[@]}"; do

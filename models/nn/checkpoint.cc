@@ -50,6 +50,8 @@ absl::Status ReadMetadata(absl::string_view text, Checkpoint* checkpoint) {
     const nlohmann::json meta = nlohmann::json::parse(text.begin(), text.end());
     checkpoint->model = meta.at("model").get<std::string>();
     checkpoint->model_config_json = meta.at("model_config_json").get<std::string>();
+    checkpoint->in_plane = meta.value("in_plane", 0);
+    if (checkpoint->in_plane < 0) return Corrupt("negative in_plane in the metadata");
   } catch (const std::exception& e) {
     return Corrupt(absl::StrCat("unreadable metadata (", e.what(), ")"));
   }
@@ -59,8 +61,9 @@ absl::Status ReadMetadata(absl::string_view text, Checkpoint* checkpoint) {
 }  // namespace
 
 std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
-  const nlohmann::json meta = {{"model", checkpoint.model},
-                               {"model_config_json", checkpoint.model_config_json}};
+  nlohmann::json meta = {{"model", checkpoint.model},
+                         {"model_config_json", checkpoint.model_config_json}};
+  if (checkpoint.in_plane > 0) meta["in_plane"] = checkpoint.in_plane;
   std::string payload;
   const v1::WeightsManifest manifest = protocol::ManifestFor(checkpoint.weights, &payload);
   std::string out(kMagic);

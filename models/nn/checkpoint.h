@@ -3,7 +3,8 @@
 //
 // Layout (integers little-endian):
 //   "SCVCKPT1"                     8-byte magic (the 1 is the format version)
-//   u64 metadata length, metadata  a JSON object {"model": ..., "model_config_json": ...}
+//   u64 metadata length, metadata  a JSON object {"model": ..., "model_config_json": ...,
+//                                  "in_plane": N (optional, absent in older files = 0)}
 //   u64 manifest length, manifest  a serialized protocol v1::WeightsManifest (ManifestFor):
 //                                  tensor names, shapes, dtypes, byte ranges, payload SHA-256
 //   payload                        the tensors' bytes, manifest.total_bytes of them
@@ -29,6 +30,10 @@ namespace scancov::nn {
 struct Checkpoint {
   std::string model;              // registry name ("unet2d", ...); may be empty
   std::string model_config_json;  // the model's JSON config; may be empty
+  // Segmentation models: the slice size the model was trained at (the study's spec_json
+  // "in_plane": CT fitted to in_plane x in_plane slices, models/ct FitInPlaneHu); 0 when it
+  // was trained on the series grid as it is, or unknown.
+  int in_plane = 0;
   protocol::TensorSet weights;
 };
 

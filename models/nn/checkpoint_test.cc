@@ -36,6 +36,7 @@ Checkpoint Sample() {
 void ExpectSame(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(a.model, b.model);
   EXPECT_EQ(a.model_config_json, b.model_config_json);
+  EXPECT_EQ(a.in_plane, b.in_plane);
   ASSERT_TRUE(a.weights.CheckSameLayout(b.weights).ok());
   for (size_t i = 0; i < a.weights.size(); ++i) {
     EXPECT_EQ(a.weights.tensors()[i].bytes, b.weights.tensors()[i].bytes);
@@ -55,6 +56,19 @@ TEST(CheckpointTest, FileRoundTrip) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_TRUE(back->weights.empty());
   EXPECT_TRUE(back->model.empty());
+  EXPECT_EQ(back->in_plane, 0);
+}
+
+TEST(CheckpointTest, KeepsTheTrainingSliceSize) {
+  Checkpoint with_size = Sample();
+  with_size.in_plane = 96;
+  absl::StatusOr<Checkpoint> back = DecodeCheckpoint(EncodeCheckpoint(with_size));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectSame(with_size, *back);
+  // A file written without the key (format as of the first release) reads as 0: native grid.
+  const std::string plain = EncodeCheckpoint(Sample());
+  EXPECT_EQ(plain.find("in_plane"), std::string::npos);
+  EXPECT_EQ(DecodeCheckpoint(plain)->in_plane, 0);
 }
 
 TEST(CheckpointTest, DetectsEveryAlteredByte) {

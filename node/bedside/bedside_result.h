@@ -33,8 +33,9 @@ struct BedsideOptions {
   std::string lung_checkpoint;                  // unet2d: 0 background, 1 right, 2 left
   std::vector<std::string> lesion_checkpoints;  // unet25d / unet3d, probabilities averaged
   // Slice size the learned models were trained at (the segmentation study's "in_plane"): the
-  // CT is fitted to it (models/ct FitInPlaneHu) and the labels mapped back. 0: native grid.
-  int model_in_plane = 0;
+  // CT is fitted to it (models/ct FitInPlaneHu) and the labels mapped back. 0: native grid;
+  // -1: the size recorded in the checkpoint files (coordinator's export-checkpoint writes it).
+  int model_in_plane = -1;
   std::string device = "auto";  // auto | cpu | cuda, for the learned models
   // AI-SCoRE model file (aiscore_model.h). Empty: "AI-SCoRE: not available (no fitted model)".
   std::string aiscore_model_path;

@@ -44,13 +44,29 @@ absl::StatusOr<nn::Checkpoint> LoadSegCheckpoint(const std::string& path,
   return ckpt;
 }
 
-absl::StatusOr<HuVolume> ModelInput(const HuVolume& hu, const LearnedOptions& options) {
-  if (options.in_plane <= 0) return hu;
-  return ct::FitInPlaneHu(hu, options.in_plane, options.threads);
+// The slice size to run the models at: the caller's, or (in_plane < 0) the one recorded in the
+// checkpoints, which must then agree (an ensemble runs on one grid).
+absl::StatusOr<int> ResolveInPlane(const std::vector<nn::Checkpoint>& ckpts,
+                                   const std::vector<std::string>& paths,
+                                   const LearnedOptions& options) {
+  if (options.in_plane >= 0) return options.in_plane;
+  for (size_t i = 1; i < ckpts.size(); ++i) {
+    if (ckpts[i].in_plane != ckpts[0].in_plane) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "models ", paths[0], " and ", paths[i], " were trained at different slice sizes (",
+          ckpts[0].in_plane, " and ", ckpts[i].in_plane, "); pass --model-in-plane"));
+    }
+  }
+  return ckpts.empty() ? 0 : ckpts[0].in_plane;
 }
 
-LabelVolume ToNative(LabelVolume labels, const HuVolume& hu, const LearnedOptions& options) {
-  if (options.in_plane <= 0) return labels;
+absl::StatusOr<HuVolume> ModelInput(const HuVolume& hu, int in_plane, int threads) {
+  if (in_plane <= 0) return hu;
+  return ct::FitInPlaneHu(hu, in_plane, threads);
+}
+
+LabelVolume ToNative(LabelVolume labels, const HuVolume& hu, int in_plane) {
+  if (in_plane <= 0) return labels;
   return NativeLabels(labels, hu.nx, hu.ny, hu.spacing);
 }
 
@@ -73,31 +89,38 @@ bool LearnedSegmentationAvailable() { return true; }
 absl::StatusOr<LabelVolume> PredictLungLabels(const std::string& checkpoint, const HuVolume& hu,
                                               const LearnedOptions& options) {
   SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt, LoadSegCheckpoint(checkpoint, {"unet2d"}, 3, "lung"));
-  SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, options));
+  SCV_ASSIGN_OR_RETURN(const int in_plane, ResolveInPlane({ckpt}, {checkpoint}, options));
+  SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, in_plane, options.threads));
   SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpt, input, checkpoint, options));
   SCV_ASSIGN_OR_RETURN(LabelVolume labels, nn::ArgmaxLabels(p, nullptr));
-  return ToNative(std::move(labels), hu, options);
+  return ToNative(std::move(labels), hu, in_plane);
 }
 
 absl::StatusOr<LabelVolume> PredictLesionLabels(const std::vector<std::string>& checkpoints,
                                                 const HuVolume& hu, const LabelVolume& lungs,
                                                 const LearnedOptions& options) {
   if (checkpoints.empty()) return absl::InvalidArgumentError("lesion models: none given");
-  SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, options));
-  std::vector<nn::SegProbabilities> members;
+  std::vector<nn::Checkpoint> ckpts;
   for (const std::string& path : checkpoints) {
     SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt,
                          LoadSegCheckpoint(path, {"unet25d", "unet3d"}, 5, "lesion"));
-    SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpt, input, path, options));
+    ckpts.push_back(std::move(ckpt));
+  }
+  SCV_ASSIGN_OR_RETURN(const int in_plane, ResolveInPlane(ckpts, checkpoints, options));
+  SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, in_plane, options.threads));
+  std::vector<nn::SegProbabilities> members;
+  for (size_t i = 0; i < ckpts.size(); ++i) {
+    SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpts[i], input, checkpoints[i], options));
     members.push_back(std::move(p));
   }
+  ckpts.clear();
   SCV_ASSIGN_OR_RETURN(nn::SegProbabilities mean, nn::EnsembleAverage(members));
   members.clear();
   // Argmax over the tissue classes everywhere (a lung mask of ones), then the series' own lung
   // mask on the native grid: every lung voxel gets a class >= 1, the rest 0.
   LabelVolume everywhere(input.nx, input.ny, input.nz, input.spacing, 1);
   SCV_ASSIGN_OR_RETURN(LabelVolume fitted, nn::ArgmaxLabels(mean, &everywhere));
-  LabelVolume labels = ToNative(std::move(fitted), hu, options);
+  LabelVolume labels = ToNative(std::move(fitted), hu, in_plane);
   for (size_t v = 0; v < labels.voxels.size(); ++v) {
     if (lungs.voxels[v] == 0) {
       labels.voxels[v] = ct::kLesionBackground;

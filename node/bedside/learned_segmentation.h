@@ -2,10 +2,11 @@
 // the LibTorch-free models/nn/segmentation.h (the seed's AI-segment: a 2D U-Net for the lungs;
 // 2.5D and 3D lesion nets whose probabilities are averaged, argmax inside the lung mask).
 //
-// Grid: with in_plane > 0 the CT is fitted to in_plane x in_plane slices as the segmentation
-// study trained (models/ct FitInPlaneHu: equal in-plane spacing from the field of view, centre
-// crop/pad), and the predicted labels are mapped back to the series grid by nearest neighbour
-// (NativeLabels). With in_plane == 0 the networks run on the series grid as it is.
+// Grid: with in_plane > 0 (given, or recorded in the checkpoints) the CT is fitted to in_plane x
+// in_plane slices as the segmentation study trained (models/ct FitInPlaneHu: equal in-plane spacing
+// from the field of view, centre crop/pad), and the predicted labels are mapped back to the series
+// grid by nearest neighbour (NativeLabels). With in_plane == 0 the networks run on the series grid
+// as it is.
 //
 // Checkpoints are checked before use: the lung model must be "unet2d" with 3 classes, lesion
 // models "unet25d" or "unet3d" with 5 classes (models/nn/seg_config.h); errors name the file.
@@ -26,7 +27,9 @@
 namespace scancov::node {
 
 struct LearnedOptions {
-  int in_plane = 0;
+  // Slice size the models run at: < 0 the one recorded in the checkpoints (which must agree),
+  // 0 the series grid as it is, > 0 that size.
+  int in_plane = -1;
   std::string device = "auto";
   int threads = 0;
 };

@@ -17,12 +17,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string SaveInitialModel(const std::string& model, const std::string& name) {
+std::string SaveInitialModel(const std::string& model, const std::string& name, int in_plane = 0) {
   absl::StatusOr<protocol::TensorSet> weights = nn::InitSegmentationModel(model, "", 3);
   EXPECT_TRUE(weights.ok()) << weights.status();
   const std::string path = testing::FreshDir("ckpt_" + name) + "/" + name + ".ckpt";
   nn::Checkpoint ckpt;
   ckpt.model = model;
+  ckpt.in_plane = in_plane;
   ckpt.weights = *std::move(weights);
   EXPECT_TRUE(nn::SaveCheckpoint(path, ckpt).ok());
   return path;
@@ -31,9 +32,9 @@ std::string SaveInitialModel(const std::string& model, const std::string& name) 
 TEST(BedsideLearned, LesionEnsembleRunsInsideTheLungMask) {
   ASSERT_TRUE(LearnedSegmentationAvailable());
   BedsideRequest request = testing::DefaultRequest(testing::SharedPhantom().dicom_dir);
-  request.options.lesion_checkpoints = {SaveInitialModel("unet25d", "a"),
-                                        SaveInitialModel("unet3d", "b")};
-  request.options.model_in_plane = 64;
+  // The slice size comes from the checkpoints (model_in_plane left at -1).
+  request.options.lesion_checkpoints = {SaveInitialModel("unet25d", "a", 64),
+                                        SaveInitialModel("unet3d", "b", 64)};
   request.options.device = "cpu";
   absl::StatusOr<BedsideResult> r = ScorePatient(request);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -67,6 +68,22 @@ TEST(BedsideLearned, LungNetGoesThroughTheChestCheck) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
     EXPECT_THAT(r.status().message(), HasSubstr("not a chest CT"));
   }
+}
+
+TEST(BedsideLearned, EnsembleMembersTrainedAtDifferentSizesNeedAnExplicitSize) {
+  BedsideRequest request = testing::DefaultRequest(testing::SharedPhantom().dicom_dir);
+  const std::string a = SaveInitialModel("unet25d", "a64", 64);
+  const std::string b = SaveInitialModel("unet3d", "b48", 48);
+  request.options.lesion_checkpoints = {a, b};
+  request.options.device = "cpu";
+  absl::StatusOr<BedsideResult> r = ScorePatient(request);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("models " + a + " and " + b +
+                        " were trained at different slice sizes (64 and 48)"));
+  request.options.model_in_plane = 48;  // the caller decides: both run at 48
+  r = ScorePatient(request);
+  EXPECT_TRUE(r.ok()) << r.status();
 }
 
 TEST(BedsideLearned, WrongModelKindIsRefusedByFile) {

@@ -121,8 +121,10 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--lung-model", o.lung_checkpoint, "unet2d checkpoint (default: model-free)");
   app.add_option("--lesion-model", o.lesion_checkpoints,
                  "unet25d / unet3d checkpoint, repeatable (default: HU intervals)");
-  app.add_option("--model-in-plane", o.model_in_plane,
-                 "slice size the learned models were trained at (0: native grid)")
+  app.add_option(
+         "--model-in-plane", o.model_in_plane,
+         "slice size the learned models were trained at (-1: as recorded in the checkpoint, "
+         "0: native grid)")
       ->capture_default_str();
   app.add_option("--device", o.device, "auto, cpu or cuda (learned models)")->capture_default_str();
   app.add_option("--aiscore-model", o.aiscore_model_path,
