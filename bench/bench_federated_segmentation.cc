@@ -7,6 +7,7 @@
 //   bench_federated_segmentation --target lungs   --model unet2d  --rounds 6
 //   bench_federated_segmentation --target lesions --model unet25d --rounds 10 --series 24
 //   ... --setup single | pooled   (kb alone, or one site holding kb's and igr's series)
+//   ... --save lungs.ckpt          (the final model as a checkpoint file for scancov-score)
 //
 // In-process federation (aggregator/federation.h + in-process clients): the same round logic,
 // validation and FedAvg as over gRPC, without the network.
@@ -20,6 +21,7 @@
 #include "aggregator/federation.h"
 #include "aggregator/in_process_client.h"
 #include "core/env.h"
+#include "models/nn/checkpoint.h"
 #include "node/agent.h"
 #include "node/segmentation_runner.h"
 #include "sites/ct/phantom_volume.h"
@@ -86,8 +88,8 @@ int main(int argc, char** argv) {
   std::string target = "lungs", model = "unet2d", config = R"({"depth": 4, "base_channels": 8})";
   int rounds = 6, series = 16, epochs = 2, size = 96, in_plane = 96;
   double lr = 3e-3;
-  bool augment = true;
-  std::string setup = "federated";
+  std::string augment = "full";
+  std::string setup = "federated", save;
   app.add_option("--target", target, "lungs | lesions")->capture_default_str();
   app.add_option("--model", model, "unet2d | unet25d | unet3d")->capture_default_str();
   app.add_option("--model-config", config, "model JSON config")->capture_default_str();
@@ -97,12 +99,14 @@ int main(int argc, char** argv) {
   app.add_option("--size", size, "phantom matrix (pixels)")->capture_default_str();
   app.add_option("--in-plane", in_plane, "network slice size")->capture_default_str();
   app.add_option("--lr", lr)->capture_default_str();
-  app.add_option("--augment", augment, "random affine + contrast augmentation")
+  app.add_option("--augment", augment,
+                 "none | geometric (random affine) | full (affine + contrast); false = none")
       ->capture_default_str();
   app.add_option("--setup", setup,
                  "federated (kb + igr, FedAvg) | single (kb alone) | pooled (one site holding "
                  "kb's and igr's series)")
       ->capture_default_str();
+  app.add_option("--save", save, "write the final model here as a checkpoint file");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -133,8 +137,12 @@ int main(int argc, char** argv) {
   spec.mutable_plan()->set_seed(11);
   spec.set_spec_json(absl::StrFormat(
       R"({"task": "segmentation", "target": "%s", "in_plane": %d, "validation_fraction": 0.2,
-          "augment": %s, "model_config": %s})",
-      target, in_plane, augment ? "true" : "false", config));
+          "augment": "%s", "model_config": %s})",
+      target, in_plane,
+      augment == "false"  ? "none"
+      : augment == "true" ? "full"
+                          : augment,
+      config));
   if (auto s = federation.CreateStudy(coordinator, req); !s.ok()) {
     std::cerr << s.status() << "\n";
     return 1;
@@ -200,5 +208,19 @@ int main(int argc, char** argv) {
   }
   std::cout << (status.state() == scancov::v1::STUDY_STATE_DONE ? "done" : status.message())
             << std::endl;
+  if (!save.empty() && status.state() == scancov::v1::STUDY_STATE_DONE) {
+    std::string checkpoint_id;
+    for (const auto& r : status.rounds()) {
+      if (!r.checkpoint_id().empty()) checkpoint_id = r.checkpoint_id();
+    }
+    auto weights = federation.GetCheckpoint(coordinator, "seg", checkpoint_id);
+    scancov::nn::Checkpoint ckpt{model, config};
+    ckpt.in_plane = in_plane;
+    absl::Status saved =
+        weights.ok() ? (ckpt.weights = *std::move(weights), scancov::nn::SaveCheckpoint(save, ckpt))
+                     : weights.status();
+    std::cout << (saved.ok() ? "model written to " + save : saved.ToString()) << std::endl;
+    if (!saved.ok()) return 1;
+  }
   return status.state() == scancov::v1::STUDY_STATE_DONE ? 0 : 1;
 }

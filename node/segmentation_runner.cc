@@ -23,6 +23,7 @@ struct SegSpec {
   double validation_fraction = 0.25;
   int max_series = 0;
   bool augment = false;
+  bool augment_intensity = true;
   bool evaluate_all = false;
   std::string model_config = "";
 };
@@ -38,7 +39,21 @@ absl::StatusOr<SegSpec> ParseSpec(const std::string& text) {
   s.in_plane = j.value("in_plane", s.in_plane);
   s.validation_fraction = j.value("validation_fraction", s.validation_fraction);
   s.max_series = j.value("max_series", 0);
-  s.augment = j.value("augment", false);
+  // "augment": false | true (= "full") | "none" | "geometric" | "full".
+  if (j.contains("augment") && j.at("augment").is_string()) {
+    const std::string a = j.at("augment").get<std::string>();
+    if (a != "none" && a != "geometric" && a != "full") {
+      return absl::InvalidArgumentError(
+          "spec_json: augment must be true, false, \"none\", \"geometric\" or \"full\"");
+    }
+    s.augment = a != "none";
+    s.augment_intensity = a == "full";
+  } else if (j.contains("augment") && !j.at("augment").is_boolean()) {
+    return absl::InvalidArgumentError(
+        "spec_json: augment must be true, false, \"none\", \"geometric\" or \"full\"");
+  } else {
+    s.augment = j.value("augment", false);
+  }
   s.evaluate_all = j.value("evaluate_all", false);
   if (j.contains("model_config")) s.model_config = j.at("model_config").dump();
   if (s.in_plane < 16 || s.in_plane > 1024) {
@@ -194,6 +209,7 @@ absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
   config.device = options_.device;
   config.mixed_precision = true;  // used on CUDA only
   config.augment = spec.augment;
+  config.augment_intensity = spec.augment_intensity;
   config.num_workers = 1;
   config.proximal_mu = task.plan().proximal_mu();
   SCV_ASSIGN_OR_RETURN(nn::SegTrainResult trained, nn::TrainSegmentation(*global, train, config));

@@ -5,8 +5,10 @@
 // the lungs, 1 healthy, 2 GGO, 3 crazy paving, 4 consolidation).
 //
 // spec_json: {"task": "segmentation", "target": "lungs" | "lesions", "in_plane": 64,
-//             "validation_fraction": 0.25, "max_series": 40, "augment": true,
+//             "validation_fraction": 0.25, "max_series": 40, "augment": "geometric",
 //             "evaluate_all": false, "model_config": {...}}
+// "augment": "none" (= false, the default), "geometric" (random flip / rotation / scale, 3D
+// shifts) or "full" (= true: geometric + contrast jitter; models/nn/segmentation.h).
 // Every series is brought to in_plane x in_plane (FitInPlaneHu: equal in-plane spacing from the
 // field of view, centre crop/pad) so sites with different scanners share one network. Series
 // are split train/validation by a keyed hash of their pseudonymous key. TRAIN first evaluates

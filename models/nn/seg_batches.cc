@@ -72,7 +72,7 @@ uint64_t MixSeed(uint64_t seed, uint64_t a, uint64_t b) {
 }
 
 SegAugment DrawAugment(uint64_t seed, int64_t epoch, int64_t position, bool is_3d,
-                       const std::array<int64_t, 3>& patch) {
+                       const std::array<int64_t, 3>& patch, bool intensity) {
   Random rng(MixSeed(seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)));
   SegAugment a;
   a.flip = Uniform01(rng) < 0.5;
@@ -85,6 +85,10 @@ SegAugment DrawAugment(uint64_t seed, int64_t epoch, int64_t position, bool is_3
       const int reach = static_cast<int>(patch[axis] / 4);
       a.shift[axis] = static_cast<int>(std::floor(UniformIn(rng, -reach, reach + 1)));
     }
+  }
+  if (!intensity) {  // drawn anyway above, so the geometry is the same in both modes
+    a.contrast = 1.0;
+    a.brightness = 0.0;
   }
   return a;
 }

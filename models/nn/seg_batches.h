@@ -44,9 +44,10 @@ struct SegAugment {
 };
 
 // Draws the augmentation of sample `position` of epoch `epoch`; a pure function of its
-// arguments, so batches do not depend on which thread builds them.
+// arguments, so batches do not depend on which thread builds them. Without `intensity` the
+// contrast and brightness stay at the identity and the geometric draws are the same as with it.
 SegAugment DrawAugment(uint64_t seed, int64_t epoch, int64_t position, bool is_3d,
-                       const std::array<int64_t, 3>& patch);
+                       const std::array<int64_t, 3>& patch, bool intensity = true);
 
 // splitmix64 of the three values: independent seeds for epochs and samples.
 uint64_t MixSeed(uint64_t seed, uint64_t a, uint64_t b);

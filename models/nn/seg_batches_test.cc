@@ -170,6 +170,24 @@ TEST(SegBatchesTest, AugmentationIsSeededAndBounded) {
   EXPECT_NE(MixSeed(1, 2, 3), MixSeed(1, 3, 2));
 }
 
+TEST(SegBatchesTest, GeometricOnlyAugmentationKeepsIntensities) {
+  const std::array<int64_t, 3> patch{8, 32, 32};
+  int jittered = 0;
+  for (int64_t position = 0; position < 50; ++position) {
+    const SegAugment full = DrawAugment(7, 1, position, /*is_3d=*/true, patch);
+    const SegAugment geo = DrawAugment(7, 1, position, /*is_3d=*/true, patch, /*intensity=*/false);
+    EXPECT_EQ(geo.contrast, 1.0);
+    EXPECT_EQ(geo.brightness, 0.0);
+    // The same geometry as the full augmentation of that sample.
+    EXPECT_EQ(geo.flip, full.flip);
+    EXPECT_EQ(geo.angle_rad, full.angle_rad);
+    EXPECT_EQ(geo.scale, full.scale);
+    for (int axis = 0; axis < 3; ++axis) EXPECT_EQ(geo.shift[axis], full.shift[axis]);
+    if (full.contrast != 1.0 || full.brightness != 0.0) ++jittered;
+  }
+  EXPECT_EQ(jittered, 50);
+}
+
 TEST(SegBatchesTest, RotationKeepsTheCentreAndMarksOutsideUnlabelled) {
   HuVolume ct(9, 9, 1, {1.0, 1.0, 1.0}, -1000);
   ct.at(0, 4, 4) = 0;

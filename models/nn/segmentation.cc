@@ -157,8 +157,8 @@ BatchPrefetcher::Producer BatchProducer(const SegNetConfig& net_config,
     for (int64_t pos = start; pos < std::min(n, start + config.batch_size); ++pos) {
       part.push_back(samples[orders[epoch][pos]]);
       if (config.augment) {
-        augments.push_back(
-            DrawAugment(config.seed, epoch, pos, net_config.is_3d(), net_config.patch));
+        augments.push_back(DrawAugment(config.seed, epoch, pos, net_config.is_3d(),
+                                       net_config.patch, config.augment_intensity));
       }
     }
     return builder.Build(part, augments);

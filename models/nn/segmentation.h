@@ -60,6 +60,10 @@ struct SegTrainConfig {
   // are air and unlabelled) and contrast jitter (x * U(0.9, 1.1) + U(-0.05, 0.05) after
   // normalisation), drawn per sample from `seed`; 3D patches also move by up to a quarter patch.
   bool augment = false;
+  // With `augment`: the contrast jitter too (true), or the geometric part only (false). Where
+  // the classes are HU bands (lesions: GGO / crazy paving / consolidation), intensity jitter
+  // moves voxels across the class boundaries the network has to learn.
+  bool augment_intensity = true;
   // Threads that prepare batches (crop, normalise, augment) while the network trains, >= 0
   // (0: on the training thread). The batches do not depend on it.
   int num_workers = 0;
