@@ -30,11 +30,11 @@ namespace scancov::nn {
 struct Checkpoint {
   std::string model;              // registry name ("unet2d", ...); may be empty
   std::string model_config_json;  // the model's JSON config; may be empty
+  protocol::TensorSet weights;
   // Segmentation models: the slice size the model was trained at (the study's spec_json
   // "in_plane": CT fitted to in_plane x in_plane slices, models/ct FitInPlaneHu); 0 when it
   // was trained on the series grid as it is, or unknown.
   int in_plane = 0;
-  protocol::TensorSet weights;
 };
 
 // The file's bytes, and back. DecodeCheckpoint verifies both digests before building anything.
