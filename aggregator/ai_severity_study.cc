@@ -1,62 +1,59 @@
 // AI-severity as one federated study (after the seed's AI-severity: a CNN embeds lung-masked,
-// windowed slices; embeddings pooled per scan; PCA; penalized logistic regression), each step
-// federated and the last two exact:
+// windowed slices; embeddings pooled per scan; PCA; penalized logistic regression; the seed's two
+// window settings ensembled by averaging the two models' probabilities), each step federated and
+// the last two exact. The study trains M members (one per encoder config) side by side:
 //
-//   round 0            INIT_MODEL  the slice encoder (plan.model "slice_encoder")
-//   rounds 1..R        TRAIN       the encoder at every site (weak labels: the scan's outcome),
-//                                  aggregated by spec.strategy
-//   round R+1 (PCA)    ANALYZE     each site embeds its training scans and returns n, the sum of
-//                                  the embeddings and the sum of their outer products; closing
-//                                  computes the pooled covariance and its top K eigenvectors
-//                                  (exact federated PCA) and adds them to the checkpoint
-//   Newton rounds      ANALYZE     penalized logistic regression of the outcome on the K
-//                                  standardized components, by exact federated Newton steps
-//                                  (stats::LogisticNewtonCoordinator replayed over the rounds)
+//   round 0            INIT_MODEL  each member's slice encoder (plan.model "slice_encoder"), all
+//                                  from plan.seed
+//   rounds 1..R        TRAIN       every member's encoder at every site, in turn on the same
+//                                  scans (weak labels: the scan's outcome); the update holds all
+//                                  members' tensors and is aggregated by spec.strategy
+//   round R+1 (PCA)    ANALYZE     each site embeds its training scans under each member and
+//                                  returns, per member, n, the sum of the embeddings and the sum
+//                                  of their outer products; closing computes each member's
+//                                  pooled covariance and its top K eigenvectors (exact federated
+//                                  PCA) and adds them to the checkpoint
+//   Newton rounds      ANALYZE     per member, penalized logistic regression of the outcome on
+//                                  its K standardized components by exact federated Newton steps
+//                                  (one stats::LogisticNewtonCoordinator per member, replayed
+//                                  over the rounds); all members step in the same rounds, and one
+//                                  that has converged waits for the others
 //   final round        EVALUATE    each site (and each held-out evaluation site, on all its
-//                                  scans) reports the AUC of the CT-only AI-severity probability
+//                                  scans) reports the AUC of the ensemble's CT-only probability,
+//                                  the mean of the members' probabilities ("global.val_auc"),
+//                                  and with several members each member's ("global.val_auc_m0")
 //
-// spec_json: {"task": "ai_severity", "outcome": "severe", "encoder": {...slice encoder
-//   config...}, "pca_components": 40, "l2": 1.0, "max_newton": 30, "validation_fraction": 0.25}
-// Each round's result_json says which phase comes next ("next": "newton" | "evaluate").
-#include <Eigen/Dense>
+// spec_json: {"task": "ai_severity", "outcome": "severe", "encoders": [{...slice encoder config
+//   A...}, {...config B...}], "pca_components": 40, "l2": 1.0, "max_newton": 30,
+//   "validation_fraction": 0.25}. "encoder": {...} (one config) is an ensemble of one; neither
+//   gives one member with the default config. The seed's ensemble is
+//   "encoders": [{"window": "single"}, {"window": "three"}].
+//
+// Checkpoint: member m's tensors are named "m<m>/<name>": its encoder's parameters and buffers,
+// then "m<m>/pca.mean", "m<m>/pca.components", "m<m>/pca.scale" and "m<m>/beta". Every member
+// starts from plan.seed and trains with the same seeds, so each member is the model a study of
+// that config alone would train, exactly when the members slice the scans alike (same
+// slice_size, slice_spacing_mm, min_lung_fraction): a site's update counts the training slices of
+// all its members, the one sample count the strategy weighs every tensor by. Metrics of one
+// member carry the suffix "_m<m>" when there are several ("pca.explained_variance_m1").
+// Each round's result_json says which phase comes next ("next": "newton" | "evaluate") and holds
+// one entry per member under "members" (PCA: components and explained variance; Newton: the
+// pooled summary, the fit with its coefficients once converged). The PCA and Newton rounds are
+// closed by ai_severity_rounds.h.
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/newton_rounds.h"
+#include "aggregator/ai_severity_rounds.h"
 #include "aggregator/strategy.h"
 #include "aggregator/study_logic.h"
 #include "core/status_macros.h"
-#include "models/stats/logistic_newton.h"
-#include "models/stats/summary_json.h"
 
 namespace scancov::aggregator {
 namespace {
 
 using json = nlohmann::json;
-
-struct Spec {
-  int components = 40;
-  stats::LogisticOptions logistic;
-};
-
-absl::StatusOr<Spec> ParseSpec(const v1::StudySpec& study) {
-  const json j = json::parse(study.spec_json(), nullptr, false);
-  if (j.is_discarded() || j.value("task", std::string()) != "ai_severity") {
-    return absl::InvalidArgumentError("spec_json: task must be ai_severity");
-  }
-  if (j.value("outcome", std::string()).empty()) {
-    return absl::InvalidArgumentError("spec_json: outcome is required");
-  }
-  Spec s;
-  s.components = j.value("pca_components", 40);
-  s.logistic.l2_penalty = j.value("l2", 1.0);
-  s.logistic.max_iterations = j.value("max_newton", 30);
-  if (s.components < 1 || s.components > 512 || s.logistic.l2_penalty < 0) {
-    return absl::InvalidArgumentError("spec_json: pca_components in 1..512, l2 >= 0");
-  }
-  return s;
-}
+using Spec = AiSeveritySpec;
 
 std::string Phase(uint32_t round, const StudyRecord& study,
                   const std::vector<RoundRecord>& history) {
@@ -69,122 +66,33 @@ std::string Phase(uint32_t round, const StudyRecord& study,
   return last.is_object() ? last.value("next", std::string("evaluate")) : "evaluate";
 }
 
-std::vector<double> Values(const protocol::TensorSet& set, const char* name) {
-  const protocol::Tensor* t = set.Find(name);
-  return t ? protocol::ToDoubles(*t) : std::vector<double>();
-}
-
-// The checkpoint with `extra` tensors replaced or added.
-absl::StatusOr<protocol::TensorSet> With(const protocol::TensorSet& base,
-                                         const std::vector<protocol::Tensor>& extra) {
-  protocol::TensorSet out;
-  for (const protocol::Tensor& t : base.tensors()) {
-    bool replaced = false;
-    for (const protocol::Tensor& e : extra) replaced |= e.name == t.name;
-    if (!replaced) SCV_RETURN_IF_ERROR(out.Add(t));
-  }
-  for (const protocol::Tensor& e : extra) SCV_RETURN_IF_ERROR(out.Add(e));
-  return out;
-}
-
-absl::StatusOr<RoundOutcome> ClosePca(const Spec& spec, const protocol::TensorSet& input,
-                                      const std::vector<ResultRecord>& results) {
-  double n = 0;
-  Eigen::VectorXd sum;
-  Eigen::MatrixXd cross;
-  for (const ResultRecord& r : results) {
-    const json j = json::parse(r.result_json, nullptr, false);
-    if (j.value("status", std::string()) != "ok") continue;
-    const std::vector<double> s = j.at("sum").get<std::vector<double>>();
-    const std::vector<double> c = j.at("cross").get<std::vector<double>>();
-    const int d = static_cast<int>(s.size());
-    if (sum.size() == 0) {
-      sum = Eigen::VectorXd::Zero(d);
-      cross = Eigen::MatrixXd::Zero(d, d);
+// Initial weights must hold every member's encoder under its prefix, and nothing else.
+absl::Status CheckEveryMember(const Spec& spec, const protocol::TensorSet& weights) {
+  std::vector<bool> seen(spec.members, false);
+  for (const protocol::Tensor& t : weights.tensors()) {
+    int m = -1;
+    for (int i = 0; i < spec.members && m < 0; ++i) {
+      if (t.name.rfind(AiSeverityMemberPrefix(i), 0) == 0) m = i;
     }
-    if (sum.size() != d || static_cast<int>(c.size()) != d * d) {
-      return absl::InvalidArgumentError(absl::StrCat("site '", r.site_id, "': sizes differ"));
+    if (m < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("initial weights: tensor '", t.name, "' belongs to no member"));
     }
-    n += j.at("n").get<double>();
-    sum += Eigen::Map<const Eigen::VectorXd>(s.data(), d);
-    cross += Eigen::Map<const Eigen::Matrix<double, -1, -1, Eigen::RowMajor>>(c.data(), d, d);
+    seen[m] = true;
   }
-  if (n < 2) return absl::FailedPreconditionError("PCA: fewer than two embedded scans");
-  const Eigen::VectorXd mean = sum / n;
-  const Eigen::MatrixXd cov = (cross - n * mean * mean.transpose()) / (n - 1);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(cov);
-  const int d = static_cast<int>(mean.size());
-  const int k = std::min(spec.components, d);
-  std::vector<double> components, scale;
-  for (int i = 0; i < k; ++i) {  // eigenvalues ascend: take from the end
-    const int col = d - 1 - i;
-    for (int j = 0; j < d; ++j) components.push_back(eigen.eigenvectors()(j, col));
-    scale.push_back(std::sqrt(std::max(eigen.eigenvalues()[col], 1e-12)));
+  for (int m = 0; m < spec.members; ++m) {
+    if (!seen[m]) {
+      return absl::InvalidArgumentError(absl::StrCat("initial weights: no tensor of member ", m));
+    }
   }
-  std::vector<double> mean_v(mean.data(), mean.data() + d);
-  SCV_ASSIGN_OR_RETURN(
-      protocol::TensorSet next,
-      With(input,
-           {protocol::FromDoubles("pca.mean", {d}, protocol::DType::kFloat64, mean_v),
-            protocol::FromDoubles("pca.components", {k, d}, protocol::DType::kFloat64, components),
-            protocol::FromDoubles("pca.scale", {k}, protocol::DType::kFloat64, scale),
-            protocol::FromDoubles("beta", {k + 1}, protocol::DType::kFloat64,
-                                  std::vector<double>(k + 1, 0.0))}));
-  double explained = 0, total = eigen.eigenvalues().sum();
-  for (int i = 0; i < k; ++i) explained += eigen.eigenvalues()[d - 1 - i];
-  RoundOutcome out;
-  out.weights = std::move(next);
-  out.metrics["pca.n_scans"] = n;
-  out.metrics["pca.explained_variance"] = total > 0 ? explained / total : 0;
-  out.result_json = json{{"phase", "pca"}, {"next", "newton"}, {"components", k}}.dump();
-  return out;
-}
-
-absl::StatusOr<RoundOutcome> CloseNewton(const Spec& spec, const protocol::TensorSet& input,
-                                         const std::vector<ResultRecord>& results,
-                                         const std::vector<RoundRecord>& history) {
-  std::vector<stats::LogisticSiteSummary> sites;
-  for (const ResultRecord& r : results) {
-    const json j = json::parse(r.result_json, nullptr, false);
-    if (j.value("status", std::string()) != "ok") continue;
-    SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary s,
-                         stats::LogisticSiteSummaryFromJson(j.at("summary")));
-    sites.push_back(std::move(s));
-  }
-  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary pooled, PoolSummaries(sites));
-  const int p = static_cast<int>(pooled.gradient.size());
-  SCV_ASSIGN_OR_RETURN(
-      stats::LogisticNewtonCoordinator newton,
-      ReplayNewton(
-          p, spec.logistic, history,
-          [](const json& j) { return j.value("phase", std::string()) == "newton"; }, pooled));
-  RoundOutcome out;
-  json result = {{"phase", "newton"}, {"pooled_summary", stats::ToJson(pooled)}};
-  std::vector<double> beta = newton.next_beta();
-  if (newton.converged()) {
-    SCV_ASSIGN_OR_RETURN(stats::LogisticFit fit, newton.Result());
-    beta.assign(fit.coefficients.data(), fit.coefficients.data() + fit.coefficients.size());
-    result["next"] = "evaluate";
-    result["fit"] = {{"iterations", fit.iterations},
-                     {"n", fit.num_observations},
-                     {"events", fit.num_events},
-                     {"log_likelihood", fit.log_likelihood}};
-  } else {
-    result["next"] = "newton";
-  }
-  SCV_ASSIGN_OR_RETURN(
-      out.weights,
-      With(input, {protocol::FromDoubles("beta", {p}, protocol::DType::kFloat64, beta)}));
-  out.metrics["log_likelihood"] = pooled.log_likelihood;
-  out.result_json = result.dump();
-  return out;
+  return absl::OkStatus();
 }
 
 class AiSeverityStudyLogic : public StudyLogic {
  public:
   absl::Status ValidateSpec(const v1::StudySpec& spec) const override {
     if (spec.rounds() < 1) return absl::InvalidArgumentError("study spec: rounds must be >= 1");
-    SCV_RETURN_IF_ERROR(ParseSpec(spec).status());
+    SCV_RETURN_IF_ERROR(ParseAiSeveritySpec(spec).status());
     return MakeStrategy(spec.strategy()).status();
   }
 
@@ -239,7 +147,7 @@ class AiSeverityStudyLogic : public StudyLogic {
                                           const protocol::TensorSet* input,
                                           const std::vector<ResultRecord>& results,
                                           const std::vector<RoundRecord>& history) const override {
-    SCV_ASSIGN_OR_RETURN(Spec spec, ParseSpec(study.spec));
+    SCV_ASSIGN_OR_RETURN(Spec spec, ParseAiSeveritySpec(study.spec));
     const std::string phase = Phase(round, study, history);
     RoundOutcome out;
     out.metrics = CombineMetrics(results);
@@ -247,6 +155,7 @@ class AiSeverityStudyLogic : public StudyLogic {
       if (results.empty() || !results[0].weights) {
         return absl::FailedPreconditionError("round 0 closed without initial weights");
       }
+      SCV_RETURN_IF_ERROR(CheckEveryMember(spec, *results[0].weights));
       out.weights = *results[0].weights;
       return out;
     }
@@ -262,10 +171,10 @@ class AiSeverityStudyLogic : public StudyLogic {
       out.weights = std::move(next);
       return out;
     }
-    if (phase == "pca") return ClosePca(spec, *input, results);
-    if (phase == "newton") return CloseNewton(spec, *input, results, history);
+    if (phase == "pca") return CloseAiSeverityPca(spec, *input, results);
+    if (phase == "newton") return CloseAiSeverityNewton(spec, *input, results, history);
     out.study_done = true;  // evaluate
-    out.result_json = json{{"phase", "evaluate"}}.dump();
+    out.result_json = json{{"phase", "evaluate"}, {"members", spec.members}}.dump();
     return out;
   }
 };

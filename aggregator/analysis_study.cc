@@ -61,8 +61,11 @@ class AnalysisStudyLogic : public StudyLogic {
 
 std::string AnalysisName(const std::string& spec_json) {
   const nlohmann::json j = nlohmann::json::parse(spec_json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return "";
-  return j.value("analysis", std::string());
+  if (j.is_discarded() || !j.is_object() || !j.contains("analysis") ||
+      !j.at("analysis").is_string()) {
+    return "";
+  }
+  return j.at("analysis").get<std::string>();
 }
 
 std::unique_ptr<StudyLogic> MakeAnalysisStudyLogic() {

@@ -87,17 +87,21 @@ absl::Status Validate(CoordinatorClient& client, const std::string& plan_file,
   std::cout << "validate: " << training.size() << " training studies created" << std::endl;
   SCV_ASSIGN_OR_RETURN(std::vector<scancov::v1::StudyStatus> trained,
                        WaitAll(client, training, timeout_s));
-  std::map<std::string, std::vector<double>> coefficients;
+  std::map<std::string, std::vector<double>> coefficients, terciles;
   for (const scancov::v1::StudyStatus& st : trained) {
     absl::StatusOr<std::vector<double>> beta = agg::FittedCoefficients(st);
     if (beta.ok()) {
       coefficients[st.study_id()] = *beta;
+      // Each model's risk groups: its own training terciles (else the published ones).
+      absl::StatusOr<std::vector<double>> t = agg::FittedTerciles(st);
+      if (t.ok()) terciles[st.study_id()] = *t;
     } else {
       std::cout << "  no model from " << st.study_id() << ": " << beta.status().message() << "\n";
     }
   }
   std::vector<std::string> evaluation;
-  for (const scancov::v1::StudySpec& spec : agg::EvaluationStudies(plan, models, coefficients)) {
+  for (const scancov::v1::StudySpec& spec :
+       agg::EvaluationStudies(plan, models, coefficients, terciles)) {
     SCV_RETURN_IF_ERROR(client.CreateStudy(spec).status());
     evaluation.push_back(spec.name());
   }
@@ -119,7 +123,9 @@ absl::Status Validate(CoordinatorClient& client, const std::string& plan_file,
 
 // The fitted model of a logistic-regression study as a scoring file (scancov-score
 // --aiscore-model): {"features": [...as in the study...], "coefficients": [intercept, ...],
-// "outcome", "n", "events", "source", "cut_points"}.
+// "outcome", "n", "events", "source", "cut_points"}, and when the study found them the terciles of
+// its training probabilities, "terciles": [t1, t2], with the 1-5 scale's "five_level_cuts"
+// (probabilities, models/scores/risk_classes.h; "cut_points" stay in score units).
 absl::Status ExportModel(CoordinatorClient& client, const std::string& study,
                          const std::string& out, const std::vector<double>& cut_points) {
   SCV_ASSIGN_OR_RETURN(scancov::v1::StudyStatus st, client.GetStudyStatus(study));
@@ -135,6 +141,9 @@ absl::Status ExportModel(CoordinatorClient& client, const std::string& study,
                           {"sites", st.spec().sites()},
                           {"source", "federated logistic regression, study " + study}};
   if (!cut_points.empty()) model["cut_points"] = cut_points;
+  for (const char* key : {"terciles", "five_level_cuts"}) {
+    if (result.at("fit").contains(key)) model[key] = result.at("fit").at(key);
+  }
   SCV_RETURN_IF_ERROR(scancov::WriteFileAtomic(out, model.dump(2) + "\n"));
   std::cout << "model of study " << study << " written to " << out << "\n";
   return absl::OkStatus();

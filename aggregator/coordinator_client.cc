@@ -19,10 +19,14 @@ absl::StatusOr<Response> Unary(absl::Duration timeout, const char* what, Call&& 
 
 }  // namespace
 
+// A study's status carries every round's combined statistics (an external validation's ROC
+// counts, a selection's path): more than gRPC's default 4 MB for long studies.
+constexpr int kMaxStatusBytes = 256 << 20;
+
 absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Create(
     const std::string& target, const protocol::TlsFiles& tls, const std::string& server_name) {
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                       protocol::MakeMtlsChannel(target, tls, server_name));
+                       protocol::MakeMtlsChannel(target, tls, server_name, kMaxStatusBytes));
   return std::make_unique<CoordinatorClient>(std::move(channel));
 }
 

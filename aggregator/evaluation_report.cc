@@ -1,12 +1,14 @@
 // Rendering of model-evaluation (external validation) studies: the seed's Figure 3 / Supp
 // Table 3 shape (AUC with 95% CI per model and site), the high-risk group's sensitivity,
-// specificity, PPV and NPV, and Kaplan-Meier curves by risk group with the log-rank test.
+// specificity, PPV and NPV, ROC curves (aggregator/roc_plot.h), and Kaplan-Meier curves by risk
+// group with the log-rank test.
 #include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/report.h"
+#include "aggregator/roc_plot.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -82,6 +84,17 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
                                  c.value("difference", 0.0), c.value("p", 1.0)));
       }
     }
+  }
+  const std::vector<RocFigure> roc = RocFigures(r);
+  if (!roc.empty()) {
+    absl::StrAppend(&md,
+                    "\n### ROC curves\n\nCounts at each model's fixed threshold grid "
+                    "(probabilities 0.00, 0.01, ..., 1.00; points scores at each point), at the "
+                    "grid points each site released (no bin with fewer than its minimum count of "
+                    "events or non-events); pooled: the sites' counts summed at the points every "
+                    "site released, AUC the area under that curve (trapezoid); per site: the "
+                    "site's DeLong AUC.\n\n");
+    for (const RocFigure& f : roc) absl::StrAppend(&md, "![ROC, ", f.title, "](", f.file, ")\n");
   }
   absl::StrAppend(&md, "\n### Survival by risk group\n\n");
   for (const json& m : r.at("models")) {

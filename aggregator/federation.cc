@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/guarded_logic.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
 
@@ -53,6 +54,15 @@ v1::StudySpec Normalize(v1::StudySpec spec) {
   return spec;
 }
 
+// result_json without the logic's replay state (kReplayKey), for the coordinator.
+std::string WithoutReplayState(const std::string& result_json) {
+  if (result_json.find(kReplayKey) == std::string::npos) return result_json;
+  nlohmann::json j = nlohmann::json::parse(result_json, nullptr, false);
+  if (!j.is_object() || !j.contains(kReplayKey)) return result_json;
+  j.erase(kReplayKey);
+  return j.dump();
+}
+
 }  // namespace
 
 bool IsValidId(const std::string& id) {
@@ -68,12 +78,13 @@ bool IsValidId(const std::string& id) {
 
 Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options)
     : options_(std::move(options)),
-      training_logic_(MakeTrainingStudyLogic()),
-      analysis_logic_(MakeAnalysisStudyLogic()),
-      logistic_logic_(MakeLogisticStudyLogic()),
-      evaluation_logic_(MakeModelEvaluationStudyLogic()),
-      ai_severity_logic_(MakeAiSeverityStudyLogic()),
-      intercept_logic_(MakeInterceptStudyLogic()),
+      training_logic_(Guarded(MakeTrainingStudyLogic())),
+      analysis_logic_(Guarded(MakeAnalysisStudyLogic())),
+      logistic_logic_(Guarded(MakeLogisticStudyLogic())),
+      evaluation_logic_(Guarded(MakeModelEvaluationStudyLogic())),
+      ai_severity_logic_(Guarded(MakeAiSeverityStudyLogic())),
+      intercept_logic_(Guarded(MakeInterceptStudyLogic())),
+      selection_logic_(Guarded(MakeSelectionStudyLogic())),
       store_(std::move(store)) {}
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
@@ -81,13 +92,15 @@ int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()
 const StudyLogic& Federation::LogicFor(const v1::StudySpec& spec) const {
   if (spec.kind() != v1::STUDY_KIND_ANALYSIS) {
     const nlohmann::json j = nlohmann::json::parse(spec.spec_json(), nullptr, false);
-    const bool ai_severity = j.is_object() && j.value("task", std::string()) == "ai_severity";
+    const bool ai_severity = j.is_object() && j.contains("task") && j.at("task").is_string() &&
+                             j.at("task").get<std::string>() == "ai_severity";
     return ai_severity ? *ai_severity_logic_ : *training_logic_;
   }
   const std::string analysis = AnalysisName(spec.spec_json());
   if (analysis == "logistic_regression") return *logistic_logic_;
   if (analysis == "model_evaluation") return *evaluation_logic_;
   if (analysis == "intercept_calibration") return *intercept_logic_;
+  if (analysis == "model_selection") return *selection_logic_;
   return *analysis_logic_;
 }
 
@@ -555,7 +568,7 @@ absl::StatusOr<v1::StudyStatus> Federation::BuildStatus(const StudyRecord& study
     rs->set_state(r.state);
     rs->set_checkpoint_id(r.checkpoint_id);
     rs->mutable_metrics()->insert(r.metrics.begin(), r.metrics.end());
-    rs->set_result_json(r.result_json);
+    rs->set_result_json(WithoutReplayState(r.result_json));
     SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->ListTasks(study.study_id, r.round));
     for (const TaskRecord& t : tasks) {
       v1::SiteRoundStatus* ss = rs->add_sites();

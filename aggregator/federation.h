@@ -112,6 +112,7 @@ class Federation {
   const std::unique_ptr<StudyLogic> evaluation_logic_;
   const std::unique_ptr<StudyLogic> ai_severity_logic_;
   const std::unique_ptr<StudyLogic> intercept_logic_;
+  const std::unique_ptr<StudyLogic> selection_logic_;
   absl::Mutex mu_;
   std::unique_ptr<AggregatorStore> store_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

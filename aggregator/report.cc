@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "aggregator/association_table.h"
+#include "aggregator/roc_plot.h"
 #include "aggregator/study_logic.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
@@ -39,12 +40,23 @@ bool IsAnalysis(const v1::StudyStatus& status) {
 
 std::string RoundLabel(const v1::StudyStatus& status, const v1::RoundStatus& r) {
   if (IsAnalysis(status)) {
-    return AnalysisName(status.spec().spec_json()) == "logistic_regression"
-               ? absl::StrCat("Newton step ", r.round())
-               : "per-site statistics";
+    if (AnalysisName(status.spec().spec_json()) != "logistic_regression") {
+      return "per-site statistics";
+    }
+    const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
+    return absl::StrCat(j.is_object() && j.value("phase", std::string()) == "terciles"
+                            ? "terciles search "
+                            : "Newton step ",
+                        r.round());
   }
   if (r.round() == 0) return "init";
-  if (r.round() > status.spec().rounds()) return "final evaluation";
+  if (r.round() > status.spec().rounds()) {  // AI-severity's PCA and Newton rounds come first
+    const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
+    const std::string phase = j.is_object() ? j.value("phase", std::string()) : "";
+    if (phase == "pca") return "federated PCA";
+    if (phase == "newton") return "Newton step";
+    return "final evaluation";
+  }
   return absl::StrCat("train ", r.round());
 }
 
@@ -78,10 +90,10 @@ std::string LogisticFitMarkdown(const v1::StudyStatus& status) {
   }
   const nlohmann::json& fit = result.at("fit");
   absl::StrAppend(
-      &md, "Converged after ", fit.value("iterations", 0), " Newton steps over ",
-      status.rounds_size(), " rounds; n = ", fit.value("n", 0), " complete cases, ",
-      fit.value("events", 0), " events; log-likelihood ", Fmt(fit.value("log_likelihood", 0.0)),
-      "; L2 penalty ", fit.value("l2", 0.0),
+      &md, "Converged after ", fit.value("iterations", 0), " Newton steps (", status.rounds_size(),
+      " rounds in all); n = ", fit.value("n", 0), " complete cases, ", fit.value("events", 0),
+      " events; log-likelihood ", Fmt(fit.value("log_likelihood", 0.0)), "; L2 penalty ",
+      fit.value("l2", 0.0),
       ".\n\n| term | coefficient | SE | z | p | OR (95% CI) |\n|---|---|---|---|---|---|\n");
   for (const nlohmann::json& t : fit.at("coefficients")) {
     absl::StrAppend(&md, absl::StrFormat("| %s | %.4f | %.4f | %.2f | %.2g | %.3f (%.3f-%.3f) |\n",
@@ -90,9 +102,82 @@ std::string LogisticFitMarkdown(const v1::StudyStatus& status) {
                                          t.value("or", 1.0), t.value("ci_lower", 0.0),
                                          t.value("ci_upper", 0.0)));
   }
+  if (fit.contains("terciles") && fit.contains("five_level_cuts")) {
+    const nlohmann::json& t = fit.at("terciles");
+    const nlohmann::json& c = fit.at("five_level_cuts");
+    absl::StrAppend(
+        &md,
+        absl::StrFormat(
+            "\nRisk classes from this model's own training scores (terciles of the fitted "
+            "probabilities, found over %d rounds of counts, within %.1g on the logit scale): "
+            "low p < %.4f <= medium < %.4f <= high. 1-5 scale cut points: %.4f / %.4f / %.4f / "
+            "%.4f.\n",
+            fit.value("terciles_rounds", 0), fit.value("terciles_tolerance_logit", 0.0),
+            t[0].get<double>(), t[1].get<double>(), c[0].get<double>(), c[1].get<double>(),
+            c[2].get<double>(), c[3].get<double>()));
+  } else if (fit.contains("terciles_error")) {
+    absl::StrAppend(&md, "\nNo training terciles: ", fit.at("terciles_error").get<std::string>(),
+                    "\n");
+  }
   if (!result.value("refused", nlohmann::json::array()).empty()) {
     absl::StrAppend(
         &md, "\nSites left out by their own release policy: ", result.at("refused").dump(), "\n");
+  }
+  return md;
+}
+
+// AI-severity (ai_severity_study.cc): each member's window setting, PCA and Newton fit, then
+// the final round's AUC per site of the ensemble and of each member. Empty for other studies.
+std::string AiSeverityMarkdown(const v1::StudyStatus& status) {
+  const nlohmann::json spec = nlohmann::json::parse(status.spec().spec_json(), nullptr, false);
+  if (IsAnalysis(status) || !spec.is_object() ||
+      spec.value("task", std::string()) != "ai_severity" || status.rounds().empty()) {
+    return "";
+  }
+  const nlohmann::json members =
+      spec.contains("encoders") && spec.at("encoders").is_array()
+          ? spec.at("encoders")
+          : nlohmann::json::array({spec.value("encoder", nlohmann::json::object())});
+  std::vector<nlohmann::json> pca(members.size()), fit(members.size());
+  for (const v1::RoundStatus& r : status.rounds()) {
+    const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
+    if (!j.is_object() || !j.contains("members") || !j.at("members").is_array()) continue;
+    for (size_t m = 0; m < members.size() && m < j.at("members").size(); ++m) {
+      const nlohmann::json& e = j.at("members")[m];
+      if (!e.is_object()) continue;
+      if (j.value("phase", std::string()) == "pca") pca[m] = e;
+      if (e.contains("fit")) fit[m] = e.at("fit");
+    }
+  }
+  std::string md = absl::StrCat(
+      "\n## AI-severity ensemble\n\nThe ensemble's probability is the mean of its ", members.size(),
+      " member(s)' probabilities.\n\n| member | window | PCA components | ",
+      "explained variance | Newton steps | config |\n|---|---|---|---|---|---|\n");
+  for (size_t m = 0; m < members.size(); ++m) {
+    const nlohmann::json& c = members[m];
+    absl::StrAppend(&md, "| m", m, " | ", c.is_object() ? c.value("window", "single") : "?", " | ",
+                    pca[m].is_object() ? absl::StrCat(pca[m].value("components", 0)) : "", " | ",
+                    pca[m].is_object() ? Fmt(pca[m].value("explained_variance", 0.0)) : "", " | ",
+                    fit[m].is_object() ? absl::StrCat(fit[m].value("iterations", 0)) : "", " | `",
+                    c.dump(), "` |\n");
+  }
+  const size_t shown = members.size() > 1 ? members.size() : 0;  // per-member AUC columns
+  absl::StrAppend(&md, "\nValidation AUC, final round:\n\n| site | n | ensemble |");
+  for (size_t m = 0; m < shown; ++m) absl::StrAppend(&md, " m", m, " |");
+  md += "\n|---|---|---|";
+  for (size_t m = 0; m < shown; ++m) md += "---|";
+  md += "\n";
+  for (const v1::SiteRoundStatus& s : status.rounds().rbegin()->sites()) {
+    const auto metric = [&](const std::string& n) {
+      auto it = s.metrics().find(n);
+      return it == s.metrics().end() ? std::string() : Fmt(it->second);
+    };
+    absl::StrAppend(&md, "| ", s.site_id(), " | ", s.num_samples(), " | ", metric("global.val_auc"),
+                    " |");
+    for (size_t m = 0; m < shown; ++m) {
+      absl::StrAppend(&md, " ", metric(absl::StrCat("global.val_auc_m", m)), " |");
+    }
+    md += "\n";
   }
   return md;
 }
@@ -106,12 +191,15 @@ std::vector<std::string> MetricNames(const v1::StudyStatus& status) {
 }
 
 std::string ProgressLine(const v1::StudyStatus& status) {
-  std::string line = IsAnalysis(status)
-                         ? absl::StrFormat("study %s: %s, round %d", status.study_id(),
-                                           StateName(status.state()), status.current_round())
-                         : absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
-                                           StateName(status.state()), status.current_round(),
-                                           status.spec().rounds() + 1);
+  // AI-severity adds PCA and Newton rounds after training: no fixed total to show.
+  const nlohmann::json spec = nlohmann::json::parse(status.spec().spec_json(), nullptr, false);
+  const bool open_ended = IsAnalysis(status) || (spec.is_object() && spec.contains("task") &&
+                                                 spec.at("task") == "ai_severity");
+  std::string line = open_ended ? absl::StrFormat("study %s: %s, round %d", status.study_id(),
+                                                  StateName(status.state()), status.current_round())
+                                : absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
+                                                  StateName(status.state()), status.current_round(),
+                                                  status.spec().rounds() + 1);
   for (auto it = status.rounds().rbegin(); it != status.rounds().rend(); ++it) {
     if (it->state() != "closed" || it->metrics().empty()) continue;
     absl::StrAppend(&line, " | last closed: ", RoundLabel(status, *it));
@@ -300,6 +388,8 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
     }
   } else if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "model_evaluation") {
     absl::StrAppend(&md, "\n", ModelEvaluationMarkdown(status));
+  } else if (IsAnalysis(status) && AnalysisName(status.spec().spec_json()) == "model_selection") {
+    absl::StrAppend(&md, "\n", ModelSelectionMarkdown(status));
   } else if (IsAnalysis(status) && !status.rounds().empty() &&
              !status.rounds().rbegin()->result_json().empty()) {
     absl::StatusOr<AssociationTable> table =
@@ -312,6 +402,7 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
                       "\n");
     }
   }
+  absl::StrAppend(&md, AiSeverityMarkdown(status));
   absl::StrAppend(&md, "\nFiles: `metrics.csv` (every metric, per site and combined), ",
                   "`status.json` (the aggregator's full record of the study).\n");
   return md;
@@ -345,6 +436,9 @@ absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& 
           if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
         }
         SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/km_" + name + ".svg", KaplanMeierSvg(m)));
+      }
+      for (const RocFigure& f : RocFigures(r)) {
+        SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + f.file, f.svg));
       }
     }
   }

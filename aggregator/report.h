@@ -37,6 +37,10 @@ std::string LogisticFitMarkdown(const v1::StudyStatus& status);
 std::string ModelEvaluationMarkdown(const v1::StudyStatus& status);
 std::string KaplanMeierSvg(const nlohmann::json& model);
 
+// Federated model selection studies: the greedy path (variable, mean CV AUC, penalty), the
+// elbow and the final model (selection_report.cc).
+std::string ModelSelectionMarkdown(const v1::StudyStatus& status);
+
 // One line per round for terminal progress: "round 2/3 closed  global.val_auc=0.74 ...".
 std::string ProgressLine(const v1::StudyStatus& status);
 

@@ -23,6 +23,12 @@ struct RoundOutcome {
   bool study_done = false;
 };
 
+// A round's result_json may keep, under this top-level key, state the study logic needs only
+// to replay its rounds after a restart (e.g. model selection's pooled answers, megabytes per
+// round). The federation stores it with the round but leaves it out of the StudyStatus sent to
+// the coordinator.
+inline constexpr char kReplayKey[] = "_replay";
+
 class StudyLogic {
  public:
   virtual ~StudyLogic() = default;
@@ -75,6 +81,12 @@ std::unique_ptr<StudyLogic> MakeAiSeverityStudyLogic();
 // Federated calibration of a published model's intercept, the rest of its linear predictor kept
 // as published (intercept_study.cc).
 std::unique_ptr<StudyLogic> MakeInterceptStudyLogic();
+
+// The seed's multivariable pipeline federated: folds inside each site, per-fold standardisation
+// from pooled sums, every candidate x penalty x fold fitted by exact federated Newton steps at
+// once, forward selection by a pair-weighted federated CV AUC with an elbow, final fit
+// (selection_study.cc, models/scores/selection_driver.h). "analysis": "model_selection".
+std::unique_ptr<StudyLogic> MakeSelectionStudyLogic();
 
 // The "analysis" field of an analysis study's spec_json ("" if absent or unreadable).
 std::string AnalysisName(const std::string& spec_json);

@@ -6,11 +6,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "aggregator/roc_plot.h"
 
 namespace scancov::aggregator {
 namespace {
 
 using json = nlohmann::json;
+
+// The published ScanCov terciles (models/scores/published_models.h).
+json PublishedTerciles() { return {0.144, 0.369}; }
 
 std::string Slug(std::string s) {
   for (char& c : s) {
@@ -35,7 +39,7 @@ json Comparators() {
       {{{"name", "ScanCov (published)"},
         {"kind", "published"},
         {"model", "scancov_released"},
-        {"thresholds", {0.144, 0.369}}},
+        {"thresholds", PublishedTerciles()}},
        {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
        {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
        {{"name", "COVID-GRAM"}, {"kind", "covid_gram"}, {"thresholds", {0.017, 0.404}}},
@@ -121,7 +125,8 @@ std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const Valida
 
 std::vector<v1::StudySpec> EvaluationStudies(
     const ValidationPlan& p, const std::vector<TrainedModel>& models,
-    const std::map<std::string, std::vector<double>>& coefficients) {
+    const std::map<std::string, std::vector<double>>& coefficients,
+    const std::map<std::string, std::vector<double>>& terciles) {
   std::vector<v1::StudySpec> out;
   for (const std::string& outcome : p.outcomes) {
     // Group models by their per-site split: held out where trained, everything elsewhere.
@@ -141,7 +146,8 @@ std::vector<v1::StudySpec> EvaluationStudies(
                               {"kind", "logistic"},
                               {"features", m.features},
                               {"coefficients", coefficients.at(m.study)},
-                              {"thresholds", {0.144, 0.369}}});
+                              {"thresholds", terciles.count(m.study) ? json(terciles.at(m.study))
+                                                                     : PublishedTerciles()}});
     }
     if (p.comparators) {
       json split = json::object();
@@ -192,6 +198,22 @@ absl::StatusOr<std::vector<double>> FittedCoefficients(const v1::StudyStatus& st
   return beta;
 }
 
+absl::StatusOr<std::vector<double>> FittedTerciles(const v1::StudyStatus& status) {
+  if (status.rounds().empty()) return absl::FailedPreconditionError("no round closed");
+  const json r = json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
+  if (r.is_discarded() || !r.contains("fit") || !r.at("fit").contains("terciles")) {
+    return absl::NotFoundError(absl::StrCat("study '", status.study_id(), "' has no terciles"));
+  }
+  const json& t = r.at("fit").at("terciles");
+  if (!t.is_array() || t.size() != 2 || !t[0].is_number() || !t[1].is_number() ||
+      !(0.0 < t[0].get<double>() && t[0].get<double>() < t[1].get<double>() &&
+        t[1].get<double>() < 1.0)) {
+    return absl::DataLossError(
+        absl::StrCat("study '", status.study_id(), "': terciles are not 0 < t1 < t2 < 1"));
+  }
+  return t.get<std::vector<double>>();
+}
+
 std::string ValidationMatrixMarkdown(const ValidationPlan& p,
                                      const std::vector<v1::StudyStatus>& evaluations) {
   std::string md = absl::StrCat("# External validation `", p.name, "`\n\n",
@@ -206,10 +228,18 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
   for (const std::string& outcome : p.outcomes) {
     std::map<std::string, std::map<std::string, std::string>> cells;  // model -> site -> cell
     std::vector<std::string> order;
+    std::string roc;  // links to each evaluation study's ROC figures (its report folder)
     for (const v1::StudyStatus& st : evaluations) {
       if (st.rounds().empty()) continue;
       const json r = json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
       if (r.is_discarded() || r.value("outcome", std::string()) != outcome) continue;
+      std::vector<std::string> links;
+      for (const RocFigure& f : RocFigures(r)) {
+        links.push_back(absl::StrCat("[", f.title, "](", st.study_id(), "/", f.file, ")"));
+      }
+      if (!links.empty()) {
+        absl::StrAppend(&roc, "- `", st.study_id(), "`: ", absl::StrJoin(links, ", "), "\n");
+      }
       for (const json& m : r.at("models")) {
         const std::string name = m.value("name", std::string());
         if (!cells.count(name)) order.push_back(name);
@@ -238,6 +268,7 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
       }
       md += "\n";
     }
+    if (!roc.empty()) absl::StrAppend(&md, "\nROC curves (SVG) per evaluation study:\n\n", roc);
   }
   return md;
 }

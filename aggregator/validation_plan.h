@@ -57,13 +57,20 @@ struct TrainedModel {
 std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const ValidationPlan& plan);
 
 // Evaluation studies given the fitted coefficients of each training study (by study name).
-// Training studies without coefficients (failed fits) are left out.
+// Training studies without coefficients (failed fits) are left out. Each trained model's risk
+// groups use its own training terciles (`terciles`, by study name: [low|medium, medium|high]
+// probabilities); a model without them (terciles turned off or not found) and the published
+// ScanCov model use the published terciles 0.144 / 0.369.
 std::vector<v1::StudySpec> EvaluationStudies(
     const ValidationPlan& plan, const std::vector<TrainedModel>& models,
-    const std::map<std::string, std::vector<double>>& coefficients);
+    const std::map<std::string, std::vector<double>>& coefficients,
+    const std::map<std::string, std::vector<double>>& terciles = {});
 
 // Coefficients of a finished logistic study ("fit" in its last round).
 absl::StatusOr<std::vector<double>> FittedCoefficients(const v1::StudyStatus& status);
+// The terciles of a finished logistic study's training probabilities ("fit"."terciles" in its
+// last round: two increasing probabilities); NotFound when the study has none.
+absl::StatusOr<std::vector<double>> FittedTerciles(const v1::StudyStatus& status);
 
 // AUC (95% CI) of every model at every site, one table per outcome, from evaluation studies.
 std::string ValidationMatrixMarkdown(const ValidationPlan& plan,

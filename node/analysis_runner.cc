@@ -8,6 +8,7 @@
 #include "core/status_macros.h"
 #include "models/stats/univariate_association.h"
 #include "node/federated_logistic.h"
+#include "node/federated_selection.h"
 #include "node/imaging/ct_features.h"
 #include "node/model_evaluation.h"
 #include "sites/cohort/variables.h"
@@ -138,7 +139,10 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
   }
   const json kind = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
   if (kind.is_object() && kind.value("analysis", std::string()) == "logistic_regression") {
-    return RunLogisticRegression(task, global, *data_, policy_, site_id_);
+    return RunLogisticRegression(task, global, *data_, policy_, site_id_, *terciles_);
+  }
+  if (kind.is_object() && kind.value("analysis", std::string()) == "model_selection") {
+    return RunModelSelection(task, global, *data_, policy_);
   }
   if (kind.is_object() && kind.value("analysis", std::string()) == "intercept_calibration") {
     return RunInterceptCalibration(task, global, *data_, policy_, site_id_);

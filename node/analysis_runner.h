@@ -1,4 +1,5 @@
 // AnalysisTaskRunner: ANALYZE tasks. "logistic_regression" goes to node/federated_logistic.h,
+// "model_selection" to node/federated_selection.h,
 // "model_evaluation" to node/model_evaluation.h.
 // For the "univariate_association" analysis it computes, at
 // this site, one univariate logistic regression per variable term against the study outcome
@@ -24,15 +25,21 @@
 
 #include "node/tabular_features.h"
 #include "node/task_runner.h"
+#include "node/tercile_budget.h"
 #include "privacy/release_policy.h"
 
 namespace scancov::node {
 
 class AnalysisTaskRunner : public TaskRunner {
  public:
-  // `data` must outlive the runner.
-  AnalysisTaskRunner(DatasetSource* data, privacy::ReleasePolicy policy, std::string site_id = "")
-      : data_(data), policy_(std::move(policy)), site_id_(std::move(site_id)) {}
+  // `data` (and `terciles`, when given) must outlive the runner. `terciles`: the node's
+  // persistent record of answered terciles rounds; null keeps one in memory.
+  AnalysisTaskRunner(DatasetSource* data, privacy::ReleasePolicy policy, std::string site_id = "",
+                     TercileBudget* terciles = nullptr)
+      : data_(data),
+        policy_(std::move(policy)),
+        site_id_(std::move(site_id)),
+        terciles_(terciles != nullptr ? terciles : &own_terciles_) {}
 
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
 
@@ -40,6 +47,8 @@ class AnalysisTaskRunner : public TaskRunner {
   DatasetSource* data_;
   privacy::ReleasePolicy policy_;
   std::string site_id_;
+  TercileBudget own_terciles_;
+  TercileBudget* terciles_;
 };
 
 // Dispatches a task: ANALYZE to `analysis`; training tasks whose spec says

@@ -1,21 +1,59 @@
 #include "node/federated_logistic.h"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "models/stats/federated_quantile.h"
 #include "models/stats/logistic_site.h"
 #include "models/stats/summary_json.h"
 
 namespace scancov::node {
+namespace {
 
-absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
-                                                  const protocol::TensorSet* beta,
-                                                  DatasetSource& data,
-                                                  const privacy::ReleasePolicy& policy,
-                                                  const std::string& site_id) {
+// The most thresholds a site answers in one terciles round (the study asks at most 4 x 33).
+constexpr size_t kMaxTercileCandidates = 256;
+
+bool AllFinite(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); });
+}
+
+// A terciles round (aggregator/tercile_rounds.h): how many of the fit's rows have a linear
+// predictor x'beta <= each candidate. Only these counts and the row count leave the site, and
+// only for a round the study's budget admits (node/tercile_budget.h).
+absl::Status CountTercileRows(const v1::Task& task, const protocol::Tensor& candidates,
+                              const Eigen::MatrixXd& x, const std::vector<double>& beta,
+                              TercileBudget& terciles, nlohmann::json& result) {
+  const std::vector<double> thresholds = protocol::ToDoubles(candidates);
+  if (thresholds.size() > kMaxTercileCandidates) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint: ", thresholds.size(),
+                                                   " tercile candidates, at most ",
+                                                   kMaxTercileCandidates, " are answered"));
+  }
+  if (!AllFinite(thresholds) || !AllFinite(beta)) {
+    return absl::InvalidArgumentError("checkpoint: tercile candidates and beta must be finite");
+  }
+  const Eigen::Map<const Eigen::VectorXd> b(beta.data(), static_cast<Eigen::Index>(beta.size()));
+  const Eigen::VectorXd eta = (x * b.tail(b.size() - 1)).array() + b[0];
+  if (!eta.allFinite()) {  // a finite but huge beta; NaN would also break the counting's sort
+    return absl::InvalidArgumentError("checkpoint: beta gives non-finite linear predictors");
+  }
+  SCV_RETURN_IF_ERROR(terciles.Admit(task.study_id(), task.round(), beta, thresholds));
+  result["phase"] = "terciles";
+  result["n_rows"] = eta.size();
+  result["tercile_counts"] =
+      stats::CountAtOrBelow(absl::MakeConstSpan(eta.data(), eta.size()), thresholds);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TaskOutcome> RunLogisticRegression(
+    const v1::Task& task, const protocol::TensorSet* beta, DatasetSource& data,
+    const privacy::ReleasePolicy& policy, const std::string& site_id, TercileBudget& terciles) {
   SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
   std::vector<std::string> names;
   for (const FeatureSpec& f : spec.features) names.push_back(f.name);
@@ -81,8 +119,15 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(const v1::Task& task,
           "checkpoint: beta has ", b.size(), " values, the model ", site.num_coefficients()));
     }
   }
-  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary summary, site.Evaluate(b));
   result["status"] = "ok";
+  const protocol::Tensor* candidates = beta ? beta->Find("tercile_candidates") : nullptr;
+  if (candidates != nullptr) {
+    SCV_RETURN_IF_ERROR(CountTercileRows(task, *candidates, x, b, terciles, result));
+    out.num_samples = complete.size();
+    out.result_json = result.dump();
+    return out;
+  }
+  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary summary, site.Evaluate(b));
   result["summary"] = stats::ToJson(summary);
   out.num_samples = complete.size();
   out.result_json = result.dump();

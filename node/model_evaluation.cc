@@ -18,8 +18,10 @@
 #include "models/scores/yan_rule.h"
 #include "models/stats/auc.h"
 #include "models/stats/classification_metrics.h"
+#include "models/stats/roc_counts.h"
 #include "models/stats/summary_json.h"
 #include "models/stats/survival_counts.h"
+#include "node/roc_release.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::node {
@@ -33,8 +35,39 @@ struct ModelSpec {
   std::string name;
   std::string kind;
   double low = 0, high = 0;  // risk group thresholds: low < low <= medium < high <= high
+  std::vector<double> roc_grid;
   Scorer scorer;
 };
+
+// A study may not ask for a grid finer than this: the counts between neighbouring thresholds
+// form a histogram of the site's scores, and a grid as fine as the scores would release them.
+constexpr size_t kMaxRocGridPoints = 101;
+
+// The ROC grid: the model's "roc_grid" if given, else fixed per kind so that every site counts
+// at the same thresholds: probabilities 0.00, 0.01, ..., 1.00; CURB-65 points 0..5; CALL
+// points 4..13; the Yan rule's 0/1.
+absl::StatusOr<std::vector<double>> RocGrid(const json& m, const std::string& name,
+                                            const std::string& kind) {
+  if (m.contains("roc_grid")) {
+    const json& g = m.at("roc_grid");
+    std::vector<double> grid;
+    bool numbers = g.is_array() && !g.empty() && g.size() <= kMaxRocGridPoints;
+    for (size_t k = 0; numbers && k < g.size(); ++k) {
+      numbers = g[k].is_number() && std::isfinite(g[k].get<double>()) &&
+                (k == 0 || g[k].get<double>() > grid.back());
+      if (numbers) grid.push_back(g[k].get<double>());
+    }
+    if (!numbers) {
+      return absl::InvalidArgumentError(absl::StrCat("model '", name, "': roc_grid must be 1 to ",
+                                                     kMaxRocGridPoints, " increasing numbers"));
+    }
+    return grid;
+  }
+  if (kind == "curb65") return stats::EvenGrid(0, 5, 5);
+  if (kind == "call") return stats::EvenGrid(4, 13, 9);
+  if (kind == "yan") return std::vector<double>{0, 1};
+  return stats::EvenGrid(0, 1, 100);
+}
 
 absl::StatusOr<Scorer> MakeScorer(const json& m, const std::vector<std::string>& columns) {
   const std::string kind = m.value("kind", std::string());
@@ -144,18 +177,18 @@ json EvaluateModel(const ModelSpec& model, const std::vector<double>& score,
                       {"fp", high->false_positives},
                       {"tn", high->true_negatives},
                       {"fn", high->false_negatives}};
-  // Coarse ROC: the confusion counts at up to 20 score quantiles (aggregates only).
-  std::vector<double> sorted = score;
-  std::sort(sorted.begin(), sorted.end());
-  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  json roc = json::array();
-  const size_t steps = std::min<size_t>(20, sorted.size());
-  for (size_t k = 0; k < steps; ++k) {
-    const double t = sorted[k * sorted.size() / steps];
-    absl::StatusOr<stats::ThresholdMetrics> m = stats::MetricsAtThreshold(score, y, t);
-    if (m.ok()) roc.push_back({t, m->true_positives, m->false_positives});
+  // ROC counts at the model's fixed grid, never at the site's own scores, so that the sites'
+  // counts add up; only the points whose bins hold 0 or >= min_cell events and non-events
+  // (node/roc_release.h), so that no bin singles out a patient's score.
+  absl::StatusOr<stats::GridRoc> roc = stats::RocAtGrid(score, y, model.roc_grid);
+  if (!roc.ok()) {
+    return {{"name", model.name},
+            {"kind", model.kind},
+            {"status", "failed"},
+            {"reason", std::string(roc.status().message())},
+            {"n_not_computable", not_computable}};
   }
-  out["roc"] = roc;
+  out["roc"] = stats::ToJson(ReleasableRoc(*roc, min_cell));
   if (!time.empty()) {
     std::vector<std::vector<double>> t(3), e(3);
     for (size_t i = 0; i < score.size(); ++i) {
@@ -285,6 +318,7 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
     }
     model.low = th[0];
     model.high = th[1];
+    SCV_ASSIGN_OR_RETURN(model.roc_grid, RocGrid(m, model.name, model.kind));
     SCV_ASSIGN_OR_RETURN(model.scorer, MakeScorer(m, columns));
     models.push_back(std::move(model));
   }

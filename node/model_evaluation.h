@@ -1,8 +1,16 @@
 // The site's side of external validation (aggregator/model_evaluation_study.cc): it scores its
 // own patients with each model of the study and returns only aggregates per model: n, events,
 // AUC with its DeLong 95% CI, the confusion counts of the high-risk group (hence sensitivity,
-// specificity, PPV, NPV), coarse ROC points, and, when the study names a time-to-event outcome,
-// Kaplan-Meier counts per risk group (event times rounded up to whole days).
+// specificity, PPV, NPV), ROC counts at a fixed threshold grid, and, when the study names a
+// time-to-event outcome, Kaplan-Meier counts per risk group (event times rounded up to whole days).
+//
+// ROC counts (models/stats/roc_counts.h): {"positives", "negatives", "points": [{"threshold",
+// "tp", "fp"}]}, positive when score >= threshold, at a grid known before any patient is seen,
+// so the same at every site and summable: the model's "roc_grid" (at most 101 increasing
+// numbers), else 0.00, 0.01, ..., 1.00 for probabilities (published, covid_gram, logistic),
+// 0..5 for CURB-65, 4..13 for CALL, 0 and 1 for the Yan rule. Only the grid points whose bins
+// hold 0 or at least min_cell events and non-events are released (node/roc_release.h), so a
+// site's "points" may be a subset of the grid. A refused model has no ROC.
 //
 // spec_json:
 //   {"analysis": "model_evaluation", "outcome": "severe",
@@ -14,7 +22,8 @@
 //    "models": [
 //      {"name": "ScanCov", "kind": "published", "model": "scancov_released",
 //       "thresholds": [0.144, 0.369]},                   // risk groups: low / medium / high
-//      {"name": "CURB-65", "kind": "curb65", "thresholds": [2, 3]},
+//      {"name": "CURB-65", "kind": "curb65", "thresholds": [2, 3],
+//       "roc_grid": [0, 1, 2, 3, 4, 5]},                 // optional, this is the default
 //      {"name": "CALL", "kind": "call", "thresholds": [7, 10]},
 //      {"name": "COVID-GRAM", "kind": "covid_gram", "thresholds": [0.017, 0.404]},
 //      {"name": "Yan", "kind": "yan", "thresholds": [0.5, 0.5]},

@@ -29,6 +29,7 @@
 #include "node/severity_runner.h"
 #include "node/store_series_source.h"
 #include "node/task_log.h"
+#include "node/tercile_budget.h"
 #include "node/training_runner.h"
 #include "privacy/egress_ledger.h"
 #include "privacy/pseudonymizer.h"
@@ -78,7 +79,8 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   privacy::ReleasePolicy policy;
   policy.min_cell_count = config.privacy.min_cell_count;
   policy.allowed_variables = config.privacy.allowed_variables;
-  AnalysisTaskRunner analyst(&source, policy, config.site_id);
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<TercileBudget> terciles, TercileBudget::Open(db.get()));
+  AnalysisTaskRunner analyst(&source, policy, config.site_id, terciles.get());
   std::unique_ptr<LabelledSeriesSource> series = MakeStoreSeriesSource(db.get(), config.cache_dir);
   SegmentationRunnerOptions seg_options;
   seg_options.site_id = config.site_id;

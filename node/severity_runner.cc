@@ -15,34 +15,71 @@
 #include "protocol/weights_codec.h"
 
 namespace scancov::node {
-namespace {
 
 using json = nlohmann::json;
 
-struct Spec {
+struct SeverityTaskRunner::Spec {
   std::string outcome;
-  std::string encoder_config;
+  std::vector<std::string> encoders;  // each member's SliceEncoderConfig JSON ("" = defaults)
   double validation_fraction = 0.25;
+  size_t members() const { return encoders.size(); }
 };
 
-absl::StatusOr<Spec> ParseSpec(const std::string& text) {
+namespace {
+
+absl::StatusOr<SeverityTaskRunner::Spec> ParseSpec(const std::string& text) {
   const json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || j.value("task", std::string()) != "ai_severity") {
+  if (j.is_discarded() || !j.is_object() || j.value("task", std::string()) != "ai_severity") {
     return absl::InvalidArgumentError("spec_json: not an ai_severity task");
   }
-  Spec s;
+  SeverityTaskRunner::Spec s;
   s.outcome = j.value("outcome", std::string());
-  s.encoder_config = j.contains("encoder") ? j.at("encoder").dump() : "";
+  if (j.contains("encoders")) {
+    if (!j.at("encoders").is_array() || j.at("encoders").empty()) {
+      return absl::InvalidArgumentError("spec_json: \"encoders\" must be a non-empty array");
+    }
+    for (const json& e : j.at("encoders")) s.encoders.push_back(e.dump());
+  } else {
+    s.encoders.push_back(j.contains("encoder") ? j.at("encoder").dump() : "");
+  }
   s.validation_fraction = j.value("validation_fraction", 0.25);
   return s;
 }
 
+std::string Prefix(size_t m) { return absl::StrCat("m", m, "/"); }
+
+std::string MemberMetric(const SeverityTaskRunner::Spec& spec, const char* name, size_t m) {
+  return spec.members() > 1 ? absl::StrCat(name, "_m", m) : name;
+}
+
 nn::SeverityScan AsScan(const SeverityPatient& p) { return {p.ct, p.lungs, p.label}; }
 
-// Encoder weights = the checkpoint without the PCA and regression tensors.
-protocol::TensorSet EncoderOnly(const protocol::TensorSet& checkpoint) {
+// Member m's tensors of the checkpoint, its prefix removed.
+protocol::TensorSet MemberTensors(const protocol::TensorSet& checkpoint, size_t m) {
+  const std::string prefix = Prefix(m);
   protocol::TensorSet out;
   for (const protocol::Tensor& t : checkpoint.tensors()) {
+    if (t.name.rfind(prefix, 0) != 0) continue;
+    protocol::Tensor copy = t;
+    copy.name = t.name.substr(prefix.size());
+    (void)out.Add(std::move(copy));
+  }
+  return out;
+}
+
+absl::Status AddPrefixed(const protocol::TensorSet& member, size_t m, protocol::TensorSet* out) {
+  for (const protocol::Tensor& t : member.tensors()) {
+    protocol::Tensor copy = t;
+    copy.name = Prefix(m) + t.name;
+    SCV_RETURN_IF_ERROR(out->Add(std::move(copy)));
+  }
+  return absl::OkStatus();
+}
+
+// Encoder weights = the member's tensors without the PCA and regression tensors.
+protocol::TensorSet EncoderOnly(const protocol::TensorSet& member) {
+  protocol::TensorSet out;
+  for (const protocol::Tensor& t : member.tensors()) {
     if (t.name.rfind("pca.", 0) == 0 || t.name == "beta") continue;
     (void)out.Add(t);
   }
@@ -50,16 +87,17 @@ protocol::TensorSet EncoderOnly(const protocol::TensorSet& checkpoint) {
 }
 
 // Standardized principal components of each embedding.
-absl::StatusOr<Eigen::MatrixXd> Project(const protocol::TensorSet& checkpoint,
+absl::StatusOr<Eigen::MatrixXd> Project(const protocol::TensorSet& member,
                                         const std::vector<std::vector<float>>& embeddings) {
-  const protocol::Tensor* mean_t = checkpoint.Find("pca.mean");
-  const protocol::Tensor* comp_t = checkpoint.Find("pca.components");
-  const protocol::Tensor* scale_t = checkpoint.Find("pca.scale");
+  const protocol::Tensor* mean_t = member.Find("pca.mean");
+  const protocol::Tensor* comp_t = member.Find("pca.components");
+  const protocol::Tensor* scale_t = member.Find("pca.scale");
   if (!mean_t || !comp_t || !scale_t) return absl::InvalidArgumentError("checkpoint: no PCA");
   const std::vector<double> mean = protocol::ToDoubles(*mean_t);
   const std::vector<double> comp = protocol::ToDoubles(*comp_t);
   const std::vector<double> scale = protocol::ToDoubles(*scale_t);
   const size_t d = mean.size(), k = scale.size();
+  if (comp.size() != k * d) return absl::InvalidArgumentError("checkpoint: PCA sizes differ");
   Eigen::MatrixXd z(embeddings.size(), k);
   for (size_t i = 0; i < embeddings.size(); ++i) {
     if (embeddings[i].size() != d) return absl::InvalidArgumentError("embedding size != PCA");
@@ -72,6 +110,16 @@ absl::StatusOr<Eigen::MatrixXd> Project(const protocol::TensorSet& checkpoint,
   return z;
 }
 
+absl::StatusOr<std::vector<double>> Beta(const protocol::TensorSet& member, Eigen::Index k) {
+  const protocol::Tensor* t = member.Find("beta");
+  if (t == nullptr) return absl::InvalidArgumentError("checkpoint: no beta");
+  std::vector<double> beta = protocol::ToDoubles(*t);
+  if (static_cast<Eigen::Index>(beta.size()) != k + 1) {
+    return absl::InvalidArgumentError("checkpoint: beta size != PCA components + 1");
+  }
+  return beta;
+}
+
 bool BelowMinimum(const std::vector<const SeverityPatient*>& patients, int min_cell) {
   int64_t events = 0;
   for (const SeverityPatient* p : patients) events += p->label == 1;
@@ -81,12 +129,13 @@ bool BelowMinimum(const std::vector<const SeverityPatient*>& patients, int min_c
 }  // namespace
 
 absl::StatusOr<std::vector<std::vector<float>>> SeverityTaskRunner::Embed(
-    const protocol::TensorSet& encoder, const std::string& config,
-    const std::vector<const SeverityPatient*>& patients) {
-  const std::string digest = protocol::WeightsDigestHex(encoder);
+    const protocol::TensorSet& encoder, const std::string& config, const Patients& patients) {
+  // The config is part of the key: two members may share weights at first (same seed and
+  // shapes) and still prepare slices differently.
+  const std::string model = protocol::WeightsDigestHex(encoder) + "/" + ToHex(Sha256Digest(config));
   std::vector<std::vector<float>> out;
   for (const SeverityPatient* p : patients) {
-    const std::string key = digest + "/" + p->patient_key;
+    const std::string key = model + "/" + p->patient_key;
     auto it = embedding_cache_.find(key);
     if (it == embedding_cache_.end()) {
       SCV_ASSIGN_OR_RETURN(std::vector<float> e,
@@ -98,103 +147,158 @@ absl::StatusOr<std::vector<std::vector<float>>> SeverityTaskRunner::Embed(
   return out;
 }
 
+absl::StatusOr<std::vector<double>> SeverityTaskRunner::Probabilities(
+    const Spec& spec, size_t m, const protocol::TensorSet& global, const Patients& patients) {
+  const protocol::TensorSet member = MemberTensors(global, m);
+  SCV_ASSIGN_OR_RETURN(auto embeddings, Embed(EncoderOnly(member), spec.encoders[m], patients));
+  SCV_ASSIGN_OR_RETURN(Eigen::MatrixXd z, Project(member, embeddings));
+  SCV_ASSIGN_OR_RETURN(std::vector<double> beta, Beta(member, z.cols()));
+  std::vector<double> prob;
+  for (Eigen::Index i = 0; i < z.rows(); ++i) {
+    double lp = beta[0];
+    for (Eigen::Index c = 0; c < z.cols(); ++c) lp += beta[c + 1] * z(i, c);
+    prob.push_back(1 / (1 + std::exp(-lp)));
+  }
+  return prob;
+}
+
+absl::StatusOr<TaskOutcome> SeverityTaskRunner::Train(const v1::Task& task, const Spec& spec,
+                                                      const Patients& train,
+                                                      const protocol::TensorSet& global) {
+  std::vector<nn::SeverityScan> scans;
+  for (const SeverityPatient* p : train) scans.push_back(AsScan(*p));
+  TaskOutcome out;
+  protocol::TensorSet weights;
+  double loss_start = 0, loss_end = 0;
+  for (size_t m = 0; m < spec.members(); ++m) {
+    nn::SeverityTrainConfig config;
+    config.model_config_json = spec.encoders[m];
+    config.epochs = static_cast<int>(task.plan().local_epochs());
+    config.batch_size =
+        task.plan().batch_size() > 0 ? static_cast<int>(task.plan().batch_size()) : 16;
+    config.learning_rate = task.plan().learning_rate();
+    config.seed = task.plan().seed() * 131 + task.round();  // the same for every member
+    config.device = options_.device;
+    config.proximal_mu = task.plan().proximal_mu();
+    SCV_ASSIGN_OR_RETURN(
+        nn::SeverityTrainResult r,
+        nn::TrainSeverityEncoder(EncoderOnly(MemberTensors(global, m)), scans, config));
+    SCV_RETURN_IF_ERROR(AddPrefixed(r.weights, m, &weights));
+    out.num_samples += static_cast<uint64_t>(r.num_samples);
+    loss_start += r.metrics.loss_start / spec.members();
+    loss_end += r.metrics.loss_end / spec.members();
+    if (spec.members() > 1) {
+      out.metrics[MemberMetric(spec, "local.train_loss_start", m)] = r.metrics.loss_start;
+      out.metrics[MemberMetric(spec, "local.train_loss_end", m)] = r.metrics.loss_end;
+    }
+  }
+  out.weights = std::move(weights);
+  out.metrics["local.train_loss_start"] = loss_start;  // mean over the members
+  out.metrics["local.train_loss_end"] = loss_end;
+  return out;
+}
+
+absl::StatusOr<TaskOutcome> SeverityTaskRunner::Evaluate(const Spec& spec, const Patients& val,
+                                                         const protocol::TensorSet& global,
+                                                         int min_cell) {
+  TaskOutcome out;
+  out.num_samples = val.size();
+  out.metrics["global.n_val"] = static_cast<double>(val.size());
+  std::vector<double> y, ensemble(val.size(), 0.0);
+  for (const SeverityPatient* p : val) y.push_back(p->label);
+  const bool release = !BelowMinimum(val, min_cell);
+  for (size_t m = 0; m < spec.members(); ++m) {
+    SCV_ASSIGN_OR_RETURN(std::vector<double> prob, Probabilities(spec, m, global, val));
+    for (size_t i = 0; i < prob.size(); ++i) ensemble[i] += prob[i];
+    if (release && spec.members() > 1) {
+      absl::StatusOr<double> auc = stats::Auc(prob, y);
+      if (auc.ok()) out.metrics[MemberMetric(spec, "global.val_auc", m)] = *auc;
+    }
+  }
+  for (double& p : ensemble) p /= static_cast<double>(spec.members());
+  if (release) {
+    absl::StatusOr<double> auc = stats::Auc(ensemble, y);  // undefined with one class only
+    if (auc.ok()) out.metrics["global.val_auc"] = *auc;
+  }
+  return out;
+}
+
+absl::StatusOr<TaskOutcome> SeverityTaskRunner::Analyze(const Spec& spec, const Patients& train,
+                                                        const protocol::TensorSet& global) {
+  TaskOutcome out;
+  out.num_samples = train.size();
+  json members = json::array();
+  for (size_t m = 0; m < spec.members(); ++m) {
+    const protocol::TensorSet member = MemberTensors(global, m);
+    SCV_ASSIGN_OR_RETURN(auto embeddings, Embed(EncoderOnly(member), spec.encoders[m], train));
+    if (member.Find("pca.mean") == nullptr) {  // PCA: sums only
+      const size_t d = embeddings.empty() ? 0 : embeddings[0].size();
+      std::vector<double> sum(d, 0.0), cross(d * d, 0.0);
+      for (const std::vector<float>& e : embeddings) {
+        for (size_t a = 0; a < d; ++a) {
+          sum[a] += e[a];
+          for (size_t b = 0; b < d; ++b) cross[a * d + b] += double(e[a]) * e[b];
+        }
+      }
+      members.push_back({{"n", embeddings.size()}, {"sum", sum}, {"cross", cross}});
+      continue;
+    }
+    SCV_ASSIGN_OR_RETURN(Eigen::MatrixXd z, Project(member, embeddings));
+    SCV_ASSIGN_OR_RETURN(std::vector<double> beta, Beta(member, z.cols()));
+    Eigen::VectorXd y(train.size());
+    for (size_t i = 0; i < train.size(); ++i) y[i] = train[i]->label;
+    SCV_ASSIGN_OR_RETURN(stats::LogisticSiteData site,
+                         stats::LogisticSiteData::Create(z, y, stats::LogisticOptions{}));
+    SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary summary, site.Evaluate(beta));
+    members.push_back({{"summary", stats::ToJson(summary)}});
+  }
+  const bool pca = MemberTensors(global, 0).Find("pca.mean") == nullptr;
+  out.result_json =
+      json{{"status", "ok"}, {"phase", pca ? "pca" : "newton"}, {"members", members}}.dump();
+  return out;
+}
+
 absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
                                                     const protocol::TensorSet* global) {
   SCV_ASSIGN_OR_RETURN(Spec spec, ParseSpec(task.spec_json()));
-  TaskOutcome out;
   const bool sends_weights =
       task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
   if (sends_weights && !options_.allow_model_weights) {
     return absl::PermissionDeniedError("site privacy policy: model weights may not leave");
   }
   if (task.kind() == v1::TASK_KIND_INIT_MODEL) {
-    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w,
-                         nn::InitSeverityEncoder(spec.encoder_config, task.plan().seed()));
-    out.weights = std::move(w);
+    protocol::TensorSet weights;
+    for (size_t m = 0; m < spec.members(); ++m) {
+      SCV_ASSIGN_OR_RETURN(protocol::TensorSet w,
+                           nn::InitSeverityEncoder(spec.encoders[m], task.plan().seed()));
+      SCV_RETURN_IF_ERROR(AddPrefixed(w, m, &weights));
+    }
+    TaskOutcome out;
+    out.weights = std::move(weights);
     return out;
   }
   if (global == nullptr) return absl::InvalidArgumentError("task has no checkpoint");
   SCV_ASSIGN_OR_RETURN(std::vector<SeverityPatient> patients, data_->Load(spec.outcome));
-  std::vector<const SeverityPatient*> train, val;
+  Patients train, val;
   for (const SeverityPatient& p : patients) {
     if (p.label < 0) continue;
     const bool held = task.held_out_site() ||
                       InHoldout(p.patient_key, task.plan().seed(), spec.validation_fraction);
     (held ? val : train).push_back(&p);
   }
-  const protocol::TensorSet encoder = EncoderOnly(*global);
-  if (task.kind() == v1::TASK_KIND_TRAIN) {
-    std::vector<nn::SeverityScan> scans;
-    for (const SeverityPatient* p : train) scans.push_back(AsScan(*p));
-    nn::SeverityTrainConfig config;
-    config.model_config_json = spec.encoder_config;
-    config.epochs = static_cast<int>(task.plan().local_epochs());
-    config.batch_size = task.plan().batch_size() > 0 ? static_cast<int>(task.plan().batch_size()) : 16;
-    config.learning_rate = task.plan().learning_rate();
-    config.seed = task.plan().seed() * 131 + task.round();
-    config.device = options_.device;
-    config.proximal_mu = task.plan().proximal_mu();
-    SCV_ASSIGN_OR_RETURN(nn::SeverityTrainResult r, nn::TrainSeverityEncoder(encoder, scans, config));
-    out.weights = std::move(r.weights);
-    out.num_samples = static_cast<uint64_t>(r.num_samples);
-    out.metrics["local.train_loss_start"] = r.metrics.loss_start;
-    out.metrics["local.train_loss_end"] = r.metrics.loss_end;
-    return out;
-  }
+  if (task.kind() == v1::TASK_KIND_TRAIN) return Train(task, spec, train, *global);
   const json spec_json = json::parse(task.spec_json(), nullptr, false);
-  const int min_cell = privacy::EffectiveMinCellCount(options_.policy,
-                                                      spec_json.value("min_cell_count", 0));
-  if (task.kind() == v1::TASK_KIND_EVALUATE) {
-    SCV_ASSIGN_OR_RETURN(auto embeddings, Embed(encoder, spec.encoder_config, val));
-    SCV_ASSIGN_OR_RETURN(Eigen::MatrixXd z, Project(*global, embeddings));
-    const std::vector<double> beta = protocol::ToDoubles(*global->Find("beta"));
-    std::vector<double> prob, y;
-    for (Eigen::Index i = 0; i < z.rows(); ++i) {
-      double lp = beta[0];
-      for (Eigen::Index c = 0; c < z.cols(); ++c) lp += beta[c + 1] * z(i, c);
-      prob.push_back(1 / (1 + std::exp(-lp)));
-      y.push_back(val[i]->label);
-    }
-    out.num_samples = val.size();
-    out.metrics["global.n_val"] = static_cast<double>(val.size());
-    if (!BelowMinimum(val, min_cell)) {
-      absl::StatusOr<double> auc = stats::Auc(prob, y);
-      if (auc.ok()) out.metrics["global.val_auc"] = *auc;
-    }
+  const int min_cell =
+      privacy::EffectiveMinCellCount(options_.policy, spec_json.value("min_cell_count", 0));
+  if (task.kind() == v1::TASK_KIND_EVALUATE) return Evaluate(spec, val, *global, min_cell);
+  if (BelowMinimum(train, min_cell)) {  // ANALYZE: PCA sums or a Newton step, if allowed
+    TaskOutcome out;
+    out.result_json =
+        json{{"status", "refused"}, {"reason", "fewer events or non-events than the minimum"}}
+            .dump();
     return out;
   }
-  // ANALYZE: PCA sums, or a Newton step.
-  json result = {{"status", "ok"}};
-  if (BelowMinimum(train, min_cell)) {
-    result = {{"status", "refused"}, {"reason", "fewer events or non-events than the minimum"}};
-    out.result_json = result.dump();
-    return out;
-  }
-  SCV_ASSIGN_OR_RETURN(auto embeddings, Embed(encoder, spec.encoder_config, train));
-  out.num_samples = train.size();
-  if (global->Find("pca.mean") == nullptr) {
-    const size_t d = embeddings.empty() ? 0 : embeddings[0].size();
-    std::vector<double> sum(d, 0.0), cross(d * d, 0.0);
-    for (const std::vector<float>& e : embeddings) {
-      for (size_t a = 0; a < d; ++a) {
-        sum[a] += e[a];
-        for (size_t b = 0; b < d; ++b) cross[a * d + b] += double(e[a]) * e[b];
-      }
-    }
-    result.update({{"phase", "pca"}, {"n", embeddings.size()}, {"sum", sum}, {"cross", cross}});
-    out.result_json = result.dump();
-    return out;
-  }
-  SCV_ASSIGN_OR_RETURN(Eigen::MatrixXd z, Project(*global, embeddings));
-  Eigen::VectorXd y(train.size());
-  for (size_t i = 0; i < train.size(); ++i) y[i] = train[i]->label;
-  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteData site,
-                       stats::LogisticSiteData::Create(z, y, stats::LogisticOptions{}));
-  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary summary,
-                       site.Evaluate(protocol::ToDoubles(*global->Find("beta"))));
-  result.update({{"phase", "newton"}, {"summary", stats::ToJson(summary)}});
-  out.result_json = result.dump();
-  return out;
+  return Analyze(spec, train, *global);
 }
 
 }  // namespace scancov::node

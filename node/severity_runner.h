@@ -4,14 +4,22 @@
 // masked before the encoder sees anything. Patients are split train/validation by a keyed hash
 // of their pseudonym (plan.seed, spec validation_fraction); a held-out evaluation site uses all.
 //
-//   INIT_MODEL  the encoder initialised from plan.seed
-//   TRAIN       the encoder trained on the training scans (each slice labelled with its scan's
-//               outcome), plan.local_epochs / batch_size / learning_rate / proximal_mu
+// The study has one member per encoder config of the spec ("encoders": [...], or the single
+// "encoder"); member m's tensors are "m<m>/..." in the checkpoint (layout in
+// aggregator/ai_severity_study.cc), and every task below is done for each member in turn:
+//   INIT_MODEL  each encoder initialised from plan.seed
+//   TRAIN       each encoder trained on the training scans (each slice labelled with its scan's
+//               outcome), plan.local_epochs / batch_size / learning_rate / proximal_mu; the
+//               sample count is the members' training slices summed
 //   ANALYZE     without "pca.*" in the checkpoint: n, sum and sum of outer products of the
 //               training scans' embeddings (for the exact federated PCA); with them: the
 //               logistic gradient/information at "beta" of the standardized components
-//   EVALUATE    AUC of the CT-only probability on the validation scans ("global.val_auc")
-// A site below its minimum event/non-event counts answers "refused" for PCA and Newton.
+//               (result_json "members": one entry per member)
+//   EVALUATE    AUC on the validation scans of the ensemble's CT-only probability, the mean of
+//               the members' probabilities ("global.val_auc"), and with several members each
+//               member's ("global.val_auc_m<m>")
+// A site below its minimum event/non-event counts answers "refused" for PCA and Newton and
+// releases no AUC.
 #ifndef SCANCOV_NODE_SEVERITY_RUNNER_H_
 #define SCANCOV_NODE_SEVERITY_RUNNER_H_
 
@@ -61,11 +69,25 @@ class SeverityTaskRunner : public TaskRunner {
       : data_(data), options_(std::move(options)) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
 
+  struct Spec;  // a task's spec_json, parsed (defined in severity_runner.cc)
+
  private:
-  // Embeddings of `patients` under the encoder, cached by encoder digest and patient.
-  absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      const protocol::TensorSet& encoder, const std::string& config,
-      const std::vector<const SeverityPatient*>& patients);
+  using Patients = std::vector<const SeverityPatient*>;
+
+  absl::StatusOr<TaskOutcome> Train(const v1::Task& task, const Spec& spec, const Patients& train,
+                                    const protocol::TensorSet& global);
+  absl::StatusOr<TaskOutcome> Evaluate(const Spec& spec, const Patients& val,
+                                       const protocol::TensorSet& global, int min_cell);
+  absl::StatusOr<TaskOutcome> Analyze(const Spec& spec, const Patients& train,
+                                      const protocol::TensorSet& global);
+  // Member m's CT-only probability for each patient (its encoder, PCA and beta).
+  absl::StatusOr<std::vector<double>> Probabilities(const Spec& spec, size_t m,
+                                                    const protocol::TensorSet& global,
+                                                    const Patients& patients);
+  // Embeddings of `patients` under the encoder, cached by encoder digest, config and patient.
+  absl::StatusOr<std::vector<std::vector<float>>> Embed(const protocol::TensorSet& encoder,
+                                                        const std::string& config,
+                                                        const Patients& patients);
 
   SeveritySource* data_;
   SeverityRunnerOptions options_;

@@ -43,7 +43,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& where
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(const std::string& target,
                                                                const TlsFiles& files,
-                                                               const std::string& server_name) {
+                                                               const std::string& server_name,
+                                                               int max_receive_bytes) {
   SCV_ASSIGN_OR_RETURN(Pems pems, ReadPems(files));
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = pems.ca;
@@ -54,6 +55,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(const std::string
   // Reconnect quickly after an aggregator restart; the node adds its own backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
 }
 

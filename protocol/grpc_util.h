@@ -27,9 +27,11 @@ struct TlsFiles {
 
 // A channel that presents `files.cert` and trusts only `files.ca_cert`. `server_name`, when
 // set, is the name checked against the server certificate instead of the host in `target`.
+// `max_receive_bytes` > 0 raises gRPC's 4 MB limit on one received message.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(const std::string& target,
                                                                const TlsFiles& files,
-                                                               const std::string& server_name = "");
+                                                               const std::string& server_name = "",
+                                                               int max_receive_bytes = 0);
 
 // Server credentials that require and verify a client certificate from the consortium CA.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeMtlsServerCredentials(

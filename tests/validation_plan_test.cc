@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aggregator/report.h"
+#include "core/file_util.h"
 #include "tests/test_sites.h"
 
 namespace scancov {
@@ -32,7 +34,7 @@ TEST(ValidationPlanTest, TrainsEverywhereEvaluatesOnUnseenDataAndFillsTheMatrix)
   sites.push_back(testing_sites::MakeSite("kb", 41, 800));
   sites.push_back(testing_sites::MakeSite("igr", 42, 300));
   std::vector<aggregator::TrainedModel> models;
-  std::map<std::string, std::vector<double>> coefficients;
+  std::map<std::string, std::vector<double>> coefficients, terciles;
   for (const auto& [model, spec] : training) {
     const v1::StudyStatus st = RunStudy(*federation, clock, sites, spec);
     ASSERT_EQ(st.state(), v1::STUDY_STATE_DONE) << spec.name() << ": " << st.message();
@@ -40,15 +42,30 @@ TEST(ValidationPlanTest, TrainsEverywhereEvaluatesOnUnseenDataAndFillsTheMatrix)
     ASSERT_TRUE(beta.ok()) << beta.status();
     EXPECT_EQ(beta->size(), 4u);
     coefficients[model.study] = *beta;
+    // Each trained model's own training terciles, shown in its report.
+    auto t = aggregator::FittedTerciles(st);
+    ASSERT_TRUE(t.ok()) << t.status();
+    terciles[model.study] = *t;
+    EXPECT_NE(aggregator::LogisticFitMarkdown(st).find("own training scores"), std::string::npos)
+        << aggregator::LogisticFitMarkdown(st);
     models.push_back(model);
   }
-  const auto evaluation = aggregator::EvaluationStudies(*plan, models, coefficients);
+  const auto evaluation = aggregator::EvaluationStudies(*plan, models, coefficients, terciles);
   // Split maps: {kb holdout, igr all}, {kb all, igr holdout}, {both holdout}, {both all}.
   ASSERT_EQ(evaluation.size(), 4u);
   std::vector<v1::StudyStatus> evaluated;
   for (const v1::StudySpec& spec : evaluation) {
     const json s = json::parse(spec.spec_json());
     for (const json& m : s.at("models")) {
+      // Trained models are classified by their own terciles; the published model by its own.
+      for (const aggregator::TrainedModel& model : models) {
+        if (m.at("name") != model.label) continue;
+        EXPECT_EQ(m.at("thresholds"), json(terciles[model.study])) << model.label;
+        EXPECT_NE(m.at("thresholds"), json({0.144, 0.369}));
+      }
+      if (m.at("name") == "ScanCov (published)") {
+        EXPECT_EQ(m.at("thresholds"), json({0.144, 0.369}));
+      }
       if (m.at("name") == "at kb") {
         EXPECT_EQ(s.at("split").at("kb"), "holdout");  // never scored on its own training rows
         EXPECT_EQ(s.at("split").at("igr"), "all");
@@ -64,6 +81,14 @@ TEST(ValidationPlanTest, TrainsEverywhereEvaluatesOnUnseenDataAndFillsTheMatrix)
     EXPECT_NE(md.find(row), std::string::npos) << row << "\n" << md;
   }
   EXPECT_NE(md.find(")*"), std::string::npos);  // held-out cells are marked
+  // ROC figures: each evaluation study's report folder holds them, the matrix links them.
+  const std::string study = evaluated.front().study_id();
+  EXPECT_NE(md.find("(" + study + "/roc_pooled.svg)"), std::string::npos) << md;
+  const std::string dir = ::testing::TempDir() + study;
+  ASSERT_TRUE(aggregator::WriteStudyReport(evaluated.front(), dir).ok());
+  absl::StatusOr<std::string> svg = ReadFileToString(dir + "/roc_pooled.svg");
+  ASSERT_TRUE(svg.ok()) << svg.status();
+  EXPECT_NE(svg->find("<polyline"), std::string::npos);
 }
 
 }  // namespace
