@@ -31,5 +31,18 @@ TEST(ProgressLineTest, TrainingShowsItsTotalOpenEndedStudiesDoNot) {
   EXPECT_THAT(ProgressLine(Status(R"({"task": 3})", 1, 1)), HasSubstr("round 1 of 2"));
 }
 
+TEST(ProgressLineTest, ModelSelectionRoundsAreLabelledByStage) {
+  v1::StudyStatus st = Status(R"({"analysis": "model_selection"})", 0, 3);
+  st.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
+  v1::RoundStatus* r = st.add_rounds();
+  r->set_round(2);
+  r->set_state("closed");
+  r->mutable_metrics()->insert({"n", 1.0});
+  r->set_result_json(R"({"analysis": "model_selection", "stage": "fits"})");
+  EXPECT_THAT(ProgressLine(st), HasSubstr("last closed: model selection: fits"));
+  r->set_result_json(R"({"stage": 7})");  // not a string: no stage, no exception
+  EXPECT_THAT(ProgressLine(st), HasSubstr("last closed: model selection"));
+}
+
 }  // namespace
 }  // namespace scancov::aggregator

@@ -38,21 +38,27 @@ bool IsAnalysis(const v1::StudyStatus& status) {
   return status.spec().kind() == v1::STUDY_KIND_ANALYSIS;
 }
 
+// A string field of a round's result_json, "" when absent or not a string.
+std::string ResultField(const v1::RoundStatus& r, const char* key) {
+  const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
+  if (!j.is_object() || !j.contains(key) || !j.at(key).is_string()) return "";
+  return j.at(key).get<std::string>();
+}
+
 std::string RoundLabel(const v1::StudyStatus& status, const v1::RoundStatus& r) {
   if (IsAnalysis(status)) {
-    if (AnalysisName(status.spec().spec_json()) != "logistic_regression") {
-      return "per-site statistics";
+    const std::string analysis = AnalysisName(status.spec().spec_json());
+    if (analysis == "model_selection") {
+      const std::string stage = ResultField(r, "stage");
+      return stage.empty() ? "model selection" : absl::StrCat("model selection: ", stage);
     }
-    const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
-    return absl::StrCat(j.is_object() && j.value("phase", std::string()) == "terciles"
-                            ? "terciles search "
-                            : "Newton step ",
+    if (analysis != "logistic_regression") return "per-site statistics";
+    return absl::StrCat(ResultField(r, "phase") == "terciles" ? "terciles search " : "Newton step ",
                         r.round());
   }
   if (r.round() == 0) return "init";
   if (r.round() > status.spec().rounds()) {  // AI-severity's PCA and Newton rounds come first
-    const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
-    const std::string phase = j.is_object() ? j.value("phase", std::string()) : "";
+    const std::string phase = ResultField(r, "phase");
     if (phase == "pca") return "federated PCA";
     if (phase == "newton") return "Newton step";
     return "final evaluation";
