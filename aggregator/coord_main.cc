@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "aggregator/coordinator_client.h"
+#include "aggregator/cut_points.h"
 #include "aggregator/report.h"
 #include "aggregator/validation_plan.h"
 #include "core/file_util.h"
@@ -126,10 +128,55 @@ absl::Status Validate(CoordinatorClient& client, const std::string& plan_file,
 // "outcome", "n", "events", "source", "cut_points"}, and when the study found them the terciles of
 // its training probabilities, "terciles": [t1, t2], with the 1-5 scale's "five_level_cuts"
 // (probabilities, models/scores/risk_classes.h; "cut_points" stay in score units).
+// The AI-SCoRE-like classes' cut points from counts (aggregator/cut_points.h): an evaluation
+// study of the fitted model on the rows of the fit, then the rule on its pooled ROC counts.
+absl::StatusOr<std::vector<double>> ChooseCutPoints(CoordinatorClient& client,
+                                                    const scancov::v1::StudyStatus& fitted,
+                                                    const std::vector<double>& beta,
+                                                    double max_low_death_fraction, int step,
+                                                    double timeout_s) {
+  namespace agg = scancov::aggregator;
+  SCV_ASSIGN_OR_RETURN(
+      scancov::v1::StudySpec spec,
+      agg::CutPointStudySpec(fitted, beta, absl::StrCat(fitted.study_id(), "-cut-points"), step));
+  SCV_RETURN_IF_ERROR(client.CreateStudy(spec).status());
+  SCV_ASSIGN_OR_RETURN(std::vector<scancov::v1::StudyStatus> done,
+                       WaitAll(client, {spec.name()}, timeout_s));
+  scancov::scores::CutPointOptions options;
+  options.max_low_death_fraction = max_low_death_fraction;
+  SCV_ASSIGN_OR_RETURN(scancov::scores::AiScoreBinning b,
+                       agg::CutPointsFromEvaluation(done.front(), options));
+  const auto row = [](const char* name, const scancov::scores::ClassSummary& c) {
+    return absl::StrFormat("  %-6s %6d patients, %5d events (%.1f%%)\n", name, c.patients, c.deaths,
+                           100 * c.mortality());
+  };
+  std::cout << absl::StrFormat(
+                   "cut points %g / %g chosen from counts (study %s): %.1f%% of the training "
+                   "events in the low class\n",
+                   b.cut_points.low_medium, b.cut_points.medium_high, spec.name(),
+                   100 * b.low_death_fraction)
+            << row("low", b.low) << row("medium", b.medium) << row("high", b.high);
+  return std::vector<double>{b.cut_points.low_medium, b.cut_points.medium_high};
+}
+
 absl::Status ExportModel(CoordinatorClient& client, const std::string& study,
-                         const std::string& out, const std::vector<double>& cut_points) {
+                         const std::string& out, std::vector<double> cut_points,
+                         bool choose_cut_points, double max_low_death_fraction, int step,
+                         double timeout_s) {
   SCV_ASSIGN_OR_RETURN(scancov::v1::StudyStatus st, client.GetStudyStatus(study));
   SCV_ASSIGN_OR_RETURN(std::vector<double> beta, scancov::aggregator::FittedCoefficients(st));
+  if (choose_cut_points) {
+    absl::StatusOr<std::vector<double>> chosen =
+        ChooseCutPoints(client, st, beta, max_low_death_fraction, step, timeout_s);
+    if (!chosen.ok() && !absl::IsFailedPrecondition(chosen.status())) return chosen.status();
+    // The counts the sites may release do not always allow the rule (small sites release few
+    // thresholds): then the seed's cut points, said so.
+    cut_points = chosen.ok() ? *chosen : std::vector<double>{23, 45};
+    if (!chosen.ok()) {
+      std::cout << "cut points could not be chosen from the released counts ("
+                << chosen.status().message() << "); the seed's 23 / 45 are used\n";
+    }
+  }
   const nlohmann::json spec = nlohmann::json::parse(st.spec().spec_json(), nullptr, false);
   const nlohmann::json result =
       nlohmann::json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
@@ -241,7 +288,24 @@ int main(int argc, char** argv) {
       "export-model", "write a logistic-regression study's fitted model as a scoring file");
   export_model->add_option("--study", study, "study id")->required();
   export_model->add_option("--out", out_dir, "output JSON file")->required();
-  export_model->add_option("--cut-points", cut_points, "risk class cut points (e.g. 23 45)");
+  auto* given_cuts =
+      export_model->add_option("--cut-points", cut_points, "risk class cut points (e.g. 23 45)");
+  bool choose_cut_points = false;
+  double max_low_death_fraction = 0.10;
+  export_model
+      ->add_flag("--choose-cut-points", choose_cut_points,
+                 "choose the cut points from the sites' counts (an evaluation study on the "
+                 "fit's rows): at most --max-low-death-fraction of the events in the low class")
+      ->excludes(given_cuts);
+  export_model->add_option("--max-low-death-fraction", max_low_death_fraction)
+      ->capture_default_str();
+  int cut_point_step = 1;
+  export_model
+      ->add_option("--cut-point-step", cut_point_step,
+                   "candidate cut points every this many score points (dividing 100)")
+      ->capture_default_str();
+  export_model->add_option("--timeout", timeout, "give up after this many seconds")
+      ->capture_default_str();
   auto* export_checkpoint = app.add_subcommand(
       "export-checkpoint",
       "write a training study's final model as a checkpoint file (e.g. scancov-score "
@@ -309,7 +373,8 @@ int main(int argc, char** argv) {
   } else if (*watch) {
     result = Watch(c, study, interval, timeout, out_dir);
   } else if (*export_model) {
-    result = ExportModel(c, study, out_dir, cut_points);
+    result = ExportModel(c, study, out_dir, cut_points, choose_cut_points, max_low_death_fraction,
+                         cut_point_step, timeout);
   } else if (*export_checkpoint) {
     result = ExportCheckpoint(c, study, out_dir);
   } else if (*validate) {

@@ -300,6 +300,18 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
   const std::string outcome = spec.value("outcome", std::string());
   std::vector<std::string> columns;
   for (const sites::VariableSpec& v : sites::AdmissionVariables()) columns.push_back(v.name);
+  // A fitted logistic model may use the CT features the node computed at import
+  // (node/tabular_features.h, e.g. the AI-SCoRE-like model's well-aerated lung %): load them too.
+  for (const json& m : spec.at("models")) {
+    if (!m.is_object() || !m.contains("features") || !m.at("features").is_array()) continue;
+    for (const json& f : m.at("features")) {
+      const json name = f.is_object() && f.contains("name") ? f.at("name") : f;
+      if (name.is_string() &&
+          std::find(columns.begin(), columns.end(), name.get<std::string>()) == columns.end()) {
+        columns.push_back(name.get<std::string>());
+      }
+    }
+  }
   const json survival = spec.value("survival", json::object());
   const std::string time_name = survival.value("time", std::string());
   const std::string event_name = survival.value("event", std::string());

@@ -24,7 +24,12 @@ class AgesOnly : public DatasetSource {
     rows.columns = variables;
     for (int i = 0; i < 24; ++i) {
       rows.keys.push_back("p" + std::to_string(i));
-      for (const std::string& v : variables) rows.x.push_back(v == "age" ? 40.0 + 2 * i : NAN);
+      for (const std::string& v : variables) {
+        // A CT feature computed at import (not an admission variable): falls as age rises.
+        rows.x.push_back(v == "age"                         ? 40.0 + 2 * i
+                         : v == "well_aerated_lung_percent" ? 90.0 - i
+                                                            : NAN);
+      }
       rows.y.push_back(kOutcome[i]);
     }
     return rows;
@@ -99,6 +104,26 @@ TEST(ModelEvaluationTest, RocCountsAtTheFixedDefaultGrids) {
   EXPECT_EQ(At(curb, 0), std::make_pair(int64_t{13}, int64_t{11}));
   EXPECT_EQ(At(curb, 1), std::make_pair(int64_t{8}, int64_t{3}));
   for (size_t k = 2; k < 6; ++k) EXPECT_EQ(At(curb, k), std::make_pair(int64_t{0}, int64_t{0}));
+}
+
+// A fitted model on a CT feature the node computed at import is evaluated like one on
+// admission variables (the column is loaded for it): the same ranking as age, the same AUC.
+TEST(ModelEvaluationTest, LogisticModelOnACtFeature) {
+  AgesOnly source;
+  json ct = {{"name", "ct"},
+             {"kind", "logistic"},
+             {"features", {{{"name", "well_aerated_lung_percent"}}}},
+             {"coefficients", {3.0, -0.05}},
+             {"thresholds", {0.25, 0.5}}};
+  json spec = {
+      {"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel(), ct}}};
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, EveryPoint(), "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::map<std::string, json> models = Models(*out);
+  ASSERT_EQ(models.at("ct").at("status"), "ok") << models.at("ct").dump();
+  EXPECT_EQ(models.at("ct").at("n_not_computable"), 0);
+  // AUC and DeLong SE depend on the ranking only.
+  EXPECT_EQ(models.at("ct").at("auc"), models.at("age").at("auc"));
 }
 
 TEST(ModelEvaluationTest, StudyChosenGridAndItsLimits) {

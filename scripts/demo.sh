@@ -200,8 +200,9 @@ coord watch --study demo-scancov-intercept --interval 1 --timeout 600 --report "
 coord watch --study demo-aiscore --interval 1 --timeout 600 --report "$RUN/aiscore" | sed 's/^/   /'
 coord watch --study demo-selection --interval 2 --timeout 900 --report "$RUN/selection" \
   | tail -2 | sed 's/^/   /'
-coord export-model --study demo-aiscore --out "$RUN/aiscore-model.json" --cut-points 23 45 \
-  | sed 's/^/   /'
+# Low / medium / high cut points chosen from the sites' counts: at most 10% of deaths low.
+coord export-model --study demo-aiscore --out "$RUN/aiscore-model.json" --choose-cut-points \
+  --cut-point-step 5 --timeout 600 | sed 's/^/   /'
 coord watch --study demo-lung-unet --interval 2 --timeout 900 --report "$RUN/lungseg" | sed 's/^/   /'
 coord export-checkpoint --study demo-lung-unet --out "$RUN/lungs.ckpt" | sed 's/^/   /'
 coord watch --study demo-ai-severity --interval 2 --timeout 900 --report "$RUN/aisev" | sed 's/^/   /'

@@ -149,4 +149,79 @@ absl::StatusOr<AiScoreBinning> ChooseAiScoreCutPoints(absl::Span<const double> s
   return SummarizeAiScoreBinning(scores, death, AiScoreCutPoints{low, high});
 }
 
+namespace {
+
+// A released point as a score cut: (cut, patients at or above it, deaths at or above it).
+struct CountCut {
+  double cut = 0.0;
+  int64_t patients = 0, deaths = 0;
+};
+
+std::vector<CountCut> CountCuts(const stats::GridRoc& roc, bool round_to_integer) {
+  // Every patient scores >= 0, whatever was released.
+  std::vector<CountCut> cuts = {{0.0, roc.positives + roc.negatives, roc.positives}};
+  for (const stats::GridRocPoint& p : roc.points) {
+    double cut = 100.0 * p.threshold;
+    if (round_to_integer) {
+      if (std::abs(cut - std::round(cut)) > 1e-6) continue;
+      cut = std::round(cut);
+    }
+    if (cut <= cuts.back().cut || cut > 100.0) continue;
+    cuts.push_back({cut, p.true_positives + p.false_positives, p.true_positives});
+  }
+  return cuts;
+}
+
+}  // namespace
+
+absl::StatusOr<AiScoreBinning> ChooseAiScoreCutPointsFromCounts(const stats::GridRoc& roc,
+                                                                const CutPointOptions& options) {
+  SCV_RETURN_IF_ERROR(stats::ValidateGridRoc(roc));
+  if (!(options.max_low_death_fraction >= 0.0 && options.max_low_death_fraction < 1.0) ||
+      options.min_class_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kWhere, ": max_low_death_fraction must be in [0, 1) and min_class_size positive"));
+  }
+  if (roc.positives < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(kWhere, ": no deaths in the training data"));
+  }
+  const std::vector<CountCut> cuts = CountCuts(roc, options.round_to_integer);
+  const int64_t total = roc.positives + roc.negatives;
+  // Step 1: the largest cut with at most k deaths below it (the same k as LowCut).
+  const auto k = static_cast<int64_t>(
+      std::floor(options.max_low_death_fraction * static_cast<double>(roc.positives) + 1e-9));
+  size_t low = 0;
+  for (size_t i = 0; i < cuts.size(); ++i) {
+    if (roc.positives - cuts[i].deaths <= k) low = i;
+  }
+  // Step 2: the Gini-optimal medium/high split above it, smallest cut on ties.
+  const double min_size = options.min_class_size;
+  double best_impurity = std::numeric_limits<double>::infinity();
+  size_t high = 0;
+  for (size_t i = low + 1; i < cuts.size(); ++i) {
+    const double n_high = static_cast<double>(cuts[i].patients);
+    const double n_medium = static_cast<double>(cuts[low].patients - cuts[i].patients);
+    if (n_medium < min_size || n_high < min_size) continue;
+    const double d_high = static_cast<double>(cuts[i].deaths);
+    const double d_medium = static_cast<double>(cuts[low].deaths - cuts[i].deaths);
+    const double impurity = WeightedGini(n_medium, d_medium) + WeightedGini(n_high, d_high);
+    if (impurity < best_impurity) {
+      best_impurity = impurity;
+      high = i;
+    }
+  }
+  if (!std::isfinite(best_impurity)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(kWhere, ": no medium/high split at a released threshold leaves ",
+                     options.min_class_size, " patients on each side above the low cut"));
+  }
+  AiScoreBinning b;
+  b.cut_points = AiScoreCutPoints{cuts[low].cut, cuts[high].cut};
+  b.low = {total - cuts[low].patients, roc.positives - cuts[low].deaths};
+  b.medium = {cuts[low].patients - cuts[high].patients, cuts[low].deaths - cuts[high].deaths};
+  b.high = {cuts[high].patients, cuts[high].deaths};
+  b.low_death_fraction = static_cast<double>(b.low.deaths) / static_cast<double>(roc.positives);
+  return b;
+}
+
 }  // namespace scancov::scores

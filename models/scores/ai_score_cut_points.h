@@ -16,6 +16,14 @@
 //  rounded down (which can only lower the deaths in the low class, so the 10% bound holds) and
 //  h ranges over integers.
 //
+// Federated (ChooseAiScoreCutPointsFromCounts): the same rule from counts only, the ROC counts
+// of a model-evaluation study of the fitted model on its training rows (models/stats
+// roc_counts.h: events and non-events with probability >= t, summed over sites at the
+// thresholds every site released). A score cut c is the probability threshold c / 100, so the
+// candidates are the released thresholds: with every 0.01 step released (a minimum cell count of
+// 1) the result equals ChooseAiScoreCutPoints on the pooled scores with round_to_integer; with
+// coarser releases the cuts are the best the released thresholds allow (the 10% bound holds).
+//
 // Thread safety: pure functions.
 #ifndef SCANCOV_MODELS_SCORES_AI_SCORE_CUT_POINTS_H_
 #define SCANCOV_MODELS_SCORES_AI_SCORE_CUT_POINTS_H_
@@ -25,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "models/scores/ai_score.h"
+#include "models/stats/roc_counts.h"
 
 namespace scancov::scores {
 
@@ -52,6 +61,13 @@ struct AiScoreBinning {
 absl::StatusOr<AiScoreBinning> ChooseAiScoreCutPoints(absl::Span<const double> scores,
                                                       absl::Span<const double> death,
                                                       const CutPointOptions& options = {});
+
+// From the pooled ROC counts of the training rows (see the header comment). With
+// `round_to_integer`, thresholds that are not a whole score (k / 100) are not candidates.
+// Errors: InvalidArgument for an invalid curve, no deaths or bad options; FailedPrecondition
+// when no medium/high split leaves `min_class_size` patients on each side.
+absl::StatusOr<AiScoreBinning> ChooseAiScoreCutPointsFromCounts(
+    const stats::GridRoc& roc, const CutPointOptions& options = {});
 
 // The class sizes and mortality of `scores` binned by `cut_points` (for reports and tests).
 // InvalidArgument for bad inputs.

@@ -7,6 +7,7 @@
 #include "core/env.h"
 #include "gtest/gtest.h"
 #include "models/scores/ai_score_cut_points.h"
+#include "models/stats/roc_counts.h"
 
 namespace scancov::scores {
 namespace {
@@ -185,6 +186,67 @@ TEST(AiScoreCutPointsTest, SimulatedCohortKeepsAtMostTenPercentOfDeathsLow) {
   EXPECT_LT(b->cut_points.low_medium, b->cut_points.medium_high);
   EXPECT_LT(b->low.mortality(), b->medium.mortality());
   EXPECT_LT(b->medium.mortality(), b->high.mortality());
+}
+
+// The federated rule, fed with the counts of three "sites" at every 0.01 probability step,
+// gives the pooled rule's cut points and class summaries; with a coarser release, cuts at
+// released thresholds only, and still at most 10% of deaths low.
+TEST(AiScoreCutPointsTest, FromCountsEqualsThePooledRule) {
+  const Cohort c = Simulate(3000, 8);
+  const absl::StatusOr<AiScore> model = AiScore::Create(TestModel());
+  ASSERT_TRUE(model.ok());
+  std::vector<double> probability;
+  for (const PatientInputs& p : c.patients) probability.push_back(model->Compute(p)->score / 100);
+  const std::vector<double> grid = stats::EvenGrid(0.0, 1.0, 100);
+  std::vector<stats::GridRoc> sites;
+  for (size_t from : {size_t{0}, size_t{1000}, size_t{1800}}) {
+    const size_t to = from == 0 ? 1000 : from == 1000 ? 1800 : probability.size();
+    const std::vector<double> p(probability.begin() + from, probability.begin() + to);
+    const std::vector<double> y(c.death.begin() + from, c.death.begin() + to);
+    absl::StatusOr<stats::GridRoc> roc = stats::RocAtGrid(p, y, grid);
+    ASSERT_TRUE(roc.ok()) << roc.status();
+    sites.push_back(*roc);
+  }
+  absl::StatusOr<stats::GridRoc> pooled = stats::SumGridRocs(sites);
+  ASSERT_TRUE(pooled.ok()) << pooled.status();
+  std::vector<double> scores;
+  for (double p : probability) scores.push_back(100 * p);
+  const absl::StatusOr<AiScoreBinning> expected = ChooseAiScoreCutPoints(scores, c.death);
+  const absl::StatusOr<AiScoreBinning> got = ChooseAiScoreCutPointsFromCounts(*pooled);
+  ASSERT_TRUE(expected.ok() && got.ok()) << expected.status() << got.status();
+  EXPECT_EQ(got->cut_points.low_medium, expected->cut_points.low_medium);
+  EXPECT_EQ(got->cut_points.medium_high, expected->cut_points.medium_high);
+  for (auto [g, e] : {std::pair{&got->low, &expected->low},
+                      {&got->medium, &expected->medium},
+                      {&got->high, &expected->high}}) {
+    EXPECT_EQ(g->patients, e->patients);
+    EXPECT_EQ(g->deaths, e->deaths);
+  }
+  EXPECT_DOUBLE_EQ(got->low_death_fraction, expected->low_death_fraction);
+
+  // Only every fifth threshold released: cuts are multiples of 5, the bound still holds.
+  stats::GridRoc coarse = *pooled;
+  coarse.points.clear();
+  for (const stats::GridRocPoint& p : pooled->points) {
+    const double score = std::round(100 * p.threshold);
+    if (std::fmod(score, 5.0) == 0.0) coarse.points.push_back(p);
+  }
+  const absl::StatusOr<AiScoreBinning> c5 = ChooseAiScoreCutPointsFromCounts(coarse);
+  ASSERT_TRUE(c5.ok()) << c5.status();
+  EXPECT_EQ(std::fmod(c5->cut_points.low_medium, 5.0), 0.0);
+  EXPECT_EQ(std::fmod(c5->cut_points.medium_high, 5.0), 0.0);
+  EXPECT_LE(c5->cut_points.low_medium, expected->cut_points.low_medium);
+  EXPECT_LE(c5->low_death_fraction, 0.10);
+  EXPECT_EQ(c5->low.patients + c5->medium.patients + c5->high.patients, 3000);
+
+  stats::GridRoc no_deaths = *pooled;
+  no_deaths.negatives += no_deaths.positives;
+  no_deaths.positives = 0;
+  for (stats::GridRocPoint& p : no_deaths.points) {
+    p.false_positives += p.true_positives;
+    p.true_positives = 0;
+  }
+  EXPECT_TRUE(absl::IsInvalidArgument(ChooseAiScoreCutPointsFromCounts(no_deaths).status()));
 }
 
 TEST(AiScoreCutPointsTest, BadInputsAreRefused) {
