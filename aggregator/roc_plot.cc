@@ -7,35 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/xml_escape.h"
 #include "models/stats/roc_counts.h"
 
 namespace scancov::aggregator {
 namespace {
 
 using json = nlohmann::json;
-
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // `name` with every character but letters, digits and '-' made '_'; when that changed
 // anything, a short hash of the original is appended, so "a.b" and "a_b" get distinct files.
@@ -95,7 +73,7 @@ std::string RocCurveSvg(const std::string& title, const std::vector<RocSeries>& 
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/>\n<text x=\"%.0f\" y=\"22\" font-size=\"14\">ROC: %s</text>\n",
-      kW, kH, kL, Escape(title));
+      kW, kH, kL, XmlEscape(title));
   absl::StrAppendFormat(&svg,
                         "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
                         "stroke=\"#444\"/>\n<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
@@ -128,7 +106,7 @@ std::string RocCurveSvg(const std::string& title, const std::vector<RocSeries>& 
     const std::string legend =
         std::isfinite(s.auc) ? absl::StrFormat("%s (AUC %.3f)", s.label, s.auc) : s.label;
     absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n", px(1) + 16,
-                          kT + 10 + 18.0 * i, color, Escape(legend));
+                          kT + 10 + 18.0 * i, color, XmlEscape(legend));
   }
   return svg + "</svg>\n";
 }

@@ -4,12 +4,19 @@
 #include "core/file_util.h"
 #include "core/sha256.h"
 #include "core/status_macros.h"
+#include "core/xml_escape.h"
 #include "gtest/gtest.h"
 
 namespace scancov {
 namespace {
 
 // Reference digests from FIPS 180-2 Appendix B.1 and RFC 4231 test case 2.
+TEST(XmlEscapeTest, EscapesMarkupCharactersAndKeepsTheRest) {
+  EXPECT_EQ(XmlEscape(R"(a<b & "c">d é)"), "a&lt;b &amp; &quot;c&quot;&gt;d é");
+  EXPECT_EQ(XmlEscape("&amp;"), "&amp;amp;");  // not idempotent: escape once
+  EXPECT_EQ(XmlEscape(""), "");
+}
+
 TEST(Sha256Test, MatchesFipsVector) {
   EXPECT_EQ(ToHex(Sha256Digest("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

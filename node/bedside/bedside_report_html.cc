@@ -6,34 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/xml_escape.h"
 #include "models/scores/risk_classes.h"
 #include "node/bedside/bedside_report.h"
 
 namespace scancov::node {
 namespace {
-
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // Low green, medium amber, high red (the seed's colour-coded classes).
 const char* ClassColour(const std::string& name) {
@@ -62,12 +40,12 @@ th:first-child,td:first-child{text-align:left}
 </style>)";
 
 std::string PngTag(const std::string& png, const std::string& alt, const char* style = "") {
-  return absl::StrCat("<img alt=\"", Escape(alt), "\" style=\"", style,
+  return absl::StrCat("<img alt=\"", XmlEscape(alt), "\" style=\"", style,
                       "\" src=\"data:image/png;base64,", absl::Base64Escape(png), "\">");
 }
 
 std::string Badge(const std::string& text, const char* colour) {
-  return absl::StrCat("<span class=\"badge\" style=\"background:", colour, "\">", Escape(text),
+  return absl::StrCat("<span class=\"badge\" style=\"background:", colour, "\">", XmlEscape(text),
                       "</span>");
 }
 
@@ -89,7 +67,7 @@ std::string ScanCovBox(const BedsideResult& r) {
       "<div class=\"box\"><b>ScanCov</b> (severe outcome: O2 &ge; 15 L/min, "
       "ventilation or death)<br>";
   if (!r.scancov.available) {
-    return absl::StrCat(out, "<span class=\"na\">not computed: ", Escape(r.scancov.reason),
+    return absl::StrCat(out, "<span class=\"na\">not computed: ", XmlEscape(r.scancov.reason),
                         "</span></div>");
   }
   const scores::ScanCovResult& s = r.scancov.value;
@@ -108,32 +86,32 @@ std::string ScanCovBox(const BedsideResult& r) {
 std::string AiScoreBox(const BedsideResult& r) {
   std::string out = "<div class=\"box\"><b>AI-SCoRE</b> (in-hospital death)<br>";
   if (!r.aiscore.available) {
-    return absl::StrCat(out, "<span class=\"na\">", Escape(r.aiscore.reason), "</span></div>");
+    return absl::StrCat(out, "<span class=\"na\">", XmlEscape(r.aiscore.reason), "</span></div>");
   }
   const std::string cls = scores::AiScoreClassName(r.aiscore.value.score_class);
-  absl::StrAppendFormat(&out,
-                        "score <b>%.1f</b> / 100 %s<br><small>classes low [0, %g), medium "
-                        "[%g, %g), high [%g, 100]; model: %s</small></div>",
-                        r.aiscore.value.score, Badge(cls, ClassColour(cls)),
-                        r.aiscore.cut_points.low_medium, r.aiscore.cut_points.low_medium,
-                        r.aiscore.cut_points.medium_high, r.aiscore.cut_points.medium_high,
-                        Escape(r.aiscore.model_source.empty() ? "file" : r.aiscore.model_source));
+  absl::StrAppendFormat(
+      &out,
+      "score <b>%.1f</b> / 100 %s<br><small>classes low [0, %g), medium "
+      "[%g, %g), high [%g, 100]; model: %s</small></div>",
+      r.aiscore.value.score, Badge(cls, ClassColour(cls)), r.aiscore.cut_points.low_medium,
+      r.aiscore.cut_points.low_medium, r.aiscore.cut_points.medium_high,
+      r.aiscore.cut_points.medium_high,
+      XmlEscape(r.aiscore.model_source.empty() ? "file" : r.aiscore.model_source));
   return out;
 }
 
 std::string PointsBox(const char* name, const PointsOutcome& p) {
   std::string out = absl::StrCat("<div class=\"box\"><b>", name, "</b><br>");
   if (!p.available) {
-    return absl::StrCat(out, "<span class=\"na\">not available: ", Escape(p.reason),
+    return absl::StrCat(out, "<span class=\"na\">not available: ", XmlEscape(p.reason),
                         "</span></div>");
   }
   absl::StrAppend(&out, "points <b>", p.value.points);
   if (p.value.partial()) absl::StrAppend(&out, " to ", p.value.max_points);
-  absl::StrAppend(&out, "</b>, group ", Escape(p.group));
+  absl::StrAppend(&out, "</b>, group ", XmlEscape(p.group));
   if (p.value.partial()) {
-    absl::StrAppend(&out,
-                    "<br><small>partial, missing: ", Escape(absl::StrJoin(p.value.missing, ", ")),
-                    "</small>");
+    absl::StrAppend(&out, "<br><small>partial, missing: ",
+                    XmlEscape(absl::StrJoin(p.value.missing, ", ")), "</small>");
   }
   return out + "</div>";
 }
@@ -181,19 +159,19 @@ std::string BedsideReportHtml(const BedsideResult& r) {
   std::string out = absl::StrCat("<!DOCTYPE html><html><head><meta charset=\"utf-8\">",
                                  "<title>ScanCov bedside report</title>", kStyle,
                                  "</head><body><h1>ScanCov bedside report</h1>");
-  absl::StrAppend(&out, "<div class=\"disclaimer\">", Escape(kResearchDisclaimer), "</div>");
+  absl::StrAppend(&out, "<div class=\"disclaimer\">", XmlEscape(kResearchDisclaimer), "</div>");
   if (!r.complete()) {
     absl::StrAppend(&out, "<div class=\"incomplete\">INCOMPLETE: no valid ScanCov score (",
-                    Escape(r.scancov.reason), "). Partial results below.</div>");
+                    XmlEscape(r.scancov.reason), "). Partial results below.</div>");
   }
   for (const std::string& p : r.input_problems) {
-    absl::StrAppend(&out, "<div class=\"incomplete\">input problem: ", Escape(p), "</div>");
+    absl::StrAppend(&out, "<div class=\"incomplete\">input problem: ", XmlEscape(p), "</div>");
   }
   absl::StrAppendFormat(&out,
                         "<p>Patient (pseudonymous ID) <b>%s</b><br><small>series %s: %d x %d x "
                         "%d voxels, %.2f x %.2f x %.2f mm</small></p>",
-                        Escape(r.patient_key), Escape(r.series_key.substr(0, 12)), r.nx, r.ny, r.nz,
-                        r.spacing[0], r.spacing[1], r.spacing[2]);
+                        XmlEscape(r.patient_key), XmlEscape(r.series_key.substr(0, 12)), r.nx, r.ny,
+                        r.nz, r.spacing[0], r.spacing[1], r.spacing[2]);
   absl::StrAppend(&out, "<h2>Scores</h2><div class=\"boxes\">", ScanCovBox(r), AiScoreBox(r),
                   PointsBox("CURB-65", r.curb65), PointsBox("CALL", r.call), "</div>");
   absl::StrAppend(&out, "<h2>Lesions per lung</h2>", LungTable(r));
@@ -204,15 +182,15 @@ std::string BedsideReportHtml(const BedsideResult& r) {
                         r.calcium_available ? absl::StrFormat("%.0f mm&sup3;", r.calcium_volume_mm3)
                                             : std::string("not measured"));
   absl::StrAppend(&out, "<h2>Most affected slices</h2>", ImagesHtml(r));
-  absl::StrAppend(&out, "<h2>Method</h2><p><small>Lungs: ", Escape(r.lung_method),
-                  ".<br>Lesions: ", Escape(r.lesion_method),
+  absl::StrAppend(&out, "<h2>Method</h2><p><small>Lungs: ", XmlEscape(r.lung_method),
+                  ".<br>Lesions: ", XmlEscape(r.lesion_method),
                   ".<br>Extent 0-5: 0 none, 1 &lt; 10%, 2 10-25%, 3 25-50%, 4 50-75%, 5 &ge; 75% "
                   "of the lung volume, measured on the lesion map (the ScanCov paper used the "
                   "radiologist's visual score on the same scale).</small></p>");
   if (!r.notes.empty()) {
     absl::StrAppend(&out, "<h2>Notes</h2><ul>");
     for (const std::string& n : r.notes)
-      absl::StrAppend(&out, "<li><small>", Escape(n), "</small></li>");
+      absl::StrAppend(&out, "<li><small>", XmlEscape(n), "</small></li>");
     absl::StrAppend(&out, "</ul>");
   }
   return out + "</body></html>\n";
