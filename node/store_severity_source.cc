@@ -36,7 +36,8 @@ class StoreSeveritySource : public SeveritySource {
       if (l == label.end()) continue;
       absl::StatusOr<CtVolume> volume = cache_.Load(record->series_key, record->fingerprint);
       if (!volume.ok()) {
-        spdlog::warn("series {}: not in the volume cache; skipped", record->series_key.substr(0, 12));
+        spdlog::warn("series {}: not in the volume cache; skipped",
+                     record->series_key.substr(0, 12));
         continue;
       }
       SeverityPatient p;
