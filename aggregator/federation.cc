@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "aggregator/guarded_logic.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
@@ -21,6 +22,7 @@ constexpr char kTaskPending[] = "pending";
 constexpr char kTaskIssued[] = "issued";
 constexpr char kTaskDone[] = "done";
 constexpr char kTaskExpired[] = "expired";
+constexpr char kTaskFailed[] = "failed";  // the site reported that it could not do the task
 
 std::string CheckpointId(const std::string& study_id, uint32_t round) {
   return absl::StrCat(study_id, "/c", round);
@@ -204,7 +206,20 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   // A training study's round 0 is a single initialisation task.
   const bool init_round = study.spec.kind() == v1::STUDY_KIND_TRAINING && round.round == 0;
   const size_t needed = init_round ? 1 : study.spec.min_sites();
-  const bool complete = results.size() == tasks.size();
+  std::vector<std::string> failed;  // sites that reported they could not do their task
+  for (const TaskRecord& t : tasks) {
+    if (t.state == kTaskFailed) failed.push_back(t.site_id);
+  }
+  const bool complete = results.size() + failed.size() == tasks.size();
+  if (complete && !failed.empty() && results.size() < needed) {
+    study.state = v1::STUDY_STATE_FAILED;
+    // study.message holds the last failure reported (SubmitLocked), the others are events.
+    study.message = absl::StrCat("round ", round.round, ": ", results.size(), " of ", tasks.size(),
+                                 " results, ", needed, " needed; the task failed at ",
+                                 absl::StrJoin(failed, ", "), " (last: ", study.message, ")");
+    spdlog::error("study '{}' failed: {}", study.study_id, study.message);
+    return store_->UpdateStudy(study);
+  }
   if (!complete) {
     if (!deadline_passed) return absl::OkStatus();
     if (results.size() < needed) {
@@ -224,7 +239,7 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
       return store_->UpdateStudy(study);
     }
     for (TaskRecord t : tasks) {
-      if (t.state == kTaskDone) continue;
+      if (t.state == kTaskDone || t.state == kTaskFailed) continue;
       t.state = kTaskExpired;
       SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
       LogEvent(study.study_id, t.site_id, "expired",
@@ -406,6 +421,22 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
                                                       "; its round no longer takes results"));
   }
   SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
+  if (!header.failure().empty()) {  // the site could not do it: no result, the reason kept
+    const std::string why = header.failure().substr(0, 500);
+    task->state = kTaskFailed;
+    task->done_unix = NowUnix();
+    SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+    LogEvent(study->study_id, caller.id, "failed",
+             absl::StrCat("task '", task_id, "' failed at the site: ", why));
+    study->message = absl::StrCat(caller.id, ": ", why);
+    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
+    if (task->round == study->current_round) {
+      SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
+    }
+    response.set_accepted(true);
+    response.set_message("failure recorded");
+    return response;
+  }
   std::optional<protocol::TensorSet> input;
   if (!task->checkpoint_id.empty()) {
     SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(task->checkpoint_id));

@@ -258,6 +258,56 @@ TEST_F(FederationTest, DeadlineClosesTheRoundWithEnoughSitesAndRefusesLateUpload
   EXPECT_NEAR(ToDoubles(*c1->Find("w"))[0], 1.5, 1e-6);
 }
 
+// A site that cannot do its task says so: the round closes without it as soon as the others are
+// in (no waiting for the deadline), the task is not offered again, and a study that needed the
+// site fails at once with the site's reason.
+TEST_F(FederationTest, ReportedFailureClosesTheRoundWithoutTheSiteOrFailsTheStudy) {
+  Enroll();
+  Create(Spec("s1", 1, /*timeout=*/600, /*min_sites=*/2));
+  Step("kb", 0, 1);  // init
+  auto pulled = federation_->PullTask(SiteCaller("hegp"));
+  ASSERT_TRUE(pulled.ok() && pulled->has_task());
+  v1::UploadHeader failure;
+  failure.set_task_id(pulled->task().task_id());
+  failure.set_failure("INVALID_ARGUMENT: unknown feature well_aerated_lung_percent");
+  auto recorded = federation_->SubmitResult(SiteCaller("hegp"), failure, std::nullopt);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  auto again = federation_->PullTask(SiteCaller("hegp"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_task());  // not offered again
+  Step("kb", 1, 100);
+  Step("igr", 2, 100);
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->current_round(), 2u);  // closed without hegp, no deadline passed
+  for (const v1::SiteRoundStatus& site : status->rounds(1).sites()) {
+    EXPECT_EQ(site.state(), site.site_id() == "hegp" ? "failed" : "done") << site.site_id();
+  }
+  // A second report or a result for the failed task is refused.
+  EXPECT_EQ(federation_->SubmitResult(SiteCaller("hegp"), failure, std::nullopt).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Every site needed: the study fails with the reason as soon as the others are in.
+  Start(":memory:");
+  Enroll();
+  Create(Spec("s2", 1, /*timeout=*/600, /*min_sites=*/3));
+  Step("kb", 0, 1);  // init
+  auto task = federation_->PullTask(SiteCaller("igr"));
+  ASSERT_TRUE(task.ok() && task->has_task());
+  v1::UploadHeader f;
+  f.set_task_id(task->task().task_id());
+  f.set_failure("FAILED_PRECONDITION: no labelled series");
+  ASSERT_TRUE(federation_->SubmitResult(SiteCaller("igr"), f, std::nullopt).ok());
+  Step("kb", 1, 100);
+  Step("hegp", 1, 100);
+  auto s2 = federation_->GetStudyStatus(kCoordinator, "s2");
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->state(), v1::STUDY_STATE_FAILED) << s2->message();
+  EXPECT_NE(s2->message().find("the task failed at igr"), std::string::npos) << s2->message();
+  EXPECT_NE(s2->message().find("igr: FAILED_PRECONDITION: no labelled series"), std::string::npos)
+      << s2->message();
+}
+
 TEST_F(FederationTest, TooFewSitesAtTheDeadlineKeepsWaiting) {
   Enroll();
   Create(Spec("s1", 1, /*timeout=*/60, /*min_sites=*/3));

@@ -51,6 +51,20 @@ std::string SummaryJson(const TaskOutcome& outcome) {
 
 }  // namespace
 
+bool IsDeterministicFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kPermissionDenied:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool IsTransient(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
@@ -111,9 +125,11 @@ absl::Status NodeAgent::RegisterWithRetry() {
   return absl::CancelledError("cancelled");
 }
 
-absl::Status NodeAgent::Upload(const v1::Task& task, const TaskOutcome& outcome) {
+absl::Status NodeAgent::Upload(const v1::Task& task, const TaskOutcome& outcome,
+                               const std::string& failure) {
   v1::UploadHeader header;
   header.set_task_id(task.task_id());
+  header.set_failure(failure);
   header.set_num_samples(outcome.num_samples);
   header.mutable_metrics()->insert(outcome.metrics.begin(), outcome.metrics.end());
   header.set_result_json(outcome.result_json);
@@ -123,8 +139,9 @@ absl::Status NodeAgent::Upload(const v1::Task& task, const TaskOutcome& outcome)
     e.created_unix = absl::ToUnixSeconds(options_.clock->Now());
     e.destination = options_.destination;
     e.task_id = task.task_id();
-    e.kind = "result";
-    e.summary_json = SummaryJson(outcome);
+    e.kind = failure.empty() ? "result" : "failure";
+    e.summary_json =
+        failure.empty() ? SummaryJson(outcome) : nlohmann::json{{"failure", failure}}.dump();
     e.payload_bytes = e.summary_json.size();
     if (outcome.weights) {
       e.payload_bytes += outcome.weights->TotalBytes();
@@ -177,6 +194,18 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     spdlog::error("task '{}' failed locally: {}", task.task_id(),
                   std::string(outcome.status().message()));
     finish("failed", outcome.status());
+    // A task that cannot succeed here (bad spec, missing data: it would fail the same way on
+    // every retry) is reported, so that the round does not wait for this site until its
+    // deadline; other errors (a full disk, an interrupted run) are retried when the aggregator
+    // offers the task again. Errors never hold patient data (STYLE.md); the message is capped.
+    if (!IsDeterministicFailure(outcome.status())) return Step::kTaskFailed;
+    const std::string why = absl::StrCat(absl::StatusCodeToString(outcome.status().code()), ": ",
+                                         outcome.status().message().substr(0, 500));
+    absl::Status reported = Upload(task, TaskOutcome{}, why);
+    if (!reported.ok()) {
+      spdlog::warn("task '{}': the failure could not be reported: {}", task.task_id(),
+                   std::string(reported.message()));
+    }
     return Step::kTaskFailed;
   }
   absl::Status uploaded = Upload(task, *outcome);

@@ -61,7 +61,9 @@ class NodeAgent {
 
  private:
   absl::StatusOr<Step> RunTask(const v1::Task& task);
-  absl::Status Upload(const v1::Task& task, const TaskOutcome& outcome);
+  // `failure` non-empty: reports that the task failed here, and why, instead of a result.
+  absl::Status Upload(const v1::Task& task, const TaskOutcome& outcome,
+                      const std::string& failure = "");
   // Calls `fn` until it succeeds, fails non-transiently, or attempts run out.
   template <typename Fn>
   auto Retry(const char* what, Fn&& fn) -> decltype(fn());
@@ -80,6 +82,11 @@ class NodeAgent {
 
 // Transient = worth retrying the same call.
 bool IsTransient(const absl::Status& status);
+
+// True for a task runner's error that a retry at this site would meet again (invalid spec,
+// missing data, unsupported request): the agent reports it to the aggregator (UploadHeader
+// failure) instead of waiting to be offered the task again.
+bool IsDeterministicFailure(const absl::Status& status);
 
 }  // namespace scancov::node
 

@@ -19,7 +19,7 @@ class FakeRunner : public TaskRunner {
  public:
   explicit FakeRunner(float delta, uint64_t samples) : delta_(delta), samples_(samples) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
-    if (fail_) return absl::InternalError("disk full");
+    if (fail_) return failure_;
     TaskOutcome out;
     std::vector<float> w = {0, 0};
     if (global != nullptr) {
@@ -36,6 +36,7 @@ class FakeRunner : public TaskRunner {
     return out;
   }
   bool fail_ = false;
+  absl::Status failure_ = absl::InternalError("disk full");
 
  private:
   float delta_;
@@ -195,6 +196,33 @@ TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
   runner.fail_ = false;
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_EQ(federation_->GetStudyStatus(kCoordinator, "study")->state(), v1::STUDY_STATE_DONE);
+}
+
+// A failure that a retry would meet again is reported (and ledgered: it leaves the site); the
+// aggregator then fails the study that needed the site, with its reason.
+TEST_F(AgentTest, DeterministicFailureIsReportedAndEndsTheStudy) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
+  FakeRunner runner(1, 50);
+  runner.fail_ = true;
+  runner.failure_ = absl::InvalidArgumentError("unknown feature well_aerated_lung_percent");
+  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  auto step = agent.RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
+  auto sent = ledger_->List();
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(sent->size(), 1u);
+  EXPECT_EQ(sent->at(0).kind, "failure");
+  EXPECT_NE(sent->at(0).summary_json.find("unknown feature"), std::string::npos);
+  auto status = federation_->GetStudyStatus(kCoordinator, "study");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_FAILED);
+  EXPECT_NE(status->message().find("kb: INVALID_ARGUMENT: unknown feature"), std::string::npos)
+      << status->message();
+  EXPECT_TRUE(IsDeterministicFailure(absl::FailedPreconditionError("x")));
+  EXPECT_FALSE(IsDeterministicFailure(absl::InternalError("disk full")));
+  EXPECT_FALSE(IsDeterministicFailure(absl::UnavailableError("x")));
 }
 
 TEST_F(AgentTest, ExitsWhenNoStudyIncludesTheSite) {

@@ -32,7 +32,7 @@ struct EgressEntry {
   int64_t created_unix = 0;
   std::string destination;  // aggregator address
   std::string task_id;
-  std::string kind;            // "result", "register"
+  std::string kind;            // "result", "failure" (a task the site could not do), "register"
   uint64_t payload_bytes = 0;  // weights payload (0 without weights) + summary bytes
   std::string payload_sha256;  // hex, weights payload; empty without weights
   std::string tensors_json;    // [{"name":..., "shape":[...], "dtype":...}]
