@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "models/nn/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace scancov::nn {
@@ -13,20 +14,10 @@ namespace {
 
 using nlohmann::json;
 
+constexpr char kWhere[] = "segmentation net config";
+
 absl::Status Invalid(absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("segmentation net config: ", why));
-}
-
-absl::StatusOr<int64_t> IntIn(const json& value, absl::string_view what, int64_t lo, int64_t hi) {
-  if (!value.is_number_integer() || value.get<int64_t>() < lo || value.get<int64_t>() > hi) {
-    return Invalid(absl::StrCat(what, " must be an integer in ", lo, "..", hi));
-  }
-  return value.get<int64_t>();
-}
-
-absl::StatusOr<bool> Bool(const json& value, absl::string_view what) {
-  if (!value.is_boolean()) return Invalid(absl::StrCat(what, " must be true or false"));
-  return value.get<bool>();
+  return absl::InvalidArgumentError(absl::StrCat(kWhere, ": ", why));
 }
 
 absl::Status ReadPatch(const json& value, SegNetConfig* config) {
@@ -35,7 +26,7 @@ absl::Status ReadPatch(const json& value, SegNetConfig* config) {
   }
   for (size_t i = 0; i < 3; ++i) {
     SCV_ASSIGN_OR_RETURN(config->patch[i],
-                         IntIn(value[i], absl::StrCat("\"patch\"[", i, "]"), 1, 1024));
+                         JsonIntIn(value[i], kWhere, absl::StrCat("\"patch\"[", i, "]"), 1, 1024));
   }
   return absl::OkStatus();
 }
@@ -45,19 +36,21 @@ absl::Status ReadPatch(const json& value, SegNetConfig* config) {
 absl::Status ReadField(const std::string& key, const json& value, SegNetConfig* config) {
   const bool is_25d = config->kind == SegNetKind::kUnet25d;
   if (key == "context_slices" && is_25d) {
-    SCV_ASSIGN_OR_RETURN(config->context_slices, IntIn(value, "\"context_slices\"", 1, 8));
+    SCV_ASSIGN_OR_RETURN(config->context_slices,
+                         JsonIntIn(value, kWhere, "\"context_slices\"", 1, 8));
   } else if (key == "num_classes") {
-    SCV_ASSIGN_OR_RETURN(config->num_classes, IntIn(value, "\"num_classes\"", 2, 64));
+    SCV_ASSIGN_OR_RETURN(config->num_classes, JsonIntIn(value, kWhere, "\"num_classes\"", 2, 64));
   } else if (key == "base_channels") {
-    SCV_ASSIGN_OR_RETURN(config->base_channels, IntIn(value, "\"base_channels\"", 1, 256));
+    SCV_ASSIGN_OR_RETURN(config->base_channels,
+                         JsonIntIn(value, kWhere, "\"base_channels\"", 1, 256));
   } else if (key == "depth") {
-    SCV_ASSIGN_OR_RETURN(config->depth, IntIn(value, "\"depth\"", 1, 6));
+    SCV_ASSIGN_OR_RETURN(config->depth, JsonIntIn(value, kWhere, "\"depth\"", 1, 6));
   } else if (key == "batch_norm") {
-    SCV_ASSIGN_OR_RETURN(config->batch_norm, Bool(value, "\"batch_norm\""));
+    SCV_ASSIGN_OR_RETURN(config->batch_norm, JsonBool(value, kWhere, "\"batch_norm\""));
   } else if (key == "residual") {
-    SCV_ASSIGN_OR_RETURN(config->residual, Bool(value, "\"residual\""));
+    SCV_ASSIGN_OR_RETURN(config->residual, JsonBool(value, kWhere, "\"residual\""));
   } else if (key == "lateral_labels") {
-    SCV_ASSIGN_OR_RETURN(config->lateral_labels, Bool(value, "\"lateral_labels\""));
+    SCV_ASSIGN_OR_RETURN(config->lateral_labels, JsonBool(value, kWhere, "\"lateral_labels\""));
   } else if (key == "normalization") {
     if (value == "seed") {
       config->normalization = HuNormalization::kSeed;
@@ -69,8 +62,7 @@ absl::Status ReadField(const std::string& key, const json& value, SegNetConfig* 
   } else if (key == "patch" && config->is_3d()) {
     SCV_RETURN_IF_ERROR(ReadPatch(value, config));
   } else if (key == "tile_overlap" && config->is_3d()) {
-    if (!value.is_number()) return Invalid("\"tile_overlap\" must be a number");
-    config->tile_overlap = value.get<double>();
+    SCV_ASSIGN_OR_RETURN(config->tile_overlap, JsonNumber(value, kWhere, "\"tile_overlap\""));
   } else {
     return Invalid(absl::StrCat("unknown key \"", key, "\" for ", SegNetKindName(config->kind)));
   }

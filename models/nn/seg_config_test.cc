@@ -75,6 +75,12 @@ TEST(SegConfigTest, RefusesWhatDoesNotFit) {
   ExpectInvalid(ParseSegNetConfig("unet2d", R"({"depht": 3})"), "unknown key \"depht\"");
   ExpectInvalid(ParseSegNetConfig("unet2d", R"({"depth": 7})"), "depth");
   ExpectInvalid(ParseSegNetConfig("unet2d", R"({"base_channels": 2.5})"), "base_channels");
+  ExpectInvalid(ParseSegNetConfig("unet2d", R"({"depth": "4"})"),
+                "segmentation net config: \"depth\" must be an integer in 1..6");
+  ExpectInvalid(ParseSegNetConfig("unet2d", R"({"residual": 1})"),
+                "\"residual\" must be true or false");
+  ExpectInvalid(ParseSegNetConfig("unet3d", R"({"tile_overlap": "half"})"),
+                "\"tile_overlap\" must be a number");
   ExpectInvalid(ParseSegNetConfig("unet2d", R"({"num_classes": 2})"), "lateral_labels");
   ExpectInvalid(ParseSegNetConfig("unet2d", R"({"normalization": "bone"})"), "normalization");
   ExpectInvalid(ParseSegNetConfig("unet3d", R"({"patch": [8, 8]})"), "patch");

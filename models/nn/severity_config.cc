@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "models/nn/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace scancov::nn {
@@ -13,20 +14,10 @@ namespace {
 
 using nlohmann::json;
 
+constexpr char kWhere[] = "slice encoder config";
+
 absl::Status Invalid(absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("slice encoder config: ", why));
-}
-
-absl::StatusOr<int64_t> IntIn(const json& value, absl::string_view what, int64_t lo, int64_t hi) {
-  if (!value.is_number_integer() || value.get<int64_t>() < lo || value.get<int64_t>() > hi) {
-    return Invalid(absl::StrCat(what, " must be an integer in ", lo, "..", hi));
-  }
-  return value.get<int64_t>();
-}
-
-absl::StatusOr<double> Number(const json& value, absl::string_view what) {
-  if (!value.is_number()) return Invalid(absl::StrCat(what, " must be a number"));
-  return value.get<double>();
+  return absl::InvalidArgumentError(absl::StrCat(kWhere, ": ", why));
 }
 
 absl::Status ReadField(const std::string& key, const json& value, SliceEncoderConfig* config) {
@@ -39,20 +30,23 @@ absl::Status ReadField(const std::string& key, const json& value, SliceEncoderCo
       return Invalid("\"window\" must be \"single\" or \"three\"");
     }
   } else if (key == "base_channels") {
-    SCV_ASSIGN_OR_RETURN(config->base_channels, IntIn(value, "\"base_channels\"", 1, 256));
+    SCV_ASSIGN_OR_RETURN(config->base_channels,
+                         JsonIntIn(value, kWhere, "\"base_channels\"", 1, 256));
   } else if (key == "depth") {
-    SCV_ASSIGN_OR_RETURN(config->depth, IntIn(value, "\"depth\"", 1, 6));
+    SCV_ASSIGN_OR_RETURN(config->depth, JsonIntIn(value, kWhere, "\"depth\"", 1, 6));
   } else if (key == "embedding_dim") {
-    SCV_ASSIGN_OR_RETURN(config->embedding_dim, IntIn(value, "\"embedding_dim\"", 1, 4096));
+    SCV_ASSIGN_OR_RETURN(config->embedding_dim,
+                         JsonIntIn(value, kWhere, "\"embedding_dim\"", 1, 4096));
   } else if (key == "batch_norm") {
-    if (!value.is_boolean()) return Invalid("\"batch_norm\" must be true or false");
-    config->batch_norm = value.get<bool>();
+    SCV_ASSIGN_OR_RETURN(config->batch_norm, JsonBool(value, kWhere, "\"batch_norm\""));
   } else if (key == "slice_size") {
-    SCV_ASSIGN_OR_RETURN(config->slice_size, IntIn(value, "\"slice_size\"", 8, 1024));
+    SCV_ASSIGN_OR_RETURN(config->slice_size, JsonIntIn(value, kWhere, "\"slice_size\"", 8, 1024));
   } else if (key == "slice_spacing_mm") {
-    SCV_ASSIGN_OR_RETURN(config->slice_spacing_mm, Number(value, "\"slice_spacing_mm\""));
+    SCV_ASSIGN_OR_RETURN(config->slice_spacing_mm,
+                         JsonNumber(value, kWhere, "\"slice_spacing_mm\""));
   } else if (key == "min_lung_fraction") {
-    SCV_ASSIGN_OR_RETURN(config->min_lung_fraction, Number(value, "\"min_lung_fraction\""));
+    SCV_ASSIGN_OR_RETURN(config->min_lung_fraction,
+                         JsonNumber(value, kWhere, "\"min_lung_fraction\""));
   } else if (key == "pooling") {
     if (value == "mean") {
       config->pooling = SeverityPooling::kMean;
