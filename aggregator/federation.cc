@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "aggregator/guarded_logic.h"
 #include "core/status_macros.h"
+#include "protocol/ids.h"
 #include "protocol/weights_codec.h"
 
 namespace scancov::aggregator {
@@ -66,17 +67,6 @@ std::string WithoutReplayState(const std::string& result_json) {
 }
 
 }  // namespace
-
-bool IsValidId(const std::string& id) {
-  if (id.empty() || id.size() > 63) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    const char c = id[i];
-    const bool ok =
-        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_'));
-    if (!ok) return false;
-  }
-  return true;
-}
 
 Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options)
     : options_(std::move(options)),
@@ -492,7 +482,7 @@ absl::StatusOr<v1::SiteInfo> Federation::EnrollSite(const Caller& caller,
                                                     const v1::EnrollSiteRequest& req) {
   absl::MutexLock lock(&mu_);
   SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  if (!IsValidId(req.site_id())) {
+  if (!protocol::IsValidId(req.site_id())) {
     return absl::InvalidArgumentError(
         absl::StrCat("site id '", req.site_id(), "' is invalid ([a-z0-9][a-z0-9_-]{0,62})"));
   }
@@ -534,7 +524,7 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   absl::MutexLock lock(&mu_);
   SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
   const v1::StudySpec spec = Normalize(req.spec());
-  if (!IsValidId(spec.name())) {
+  if (!protocol::IsValidId(spec.name())) {
     return absl::InvalidArgumentError(
         absl::StrCat("study name '", spec.name(), "' is invalid ([a-z0-9][a-z0-9_-]{0,62})"));
   }

@@ -118,9 +118,6 @@ class Federation {
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// Site and study ids: [a-z0-9][a-z0-9_-]{0,62}.
-bool IsValidId(const std::string& id);
-
 }  // namespace scancov::aggregator
 
 #endif  // SCANCOV_AGGREGATOR_FEDERATION_H_
