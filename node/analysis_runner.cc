@@ -7,10 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "models/stats/univariate_association.h"
+#include "node/ai_severity_scores.h"
 #include "node/federated_logistic.h"
 #include "node/federated_selection.h"
 #include "node/imaging/ct_features.h"
 #include "node/model_evaluation.h"
+#include "protocol/ids.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::node {
@@ -154,7 +156,8 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
   json terms = json::array();
   std::vector<std::string> known;
   for (const std::string& v : spec.variables) {
-    if (sites::FindVariable(v) == nullptr && !IsCtFeature(v)) {
+    if (sites::FindVariable(v) == nullptr && !IsCtFeature(v) &&
+        !protocol::IsAiSeverityVariable(v)) {
       terms.push_back(Refusal({v, v, "unknown"}, "failed", "unknown variable"));
     } else {
       known.push_back(v);
@@ -167,9 +170,12 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
     std::vector<double> column(n);
     for (size_t i = 0; i < n; ++i) column[i] = rows.x[i * c + j];
     const sites::VariableSpec* variable = sites::FindVariable(rows.columns[j]);
-    if (variable == nullptr) {  // a CT feature: continuous, per SD
-      terms.push_back(AnalyzeTerm({rows.columns[j], rows.columns[j], "continuous (CT)"}, column,
-                                  rows.y, policy_, min_cell));
+    if (variable == nullptr) {  // a CT feature or an AI-severity probability: continuous, per SD
+      const char* kind = protocol::IsAiSeverityVariable(rows.columns[j])
+                             ? "continuous (AI-severity)"
+                             : "continuous (CT)";
+      terms.push_back(
+          AnalyzeTerm({rows.columns[j], rows.columns[j], kind}, column, rows.y, policy_, min_cell));
       continue;
     }
     for (const Term& term : TermsFor(*variable, column)) {

@@ -1,10 +1,13 @@
 #include "node/clinical_source.h"
 
 #include <cmath>
+#include <map>
 
 #include "core/status_macros.h"
+#include "node/ai_severity_scores.h"
 #include "node/clinical/clinical_store.h"
 #include "node/imaging/ct_features.h"
+#include "protocol/ids.h"
 
 namespace scancov::node {
 
@@ -26,38 +29,49 @@ absl::StatusOr<TabularRows> ClinicalDatasetSource::Load(const std::vector<std::s
     }
     return out;
   }
-  // CT features (node/imaging/ct_features.h) come from their own table, joined by pseudonym.
+  // CT features (node/imaging/ct_features.h) and AI-severity scores (node/ai_severity_scores.h)
+  // come from their own tables, joined by pseudonym: variable -> patient -> value.
   std::vector<std::string> clinical;
-  std::vector<int> ct_column(variables.size(), -1);
-  for (size_t j = 0; j < variables.size(); ++j) {
-    if (IsCtFeature(variables[j])) {
-      ct_column[j] = 1;
+  std::map<std::string, std::map<std::string, double>> derived;
+  for (const std::string& v : variables) {
+    if (IsCtFeature(v) || protocol::IsAiSeverityVariable(v)) {
+      derived[v];
     } else {
-      clinical.push_back(variables[j]);
+      clinical.push_back(v);
     }
   }
-  if (clinical.size() != variables.size()) {
+  if (!derived.empty()) {
     SCV_ASSIGN_OR_RETURN(TabularRows base, Load(clinical, outcome));
-    SCV_ASSIGN_OR_RETURN(auto ct, LoadCtFeaturesByPatient(*db_));
+    std::map<std::string, std::map<std::string, double>> ct;
+    for (auto& [name, by_patient] : derived) {
+      if (protocol::IsAiSeverityVariable(name)) {
+        SCV_ASSIGN_OR_RETURN(by_patient,
+                             LoadAiSeverityScores(*db_, protocol::AiSeverityStudyOf(name)));
+        continue;
+      }
+      if (ct.empty()) {
+        SCV_ASSIGN_OR_RETURN(ct, LoadCtFeaturesByPatient(*db_));
+      }
+      for (const auto& [patient, features] : ct) {
+        auto it = features.find(name);
+        if (it != features.end()) by_patient[patient] = it->second;
+      }
+    }
     TabularRows rows;
     rows.keys = std::move(base.keys);
     rows.columns = variables;
     rows.y = std::move(base.y);
     const size_t c = clinical.size();
     for (size_t i = 0; i < rows.keys.size(); ++i) {
-      auto features = ct.find(rows.keys[i]);
       size_t k = 0;
-      for (size_t j = 0; j < variables.size(); ++j) {
-        if (ct_column[j] < 0) {
+      for (const std::string& v : variables) {
+        auto d = derived.find(v);
+        if (d == derived.end()) {
           rows.x.push_back(base.x[i * c + k++]);
           continue;
         }
-        double v = NAN;
-        if (features != ct.end()) {
-          auto it = features->second.find(variables[j]);
-          if (it != features->second.end()) v = it->second;
-        }
-        rows.x.push_back(v);
+        auto it = d->second.find(rows.keys[i]);
+        rows.x.push_back(it == d->second.end() ? NAN : it->second);
       }
     }
     return rows;

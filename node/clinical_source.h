@@ -12,8 +12,11 @@ class Database;
 
 namespace scancov::node {
 
-// Variables are the dictionary's admission variables and the node's CT features
-// (node/imaging/ct_features.h: NaN for a patient without CT). Besides the dictionary's outcome
+// Variables are the dictionary's admission variables, the node's CT features
+// (node/imaging/ct_features.h: NaN for a patient without CT) and the AI-severity probabilities a
+// finished AI-severity study left at this site ("ai_severity:<study id>",
+// node/ai_severity_scores.h: NaN for a patient it did not score; an error naming the study when
+// the site holds none of its scores). Besides the dictionary's outcome
 // columns, the derived outcome "death_or_icu" (death or ICU
 // admission, the seed's second outcome) is available.
 inline constexpr char kDeathOrIcu[] = "death_or_icu";

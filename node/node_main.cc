@@ -93,6 +93,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   severity_options.device = config.device;
   severity_options.allow_model_weights = config.privacy.allow_model_weights;
   severity_options.policy = policy;
+  severity_options.score_store = db.get();
   SeverityTaskRunner severity(scans.get(), severity_options);
   DispatchingRunner runner(&trainer, &analyst, &segmenter, &severity);
   AgentOptions options;

@@ -1,5 +1,7 @@
 #include "node/severity_runner.h"
 
+#include <spdlog/spdlog.h>
+
 #include <Eigen/Dense>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -11,7 +13,9 @@
 #include "models/stats/auc.h"
 #include "models/stats/logistic_site.h"
 #include "models/stats/summary_json.h"
+#include "node/ai_severity_scores.h"
 #include "node/tabular_features.h"
+#include "protocol/ids.h"
 #include "protocol/weights_codec.h"
 
 namespace scancov::node {
@@ -223,6 +227,26 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Evaluate(const Spec& spec, const
   return out;
 }
 
+absl::Status SeverityTaskRunner::StoreScores(const std::string& study_id, const Spec& spec,
+                                             const std::vector<SeverityPatient>& patients,
+                                             const protocol::TensorSet& global) {
+  Patients all;  // every scan, whatever its outcome: the score is an input, not a result
+  for (const SeverityPatient& p : patients) all.push_back(&p);
+  std::vector<AiSeverityScore> scores(all.size());
+  for (size_t m = 0; m < spec.members(); ++m) {
+    SCV_ASSIGN_OR_RETURN(std::vector<double> prob, Probabilities(spec, m, global, all));
+    for (size_t i = 0; i < all.size(); ++i) {
+      scores[i].patient_key = all[i]->patient_key;
+      scores[i].probability += prob[i] / static_cast<double>(spec.members());
+    }
+  }
+  SCV_RETURN_IF_ERROR(SaveAiSeverityScores(*options_.score_store, study_id,
+                                           protocol::WeightsDigestHex(global), scores));
+  spdlog::info("study '{}': AI-severity scores of {} patients kept at this site as variable '{}{}'",
+               study_id, scores.size(), protocol::kAiSeverityPrefix, study_id);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TaskOutcome> SeverityTaskRunner::Analyze(const Spec& spec, const Patients& train,
                                                         const protocol::TensorSet& global) {
   TaskOutcome out;
@@ -290,7 +314,13 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
   const json spec_json = json::parse(task.spec_json(), nullptr, false);
   const int min_cell =
       privacy::EffectiveMinCellCount(options_.policy, spec_json.value("min_cell_count", 0));
-  if (task.kind() == v1::TASK_KIND_EVALUATE) return Evaluate(spec, val, *global, min_cell);
+  if (task.kind() == v1::TASK_KIND_EVALUATE) {
+    SCV_ASSIGN_OR_RETURN(TaskOutcome out, Evaluate(spec, val, *global, min_cell));
+    if (options_.score_store != nullptr) {
+      SCV_RETURN_IF_ERROR(StoreScores(task.study_id(), spec, patients, *global));
+    }
+    return out;
+  }
   if (BelowMinimum(train, min_cell)) {  // ANALYZE: PCA sums or a Newton step, if allowed
     TaskOutcome out;
     out.result_json =

@@ -1,8 +1,9 @@
 // SeverityTaskRunner: the site's side of the AI-severity study (aggregator/ai_severity_study.cc).
-// Each patient with a CT series (the one with the most slices) and a known outcome is one scan;
-// its lungs come from the model-free lung mask (models/ct), so devices outside the lungs are
-// masked before the encoder sees anything. Patients are split train/validation by a keyed hash
-// of their pseudonym (plan.seed, spec validation_fraction); a held-out evaluation site uses all.
+// Each patient with a CT series (the one with the most slices) is one scan; those with a known
+// outcome are trained and validated on. Its lungs come from the model-free lung mask
+// (models/ct), so devices outside the lungs are masked before the encoder sees anything. Patients
+// are split train/validation by a keyed hash of their pseudonym (plan.seed, spec
+// validation_fraction); a held-out evaluation site uses all.
 //
 // The study has one member per encoder config of the spec ("encoders": [...], or the single
 // "encoder"); member m's tensors are "m<m>/..." in the checkpoint (layout in
@@ -17,7 +18,10 @@
 //               (result_json "members": one entry per member)
 //   EVALUATE    AUC on the validation scans of the ensemble's CT-only probability, the mean of
 //               the members' probabilities ("global.val_auc"), and with several members each
-//               member's ("global.val_auc_m<m>")
+//               member's ("global.val_auc_m<m>"). With a score store, every scan of the site
+//               (training, validation and unknown outcome) is then scored with the ensemble and
+//               the probabilities kept there under the study's id, for later studies' variable
+//               "ai_severity:<study id>" (node/ai_severity_scores.h); they never leave the site
 // A site below its minimum event/non-event counts answers "refused" for PCA and Newton and
 // releases no AUC.
 #ifndef SCANCOV_NODE_SEVERITY_RUNNER_H_
@@ -61,6 +65,9 @@ struct SeverityRunnerOptions {
   std::string device = "auto";
   bool allow_model_weights = true;
   privacy::ReleasePolicy policy;
+  // Where the final evaluation keeps every patient's AI-severity probability (the node's store);
+  // null: not kept.
+  SQLite::Database* score_store = nullptr;
 };
 
 class SeverityTaskRunner : public TaskRunner {
@@ -78,6 +85,9 @@ class SeverityTaskRunner : public TaskRunner {
                                     const protocol::TensorSet& global);
   absl::StatusOr<TaskOutcome> Evaluate(const Spec& spec, const Patients& val,
                                        const protocol::TensorSet& global, int min_cell);
+  absl::Status StoreScores(const std::string& study_id, const Spec& spec,
+                           const std::vector<SeverityPatient>& patients,
+                           const protocol::TensorSet& global);
   absl::StatusOr<TaskOutcome> Analyze(const Spec& spec, const Patients& train,
                                       const protocol::TensorSet& global);
   // Member m's CT-only probability for each patient (its encoder, PCA and beta).

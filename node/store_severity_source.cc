@@ -1,5 +1,5 @@
 // The store-backed SeveritySource (severity_runner.h): one series per patient, the model-free
-// lung mask computed once per series, the outcome from the admission rows.
+// lung mask computed once per series, the outcome from the admission rows (-1 when unknown).
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -32,8 +32,7 @@ class StoreSeveritySource : public SeveritySource {
     }
     std::vector<SeverityPatient> out;
     for (const auto& [patient, record] : best) {
-      auto l = label.find(patient);
-      if (l == label.end()) continue;
+      auto l = label.find(patient);  // unknown outcome: scored at the end, never trained on
       absl::StatusOr<CtVolume> volume = cache_.Load(record->series_key, record->fingerprint);
       if (!volume.ok()) {
         spdlog::warn("series {}: not in the volume cache; skipped",
@@ -42,7 +41,7 @@ class StoreSeveritySource : public SeveritySource {
       }
       SeverityPatient p;
       p.patient_key = patient;
-      p.label = l->second;
+      p.label = l == label.end() ? -1 : l->second;
       p.ct = HuVolume(volume->nx, volume->ny, volume->nz, volume->spacing);
       p.ct.voxels = std::move(volume->hu);
       auto mask = masks_.find(record->series_key);

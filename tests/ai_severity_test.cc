@@ -16,124 +16,21 @@
 #include "node/agent.h"
 #include "node/analysis_runner.h"
 #include "node/severity_runner.h"
-#include "sites/ct/phantom_volume.h"
+#include "tests/severity_phantoms.h"
 
 namespace scancov {
 namespace {
 
 using aggregator::Caller;
 using json = nlohmann::json;
+using testing_sites::Member;
+using testing_sites::PhantomPatients;
+using testing_sites::RecomputedProbabilities;
+using StudyRun = testing_sites::SeverityStudyRun;
 
-// Tiny phantoms whose lesion burden depends on the outcome, as in a severe/non-severe cohort;
-// with `overlap` the two burdens overlap, so that no model ranks every patient right.
-class PhantomPatients : public node::SeveritySource {
- public:
-  PhantomPatients(uint64_t seed, int count, bool overlap = false) {
-    Random rng(seed);
-    for (int i = 0; i < count; ++i) {
-      const int label = rng.Uniform() < 0.4 ? 1 : 0;
-      sites::PhantomSpec spec;
-      spec.seed = seed * 1000 + i;
-      spec.scanner.rows = spec.scanner.columns = 64;
-      spec.scanner.pixel_spacing_mm = 6.0;
-      spec.scanner.number_of_slices = 16;
-      spec.scanner.slice_thickness_mm = 10;
-      const double extent = overlap ? (label ? 0.04 + 0.2 * rng.Uniform() : 0.16 * rng.Uniform())
-                                    : (label ? 0.2 + 0.25 * rng.Uniform() : 0.08 * rng.Uniform());
-      spec.disease.extent_right = extent;
-      spec.disease.extent_left = extent * (0.7 + 0.6 * rng.Uniform());
-      spec.disease.ggo_fraction = 0.6;
-      spec.disease.crazy_paving_fraction = 0.2;
-      spec.disease.consolidation_fraction = 0.2;
-      spec.devices.endotracheal_tube = label == 1;  // devices outside the lungs must not help
-      auto v = sites::GeneratePhantomVolume(spec);
-      EXPECT_TRUE(v.ok()) << v.status();
-      node::SeverityPatient p;
-      p.patient_key = "p" + std::to_string(seed) + "-" + std::to_string(i);
-      p.label = label;
-      p.ct = HuVolume(64, 64, 16, {6.0, 6.0, 10.0});
-      p.ct.voxels = v->hu;
-      p.lungs = LabelVolume(64, 64, 16, {6.0, 6.0, 10.0});
-      p.lungs.voxels = v->lung_labels;
-      patients_.push_back(std::move(p));
-    }
-  }
-  absl::StatusOr<std::vector<node::SeverityPatient>> Load(const std::string&) override {
-    return patients_;
-  }
-  const std::vector<node::SeverityPatient>& patients() const { return patients_; }
-
- private:
-  std::vector<node::SeverityPatient> patients_;
-};
-
-struct StudyRun {
-  v1::StudyStatus status;
-  protocol::TensorSet checkpoint;  // the last one
-};
-
-// One AI-severity study over a fresh in-process federation: sites "a" and "b" train on data[0]
-// and data[1], "held" (never trained on) evaluates on data[2].
 StudyRun RunStudy(const std::string& spec_json, uint32_t rounds, uint32_t epochs,
                   const std::vector<PhantomPatients*>& data) {
-  StudyRun run;
-  FakeClock clock;
-  auto store = aggregator::AggregatorStore::Open(":memory:");
-  EXPECT_TRUE(store.ok());
-  aggregator::FederationOptions fo;
-  fo.clock = &clock;
-  aggregator::Federation federation(std::move(*store), fo);
-  const Caller coordinator{Caller::Role::kCoordinator, "alice"};
-  const char* ids[] = {"a", "b", "held"};
-  for (const char* s : ids) {
-    v1::EnrollSiteRequest r;
-    r.set_site_id(s);
-    EXPECT_TRUE(federation.EnrollSite(coordinator, r).ok());
-  }
-  v1::CreateStudyRequest req;
-  v1::StudySpec& spec = *req.mutable_spec();
-  spec.set_name("aisev");
-  spec.set_kind(v1::STUDY_KIND_TRAINING);
-  spec.add_sites("a");
-  spec.add_sites("b");
-  spec.add_evaluation_sites("held");
-  spec.set_rounds(rounds);
-  spec.mutable_plan()->set_model("slice_encoder");
-  spec.mutable_plan()->set_local_epochs(epochs);
-  spec.mutable_plan()->set_batch_size(16);
-  spec.mutable_plan()->set_learning_rate(1e-3);
-  spec.mutable_plan()->set_seed(3);
-  spec.set_spec_json(spec_json);
-  auto created = federation.CreateStudy(coordinator, req);
-  EXPECT_TRUE(created.ok()) << created.status();
-  if (!created.ok()) return run;
-
-  std::vector<std::unique_ptr<node::SeverityTaskRunner>> runners;
-  std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
-  std::vector<std::unique_ptr<node::NodeAgent>> agents;
-  for (int i = 0; i < 3; ++i) {
-    node::SeverityRunnerOptions o;
-    o.site_id = ids[i];
-    o.device = "cpu";
-    o.policy.min_cell_count = 3;  // tiny test cohorts
-    runners.push_back(std::make_unique<node::SeverityTaskRunner>(data[i], o));
-    clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
-        &federation, Caller{Caller::Role::kSite, ids[i]}, 1 << 16));
-    node::AgentOptions options;
-    options.clock = &clock;
-    agents.push_back(std::make_unique<node::NodeAgent>(clients[i].get(), runners[i].get(), nullptr,
-                                                       nullptr, options));
-  }
-  for (int step = 0; step < 80 && run.status.state() != v1::STUDY_STATE_DONE &&
-                     run.status.state() != v1::STUDY_STATE_FAILED;
-       ++step) {
-    for (auto& agent : agents) EXPECT_TRUE(agent->RunOnce().ok());
-    run.status = *federation.GetStudyStatus(coordinator, "aisev");
-  }
-  auto checkpoint = federation.GetCheckpoint(coordinator, "aisev", "");
-  EXPECT_TRUE(checkpoint.ok()) << checkpoint.status();
-  if (checkpoint.ok()) run.checkpoint = std::move(*checkpoint);
-  return run;
+  return testing_sites::RunSeverityStudy(spec_json, rounds, epochs, data);
 }
 
 // Member m's fit ("fit" of the Newton round where it converged), or null.
@@ -175,50 +72,6 @@ TEST(AiSeverityTest, EncoderPcaAndNewtonRoundsThenAHeldOutSiteEvaluates) {
   EXPECT_EQ(s->metrics().at("global.n_val"), 24);
   EXPECT_GT(s->metrics().at("global.val_auc"), 0.8);
   EXPECT_EQ(s->metrics().count("global.val_auc_m0"), 0u);
-}
-
-// Member m's tensors of a checkpoint, prefix removed.
-protocol::TensorSet Member(const protocol::TensorSet& checkpoint, size_t m) {
-  const std::string prefix = "m" + std::to_string(m) + "/";
-  protocol::TensorSet out;
-  for (const protocol::Tensor& t : checkpoint.tensors()) {
-    if (t.name.rfind(prefix, 0) != 0) continue;
-    protocol::Tensor copy = t;
-    copy.name = t.name.substr(prefix.size());
-    EXPECT_TRUE(out.Add(std::move(copy)).ok());
-  }
-  return out;
-}
-
-// The probability member `m` of `checkpoint` gives each scan, recomputed here from its
-// weights: embedding (the encoder's own facade), then PCA projection and logistic, written out.
-std::vector<double> RecomputedProbabilities(const protocol::TensorSet& checkpoint, size_t m,
-                                            const std::string& config,
-                                            const std::vector<nn::SeverityScan>& scans) {
-  const protocol::TensorSet member = Member(checkpoint, m);
-  protocol::TensorSet encoder;
-  for (const protocol::Tensor& t : member.tensors()) {
-    if (t.name.rfind("pca.", 0) != 0 && t.name != "beta") EXPECT_TRUE(encoder.Add(t).ok());
-  }
-  auto embeddings = nn::EmbedScans(encoder, config, scans, "cpu");
-  EXPECT_TRUE(embeddings.ok()) << embeddings.status();
-  const std::vector<double> mean = protocol::ToDoubles(*member.Find("pca.mean"));
-  const std::vector<double> comp = protocol::ToDoubles(*member.Find("pca.components"));
-  const std::vector<double> scale = protocol::ToDoubles(*member.Find("pca.scale"));
-  const std::vector<double> beta = protocol::ToDoubles(*member.Find("beta"));
-  const size_t d = mean.size(), k = scale.size();
-  EXPECT_EQ(beta.size(), k + 1);
-  std::vector<double> prob;
-  for (const std::vector<float>& e : *embeddings) {
-    double lp = beta[0];
-    for (size_t c = 0; c < k; ++c) {
-      double z = 0;
-      for (size_t j = 0; j < d; ++j) z += (e[j] - mean[j]) * comp[c * d + j];
-      lp += beta[c + 1] * z / scale[c];
-    }
-    prob.push_back(1 / (1 + std::exp(-lp)));
-  }
-  return prob;
 }
 
 // Mann-Whitney: the share of (severe, non-severe) pairs ranked right, ties counting one half.

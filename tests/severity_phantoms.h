@@ -1,0 +1,204 @@
+// Test helpers for AI-severity: phantom cohorts whose lesion burden depends on the outcome, one
+// AI-severity study run over a fresh in-process federation, and the probabilities a finished
+// study's checkpoint gives, recomputed from its weights outside the node's runner.
+#ifndef SCANCOV_TESTS_SEVERITY_PHANTOMS_H_
+#define SCANCOV_TESTS_SEVERITY_PHANTOMS_H_
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aggregator/federation.h"
+#include "aggregator/in_process_client.h"
+#include "core/env.h"
+#include "gtest/gtest.h"
+#include "models/nn/severity_encoder.h"
+#include "node/agent.h"
+#include "node/severity_runner.h"
+#include "sites/ct/phantom_volume.h"
+
+namespace scancov::testing_sites {
+
+// Tiny phantoms whose lesion burden depends on the outcome, as in a severe/non-severe cohort;
+// with `overlap` the two burdens overlap, so that no model ranks every patient right.
+class PhantomPatients : public node::SeveritySource {
+ public:
+  // `count` patients "p<seed>-<i>", severe with probability 0.4.
+  PhantomPatients(uint64_t seed, int count, bool overlap = false) {
+    Random rng(seed);
+    for (int i = 0; i < count; ++i) {
+      const int label = rng.Uniform() < 0.4 ? 1 : 0;
+      Add("p" + std::to_string(seed) + "-" + std::to_string(i), label, seed * 1000 + i, overlap,
+          rng);
+    }
+  }
+  // One phantom per given patient key and outcome (e.g. a synthetic site's own patients).
+  PhantomPatients(uint64_t seed, const std::vector<std::string>& keys,
+                  const std::vector<int>& labels, bool overlap) {
+    Random rng(seed);
+    for (size_t i = 0; i < keys.size(); ++i) Add(keys[i], labels[i], seed * 1000 + i, overlap, rng);
+  }
+  absl::StatusOr<std::vector<node::SeverityPatient>> Load(const std::string&) override {
+    return patients_;
+  }
+  const std::vector<node::SeverityPatient>& patients() const { return patients_; }
+  std::vector<nn::SeverityScan> scans() const {
+    std::vector<nn::SeverityScan> out;
+    for (const node::SeverityPatient& p : patients_) out.push_back({p.ct, p.lungs, p.label});
+    return out;
+  }
+
+ private:
+  void Add(const std::string& key, int label, uint64_t phantom_seed, bool overlap, Random& rng) {
+    sites::PhantomSpec spec;
+    spec.seed = phantom_seed;
+    spec.scanner.rows = spec.scanner.columns = 64;
+    spec.scanner.pixel_spacing_mm = 6.0;
+    spec.scanner.number_of_slices = 16;
+    spec.scanner.slice_thickness_mm = 10;
+    const double extent = overlap ? (label ? 0.04 + 0.2 * rng.Uniform() : 0.16 * rng.Uniform())
+                                  : (label ? 0.2 + 0.25 * rng.Uniform() : 0.08 * rng.Uniform());
+    spec.disease.extent_right = extent;
+    spec.disease.extent_left = extent * (0.7 + 0.6 * rng.Uniform());
+    spec.disease.ggo_fraction = 0.6;
+    spec.disease.crazy_paving_fraction = 0.2;
+    spec.disease.consolidation_fraction = 0.2;
+    spec.devices.endotracheal_tube = label == 1;  // devices outside the lungs must not help
+    auto v = sites::GeneratePhantomVolume(spec);
+    EXPECT_TRUE(v.ok()) << v.status();
+    node::SeverityPatient p;
+    p.patient_key = key;
+    p.label = label;
+    p.ct = HuVolume(64, 64, 16, {6.0, 6.0, 10.0});
+    p.ct.voxels = v->hu;
+    p.lungs = LabelVolume(64, 64, 16, {6.0, 6.0, 10.0});
+    p.lungs.voxels = v->lung_labels;
+    patients_.push_back(std::move(p));
+  }
+
+  std::vector<node::SeverityPatient> patients_;
+};
+
+struct SeverityStudyRun {
+  v1::StudyStatus status;
+  protocol::TensorSet checkpoint;  // the last one
+};
+
+// One AI-severity study "aisev" over a fresh in-process federation: sites "a" and "b" train on
+// data[0] and data[1], "held" (never trained on) evaluates on data[2]. With `score_stores` (one
+// per site, or none), each site keeps its patients' AI-severity scores there.
+inline SeverityStudyRun RunSeverityStudy(const std::string& spec_json, uint32_t rounds,
+                                         uint32_t epochs, const std::vector<PhantomPatients*>& data,
+                                         const std::vector<SQLite::Database*>& score_stores = {}) {
+  using aggregator::Caller;
+  SeverityStudyRun run;
+  FakeClock clock;
+  auto store = aggregator::AggregatorStore::Open(":memory:");
+  EXPECT_TRUE(store.ok());
+  aggregator::FederationOptions fo;
+  fo.clock = &clock;
+  aggregator::Federation federation(std::move(*store), fo);
+  const Caller coordinator{Caller::Role::kCoordinator, "alice"};
+  const char* ids[] = {"a", "b", "held"};
+  for (const char* s : ids) {
+    v1::EnrollSiteRequest r;
+    r.set_site_id(s);
+    EXPECT_TRUE(federation.EnrollSite(coordinator, r).ok());
+  }
+  v1::CreateStudyRequest req;
+  v1::StudySpec& spec = *req.mutable_spec();
+  spec.set_name("aisev");
+  spec.set_kind(v1::STUDY_KIND_TRAINING);
+  spec.add_sites("a");
+  spec.add_sites("b");
+  spec.add_evaluation_sites("held");
+  spec.set_rounds(rounds);
+  spec.mutable_plan()->set_model("slice_encoder");
+  spec.mutable_plan()->set_local_epochs(epochs);
+  spec.mutable_plan()->set_batch_size(16);
+  spec.mutable_plan()->set_learning_rate(1e-3);
+  spec.mutable_plan()->set_seed(3);
+  spec.set_spec_json(spec_json);
+  auto created = federation.CreateStudy(coordinator, req);
+  EXPECT_TRUE(created.ok()) << created.status();
+  if (!created.ok()) return run;
+
+  std::vector<std::unique_ptr<node::SeverityTaskRunner>> runners;
+  std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
+  std::vector<std::unique_ptr<node::NodeAgent>> agents;
+  for (int i = 0; i < 3; ++i) {
+    node::SeverityRunnerOptions o;
+    o.site_id = ids[i];
+    o.device = "cpu";
+    o.policy.min_cell_count = 3;  // tiny test cohorts
+    if (!score_stores.empty()) o.score_store = score_stores[i];
+    runners.push_back(std::make_unique<node::SeverityTaskRunner>(data[i], o));
+    clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
+        &federation, Caller{Caller::Role::kSite, ids[i]}, 1 << 16));
+    node::AgentOptions options;
+    options.clock = &clock;
+    agents.push_back(std::make_unique<node::NodeAgent>(clients[i].get(), runners[i].get(), nullptr,
+                                                       nullptr, options));
+  }
+  for (int step = 0; step < 80 && run.status.state() != v1::STUDY_STATE_DONE &&
+                     run.status.state() != v1::STUDY_STATE_FAILED;
+       ++step) {
+    for (auto& agent : agents) EXPECT_TRUE(agent->RunOnce().ok());
+    run.status = *federation.GetStudyStatus(coordinator, "aisev");
+  }
+  auto checkpoint = federation.GetCheckpoint(coordinator, "aisev", "");
+  EXPECT_TRUE(checkpoint.ok()) << checkpoint.status();
+  if (checkpoint.ok()) run.checkpoint = std::move(*checkpoint);
+  return run;
+}
+
+// Member m's tensors of a checkpoint, prefix removed.
+inline protocol::TensorSet Member(const protocol::TensorSet& checkpoint, size_t m) {
+  const std::string prefix = "m" + std::to_string(m) + "/";
+  protocol::TensorSet out;
+  for (const protocol::Tensor& t : checkpoint.tensors()) {
+    if (t.name.rfind(prefix, 0) != 0) continue;
+    protocol::Tensor copy = t;
+    copy.name = t.name.substr(prefix.size());
+    EXPECT_TRUE(out.Add(std::move(copy)).ok());
+  }
+  return out;
+}
+
+// The probability member `m` of `checkpoint` gives each scan, recomputed here from its
+// weights: embedding (the encoder's own facade), then PCA projection and logistic, written out.
+inline std::vector<double> RecomputedProbabilities(const protocol::TensorSet& checkpoint, size_t m,
+                                                   const std::string& config,
+                                                   const std::vector<nn::SeverityScan>& scans) {
+  const protocol::TensorSet member = Member(checkpoint, m);
+  protocol::TensorSet encoder;
+  for (const protocol::Tensor& t : member.tensors()) {
+    if (t.name.rfind("pca.", 0) != 0 && t.name != "beta") {
+      EXPECT_TRUE(encoder.Add(t).ok());
+    }
+  }
+  auto embeddings = nn::EmbedScans(encoder, config, scans, "cpu");
+  EXPECT_TRUE(embeddings.ok()) << embeddings.status();
+  const std::vector<double> mean = protocol::ToDoubles(*member.Find("pca.mean"));
+  const std::vector<double> comp = protocol::ToDoubles(*member.Find("pca.components"));
+  const std::vector<double> scale = protocol::ToDoubles(*member.Find("pca.scale"));
+  const std::vector<double> beta = protocol::ToDoubles(*member.Find("beta"));
+  const size_t d = mean.size(), k = scale.size();
+  EXPECT_EQ(beta.size(), k + 1);
+  std::vector<double> prob;
+  for (const std::vector<float>& e : *embeddings) {
+    double lp = beta[0];
+    for (size_t c = 0; c < k; ++c) {
+      double z = 0;
+      for (size_t j = 0; j < d; ++j) z += (e[j] - mean[j]) * comp[c * d + j];
+      lp += beta[c + 1] * z / scale[c];
+    }
+    prob.push_back(1 / (1 + std::exp(-lp)));
+  }
+  return prob;
+}
+
+}  // namespace scancov::testing_sites
+
+#endif  // SCANCOV_TESTS_SEVERITY_PHANTOMS_H_
