@@ -79,6 +79,14 @@ absl::Status Validate(CoordinatorClient& client, const std::string& plan_file,
   namespace agg = scancov::aggregator;
   SCV_ASSIGN_OR_RETURN(std::string text, scancov::ReadFileToString(plan_file));
   SCV_ASSIGN_OR_RETURN(agg::ValidationPlan plan, agg::ParseValidationPlan(text));
+  for (const std::string& study : agg::AiSeverityStudies(plan)) {
+    absl::StatusOr<scancov::v1::StudyStatus> st = client.GetStudyStatus(study);
+    if (!st.ok()) {
+      return absl::Status(st.status().code(), absl::StrCat("plan: feature 'ai_severity:", study,
+                                                           "': ", st.status().message()));
+    }
+    SCV_RETURN_IF_ERROR(agg::UseAiSeverityStudy(*st, &plan));
+  }
   std::vector<agg::TrainedModel> models;
   std::vector<std::string> training;
   for (const auto& [model, spec] : agg::TrainingStudies(plan)) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/roc_plot.h"
+#include "protocol/ids.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -84,6 +85,66 @@ absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& text) {
     }
   }
   return p;
+}
+
+namespace {
+
+std::string FeatureName(const json& f) {
+  if (f.is_string()) return f.get<std::string>();
+  if (f.is_object() && f.contains("name") && f.at("name").is_string()) return f.at("name");
+  return "";
+}
+
+std::set<std::string> AiSeverityStudiesOf(const json& features) {
+  std::set<std::string> out;
+  for (const json& f : features) {
+    const std::string study = protocol::AiSeverityStudyOf(FeatureName(f));
+    if (!study.empty()) out.insert(study);
+  }
+  return out;
+}
+
+// The sites whose cells are not external for a model's AI-severity input, by model name.
+std::set<std::string> SitesSeenByAiSeverity(const ValidationPlan& p, const std::string& model) {
+  std::set<std::string> out;
+  for (const auto& [set_name, features] : p.feature_sets) {
+    if (!set_name.empty() && model.rfind(set_name + " ", 0) != 0) continue;
+    for (const std::string& study : AiSeverityStudiesOf(features)) {
+      auto it = p.ai_severity_training_sites.find(study);
+      if (it != p.ai_severity_training_sites.end())
+        out.insert(it->second.begin(), it->second.end());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> AiSeverityStudies(const ValidationPlan& p) {
+  std::set<std::string> out;
+  for (const auto& [name, features] : p.feature_sets) {
+    const std::set<std::string> studies = AiSeverityStudiesOf(features);
+    out.insert(studies.begin(), studies.end());
+  }
+  return {out.begin(), out.end()};
+}
+
+absl::Status UseAiSeverityStudy(const v1::StudyStatus& status, ValidationPlan* p) {
+  const json spec = json::parse(status.spec().spec_json(), nullptr, false);
+  if (!spec.is_object() || spec.value("task", json()) != "ai_severity") {
+    return absl::InvalidArgumentError(absl::StrCat("plan: feature 'ai_severity:", status.study_id(),
+                                                   "': '", status.study_id(),
+                                                   "' is not an AI-severity study"));
+  }
+  if (status.state() != v1::STUDY_STATE_DONE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("plan: feature 'ai_severity:", status.study_id(), "': study '",
+                     status.study_id(), "' is ", v1::StudyState_Name(status.state()),
+                     "; its sites hold its scores once it is done: run the plan after it"));
+  }
+  std::vector<std::string>& sites = p->ai_severity_training_sites[status.study_id()];
+  sites.assign(status.spec().sites().begin(), status.spec().sites().end());
+  return absl::OkStatus();
 }
 
 std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const ValidationPlan& p) {
@@ -229,6 +290,7 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
     std::map<std::string, std::map<std::string, std::string>> cells;  // model -> site -> cell
     std::vector<std::string> order;
     std::string roc;  // links to each evaluation study's ROC figures (its report folder)
+    bool dagger = false;
     for (const v1::StudyStatus& st : evaluations) {
       if (st.rounds().empty()) continue;
       const json r = json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
@@ -243,6 +305,7 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
       for (const json& m : r.at("models")) {
         const std::string name = m.value("name", std::string());
         if (!cells.count(name)) order.push_back(name);
+        const std::set<std::string> seen = SitesSeenByAiSeverity(p, name);
         for (const auto& [site, s] : m.at("sites").items()) {
           std::string cell = s.value("status", std::string());
           if (cell == "ok") {
@@ -250,6 +313,10 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
             cell = absl::StrFormat("%.2f (%.2f-%.2f)%s", a.value("auc", 0.0),
                                    a.value("ci_lower", 0.0), a.value("ci_upper", 0.0),
                                    s.value("split", std::string()) == "holdout" ? "*" : "");
+            if (seen.count(site)) {
+              cell += "†";
+              dagger = true;
+            }
           }
           cells[name][site] = cell;
         }
@@ -267,6 +334,13 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
         absl::StrAppend(&md, " ", it == cells[name].end() ? "" : it->second, " |");
       }
       md += "\n";
+    }
+    if (dagger) {
+      absl::StrAppend(&md,
+                      "\n† the model's AI-severity input comes from a study that trained on this "
+                      "site's patients (",
+                      absl::StrJoin(AiSeverityStudies(p), ", "),
+                      "): not an external evaluation of that input.\n");
     }
     if (!roc.empty()) absl::StrAppend(&md, "\nROC curves (SVG) per evaluation study:\n\n", roc);
   }

@@ -17,6 +17,9 @@
 //    "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
 //    "each_site": true, "leave_one_out": true, "federated": true, "comparators": true,
 //    "survival": {"time": "time_to_event_days", "event": "event"}}
+// A feature may be "ai_severity:<study>", the probability a finished AI-severity study left at
+// each site (node/ai_severity_scores.h): the seed's trimodal "+ AI-severity" models. That study
+// must be done before the plan runs; the matrix marks the cells at the sites it trained on.
 #ifndef SCANCOV_AGGREGATOR_VALIDATION_PLAN_H_
 #define SCANCOV_AGGREGATOR_VALIDATION_PLAN_H_
 
@@ -41,9 +44,20 @@ struct ValidationPlan {
   int min_cell_count = 10;
   bool each_site = true, leave_one_out = true, federated = true, comparators = true;
   nlohmann::json survival;  // optional {"time": ..., "event": ...}
+  // The AI-severity studies the features use ("ai_severity:<study>") -> their training sites,
+  // filled by UseAiSeverityStudy: cells at those sites are marked as not external for that input.
+  std::map<std::string, std::vector<std::string>> ai_severity_training_sites;
 };
 
 absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& json_text);
+
+// The AI-severity studies whose per-site scores the plan's features use ("ai_severity:<study>",
+// protocol/ids.h), sorted, each once.
+std::vector<std::string> AiSeverityStudies(const ValidationPlan& plan);
+
+// Checks that `status` is a finished AI-severity study (its sites hold its scores only then) and
+// records its training sites in the plan; an error naming the study otherwise.
+absl::Status UseAiSeverityStudy(const v1::StudyStatus& status, ValidationPlan* plan);
 
 struct TrainedModel {
   std::string label;  // "at kb", "without igr", "federated" (+ " / <set>")
@@ -73,6 +87,7 @@ absl::StatusOr<std::vector<double>> FittedCoefficients(const v1::StudyStatus& st
 absl::StatusOr<std::vector<double>> FittedTerciles(const v1::StudyStatus& status);
 
 // AUC (95% CI) of every model at every site, one table per outcome, from evaluation studies.
+// A model with an AI-severity input is marked (†) at the sites that input's study trained on.
 std::string ValidationMatrixMarkdown(const ValidationPlan& plan,
                                      const std::vector<v1::StudyStatus>& evaluations);
 

@@ -208,7 +208,9 @@ coord export-checkpoint --study demo-lung-unet --out "$RUN/lungs.ckpt" | sed 's/
 coord watch --study demo-ai-severity --interval 2 --timeout 900 --report "$RUN/aisev" | sed 's/^/   /'
 coord watch --study demo-severity --interval 1 --timeout 600 --report "$RUN/report" | sed 's/^/   /'
 
-say "6. External validation: clinical vs trimodal models trained at each site and federated, evaluated on unseen data"
+# trimodal_ai adds the AI-severity probability that demo-ai-severity left at every site (each
+# node scored its own scanned patients at the study's end; only patients with a CT have it).
+say "6. External validation: clinical vs trimodal (+ AI-severity) models trained at each site and federated, evaluated on unseen data"
 cat >"$RUN/validation.json" <<JSON
 {
   "name": "demo-val", "sites": ["kb", "igr", "hegp"], "outcomes": ["severe", "death"],
@@ -218,13 +220,24 @@ cat >"$RUN/validation.json" <<JSON
                  "respiratory_rate"],
     "trimodal": [{"name": "spo2", "transform": "neglog_101_minus"}, "age", "sex",
                  {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"},
-                 "respiratory_rate", "disease_extent", "crazy_paving"]},
+                 "respiratory_rate", "disease_extent", "crazy_paving"],
+    "trimodal_ai": [{"name": "spo2", "transform": "neglog_101_minus"}, "age", "sex",
+                    {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"},
+                    "respiratory_rate", "disease_extent", "crazy_paving",
+                    "ai_severity:demo-ai-severity"]},
   "leave_one_out": false, "split_seed": 7, "holdout_fraction": 0.19, "min_cell_count": 10,
   "survival": {"time": "time_to_event_days", "event": "event"}
 }
 JSON
 coord validate --plan "$RUN/validation.json" --out "$RUN/validation" --timeout 900 \
   | grep -v '^report written' | sed 's/^/   /'
+
+echo "   paired DeLong at hegp (external), models trained at kb, on the patients both score:"
+echo "   outcome: | site | model A | model B | n | AUC A | AUC B | difference | p |"
+for f in "$RUN"/validation/demo-val-*-eval-*/report.md; do
+  outcome=$(basename "$(dirname "$f")" | sed 's/^demo-val-\([a-z_]*\)-eval-.*/\1/')
+  grep '^| hegp | [a-z_]* at kb | [a-z_]* at kb |' "$f" | sed "s/^/   $outcome: /" || true
+done
 
 # Every study is done: stop the nodes (SIGTERM: they finish their step and exit).
 kill -TERM "${node_pids[@]}" 2>/dev/null || true

@@ -70,7 +70,9 @@ TEST(ValidationPlanTest, TrainsEverywhereEvaluatesOnUnseenDataAndFillsTheMatrix)
         EXPECT_EQ(s.at("split").at("kb"), "holdout");  // never scored on its own training rows
         EXPECT_EQ(s.at("split").at("igr"), "all");
       }
-      if (m.at("name") == "federated") EXPECT_EQ(s.at("split").at("igr"), "holdout");
+      if (m.at("name") == "federated") {
+        EXPECT_EQ(s.at("split").at("igr"), "holdout");
+      }
     }
     evaluated.push_back(RunStudy(*federation, clock, sites, spec));
     ASSERT_EQ(evaluated.back().state(), v1::STUDY_STATE_DONE);
@@ -149,6 +151,71 @@ TEST(ValidationPlanTest, TrimodalBeatsClinicalAtTheExternalSite) {
   EXPECT_GT(comparison.at("z").get<double>(), 0.0) << comparison.dump();
   std::cout << "external site (IGR) AUC: clinical+bio " << igr_auc.at("clinical at kb")
             << ", trimodal " << igr_auc.at("trimodal at kb") << "\n";
+}
+
+}  // namespace
+}  // namespace scancov
+
+namespace scancov {
+namespace {
+
+v1::StudyStatus AiSeverityStudy(v1::StudyState state, const std::string& task) {
+  v1::StudyStatus st;
+  st.set_study_id("sev1");
+  st.set_state(state);
+  st.mutable_spec()->add_sites("kb");
+  st.mutable_spec()->add_evaluation_sites("igr");
+  st.mutable_spec()->set_spec_json(nlohmann::json{{"task", task}, {"outcome", "severe"}}.dump());
+  return st;
+}
+
+// A plan whose features use an AI-severity study's scores: the study must be a finished
+// AI-severity study, and the matrix marks the cells at the sites it trained on (kb), for the
+// models with that input only.
+TEST(ValidationPlanTest, AiSeverityInputIsCheckedAndItsTrainingSitesMarked) {
+  auto plan = aggregator::ParseValidationPlan(R"({
+    "name": "val", "sites": ["kb", "igr"], "outcomes": ["severe"],
+    "feature_sets": {"clinical": ["age"],
+                     "clinical_ai": ["age", {"name": "ai_severity:sev1"}, "ai_severity:sev1"]}})");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(aggregator::AiSeverityStudies(*plan), std::vector<std::string>{"sev1"});
+
+  absl::Status running = aggregator::UseAiSeverityStudy(
+      AiSeverityStudy(v1::STUDY_STATE_RUNNING, "ai_severity"), &*plan);
+  EXPECT_EQ(running.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(running.message().find("'ai_severity:sev1'"), std::string::npos) << running;
+  EXPECT_NE(running.message().find("STUDY_STATE_RUNNING"), std::string::npos) << running;
+  absl::Status other =
+      aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "segmentation"), &*plan);
+  EXPECT_EQ(other.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(plan->ai_severity_training_sites.empty());
+  ASSERT_TRUE(
+      aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity"), &*plan)
+          .ok());
+  EXPECT_EQ(plan->ai_severity_training_sites.at("sev1"), std::vector<std::string>{"kb"});
+
+  // An evaluation study's result as the nodes' aggregates give it.
+  const json auc = {{"auc", 0.8}, {"ci_lower", 0.7}, {"ci_upper", 0.9}};
+  const json sites = {{"kb", {{"status", "ok"}, {"auc", auc}, {"split", "holdout"}}},
+                      {"igr", {{"status", "ok"}, {"auc", auc}, {"split", "all"}}}};
+  v1::StudyStatus evaluation;
+  evaluation.set_study_id("val-severe-eval-0");
+  evaluation.add_rounds()->set_result_json(json{
+      {"outcome", "severe"},
+      {"models",
+       {{{"name", "clinical at kb"}, {"sites", sites}},
+        {{"name", "clinical_ai at kb"},
+         {"sites", sites}}}}}.dump());
+  const std::string md = aggregator::ValidationMatrixMarkdown(*plan, {evaluation});
+  EXPECT_NE(md.find("| clinical at kb | 0.80 (0.70-0.90)* | 0.80 (0.70-0.90) |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| clinical_ai at kb | 0.80 (0.70-0.90)*† | 0.80 (0.70-0.90) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("† the model's AI-severity input comes from a study that trained on this "
+                    "site's patients (sev1)"),
+            std::string::npos)
+      << md;
 }
 
 }  // namespace
