@@ -142,6 +142,16 @@ absl::Status UseAiSeverityStudy(const v1::StudyStatus& status, ValidationPlan* p
                      status.study_id(), "' is ", v1::StudyState_Name(status.state()),
                      "; its sites hold its scores once it is done: run the plan after it"));
   }
+  std::set<std::string> scored(status.spec().sites().begin(), status.spec().sites().end());
+  scored.insert(status.spec().evaluation_sites().begin(), status.spec().evaluation_sites().end());
+  for (const std::string& site : p->sites) {
+    if (!scored.count(site)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("plan: feature 'ai_severity:", status.study_id(), "': site '", site,
+                       "' was not in study '", status.study_id(),
+                       "' (neither training nor evaluating), so it holds none of its scores"));
+    }
+  }
   std::vector<std::string>& sites = p->ai_severity_training_sites[status.study_id()];
   sites.assign(status.spec().sites().begin(), status.spec().sites().end());
   return absl::OkStatus();

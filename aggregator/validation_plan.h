@@ -55,8 +55,9 @@ absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& json_text)
 // protocol/ids.h), sorted, each once.
 std::vector<std::string> AiSeverityStudies(const ValidationPlan& plan);
 
-// Checks that `status` is a finished AI-severity study (its sites hold its scores only then) and
-// records its training sites in the plan; an error naming the study otherwise.
+// Checks that `status` is a finished AI-severity study (its sites hold its scores only then) that
+// every site of the plan trained or evaluated in, and records its training sites in the plan; an
+// error naming the study (and the site) otherwise.
 absl::Status UseAiSeverityStudy(const v1::StudyStatus& status, ValidationPlan* plan);
 
 struct TrainedModel {

@@ -188,6 +188,12 @@ TEST(ValidationPlanTest, AiSeverityInputIsCheckedAndItsTrainingSitesMarked) {
   absl::Status other =
       aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "segmentation"), &*plan);
   EXPECT_EQ(other.code(), absl::StatusCode::kInvalidArgument);
+  v1::StudyStatus without_igr = AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity");
+  without_igr.mutable_spec()->clear_evaluation_sites();
+  absl::Status missing = aggregator::UseAiSeverityStudy(without_igr, &*plan);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(missing.message().find("site 'igr' was not in study 'sev1'"), std::string::npos)
+      << missing;
   EXPECT_TRUE(plan->ai_severity_training_sites.empty());
   ASSERT_TRUE(
       aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity"), &*plan)
