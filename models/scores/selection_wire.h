@@ -1,21 +1,6 @@
 // How the federated model selection (selection_driver.h, selection_site.h) crosses the wire: the
-// study's spec_json, the round's request as the task's checkpoint (a TensorSet, so it travels
-// and is stored like any other checkpoint) and the site's answer as result_json.
-//
-// spec_json (aggregator/selection_study.cc):
-//   {"analysis": "model_selection", "outcome": "severe",
-//    "variables": ["age", "spo2", ...],          // candidates, 1..64, table order = tie order
-//    "initial_variables": [],                   // always in the model, selected first
-//    "penalty_grid": [0.01, ..., 100],           // default 9 values log-spaced 0.01..100, <= 16
-//    "folds": 5, "age_bins": 4, "seed": 0, "age_variable": "age",
-//    "max_variables": 20, "min_auc_gain": 0.005, "min_observed": 300, "min_cell_count": 0}
-// Integers must be JSON integers in range (folds 2..10, age_bins 1..10, max_variables 1..20,
-// min_observed >= 1, min_cell_count 0..10^6), min_auc_gain a number in [0, 1]; a field of
-// another type is refused with its name, never thrown or cast out of range.
-// A batch has (candidates x penalties x folds) models; the spec is refused when that exceeds
-// 4096, or when a site's answer to the largest batch would exceed about 3 MB (it travels in one
-// UploadHeader; gRPC's default message limit is 4 MB). With the default grid, folds and
-// max_variables that allows about 24 candidate variables; about 50 with max_variables 5.
+// round's request as the task's checkpoint (a TensorSet, so it travels and is stored like any
+// other checkpoint) and the site's answer as result_json. The study's spec: selection_spec.h.
 //
 // Checkpoint tensors (no checkpoint: the sums request):
 //   "phase"        int64 [1]            2 = squares, 3 = fits
@@ -38,23 +23,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "models/scores/multivariable_pipeline.h"
 #include "models/scores/selection_driver.h"
 #include "models/scores/selection_site.h"
+#include "models/scores/selection_spec.h"
 #include "nlohmann/json.hpp"
 #include "protocol/tensor_set.h"
 
 namespace scancov::scores {
-
-struct SelectionSpec {
-  std::string outcome;
-  std::vector<std::string> variables;
-  PipelineOptions options;
-  int min_cell_count = 0;
-};
-
-// InvalidArgument naming the field for a malformed or unbounded spec.
-absl::StatusOr<SelectionSpec> ParseSelectionSpec(const std::string& spec_json);
 
 // The shape of every request and answer of a study: folds + 1 parts (the training part of each
 // fold, then all rows), one column per variable.
