@@ -29,8 +29,12 @@ std::vector<std::string> MetricNames(const v1::StudyStatus& status);
 // Writes report.md, metrics.csv, status.json and one <metric>.svg per global.* metric to `dir`.
 absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& dir);
 
-// The coefficient table of a converged federated logistic regression study.
+// The coefficient table of a converged federated logistic regression study (fit_report.cc).
 std::string LogisticFitMarkdown(const v1::StudyStatus& status);
+// AI-severity (ai_severity_study.cc): each member's window setting, PCA and Newton fit, where the
+// sites keep their patients' scores, then the final round's AUC per site of the ensemble and of
+// each member (fit_report.cc). Empty for other studies.
+std::string AiSeverityMarkdown(const v1::StudyStatus& status);
 
 // External validation studies: AUC (95% CI) per model and site, high-risk group metrics,
 // log-rank by risk group (evaluation_report.cc); and one model's pooled KM curves as SVG.
