@@ -47,6 +47,12 @@ json Comparators() {
        {{"name", "Yan et al."}, {"kind", "yan"}, {"thresholds", {0.5, 0.5}}}});
 }
 
+std::string FeatureName(const json& f) {
+  if (f.is_string()) return f.get<std::string>();
+  if (f.is_object() && f.contains("name") && f.at("name").is_string()) return f.at("name");
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& text) {
@@ -83,17 +89,20 @@ absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& text) {
     if (!features.is_array() || features.empty()) {
       return absl::InvalidArgumentError("plan: feature set '" + name + "' must be a list");
     }
+    for (const json& f : features) {
+      const std::string feature = FeatureName(f);
+      if (feature.rfind(protocol::kAiSeverityPrefix, 0) == 0 &&
+          !protocol::IsAiSeverityVariable(feature)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "plan: feature set '", name, "': '", feature,
+            "' is not ai_severity:<study id> (a study id is [a-z0-9][a-z0-9_-]{0,62})"));
+      }
+    }
   }
   return p;
 }
 
 namespace {
-
-std::string FeatureName(const json& f) {
-  if (f.is_string()) return f.get<std::string>();
-  if (f.is_object() && f.contains("name") && f.at("name").is_string()) return f.at("name");
-  return "";
-}
 
 std::set<std::string> AiSeverityStudiesOf(const json& features) {
   std::set<std::string> out;
@@ -104,15 +113,27 @@ std::set<std::string> AiSeverityStudiesOf(const json& features) {
   return out;
 }
 
-// The sites whose cells are not external for a model's AI-severity input, by model name.
-std::set<std::string> SitesSeenByAiSeverity(const ValidationPlan& p, const std::string& model) {
+// The sites whose cells are not external for a model with these features: those its AI-severity
+// inputs' studies trained on.
+std::set<std::string> SitesSeenByAiSeverity(const ValidationPlan& p, const json& features) {
   std::set<std::string> out;
-  for (const auto& [set_name, features] : p.feature_sets) {
-    if (!set_name.empty() && model.rfind(set_name + " ", 0) != 0) continue;
-    for (const std::string& study : AiSeverityStudiesOf(features)) {
-      auto it = p.ai_severity_training_sites.find(study);
-      if (it != p.ai_severity_training_sites.end())
-        out.insert(it->second.begin(), it->second.end());
+  for (const std::string& study : AiSeverityStudiesOf(features)) {
+    auto it = p.ai_severity_training_sites.find(study);
+    if (it != p.ai_severity_training_sites.end()) out.insert(it->second.begin(), it->second.end());
+  }
+  return out;
+}
+
+// Each model's features, by name, as an evaluation study was given them (none for published
+// models and scores).
+std::map<std::string, json> ModelFeatures(const v1::StudyStatus& evaluation) {
+  std::map<std::string, json> out;
+  const json spec = json::parse(evaluation.spec().spec_json(), nullptr, false);
+  if (!spec.is_object() || !spec.contains("models") || !spec.at("models").is_array()) return out;
+  for (const json& m : spec.at("models")) {
+    if (m.is_object() && m.contains("name") && m.at("name").is_string() && m.contains("features") &&
+        m.at("features").is_array()) {
+      out[m.at("name").get<std::string>()] = m.at("features");
     }
   }
   return out;
@@ -136,20 +157,40 @@ absl::Status UseAiSeverityStudy(const v1::StudyStatus& status, ValidationPlan* p
                                                    "': '", status.study_id(),
                                                    "' is not an AI-severity study"));
   }
+  const std::string where = absl::StrCat("plan: feature 'ai_severity:", status.study_id(), "': ");
+  if (status.state() == v1::STUDY_STATE_FAILED) {
+    return absl::FailedPreconditionError(absl::StrCat(where, "study '", status.study_id(),
+                                                      "' failed (", status.message(),
+                                                      "); its sites hold no scores of it"));
+  }
   if (status.state() != v1::STUDY_STATE_DONE) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("plan: feature 'ai_severity:", status.study_id(), "': study '",
-                     status.study_id(), "' is ", v1::StudyState_Name(status.state()),
-                     "; its sites hold its scores once it is done: run the plan after it"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        where, "study '", status.study_id(), "' is ", v1::StudyState_Name(status.state()),
+        "; its sites hold its scores once it is done: run the plan after it"));
   }
   std::set<std::string> scored(status.spec().sites().begin(), status.spec().sites().end());
   scored.insert(status.spec().evaluation_sites().begin(), status.spec().evaluation_sites().end());
   for (const std::string& site : p->sites) {
     if (!scored.count(site)) {
       return absl::FailedPreconditionError(
-          absl::StrCat("plan: feature 'ai_severity:", status.study_id(), "': site '", site,
-                       "' was not in study '", status.study_id(),
+          absl::StrCat(where, "site '", site, "' was not in study '", status.study_id(),
                        "' (neither training nor evaluating), so it holds none of its scores"));
+    }
+    // The final round is the evaluation at which each site kept its scores and said how many.
+    double kept = 0;
+    bool done = false;
+    if (!status.rounds().empty()) {
+      for (const v1::SiteRoundStatus& r : status.rounds().rbegin()->sites()) {
+        if (r.site_id() != site) continue;
+        done = r.state() == "done";
+        auto it = r.metrics().find("local.n_scored");
+        if (it != r.metrics().end()) kept = it->second;
+      }
+    }
+    if (!done || !(kept > 0)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, "site '", site, "' kept no scores of study '", status.study_id(),
+                       "' (its final evaluation did not finish there, or it scored no patient)"));
     }
   }
   std::vector<std::string>& sites = p->ai_severity_training_sites[status.study_id()];
@@ -305,6 +346,7 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
       if (st.rounds().empty()) continue;
       const json r = json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
       if (r.is_discarded() || r.value("outcome", std::string()) != outcome) continue;
+      const std::map<std::string, json> features = ModelFeatures(st);
       std::vector<std::string> links;
       for (const RocFigure& f : RocFigures(r)) {
         links.push_back(absl::StrCat("[", f.title, "](", st.study_id(), "/", f.file, ")"));
@@ -315,7 +357,9 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
       for (const json& m : r.at("models")) {
         const std::string name = m.value("name", std::string());
         if (!cells.count(name)) order.push_back(name);
-        const std::set<std::string> seen = SitesSeenByAiSeverity(p, name);
+        const std::set<std::string> seen = features.count(name)
+                                               ? SitesSeenByAiSeverity(p, features.at(name))
+                                               : std::set<std::string>();
         for (const auto& [site, s] : m.at("sites").items()) {
           std::string cell = s.value("status", std::string());
           if (cell == "ok") {

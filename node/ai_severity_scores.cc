@@ -77,7 +77,8 @@ absl::StatusOr<std::map<std::string, double>> LoadAiSeverityScores(SQLite::Datab
     return absl::FailedPreconditionError(absl::StrCat(
         "variable '", protocol::kAiSeverityPrefix, study_id,
         "': this site holds no AI-severity scores from study '", study_id,
-        "' (the study has not finished its evaluation here, or the site was not in it)"));
+        "' (the study has not finished its evaluation here, the site was not in it, or it had no "
+        "usable CT)"));
   }
   return out;
 }

@@ -227,7 +227,7 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Evaluate(const Spec& spec, const
   return out;
 }
 
-absl::Status SeverityTaskRunner::StoreScores(const std::string& study_id, const Spec& spec,
+absl::StatusOr<size_t> SeverityTaskRunner::StoreScores(const std::string& study_id, const Spec& spec,
                                              const std::vector<SeverityPatient>& patients,
                                              const protocol::TensorSet& global) {
   Patients all;  // every scan, whatever its outcome: the score is an input, not a result
@@ -244,7 +244,7 @@ absl::Status SeverityTaskRunner::StoreScores(const std::string& study_id, const 
                                            protocol::WeightsDigestHex(global), scores));
   spdlog::info("study '{}': AI-severity scores of {} patients kept at this site as variable '{}{}'",
                study_id, scores.size(), protocol::kAiSeverityPrefix, study_id);
-  return absl::OkStatus();
+  return scores.size();
 }
 
 absl::StatusOr<TaskOutcome> SeverityTaskRunner::Analyze(const Spec& spec, const Patients& train,
@@ -316,8 +316,9 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
       privacy::EffectiveMinCellCount(options_.policy, spec_json.value("min_cell_count", 0));
   if (task.kind() == v1::TASK_KIND_EVALUATE) {
     SCV_ASSIGN_OR_RETURN(TaskOutcome out, Evaluate(spec, val, *global, min_cell));
-    if (options_.score_store != nullptr) {
-      SCV_RETURN_IF_ERROR(StoreScores(task.study_id(), spec, patients, *global));
+    if (options_.score_store != nullptr) {  // a count only leaves: how many were kept
+      SCV_ASSIGN_OR_RETURN(size_t scored, StoreScores(task.study_id(), spec, patients, *global));
+      out.metrics["local.n_scored"] = static_cast<double>(scored);
     }
     return out;
   }

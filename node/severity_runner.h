@@ -21,7 +21,9 @@
 //               member's ("global.val_auc_m<m>"). With a score store, every scan of the site
 //               (training, validation and unknown outcome) is then scored with the ensemble and
 //               the probabilities kept there under the study's id, for later studies' variable
-//               "ai_severity:<study id>" (node/ai_severity_scores.h); they never leave the site
+//               "ai_severity:<study id>" (node/ai_severity_scores.h); they never leave the site,
+//               only their count ("local.n_scored"). A failure to keep them fails the task (and
+//               a retry scores again), so a done evaluation means the scores are there
 // A site below its minimum event/non-event counts answers "refused" for PCA and Newton and
 // releases no AUC.
 #ifndef SCANCOV_NODE_SEVERITY_RUNNER_H_
@@ -85,7 +87,8 @@ class SeverityTaskRunner : public TaskRunner {
                                     const protocol::TensorSet& global);
   absl::StatusOr<TaskOutcome> Evaluate(const Spec& spec, const Patients& val,
                                        const protocol::TensorSet& global, int min_cell);
-  absl::Status StoreScores(const std::string& study_id, const Spec& spec,
+  // The number of patients scored and kept.
+  absl::StatusOr<size_t> StoreScores(const std::string& study_id, const Spec& spec,
                            const std::vector<SeverityPatient>& patients,
                            const protocol::TensorSet& global);
   absl::StatusOr<TaskOutcome> Analyze(const Spec& spec, const Patients& train,

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "node/ai_severity_scores.h"
 #include "node/clinical_source.h"
 #include "tests/severity_phantoms.h"
@@ -58,6 +59,10 @@ TEST(AiSeverityScoresTest, SavedPerStudyReplacedAsAWholeAndCheckedOnTheWayIn) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_TRUE(absl::StrContains(s.message(), "score 1 is not a probability")) << s;
   }
+  EXPECT_EQ(*node::LoadAiSeverityScores(db, "s1"), *s1);
+  // A write that fails half-way (a patient twice) is rolled back as a whole.
+  absl::Status twice = node::SaveAiSeverityScores(db, "s1", "d5", {{"p7", 0.5}, {"p7", 0.6}});
+  EXPECT_EQ(twice.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(*node::LoadAiSeverityScores(db, "s1"), *s1);
 }
 
@@ -115,7 +120,8 @@ TEST(AiSeverityFeatureTest, StudyScoresEverySiteThenTheTrimodalModelUsesTheScore
     node::ClinicalDatasetSource source(sites.back().db.get());
     auto rows = source.Load({"age"}, "severe");
     ASSERT_TRUE(rows.ok()) << rows.status();
-    // The first 50 patients have a CT (the others are admission rows only).
+    // The first 50 patients have a CT (the others are admission rows only), and so do 3
+    // patients whose outcome is unknown: scored, never trained or validated on.
     std::vector<std::string> keys;
     std::vector<int> labels;
     for (size_t r = 0; r < rows->keys.size() && keys.size() < 50; ++r) {
@@ -123,12 +129,25 @@ TEST(AiSeverityFeatureTest, StudyScoresEverySiteThenTheTrimodalModelUsesTheScore
       labels.push_back(static_cast<int>(rows->y[r]));
       scanned[i].insert(rows->keys[r]);
     }
+    for (int u = 0; u < 3; ++u) {
+      keys.push_back(absl::StrCat("unknown-outcome-", names[i], "-", u));
+      labels.push_back(-1);
+    }
     scans.push_back(std::make_unique<testing_sites::PhantomPatients>(60 + i, keys, labels, true));
   }
   const testing_sites::SeverityStudyRun run = testing_sites::RunSeverityStudy(
       kStudySpec, 2, 5, {scans[0].get(), scans[1].get(), scans[2].get()},
       {sites[0].db.get(), sites[1].db.get(), sites[2].db.get()});
   ASSERT_EQ(run.status.state(), v1::STUDY_STATE_DONE) << run.status.message();
+  // The held-out site validated on its 50 patients with an outcome, not on the 3 without; each
+  // site reported how many it kept, and nothing else about them.
+  const v1::RoundStatus& final_round = *run.status.rounds().rbegin();
+  for (const v1::SiteRoundStatus& s : final_round.sites()) {
+    EXPECT_EQ(s.metrics().at("local.n_scored"), 53) << s.site_id();
+    if (s.site_id() == "held") {
+      EXPECT_EQ(s.metrics().at("global.n_val"), 50);
+    }
+  }
 
   // Every scan at every site is scored, with the finished model's probability recomputed here
   // from the checkpoint.
@@ -144,9 +163,9 @@ TEST(AiSeverityFeatureTest, StudyScoresEverySiteThenTheTrimodalModelUsesTheScore
       EXPECT_NEAR(stored->at(key), expected[p], 1e-9) << names[i] << " " << p;
     }
   }
-  // Nothing patient-level left the sites: no round or site result mentions a pseudonym.
+  // Nothing patient-level left the sites: no round, site result or message mentions a pseudonym.
   for (const auto& round : run.status.rounds()) {
-    std::string text = round.result_json();
+    std::string text = round.result_json() + run.status.message();
     for (const auto& s : round.sites()) text += s.DebugString();
     for (const std::set<std::string>& keys : scanned) {
       for (const std::string& key : keys) ASSERT_FALSE(absl::StrContains(text, key));

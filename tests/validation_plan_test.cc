@@ -166,12 +166,36 @@ v1::StudyStatus AiSeverityStudy(v1::StudyState state, const std::string& task) {
   st.mutable_spec()->add_sites("kb");
   st.mutable_spec()->add_evaluation_sites("igr");
   st.mutable_spec()->set_spec_json(nlohmann::json{{"task", task}, {"outcome", "severe"}}.dump());
+  // The final evaluation: each site done, with how many patients it scored and kept.
+  v1::RoundStatus* last = st.add_rounds();
+  for (const char* site : {"kb", "igr"}) {
+    v1::SiteRoundStatus* s = last->add_sites();
+    s->set_site_id(site);
+    s->set_state("done");
+    (*s->mutable_metrics())["local.n_scored"] = 12;
+  }
   return st;
 }
 
+// An evaluation study's status as the nodes' aggregates give it: every model at AUC 0.80, held
+// out at kb, all patients at igr.
+v1::StudyStatus Evaluation(const json& models) {
+  const json auc = {{"auc", 0.8}, {"ci_lower", 0.7}, {"ci_upper", 0.9}};
+  const json sites = {{"kb", {{"status", "ok"}, {"auc", auc}, {"split", "holdout"}}},
+                      {"igr", {{"status", "ok"}, {"auc", auc}, {"split", "all"}}}};
+  v1::StudyStatus evaluation;
+  evaluation.set_study_id("val-severe-eval-0");
+  evaluation.mutable_spec()->set_spec_json(
+      json{{"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", models}}.dump());
+  json results = json::array();
+  for (const json& m : models) results.push_back({{"name", m.at("name")}, {"sites", sites}});
+  evaluation.add_rounds()->set_result_json(json{{"outcome", "severe"}, {"models", results}}.dump());
+  return evaluation;
+}
+
 // A plan whose features use an AI-severity study's scores: the study must be a finished
-// AI-severity study, and the matrix marks the cells at the sites it trained on (kb), for the
-// models with that input only.
+// AI-severity study whose final evaluation kept scores at every site of the plan, and the matrix
+// marks the cells at the sites it trained on (kb), for the models with that input only.
 TEST(ValidationPlanTest, AiSeverityInputIsCheckedAndItsTrainingSitesMarked) {
   auto plan = aggregator::ParseValidationPlan(R"({
     "name": "val", "sites": ["kb", "igr"], "outcomes": ["severe"],
@@ -179,49 +203,81 @@ TEST(ValidationPlanTest, AiSeverityInputIsCheckedAndItsTrainingSitesMarked) {
                      "clinical_ai": ["age", {"name": "ai_severity:sev1"}, "ai_severity:sev1"]}})");
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(aggregator::AiSeverityStudies(*plan), std::vector<std::string>{"sev1"});
+  auto malformed = aggregator::ParseValidationPlan(R"({
+    "name": "val", "sites": ["kb"], "outcomes": ["severe"], "features": ["ai_severity:Sev1"]})");
+  EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(malformed.status().message().find("'ai_severity:Sev1' is not ai_severity:<study id>"),
+            std::string::npos)
+      << malformed.status();
 
-  absl::Status running = aggregator::UseAiSeverityStudy(
-      AiSeverityStudy(v1::STUDY_STATE_RUNNING, "ai_severity"), &*plan);
+  const auto refused = [&](const v1::StudyStatus& st) {
+    return aggregator::UseAiSeverityStudy(st, &*plan);
+  };
+  absl::Status running = refused(AiSeverityStudy(v1::STUDY_STATE_RUNNING, "ai_severity"));
   EXPECT_EQ(running.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(running.message().find("'ai_severity:sev1'"), std::string::npos) << running;
   EXPECT_NE(running.message().find("STUDY_STATE_RUNNING"), std::string::npos) << running;
-  absl::Status other =
-      aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "segmentation"), &*plan);
-  EXPECT_EQ(other.code(), absl::StatusCode::kInvalidArgument);
+  v1::StudyStatus failed_study = AiSeverityStudy(v1::STUDY_STATE_FAILED, "ai_severity");
+  failed_study.set_message("round 3: too few sites");
+  absl::Status failed = refused(failed_study);
+  EXPECT_NE(failed.message().find("failed (round 3: too few sites)"), std::string::npos) << failed;
+  EXPECT_EQ(refused(AiSeverityStudy(v1::STUDY_STATE_DONE, "segmentation")).code(),
+            absl::StatusCode::kInvalidArgument);
   v1::StudyStatus without_igr = AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity");
   without_igr.mutable_spec()->clear_evaluation_sites();
-  absl::Status missing = aggregator::UseAiSeverityStudy(without_igr, &*plan);
+  absl::Status missing = refused(without_igr);
   EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(missing.message().find("site 'igr' was not in study 'sev1'"), std::string::npos)
       << missing;
+  // igr was in the study but its final evaluation expired, or it scored nobody.
+  v1::StudyStatus expired = AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity");
+  expired.mutable_rounds(0)->mutable_sites(1)->set_state("expired");
+  v1::StudyStatus nobody = AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity");
+  (*nobody.mutable_rounds(0)->mutable_sites(1)->mutable_metrics())["local.n_scored"] = 0;
+  for (const v1::StudyStatus& st : {expired, nobody}) {
+    absl::Status s = refused(st);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(s.message().find("site 'igr' kept no scores of study 'sev1'"), std::string::npos)
+        << s;
+  }
   EXPECT_TRUE(plan->ai_severity_training_sites.empty());
-  ASSERT_TRUE(
-      aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity"), &*plan)
-          .ok());
+  ASSERT_TRUE(refused(AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity")).ok());
   EXPECT_EQ(plan->ai_severity_training_sites.at("sev1"), std::vector<std::string>{"kb"});
 
-  // An evaluation study's result as the nodes' aggregates give it.
-  const json auc = {{"auc", 0.8}, {"ci_lower", 0.7}, {"ci_upper", 0.9}};
-  const json sites = {{"kb", {{"status", "ok"}, {"auc", auc}, {"split", "holdout"}}},
-                      {"igr", {{"status", "ok"}, {"auc", auc}, {"split", "all"}}}};
-  v1::StudyStatus evaluation;
-  evaluation.set_study_id("val-severe-eval-0");
-  evaluation.add_rounds()->set_result_json(json{
-      {"outcome", "severe"},
-      {"models",
-       {{{"name", "clinical at kb"}, {"sites", sites}},
-        {{"name", "clinical_ai at kb"},
-         {"sites", sites}}}}}.dump());
-  const std::string md = aggregator::ValidationMatrixMarkdown(*plan, {evaluation});
+  // Marks follow each model's own features, whatever its name: not on the published scores,
+  // not on a model without the input even if its name starts like one with it.
+  const json models = {{{"name", "clinical at kb"}, {"kind", "logistic"}, {"features", {"age"}}},
+                       {{"name", "clinical_ai at kb"},
+                        {"kind", "logistic"},
+                        {"features", {"age", "ai_severity:sev1"}}},
+                       {{"name", "CURB-65"}, {"kind", "curb65"}}};
+  const std::string md = aggregator::ValidationMatrixMarkdown(*plan, {Evaluation(models)});
   EXPECT_NE(md.find("| clinical at kb | 0.80 (0.70-0.90)* | 0.80 (0.70-0.90) |"), std::string::npos)
       << md;
   EXPECT_NE(md.find("| clinical_ai at kb | 0.80 (0.70-0.90)*† | 0.80 (0.70-0.90) |"),
             std::string::npos)
       << md;
+  EXPECT_NE(md.find("| CURB-65 | 0.80 (0.70-0.90)* | 0.80 (0.70-0.90) |"), std::string::npos) << md;
   EXPECT_NE(md.find("† the model's AI-severity input comes from a study that trained on this "
                     "site's patients (sev1)"),
             std::string::npos)
       << md;
+
+  // One unnamed feature set with the input: only the trained models are marked.
+  auto single = aggregator::ParseValidationPlan(R"({
+    "name": "val", "sites": ["kb", "igr"], "outcomes": ["severe"],
+    "features": ["age", "ai_severity:sev1"]})");
+  ASSERT_TRUE(single.ok()) << single.status();
+  ASSERT_TRUE(
+      aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity"), &*single)
+          .ok());
+  const json single_models = {
+      {{"name", "at kb"}, {"kind", "logistic"}, {"features", {"age", "ai_severity:sev1"}}},
+      {{"name", "CURB-65"}, {"kind", "curb65"}}};
+  const std::string md1 =
+      aggregator::ValidationMatrixMarkdown(*single, {Evaluation(single_models)});
+  EXPECT_NE(md1.find("| at kb | 0.80 (0.70-0.90)*† |"), std::string::npos) << md1;
+  EXPECT_NE(md1.find("| CURB-65 | 0.80 (0.70-0.90)* |"), std::string::npos) << md1;
 }
 
 }  // namespace
