@@ -11,6 +11,7 @@
 #include "node/federated_logistic.h"
 #include "node/federated_selection.h"
 #include "node/imaging/ct_features.h"
+#include "node/intercept_calibration.h"
 #include "node/model_evaluation.h"
 #include "protocol/ids.h"
 #include "sites/cohort/variables.h"

@@ -1,6 +1,7 @@
 // AnalysisTaskRunner: ANALYZE tasks. "logistic_regression" goes to node/federated_logistic.h,
 // "model_selection" to node/federated_selection.h,
-// "model_evaluation" to node/model_evaluation.h.
+// "model_evaluation" to node/model_evaluation.h, "intercept_calibration" to
+// node/intercept_calibration.h.
 // For the "univariate_association" analysis it computes, at
 // this site, one univariate logistic regression per variable term against the study outcome
 // (odds ratio per one site SD for continuous and ordinal variables, per level for binary ones,

@@ -11,7 +11,6 @@
 #include "models/scores/call_score.h"
 #include "models/scores/covid_gram.h"
 #include "models/scores/curb65.h"
-#include "models/scores/intercept_calibration.h"
 #include "models/scores/linear_model.h"
 #include "models/scores/patient_inputs.h"
 #include "models/scores/published_models.h"
@@ -131,12 +130,6 @@ absl::StatusOr<Scorer> MakeScorer(const json& m, const std::vector<std::string>&
   return absl::InvalidArgumentError(absl::StrCat("unknown model kind '", kind, "'"));
 }
 
-std::string SplitFor(const json& spec, const std::string& site) {
-  const json split = spec.value("split", json("all"));
-  if (split.is_object()) return split.value(site, std::string("all"));
-  return split.is_string() ? split.get<std::string>() : "all";
-}
-
 json GroupSurvival(const std::vector<double>& time, const std::vector<double>& event,
                    int64_t min_cell) {
   if (static_cast<int64_t>(time.size()) < min_cell) return {{"status", "refused"}};
@@ -208,86 +201,12 @@ json EvaluateModel(const ModelSpec& model, const std::vector<double>& score,
   return out;
 }
 
-// Rows of the study's split, as (row index) with the dictionary's admission columns loaded.
-struct SplitRows {
-  std::vector<std::string> columns;
-  TabularRows rows;
-  std::vector<size_t> selected;
-};
-
-absl::StatusOr<SplitRows> LoadSplit(const json& spec, DatasetSource& data,
-                                    const std::string& site_id) {
-  SplitRows out;
-  for (const sites::VariableSpec& v : sites::AdmissionVariables()) out.columns.push_back(v.name);
-  SCV_ASSIGN_OR_RETURN(out.rows, data.Load(out.columns, spec.value("outcome", std::string())));
-  const std::string split = SplitFor(spec, site_id);
-  const double holdout = spec.value("holdout_fraction", 0.19);
-  const uint64_t seed = spec.value("split_seed", uint64_t{0});
-  for (size_t i = 0; i < out.rows.keys.size(); ++i) {
-    const bool held_out = InHoldout(out.rows.keys[i], seed, holdout);
-    if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
-    out.selected.push_back(i);
-  }
-  return out;
-}
-
-scores::PatientInputs InputsOf(const SplitRows& s, size_t i) {
-  scores::PatientInputs inputs;
-  const size_t c = s.columns.size();
-  for (size_t j = 0; j < c; ++j) {
-    const double v = s.rows.x[i * c + j];
-    if (!std::isnan(v) && scores::FindInputSpec(s.columns[j]) != nullptr) {
-      inputs.Set(s.columns[j], v);
-    }
-  }
-  return inputs;
-}
-
 }  // namespace
 
-absl::StatusOr<TaskOutcome> RunInterceptCalibration(const v1::Task& task,
-                                                    const protocol::TensorSet* intercept,
-                                                    DatasetSource& data,
-                                                    const privacy::ReleasePolicy& policy,
-                                                    const std::string& site_id) {
-  const json spec = json::parse(task.spec_json(), nullptr, false);
-  if (spec.is_discarded()) return absl::InvalidArgumentError("spec_json: not JSON");
-  SCV_ASSIGN_OR_RETURN(const scores::LinearModelSpec* model,
-                       scores::FindPublishedModel(spec.value("model", std::string())));
-  SCV_ASSIGN_OR_RETURN(SplitRows split, LoadSplit(spec, data, site_id));
-  std::vector<double> lp, y;
-  for (size_t i : split.selected) {
-    absl::StatusOr<double> terms = scores::TermsSum(*model, InputsOf(split, i));
-    if (!terms.ok()) continue;  // not computable for this patient
-    lp.push_back(*terms);
-    y.push_back(split.rows.y[i]);
-  }
-  int64_t events = 0;
-  for (double v : y) events += v == 1.0;
-  const int min_cell = privacy::EffectiveMinCellCount(policy, spec.value("min_cell_count", 0));
-  TaskOutcome out;
-  if (events < min_cell || static_cast<int64_t>(y.size()) - events < min_cell) {
-    out.result_json = json{
-        {"status", "refused"},
-        {"reason",
-         "fewer events or non-events than "
-         "the minimum"}}.dump();
-    return out;
-  }
-  const protocol::Tensor* b = intercept ? intercept->Find("intercept") : nullptr;
-  SCV_ASSIGN_OR_RETURN(scores::InterceptSiteSummary s,
-                       scores::SummarizeInterceptSite(lp, y, b ? protocol::ToDoubles(*b)[0] : 0.0));
-  out.num_samples = y.size();
-  out.result_json = json{{"status", "ok"},
-                         {"summary",
-                          {{"intercept", s.intercept},
-                           {"score", s.score},
-                           {"information", s.information},
-                           {"log_likelihood", s.log_likelihood},
-                           {"n", s.num_observations},
-                           {"events", s.num_events}}}}
-                        .dump();
-  return out;
+std::string SplitFor(const nlohmann::json& spec, const std::string& site) {
+  const json split = spec.value("split", json("all"));
+  if (split.is_object()) return split.value(site, std::string("all"));
+  return split.is_string() ? split.get<std::string>() : "all";
 }
 
 absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSource& data,
@@ -322,7 +241,9 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
   if (!event_name.empty()) columns.push_back(event_name);
   std::vector<ModelSpec> models;
   for (const json& m : spec.at("models")) {
-    ModelSpec model{m.value("name", std::string()), m.value("kind", std::string())};
+    ModelSpec model;
+    model.name = m.value("name", std::string());
+    model.kind = m.value("kind", std::string());
     const std::vector<double> th = m.value("thresholds", std::vector<double>{0.5, 0.5});
     if (th.size() != 2 || th[0] > th[1]) {
       return absl::InvalidArgumentError(

@@ -34,6 +34,7 @@
 #ifndef SCANCOV_NODE_MODEL_EVALUATION_H_
 #define SCANCOV_NODE_MODEL_EVALUATION_H_
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "node/tabular_features.h"
@@ -42,18 +43,13 @@
 
 namespace scancov::node {
 
-// The site's side of a federated intercept calibration (aggregator/intercept_study.cc): the
-// published model's linear predictor without intercept for each patient of the split, and the
-// one-parameter Newton sums at the round's intercept (checkpoint tensor "intercept").
-absl::StatusOr<TaskOutcome> RunInterceptCalibration(const v1::Task& task,
-                                                    const protocol::TensorSet* intercept,
-                                                    DatasetSource& data,
-                                                    const privacy::ReleasePolicy& policy,
-                                                    const std::string& site_id);
-
 absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSource& data,
                                                const privacy::ReleasePolicy& policy,
                                                const std::string& site_id);
+
+// The split a study asks of `site`: its "split" when a string, its entry for the site when an
+// object ("all" when absent).
+std::string SplitFor(const nlohmann::json& spec, const std::string& site);
 
 }  // namespace scancov::node
 
