@@ -51,6 +51,22 @@ std::string SummaryJson(const TaskOutcome& outcome) {
 
 }  // namespace
 
+absl::StatusOr<TaskOutcome> GuardedRun(TaskRunner& runner, const v1::Task& task,
+                                       const protocol::TensorSet* global) {
+  // A spec the runner did not expect (a field of another JSON type) or a library's exception
+  // must not take the node down; the task fails like any other, and the rest goes on.
+  try {
+    return runner.Run(task, global);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory");  // may pass: retried, not reported
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the task could not be processed (", e.what(), ")"));
+  } catch (...) {
+    return absl::InternalError("the task could not be processed (unknown exception)");
+  }
+}
+
 bool IsDeterministicFailure(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
@@ -189,7 +205,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     }
     global = std::move(*downloaded);
   }
-  absl::StatusOr<TaskOutcome> outcome = runner_->Run(task, global ? &*global : nullptr);
+  absl::StatusOr<TaskOutcome> outcome = GuardedRun(*runner_, task, global ? &*global : nullptr);
   if (!outcome.ok()) {
     spdlog::error("task '{}' failed locally: {}", task.task_id(),
                   std::string(outcome.status().message()));

@@ -83,6 +83,11 @@ class NodeAgent {
 // Transient = worth retrying the same call.
 bool IsTransient(const absl::Status& status);
 
+// runner.Run, with any exception turned into an error: InvalidArgument (reported, as a retry
+// would meet it again) naming the exception, ResourceExhausted for std::bad_alloc.
+absl::StatusOr<TaskOutcome> GuardedRun(TaskRunner& runner, const v1::Task& task,
+                                       const protocol::TensorSet* global);
+
 // True for a task runner's error that a retry at this site would meet again (invalid spec,
 // missing data, unsupported request): the agent reports it to the aggregator (UploadHeader
 // failure) instead of waiting to be offered the task again.

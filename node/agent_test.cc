@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <nlohmann/json.hpp>
+
 #include "aggregator/federation.h"
 #include "aggregator/in_process_client.h"
 #include "gtest/gtest.h"
@@ -20,6 +22,10 @@ class FakeRunner : public TaskRunner {
   explicit FakeRunner(float delta, uint64_t samples) : delta_(delta), samples_(samples) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
     if (fail_) return failure_;
+    if (throw_) {  // as nlohmann::json::value does for a field of another type
+      const std::string name = nlohmann::json{{"name", 42}}.value("name", std::string());
+      return absl::InvalidArgumentError("not reached: " + name);
+    }
     TaskOutcome out;
     std::vector<float> w = {0, 0};
     if (global != nullptr) {
@@ -36,6 +42,7 @@ class FakeRunner : public TaskRunner {
     return out;
   }
   bool fail_ = false;
+  bool throw_ = false;
   absl::Status failure_ = absl::InternalError("disk full");
 
  private:
@@ -223,6 +230,26 @@ TEST_F(AgentTest, DeterministicFailureIsReportedAndEndsTheStudy) {
   EXPECT_TRUE(IsDeterministicFailure(absl::FailedPreconditionError("x")));
   EXPECT_FALSE(IsDeterministicFailure(absl::InternalError("disk full")));
   EXPECT_FALSE(IsDeterministicFailure(absl::UnavailableError("x")));
+}
+
+// A runner that throws (a spec field of an unexpected type) does not take the node down: the
+// task fails, is reported with the exception's reason, and the agent goes on.
+TEST_F(AgentTest, RunnerExceptionBecomesAReportedFailure) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
+  FakeRunner runner(1, 50);
+  runner.throw_ = true;
+  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  auto step = agent.RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
+  auto status = federation_->GetStudyStatus(kCoordinator, "study");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_FAILED);
+  EXPECT_NE(status->message().find("kb: INVALID_ARGUMENT: the task could not be processed"),
+            std::string::npos)
+      << status->message();
+  EXPECT_NE(status->message().find("type must be string"), std::string::npos) << status->message();
 }
 
 TEST_F(AgentTest, ExitsWhenNoStudyIncludesTheSite) {
