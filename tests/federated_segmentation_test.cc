@@ -7,6 +7,7 @@
 #include "node/analysis_runner.h"
 #include "node/segmentation_runner.h"
 #include "sites/ct/phantom_volume.h"
+#include "tests/test_sites.h"
 
 namespace scancov {
 namespace {
@@ -56,28 +57,17 @@ TEST(FederatedSegmentationTest, TwoSitesTrainTheLungUNetAHeldOutSiteEvaluatesIt)
   fo.clock = &clock;
   aggregator::Federation federation(std::move(*store), fo);
   const Caller coordinator{Caller::Role::kCoordinator, "alice"};
-  for (const char* s : {"a", "b", "held"}) {
-    v1::EnrollSiteRequest r;
-    r.set_site_id(s);
-    ASSERT_TRUE(federation.EnrollSite(coordinator, r).ok());
-  }
-  v1::CreateStudyRequest req;
-  v1::StudySpec& spec = *req.mutable_spec();
-  spec.set_name("lungs");
-  spec.set_kind(v1::STUDY_KIND_TRAINING);
-  spec.add_sites("a");
-  spec.add_sites("b");
-  spec.add_evaluation_sites("held");
-  spec.set_rounds(3);
-  spec.mutable_plan()->set_model("unet2d");
-  spec.mutable_plan()->set_local_epochs(4);
-  spec.mutable_plan()->set_batch_size(8);
-  spec.mutable_plan()->set_learning_rate(3e-3);
-  spec.mutable_plan()->set_seed(5);
-  spec.set_spec_json(R"({"task": "segmentation", "target": "lungs", "in_plane": 64,
-      "validation_fraction": 0.25, "model_config": {"depth": 4, "base_channels": 8}})");
-  auto created = federation.CreateStudy(coordinator, req);
-  ASSERT_TRUE(created.ok()) << created.status();
+  v1::TrainingPlan plan;
+  plan.set_model("unet2d");
+  plan.set_local_epochs(4);
+  plan.set_batch_size(8);
+  plan.set_learning_rate(3e-3);
+  plan.set_seed(5);
+  ASSERT_TRUE(testing_sites::CreateHeldOutTrainingStudy(
+                  federation, "lungs", plan, 3,
+                  R"({"task": "segmentation", "target": "lungs", "in_plane": 64,
+      "validation_fraction": 0.25, "model_config": {"depth": 4, "base_channels": 8}})")
+                  .ok());
 
   std::vector<std::unique_ptr<PhantomSeries>> data;
   data.push_back(std::make_unique<PhantomSeries>(1, 4, 6.0));

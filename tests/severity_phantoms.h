@@ -17,6 +17,7 @@
 #include "node/agent.h"
 #include "node/severity_runner.h"
 #include "sites/ct/phantom_volume.h"
+#include "tests/test_sites.h"
 
 namespace scancov::testing_sites {
 
@@ -100,30 +101,18 @@ inline SeverityStudyRun RunSeverityStudy(const std::string& spec_json, uint32_t 
   fo.clock = &clock;
   aggregator::Federation federation(std::move(*store), fo);
   const Caller coordinator{Caller::Role::kCoordinator, "alice"};
-  const char* ids[] = {"a", "b", "held"};
-  for (const char* s : ids) {
-    v1::EnrollSiteRequest r;
-    r.set_site_id(s);
-    EXPECT_TRUE(federation.EnrollSite(coordinator, r).ok());
-  }
-  v1::CreateStudyRequest req;
-  v1::StudySpec& spec = *req.mutable_spec();
-  spec.set_name("aisev");
-  spec.set_kind(v1::STUDY_KIND_TRAINING);
-  spec.add_sites("a");
-  spec.add_sites("b");
-  spec.add_evaluation_sites("held");
-  spec.set_rounds(rounds);
-  spec.mutable_plan()->set_model("slice_encoder");
-  spec.mutable_plan()->set_local_epochs(epochs);
-  spec.mutable_plan()->set_batch_size(16);
-  spec.mutable_plan()->set_learning_rate(1e-3);
-  spec.mutable_plan()->set_seed(3);
-  spec.set_spec_json(spec_json);
-  auto created = federation.CreateStudy(coordinator, req);
-  EXPECT_TRUE(created.ok()) << created.status();
+  v1::TrainingPlan plan;
+  plan.set_model("slice_encoder");
+  plan.set_local_epochs(epochs);
+  plan.set_batch_size(16);
+  plan.set_learning_rate(1e-3);
+  plan.set_seed(3);
+  const absl::Status created =
+      CreateHeldOutTrainingStudy(federation, "aisev", plan, rounds, spec_json);
+  EXPECT_TRUE(created.ok()) << created;
   if (!created.ok()) return run;
 
+  const char* ids[] = {"a", "b", "held"};
   std::vector<std::unique_ptr<node::SeverityTaskRunner>> runners;
   std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<node::NodeAgent>> agents;

@@ -93,6 +93,32 @@ inline v1::StudyStatus RunAnalysisStudy(aggregator::Federation& federation, Fake
   return status.ok() ? *status : v1::StudyStatus();
 }
 
+// Enrols sites "a", "b" and "held" and creates the training study `name` (plan.model, `rounds`,
+// `spec_json`): trained at a and b, evaluated at held, which never trains.
+inline absl::Status CreateHeldOutTrainingStudy(aggregator::Federation& federation,
+                                               const std::string& name,
+                                               const v1::TrainingPlan& plan, uint32_t rounds,
+                                               const std::string& spec_json) {
+  const aggregator::Caller coordinator{aggregator::Caller::Role::kCoordinator, "alice"};
+  for (const char* s : {"a", "b", "held"}) {
+    v1::EnrollSiteRequest r;
+    r.set_site_id(s);
+    absl::StatusOr<v1::SiteInfo> enrolled = federation.EnrollSite(coordinator, r);
+    if (!enrolled.ok()) return enrolled.status();
+  }
+  v1::CreateStudyRequest req;
+  v1::StudySpec& spec = *req.mutable_spec();
+  spec.set_name(name);
+  spec.set_kind(v1::STUDY_KIND_TRAINING);
+  spec.add_sites("a");
+  spec.add_sites("b");
+  spec.add_evaluation_sites("held");
+  spec.set_rounds(rounds);
+  *spec.mutable_plan() = plan;
+  spec.set_spec_json(spec_json);
+  return federation.CreateStudy(coordinator, req).status();
+}
+
 inline std::unique_ptr<aggregator::Federation> InMemoryFederation(FakeClock& clock) {
   auto store = aggregator::AggregatorStore::Open(":memory:");
   EXPECT_TRUE(store.ok());
