@@ -105,6 +105,29 @@ TEST(AnalysisRunnerTest, StudyCannotLoosenTheSitePolicy) {
   EXPECT_EQ(Terms(*out2).at("age").count("or"), 0u);
 }
 
+// A logistic regression on a variable the site's policy keeps back: the site answers "refused",
+// naming the variable, and sends nothing else; on released variables it takes part.
+TEST(AnalysisRunnerTest, LogisticRegressionOnAVariableTheSiteKeepsBack) {
+  FakeSource source;
+  privacy::ReleasePolicy policy;
+  policy.allowed_variables = {"age"};
+  AnalysisTaskRunner runner(&source, policy);
+  auto refused = runner.Run(Task(R"({"analysis": "logistic_regression", "outcome": "severe",
+                                     "features": ["age", "ggo"]})"),
+                            nullptr);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  const json r = json::parse(refused->result_json);
+  EXPECT_EQ(r.at("status"), "refused");
+  EXPECT_EQ(r.at("reason"), "variable ggo is not released by this site");
+  EXPECT_FALSE(r.contains("summary"));
+  EXPECT_EQ(refused->num_samples, 0u);
+  auto taken = runner.Run(Task(R"({"analysis": "logistic_regression", "outcome": "severe",
+                                   "features": ["age"]})"),
+                          nullptr);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(json::parse(taken->result_json).at("status"), "ok");
+}
+
 TEST(AnalysisRunnerTest, RefusesBadSpecs) {
   FakeSource source;
   AnalysisTaskRunner runner(&source, {});

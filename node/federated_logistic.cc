@@ -56,7 +56,19 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(
     const privacy::ReleasePolicy& policy, const std::string& site_id, TercileBudget& terciles) {
   SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
   std::vector<std::string> names;
-  for (const FeatureSpec& f : spec.features) names.push_back(f.name);
+  for (const FeatureSpec& f : spec.features) {
+    if (!privacy::IsVariableAllowed(policy, f.name)) {  // the site takes no part
+      TaskOutcome out;
+      out.result_json =
+          nlohmann::json{
+              {"analysis", "logistic_regression"},
+              {"status", "refused"},
+              {"reason", absl::StrCat("variable ", f.name, " is not released by this site")}}
+              .dump();
+      return out;
+    }
+    names.push_back(f.name);
+  }
   SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(names, spec.outcome));
   const size_t n = rows.keys.size(), c = names.size();
   const nlohmann::json spec_json = nlohmann::json::parse(task.spec_json(), nullptr, false);

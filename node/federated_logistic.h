@@ -4,8 +4,9 @@
 // else. spec_json may restrict the rows to a split ("split": "train" | "holdout" | "all", or a
 // per-site object; "holdout_fraction", "split_seed"), the same split model_evaluation uses, so a
 // model trained on a site's training part is validated on its held-out part. A site with fewer
-// events or non-events than its release policy's minimum answers
-// "refused" (consistently every round) and takes no part in the fit.
+// events or non-events than its release policy's minimum, or whose policy does not release one
+// of the features (privacy::IsVariableAllowed), answers "refused" (consistently every round)
+// and takes no part in the fit.
 //
 // After convergence the study's "terciles" rounds send the fitted beta with
 // "tercile_candidates" (linear predictors); the site then returns, for the same rows, only how

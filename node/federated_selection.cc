@@ -37,12 +37,9 @@ absl::StatusOr<scores::TrainingTable> ToTable(const TabularRows& rows,
 // Why the site takes no part, or "" when it does.
 std::string RefusalReason(const scores::SelectionSpec& spec, const privacy::ReleasePolicy& policy,
                           int64_t events, int64_t non_events) {
-  if (!policy.allowed_variables.empty()) {
-    for (const std::string& v : spec.variables) {
-      if (std::find(policy.allowed_variables.begin(), policy.allowed_variables.end(), v) ==
-          policy.allowed_variables.end()) {
-        return absl::StrCat("variable ", v, " is not released by this site");
-      }
+  for (const std::string& v : spec.variables) {
+    if (!privacy::IsVariableAllowed(policy, v)) {
+      return absl::StrCat("variable ", v, " is not released by this site");
     }
   }
   const int64_t needed = std::max<int64_t>(

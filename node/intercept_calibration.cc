@@ -16,7 +16,8 @@ namespace {
 
 using json = nlohmann::json;
 
-// Rows of the study's split, as (row index) with the dictionary's admission columns loaded.
+// Rows of the study's split, as (row index) with the dictionary's admission columns the site
+// releases loaded.
 struct SplitRows {
   std::vector<std::string> columns;
   TabularRows rows;
@@ -24,9 +25,13 @@ struct SplitRows {
 };
 
 absl::StatusOr<SplitRows> LoadSplit(const json& spec, DatasetSource& data,
+                                    const privacy::ReleasePolicy& policy,
                                     const std::string& site_id) {
   SplitRows out;
-  for (const sites::VariableSpec& v : sites::AdmissionVariables()) out.columns.push_back(v.name);
+  for (const sites::VariableSpec& v : sites::AdmissionVariables()) {
+    // A patient is not computable here when the model needs a variable the site keeps back.
+    if (privacy::IsVariableAllowed(policy, v.name)) out.columns.push_back(v.name);
+  }
   SCV_ASSIGN_OR_RETURN(out.rows, data.Load(out.columns, spec.value("outcome", std::string())));
   const std::string split = SplitFor(spec, site_id);
   const double holdout = spec.value("holdout_fraction", 0.19);
@@ -62,7 +67,7 @@ absl::StatusOr<TaskOutcome> RunInterceptCalibration(const v1::Task& task,
   if (spec.is_discarded()) return absl::InvalidArgumentError("spec_json: not JSON");
   SCV_ASSIGN_OR_RETURN(const scores::LinearModelSpec* model,
                        scores::FindPublishedModel(spec.value("model", std::string())));
-  SCV_ASSIGN_OR_RETURN(SplitRows split, LoadSplit(spec, data, site_id));
+  SCV_ASSIGN_OR_RETURN(SplitRows split, LoadSplit(spec, data, policy, site_id));
   std::vector<double> lp, y;
   for (size_t i : split.selected) {
     absl::StatusOr<double> terms = scores::TermsSum(*model, InputsOf(split, i));

@@ -1,8 +1,9 @@
 // The site's side of a federated intercept calibration (aggregator/intercept_study.cc): the
 // published model's linear predictor without intercept for each patient of the study's split
 // (node/model_evaluation.h's "split", "split_seed", "holdout_fraction"), and the one-parameter
-// Newton sums at the round's intercept (checkpoint tensor "intercept"). A site below its minimum
-// event/non-event counts answers "refused".
+// Newton sums at the round's intercept (checkpoint tensor "intercept"). Only the variables the
+// site's policy releases are used (a patient needing another is not computable); a site below
+// its minimum event/non-event counts answers "refused".
 #ifndef SCANCOV_NODE_INTERCEPT_CALIBRATION_H_
 #define SCANCOV_NODE_INTERCEPT_CALIBRATION_H_
 

@@ -36,7 +36,20 @@ struct ModelSpec {
   double low = 0, high = 0;  // risk group thresholds: low < low <= medium < high <= high
   std::vector<double> roc_grid;
   Scorer scorer;
+  std::string refusal;  // why the site does not evaluate it ("" when it does)
 };
+
+// The first of a model's features the site's policy does not release, or "".
+std::string DisallowedFeature(const json& m, const privacy::ReleasePolicy& policy) {
+  if (!m.is_object() || !m.contains("features") || !m.at("features").is_array()) return "";
+  for (const json& f : m.at("features")) {
+    const json name = f.is_object() && f.contains("name") ? f.at("name") : f;
+    if (name.is_string() && !privacy::IsVariableAllowed(policy, name.get<std::string>())) {
+      return name.get<std::string>();
+    }
+  }
+  return "";
+}
 
 // A study may not ask for a grid finer than this: the counts between neighbouring thresholds
 // form a histogram of the site's scores, and a grid as fine as the scores would release them.
@@ -217,12 +230,18 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
     return absl::InvalidArgumentError("spec_json: 'models' must be a list");
   }
   const std::string outcome = spec.value("outcome", std::string());
+  // The admission variables the site releases (a published score needing another one is not
+  // computable here), and the features of the fitted models it evaluates: they may use the CT
+  // features and AI-severity scores the node keeps (node/clinical_source.h).
   std::vector<std::string> columns;
-  for (const sites::VariableSpec& v : sites::AdmissionVariables()) columns.push_back(v.name);
-  // A fitted logistic model may use the CT features the node computed at import
-  // (node/tabular_features.h, e.g. the AI-SCoRE-like model's well-aerated lung %): load them too.
+  for (const sites::VariableSpec& v : sites::AdmissionVariables()) {
+    if (privacy::IsVariableAllowed(policy, v.name)) columns.push_back(v.name);
+  }
   for (const json& m : spec.at("models")) {
-    if (!m.is_object() || !m.contains("features") || !m.at("features").is_array()) continue;
+    if (!m.is_object() || !m.contains("features") || !m.at("features").is_array() ||
+        !DisallowedFeature(m, policy).empty()) {
+      continue;
+    }
     for (const json& f : m.at("features")) {
       const json name = f.is_object() && f.contains("name") ? f.at("name") : f;
       if (name.is_string() &&
@@ -252,7 +271,12 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
     model.low = th[0];
     model.high = th[1];
     SCV_ASSIGN_OR_RETURN(model.roc_grid, RocGrid(m, model.name, model.kind));
-    SCV_ASSIGN_OR_RETURN(model.scorer, MakeScorer(m, columns));
+    const std::string disallowed = DisallowedFeature(m, policy);
+    if (disallowed.empty()) {
+      SCV_ASSIGN_OR_RETURN(model.scorer, MakeScorer(m, columns));
+    } else {
+      model.refusal = absl::StrCat("variable ", disallowed, " is not released by this site");
+    }
     models.push_back(std::move(model));
   }
   SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(columns, outcome));
@@ -268,6 +292,13 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
   for (const ModelSpec& model : models) {
     std::vector<double>& paired = by_row[model.name];
     paired.assign(rows.keys.size(), NAN);
+    if (!model.refusal.empty()) {
+      results.push_back({{"name", model.name},
+                         {"kind", model.kind},
+                         {"status", "refused"},
+                         {"reason", model.refusal}});
+      continue;
+    }
     std::vector<double> score, y, time, event;
     int64_t not_computable = 0;
     for (size_t i = 0; i < rows.keys.size(); ++i) {

@@ -30,7 +30,9 @@
 //      {"name": "refit", "kind": "logistic", "features": [...], "coefficients": [b0, b1, ...],
 //       "thresholds": [0.144, 0.369]}]}
 // A patient for whom a score is not computable (missing or implausible inputs) is left out of
-// that model's figures and counted; models below the site's minimum counts are "refused".
+// that model's figures and counted; models below the site's minimum counts are "refused", and so
+// is a fitted model with a feature the site's policy does not release. Published scores are
+// computed from the variables the site releases only: one needing another is not computable.
 #ifndef SCANCOV_NODE_MODEL_EVALUATION_H_
 #define SCANCOV_NODE_MODEL_EVALUATION_H_
 

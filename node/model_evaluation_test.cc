@@ -195,5 +195,41 @@ TEST(ModelEvaluationTest, RefusedModelReleasesNoRoc) {
   EXPECT_FALSE(age.contains("roc"));
 }
 
+// A site that releases age only: the model on age is evaluated, the model on a CT feature is
+// refused naming it, and the site's data is never even read for the variables it keeps back.
+TEST(ModelEvaluationTest, VariablesTheSiteKeepsBackAreNeitherLoadedNorUsed) {
+  class Recording : public AgesOnly {
+   public:
+    absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
+                                     const std::string& outcome) override {
+      asked.insert(variables.begin(), variables.end());
+      return AgesOnly::Load(variables, outcome);
+    }
+    std::set<std::string> asked;
+  } source;
+  json ct = {{"name", "ct"},
+             {"kind", "logistic"},
+             {"features", {{{"name", "well_aerated_lung_percent"}}}},
+             {"coefficients", {3.0, -0.05}},
+             {"thresholds", {0.25, 0.5}}};
+  json curb = {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}};
+  json spec = {
+      {"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel(), ct, curb}}};
+  privacy::ReleasePolicy policy = EveryPoint();
+  policy.allowed_variables = {"age"};
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, policy, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::map<std::string, json> models = Models(*out);
+  EXPECT_EQ(models.at("age").at("status"), "ok");
+  EXPECT_EQ(models.at("ct").at("status"), "refused");
+  EXPECT_EQ(models.at("ct").at("reason"),
+            "variable well_aerated_lung_percent is not released by this site");
+  EXPECT_FALSE(models.at("ct").contains("roc"));
+  // CURB-65 is scored from what the site releases, its other items missing (scored by the
+  // score's own missing-input rule, models/scores/curb65.h): nothing about them is read.
+  EXPECT_EQ(models.at("CURB-65").at("status"), "ok");
+  EXPECT_EQ(source.asked, std::set<std::string>{"age"});
+}
+
 }  // namespace
 }  // namespace scancov::node

@@ -10,14 +10,16 @@ int EffectiveMinCellCount(const ReleasePolicy& policy, int requested_by_study) {
   return std::max(policy.min_cell_count, requested_by_study);
 }
 
+bool IsVariableAllowed(const ReleasePolicy& policy, absl::string_view variable) {
+  return policy.allowed_variables.empty() ||
+         std::find(policy.allowed_variables.begin(), policy.allowed_variables.end(), variable) !=
+             policy.allowed_variables.end();
+}
+
 ReleaseDecision DecideRelease(const ReleasePolicy& policy, int min_cell_count,
                               absl::string_view variable, int64_t events, int64_t non_events,
                               const std::vector<int64_t>& level_counts) {
-  if (!policy.allowed_variables.empty() &&
-      std::find(policy.allowed_variables.begin(), policy.allowed_variables.end(),
-                std::string(variable)) == policy.allowed_variables.end()) {
-    return {false, "not in the site's allowed variables"};
-  }
+  if (!IsVariableAllowed(policy, variable)) return {false, "not in the site's allowed variables"};
   if (events < min_cell_count || non_events < min_cell_count) {
     return {false, absl::StrCat("fewer than ", min_cell_count,
                                 " events or non-events among patients with a value")};

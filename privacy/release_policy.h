@@ -29,6 +29,11 @@ struct ReleaseDecision {
   std::string reason;  // why not, when refused
 };
 
+// Whether the steward allows statistics on `variable` to leave (an empty allow-list allows all).
+// Every analysis checks it for each variable it would use: the univariate terms here, and the
+// features of a logistic fit, a model evaluation, a model selection (node/).
+bool IsVariableAllowed(const ReleasePolicy& policy, absl::string_view variable);
+
 // The minimum that applies: the larger of the site's and the study's request.
 int EffectiveMinCellCount(const ReleasePolicy& policy, int requested_by_study);
 

@@ -14,7 +14,9 @@
 //     "log_level": "info",
 //     "privacy": {
 //       "min_cell_count": 10,                // events and non-events per variable, at least
-//       "allowed_variables": [],             // empty: every dictionary variable may be analysed
+//       "allowed_variables": [],             // empty: every variable may be analysed; else
+//                                            // only these (admission, CT, ai_severity:<study>)
+//                                            // are read by any analysis (privacy::IsVariableAllowed)
 //       "allow_model_weights": true          // may trained weights leave the site?
 //     }
 //   }
