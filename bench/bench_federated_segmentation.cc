@@ -214,7 +214,9 @@ int main(int argc, char** argv) {
       if (!r.checkpoint_id().empty()) checkpoint_id = r.checkpoint_id();
     }
     auto weights = federation.GetCheckpoint(coordinator, "seg", checkpoint_id);
-    scancov::nn::Checkpoint ckpt{model, config};
+    scancov::nn::Checkpoint ckpt;
+    ckpt.model = model;
+    ckpt.model_config_json = config;
     ckpt.in_plane = in_plane;
     absl::Status saved =
         weights.ok() ? (ckpt.weights = *std::move(weights), scancov::nn::SaveCheckpoint(save, ckpt))

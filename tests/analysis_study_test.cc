@@ -61,7 +61,9 @@ TEST_F(AnalysisStudyTest, AtTheSeedsSizesFindsTheStrongEffectsAndNoNullVariable)
     if (!rows.count(seed.variable)) continue;  // categorical: reported per level
     const aggregator::AssociationRow& row = rows.at(seed.variable);
     EXPECT_EQ(row.fe_or > 1, seed.kb > 1) << seed.variable << ": direction";
-    if (seed.p_stouffer < 1e-6) EXPECT_TRUE(row.significant) << seed.variable;
+    if (seed.p_stouffer < 1e-6) {
+      EXPECT_TRUE(row.significant) << seed.variable;
+    }
   }
   for (const std::string& v : sites::VariablesWith(sites::Association::kNull)) {
     EXPECT_FALSE(rows.count(v) && rows.at(v).significant) << v << " is a null variable";
