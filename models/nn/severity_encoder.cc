@@ -90,6 +90,57 @@ absl::StatusOr<TrainingSlices> PrepareTraining(const std::vector<SeverityScan>& 
   return out;
 }
 
+// Prepared slices must be the config's: channels and size.
+absl::Status CheckPrepared(const SeveritySlices& slices, const SliceEncoderConfig& config,
+                           size_t i) {
+  if (slices.channels != config.in_channels() || slices.size != config.slice_size ||
+      slices.values.size() != static_cast<size_t>(slices.count()) * slices.SliceStride()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scan ", i, ": prepared slices are ", slices.channels, " x ", slices.size,
+                     "^2, the config ", config.in_channels(), " x ", config.slice_size, "^2"));
+  }
+  return absl::OkStatus();
+}
+
+// Prepared scans with their labels.
+struct PreparedScans {
+  const std::vector<const SeveritySlices*>& slices;
+  const std::vector<int>& labels;
+};
+
+absl::StatusOr<TrainingSlices> PrepareTraining(const PreparedScans& scans,
+                                               const SliceEncoderConfig& config) {
+  if (scans.slices.size() != scans.labels.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(scans.slices.size(), " prepared scans, ", scans.labels.size(), " labels"));
+  }
+  TrainingSlices out;
+  out.channels = config.in_channels();
+  out.size = config.slice_size;
+  for (size_t i = 0; i < scans.slices.size(); ++i) {
+    const SeveritySlices& slices = *scans.slices[i];
+    const int label = scans.labels[i];
+    SCV_RETURN_IF_ERROR(CheckPrepared(slices, config, i));
+    if (label < -1 || label > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("scan ", i, ": label ", label, " is not 1, 0 or -1 (unknown)"));
+    }
+    if (label == -1) {
+      ++out.unlabelled;
+      continue;
+    }
+    out.values.insert(out.values.end(), slices.values.begin(), slices.values.end());
+    out.labels.insert(out.labels.end(), slices.count(), static_cast<float>(label));
+    ++out.scans;
+    if (label == 1) ++out.severe;
+  }
+  if (out.scans == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no labelled scan to train on (", out.unlabelled, " of unknown outcome)"));
+  }
+  return out;
+}
+
 // The encoder of `config` on `device`, holding `weights`.
 absl::StatusOr<std::shared_ptr<SliceEncoder>> LoadEncoder(const SliceEncoderConfig& config,
                                                           const TensorSet& weights,
@@ -187,8 +238,9 @@ EpochLosses RunEpochs(SliceEncoder& net, TrainingSlices& slices, const SeverityT
   return losses;
 }
 
-absl::StatusOr<SeverityTrainResult> TrainOnDevice(const TensorSet& global,
-                                                  const std::vector<SeverityScan>& scans,
+// `Scans`: std::vector<SeverityScan> or PreparedScans.
+template <typename Scans>
+absl::StatusOr<SeverityTrainResult> TrainOnDevice(const TensorSet& global, const Scans& scans,
                                                   const SeverityTrainConfig& config,
                                                   torch::Device device) {
   SCV_ASSIGN_OR_RETURN(SliceEncoderConfig net_config,
@@ -224,13 +276,14 @@ absl::StatusOr<SeverityTrainResult> TrainOnDevice(const TensorSet& global,
 }
 
 // Mean (and maximum) of the slice embeddings of one prepared scan, in eval mode.
-std::vector<float> PooledEmbedding(SliceEncoder& net, SeveritySlices& slices,
+std::vector<float> PooledEmbedding(SliceEncoder& net, const SeveritySlices& slices,
                                    torch::Device device) {
   torch::NoGradGuard no_grad;
   net.eval();
+  // from_blob needs a mutable pointer; the values are only read.
   const torch::Tensor inputs = torch::from_blob(
-      slices.values.data(), {slices.count(), slices.channels, slices.size, slices.size},
-      torch::kFloat32);
+      const_cast<float*>(slices.values.data()),
+      {slices.count(), slices.channels, slices.size, slices.size}, torch::kFloat32);
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < slices.count(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, slices.count() - start);
@@ -265,6 +318,19 @@ absl::StatusOr<std::vector<std::vector<float>>> EmbedAll(
   return out;
 }
 
+absl::StatusOr<std::vector<std::vector<float>>> EmbedPrepared(
+    const TensorSet& weights, absl::string_view config_json,
+    const std::vector<const SeveritySlices*>& scans, absl::string_view device_name) {
+  SCV_ASSIGN_OR_RETURN(SliceEncoderConfig config, ParseSliceEncoderConfig(config_json));
+  for (size_t i = 0; i < scans.size(); ++i)
+    SCV_RETURN_IF_ERROR(CheckPrepared(*scans[i], config, i));
+  SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(device_name));
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<SliceEncoder> net, LoadEncoder(config, weights, device));
+  std::vector<std::vector<float>> out;
+  for (const SeveritySlices* slices : scans) out.push_back(PooledEmbedding(*net, *slices, device));
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<TensorSet> InitSeverityEncoder(absl::string_view config_json, uint64_t seed) {
@@ -286,6 +352,23 @@ absl::StatusOr<SeverityTrainResult> TrainSeverityEncoder(const TensorSet& global
     SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(config.device));
     return TrainOnDevice(global, scans, config, device);
   });
+}
+
+absl::StatusOr<SeverityTrainResult> TrainSeverityEncoder(
+    const TensorSet& global, const std::vector<const SeveritySlices*>& scans,
+    const std::vector<int>& labels, const SeverityTrainConfig& config) {
+  return Guarded("TrainSeverityEncoder", [&]() -> absl::StatusOr<SeverityTrainResult> {
+    SCV_RETURN_IF_ERROR(ValidateTrainConfig(config));
+    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(config.device));
+    return TrainOnDevice(global, PreparedScans{scans, labels}, config, device);
+  });
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> EmbedPreparedScans(
+    const TensorSet& weights, absl::string_view config_json,
+    const std::vector<const SeveritySlices*>& scans, absl::string_view device_name) {
+  return Guarded("EmbedPreparedScans",
+                 [&] { return EmbedPrepared(weights, config_json, scans, device_name); });
 }
 
 absl::StatusOr<std::vector<std::vector<float>>> EmbedScans(const TensorSet& weights,

@@ -96,6 +96,15 @@ absl::StatusOr<SeverityTrainResult> TrainSeverityEncoder(const protocol::TensorS
                                                          const std::vector<SeverityScan>& scans,
                                                          const SeverityTrainConfig& config);
 
+// TrainSeverityEncoder on scans already turned into the encoder's slices (PrepareSeveritySlices
+// with the same config), labels[i] being scan i's outcome (1, 0, or -1 unknown): the same result
+// as on the scans they were prepared from. Lets a caller prepare each CT once, drop the volume
+// and keep only the slices (a few MB a scan at the default size, not hundreds for a full-scale
+// CT). InvalidArgument also when a scan's channels or slice size are not the config's.
+absl::StatusOr<SeverityTrainResult> TrainSeverityEncoder(
+    const protocol::TensorSet& global, const std::vector<const SeveritySlices*>& scans,
+    const std::vector<int>& labels, const SeverityTrainConfig& config);
+
 // The scan's embedding: the encoder's slice embeddings (eval mode, float32) over the kept
 // slices, pooled by the config's "pooling": their mean (embedding_dim values), or "mean_max",
 // the mean followed by the element-wise maximum (2 x embedding_dim values: the mean says how much
@@ -114,6 +123,12 @@ absl::StatusOr<std::vector<std::vector<float>>> EmbedScans(const protocol::Tenso
                                                            absl::string_view config_json,
                                                            const std::vector<SeverityScan>& scans,
                                                            absl::string_view device = "auto");
+
+// EmbedScans on prepared slices (each PrepareSeveritySlices of `config_json`): the same vectors.
+// InvalidArgument names a scan whose channels or slice size are not the config's.
+absl::StatusOr<std::vector<std::vector<float>>> EmbedPreparedScans(
+    const protocol::TensorSet& weights, absl::string_view config_json,
+    const std::vector<const SeveritySlices*>& scans, absl::string_view device = "auto");
 
 }  // namespace scancov::nn
 

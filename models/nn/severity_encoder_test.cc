@@ -254,6 +254,51 @@ TEST(SeverityEncoderTest, TrainingIsDeterministicAndFedProxHoldsBack) {
   EXPECT_TRUE(SameBytes(none.weights, global));
 }
 
+// Prepared once and the CT dropped (what the node keeps): training and embedding give the same
+// bytes as from the scans; slices prepared for another config are refused, naming the scan.
+TEST(SeverityEncoderTest, PreparedScansGiveTheSameModelAndEmbeddings) {
+  const TensorSet global = Init(kSingle);
+  const std::vector<SeverityScan> scans(Training().begin(), Training().begin() + 4);
+  absl::StatusOr<SliceEncoderConfig> config = ParseSliceEncoderConfig(kSingle);
+  ASSERT_TRUE(config.ok());
+  std::vector<SeveritySlices> prepared;
+  for (const SeverityScan& scan : scans) {
+    absl::StatusOr<SeveritySlices> slices = PrepareSeveritySlices(scan, *config);
+    ASSERT_TRUE(slices.ok()) << slices.status();
+    prepared.push_back(*std::move(slices));
+  }
+  std::vector<SeverityScan> labelled = scans;
+  labelled[3].label = -1;  // unknown outcome: embedded, not trained on
+  std::vector<int> labels;
+  for (const SeverityScan& scan : labelled) labels.push_back(scan.label);
+  std::vector<const SeveritySlices*> slices;
+  for (const SeveritySlices& p : prepared) slices.push_back(&p);
+  const SeverityTrainConfig train = TrainConfig(kSingle, 2);
+  absl::StatusOr<SeverityTrainResult> from_slices =
+      TrainSeverityEncoder(global, slices, labels, train);
+  ASSERT_TRUE(from_slices.ok()) << from_slices.status();
+  const SeverityTrainResult from_scans = Train(global, labelled, train);
+  EXPECT_TRUE(SameBytes(from_slices->weights, from_scans.weights));
+  EXPECT_EQ(from_slices->num_samples, from_scans.num_samples);
+  EXPECT_EQ(from_slices->metrics.unlabelled_scans, 1);
+  absl::StatusOr<std::vector<std::vector<float>>> embedded =
+      EmbedPreparedScans(from_scans.weights, kSingle, slices, "cpu");
+  ASSERT_TRUE(embedded.ok()) << embedded.status();
+  EXPECT_EQ(*embedded, Embed(from_scans.weights, kSingle, scans));
+
+  absl::Status other = EmbedPreparedScans(Init(kThree), kThree, slices, "cpu").status();
+  EXPECT_EQ(other.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(other.message().find("scan 0: prepared slices are 1 x 32^2, the config 3 x 32^2"),
+            absl::string_view::npos)
+      << other;
+  SeverityTrainConfig three = TrainConfig(kThree, 1);
+  EXPECT_EQ(TrainSeverityEncoder(Init(kThree), slices, labels, three).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  labels.pop_back();
+  EXPECT_EQ(TrainSeverityEncoder(global, slices, labels, train).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SeverityEncoderTest, RefusesBadInput) {
   const TensorSet global = Init(kSingle);
   const SeverityTrainConfig config = TrainConfig(kSingle, 1);
