@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -55,8 +56,6 @@ std::string Prefix(size_t m) { return absl::StrCat("m", m, "/"); }
 std::string MemberMetric(const SeverityTaskRunner::Spec& spec, const char* name, size_t m) {
   return spec.members() > 1 ? absl::StrCat(name, "_m", m) : name;
 }
-
-nn::SeverityScan AsScan(const SeverityPatient& p) { return {p.ct, p.lungs, p.label}; }
 
 // Member m's tensors of the checkpoint, its prefix removed.
 protocol::TensorSet MemberTensors(const protocol::TensorSet& checkpoint, size_t m) {
@@ -132,22 +131,86 @@ bool BelowMinimum(const std::vector<const SeverityPatient*>& patients, int min_c
 
 }  // namespace
 
+absl::StatusOr<std::vector<const SeverityPatient*>> SeverityTaskRunner::Prepare(
+    const Spec& spec, const std::vector<SeverityPatient>& patients) {
+  std::vector<nn::SliceEncoderConfig> configs;
+  for (const std::string& e : spec.encoders) {
+    SCV_ASSIGN_OR_RETURN(nn::SliceEncoderConfig c, nn::ParseSliceEncoderConfig(e));
+    configs.push_back(c);
+  }
+  std::vector<const SeverityPatient*> usable;
+  int skipped = 0;
+  for (size_t i = 0; i < patients.size(); ++i) {
+    const SeverityPatient& p = patients[i];
+    if (unusable_.count(p.scan_id)) {
+      ++skipped;
+      continue;
+    }
+    std::vector<size_t> missing;
+    for (size_t m = 0; m < spec.members(); ++m) {
+      if (!slice_cache_.count(ToHex(Sha256Digest(spec.encoders[m])) + "/" + p.scan_id)) {
+        missing.push_back(m);
+      }
+    }
+    if (!missing.empty()) {
+      // One read of the CT for every member that needs it; the volume is dropped after.
+      absl::StatusOr<nn::SeverityScan> scan =
+          p.load ? p.load() : absl::InternalError("no loader for this scan");
+      absl::Status prepared = scan.status();
+      for (size_t k = 0; k < missing.size() && prepared.ok(); ++k) {
+        absl::StatusOr<nn::SeveritySlices> s =
+            nn::PrepareSeveritySlices(*scan, configs[missing[k]]);
+        prepared = s.status();
+        if (s.ok()) {
+          slice_cache_[ToHex(Sha256Digest(spec.encoders[missing[k]])) + "/" + p.scan_id] =
+              *std::move(s);
+        }
+      }
+      if (!prepared.ok()) {
+        // Sizes and reasons only: the message of a CT that cannot be used holds no values.
+        spdlog::warn("AI-severity: scan {} of {} left out: {}", i + 1, patients.size(),
+                     std::string(prepared.message()));
+        unusable_.insert(p.scan_id);
+        ++skipped;
+        continue;
+      }
+    }
+    usable.push_back(&p);
+  }
+  if (skipped > 0) spdlog::info("AI-severity: {} scan(s) left out", skipped);
+  return usable;
+}
+
+const nn::SeveritySlices& SeverityTaskRunner::Slices(const std::string& config,
+                                                     const SeverityPatient& patient) {
+  return slice_cache_.at(ToHex(Sha256Digest(config)) + "/" + patient.scan_id);
+}
+
 absl::StatusOr<std::vector<std::vector<float>>> SeverityTaskRunner::Embed(
     const protocol::TensorSet& encoder, const std::string& config, const Patients& patients) {
   // The config is part of the key: two members may share weights at first (same seed and
   // shapes) and still prepare slices differently.
   const std::string model = protocol::WeightsDigestHex(encoder) + "/" + ToHex(Sha256Digest(config));
-  std::vector<std::vector<float>> out;
+  std::vector<const nn::SeveritySlices*> todo;
+  std::vector<std::string> todo_keys;
   for (const SeverityPatient* p : patients) {
-    const std::string key = model + "/" + p->patient_key;
-    auto it = embedding_cache_.find(key);
-    if (it == embedding_cache_.end()) {
-      SCV_ASSIGN_OR_RETURN(std::vector<float> e,
-                           nn::EmbedScan(encoder, config, AsScan(*p), options_.device));
-      it = embedding_cache_.emplace(key, std::move(e)).first;
+    const std::string key = model + "/" + p->scan_id;
+    if (embedding_cache_.count(key) ||
+        std::find(todo_keys.begin(), todo_keys.end(), key) != todo_keys.end()) {
+      continue;
     }
-    out.push_back(it->second);
+    todo.push_back(&Slices(config, *p));
+    todo_keys.push_back(key);
   }
+  if (!todo.empty()) {
+    SCV_ASSIGN_OR_RETURN(std::vector<std::vector<float>> embedded,
+                         nn::EmbedPreparedScans(encoder, config, todo, options_.device));
+    for (size_t i = 0; i < todo.size(); ++i)
+      embedding_cache_[todo_keys[i]] = std::move(embedded[i]);
+  }
+  std::vector<std::vector<float>> out;
+  for (const SeverityPatient* p : patients)
+    out.push_back(embedding_cache_.at(model + "/" + p->scan_id));
   return out;
 }
 
@@ -169,8 +232,6 @@ absl::StatusOr<std::vector<double>> SeverityTaskRunner::Probabilities(
 absl::StatusOr<TaskOutcome> SeverityTaskRunner::Train(const v1::Task& task, const Spec& spec,
                                                       const Patients& train,
                                                       const protocol::TensorSet& global) {
-  std::vector<nn::SeverityScan> scans;
-  for (const SeverityPatient* p : train) scans.push_back(AsScan(*p));
   TaskOutcome out;
   protocol::TensorSet weights;
   double loss_start = 0, loss_end = 0;
@@ -184,9 +245,15 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Train(const v1::Task& task, cons
     config.seed = task.plan().seed() * 131 + task.round();  // the same for every member
     config.device = options_.device;
     config.proximal_mu = task.plan().proximal_mu();
+    std::vector<const nn::SeveritySlices*> slices;
+    std::vector<int> labels;
+    for (const SeverityPatient* p : train) {
+      slices.push_back(&Slices(spec.encoders[m], *p));
+      labels.push_back(p->label);
+    }
     SCV_ASSIGN_OR_RETURN(
         nn::SeverityTrainResult r,
-        nn::TrainSeverityEncoder(EncoderOnly(MemberTensors(global, m)), scans, config));
+        nn::TrainSeverityEncoder(EncoderOnly(MemberTensors(global, m)), slices, labels, config));
     SCV_RETURN_IF_ERROR(AddPrefixed(r.weights, m, &weights));
     out.num_samples += static_cast<uint64_t>(r.num_samples);
     loss_start += r.metrics.loss_start / spec.members();
@@ -227,11 +294,10 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Evaluate(const Spec& spec, const
   return out;
 }
 
-absl::StatusOr<size_t> SeverityTaskRunner::StoreScores(const std::string& study_id, const Spec& spec,
-                                             const std::vector<SeverityPatient>& patients,
-                                             const protocol::TensorSet& global) {
-  Patients all;  // every scan, whatever its outcome: the score is an input, not a result
-  for (const SeverityPatient& p : patients) all.push_back(&p);
+absl::StatusOr<size_t> SeverityTaskRunner::StoreScores(const std::string& study_id,
+                                                       const Spec& spec, const Patients& all,
+                                                       const protocol::TensorSet& global) {
+  // `all`: every usable scan, whatever its outcome: the score is an input, not a result.
   std::vector<AiSeverityScore> scores(all.size());
   for (size_t m = 0; m < spec.members(); ++m) {
     SCV_ASSIGN_OR_RETURN(std::vector<double> prob, Probabilities(spec, m, global, all));
@@ -303,12 +369,13 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
   }
   if (global == nullptr) return absl::InvalidArgumentError("task has no checkpoint");
   SCV_ASSIGN_OR_RETURN(std::vector<SeverityPatient> patients, data_->Load(spec.outcome));
+  SCV_ASSIGN_OR_RETURN(const Patients usable, Prepare(spec, patients));
   Patients train, val;
-  for (const SeverityPatient& p : patients) {
-    if (p.label < 0) continue;
+  for (const SeverityPatient* p : usable) {
+    if (p->label < 0) continue;
     const bool held = task.held_out_site() ||
-                      InHoldout(p.patient_key, task.plan().seed(), spec.validation_fraction);
-    (held ? val : train).push_back(&p);
+                      InHoldout(p->patient_key, task.plan().seed(), spec.validation_fraction);
+    (held ? val : train).push_back(p);
   }
   if (task.kind() == v1::TASK_KIND_TRAIN) return Train(task, spec, train, *global);
   const json spec_json = json::parse(task.spec_json(), nullptr, false);
@@ -317,7 +384,7 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
   if (task.kind() == v1::TASK_KIND_EVALUATE) {
     SCV_ASSIGN_OR_RETURN(TaskOutcome out, Evaluate(spec, val, *global, min_cell));
     if (options_.score_store != nullptr) {  // a count only leaves: how many were kept
-      SCV_ASSIGN_OR_RETURN(size_t scored, StoreScores(task.study_id(), spec, patients, *global));
+      SCV_ASSIGN_OR_RETURN(size_t scored, StoreScores(task.study_id(), spec, usable, *global));
       out.metrics["local.n_scored"] = static_cast<double>(scored);
     }
     return out;

@@ -29,12 +29,15 @@
 #ifndef SCANCOV_NODE_SEVERITY_RUNNER_H_
 #define SCANCOV_NODE_SEVERITY_RUNNER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/volume.h"
+#include "models/nn/severity_slices.h"
 #include "node/task_runner.h"
 #include "privacy/release_policy.h"
 
@@ -46,9 +49,14 @@ namespace scancov::node {
 
 struct SeverityPatient {
   std::string patient_key;
-  HuVolume ct;
-  LabelVolume lungs;  // 0 outside, > 0 lung
-  int label = -1;     // the study outcome: 1, 0, or -1 unknown
+  // Identifies the CT (series and content): prepared slices and embeddings are cached by it, so
+  // a re-imported or replaced series is prepared again.
+  std::string scan_id;
+  int label = -1;  // the study outcome: 1, 0, or -1 unknown
+  // Reads the CT and its lung mask (0 outside, > 0 lung; the scan's label is not used). Called
+  // only when the runner has no slices of this scan yet, and the volume is dropped once they are
+  // prepared: a site holds the slices of its scans, never all of their volumes at once.
+  std::function<absl::StatusOr<nn::SeverityScan>()> load;
 };
 
 class SeveritySource {
@@ -57,8 +65,9 @@ class SeveritySource {
   virtual absl::StatusOr<std::vector<SeverityPatient>> Load(const std::string& outcome) = 0;
 };
 
-// Patients of the node's store: imaging store + volume cache + clinical outcome; lung masks are
-// computed once per series and kept for the source's lifetime.
+// Patients of the node's store: imaging store + volume cache + clinical outcome; a patient's
+// loader reads the cached volume and computes the model-free lung mask. The source must outlive
+// the patients it returns.
 std::unique_ptr<SeveritySource> MakeStoreSeveritySource(SQLite::Database* db,
                                                         std::string cache_dir);
 
@@ -89,22 +98,33 @@ class SeverityTaskRunner : public TaskRunner {
                                        const protocol::TensorSet& global, int min_cell);
   // The number of patients scored and kept.
   absl::StatusOr<size_t> StoreScores(const std::string& study_id, const Spec& spec,
-                           const std::vector<SeverityPatient>& patients,
-                           const protocol::TensorSet& global);
+                                     const Patients& patients, const protocol::TensorSet& global);
   absl::StatusOr<TaskOutcome> Analyze(const Spec& spec, const Patients& train,
                                       const protocol::TensorSet& global);
   // Member m's CT-only probability for each patient (its encoder, PCA and beta).
   absl::StatusOr<std::vector<double>> Probabilities(const Spec& spec, size_t m,
                                                     const protocol::TensorSet& global,
                                                     const Patients& patients);
-  // Embeddings of `patients` under the encoder, cached by encoder digest, config and patient.
+  // Embeddings of `patients` under the encoder, cached by encoder digest, config and scan.
   absl::StatusOr<std::vector<std::vector<float>>> Embed(const protocol::TensorSet& encoder,
                                                         const std::string& config,
                                                         const Patients& patients);
+  // Prepares the slices every member needs for each patient that has none yet (one read of its
+  // CT for all members), and returns the patients whose scan could be prepared; the others are
+  // left out of every step, with a warning that names no patient.
+  absl::StatusOr<std::vector<const SeverityPatient*>> Prepare(
+      const Spec& spec, const std::vector<SeverityPatient>& patients);
+  // The slices of `patient` under member config `config` (Prepare made them).
+  const nn::SeveritySlices& Slices(const std::string& config, const SeverityPatient& patient);
 
   SeveritySource* data_;
   SeverityRunnerOptions options_;
   std::map<std::string, std::vector<float>> embedding_cache_;
+  // (config digest, scan_id) -> the scan's slices. Memory: every prepared scan's slices per
+  // member, channels x slice_size^2 x 4 bytes a slice (about 1.5 MB a scan at the default 64
+  // pixels and 10 mm slices with three windows).
+  std::map<std::string, nn::SeveritySlices> slice_cache_;
+  std::set<std::string> unusable_;  // scan_ids that could not be read or prepared
 };
 
 }  // namespace scancov::node

@@ -1,9 +1,10 @@
-// The store-backed SeveritySource (severity_runner.h): one series per patient, the model-free
-// lung mask computed once per series, the outcome from the admission rows (-1 when unknown).
-#include <spdlog/spdlog.h>
-
+// The store-backed SeveritySource (severity_runner.h): one series per patient (the one with the
+// most slices), the outcome from the admission rows (-1 when unknown). Nothing is read from the
+// volume cache here: each patient's loader reads its volume and computes the model-free lung
+// mask when the runner prepares that scan's slices, so the site never holds all its CTs at once.
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "models/ct/lung_mask.h"
 #include "node/clinical_source.h"
@@ -25,44 +26,50 @@ class StoreSeveritySource : public SeveritySource {
     std::map<std::string, int> label;
     for (size_t i = 0; i < rows.keys.size(); ++i) label[rows.keys[i]] = static_cast<int>(rows.y[i]);
     SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*db_));
-    std::map<std::string, const CtSeriesRecord*> best;  // patient -> series with most slices
+    std::map<std::string, CtSeriesRecord> best;  // patient -> series with most slices
     for (const CtSeriesRecord& r : series) {
-      auto& b = best[r.patient_key];
-      if (b == nullptr || r.nz > b->nz) b = &r;
+      auto it = best.find(r.patient_key);
+      if (it == best.end() || r.nz > it->second.nz) best[r.patient_key] = r;
     }
     std::vector<SeverityPatient> out;
     for (const auto& [patient, record] : best) {
       auto l = label.find(patient);  // unknown outcome: scored at the end, never trained on
-      absl::StatusOr<CtVolume> volume = cache_.Load(record->series_key, record->fingerprint);
-      if (!volume.ok()) {
-        spdlog::warn("series {}: not in the volume cache; skipped",
-                     record->series_key.substr(0, 12));
-        continue;
-      }
       SeverityPatient p;
       p.patient_key = patient;
+      p.scan_id = record.series_key + "@" + record.fingerprint;
       p.label = l == label.end() ? -1 : l->second;
-      p.ct = HuVolume(volume->nx, volume->ny, volume->nz, volume->spacing);
-      p.ct.voxels = std::move(volume->hu);
-      auto mask = masks_.find(record->series_key);
-      if (mask == masks_.end()) {
-        absl::StatusOr<ct::LungMaskResult> lungs = ct::ComputeLungMask(p.ct);
-        if (!lungs.ok() || lungs->right_voxels + lungs->left_voxels == 0) {
-          spdlog::warn("series {}: no lungs found; skipped", record->series_key.substr(0, 12));
-          continue;
-        }
-        mask = masks_.emplace(record->series_key, std::move(lungs->labels)).first;
-      }
-      p.lungs = mask->second;
+      p.load = [this, key = record.series_key, fingerprint = record.fingerprint]() {
+        return ReadScan(key, fingerprint);
+      };
       out.push_back(std::move(p));
     }
     return out;
   }
 
  private:
+  // The cached volume and its lungs; errors say what is missing, never a value.
+  absl::StatusOr<nn::SeverityScan> ReadScan(const std::string& series_key,
+                                            const std::string& fingerprint) const {
+    absl::StatusOr<CtVolume> volume = cache_.Load(series_key, fingerprint);
+    if (!volume.ok()) {
+      return absl::NotFoundError(absl::StrCat("series ", series_key.substr(0, 12),
+                                              ": not in the volume cache (",
+                                              volume.status().message(), ")"));
+    }
+    nn::SeverityScan scan;
+    scan.ct = HuVolume(volume->nx, volume->ny, volume->nz, volume->spacing);
+    scan.ct.voxels = std::move(volume->hu);
+    SCV_ASSIGN_OR_RETURN(ct::LungMaskResult lungs, ct::ComputeLungMask(scan.ct));
+    if (lungs.right_voxels + lungs.left_voxels == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("series ", series_key.substr(0, 12), ": no lungs found"));
+    }
+    scan.lungs = std::move(lungs.labels);
+    return scan;
+  }
+
   SQLite::Database* db_;
   VolumeCache cache_;
-  std::map<std::string, LabelVolume> masks_;
 };
 
 }  // namespace

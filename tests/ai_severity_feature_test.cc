@@ -154,11 +154,15 @@ TEST(AiSeverityFeatureTest, StudyScoresEverySiteThenTheTrimodalModelUsesTheScore
   for (int i = 0; i < 3; ++i) {
     auto stored = node::LoadAiSeverityScores(*sites[i].db, "aisev");
     ASSERT_TRUE(stored.ok()) << names[i] << ": " << stored.status();
-    ASSERT_EQ(stored->size(), scans[i]->patients().size()) << names[i];
+    ASSERT_EQ(stored->size(), scans[i]->keys().size()) << names[i];
+    // Each CT was read once in the whole study (all its rounds), however often the runner asked
+    // for the site's patients: the node keeps slices, not volumes.
+    EXPECT_EQ(scans[i]->reads(), static_cast<int>(scans[i]->keys().size())) << names[i];
+    EXPECT_GE(scans[i]->loads(), i < 2 ? 4 : 1) << names[i];  // the held site: evaluation only
     const std::vector<double> expected =
         testing_sites::RecomputedProbabilities(run.checkpoint, 0, kEncoder, scans[i]->scans());
     for (size_t p = 0; p < expected.size(); ++p) {
-      const std::string& key = scans[i]->patients()[p].patient_key;
+      const std::string& key = scans[i]->keys()[p];
       ASSERT_TRUE(stored->count(key)) << names[i] << " " << p;
       EXPECT_NEAR(stored->at(key), expected[p], 1e-9) << names[i] << " " << p;
     }

@@ -140,12 +140,9 @@ TEST(AiSeverityTest, TwoWindowSettingsEnsembledEachMemberAsItsOwnStudy) {
 
   // The ensemble's AUC is the AUC of the averaged probabilities, recomputed here on the held-out
   // site's scans from the final checkpoint.
-  std::vector<nn::SeverityScan> scans;
+  const std::vector<nn::SeverityScan>& scans = held.scans();
   std::vector<int> labels;
-  for (const node::SeverityPatient& p : held.patients()) {
-    scans.push_back({p.ct, p.lungs, p.label});
-    labels.push_back(p.label);
-  }
+  for (const nn::SeverityScan& scan : scans) labels.push_back(scan.label);
   const std::vector<double> p0 = RecomputedProbabilities(ensemble.checkpoint, 0, single, scans);
   const std::vector<double> p1 = RecomputedProbabilities(ensemble.checkpoint, 1, three, scans);
   std::vector<double> mean;

@@ -40,15 +40,30 @@ class PhantomPatients : public node::SeveritySource {
     Random rng(seed);
     for (size_t i = 0; i < keys.size(); ++i) Add(keys[i], labels[i], seed * 1000 + i, overlap, rng);
   }
+  PhantomPatients(const PhantomPatients&) = delete;  // the patients' loaders point here
+  PhantomPatients& operator=(const PhantomPatients&) = delete;
+
   absl::StatusOr<std::vector<node::SeverityPatient>> Load(const std::string&) override {
-    return patients_;
-  }
-  const std::vector<node::SeverityPatient>& patients() const { return patients_; }
-  std::vector<nn::SeverityScan> scans() const {
-    std::vector<nn::SeverityScan> out;
-    for (const node::SeverityPatient& p : patients_) out.push_back({p.ct, p.lungs, p.label});
+    ++loads_;
+    std::vector<node::SeverityPatient> out;
+    for (size_t i = 0; i < scans_.size(); ++i) {
+      node::SeverityPatient p;
+      p.patient_key = keys_[i];
+      p.scan_id = "scan-" + keys_[i];
+      p.label = scans_[i].label;
+      p.load = [this, i]() -> absl::StatusOr<nn::SeverityScan> {
+        ++reads_;
+        return scans_[i];
+      };
+      out.push_back(std::move(p));
+    }
     return out;
   }
+  const std::vector<std::string>& keys() const { return keys_; }
+  const std::vector<nn::SeverityScan>& scans() const { return scans_; }
+  // How many times the source was asked for its patients, and how many CTs were read.
+  int loads() const { return loads_; }
+  int reads() const { return reads_; }
 
  private:
   void Add(const std::string& key, int label, uint64_t phantom_seed, bool overlap, Random& rng) {
@@ -68,17 +83,19 @@ class PhantomPatients : public node::SeveritySource {
     spec.devices.endotracheal_tube = label == 1;  // devices outside the lungs must not help
     auto v = sites::GeneratePhantomVolume(spec);
     EXPECT_TRUE(v.ok()) << v.status();
-    node::SeverityPatient p;
-    p.patient_key = key;
-    p.label = label;
-    p.ct = HuVolume(64, 64, 16, {6.0, 6.0, 10.0});
-    p.ct.voxels = v->hu;
-    p.lungs = LabelVolume(64, 64, 16, {6.0, 6.0, 10.0});
-    p.lungs.voxels = v->lung_labels;
-    patients_.push_back(std::move(p));
+    nn::SeverityScan scan;
+    scan.label = label;
+    scan.ct = HuVolume(64, 64, 16, {6.0, 6.0, 10.0});
+    scan.ct.voxels = v->hu;
+    scan.lungs = LabelVolume(64, 64, 16, {6.0, 6.0, 10.0});
+    scan.lungs.voxels = v->lung_labels;
+    keys_.push_back(key);
+    scans_.push_back(std::move(scan));
   }
 
-  std::vector<node::SeverityPatient> patients_;
+  std::vector<std::string> keys_;
+  std::vector<nn::SeverityScan> scans_;
+  int loads_ = 0, reads_ = 0;
 };
 
 struct SeverityStudyRun {
