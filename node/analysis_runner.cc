@@ -160,6 +160,9 @@ absl::StatusOr<TaskOutcome> AnalysisTaskRunner::Run(const v1::Task& task,
     if (sites::FindVariable(v) == nullptr && !IsCtFeature(v) &&
         !protocol::IsAiSeverityVariable(v)) {
       terms.push_back(Refusal({v, v, "unknown"}, "failed", "unknown variable"));
+    } else if (!privacy::IsVariableAllowed(policy_, v)) {  // not even read
+      terms.push_back(
+          Refusal({v, v, "kept back"}, "refused", "not in the site's allowed variables"));
     } else {
       known.push_back(v);
     }

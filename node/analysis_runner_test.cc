@@ -16,6 +16,7 @@ class FakeSource : public DatasetSource {
  public:
   absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
                                    const std::string& outcome) override {
+    asked.insert(asked.end(), variables.begin(), variables.end());
     Random rng(3);
     TabularRows rows;
     rows.columns = variables;
@@ -38,6 +39,7 @@ class FakeSource : public DatasetSource {
     }
     return rows;
   }
+  std::vector<std::string> asked;  // every variable any Load asked for
 };
 
 v1::Task Task(const std::string& spec) {
@@ -96,6 +98,7 @@ TEST(AnalysisRunnerTest, StudyCannotLoosenTheSitePolicy) {
   EXPECT_EQ(Terms(*strict).at("age").at("status"), "refused");
   // Disallowed variables never leave.
   policy.allowed_variables = {"ggo"};
+  source.asked.clear();
   AnalysisTaskRunner narrow(&source, policy);
   auto out2 = narrow.Run(Task(R"({"analysis": "univariate_association", "outcome": "severe",
                                   "variables": ["age"]})"),
@@ -103,6 +106,8 @@ TEST(AnalysisRunnerTest, StudyCannotLoosenTheSitePolicy) {
   ASSERT_TRUE(out2.ok());
   EXPECT_EQ(Terms(*out2).at("age").at("reason"), "not in the site's allowed variables");
   EXPECT_EQ(Terms(*out2).at("age").count("or"), 0u);
+  EXPECT_EQ(Terms(*out2).at("age").at("status"), "refused");
+  EXPECT_TRUE(source.asked.empty());  // a kept-back variable is not even read
 }
 
 // A logistic regression on a variable the site's policy keeps back: the site answers "refused",
