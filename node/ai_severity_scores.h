@@ -5,7 +5,8 @@
 // probability), and stores the probabilities here under the study's id. Later studies then use
 // them as an input variable named "ai_severity:<study id>" (protocol/ids.h), joined to the
 // admission rows by pseudonym like the CT features (node/clinical_source.h): the seed's
-// trimodal "+ AI-severity" models. A patient without a score (no CT, or no usable lungs) is missing for that variable.
+// trimodal "+ AI-severity" models. A patient without a score (no CT, or no usable lungs) is
+// missing for that variable.
 //
 // Table ai_severity_scores(study_id, patient_key, probability, model_digest, scored_at): one row
 // per (study, patient); a study's rows are replaced as a whole when it is scored again, so a

@@ -14,9 +14,9 @@
 //     "log_level": "info",
 //     "privacy": {
 //       "min_cell_count": 10,                // events and non-events per variable, at least
-//       "allowed_variables": [],             // empty: every variable may be analysed; else
-//                                            // only these (admission, CT, ai_severity:<study>)
-//                                            // are read by any analysis (privacy::IsVariableAllowed)
+//       "allowed_variables": [],             // empty: all; else the only variables (admission,
+//                                            // CT, ai_severity:<study>) any analysis reads
+//                                            // (privacy::IsVariableAllowed)
 //       "allow_model_weights": true          // may trained weights leave the site?
 //     }
 //   }
