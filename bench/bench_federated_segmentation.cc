@@ -18,12 +18,15 @@
 #include <iostream>
 
 #include "absl/strings/str_format.h"
-#include "aggregator/federation.h"
-#include "aggregator/in_process_client.h"
+#include "aggregator/server/federation.h"
+#include "aggregator/server/in_process_client.h"
+#include "aggregator/studies/registry.h"
 #include "core/env.h"
 #include "models/nn/checkpoint.h"
 #include "node/agent.h"
-#include "node/segmentation_runner.h"
+#include "node/tasks/registry.h"
+#include "node/tasks/segmentation_runner.h"
+#include "node/tasks/task_host.h"
 #include "sites/ct/phantom_volume.h"
 
 namespace {
@@ -113,6 +116,7 @@ int main(int argc, char** argv) {
   scancov::FakeClock clock;
   auto store = scancov::aggregator::AggregatorStore::Open(":memory:");
   scancov::aggregator::FederationOptions fo;
+  fo.studies = &scancov::aggregator::AllStudyLogics();
   fo.clock = &clock;
   scancov::aggregator::Federation federation(std::move(*store), fo);
   const Caller coordinator{Caller::Role::kCoordinator, "bench"};
@@ -155,18 +159,22 @@ int main(int argc, char** argv) {
   data.push_back(
       std::make_unique<PhantomSite>(3, std::max(8, series / 2), size, 410.0 / size, 6.0));
   if (setup == "pooled") data[0]->Absorb(*data[1]);  // kb holds both sites' series
-  std::vector<std::unique_ptr<scancov::node::SegmentationTaskRunner>> runners;
+  std::vector<std::unique_ptr<scancov::node::TaskHost>> hosts;
   std::vector<std::unique_ptr<scancov::aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<scancov::node::NodeAgent>> agents;
   for (int i = 0; i < 3; ++i) {
-    runners.push_back(std::make_unique<scancov::node::SegmentationTaskRunner>(
-        data[i].get(), scancov::node::SegmentationRunnerOptions{ids[i], "auto"}));
+    scancov::node::NodeResources r;
+    r.context.site_id = ids[i];
+    r.context.device = "auto";
+    r.context.labelled_series = data[i].get();
+    hosts.push_back(std::make_unique<scancov::node::TaskHost>(
+        r, std::initializer_list<scancov::node::TaskPluginMaker>{&scancov::node::MakeTorchTasks}));
     clients.push_back(std::make_unique<scancov::aggregator::InProcessFederationClient>(
         &federation, Caller{Caller::Role::kSite, ids[i]}, 1 << 20));
     scancov::node::AgentOptions options;
     options.clock = &clock;
-    agents.push_back(std::make_unique<scancov::node::NodeAgent>(clients[i].get(), runners[i].get(),
-                                                                nullptr, nullptr, options));
+    agents.push_back(std::make_unique<scancov::node::NodeAgent>(clients[i].get(), &hosts[i]->gate(),
+                                                                nullptr, options));
   }
   scancov::v1::StudyStatus status;
   size_t printed = 0;

@@ -32,40 +32,7 @@ bool IsRefusalOfNode(const absl::Status& s) {
          s.code() == absl::StatusCode::kPermissionDenied;
 }
 
-std::string TensorsJson(const protocol::TensorSet& set) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const protocol::Tensor& t : set.tensors()) {
-    list.push_back({{"name", t.name},
-                    {"shape", t.shape},
-                    {"dtype", std::string(protocol::DTypeName(t.dtype))}});
-  }
-  return list.dump();
-}
-
-std::string SummaryJson(const TaskOutcome& outcome) {
-  nlohmann::json j = {{"num_samples", outcome.num_samples}, {"metrics", outcome.metrics}};
-  if (!outcome.result_json.empty())
-    j["result"] = nlohmann::json::parse(outcome.result_json, nullptr, false);
-  return j.dump();
-}
-
 }  // namespace
-
-absl::StatusOr<TaskOutcome> GuardedRun(TaskRunner& runner, const v1::Task& task,
-                                       const protocol::TensorSet* global) {
-  // A spec the runner did not expect (a field of another JSON type) or a library's exception
-  // must not take the node down; the task fails like any other, and the rest goes on.
-  try {
-    return runner.Run(task, global);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory");  // may pass: retried, not reported
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the task could not be processed (", e.what(), ")"));
-  } catch (...) {
-    return absl::InternalError("the task could not be processed (unknown exception)");
-  }
-}
 
 bool IsDeterministicFailure(const absl::Status& status) {
   switch (status.code()) {
@@ -94,11 +61,10 @@ bool IsTransient(const absl::Status& status) {
   }
 }
 
-NodeAgent::NodeAgent(protocol::FederationClient* client, TaskRunner* runner,
-                     privacy::EgressLedger* ledger, TaskLog* log, AgentOptions options)
+NodeAgent::NodeAgent(protocol::FederationClient* client, TaskGate* gate, TaskLog* log,
+                     AgentOptions options)
     : client_(client),
-      runner_(runner),
-      ledger_(ledger),
+      gate_(gate),
       log_(log),
       options_(std::move(options)),
       jitter_(options_.jitter_seed) {}
@@ -141,42 +107,15 @@ absl::Status NodeAgent::RegisterWithRetry() {
   return absl::CancelledError("cancelled");
 }
 
-absl::Status NodeAgent::Upload(const v1::Task& task, const TaskOutcome& outcome,
-                               const std::string& failure) {
-  v1::UploadHeader header;
-  header.set_task_id(task.task_id());
-  header.set_failure(failure);
-  header.set_num_samples(outcome.num_samples);
-  header.mutable_metrics()->insert(outcome.metrics.begin(), outcome.metrics.end());
-  header.set_result_json(outcome.result_json);
-  int64_t entry = 0;
-  if (ledger_ != nullptr) {
-    privacy::EgressEntry e;
-    e.created_unix = absl::ToUnixSeconds(options_.clock->Now());
-    e.destination = options_.destination;
-    e.task_id = task.task_id();
-    e.kind = failure.empty() ? "result" : "failure";
-    e.summary_json =
-        failure.empty() ? SummaryJson(outcome) : nlohmann::json{{"failure", failure}}.dump();
-    e.payload_bytes = e.summary_json.size();
-    if (outcome.weights) {
-      e.payload_bytes += outcome.weights->TotalBytes();
-      e.payload_sha256 = protocol::WeightsDigestHex(*outcome.weights);
-      e.tensors_json = TensorsJson(*outcome.weights);
-    }
-    SCV_ASSIGN_OR_RETURN(entry, ledger_->Record(e));  // nothing leaves without an entry
-  }
-  const protocol::TensorSet* weights = outcome.weights ? &*outcome.weights : nullptr;
+absl::Status NodeAgent::Upload(const Release& release) {
+  const protocol::TensorSet* weights = release.weights ? &*release.weights : nullptr;
   absl::StatusOr<v1::UploadResponse> response =
-      Retry("upload", [&] { return client_->UploadResult(header, weights); });
-  if (ledger_ != nullptr) {
-    const std::string state =
-        response.ok() ? (response->duplicate() ? "duplicate" : "sent") : "failed";
-    const std::string detail =
-        response.ok() ? response->message() : std::string(response.status().message());
-    absl::Status marked = ledger_->MarkOutcome(entry, state, detail);
-    if (!marked.ok()) spdlog::error("{}", std::string(marked.message()));
-  }
+      Retry("upload", [&] { return client_->UploadResult(release.header, weights); });
+  const std::string state =
+      response.ok() ? (response->duplicate() ? "duplicate" : "sent") : "failed";
+  gate_->MarkOutcome(
+      release, state,
+      response.ok() ? response->message() : std::string(response.status().message()));
   return response.status();
 }
 
@@ -205,7 +144,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     }
     global = std::move(*downloaded);
   }
-  absl::StatusOr<TaskOutcome> outcome = GuardedRun(*runner_, task, global ? &*global : nullptr);
+  absl::StatusOr<Release> outcome = gate_->Run(task, global ? &*global : nullptr);
   if (!outcome.ok()) {
     spdlog::error("task '{}' failed locally: {}", task.task_id(),
                   std::string(outcome.status().message()));
@@ -217,14 +156,15 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     if (!IsDeterministicFailure(outcome.status())) return Step::kTaskFailed;
     const std::string why = absl::StrCat(absl::StatusCodeToString(outcome.status().code()), ": ",
                                          outcome.status().message().substr(0, 500));
-    absl::Status reported = Upload(task, TaskOutcome{}, why);
+    absl::StatusOr<Release> failure = gate_->Failure(task, why);
+    absl::Status reported = failure.ok() ? Upload(*failure) : failure.status();
     if (!reported.ok()) {
       spdlog::warn("task '{}': the failure could not be reported: {}", task.task_id(),
                    std::string(reported.message()));
     }
     return Step::kTaskFailed;
   }
-  absl::Status uploaded = Upload(task, *outcome);
+  absl::Status uploaded = Upload(*outcome);
   if (!uploaded.ok()) {
     finish(IsTransient(uploaded) ? "failed" : "refused", uploaded);
     if (IsTransient(uploaded)) return uploaded;
@@ -235,8 +175,8 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   finish("uploaded", absl::OkStatus());
   ++tasks_completed_;
   std::string summary;
-  for (const auto& [k, v] : outcome->metrics) absl::StrAppend(&summary, " ", k, "=", v);
-  spdlog::info("task '{}' done: n={}{}", task.task_id(), outcome->num_samples, summary);
+  for (const auto& [k, v] : outcome->header.metrics()) absl::StrAppend(&summary, " ", k, "=", v);
+  spdlog::info("task '{}' done: n={}{}", task.task_id(), outcome->header.num_samples(), summary);
   return Step::kRanTask;
 }
 

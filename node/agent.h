@@ -1,6 +1,7 @@
 // NodeAgent: the node daemon's loop. It only dials out: register, then repeatedly pull the next
-// action (run a task / wait / stop), download the task's checkpoint, run it locally, record in
-// the egress ledger what is about to leave, upload, and record the outcome.
+// action (run a task / wait / stop), download the task's checkpoint, hand the task to the gate
+// (node/gate.h: policy, run, release check, egress ledger), upload what the gate released, and
+// record the outcome. The agent is transport only: it never decides what may leave.
 //
 // Failure handling:
 //  - transient errors (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, DATA_LOSS:
@@ -21,9 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "core/env.h"
+#include "node/gate.h"
 #include "node/task_log.h"
-#include "node/task_runner.h"
-#include "privacy/egress_ledger.h"
 #include "protocol/federation_client.h"
 
 namespace scancov::node {
@@ -45,9 +45,8 @@ class NodeAgent {
  public:
   enum class Step { kRanTask, kTaskFailed, kWaited, kIdle, kStopped };
 
-  // All pointers must outlive the agent; `ledger` and `log` may be null in tests.
-  NodeAgent(protocol::FederationClient* client, TaskRunner* runner, privacy::EgressLedger* ledger,
-            TaskLog* log, AgentOptions options);
+  // All pointers must outlive the agent; `log` may be null in tests.
+  NodeAgent(protocol::FederationClient* client, TaskGate* gate, TaskLog* log, AgentOptions options);
 
   // Registers, then loops until Stop, idle exit (if enabled) or Cancel. Returns the refusal if
   // the aggregator refuses this node.
@@ -61,17 +60,15 @@ class NodeAgent {
 
  private:
   absl::StatusOr<Step> RunTask(const v1::Task& task);
-  // `failure` non-empty: reports that the task failed here, and why, instead of a result.
-  absl::Status Upload(const v1::Task& task, const TaskOutcome& outcome,
-                      const std::string& failure = "");
+  // Sends what the gate released and records the answer in the ledger.
+  absl::Status Upload(const Release& release);
   // Calls `fn` until it succeeds, fails non-transiently, or attempts run out.
   template <typename Fn>
   auto Retry(const char* what, Fn&& fn) -> decltype(fn());
   void Backoff(int attempt);
 
   protocol::FederationClient* client_;
-  TaskRunner* runner_;
-  privacy::EgressLedger* ledger_;
+  TaskGate* gate_;
   TaskLog* log_;
   AgentOptions options_;
   Random jitter_;
@@ -82,11 +79,6 @@ class NodeAgent {
 
 // Transient = worth retrying the same call.
 bool IsTransient(const absl::Status& status);
-
-// runner.Run, with any exception turned into an error: InvalidArgument (reported, as a retry
-// would meet it again) naming the exception, ResourceExhausted for std::bad_alloc.
-absl::StatusOr<TaskOutcome> GuardedRun(TaskRunner& runner, const v1::Task& task,
-                                       const protocol::TensorSet* global);
 
 // True for a task runner's error that a retry at this site would meet again (invalid spec,
 // missing data, unsupported request): the agent reports it to the aggregator (UploadHeader

@@ -4,9 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "aggregator/federation.h"
-#include "aggregator/in_process_client.h"
+#include "aggregator/server/federation.h"
+#include "aggregator/server/in_process_client.h"
+#include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
+#include "node/gate.h"
 
 namespace scancov::node {
 namespace {
@@ -17,8 +19,13 @@ using protocol::TensorSet;
 const Caller kCoordinator{Caller::Role::kCoordinator, "alice"};
 
 // Adds `delta` to every weight; INIT returns zeros.
-class FakeRunner : public TaskRunner {
+class FakeRunner : public TaskPlugin {
  public:
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
+    TaskDeclaration d;
+    d.releases_weights = task.kind() != v1::TASK_KIND_EVALUATE;
+    return d;
+  }
   explicit FakeRunner(float delta, uint64_t samples) : delta_(delta), samples_(samples) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
     if (fail_) return failure_;
@@ -52,6 +59,21 @@ class FakeRunner : public TaskRunner {
 
 // Fails the first `failures` calls of each kind with UNAVAILABLE; for uploads, the failure
 // happens after the aggregator accepted the result (a lost response).
+// The gate owns its plug-ins; the tests keep theirs to change their behaviour between steps.
+class Forward : public TaskPlugin {
+ public:
+  explicit Forward(TaskPlugin* inner) : inner_(inner) {}
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
+    return inner_->Declare(task);
+  }
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
+    return inner_->Run(task, global);
+  }
+
+ private:
+  TaskPlugin* inner_;
+};
+
 class FlakyClient : public protocol::FederationClient {
  public:
   FlakyClient(protocol::FederationClient* inner, int failures) : inner_(inner), left_(failures) {}
@@ -82,6 +104,7 @@ class AgentTest : public ::testing::Test {
     auto store = aggregator::AggregatorStore::Open(":memory:");
     ASSERT_TRUE(store.ok());
     aggregator::FederationOptions options;
+    options.studies = &aggregator::AllStudyLogics();
     options.clock = &clock_;
     federation_ = std::make_unique<aggregator::Federation>(std::move(*store), options);
     db_ = std::make_unique<SQLite::Database>(":memory:",
@@ -107,6 +130,17 @@ class AgentTest : public ::testing::Test {
     ASSERT_TRUE(federation_->CreateStudy(kCoordinator, req).ok());
   }
 
+  // A gate in front of `runner` for the study's kind (tabular_training), recording in `ledger`.
+  TaskGate* Gate(TaskPlugin* runner, privacy::EgressLedger* ledger) {
+    TaskPlugins plugins;
+    plugins[protocol::StudyKind::tabular_training] = std::make_unique<Forward>(runner);
+    GateOptions options;
+    options.clock = &clock_;
+    options.destination = "in-process";
+    gates_.push_back(std::make_unique<TaskGate>(options, std::move(plugins), ledger));
+    return gates_.back().get();
+  }
+
   AgentOptions Options() {
     AgentOptions o;
     o.clock = &clock_;
@@ -120,6 +154,7 @@ class AgentTest : public ::testing::Test {
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<privacy::EgressLedger> ledger_;
   std::unique_ptr<TaskLog> log_;
+  std::vector<std::unique_ptr<TaskGate>> gates_;
 };
 
 TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
@@ -132,8 +167,8 @@ TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
     clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
         federation_.get(), Caller{Caller::Role::kSite, sites[i]}));
     runners.push_back(std::make_unique<FakeRunner>(static_cast<float>(i + 1), 100 * (i + 1)));
-    agents.push_back(std::make_unique<NodeAgent>(clients[i].get(), runners[i].get(), ledger_.get(),
-                                                 log_.get(), Options()));
+    agents.push_back(std::make_unique<NodeAgent>(
+        clients[i].get(), Gate(runners[i].get(), ledger_.get()), log_.get(), Options()));
     ASSERT_TRUE(agents[i]->RegisterWithRetry().ok());
   }
   for (int step = 0; step < 50; ++step) {
@@ -163,7 +198,7 @@ TEST_F(AgentTest, RetriesTransientFailuresAndLostUploadResponsesAreDuplicates) {
   aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
   FlakyClient flaky(&inner, /*failures=*/1);
   FakeRunner runner(1, 50);
-  NodeAgent agent(&flaky, &runner, ledger_.get(), log_.get(), Options());
+  NodeAgent agent(&flaky, Gate(&runner, ledger_.get()), log_.get(), Options());
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_GT(clock_.TotalSlept(), absl::ZeroDuration());
   auto status = federation_->GetStudyStatus(kCoordinator, "study");
@@ -179,7 +214,7 @@ TEST_F(AgentTest, UnenrolledSiteStopsWithTheRefusal) {
   EnrollAndCreate({"kb"}, 1);
   aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "zz"});
   FakeRunner runner(1, 50);
-  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
   absl::Status s = agent.Run();
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(s.message().find("not enrolled"), std::string::npos);
@@ -190,7 +225,7 @@ TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
   aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
   FakeRunner runner(1, 50);
   runner.fail_ = true;
-  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
   auto step = agent.RunOnce();
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
@@ -213,7 +248,7 @@ TEST_F(AgentTest, DeterministicFailureIsReportedAndEndsTheStudy) {
   FakeRunner runner(1, 50);
   runner.fail_ = true;
   runner.failure_ = absl::InvalidArgumentError("unknown feature well_aerated_lung_percent");
-  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
   auto step = agent.RunOnce();
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
@@ -239,7 +274,7 @@ TEST_F(AgentTest, RunnerExceptionBecomesAReportedFailure) {
   aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
   FakeRunner runner(1, 50);
   runner.throw_ = true;
-  NodeAgent agent(&client, &runner, ledger_.get(), log_.get(), Options());
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
   auto step = agent.RunOnce();
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
@@ -259,7 +294,7 @@ TEST_F(AgentTest, ExitsWhenNoStudyIncludesTheSite) {
   ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
   aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "lonely"});
   FakeRunner runner(1, 50);
-  NodeAgent agent(&client, &runner, nullptr, nullptr, Options());
+  NodeAgent agent(&client, Gate(&runner, nullptr), nullptr, Options());
   EXPECT_TRUE(agent.Run().ok());
   EXPECT_EQ(agent.tasks_completed(), 0);
 }

@@ -15,7 +15,6 @@
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
 #include "node/agent.h"
-#include "node/analysis_runner.h"
 #include "node/clinical/clinical_import.h"
 #include "node/clinical/clinical_store.h"
 #include "node/clinical/column_mapping.h"
@@ -25,12 +24,13 @@
 #include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/volume_cache.h"
-#include "node/segmentation_runner.h"
-#include "node/severity_runner.h"
-#include "node/store_series_source.h"
 #include "node/task_log.h"
-#include "node/tercile_budget.h"
-#include "node/training_runner.h"
+#include "node/tasks/registry.h"
+#include "node/tasks/segmentation_runner.h"
+#include "node/tasks/severity_runner.h"
+#include "node/tasks/store_series_source.h"
+#include "node/tasks/task_host.h"
+#include "node/tasks/tercile_budget.h"
 #include "privacy/egress_ledger.h"
 #include "privacy/pseudonymizer.h"
 #include "sites/config/site_config.h"
@@ -71,38 +71,30 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
       GrpcFederationClient::Create(config.aggregator, {config.ca_cert, config.cert, config.key},
                                    config.aggregator_tls_name));
   ClinicalDatasetSource source(db.get());
-  TrainingRunnerOptions runner_options;
-  runner_options.site_id = config.site_id;
-  runner_options.device = config.device;
-  runner_options.allow_model_weights = config.privacy.allow_model_weights;
-  TrainingTaskRunner trainer(&source, runner_options);
-  privacy::ReleasePolicy policy;
-  policy.min_cell_count = config.privacy.min_cell_count;
-  policy.allowed_variables = config.privacy.allowed_variables;
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<TercileBudget> terciles, TercileBudget::Open(db.get()));
-  AnalysisTaskRunner analyst(&source, policy, config.site_id, terciles.get());
   std::unique_ptr<LabelledSeriesSource> series = MakeStoreSeriesSource(db.get(), config.cache_dir);
-  SegmentationRunnerOptions seg_options;
-  seg_options.site_id = config.site_id;
-  seg_options.device = config.device;
-  seg_options.allow_model_weights = config.privacy.allow_model_weights;
-  SegmentationTaskRunner segmenter(series.get(), seg_options);
   std::unique_ptr<SeveritySource> scans = MakeStoreSeveritySource(db.get(), config.cache_dir);
-  SeverityRunnerOptions severity_options;
-  severity_options.site_id = config.site_id;
-  severity_options.device = config.device;
-  severity_options.allow_model_weights = config.privacy.allow_model_weights;
-  severity_options.policy = policy;
-  severity_options.score_store = db.get();
-  SeverityTaskRunner severity(scans.get(), severity_options);
-  DispatchingRunner runner(&trainer, &analyst, &segmenter, &severity);
+  NodeResources resources;
+  resources.context.site_id = config.site_id;
+  resources.context.device = config.device;
+  resources.context.policy.min_cell_count = config.privacy.min_cell_count;
+  resources.context.policy.allowed_variables = config.privacy.allowed_variables;
+  resources.context.allow_model_weights = config.privacy.allow_model_weights;
+  resources.context.tabular = &source;
+  resources.context.labelled_series = series.get();
+  resources.context.scans = scans.get();
+  resources.context.terciles = terciles.get();
+  resources.context.store = db.get();
+  resources.destination = config.aggregator;
+  resources.ledger = ledger.get();
+  TaskHost host(resources, {&MakePlainTasks, &MakeTorchTasks});
   AgentOptions options;
   options.node_version = kNodeVersion;
   options.device = config.device == "cpu" ? "cpu" : nn::DeviceInfo();
   options.destination = config.aggregator;
   options.exit_when_idle = exit_when_idle;
   options.jitter_seed = std::hash<std::string>()(config.site_id);
-  NodeAgent agent(client.get(), &runner, ledger.get(), log.get(), options);
+  NodeAgent agent(client.get(), &host.gate(), log.get(), options);
   g_agent = &agent;
   std::signal(SIGINT, StopAgent);
   std::signal(SIGTERM, StopAgent);

@@ -7,15 +7,15 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_format.h"
-#include "aggregator/federation.h"
-#include "aggregator/in_process_client.h"
-#include "aggregator/report.h"
+#include "aggregator/coordinator/report.h"
+#include "aggregator/server/federation.h"
+#include "aggregator/server/in_process_client.h"
+#include "aggregator/studies/registry.h"
 #include "core/env.h"
 #include "gtest/gtest.h"
 #include "models/nn/severity_encoder.h"
 #include "node/agent.h"
-#include "node/analysis_runner.h"
-#include "node/severity_runner.h"
+#include "node/tasks/severity_runner.h"
 #include "tests/severity_phantoms.h"
 
 namespace scancov {
@@ -172,6 +172,7 @@ TEST(AiSeverityTest, RefusesIdenticalMembersAndBothEncoderForms) {
   auto store = aggregator::AggregatorStore::Open(":memory:");
   ASSERT_TRUE(store.ok());
   aggregator::FederationOptions fo;
+  fo.studies = &aggregator::AllStudyLogics();
   fo.clock = &clock;
   aggregator::Federation federation(std::move(*store), fo);
   const Caller coordinator{Caller::Role::kCoordinator, "alice"};

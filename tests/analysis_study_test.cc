@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "aggregator/association_table.h"
+#include "aggregator/studies/association_table.h"
 #include "sites/cohort/ground_truth.h"
 #include "tests/test_sites.h"
 
@@ -36,11 +36,11 @@ class AnalysisStudyTest : public ::testing::Test {
   std::vector<Site> sites_;
 };
 
-std::map<std::string, aggregator::AssociationRow> Table1(const v1::StudyStatus& status) {
+std::map<std::string, wire::AssociationRow> Table1(const v1::StudyStatus& status) {
   EXPECT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
-  auto table = aggregator::AssociationTableFromJson(status.rounds(0).result_json());
+  auto table = wire::ParseAssociationTable(status.rounds(0).result_json());
   EXPECT_TRUE(table.ok()) << table.status();
-  std::map<std::string, aggregator::AssociationRow> rows;
+  std::map<std::string, wire::AssociationRow> rows;
   if (!table.ok()) return rows;
   EXPECT_GE(table->tests, 58);  // the seed's 58 variables (categorical ones as several terms)
   for (const auto& row : table->rows) rows[row.term] = row;
@@ -59,7 +59,7 @@ TEST_F(AnalysisStudyTest, AtTheSeedsSizesFindsTheStrongEffectsAndNoNullVariable)
   auto rows = Table1(RunStudy(kTable1Spec));
   for (const sites::SeedOddsRatio& seed : sites::SeedSeverityOddsRatios()) {
     if (!rows.count(seed.variable)) continue;  // categorical: reported per level
-    const aggregator::AssociationRow& row = rows.at(seed.variable);
+    const wire::AssociationRow& row = rows.at(seed.variable);
     EXPECT_EQ(row.fe_or > 1, seed.kb > 1) << seed.variable << ": direction";
     if (seed.p_stouffer < 1e-6) {
       EXPECT_TRUE(row.significant) << seed.variable;
@@ -92,7 +92,7 @@ TEST_F(AnalysisStudyTest, SiteWithTooFewEventsReportsTheTermRefused) {
       R"({"analysis": "univariate_association", "outcome": "death", "variables": ["age", "asthma"],
           "min_cell_count": 25})");
   ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE);
-  auto table = aggregator::AssociationTableFromJson(status.rounds(0).result_json());
+  auto table = wire::ParseAssociationTable(status.rounds(0).result_json());
   ASSERT_TRUE(table.ok());
   bool refused_at_igr = false;
   for (const auto& row : table->rows) {

@@ -1,6 +1,6 @@
 // Exact federated logistic regression over the federation protocol: three synthetic hospitals,
 // Newton steps as rounds, and the result equal to the fit on the pooled rows.
-#include "node/federated_logistic.h"
+#include "node/tasks/federated_logistic.h"
 
 #include <Eigen/Dense>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "models/scores/risk_classes.h"
 #include "models/stats/logistic_regression.h"
 #include "node/tabular_features.h"
-#include "node/tercile_budget.h"
+#include "node/tasks/tercile_budget.h"
 #include "protocol/tensor_set.h"
 #include "tests/test_sites.h"
 

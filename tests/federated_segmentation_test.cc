@@ -1,11 +1,13 @@
 // Federated training of the lung U-Net: two sites train by FedAvg rounds on their own labelled
 // CT phantoms, a third, held-out site only evaluates the final model on all of its series.
-#include "aggregator/federation.h"
-#include "aggregator/in_process_client.h"
+#include "aggregator/server/federation.h"
+#include "aggregator/server/in_process_client.h"
+#include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
 #include "node/agent.h"
-#include "node/analysis_runner.h"
-#include "node/segmentation_runner.h"
+#include "node/tasks/registry.h"
+#include "node/tasks/segmentation_runner.h"
+#include "node/tasks/task_host.h"
 #include "sites/ct/phantom_volume.h"
 #include "tests/test_sites.h"
 
@@ -54,6 +56,7 @@ TEST(FederatedSegmentationTest, TwoSitesTrainTheLungUNetAHeldOutSiteEvaluatesIt)
   auto store = aggregator::AggregatorStore::Open(":memory:");
   ASSERT_TRUE(store.ok());
   aggregator::FederationOptions fo;
+  fo.studies = &aggregator::AllStudyLogics();
   fo.clock = &clock;
   aggregator::Federation federation(std::move(*store), fo);
   const Caller coordinator{Caller::Role::kCoordinator, "alice"};
@@ -74,18 +77,22 @@ TEST(FederatedSegmentationTest, TwoSitesTrainTheLungUNetAHeldOutSiteEvaluatesIt)
   data.push_back(std::make_unique<PhantomSeries>(2, 4, 6.3));  // another scanner's pixel size
   data.push_back(std::make_unique<PhantomSeries>(3, 3, 5.8));
   const char* ids[] = {"a", "b", "held"};
-  std::vector<std::unique_ptr<node::SegmentationTaskRunner>> runners;
+  std::vector<std::unique_ptr<node::TaskHost>> hosts;
   std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<node::NodeAgent>> agents;
   for (int i = 0; i < 3; ++i) {
-    runners.push_back(std::make_unique<node::SegmentationTaskRunner>(
-        data[i].get(), node::SegmentationRunnerOptions{ids[i], "cpu"}));
+    node::NodeResources r;
+    r.context.site_id = ids[i];
+    r.context.device = "cpu";
+    r.context.labelled_series = data[i].get();
+    hosts.push_back(std::make_unique<node::TaskHost>(
+        r, std::initializer_list<node::TaskPluginMaker>{&node::MakeTorchTasks}));
     clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
         &federation, Caller{Caller::Role::kSite, ids[i]}, 1 << 16));
     node::AgentOptions options;
     options.clock = &clock;
-    agents.push_back(std::make_unique<node::NodeAgent>(clients[i].get(), runners[i].get(), nullptr,
-                                                       nullptr, options));
+    agents.push_back(
+        std::make_unique<node::NodeAgent>(clients[i].get(), &hosts[i]->gate(), nullptr, options));
   }
   v1::StudyStatus status;
   for (int step = 0; step < 40 && status.state() != v1::STUDY_STATE_DONE; ++step) {

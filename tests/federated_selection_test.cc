@@ -2,7 +2,7 @@
 // site holding the whole table it is the pooled FitMultivariableModel; with three synthetic
 // hospitals it selects the variables that carry the generator's signal; an aggregator restart
 // in the middle changes nothing.
-#include "node/federated_selection.h"
+#include "node/tasks/federated_selection.h"
 
 #include <Eigen/Dense>
 #include <algorithm>
@@ -10,8 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "aggregator/report.h"
-#include "aggregator/study_logic.h"
+#include "aggregator/coordinator/report.h"
+#include "aggregator/server/study_logic.h"
+#include "aggregator/studies/registry.h"
 #include "models/scores/multivariable_pipeline.h"
 #include "tests/test_sites.h"
 
@@ -158,7 +159,7 @@ TEST(FederatedSelectionStudyTest, SiteBelowItsMinimumCountsTakesNoPartAndSaysSo)
 struct Nodes {
   std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<node::ClinicalDatasetSource>> sources;
-  std::vector<std::unique_ptr<node::AnalysisTaskRunner>> runners;
+  std::vector<std::unique_ptr<node::TaskHost>> hosts;
   std::vector<std::unique_ptr<node::NodeAgent>> agents;
 
   Nodes(aggregator::Federation& federation, FakeClock& clock,
@@ -167,12 +168,11 @@ struct Nodes {
       clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
           &federation, aggregator::Caller{aggregator::Caller::Role::kSite, s.id}));
       sources.push_back(std::make_unique<node::ClinicalDatasetSource>(s.db.get()));
-      runners.push_back(std::make_unique<node::AnalysisTaskRunner>(sources.back().get(),
-                                                                   privacy::ReleasePolicy{}, s.id));
+      hosts.push_back(testing_sites::MakeAnalysisHost(sources.back().get(), s.id));
       node::AgentOptions options;
       options.clock = &clock;
-      agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), runners.back().get(),
-                                                         nullptr, nullptr, options));
+      agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(),
+                                                         &hosts.back()->gate(), nullptr, options));
     }
   }
   void Step() {
@@ -184,6 +184,7 @@ std::unique_ptr<aggregator::Federation> OpenFederation(const std::string& path, 
   auto store = aggregator::AggregatorStore::Open(path);
   EXPECT_TRUE(store.ok()) << store.status();
   aggregator::FederationOptions options;
+  options.studies = &aggregator::AllStudyLogics();
   options.clock = &clock;
   return std::make_unique<aggregator::Federation>(std::move(*store), options);
 }
@@ -254,6 +255,17 @@ aggregator::ResultRecord Result(const std::string& site, std::string result_json
   return r;
 }
 
+// The study's logic, created from the spec as the aggregator creates it (kSpec: model selection).
+std::unique_ptr<aggregator::StudyLogic> MakeSelectionLogic() {
+  v1::StudySpec spec;
+  spec.set_kind(v1::STUDY_KIND_ANALYSIS);
+  spec.set_spec_json(kSpec);
+  absl::StatusOr<std::unique_ptr<aggregator::StudyLogic>> logic =
+      aggregator::CreateStudyLogic(spec);
+  EXPECT_TRUE(logic.ok()) << logic.status();
+  return logic.ok() ? std::move(*logic) : nullptr;
+}
+
 aggregator::StudyRecord Study(const std::string& spec) {
   aggregator::StudyRecord study;
   study.study_id = "s";
@@ -265,7 +277,7 @@ aggregator::StudyRecord Study(const std::string& spec) {
 // Review findings 1, 2 and 8: a malformed answer is refused at upload with the site and the field
 // named; nothing throws (the logic is used here without the federation's guard).
 TEST(FederatedSelectionStudyTest, MalformedAnswersAreRefusedAtUploadNamingTheSite) {
-  const auto logic = aggregator::MakeSelectionStudyLogic();
+  const auto logic = MakeSelectionLogic();
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 61, 300));
   const json good = json::parse(NodeAnswer(sites[0], kSpec, nullptr, {}));
@@ -304,7 +316,7 @@ TEST(FederatedSelectionStudyTest, MalformedAnswersAreRefusedAtUploadNamingTheSit
 // Review findings 1 and 8: a refusal whose reason is not a string and an answer that does not fit
 // the spec (both stored before the fix) close the round without throwing; they are left out.
 TEST(FederatedSelectionStudyTest, MalformedStoredAnswersAreLeftOutAtClose) {
-  const auto logic = aggregator::MakeSelectionStudyLogic();
+  const auto logic = MakeSelectionLogic();
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 62, 300));
   const std::string good = NodeAnswer(sites[0], kSpec, nullptr, {});
@@ -331,7 +343,7 @@ TEST(FederatedSelectionStudyTest, CloseReusesTheDriverOnlyForTheHistoryItSaw) {
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 63, 400));
   const aggregator::StudyRecord study = Study(kSpec);
-  const auto kept = aggregator::MakeSelectionStudyLogic();
+  const auto kept = MakeSelectionLogic();
   // Closes `round` with the site's answer to `checkpoint`.
   const auto close = [&](const aggregator::StudyLogic& logic, uint32_t round,
                          const protocol::TensorSet* checkpoint,
@@ -353,7 +365,7 @@ TEST(FederatedSelectionStudyTest, CloseReusesTheDriverOnlyForTheHistoryItSaw) {
   const aggregator::RoundRecord h1 = record(1, r1->result_json);
   // A fresh logic (a restarted aggregator) replays and agrees; so does closing round 1 again
   // (a close whose transaction rolled back).
-  const auto fresh = aggregator::MakeSelectionStudyLogic();
+  const auto fresh = MakeSelectionLogic();
   const absl::StatusOr<aggregator::RoundOutcome> replayed = close(*fresh, 1, &*r0->weights, {h0});
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->result_json, r1->result_json);
@@ -367,7 +379,7 @@ TEST(FederatedSelectionStudyTest, CloseReusesTheDriverOnlyForTheHistoryItSaw) {
   const absl::StatusOr<aggregator::RoundOutcome> cached =
       close(*kept, 2, &*r1->weights, {lost, h1});
   ASSERT_TRUE(cached.ok()) << cached.status();
-  const auto restarted = aggregator::MakeSelectionStudyLogic();
+  const auto restarted = MakeSelectionLogic();
   EXPECT_EQ(close(*restarted, 2, &*r1->weights, {lost, h1}).status().code(),
             absl::StatusCode::kDataLoss);
   const absl::StatusOr<aggregator::RoundOutcome> full =

@@ -6,15 +6,18 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
-#include "aggregator/coordinator_client.h"
-#include "aggregator/grpc_service.h"
+#include "aggregator/coordinator/coordinator_client.h"
+#include "aggregator/server/grpc_service.h"
+#include "aggregator/studies/registry.h"
 #include "core/env.h"
 #include "core/file_util.h"
 #include "core/sha256.h"
 #include "gtest/gtest.h"
 #include "node/agent.h"
+#include "node/gate.h"
 #include "node/grpc_federation_client.h"
-#include "node/training_runner.h"
+#include "node/tasks/registry.h"
+#include "node/tasks/training_runner.h"
 #include "protocol/weights_codec.h"
 #include "sites/pki/certificate_authority.h"
 
@@ -61,11 +64,15 @@ struct Upload {
   TensorSet weights;
 };
 
-class RecordingRunner : public node::TaskRunner {
+// Wraps a node's tabular training plug-in and records every update it produces.
+class RecordingPlugin : public node::TaskPlugin {
  public:
-  RecordingRunner(node::TaskRunner* inner, std::string site, absl::Mutex* mu,
+  RecordingPlugin(std::unique_ptr<node::TaskPlugin> inner, std::string site, absl::Mutex* mu,
                   std::vector<Upload>* uploads)
-      : inner_(inner), site_(std::move(site)), mu_(mu), uploads_(uploads) {}
+      : inner_(std::move(inner)), site_(std::move(site)), mu_(mu), uploads_(uploads) {}
+  absl::StatusOr<node::TaskDeclaration> Declare(const v1::Task& task) const override {
+    return inner_->Declare(task);
+  }
   absl::StatusOr<node::TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
     absl::StatusOr<node::TaskOutcome> out = inner_->Run(task, global);
     if (out.ok() && out->weights && task.kind() == v1::TASK_KIND_TRAIN) {
@@ -76,7 +83,7 @@ class RecordingRunner : public node::TaskRunner {
   }
 
  private:
-  node::TaskRunner* inner_;
+  std::unique_ptr<node::TaskPlugin> inner_;
   std::string site_;
   absl::Mutex* mu_;
   std::vector<Upload>* uploads_;
@@ -100,6 +107,7 @@ class FederationMtlsTest : public ::testing::Test {
     auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
     ASSERT_TRUE(store.ok());
     aggregator::FederationOptions options;
+    options.studies = &aggregator::AllStudyLogics();
     options.wait = absl::Milliseconds(100);
     auto server = AggregatorServer::Start(
         "127.0.0.1:0", server_tls_,
@@ -160,15 +168,25 @@ class FederationMtlsTest : public ::testing::Test {
       threads.emplace_back([this, i] {
         const std::string& site = kSites[i];
         SyntheticSource source(150 + 100 * static_cast<int>(i), 100 + i);
-        node::TrainingTaskRunner trainer(&source, {site, "cpu"});
-        RecordingRunner runner(&trainer, site, &uploads_mu_, &uploads_);
+        node::GatedDatasetSource gated(&source);
+        node::NodeContext context;
+        context.site_id = site;
+        context.device = "cpu";
+        context.tabular = &gated;
+        node::TaskPlugins plugins = node::MakeTorchTasks(context);
+        const auto kind = protocol::StudyKind::tabular_training;
+        plugins[kind] = std::make_unique<RecordingPlugin>(std::move(plugins[kind]), site,
+                                                          &uploads_mu_, &uploads_);
+        node::GateOptions gate_options;
+        gate_options.tabular = &gated;
+        node::TaskGate gate(gate_options, std::move(plugins), nullptr);
         auto client = node::GrpcFederationClient::Create(target_, site_tls_[site]);
         ASSERT_TRUE(client.ok()) << client.status();
         node::AgentOptions options;
         options.exit_when_idle = true;
         options.initial_backoff = absl::Milliseconds(50);
         options.node_version = "test";
-        node::NodeAgent agent(client->get(), &runner, nullptr, nullptr, options);
+        node::NodeAgent agent(client->get(), &gate, nullptr, options);
         absl::Status s = agent.Run();
         EXPECT_TRUE(s.ok()) << site << ": " << s;
       });
@@ -383,6 +401,7 @@ TEST_F(FederationMtlsTest, AggregatorRestartLosesNothingAccepted) {
   auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
   ASSERT_TRUE(store.ok());
   aggregator::FederationOptions options;
+  options.studies = &aggregator::AllStudyLogics();
   options.wait = absl::Milliseconds(100);
   auto server = AggregatorServer::Start(
       target_, server_tls_, std::make_unique<aggregator::Federation>(std::move(*store), options));

@@ -9,13 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "aggregator/federation.h"
-#include "aggregator/in_process_client.h"
+#include "aggregator/server/federation.h"
+#include "aggregator/server/in_process_client.h"
+#include "aggregator/studies/registry.h"
 #include "core/env.h"
 #include "gtest/gtest.h"
 #include "models/nn/severity_encoder.h"
 #include "node/agent.h"
-#include "node/severity_runner.h"
+#include "node/tasks/registry.h"
+#include "node/tasks/severity_runner.h"
+#include "node/tasks/task_host.h"
 #include "sites/ct/phantom_volume.h"
 #include "tests/test_sites.h"
 
@@ -115,6 +118,7 @@ inline SeverityStudyRun RunSeverityStudy(const std::string& spec_json, uint32_t 
   auto store = aggregator::AggregatorStore::Open(":memory:");
   EXPECT_TRUE(store.ok());
   aggregator::FederationOptions fo;
+  fo.studies = &aggregator::AllStudyLogics();
   fo.clock = &clock;
   aggregator::Federation federation(std::move(*store), fo);
   const Caller coordinator{Caller::Role::kCoordinator, "alice"};
@@ -130,22 +134,24 @@ inline SeverityStudyRun RunSeverityStudy(const std::string& spec_json, uint32_t 
   if (!created.ok()) return run;
 
   const char* ids[] = {"a", "b", "held"};
-  std::vector<std::unique_ptr<node::SeverityTaskRunner>> runners;
+  std::vector<std::unique_ptr<node::TaskHost>> hosts;
   std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<node::NodeAgent>> agents;
   for (int i = 0; i < 3; ++i) {
-    node::SeverityRunnerOptions o;
-    o.site_id = ids[i];
-    o.device = "cpu";
-    o.policy.min_cell_count = 3;  // tiny test cohorts
-    if (!score_stores.empty()) o.score_store = score_stores[i];
-    runners.push_back(std::make_unique<node::SeverityTaskRunner>(data[i], o));
+    node::NodeResources r;
+    r.context.site_id = ids[i];
+    r.context.device = "cpu";
+    r.context.policy.min_cell_count = 3;  // tiny test cohorts
+    r.context.scans = data[i];
+    if (!score_stores.empty()) r.context.store = score_stores[i];
+    hosts.push_back(std::make_unique<node::TaskHost>(
+        r, std::initializer_list<node::TaskPluginMaker>{&node::MakeTorchTasks}));
     clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
         &federation, Caller{Caller::Role::kSite, ids[i]}, 1 << 16));
     node::AgentOptions options;
     options.clock = &clock;
-    agents.push_back(std::make_unique<node::NodeAgent>(clients[i].get(), runners[i].get(), nullptr,
-                                                       nullptr, options));
+    agents.push_back(
+        std::make_unique<node::NodeAgent>(clients[i].get(), &hosts[i]->gate(), nullptr, options));
   }
   for (int step = 0; step < 80 && run.status.state() != v1::STUDY_STATE_DONE &&
                      run.status.state() != v1::STUDY_STATE_FAILED;

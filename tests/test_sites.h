@@ -9,14 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "aggregator/federation.h"
-#include "aggregator/in_process_client.h"
+#include "aggregator/server/federation.h"
+#include "aggregator/server/in_process_client.h"
+#include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
 #include "node/agent.h"
-#include "node/analysis_runner.h"
 #include "node/clinical/clinical_import.h"
 #include "node/clinical/clinical_store.h"
 #include "node/clinical_source.h"
+#include "node/tasks/registry.h"
+#include "node/tasks/task_host.h"
 #include "privacy/pseudonymizer.h"
 #include "sites/cohort/cohort_generator.h"
 #include "sites/cohort/cohort_io.h"
@@ -45,6 +47,19 @@ inline Site MakeSite(const std::string& id, uint64_t seed, int patients = 0) {
   return site;
 }
 
+// A node's tasks as scancov-node assembles them (node/tasks/task_host.h), the plain kinds only,
+// over `source`, under `policy`.
+inline std::unique_ptr<node::TaskHost> MakeAnalysisHost(node::DatasetSource* source,
+                                                        const std::string& site_id,
+                                                        privacy::ReleasePolicy policy = {}) {
+  node::NodeResources resources;
+  resources.context.site_id = site_id;
+  resources.context.policy = std::move(policy);
+  resources.context.tabular = source;
+  return std::make_unique<node::TaskHost>(
+      resources, std::initializer_list<node::TaskPluginMaker>{&node::MakePlainTasks});
+}
+
 // Enrols the sites, runs one analysis study with the nodes taking turns (as concurrent nodes
 // would) until it ends, and returns its status.
 // `study_sites`: the sites in the study (default: all of `sites`); every site runs a node.
@@ -70,18 +85,17 @@ inline v1::StudyStatus RunAnalysisStudy(aggregator::Federation& federation, Fake
   EXPECT_TRUE(created.ok()) << created.status();
   std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
   std::vector<std::unique_ptr<node::ClinicalDatasetSource>> sources;
-  std::vector<std::unique_ptr<node::AnalysisTaskRunner>> runners;
+  std::vector<std::unique_ptr<node::TaskHost>> hosts;
   std::vector<std::unique_ptr<node::NodeAgent>> agents;
   for (Site& s : sites) {
     clients.push_back(std::make_unique<aggregator::InProcessFederationClient>(
         &federation, aggregator::Caller{aggregator::Caller::Role::kSite, s.id}));
     sources.push_back(std::make_unique<node::ClinicalDatasetSource>(s.db.get()));
-    runners.push_back(std::make_unique<node::AnalysisTaskRunner>(sources.back().get(),
-                                                                 privacy::ReleasePolicy{}, s.id));
+    hosts.push_back(MakeAnalysisHost(sources.back().get(), s.id));
     node::AgentOptions options;
     options.clock = &clock;
-    agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), runners.back().get(),
-                                                       nullptr, nullptr, options));
+    agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), &hosts.back()->gate(),
+                                                       nullptr, options));
   }
   for (int step = 0; step < max_steps; ++step) {
     for (auto& agent : agents) EXPECT_TRUE(agent->RunOnce().ok());
@@ -123,6 +137,7 @@ inline std::unique_ptr<aggregator::Federation> InMemoryFederation(FakeClock& clo
   auto store = aggregator::AggregatorStore::Open(":memory:");
   EXPECT_TRUE(store.ok());
   aggregator::FederationOptions options;
+  options.studies = &aggregator::AllStudyLogics();
   options.clock = &clock;
   return std::make_unique<aggregator::Federation>(std::move(*store), options);
 }

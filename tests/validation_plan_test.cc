@@ -1,10 +1,10 @@
 // The cross-site validation plan, run in process: training studies (per site and federated,
 // on training parts), then evaluation studies built from their fits, then the AUC matrix.
-#include "aggregator/validation_plan.h"
+#include "aggregator/coordinator/validation_plan.h"
 
 #include <nlohmann/json.hpp>
 
-#include "aggregator/report.h"
+#include "aggregator/coordinator/report.h"
 #include "core/file_util.h"
 #include "tests/test_sites.h"
 

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/json_fields.h"
 #include "core/status_macros.h"
-#include "models/nn/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace scancov::nn {

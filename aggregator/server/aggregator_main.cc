@@ -1,0 +1,71 @@
+// scancov-aggregator: the consortium's aggregator server.
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include "aggregator/server/grpc_service.h"
+#include "aggregator/studies/registry.h"
+#include "core/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "scancov-aggregator: averages models and combines per-site statistics for the consortium.\n"
+      "Nodes and the coordinator connect over gRPC with mutual TLS; identities come from their\n"
+      "certificates. All state lives in the SQLite database, so a restart loses nothing."};
+  std::string listen = "127.0.0.1:7443";
+  std::string db = "aggregator.db";
+  std::string ca, cert, key, port_file;
+  std::string log_level = "info";
+  double wait_seconds = 2;
+  app.add_option("--listen", listen, "host:port to listen on (port 0: pick a free port)")
+      ->capture_default_str();
+  app.add_option("--db", db, "SQLite database with all aggregator state")->capture_default_str();
+  app.add_option("--ca", ca, "consortium CA certificate (PEM)")->required();
+  app.add_option("--cert", cert, "aggregator certificate (PEM)")->required();
+  app.add_option("--key", key, "aggregator private key (PEM)")->required();
+  app.add_option("--port-file", port_file, "write the bound port to this file once listening");
+  app.add_option("--wait-seconds", wait_seconds, "how long idle nodes are told to wait")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Block SIGINT/SIGTERM in every thread (gRPC's inherit the mask); main waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (absl::Status s = scancov::SetupLogging("aggregator", log_level); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+  auto store = scancov::aggregator::AggregatorStore::Open(db);
+  if (!store.ok()) {
+    spdlog::critical("{}", std::string(store.status().message()));
+    return 1;
+  }
+  scancov::aggregator::FederationOptions options;
+  options.studies = &scancov::aggregator::AllStudyLogics();
+  options.wait = absl::Seconds(wait_seconds);
+  auto federation = std::make_unique<scancov::aggregator::Federation>(std::move(*store), options);
+  auto server =
+      scancov::aggregator::AggregatorServer::Start(listen, {ca, cert, key}, std::move(federation));
+  if (!server.ok()) {
+    spdlog::critical("{}", std::string(server.status().message()));
+    return 1;
+  }
+  spdlog::info("listening on port {} (mutual TLS), state in {}", (*server)->port(), db);
+  if (!port_file.empty()) {
+    std::ofstream(port_file) << (*server)->port() << "\n";
+  }
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("signal {}: shutting down", signal_number);
+  (*server)->Shutdown();
+  return 0;
+}

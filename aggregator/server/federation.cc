@@ -1,0 +1,649 @@
+#include "aggregator/server/federation.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+#include "protocol/ids.h"
+#include "protocol/study_kind.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::aggregator {
+namespace {
+
+constexpr char kRoundOpen[] = "open";
+constexpr char kRoundClosed[] = "closed";
+constexpr char kTaskPending[] = "pending";
+constexpr char kTaskIssued[] = "issued";
+constexpr char kTaskDone[] = "done";
+constexpr char kTaskExpired[] = "expired";
+constexpr char kTaskFailed[] = "failed";  // the site reported that it could not do the task
+
+std::string CheckpointId(const std::string& study_id, uint32_t round) {
+  return absl::StrCat(study_id, "/c", round);
+}
+
+bool Includes(const v1::StudySpec& spec, const std::string& site) {
+  return std::find(spec.sites().begin(), spec.sites().end(), site) != spec.sites().end() ||
+         std::find(spec.evaluation_sites().begin(), spec.evaluation_sites().end(), site) !=
+             spec.evaluation_sites().end();
+}
+
+bool IsTrainingSite(const v1::StudySpec& spec, const std::string& site) {
+  return std::find(spec.sites().begin(), spec.sites().end(), site) != spec.sites().end();
+}
+
+v1::SiteInfo ToProto(const SiteRecord& s) {
+  v1::SiteInfo info;
+  info.set_site_id(s.site_id);
+  info.set_display_name(s.display_name);
+  info.set_enabled(s.enabled);
+  info.set_last_seen_unix(s.last_seen_unix);
+  info.set_node_version(s.node_version);
+  info.set_device(s.device);
+  return info;
+}
+
+// Fills defaults so that equal intents compare equal.
+v1::StudySpec Normalize(v1::StudySpec spec) {
+  if (spec.min_sites() == 0) spec.set_min_sites(static_cast<uint32_t>(spec.sites_size()));
+  if (spec.strategy().empty()) spec.set_strategy("fedavg");
+  return spec;
+}
+
+// result_json without the logic's replay state (kReplayKey), for the coordinator.
+std::string WithoutReplayState(const std::string& result_json) {
+  if (result_json.find(kReplayKey) == std::string::npos) return result_json;
+  nlohmann::json j = nlohmann::json::parse(result_json, nullptr, false);
+  if (!j.is_object() || !j.contains(kReplayKey)) return result_json;
+  j.erase(kReplayKey);
+  return j.dump();
+}
+
+}  // namespace
+
+Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options)
+    : options_(std::move(options)), store_(std::move(store)) {}
+
+int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
+
+absl::StatusOr<const StudyLogic*> Federation::LogicFor(const StudyRecord& study) {
+  auto it = logics_.find(study.study_id);
+  if (it != logics_.end()) return it->second.get();
+  if (options_.studies == nullptr) {
+    return absl::FailedPreconditionError("this aggregator was started without study kinds");
+  }
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<StudyLogic> logic, options_.studies->Create(study.spec));
+  const StudyLogic* raw = logic.get();
+  logics_[study.study_id] = std::move(logic);
+  return raw;
+}
+
+void Federation::LogEvent(const std::string& study_id, const std::string& site_id,
+                          const std::string& kind, const std::string& message) {
+  absl::Status s = store_->AddEvent({NowUnix(), study_id, site_id, kind, message});
+  if (!s.ok()) spdlog::error("cannot record event: {}", std::string(s.message()));
+}
+
+void Federation::RecordRefusal(const Caller& caller, const std::string& what,
+                               const absl::Status& why) {
+  absl::MutexLock lock(&mu_);
+  spdlog::warn("refused {} from {} '{}': {}", what,
+               caller.role == Caller::Role::kSite ? "site" : "coordinator", caller.id,
+               std::string(why.message()));
+  LogEvent("", caller.id, "refused", absl::StrCat(what, ": ", why.message()));
+}
+
+absl::Status Federation::RequireSite(const Caller& caller) {
+  if (caller.role != Caller::Role::kSite) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("'", caller.id,
+                     "' holds a coordinator certificate; node calls need a site "
+                     "certificate"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(caller.id));
+  if (!site) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("site '", caller.id, "' is not enrolled in this consortium"));
+  }
+  if (!site->enabled) {
+    return absl::PermissionDeniedError(absl::StrCat("site '", caller.id, "' is disabled"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Federation::RequireCoordinator(const Caller& caller) const {
+  if (caller.role != Caller::Role::kCoordinator) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "site '", caller.id, "' may not call coordinator RPCs (coordinator certificate required)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::RegisterResponse> Federation::Register(const Caller& caller,
+                                                          const v1::RegisterRequest& request) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  if (request.protocol_version() != v1::PROTOCOL_VERSION_1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "protocol version ", request.protocol_version(), " is not served (this aggregator: 1)"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(caller.id));
+  site->last_seen_unix = NowUnix();
+  site->node_version = request.node_version();
+  site->device = request.device();
+  SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
+  spdlog::info("site '{}' registered (node {}, {})", caller.id, request.node_version(),
+               request.device());
+  v1::RegisterResponse response;
+  response.set_site_id(caller.id);
+  response.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  response.set_aggregator_version(options_.aggregator_version);
+  return response;
+}
+
+absl::Status Federation::OpenRound(StudyRecord& study, uint32_t round,
+                                   const std::string& input_checkpoint) {
+  RoundRecord r;
+  r.study_id = study.study_id;
+  r.round = round;
+  r.state = kRoundOpen;
+  r.opened_unix = NowUnix();
+  if (study.spec.round_timeout_s() > 0) {
+    r.deadline_unix = r.opened_unix + static_cast<int64_t>(study.spec.round_timeout_s() + 0.999);
+  }
+  SCV_RETURN_IF_ERROR(store_->UpsertRound(r));
+  SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> history, store_->ListRounds(study.study_id));
+  history.pop_back();  // the round being opened
+  SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(study));
+  for (const TaskRecord& t : logic->PlanRound(study, round, input_checkpoint, history)) {
+    SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+  }
+  study.current_round = round;
+  study.message = absl::StrCat("round ", round, " open");
+  return store_->UpdateStudy(study);
+}
+
+absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passed) {
+  SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study.study_id));
+  if (rounds.empty() || rounds.back().state != kRoundOpen) return absl::OkStatus();
+  RoundRecord round = rounds.back();
+  SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
+                       store_->ListTasks(study.study_id, round.round));
+  std::vector<ResultRecord> results;
+  for (const TaskRecord& t : tasks) {
+    if (t.state != kTaskDone) continue;
+    SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> r, store_->GetResult(t.task_id));
+    if (r) results.push_back(std::move(*r));
+  }
+  SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(study));
+  const bool init_round = logic->IsInitRound(round.round);
+  const size_t needed = init_round ? 1 : study.spec.min_sites();
+  std::vector<std::string> failed;  // sites that reported they could not do their task
+  for (const TaskRecord& t : tasks) {
+    if (t.state == kTaskFailed) failed.push_back(t.site_id);
+  }
+  const bool complete = results.size() + failed.size() == tasks.size();
+  if (complete && !failed.empty() && results.size() < needed) {
+    study.state = v1::STUDY_STATE_FAILED;
+    // study.message holds the last failure reported (SubmitLocked), the others are events.
+    study.message = absl::StrCat("round ", round.round, ": ", results.size(), " of ", tasks.size(),
+                                 " results, ", needed, " needed; the task failed at ",
+                                 absl::StrJoin(failed, ", "), " (last: ", study.message, ")");
+    spdlog::error("study '{}' failed: {}", study.study_id, study.message);
+    return store_->UpdateStudy(study);
+  }
+  if (!complete) {
+    if (!deadline_passed) return absl::OkStatus();
+    if (results.size() < needed) {
+      if (init_round) {  // give the initialisation to whichever site asks next
+        for (TaskRecord t : tasks) {
+          t.site_id.clear();
+          t.state = kTaskPending;
+          SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+        }
+      }
+      round.deadline_unix = NowUnix() + static_cast<int64_t>(study.spec.round_timeout_s() + 0.999);
+      SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
+      study.message =
+          absl::StrCat("round ", round.round, ": ", results.size(), " of ", tasks.size(),
+                       " results at the deadline, ", needed, " needed; still waiting");
+      spdlog::warn("study '{}': {}", study.study_id, study.message);
+      return store_->UpdateStudy(study);
+    }
+    for (TaskRecord t : tasks) {
+      if (t.state == kTaskDone || t.state == kTaskFailed) continue;
+      t.state = kTaskExpired;
+      SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+      LogEvent(study.study_id, t.site_id, "expired",
+               absl::StrCat("task '", t.task_id, "' missed the round deadline"));
+    }
+  }
+  std::optional<protocol::TensorSet> input;
+  const std::string input_id = tasks.empty() ? "" : tasks.front().checkpoint_id;
+  if (!input_id.empty()) {
+    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(input_id));
+    input = std::move(w);
+  }
+  rounds.pop_back();  // the closed rounds before this one
+  absl::StatusOr<RoundOutcome> outcome =
+      logic->CloseRound(study, round.round, input ? &*input : nullptr, results, rounds);
+  if (!outcome.ok()) {
+    study.state = v1::STUDY_STATE_FAILED;
+    study.message = absl::StrCat("round ", round.round, ": ", outcome.status().message());
+    spdlog::error("study '{}' failed: {}", study.study_id, study.message);
+    return store_->UpdateStudy(study);
+  }
+  round.state = kRoundClosed;
+  round.closed_unix = NowUnix();
+  round.metrics = outcome->metrics;
+  round.result_json = outcome->result_json;
+  std::string next_input = input_id;
+  if (outcome->weights) {
+    round.checkpoint_id = CheckpointId(study.study_id, round.round);
+    SCV_RETURN_IF_ERROR(store_->PutCheckpoint(round.checkpoint_id, study.study_id, round.round,
+                                              *outcome->weights, NowUnix()));
+    next_input = round.checkpoint_id;
+  }
+  SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
+  spdlog::info("study '{}': round {} closed with {} of {} sites{}", study.study_id, round.round,
+               results.size(), tasks.size(),
+               round.checkpoint_id.empty() ? "" : " -> " + round.checkpoint_id);
+  if (outcome->study_done) {
+    study.state = v1::STUDY_STATE_DONE;
+    study.message = "done";
+    return store_->UpdateStudy(study);
+  }
+  return OpenRound(study, round.round + 1, next_input);
+}
+
+absl::Status Federation::TickLocked() {
+  SCV_ASSIGN_OR_RETURN(std::vector<StudyRecord> studies, store_->ListStudies());
+  const int64_t now = NowUnix();
+  for (StudyRecord& study : studies) {
+    if (study.state != v1::STUDY_STATE_RUNNING) continue;
+    SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study.study_id));
+    if (rounds.empty() || rounds.back().deadline_unix == 0 || now < rounds.back().deadline_unix) {
+      continue;
+    }
+    SCV_RETURN_IF_ERROR(store_->InTransaction([&] { return MaybeCloseRound(study, true); }));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Federation::Tick() {
+  absl::MutexLock lock(&mu_);
+  return TickLocked();
+}
+
+void Federation::Drain() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+}
+
+absl::StatusOr<std::optional<v1::Task>> Federation::NextTaskFor(const std::string& site_id,
+                                                                const StudyRecord& study) {
+  SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
+                       store_->ListTasks(study.study_id, study.current_round));
+  for (TaskRecord& t : tasks) {
+    const bool mine = t.site_id == site_id && (t.state == kTaskPending || t.state == kTaskIssued);
+    const bool claimable = t.site_id.empty() && t.state == kTaskPending;
+    if (!mine && !claimable) continue;
+    if (t.state == kTaskPending) {
+      t.site_id = site_id;
+      t.state = kTaskIssued;
+      t.issued_unix = NowUnix();
+      SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+    }
+    v1::Task task;
+    task.set_task_id(t.task_id);
+    task.set_study_id(t.study_id);
+    task.set_round(t.round);
+    task.set_kind(t.kind);
+    task.set_checkpoint_id(t.checkpoint_id);
+    *task.mutable_plan() = study.spec.plan();
+    task.set_spec_json(study.spec.spec_json());
+    task.set_held_out_site(!IsTrainingSite(study.spec, site_id));
+    task.set_study_kind(study.spec.study_kind());
+    return std::optional<v1::Task>(std::move(task));
+  }
+  return std::optional<v1::Task>();
+}
+
+absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  SCV_RETURN_IF_ERROR(TickLocked());
+  v1::PullTaskResponse response;
+  if (draining_) {
+    response.mutable_stop()->set_reason("the aggregator is shutting down");
+    return response;
+  }
+  SCV_ASSIGN_OR_RETURN(std::vector<StudyRecord> studies, store_->ListStudies());
+  std::string waiting_for;
+  for (const StudyRecord& study : studies) {
+    if (study.state != v1::STUDY_STATE_RUNNING || !Includes(study.spec, caller.id)) continue;
+    std::optional<v1::Task> task;
+    SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
+      SCV_ASSIGN_OR_RETURN(task, NextTaskFor(caller.id, study));
+      return absl::OkStatus();
+    }));
+    if (task) {
+      spdlog::info("task '{}' issued to site '{}'", task->task_id(), caller.id);
+      *response.mutable_task() = std::move(*task);
+      return response;
+    }
+    if (waiting_for.empty()) {
+      waiting_for = absl::StrCat("study '", study.study_id, "' round ", study.current_round,
+                                 ": waiting for other sites");
+    }
+  }
+  response.mutable_wait()->set_wait_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.wait)));
+  response.mutable_wait()->set_idle(waiting_for.empty());
+  response.mutable_wait()->set_reason(waiting_for.empty() ? "no running study includes this site"
+                                                          : waiting_for);
+  return response;
+}
+
+absl::StatusOr<protocol::TensorSet> Federation::TaskWeights(const Caller& caller,
+                                                            const std::string& task_id,
+                                                            const std::string& checkpoint_id) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
+  if (!task) return absl::NotFoundError(absl::StrCat("task '", task_id, "' does not exist"));
+  if (task->site_id != caller.id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("task '", task_id, "' was not given to site '", caller.id, "'"));
+  }
+  if (task->checkpoint_id.empty() ||
+      (!checkpoint_id.empty() && checkpoint_id != task->checkpoint_id)) {
+    return absl::InvalidArgumentError(absl::StrCat("task '", task_id, "' uses checkpoint '",
+                                                   task->checkpoint_id, "', not '", checkpoint_id,
+                                                   "'"));
+  }
+  return store_->GetCheckpoint(task->checkpoint_id);
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
+    const Caller& caller, const v1::UploadHeader& header,
+    std::optional<protocol::TensorSet>& weights) {
+  const std::string& task_id = header.task_id();
+  SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
+  if (!task) return absl::NotFoundError(absl::StrCat("task '", task_id, "' does not exist"));
+  if (task->site_id != caller.id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("task '", task_id, "' was not given to site '", caller.id, "'"));
+  }
+  const std::string digest = weights ? protocol::WeightsDigestHex(*weights) : "";
+  SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing, store_->GetResult(task_id));
+  v1::UploadResponse response;
+  if (existing) {
+    if (existing->weights_sha256 == digest && existing->num_samples == header.num_samples()) {
+      response.set_accepted(true);
+      response.set_duplicate(true);
+      response.set_message("already accepted");
+      return response;
+    }
+    return absl::AlreadyExistsError(
+        absl::StrCat("task '", task_id, "' already has a different result"));
+  }
+  if (task->state != kTaskIssued) {
+    return absl::FailedPreconditionError(absl::StrCat("task '", task_id, "' is ", task->state,
+                                                      "; its round no longer takes results"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
+  if (!header.failure().empty()) {  // the site could not do it: no result, the reason kept
+    const std::string why = header.failure().substr(0, 500);
+    task->state = kTaskFailed;
+    task->done_unix = NowUnix();
+    SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+    LogEvent(study->study_id, caller.id, "failed",
+             absl::StrCat("task '", task_id, "' failed at the site: ", why));
+    study->message = absl::StrCat(caller.id, ": ", why);
+    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
+    if (task->round == study->current_round) {
+      SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
+    }
+    response.set_accepted(true);
+    response.set_message("failure recorded");
+    return response;
+  }
+  std::optional<protocol::TensorSet> input;
+  if (!task->checkpoint_id.empty()) {
+    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(task->checkpoint_id));
+    input = std::move(w);
+  }
+  SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
+  SCV_RETURN_IF_ERROR(Annotate(logic->ValidateResult(*task, header, weights ? &*weights : nullptr,
+                                                     input ? &*input : nullptr),
+                               absl::StrCat("task '", task_id, "'")));
+  ResultRecord result;
+  result.task_id = task_id;
+  result.site_id = caller.id;
+  result.num_samples = header.num_samples();
+  result.metrics = Metrics(header.metrics().begin(), header.metrics().end());
+  result.result_json = header.result_json();
+  result.weights = std::move(weights);
+  result.weights_sha256 = digest;
+  result.received_unix = NowUnix();
+  SCV_RETURN_IF_ERROR(store_->InsertResult(result));
+  task->state = kTaskDone;
+  task->done_unix = result.received_unix;
+  SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+  if (task->round == study->current_round) {
+    SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
+  }
+  response.set_accepted(true);
+  response.set_message("accepted");
+  return response;
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::SubmitResult(
+    const Caller& caller, const v1::UploadHeader& header,
+    std::optional<protocol::TensorSet> weights) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  absl::StatusOr<v1::UploadResponse> response;
+  absl::Status tx = store_->InTransaction([&]() -> absl::Status {
+    response = SubmitLocked(caller, header, weights);
+    return response.status();
+  });
+  if (!tx.ok()) {
+    spdlog::warn("refused upload from site '{}': {}", caller.id, std::string(tx.message()));
+    LogEvent("", caller.id, "refused", absl::StrCat("upload: ", tx.message()));
+    return tx;
+  }
+  if (!response->duplicate()) {
+    spdlog::info("accepted result of task '{}' from site '{}'", header.task_id(), caller.id);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::SiteInfo> Federation::EnrollSite(const Caller& caller,
+                                                    const v1::EnrollSiteRequest& req) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  if (!protocol::IsValidId(req.site_id())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("site id '", req.site_id(), "' is invalid ([a-z0-9][a-z0-9_-]{0,62})"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(req.site_id()));
+  if (!site) {
+    site = SiteRecord{req.site_id(), req.display_name(), true, NowUnix(), 0, "", ""};
+  } else if (!req.display_name().empty()) {
+    site->display_name = req.display_name();
+  }
+  SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
+  LogEvent("", site->site_id, "enrolled", absl::StrCat("by coordinator '", caller.id, "'"));
+  return ToProto(*site);
+}
+
+absl::StatusOr<v1::SiteInfo> Federation::SetSiteEnabled(const Caller& caller,
+                                                        const v1::SetSiteEnabledRequest& req) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(req.site_id()));
+  if (!site) return absl::NotFoundError(absl::StrCat("site '", req.site_id(), "' is not enrolled"));
+  site->enabled = req.enabled();
+  SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
+  LogEvent("", site->site_id, req.enabled() ? "enabled" : "disabled",
+           absl::StrCat("by coordinator '", caller.id, "'"));
+  return ToProto(*site);
+}
+
+absl::StatusOr<v1::ListSitesResponse> Federation::ListSites(const Caller& caller) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  SCV_ASSIGN_OR_RETURN(std::vector<SiteRecord> sites, store_->ListSites());
+  v1::ListSitesResponse response;
+  for (const SiteRecord& s : sites) *response.add_sites() = ToProto(s);
+  return response;
+}
+
+absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
+                                                        const v1::CreateStudyRequest& req) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  v1::StudySpec spec = Normalize(req.spec());
+  SCV_RETURN_IF_ERROR(protocol::NormalizeStudyKind(&spec));
+  if (!protocol::IsValidId(spec.name())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("study name '", spec.name(), "' is invalid ([a-z0-9][a-z0-9_-]{0,62})"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> existing, store_->GetStudy(spec.name()));
+  if (existing) {
+    if (google::protobuf::util::MessageDifferencer::Equals(existing->spec, spec)) {
+      return BuildStatus(*existing);
+    }
+    return absl::AlreadyExistsError(
+        absl::StrCat("study '", spec.name(), "' already exists with a different spec"));
+  }
+  if (spec.sites_size() == 0) return absl::InvalidArgumentError("study spec: no sites");
+  std::set<std::string> seen;
+  std::vector<std::string> all_sites(spec.sites().begin(), spec.sites().end());
+  all_sites.insert(all_sites.end(), spec.evaluation_sites().begin(), spec.evaluation_sites().end());
+  if (spec.evaluation_sites_size() > 0 && spec.kind() != v1::STUDY_KIND_TRAINING) {
+    return absl::InvalidArgumentError("study spec: evaluation_sites are for training studies");
+  }
+  for (const std::string& site : all_sites) {
+    if (!seen.insert(site).second) {
+      return absl::InvalidArgumentError(absl::StrCat("study spec: site '", site, "' listed twice"));
+    }
+    SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> s, store_->GetSite(site));
+    if (!s) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("study spec: site '", site, "' is not enrolled"));
+    }
+  }
+  if (spec.min_sites() > static_cast<uint32_t>(spec.sites_size())) {
+    return absl::InvalidArgumentError("study spec: min_sites exceeds the number of sites");
+  }
+  if (options_.studies == nullptr) {
+    return absl::FailedPreconditionError("this aggregator was started without study kinds");
+  }
+  absl::StatusOr<std::unique_ptr<StudyLogic>> logic = options_.studies->Create(spec);
+  SCV_RETURN_IF_ERROR(Annotate(logic.status(), "study spec"));
+  StudyRecord study;
+  study.study_id = spec.name();
+  study.spec = spec;
+  study.created_unix = NowUnix();
+  logics_[study.study_id] = std::move(*logic);
+  SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
+    SCV_RETURN_IF_ERROR(store_->InsertStudy(study));
+    return OpenRound(study, 0, "");
+  }));
+  LogEvent(study.study_id, "", "created", absl::StrCat("by coordinator '", caller.id, "'"));
+  spdlog::info("study '{}' created: {} rounds over {} sites", study.study_id, spec.rounds(),
+               spec.sites_size());
+  return BuildStatus(study);
+}
+
+absl::StatusOr<v1::StudyStatus> Federation::BuildStatus(const StudyRecord& study) {
+  v1::StudyStatus status;
+  status.set_study_id(study.study_id);
+  *status.mutable_spec() = study.spec;
+  status.set_state(study.state);
+  status.set_current_round(study.current_round);
+  status.set_message(study.message);
+  status.set_created_unix(study.created_unix);
+  SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study.study_id));
+  for (const RoundRecord& r : rounds) {
+    v1::RoundStatus* rs = status.add_rounds();
+    rs->set_round(r.round);
+    rs->set_state(r.state);
+    rs->set_checkpoint_id(r.checkpoint_id);
+    rs->mutable_metrics()->insert(r.metrics.begin(), r.metrics.end());
+    rs->set_result_json(WithoutReplayState(r.result_json));
+    SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->ListTasks(study.study_id, r.round));
+    for (const TaskRecord& t : tasks) {
+      v1::SiteRoundStatus* ss = rs->add_sites();
+      ss->set_site_id(t.site_id);
+      ss->set_task_id(t.task_id);
+      ss->set_state(t.state);
+      if (t.state != kTaskDone) continue;
+      SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> result, store_->GetResult(t.task_id));
+      if (!result) continue;
+      ss->set_num_samples(result->num_samples);
+      ss->mutable_metrics()->insert(result->metrics.begin(), result->metrics.end());
+    }
+  }
+  return status;
+}
+
+absl::StatusOr<v1::StudyStatus> Federation::GetStudyStatus(const Caller& caller,
+                                                           const std::string& study_id) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  SCV_RETURN_IF_ERROR(TickLocked());
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(study_id));
+  if (!study) return absl::NotFoundError(absl::StrCat("study '", study_id, "' not found"));
+  return BuildStatus(*study);
+}
+
+absl::StatusOr<v1::ListStudiesResponse> Federation::ListStudies(const Caller& caller) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  SCV_ASSIGN_OR_RETURN(std::vector<StudyRecord> studies, store_->ListStudies());
+  v1::ListStudiesResponse response;
+  for (const StudyRecord& s : studies) {
+    v1::StudyStatus* st = response.add_studies();
+    st->set_study_id(s.study_id);
+    *st->mutable_spec() = s.spec;
+    st->set_state(s.state);
+    st->set_current_round(s.current_round);
+    st->set_message(s.message);
+    st->set_created_unix(s.created_unix);
+  }
+  return response;
+}
+
+absl::StatusOr<protocol::TensorSet> Federation::GetCheckpoint(const Caller& caller,
+                                                              const std::string& study_id,
+                                                              const std::string& checkpoint_id) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  std::string id = checkpoint_id;
+  if (id.empty()) {
+    SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study_id));
+    for (const RoundRecord& r : rounds) {
+      if (!r.checkpoint_id.empty()) id = r.checkpoint_id;
+    }
+    if (id.empty()) {
+      return absl::NotFoundError(absl::StrCat("study '", study_id, "' has no checkpoint yet"));
+    }
+  } else if (id.rfind(study_id + "/", 0) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint '", id, "' does not belong to study '", study_id, "'"));
+  }
+  return store_->GetCheckpoint(id);
+}
+
+}  // namespace scancov::aggregator

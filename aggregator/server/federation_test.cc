@@ -1,0 +1,369 @@
+#include "aggregator/server/federation.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "aggregator/server/in_process_client.h"
+#include "aggregator/studies/registry.h"
+#include "aggregator/studies/round_helpers.h"
+#include "gtest/gtest.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::aggregator {
+namespace {
+
+using protocol::TensorSet;
+using protocol::ToDoubles;
+
+const Caller kCoordinator{Caller::Role::kCoordinator, "alice"};
+Caller SiteCaller(const std::string& id) { return {Caller::Role::kSite, id}; }
+
+TensorSet Weights(float a, float b) {
+  TensorSet s;
+  EXPECT_TRUE(s.Add(protocol::MakeFloat32("w", {2}, {a, b})).ok());
+  EXPECT_TRUE(s.Add(protocol::FromDoubles("n", {}, protocol::DType::kInt64, {1})).ok());
+  return s;
+}
+
+v1::StudySpec Spec(const std::string& name, uint32_t rounds, double timeout = 0,
+                   uint32_t min_sites = 0) {
+  v1::StudySpec spec;
+  spec.set_name(name);
+  spec.set_kind(v1::STUDY_KIND_TRAINING);
+  for (const char* s : {"kb", "igr", "hegp"}) spec.add_sites(s);
+  spec.set_rounds(rounds);
+  spec.set_round_timeout_s(timeout);
+  spec.set_min_sites(min_sites);
+  spec.mutable_plan()->set_model("toy");
+  spec.mutable_plan()->set_local_epochs(1);
+  spec.mutable_plan()->set_learning_rate(0.1);
+  return spec;
+}
+
+class FederationTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(":memory:"); }
+
+  void Start(const std::string& db) {
+    auto store = AggregatorStore::Open(db);
+    ASSERT_TRUE(store.ok()) << store.status();
+    FederationOptions options;
+    options.studies = &AllStudyLogics();
+    options.clock = &clock_;
+    federation_ = std::make_unique<Federation>(std::move(*store), options);
+  }
+
+  void Enroll() {
+    for (const char* s : {"kb", "igr", "hegp"}) {
+      v1::EnrollSiteRequest req;
+      req.set_site_id(s);
+      ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
+    }
+  }
+
+  v1::StudyStatus Create(const v1::StudySpec& spec) {
+    v1::CreateStudyRequest req;
+    *req.mutable_spec() = spec;
+    auto status = federation_->CreateStudy(kCoordinator, req);
+    EXPECT_TRUE(status.ok()) << status.status();
+    return status.ok() ? *status : v1::StudyStatus();
+  }
+
+  // One step of a well-behaved node: pull; INIT -> upload (0,0); TRAIN -> global + delta.
+  // Returns the task id it completed, or "" if it had nothing to do.
+  std::string Step(const std::string& site, float delta, uint64_t samples) {
+    InProcessFederationClient client(federation_.get(), SiteCaller(site), 16);
+    auto pulled = client.PullTask();
+    EXPECT_TRUE(pulled.ok()) << pulled.status();
+    if (!pulled.ok() || !pulled->has_task()) return "";
+    const v1::Task& task = pulled->task();
+    v1::UploadHeader header;
+    header.set_task_id(task.task_id());
+    header.set_num_samples(samples);
+    (*header.mutable_metrics())["val_auc"] = 0.5 + delta / 100;
+    TensorSet out;
+    if (task.kind() == v1::TASK_KIND_INIT_MODEL) {
+      out = Weights(0, 0);
+    } else {
+      auto global = client.DownloadWeights(task.task_id(), task.checkpoint_id());
+      EXPECT_TRUE(global.ok()) << global.status();
+      std::vector<double> w = ToDoubles(*global->Find("w"));
+      out = Weights(static_cast<float>(w[0] + delta), static_cast<float>(w[1] - delta));
+    }
+    auto up = client.UploadResult(header, task.kind() == v1::TASK_KIND_EVALUATE ? nullptr : &out);
+    EXPECT_TRUE(up.ok()) << up.status();
+    return task.task_id();
+  }
+
+  void RunToCompletion(const std::string& study) {
+    for (int i = 0; i < 100; ++i) {
+      Step("kb", 1, 100);
+      Step("igr", 2, 300);
+      Step("hegp", 4, 600);
+      auto status = federation_->GetStudyStatus(kCoordinator, study);
+      ASSERT_TRUE(status.ok());
+      if (status->state() == v1::STUDY_STATE_DONE) return;
+    }
+    FAIL() << "study did not finish";
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<Federation> federation_;
+};
+
+TEST_F(FederationTest, StudyRunsInitTrainAndEvaluateRounds) {
+  Enroll();
+  Create(Spec("s1", 2));
+  RunToCompletion("s1");
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(status->rounds_size(), 4);  // init, train 1, train 2, evaluate
+  EXPECT_EQ(status->rounds(0).checkpoint_id(), "s1/c0");
+  EXPECT_EQ(status->rounds(2).checkpoint_id(), "s1/c2");
+  EXPECT_TRUE(status->rounds(3).checkpoint_id().empty());
+  // Per round, FedAvg by hand: w0 += (100*1 + 300*2 + 600*4)/1000 = 3.1; w1 -= 3.1.
+  auto c2 = federation_->GetCheckpoint(kCoordinator, "s1", "");
+  ASSERT_TRUE(c2.ok());
+  EXPECT_NEAR(ToDoubles(*c2->Find("w"))[0], 6.2, 1e-5);
+  EXPECT_NEAR(ToDoubles(*c2->Find("w"))[1], -6.2, 1e-5);
+  // Round metrics are sample-weighted: 0.5 + (0.1*1 + 0.3*2 + 0.6*4)/100 = 0.531.
+  EXPECT_NEAR(status->rounds(3).metrics().at("val_auc"), 0.531, 1e-8);  // float deltas
+  ASSERT_EQ(status->rounds(3).sites_size(), 3);
+}
+
+TEST(CombineMetricsTest, SumsCountsAndWeightsValidationMetricsByValidationSize) {
+  ResultRecord a, b;
+  a.num_samples = 100;
+  a.metrics = {{"global.val_auc", 0.8}, {"global.n_val", 10}, {"local.loss", 1.0}};
+  b.num_samples = 300;
+  b.metrics = {{"global.val_auc", 0.6}, {"global.n_val", 30}, {"local.loss", 2.0}};
+  const Metrics m = CombineMetrics({a, b});
+  EXPECT_DOUBLE_EQ(m.at("global.n_val"), 40);
+  EXPECT_DOUBLE_EQ(m.at("global.val_auc"), (10 * 0.8 + 30 * 0.6) / 40);
+  EXPECT_DOUBLE_EQ(m.at("local.loss"), (100 * 1.0 + 300 * 2.0) / 400);
+}
+
+TEST_F(FederationTest, PullReturnsTheSameTaskUntilItsResultIsIn) {
+  Enroll();
+  Create(Spec("s1", 1));
+  auto first = federation_->PullTask(SiteCaller("igr"));
+  ASSERT_TRUE(first.ok() && first->has_task());
+  EXPECT_EQ(first->task().kind(), v1::TASK_KIND_INIT_MODEL);
+  auto again = federation_->PullTask(SiteCaller("igr"));
+  ASSERT_TRUE(again.ok() && again->has_task());
+  EXPECT_EQ(again->task().task_id(), first->task().task_id());
+  auto other = federation_->PullTask(SiteCaller("kb"));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(other->has_wait());
+  EXPECT_FALSE(other->wait().idle());
+}
+
+TEST_F(FederationTest, DuplicateUploadIsIdempotentAndConflictsAreRefused) {
+  Enroll();
+  Create(Spec("s1", 1));
+  auto pulled = federation_->PullTask(SiteCaller("kb"));
+  ASSERT_TRUE(pulled.ok() && pulled->has_task());
+  v1::UploadHeader header;
+  header.set_task_id(pulled->task().task_id());
+  auto first = federation_->SubmitResult(SiteCaller("kb"), header, Weights(1, 2));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->duplicate());
+  auto retry = federation_->SubmitResult(SiteCaller("kb"), header, Weights(1, 2));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->duplicate());
+  auto different = federation_->SubmitResult(SiteCaller("kb"), header, Weights(9, 9));
+  EXPECT_EQ(different.status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(FederationTest, IdentityAndAuthorizationAreEnforced) {
+  Enroll();
+  Create(Spec("s1", 1));
+  auto unknown = federation_->PullTask(SiteCaller("zz"));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(unknown.status().message().find("not enrolled"), std::string::npos);
+  v1::SetSiteEnabledRequest disable;
+  disable.set_site_id("hegp");
+  disable.set_enabled(false);
+  ASSERT_TRUE(federation_->SetSiteEnabled(kCoordinator, disable).ok());
+  EXPECT_EQ(federation_->PullTask(SiteCaller("hegp")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(federation_->ListSites(SiteCaller("kb")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(federation_->PullTask(kCoordinator).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(FederationTest, UploadForATaskNotGivenToTheSiteIsRefused) {
+  Enroll();
+  Create(Spec("s1", 1));
+  ASSERT_EQ(Step("kb", 0, 1), "s1/r0/init");
+  v1::UploadHeader header;
+  header.set_task_id("s1/r1/kb");
+  header.set_num_samples(10);
+  auto stolen = federation_->SubmitResult(SiteCaller("igr"), header, Weights(1, 1));
+  EXPECT_EQ(stolen.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(stolen.status().message().find("not given to site 'igr'"), std::string::npos);
+  header.set_task_id("s1/r7/igr");
+  EXPECT_EQ(federation_->SubmitResult(SiteCaller("igr"), header, Weights(1, 1)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(federation_->TaskWeights(SiteCaller("igr"), "s1/r1/kb", "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(FederationTest, InvalidUpdatesAreRefusedAndTheRoundGoesOn) {
+  Enroll();
+  Create(Spec("s1", 1));
+  Step("kb", 0, 1);  // init
+  auto pulled = federation_->PullTask(SiteCaller("igr"));
+  ASSERT_TRUE(pulled.ok() && pulled->has_task());
+  v1::UploadHeader header;
+  header.set_task_id(pulled->task().task_id());
+  header.set_num_samples(10);
+  auto nan = federation_->SubmitResult(SiteCaller("igr"), header, Weights(NAN, 1));
+  EXPECT_EQ(nan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(nan.status().message().find("'w': element 0 is not finite"), std::string::npos)
+      << nan.status();
+  TensorSet wrong;
+  ASSERT_TRUE(wrong.Add(protocol::MakeFloat32("w", {3}, {1, 2, 3})).ok());
+  EXPECT_EQ(federation_->SubmitResult(SiteCaller("igr"), header, wrong).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  header.set_num_samples(0);
+  EXPECT_EQ(federation_->SubmitResult(SiteCaller("igr"), header, Weights(1, 1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The site fixes its update and the study completes.
+  RunToCompletion("s1");
+}
+
+TEST_F(FederationTest, DeadlineClosesTheRoundWithEnoughSitesAndRefusesLateUploads) {
+  Enroll();
+  Create(Spec("s1", 1, /*timeout=*/60, /*min_sites=*/2));
+  Step("kb", 0, 1);  // init
+  auto late = federation_->PullTask(SiteCaller("hegp"));
+  ASSERT_TRUE(late.ok() && late->has_task());
+  Step("kb", 1, 100);
+  Step("igr", 2, 100);
+  clock_.Advance(absl::Seconds(61));
+  ASSERT_TRUE(federation_->Tick().ok());
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->current_round(), 2u);  // evaluation round
+  for (const v1::SiteRoundStatus& site : status->rounds(1).sites()) {
+    EXPECT_EQ(site.state(), site.site_id() == "hegp" ? "expired" : "done") << site.site_id();
+  }
+  v1::UploadHeader header;
+  header.set_task_id(late->task().task_id());
+  header.set_num_samples(5);
+  auto refused = federation_->SubmitResult(SiteCaller("hegp"), header, Weights(1, 1));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  // c1 = FedAvg of kb (+1) and igr (+2) with equal counts = +1.5
+  auto c1 = federation_->GetCheckpoint(kCoordinator, "s1", "s1/c1");
+  ASSERT_TRUE(c1.ok());
+  EXPECT_NEAR(ToDoubles(*c1->Find("w"))[0], 1.5, 1e-6);
+}
+
+// A site that cannot do its task says so: the round closes without it as soon as the others are
+// in (no waiting for the deadline), the task is not offered again, and a study that needed the
+// site fails at once with the site's reason.
+TEST_F(FederationTest, ReportedFailureClosesTheRoundWithoutTheSiteOrFailsTheStudy) {
+  Enroll();
+  Create(Spec("s1", 1, /*timeout=*/600, /*min_sites=*/2));
+  Step("kb", 0, 1);  // init
+  auto pulled = federation_->PullTask(SiteCaller("hegp"));
+  ASSERT_TRUE(pulled.ok() && pulled->has_task());
+  v1::UploadHeader failure;
+  failure.set_task_id(pulled->task().task_id());
+  failure.set_failure("INVALID_ARGUMENT: unknown feature well_aerated_lung_percent");
+  auto recorded = federation_->SubmitResult(SiteCaller("hegp"), failure, std::nullopt);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  auto again = federation_->PullTask(SiteCaller("hegp"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_task());  // not offered again
+  Step("kb", 1, 100);
+  Step("igr", 2, 100);
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->current_round(), 2u);  // closed without hegp, no deadline passed
+  for (const v1::SiteRoundStatus& site : status->rounds(1).sites()) {
+    EXPECT_EQ(site.state(), site.site_id() == "hegp" ? "failed" : "done") << site.site_id();
+  }
+  // A second report or a result for the failed task is refused.
+  EXPECT_EQ(federation_->SubmitResult(SiteCaller("hegp"), failure, std::nullopt).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Every site needed: the study fails with the reason as soon as the others are in.
+  Start(":memory:");
+  Enroll();
+  Create(Spec("s2", 1, /*timeout=*/600, /*min_sites=*/3));
+  Step("kb", 0, 1);  // init
+  auto task = federation_->PullTask(SiteCaller("igr"));
+  ASSERT_TRUE(task.ok() && task->has_task());
+  v1::UploadHeader f;
+  f.set_task_id(task->task().task_id());
+  f.set_failure("FAILED_PRECONDITION: no labelled series");
+  ASSERT_TRUE(federation_->SubmitResult(SiteCaller("igr"), f, std::nullopt).ok());
+  Step("kb", 1, 100);
+  Step("hegp", 1, 100);
+  auto s2 = federation_->GetStudyStatus(kCoordinator, "s2");
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->state(), v1::STUDY_STATE_FAILED) << s2->message();
+  EXPECT_NE(s2->message().find("the task failed at igr"), std::string::npos) << s2->message();
+  EXPECT_NE(s2->message().find("igr: FAILED_PRECONDITION: no labelled series"), std::string::npos)
+      << s2->message();
+}
+
+TEST_F(FederationTest, TooFewSitesAtTheDeadlineKeepsWaiting) {
+  Enroll();
+  Create(Spec("s1", 1, /*timeout=*/60, /*min_sites=*/3));
+  Step("kb", 0, 1);
+  Step("kb", 1, 100);
+  clock_.Advance(absl::Seconds(61));
+  ASSERT_TRUE(federation_->Tick().ok());
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->current_round(), 1u);
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_RUNNING);
+  EXPECT_NE(status->message().find("still waiting"), std::string::npos) << status->message();
+  RunToCompletion("s1");
+}
+
+TEST_F(FederationTest, RestartResumesFromTheDatabase) {
+  const std::string path = ::testing::TempDir() + "/federation_restart.db";
+  std::filesystem::remove(path);
+  Start(path);
+  Enroll();
+  Create(Spec("s1", 2));
+  Step("kb", 0, 1);
+  Step("kb", 1, 100);
+  Step("igr", 2, 300);
+  federation_.reset();
+  Start(path);           // a new process
+  Step("hegp", 4, 600);  // completes round 1
+  RunToCompletion("s1");
+  auto c2 = federation_->GetCheckpoint(kCoordinator, "s1", "");
+  ASSERT_TRUE(c2.ok());
+  EXPECT_NEAR(ToDoubles(*c2->Find("w"))[0], 6.2, 1e-5);
+}
+
+TEST_F(FederationTest, CreateStudyIsIdempotentByNameAndValidatesItsSpec) {
+  Enroll();
+  Create(Spec("s1", 2));
+  Create(Spec("s1", 2));  // same intent: fine
+  v1::CreateStudyRequest req;
+  *req.mutable_spec() = Spec("s1", 3);
+  EXPECT_EQ(federation_->CreateStudy(kCoordinator, req).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  *req.mutable_spec() = Spec("s2", 1);
+  req.mutable_spec()->add_sites("nowhere");
+  EXPECT_EQ(federation_->CreateStudy(kCoordinator, req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  *req.mutable_spec() = Spec("Bad Name", 1);
+  EXPECT_EQ(federation_->CreateStudy(kCoordinator, req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  *req.mutable_spec() = Spec("s3", 1);
+  req.mutable_spec()->set_strategy("magic");
+  EXPECT_EQ(federation_->CreateStudy(kCoordinator, req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace scancov::aggregator

@@ -1,0 +1,224 @@
+#include "aggregator/server/grpc_service.h"
+
+#include <grpcpp/security/auth_context.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "protocol/weights_codec.h"
+#include "sites/pki/identity.h"
+
+namespace scancov::aggregator {
+namespace {
+
+using protocol::ToGrpcStatus;
+
+// Resolves the caller or returns the refusal to send back.
+#define SCV_CALLER_OR_RETURN(var, context)                         \
+  absl::StatusOr<Caller> var##_or = CallerFromContext(*(context)); \
+  if (!var##_or.ok()) return ToGrpcStatus(var##_or.status());      \
+  const Caller& var = *var##_or
+
+template <typename T>
+grpc::Status Reply(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = std::move(*result);
+  return grpc::Status::OK;
+}
+
+grpc::Status StreamWeights(const protocol::TensorSet& set, uint32_t chunk_bytes,
+                           grpc::ServerWriter<v1::WeightsMessage>* writer) {
+  protocol::WeightsEncoder encoder(set, chunk_bytes);
+  v1::WeightsMessage message;
+  *message.mutable_manifest() = encoder.manifest();
+  if (!writer->Write(message)) return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
+  v1::WeightsChunk chunk;
+  while (encoder.Next(&chunk)) {
+    message.Clear();
+    *message.mutable_chunk() = std::move(chunk);
+    if (!writer->Write(message)) return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
+  }
+  return grpc::Status::OK;
+}
+
+// Reads the rest of an upload stream (manifest + chunks) into a verified TensorSet.
+absl::StatusOr<protocol::TensorSet> ReadUploadedWeights(
+    grpc::ServerReader<v1::UploadMessage>* reader) {
+  protocol::WeightsAssembler assembler;
+  v1::UploadMessage message;
+  if (!reader->Read(&message) || !message.has_manifest()) {
+    return absl::InvalidArgumentError("upload: expected a weights manifest after the header");
+  }
+  SCV_RETURN_IF_ERROR(assembler.Begin(message.manifest()));
+  while (reader->Read(&message)) {
+    if (!message.has_chunk()) {
+      return absl::InvalidArgumentError("upload: unexpected message inside the weights stream");
+    }
+    SCV_RETURN_IF_ERROR(assembler.Add(message.chunk()));
+  }
+  return assembler.Finish();
+}
+
+}  // namespace
+
+absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) {
+    return absl::UnauthenticatedError("no verified client certificate");
+  }
+  std::vector<grpc::string_ref> pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pem.empty()) return absl::UnauthenticatedError("no client certificate in the TLS session");
+  absl::StatusOr<sites::PeerIdentity> identity =
+      sites::IdentityFromCertificatePem(absl::string_view(pem[0].data(), pem[0].size()));
+  if (!identity.ok()) return Annotate(identity.status(), "client certificate");
+  switch (identity->role) {
+    case sites::Role::kSite:
+      return Caller{Caller::Role::kSite, identity->id};
+    case sites::Role::kCoordinator:
+      return Caller{Caller::Role::kCoordinator, identity->id};
+    case sites::Role::kAggregator:
+      break;
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("'", identity->id, "' holds an aggregator certificate, not a client one"));
+}
+
+grpc::Status FederationService::Register(grpc::ServerContext* context,
+                                         const v1::RegisterRequest* request,
+                                         v1::RegisterResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->Register(caller, *request), response);
+}
+
+grpc::Status FederationService::PullTask(grpc::ServerContext* context,
+                                         const v1::PullTaskRequest* request,
+                                         v1::PullTaskResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->PullTask(caller), response);
+}
+
+grpc::Status FederationService::DownloadWeights(grpc::ServerContext* context,
+                                                const v1::DownloadWeightsRequest* request,
+                                                grpc::ServerWriter<v1::WeightsMessage>* writer) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  absl::StatusOr<protocol::TensorSet> set =
+      federation_->TaskWeights(caller, request->task_id(), request->checkpoint_id());
+  if (!set.ok()) return ToGrpcStatus(set.status());
+  return StreamWeights(*set, request->chunk_bytes(), writer);
+}
+
+grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
+                                             grpc::ServerReader<v1::UploadMessage>* reader,
+                                             v1::UploadResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  v1::UploadMessage first;
+  if (!reader->Read(&first) || !first.has_header()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("upload: the first message must be a header"));
+  }
+  const v1::UploadHeader header = first.header();
+  std::optional<protocol::TensorSet> weights;
+  if (header.has_weights()) {
+    absl::StatusOr<protocol::TensorSet> set = ReadUploadedWeights(reader);
+    if (!set.ok()) {
+      const absl::Status refused =
+          Annotate(set.status(), absl::StrCat("task '", header.task_id(), "'"));
+      federation_->RecordRefusal(caller, "upload", refused);
+      return ToGrpcStatus(refused);
+    }
+    weights = std::move(*set);
+  }
+  return Reply(federation_->SubmitResult(caller, header, std::move(weights)), response);
+}
+
+grpc::Status CoordinatorService::EnrollSite(grpc::ServerContext* context,
+                                            const v1::EnrollSiteRequest* request,
+                                            v1::SiteInfo* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->EnrollSite(caller, *request), response);
+}
+
+grpc::Status CoordinatorService::SetSiteEnabled(grpc::ServerContext* context,
+                                                const v1::SetSiteEnabledRequest* request,
+                                                v1::SiteInfo* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->SetSiteEnabled(caller, *request), response);
+}
+
+grpc::Status CoordinatorService::ListSites(grpc::ServerContext* context,
+                                           const v1::ListSitesRequest* request,
+                                           v1::ListSitesResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->ListSites(caller), response);
+}
+
+grpc::Status CoordinatorService::CreateStudy(grpc::ServerContext* context,
+                                             const v1::CreateStudyRequest* request,
+                                             v1::StudyStatus* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->CreateStudy(caller, *request), response);
+}
+
+grpc::Status CoordinatorService::GetStudyStatus(grpc::ServerContext* context,
+                                                const v1::GetStudyStatusRequest* request,
+                                                v1::StudyStatus* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->GetStudyStatus(caller, request->study_id()), response);
+}
+
+grpc::Status CoordinatorService::ListStudies(grpc::ServerContext* context,
+                                             const v1::ListStudiesRequest* request,
+                                             v1::ListStudiesResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->ListStudies(caller), response);
+}
+
+grpc::Status CoordinatorService::DownloadCheckpoint(
+    grpc::ServerContext* context, const v1::DownloadCheckpointRequest* request,
+    grpc::ServerWriter<v1::WeightsMessage>* writer) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  absl::StatusOr<protocol::TensorSet> set =
+      federation_->GetCheckpoint(caller, request->study_id(), request->checkpoint_id());
+  if (!set.ok()) return ToGrpcStatus(set.status());
+  return StreamWeights(*set, request->chunk_bytes(), writer);
+}
+
+absl::StatusOr<std::unique_ptr<AggregatorServer>> AggregatorServer::Start(
+    const std::string& address, const protocol::TlsFiles& tls,
+    std::unique_ptr<Federation> federation) {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                       protocol::MakeMtlsServerCredentials(tls));
+  std::unique_ptr<AggregatorServer> server(new AggregatorServer());
+  server->federation_ = std::move(federation);
+  server->federation_service_ = std::make_unique<FederationService>(server->federation_.get());
+  server->coordinator_service_ = std::make_unique<CoordinatorService>(server->federation_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address, credentials, &server->port_);
+  builder.RegisterService(server->federation_service_.get());
+  builder.RegisterService(server->coordinator_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("aggregator: cannot listen on ", address));
+  }
+  AggregatorServer* raw = server.get();
+  server->ticker_ = std::thread([raw] {
+    while (!raw->stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      absl::Status s = raw->federation_->Tick();
+      if (!s.ok()) spdlog::error("deadline check failed: {}", std::string(s.message()));
+    }
+  });
+  return server;
+}
+
+void AggregatorServer::Shutdown(absl::Duration grace) {
+  if (shut_down_.exchange(true)) return;
+  federation_->Drain();
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (ticker_.joinable()) ticker_.join();
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+}
+
+void AggregatorServer::Wait() { server_->Wait(); }
+
+AggregatorServer::~AggregatorServer() { Shutdown(absl::ZeroDuration()); }
+
+}  // namespace scancov::aggregator

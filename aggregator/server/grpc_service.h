@@ -1,0 +1,102 @@
+// gRPC adapters for the aggregator: thin translations between the wire and Federation.
+//
+// Identity comes only from the verified peer certificate (mutual TLS; see sites/pki/identity.h):
+// a call without a TLS peer certificate, or whose certificate names no site/coordinator
+// identity, is refused before any logic runs. Request fields never name the caller.
+#ifndef SCANCOV_AGGREGATOR_GRPC_SERVICE_H_
+#define SCANCOV_AGGREGATOR_GRPC_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "aggregator/server/federation.h"
+#include "protocol/grpc_util.h"
+#include "protocol/scancov.grpc.pb.h"
+
+namespace scancov::aggregator {
+
+// Reads the caller's identity from the TLS auth context of a call.
+absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context);
+
+class FederationService final : public v1::Federation::Service {
+ public:
+  explicit FederationService(Federation* federation) : federation_(federation) {}
+
+  grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
+                        v1::RegisterResponse* response) override;
+  grpc::Status PullTask(grpc::ServerContext* context, const v1::PullTaskRequest* request,
+                        v1::PullTaskResponse* response) override;
+  grpc::Status DownloadWeights(grpc::ServerContext* context,
+                               const v1::DownloadWeightsRequest* request,
+                               grpc::ServerWriter<v1::WeightsMessage>* writer) override;
+  grpc::Status UploadResult(grpc::ServerContext* context,
+                            grpc::ServerReader<v1::UploadMessage>* reader,
+                            v1::UploadResponse* response) override;
+
+ private:
+  Federation* federation_;
+};
+
+class CoordinatorService final : public v1::Coordinator::Service {
+ public:
+  explicit CoordinatorService(Federation* federation) : federation_(federation) {}
+
+  grpc::Status EnrollSite(grpc::ServerContext* context, const v1::EnrollSiteRequest* request,
+                          v1::SiteInfo* response) override;
+  grpc::Status SetSiteEnabled(grpc::ServerContext* context,
+                              const v1::SetSiteEnabledRequest* request,
+                              v1::SiteInfo* response) override;
+  grpc::Status ListSites(grpc::ServerContext* context, const v1::ListSitesRequest* request,
+                         v1::ListSitesResponse* response) override;
+  grpc::Status CreateStudy(grpc::ServerContext* context, const v1::CreateStudyRequest* request,
+                           v1::StudyStatus* response) override;
+  grpc::Status GetStudyStatus(grpc::ServerContext* context,
+                              const v1::GetStudyStatusRequest* request,
+                              v1::StudyStatus* response) override;
+  grpc::Status ListStudies(grpc::ServerContext* context, const v1::ListStudiesRequest* request,
+                           v1::ListStudiesResponse* response) override;
+  grpc::Status DownloadCheckpoint(grpc::ServerContext* context,
+                                  const v1::DownloadCheckpointRequest* request,
+                                  grpc::ServerWriter<v1::WeightsMessage>* writer) override;
+
+ private:
+  Federation* federation_;
+};
+
+// The aggregator process's server: both services over mutual TLS, plus a timer that closes
+// rounds at their deadlines.
+class AggregatorServer {
+ public:
+  // Listens on `address` ("host:port"; port 0 picks a free port).
+  static absl::StatusOr<std::unique_ptr<AggregatorServer>> Start(
+      const std::string& address, const protocol::TlsFiles& tls,
+      std::unique_ptr<Federation> federation);
+  ~AggregatorServer();
+
+  int port() const { return port_; }
+  Federation* federation() { return federation_.get(); }
+  // Tells nodes to stop, then shuts the server down (in-flight calls get `grace` to finish).
+  void Shutdown(absl::Duration grace = absl::Seconds(2));
+  void Wait();
+
+ private:
+  AggregatorServer() = default;
+  std::unique_ptr<Federation> federation_;
+  std::unique_ptr<FederationService> federation_service_;
+  std::unique_ptr<CoordinatorService> coordinator_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::thread ticker_;
+  absl::Notification stop_;
+  std::atomic<bool> shut_down_{false};
+  int port_ = 0;
+};
+
+}  // namespace scancov::aggregator
+
+#endif  // SCANCOV_AGGREGATOR_GRPC_SERVICE_H_

@@ -1,0 +1,457 @@
+#include "aggregator/server/store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::aggregator {
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sites(
+  site_id TEXT PRIMARY KEY, display_name TEXT NOT NULL, enabled INTEGER NOT NULL,
+  enrolled_unix INTEGER NOT NULL, last_seen_unix INTEGER NOT NULL, node_version TEXT NOT NULL,
+  device TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS studies(
+  study_id TEXT PRIMARY KEY, spec BLOB NOT NULL, state INTEGER NOT NULL,
+  current_round INTEGER NOT NULL, message TEXT NOT NULL, created_unix INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rounds(
+  study_id TEXT NOT NULL, round INTEGER NOT NULL, state TEXT NOT NULL,
+  checkpoint_id TEXT NOT NULL, opened_unix INTEGER NOT NULL, deadline_unix INTEGER NOT NULL,
+  closed_unix INTEGER NOT NULL, metrics_json TEXT NOT NULL, result_json TEXT NOT NULL,
+  PRIMARY KEY(study_id, round));
+CREATE TABLE IF NOT EXISTS tasks(
+  task_id TEXT PRIMARY KEY, study_id TEXT NOT NULL, round INTEGER NOT NULL,
+  site_id TEXT NOT NULL, kind INTEGER NOT NULL, checkpoint_id TEXT NOT NULL,
+  state TEXT NOT NULL, issued_unix INTEGER NOT NULL, done_unix INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tasks_by_round ON tasks(study_id, round);
+CREATE TABLE IF NOT EXISTS results(
+  task_id TEXT PRIMARY KEY, site_id TEXT NOT NULL, num_samples INTEGER NOT NULL,
+  metrics_json TEXT NOT NULL, result_json TEXT NOT NULL, manifest BLOB, payload BLOB,
+  weights_sha256 TEXT NOT NULL, received_unix INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints(
+  checkpoint_id TEXT PRIMARY KEY, study_id TEXT NOT NULL, round INTEGER NOT NULL,
+  manifest BLOB NOT NULL, payload BLOB NOT NULL, sha256 TEXT NOT NULL,
+  created_unix INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, unix INTEGER NOT NULL, study_id TEXT NOT NULL,
+  site_id TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');
+)sql";
+
+std::string ColumnBytes(const SQLite::Column& c) {
+  if (c.isNull()) return std::string();
+  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
+}
+
+void BindBlob(SQLite::Statement& q, int index, const std::string& bytes) {
+  q.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+}
+
+// Runs `body`, turning SQLite exceptions into a Status that names the operation.
+template <typename Fn>
+auto Guard(const char* what, Fn&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("aggregator store: ", what, ": ", e.what()));
+  }
+}
+
+SiteRecord ReadSite(SQLite::Statement& q) {
+  SiteRecord s;
+  s.site_id = q.getColumn(0).getString();
+  s.display_name = q.getColumn(1).getString();
+  s.enabled = q.getColumn(2).getInt() != 0;
+  s.enrolled_unix = q.getColumn(3).getInt64();
+  s.last_seen_unix = q.getColumn(4).getInt64();
+  s.node_version = q.getColumn(5).getString();
+  s.device = q.getColumn(6).getString();
+  return s;
+}
+
+absl::StatusOr<StudyRecord> ReadStudy(SQLite::Statement& q) {
+  StudyRecord s;
+  s.study_id = q.getColumn(0).getString();
+  if (!s.spec.ParseFromString(ColumnBytes(q.getColumn(1)))) {
+    return absl::DataLossError(absl::StrCat("study '", s.study_id, "': unreadable spec"));
+  }
+  s.state = static_cast<v1::StudyState>(q.getColumn(2).getInt());
+  s.current_round = static_cast<uint32_t>(q.getColumn(3).getInt64());
+  s.message = q.getColumn(4).getString();
+  s.created_unix = q.getColumn(5).getInt64();
+  return s;
+}
+
+TaskRecord ReadTask(SQLite::Statement& q) {
+  TaskRecord t;
+  t.task_id = q.getColumn(0).getString();
+  t.study_id = q.getColumn(1).getString();
+  t.round = static_cast<uint32_t>(q.getColumn(2).getInt64());
+  t.site_id = q.getColumn(3).getString();
+  t.kind = static_cast<v1::TaskKind>(q.getColumn(4).getInt());
+  t.checkpoint_id = q.getColumn(5).getString();
+  t.state = q.getColumn(6).getString();
+  t.issued_unix = q.getColumn(7).getInt64();
+  t.done_unix = q.getColumn(8).getInt64();
+  return t;
+}
+
+absl::StatusOr<protocol::TensorSet> ReadWeights(const SQLite::Column& manifest_col,
+                                                const SQLite::Column& payload_col,
+                                                const std::string& where) {
+  v1::WeightsManifest manifest;
+  if (!manifest.ParseFromString(ColumnBytes(manifest_col))) {
+    return absl::DataLossError(where + ": unreadable manifest");
+  }
+  absl::StatusOr<protocol::TensorSet> set =
+      protocol::TensorSetFromPayload(manifest, ColumnBytes(payload_col));
+  if (!set.ok()) return Annotate(set.status(), where);
+  return set;
+}
+
+constexpr char kSelectTask[] =
+    "SELECT task_id, study_id, round, site_id, kind, checkpoint_id, state, issued_unix, "
+    "done_unix FROM tasks ";
+
+}  // namespace
+
+std::string MetricsToJson(const Metrics& metrics) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : metrics) j[k] = v;
+  return j.dump();
+}
+
+absl::StatusOr<Metrics> MetricsFromJson(const std::string& json) {
+  if (json.empty()) return Metrics();
+  try {
+    Metrics out;
+    const nlohmann::json parsed = nlohmann::json::parse(json);  // items() needs a live object
+    for (const auto& [k, v] : parsed.items()) out[k] = v.get<double>();
+    return out;
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat("metrics json: ", e.what()));
+  }
+}
+
+AggregatorStore::AggregatorStore(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+AggregatorStore::~AggregatorStore() = default;
+
+absl::StatusOr<std::unique_ptr<AggregatorStore>> AggregatorStore::Open(const std::string& path) {
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+    db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+    db->exec(kSchema);
+    SQLite::Statement v(*db, "SELECT value FROM meta WHERE key='schema_version'");
+    if (!v.executeStep() || v.getColumn(0).getString() != "1") {
+      return absl::FailedPreconditionError(path + ": unsupported aggregator schema version");
+    }
+    return std::unique_ptr<AggregatorStore>(new AggregatorStore(std::move(db)));
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(path, ": cannot open aggregator store: ", e.what()));
+  }
+}
+
+absl::Status AggregatorStore::InTransaction(const std::function<absl::Status()>& body) {
+  std::unique_ptr<SQLite::Transaction> tx;
+  try {
+    tx = std::make_unique<SQLite::Transaction>(*db_);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("aggregator store: begin transaction: ", e.what()));
+  }
+  absl::Status status = body();
+  if (!status.ok()) return status;  // the Transaction destructor rolls back
+  return Guard("commit", [&] {
+    tx->commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status AggregatorStore::UpsertSite(const SiteRecord& s) {
+  return Guard("upsert site", [&] {
+    SQLite::Statement q(*db_, "INSERT OR REPLACE INTO sites VALUES(?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, s.site_id);
+    q.bind(2, s.display_name);
+    q.bind(3, s.enabled ? 1 : 0);
+    q.bind(4, s.enrolled_unix);
+    q.bind(5, s.last_seen_unix);
+    q.bind(6, s.node_version);
+    q.bind(7, s.device);
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<SiteRecord>> AggregatorStore::GetSite(const std::string& site_id) {
+  return Guard("get site", [&]() -> absl::StatusOr<std::optional<SiteRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM sites WHERE site_id = ?");
+    q.bind(1, site_id);
+    if (!q.executeStep()) return std::optional<SiteRecord>();
+    return std::optional<SiteRecord>(ReadSite(q));
+  });
+}
+
+absl::StatusOr<std::vector<SiteRecord>> AggregatorStore::ListSites() {
+  return Guard("list sites", [&]() -> absl::StatusOr<std::vector<SiteRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM sites ORDER BY site_id");
+    std::vector<SiteRecord> out;
+    while (q.executeStep()) out.push_back(ReadSite(q));
+    return out;
+  });
+}
+
+absl::Status AggregatorStore::InsertStudy(const StudyRecord& s) {
+  return Guard("insert study", [&] {
+    SQLite::Statement q(*db_, "INSERT INTO studies VALUES(?, ?, ?, ?, ?, ?)");
+    q.bind(1, s.study_id);
+    BindBlob(q, 2, s.spec.SerializeAsString());
+    q.bind(3, static_cast<int>(s.state));
+    q.bind(4, static_cast<int64_t>(s.current_round));
+    q.bind(5, s.message);
+    q.bind(6, s.created_unix);
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status AggregatorStore::UpdateStudy(const StudyRecord& s) {
+  return Guard("update study", [&] {
+    SQLite::Statement q(*db_,
+                        "UPDATE studies SET state = ?, current_round = ?, message = ? "
+                        "WHERE study_id = ?");
+    q.bind(1, static_cast<int>(s.state));
+    q.bind(2, static_cast<int64_t>(s.current_round));
+    q.bind(3, s.message);
+    q.bind(4, s.study_id);
+    if (q.exec() != 1) {
+      return absl::NotFoundError(absl::StrCat("study '", s.study_id, "' not found"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<StudyRecord>> AggregatorStore::GetStudy(const std::string& study_id) {
+  return Guard("get study", [&]() -> absl::StatusOr<std::optional<StudyRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM studies WHERE study_id = ?");
+    q.bind(1, study_id);
+    if (!q.executeStep()) return std::optional<StudyRecord>();
+    SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
+    return std::optional<StudyRecord>(std::move(s));
+  });
+}
+
+absl::StatusOr<std::vector<StudyRecord>> AggregatorStore::ListStudies() {
+  return Guard("list studies", [&]() -> absl::StatusOr<std::vector<StudyRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM studies ORDER BY created_unix, study_id");
+    std::vector<StudyRecord> out;
+    while (q.executeStep()) {
+      SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
+absl::Status AggregatorStore::UpsertRound(const RoundRecord& r) {
+  return Guard("upsert round", [&] {
+    SQLite::Statement q(*db_, "INSERT OR REPLACE INTO rounds VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, r.study_id);
+    q.bind(2, static_cast<int64_t>(r.round));
+    q.bind(3, r.state);
+    q.bind(4, r.checkpoint_id);
+    q.bind(5, r.opened_unix);
+    q.bind(6, r.deadline_unix);
+    q.bind(7, r.closed_unix);
+    q.bind(8, MetricsToJson(r.metrics));
+    q.bind(9, r.result_json);
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<RoundRecord>> AggregatorStore::ListRounds(const std::string& study_id) {
+  return Guard("list rounds", [&]() -> absl::StatusOr<std::vector<RoundRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM rounds WHERE study_id = ? ORDER BY round");
+    q.bind(1, study_id);
+    std::vector<RoundRecord> out;
+    while (q.executeStep()) {
+      RoundRecord r;
+      r.study_id = q.getColumn(0).getString();
+      r.round = static_cast<uint32_t>(q.getColumn(1).getInt64());
+      r.state = q.getColumn(2).getString();
+      r.checkpoint_id = q.getColumn(3).getString();
+      r.opened_unix = q.getColumn(4).getInt64();
+      r.deadline_unix = q.getColumn(5).getInt64();
+      r.closed_unix = q.getColumn(6).getInt64();
+      SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(q.getColumn(7).getString()));
+      r.result_json = q.getColumn(8).getString();
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+absl::Status AggregatorStore::UpsertTask(const TaskRecord& t) {
+  return Guard("upsert task", [&] {
+    SQLite::Statement q(*db_, "INSERT OR REPLACE INTO tasks VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, t.task_id);
+    q.bind(2, t.study_id);
+    q.bind(3, static_cast<int64_t>(t.round));
+    q.bind(4, t.site_id);
+    q.bind(5, static_cast<int>(t.kind));
+    q.bind(6, t.checkpoint_id);
+    q.bind(7, t.state);
+    q.bind(8, t.issued_unix);
+    q.bind(9, t.done_unix);
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<TaskRecord>> AggregatorStore::GetTask(const std::string& task_id) {
+  return Guard("get task", [&]() -> absl::StatusOr<std::optional<TaskRecord>> {
+    SQLite::Statement q(*db_, std::string(kSelectTask) + "WHERE task_id = ?");
+    q.bind(1, task_id);
+    if (!q.executeStep()) return std::optional<TaskRecord>();
+    return std::optional<TaskRecord>(ReadTask(q));
+  });
+}
+
+absl::StatusOr<std::vector<TaskRecord>> AggregatorStore::ListTasks(const std::string& study_id,
+                                                                   uint32_t round) {
+  return Guard("list tasks", [&]() -> absl::StatusOr<std::vector<TaskRecord>> {
+    SQLite::Statement q(
+        *db_, std::string(kSelectTask) + "WHERE study_id = ? AND round = ? ORDER BY task_id");
+    q.bind(1, study_id);
+    q.bind(2, static_cast<int64_t>(round));
+    std::vector<TaskRecord> out;
+    while (q.executeStep()) out.push_back(ReadTask(q));
+    return out;
+  });
+}
+
+absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
+  return Guard("insert result", [&]() -> absl::Status {
+    SQLite::Statement exists(*db_, "SELECT 1 FROM results WHERE task_id = ?");
+    exists.bind(1, r.task_id);
+    if (exists.executeStep()) {
+      return absl::AlreadyExistsError(absl::StrCat("task '", r.task_id, "' already has a result"));
+    }
+    SQLite::Statement q(*db_, "INSERT INTO results VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, r.task_id);
+    q.bind(2, r.site_id);
+    q.bind(3, static_cast<int64_t>(r.num_samples));
+    q.bind(4, MetricsToJson(r.metrics));
+    q.bind(5, r.result_json);
+    if (r.weights.has_value()) {
+      std::string payload;
+      const v1::WeightsManifest manifest = protocol::ManifestFor(*r.weights, &payload);
+      BindBlob(q, 6, manifest.SerializeAsString());
+      BindBlob(q, 7, payload);
+    } else {
+      q.bind(6);
+      q.bind(7);
+    }
+    q.bind(8, r.weights_sha256);
+    q.bind(9, r.received_unix);
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std::string& task_id) {
+  return Guard("get result", [&]() -> absl::StatusOr<std::optional<ResultRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM results WHERE task_id = ?");
+    q.bind(1, task_id);
+    if (!q.executeStep()) return std::optional<ResultRecord>();
+    ResultRecord r;
+    r.task_id = q.getColumn(0).getString();
+    r.site_id = q.getColumn(1).getString();
+    r.num_samples = static_cast<uint64_t>(q.getColumn(2).getInt64());
+    SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(q.getColumn(3).getString()));
+    r.result_json = q.getColumn(4).getString();
+    if (!q.getColumn(5).isNull()) {
+      SCV_ASSIGN_OR_RETURN(protocol::TensorSet w,
+                           ReadWeights(q.getColumn(5), q.getColumn(6),
+                                       absl::StrCat("result of task '", task_id, "'")));
+      r.weights = std::move(w);
+    }
+    r.weights_sha256 = q.getColumn(7).getString();
+    r.received_unix = q.getColumn(8).getInt64();
+    return std::optional<ResultRecord>(std::move(r));
+  });
+}
+
+absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
+                                            const std::string& study_id, uint32_t round,
+                                            const protocol::TensorSet& weights,
+                                            int64_t created_unix) {
+  return Guard("put checkpoint", [&] {
+    std::string payload;
+    const v1::WeightsManifest manifest = protocol::ManifestFor(weights, &payload);
+    SQLite::Statement q(*db_, "INSERT OR REPLACE INTO checkpoints VALUES(?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, checkpoint_id);
+    q.bind(2, study_id);
+    q.bind(3, static_cast<int64_t>(round));
+    BindBlob(q, 4, manifest.SerializeAsString());
+    BindBlob(q, 5, payload);
+    q.bind(6, ToHex(manifest.sha256()));
+    q.bind(7, created_unix);
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
+    const std::string& checkpoint_id) {
+  return Guard("get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {
+    SQLite::Statement q(*db_, "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
+    q.bind(1, checkpoint_id);
+    if (!q.executeStep()) {
+      return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
+    }
+    return ReadWeights(q.getColumn(0), q.getColumn(1),
+                       absl::StrCat("checkpoint '", checkpoint_id, "'"));
+  });
+}
+
+absl::Status AggregatorStore::AddEvent(const EventRecord& e) {
+  return Guard("add event", [&] {
+    SQLite::Statement q(*db_,
+                        "INSERT INTO events(unix, study_id, site_id, kind, message) "
+                        "VALUES(?, ?, ?, ?, ?)");
+    q.bind(1, e.unix);
+    q.bind(2, e.study_id);
+    q.bind(3, e.site_id);
+    q.bind(4, e.kind);
+    q.bind(5, e.message);
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<EventRecord>> AggregatorStore::ListEvents(const std::string& study_id) {
+  return Guard("list events", [&]() -> absl::StatusOr<std::vector<EventRecord>> {
+    SQLite::Statement q(*db_,
+                        "SELECT unix, study_id, site_id, kind, message FROM events "
+                        "WHERE study_id = ? OR ? = '' ORDER BY id");
+    q.bind(1, study_id);
+    q.bind(2, study_id);
+    std::vector<EventRecord> out;
+    while (q.executeStep()) {
+      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                     q.getColumn(2).getString(), q.getColumn(3).getString(),
+                     q.getColumn(4).getString()});
+    }
+    return out;
+  });
+}
+
+}  // namespace scancov::aggregator

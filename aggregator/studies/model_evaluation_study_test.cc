@@ -1,0 +1,231 @@
+#include <cmath>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "aggregator/server/study_logic.h"
+#include "aggregator/studies/registry.h"
+#include "core/status_macros.h"
+#include "gtest/gtest.h"
+#include "models/stats/auc.h"
+#include "models/stats/roc_counts.h"
+
+namespace scancov::aggregator {
+namespace {
+
+using json = nlohmann::json;
+
+double Frac(double x) { return x - std::floor(x); }
+
+// Two sites' scores and outcomes from a formula that R reproduces bit for bit:
+//   frac <- function(x) x - floor(x)
+//   ia <- 0:299; ua <- frac(ia * 0.6180339887498949)
+//   ya <- as.integer(frac(ia * 0.7548776662466927) < 0.25 + 0.5 * ua)
+//   ib <- 0:199; ub <- frac(ib * 0.4142135623730951 + 0.1)
+//   yb <- as.integer(frac(ib * 0.5698402909980532) < 0.2 + 0.6 * ub * ub)
+struct SiteData {
+  std::vector<double> score, y;
+};
+
+SiteData SiteA() {
+  SiteData d;
+  for (int i = 0; i < 300; ++i) {
+    d.score.push_back(Frac(i * 0.6180339887498949));
+    d.y.push_back(Frac(i * 0.7548776662466927) < 0.25 + 0.5 * d.score.back() ? 1 : 0);
+  }
+  return d;
+}
+
+SiteData SiteB() {
+  SiteData d;
+  for (int i = 0; i < 200; ++i) {
+    const double u = Frac(i * 0.4142135623730951 + 0.1);
+    d.score.push_back(u);
+    d.y.push_back(Frac(i * 0.5698402909980532) < 0.2 + 0.6 * u * u ? 1 : 0);
+  }
+  return d;
+}
+
+// What a node returns for one model (node/model_evaluation.cc), on the default 0.01 grid.
+std::string SiteResult(const SiteData& d, const std::vector<double>& grid) {
+  absl::StatusOr<stats::AucResult> auc = stats::AucWithDeLong(d.score, d.y);
+  absl::StatusOr<stats::GridRoc> roc = stats::RocAtGrid(d.score, d.y, grid);
+  EXPECT_TRUE(auc.ok() && roc.ok());
+  json model = {{"name", "m"},
+                {"status", "ok"},
+                {"n", d.y.size()},
+                {"auc", {{"auc", auc->auc}, {"se", auc->standard_error}}},
+                {"high_risk", {{"threshold", 0.5}, {"tp", 1}, {"fp", 1}, {"tn", 1}, {"fn", 1}}},
+                {"roc", stats::ToJson(*roc)}};
+  return json{{"analysis", "model_evaluation"}, {"models", {model}}}.dump();
+}
+
+// The study's logic, as the aggregator creates it from the spec.
+std::unique_ptr<StudyLogic> MakeModelEvaluationStudyLogic() {
+  v1::StudySpec spec;
+  spec.set_kind(v1::STUDY_KIND_ANALYSIS);
+  spec.set_spec_json(R"({"analysis": "model_evaluation", "outcome": "severe",
+                         "models": [{"name": "m", "kind": "published", "model": "scancov_released"}]})");
+  absl::StatusOr<std::unique_ptr<StudyLogic>> logic = CreateStudyLogic(spec);
+  EXPECT_TRUE(logic.ok()) << logic.status();
+  return logic.ok() ? std::move(*logic) : nullptr;
+}
+
+absl::StatusOr<json> Close(const std::string& a, const std::string& b) {
+  StudyRecord study;
+  study.spec.add_sites("a");
+  study.spec.add_sites("b");
+  study.spec.set_spec_json(R"({"analysis": "model_evaluation", "outcome": "severe",
+                               "models": [{"name": "m", "kind": "published"}]})");
+  std::vector<ResultRecord> results(2);
+  results[0].site_id = "a";
+  results[0].result_json = a;
+  results[1].site_id = "b";
+  results[1].result_json = b;
+  SCV_ASSIGN_OR_RETURN(RoundOutcome out,
+                       MakeModelEvaluationStudyLogic()->CloseRound(study, 0, nullptr, results, {}));
+  return json::parse(out.result_json).at("models").at(0);
+}
+
+TEST(ModelEvaluationStudyTest, PooledRocIsTheSumAndItsAreaApproachesThePooledAuc) {
+  const std::vector<double> grid = stats::EvenGrid(0, 1, 100);
+  absl::StatusOr<json> model = Close(SiteResult(SiteA(), grid), SiteResult(SiteB(), grid));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const json& pooled = model->at("pooled").at("roc");
+  ASSERT_EQ(pooled.at("status"), "ok") << pooled.dump();
+  EXPECT_EQ(pooled.at("sites"), 2);
+  // R: sum(ya) = 151 of 300, sum(yb) = 81 of 200.
+  EXPECT_EQ(pooled.at("positives"), 151 + 81);
+  EXPECT_EQ(pooled.at("negatives"), 149 + 119);
+  const json& a = model->at("sites").at("a").at("roc").at("points");
+  const json& b = model->at("sites").at("b").at("roc").at("points");
+  ASSERT_EQ(pooled.at("points").size(), 101u);
+  for (size_t k = 0; k < 101; ++k) {
+    const json& p = pooled.at("points")[k];
+    EXPECT_EQ(p.at("threshold").get<double>(), grid[k]);
+    EXPECT_EQ(p.at("tp").get<int64_t>(),
+              a[k].at("tp").get<int64_t>() + b[k].at("tp").get<int64_t>());
+    EXPECT_EQ(p.at("fp").get<int64_t>(),
+              a[k].at("fp").get<int64_t>() + b[k].at("fp").get<int64_t>());
+  }
+  // R: s <- c(ua, ub); y <- c(ya, yb)
+  //   sum(s >= 0.5 & y == 1) = 151, sum(s >= 0.5 & y == 0) = 99
+  EXPECT_EQ(pooled.at("points")[50].at("tp"), 151);
+  EXPECT_EQ(pooled.at("points")[50].at("fp"), 99);
+  // R 4.x, pROC: auc(roc(y, s, direction = "<")) = 0.688304168811117 (exact, pooled patients);
+  //   the same on the scores rounded down to the grid, grid <- (0:100) / 100,
+  //   auc(roc(y, grid[findInterval(s, grid)], direction = "<")) = 0.688561502830674.
+  const double area = pooled.at("auc_trapezoid").get<double>();
+  EXPECT_NEAR(area, 0.688561502830674, 1e-12);
+  EXPECT_NEAR(area, 0.688304168811117, 1e-3);
+  // Each site's curve has its area too (R: site A exact 0.682296990977377).
+  EXPECT_NEAR(model->at("sites").at("a").at("roc").at("auc_trapezoid").get<double>(),
+              0.682296990977377, 2e-3);
+}
+
+// A site's answer with only the points at `keep` (indices into the grid) of its ROC, as a
+// node whose release rule withheld the others sends it (node/roc_release.h).
+std::string Released(const std::string& result, const std::vector<size_t>& keep) {
+  json j = json::parse(result);
+  json& points = j["models"][0]["roc"]["points"];
+  json kept = json::array();
+  for (size_t k : keep) kept.push_back(points.at(k));
+  points = kept;
+  return j.dump();
+}
+
+TEST(ModelEvaluationStudyTest, SitesReleasingDifferentPointsPoolOnTheCommonOnes) {
+  const std::vector<double> grid = stats::EvenGrid(0, 1, 100);
+  const std::string a = SiteResult(SiteA(), grid);
+  std::vector<size_t> every_tenth, even;
+  for (size_t k = 0; k <= 100; k += 10) every_tenth.push_back(k);
+  for (size_t k = 0; k <= 100; k += 2) even.push_back(k);
+  absl::StatusOr<json> model =
+      Close(Released(a, even), SiteResult(SiteB(), stats::EvenGrid(0, 1, 10)));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const json& pooled = model->at("pooled").at("roc");
+  ASSERT_EQ(pooled.at("status"), "ok") << pooled.dump();
+  // Common: 0, 0.1, ..., 1 (0.1 * k computed either way is the same double for these grids).
+  ASSERT_EQ(pooled.at("points").size(), 11u);
+  const json full_a = json::parse(a).at("models")[0].at("roc").at("points");
+  const json b = json::parse(SiteResult(SiteB(), stats::EvenGrid(0, 1, 10)))
+                     .at("models")[0]
+                     .at("roc")
+                     .at("points");
+  for (size_t i = 0; i < 11; ++i) {
+    const json& p = pooled.at("points")[i];
+    EXPECT_EQ(p.at("threshold").get<double>(), grid[10 * i]);
+    EXPECT_EQ(p.at("tp").get<int64_t>(),
+              full_a[10 * i].at("tp").get<int64_t>() + b[i].at("tp").get<int64_t>());
+    EXPECT_EQ(p.at("fp").get<int64_t>(),
+              full_a[10 * i].at("fp").get<int64_t>() + b[i].at("fp").get<int64_t>());
+  }
+  // R (as above): sum(s >= 0.5 & y == 1) = 151, sum(s >= 0.5 & y == 0) = 99.
+  EXPECT_EQ(pooled.at("points")[5].at("tp"), 151);
+  EXPECT_EQ(pooled.at("points")[5].at("fp"), 99);
+  // Both sites' curves released only 0 and 1 in common with a third grid: still pooled.
+  model = Close(Released(a, every_tenth), Released(a, {0, 100}));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->at("pooled").at("roc").at("points").size(), 2u);
+}
+
+v1::UploadHeader Upload(const std::string& result_json) {
+  v1::UploadHeader h;
+  h.set_result_json(result_json);
+  return h;
+}
+
+TEST(ModelEvaluationStudyTest, MalformedAnswersAreRefusedAtUploadWithTheSiteNamed) {
+  std::unique_ptr<StudyLogic> logic = MakeModelEvaluationStudyLogic();
+  TaskRecord task;
+  task.site_id = "b";
+  const std::vector<double> grid = stats::EvenGrid(0, 1, 100);
+  const std::string good = SiteResult(SiteB(), grid);
+  EXPECT_TRUE(logic->ValidateResult(task, Upload(good), nullptr, nullptr).ok());
+  std::vector<json> bad;
+  const json base = json::parse(good);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    json j = base;
+    edit(j["models"][0]);
+    bad.push_back(j);
+  };
+  with([](json& m) { m["roc"]["points"][60]["tp"] = 500; });  // more than the site's events
+  with([](json& m) { m["roc"]["points"] = 3; });
+  with([](json& m) { m["roc"]["positives"] = "x"; });
+  with([](json& m) { m["roc"]["positives"] = int64_t{1} << 62; });  // sums would overflow
+  with([](json& m) { m["status"] = 1; });
+  with([](json& m) { m["name"] = json::array(); });
+  with([](json& m) { m["auc"]["auc"] = 1.5; });
+  with([](json& m) { m["auc"]["se"] = "small"; });
+  with([](json& m) { m["high_risk"]["tp"] = -1; });
+  with([](json& m) { m.erase("high_risk"); });
+  with([](json& m) { m["groups"] = json::array({json{{"status", "ok"}, {"counts", 4}}}); });
+  bad.push_back(json{{"models", json::array({5})}});
+  bad.push_back(json{{"models", json::array()}, {"split", 3}});
+  for (const json& j : bad) {
+    const absl::Status s = logic->ValidateResult(task, Upload(j.dump()), nullptr, nullptr);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << j.dump().substr(0, 200);
+    EXPECT_NE(s.message().find("site b"), std::string::npos) << s;
+  }
+  // A refused model needs no figures.
+  const json refused = {
+      {"models", json::array({json{{"name", "m"}, {"status", "refused"}, {"reason", "few"}}})}};
+  EXPECT_TRUE(logic->ValidateResult(task, Upload(refused.dump()), nullptr, nullptr).ok());
+}
+
+TEST(ModelEvaluationStudyTest, AnUnusableCurveFailsOnlyItsSitesRoc) {
+  const std::vector<double> grid = stats::EvenGrid(0, 1, 100);
+  json broken = json::parse(SiteResult(SiteB(), grid));  // stored before ValidateResult checked
+  broken["models"][0]["roc"]["points"][60]["tp"] = 500;
+  absl::StatusOr<json> model = Close(SiteResult(SiteA(), grid), broken.dump());
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE(model->at("pooled").contains("auc"));  // the rest of the pooling still stands
+  EXPECT_EQ(model->at("sites").at("b").at("roc").at("status"), "failed");
+  EXPECT_NE(model->at("sites").at("b").at("roc").at("reason").get<std::string>().find("site b"),
+            std::string::npos);
+  ASSERT_EQ(model->at("pooled").at("roc").at("status"), "ok");
+  EXPECT_EQ(model->at("pooled").at("roc").at("sites"), 1);
+  EXPECT_EQ(model->at("pooled").at("roc").at("positives"), 151);  // site a's alone
+}
+
+}  // namespace
+}  // namespace scancov::aggregator

@@ -1,0 +1,197 @@
+#include "node/gate.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <exception>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::node {
+namespace {
+
+std::string TensorsJson(const protocol::TensorSet& set) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const protocol::Tensor& t : set.tensors()) {
+    list.push_back({{"name", t.name},
+                    {"shape", t.shape},
+                    {"dtype", std::string(protocol::DTypeName(t.dtype))}});
+  }
+  return list.dump();
+}
+
+std::string SummaryJson(const TaskOutcome& outcome) {
+  nlohmann::json j = {{"num_samples", outcome.num_samples}, {"metrics", outcome.metrics}};
+  if (!outcome.result_json.empty()) {
+    j["result"] = nlohmann::json::parse(outcome.result_json, nullptr, false);
+  }
+  return j.dump();
+}
+
+}  // namespace
+
+void GatedDatasetSource::Open(const TaskDeclaration& declaration,
+                              const privacy::ReleasePolicy& policy, int min_cell_count) {
+  variables_.clear();
+  for (const std::string& v : declaration.variables) {
+    if (privacy::IsVariableAllowed(policy, v)) variables_.insert(v);
+  }
+  outcome_ = declaration.outcome;
+  min_cell_count_ = min_cell_count;
+  open_ = true;
+}
+
+void GatedDatasetSource::Close() {
+  open_ = false;
+  variables_.clear();
+  outcome_.clear();
+}
+
+absl::StatusOr<TabularRows> GatedDatasetSource::Load(const std::vector<std::string>& variables,
+                                                     const std::string& outcome) {
+  if (!open_) return absl::PermissionDeniedError("site data: no task is admitted by the gate");
+  for (const std::string& v : variables) {
+    if (variables_.count(v) == 0) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("site data: variable '", v,
+                       "' was not declared by the task or is kept back by the site"));
+    }
+  }
+  if (outcome != outcome_) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("site data: outcome '", outcome, "' was not declared by the task"));
+  }
+  SCV_ASSIGN_OR_RETURN(TabularRows rows, inner_->Load(variables, outcome));
+  if (rows.keys.size() < static_cast<size_t>(min_cell_count_)) {
+    return absl::FailedPreconditionError(absl::StrCat("site data: fewer patients with a known '",
+                                                      outcome, "' than the minimum count (",
+                                                      min_cell_count_, ")"));
+  }
+  return rows;
+}
+
+TaskGate::TaskGate(GateOptions options, TaskPlugins plugins, privacy::EgressLedger* ledger)
+    : options_(std::move(options)), plugins_(std::move(plugins)), ledger_(ledger) {}
+
+absl::StatusOr<TaskDeclaration> TaskGate::Admit(const v1::Task& task) const {
+  SCV_ASSIGN_OR_RETURN(protocol::StudyKind kind, protocol::StudyKindOf(task));
+  auto it = plugins_.find(kind);
+  if (it == plugins_.end() || it->second == nullptr) {
+    return absl::UnimplementedError(absl::StrCat(
+        "this node does not run '", std::string(protocol::StudyKindName(kind)), "' tasks"));
+  }
+  SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, it->second->Declare(task));
+  for (const std::string& v : declaration.variables) {
+    if (!privacy::IsVariableAllowed(options_.policy, v)) {
+      spdlog::info("task '{}': variable '{}' is kept back by the site's policy", task.task_id(), v);
+    }
+  }
+  if (declaration.releases_weights && !options_.allow_model_weights) {
+    return absl::PermissionDeniedError(
+        "gate: this site's policy does not let model weights leave (allow_model_weights)");
+  }
+  return declaration;
+}
+
+absl::StatusOr<TaskOutcome> TaskGate::RunAdmitted(TaskPlugin& plugin,
+                                                  const TaskDeclaration& declaration,
+                                                  const v1::Task& task,
+                                                  const protocol::TensorSet* global) {
+  // A spec the plug-in did not expect (a field of another JSON type) or a library's exception
+  // must not take the node down; the task fails like any other, and the rest goes on.
+  // The cohort rule is the site's own minimum; a study's stricter request binds the task's
+  // released numbers (each kind applies privacy::EffectiveMinCellCount to them).
+  if (options_.tabular != nullptr) {
+    options_.tabular->Open(declaration, options_.policy, options_.policy.min_cell_count);
+  }
+  absl::StatusOr<TaskOutcome> outcome;
+  try {
+    outcome = plugin.Run(task, global);
+  } catch (const std::bad_alloc&) {
+    outcome = absl::ResourceExhaustedError("out of memory");  // may pass: retried, not reported
+  } catch (const std::exception& e) {
+    outcome = absl::InvalidArgumentError(
+        absl::StrCat("the task could not be processed (", e.what(), ")"));
+  } catch (...) {
+    outcome = absl::InternalError("the task could not be processed (unknown exception)");
+  }
+  if (options_.tabular != nullptr) options_.tabular->Close();
+  return outcome;
+}
+
+absl::Status TaskGate::CheckRelease(const TaskDeclaration& declaration,
+                                    const TaskOutcome& outcome) const {
+  if (outcome.weights) {
+    if (!declaration.releases_weights) {
+      return absl::PermissionDeniedError(
+          "gate: the task produced model weights it did not declare; nothing is sent");
+    }
+    if (!options_.allow_model_weights) {
+      return absl::PermissionDeniedError(
+          "gate: this site's policy does not let model weights leave (allow_model_weights)");
+    }
+  }
+  for (const auto& [name, value] : outcome.metrics) {
+    if (!std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("gate: metric '", name, "' is not finite"));
+    }
+  }
+  if (!outcome.result_json.empty() &&
+      nlohmann::json::parse(outcome.result_json, nullptr, false).is_discarded()) {
+    return absl::InternalError("gate: the task's result is not valid JSON; nothing is sent");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Release> TaskGate::Record(const v1::Task& task, Release release,
+                                         const std::string& kind, const std::string& summary_json) {
+  if (ledger_ == nullptr) return release;
+  privacy::EgressEntry e;
+  e.created_unix = absl::ToUnixSeconds(options_.clock->Now());
+  e.destination = options_.destination;
+  e.task_id = task.task_id();
+  e.kind = kind;
+  e.summary_json = summary_json;
+  e.payload_bytes = e.summary_json.size();
+  if (release.weights) {
+    e.payload_bytes += release.weights->TotalBytes();
+    e.payload_sha256 = protocol::WeightsDigestHex(*release.weights);
+    e.tensors_json = TensorsJson(*release.weights);
+  }
+  SCV_ASSIGN_OR_RETURN(release.ledger_entry, ledger_->Record(e));  // nothing leaves without it
+  return release;
+}
+
+absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::TensorSet* global) {
+  SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, Admit(task));
+  TaskPlugin& plugin = *plugins_.at(*protocol::StudyKindOf(task));
+  SCV_ASSIGN_OR_RETURN(TaskOutcome outcome, RunAdmitted(plugin, declaration, task, global));
+  SCV_RETURN_IF_ERROR(CheckRelease(declaration, outcome));
+  Release release;
+  release.header.set_task_id(task.task_id());
+  release.header.set_num_samples(outcome.num_samples);
+  release.header.mutable_metrics()->insert(outcome.metrics.begin(), outcome.metrics.end());
+  release.header.set_result_json(outcome.result_json);
+  const std::string summary = SummaryJson(outcome);
+  release.weights = std::move(outcome.weights);
+  return Record(task, std::move(release), "result", summary);
+}
+
+absl::StatusOr<Release> TaskGate::Failure(const v1::Task& task, const std::string& why) {
+  Release release;
+  release.header.set_task_id(task.task_id());
+  release.header.set_failure(why);
+  return Record(task, std::move(release), "failure", nlohmann::json{{"failure", why}}.dump());
+}
+
+void TaskGate::MarkOutcome(const Release& release, const std::string& state,
+                           const std::string& detail) {
+  if (ledger_ == nullptr) return;
+  absl::Status marked = ledger_->MarkOutcome(release.ledger_entry, state, detail);
+  if (!marked.ok()) spdlog::error("{}", std::string(marked.message()));
+}
+
+}  // namespace scancov::node

@@ -1,0 +1,108 @@
+// TaskGate: the one place at the node that every task passes, whatever its kind, before it
+// runs and before its result leaves.
+//
+//   admit    the task's kind is one this node runs (node/tasks/registry.h); its plug-in
+//            declares, from the spec alone, what it will read and release (TaskDeclaration);
+//            the declaration is checked against the site's policy: every variable allowed
+//            (privacy::IsVariableAllowed), weights only where the site lets them leave, the
+//            study's minimum cell count never below the site's;
+//   run      the task reads the site's rows only through GatedDatasetSource, which hands out
+//            the declared variables and outcome and nothing else, and refuses a cohort smaller
+//            than the minimum count;
+//   release  what the task produced is checked against its declaration (no weights unless
+//            declared and allowed; finite metrics) and written to the egress ledger before it
+//            is handed to the agent to send; nothing leaves without a ledger entry.
+//
+// Refusals are PermissionDenied (the agent reports them to the aggregator as the task's
+// failure) and name the rule and the variable or tensor, never a value.
+//
+// Thread safety: not thread-safe; the node runs one task at a time.
+#ifndef SCANCOV_NODE_GATE_H_
+#define SCANCOV_NODE_GATE_H_
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/env.h"
+#include "node/tabular_features.h"
+#include "node/tasks/task_plugin.h"
+#include "privacy/egress_ledger.h"
+#include "privacy/release_policy.h"
+#include "protocol/scancov.pb.h"
+
+namespace scancov::node {
+
+// The gate's view of a site's tabular data: between Open and Close, Load hands out only the
+// declared variables (those the site allows) and the declared outcome; outside a task, nothing.
+class GatedDatasetSource : public DatasetSource {
+ public:
+  // `inner` must outlive this source.
+  explicit GatedDatasetSource(DatasetSource* inner) : inner_(inner) {}
+
+  void Open(const TaskDeclaration& declaration, const privacy::ReleasePolicy& policy,
+            int min_cell_count);
+  void Close();
+
+  // PermissionDenied for an undeclared or kept-back variable, another outcome, or no task
+  // open; FailedPrecondition when fewer rows than the minimum count have the outcome known.
+  absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
+                                   const std::string& outcome) override;
+
+ private:
+  DatasetSource* inner_;
+  bool open_ = false;
+  std::set<std::string> variables_;
+  std::string outcome_;
+  int min_cell_count_ = 0;
+};
+
+struct GateOptions {
+  Clock* clock = Clock::Real();
+  std::string destination;  // the aggregator's address, for the ledger
+  privacy::ReleasePolicy policy;
+  bool allow_model_weights = true;
+  GatedDatasetSource* tabular = nullptr;  // the plug-ins' tabular source (may be null)
+};
+
+// What leaves for one task: the upload header, the weights, and the ledger entry recording them.
+struct Release {
+  v1::UploadHeader header;
+  std::optional<protocol::TensorSet> weights;
+  int64_t ledger_entry = 0;  // 0 without a ledger
+};
+
+class TaskGate {
+ public:
+  // `ledger` may be null (tests); then nothing is recorded.
+  TaskGate(GateOptions options, TaskPlugins plugins, privacy::EgressLedger* ledger);
+
+  // Admits, runs and checks `task`; `global` is its downloaded checkpoint or null. The result
+  // is in the ledger (pending) when this returns it. An exception from a plug-in becomes an
+  // error (InvalidArgument naming it; ResourceExhausted for std::bad_alloc, which may pass).
+  absl::StatusOr<Release> Run(const v1::Task& task, const protocol::TensorSet* global);
+  // The report that the task failed here, and why, instead of a result; recorded likewise.
+  absl::StatusOr<Release> Failure(const v1::Task& task, const std::string& why);
+  // Records what became of a release ("sent", "duplicate", "failed").
+  void MarkOutcome(const Release& release, const std::string& state, const std::string& detail);
+
+  // The declaration `task` would be admitted with, or why it would not be.
+  absl::StatusOr<TaskDeclaration> Admit(const v1::Task& task) const;
+
+ private:
+  absl::StatusOr<TaskOutcome> RunAdmitted(TaskPlugin& plugin, const TaskDeclaration& declaration,
+                                          const v1::Task& task, const protocol::TensorSet* global);
+  absl::Status CheckRelease(const TaskDeclaration& declaration, const TaskOutcome& outcome) const;
+  absl::StatusOr<Release> Record(const v1::Task& task, Release release, const std::string& kind,
+                                 const std::string& summary_json);
+
+  GateOptions options_;
+  TaskPlugins plugins_;
+  privacy::EgressLedger* ledger_;
+};
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_GATE_H_

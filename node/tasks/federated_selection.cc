@@ -1,0 +1,122 @@
+#include "node/tasks/federated_selection.h"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "models/scores/selection_site.h"
+#include "models/scores/selection_wire.h"
+
+namespace scancov::node {
+namespace {
+
+using nlohmann::json;
+
+// The rows as the pipeline's table, columns in the spec's order.
+absl::StatusOr<scores::TrainingTable> ToTable(const TabularRows& rows,
+                                              const std::vector<std::string>& variables) {
+  scores::TrainingTable table;
+  table.variables = variables;
+  const size_t n = rows.keys.size(), c = rows.columns.size();
+  table.values.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(variables.size()));
+  table.outcome.resize(static_cast<Eigen::Index>(n));
+  for (size_t j = 0; j < variables.size(); ++j) {
+    const auto it = std::find(rows.columns.begin(), rows.columns.end(), variables[j]);
+    if (it == rows.columns.end()) {
+      return absl::InternalError(absl::StrCat("model selection: ", variables[j], " not loaded"));
+    }
+    const size_t from = static_cast<size_t>(it - rows.columns.begin());
+    for (size_t i = 0; i < n; ++i) table.values(i, j) = rows.x[i * c + from];
+  }
+  for (size_t i = 0; i < n; ++i) table.outcome[i] = rows.y[i];
+  return table;
+}
+
+// Why the site takes no part, or "" when it does.
+std::string RefusalReason(const scores::SelectionSpec& spec, const privacy::ReleasePolicy& policy,
+                          int64_t events, int64_t non_events) {
+  for (const std::string& v : spec.variables) {
+    if (!privacy::IsVariableAllowed(policy, v)) {
+      return absl::StrCat("variable ", v, " is not released by this site");
+    }
+  }
+  const int64_t needed = std::max<int64_t>(
+      privacy::EffectiveMinCellCount(policy, spec.min_cell_count), spec.options.num_folds);
+  if (events < needed || non_events < needed) {
+    return absl::StrCat("fewer than ", needed, " events or non-events");
+  }
+  return "";
+}
+
+absl::StatusOr<json> Answer(const scores::SelectionSite& site,
+                            const scores::SelectionRequest& request) {
+  json out = {{"kind", scores::KindName(request.kind)}};
+  switch (request.kind) {
+    case scores::SelectionRequest::Kind::kSums:
+      out["moments"] = scores::MomentsToJson(site.Sums());
+      break;
+    case scores::SelectionRequest::Kind::kSquares: {
+      std::vector<Eigen::VectorXd> means;
+      for (const scores::Standardization& s : request.parts) means.push_back(s.means);
+      SCV_ASSIGN_OR_RETURN(const std::vector<scores::PartMoments> m, site.Squares(means));
+      out["moments"] = scores::MomentsToJson(m);
+      break;
+    }
+    case scores::SelectionRequest::Kind::kFits: {
+      SCV_ASSIGN_OR_RETURN(const std::vector<scores::ModelSiteResult> r,
+                           site.Evaluate(request.parts, request.models));
+      out["models"] = scores::ModelResultsToJson(r);
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<TaskOutcome> RunModelSelection(const v1::Task& task,
+                                              const protocol::TensorSet* request,
+                                              DatasetSource& data,
+                                              const privacy::ReleasePolicy& policy) {
+  SCV_ASSIGN_OR_RETURN(const scores::SelectionSpec spec,
+                       scores::ParseSelectionSpec(task.spec_json()));
+  SCV_ASSIGN_OR_RETURN(const scores::SelectionRequest asked,
+                       scores::RequestFromTensors(request, scores::ShapeOf(spec)));
+  TaskOutcome out;
+  const auto refuse = [&out](const std::string& reason) {
+    out.result_json =
+        json{{"analysis", "model_selection"}, {"status", "refused"}, {"reason", reason}}.dump();
+    return out;
+  };
+  for (const std::string& v : spec.variables) {  // a kept-back variable is not even read
+    if (!privacy::IsVariableAllowed(policy, v)) {
+      return refuse(absl::StrCat("variable ", v, " is not released by this site"));
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(const TabularRows rows, data.Load(spec.variables, spec.outcome));
+  int64_t events = 0;
+  for (double y : rows.y) events += y == 1.0;
+  const int64_t non_events = static_cast<int64_t>(rows.y.size()) - events;
+  const std::string refusal = RefusalReason(spec, policy, events, non_events);
+  if (!refusal.empty()) return refuse(refusal);
+  SCV_ASSIGN_OR_RETURN(scores::TrainingTable table, ToTable(rows, spec.variables));
+  const int min_cell = privacy::EffectiveMinCellCount(policy, spec.min_cell_count);
+  absl::StatusOr<scores::SelectionSite> site =
+      scores::SelectionSite::Create(std::move(table), spec.options, min_cell);
+  // FailedPrecondition: a held-out fold below the minimum cell count (or an outcome class
+  // smaller than the number of folds). The message names the rule, not the counts.
+  if (absl::IsFailedPrecondition(site.status()))
+    return refuse(std::string(site.status().message()));
+  if (!site.ok()) return site.status();
+  SCV_ASSIGN_OR_RETURN(json answer, Answer(*site, asked));
+  answer["analysis"] = "model_selection";
+  answer["suppressed"] = site->suppressed();  // names only: treated as missing at this site
+  answer["status"] = "ok";
+  out.num_samples = rows.keys.size();
+  out.result_json = answer.dump();
+  return out;
+}
+
+}  // namespace scancov::node

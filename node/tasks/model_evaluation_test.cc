@@ -1,0 +1,235 @@
+#include "node/tasks/model_evaluation.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace scancov::node {
+namespace {
+
+using nlohmann::json;
+
+// 24 patients aged 40, 42, ..., 86 (patient i: age 40 + 2i), every other input missing;
+// 13 events, 11 non-events.
+const int kOutcome[24] = {0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1};
+
+class AgesOnly : public DatasetSource {
+ public:
+  absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
+                                   const std::string& outcome) override {
+    TabularRows rows;
+    rows.columns = variables;
+    for (int i = 0; i < 24; ++i) {
+      rows.keys.push_back("p" + std::to_string(i));
+      for (const std::string& v : variables) {
+        // A CT feature computed at import (not an admission variable): falls as age rises.
+        rows.x.push_back(v == "age"                         ? 40.0 + 2 * i
+                         : v == "well_aerated_lung_percent" ? 90.0 - i
+                                                            : NAN);
+      }
+      rows.y.push_back(kOutcome[i]);
+    }
+    return rows;
+  }
+};
+
+v1::Task Task(const json& spec) {
+  v1::Task t;
+  t.set_kind(v1::TASK_KIND_ANALYZE);
+  t.set_spec_json(spec.dump());
+  return t;
+}
+
+// p = 1 / (1 + exp(-(-6.3 + 0.1 age))): p >= t exactly when age >= 63 + 10 logit(t).
+json AgeModel() {
+  return {{"name", "age"},
+          {"kind", "logistic"},
+          {"features", {"age"}},
+          {"coefficients", {-6.3, 0.1}},
+          {"thresholds", {0.25, 0.5}}};
+}
+
+std::map<std::string, json> Models(const TaskOutcome& out) {
+  const json parsed = json::parse(out.result_json);
+  std::map<std::string, json> models;
+  for (const json& m : parsed.at("models")) models[m.at("name").get<std::string>()] = m;
+  return models;
+}
+
+// (tp, fp) at threshold index k of a model's ROC.
+std::pair<int64_t, int64_t> At(const json& model, size_t k) {
+  const json& p = model.at("roc").at("points").at(k);
+  return {p.at("tp").get<int64_t>(), p.at("fp").get<int64_t>()};
+}
+
+// A policy that releases every grid point (no bin is too small for a minimum of 1), to check
+// the counting itself; ReleasedRocWithholdsSmallBins checks the rule.
+privacy::ReleasePolicy EveryPoint() {
+  privacy::ReleasePolicy p;
+  p.min_cell_count = 1;
+  return p;
+}
+
+TEST(ModelEvaluationTest, RocCountsAtTheFixedDefaultGrids) {
+  AgesOnly source;
+  json spec = {{"analysis", "model_evaluation"},
+               {"outcome", "severe"},
+               {"models", {AgeModel(), {{"name", "CURB-65"}, {"kind", "curb65"}}}}};
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, EveryPoint(), "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::map<std::string, json> models = Models(*out);
+  const json& age = models.at("age");
+  ASSERT_EQ(age.at("status"), "ok") << age.dump();
+  EXPECT_EQ(age.at("roc").at("positives"), 13);
+  EXPECT_EQ(age.at("roc").at("negatives"), 11);
+  ASSERT_EQ(age.at("roc").at("points").size(), 101u);
+  for (size_t k = 0; k <= 100; ++k) {  // the thresholds are the grid, not the patients' scores
+    EXPECT_EQ(age.at("roc").at("points")[k].at("threshold").get<double>(), k / 100.0);
+  }
+  // By hand from the ages: t = 0.25 -> age >= 52.01 (patients 7..23), t = 0.5 -> age >= 63
+  // (12..23), t = 0.9 -> age >= 84.97 (patient 23 only).
+  EXPECT_EQ(At(age, 0), std::make_pair(int64_t{13}, int64_t{11}));
+  EXPECT_EQ(At(age, 25), std::make_pair(int64_t{11}, int64_t{6}));
+  EXPECT_EQ(At(age, 50), std::make_pair(int64_t{9}, int64_t{3}));
+  EXPECT_EQ(At(age, 90), std::make_pair(int64_t{1}, int64_t{0}));
+  EXPECT_EQ(At(age, 100), std::make_pair(int64_t{0}, int64_t{0}));
+  // CURB-65 with only the age known: 1 point at age >= 65 (patients 13..23); grid 0..5.
+  const json& curb = models.at("CURB-65");
+  ASSERT_EQ(curb.at("status"), "ok") << curb.dump();
+  ASSERT_EQ(curb.at("roc").at("points").size(), 6u);
+  EXPECT_EQ(curb.at("roc").at("points")[5].at("threshold"), 5.0);
+  EXPECT_EQ(At(curb, 0), std::make_pair(int64_t{13}, int64_t{11}));
+  EXPECT_EQ(At(curb, 1), std::make_pair(int64_t{8}, int64_t{3}));
+  for (size_t k = 2; k < 6; ++k) EXPECT_EQ(At(curb, k), std::make_pair(int64_t{0}, int64_t{0}));
+}
+
+// A fitted model on a CT feature the node computed at import is evaluated like one on
+// admission variables (the column is loaded for it): the same ranking as age, the same AUC.
+TEST(ModelEvaluationTest, LogisticModelOnACtFeature) {
+  AgesOnly source;
+  json ct = {{"name", "ct"},
+             {"kind", "logistic"},
+             {"features", {{{"name", "well_aerated_lung_percent"}}}},
+             {"coefficients", {3.0, -0.05}},
+             {"thresholds", {0.25, 0.5}}};
+  json spec = {
+      {"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel(), ct}}};
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, EveryPoint(), "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::map<std::string, json> models = Models(*out);
+  ASSERT_EQ(models.at("ct").at("status"), "ok") << models.at("ct").dump();
+  EXPECT_EQ(models.at("ct").at("n_not_computable"), 0);
+  // AUC and DeLong SE depend on the ranking only.
+  EXPECT_EQ(models.at("ct").at("auc"), models.at("age").at("auc"));
+}
+
+TEST(ModelEvaluationTest, StudyChosenGridAndItsLimits) {
+  AgesOnly source;
+  json model = AgeModel();
+  model["roc_grid"] = {0.25, 0.5, 0.9};
+  json spec = {{"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {model}}};
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, EveryPoint(), "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json age = Models(*out).at("age");
+  ASSERT_EQ(age.at("roc").at("points").size(), 3u);
+  EXPECT_EQ(At(age, 0), std::make_pair(int64_t{11}, int64_t{6}));
+  EXPECT_EQ(At(age, 2), std::make_pair(int64_t{1}, int64_t{0}));
+
+  for (const json& bad : {json::array(), json{0.5, 0.25}, json{0.5, 0.5}, json{"0.5"}, json(0.5)}) {
+    spec["models"][0]["roc_grid"] = bad;
+    EXPECT_EQ(RunModelEvaluation(Task(spec), source, {}, "kb").status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad.dump();
+  }
+  // Finer than 101 thresholds would come close to releasing each patient's score.
+  std::vector<double> fine;
+  for (int k = 0; k <= 1000; ++k) fine.push_back(k / 1000.0);
+  spec["models"][0]["roc_grid"] = fine;
+  EXPECT_EQ(RunModelEvaluation(Task(spec), source, {}, "kb").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ModelEvaluationTest, ReleasedRocWithholdsSmallBins) {
+  AgesOnly source;
+  json spec = {{"analysis", "model_evaluation"},
+               {"outcome", "severe"},
+               {"min_cell_count", 3},
+               {"models", {AgeModel()}}};
+  privacy::ReleasePolicy three;
+  three.min_cell_count = 3;
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, three, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json age = Models(*out).at("age");
+  ASSERT_EQ(age.at("status"), "ok") << age.dump();
+  // By hand from the ages (p >= t when age >= 63 + 10 logit(t)), the full curve's (tp, fp):
+  // t = 0.00-0.09 (13, 11); 0.10 (13, 10): patient 0 alone, a non-event, would be pinned to a
+  // score in [0.09, 0.10); 0.11-0.13 (13, 9); 0.14-0.15 (13, 8); 0.16-0.18 (12, 8); ...;
+  // 0.38-0.42 (10, 4); 0.43 (10, 3); ... Walking up with bins of 0 or >= 3 events and
+  // non-events: 0.00-0.09, then 0.14-0.15 (0 and 3 from (13, 11)), then 0.38-0.42 (3 and 4);
+  // nothing later leaves a gap of 0 or >= 3 in both, and (10, 4) to (0, 0) is a valid last bin.
+  std::vector<double> expected;
+  for (int k : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 38, 39, 40, 41, 42}) {
+    expected.push_back(k / 100.0);
+  }
+  std::vector<double> released;
+  for (const json& p : age.at("roc").at("points")) released.push_back(p.at("threshold"));
+  EXPECT_EQ(released, expected);
+  EXPECT_EQ(At(age, 10), std::make_pair(int64_t{13}, int64_t{8}));
+  EXPECT_EQ(At(age, 16), std::make_pair(int64_t{10}, int64_t{4}));
+  EXPECT_EQ(age.at("roc").at("positives"), 13);  // the totals stand: both reach the minimum
+  EXPECT_EQ(age.at("roc").at("negatives"), 11);
+}
+
+TEST(ModelEvaluationTest, RefusedModelReleasesNoRoc) {
+  AgesOnly source;
+  json spec = {{"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel()}}};
+  privacy::ReleasePolicy strict;
+  strict.min_cell_count = 12;  // 11 non-events
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, strict, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json age = Models(*out).at("age");
+  EXPECT_EQ(age.at("status"), "refused");
+  EXPECT_FALSE(age.contains("roc"));
+}
+
+// A site that releases age only: the model on age is evaluated, the model on a CT feature is
+// refused naming it, and the site's data is never even read for the variables it keeps back.
+TEST(ModelEvaluationTest, VariablesTheSiteKeepsBackAreNeitherLoadedNorUsed) {
+  class Recording : public AgesOnly {
+   public:
+    absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
+                                     const std::string& outcome) override {
+      asked.insert(variables.begin(), variables.end());
+      return AgesOnly::Load(variables, outcome);
+    }
+    std::set<std::string> asked;
+  } source;
+  json ct = {{"name", "ct"},
+             {"kind", "logistic"},
+             {"features", {{{"name", "well_aerated_lung_percent"}}}},
+             {"coefficients", {3.0, -0.05}},
+             {"thresholds", {0.25, 0.5}}};
+  json curb = {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}};
+  json spec = {
+      {"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel(), ct, curb}}};
+  privacy::ReleasePolicy policy = EveryPoint();
+  policy.allowed_variables = {"age"};
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, policy, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::map<std::string, json> models = Models(*out);
+  EXPECT_EQ(models.at("age").at("status"), "ok");
+  EXPECT_EQ(models.at("ct").at("status"), "refused");
+  EXPECT_EQ(models.at("ct").at("reason"),
+            "variable well_aerated_lung_percent is not released by this site");
+  EXPECT_FALSE(models.at("ct").contains("roc"));
+  // CURB-65 is scored from what the site releases, its other items missing (scored by the
+  // score's own missing-input rule, models/scores/curb65.h): nothing about them is read.
+  EXPECT_EQ(models.at("CURB-65").at("status"), "ok");
+  EXPECT_EQ(source.asked, std::set<std::string>{"age"});
+}
+
+}  // namespace
+}  // namespace scancov::node

@@ -1,0 +1,52 @@
+// The model_selection kind at the node: the site's answers to the federated multivariable
+// pipeline's requests (node/tasks/federated_selection.h). It reads the candidate variables and
+// the outcome only.
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "models/scores/selection_spec.h"
+#include "node/tasks/federated_selection.h"
+#include "node/tasks/task_plugin.h"
+
+namespace scancov::node {
+namespace {
+
+using nlohmann::json;
+
+class ModelSelectionTask : public TaskPlugin {
+ public:
+  explicit ModelSelectionTask(const NodeContext& context) : context_(context) {}
+
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
+    SCV_ASSIGN_OR_RETURN(const scores::SelectionSpec spec,
+                         scores::ParseSelectionSpec(task.spec_json()));
+    TaskDeclaration d;
+    d.variables = spec.variables;
+    d.outcome = spec.outcome;
+    d.requested_min_cell_count = spec.min_cell_count;
+    return d;
+  }
+
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task,
+                                  const protocol::TensorSet* global) override {
+    if (context_.tabular == nullptr) {
+      return absl::FailedPreconditionError("this node has no admission data");
+    }
+    return RunModelSelection(task, global, *context_.tabular, context_.policy);
+  }
+
+ private:
+  const NodeContext context_;
+};
+
+std::unique_ptr<TaskPlugin> MakeModelSelectionTask(const NodeContext& context) {
+  return std::make_unique<ModelSelectionTask>(context);
+}
+
+}  // namespace
+
+SCANCOV_REGISTER_TASK(model_selection, &MakeModelSelectionTask);
+
+}  // namespace scancov::node

@@ -1,0 +1,224 @@
+#include "node/tasks/segmentation_runner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+#include "models/ct/evaluation.h"
+#include "models/ct/preprocessing.h"
+#include "models/nn/segmentation.h"
+#include "node/tabular_features.h"
+
+namespace scancov::node {
+namespace {
+
+using json = nlohmann::json;
+
+struct SegSpec {
+  std::string target = "lungs";
+  int in_plane = 64;
+  double validation_fraction = 0.25;
+  int max_series = 0;
+  bool augment = false;
+  bool augment_intensity = true;
+  bool evaluate_all = false;
+  std::string model_config = "";
+};
+
+absl::StatusOr<SegSpec> ParseSpec(const std::string& text) {
+  const json j = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("spec_json: not JSON");
+  SegSpec s;
+  s.target = j.value("target", s.target);
+  if (s.target != "lungs" && s.target != "lesions") {
+    return absl::InvalidArgumentError("spec_json: target must be lungs or lesions");
+  }
+  s.in_plane = j.value("in_plane", s.in_plane);
+  s.validation_fraction = j.value("validation_fraction", s.validation_fraction);
+  s.max_series = j.value("max_series", 0);
+  // "augment": false | true (= "full") | "none" | "geometric" | "full".
+  if (j.contains("augment") && j.at("augment").is_string()) {
+    const std::string a = j.at("augment").get<std::string>();
+    if (a != "none" && a != "geometric" && a != "full") {
+      return absl::InvalidArgumentError(
+          "spec_json: augment must be true, false, \"none\", \"geometric\" or \"full\"");
+    }
+    s.augment = a != "none";
+    s.augment_intensity = a == "full";
+  } else if (j.contains("augment") && !j.at("augment").is_boolean()) {
+    return absl::InvalidArgumentError(
+        "spec_json: augment must be true, false, \"none\", \"geometric\" or \"full\"");
+  } else {
+    s.augment = j.value("augment", false);
+  }
+  s.evaluate_all = j.value("evaluate_all", false);
+  if (j.contains("model_config")) s.model_config = j.at("model_config").dump();
+  if (s.in_plane < 16 || s.in_plane > 1024) {
+    return absl::InvalidArgumentError("spec_json: in_plane must be in 16..1024");
+  }
+  return s;
+}
+
+absl::StatusOr<nn::SegmentationExample> Prepare(const LabelledSeries& s, const SegSpec& spec,
+                                                int threads) {
+  nn::SegmentationExample e;
+  SCV_ASSIGN_OR_RETURN(e.ct, ct::FitInPlaneHu(s.ct, spec.in_plane, threads));
+  const LabelVolume& labels = spec.target == "lungs" ? s.lungs : s.lesions;
+  SCV_ASSIGN_OR_RETURN(e.labels, ct::FitInPlaneLabels(labels, spec.in_plane, threads));
+  return e;
+}
+
+double Median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// The seed's metrics of `weights` on the validation examples, as "global.*" metrics.
+absl::Status Evaluate(const protocol::TensorSet& weights, const std::string& model,
+                      const SegSpec& spec, const std::vector<nn::SegmentationExample>& val,
+                      const std::string& device, TaskOutcome* out) {
+  if (val.empty()) return absl::OkStatus();
+  int64_t voxels = 0, agree = 0, tp = 0, fp = 0, fn = 0;
+  std::vector<double> dice_right, dice_left;
+  std::array<std::vector<double>, 5> dice, rve;
+  for (const nn::SegmentationExample& e : val) {
+    SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p,
+                         nn::PredictProbabilities(weights, model, spec.model_config, e.ct, device));
+    if (spec.target == "lungs") {
+      SCV_ASSIGN_OR_RETURN(LabelVolume pred, nn::ArgmaxLabels(p, nullptr));
+      int64_t inter[3] = {0, 0, 0}, np[3] = {0, 0, 0}, nr[3] = {0, 0, 0};
+      for (size_t i = 0; i < pred.voxels.size(); ++i) {
+        const uint8_t a = pred.voxels[i], b = e.labels.voxels[i];
+        agree += (a >= 1) == (b >= 1);
+        ++np[std::min<uint8_t>(a, 2)];
+        ++nr[std::min<uint8_t>(b, 2)];
+        inter[std::min<uint8_t>(a, 2)] += a == b;
+      }
+      voxels += static_cast<int64_t>(pred.voxels.size());
+      for (int c : {1, 2}) {
+        const double d = np[c] + nr[c] ? 2.0 * inter[c] / (np[c] + nr[c]) : 1.0;
+        (c == 1 ? dice_right : dice_left).push_back(d);
+      }
+      continue;
+    }
+    // Lesions: argmax inside the reference lung mask, as the seed evaluates lesion maps.
+    LabelVolume lung_mask = e.labels;
+    for (uint8_t& v : lung_mask.voxels) v = v >= 1 && v <= 4 ? 1 : 0;
+    SCV_ASSIGN_OR_RETURN(LabelVolume pred, nn::ArgmaxLabels(p, &lung_mask));
+    LabelVolume ref = e.labels;
+    for (uint8_t& v : ref.voxels) v = v > 4 ? 0 : v;  // unlabelled voxels count as outside
+    SCV_ASSIGN_OR_RETURN(ct::ScanEvaluation s, ct::EvaluateScan(pred, ref));
+    voxels += s.voxels;
+    agree += s.lung_agreement;
+    tp += s.lesion_vs_healthy.tp;
+    fp += s.lesion_vs_healthy.fp;
+    fn += s.lesion_vs_healthy.fn;
+    for (int c = 1; c < 5; ++c) {
+      dice[c].push_back(s.dice[c]);
+      rve[c].push_back(std::fabs(s.relative_volume_error[c]));
+    }
+  }
+  out->metrics["global.n_val"] = static_cast<double>(val.size());
+  out->metrics["global.n_voxels"] = static_cast<double>(voxels);
+  out->metrics["global.n_lung_agree"] = static_cast<double>(agree);
+  out->metrics["global.lung_accuracy"] = voxels ? double(agree) / voxels : NAN;
+  if (spec.target == "lungs") {
+    auto mean = [](const std::vector<double>& v) {
+      double s = 0;
+      for (double x : v) s += x;
+      return v.empty() ? NAN : s / v.size();
+    };
+    out->metrics["global.dice_right"] = mean(dice_right);
+    out->metrics["global.dice_left"] = mean(dice_left);
+    return absl::OkStatus();
+  }
+  out->metrics["global.n_lesion_tp"] = static_cast<double>(tp);
+  out->metrics["global.n_lesion_fp"] = static_cast<double>(fp);
+  out->metrics["global.n_lesion_fn"] = static_cast<double>(fn);
+  out->metrics["global.lesion_f1"] = 2.0 * tp + fp + fn > 0 ? 2.0 * tp / (2.0 * tp + fp + fn) : 1.0;
+  const char* names[] = {"", "healthy", "ggo", "crazy_paving", "consolidation"};
+  for (int c = 1; c < 5; ++c) {
+    const double d = Median(dice[c]), r = Median(rve[c]);
+    if (!std::isnan(d)) out->metrics[absl::StrCat("global.dice_", names[c])] = d;
+    if (!std::isnan(r)) out->metrics[absl::StrCat("global.rve_", names[c])] = r;
+  }
+  return absl::OkStatus();
+}
+
+uint64_t LocalSeed(uint64_t study_seed, uint32_t round, const std::string& site) {
+  const std::string digest = Sha256Digest(absl::StrCat("seg/", study_seed, "/", round, "/", site));
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(digest[i]);
+  return v;
+}
+
+}  // namespace
+
+bool IsSegmentationTask(const v1::Task& task) {
+  const json j = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
+  return j.is_object() && j.value("task", std::string()) == "segmentation";
+}
+
+absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
+                                                        const protocol::TensorSet* global) {
+  SCV_ASSIGN_OR_RETURN(SegSpec spec, ParseSpec(task.spec_json()));
+  const std::string& model = task.plan().model();
+  TaskOutcome out;
+  if ((task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN) &&
+      !options_.allow_model_weights) {
+    return absl::PermissionDeniedError(
+        "site privacy policy: model weights may not leave this site (allow_model_weights)");
+  }
+  if (task.kind() == v1::TASK_KIND_INIT_MODEL) {
+    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w,
+                         nn::InitSegmentationModel(model, spec.model_config, task.plan().seed()));
+    out.weights = std::move(w);
+    return out;
+  }
+  if (global == nullptr) return absl::InvalidArgumentError("task has no global model");
+  SCV_ASSIGN_OR_RETURN(std::vector<LabelledSeries> series,
+                       data_->Load(spec.target, spec.max_series));
+  std::vector<nn::SegmentationExample> train, val;
+  for (const LabelledSeries& s : series) {
+    const bool held_out = spec.evaluate_all || task.held_out_site() ||
+                          InHoldout(s.series_key, task.plan().seed(), spec.validation_fraction);
+    SCV_ASSIGN_OR_RETURN(nn::SegmentationExample e, Prepare(s, spec, options_.threads));
+    (held_out ? val : train).push_back(std::move(e));
+  }
+  SCV_RETURN_IF_ERROR(Evaluate(*global, model, spec, val, options_.device, &out));
+  if (task.kind() == v1::TASK_KIND_EVALUATE) {
+    out.num_samples = val.size();
+    return out;
+  }
+  if (train.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no labelled series for '", spec.target, "' to train on at this site"));
+  }
+  nn::SegTrainConfig config;
+  config.model = model;
+  config.model_config_json = spec.model_config;
+  config.epochs = static_cast<int>(task.plan().local_epochs());
+  config.batch_size = task.plan().batch_size() > 0 ? static_cast<int>(task.plan().batch_size()) : 8;
+  config.learning_rate = task.plan().learning_rate();
+  config.seed = LocalSeed(task.plan().seed(), task.round(), options_.site_id);
+  config.device = options_.device;
+  config.mixed_precision = true;  // used on CUDA only
+  config.augment = spec.augment;
+  config.augment_intensity = spec.augment_intensity;
+  config.num_workers = 1;
+  config.proximal_mu = task.plan().proximal_mu();
+  SCV_ASSIGN_OR_RETURN(nn::SegTrainResult trained, nn::TrainSegmentation(*global, train, config));
+  out.num_samples = static_cast<uint64_t>(trained.num_samples);
+  out.metrics["local.train_loss_start"] = trained.metrics.loss_start;
+  out.metrics["local.train_loss_end"] = trained.metrics.loss_end;
+  out.metrics["local.slices_per_second"] = trained.metrics.slices_per_second;
+  out.weights = std::move(trained.weights);
+  return out;
+}
+
+}  // namespace scancov::node

@@ -1,0 +1,61 @@
+// The segmentation kind at the node: a lung or lesion network trained on the site's labelled CT
+// series (node/tasks/segmentation_runner.h). It reads CT series and their labels, no tabular
+// variable; its INIT and TRAIN results carry the model's weights.
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/status_macros.h"
+#include "node/tasks/segmentation_runner.h"
+#include "node/tasks/task_plugin.h"
+
+namespace scancov::node {
+namespace {
+
+using nlohmann::json;
+
+bool SendsWeights(const v1::Task& task) {
+  return task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
+}
+
+class SegmentationTask : public TaskPlugin {
+ public:
+  explicit SegmentationTask(const NodeContext& context) : context_(context) {
+    if (context.labelled_series != nullptr) {
+      SegmentationRunnerOptions options;
+      options.site_id = context.site_id;
+      options.device = context.device;
+      options.allow_model_weights = context.allow_model_weights;
+      options.threads = context.threads;
+      runner_ = std::make_unique<SegmentationTaskRunner>(context.labelled_series, options);
+    }
+  }
+
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
+    TaskDeclaration d;
+    d.reads_ct = true;
+    d.releases_weights = SendsWeights(task);
+    return d;
+  }
+
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task,
+                                  const protocol::TensorSet* global) override {
+    if (runner_ == nullptr) {
+      return absl::FailedPreconditionError("this node has no data for segmentation tasks");
+    }
+    return runner_->Run(task, global);
+  }
+
+ private:
+  const NodeContext context_;
+  std::unique_ptr<SegmentationTaskRunner> runner_;
+};
+
+std::unique_ptr<TaskPlugin> MakeSegmentationTask(const NodeContext& context) {
+  return std::make_unique<SegmentationTask>(context);
+}
+
+}  // namespace
+
+SCANCOV_REGISTER_TASK(segmentation, &MakeSegmentationTask);
+
+}  // namespace scancov::node

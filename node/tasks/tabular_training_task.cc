@@ -1,0 +1,63 @@
+// The tabular_training kind at the node: a small LibTorch model trained on the site's admission
+// rows (node/tasks/training_runner.h). It reads the study's features and outcome; its INIT and
+// TRAIN results carry the model's weights.
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/status_macros.h"
+#include "node/tabular_features.h"
+#include "node/tasks/task_plugin.h"
+#include "node/tasks/training_runner.h"
+
+namespace scancov::node {
+namespace {
+
+using nlohmann::json;
+
+bool SendsWeights(const v1::Task& task) {
+  return task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
+}
+
+class TabularTrainingTask : public TaskPlugin {
+ public:
+  explicit TabularTrainingTask(const NodeContext& context) : context_(context) {
+    if (context.tabular != nullptr) {
+      TrainingRunnerOptions options;
+      options.site_id = context.site_id;
+      options.device = context.device;
+      options.allow_model_weights = context.allow_model_weights;
+      runner_ = std::make_unique<TrainingTaskRunner>(context.tabular, options);
+    }
+  }
+
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
+    SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
+    TaskDeclaration d;
+    for (const FeatureSpec& f : spec.features) d.variables.push_back(f.name);
+    d.outcome = spec.outcome;
+    d.releases_weights = SendsWeights(task);
+    return d;
+  }
+
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task,
+                                  const protocol::TensorSet* global) override {
+    if (runner_ == nullptr) {
+      return absl::FailedPreconditionError("this node has no data for tabular_training tasks");
+    }
+    return runner_->Run(task, global);
+  }
+
+ private:
+  const NodeContext context_;
+  std::unique_ptr<TrainingTaskRunner> runner_;
+};
+
+std::unique_ptr<TaskPlugin> MakeTabularTrainingTask(const NodeContext& context) {
+  return std::make_unique<TabularTrainingTask>(context);
+}
+
+}  // namespace
+
+SCANCOV_REGISTER_TASK(tabular_training, &MakeTabularTrainingTask);
+
+}  // namespace scancov::node

@@ -1,0 +1,25 @@
+#include "node/tasks/task_host.h"
+
+namespace scancov::node {
+
+TaskHost::TaskHost(const NodeResources& resources, std::initializer_list<TaskPluginMaker> makers) {
+  NodeContext context = resources.context;
+  if (context.tabular != nullptr) {
+    gated_ = std::make_unique<GatedDatasetSource>(context.tabular);
+    context.tabular = gated_.get();
+  }
+  if (context.terciles == nullptr) context.terciles = &own_terciles_;
+  TaskPlugins plugins;
+  for (TaskPluginMaker make : makers) {
+    for (auto& [kind, plugin] : make(context)) plugins[kind] = std::move(plugin);
+  }
+  GateOptions options;
+  options.clock = resources.clock;
+  options.destination = resources.destination;
+  options.policy = context.policy;
+  options.allow_model_weights = context.allow_model_weights;
+  options.tabular = gated_.get();
+  gate_ = std::make_unique<TaskGate>(std::move(options), std::move(plugins), resources.ledger);
+}
+
+}  // namespace scancov::node

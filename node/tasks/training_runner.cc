@@ -1,0 +1,110 @@
+#include "node/tasks/training_runner.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+#include "models/nn/local_training.h"
+#include "models/stats/auc.h"
+
+namespace scancov::node {
+namespace {
+
+nn::TabularData ToTabular(const PreparedSplit& split) {
+  nn::TabularData d;
+  d.rows = split.rows;
+  d.cols = split.cols;
+  d.x = split.x;
+  d.y = split.y;
+  return d;
+}
+
+uint64_t LocalSeed(uint64_t study_seed, uint32_t round, const std::string& site) {
+  const std::string digest = Sha256Digest(absl::StrCat(study_seed, "/", round, "/", site));
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(digest[i]);
+  return v;
+}
+
+absl::Status AddEvaluation(const protocol::TensorSet& weights, const PreparedSplit& val,
+                           const v1::Task& task, const TabularTaskSpec& spec,
+                           const std::string& device, TaskOutcome* out) {
+  if (val.rows == 0) return absl::OkStatus();
+  SCV_ASSIGN_OR_RETURN(
+      nn::EvalResult eval,
+      nn::Evaluate(weights, ToTabular(val), task.plan().model(), spec.model_config_json, device));
+  out->metrics["global.val_loss"] = eval.loss;
+  out->metrics["global.val_accuracy"] = eval.accuracy;
+  out->metrics["global.n_val"] = static_cast<double>(val.rows);
+  std::vector<double> labels(val.y.begin(), val.y.end());
+  absl::StatusOr<double> auc = stats::Auc(eval.probabilities, labels);
+  if (auc.ok()) out->metrics["global.val_auc"] = *auc;  // undefined with one class only
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<PreparedData> TrainingTaskRunner::Prepare(const v1::Task& task,
+                                                         const TabularTaskSpec& spec) {
+  std::vector<std::string> names;
+  for (const FeatureSpec& f : spec.features) names.push_back(f.name);
+  SCV_ASSIGN_OR_RETURN(TabularRows rows, data_->Load(names, spec.outcome));
+  return PrepareTabular(rows, spec, task.plan().seed());
+}
+
+absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
+                                                    const protocol::TensorSet* global) {
+  SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
+  TaskOutcome out;
+  const bool sends_weights =
+      task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
+  if (sends_weights && !options_.allow_model_weights) {
+    return absl::PermissionDeniedError(
+        "site privacy policy: model weights may not leave this site (allow_model_weights)");
+  }
+  if (task.kind() == v1::TASK_KIND_INIT_MODEL) {
+    SCV_ASSIGN_OR_RETURN(
+        protocol::TensorSet w,
+        nn::InitModel(task.plan().model(), spec.model_config_json, task.plan().seed()));
+    out.weights = std::move(w);
+    return out;
+  }
+  if (global == nullptr) return absl::InvalidArgumentError("task has no global model");
+  SCV_ASSIGN_OR_RETURN(PreparedData data, Prepare(task, spec));
+  if (task.held_out_site()) {  // an external site: every row is unseen data
+    data.validation.x.insert(data.validation.x.end(), data.train.x.begin(), data.train.x.end());
+    data.validation.y.insert(data.validation.y.end(), data.train.y.begin(), data.train.y.end());
+    data.validation.rows += data.train.rows;
+  }
+  SCV_RETURN_IF_ERROR(AddEvaluation(*global, data.validation, task, spec, options_.device, &out));
+  if (task.kind() == v1::TASK_KIND_EVALUATE) {
+    out.num_samples = static_cast<uint64_t>(data.validation.rows);
+    return out;
+  }
+  if (task.kind() != v1::TASK_KIND_TRAIN) {
+    return absl::UnimplementedError(
+        absl::StrCat("task kind ", v1::TaskKind_Name(task.kind()), " is not a training task"));
+  }
+  if (data.train.rows < options_.min_rows) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "only ", data.train.rows, " training rows at this site (minimum ", options_.min_rows, ")"));
+  }
+  nn::TrainConfig config;
+  config.model = task.plan().model();
+  config.model_config_json = spec.model_config_json;
+  config.epochs = static_cast<int>(task.plan().local_epochs());
+  config.batch_size =
+      task.plan().batch_size() > 0 ? static_cast<int>(task.plan().batch_size()) : 32;
+  config.learning_rate = task.plan().learning_rate();
+  config.proximal_mu = task.plan().proximal_mu();
+  config.seed = LocalSeed(task.plan().seed(), task.round(), options_.site_id);
+  config.device = options_.device;
+  SCV_ASSIGN_OR_RETURN(nn::TrainResult trained,
+                       nn::TrainLocal(*global, ToTabular(data.train), config));
+  out.num_samples = static_cast<uint64_t>(trained.num_samples);
+  out.metrics["local.train_loss_start"] = trained.metrics.loss_start;
+  out.metrics["local.train_loss_end"] = trained.metrics.loss_end;
+  out.weights = std::move(trained.weights);
+  return out;
+}
+
+}  // namespace scancov::node
