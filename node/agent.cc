@@ -119,7 +119,43 @@ absl::Status NodeAgent::Upload(const Release& release) {
   return response.status();
 }
 
+void NodeAgent::ReportDecisions() {
+  absl::StatusOr<std::vector<ApprovalRecord>> unreported = gate_->UnreportedDecisions();
+  if (!unreported.ok()) {
+    spdlog::error("{}", std::string(unreported.status().message()));
+    return;
+  }
+  for (const ApprovalRecord& r : *unreported) {
+    v1::StudyDecision d;
+    d.set_study_id(r.study_id);
+    d.set_spec_sha256(r.spec_sha256);
+    d.set_state(r.decision == Decision::kApproved ? v1::DECISION_STATE_APPROVED
+                : r.decision == Decision::kDenied ? v1::DECISION_STATE_DENIED
+                                                  : v1::DECISION_STATE_PENDING);
+    d.set_decided_by(r.decided_by);
+    d.set_reason(r.reason);
+    d.set_decided_unix(r.decided_unix);
+    absl::StatusOr<v1::DecisionAck> ack =
+        Retry("report decision", [&] { return client_->ReportDecision(d); });
+    if (!ack.ok()) {
+      spdlog::warn("study '{}': the site's decision could not be reported: {}", r.study_id,
+                   std::string(ack.status().message()));
+      continue;
+    }
+    gate_->MarkReported(r);
+    spdlog::info("study '{}': reported to the aggregator as {}{}", r.study_id,
+                 DecisionName(r.decision),
+                 r.decision == Decision::kPending ? " (scancov-node pending lists it)" : "");
+  }
+}
+
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
+  // Nothing runs before the site has approved the study (node/approvals.h).
+  absl::StatusOr<ApprovalRecord> approval = gate_->Approval(task);
+  if (approval.ok() && approval->decision != Decision::kApproved) {
+    ReportDecisions();
+    return Step::kAwaitingApproval;
+  }
   TaskLogEntry entry{task.task_id(),
                      KindName(task.kind()),
                      "running",
@@ -181,6 +217,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
 }
 
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
+  ReportDecisions();
   SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse action,
                        Retry("pull", [&] { return client_->PullTask(); }));
   if (action.has_stop()) {

@@ -43,7 +43,7 @@ struct AgentOptions {
 
 class NodeAgent {
  public:
-  enum class Step { kRanTask, kTaskFailed, kWaited, kIdle, kStopped };
+  enum class Step { kRanTask, kTaskFailed, kAwaitingApproval, kWaited, kIdle, kStopped };
 
   // All pointers must outlive the agent; `log` may be null in tests.
   NodeAgent(protocol::FederationClient* client, TaskGate* gate, TaskLog* log, AgentOptions options);
@@ -60,6 +60,10 @@ class NodeAgent {
 
  private:
   absl::StatusOr<Step> RunTask(const v1::Task& task);
+  // Reports the decisions the aggregator has not heard of (pending requests, and the steward's
+  // approvals and denials made with scancov-node approve/deny); failures are logged and retried
+  // at the next step.
+  void ReportDecisions();
   // Sends what the gate released and records the answer in the ledger.
   absl::Status Upload(const Release& release);
   // Calls `fn` until it succeeds, fails non-transiently, or attempts run out.

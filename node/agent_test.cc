@@ -85,6 +85,9 @@ class FlakyClient : public protocol::FederationClient {
   absl::StatusOr<TensorSet> DownloadWeights(const std::string& t, const std::string& c) override {
     return inner_->DownloadWeights(t, c);
   }
+  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& d) override {
+    return inner_->ReportDecision(d);
+  }
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& h,
                                                   const TensorSet* w) override {
     auto response = inner_->UploadResult(h, w);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -34,13 +35,13 @@ std::string SummaryJson(const TaskOutcome& outcome) {
 }  // namespace
 
 void GatedDatasetSource::Open(const TaskDeclaration& declaration,
-                              const privacy::ReleasePolicy& policy, int min_cell_count) {
+                              const privacy::ReleasePolicy& policy, int64_t min_rows) {
   variables_.clear();
   for (const std::string& v : declaration.variables) {
     if (privacy::IsVariableAllowed(policy, v)) variables_.insert(v);
   }
   outcome_ = declaration.outcome;
-  min_cell_count_ = min_cell_count;
+  min_rows_ = min_rows;
   open_ = true;
 }
 
@@ -65,10 +66,10 @@ absl::StatusOr<TabularRows> GatedDatasetSource::Load(const std::vector<std::stri
         absl::StrCat("site data: outcome '", outcome, "' was not declared by the task"));
   }
   SCV_ASSIGN_OR_RETURN(TabularRows rows, inner_->Load(variables, outcome));
-  if (rows.keys.size() < static_cast<size_t>(min_cell_count_)) {
+  if (static_cast<int64_t>(rows.keys.size()) < min_rows_) {
     return absl::FailedPreconditionError(absl::StrCat("site data: fewer patients with a known '",
-                                                      outcome, "' than the minimum count (",
-                                                      min_cell_count_, ")"));
+                                                      outcome, "' than the minimum (", min_rows_,
+                                                      ")"));
   }
   return rows;
 }
@@ -105,7 +106,9 @@ absl::StatusOr<TaskOutcome> TaskGate::RunAdmitted(TaskPlugin& plugin,
   // The cohort rule is the site's own minimum; a study's stricter request binds the task's
   // released numbers (each kind applies privacy::EffectiveMinCellCount to them).
   if (options_.tabular != nullptr) {
-    options_.tabular->Open(declaration, options_.policy, options_.policy.min_cell_count);
+    options_.tabular->Open(
+        declaration, options_.policy,
+        std::max<int64_t>(options_.policy.min_cell_count, declaration.min_cohort));
   }
   absl::StatusOr<TaskOutcome> outcome;
   try {
@@ -165,8 +168,44 @@ absl::StatusOr<Release> TaskGate::Record(const v1::Task& task, Release release,
   return release;
 }
 
-absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::TensorSet* global) {
+absl::StatusOr<ApprovalRecord> TaskGate::Approval(const v1::Task& task) {
   SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, Admit(task));
+  const StudyRequest request = RequestOf(task);
+  if (options_.approvals == nullptr) {
+    ApprovalRecord open;
+    open.study_id = request.study_id;
+    open.spec_sha256 = request.sha256;
+    open.decision = Decision::kApproved;
+    open.decided_by = "no approval step";
+    return open;
+  }
+  SCV_ASSIGN_OR_RETURN(protocol::StudyKind kind, protocol::StudyKindOf(task));
+  return options_.approvals->Decide(
+      request, declaration, options_.approval_rules,
+      DescribeRequest(std::string(protocol::StudyKindName(kind)), declaration),
+      absl::ToUnixSeconds(options_.clock->Now()));
+}
+
+absl::StatusOr<std::vector<ApprovalRecord>> TaskGate::UnreportedDecisions() {
+  if (options_.approvals == nullptr) return std::vector<ApprovalRecord>{};
+  return options_.approvals->Unreported();
+}
+
+void TaskGate::MarkReported(const ApprovalRecord& record) {
+  if (options_.approvals == nullptr) return;
+  absl::Status s = options_.approvals->MarkReported(record.study_id, record.spec_sha256);
+  if (!s.ok()) spdlog::error("{}", std::string(s.message()));
+}
+
+absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::TensorSet* global) {
+  SCV_ASSIGN_OR_RETURN(ApprovalRecord approval, Approval(task));
+  if (approval.decision != Decision::kApproved) {
+    return absl::FailedPreconditionError(absl::StrCat("study '", task.study_id(), "' is ",
+                                                      DecisionName(approval.decision),
+                                                      " at this site; none of its tasks runs"));
+  }
+  SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, Admit(task));
+  declaration.min_cohort = approval.min_cohort;
   TaskPlugin& plugin = *plugins_.at(*protocol::StudyKindOf(task));
   SCV_ASSIGN_OR_RETURN(TaskOutcome outcome, RunAdmitted(plugin, declaration, task, global));
   SCV_RETURN_IF_ERROR(CheckRelease(declaration, outcome));

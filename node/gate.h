@@ -1,6 +1,8 @@
 // TaskGate: the one place at the node that every task passes, whatever its kind, before it
 // runs and before its result leaves.
 //
+//   approve  the study was approved at this site, by its steward or a pre-approval rule
+//            (node/approvals.h); a task of a pending or denied study never runs;
 //   admit    the task's kind is one this node runs (node/tasks/registry.h); its plug-in
 //            declares, from the spec alone, what it will read and release (TaskDeclaration);
 //            the declaration is checked against the site's policy: every variable allowed
@@ -27,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/env.h"
+#include "node/approvals.h"
 #include "node/tabular_features.h"
 #include "node/tasks/task_plugin.h"
 #include "privacy/egress_ledger.h"
@@ -42,8 +45,9 @@ class GatedDatasetSource : public DatasetSource {
   // `inner` must outlive this source.
   explicit GatedDatasetSource(DatasetSource* inner) : inner_(inner) {}
 
+  // `min_rows`: the fewest rows a read may return (the site's minimum count, or more).
   void Open(const TaskDeclaration& declaration, const privacy::ReleasePolicy& policy,
-            int min_cell_count);
+            int64_t min_rows);
   void Close();
 
   // PermissionDenied for an undeclared or kept-back variable, another outcome, or no task
@@ -56,7 +60,7 @@ class GatedDatasetSource : public DatasetSource {
   bool open_ = false;
   std::set<std::string> variables_;
   std::string outcome_;
-  int min_cell_count_ = 0;
+  int64_t min_rows_ = 0;
 };
 
 struct GateOptions {
@@ -65,6 +69,10 @@ struct GateOptions {
   privacy::ReleasePolicy policy;
   bool allow_model_weights = true;
   GatedDatasetSource* tabular = nullptr;  // the plug-ins' tabular source (may be null)
+  // The site's approvals (node/approvals.h) and pre-approval rules. Null: no approval step,
+  // every admitted task runs (unit tests of other parts only; scancov-node always has one).
+  ApprovalBook* approvals = nullptr;
+  std::vector<ApprovalRule> approval_rules;
 };
 
 // What leaves for one task: the upload header, the weights, and the ledger entry recording them.
@@ -90,6 +98,13 @@ class TaskGate {
 
   // The declaration `task` would be admitted with, or why it would not be.
   absl::StatusOr<TaskDeclaration> Admit(const v1::Task& task) const;
+  // The site's decision on the task's study: recorded, by rule, or a new pending request
+  // (recorded, with its summary for the steward). Approved when there is no approval step.
+  absl::StatusOr<ApprovalRecord> Approval(const v1::Task& task);
+  // Decisions the aggregator has not heard of yet (the steward decides in another process),
+  // and marking one reported.
+  absl::StatusOr<std::vector<ApprovalRecord>> UnreportedDecisions();
+  void MarkReported(const ApprovalRecord& record);
 
  private:
   absl::StatusOr<TaskOutcome> RunAdmitted(TaskPlugin& plugin, const TaskDeclaration& declaration,

@@ -147,7 +147,7 @@ TEST_F(GateTest, ACohortBelowTheSitesMinimumIsNotHandedOut) {
   auto gate = Gate({}, true, std::move(plugin));
   const absl::Status s = gate->Run(TrainingTask(), nullptr).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(s.message(), HasSubstr("minimum count"));
+  EXPECT_THAT(s.message(), HasSubstr("than the minimum (10)"));
 }
 
 TEST_F(GateTest, AnAdmittedResultIsLedgeredBeforeItIsHandedOver) {

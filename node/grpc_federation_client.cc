@@ -44,6 +44,16 @@ absl::StatusOr<v1::PullTaskResponse> GrpcFederationClient::PullTask() {
   return response;
 }
 
+absl::StatusOr<v1::DecisionAck> GrpcFederationClient::ReportDecision(
+    const v1::StudyDecision& decision) {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.unary_timeout);
+  v1::DecisionAck response;
+  SCV_RETURN_IF_ERROR(protocol::FromGrpcStatus(stub_->ReportDecision(&context, decision, &response),
+                                               "ReportDecision"));
+  return response;
+}
+
 absl::StatusOr<protocol::TensorSet> GrpcFederationClient::DownloadWeights(
     const std::string& task_id, const std::string& checkpoint_id) {
   grpc::ClientContext context;

@@ -31,6 +31,7 @@ class GrpcFederationClient : public protocol::FederationClient {
   absl::StatusOr<v1::PullTaskResponse> PullTask() override;
   absl::StatusOr<protocol::TensorSet> DownloadWeights(const std::string& task_id,
                                                       const std::string& checkpoint_id) override;
+  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& decision) override;
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& header,
                                                   const protocol::TensorSet* weights) override;
 

@@ -9,12 +9,16 @@
 #include <filesystem>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
 #include "node/agent.h"
+#include "node/approval_commands.h"
+#include "node/approvals.h"
 #include "node/clinical/clinical_import.h"
 #include "node/clinical/clinical_store.h"
 #include "node/clinical/column_mapping.h"
@@ -33,6 +37,7 @@
 #include "node/tasks/tercile_budget.h"
 #include "privacy/egress_ledger.h"
 #include "privacy/pseudonymizer.h"
+#include "protocol/study_kind.h"
 #include "sites/config/site_config.h"
 
 namespace scancov::node {
@@ -72,6 +77,13 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
                                    config.aggregator_tls_name));
   ClinicalDatasetSource source(db.get());
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<TercileBudget> terciles, TercileBudget::Open(db.get()));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<ApprovalBook> approvals, ApprovalBook::Open(db.get()));
+  for (const sites::ApprovalRule& rule : config.approval_rules) {
+    for (const std::string& kind : rule.kinds) {
+      SCV_RETURN_IF_ERROR(Annotate(protocol::ParseStudyKind(kind).status(),
+                                   absl::StrCat("approval rule '", rule.name, "'")));
+    }
+  }
   std::unique_ptr<LabelledSeriesSource> series = MakeStoreSeriesSource(db.get(), config.cache_dir);
   std::unique_ptr<SeveritySource> scans = MakeStoreSeveritySource(db.get(), config.cache_dir);
   NodeResources resources;
@@ -87,6 +99,8 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   resources.context.store = db.get();
   resources.destination = config.aggregator;
   resources.ledger = ledger.get();
+  resources.approvals = approvals.get();
+  resources.approval_rules = config.approval_rules;
   TaskHost host(resources, {&MakePlainTasks, &MakeTorchTasks});
   AgentOptions options;
   options.node_version = kNodeVersion;
@@ -211,6 +225,20 @@ absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
   return absl::OkStatus();
 }
 
+absl::Status Requests(const sites::SiteConfig& config, bool only_pending, bool json) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<ApprovalBook> book, ApprovalBook::Open(db.get()));
+  return PrintRequests(*book, only_pending, json, std::cout);
+}
+
+absl::Status Decide(const sites::SiteConfig& config, const std::string& study,
+                    const std::string& sha256, bool approve, const std::string& reason) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<ApprovalBook> book, ApprovalBook::Open(db.get()));
+  return DecideRequest(*book, study, sha256, approve, reason, absl::ToUnixSeconds(absl::Now()),
+                       std::cout);
+}
+
 }  // namespace
 }  // namespace scancov::node
 
@@ -242,6 +270,23 @@ int main(int argc, char** argv) {
   auto* ledger = app.add_subcommand("ledger", "every result that left this site, with its bytes");
   ledger->add_option("--limit", limit, "only the last N entries");
   auto* show = app.add_subcommand("show-config", "print the site file with resolved paths");
+  bool json = false, all_requests = false;
+  std::string study, sha256, reason;
+  auto* pending = app.add_subcommand(
+      "pending", "studies asking to run here: what each reads and releases, its spec and hash");
+  pending->add_flag("--all", all_requests, "also the approved and denied ones");
+  pending->add_flag("--json", json, "as JSON");
+  auto* approve = app.add_subcommand("approve",
+                                     "approve a pending study (the running node "
+                                     "reports it to the aggregator)");
+  approve->add_option("--study", study, "the study id")->required();
+  approve->add_option("--sha256", sha256, "the spec hash, when several versions are pending");
+  auto* deny = app.add_subcommand("deny",
+                                  "deny a pending study, with a reason the coordinator "
+                                  "will read");
+  deny->add_option("--study", study, "the study id")->required();
+  deny->add_option("--sha256", sha256, "the spec hash, when several versions are pending");
+  deny->add_option("--reason", reason, "why (sent to the coordinator)")->required();
   CLI11_PARSE(app, argc, argv);
 
   absl::StatusOr<sites::SiteConfig> config = sites::LoadSiteConfig(config_path);
@@ -262,6 +307,9 @@ int main(int argc, char** argv) {
   if (*status) result = node::Status(*config);
   if (*ledger) result = node::Ledger(*config, limit);
   if (*show) std::cout << sites::SiteConfigToJson(*config) << "\n";
+  if (*pending) result = node::Requests(*config, !all_requests, json);
+  if (*approve) result = node::Decide(*config, study, sha256, true, "");
+  if (*deny) result = node::Decide(*config, study, sha256, false, reason);
   if (!result.ok()) {
     spdlog::error("{}", std::string(result.message()));
     return 1;

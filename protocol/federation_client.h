@@ -31,6 +31,8 @@ class FederationClient {
   // Uploads a result; `weights` is streamed in hashed chunks when present.
   virtual absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& header,
                                                           const TensorSet* weights) = 0;
+  // Reports the site's decision on a study (node/approvals.h).
+  virtual absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& decision) = 0;
 };
 
 }  // namespace scancov::protocol

@@ -113,6 +113,16 @@ cat >"$RUN/table1.json" <<JSON
 }
 JSON
 coord create-study --spec "$RUN/table1.json" | sed 's/^/   /'
+cat >"$RUN/cohort.json" <<JSON
+{
+  "name": "demo-cohort",
+  "kind": "STUDY_KIND_ANALYSIS",
+  "sites": ["kb", "igr", "hegp"],
+  "roundTimeoutS": 120,
+  "specJson": "{\"analysis\": \"cohort_description\", \"outcome\": \"severe\", \"variables\": [\"age\", \"sex\", \"bmi\", \"hypertension\", \"diabetes\", \"chronic_kidney_disease\", \"spo2\", \"respiratory_rate\", \"crp\", \"ldh\", \"platelets\", \"urea\", \"disease_extent\"]}"
+}
+JSON
+coord create-study --spec "$RUN/cohort.json" | sed 's/^/   /'
 cat >"$RUN/refit.json" <<JSON
 {
   "name": "demo-scancov-refit",
@@ -194,6 +204,7 @@ for s in "${SITES[@]}"; do
   node_pids+=($!)
 done
 coord watch --study demo-table1 --interval 1 --timeout 600 --report "$RUN/table1" | sed 's/^/   /'
+coord watch --study demo-cohort --interval 1 --timeout 600 --report "$RUN/cohort" | sed 's/^/   /'
 coord watch --study demo-scancov-refit --interval 1 --timeout 600 --report "$RUN/refit" | sed 's/^/   /'
 coord watch --study demo-scancov-intercept --interval 1 --timeout 600 --report "$RUN/intercept" \
   | sed 's/^/   /'
@@ -271,6 +282,8 @@ for s in "${SITES[@]}"; do
 done
 "$NODE" --config "$RUN/sites/kb/site.json" --log-level warn ledger --limit 1 | cut -c1-220 | sed 's/^/   [kb] /'
 
+say "The cohort (Table 1): per-site and pooled, medians and IQR found from counts only, small cells suppressed at the site"
+sed -n '/^## Cohort description/,$p' "$RUN/cohort/report.md" | grep '^| ' | cut -c1-200 | sed 's/^/   /'
 say "Table 1: per-site odds ratios for severity, Stouffer-combined, Bonferroni (significant terms)"
 grep '^| \*\*' "$RUN/table1/report.md" | cut -c1-220 | sed 's/^/   /'
 say "ScanCov's six variables refitted federated (exact Newton), next to the published model"
@@ -289,4 +302,4 @@ say "AI-severity (CT only): two encoders (the seed's window settings) trained at
 sed -n '/^## AI-severity ensemble/,$p' "$RUN/aisev/report.md" | grep '^| ' | cut -c1-150 | sed 's/^/   /'
 say "Federated model, round by round"
 sed -n '/^## Rounds/,/^## Per site/p' "$RUN/report/report.md" | grep '^|' | cut -c1-200 | sed 's/^/   /'
-say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{table1,refit,intercept,selection,aiscore,lungseg,aisev,report}/report.md, $RUN/validation/validation.md, $RUN/bedside.html"
+say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{cohort,table1,refit,intercept,selection,aiscore,lungseg,aisev,report}/report.md, $RUN/validation/validation.md, $RUN/bedside.html"

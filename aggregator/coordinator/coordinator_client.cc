@@ -90,6 +90,29 @@ absl::StatusOr<protocol::TensorSet> CoordinatorClient::DownloadCheckpoint(
   return protocol::ReadWeightsStream(reader.get());
 }
 
+absl::StatusOr<v1::ReadAuditResponse> CoordinatorClient::ReadAudit(int64_t after_seq,
+                                                                   uint32_t limit) {
+  v1::ReadAuditRequest request;
+  request.set_after_seq(after_seq);
+  request.set_limit(limit);
+  return Unary<v1::ReadAuditResponse>(
+      timeout_, "ReadAudit", [&](auto* c, auto* r) { return stub_->ReadAudit(c, request, r); });
+}
+
+absl::StatusOr<v1::IdentityInfo> CoordinatorClient::SetIdentityEnabled(const std::string& role,
+                                                                       const std::string& id,
+                                                                       bool enabled,
+                                                                       const std::string& reason) {
+  v1::SetIdentityEnabledRequest request;
+  request.set_role(role);
+  request.set_id(id);
+  request.set_enabled(enabled);
+  request.set_reason(reason);
+  return Unary<v1::IdentityInfo>(timeout_, "SetIdentityEnabled", [&](auto* c, auto* r) {
+    return stub_->SetIdentityEnabled(c, request, r);
+  });
+}
+
 absl::StatusOr<v1::StudySpec> StudySpecFromJson(const std::string& json) {
   v1::StudySpec spec;
   google::protobuf::util::JsonParseOptions options;

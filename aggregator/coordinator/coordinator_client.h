@@ -30,6 +30,10 @@ class CoordinatorClient {
   absl::StatusOr<v1::ListStudiesResponse> ListStudies();
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(const std::string& study_id,
                                                          const std::string& checkpoint_id);
+  absl::StatusOr<v1::ReadAuditResponse> ReadAudit(int64_t after_seq, uint32_t limit);
+  absl::StatusOr<v1::IdentityInfo> SetIdentityEnabled(const std::string& role,
+                                                      const std::string& id, bool enabled,
+                                                      const std::string& reason);
 
  private:
   std::unique_ptr<v1::Coordinator::Stub> stub_;

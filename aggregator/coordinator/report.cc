@@ -36,6 +36,19 @@ bool IsAnalysis(const v1::StudyStatus& status) {
   return status.spec().kind() == v1::STUDY_KIND_ANALYSIS;
 }
 
+const char* DecisionWord(v1::DecisionState s) {
+  switch (s) {
+    case v1::DECISION_STATE_APPROVED:
+      return "approved";
+    case v1::DECISION_STATE_DENIED:
+      return "**denied**";
+    case v1::DECISION_STATE_PENDING:
+      return "awaiting the steward";
+    default:
+      return "unknown";
+  }
+}
+
 std::string RoundLabel(const v1::StudyStatus& status, const v1::RoundStatus& r) {
   return ReportSectionFor(status).RoundLabel(status, r);
 }
@@ -89,6 +102,15 @@ std::string ProgressLine(const v1::StudyStatus& status) {
   if (!status.message().empty() && status.state() != v1::STUDY_STATE_DONE) {
     absl::StrAppend(&line, " (", status.message(), ")");
   }
+  std::vector<std::string> awaiting, denied;
+  for (const v1::SiteDecision& d : status.decisions()) {
+    if (d.decision().state() == v1::DECISION_STATE_PENDING) awaiting.push_back(d.site_id());
+    if (d.decision().state() == v1::DECISION_STATE_DENIED) denied.push_back(d.site_id());
+  }
+  if (!awaiting.empty()) {
+    absl::StrAppend(&line, " [awaiting approval at ", absl::StrJoin(awaiting, ", "), "]");
+  }
+  if (!denied.empty()) absl::StrAppend(&line, " [denied at ", absl::StrJoin(denied, ", "), "]");
   return line;
 }
 
@@ -198,6 +220,17 @@ std::string StudyReportMarkdown(const v1::StudyStatus& status) {
                         ? absl::StrCat(" with FedProx mu = ", spec.plan().proximal_mu())
                         : "",
                     "\n\n");
+  }
+  if (!status.decisions().empty()) {
+    absl::StrAppend(&md, "## Site decisions\n\nEach site's steward (or a pre-approval rule of the ",
+                    "site) decides whether the study runs there.\n\n| site | decision | by | ",
+                    "reason | spec sha256 |\n|---|---|---|---|---|\n");
+    for (const v1::SiteDecision& d : status.decisions()) {
+      const v1::StudyDecision& e = d.decision();
+      absl::StrAppend(&md, "| ", d.site_id(), " | ", DecisionWord(e.state()), " | ", e.decided_by(),
+                      " | ", e.reason(), " | `", e.spec_sha256().substr(0, 12), "` |\n");
+    }
+    md += "\n";
   }
   const std::vector<std::string> names = MetricNames(status);
   absl::StrAppend(&md, "## Rounds\n\n`global.*` measures the model received at the start of ",

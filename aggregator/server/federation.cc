@@ -17,14 +17,6 @@
 namespace scancov::aggregator {
 namespace {
 
-constexpr char kRoundOpen[] = "open";
-constexpr char kRoundClosed[] = "closed";
-constexpr char kTaskPending[] = "pending";
-constexpr char kTaskIssued[] = "issued";
-constexpr char kTaskDone[] = "done";
-constexpr char kTaskExpired[] = "expired";
-constexpr char kTaskFailed[] = "failed";  // the site reported that it could not do the task
-
 std::string CheckpointId(const std::string& study_id, uint32_t round) {
   return absl::StrCat(study_id, "/c", round);
 }
@@ -37,33 +29,6 @@ bool Includes(const v1::StudySpec& spec, const std::string& site) {
 
 bool IsTrainingSite(const v1::StudySpec& spec, const std::string& site) {
   return std::find(spec.sites().begin(), spec.sites().end(), site) != spec.sites().end();
-}
-
-v1::SiteInfo ToProto(const SiteRecord& s) {
-  v1::SiteInfo info;
-  info.set_site_id(s.site_id);
-  info.set_display_name(s.display_name);
-  info.set_enabled(s.enabled);
-  info.set_last_seen_unix(s.last_seen_unix);
-  info.set_node_version(s.node_version);
-  info.set_device(s.device);
-  return info;
-}
-
-// Fills defaults so that equal intents compare equal.
-v1::StudySpec Normalize(v1::StudySpec spec) {
-  if (spec.min_sites() == 0) spec.set_min_sites(static_cast<uint32_t>(spec.sites_size()));
-  if (spec.strategy().empty()) spec.set_strategy("fedavg");
-  return spec;
-}
-
-// result_json without the logic's replay state (kReplayKey), for the coordinator.
-std::string WithoutReplayState(const std::string& result_json) {
-  if (result_json.find(kReplayKey) == std::string::npos) return result_json;
-  nlohmann::json j = nlohmann::json::parse(result_json, nullptr, false);
-  if (!j.is_object() || !j.contains(kReplayKey)) return result_json;
-  j.erase(kReplayKey);
-  return j.dump();
 }
 
 }  // namespace
@@ -85,19 +50,45 @@ absl::StatusOr<const StudyLogic*> Federation::LogicFor(const StudyRecord& study)
   return raw;
 }
 
-void Federation::LogEvent(const std::string& study_id, const std::string& site_id,
-                          const std::string& kind, const std::string& message) {
-  absl::Status s = store_->AddEvent({NowUnix(), study_id, site_id, kind, message});
-  if (!s.ok()) spdlog::error("cannot record event: {}", std::string(s.message()));
+namespace {
+
+const char* RoleName(Caller::Role role) {
+  return role == Caller::Role::kSite ? "site" : "coordinator";
+}
+
+}  // namespace
+
+void Federation::Audit(const std::string& role, const std::string& actor, const std::string& action,
+                       const std::string& study_id, const std::string& site_id,
+                       std::vector<std::string> task_ids, const std::string& detail) {
+  v1::AuditEntry e;
+  e.set_at_unix(NowUnix());
+  e.set_actor_role(role);
+  e.set_actor_id(actor);
+  e.set_action(action);
+  e.set_study_id(study_id);
+  e.set_site_id(site_id);
+  for (std::string& t : task_ids) e.add_task_ids(std::move(t));
+  e.set_detail(detail.substr(0, 1000));
+  absl::StatusOr<v1::AuditEntry> appended = store_->audit().Append(std::move(e));
+  if (!appended.ok()) {
+    spdlog::error("cannot append to the audit log: {}", std::string(appended.status().message()));
+  }
+}
+
+void Federation::Audit(const Caller& caller, const std::string& action, const std::string& study_id,
+                       const std::string& site_id, std::vector<std::string> task_ids,
+                       const std::string& detail) {
+  Audit(RoleName(caller.role), caller.id, action, study_id, site_id, std::move(task_ids), detail);
 }
 
 void Federation::RecordRefusal(const Caller& caller, const std::string& what,
                                const absl::Status& why) {
   absl::MutexLock lock(&mu_);
-  spdlog::warn("refused {} from {} '{}': {}", what,
-               caller.role == Caller::Role::kSite ? "site" : "coordinator", caller.id,
+  spdlog::warn("refused {} from {} '{}': {}", what, RoleName(caller.role), caller.id,
                std::string(why.message()));
-  LogEvent("", caller.id, "refused", absl::StrCat(what, ": ", why.message()));
+  Audit(caller, "refused", "", caller.role == Caller::Role::kSite ? caller.id : "", {},
+        absl::StrCat(what, ": ", why.message()));
 }
 
 absl::Status Federation::RequireSite(const Caller& caller) {
@@ -118,10 +109,16 @@ absl::Status Federation::RequireSite(const Caller& caller) {
   return absl::OkStatus();
 }
 
-absl::Status Federation::RequireCoordinator(const Caller& caller) const {
+absl::Status Federation::RequireCoordinator(const Caller& caller) {
   if (caller.role != Caller::Role::kCoordinator) {
     return absl::PermissionDeniedError(absl::StrCat(
         "site '", caller.id, "' may not call coordinator RPCs (coordinator certificate required)"));
+  }
+  SCV_ASSIGN_OR_RETURN(const bool enabled,
+                       store_->trust().IdentityEnabled("coordinator", caller.id));
+  if (!enabled) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("coordinator '", caller.id, "' is disabled in this consortium"));
   }
   return absl::OkStatus();
 }
@@ -139,6 +136,8 @@ absl::StatusOr<v1::RegisterResponse> Federation::Register(const Caller& caller,
   site->node_version = request.node_version();
   site->device = request.device();
   SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
+  Audit(caller, "register", "", caller.id, {},
+        absl::StrCat("node ", request.node_version(), ", ", request.device()));
   spdlog::info("site '{}' registered (node {}, {})", caller.id, request.node_version(),
                request.device());
   v1::RegisterResponse response;
@@ -197,6 +196,7 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
                                  " results, ", needed, " needed; the task failed at ",
                                  absl::StrJoin(failed, ", "), " (last: ", study.message, ")");
     spdlog::error("study '{}' failed: {}", study.study_id, study.message);
+    Audit("aggregator", "", "study_failed", study.study_id, "", {}, study.message);
     return store_->UpdateStudy(study);
   }
   if (!complete) {
@@ -221,8 +221,8 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
       if (t.state == kTaskDone || t.state == kTaskFailed) continue;
       t.state = kTaskExpired;
       SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
-      LogEvent(study.study_id, t.site_id, "expired",
-               absl::StrCat("task '", t.task_id, "' missed the round deadline"));
+      Audit("aggregator", "", "task_expired", study.study_id, t.site_id, {t.task_id},
+            "missed the round deadline");
     }
   }
   std::optional<protocol::TensorSet> input;
@@ -238,6 +238,7 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     study.state = v1::STUDY_STATE_FAILED;
     study.message = absl::StrCat("round ", round.round, ": ", outcome.status().message());
     spdlog::error("study '{}' failed: {}", study.study_id, study.message);
+    Audit("aggregator", "", "study_failed", study.study_id, "", {}, study.message);
     return store_->UpdateStudy(study);
   }
   round.state = kRoundClosed;
@@ -252,12 +253,18 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     next_input = round.checkpoint_id;
   }
   SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
+  std::vector<std::string> combined;
+  for (const ResultRecord& r : results) combined.push_back(r.task_id);
+  Audit("aggregator", "", "round_closed", study.study_id, "", std::move(combined),
+        absl::StrCat("round ", round.round,
+                     round.checkpoint_id.empty() ? "" : " -> " + round.checkpoint_id));
   spdlog::info("study '{}': round {} closed with {} of {} sites{}", study.study_id, round.round,
                results.size(), tasks.size(),
                round.checkpoint_id.empty() ? "" : " -> " + round.checkpoint_id);
   if (outcome->study_done) {
     study.state = v1::STUDY_STATE_DONE;
     study.message = "done";
+    Audit("aggregator", "", "study_done", study.study_id, "", {}, "");
     return store_->UpdateStudy(study);
   }
   return OpenRound(study, round.round + 1, next_input);
@@ -300,6 +307,8 @@ absl::StatusOr<std::optional<v1::Task>> Federation::NextTaskFor(const std::strin
       t.state = kTaskIssued;
       t.issued_unix = NowUnix();
       SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+      Audit("site", site_id, "task_issued", study.study_id, site_id, {t.task_id},
+            absl::StrCat("round ", t.round, ", ", v1::TaskKind_Name(t.kind)));
     }
     v1::Task task;
     task.set_task_id(t.task_id);
@@ -329,6 +338,15 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller) 
   std::string waiting_for;
   for (const StudyRecord& study : studies) {
     if (study.state != v1::STUDY_STATE_RUNNING || !Includes(study.spec, caller.id)) continue;
+    SCV_ASSIGN_OR_RETURN(std::optional<v1::StudyDecision> decision,
+                         store_->trust().GetDecision(study.study_id, caller.id));
+    if (decision && decision->state() == v1::DECISION_STATE_DENIED) continue;
+    if (decision && decision->state() == v1::DECISION_STATE_PENDING) {
+      if (waiting_for.empty()) {
+        waiting_for = absl::StrCat("study '", study.study_id, "' awaits this site's approval");
+      }
+      continue;
+    }
     std::optional<v1::Task> task;
     SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
       SCV_ASSIGN_OR_RETURN(task, NextTaskFor(caller.id, study));
@@ -369,6 +387,7 @@ absl::StatusOr<protocol::TensorSet> Federation::TaskWeights(const Caller& caller
                                                    task->checkpoint_id, "', not '", checkpoint_id,
                                                    "'"));
   }
+  Audit(caller, "checkpoint_sent", task->study_id, caller.id, {task_id}, task->checkpoint_id);
   return store_->GetCheckpoint(task->checkpoint_id);
 }
 
@@ -405,8 +424,7 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
     task->state = kTaskFailed;
     task->done_unix = NowUnix();
     SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
-    LogEvent(study->study_id, caller.id, "failed",
-             absl::StrCat("task '", task_id, "' failed at the site: ", why));
+    Audit(caller, "failure_received", study->study_id, caller.id, {task_id}, why);
     study->message = absl::StrCat(caller.id, ": ", why);
     SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
     if (task->round == study->current_round) {
@@ -438,6 +456,9 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
   task->state = kTaskDone;
   task->done_unix = result.received_unix;
   SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+  Audit(caller, "result_accepted", task->study_id, caller.id, {task_id},
+        absl::StrCat(result.num_samples, " samples",
+                     digest.empty() ? "" : absl::StrCat(", weights sha256 ", digest)));
   if (task->round == study->current_round) {
     SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
   }
@@ -458,7 +479,7 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitResult(
   });
   if (!tx.ok()) {
     spdlog::warn("refused upload from site '{}': {}", caller.id, std::string(tx.message()));
-    LogEvent("", caller.id, "refused", absl::StrCat("upload: ", tx.message()));
+    Audit(caller, "result_refused", "", caller.id, {header.task_id()}, std::string(tx.message()));
     return tx;
   }
   if (!response->duplicate()) {
@@ -467,183 +488,54 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitResult(
   return response;
 }
 
-absl::StatusOr<v1::SiteInfo> Federation::EnrollSite(const Caller& caller,
-                                                    const v1::EnrollSiteRequest& req) {
+absl::StatusOr<v1::DecisionAck> Federation::ReportDecision(const Caller& caller,
+                                                           const v1::StudyDecision& decision) {
   absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  if (!protocol::IsValidId(req.site_id())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("site id '", req.site_id(), "' is invalid ([a-z0-9][a-z0-9_-]{0,62})"));
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(decision.study_id()));
+  if (!study || !Includes(study->spec, caller.id)) {
+    return absl::NotFoundError(
+        absl::StrCat("study '", decision.study_id(), "' does not include site '", caller.id, "'"));
   }
-  SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(req.site_id()));
-  if (!site) {
-    site = SiteRecord{req.site_id(), req.display_name(), true, NowUnix(), 0, "", ""};
-  } else if (!req.display_name().empty()) {
-    site->display_name = req.display_name();
+  if (decision.state() != v1::DECISION_STATE_PENDING &&
+      decision.state() != v1::DECISION_STATE_APPROVED &&
+      decision.state() != v1::DECISION_STATE_DENIED) {
+    return absl::InvalidArgumentError("decision: state must be pending, approved or denied");
   }
-  SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
-  LogEvent("", site->site_id, "enrolled", absl::StrCat("by coordinator '", caller.id, "'"));
-  return ToProto(*site);
-}
-
-absl::StatusOr<v1::SiteInfo> Federation::SetSiteEnabled(const Caller& caller,
-                                                        const v1::SetSiteEnabledRequest& req) {
-  absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(req.site_id()));
-  if (!site) return absl::NotFoundError(absl::StrCat("site '", req.site_id(), "' is not enrolled"));
-  site->enabled = req.enabled();
-  SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
-  LogEvent("", site->site_id, req.enabled() ? "enabled" : "disabled",
-           absl::StrCat("by coordinator '", caller.id, "'"));
-  return ToProto(*site);
-}
-
-absl::StatusOr<v1::ListSitesResponse> Federation::ListSites(const Caller& caller) {
-  absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  SCV_ASSIGN_OR_RETURN(std::vector<SiteRecord> sites, store_->ListSites());
-  v1::ListSitesResponse response;
-  for (const SiteRecord& s : sites) *response.add_sites() = ToProto(s);
-  return response;
-}
-
-absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
-                                                        const v1::CreateStudyRequest& req) {
-  absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  v1::StudySpec spec = Normalize(req.spec());
-  SCV_RETURN_IF_ERROR(protocol::NormalizeStudyKind(&spec));
-  if (!protocol::IsValidId(spec.name())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("study name '", spec.name(), "' is invalid ([a-z0-9][a-z0-9_-]{0,62})"));
-  }
-  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> existing, store_->GetStudy(spec.name()));
-  if (existing) {
-    if (google::protobuf::util::MessageDifferencer::Equals(existing->spec, spec)) {
-      return BuildStatus(*existing);
-    }
-    return absl::AlreadyExistsError(
-        absl::StrCat("study '", spec.name(), "' already exists with a different spec"));
-  }
-  if (spec.sites_size() == 0) return absl::InvalidArgumentError("study spec: no sites");
-  std::set<std::string> seen;
-  std::vector<std::string> all_sites(spec.sites().begin(), spec.sites().end());
-  all_sites.insert(all_sites.end(), spec.evaluation_sites().begin(), spec.evaluation_sites().end());
-  if (spec.evaluation_sites_size() > 0 && spec.kind() != v1::STUDY_KIND_TRAINING) {
-    return absl::InvalidArgumentError("study spec: evaluation_sites are for training studies");
-  }
-  for (const std::string& site : all_sites) {
-    if (!seen.insert(site).second) {
-      return absl::InvalidArgumentError(absl::StrCat("study spec: site '", site, "' listed twice"));
-    }
-    SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> s, store_->GetSite(site));
-    if (!s) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("study spec: site '", site, "' is not enrolled"));
-    }
-  }
-  if (spec.min_sites() > static_cast<uint32_t>(spec.sites_size())) {
-    return absl::InvalidArgumentError("study spec: min_sites exceeds the number of sites");
-  }
-  if (options_.studies == nullptr) {
-    return absl::FailedPreconditionError("this aggregator was started without study kinds");
-  }
-  absl::StatusOr<std::unique_ptr<StudyLogic>> logic = options_.studies->Create(spec);
-  SCV_RETURN_IF_ERROR(Annotate(logic.status(), "study spec"));
-  StudyRecord study;
-  study.study_id = spec.name();
-  study.spec = spec;
-  study.created_unix = NowUnix();
-  logics_[study.study_id] = std::move(*logic);
+  v1::StudyDecision d = decision;
+  d.set_reason(d.reason().substr(0, 500));
+  d.set_decided_by(d.decided_by().substr(0, 100));
   SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
-    SCV_RETURN_IF_ERROR(store_->InsertStudy(study));
-    return OpenRound(study, 0, "");
+    SCV_RETURN_IF_ERROR(store_->trust().PutDecision(caller.id, d, NowUnix()));
+    Audit(caller, "decision_received", d.study_id(), caller.id, {},
+          absl::StrCat(v1::DecisionState_Name(d.state()), " by ", d.decided_by(),
+                       d.reason().empty() ? "" : ": " + d.reason(), " (spec sha256 ",
+                       d.spec_sha256(), ")"));
+    if (d.state() != v1::DECISION_STATE_DENIED) return absl::OkStatus();
+    // A denial ends the site's part: its open tasks of the study fail with the steward's
+    // reason, so the round closes without it or the study fails saying why.
+    SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
+                         store_->ListTasks(study->study_id, study->current_round));
+    bool changed = false;
+    for (TaskRecord& t : tasks) {
+      if (t.site_id != caller.id || (t.state != kTaskIssued && t.state != kTaskPending)) continue;
+      t.state = kTaskFailed;
+      t.done_unix = NowUnix();
+      SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
+    study->message = absl::StrCat(caller.id, ": denied by the site",
+                                  d.reason().empty() ? "" : ": " + d.reason());
+    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
+    return MaybeCloseRound(*study, /*deadline_passed=*/false);
   }));
-  LogEvent(study.study_id, "", "created", absl::StrCat("by coordinator '", caller.id, "'"));
-  spdlog::info("study '{}' created: {} rounds over {} sites", study.study_id, spec.rounds(),
-               spec.sites_size());
-  return BuildStatus(study);
-}
-
-absl::StatusOr<v1::StudyStatus> Federation::BuildStatus(const StudyRecord& study) {
-  v1::StudyStatus status;
-  status.set_study_id(study.study_id);
-  *status.mutable_spec() = study.spec;
-  status.set_state(study.state);
-  status.set_current_round(study.current_round);
-  status.set_message(study.message);
-  status.set_created_unix(study.created_unix);
-  SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study.study_id));
-  for (const RoundRecord& r : rounds) {
-    v1::RoundStatus* rs = status.add_rounds();
-    rs->set_round(r.round);
-    rs->set_state(r.state);
-    rs->set_checkpoint_id(r.checkpoint_id);
-    rs->mutable_metrics()->insert(r.metrics.begin(), r.metrics.end());
-    rs->set_result_json(WithoutReplayState(r.result_json));
-    SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->ListTasks(study.study_id, r.round));
-    for (const TaskRecord& t : tasks) {
-      v1::SiteRoundStatus* ss = rs->add_sites();
-      ss->set_site_id(t.site_id);
-      ss->set_task_id(t.task_id);
-      ss->set_state(t.state);
-      if (t.state != kTaskDone) continue;
-      SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> result, store_->GetResult(t.task_id));
-      if (!result) continue;
-      ss->set_num_samples(result->num_samples);
-      ss->mutable_metrics()->insert(result->metrics.begin(), result->metrics.end());
-    }
-  }
-  return status;
-}
-
-absl::StatusOr<v1::StudyStatus> Federation::GetStudyStatus(const Caller& caller,
-                                                           const std::string& study_id) {
-  absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  SCV_RETURN_IF_ERROR(TickLocked());
-  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(study_id));
-  if (!study) return absl::NotFoundError(absl::StrCat("study '", study_id, "' not found"));
-  return BuildStatus(*study);
-}
-
-absl::StatusOr<v1::ListStudiesResponse> Federation::ListStudies(const Caller& caller) {
-  absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  SCV_ASSIGN_OR_RETURN(std::vector<StudyRecord> studies, store_->ListStudies());
-  v1::ListStudiesResponse response;
-  for (const StudyRecord& s : studies) {
-    v1::StudyStatus* st = response.add_studies();
-    st->set_study_id(s.study_id);
-    *st->mutable_spec() = s.spec;
-    st->set_state(s.state);
-    st->set_current_round(s.current_round);
-    st->set_message(s.message);
-    st->set_created_unix(s.created_unix);
-  }
-  return response;
-}
-
-absl::StatusOr<protocol::TensorSet> Federation::GetCheckpoint(const Caller& caller,
-                                                              const std::string& study_id,
-                                                              const std::string& checkpoint_id) {
-  absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
-  std::string id = checkpoint_id;
-  if (id.empty()) {
-    SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study_id));
-    for (const RoundRecord& r : rounds) {
-      if (!r.checkpoint_id.empty()) id = r.checkpoint_id;
-    }
-    if (id.empty()) {
-      return absl::NotFoundError(absl::StrCat("study '", study_id, "' has no checkpoint yet"));
-    }
-  } else if (id.rfind(study_id + "/", 0) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("checkpoint '", id, "' does not belong to study '", study_id, "'"));
-  }
-  return store_->GetCheckpoint(id);
+  spdlog::info("site '{}' {} study '{}'", caller.id,
+               d.state() == v1::DECISION_STATE_APPROVED ? "approved"
+               : d.state() == v1::DECISION_STATE_DENIED ? "denied"
+                                                        : "has not yet decided on",
+               d.study_id());
+  return v1::DecisionAck();
 }
 
 }  // namespace scancov::aggregator

@@ -13,6 +13,14 @@
 // (a new checkpoint, combined metrics) and opens the next round in the same transaction, so a
 // restart resumes exactly where the last accepted upload left the study.
 //
+// Audit: every call that changes or reveals something (enrolments, identities, studies created,
+// tasks issued, checkpoints sent, results accepted or refused, failures and decisions received,
+// finished studies' reports and checkpoints downloaded) is appended to the hash-chained audit
+// log (audit_log.h) with the identity from the caller's certificate.
+//
+// Site decisions (node/approvals.h): a site whose decision on a study is pending or denied is
+// offered no task of it; a denial fails its open tasks with the steward's reason.
+//
 // Thread safety: all public methods are thread-safe (one mutex; SQLite calls happen under it).
 #ifndef SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
 #define SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
@@ -21,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -32,6 +41,15 @@
 #include "protocol/tensor_set.h"
 
 namespace scancov::aggregator {
+
+// Round and task states, as stored and as sent in SiteRoundStatus / RoundStatus.
+inline constexpr char kRoundOpen[] = "open";
+inline constexpr char kRoundClosed[] = "closed";
+inline constexpr char kTaskPending[] = "pending";
+inline constexpr char kTaskIssued[] = "issued";
+inline constexpr char kTaskDone[] = "done";
+inline constexpr char kTaskExpired[] = "expired";
+inline constexpr char kTaskFailed[] = "failed";  // the site could not do it, or denied the study
 
 struct Caller {
   enum class Role { kSite, kCoordinator };
@@ -64,6 +82,10 @@ class Federation {
   absl::StatusOr<v1::UploadResponse> SubmitResult(const Caller& caller,
                                                   const v1::UploadHeader& header,
                                                   std::optional<protocol::TensorSet> weights);
+  // Records the site's decision on a study (node/approvals.h). Pending or denied: no task of the
+  // study is offered to the site; denied: its open tasks fail with the steward's reason.
+  absl::StatusOr<v1::DecisionAck> ReportDecision(const Caller& caller,
+                                                 const v1::StudyDecision& decision);
 
   // --- coordinator-facing (role coordinator) ---
   absl::StatusOr<v1::SiteInfo> EnrollSite(const Caller& caller, const v1::EnrollSiteRequest& req);
@@ -78,6 +100,12 @@ class Federation {
   absl::StatusOr<protocol::TensorSet> GetCheckpoint(const Caller& caller,
                                                     const std::string& study_id,
                                                     const std::string& checkpoint_id);
+  // The audit log from req.after_seq (audit_log.h), with its head.
+  absl::StatusOr<v1::ReadAuditResponse> ReadAudit(const Caller& caller,
+                                                  const v1::ReadAuditRequest& req);
+  // Disables or enables a site or a coordinator (a disabled coordinator's calls are refused).
+  absl::StatusOr<v1::IdentityInfo> SetIdentityEnabled(const Caller& caller,
+                                                      const v1::SetIdentityEnabledRequest& req);
 
   // Closes rounds whose deadline has passed. Called by every method and by a server timer.
   absl::Status Tick();
@@ -90,7 +118,7 @@ class Federation {
  private:
   int64_t NowUnix();
   absl::Status RequireSite(const Caller& caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RequireCoordinator(const Caller& caller) const;
+  absl::Status RequireCoordinator(const Caller& caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status OpenRound(StudyRecord& study, uint32_t round, const std::string& input_checkpoint)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -108,8 +136,14 @@ class Federation {
   // The study's logic, created from its spec on first use (once per study and process) and kept.
   absl::StatusOr<const StudyLogic*> LogicFor(const StudyRecord& study)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void LogEvent(const std::string& study_id, const std::string& site_id, const std::string& kind,
-                const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends to the audit log (audit_log.h); a failure to append is logged, not returned.
+  void Audit(const std::string& role, const std::string& actor, const std::string& action,
+             const std::string& study_id, const std::string& site_id,
+             std::vector<std::string> task_ids, const std::string& detail)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Audit(const Caller& caller, const std::string& action, const std::string& study_id,
+             const std::string& site_id, std::vector<std::string> task_ids,
+             const std::string& detail) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const FederationOptions options_;
   absl::Mutex mu_;

@@ -130,6 +130,27 @@ grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
   return Reply(federation_->SubmitResult(caller, header, std::move(weights)), response);
 }
 
+grpc::Status FederationService::ReportDecision(grpc::ServerContext* context,
+                                               const v1::StudyDecision* request,
+                                               v1::DecisionAck* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->ReportDecision(caller, *request), response);
+}
+
+grpc::Status CoordinatorService::ReadAudit(grpc::ServerContext* context,
+                                           const v1::ReadAuditRequest* request,
+                                           v1::ReadAuditResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->ReadAudit(caller, *request), response);
+}
+
+grpc::Status CoordinatorService::SetIdentityEnabled(grpc::ServerContext* context,
+                                                    const v1::SetIdentityEnabledRequest* request,
+                                                    v1::IdentityInfo* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->SetIdentityEnabled(caller, *request), response);
+}
+
 grpc::Status CoordinatorService::EnrollSite(grpc::ServerContext* context,
                                             const v1::EnrollSiteRequest* request,
                                             v1::SiteInfo* response) {

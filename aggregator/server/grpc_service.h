@@ -35,6 +35,8 @@ class FederationService final : public v1::Federation::Service {
   grpc::Status DownloadWeights(grpc::ServerContext* context,
                                const v1::DownloadWeightsRequest* request,
                                grpc::ServerWriter<v1::WeightsMessage>* writer) override;
+  grpc::Status ReportDecision(grpc::ServerContext* context, const v1::StudyDecision* request,
+                              v1::DecisionAck* response) override;
   grpc::Status UploadResult(grpc::ServerContext* context,
                             grpc::ServerReader<v1::UploadMessage>* reader,
                             v1::UploadResponse* response) override;
@@ -49,6 +51,11 @@ class CoordinatorService final : public v1::Coordinator::Service {
 
   grpc::Status EnrollSite(grpc::ServerContext* context, const v1::EnrollSiteRequest* request,
                           v1::SiteInfo* response) override;
+  grpc::Status ReadAudit(grpc::ServerContext* context, const v1::ReadAuditRequest* request,
+                         v1::ReadAuditResponse* response) override;
+  grpc::Status SetIdentityEnabled(grpc::ServerContext* context,
+                                  const v1::SetIdentityEnabledRequest* request,
+                                  v1::IdentityInfo* response) override;
   grpc::Status SetSiteEnabled(grpc::ServerContext* context,
                               const v1::SetSiteEnabledRequest* request,
                               v1::SiteInfo* response) override;

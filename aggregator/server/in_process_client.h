@@ -21,6 +21,9 @@ class InProcessFederationClient : public protocol::FederationClient {
                                                       const std::string& checkpoint_id) override;
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& header,
                                                   const protocol::TensorSet* weights) override;
+  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& decision) override {
+    return federation_->ReportDecision(caller_, decision);
+  }
 
  private:
   Federation* federation_;

@@ -39,9 +39,6 @@ CREATE TABLE IF NOT EXISTS checkpoints(
   checkpoint_id TEXT PRIMARY KEY, study_id TEXT NOT NULL, round INTEGER NOT NULL,
   manifest BLOB NOT NULL, payload BLOB NOT NULL, sha256 TEXT NOT NULL,
   created_unix INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS events(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, unix INTEGER NOT NULL, study_id TEXT NOT NULL,
-  site_id TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL);
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');
 )sql";
 
@@ -153,7 +150,10 @@ absl::StatusOr<std::unique_ptr<AggregatorStore>> AggregatorStore::Open(const std
     if (!v.executeStep() || v.getColumn(0).getString() != "1") {
       return absl::FailedPreconditionError(path + ": unsupported aggregator schema version");
     }
-    return std::unique_ptr<AggregatorStore>(new AggregatorStore(std::move(db)));
+    std::unique_ptr<AggregatorStore> store(new AggregatorStore(std::move(db)));
+    SCV_ASSIGN_OR_RETURN(store->audit_, AuditLog::Open(store->db_.get()));
+    SCV_ASSIGN_OR_RETURN(store->trust_, TrustStore::Open(store->db_.get()));
+    return store;
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(path, ": cannot open aggregator store: ", e.what()));
   }
@@ -419,38 +419,6 @@ absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
     }
     return ReadWeights(q.getColumn(0), q.getColumn(1),
                        absl::StrCat("checkpoint '", checkpoint_id, "'"));
-  });
-}
-
-absl::Status AggregatorStore::AddEvent(const EventRecord& e) {
-  return Guard("add event", [&] {
-    SQLite::Statement q(*db_,
-                        "INSERT INTO events(unix, study_id, site_id, kind, message) "
-                        "VALUES(?, ?, ?, ?, ?)");
-    q.bind(1, e.unix);
-    q.bind(2, e.study_id);
-    q.bind(3, e.site_id);
-    q.bind(4, e.kind);
-    q.bind(5, e.message);
-    q.exec();
-    return absl::OkStatus();
-  });
-}
-
-absl::StatusOr<std::vector<EventRecord>> AggregatorStore::ListEvents(const std::string& study_id) {
-  return Guard("list events", [&]() -> absl::StatusOr<std::vector<EventRecord>> {
-    SQLite::Statement q(*db_,
-                        "SELECT unix, study_id, site_id, kind, message FROM events "
-                        "WHERE study_id = ? OR ? = '' ORDER BY id");
-    q.bind(1, study_id);
-    q.bind(2, study_id);
-    std::vector<EventRecord> out;
-    while (q.executeStep()) {
-      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                     q.getColumn(2).getString(), q.getColumn(3).getString(),
-                     q.getColumn(4).getString()});
-    }
-    return out;
   });
 }
 

@@ -30,6 +30,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "aggregator/server/audit_log.h"
+#include "aggregator/server/trust_store.h"
 #include "protocol/scancov.pb.h"
 #include "protocol/tensor_set.h"
 
@@ -95,14 +97,6 @@ struct ResultRecord {
   int64_t received_unix = 0;
 };
 
-struct EventRecord {
-  int64_t unix = 0;
-  std::string study_id;
-  std::string site_id;
-  std::string kind;
-  std::string message;
-};
-
 class AggregatorStore {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" for tests).
@@ -137,12 +131,16 @@ class AggregatorStore {
                              int64_t created_unix);
   absl::StatusOr<protocol::TensorSet> GetCheckpoint(const std::string& checkpoint_id);
 
-  absl::Status AddEvent(const EventRecord& event);
-  absl::StatusOr<std::vector<EventRecord>> ListEvents(const std::string& study_id);
+  // The audit log and the sites' decisions and identities, in the same database and
+  // transactions (audit_log.h, trust_store.h).
+  AuditLog& audit() { return *audit_; }
+  TrustStore& trust() { return *trust_; }
 
  private:
   explicit AggregatorStore(std::unique_ptr<SQLite::Database> db);
   std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<TrustStore> trust_;
 };
 
 std::string MetricsToJson(const Metrics& metrics);

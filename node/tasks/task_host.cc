@@ -19,6 +19,8 @@ TaskHost::TaskHost(const NodeResources& resources, std::initializer_list<TaskPlu
   options.policy = context.policy;
   options.allow_model_weights = context.allow_model_weights;
   options.tabular = gated_.get();
+  options.approvals = resources.approvals;
+  options.approval_rules = resources.approval_rules;
   gate_ = std::make_unique<TaskGate>(std::move(options), std::move(plugins), resources.ledger);
 }
 

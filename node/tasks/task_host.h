@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/env.h"
+#include "node/approvals.h"
 #include "node/gate.h"
 #include "node/tasks/registry.h"
 #include "node/tasks/tercile_budget.h"
@@ -22,6 +23,10 @@ struct NodeResources {
   std::string destination;  // the aggregator's address, for the ledger
   Clock* clock = Clock::Real();
   privacy::EgressLedger* ledger = nullptr;  // null: nothing recorded (tests)
+  // The site's approvals and pre-approval rules (node/approvals.h); null: no approval step
+  // (tests of other parts only; scancov-node always has one).
+  ApprovalBook* approvals = nullptr;
+  std::vector<ApprovalRule> approval_rules;
 };
 
 using TaskPluginMaker = TaskPlugins (*)(const NodeContext& context);

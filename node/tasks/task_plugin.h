@@ -53,6 +53,9 @@ struct TaskDeclaration {
   bool reads_ct = false;               // CT series (and their labels)
   bool releases_weights = false;       // a model's weights may leave with the result
   int requested_min_cell_count = 0;    // the study's minimum, which may only tighten the site's
+  // Set by the gate, not the plug-in: the fewest rows a read may return (the approving rule's
+  // minimum cohort; the site's minimum count applies when larger).
+  int64_t min_cohort = 0;
 };
 
 class TaskPlugin : public TaskRunner {

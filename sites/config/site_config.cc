@@ -15,8 +15,8 @@ using nlohmann::json;
 
 const std::set<std::string>& KnownKeys() {
   static const auto* keys = new std::set<std::string>{
-      "site_id",   "aggregator", "aggregator_tls_name", "tls",    "data_dir", "store", "secret",
-      "cache_dir", "device",     "log_level",           "privacy"};
+      "site_id",   "aggregator", "aggregator_tls_name", "tls",     "data_dir", "store", "secret",
+      "cache_dir", "device",     "log_level",           "privacy", "approval"};
   return *keys;
 }
 
@@ -66,6 +66,64 @@ absl::Status ParsePrivacy(const json& j, const std::string& where, PrivacySettin
     } else {
       return absl::InvalidArgumentError(absl::StrCat(where, ": unknown key 'privacy.", key, "'"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const json& j, const std::string& key,
+                                                    const std::string& where) {
+  std::vector<std::string> out;
+  if (!j.contains(key)) return out;
+  if (!j.at(key).is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".", key, " must be a list"));
+  }
+  for (const json& v : j.at(key)) {
+    if (!v.is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".", key, ": strings only"));
+    }
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+absl::Status ParseApproval(const json& j, const std::string& where,
+                           std::vector<ApprovalRule>* out) {
+  if (!j.is_object() || !j.contains("rules") || !j.at("rules").is_array()) {
+    return absl::InvalidArgumentError(where + ": 'approval' must be {\"rules\": [...]}");
+  }
+  static const std::set<std::string> kRuleKeys = {"name", "kinds",         "variables", "outcomes",
+                                                  "ct",   "model_weights", "min_cohort"};
+  for (const json& r : j.at("rules")) {
+    const std::string at = absl::StrCat(where, ": approval rule ", out->size() + 1);
+    if (!r.is_object()) return absl::InvalidArgumentError(at + " must be an object");
+    for (const auto& [key, value] : r.items()) {
+      if (!kRuleKeys.count(key)) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ": unknown key '", key, "'"));
+      }
+    }
+    ApprovalRule rule;
+    SCV_ASSIGN_OR_RETURN(rule.name, GetString(r, "name", true, at));
+    SCV_ASSIGN_OR_RETURN(rule.kinds, StringList(r, "kinds", at));
+    if (rule.kinds.empty()) {
+      return absl::InvalidArgumentError(
+          at + ": 'kinds' must name the study kinds it approves (no rule approves everything)");
+    }
+    SCV_ASSIGN_OR_RETURN(rule.variables, StringList(r, "variables", at));
+    SCV_ASSIGN_OR_RETURN(rule.outcomes, StringList(r, "outcomes", at));
+    for (const char* flag : {"ct", "model_weights"}) {
+      if (r.contains(flag) && !r.at(flag).is_boolean()) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ": '", flag, "' must be true or false"));
+      }
+    }
+    rule.ct = r.value("ct", false);
+    rule.model_weights = r.value("model_weights", false);
+    if (r.contains("min_cohort")) {
+      if (!r.at("min_cohort").is_number_integer() || r.at("min_cohort").get<int64_t>() < 0) {
+        return absl::InvalidArgumentError(at + ": 'min_cohort' must be an integer >= 0");
+      }
+      rule.min_cohort = r.at("min_cohort").get<int64_t>();
+    }
+    out->push_back(std::move(rule));
   }
   return absl::OkStatus();
 }
@@ -125,6 +183,9 @@ absl::StatusOr<SiteConfig> ParseSiteConfig(const std::string& text, const std::s
   SCV_ASSIGN_OR_RETURN(level, GetString(j, "log_level", false, where));
   if (!level.empty()) c.log_level = level;
   if (j.contains("privacy")) SCV_RETURN_IF_ERROR(ParsePrivacy(j.at("privacy"), where, &c.privacy));
+  if (j.contains("approval")) {
+    SCV_RETURN_IF_ERROR(ParseApproval(j.at("approval"), where, &c.approval_rules));
+  }
   for (std::string* path :
        {&c.ca_cert, &c.cert, &c.key, &c.data_dir, &c.store, &c.secret, &c.cache_dir}) {
     *path = Resolve(base_dir, *path);
@@ -156,6 +217,17 @@ std::string SiteConfigToJson(const SiteConfig& c) {
              {{"min_cell_count", c.privacy.min_cell_count},
               {"allowed_variables", c.privacy.allowed_variables},
               {"allow_model_weights", c.privacy.allow_model_weights}}}};
+  json rules = json::array();
+  for (const ApprovalRule& r : c.approval_rules) {
+    rules.push_back({{"name", r.name},
+                     {"kinds", r.kinds},
+                     {"variables", r.variables},
+                     {"outcomes", r.outcomes},
+                     {"ct", r.ct},
+                     {"model_weights", r.model_weights},
+                     {"min_cohort", r.min_cohort}});
+  }
+  j["approval"] = {{"rules", rules}};
   return j.dump(2);
 }
 

@@ -18,11 +18,20 @@
 //                                            // CT, ai_severity:<study>) any analysis reads
 //                                            // (privacy::IsVariableAllowed)
 //       "allow_model_weights": true          // may trained weights leave the site?
+//     },
+//     "approval": {                          // optional: studies approved without asking
+//       "rules": [{"name": "tabular-analyses",          // the steward (node/approvals.h)
+//                  "kinds": ["univariate_association", "cohort_description"],  // required
+//                  "variables": ["age", "sex", ...],      // the most a study may read
+//                  "outcomes": ["severe"],
+//                  "ct": false, "model_weights": false,  // may it read CT, release weights?
+//                  "min_cohort": 50}]                    // rows a task so approved reads, at least
 //     }
 //   }
 #ifndef SCANCOV_SITES_CONFIG_SITE_CONFIG_H_
 #define SCANCOV_SITES_CONFIG_SITE_CONFIG_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,6 +43,18 @@ struct PrivacySettings {
   int min_cell_count = 10;
   std::vector<std::string> allowed_variables;  // empty: all
   bool allow_model_weights = true;
+};
+
+// A pre-approval rule (node/approvals.h): it approves a study whose kind it names and whose
+// reads and releases are within it. There is no "approve everything" rule.
+struct ApprovalRule {
+  std::string name;
+  std::vector<std::string> kinds;      // required, non-empty
+  std::vector<std::string> variables;  // empty: none
+  std::vector<std::string> outcomes;   // empty: none
+  bool ct = false;
+  bool model_weights = false;
+  int64_t min_cohort = 0;
 };
 
 struct SiteConfig {
@@ -50,6 +71,7 @@ struct SiteConfig {
   std::string device = "auto";
   std::string log_level = "info";
   PrivacySettings privacy;
+  std::vector<ApprovalRule> approval_rules;
 };
 
 // Parses and validates a site file; errors name the file and the offending key.
