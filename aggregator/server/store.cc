@@ -1,11 +1,10 @@
 #include "aggregator/server/store.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "core/sha256.h"
+#include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
 
@@ -45,73 +44,58 @@ CREATE TABLE IF NOT EXISTS events(
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');
 )sql";
 
-std::string ColumnBytes(const SQLite::Column& c) {
-  if (c.isNull()) return std::string();
-  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
-}
+constexpr char kWhere[] = "aggregator store";
 
-void BindBlob(SQLite::Statement& q, int index, const std::string& bytes) {
-  q.bind(index, bytes.data(), static_cast<int>(bytes.size()));
-}
-
-// Runs `body`, turning SQLite exceptions into a Status that names the operation.
-template <typename Fn>
-auto Guard(const char* what, Fn&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("aggregator store: ", what, ": ", e.what()));
-  }
-}
-
-SiteRecord ReadSite(SQLite::Statement& q) {
+SiteRecord ReadSite(const SQLite::Statement& q) {
+  sqlite::Row row(q);
   SiteRecord s;
-  s.site_id = q.getColumn(0).getString();
-  s.display_name = q.getColumn(1).getString();
-  s.enabled = q.getColumn(2).getInt() != 0;
-  s.enrolled_unix = q.getColumn(3).getInt64();
-  s.last_seen_unix = q.getColumn(4).getInt64();
-  s.node_version = q.getColumn(5).getString();
-  s.device = q.getColumn(6).getString();
+  s.site_id = row.Text();
+  s.display_name = row.Text();
+  s.enabled = row.Bool();
+  s.enrolled_unix = row.Int64();
+  s.last_seen_unix = row.Int64();
+  s.node_version = row.Text();
+  s.device = row.Text();
   return s;
 }
 
-absl::StatusOr<StudyRecord> ReadStudy(SQLite::Statement& q) {
+absl::StatusOr<StudyRecord> ReadStudy(const SQLite::Statement& q) {
+  sqlite::Row row(q);
   StudyRecord s;
-  s.study_id = q.getColumn(0).getString();
-  if (!s.spec.ParseFromString(ColumnBytes(q.getColumn(1)))) {
+  s.study_id = row.Text();
+  if (!s.spec.ParseFromString(row.Blob())) {
     return absl::DataLossError(absl::StrCat("study '", s.study_id, "': unreadable spec"));
   }
-  s.state = static_cast<v1::StudyState>(q.getColumn(2).getInt());
-  s.current_round = static_cast<uint32_t>(q.getColumn(3).getInt64());
-  s.message = q.getColumn(4).getString();
-  s.created_unix = q.getColumn(5).getInt64();
+  s.state = row.EnumValue<v1::StudyState>();
+  s.current_round = row.Uint32();
+  s.message = row.Text();
+  s.created_unix = row.Int64();
   return s;
 }
 
-TaskRecord ReadTask(SQLite::Statement& q) {
+TaskRecord ReadTask(const SQLite::Statement& q) {
+  sqlite::Row row(q);
   TaskRecord t;
-  t.task_id = q.getColumn(0).getString();
-  t.study_id = q.getColumn(1).getString();
-  t.round = static_cast<uint32_t>(q.getColumn(2).getInt64());
-  t.site_id = q.getColumn(3).getString();
-  t.kind = static_cast<v1::TaskKind>(q.getColumn(4).getInt());
-  t.checkpoint_id = q.getColumn(5).getString();
-  t.state = q.getColumn(6).getString();
-  t.issued_unix = q.getColumn(7).getInt64();
-  t.done_unix = q.getColumn(8).getInt64();
+  t.task_id = row.Text();
+  t.study_id = row.Text();
+  t.round = row.Uint32();
+  t.site_id = row.Text();
+  t.kind = row.EnumValue<v1::TaskKind>();
+  t.checkpoint_id = row.Text();
+  t.state = row.Text();
+  t.issued_unix = row.Int64();
+  t.done_unix = row.Int64();
   return t;
 }
 
-absl::StatusOr<protocol::TensorSet> ReadWeights(const SQLite::Column& manifest_col,
-                                                const SQLite::Column& payload_col,
+absl::StatusOr<protocol::TensorSet> ReadWeights(const std::string& manifest_bytes,
+                                                const std::string& payload,
                                                 const std::string& where) {
   v1::WeightsManifest manifest;
-  if (!manifest.ParseFromString(ColumnBytes(manifest_col))) {
+  if (!manifest.ParseFromString(manifest_bytes)) {
     return absl::DataLossError(where + ": unreadable manifest");
   }
-  absl::StatusOr<protocol::TensorSet> set =
-      protocol::TensorSetFromPayload(manifest, ColumnBytes(payload_col));
+  absl::StatusOr<protocol::TensorSet> set = protocol::TensorSetFromPayload(manifest, payload);
   if (!set.ok()) return Annotate(set.status(), where);
   return set;
 }
@@ -144,38 +128,28 @@ AggregatorStore::AggregatorStore(std::unique_ptr<SQLite::Database> db) : db_(std
 AggregatorStore::~AggregatorStore() = default;
 
 absl::StatusOr<std::unique_ptr<AggregatorStore>> AggregatorStore::Open(const std::string& path) {
-  try {
-    auto db = std::make_unique<SQLite::Database>(
-        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
-    db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-    db->exec(kSchema);
-    SQLite::Statement v(*db, "SELECT value FROM meta WHERE key='schema_version'");
+  sqlite::OpenOptions options;
+  options.foreign_keys = true;
+  absl::StatusOr<std::unique_ptr<SQLite::Database>> db = sqlite::Open(path, options);
+  if (!db.ok()) return Annotate(db.status(), kWhere);
+  absl::Status schema = sqlite::Guard(absl::StrCat(path, ": aggregator store schema"), [&] {
+    (*db)->exec(kSchema);
+    SQLite::Statement v(**db, "SELECT value FROM meta WHERE key='schema_version'");
     if (!v.executeStep() || v.getColumn(0).getString() != "1") {
       return absl::FailedPreconditionError(path + ": unsupported aggregator schema version");
     }
-    return std::unique_ptr<AggregatorStore>(new AggregatorStore(std::move(db)));
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat(path, ": cannot open aggregator store: ", e.what()));
-  }
+    return absl::OkStatus();
+  });
+  if (!schema.ok()) return schema;
+  return std::unique_ptr<AggregatorStore>(new AggregatorStore(*std::move(db)));
 }
 
 absl::Status AggregatorStore::InTransaction(const std::function<absl::Status()>& body) {
-  std::unique_ptr<SQLite::Transaction> tx;
-  try {
-    tx = std::make_unique<SQLite::Transaction>(*db_);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("aggregator store: begin transaction: ", e.what()));
-  }
-  absl::Status status = body();
-  if (!status.ok()) return status;  // the Transaction destructor rolls back
-  return Guard("commit", [&] {
-    tx->commit();
-    return absl::OkStatus();
-  });
+  return sqlite::InTransaction(*db_, absl::StrCat(kWhere, ": transaction"), body);
 }
 
 absl::Status AggregatorStore::UpsertSite(const SiteRecord& s) {
-  return Guard("upsert site", [&] {
+  return sqlite::Guard("aggregator store: upsert site", [&] {
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO sites VALUES(?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, s.site_id);
     q.bind(2, s.display_name);
@@ -190,28 +164,30 @@ absl::Status AggregatorStore::UpsertSite(const SiteRecord& s) {
 }
 
 absl::StatusOr<std::optional<SiteRecord>> AggregatorStore::GetSite(const std::string& site_id) {
-  return Guard("get site", [&]() -> absl::StatusOr<std::optional<SiteRecord>> {
-    SQLite::Statement q(*db_, "SELECT * FROM sites WHERE site_id = ?");
-    q.bind(1, site_id);
-    if (!q.executeStep()) return std::optional<SiteRecord>();
-    return std::optional<SiteRecord>(ReadSite(q));
-  });
+  return sqlite::Guard("aggregator store: get site",
+                       [&]() -> absl::StatusOr<std::optional<SiteRecord>> {
+                         SQLite::Statement q(*db_, "SELECT * FROM sites WHERE site_id = ?");
+                         q.bind(1, site_id);
+                         if (!q.executeStep()) return std::optional<SiteRecord>();
+                         return std::optional<SiteRecord>(ReadSite(q));
+                       });
 }
 
 absl::StatusOr<std::vector<SiteRecord>> AggregatorStore::ListSites() {
-  return Guard("list sites", [&]() -> absl::StatusOr<std::vector<SiteRecord>> {
-    SQLite::Statement q(*db_, "SELECT * FROM sites ORDER BY site_id");
-    std::vector<SiteRecord> out;
-    while (q.executeStep()) out.push_back(ReadSite(q));
-    return out;
-  });
+  return sqlite::Guard("aggregator store: list sites",
+                       [&]() -> absl::StatusOr<std::vector<SiteRecord>> {
+                         SQLite::Statement q(*db_, "SELECT * FROM sites ORDER BY site_id");
+                         std::vector<SiteRecord> out;
+                         while (q.executeStep()) out.push_back(ReadSite(q));
+                         return out;
+                       });
 }
 
 absl::Status AggregatorStore::InsertStudy(const StudyRecord& s) {
-  return Guard("insert study", [&] {
+  return sqlite::Guard("aggregator store: insert study", [&] {
     SQLite::Statement q(*db_, "INSERT INTO studies VALUES(?, ?, ?, ?, ?, ?)");
     q.bind(1, s.study_id);
-    BindBlob(q, 2, s.spec.SerializeAsString());
+    sqlite::BindBlob(q, 2, s.spec.SerializeAsString());
     q.bind(3, static_cast<int>(s.state));
     q.bind(4, static_cast<int64_t>(s.current_round));
     q.bind(5, s.message);
@@ -222,7 +198,7 @@ absl::Status AggregatorStore::InsertStudy(const StudyRecord& s) {
 }
 
 absl::Status AggregatorStore::UpdateStudy(const StudyRecord& s) {
-  return Guard("update study", [&] {
+  return sqlite::Guard("aggregator store: update study", [&] {
     SQLite::Statement q(*db_,
                         "UPDATE studies SET state = ?, current_round = ?, message = ? "
                         "WHERE study_id = ?");
@@ -238,29 +214,31 @@ absl::Status AggregatorStore::UpdateStudy(const StudyRecord& s) {
 }
 
 absl::StatusOr<std::optional<StudyRecord>> AggregatorStore::GetStudy(const std::string& study_id) {
-  return Guard("get study", [&]() -> absl::StatusOr<std::optional<StudyRecord>> {
-    SQLite::Statement q(*db_, "SELECT * FROM studies WHERE study_id = ?");
-    q.bind(1, study_id);
-    if (!q.executeStep()) return std::optional<StudyRecord>();
-    SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
-    return std::optional<StudyRecord>(std::move(s));
-  });
+  return sqlite::Guard("aggregator store: get study",
+                       [&]() -> absl::StatusOr<std::optional<StudyRecord>> {
+                         SQLite::Statement q(*db_, "SELECT * FROM studies WHERE study_id = ?");
+                         q.bind(1, study_id);
+                         if (!q.executeStep()) return std::optional<StudyRecord>();
+                         SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
+                         return std::optional<StudyRecord>(std::move(s));
+                       });
 }
 
 absl::StatusOr<std::vector<StudyRecord>> AggregatorStore::ListStudies() {
-  return Guard("list studies", [&]() -> absl::StatusOr<std::vector<StudyRecord>> {
-    SQLite::Statement q(*db_, "SELECT * FROM studies ORDER BY created_unix, study_id");
-    std::vector<StudyRecord> out;
-    while (q.executeStep()) {
-      SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
-      out.push_back(std::move(s));
-    }
-    return out;
-  });
+  return sqlite::Guard(
+      "aggregator store: list studies", [&]() -> absl::StatusOr<std::vector<StudyRecord>> {
+        SQLite::Statement q(*db_, "SELECT * FROM studies ORDER BY created_unix, study_id");
+        std::vector<StudyRecord> out;
+        while (q.executeStep()) {
+          SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
+          out.push_back(std::move(s));
+        }
+        return out;
+      });
 }
 
 absl::Status AggregatorStore::UpsertRound(const RoundRecord& r) {
-  return Guard("upsert round", [&] {
+  return sqlite::Guard("aggregator store: upsert round", [&] {
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO rounds VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, r.study_id);
     q.bind(2, static_cast<int64_t>(r.round));
@@ -277,29 +255,31 @@ absl::Status AggregatorStore::UpsertRound(const RoundRecord& r) {
 }
 
 absl::StatusOr<std::vector<RoundRecord>> AggregatorStore::ListRounds(const std::string& study_id) {
-  return Guard("list rounds", [&]() -> absl::StatusOr<std::vector<RoundRecord>> {
-    SQLite::Statement q(*db_, "SELECT * FROM rounds WHERE study_id = ? ORDER BY round");
-    q.bind(1, study_id);
-    std::vector<RoundRecord> out;
-    while (q.executeStep()) {
-      RoundRecord r;
-      r.study_id = q.getColumn(0).getString();
-      r.round = static_cast<uint32_t>(q.getColumn(1).getInt64());
-      r.state = q.getColumn(2).getString();
-      r.checkpoint_id = q.getColumn(3).getString();
-      r.opened_unix = q.getColumn(4).getInt64();
-      r.deadline_unix = q.getColumn(5).getInt64();
-      r.closed_unix = q.getColumn(6).getInt64();
-      SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(q.getColumn(7).getString()));
-      r.result_json = q.getColumn(8).getString();
-      out.push_back(std::move(r));
-    }
-    return out;
-  });
+  return sqlite::Guard(
+      "aggregator store: list rounds", [&]() -> absl::StatusOr<std::vector<RoundRecord>> {
+        SQLite::Statement q(*db_, "SELECT * FROM rounds WHERE study_id = ? ORDER BY round");
+        q.bind(1, study_id);
+        std::vector<RoundRecord> out;
+        while (q.executeStep()) {
+          sqlite::Row row(q);
+          RoundRecord r;
+          r.study_id = row.Text();
+          r.round = row.Uint32();
+          r.state = row.Text();
+          r.checkpoint_id = row.Text();
+          r.opened_unix = row.Int64();
+          r.deadline_unix = row.Int64();
+          r.closed_unix = row.Int64();
+          SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
+          r.result_json = row.Text();
+          out.push_back(std::move(r));
+        }
+        return out;
+      });
 }
 
 absl::Status AggregatorStore::UpsertTask(const TaskRecord& t) {
-  return Guard("upsert task", [&] {
+  return sqlite::Guard("aggregator store: upsert task", [&] {
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO tasks VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, t.task_id);
     q.bind(2, t.study_id);
@@ -316,29 +296,31 @@ absl::Status AggregatorStore::UpsertTask(const TaskRecord& t) {
 }
 
 absl::StatusOr<std::optional<TaskRecord>> AggregatorStore::GetTask(const std::string& task_id) {
-  return Guard("get task", [&]() -> absl::StatusOr<std::optional<TaskRecord>> {
-    SQLite::Statement q(*db_, std::string(kSelectTask) + "WHERE task_id = ?");
-    q.bind(1, task_id);
-    if (!q.executeStep()) return std::optional<TaskRecord>();
-    return std::optional<TaskRecord>(ReadTask(q));
-  });
+  return sqlite::Guard("aggregator store: get task",
+                       [&]() -> absl::StatusOr<std::optional<TaskRecord>> {
+                         SQLite::Statement q(*db_, std::string(kSelectTask) + "WHERE task_id = ?");
+                         q.bind(1, task_id);
+                         if (!q.executeStep()) return std::optional<TaskRecord>();
+                         return std::optional<TaskRecord>(ReadTask(q));
+                       });
 }
 
 absl::StatusOr<std::vector<TaskRecord>> AggregatorStore::ListTasks(const std::string& study_id,
                                                                    uint32_t round) {
-  return Guard("list tasks", [&]() -> absl::StatusOr<std::vector<TaskRecord>> {
-    SQLite::Statement q(
-        *db_, std::string(kSelectTask) + "WHERE study_id = ? AND round = ? ORDER BY task_id");
-    q.bind(1, study_id);
-    q.bind(2, static_cast<int64_t>(round));
-    std::vector<TaskRecord> out;
-    while (q.executeStep()) out.push_back(ReadTask(q));
-    return out;
-  });
+  return sqlite::Guard(
+      "aggregator store: list tasks", [&]() -> absl::StatusOr<std::vector<TaskRecord>> {
+        SQLite::Statement q(
+            *db_, std::string(kSelectTask) + "WHERE study_id = ? AND round = ? ORDER BY task_id");
+        q.bind(1, study_id);
+        q.bind(2, static_cast<int64_t>(round));
+        std::vector<TaskRecord> out;
+        while (q.executeStep()) out.push_back(ReadTask(q));
+        return out;
+      });
 }
 
 absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
-  return Guard("insert result", [&]() -> absl::Status {
+  return sqlite::Guard("aggregator store: insert result", [&]() -> absl::Status {
     SQLite::Statement exists(*db_, "SELECT 1 FROM results WHERE task_id = ?");
     exists.bind(1, r.task_id);
     if (exists.executeStep()) {
@@ -353,8 +335,8 @@ absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
     if (r.weights.has_value()) {
       std::string payload;
       const v1::WeightsManifest manifest = protocol::ManifestFor(*r.weights, &payload);
-      BindBlob(q, 6, manifest.SerializeAsString());
-      BindBlob(q, 7, payload);
+      sqlite::BindBlob(q, 6, manifest.SerializeAsString());
+      sqlite::BindBlob(q, 7, payload);
     } else {
       q.bind(6);
       q.bind(7);
@@ -367,41 +349,46 @@ absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
 }
 
 absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std::string& task_id) {
-  return Guard("get result", [&]() -> absl::StatusOr<std::optional<ResultRecord>> {
-    SQLite::Statement q(*db_, "SELECT * FROM results WHERE task_id = ?");
-    q.bind(1, task_id);
-    if (!q.executeStep()) return std::optional<ResultRecord>();
-    ResultRecord r;
-    r.task_id = q.getColumn(0).getString();
-    r.site_id = q.getColumn(1).getString();
-    r.num_samples = static_cast<uint64_t>(q.getColumn(2).getInt64());
-    SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(q.getColumn(3).getString()));
-    r.result_json = q.getColumn(4).getString();
-    if (!q.getColumn(5).isNull()) {
-      SCV_ASSIGN_OR_RETURN(protocol::TensorSet w,
-                           ReadWeights(q.getColumn(5), q.getColumn(6),
-                                       absl::StrCat("result of task '", task_id, "'")));
-      r.weights = std::move(w);
-    }
-    r.weights_sha256 = q.getColumn(7).getString();
-    r.received_unix = q.getColumn(8).getInt64();
-    return std::optional<ResultRecord>(std::move(r));
-  });
+  return sqlite::Guard(
+      "aggregator store: get result", [&]() -> absl::StatusOr<std::optional<ResultRecord>> {
+        SQLite::Statement q(*db_, "SELECT * FROM results WHERE task_id = ?");
+        q.bind(1, task_id);
+        if (!q.executeStep()) return std::optional<ResultRecord>();
+        sqlite::Row row(q);
+        ResultRecord r;
+        r.task_id = row.Text();
+        r.site_id = row.Text();
+        r.num_samples = row.Uint64();
+        SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
+        r.result_json = row.Text();
+        if (row.NextIsNull()) {
+          row.Skip(2);
+        } else {
+          const std::string manifest = row.Blob();
+          SCV_ASSIGN_OR_RETURN(
+              protocol::TensorSet w,
+              ReadWeights(manifest, row.Blob(), absl::StrCat("result of task '", task_id, "'")));
+          r.weights = std::move(w);
+        }
+        r.weights_sha256 = row.Text();
+        r.received_unix = row.Int64();
+        return std::optional<ResultRecord>(std::move(r));
+      });
 }
 
 absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
                                             const std::string& study_id, uint32_t round,
                                             const protocol::TensorSet& weights,
                                             int64_t created_unix) {
-  return Guard("put checkpoint", [&] {
+  return sqlite::Guard("aggregator store: put checkpoint", [&] {
     std::string payload;
     const v1::WeightsManifest manifest = protocol::ManifestFor(weights, &payload);
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO checkpoints VALUES(?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, checkpoint_id);
     q.bind(2, study_id);
     q.bind(3, static_cast<int64_t>(round));
-    BindBlob(q, 4, manifest.SerializeAsString());
-    BindBlob(q, 5, payload);
+    sqlite::BindBlob(q, 4, manifest.SerializeAsString());
+    sqlite::BindBlob(q, 5, payload);
     q.bind(6, ToHex(manifest.sha256()));
     q.bind(7, created_unix);
     q.exec();
@@ -411,19 +398,22 @@ absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
 
 absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
     const std::string& checkpoint_id) {
-  return Guard("get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {
-    SQLite::Statement q(*db_, "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
-    q.bind(1, checkpoint_id);
-    if (!q.executeStep()) {
-      return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
-    }
-    return ReadWeights(q.getColumn(0), q.getColumn(1),
-                       absl::StrCat("checkpoint '", checkpoint_id, "'"));
-  });
+  return sqlite::Guard(
+      "aggregator store: get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {
+        SQLite::Statement q(*db_,
+                            "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
+        q.bind(1, checkpoint_id);
+        if (!q.executeStep()) {
+          return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
+        }
+        sqlite::Row row(q);
+        const std::string manifest = row.Blob();
+        return ReadWeights(manifest, row.Blob(), absl::StrCat("checkpoint '", checkpoint_id, "'"));
+      });
 }
 
 absl::Status AggregatorStore::AddEvent(const EventRecord& e) {
-  return Guard("add event", [&] {
+  return sqlite::Guard("aggregator store: add event", [&] {
     SQLite::Statement q(*db_,
                         "INSERT INTO events(unix, study_id, site_id, kind, message) "
                         "VALUES(?, ?, ?, ?, ?)");
@@ -438,20 +428,26 @@ absl::Status AggregatorStore::AddEvent(const EventRecord& e) {
 }
 
 absl::StatusOr<std::vector<EventRecord>> AggregatorStore::ListEvents(const std::string& study_id) {
-  return Guard("list events", [&]() -> absl::StatusOr<std::vector<EventRecord>> {
-    SQLite::Statement q(*db_,
-                        "SELECT unix, study_id, site_id, kind, message FROM events "
-                        "WHERE study_id = ? OR ? = '' ORDER BY id");
-    q.bind(1, study_id);
-    q.bind(2, study_id);
-    std::vector<EventRecord> out;
-    while (q.executeStep()) {
-      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                     q.getColumn(2).getString(), q.getColumn(3).getString(),
-                     q.getColumn(4).getString()});
-    }
-    return out;
-  });
+  return sqlite::Guard(
+      "aggregator store: list events", [&]() -> absl::StatusOr<std::vector<EventRecord>> {
+        SQLite::Statement q(*db_,
+                            "SELECT unix, study_id, site_id, kind, message FROM events "
+                            "WHERE study_id = ? OR ? = '' ORDER BY id");
+        q.bind(1, study_id);
+        q.bind(2, study_id);
+        std::vector<EventRecord> out;
+        while (q.executeStep()) {
+          sqlite::Row row(q);
+          EventRecord e;
+          e.unix = row.Int64();
+          e.study_id = row.Text();
+          e.site_id = row.Text();
+          e.kind = row.Text();
+          e.message = row.Text();
+          out.push_back(std::move(e));
+        }
+        return out;
+      });
 }
 
 }  // namespace scancov::aggregator
