@@ -45,21 +45,20 @@ absl::Status SaveAiSeverityScores(NodeStore& store, const std::string& study_id,
 absl::StatusOr<std::map<std::string, double>> LoadAiSeverityScores(NodeStore& store,
                                                                    const std::string& study_id) {
   using Scores = std::map<std::string, double>;
-  absl::StatusOr<Scores> out =
-      sqlite::Guard(absl::StrCat("ai_severity_scores: study '", study_id, "': load"),
-                    [&]() -> absl::StatusOr<Scores> {
-                      SQLite::Statement q(store.db(),
-                                          "SELECT patient_key, probability FROM ai_severity_scores "
-                                          "WHERE study_id = ?");
-                      q.bind(1, study_id);
-                      Scores scores;
-                      while (q.executeStep()) {
-                        sqlite::Row row(q);
-                        const std::string patient = row.Text();
-                        scores[patient] = row.Double();
-                      }
-                      return scores;
-                    });
+  const std::string where = absl::StrCat("ai_severity_scores: study '", study_id, "': load");
+  absl::StatusOr<Scores> out = sqlite::Guard(where, [&]() -> absl::StatusOr<Scores> {
+    SQLite::Statement q(store.db(),
+                        "SELECT patient_key, probability FROM ai_severity_scores "
+                        "WHERE study_id = ?");
+    q.bind(1, study_id);
+    Scores scores;
+    while (q.executeStep()) {
+      sqlite::Row row(q);
+      const std::string patient = row.Text();
+      scores[patient] = row.Double();
+    }
+    return scores;
+  });
   if (out.ok() && out->empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "variable '", protocol::kAiSeverityPrefix, study_id,

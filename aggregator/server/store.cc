@@ -46,6 +46,12 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');
 
 constexpr char kWhere[] = "aggregator store";
 
+// sqlite::Guard with this store's name: errors read "aggregator store: <operation>: why".
+template <typename Fn>
+auto Guard(absl::string_view operation, Fn&& body) -> decltype(body()) {
+  return sqlite::Guard(absl::StrCat(kWhere, ": ", operation), std::forward<Fn>(body));
+}
+
 SiteRecord ReadSite(const SQLite::Statement& q) {
   sqlite::Row row(q);
   SiteRecord s;
@@ -149,7 +155,7 @@ absl::Status AggregatorStore::InTransaction(const std::function<absl::Status()>&
 }
 
 absl::Status AggregatorStore::UpsertSite(const SiteRecord& s) {
-  return sqlite::Guard("aggregator store: upsert site", [&] {
+  return Guard("upsert site", [&] {
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO sites VALUES(?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, s.site_id);
     q.bind(2, s.display_name);
@@ -164,27 +170,25 @@ absl::Status AggregatorStore::UpsertSite(const SiteRecord& s) {
 }
 
 absl::StatusOr<std::optional<SiteRecord>> AggregatorStore::GetSite(const std::string& site_id) {
-  return sqlite::Guard("aggregator store: get site",
-                       [&]() -> absl::StatusOr<std::optional<SiteRecord>> {
-                         SQLite::Statement q(*db_, "SELECT * FROM sites WHERE site_id = ?");
-                         q.bind(1, site_id);
-                         if (!q.executeStep()) return std::optional<SiteRecord>();
-                         return std::optional<SiteRecord>(ReadSite(q));
-                       });
+  return Guard("get site", [&]() -> absl::StatusOr<std::optional<SiteRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM sites WHERE site_id = ?");
+    q.bind(1, site_id);
+    if (!q.executeStep()) return std::optional<SiteRecord>();
+    return std::optional<SiteRecord>(ReadSite(q));
+  });
 }
 
 absl::StatusOr<std::vector<SiteRecord>> AggregatorStore::ListSites() {
-  return sqlite::Guard("aggregator store: list sites",
-                       [&]() -> absl::StatusOr<std::vector<SiteRecord>> {
-                         SQLite::Statement q(*db_, "SELECT * FROM sites ORDER BY site_id");
-                         std::vector<SiteRecord> out;
-                         while (q.executeStep()) out.push_back(ReadSite(q));
-                         return out;
-                       });
+  return Guard("list sites", [&]() -> absl::StatusOr<std::vector<SiteRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM sites ORDER BY site_id");
+    std::vector<SiteRecord> out;
+    while (q.executeStep()) out.push_back(ReadSite(q));
+    return out;
+  });
 }
 
 absl::Status AggregatorStore::InsertStudy(const StudyRecord& s) {
-  return sqlite::Guard("aggregator store: insert study", [&] {
+  return Guard("insert study", [&] {
     SQLite::Statement q(*db_, "INSERT INTO studies VALUES(?, ?, ?, ?, ?, ?)");
     q.bind(1, s.study_id);
     sqlite::BindBlob(q, 2, s.spec.SerializeAsString());
@@ -198,7 +202,7 @@ absl::Status AggregatorStore::InsertStudy(const StudyRecord& s) {
 }
 
 absl::Status AggregatorStore::UpdateStudy(const StudyRecord& s) {
-  return sqlite::Guard("aggregator store: update study", [&] {
+  return Guard("update study", [&] {
     SQLite::Statement q(*db_,
                         "UPDATE studies SET state = ?, current_round = ?, message = ? "
                         "WHERE study_id = ?");
@@ -214,31 +218,29 @@ absl::Status AggregatorStore::UpdateStudy(const StudyRecord& s) {
 }
 
 absl::StatusOr<std::optional<StudyRecord>> AggregatorStore::GetStudy(const std::string& study_id) {
-  return sqlite::Guard("aggregator store: get study",
-                       [&]() -> absl::StatusOr<std::optional<StudyRecord>> {
-                         SQLite::Statement q(*db_, "SELECT * FROM studies WHERE study_id = ?");
-                         q.bind(1, study_id);
-                         if (!q.executeStep()) return std::optional<StudyRecord>();
-                         SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
-                         return std::optional<StudyRecord>(std::move(s));
-                       });
+  return Guard("get study", [&]() -> absl::StatusOr<std::optional<StudyRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM studies WHERE study_id = ?");
+    q.bind(1, study_id);
+    if (!q.executeStep()) return std::optional<StudyRecord>();
+    SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
+    return std::optional<StudyRecord>(std::move(s));
+  });
 }
 
 absl::StatusOr<std::vector<StudyRecord>> AggregatorStore::ListStudies() {
-  return sqlite::Guard(
-      "aggregator store: list studies", [&]() -> absl::StatusOr<std::vector<StudyRecord>> {
-        SQLite::Statement q(*db_, "SELECT * FROM studies ORDER BY created_unix, study_id");
-        std::vector<StudyRecord> out;
-        while (q.executeStep()) {
-          SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
-          out.push_back(std::move(s));
-        }
-        return out;
-      });
+  return Guard("list studies", [&]() -> absl::StatusOr<std::vector<StudyRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM studies ORDER BY created_unix, study_id");
+    std::vector<StudyRecord> out;
+    while (q.executeStep()) {
+      SCV_ASSIGN_OR_RETURN(StudyRecord s, ReadStudy(q));
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
 }
 
 absl::Status AggregatorStore::UpsertRound(const RoundRecord& r) {
-  return sqlite::Guard("aggregator store: upsert round", [&] {
+  return Guard("upsert round", [&] {
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO rounds VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, r.study_id);
     q.bind(2, static_cast<int64_t>(r.round));
@@ -255,31 +257,30 @@ absl::Status AggregatorStore::UpsertRound(const RoundRecord& r) {
 }
 
 absl::StatusOr<std::vector<RoundRecord>> AggregatorStore::ListRounds(const std::string& study_id) {
-  return sqlite::Guard(
-      "aggregator store: list rounds", [&]() -> absl::StatusOr<std::vector<RoundRecord>> {
-        SQLite::Statement q(*db_, "SELECT * FROM rounds WHERE study_id = ? ORDER BY round");
-        q.bind(1, study_id);
-        std::vector<RoundRecord> out;
-        while (q.executeStep()) {
-          sqlite::Row row(q);
-          RoundRecord r;
-          r.study_id = row.Text();
-          r.round = row.Uint32();
-          r.state = row.Text();
-          r.checkpoint_id = row.Text();
-          r.opened_unix = row.Int64();
-          r.deadline_unix = row.Int64();
-          r.closed_unix = row.Int64();
-          SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
-          r.result_json = row.Text();
-          out.push_back(std::move(r));
-        }
-        return out;
-      });
+  return Guard("list rounds", [&]() -> absl::StatusOr<std::vector<RoundRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM rounds WHERE study_id = ? ORDER BY round");
+    q.bind(1, study_id);
+    std::vector<RoundRecord> out;
+    while (q.executeStep()) {
+      sqlite::Row row(q);
+      RoundRecord r;
+      r.study_id = row.Text();
+      r.round = row.Uint32();
+      r.state = row.Text();
+      r.checkpoint_id = row.Text();
+      r.opened_unix = row.Int64();
+      r.deadline_unix = row.Int64();
+      r.closed_unix = row.Int64();
+      SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
+      r.result_json = row.Text();
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
 }
 
 absl::Status AggregatorStore::UpsertTask(const TaskRecord& t) {
-  return sqlite::Guard("aggregator store: upsert task", [&] {
+  return Guard("upsert task", [&] {
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO tasks VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, t.task_id);
     q.bind(2, t.study_id);
@@ -296,31 +297,29 @@ absl::Status AggregatorStore::UpsertTask(const TaskRecord& t) {
 }
 
 absl::StatusOr<std::optional<TaskRecord>> AggregatorStore::GetTask(const std::string& task_id) {
-  return sqlite::Guard("aggregator store: get task",
-                       [&]() -> absl::StatusOr<std::optional<TaskRecord>> {
-                         SQLite::Statement q(*db_, std::string(kSelectTask) + "WHERE task_id = ?");
-                         q.bind(1, task_id);
-                         if (!q.executeStep()) return std::optional<TaskRecord>();
-                         return std::optional<TaskRecord>(ReadTask(q));
-                       });
+  return Guard("get task", [&]() -> absl::StatusOr<std::optional<TaskRecord>> {
+    SQLite::Statement q(*db_, std::string(kSelectTask) + "WHERE task_id = ?");
+    q.bind(1, task_id);
+    if (!q.executeStep()) return std::optional<TaskRecord>();
+    return std::optional<TaskRecord>(ReadTask(q));
+  });
 }
 
 absl::StatusOr<std::vector<TaskRecord>> AggregatorStore::ListTasks(const std::string& study_id,
                                                                    uint32_t round) {
-  return sqlite::Guard(
-      "aggregator store: list tasks", [&]() -> absl::StatusOr<std::vector<TaskRecord>> {
-        SQLite::Statement q(
-            *db_, std::string(kSelectTask) + "WHERE study_id = ? AND round = ? ORDER BY task_id");
-        q.bind(1, study_id);
-        q.bind(2, static_cast<int64_t>(round));
-        std::vector<TaskRecord> out;
-        while (q.executeStep()) out.push_back(ReadTask(q));
-        return out;
-      });
+  return Guard("list tasks", [&]() -> absl::StatusOr<std::vector<TaskRecord>> {
+    SQLite::Statement q(
+        *db_, std::string(kSelectTask) + "WHERE study_id = ? AND round = ? ORDER BY task_id");
+    q.bind(1, study_id);
+    q.bind(2, static_cast<int64_t>(round));
+    std::vector<TaskRecord> out;
+    while (q.executeStep()) out.push_back(ReadTask(q));
+    return out;
+  });
 }
 
 absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
-  return sqlite::Guard("aggregator store: insert result", [&]() -> absl::Status {
+  return Guard("insert result", [&]() -> absl::Status {
     SQLite::Statement exists(*db_, "SELECT 1 FROM results WHERE task_id = ?");
     exists.bind(1, r.task_id);
     if (exists.executeStep()) {
@@ -349,38 +348,37 @@ absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
 }
 
 absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std::string& task_id) {
-  return sqlite::Guard(
-      "aggregator store: get result", [&]() -> absl::StatusOr<std::optional<ResultRecord>> {
-        SQLite::Statement q(*db_, "SELECT * FROM results WHERE task_id = ?");
-        q.bind(1, task_id);
-        if (!q.executeStep()) return std::optional<ResultRecord>();
-        sqlite::Row row(q);
-        ResultRecord r;
-        r.task_id = row.Text();
-        r.site_id = row.Text();
-        r.num_samples = row.Uint64();
-        SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
-        r.result_json = row.Text();
-        if (row.NextIsNull()) {
-          row.Skip(2);
-        } else {
-          const std::string manifest = row.Blob();
-          SCV_ASSIGN_OR_RETURN(
-              protocol::TensorSet w,
-              ReadWeights(manifest, row.Blob(), absl::StrCat("result of task '", task_id, "'")));
-          r.weights = std::move(w);
-        }
-        r.weights_sha256 = row.Text();
-        r.received_unix = row.Int64();
-        return std::optional<ResultRecord>(std::move(r));
-      });
+  return Guard("get result", [&]() -> absl::StatusOr<std::optional<ResultRecord>> {
+    SQLite::Statement q(*db_, "SELECT * FROM results WHERE task_id = ?");
+    q.bind(1, task_id);
+    if (!q.executeStep()) return std::optional<ResultRecord>();
+    sqlite::Row row(q);
+    ResultRecord r;
+    r.task_id = row.Text();
+    r.site_id = row.Text();
+    r.num_samples = row.Uint64();
+    SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
+    r.result_json = row.Text();
+    if (row.NextIsNull()) {
+      row.Skip(2);
+    } else {
+      const std::string manifest = row.Blob();
+      SCV_ASSIGN_OR_RETURN(
+          protocol::TensorSet w,
+          ReadWeights(manifest, row.Blob(), absl::StrCat("result of task '", task_id, "'")));
+      r.weights = std::move(w);
+    }
+    r.weights_sha256 = row.Text();
+    r.received_unix = row.Int64();
+    return std::optional<ResultRecord>(std::move(r));
+  });
 }
 
 absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
                                             const std::string& study_id, uint32_t round,
                                             const protocol::TensorSet& weights,
                                             int64_t created_unix) {
-  return sqlite::Guard("aggregator store: put checkpoint", [&] {
+  return Guard("put checkpoint", [&] {
     std::string payload;
     const v1::WeightsManifest manifest = protocol::ManifestFor(weights, &payload);
     SQLite::Statement q(*db_, "INSERT OR REPLACE INTO checkpoints VALUES(?, ?, ?, ?, ?, ?, ?)");
@@ -398,22 +396,20 @@ absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
 
 absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
     const std::string& checkpoint_id) {
-  return sqlite::Guard(
-      "aggregator store: get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {
-        SQLite::Statement q(*db_,
-                            "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
-        q.bind(1, checkpoint_id);
-        if (!q.executeStep()) {
-          return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
-        }
-        sqlite::Row row(q);
-        const std::string manifest = row.Blob();
-        return ReadWeights(manifest, row.Blob(), absl::StrCat("checkpoint '", checkpoint_id, "'"));
-      });
+  return Guard("get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {
+    SQLite::Statement q(*db_, "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
+    q.bind(1, checkpoint_id);
+    if (!q.executeStep()) {
+      return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
+    }
+    sqlite::Row row(q);
+    const std::string manifest = row.Blob();
+    return ReadWeights(manifest, row.Blob(), absl::StrCat("checkpoint '", checkpoint_id, "'"));
+  });
 }
 
 absl::Status AggregatorStore::AddEvent(const EventRecord& e) {
-  return sqlite::Guard("aggregator store: add event", [&] {
+  return Guard("add event", [&] {
     SQLite::Statement q(*db_,
                         "INSERT INTO events(unix, study_id, site_id, kind, message) "
                         "VALUES(?, ?, ?, ?, ?)");
@@ -428,26 +424,25 @@ absl::Status AggregatorStore::AddEvent(const EventRecord& e) {
 }
 
 absl::StatusOr<std::vector<EventRecord>> AggregatorStore::ListEvents(const std::string& study_id) {
-  return sqlite::Guard(
-      "aggregator store: list events", [&]() -> absl::StatusOr<std::vector<EventRecord>> {
-        SQLite::Statement q(*db_,
-                            "SELECT unix, study_id, site_id, kind, message FROM events "
-                            "WHERE study_id = ? OR ? = '' ORDER BY id");
-        q.bind(1, study_id);
-        q.bind(2, study_id);
-        std::vector<EventRecord> out;
-        while (q.executeStep()) {
-          sqlite::Row row(q);
-          EventRecord e;
-          e.unix = row.Int64();
-          e.study_id = row.Text();
-          e.site_id = row.Text();
-          e.kind = row.Text();
-          e.message = row.Text();
-          out.push_back(std::move(e));
-        }
-        return out;
-      });
+  return Guard("list events", [&]() -> absl::StatusOr<std::vector<EventRecord>> {
+    SQLite::Statement q(*db_,
+                        "SELECT unix, study_id, site_id, kind, message FROM events "
+                        "WHERE study_id = ? OR ? = '' ORDER BY id");
+    q.bind(1, study_id);
+    q.bind(2, study_id);
+    std::vector<EventRecord> out;
+    while (q.executeStep()) {
+      sqlite::Row row(q);
+      EventRecord e;
+      e.unix = row.Int64();
+      e.study_id = row.Text();
+      e.site_id = row.Text();
+      e.kind = row.Text();
+      e.message = row.Text();
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
 }
 
 }  // namespace scancov::aggregator
