@@ -1,7 +1,5 @@
 #include "node/agent.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <nlohmann/json.hpp>
 
 #include "aggregator/server/federation.h"
@@ -9,6 +7,8 @@
 #include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
 #include "node/gate.h"
+#include "node/store/node_store.h"
+#include "node/task_log.h"
 
 namespace scancov::node {
 namespace {
@@ -110,10 +110,11 @@ class AgentTest : public ::testing::Test {
     options.studies = &aggregator::AllStudyLogics();
     options.clock = &clock_;
     federation_ = std::make_unique<aggregator::Federation>(std::move(*store), options);
-    db_ = std::make_unique<SQLite::Database>(":memory:",
-                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    ledger_ = std::move(*privacy::EgressLedger::Open(db_.get()));
-    log_ = std::move(*TaskLog::Open(db_.get()));
+    absl::StatusOr<std::unique_ptr<NodeStore>> node_store = NodeStore::InMemory();
+    ASSERT_TRUE(node_store.ok()) << node_store.status();
+    store_ = std::move(node_store).value();
+    ledger_ = std::make_unique<privacy::EgressLedger>(store_->db());
+    log_ = std::make_unique<TaskLog>(*store_);
   }
 
   void EnrollAndCreate(const std::vector<std::string>& sites, uint32_t rounds) {
@@ -154,7 +155,7 @@ class AgentTest : public ::testing::Test {
 
   FakeClock clock_;
   std::unique_ptr<aggregator::Federation> federation_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<NodeStore> store_;
   std::unique_ptr<privacy::EgressLedger> ledger_;
   std::unique_ptr<TaskLog> log_;
   std::vector<std::unique_ptr<TaskGate>> gates_;

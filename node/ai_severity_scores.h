@@ -8,7 +8,8 @@
 // trimodal "+ AI-severity" models. A patient without a score (no CT, or no usable lungs) is
 // missing for that variable.
 //
-// Table ai_severity_scores(study_id, patient_key, probability, model_digest, scored_at): one row
+// Table ai_severity_scores(study_id, patient_key, probability, model_digest, scored_at), created
+// by the node store (node/store/node_schema.cc): one row
 // per (study, patient); a study's rows are replaced as a whole when it is scored again, so a
 // retried evaluation leaves exactly one model's scores. model_digest is the SHA-256 of the
 // checkpoint the scores come from (protocol/weights_codec.h), for provenance.
@@ -20,11 +21,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "node/store/node_store.h"
 #include "protocol/ids.h"
-
-namespace SQLite {
-class Database;
-}
 
 namespace scancov::node {
 
@@ -33,17 +31,15 @@ struct AiSeverityScore {
   double probability = 0;  // in [0, 1]
 };
 
-absl::Status CreateAiSeveritySchema(SQLite::Database& db);
-
 // Replaces the study's scores with `scores` in one transaction. A probability that is not in
 // [0, 1] is refused (nothing is written).
-absl::Status SaveAiSeverityScores(SQLite::Database& db, const std::string& study_id,
+absl::Status SaveAiSeverityScores(NodeStore& store, const std::string& study_id,
                                   const std::string& model_digest,
                                   const std::vector<AiSeverityScore>& scores);
 
 // The study's scores by patient key; FailedPrecondition naming the study when the site holds
 // none (the study has not finished its evaluation here, or this site was not in it).
-absl::StatusOr<std::map<std::string, double>> LoadAiSeverityScores(SQLite::Database& db,
+absl::StatusOr<std::map<std::string, double>> LoadAiSeverityScores(NodeStore& store,
                                                                    const std::string& study_id);
 
 }  // namespace scancov::node

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/sha256.h"
+#include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 
 namespace scancov::node {
@@ -15,11 +16,7 @@ namespace {
 
 template <typename Fn>
 auto Sql(const char* what, Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("approvals: ", what, ": ", e.what()));
-  }
+  return sqlite::Guard(absl::StrCat("approvals: ", what), std::forward<Fn>(fn));
 }
 
 bool Contains(const std::vector<std::string>& list, const std::string& v) {
@@ -128,23 +125,10 @@ std::string DescribeRequest(const std::string& kind, const TaskDeclaration& d) {
       ".");
 }
 
-absl::StatusOr<std::unique_ptr<ApprovalBook>> ApprovalBook::Open(SQLite::Database* db) {
-  SCV_RETURN_IF_ERROR(Sql("open", [&]() -> absl::Status {
-    db->exec(
-        "CREATE TABLE IF NOT EXISTS study_approvals(study_id TEXT NOT NULL, spec_sha256 TEXT NOT "
-        "NULL, study_kind TEXT NOT NULL, spec_json TEXT NOT NULL, plan TEXT NOT NULL, summary "
-        "TEXT NOT NULL, decision TEXT NOT NULL, decided_by TEXT NOT NULL, reason TEXT NOT NULL, "
-        "min_cohort INTEGER NOT NULL, requested_unix INTEGER NOT NULL, decided_unix INTEGER NOT "
-        "NULL, reported INTEGER NOT NULL, PRIMARY KEY(study_id, spec_sha256))");
-    return absl::OkStatus();
-  }));
-  return std::unique_ptr<ApprovalBook>(new ApprovalBook(db));
-}
-
 absl::StatusOr<std::optional<ApprovalRecord>> ApprovalBook::Get(const std::string& study_id,
                                                                 const std::string& sha256) const {
   return Sql("read", [&]() -> absl::StatusOr<std::optional<ApprovalRecord>> {
-    SQLite::Statement q(*db_, absl::StrCat("SELECT ", kColumns,
+    SQLite::Statement q(store_->db(), absl::StrCat("SELECT ", kColumns,
                                            " FROM study_approvals WHERE study_id = ? AND "
                                            "spec_sha256 = ?"));
     q.bind(1, study_id);
@@ -156,7 +140,7 @@ absl::StatusOr<std::optional<ApprovalRecord>> ApprovalBook::Get(const std::strin
 
 absl::Status ApprovalBook::Put(const ApprovalRecord& r) {
   return Sql("write", [&]() -> absl::Status {
-    SQLite::Statement q(*db_, absl::StrCat("INSERT OR REPLACE INTO study_approvals(", kColumns,
+    SQLite::Statement q(store_->db(), absl::StrCat("INSERT OR REPLACE INTO study_approvals(", kColumns,
                                            ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     q.bind(1, r.study_id);
     q.bind(2, r.spec_sha256);
@@ -205,7 +189,7 @@ absl::StatusOr<ApprovalRecord> ApprovalBook::Decide(const StudyRequest& request,
 absl::StatusOr<std::vector<ApprovalRecord>> ApprovalBook::List(
     std::optional<Decision> decision) const {
   return Sql("list", [&]() -> absl::StatusOr<std::vector<ApprovalRecord>> {
-    SQLite::Statement q(*db_, absl::StrCat("SELECT ", kColumns,
+    SQLite::Statement q(store_->db(), absl::StrCat("SELECT ", kColumns,
                                            " FROM study_approvals ORDER BY requested_unix DESC, "
                                            "study_id"));
     std::vector<ApprovalRecord> out;
@@ -273,7 +257,7 @@ absl::StatusOr<std::vector<ApprovalRecord>> ApprovalBook::Unreported() const {
 
 absl::Status ApprovalBook::MarkReported(const std::string& study_id, const std::string& sha256) {
   return Sql("mark reported", [&]() -> absl::Status {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(store_->db(),
                         "UPDATE study_approvals SET reported = 1 WHERE study_id = ? AND "
                         "spec_sha256 = ?");
     q.bind(1, study_id);

@@ -11,7 +11,7 @@
 // approved no fewer rows than that. A request matches a rule when everything its declaration
 // reads and releases is within the rule.
 //
-// Storage: table `study_approvals` in the node's store, one row per (study_id, spec_sha256),
+// Storage: table `study_approvals` in the node's store (node/store), one row per (study_id, spec_sha256),
 // with the summary the steward was shown, the decision, who decided, when, why, and whether the
 // decision has been reported to the aggregator.
 //
@@ -27,13 +27,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "node/store/node_store.h"
 #include "node/tasks/task_plugin.h"
 #include "protocol/scancov.pb.h"
 #include "sites/config/site_config.h"
-
-namespace SQLite {
-class Database;
-}
 
 namespace scancov::node {
 
@@ -76,8 +73,8 @@ struct ApprovalRecord {
 
 class ApprovalBook {
  public:
-  // `db` must outlive the book; creates the table if absent.
-  static absl::StatusOr<std::unique_ptr<ApprovalBook>> Open(SQLite::Database* db);
+  // `store` must outlive the book (its table: node/store/node_schema.cc).
+  explicit ApprovalBook(NodeStore* store) : store_(store) {}
 
   // The request's decision: the recorded one; else the first rule that covers it (recorded as
   // approved by that rule); else a new pending request, recorded with `summary`.
@@ -98,12 +95,11 @@ class ApprovalBook {
   absl::Status MarkReported(const std::string& study_id, const std::string& sha256);
 
  private:
-  explicit ApprovalBook(SQLite::Database* db) : db_(db) {}
   absl::StatusOr<std::optional<ApprovalRecord>> Get(const std::string& study_id,
                                                     const std::string& sha256) const;
   absl::Status Put(const ApprovalRecord& record);
   absl::StatusOr<ApprovalRecord> Resolve(const std::string& study_id, const std::string& sha256);
-  SQLite::Database* db_;
+  NodeStore* store_;
 };
 
 // The steward's summary of a request, in words: the kind, what is read (variables, outcome,

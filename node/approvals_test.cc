@@ -1,6 +1,5 @@
 #include "node/approvals.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -42,11 +41,10 @@ ApprovalRule TabularRule() {
 class ApprovalsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<SQLite::Database>(":memory:",
-                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    book_ = std::move(*ApprovalBook::Open(db_.get()));
+    store_ = std::move(*NodeStore::InMemory());
+    book_ = std::make_unique<ApprovalBook>(store_.get());
   }
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<NodeStore> store_;
   std::unique_ptr<ApprovalBook> book_;
 };
 

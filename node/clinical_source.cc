@@ -46,11 +46,11 @@ absl::StatusOr<TabularRows> ClinicalDatasetSource::Load(const std::vector<std::s
     for (auto& [name, by_patient] : derived) {
       if (protocol::IsAiSeverityVariable(name)) {
         SCV_ASSIGN_OR_RETURN(by_patient,
-                             LoadAiSeverityScores(*db_, protocol::AiSeverityStudyOf(name)));
+                             LoadAiSeverityScores(*store_, protocol::AiSeverityStudyOf(name)));
         continue;
       }
       if (ct.empty()) {
-        SCV_ASSIGN_OR_RETURN(ct, LoadCtFeaturesByPatient(*db_));
+        SCV_ASSIGN_OR_RETURN(ct, LoadCtFeaturesByPatient(*store_));
       }
       for (const auto& [patient, features] : ct) {
         auto it = features.find(name);
@@ -76,7 +76,7 @@ absl::StatusOr<TabularRows> ClinicalDatasetSource::Load(const std::vector<std::s
     }
     return rows;
   }
-  SCV_ASSIGN_OR_RETURN(ClinicalDataset data, LoadClinicalDataset(*db_, variables, outcome));
+  SCV_ASSIGN_OR_RETURN(ClinicalDataset data, LoadClinicalDataset(*store_, variables, outcome));
   TabularRows rows;
   rows.keys = std::move(data.pseudonyms);
   rows.columns = std::move(data.variables);

@@ -1,14 +1,11 @@
 // ClinicalDatasetSource: the production DatasetSource, reading the admission rows imported into
-// the node's SQLite store (node/clinical). Rows are keyed by pseudonym; nothing else identifies
+// the node's store (node/clinical). Rows are keyed by pseudonym; nothing else identifies
 // a patient.
 #ifndef SCANCOV_NODE_CLINICAL_SOURCE_H_
 #define SCANCOV_NODE_CLINICAL_SOURCE_H_
 
+#include "node/store/node_store.h"
 #include "node/tabular_features.h"
-
-namespace SQLite {
-class Database;
-}
 
 namespace scancov::node {
 
@@ -23,13 +20,13 @@ inline constexpr char kDeathOrIcu[] = "death_or_icu";
 
 class ClinicalDatasetSource : public DatasetSource {
  public:
-  // `db` must outlive the source.
-  explicit ClinicalDatasetSource(SQLite::Database* db) : db_(db) {}
+  // `store` must outlive the source.
+  explicit ClinicalDatasetSource(NodeStore* store) : store_(store) {}
   absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
                                    const std::string& outcome) override;
 
  private:
-  SQLite::Database* db_;
+  NodeStore* store_;
 };
 
 }  // namespace scancov::node

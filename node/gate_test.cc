@@ -3,11 +3,12 @@
 // entry for everything that leaves.
 #include "node/gate.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <memory>
+
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 namespace {
@@ -61,9 +62,10 @@ v1::Task TrainingTask() {
 class GateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<SQLite::Database>(":memory:",
-                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    ledger_ = std::move(*privacy::EgressLedger::Open(db_.get()));
+    absl::StatusOr<std::unique_ptr<NodeStore>> store = NodeStore::InMemory();
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    ledger_ = std::make_unique<privacy::EgressLedger>(store_->db());
   }
 
   // A gate for `policy` in front of `plugin` (as the tabular_training kind).
@@ -89,7 +91,7 @@ class GateTest : public ::testing::Test {
   Rows rows_;
   GatedDatasetSource gated_{&rows_};
   Scripted* plugin_ = nullptr;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<NodeStore> store_;
   std::unique_ptr<privacy::EgressLedger> ledger_;
 };
 

@@ -1,18 +1,15 @@
 // scancov-node: the hospital node. It ingests the site's data into a local store, runs the
 // tasks the aggregator hands out, and sends only weights and summary statistics, each recorded
 // in the egress ledger first.
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
-#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
@@ -28,6 +25,7 @@
 #include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/volume_cache.h"
+#include "node/store/node_store.h"
 #include "node/task_log.h"
 #include "node/tasks/registry.h"
 #include "node/tasks/segmentation_runner.h"
@@ -51,41 +49,26 @@ extern "C" void StopAgent(int) {
   if (g_agent != nullptr) g_agent->Cancel();
 }
 
-absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenStore(const sites::SiteConfig& config) {
-  SCV_RETURN_IF_ERROR(MakeDirs(std::filesystem::path(config.store).parent_path().string()));
-  try {
-    auto db = std::make_unique<SQLite::Database>(
-        config.store, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
-    db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-    SCV_RETURN_IF_ERROR(CreateClinicalSchema(*db));
-    SCV_RETURN_IF_ERROR(CreateImagingSchema(*db));
-    SCV_RETURN_IF_ERROR(CreateCtFeatureSchema(*db));
-    return db;
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(config.store + ": cannot open node store: " + e.what());
-  }
-}
-
 absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
-                       privacy::EgressLedger::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  privacy::EgressLedger ledger(store->db());
+  TaskLog log(*store);
   SCV_ASSIGN_OR_RETURN(
       std::unique_ptr<GrpcFederationClient> client,
       GrpcFederationClient::Create(config.aggregator, {config.ca_cert, config.cert, config.key},
                                    config.aggregator_tls_name));
-  ClinicalDatasetSource source(db.get());
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<TercileBudget> terciles, TercileBudget::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<ApprovalBook> approvals, ApprovalBook::Open(db.get()));
+  ClinicalDatasetSource source(store.get());
+  TercileBudget terciles(store.get());
+  ApprovalBook approvals(store.get());
   for (const sites::ApprovalRule& rule : config.approval_rules) {
     for (const std::string& kind : rule.kinds) {
       SCV_RETURN_IF_ERROR(Annotate(protocol::ParseStudyKind(kind).status(),
                                    absl::StrCat("approval rule '", rule.name, "'")));
     }
   }
-  std::unique_ptr<LabelledSeriesSource> series = MakeStoreSeriesSource(db.get(), config.cache_dir);
-  std::unique_ptr<SeveritySource> scans = MakeStoreSeveritySource(db.get(), config.cache_dir);
+  std::unique_ptr<LabelledSeriesSource> series =
+      MakeStoreSeriesSource(store.get(), config.cache_dir);
+  std::unique_ptr<SeveritySource> scans = MakeStoreSeveritySource(store.get(), config.cache_dir);
   NodeResources resources;
   resources.context.site_id = config.site_id;
   resources.context.device = config.device;
@@ -95,11 +78,11 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   resources.context.tabular = &source;
   resources.context.labelled_series = series.get();
   resources.context.scans = scans.get();
-  resources.context.terciles = terciles.get();
-  resources.context.store = db.get();
+  resources.context.terciles = &terciles;
+  resources.context.store = store.get();
   resources.destination = config.aggregator;
-  resources.ledger = ledger.get();
-  resources.approvals = approvals.get();
+  resources.ledger = &ledger;
+  resources.approvals = &approvals;
   resources.approval_rules = config.approval_rules;
   TaskHost host(resources, {&MakePlainTasks, &MakeTorchTasks});
   AgentOptions options;
@@ -108,7 +91,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   options.destination = config.aggregator;
   options.exit_when_idle = exit_when_idle;
   options.jitter_seed = std::hash<std::string>()(config.site_id);
-  NodeAgent agent(client.get(), &host.gate(), log.get(), options);
+  NodeAgent agent(client.get(), &host.gate(), &log, options);
   g_agent = &agent;
   std::signal(SIGINT, StopAgent);
   std::signal(SIGTERM, StopAgent);
@@ -118,7 +101,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
 
 absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& csv,
                             const std::string& mapping_path, bool skip_bad_rows) {
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   SCV_ASSIGN_OR_RETURN(privacy::Pseudonymizer pseudonymizer,
                        privacy::Pseudonymizer::FromSecretFile(config.secret));
   std::optional<ColumnMapping> mapping;
@@ -129,7 +112,7 @@ absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& 
   options.skip_bad_rows = skip_bad_rows;
   options.mapping = mapping ? &*mapping : nullptr;
   SCV_ASSIGN_OR_RETURN(ClinicalImportReport report,
-                       ImportClinicalCsv(*db, pseudonymizer, csv, options));
+                       ImportClinicalCsv(*store, pseudonymizer, csv, options));
   std::cout << absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n", csv,
                                report.rows_read, report.patients_imported, report.rows_skipped);
   for (const std::string& e : report.row_errors) std::cout << "  skipped: " << e << "\n";
@@ -140,7 +123,7 @@ absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& 
 }
 
 absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir) {
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> db, NodeStore::Open(config.store));
   SCV_ASSIGN_OR_RETURN(privacy::Pseudonymizer pseudonymizer,
                        privacy::Pseudonymizer::FromSecretFile(config.secret));
   DicomImporter importer(pseudonymizer);
@@ -187,14 +170,11 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
 }
 
 absl::Status Status(const sites::SiteConfig& config) {
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
-  SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(*db));
-  SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*db));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
-                       privacy::EgressLedger::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(uint64_t sent, ledger->TotalSentBytes());
-  SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, log->Recent(10));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(*store));
+  SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*store));
+  SCV_ASSIGN_OR_RETURN(uint64_t sent, privacy::EgressLedger(store->db()).TotalSentBytes());
+  SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, TaskLog(*store).Recent(10));
   std::cout << "site " << config.site_id << " -> " << config.aggregator << "\n"
             << "store " << config.store << ": " << patients << " patients, " << series.size()
             << " CT series\n"
@@ -208,10 +188,9 @@ absl::Status Status(const sites::SiteConfig& config) {
 }
 
 absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
-                       privacy::EgressLedger::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger->List(limit));
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries,
+                       privacy::EgressLedger(store->db()).List(limit));
   for (const privacy::EgressEntry& e : entries) {
     std::cout << absl::StrFormat(
         "#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
@@ -226,16 +205,16 @@ absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
 }
 
 absl::Status Requests(const sites::SiteConfig& config, bool only_pending, bool json) {
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<ApprovalBook> book, ApprovalBook::Open(db.get()));
-  return PrintRequests(*book, only_pending, json, std::cout);
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  ApprovalBook book(store.get());
+  return PrintRequests(book, only_pending, json, std::cout);
 }
 
 absl::Status Decide(const sites::SiteConfig& config, const std::string& study,
                     const std::string& sha256, bool approve, const std::string& reason) {
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<ApprovalBook> book, ApprovalBook::Open(db.get()));
-  return DecideRequest(*book, study, sha256, approve, reason, absl::ToUnixSeconds(absl::Now()),
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  ApprovalBook book(store.get());
+  return DecideRequest(book, study, sha256, approve, reason, absl::ToUnixSeconds(absl::Now()),
                        std::cout);
 }
 

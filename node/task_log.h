@@ -1,17 +1,14 @@
-// TaskLog: the node's local record of the tasks it ran (table `task_log` in the node's SQLite
-// store), for `scancov-node status`. Holds ids, states and error texts, never patient data.
+// TaskLog: the node's local record of the tasks it ran (table `task_log` in the node's store,
+// node/store/node_store.h), for `scancov-node status`. Holds ids, states and error texts, never
+// patient data.
 #ifndef SCANCOV_NODE_TASK_LOG_H_
 #define SCANCOV_NODE_TASK_LOG_H_
 
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-
-namespace SQLite {
-class Database;
-}
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 
@@ -26,14 +23,13 @@ struct TaskLogEntry {
 
 class TaskLog {
  public:
-  // `db` must outlive the log. Not thread-safe.
-  static absl::StatusOr<std::unique_ptr<TaskLog>> Open(SQLite::Database* db);
+  // `store` must outlive the log. Not thread-safe.
+  explicit TaskLog(NodeStore& store) : store_(&store) {}
   absl::Status Upsert(const TaskLogEntry& entry);
   absl::StatusOr<std::vector<TaskLogEntry>> Recent(size_t limit) const;
 
  private:
-  explicit TaskLog(SQLite::Database* db) : db_(db) {}
-  SQLite::Database* db_;
+  NodeStore* store_;
 };
 
 }  // namespace scancov::node

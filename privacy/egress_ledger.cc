@@ -1,38 +1,31 @@
 #include "privacy/egress_ledger.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include "absl/strings/str_cat.h"
+#include "core/sqlite/sqlite.h"
 
 namespace scancov::privacy {
 namespace {
 
-template <typename Fn>
-auto Guard(const char* what, Fn&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("egress ledger: ", what, ": ", e.what()));
-  }
-}
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS egress(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, created_unix INTEGER NOT NULL,
+  destination TEXT NOT NULL, task_id TEXT NOT NULL, kind TEXT NOT NULL,
+  payload_bytes INTEGER NOT NULL, payload_sha256 TEXT NOT NULL,
+  tensors_json TEXT NOT NULL, summary_json TEXT NOT NULL, state TEXT NOT NULL,
+  detail TEXT NOT NULL);
+)sql";
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<EgressLedger>> EgressLedger::Open(SQLite::Database* db) {
-  return Guard("open", [&]() -> absl::StatusOr<std::unique_ptr<EgressLedger>> {
-    db->exec(
-        "CREATE TABLE IF NOT EXISTS egress("
-        "id INTEGER PRIMARY KEY AUTOINCREMENT, created_unix INTEGER NOT NULL, "
-        "destination TEXT NOT NULL, task_id TEXT NOT NULL, kind TEXT NOT NULL, "
-        "payload_bytes INTEGER NOT NULL, payload_sha256 TEXT NOT NULL, "
-        "tensors_json TEXT NOT NULL, summary_json TEXT NOT NULL, state TEXT NOT NULL, "
-        "detail TEXT NOT NULL)");
-    return std::unique_ptr<EgressLedger>(new EgressLedger(db));
+absl::Status EgressLedger::CreateSchema(SQLite::Database& db) {
+  return sqlite::Guard("egress ledger: create schema", [&] {
+    db.exec(kSchema);
+    return absl::OkStatus();
   });
 }
 
 absl::StatusOr<int64_t> EgressLedger::Record(const EgressEntry& e) {
-  return Guard("record", [&]() -> absl::StatusOr<int64_t> {
+  return sqlite::Guard("egress ledger: record", [&]() -> absl::StatusOr<int64_t> {
     SQLite::Statement q(*db_,
                         "INSERT INTO egress(created_unix, destination, task_id, kind, "
                         "payload_bytes, payload_sha256, tensors_json, summary_json, state, detail) "
@@ -52,7 +45,7 @@ absl::StatusOr<int64_t> EgressLedger::Record(const EgressEntry& e) {
 
 absl::Status EgressLedger::MarkOutcome(int64_t id, const std::string& state,
                                        const std::string& detail) {
-  return Guard("mark outcome", [&]() -> absl::Status {
+  return sqlite::Guard("egress ledger: mark outcome", [&]() -> absl::Status {
     SQLite::Statement q(*db_, "UPDATE egress SET state = ?, detail = ? WHERE id = ?");
     q.bind(1, state);
     q.bind(2, detail);
@@ -63,7 +56,7 @@ absl::Status EgressLedger::MarkOutcome(int64_t id, const std::string& state,
 }
 
 absl::StatusOr<std::vector<EgressEntry>> EgressLedger::List(size_t limit) const {
-  return Guard("list", [&]() -> absl::StatusOr<std::vector<EgressEntry>> {
+  return sqlite::Guard("egress ledger: list", [&]() -> absl::StatusOr<std::vector<EgressEntry>> {
     std::string sql =
         "SELECT id, created_unix, destination, task_id, kind, payload_bytes, payload_sha256, "
         "tensors_json, summary_json, state, detail FROM egress ORDER BY id";
@@ -73,18 +66,19 @@ absl::StatusOr<std::vector<EgressEntry>> EgressLedger::List(size_t limit) const 
     SQLite::Statement q(*db_, sql);
     std::vector<EgressEntry> out;
     while (q.executeStep()) {
+      sqlite::Row row(q);
       EgressEntry e;
-      e.id = q.getColumn(0).getInt64();
-      e.created_unix = q.getColumn(1).getInt64();
-      e.destination = q.getColumn(2).getString();
-      e.task_id = q.getColumn(3).getString();
-      e.kind = q.getColumn(4).getString();
-      e.payload_bytes = static_cast<uint64_t>(q.getColumn(5).getInt64());
-      e.payload_sha256 = q.getColumn(6).getString();
-      e.tensors_json = q.getColumn(7).getString();
-      e.summary_json = q.getColumn(8).getString();
-      e.state = q.getColumn(9).getString();
-      e.detail = q.getColumn(10).getString();
+      e.id = row.Int64();
+      e.created_unix = row.Int64();
+      e.destination = row.Text();
+      e.task_id = row.Text();
+      e.kind = row.Text();
+      e.payload_bytes = row.Uint64();
+      e.payload_sha256 = row.Text();
+      e.tensors_json = row.Text();
+      e.summary_json = row.Text();
+      e.state = row.Text();
+      e.detail = row.Text();
       out.push_back(std::move(e));
     }
     return out;
@@ -92,11 +86,11 @@ absl::StatusOr<std::vector<EgressEntry>> EgressLedger::List(size_t limit) const 
 }
 
 absl::StatusOr<uint64_t> EgressLedger::TotalSentBytes() const {
-  return Guard("total", [&]() -> absl::StatusOr<uint64_t> {
+  return sqlite::Guard("egress ledger: total", [&]() -> absl::StatusOr<uint64_t> {
     SQLite::Statement q(*db_,
                         "SELECT COALESCE(SUM(payload_bytes), 0) FROM egress WHERE state = 'sent'");
     q.executeStep();
-    return static_cast<uint64_t>(q.getColumn(0).getInt64());
+    return sqlite::Row(q).Uint64();
   });
 }
 

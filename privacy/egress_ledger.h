@@ -6,7 +6,8 @@
 // refused. Nothing leaves without an entry, so the ledger can only over-report (an entry whose
 // send failed stays 'pending' or 'failed', never missing).
 //
-// Stored in the node's SQLite database, table `egress` (created if absent):
+// Stored in the node's SQLite database, table `egress` (CreateSchema; the node's store calls it
+// when it opens, node/store/node_store.h):
 //   egress(id PK, created_unix, destination, task_id, kind, payload_bytes, payload_sha256,
 //          tensors_json, summary_json, state 'pending'|'sent'|'duplicate'|'failed', detail)
 //
@@ -15,7 +16,6 @@
 #define SCANCOV_PRIVACY_EGRESS_LEDGER_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,8 +43,11 @@ struct EgressEntry {
 
 class EgressLedger {
  public:
-  // `db` must outlive the ledger.
-  static absl::StatusOr<std::unique_ptr<EgressLedger>> Open(SQLite::Database* db);
+  // Creates table `egress` if absent.
+  static absl::Status CreateSchema(SQLite::Database& db);
+
+  // `db` holds table `egress` (CreateSchema) and must outlive the ledger.
+  explicit EgressLedger(SQLite::Database& db) : db_(&db) {}
 
   // Records an entry in state 'pending'; returns its id.
   absl::StatusOr<int64_t> Record(const EgressEntry& entry);
@@ -55,7 +58,6 @@ class EgressLedger {
   absl::StatusOr<uint64_t> TotalSentBytes() const;
 
  private:
-  explicit EgressLedger(SQLite::Database* db) : db_(db) {}
   SQLite::Database* db_;
 };
 

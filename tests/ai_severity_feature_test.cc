@@ -2,8 +2,6 @@
 // a finished AI-severity study leaves every scanned patient's probability in the site's own
 // store, and later studies use it as "ai_severity:<study>", joined to the admission rows by
 // pseudonym; nothing patient-level leaves the site.
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,8 +9,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/sqlite/sqlite.h"
 #include "node/ai_severity_scores.h"
 #include "node/clinical_source.h"
+#include "node/store/node_store.h"
 #include "tests/severity_phantoms.h"
 #include "tests/test_sites.h"
 
@@ -26,28 +26,25 @@ constexpr char kStudySpec[] = R"({"task": "ai_severity", "outcome": "severe",
     "encoder": {"window": "single", "slice_size": 64, "embedding_dim": 16}})";
 constexpr char kEncoder[] = R"({"window": "single", "slice_size": 64, "embedding_dim": 16})";
 
-SQLite::Database MemoryDb() {
-  return SQLite::Database(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-}
-
 TEST(AiSeverityScoresTest, SavedPerStudyReplacedAsAWholeAndCheckedOnTheWayIn) {
-  SQLite::Database db = MemoryDb();
+  std::unique_ptr<node::NodeStore> owned = node::NodeStore::InMemory().value();
+  node::NodeStore& store = *owned;
   // Nothing stored yet: an error that names the variable and the study.
-  absl::StatusOr<std::map<std::string, double>> none = node::LoadAiSeverityScores(db, "s1");
+  absl::StatusOr<std::map<std::string, double>> none = node::LoadAiSeverityScores(store, "s1");
   ASSERT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(none.status().message(), "'ai_severity:s1'"));
   EXPECT_TRUE(absl::StrContains(none.status().message(), "study 's1'"));
 
-  ASSERT_TRUE(node::SaveAiSeverityScores(db, "s1", "d1", {{"p1", 0.25}, {"p2", 0.75}}).ok());
-  ASSERT_TRUE(node::SaveAiSeverityScores(db, "s2", "d2", {{"p1", 0.5}}).ok());
+  ASSERT_TRUE(node::SaveAiSeverityScores(store, "s1", "d1", {{"p1", 0.25}, {"p2", 0.75}}).ok());
+  ASSERT_TRUE(node::SaveAiSeverityScores(store, "s2", "d2", {{"p1", 0.5}}).ok());
   // Scoring s1 again (a retried evaluation) replaces all of s1 and nothing of s2.
-  ASSERT_TRUE(node::SaveAiSeverityScores(db, "s1", "d3", {{"p3", 0.125}}).ok());
-  auto s1 = node::LoadAiSeverityScores(db, "s1");
-  auto s2 = node::LoadAiSeverityScores(db, "s2");
+  ASSERT_TRUE(node::SaveAiSeverityScores(store, "s1", "d3", {{"p3", 0.125}}).ok());
+  auto s1 = node::LoadAiSeverityScores(store, "s1");
+  auto s2 = node::LoadAiSeverityScores(store, "s2");
   ASSERT_TRUE(s1.ok() && s2.ok());
   EXPECT_EQ(*s1, (std::map<std::string, double>{{"p3", 0.125}}));
   EXPECT_EQ(*s2, (std::map<std::string, double>{{"p1", 0.5}}));
-  SQLite::Statement digest(db,
+  SQLite::Statement digest(store.db(),
                            "SELECT DISTINCT model_digest FROM ai_severity_scores "
                            "WHERE study_id = 's1'");
   ASSERT_TRUE(digest.executeStep());
@@ -55,15 +52,15 @@ TEST(AiSeverityScoresTest, SavedPerStudyReplacedAsAWholeAndCheckedOnTheWayIn) {
 
   // A value that is not a probability is refused and the stored scores stay as they were.
   for (double bad : {-0.1, 1.5, std::nan("")}) {
-    absl::Status s = node::SaveAiSeverityScores(db, "s1", "d4", {{"p1", 0.5}, {"p2", bad}});
+    absl::Status s = node::SaveAiSeverityScores(store, "s1", "d4", {{"p1", 0.5}, {"p2", bad}});
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_TRUE(absl::StrContains(s.message(), "score 1 is not a probability")) << s;
   }
-  EXPECT_EQ(*node::LoadAiSeverityScores(db, "s1"), *s1);
+  EXPECT_EQ(*node::LoadAiSeverityScores(store, "s1"), *s1);
   // A write that fails half-way (a patient twice) is rolled back as a whole.
-  absl::Status twice = node::SaveAiSeverityScores(db, "s1", "d5", {{"p7", 0.5}, {"p7", 0.6}});
+  absl::Status twice = node::SaveAiSeverityScores(store, "s1", "d5", {{"p7", 0.5}, {"p7", 0.6}});
   EXPECT_EQ(twice.code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(*node::LoadAiSeverityScores(db, "s1"), *s1);
+  EXPECT_EQ(*node::LoadAiSeverityScores(store, "s1"), *s1);
 }
 
 // Scores join the admission rows by pseudonym: patients without one are missing for the

@@ -2,8 +2,6 @@
 // approving by its steward's command, one denying with a reason the coordinator reads; nothing
 // of a study runs at a site before it is approved there. And the aggregator's audit log records
 // every action with the certificate's identity, verifiably; a disabled coordinator is refused.
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <sstream>
 
 #include "aggregator/coordinator/audit_command.h"
@@ -28,8 +26,8 @@ struct Node {
   Node(aggregator::Federation& federation, FakeClock& clock, Site& site,
        std::vector<sites::ApprovalRule> rules)
       : source(site.db.get()), client(&federation, {aggregator::Caller::Role::kSite, site.id}) {
-    approvals = std::move(*node::ApprovalBook::Open(site.db.get()));
-    ledger = std::move(*privacy::EgressLedger::Open(site.db.get()));
+    approvals = std::make_unique<node::ApprovalBook>(site.db.get());
+    ledger = std::make_unique<privacy::EgressLedger>(site.db->db());
     node::NodeResources r;
     r.context.site_id = site.id;
     r.context.tabular = &source;

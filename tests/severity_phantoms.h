@@ -111,7 +111,7 @@ struct SeverityStudyRun {
 // per site, or none), each site keeps its patients' AI-severity scores there.
 inline SeverityStudyRun RunSeverityStudy(const std::string& spec_json, uint32_t rounds,
                                          uint32_t epochs, const std::vector<PhantomPatients*>& data,
-                                         const std::vector<SQLite::Database*>& score_stores = {}) {
+                                         const std::vector<node::NodeStore*>& score_stores = {}) {
   using aggregator::Caller;
   SeverityStudyRun run;
   FakeClock clock;

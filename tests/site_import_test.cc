@@ -3,7 +3,6 @@
 // series) through the DICOM importer into the imaging store. The import must reproduce the
 // ground truth: every patient, every series, the same pseudonym on both sides, the phantom's
 // grid and its lesion burden.
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +19,7 @@
 #include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/volume_cache.h"
+#include "node/store/node_store.h"
 #include "privacy/pseudonymizer.h"
 #include "sites/cohort/cohort_generator.h"
 #include "sites/cohort/cohort_io.h"
@@ -47,12 +47,12 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
     truth[p.patient_id] = files->truth;
   }
 
-  SQLite::Database db(dir + "/node.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  ASSERT_TRUE(node::CreateClinicalSchema(db).ok());
-  ASSERT_TRUE(node::CreateImagingSchema(db).ok());
+  absl::StatusOr<std::unique_ptr<node::NodeStore>> opened = node::NodeStore::Open(dir + "/node.db");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  node::NodeStore& store = **opened;
   const auto pseudonymizer = privacy::Pseudonymizer::FromSecret(std::string(32, 's'));
   auto clinical =
-      node::ImportClinicalCsvText(db, pseudonymizer, "admission.csv", sites::AdmissionCsv(site));
+      node::ImportClinicalCsvText(store, pseudonymizer, "admission.csv", sites::AdmissionCsv(site));
   ASSERT_TRUE(clinical.ok()) << clinical.status();
   EXPECT_EQ(clinical->patients_imported, 40);
 
@@ -69,16 +69,16 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
     r.lung_labels_path = labels->lungs;
     r.lesion_labels_path = labels->lesions;
     volumes[v.patient_key] = std::move(v);
-    return node::UpsertCtSeries(db, r);
+    return node::UpsertCtSeries(store, r);
   };
   auto report = importer.Import(dir + "/ct", sink, &cache);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->Count(node::SeriesStatus::kImported), 5);
 
-  auto dataset = node::LoadClinicalDataset(db, {"age"}, "severe");
+  auto dataset = node::LoadClinicalDataset(store, {"age"}, "severe");
   ASSERT_TRUE(dataset.ok());
   const std::set<std::string> clinical_keys(dataset->pseudonyms.begin(), dataset->pseudonyms.end());
-  auto series = node::ListCtSeries(db);
+  auto series = node::ListCtSeries(store);
   ASSERT_TRUE(series.ok());
   ASSERT_EQ(series->size(), 5u);
   for (const node::CtSeriesRecord& r : *series) {
@@ -112,12 +112,11 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
     EXPECT_TRUE(matched);
   }
   // CT features computed from the imported volumes join the admission rows by pseudonym.
-  ASSERT_TRUE(node::CreateCtFeatureSchema(db).ok());
   std::vector<std::pair<double, double>> truth_vs_hu;
   for (const auto& [key, volume] : volumes) {
     auto features = node::ComputeCtFeatures(volume, 1);
     ASSERT_TRUE(features.ok()) << features.status();
-    ASSERT_TRUE(node::UpsertCtFeatures(db, *features).ok());
+    ASSERT_TRUE(node::UpsertCtFeatures(store, *features).ok());
     for (const auto& [id, t] : truth) {
       if (pseudonymizer.Pseudonym(id) != key) continue;
       const double lesions = t.right.lesion_voxels() + t.left.lesion_voxels();
@@ -137,22 +136,25 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
   if (truth_vs_hu.back().first - truth_vs_hu.front().first > 0.1) {
     EXPECT_GT(truth_vs_hu.back().second, truth_vs_hu.front().second + 5);
   }
-  node::ClinicalDatasetSource source(&db);
+  node::ClinicalDatasetSource source(&store);
   auto joined = source.Load({"age", "well_aerated_lung_percent", "calcium_volume_mm3"}, "severe");
   ASSERT_TRUE(joined.ok()) << joined.status();
   int with_ct = 0;
   for (size_t i = 0; i < joined->keys.size(); ++i) with_ct += !std::isnan(joined->x[i * 3 + 1]);
   EXPECT_EQ(with_ct, 5);
 
-  // No direct identifier reached the store (the DICOM PatientID/Name nor the CSV's).
+  // No direct identifier reached the store (the DICOM PatientID/Name nor the CSV's). Closing
+  // the store checkpoints its write-ahead log into node.db; a WAL left behind is read too.
+  opened->reset();
+  std::string bytes;
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(dir + "/node.db" + suffix, std::ios::binary);
+    bytes.append(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_NE(bytes.find("clinical_value"), std::string::npos) << "the store was read";
   for (size_t i = 0; i < 5; ++i) {
     const sites::SyntheticPatient& p = site.patients[i];
     const std::string needle = p.patient_id;
-    std::string bytes;
-    {
-      std::ifstream in(dir + "/node.db", std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(in), {});
-    }
     EXPECT_EQ(bytes.find(needle), std::string::npos) << "patient id in the store";
     EXPECT_EQ(bytes.find(p.name), std::string::npos) << "patient name in the store";
   }

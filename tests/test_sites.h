@@ -3,8 +3,6 @@
 #ifndef SCANCOV_TESTS_TEST_SITES_H_
 #define SCANCOV_TESTS_TEST_SITES_H_
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +15,7 @@
 #include "node/clinical/clinical_import.h"
 #include "node/clinical/clinical_store.h"
 #include "node/clinical_source.h"
+#include "node/store/node_store.h"
 #include "node/tasks/registry.h"
 #include "node/tasks/task_host.h"
 #include "privacy/pseudonymizer.h"
@@ -27,15 +26,13 @@ namespace scancov::testing_sites {
 
 struct Site {
   std::string id;
-  std::unique_ptr<SQLite::Database> db;
+  std::unique_ptr<node::NodeStore> db;  // the site's node store, in memory
 };
 
 // A named (kb, igr) or generic site with `patients` patients (0: the profile's default),
 // generated with `seed` and imported through the node's clinical CSV import.
 inline Site MakeSite(const std::string& id, uint64_t seed, int patients = 0) {
-  Site site{id, std::make_unique<SQLite::Database>(":memory:",
-                                                   SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)};
-  EXPECT_TRUE(node::CreateClinicalSchema(*site.db).ok());
+  Site site{id, node::NodeStore::InMemory().value()};
   auto profile = sites::SiteProfileFor(id, patients > 0 ? patients : 300, 0.2);
   EXPECT_TRUE(profile.ok()) << profile.status();
   if (patients > 0) profile->patients = patients;

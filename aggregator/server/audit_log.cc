@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 #include "protocol/audit.h"
 
@@ -24,11 +25,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 
 template <typename Fn>
 auto Guard(const char* what, Fn&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("audit log: ", what, ": ", e.what()));
-  }
+  return sqlite::Guard(absl::StrCat("audit log: ", what), std::forward<Fn>(body));
 }
 
 v1::AuditEntry ReadEntry(SQLite::Statement& q) {

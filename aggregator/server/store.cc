@@ -1,11 +1,10 @@
 #include "aggregator/server/store.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "core/sha256.h"
+#include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
 
@@ -42,73 +41,64 @@ CREATE TABLE IF NOT EXISTS checkpoints(
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');
 )sql";
 
-std::string ColumnBytes(const SQLite::Column& c) {
-  if (c.isNull()) return std::string();
-  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
-}
+constexpr char kWhere[] = "aggregator store";
 
-void BindBlob(SQLite::Statement& q, int index, const std::string& bytes) {
-  q.bind(index, bytes.data(), static_cast<int>(bytes.size()));
-}
-
-// Runs `body`, turning SQLite exceptions into a Status that names the operation.
+// sqlite::Guard with this store's name: errors read "aggregator store: <operation>: why".
 template <typename Fn>
-auto Guard(const char* what, Fn&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("aggregator store: ", what, ": ", e.what()));
-  }
+auto Guard(absl::string_view operation, Fn&& body) -> decltype(body()) {
+  return sqlite::Guard(absl::StrCat(kWhere, ": ", operation), std::forward<Fn>(body));
 }
 
-SiteRecord ReadSite(SQLite::Statement& q) {
+SiteRecord ReadSite(const SQLite::Statement& q) {
+  sqlite::Row row(q);
   SiteRecord s;
-  s.site_id = q.getColumn(0).getString();
-  s.display_name = q.getColumn(1).getString();
-  s.enabled = q.getColumn(2).getInt() != 0;
-  s.enrolled_unix = q.getColumn(3).getInt64();
-  s.last_seen_unix = q.getColumn(4).getInt64();
-  s.node_version = q.getColumn(5).getString();
-  s.device = q.getColumn(6).getString();
+  s.site_id = row.Text();
+  s.display_name = row.Text();
+  s.enabled = row.Bool();
+  s.enrolled_unix = row.Int64();
+  s.last_seen_unix = row.Int64();
+  s.node_version = row.Text();
+  s.device = row.Text();
   return s;
 }
 
-absl::StatusOr<StudyRecord> ReadStudy(SQLite::Statement& q) {
+absl::StatusOr<StudyRecord> ReadStudy(const SQLite::Statement& q) {
+  sqlite::Row row(q);
   StudyRecord s;
-  s.study_id = q.getColumn(0).getString();
-  if (!s.spec.ParseFromString(ColumnBytes(q.getColumn(1)))) {
+  s.study_id = row.Text();
+  if (!s.spec.ParseFromString(row.Blob())) {
     return absl::DataLossError(absl::StrCat("study '", s.study_id, "': unreadable spec"));
   }
-  s.state = static_cast<v1::StudyState>(q.getColumn(2).getInt());
-  s.current_round = static_cast<uint32_t>(q.getColumn(3).getInt64());
-  s.message = q.getColumn(4).getString();
-  s.created_unix = q.getColumn(5).getInt64();
+  s.state = row.EnumValue<v1::StudyState>();
+  s.current_round = row.Uint32();
+  s.message = row.Text();
+  s.created_unix = row.Int64();
   return s;
 }
 
-TaskRecord ReadTask(SQLite::Statement& q) {
+TaskRecord ReadTask(const SQLite::Statement& q) {
+  sqlite::Row row(q);
   TaskRecord t;
-  t.task_id = q.getColumn(0).getString();
-  t.study_id = q.getColumn(1).getString();
-  t.round = static_cast<uint32_t>(q.getColumn(2).getInt64());
-  t.site_id = q.getColumn(3).getString();
-  t.kind = static_cast<v1::TaskKind>(q.getColumn(4).getInt());
-  t.checkpoint_id = q.getColumn(5).getString();
-  t.state = q.getColumn(6).getString();
-  t.issued_unix = q.getColumn(7).getInt64();
-  t.done_unix = q.getColumn(8).getInt64();
+  t.task_id = row.Text();
+  t.study_id = row.Text();
+  t.round = row.Uint32();
+  t.site_id = row.Text();
+  t.kind = row.EnumValue<v1::TaskKind>();
+  t.checkpoint_id = row.Text();
+  t.state = row.Text();
+  t.issued_unix = row.Int64();
+  t.done_unix = row.Int64();
   return t;
 }
 
-absl::StatusOr<protocol::TensorSet> ReadWeights(const SQLite::Column& manifest_col,
-                                                const SQLite::Column& payload_col,
+absl::StatusOr<protocol::TensorSet> ReadWeights(const std::string& manifest_bytes,
+                                                const std::string& payload,
                                                 const std::string& where) {
   v1::WeightsManifest manifest;
-  if (!manifest.ParseFromString(ColumnBytes(manifest_col))) {
+  if (!manifest.ParseFromString(manifest_bytes)) {
     return absl::DataLossError(where + ": unreadable manifest");
   }
-  absl::StatusOr<protocol::TensorSet> set =
-      protocol::TensorSetFromPayload(manifest, ColumnBytes(payload_col));
+  absl::StatusOr<protocol::TensorSet> set = protocol::TensorSetFromPayload(manifest, payload);
   if (!set.ok()) return Annotate(set.status(), where);
   return set;
 }
@@ -141,37 +131,27 @@ AggregatorStore::AggregatorStore(std::unique_ptr<SQLite::Database> db) : db_(std
 AggregatorStore::~AggregatorStore() = default;
 
 absl::StatusOr<std::unique_ptr<AggregatorStore>> AggregatorStore::Open(const std::string& path) {
-  try {
-    auto db = std::make_unique<SQLite::Database>(
-        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
-    db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-    db->exec(kSchema);
-    SQLite::Statement v(*db, "SELECT value FROM meta WHERE key='schema_version'");
+  sqlite::OpenOptions options;
+  options.foreign_keys = true;
+  absl::StatusOr<std::unique_ptr<SQLite::Database>> db = sqlite::Open(path, options);
+  if (!db.ok()) return Annotate(db.status(), kWhere);
+  absl::Status schema = sqlite::Guard(absl::StrCat(path, ": aggregator store schema"), [&] {
+    (*db)->exec(kSchema);
+    SQLite::Statement v(**db, "SELECT value FROM meta WHERE key='schema_version'");
     if (!v.executeStep() || v.getColumn(0).getString() != "1") {
       return absl::FailedPreconditionError(path + ": unsupported aggregator schema version");
     }
-    std::unique_ptr<AggregatorStore> store(new AggregatorStore(std::move(db)));
-    SCV_ASSIGN_OR_RETURN(store->audit_, AuditLog::Open(store->db_.get()));
-    SCV_ASSIGN_OR_RETURN(store->trust_, TrustStore::Open(store->db_.get()));
-    return store;
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat(path, ": cannot open aggregator store: ", e.what()));
-  }
+    return absl::OkStatus();
+  });
+  if (!schema.ok()) return schema;
+  std::unique_ptr<AggregatorStore> store(new AggregatorStore(*std::move(db)));
+  SCV_ASSIGN_OR_RETURN(store->audit_, AuditLog::Open(store->db_.get()));
+  SCV_ASSIGN_OR_RETURN(store->trust_, TrustStore::Open(store->db_.get()));
+  return store;
 }
 
 absl::Status AggregatorStore::InTransaction(const std::function<absl::Status()>& body) {
-  std::unique_ptr<SQLite::Transaction> tx;
-  try {
-    tx = std::make_unique<SQLite::Transaction>(*db_);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("aggregator store: begin transaction: ", e.what()));
-  }
-  absl::Status status = body();
-  if (!status.ok()) return status;  // the Transaction destructor rolls back
-  return Guard("commit", [&] {
-    tx->commit();
-    return absl::OkStatus();
-  });
+  return sqlite::InTransaction(*db_, absl::StrCat(kWhere, ": transaction"), body);
 }
 
 absl::Status AggregatorStore::UpsertSite(const SiteRecord& s) {
@@ -211,7 +191,7 @@ absl::Status AggregatorStore::InsertStudy(const StudyRecord& s) {
   return Guard("insert study", [&] {
     SQLite::Statement q(*db_, "INSERT INTO studies VALUES(?, ?, ?, ?, ?, ?)");
     q.bind(1, s.study_id);
-    BindBlob(q, 2, s.spec.SerializeAsString());
+    sqlite::BindBlob(q, 2, s.spec.SerializeAsString());
     q.bind(3, static_cast<int>(s.state));
     q.bind(4, static_cast<int64_t>(s.current_round));
     q.bind(5, s.message);
@@ -282,16 +262,17 @@ absl::StatusOr<std::vector<RoundRecord>> AggregatorStore::ListRounds(const std::
     q.bind(1, study_id);
     std::vector<RoundRecord> out;
     while (q.executeStep()) {
+      sqlite::Row row(q);
       RoundRecord r;
-      r.study_id = q.getColumn(0).getString();
-      r.round = static_cast<uint32_t>(q.getColumn(1).getInt64());
-      r.state = q.getColumn(2).getString();
-      r.checkpoint_id = q.getColumn(3).getString();
-      r.opened_unix = q.getColumn(4).getInt64();
-      r.deadline_unix = q.getColumn(5).getInt64();
-      r.closed_unix = q.getColumn(6).getInt64();
-      SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(q.getColumn(7).getString()));
-      r.result_json = q.getColumn(8).getString();
+      r.study_id = row.Text();
+      r.round = row.Uint32();
+      r.state = row.Text();
+      r.checkpoint_id = row.Text();
+      r.opened_unix = row.Int64();
+      r.deadline_unix = row.Int64();
+      r.closed_unix = row.Int64();
+      SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
+      r.result_json = row.Text();
       out.push_back(std::move(r));
     }
     return out;
@@ -353,8 +334,8 @@ absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
     if (r.weights.has_value()) {
       std::string payload;
       const v1::WeightsManifest manifest = protocol::ManifestFor(*r.weights, &payload);
-      BindBlob(q, 6, manifest.SerializeAsString());
-      BindBlob(q, 7, payload);
+      sqlite::BindBlob(q, 6, manifest.SerializeAsString());
+      sqlite::BindBlob(q, 7, payload);
     } else {
       q.bind(6);
       q.bind(7);
@@ -371,20 +352,24 @@ absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std
     SQLite::Statement q(*db_, "SELECT * FROM results WHERE task_id = ?");
     q.bind(1, task_id);
     if (!q.executeStep()) return std::optional<ResultRecord>();
+    sqlite::Row row(q);
     ResultRecord r;
-    r.task_id = q.getColumn(0).getString();
-    r.site_id = q.getColumn(1).getString();
-    r.num_samples = static_cast<uint64_t>(q.getColumn(2).getInt64());
-    SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(q.getColumn(3).getString()));
-    r.result_json = q.getColumn(4).getString();
-    if (!q.getColumn(5).isNull()) {
-      SCV_ASSIGN_OR_RETURN(protocol::TensorSet w,
-                           ReadWeights(q.getColumn(5), q.getColumn(6),
-                                       absl::StrCat("result of task '", task_id, "'")));
+    r.task_id = row.Text();
+    r.site_id = row.Text();
+    r.num_samples = row.Uint64();
+    SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
+    r.result_json = row.Text();
+    if (row.NextIsNull()) {
+      row.Skip(2);
+    } else {
+      const std::string manifest = row.Blob();
+      SCV_ASSIGN_OR_RETURN(
+          protocol::TensorSet w,
+          ReadWeights(manifest, row.Blob(), absl::StrCat("result of task '", task_id, "'")));
       r.weights = std::move(w);
     }
-    r.weights_sha256 = q.getColumn(7).getString();
-    r.received_unix = q.getColumn(8).getInt64();
+    r.weights_sha256 = row.Text();
+    r.received_unix = row.Int64();
     return std::optional<ResultRecord>(std::move(r));
   });
 }
@@ -400,8 +385,8 @@ absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
     q.bind(1, checkpoint_id);
     q.bind(2, study_id);
     q.bind(3, static_cast<int64_t>(round));
-    BindBlob(q, 4, manifest.SerializeAsString());
-    BindBlob(q, 5, payload);
+    sqlite::BindBlob(q, 4, manifest.SerializeAsString());
+    sqlite::BindBlob(q, 5, payload);
     q.bind(6, ToHex(manifest.sha256()));
     q.bind(7, created_unix);
     q.exec();
@@ -417,8 +402,9 @@ absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
     if (!q.executeStep()) {
       return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
     }
-    return ReadWeights(q.getColumn(0), q.getColumn(1),
-                       absl::StrCat("checkpoint '", checkpoint_id, "'"));
+    sqlite::Row row(q);
+    const std::string manifest = row.Blob();
+    return ReadWeights(manifest, row.Blob(), absl::StrCat("checkpoint '", checkpoint_id, "'"));
   });
 }
 

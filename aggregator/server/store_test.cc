@@ -1,9 +1,8 @@
 #include "aggregator/server/store.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <filesystem>
 
+#include "core/sqlite/sqlite.h"
 #include "gtest/gtest.h"
 #include "protocol/weights_codec.h"
 
@@ -47,8 +46,9 @@ TEST(AggregatorStoreTest, CorruptedCheckpointRowIsDetected) {
     ASSERT_TRUE((*store)->PutCheckpoint("s/c1", "s", 1, SampleWeights(), 1).ok());
   }
   {
-    SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    db.exec("UPDATE checkpoints SET payload = zeroblob(length(payload))");
+    absl::StatusOr<std::unique_ptr<SQLite::Database>> db = sqlite::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    (*db)->exec("UPDATE checkpoints SET payload = zeroblob(length(payload))");
   }
   auto store = AggregatorStore::Open(path);
   ASSERT_TRUE(store.ok());

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 
 namespace scancov::aggregator {
@@ -21,11 +22,7 @@ CREATE TABLE IF NOT EXISTS identities(
 
 template <typename Fn>
 auto Guard(const char* what, Fn&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("trust store: ", what, ": ", e.what()));
-  }
+  return sqlite::Guard(absl::StrCat("trust store: ", what), std::forward<Fn>(body));
 }
 
 constexpr char kDecisionColumns[] =

@@ -168,7 +168,7 @@ ClinicalImportLog MakeLog(absl::string_view source, absl::string_view text,
 }  // namespace
 
 absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
-    SQLite::Database& db, const privacy::Pseudonymizer& pseudonymizer, absl::string_view source,
+    NodeStore& store, const privacy::Pseudonymizer& pseudonymizer, absl::string_view source,
     absl::string_view text, const ClinicalImportOptions& options) {
   absl::StatusOr<std::vector<CsvRecord>> records = ParseCsv(text);
   if (!records.ok()) return Annotate(records.status(), source);
@@ -194,7 +194,7 @@ absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
   const std::vector<PatientValues> patients = Aggregate(rows, mode, pseudonymizer);
   const ClinicalImportLog log =
       MakeLog(source, text, options, report.rows_read, report.rows_skipped);
-  SCV_ASSIGN_OR_RETURN(report.import_id, WriteClinicalImport(db, log, plan.variables, patients));
+  SCV_ASSIGN_OR_RETURN(report.import_id, WriteClinicalImport(store, log, plan.variables, patients));
   report.patients_imported = static_cast<int64_t>(patients.size());
   report.dropped_columns = plan.dropped;
   report.variables = plan.variables;
@@ -204,12 +204,12 @@ absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
   return report;
 }
 
-absl::StatusOr<ClinicalImportReport> ImportClinicalCsv(SQLite::Database& db,
+absl::StatusOr<ClinicalImportReport> ImportClinicalCsv(NodeStore& store,
                                                        const privacy::Pseudonymizer& pseudonymizer,
                                                        const std::string& path,
                                                        const ClinicalImportOptions& options) {
   SCV_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  return ImportClinicalCsvText(db, pseudonymizer, path, text, options);
+  return ImportClinicalCsvText(store, pseudonymizer, path, text, options);
 }
 
 }  // namespace scancov::node

@@ -1,9 +1,9 @@
 // Import of a site's admission table (CSV) into the node's clinical store.
 //
-//   SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+//   absl::StatusOr<std::unique_ptr<NodeStore>> store = NodeStore::Open(config.store);
 //   auto pseudonymizer = privacy::Pseudonymizer::FromSecretFile(secret_path);
 //   absl::StatusOr<ClinicalImportReport> r =
-//       ImportClinicalCsv(db, *pseudonymizer, "/data/admission.csv");
+//       ImportClinicalCsv(**store, *pseudonymizer, "/data/admission.csv");
 //
 // The CSV format is the one sites/cohort writes (sites/cohort/VARIABLES.md): one row per
 // patient, a `patient_id` column, canonical column names, canonical units; or any export
@@ -21,7 +21,7 @@
 //     and whole-column problems still refuse the file);
 //   - values are upserted by pseudonym, so re-importing a file is idempotent.
 //
-// Thread safety: as SQLite::Database.
+// Thread safety: one caller at a time per NodeStore.
 #ifndef SCANCOV_NODE_CLINICAL_CLINICAL_IMPORT_H_
 #define SCANCOV_NODE_CLINICAL_CLINICAL_IMPORT_H_
 
@@ -29,11 +29,11 @@
 #include <string>
 #include <vector>
 
-#include "SQLiteCpp/Database.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/env.h"
 #include "node/clinical/column_mapping.h"
+#include "node/store/node_store.h"
 #include "privacy/pseudonymizer.h"
 
 namespace scancov::node {
@@ -56,14 +56,14 @@ struct ClinicalImportReport {
   std::vector<std::string> variables;        // canonical variables imported
 };
 
-absl::StatusOr<ClinicalImportReport> ImportClinicalCsv(SQLite::Database& db,
+absl::StatusOr<ClinicalImportReport> ImportClinicalCsv(NodeStore& store,
                                                        const privacy::Pseudonymizer& pseudonymizer,
                                                        const std::string& path,
                                                        const ClinicalImportOptions& options = {});
 
 // The same from CSV text; `source` names it in errors and in the import log.
 absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
-    SQLite::Database& db, const privacy::Pseudonymizer& pseudonymizer, absl::string_view source,
+    NodeStore& store, const privacy::Pseudonymizer& pseudonymizer, absl::string_view source,
     absl::string_view text, const ClinicalImportOptions& options = {});
 
 }  // namespace scancov::node

@@ -19,12 +19,12 @@
 namespace scancov::node {
 namespace {
 
-using testing_util::TempDb;
+using testing_util::TempStore;
 using testing_util::TestPseudonymizer;
 
 class ImportErrorsTest : public ::testing::Test {
  protected:
-  ImportErrorsTest() : db_("errors") {
+  ImportErrorsTest() : store_("errors") {
     sites::SiteProfile p = *sites::NamedSiteProfile("kb");
     p.patients = 30;
     site_ = sites::GenerateSite(p, 5);
@@ -37,7 +37,7 @@ class ImportErrorsTest : public ::testing::Test {
 
   absl::Status Import(const std::string& csv) {
     absl::StatusOr<ClinicalImportReport> r =
-        ImportClinicalCsvText(db_.db(), TestPseudonymizer(), "site.csv", csv);
+        ImportClinicalCsvText(store_.store(), TestPseudonymizer(), "site.csv", csv);
     if (r.ok()) return absl::OkStatus();
     const std::string message(r.status().message());
     for (const auto& p : site_.patients) {
@@ -46,13 +46,13 @@ class ImportErrorsTest : public ::testing::Test {
       EXPECT_FALSE(absl::StrContains(message, p.name)) << message;
       EXPECT_FALSE(absl::StrContains(message, p.birth_date)) << message;
     }
-    EXPECT_EQ(*CountClinicalPatients(db_.db()), 0);
+    EXPECT_EQ(*CountClinicalPatients(store_.store()), 0);
     return r.status();
   }
 
   std::string Csv() const { return sites::AdmissionCsv(site_); }
 
-  TempDb db_;
+  TempStore store_;
   sites::SyntheticSite site_;
 };
 
@@ -80,11 +80,11 @@ TEST_F(ImportErrorsTest, WrongUnitsUreaInMgPerDl) {
 TEST_F(ImportErrorsTest, WrongUnitsUreaDeclaredInTheHeader) {
   // Canonical unit suffixes are fine.
   EXPECT_TRUE(Import(sites::AdmissionCsv(site_, {.unit_suffixed_headers = true})).ok());
-  TempDb other("errors_header");
+  TempStore other("errors_header");
   std::string csv = Csv();
   csv.replace(csv.find(",urea,"), 6, ",urea_mg_dL,");
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsvText(other.db(), TestPseudonymizer(), "site.csv", csv);
+      ImportClinicalCsvText(other.store(), TestPseudonymizer(), "site.csv", csv);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(),
                                 absl::StrCat("site.csv:1:", Col("urea"),

@@ -15,7 +15,7 @@
 namespace scancov::node {
 namespace {
 
-using testing_util::TempDb;
+using testing_util::TempStore;
 using testing_util::TestPseudonymizer;
 
 sites::SyntheticSite Site(const char* name, int patients) {
@@ -25,11 +25,11 @@ sites::SyntheticSite Site(const char* name, int patients) {
 }
 
 // Every stored value equals the generated one; missing values are absent.
-void ExpectStoreMatches(SQLite::Database& db, const sites::SyntheticSite& site) {
+void ExpectStoreMatches(NodeStore& store, const sites::SyntheticSite& site) {
   const privacy::Pseudonymizer pz = TestPseudonymizer();
   for (const auto& p : site.patients) {
     absl::StatusOr<std::map<std::string, double>> stored =
-        LoadPatientValues(db, pz.Pseudonym(p.patient_id));
+        LoadPatientValues(store, pz.Pseudonym(p.patient_id));
     ASSERT_TRUE(stored.ok()) << stored.status();
     for (const sites::VariableSpec& spec : sites::AllVariables()) {
       const double v = p.Value(spec.name);
@@ -45,37 +45,38 @@ void ExpectStoreMatches(SQLite::Database& db, const sites::SyntheticSite& site) 
 }
 
 TEST(ClinicalImportTest, RoundTripOfAGeneratedSite) {
-  TempDb t("round_trip");
+  TempStore t("round_trip");
   const sites::SyntheticSite site = Site("kb", 800);
   const std::string path = t.dir() + "/admission.csv";
   ASSERT_TRUE(sites::WriteAdmissionCsv(site, path).ok());
-  absl::StatusOr<ClinicalImportReport> r = ImportClinicalCsv(t.db(), TestPseudonymizer(), path);
+  absl::StatusOr<ClinicalImportReport> r = ImportClinicalCsv(t.store(), TestPseudonymizer(), path);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->rows_read, 800);
   EXPECT_EQ(r->patients_imported, 800);
   EXPECT_EQ(r->rows_skipped, 0);
   EXPECT_EQ(r->dropped_columns, (std::vector<std::string>{"name", "birth_date"}));
   EXPECT_EQ(r->variables.size(), sites::AllVariables().size());
-  EXPECT_EQ(*CountClinicalPatients(t.db()), 800);
-  ExpectStoreMatches(t.db(), site);
+  EXPECT_EQ(*CountClinicalPatients(t.store()), 800);
+  ExpectStoreMatches(t.store(), site);
 }
 
 TEST(ClinicalImportTest, UnitSuffixedHeadersRoundTrip) {
-  TempDb t("suffixed");
+  TempStore t("suffixed");
   const sites::SyntheticSite site = Site("igr", 140);
   const std::string csv = sites::AdmissionCsv(site, {.unit_suffixed_headers = true});
   ASSERT_TRUE(absl::StrContains(csv, "urea_mmol_L"));
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsvText(t.db(), TestPseudonymizer(), "igr.csv", csv);
+      ImportClinicalCsvText(t.store(), TestPseudonymizer(), "igr.csv", csv);
   ASSERT_TRUE(r.ok()) << r.status();
-  ExpectStoreMatches(t.db(), site);
+  ExpectStoreMatches(t.store(), site);
 }
 
 TEST(ClinicalImportTest, DatabaseNeverContainsDirectIdentifiers) {
-  TempDb t("no_identifiers");
+  TempStore t("no_identifiers");
   const sites::SyntheticSite site = Site("kb", 200);
   ASSERT_TRUE(
-      ImportClinicalCsvText(t.db(), TestPseudonymizer(), "kb.csv", sites::AdmissionCsv(site)).ok());
+      ImportClinicalCsvText(t.store(), TestPseudonymizer(), "kb.csv", sites::AdmissionCsv(site))
+          .ok());
   t.Close();
   absl::StatusOr<std::string> bytes = ReadFileToString(t.path());
   ASSERT_TRUE(bytes.ok());
@@ -89,44 +90,46 @@ TEST(ClinicalImportTest, DatabaseNeverContainsDirectIdentifiers) {
 }
 
 TEST(ClinicalImportTest, ReimportIsIdempotent) {
-  TempDb t("idempotent");
+  TempStore t("idempotent");
   const sites::SyntheticSite site = Site("igr", 60);
   const std::string csv = sites::AdmissionCsv(site);
-  ASSERT_TRUE(ImportClinicalCsvText(t.db(), TestPseudonymizer(), "a.csv", csv).ok());
-  const int64_t values = t.db().execAndGet("SELECT COUNT(*) FROM clinical_value").getInt64();
-  ASSERT_TRUE(ImportClinicalCsvText(t.db(), TestPseudonymizer(), "a.csv", csv).ok());
-  EXPECT_EQ(*CountClinicalPatients(t.db()), 60);
-  EXPECT_EQ(t.db().execAndGet("SELECT COUNT(*) FROM clinical_value").getInt64(), values);
-  EXPECT_EQ(t.db().execAndGet("SELECT COUNT(*) FROM clinical_import").getInt64(), 2);
-  ExpectStoreMatches(t.db(), site);
+  ASSERT_TRUE(ImportClinicalCsvText(t.store(), TestPseudonymizer(), "a.csv", csv).ok());
+  const int64_t values =
+      t.store().db().execAndGet("SELECT COUNT(*) FROM clinical_value").getInt64();
+  ASSERT_TRUE(ImportClinicalCsvText(t.store(), TestPseudonymizer(), "a.csv", csv).ok());
+  EXPECT_EQ(*CountClinicalPatients(t.store()), 60);
+  EXPECT_EQ(t.store().db().execAndGet("SELECT COUNT(*) FROM clinical_value").getInt64(), values);
+  EXPECT_EQ(t.store().db().execAndGet("SELECT COUNT(*) FROM clinical_import").getInt64(), 2);
+  ExpectStoreMatches(t.store(), site);
 }
 
 TEST(ClinicalImportTest, AllOrNothingLeavesTheStoreUnchanged) {
-  TempDb t("all_or_nothing");
+  TempStore t("all_or_nothing");
   const sites::SyntheticSite first = Site("igr", 40);
   ASSERT_TRUE(
-      ImportClinicalCsvText(t.db(), TestPseudonymizer(), "a.csv", sites::AdmissionCsv(first)).ok());
+      ImportClinicalCsvText(t.store(), TestPseudonymizer(), "a.csv", sites::AdmissionCsv(first))
+          .ok());
   sites::SyntheticSite changed = Site("igr", 50);  // same 40 patients and 10 more
   for (auto& p : changed.patients) p.observed[sites::AdmissionIndex("crp")] = 123.4;
   changed.patients[45].observed[sites::AdmissionIndex("spo2")] = 150;
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsvText(t.db(), TestPseudonymizer(), "b.csv", sites::AdmissionCsv(changed));
+      ImportClinicalCsvText(t.store(), TestPseudonymizer(), "b.csv", sites::AdmissionCsv(changed));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), "nothing imported"));
-  EXPECT_EQ(*CountClinicalPatients(t.db()), 40);
-  EXPECT_EQ(t.db().execAndGet("SELECT COUNT(*) FROM clinical_import").getInt64(), 1);
-  ExpectStoreMatches(t.db(), first);
+  EXPECT_EQ(*CountClinicalPatients(t.store()), 40);
+  EXPECT_EQ(t.store().db().execAndGet("SELECT COUNT(*) FROM clinical_import").getInt64(), 1);
+  ExpectStoreMatches(t.store(), first);
 }
 
 TEST(ClinicalImportTest, SkipBadRowsImportsTheRest) {
-  TempDb t("skip_bad_rows");
+  TempStore t("skip_bad_rows");
   sites::SyntheticSite site = Site("igr", 50);
   site.patients[3].observed[sites::AdmissionIndex("spo2")] = 150;
   site.patients[7].observed[sites::AdmissionIndex("sex")] = 3;
   ClinicalImportOptions options;
   options.skip_bad_rows = true;
   absl::StatusOr<ClinicalImportReport> r = ImportClinicalCsvText(
-      t.db(), TestPseudonymizer(), "b.csv", sites::AdmissionCsv(site), options);
+      t.store(), TestPseudonymizer(), "b.csv", sites::AdmissionCsv(site), options);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->rows_read, 50);
   EXPECT_EQ(r->rows_skipped, 2);
@@ -134,25 +137,25 @@ TEST(ClinicalImportTest, SkipBadRowsImportsTheRest) {
   ASSERT_EQ(r->row_errors.size(), 2u);
   EXPECT_TRUE(absl::StrContains(r->row_errors[0], "b.csv:5:")) << r->row_errors[0];
   EXPECT_TRUE(absl::StrContains(r->row_errors[1], "b.csv:9:")) << r->row_errors[1];
-  EXPECT_EQ(*CountClinicalPatients(t.db()), 48);
+  EXPECT_EQ(*CountClinicalPatients(t.store()), 48);
   const privacy::Pseudonymizer pz = TestPseudonymizer();
-  EXPECT_TRUE(LoadPatientValues(t.db(), pz.Pseudonym(site.patients[3].patient_id))->empty());
-  EXPECT_FALSE(LoadPatientValues(t.db(), pz.Pseudonym(site.patients[4].patient_id))->empty());
+  EXPECT_TRUE(LoadPatientValues(t.store(), pz.Pseudonym(site.patients[3].patient_id))->empty());
+  EXPECT_FALSE(LoadPatientValues(t.store(), pz.Pseudonym(site.patients[4].patient_id))->empty());
 }
 
 TEST(ClinicalImportTest, CsvQuirksBomCrlfQuotesAndMissingTokens) {
-  TempDb t("quirks");
+  TempStore t("quirks");
   const std::string csv =
       "\xEF\xBB\xBFpatient_id,name,age,sex,spo2,crp,ldh\r\n"
       "P1,\"DOE, \"\"Jo\"\"\",70,1,NA,12.5,NaN\r\n"
       "\"P2\",\"line\r\nbreak\",55,0,,n/a,300\r\n";
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsvText(t.db(), TestPseudonymizer(), "q.csv", csv);
+      ImportClinicalCsvText(t.store(), TestPseudonymizer(), "q.csv", csv);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->patients_imported, 2);
   const privacy::Pseudonymizer pz = TestPseudonymizer();
-  const auto p1 = *LoadPatientValues(t.db(), pz.Pseudonym("P1"));
-  const auto p2 = *LoadPatientValues(t.db(), pz.Pseudonym("P2"));
+  const auto p1 = *LoadPatientValues(t.store(), pz.Pseudonym("P1"));
+  const auto p2 = *LoadPatientValues(t.store(), pz.Pseudonym("P2"));
   EXPECT_EQ(p1, (std::map<std::string, double>{{"age", 70}, {"sex", 1}, {"crp", 12.5}}));
   EXPECT_EQ(p2, (std::map<std::string, double>{{"age", 55}, {"sex", 0}, {"ldh", 300}}));
 }

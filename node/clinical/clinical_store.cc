@@ -5,42 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "SQLiteCpp/Statement.h"
-#include "SQLiteCpp/Transaction.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::node {
 namespace {
-
-constexpr char kSchema[] = R"sql(
-CREATE TABLE IF NOT EXISTS clinical_import(
-  import_id INTEGER PRIMARY KEY AUTOINCREMENT,
-  source TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  imported_at TEXT NOT NULL,
-  mode TEXT NOT NULL,
-  rows_read INTEGER NOT NULL,
-  patients INTEGER NOT NULL,
-  rows_skipped INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS clinical_patient(
-  pseudonym TEXT PRIMARY KEY,
-  first_import_id INTEGER NOT NULL,
-  last_import_id INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS clinical_value(
-  pseudonym TEXT NOT NULL REFERENCES clinical_patient(pseudonym),
-  variable TEXT NOT NULL,
-  value REAL NOT NULL,
-  import_id INTEGER NOT NULL,
-  PRIMARY KEY (pseudonym, variable)) WITHOUT ROWID;
-)sql";
-
-absl::Status SqlError(absl::string_view where, const std::exception& e) {
-  return absl::InternalError(absl::StrCat("clinical store: ", where, ": ", e.what()));
-}
 
 int64_t InsertImportLog(SQLite::Database& db, const ClinicalImportLog& log, int64_t patients) {
   SQLite::Statement insert(db,
@@ -108,7 +81,10 @@ ValueTable ReadValues(SQLite::Database& db, const std::vector<std::string>& name
   for (size_t i = 0; i < names.size(); ++i) q.bind(static_cast<int>(i + 1), names[i]);
   ValueTable table;
   while (q.executeStep()) {
-    table[q.getColumn(0).getString()][q.getColumn(1).getString()] = q.getColumn(2).getDouble();
+    sqlite::Row row(q);
+    const std::string pseudonym = row.Text();
+    const std::string variable = row.Text();
+    table[pseudonym][variable] = row.Double();
   }
   return table;
 }
@@ -140,85 +116,74 @@ ClinicalDataset BuildDataset(const ValueTable& table, const std::vector<std::str
 
 }  // namespace
 
-absl::Status CreateClinicalSchema(SQLite::Database& db) {
-  try {
-    db.exec(kSchema);
-  } catch (const std::exception& e) {
-    return SqlError("creating the schema", e);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<int64_t> WriteClinicalImport(SQLite::Database& db, const ClinicalImportLog& log,
+absl::StatusOr<int64_t> WriteClinicalImport(NodeStore& store, const ClinicalImportLog& log,
                                             const std::vector<std::string>& variables,
                                             const std::vector<PatientValues>& patients) {
   SCV_RETURN_IF_ERROR(CheckVariables(variables));
-  SCV_RETURN_IF_ERROR(CreateClinicalSchema(db));
-  try {
-    SQLite::Transaction transaction(db);
-    const int64_t import_id = InsertImportLog(db, log, static_cast<int64_t>(patients.size()));
-    WritePatients(db, import_id, variables, patients);
-    transaction.commit();
-    return import_id;
-  } catch (const std::exception& e) {
-    return SqlError("writing an import (rolled back)", e);
-  }
+  SQLite::Database& db = store.db();
+  return sqlite::InTransaction(
+      db, "clinical store: writing an import (rolled back)", [&]() -> absl::StatusOr<int64_t> {
+        const int64_t import_id = InsertImportLog(db, log, static_cast<int64_t>(patients.size()));
+        WritePatients(db, import_id, variables, patients);
+        return import_id;
+      });
 }
 
-absl::StatusOr<ClinicalDataset> LoadClinicalDataset(SQLite::Database& db,
+absl::StatusOr<ClinicalDataset> LoadClinicalDataset(NodeStore& store,
                                                     const std::vector<std::string>& variables,
                                                     const std::string& outcome) {
   SCV_RETURN_IF_ERROR(CheckVariables(variables));
   if (!outcome.empty()) SCV_RETURN_IF_ERROR(CheckVariables({outcome}));
-  SCV_RETURN_IF_ERROR(CreateClinicalSchema(db));
   std::vector<std::string> names = variables;
   if (!outcome.empty()) names.push_back(outcome);
-  try {
-    ValueTable table = ReadValues(db, names);
-    if (outcome.empty()) {
-      // Patients with none of the variables still count as rows.
-      SQLite::Statement q(db, "SELECT pseudonym FROM clinical_patient");
-      while (q.executeStep()) table[q.getColumn(0).getString()];
-    }
-    return BuildDataset(table, variables, outcome);
-  } catch (const std::exception& e) {
-    return SqlError("loading a dataset", e);
-  }
+  return sqlite::Guard(
+      "clinical store: loading a dataset", [&]() -> absl::StatusOr<ClinicalDataset> {
+        ValueTable table = ReadValues(store.db(), names);
+        if (outcome.empty()) {
+          // Patients with none of the variables still count as rows.
+          SQLite::Statement q(store.db(), "SELECT pseudonym FROM clinical_patient");
+          while (q.executeStep()) table[sqlite::Row(q).Text()];
+        }
+        return BuildDataset(table, variables, outcome);
+      });
 }
 
-absl::StatusOr<std::map<std::string, double>> LoadPatientValues(SQLite::Database& db,
+absl::StatusOr<std::map<std::string, double>> LoadPatientValues(NodeStore& store,
                                                                 const std::string& pseudonym) {
-  SCV_RETURN_IF_ERROR(CreateClinicalSchema(db));
-  try {
-    SQLite::Statement q(db, "SELECT variable, value FROM clinical_value WHERE pseudonym = ?");
-    q.bind(1, pseudonym);
-    std::map<std::string, double> out;
-    while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getDouble();
-    return out;
-  } catch (const std::exception& e) {
-    return SqlError("loading a patient", e);
-  }
+  return sqlite::Guard(
+      "clinical store: loading a patient", [&]() -> absl::StatusOr<std::map<std::string, double>> {
+        SQLite::Statement q(store.db(),
+                            "SELECT variable, value FROM clinical_value WHERE pseudonym = ?");
+        q.bind(1, pseudonym);
+        std::map<std::string, double> out;
+        while (q.executeStep()) {
+          sqlite::Row row(q);
+          const std::string variable = row.Text();
+          out[variable] = row.Double();
+        }
+        return out;
+      });
 }
 
-absl::StatusOr<int64_t> CountClinicalPatients(SQLite::Database& db) {
-  SCV_RETURN_IF_ERROR(CreateClinicalSchema(db));
-  try {
-    return db.execAndGet("SELECT COUNT(*) FROM clinical_patient").getInt64();
-  } catch (const std::exception& e) {
-    return SqlError("counting patients", e);
-  }
+absl::StatusOr<int64_t> CountClinicalPatients(NodeStore& store) {
+  return sqlite::Guard("clinical store: counting patients", [&]() -> absl::StatusOr<int64_t> {
+    return store.db().execAndGet("SELECT COUNT(*) FROM clinical_patient").getInt64();
+  });
 }
 
-absl::StatusOr<std::map<std::string, int64_t>> ClinicalVariableCounts(SQLite::Database& db) {
-  SCV_RETURN_IF_ERROR(CreateClinicalSchema(db));
-  try {
-    SQLite::Statement q(db, "SELECT variable, COUNT(*) FROM clinical_value GROUP BY variable");
-    std::map<std::string, int64_t> out;
-    while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
-    return out;
-  } catch (const std::exception& e) {
-    return SqlError("counting values", e);
-  }
+absl::StatusOr<std::map<std::string, int64_t>> ClinicalVariableCounts(NodeStore& store) {
+  return sqlite::Guard(
+      "clinical store: counting values", [&]() -> absl::StatusOr<std::map<std::string, int64_t>> {
+        SQLite::Statement q(store.db(),
+                            "SELECT variable, COUNT(*) FROM clinical_value GROUP BY variable");
+        std::map<std::string, int64_t> out;
+        while (q.executeStep()) {
+          sqlite::Row row(q);
+          const std::string variable = row.Text();
+          out[variable] = row.Int64();
+        }
+        return out;
+      });
 }
 
 }  // namespace scancov::node

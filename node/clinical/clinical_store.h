@@ -1,8 +1,8 @@
 // The node's clinical store: admission variables and outcomes per pseudonymous patient, in
-// the node's shared SQLite database (the caller owns the SQLite::Database; other modules keep
-// their own tables in the same file).
+// the node's store (node/store/node_store.h, which owns the database and creates the tables;
+// other modules keep their own tables in the same file).
 //
-// Schema (created with CREATE TABLE IF NOT EXISTS; see node/clinical/SCHEMA.md):
+// Schema (see node/clinical/SCHEMA.md):
 //   clinical_import(import_id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,
 //                   sha256 TEXT NOT NULL, imported_at TEXT NOT NULL, mode TEXT NOT NULL,
 //                   rows_read INTEGER NOT NULL, patients INTEGER NOT NULL,
@@ -17,7 +17,7 @@
 //       (sites/cohort/variables.h); a missing value has no row.
 // No direct identifier is ever stored: patients are keyed by the HMAC pseudonym only.
 //
-// Thread safety: as SQLite::Database (one thread at a time per connection).
+// Thread safety: one caller at a time per NodeStore.
 #ifndef SCANCOV_NODE_CLINICAL_CLINICAL_STORE_H_
 #define SCANCOV_NODE_CLINICAL_CLINICAL_STORE_H_
 
@@ -26,13 +26,11 @@
 #include <string>
 #include <vector>
 
-#include "SQLiteCpp/Database.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "node/store/node_store.h"
 
 namespace scancov::node {
-
-absl::Status CreateClinicalSchema(SQLite::Database& db);
 
 struct ClinicalImportLog {
   std::string source;  // base name of the imported file
@@ -52,7 +50,7 @@ struct PatientValues {
 
 // Writes one import in a single transaction (all or nothing) and returns its import_id.
 // Upserts by pseudonym: re-importing the same file leaves the same values.
-absl::StatusOr<int64_t> WriteClinicalImport(SQLite::Database& db, const ClinicalImportLog& log,
+absl::StatusOr<int64_t> WriteClinicalImport(NodeStore& store, const ClinicalImportLog& log,
                                             const std::vector<std::string>& variables,
                                             const std::vector<PatientValues>& patients);
 
@@ -75,16 +73,16 @@ struct ClinicalDataset {
 
 // Unknown variable names (not in the dictionary) are InvalidArgument. An empty `outcome`
 // loads every patient and no outcome column.
-absl::StatusOr<ClinicalDataset> LoadClinicalDataset(SQLite::Database& db,
+absl::StatusOr<ClinicalDataset> LoadClinicalDataset(NodeStore& store,
                                                     const std::vector<std::string>& variables,
                                                     const std::string& outcome);
 
 // Every stored value of one patient (variable -> value).
-absl::StatusOr<std::map<std::string, double>> LoadPatientValues(SQLite::Database& db,
+absl::StatusOr<std::map<std::string, double>> LoadPatientValues(NodeStore& store,
                                                                 const std::string& pseudonym);
-absl::StatusOr<int64_t> CountClinicalPatients(SQLite::Database& db);
+absl::StatusOr<int64_t> CountClinicalPatients(NodeStore& store);
 // Number of patients with a value, per variable.
-absl::StatusOr<std::map<std::string, int64_t>> ClinicalVariableCounts(SQLite::Database& db);
+absl::StatusOr<std::map<std::string, int64_t>> ClinicalVariableCounts(NodeStore& store);
 
 }  // namespace scancov::node
 

@@ -9,7 +9,7 @@
 namespace scancov::node {
 namespace {
 
-using testing_util::TempDb;
+using testing_util::TempStore;
 using testing_util::TestPseudonymizer;
 
 constexpr char kMapping[] = R"json({
@@ -46,7 +46,7 @@ TEST(ColumnMappingTest, ParsesAndValidates) {
 }
 
 TEST(ColumnMappingTest, ImportConvertsDeclaredUnitsAndCodes) {
-  TempDb t("mapping");
+  TempStore t("mapping");
   absl::StatusOr<ColumnMapping> m = ParseColumnMapping(kMapping, "m.json");
   ASSERT_TRUE(m.ok());
   ClinicalImportOptions options;
@@ -56,20 +56,20 @@ TEST(ColumnMappingTest, ImportConvertsDeclaredUnitsAndCodes) {
       "A1,70,M,0.36,250000,98.6,Pneumo,FAKE NAME\n"
       "A2,40,F,,180000,NA,Pneumo,OTHER NAME\n";
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsvText(t.db(), TestPseudonymizer(), "export.csv", csv, options);
+      ImportClinicalCsvText(t.store(), TestPseudonymizer(), "export.csv", csv, options);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->dropped_columns, (std::vector<std::string>{"Service", "name"}));
-  const auto a1 = *LoadPatientValues(t.db(), TestPseudonymizer().Pseudonym("A1"));
+  const auto a1 = *LoadPatientValues(t.store(), TestPseudonymizer().Pseudonym("A1"));
   EXPECT_EQ(a1.at("sex"), 1);
   EXPECT_NEAR(a1.at("urea"), 5.994, 1e-9);
   EXPECT_NEAR(a1.at("platelets"), 250, 1e-9);
   EXPECT_NEAR(a1.at("temperature"), 37.0, 1e-9);
-  const auto a2 = *LoadPatientValues(t.db(), TestPseudonymizer().Pseudonym("A2"));
+  const auto a2 = *LoadPatientValues(t.store(), TestPseudonymizer().Pseudonym("A2"));
   EXPECT_EQ(a2.at("sex"), 0);
   EXPECT_EQ(a2.count("urea"), 0u);
 
   const std::string bad_code = "MRN,Sexe\nA3,X\n";
-  r = ImportClinicalCsvText(t.db(), TestPseudonymizer(), "export.csv", bad_code, options);
+  r = ImportClinicalCsvText(t.store(), TestPseudonymizer(), "export.csv", bad_code, options);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(),
                                 "export.csv:2:2 (Sexe): not one of the codes declared"))

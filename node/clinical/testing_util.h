@@ -1,5 +1,5 @@
-// Test-only helpers for node/clinical tests: a fresh SQLite file per test and a fixed-secret
-// pseudonymizer.
+// Test-only helpers for node/clinical tests: a fresh node store file per test and a
+// fixed-secret pseudonymizer.
 #ifndef SCANCOV_NODE_CLINICAL_TESTING_UTIL_H_
 #define SCANCOV_NODE_CLINICAL_TESTING_UTIL_H_
 
@@ -7,36 +7,40 @@
 #include <memory>
 #include <string>
 
-#include "SQLiteCpp/Database.h"
+#include "core/sqlite/sqlite.h"
 #include "gtest/gtest.h"
+#include "node/store/node_store.h"
 #include "privacy/pseudonymizer.h"
 
 namespace scancov::node::testing_util {
 
-class TempDb {
+// A NodeStore in a fresh file, removed with its folder at the end of the test.
+class TempStore {
  public:
-  explicit TempDb(const std::string& name)
+  explicit TempStore(const std::string& name)
       : dir_(::testing::TempDir() + "/clinical_" + name), path_(dir_ + "/node.db") {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     Open();
   }
-  ~TempDb() {
-    db_.reset();
+  ~TempStore() {
+    store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  SQLite::Database& db() { return *db_; }
+  NodeStore& store() { return *store_; }
   const std::string& path() const { return path_; }
   const std::string& dir() const { return dir_; }
-  void Close() { db_.reset(); }
+  void Close() { store_.reset(); }
   void Open() {
-    db_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    absl::StatusOr<std::unique_ptr<NodeStore>> store = NodeStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
   }
 
  private:
   std::string dir_;
   std::string path_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<NodeStore> store_;
 };
 
 inline privacy::Pseudonymizer TestPseudonymizer() {

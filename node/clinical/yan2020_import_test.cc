@@ -16,7 +16,7 @@
 namespace scancov::node {
 namespace {
 
-using testing_util::TempDb;
+using testing_util::TempStore;
 using testing_util::TestPseudonymizer;
 
 constexpr char kTrain[] = "../shared/data/yan2020/time_series_375_prerpocess_en.csv";
@@ -34,33 +34,33 @@ class Yan2020Test : public ::testing::Test {
 };
 
 TEST_F(Yan2020Test, AllOrNothingRefusesTheRealDataErrors) {
-  TempDb t("yan_strict");
+  TempStore t("yan_strict");
   ClinicalImportOptions options;
   options.mapping = &mapping_;
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsv(t.db(), TestPseudonymizer(), kTrain, options);
+      ImportClinicalCsv(t.store(), TestPseudonymizer(), kTrain, options);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), "26 error(s)")) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "time_series_375_prerpocess_en.csv:108:"))
       << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "(hemoglobin): value outside"));
   EXPECT_TRUE(absl::StrContains(r.status().message(), "looks like g/dL"));
-  EXPECT_EQ(*CountClinicalPatients(t.db()), 0);
+  EXPECT_EQ(*CountClinicalPatients(t.store()), 0);
 }
 
 TEST_F(Yan2020Test, FirstValuePerPatientSkippingBadRows) {
-  TempDb t("yan_first_value");
+  TempStore t("yan_first_value");
   ClinicalImportOptions options;
   options.mapping = &mapping_;
   options.skip_bad_rows = true;
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsv(t.db(), TestPseudonymizer(), kTrain, options);
+      ImportClinicalCsv(t.store(), TestPseudonymizer(), kTrain, options);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->rows_read, 6120);
   EXPECT_EQ(r->rows_skipped, 26);
   EXPECT_EQ(r->patients_imported, 375);
   absl::StatusOr<ClinicalDataset> d =
-      LoadClinicalDataset(t.db(), {"age", "sex", "ldh", "crp", "lymphocyte_percent"}, "death");
+      LoadClinicalDataset(t.store(), {"age", "sex", "ldh", "crp", "lymphocyte_percent"}, "death");
   ASSERT_TRUE(d.ok()) << d.status();
   ASSERT_EQ(d->rows(), 375u);
   double deaths = 0, males = 0;
@@ -73,7 +73,7 @@ TEST_F(Yan2020Test, FirstValuePerPatientSkippingBadRows) {
   EXPECT_EQ(d->present_counts[0], 375);
   EXPECT_GE(d->present_counts[2], 350);  // LDH: first value over the stay
   // The ddimer column was declared in ug/mL and converted to ug/L.
-  absl::StatusOr<ClinicalDataset> dd = LoadClinicalDataset(t.db(), {"ddimer"}, "");
+  absl::StatusOr<ClinicalDataset> dd = LoadClinicalDataset(t.store(), {"ddimer"}, "");
   ASSERT_TRUE(dd.ok());
   double max_ddimer = 0;
   for (size_t i = 0; i < dd->rows(); ++i) {
@@ -83,16 +83,16 @@ TEST_F(Yan2020Test, FirstValuePerPatientSkippingBadRows) {
 }
 
 TEST_F(Yan2020Test, FirstRowPerPatient) {
-  TempDb t("yan_first_row");
+  TempStore t("yan_first_row");
   mapping_.rows_per_patient = RowsPerPatient::kFirstRow;
   ClinicalImportOptions options;
   options.mapping = &mapping_;
   options.skip_bad_rows = true;
   absl::StatusOr<ClinicalImportReport> r =
-      ImportClinicalCsv(t.db(), TestPseudonymizer(), kTrain, options);
+      ImportClinicalCsv(t.store(), TestPseudonymizer(), kTrain, options);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->patients_imported, 375);
-  absl::StatusOr<ClinicalDataset> d = LoadClinicalDataset(t.db(), {"age", "ldh"}, "death");
+  absl::StatusOr<ClinicalDataset> d = LoadClinicalDataset(t.store(), {"age", "ldh"}, "death");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->rows(), 375u);
   EXPECT_EQ(d->present_counts[0], 375);

@@ -1,10 +1,10 @@
 #include "node/imaging/ct_features.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 #include "core/volume.h"
 #include "models/ct/calcium.h"
@@ -59,24 +59,13 @@ absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtVolume& volume, int threads
   return f;
 }
 
-absl::Status CreateCtFeatureSchema(SQLite::Database& db) {
-  try {
-    std::string columns;
-    for (const std::string& n : CtFeatureNames()) absl::StrAppend(&columns, ", ", n, " REAL");
-    db.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS ct_features(series_key TEXT PRIMARY KEY, ",
-                         "patient_key TEXT NOT NULL, slices INTEGER NOT NULL", columns, ")"));
-    return absl::OkStatus();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("ct_features: create: ", e.what()));
-  }
-}
-
-absl::Status UpsertCtFeatures(SQLite::Database& db, const CtFeatures& f) {
-  try {
+absl::Status UpsertCtFeatures(NodeStore& store, const CtFeatures& f) {
+  return sqlite::Guard("ct_features: upsert", [&] {
     std::string placeholders;
     for (size_t i = 0; i < CtFeatureNames().size(); ++i) placeholders += ", ?";
     SQLite::Statement q(
-        db, absl::StrCat("INSERT OR REPLACE INTO ct_features VALUES(?, ?, ?", placeholders, ")"));
+        store.db(),
+        absl::StrCat("INSERT OR REPLACE INTO ct_features VALUES(?, ?, ?", placeholders, ")"));
     q.bind(1, f.series_key);
     q.bind(2, f.patient_key);
     q.bind(3, f.slices);
@@ -91,35 +80,30 @@ absl::Status UpsertCtFeatures(SQLite::Database& db, const CtFeatures& f) {
     }
     q.exec();
     return absl::OkStatus();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("ct_features: upsert: ", e.what()));
-  }
+  });
 }
 
 absl::StatusOr<std::map<std::string, std::map<std::string, double>>> LoadCtFeaturesByPatient(
-    SQLite::Database& db) {
-  try {
-    std::map<std::string, std::map<std::string, double>> out;
+    NodeStore& store) {
+  using FeaturesByPatient = std::map<std::string, std::map<std::string, double>>;
+  return sqlite::Guard("ct_features: load", [&]() -> absl::StatusOr<FeaturesByPatient> {
+    FeaturesByPatient out;
     std::map<std::string, int> slices;
-    if (!db.tableExists("ct_features")) return out;
-    SQLite::Statement q(db, "SELECT * FROM ct_features ORDER BY series_key");
+    SQLite::Statement q(store.db(), "SELECT * FROM ct_features ORDER BY series_key");
     while (q.executeStep()) {
-      const std::string patient = q.getColumn(1).getString();
-      const int n = q.getColumn(2).getInt();
+      sqlite::Row row(q, 1);
+      const std::string patient = row.Text();
+      const int n = row.Int();
       if (slices.count(patient) && slices[patient] >= n) continue;
       slices[patient] = n;
       std::map<std::string, double>& values = out[patient];
       values.clear();
-      int i = 3;
       for (const std::string& name : CtFeatureNames()) {
-        const SQLite::Column c = q.getColumn(i++);
-        if (!c.isNull()) values[name] = c.getDouble();
+        if (std::optional<double> v = row.OptionalDouble()) values[name] = *v;
       }
     }
     return out;
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("ct_features: load: ", e.what()));
-  }
+  });
 }
 
 }  // namespace scancov::node

@@ -2,8 +2,9 @@
 // the AI-SCoRE HU-interval fractions inside the lung mask (well-aerated [-950, -780), GGO
 // [-780, -570), semi-consolidation [-570, -290), consolidation >= -290; models/ct/hu_intervals.h)
 // and the cardiovascular calcium volume (models/ct/calcium.h). Stored in the node's table
-// `ct_features` and offered to studies as variables joined to the admission rows by the
-// patient's pseudonym (node/clinical_source.h):
+// `ct_features` (created by the node store, node/store/node_schema.cc, with one REAL column per
+// name below, in this order) and offered to studies as variables joined to the admission rows by
+// the patient's pseudonym (node/clinical_source.h):
 //
 //   lung_volume_ml, well_aerated_lung_percent, ct_ggo_percent, ct_semi_consolidation_percent,
 //   ct_consolidation_percent, ct_abnormal_percent (GGO + semi-consolidation + consolidation),
@@ -20,10 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "node/imaging/ct_volume.h"
-
-namespace SQLite {
-class Database;
-}
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 
@@ -42,11 +40,10 @@ bool IsCtFeature(const std::string& name);
 // are found (e.g. not a chest CT).
 absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtVolume& volume, int threads = 0);
 
-absl::Status CreateCtFeatureSchema(SQLite::Database& db);
-absl::Status UpsertCtFeatures(SQLite::Database& db, const CtFeatures& features);
+absl::Status UpsertCtFeatures(NodeStore& store, const CtFeatures& features);
 // One row per patient (the series with the most slices): patient key -> feature values.
 absl::StatusOr<std::map<std::string, std::map<std::string, double>>> LoadCtFeaturesByPatient(
-    SQLite::Database& db);
+    NodeStore& store);
 
 }  // namespace scancov::node
 

@@ -1,61 +1,38 @@
 #include "node/imaging/imaging_store.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <filesystem>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "core/sqlite/sqlite.h"
 
 namespace scancov::node {
 namespace {
 
-template <typename Fn>
-auto Guard(const char* what, Fn&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("imaging store: ", what, ": ", e.what()));
-  }
-}
-
-CtSeriesRecord Read(SQLite::Statement& q) {
+CtSeriesRecord Read(const SQLite::Statement& q) {
+  sqlite::Row row(q);
   CtSeriesRecord r;
-  r.series_key = q.getColumn(0).getString();
-  r.patient_key = q.getColumn(1).getString();
-  r.study_key = q.getColumn(2).getString();
-  r.nx = q.getColumn(3).getInt();
-  r.ny = q.getColumn(4).getInt();
-  r.nz = q.getColumn(5).getInt();
-  r.spacing_x = q.getColumn(6).getDouble();
-  r.spacing_y = q.getColumn(7).getDouble();
-  r.spacing_z = q.getColumn(8).getDouble();
-  r.fingerprint = q.getColumn(9).getString();
-  r.lung_labels_path = q.getColumn(10).getString();
-  r.lesion_labels_path = q.getColumn(11).getString();
-  r.imported_unix = q.getColumn(12).getInt64();
+  r.series_key = row.Text();
+  r.patient_key = row.Text();
+  r.study_key = row.Text();
+  r.nx = row.Int();
+  r.ny = row.Int();
+  r.nz = row.Int();
+  r.spacing_x = row.Double();
+  r.spacing_y = row.Double();
+  r.spacing_z = row.Double();
+  r.fingerprint = row.Text();
+  r.lung_labels_path = row.Text();
+  r.lesion_labels_path = row.Text();
+  r.imported_unix = row.Int64();
   return r;
 }
 
 }  // namespace
 
-absl::Status CreateImagingSchema(SQLite::Database& db) {
-  return Guard("create schema", [&] {
-    db.exec(
-        "CREATE TABLE IF NOT EXISTS ct_series(series_key TEXT PRIMARY KEY, "
-        "patient_key TEXT NOT NULL, study_key TEXT NOT NULL, nx INTEGER NOT NULL, "
-        "ny INTEGER NOT NULL, nz INTEGER NOT NULL, spacing_x REAL NOT NULL, "
-        "spacing_y REAL NOT NULL, spacing_z REAL NOT NULL, fingerprint TEXT NOT NULL, "
-        "lung_labels_path TEXT NOT NULL, lesion_labels_path TEXT NOT NULL, "
-        "imported_unix INTEGER NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS ct_series_by_patient ON ct_series(patient_key);");
-    return absl::OkStatus();
-  });
-}
-
-absl::Status UpsertCtSeries(SQLite::Database& db, const CtSeriesRecord& r) {
-  return Guard("upsert series", [&] {
-    SQLite::Statement q(db,
+absl::Status UpsertCtSeries(NodeStore& store, const CtSeriesRecord& r) {
+  return sqlite::Guard("imaging store: upsert series", [&] {
+    SQLite::Statement q(store.db(),
                         "INSERT OR REPLACE INTO ct_series VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         "?, ?)");
     q.bind(1, r.series_key);
@@ -76,23 +53,25 @@ absl::Status UpsertCtSeries(SQLite::Database& db, const CtSeriesRecord& r) {
   });
 }
 
-absl::StatusOr<std::vector<CtSeriesRecord>> ListCtSeries(SQLite::Database& db) {
-  return Guard("list series", [&]() -> absl::StatusOr<std::vector<CtSeriesRecord>> {
-    SQLite::Statement q(db, "SELECT * FROM ct_series ORDER BY patient_key, series_key");
-    std::vector<CtSeriesRecord> out;
-    while (q.executeStep()) out.push_back(Read(q));
-    return out;
-  });
+absl::StatusOr<std::vector<CtSeriesRecord>> ListCtSeries(NodeStore& store) {
+  return sqlite::Guard(
+      "imaging store: list series", [&]() -> absl::StatusOr<std::vector<CtSeriesRecord>> {
+        SQLite::Statement q(store.db(), "SELECT * FROM ct_series ORDER BY patient_key, series_key");
+        std::vector<CtSeriesRecord> out;
+        while (q.executeStep()) out.push_back(Read(q));
+        return out;
+      });
 }
 
-absl::StatusOr<std::optional<CtSeriesRecord>> GetCtSeries(SQLite::Database& db,
+absl::StatusOr<std::optional<CtSeriesRecord>> GetCtSeries(NodeStore& store,
                                                           const std::string& series_key) {
-  return Guard("get series", [&]() -> absl::StatusOr<std::optional<CtSeriesRecord>> {
-    SQLite::Statement q(db, "SELECT * FROM ct_series WHERE series_key = ?");
-    q.bind(1, series_key);
-    if (!q.executeStep()) return std::optional<CtSeriesRecord>();
-    return std::optional<CtSeriesRecord>(Read(q));
-  });
+  return sqlite::Guard(
+      "imaging store: get series", [&]() -> absl::StatusOr<std::optional<CtSeriesRecord>> {
+        SQLite::Statement q(store.db(), "SELECT * FROM ct_series WHERE series_key = ?");
+        q.bind(1, series_key);
+        if (!q.executeStep()) return std::optional<CtSeriesRecord>();
+        return std::optional<CtSeriesRecord>(Read(q));
+      });
 }
 
 LabelPaths FindLabelPaths(const std::string& source_dir) {

@@ -1,4 +1,5 @@
-// The node's record of imported CT series (table `ct_series` in the node's SQLite store). The
+// The node's record of imported CT series (table `ct_series` in the node's store,
+// node/store/node_store.h, which creates it). The
 // voxels themselves live in the VolumeCache; this table says which series exist, whose they are
 // (pseudonymous patient key, the same pseudonym as the admission rows), their grid, and where
 // the steward's reference annotations are, if any.
@@ -20,10 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-
-namespace SQLite {
-class Database;
-}
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 
@@ -39,10 +37,9 @@ struct CtSeriesRecord {
   int64_t imported_unix = 0;
 };
 
-absl::Status CreateImagingSchema(SQLite::Database& db);
-absl::Status UpsertCtSeries(SQLite::Database& db, const CtSeriesRecord& record);
-absl::StatusOr<std::vector<CtSeriesRecord>> ListCtSeries(SQLite::Database& db);
-absl::StatusOr<std::optional<CtSeriesRecord>> GetCtSeries(SQLite::Database& db,
+absl::Status UpsertCtSeries(NodeStore& store, const CtSeriesRecord& record);
+absl::StatusOr<std::vector<CtSeriesRecord>> ListCtSeries(NodeStore& store);
+absl::StatusOr<std::optional<CtSeriesRecord>> GetCtSeries(NodeStore& store,
                                                           const std::string& series_key);
 
 // The annotation files next to a series imported from `source_dir` (see the convention above),

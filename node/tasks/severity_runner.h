@@ -41,11 +41,9 @@
 #include "node/task_runner.h"
 #include "privacy/release_policy.h"
 
-namespace SQLite {
-class Database;
-}
-
 namespace scancov::node {
+
+class NodeStore;
 
 struct SeverityPatient {
   std::string patient_key;
@@ -68,8 +66,7 @@ class SeveritySource {
 // Patients of the node's store: imaging store + volume cache + clinical outcome; a patient's
 // loader reads the cached volume and computes the model-free lung mask. The source must outlive
 // the patients it returns.
-std::unique_ptr<SeveritySource> MakeStoreSeveritySource(SQLite::Database* db,
-                                                        std::string cache_dir);
+std::unique_ptr<SeveritySource> MakeStoreSeveritySource(NodeStore* store, std::string cache_dir);
 
 struct SeverityRunnerOptions {
   std::string site_id;
@@ -78,7 +75,7 @@ struct SeverityRunnerOptions {
   privacy::ReleasePolicy policy;
   // Where the final evaluation keeps every patient's AI-severity probability (the node's store);
   // null: not kept.
-  SQLite::Database* score_store = nullptr;
+  NodeStore* score_store = nullptr;
 };
 
 class SeverityTaskRunner : public TaskRunner {

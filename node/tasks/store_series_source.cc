@@ -25,12 +25,12 @@ absl::StatusOr<LabelVolume> ReadLabels(const std::string& path, const CtVolume& 
 
 class StoreSeriesSource : public LabelledSeriesSource {
  public:
-  StoreSeriesSource(SQLite::Database* db, std::string cache_dir)
-      : db_(db), cache_(std::move(cache_dir)) {}
+  StoreSeriesSource(NodeStore* store, std::string cache_dir)
+      : store_(store), cache_(std::move(cache_dir)) {}
 
   absl::StatusOr<std::vector<LabelledSeries>> Load(const std::string& target,
                                                    int max_series) override {
-    SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> records, ListCtSeries(*db_));
+    SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> records, ListCtSeries(*store_));
     std::vector<LabelledSeries> out;
     for (const CtSeriesRecord& r : records) {
       const std::string& path = target == "lungs" ? r.lung_labels_path : r.lesion_labels_path;
@@ -54,15 +54,15 @@ class StoreSeriesSource : public LabelledSeriesSource {
   }
 
  private:
-  SQLite::Database* db_;
+  NodeStore* store_;
   VolumeCache cache_;
 };
 
 }  // namespace
 
-std::unique_ptr<LabelledSeriesSource> MakeStoreSeriesSource(SQLite::Database* db,
+std::unique_ptr<LabelledSeriesSource> MakeStoreSeriesSource(NodeStore* store,
                                                             std::string cache_dir) {
-  return std::make_unique<StoreSeriesSource>(db, std::move(cache_dir));
+  return std::make_unique<StoreSeriesSource>(store, std::move(cache_dir));
 }
 
 }  // namespace scancov::node

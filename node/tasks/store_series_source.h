@@ -9,14 +9,12 @@
 
 #include "node/tasks/segmentation_runner.h"
 
-namespace SQLite {
-class Database;
-}
-
 namespace scancov::node {
 
-// `db` must outlive the source; `cache_dir` is the site file's cache_dir.
-std::unique_ptr<LabelledSeriesSource> MakeStoreSeriesSource(SQLite::Database* db,
+class NodeStore;
+
+// `store` must outlive the source; `cache_dir` is the site file's cache_dir.
+std::unique_ptr<LabelledSeriesSource> MakeStoreSeriesSource(NodeStore* store,
                                                             std::string cache_dir);
 
 }  // namespace scancov::node

@@ -17,15 +17,15 @@ namespace {
 
 class StoreSeveritySource : public SeveritySource {
  public:
-  StoreSeveritySource(SQLite::Database* db, std::string cache_dir)
-      : db_(db), cache_(std::move(cache_dir)) {}
+  StoreSeveritySource(NodeStore* store, std::string cache_dir)
+      : store_(store), cache_(std::move(cache_dir)) {}
 
   absl::StatusOr<std::vector<SeverityPatient>> Load(const std::string& outcome) override {
-    ClinicalDatasetSource clinical(db_);
+    ClinicalDatasetSource clinical(store_);
     SCV_ASSIGN_OR_RETURN(TabularRows rows, clinical.Load({"age"}, outcome));
     std::map<std::string, int> label;
     for (size_t i = 0; i < rows.keys.size(); ++i) label[rows.keys[i]] = static_cast<int>(rows.y[i]);
-    SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*db_));
+    SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*store_));
     std::map<std::string, CtSeriesRecord> best;  // patient -> series with most slices
     for (const CtSeriesRecord& r : series) {
       auto it = best.find(r.patient_key);
@@ -68,15 +68,14 @@ class StoreSeveritySource : public SeveritySource {
     return scan;
   }
 
-  SQLite::Database* db_;
+  NodeStore* store_;
   VolumeCache cache_;
 };
 
 }  // namespace
 
-std::unique_ptr<SeveritySource> MakeStoreSeveritySource(SQLite::Database* db,
-                                                        std::string cache_dir) {
-  return std::make_unique<StoreSeveritySource>(db, std::move(cache_dir));
+std::unique_ptr<SeveritySource> MakeStoreSeveritySource(NodeStore* store, std::string cache_dir) {
+  return std::make_unique<StoreSeveritySource>(store, std::move(cache_dir));
 }
 
 }  // namespace scancov::node

@@ -18,14 +18,11 @@
 #include "privacy/release_policy.h"
 #include "protocol/study_kind.h"
 
-namespace SQLite {
-class Database;
-}
-
 namespace scancov::node {
 
 class DatasetSource;
 class LabelledSeriesSource;
+class NodeStore;
 class SeveritySource;
 class TercileBudget;
 
@@ -43,7 +40,7 @@ struct NodeContext {
   LabelledSeriesSource* labelled_series = nullptr;
   SeveritySource* scans = nullptr;
   TercileBudget* terciles = nullptr;
-  SQLite::Database* store = nullptr;  // the node's store, for what a task keeps at the site
+  NodeStore* store = nullptr;  // the node's store, for what a task keeps at the site
 };
 
 // What a task will read and release, from its spec alone.

@@ -1,9 +1,8 @@
 #include "node/tasks/tercile_budget.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include "absl/strings/str_cat.h"
 #include "core/sha256.h"
+#include "core/sqlite/sqlite.h"
 
 namespace scancov::node {
 namespace {
@@ -15,56 +14,45 @@ std::string DigestOf(const std::vector<double>& values) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TercileBudget>> TercileBudget::Open(SQLite::Database* db) {
-  try {
-    db->exec(
-        "CREATE TABLE IF NOT EXISTS tercile_rounds(study_id TEXT NOT NULL, round INTEGER NOT "
-        "NULL, beta_sha256 TEXT NOT NULL, candidates_sha256 TEXT NOT NULL, "
-        "PRIMARY KEY(study_id, round))");
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("tercile budget: open: ", e.what()));
-  }
-  return std::unique_ptr<TercileBudget>(new TercileBudget(db));
-}
-
 absl::StatusOr<std::map<uint32_t, TercileBudget::Answered>> TercileBudget::Load(
     const std::string& study_id) const {
-  if (db_ == nullptr) {
+  if (store_ == nullptr) {
     auto it = in_memory_.find(study_id);
     return it == in_memory_.end() ? std::map<uint32_t, Answered>() : it->second;
   }
-  try {
-    SQLite::Statement q(*db_,
-                        "SELECT round, beta_sha256, candidates_sha256 FROM tercile_rounds WHERE "
-                        "study_id = ?");
-    q.bind(1, study_id);
-    std::map<uint32_t, Answered> out;
-    while (q.executeStep()) {
-      out[static_cast<uint32_t>(q.getColumn(0).getInt64())] = {q.getColumn(1).getString(),
-                                                               q.getColumn(2).getString()};
-    }
-    return out;
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("tercile budget: read: ", e.what()));
-  }
+  return sqlite::Guard(
+      "tercile budget: read", [&]() -> absl::StatusOr<std::map<uint32_t, Answered>> {
+        SQLite::Statement q(
+            store_->db(),
+            "SELECT round, beta_sha256, candidates_sha256 FROM tercile_rounds WHERE "
+            "study_id = ?");
+        q.bind(1, study_id);
+        std::map<uint32_t, Answered> out;
+        while (q.executeStep()) {
+          sqlite::Row row(q);
+          const uint32_t round = row.Uint32();
+          Answered& a = out[round];
+          a.beta_sha256 = row.Text();
+          a.candidates_sha256 = row.Text();
+        }
+        return out;
+      });
 }
 
 absl::Status TercileBudget::Record(const std::string& study_id, uint32_t round, const Answered& a) {
-  if (db_ == nullptr) {
+  if (store_ == nullptr) {
     in_memory_[study_id][round] = a;
     return absl::OkStatus();
   }
-  try {
-    SQLite::Statement q(*db_, "INSERT OR IGNORE INTO tercile_rounds VALUES(?, ?, ?, ?)");
+  return sqlite::Guard("tercile budget: record", [&] {
+    SQLite::Statement q(store_->db(), "INSERT OR IGNORE INTO tercile_rounds VALUES(?, ?, ?, ?)");
     q.bind(1, study_id);
     q.bind(2, static_cast<int64_t>(round));
     q.bind(3, a.beta_sha256);
     q.bind(4, a.candidates_sha256);
     q.exec();
     return absl::OkStatus();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("tercile budget: record: ", e.what()));
-  }
+  });
 }
 
 absl::Status TercileBudget::Admit(const std::string& study_id, uint32_t round,

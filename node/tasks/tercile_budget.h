@@ -14,23 +14,19 @@
 // budget for each); that is the site's approval of studies, as for every other analysis.
 //
 // Storage: in memory (tests), or table `tercile_rounds(study_id, round, beta_sha256,
-// candidates_sha256)` in the node's SQLite store, so a restart forgets nothing.
+// candidates_sha256)` in the node's store (node/store/node_store.h), so a restart forgets nothing.
 // Thread safety: not thread-safe; the node runs one task at a time.
 #ifndef SCANCOV_NODE_TERCILE_BUDGET_H_
 #define SCANCOV_NODE_TERCILE_BUDGET_H_
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
-
-namespace SQLite {
-class Database;
-}
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 
@@ -41,8 +37,8 @@ class TercileBudget {
 
   // In memory only.
   TercileBudget() = default;
-  // Persistent in `db` (which must outlive the budget); creates the table if absent.
-  static absl::StatusOr<std::unique_ptr<TercileBudget>> Open(SQLite::Database* db);
+  // Persistent in `store`, which must outlive the budget.
+  explicit TercileBudget(NodeStore* store) : store_(store) {}
 
   // OK, and recorded, when round `round` of `study_id` may be answered for `beta` and
   // `candidates`: a round already answered with the same beta and candidates, or a new round
@@ -55,11 +51,10 @@ class TercileBudget {
   struct Answered {
     std::string beta_sha256, candidates_sha256;
   };
-  explicit TercileBudget(SQLite::Database* db) : db_(db) {}
   absl::StatusOr<std::map<uint32_t, Answered>> Load(const std::string& study_id) const;
   absl::Status Record(const std::string& study_id, uint32_t round, const Answered& a);
 
-  SQLite::Database* db_ = nullptr;                                 // null: in memory
+  NodeStore* store_ = nullptr;                                     // null: in memory
   std::map<std::string, std::map<uint32_t, Answered>> in_memory_;  // by study id, then round
 };
 

@@ -1,7 +1,5 @@
 #include "node/tasks/tercile_budget.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include "gtest/gtest.h"
 
 namespace scancov::node {
@@ -33,19 +31,18 @@ TEST(TercileBudgetTest, OtherCoefficientsAreRefused) {
 }
 
 TEST(TercileBudgetTest, PersistentBudgetSurvivesReopening) {
-  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  absl::StatusOr<std::unique_ptr<NodeStore>> store = NodeStore::InMemory();
+  ASSERT_TRUE(store.ok()) << store.status();
   {
-    absl::StatusOr<std::unique_ptr<TercileBudget>> budget = TercileBudget::Open(&db);
-    ASSERT_TRUE(budget.ok()) << budget.status();
+    TercileBudget budget(store->get());
     for (uint32_t r = 0; r < TercileBudget::kMaxRoundsPerStudy; ++r) {
-      ASSERT_TRUE((*budget)->Admit("s", r, kBeta, kGrid).ok());
+      ASSERT_TRUE(budget.Admit("s", r, kBeta, kGrid).ok());
     }
   }
-  absl::StatusOr<std::unique_ptr<TercileBudget>> reopened = TercileBudget::Open(&db);
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  EXPECT_TRUE((*reopened)->Admit("s", 0, kBeta, kGrid).ok());
-  EXPECT_EQ((*reopened)->Admit("s", 99, kBeta, kGrid).code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ((*reopened)->Admit("s", 0, {1.0, 0.0, 0.0}, kGrid).code(),
+  TercileBudget reopened(store->get());
+  EXPECT_TRUE(reopened.Admit("s", 0, kBeta, kGrid).ok());
+  EXPECT_EQ(reopened.Admit("s", 99, kBeta, kGrid).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(reopened.Admit("s", 0, {1.0, 0.0, 0.0}, kGrid).code(),
             absl::StatusCode::kPermissionDenied);
 }
 
