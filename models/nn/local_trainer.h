@@ -10,6 +10,9 @@
 // batch (epoch, index) is built (shuffling, augmentation, patch sampling) and how the network's
 // output and the batch become the loss (masking, reduction, class weights).
 //
+// LibTorch errors are thrown, as everywhere inside models/nn: the LibTorch-free entry points run
+// the loop under Guarded (torch_runtime.h), which turns them into a Status.
+//
 // Not thread-safe: the network, the optimizer and the callbacks are used on the calling thread.
 // The loop draws nothing from LibTorch's default generator itself, but the network's forward
 // pass may (Dropout): a caller that needs reproducible Dropout masks holds
