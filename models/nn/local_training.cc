@@ -1,3 +1,5 @@
+// The tabular family in one LibTorch translation unit (each costs ~35 s and 1.5 GB to compile):
+// its networks (tabular_models.h) and their local training and evaluation (local_training.h).
 #include "models/nn/local_training.h"
 
 #include <torch/torch.h>
@@ -6,38 +8,101 @@
 #include <cmath>
 #include <exception>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/env.h"
 #include "core/status_macros.h"
+#include "models/nn/local_trainer.h"
 #include "models/nn/model_registry.h"
 #include "models/nn/network.h"
 #include "models/nn/state_dict.h"
+#include "models/nn/tabular_models.h"
 #include "models/nn/torch_runtime.h"
 
 namespace scancov::nn {
+namespace {
+
+absl::Status CheckRowsOf(const std::vector<int64_t>& shape, int64_t input_dim,
+                         absl::string_view model) {
+  if (shape.size() == 2 && shape[0] >= 0 && shape[1] == input_dim) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(model, ": expected input [N, ", input_dim,
+                                                 "], got ", protocol::ShapeString(shape)));
+}
+
+absl::StatusOr<std::shared_ptr<Network>> MakeLogistic(absl::string_view config_json) {
+  SCV_ASSIGN_OR_RETURN(TabularNetConfig config, ParseTabularNetConfig(config_json));
+  if (!config.hidden.empty() || config.dropout != 0.0) {
+    return absl::InvalidArgumentError(
+        "logistic: takes no \"hidden\" layers and no \"dropout\" (use severity_mlp)");
+  }
+  return std::make_shared<LogisticRegression>(config);
+}
+
+absl::StatusOr<std::shared_ptr<Network>> MakeSeverityMlp(absl::string_view config_json) {
+  SCV_ASSIGN_OR_RETURN(TabularNetConfig config, ParseTabularNetConfig(config_json));
+  if (config.hidden.empty()) {
+    return absl::InvalidArgumentError(
+        "severity_mlp: needs at least one \"hidden\" layer (use logistic for none)");
+  }
+  return std::make_shared<SeverityMlp>(config);
+}
+
+}  // namespace
+
+LogisticRegression::LogisticRegression(const TabularNetConfig& config)
+    : Network("LogisticRegression"), input_dim_(config.input_dim) {
+  linear_ = register_module("linear", torch::nn::Linear(config.input_dim, 1));
+}
+
+torch::Tensor LogisticRegression::forward(const torch::Tensor& input) {
+  return linear_->forward(input).squeeze(-1);
+}
+
+absl::Status LogisticRegression::CheckInputShape(const std::vector<int64_t>& shape) const {
+  return CheckRowsOf(shape, input_dim_, "logistic");
+}
+
+SeverityMlp::SeverityMlp(const TabularNetConfig& config)
+    : Network("SeverityMlp"), input_dim_(config.input_dim) {
+  torch::nn::Sequential body;
+  int64_t width = config.input_dim;
+  for (int64_t hidden : config.hidden) {
+    body->push_back(torch::nn::Linear(width, hidden));
+    if (config.batch_norm) body->push_back(torch::nn::BatchNorm1d(hidden));
+    body->push_back(torch::nn::ReLU());
+    // Always present (identity at p = 0) so that tensor names do not depend on the dropout
+    // rate: sites that train with different rates still share one weight layout.
+    body->push_back(torch::nn::Dropout(config.dropout));
+    width = hidden;
+  }
+  body_ = register_module("body", body);
+  head_ = register_module("head", torch::nn::Linear(width, 1));
+}
+
+torch::Tensor SeverityMlp::forward(const torch::Tensor& input) {
+  return head_->forward(body_->forward(input)).squeeze(-1);
+}
+
+absl::Status SeverityMlp::CheckInputShape(const std::vector<int64_t>& shape) const {
+  return CheckRowsOf(shape, input_dim_, "severity_mlp");
+}
+
+void RegisterTabularModels(ModelRegistry* registry) {
+  // Both names are fresh in a new registry, so Register cannot fail here.
+  registry->Register("logistic", MakeLogistic).IgnoreError();
+  registry->Register("severity_mlp", MakeSeverityMlp).IgnoreError();
+}
+
 namespace {
 
 using protocol::TensorSet;
 
 // Rows per forward pass when predicting, so that memory stays bounded on large tables.
 constexpr int64_t kPredictBatch = 8192;
-
-absl::Status ValidateTrainConfig(const TrainConfig& config) {
-  if (config.epochs < 0) return absl::InvalidArgumentError("TrainConfig: epochs must be >= 0");
-  if (config.batch_size < 1) {
-    return absl::InvalidArgumentError("TrainConfig: batch_size must be >= 1");
-  }
-  if (!(std::isfinite(config.learning_rate) && config.learning_rate > 0.0)) {
-    return absl::InvalidArgumentError("TrainConfig: learning_rate must be finite and > 0");
-  }
-  if (!(std::isfinite(config.proximal_mu) && config.proximal_mu >= 0.0)) {
-    return absl::InvalidArgumentError("TrainConfig: proximal_mu must be finite and >= 0");
-  }
-  return absl::OkStatus();
-}
 
 // A network of `model` fitted to `data`, on `device`, holding `weights`. The caller holds
 // TorchGeneratorMutex() (construction draws from the default generator).
@@ -94,7 +159,8 @@ double MeanBce(const std::vector<double>& logits, const std::vector<float>& y) {
   return logits.empty() ? 0.0 : total / static_cast<double>(logits.size());
 }
 
-// 0..n-1 in an order drawn from `rng` (Fisher-Yates; the same on every platform).
+// 0..n-1 in an order drawn from `rng` (Fisher-Yates; the same on every platform). One generator
+// runs through all the epochs (unlike EpochOrder), as it always has for the tabular models.
 torch::Tensor ShuffledRows(int64_t n, Random* rng) {
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i) order[i] = i;
@@ -117,17 +183,6 @@ std::vector<std::pair<int64_t, int64_t>> BatchBounds(int64_t n, int64_t batch_si
   return bounds;
 }
 
-// mu/2 * sum ||p - p_global||^2 over the parameters.
-torch::Tensor ProximalTerm(const std::vector<torch::Tensor>& params,
-                           const std::vector<torch::Tensor>& global, double mu) {
-  torch::Tensor sum;
-  for (size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor term = (params[i] - global[i]).pow(2).sum();
-    sum = sum.defined() ? sum + term : term;
-  }
-  return sum * (mu / 2.0);
-}
-
 // BatchNorm in training mode needs at least two rows per batch.
 bool HasBatchNorm(const Network& net) {
   for (const auto& module : net.modules(/*include_self=*/false)) {
@@ -140,31 +195,29 @@ bool HasBatchNorm(const Network& net) {
   return false;
 }
 
-// Runs config.epochs epochs of Adam over (x, y); returns the number of steps.
+// config.epochs epochs over (x, y), each in a new shuffled order, on the mean binary
+// cross-entropy of the logits; returns the number of steps.
 int64_t RunEpochs(Network& net, const torch::Tensor& x, const torch::Tensor& y,
                   const TrainConfig& config) {
-  std::vector<torch::Tensor> params = net.parameters();
-  std::vector<torch::Tensor> global;
-  for (const torch::Tensor& p : params) global.push_back(p.detach().clone());
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(config.learning_rate));
-  Random rng(config.seed);
   const auto bounds = BatchBounds(x.size(0), config.batch_size);
-  net.train();
-  int64_t steps = 0;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    const torch::Tensor order = ShuffledRows(x.size(0), &rng).to(x.device());
-    for (const auto& [start, end] : bounds) {
-      const torch::Tensor rows = order.narrow(0, start, end - start);
-      adam.zero_grad();
-      torch::Tensor loss = torch::nn::functional::binary_cross_entropy_with_logits(
-          net.forward(x.index_select(0, rows)), y.index_select(0, rows));
-      if (config.proximal_mu > 0.0) loss = loss + ProximalTerm(params, global, config.proximal_mu);
-      loss.backward();
-      adam.step();
-      ++steps;
-    }
-  }
-  return steps;
+  Random rng(config.seed);
+  torch::Tensor order;
+  auto batches = [&](int epoch, int64_t index) {
+    if (index == 0) order = ShuffledRows(x.size(0), &rng).to(x.device());
+    const auto [start, end] = bounds[index];
+    const torch::Tensor rows = order.narrow(0, start, end - start);
+    return TrainingBatch{x.index_select(0, rows), y.index_select(0, rows), end - start};
+  };
+  auto loss = [](const torch::Tensor& logits, const TrainingBatch& batch) {
+    return torch::nn::functional::binary_cross_entropy_with_logits(logits, batch.target);
+  };
+  LocalTrainingOptions options;
+  options.epochs = config.epochs;
+  options.batches_per_epoch = static_cast<int64_t>(bounds.size());
+  options.learning_rate = config.learning_rate;
+  options.proximal_mu = config.proximal_mu;
+  options.device = x.device();
+  return TrainLocally(net, options, batches, loss).steps;
 }
 
 absl::StatusOr<TrainResult> TrainLocked(const TensorSet& global, const TabularData& train,
@@ -185,12 +238,7 @@ absl::StatusOr<TrainResult> TrainLocked(const TensorSet& global, const TabularDa
   result.metrics.loss_start = MeanBce(PredictLogits(*net, x), train.y);
   result.metrics.steps = RunEpochs(*net, x, y, config);
   result.metrics.loss_end = MeanBce(PredictLogits(*net, x), train.y);
-  SCV_ASSIGN_OR_RETURN(result.weights, ExportState(*net));
-  absl::Status finite = protocol::CheckAllFinite(result.weights);
-  if (!finite.ok() || !std::isfinite(result.metrics.loss_end)) {
-    return absl::InternalError(absl::StrCat("training diverged (lower the learning rate): ",
-                                            finite.ok() ? "loss is not finite" : finite.message()));
-  }
+  SCV_ASSIGN_OR_RETURN(result.weights, ExportTrained(*net, result.metrics.loss_end));
   return result;
 }
 
@@ -212,7 +260,8 @@ absl::StatusOr<TensorSet> InitModel(absl::string_view model, absl::string_view c
 absl::StatusOr<TrainResult> TrainLocal(const TensorSet& global, const TabularData& train,
                                        const TrainConfig& config) {
   return Guarded("TrainLocal", [&]() -> absl::StatusOr<TrainResult> {
-    SCV_RETURN_IF_ERROR(ValidateTrainConfig(config));
+    SCV_RETURN_IF_ERROR(CheckTrainingSettings("TrainConfig", config.epochs, config.batch_size,
+                                              config.learning_rate, config.proximal_mu));
     SCV_RETURN_IF_ERROR(ValidateTabularData(train));
     SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(config.device));
     absl::MutexLock lock(&TorchGeneratorMutex());

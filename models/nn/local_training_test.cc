@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "models/nn/tabular_config.h"
 #include "models/nn/tabular_data.h"
+#include "models/nn/weight_pins_test_util.h"
 
 namespace scancov::nn {
 namespace {
@@ -230,6 +231,26 @@ TEST(LocalTrainingTest, LargeProximalTermKeepsWeightsNearTheGlobalOnes) {
   const double tied_drift = MaxAbsDiff(tied->weights, global, /*parameters_only=*/true);
   EXPECT_GT(free_drift, 0.1);
   EXPECT_LT(tied_drift, 0.2 * free_drift);
+}
+
+// One short FedProx round of the MLP (Dropout, BatchNorm, a last single row merged into the
+// previous batch) gives the weights recorded before the training loop was shared by the three
+// network families.
+TEST(LocalTrainingTest, OneRoundGivesThePinnedWeights) {
+  const TabularData train = Separable(49, 8);
+  const TensorSet global = *InitModel("severity_mlp", kMlpConfig, 5);
+  TrainConfig config = Config("severity_mlp", kMlpConfig);
+  config.epochs = 2;
+  config.batch_size = 16;
+  config.proximal_mu = 0.5;
+  absl::StatusOr<TrainResult> result = TrainLocal(global, train, config);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->metrics.steps, 6);
+  std::vector<double> pins =
+      WeightPins(result->weights, {"body.0.weight", "body.1.running_mean", "head.bias"});
+  pins.push_back(result->metrics.loss_end);
+  ExpectPins(pins, {0.258954644, -0.317876846, -0.0770949498, -0.0560302958, -0.240195483,
+                    38.7244407, 45.1081239, 0.671260426});
 }
 
 TEST(LocalTrainingTest, EvaluateMatchesAManualLogisticComputation) {

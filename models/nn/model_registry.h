@@ -60,7 +60,7 @@ class ModelRegistry {
 };
 
 // Built-in families; each is defined beside its networks.
-void RegisterTabularModels(ModelRegistry* registry);       // tabular_models.cc
+void RegisterTabularModels(ModelRegistry* registry);       // local_training.cc
 void RegisterSegmentationModels(ModelRegistry* registry);  // seg_models.cc
 void RegisterSeverityModels(ModelRegistry* registry);      // slice_encoder.cc
 

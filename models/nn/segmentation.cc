@@ -3,17 +3,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <memory>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "core/env.h"
 #include "core/status_macros.h"
 #include "models/nn/batch_prefetcher.h"
-#include "models/nn/cuda_autocast.h"
+#include "models/nn/local_trainer.h"
 #include "models/nn/model_registry.h"
 #include "models/nn/network.h"
 #include "models/nn/seg_batches.h"
@@ -33,17 +29,10 @@ constexpr int64_t kEvalBatch2d = 8;
 constexpr int64_t kEvalBatch3d = 2;
 
 absl::Status ValidateSegTrainConfig(const SegTrainConfig& config) {
-  auto invalid = [](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("SegTrainConfig: ", why));
-  };
-  if (config.epochs < 0) return invalid("epochs must be >= 0");
-  if (config.batch_size < 1) return invalid("batch_size must be >= 1");
-  if (config.num_workers < 0 || config.num_workers > 64) return invalid("num_workers not 0..64");
-  if (!(std::isfinite(config.learning_rate) && config.learning_rate > 0.0)) {
-    return invalid("learning_rate must be finite and > 0");
-  }
-  if (!(std::isfinite(config.proximal_mu) && config.proximal_mu >= 0.0)) {
-    return invalid("proximal_mu must be finite and >= 0");
+  SCV_RETURN_IF_ERROR(CheckTrainingSettings("SegTrainConfig", config.epochs, config.batch_size,
+                                            config.learning_rate, config.proximal_mu));
+  if (config.num_workers < 0 || config.num_workers > 64) {
+    return absl::InvalidArgumentError("SegTrainConfig: num_workers not 0..64");
   }
   return absl::OkStatus();
 }
@@ -115,33 +104,6 @@ SegLossResult MeanLoss(Network& net, const SegNetConfig& config, const SegBatchB
   return result;
 }
 
-// mu/2 * sum ||p - p_global||^2 over the parameters.
-torch::Tensor ProximalTerm(const std::vector<torch::Tensor>& params,
-                           const std::vector<torch::Tensor>& global, double mu) {
-  torch::Tensor sum = torch::zeros({}, params.front().options());
-  for (size_t i = 0; i < params.size(); ++i) sum = sum + (params[i] - global[i]).pow(2).sum();
-  return sum * (mu / 2.0);
-}
-
-// Sample indices in the order of each epoch, drawn from the seed (Fisher-Yates).
-std::vector<std::vector<int64_t>> EpochOrders(int64_t n, int epochs, uint64_t seed) {
-  std::vector<std::vector<int64_t>> orders(epochs);
-  for (int e = 0; e < epochs; ++e) {
-    Random rng(MixSeed(seed, static_cast<uint64_t>(e), ~uint64_t{0}));
-    std::vector<int64_t>& order = orders[e];
-    for (int64_t i = 0; i < n; ++i) order.push_back(i);
-    for (int64_t i = n - 1; i > 0; --i) {
-      std::swap(order[i], order[rng.Next() % static_cast<uint64_t>(i + 1)]);
-    }
-  }
-  return orders;
-}
-
-struct EpochLosses {
-  double first = 0.0, last = 0.0;
-  int64_t steps = 0;
-};
-
 // Builds batch `index` of the whole run (epoch-major): the epoch's shuffled samples, each with
 // its augmentation drawn from (seed, epoch, position). Thread-safe: reads only.
 BatchPrefetcher::Producer BatchProducer(const SegNetConfig& net_config,
@@ -165,72 +127,43 @@ BatchPrefetcher::Producer BatchProducer(const SegNetConfig& net_config,
   };
 }
 
-// The optimizer and what each step needs besides the batch.
-struct Trainer {
-  Network& net;
-  std::vector<torch::Tensor> params;
-  std::vector<torch::Tensor> global;  // the parameters at the start, for FedProx
-  torch::optim::Adam adam;
-  double proximal_mu;
-  bool autocast;
-  torch::Device device;
+// A training batch whose CPU tensors alias the SegBatch they keep alive.
+TrainingBatch ToTrainingBatch(SegBatch built) {
+  auto batch = std::make_shared<SegBatch>(std::move(built));
+  auto keep = [batch](void*) {};
+  TrainingBatch out;
+  out.input = torch::from_blob(batch->input.data(), batch->input_shape, keep, torch::kFloat32);
+  out.target = torch::from_blob(batch->target.data(), batch->target_shape, keep, torch::kUInt8);
+  out.terms = batch->labelled;
+  return out;
+}
 
-  // One Adam step on the masked mean cross-entropy of `batch`; returns that loss (detached,
-  // without the FedProx term).
-  torch::Tensor Step(SegBatch& batch) {
-    adam.zero_grad();
-    torch::Tensor logits;
-    {
-      CudaAutocast scope(autocast);
-      logits = net.forward(InputOf(batch, device));
-    }
-    torch::Tensor loss =
-        SummedCrossEntropy(logits, TargetOf(batch, device)) / static_cast<double>(batch.labelled);
-    const torch::Tensor reported = loss.detach();
-    if (proximal_mu > 0.0) loss = loss + ProximalTerm(params, global, proximal_mu);
-    loss.backward();
-    adam.step();
-    return reported;
-  }
-};
-
-// Runs the epochs of Adam, with batches built by `config.num_workers` threads.
-EpochLosses RunEpochs(Network& net, const SegNetConfig& net_config, const SegBatchBuilder& builder,
-                      const std::vector<SegSample>& samples, const SegTrainConfig& config,
-                      torch::Device device) {
-  std::vector<torch::Tensor> params = net.parameters();
-  std::vector<torch::Tensor> global;
-  for (const torch::Tensor& p : params) global.push_back(p.detach().clone());
-  Trainer trainer{net,
-                  params,
-                  global,
-                  torch::optim::Adam(params, torch::optim::AdamOptions(config.learning_rate)),
-                  config.proximal_mu,
-                  config.mixed_precision && device.is_cuda(),
-                  device};
+// The local training epochs, with batches built by `config.num_workers` threads; a batch that
+// augmentation left without a labelled voxel is skipped.
+LocalTrainingStats RunEpochs(Network& net, const SegNetConfig& net_config,
+                             const SegBatchBuilder& builder, const std::vector<SegSample>& samples,
+                             const SegTrainConfig& config, torch::Device device) {
   const int64_t n = static_cast<int64_t>(samples.size());
   const int64_t per_epoch = (n + config.batch_size - 1) / config.batch_size;
-  const auto orders = EpochOrders(n, config.epochs, config.seed);
+  std::vector<std::vector<int64_t>> orders;
+  for (int e = 0; e < config.epochs; ++e) orders.push_back(EpochOrder(n, e, config.seed));
   BatchPrefetcher prefetcher(
       per_epoch * config.epochs, config.num_workers, 2 * std::max(1, config.num_workers),
       BatchProducer(net_config, builder, samples, orders, config, per_epoch));
-  net.train();
-  EpochLosses losses;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    torch::Tensor epoch_sum = torch::zeros({}, torch::TensorOptions().device(device));
-    int64_t epoch_steps = 0;
-    for (int64_t b = 0; b < per_epoch; ++b) {
-      SegBatch batch = prefetcher.Next();
-      if (batch.labelled == 0) continue;  // augmentation moved every label out
-      epoch_sum = epoch_sum + trainer.Step(batch);
-      ++epoch_steps;
-    }
-    const double mean = epoch_steps > 0 ? epoch_sum.item<double>() / epoch_steps : 0.0;
-    if (epoch == 0) losses.first = mean;
-    losses.last = mean;
-    losses.steps += epoch_steps;
-  }
-  return losses;
+  auto batches = [&prefetcher](int, int64_t) { return ToTrainingBatch(prefetcher.Next()); };
+  // The masked mean cross-entropy over the batch's labelled voxels.
+  auto loss = [](const torch::Tensor& logits, const TrainingBatch& batch) {
+    return SummedCrossEntropy(logits, batch.target.to(torch::kLong)) /
+           static_cast<double>(batch.terms);
+  };
+  LocalTrainingOptions options;
+  options.epochs = config.epochs;
+  options.batches_per_epoch = per_epoch;
+  options.learning_rate = config.learning_rate;
+  options.proximal_mu = config.proximal_mu;
+  options.device = device;
+  options.autocast = config.mixed_precision;
+  return TrainLocally(net, options, batches, loss);
 }
 
 absl::StatusOr<SegTrainResult> TrainOnDevice(const TensorSet& global,
@@ -254,26 +187,18 @@ absl::StatusOr<SegTrainResult> TrainOnDevice(const TensorSet& global,
   const SegLossResult start = MeanLoss(*net, net_config, builder, samples, device);
   m.loss_start = start.loss;
   m.labelled_voxels = start.labelled_voxels;
-  const auto clock_start = std::chrono::steady_clock::now();
-  const EpochLosses losses = RunEpochs(*net, net_config, builder, samples, config, device);
-  if (device.is_cuda()) torch::cuda::synchronize();
-  m.train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count();
-  m.steps = losses.steps;
-  m.train_loss_first_epoch = losses.first;
-  m.train_loss_last_epoch = losses.last;
+  const LocalTrainingStats stats = RunEpochs(*net, net_config, builder, samples, config, device);
+  m.train_seconds = stats.seconds;
+  m.steps = stats.steps;
+  m.train_loss_first_epoch = stats.first_epoch_loss;
+  m.train_loss_last_epoch = stats.last_epoch_loss;
   if (m.train_seconds > 0.0) {
     m.samples_per_second =
         static_cast<double>(result.num_samples) * config.epochs / m.train_seconds;
     m.slices_per_second = m.samples_per_second * static_cast<double>(builder.SlicesPerSample());
   }
   m.loss_end = MeanLoss(*net, net_config, builder, samples, device).loss;
-  SCV_ASSIGN_OR_RETURN(result.weights, ExportState(*net));
-  absl::Status finite = protocol::CheckAllFinite(result.weights);
-  if (!finite.ok() || !std::isfinite(m.loss_end)) {
-    return absl::InternalError(absl::StrCat("training diverged (lower the learning rate): ",
-                                            finite.ok() ? "loss is not finite" : finite.message()));
-  }
+  SCV_ASSIGN_OR_RETURN(result.weights, ExportTrained(*net, m.loss_end));
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include "models/nn/checkpoint.h"
 #include "models/nn/local_training.h"
 #include "models/nn/seg_probabilities.h"
+#include "models/nn/weight_pins_test_util.h"
 #include "sites/ct/phantom_volume.h"
 
 namespace scancov::nn {
@@ -223,6 +224,35 @@ TEST(SegmentationTest, SameSeedSameWeightsWhateverTheWorkers) {
   const SegTrainResult d = Train(global, examples, config);
   EXPECT_FALSE(d.metrics.mixed_precision);
   EXPECT_TRUE(SameBytes(a.weights, d.weights));
+}
+
+// One short augmented FedProx round of the 2.5D and the 3D net gives the weights recorded
+// before the training loop was shared by the three network families.
+TEST(SegmentationTest, OneRoundGivesThePinnedWeights) {
+  SegTrainConfig config = Config("unet25d", kLesionConfig);
+  config.augment = true;
+  config.proximal_mu = 0.5;
+  const SegTrainResult flat =
+      Train(Init("unet25d", kLesionConfig), {Phantoms()[0].lesions}, config);
+  std::vector<double> pins =
+      WeightPins(flat.weights, {"enc0.conv1.weight", "enc0.norm1.running_mean", "head.bias"});
+  pins.push_back(flat.metrics.loss_end);
+  pins.push_back(flat.metrics.train_loss_first_epoch);
+  pins.push_back(flat.metrics.train_loss_last_epoch);
+  ExpectPins(pins, {0.0897548944, -0.0946658179, -0.00187401415, -0.0137194227, -0.0944358259,
+                    -0.0245805848, 623.704595, 687.087329, 1.53596687, 1.4910357, 1.39468539});
+
+  config = Config("unet3d", k3dConfig);
+  config.epochs = 1;
+  config.batch_size = 2;
+  config.augment = true;
+  config.proximal_mu = 0.5;
+  const SegTrainResult cube = Train(Init("unet3d", k3dConfig), {Phantoms()[1].lesions}, config);
+  pins = WeightPins(cube.weights, {"enc0.conv1.weight", "head.bias"});
+  pins.push_back(cube.metrics.loss_end);
+  pins.push_back(cube.metrics.train_loss_first_epoch);
+  ExpectPins(pins, {0.109165356, -0.0763605461, -0.190925553, 0.249711901, 78.1734721, 93.3684765,
+                    1.61498928, 1.63461494});
 }
 
 TEST(SegmentationTest, LesionUnet25dLossDecreases) {

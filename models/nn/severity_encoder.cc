@@ -3,17 +3,14 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "core/env.h"
 #include "core/status_macros.h"
+#include "models/nn/local_trainer.h"
 #include "models/nn/model_registry.h"
-#include "models/nn/seg_batches.h"
 #include "models/nn/slice_encoder.h"
 #include "models/nn/state_dict.h"
 #include "models/nn/torch_runtime.h"
@@ -28,18 +25,8 @@ namespace F = torch::nn::functional;
 constexpr int64_t kEvalBatch = 32;
 
 absl::Status ValidateTrainConfig(const SeverityTrainConfig& config) {
-  auto invalid = [](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("SeverityTrainConfig: ", why));
-  };
-  if (config.epochs < 0) return invalid("epochs must be >= 0");
-  if (config.batch_size < 1) return invalid("batch_size must be >= 1");
-  if (!(std::isfinite(config.learning_rate) && config.learning_rate > 0.0)) {
-    return invalid("learning_rate must be finite and > 0");
-  }
-  if (!(std::isfinite(config.proximal_mu) && config.proximal_mu >= 0.0)) {
-    return invalid("proximal_mu must be finite and >= 0");
-  }
-  return absl::OkStatus();
+  return CheckTrainingSettings("SeverityTrainConfig", config.epochs, config.batch_size,
+                               config.learning_rate, config.proximal_mu);
 }
 
 // The slices of every labelled scan, each with its scan's label (the multiple-instance
@@ -178,64 +165,30 @@ double MeanLoss(SliceEncoder& net, TrainingSlices& slices, torch::Device device)
   return total / static_cast<double>(n);
 }
 
-// Slice indices in the order of each epoch, drawn from the seed (Fisher-Yates).
-std::vector<int64_t> EpochOrder(int64_t n, int epoch, uint64_t seed) {
-  Random rng(MixSeed(seed, static_cast<uint64_t>(epoch), ~uint64_t{0}));
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  for (int64_t i = n - 1; i > 0; --i) {
-    std::swap(order[i], order[rng.Next() % static_cast<uint64_t>(i + 1)]);
-  }
-  return order;
-}
-
-// mu/2 * sum ||p - p_global||^2 over the parameters.
-torch::Tensor ProximalTerm(const std::vector<torch::Tensor>& params,
-                           const std::vector<torch::Tensor>& global, double mu) {
-  torch::Tensor sum = torch::zeros({}, params.front().options());
-  for (size_t i = 0; i < params.size(); ++i) sum = sum + (params[i] - global[i]).pow(2).sum();
-  return sum * (mu / 2.0);
-}
-
-struct EpochLosses {
-  double first = 0.0, last = 0.0;
-  int64_t steps = 0;
-};
-
-// Adam over `config.epochs` shuffled passes; returns the mean batch loss of the first and last.
-EpochLosses RunEpochs(SliceEncoder& net, TrainingSlices& slices, const SeverityTrainConfig& config,
-                      torch::Device device) {
-  std::vector<torch::Tensor> params = net.parameters();
-  std::vector<torch::Tensor> global;
-  for (const torch::Tensor& p : params) global.push_back(p.detach().clone());
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(config.learning_rate));
+// The local training epochs over the slices, each epoch in its own shuffled order, on the mean
+// binary cross-entropy of the slice logits.
+LocalTrainingStats RunEpochs(SliceEncoder& net, TrainingSlices& slices,
+                             const SeverityTrainConfig& config, torch::Device device) {
   const torch::Tensor inputs = slices.Inputs(), targets = slices.Targets();
   const int64_t n = slices.count();
-  net.train();
-  EpochLosses losses;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    std::vector<int64_t> order = EpochOrder(n, epoch, config.seed);
-    torch::Tensor epoch_sum = torch::zeros({}, torch::TensorOptions().device(device));
-    int64_t epoch_steps = 0;
-    for (int64_t start = 0; start < n; start += config.batch_size) {
-      const int64_t len = std::min<int64_t>(config.batch_size, n - start);
-      const torch::Tensor index = torch::from_blob(order.data() + start, {len}, torch::kLong);
-      adam.zero_grad();
-      torch::Tensor loss = SummedBce(net.forward(inputs.index_select(0, index).to(device)),
-                                     targets.index_select(0, index).to(device)) /
-                           static_cast<double>(len);
-      epoch_sum = epoch_sum + loss.detach();
-      if (config.proximal_mu > 0.0) loss = loss + ProximalTerm(params, global, config.proximal_mu);
-      loss.backward();
-      adam.step();
-      ++epoch_steps;
-    }
-    const double mean = epoch_steps > 0 ? epoch_sum.item<double>() / epoch_steps : 0.0;
-    if (epoch == 0) losses.first = mean;
-    losses.last = mean;
-    losses.steps += epoch_steps;
-  }
-  return losses;
+  std::vector<int64_t> order;
+  auto batches = [&](int epoch, int64_t index) {
+    if (index == 0) order = EpochOrder(n, epoch, config.seed);
+    const int64_t start = index * config.batch_size;
+    const int64_t len = std::min<int64_t>(config.batch_size, n - start);
+    const torch::Tensor rows = torch::from_blob(order.data() + start, {len}, torch::kLong);
+    return TrainingBatch{inputs.index_select(0, rows), targets.index_select(0, rows), len};
+  };
+  auto loss = [](const torch::Tensor& logits, const TrainingBatch& batch) {
+    return SummedBce(logits, batch.target) / static_cast<double>(batch.terms);
+  };
+  LocalTrainingOptions options;
+  options.epochs = config.epochs;
+  options.batches_per_epoch = (n + config.batch_size - 1) / config.batch_size;
+  options.learning_rate = config.learning_rate;
+  options.proximal_mu = config.proximal_mu;
+  options.device = device;
+  return TrainLocally(net, options, batches, loss);
 }
 
 // `Scans`: std::vector<SeverityScan> or PreparedScans.
@@ -257,21 +210,13 @@ absl::StatusOr<SeverityTrainResult> TrainOnDevice(const TensorSet& global, const
   m.slices = slices.count();
   m.device = device.is_cuda() ? "cuda" : "cpu";
   m.loss_start = MeanLoss(*net, slices, device);
-  const auto clock_start = std::chrono::steady_clock::now();
-  const EpochLosses losses = RunEpochs(*net, slices, config, device);
-  if (device.is_cuda()) torch::cuda::synchronize();
-  m.train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count();
-  m.steps = losses.steps;
-  m.train_loss_first_epoch = losses.first;
-  m.train_loss_last_epoch = losses.last;
+  const LocalTrainingStats stats = RunEpochs(*net, slices, config, device);
+  m.train_seconds = stats.seconds;
+  m.steps = stats.steps;
+  m.train_loss_first_epoch = stats.first_epoch_loss;
+  m.train_loss_last_epoch = stats.last_epoch_loss;
   m.loss_end = MeanLoss(*net, slices, device);
-  SCV_ASSIGN_OR_RETURN(result.weights, ExportState(*net));
-  absl::Status finite = protocol::CheckAllFinite(result.weights);
-  if (!finite.ok() || !std::isfinite(m.loss_end)) {
-    return absl::InternalError(absl::StrCat("training diverged (lower the learning rate): ",
-                                            finite.ok() ? "loss is not finite" : finite.message()));
-  }
+  SCV_ASSIGN_OR_RETURN(result.weights, ExportTrained(*net, m.loss_end));
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "models/nn/local_training.h"
 #include "models/nn/severity_test_scans.h"
+#include "models/nn/weight_pins_test_util.h"
 
 namespace scancov::nn {
 namespace {
@@ -252,6 +253,22 @@ TEST(SeverityEncoderTest, TrainingIsDeterministicAndFedProxHoldsBack) {
   EXPECT_EQ(none.metrics.steps, 0);
   EXPECT_EQ(none.metrics.loss_start, none.metrics.loss_end);
   EXPECT_TRUE(SameBytes(none.weights, global));
+}
+
+// One short FedProx round gives the weights recorded before the training loop was shared by
+// the three network families.
+TEST(SeverityEncoderTest, OneRoundGivesThePinnedWeights) {
+  const std::vector<SeverityScan> scans(Training().begin(), Training().begin() + 4);
+  SeverityTrainConfig config = TrainConfig(kSingle, 2);
+  config.proximal_mu = 0.5;
+  const SeverityTrainResult result = Train(Init(kSingle), scans, config);
+  std::vector<double> pins =
+      WeightPins(result.weights, {"block0.0.weight", "block0.1.running_mean", "head.bias"});
+  pins.push_back(result.metrics.loss_end);
+  pins.push_back(result.metrics.train_loss_first_epoch);
+  pins.push_back(result.metrics.train_loss_last_epoch);
+  ExpectPins(pins, {0.174627289, -0.144742072, 0.00185135903, 0.000691412191, -0.115774207,
+                    178.66315, 195.243989, 0.69673542, 0.682648897, 0.635004401});
 }
 
 // Prepared once and the CT dropped (what the node keeps): training and embedding give the same

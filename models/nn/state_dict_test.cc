@@ -1,5 +1,6 @@
 // Tests of the LibTorch internals: module <-> TensorSet conversion, the registry and the
-// tabular networks. The only test translation unit that includes LibTorch.
+// tabular networks. With local_trainer_test.cc, the only test translation unit that includes
+// LibTorch (a unity build, see CMakeLists.txt).
 #include "models/nn/state_dict.h"
 
 #include <string>

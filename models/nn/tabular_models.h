@@ -10,7 +10,8 @@
 //                 body.<i>.running_mean/running_var/num_batches_tracked, head.weight/bias
 //                 (with batch_norm, hidden layer k is body.4k .. body.4k+3).
 //
-// Not thread-safe (torch::nn::Module).
+// Defined in local_training.cc with their training, so that the family is one LibTorch
+// translation unit. Not thread-safe (torch::nn::Module).
 #ifndef SCANCOV_MODELS_NN_TABULAR_MODELS_H_
 #define SCANCOV_MODELS_NN_TABULAR_MODELS_H_
 
