@@ -66,10 +66,12 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
                        privacy::EgressLedger::Open(db.get()));
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
+  GrpcClientOptions client_options;
+  client_options.crl = config.crl;
   SCV_ASSIGN_OR_RETURN(
       std::unique_ptr<GrpcFederationClient> client,
       GrpcFederationClient::Create(config.aggregator, {config.ca_cert, config.cert, config.key},
-                                   config.aggregator_tls_name));
+                                   config.aggregator_tls_name, client_options));
   ClinicalDatasetSource source(db.get());
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<TercileBudget> terciles, TercileBudget::Open(db.get()));
   std::unique_ptr<LabelledSeriesSource> series = MakeStoreSeriesSource(db.get(), config.cache_dir);
