@@ -19,8 +19,8 @@ SCORE=$BUILD/node/bedside/scancov-score
 bin() { echo "$BUILD/$1"; }
 PKI=$(bin sites/pki/scancov-pki)
 SYNTH=$(bin sites/synth/scancov-synth-site)
-AGG=$(bin aggregator/scancov-aggregator)
-COORD=$(bin aggregator/scancov-coord)
+AGG=$(bin aggregator/server/scancov-aggregator)
+COORD=$(bin aggregator/coordinator/scancov-coord)
 NODE=$(bin node/scancov-node)
 for b in "$PKI" "$SYNTH" "$AGG" "$COORD" "$NODE" "$SCORE"; do
   [[ -x $b ]] || { echo "demo: $b is missing; run 'make demo' (it builds first)" >&2; exit 1; }
