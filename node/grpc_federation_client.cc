@@ -16,6 +16,12 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
 absl::StatusOr<std::unique_ptr<GrpcFederationClient>> GrpcFederationClient::Create(
     const std::string& target, const protocol::TlsFiles& tls, const std::string& server_name,
     GrpcClientOptions options) {
+  if (!options.crl.empty()) {
+    SCV_ASSIGN_OR_RETURN(std::unique_ptr<CheckedChannel> checked,
+                         CheckedChannel::Open(target, tls, server_name, options.crl));
+    return std::unique_ptr<GrpcFederationClient>(
+        new GrpcFederationClient(std::move(checked), std::move(options)));
+  }
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                        protocol::MakeMtlsChannel(target, tls, server_name));
   return std::make_unique<GrpcFederationClient>(std::move(channel), options);
@@ -23,24 +29,50 @@ absl::StatusOr<std::unique_ptr<GrpcFederationClient>> GrpcFederationClient::Crea
 
 GrpcFederationClient::GrpcFederationClient(std::shared_ptr<grpc::Channel> channel,
                                            GrpcClientOptions options)
-    : stub_(v1::Federation::NewStub(std::move(channel))), options_(options) {}
+    : options_(std::move(options)),
+      channel_(channel),
+      stub_(v1::Federation::NewStub(std::move(channel))) {}
+
+GrpcFederationClient::GrpcFederationClient(std::unique_ptr<CheckedChannel> checked,
+                                           GrpcClientOptions options)
+    : options_(std::move(options)), checked_(std::move(checked)) {}
+
+absl::StatusOr<std::shared_ptr<v1::Federation::Stub>> GrpcFederationClient::Stub() {
+  if (checked_ == nullptr) {
+    absl::MutexLock lock(&mu_);
+    return stub_;
+  }
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, checked_->Get());
+  absl::MutexLock lock(&mu_);
+  if (channel != channel_) {
+    channel_ = channel;
+    stub_ = v1::Federation::NewStub(std::move(channel));
+  }
+  return stub_;
+}
+
+absl::Status GrpcFederationClient::Explain(absl::Status status) const {
+  return checked_ == nullptr ? status : checked_->Explain(std::move(status));
+}
 
 absl::StatusOr<v1::RegisterResponse> GrpcFederationClient::Register(
     const v1::RegisterRequest& request) {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
   grpc::ClientContext context;
   SetDeadline(&context, options_.unary_timeout);
   v1::RegisterResponse response;
   SCV_RETURN_IF_ERROR(
-      protocol::FromGrpcStatus(stub_->Register(&context, request, &response), "Register"));
+      Explain(protocol::FromGrpcStatus(stub->Register(&context, request, &response), "Register")));
   return response;
 }
 
 absl::StatusOr<v1::PullTaskResponse> GrpcFederationClient::PullTask() {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
   grpc::ClientContext context;
   SetDeadline(&context, options_.unary_timeout);
   v1::PullTaskResponse response;
-  SCV_RETURN_IF_ERROR(protocol::FromGrpcStatus(
-      stub_->PullTask(&context, v1::PullTaskRequest(), &response), "PullTask"));
+  SCV_RETURN_IF_ERROR(Explain(protocol::FromGrpcStatus(
+      stub->PullTask(&context, v1::PullTaskRequest(), &response), "PullTask")));
   return response;
 }
 
@@ -56,6 +88,7 @@ absl::StatusOr<v1::DecisionAck> GrpcFederationClient::ReportDecision(
 
 absl::StatusOr<protocol::TensorSet> GrpcFederationClient::DownloadWeights(
     const std::string& task_id, const std::string& checkpoint_id) {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
   grpc::ClientContext context;
   SetDeadline(&context, options_.stream_timeout);
   v1::DownloadWeightsRequest request;
@@ -63,17 +96,20 @@ absl::StatusOr<protocol::TensorSet> GrpcFederationClient::DownloadWeights(
   request.set_checkpoint_id(checkpoint_id);
   request.set_chunk_bytes(options_.chunk_bytes);
   std::unique_ptr<grpc::ClientReader<v1::WeightsMessage>> reader =
-      stub_->DownloadWeights(&context, request);
-  return protocol::ReadWeightsStream(reader.get());
+      stub->DownloadWeights(&context, request);
+  absl::StatusOr<protocol::TensorSet> set = protocol::ReadWeightsStream(reader.get());
+  if (!set.ok()) return Explain(set.status());
+  return set;
 }
 
 absl::StatusOr<v1::UploadResponse> GrpcFederationClient::UploadResult(
     const v1::UploadHeader& header, const protocol::TensorSet* weights) {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
   grpc::ClientContext context;
   SetDeadline(&context, options_.stream_timeout);
   v1::UploadResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::UploadMessage>> writer =
-      stub_->UploadResult(&context, &response);
+      stub->UploadResult(&context, &response);
   v1::UploadMessage message;
   *message.mutable_header() = header;
   message.mutable_header()->set_has_weights(weights != nullptr);
@@ -91,7 +127,7 @@ absl::StatusOr<v1::UploadResponse> GrpcFederationClient::UploadResult(
     }
   }
   writer->WritesDone();
-  SCV_RETURN_IF_ERROR(protocol::FromGrpcStatus(writer->Finish(), "UploadResult"));
+  SCV_RETURN_IF_ERROR(Explain(protocol::FromGrpcStatus(writer->Finish(), "UploadResult")));
   return response;
 }
 

@@ -1,12 +1,20 @@
 // GrpcFederationClient: the production FederationClient, over gRPC with mutual TLS. The node
-// only dials out; it presents its site certificate and trusts only the consortium CA.
+// only dials out; it presents its site certificate and trusts only the consortium CA, and,
+// with a CRL, refuses an aggregator whose certificate is revoked (node/checked_channel.h):
+// calls then fail Unauthenticated naming the serial and the reason, which the agent does not
+// retry.
+//
+// Thread safety: thread-safe.
 #ifndef SCANCOV_NODE_GRPC_FEDERATION_CLIENT_H_
 #define SCANCOV_NODE_GRPC_FEDERATION_CLIENT_H_
 
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "node/checked_channel.h"
 #include "protocol/federation_client.h"
 #include "protocol/grpc_util.h"
 #include "protocol/scancov.grpc.pb.h"
@@ -17,6 +25,10 @@ struct GrpcClientOptions {
   absl::Duration unary_timeout = absl::Seconds(30);
   absl::Duration stream_timeout = absl::Minutes(10);
   uint32_t chunk_bytes = 0;  // 0: protocol default
+  // A CRL signed by the consortium CA (the site file's "crl"); empty: the aggregator's
+  // certificate is not checked for revocation. Create fails on a CRL that is missing,
+  // malformed or not signed by the CA.
+  std::string crl;
 };
 
 class GrpcFederationClient : public protocol::FederationClient {
@@ -36,8 +48,17 @@ class GrpcFederationClient : public protocol::FederationClient {
                                                   const protocol::TensorSet* weights) override;
 
  private:
-  std::unique_ptr<v1::Federation::Stub> stub_;
-  GrpcClientOptions options_;
+  GrpcFederationClient(std::unique_ptr<CheckedChannel> checked, GrpcClientOptions options);
+  // The stub for the next call (over a new channel when the CRL changed).
+  absl::StatusOr<std::shared_ptr<v1::Federation::Stub>> Stub();
+  // A failed call's status; a refusal of the aggregator by the CRL check replaces UNAVAILABLE.
+  absl::Status Explain(absl::Status status) const;
+
+  const GrpcClientOptions options_;
+  const std::unique_ptr<CheckedChannel> checked_;  // null without a CRL
+  absl::Mutex mu_;
+  std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<v1::Federation::Stub> stub_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace scancov::node

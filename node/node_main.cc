@@ -53,10 +53,12 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   privacy::EgressLedger ledger(store->db());
   TaskLog log(*store);
+  GrpcClientOptions client_options;
+  client_options.crl = config.crl;
   SCV_ASSIGN_OR_RETURN(
       std::unique_ptr<GrpcFederationClient> client,
       GrpcFederationClient::Create(config.aggregator, {config.ca_cert, config.cert, config.key},
-                                   config.aggregator_tls_name));
+                                   config.aggregator_tls_name, client_options));
   ClinicalDatasetSource source(store.get());
   TercileBudget terciles(store.get());
   ApprovalBook approvals(store.get());

@@ -1,5 +1,9 @@
 #include "protocol/grpc_util.h"
 
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
@@ -28,6 +32,55 @@ absl::StatusOr<Pems> ReadPems(const TlsFiles& files) {
   return p;
 }
 
+// Runs gRPC's own host name check, then `check`, synchronously inside the handshake. (gRPC
+// verifies the chain against the root certificates before calling a verifier; a verifier set
+// on TlsChannelCredentialsOptions replaces the default host name check, hence its call here.)
+class CheckingVerifier : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  explicit CheckingVerifier(ServerCertificateCheck check)
+      : check_(std::move(check)),
+        host_name_(std::make_shared<grpc::experimental::HostNameCertificateVerifier>()) {}
+
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
+    grpc::Status host_status;
+    if (!host_name_->Verify(
+            request, [](grpc::Status) {}, &host_status)) {
+      host_name_->Cancel(request);
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  "server host name check did not complete");
+      return true;
+    }
+    if (!host_status.ok()) {
+      *sync_status = host_status;
+      return true;
+    }
+    const grpc::string_ref pem = request->peer_cert();
+    *sync_status = ToGrpcStatus(check_(absl::string_view(pem.data(), pem.size())));
+    return true;
+  }
+
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest* /*request*/) override {}
+
+ private:
+  ServerCertificateCheck check_;
+  std::shared_ptr<grpc::experimental::CertificateVerifier> host_name_;
+};
+
+std::shared_ptr<grpc::ChannelCredentials> CheckedChannelCredentials(const Pems& pems,
+                                                                    ServerCertificateCheck check) {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(
+      std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+          pems.ca, std::vector<grpc::experimental::IdentityKeyCertPair>{{pems.key, pems.cert}}));
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_verify_server_certs(true);
+  options.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<CheckingVerifier>(std::move(check)));
+  return grpc::experimental::TlsCredentials(options);
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -44,19 +97,26 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& where
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(const std::string& target,
                                                                const TlsFiles& files,
                                                                const std::string& server_name,
-                                                               int max_receive_bytes) {
+                                                               int max_receive_bytes,
+                                                               ServerCertificateCheck check) {
   SCV_ASSIGN_OR_RETURN(Pems pems, ReadPems(files));
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = pems.ca;
-  options.pem_cert_chain = pems.cert;
-  options.pem_private_key = pems.key;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (check) {
+    credentials = CheckedChannelCredentials(pems, std::move(check));
+  } else {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = pems.ca;
+    options.pem_cert_chain = pems.cert;
+    options.pem_private_key = pems.key;
+    credentials = grpc::SslCredentials(options);
+  }
   grpc::ChannelArguments args;
   if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   // Reconnect quickly after an aggregator restart; the node adds its own backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeMtlsServerCredentials(

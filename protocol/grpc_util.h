@@ -5,10 +5,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "protocol/scancov.grpc.pb.h"
 #include "protocol/tensor_set.h"
 
@@ -25,13 +27,20 @@ struct TlsFiles {
   std::string key;      // this party's private key
 };
 
+// An extra check of the server's certificate (the leaf, PEM), e.g. against a revocation list:
+// OK accepts, anything else refuses the server.
+using ServerCertificateCheck =
+    std::function<absl::Status(absl::string_view server_certificate_pem)>;
+
 // A channel that presents `files.cert` and trusts only `files.ca_cert`. `server_name`, when
 // set, is the name checked against the server certificate instead of the host in `target`.
 // `max_receive_bytes` > 0 raises gRPC's 4 MB limit on one received message.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(const std::string& target,
-                                                               const TlsFiles& files,
-                                                               const std::string& server_name = "",
-                                                               int max_receive_bytes = 0);
+// `check`, when set, runs inside every TLS handshake, after the chain has been verified against
+// the CA and the host name checked: a refusal fails the handshake, so not one byte of a call
+// reaches a refused server (calls then fail UNAVAILABLE; the caller learns why from `check`).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(
+    const std::string& target, const TlsFiles& files, const std::string& server_name = "",
+    int max_receive_bytes = 0, ServerCertificateCheck check = nullptr);
 
 // Server credentials that require and verify a client certificate from the consortium CA.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeMtlsServerCredentials(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo federation: a consortium CA, an aggregator and three hospital nodes as separate
-# processes on 127.0.0.1, talking gRPC over mutual TLS. Each site gets a synthetic admission
+# processes on 127.0.0.1, talking gRPC over mutual TLS; every party makes its own key and the
+# CA only signs requests, and the aggregator and the nodes check a revocation list. Each site gets a synthetic admission
 # cohort, imports it (pseudonymised) into its own store, and the coordinator runs a multi-round
 # FedAvg study of a small LibTorch severity model. Everything is written under demo-run/.
 set -euo pipefail
@@ -18,8 +19,8 @@ SCORE=$BUILD/node/bedside/scancov-score
 bin() { echo "$BUILD/$1"; }
 PKI=$(bin sites/pki/scancov-pki)
 SYNTH=$(bin sites/synth/scancov-synth-site)
-AGG=$(bin aggregator/scancov-aggregator)
-COORD=$(bin aggregator/scancov-coord)
+AGG=$(bin aggregator/server/scancov-aggregator)
+COORD=$(bin aggregator/coordinator/scancov-coord)
 NODE=$(bin node/scancov-node)
 for b in "$PKI" "$SYNTH" "$AGG" "$COORD" "$NODE" "$SCORE"; do
   [[ -x $b ]] || { echo "demo: $b is missing; run 'make demo' (it builds first)" >&2; exit 1; }
@@ -38,11 +39,19 @@ rm -rf "$RUN"
 mkdir -p "$RUN/logs"
 start=$(date +%s)
 
-say "1. Consortium PKI: a CA, the aggregator, the coordinator and one certificate per site"
+say "1. Consortium PKI: a CA; the aggregator, the coordinator and each site make their own key and request, the CA signs them"
 "$PKI" --log-level warn init --dir "$RUN/pki" --consortium "ScanCov demo consortium" >/dev/null
-"$PKI" --log-level warn issue --dir "$RUN/pki" --role aggregator --id aggregator >/dev/null
-"$PKI" --log-level warn issue --dir "$RUN/pki" --role coordinator --id coordinator >/dev/null
-for s in "${SITES[@]}"; do "$PKI" --log-level warn issue --dir "$RUN/pki" --role site --id "$s" >/dev/null; done
+# Each participant's key is made in its own directory and never leaves it; only the request
+# (CSR) travels to the CA, which decides the role and id it certifies.
+enrol() {  # role id home key
+  "$PKI" --log-level warn request --role "$1" --id "$2" --key "$4" --csr "$3/$2.csr" >/dev/null
+  "$PKI" --log-level warn sign --dir "$RUN/pki" --csr "$3/$2.csr" --role "$1" --id "$2" >/dev/null
+}
+enrol aggregator aggregator "$RUN/aggregator" "$RUN/aggregator/aggregator.key"
+enrol coordinator coordinator "$RUN/coordinator" "$RUN/coordinator/coordinator.key"
+for s in "${SITES[@]}"; do enrol site "$s" "$RUN/sites/$s" "$RUN/sites/$s/state/$s.key"; done
+# The revocation list (empty for now): the aggregator and every node check their peers against it.
+"$PKI" --log-level warn crl --dir "$RUN/pki" >/dev/null
 "$PKI" show "$RUN/pki/sites/kb.crt" | sed 's/^/   /' | head -6
 
 say "2. Synthetic hospitals: admission exports and chest CT (DICOM), imported and pseudonymised at each site"
@@ -57,7 +66,8 @@ for i in "${!SITES[@]}"; do
 {
   "site_id": "$s",
   "aggregator": "127.0.0.1:PORT",
-  "tls": {"ca": "../../pki/ca.crt", "cert": "../../pki/sites/$s.crt", "key": "../../pki/sites/$s.key"},
+  "tls": {"ca": "../../pki/ca.crt", "cert": "../../pki/sites/$s.crt", "key": "state/$s.key"},
+  "crl": "../../pki/crl.pem",
   "data_dir": "export",
   "store": "state/node.db",
   "secret": "state/site.secret",
@@ -74,8 +84,8 @@ done
 
 say "3. Aggregator on 127.0.0.1 (mutual TLS, state in SQLite)"
 "$AGG" --listen 127.0.0.1:0 --db "$RUN/aggregator.db" --ca "$RUN/pki/ca.crt" \
-  --cert "$RUN/pki/aggregators/aggregator.crt" --key "$RUN/pki/aggregators/aggregator.key" \
-  --port-file "$RUN/aggregator.port" --wait-seconds 0.5 >"$RUN/logs/aggregator.log" 2>&1 &
+  --cert "$RUN/pki/aggregators/aggregator.crt" --key "$RUN/aggregator/aggregator.key" \
+  --crl "$RUN/pki/crl.pem" --port-file "$RUN/aggregator.port" --wait-seconds 0.5 >"$RUN/logs/aggregator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $RUN/aggregator.port ]] && break; sleep 0.1; done
 PORT=$(cat "$RUN/aggregator.port")
@@ -83,7 +93,7 @@ echo "   listening on 127.0.0.1:$PORT"
 for s in "${SITES[@]}"; do sed -i "s/127.0.0.1:PORT/127.0.0.1:$PORT/" "$RUN/sites/$s/site.json"; done
 coord() {
   "$COORD" --aggregator "127.0.0.1:$PORT" --ca "$RUN/pki/ca.crt" \
-    --cert "$RUN/pki/coordinators/coordinator.crt" --key "$RUN/pki/coordinators/coordinator.key" "$@"
+    --cert "$RUN/pki/coordinators/coordinator.crt" --key "$RUN/coordinator/coordinator.key" "$@"
 }
 
 say "4. Coordinator enrols the sites and launches six studies: Table 1, ScanCov refit, AI-SCoRE-like fit, lung U-Net and AI-severity (hegp held out), a $ROUNDS-round FedAvg model"

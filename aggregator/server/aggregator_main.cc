@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
       "certificates. All state lives in the SQLite database, so a restart loses nothing."};
   std::string listen = "127.0.0.1:7443";
   std::string db = "aggregator.db";
-  std::string ca, cert, key, port_file;
+  std::string ca, cert, key, crl, port_file;
   std::string log_level = "info";
   double wait_seconds = 2;
   app.add_option("--listen", listen, "host:port to listen on (port 0: pick a free port)")
@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   app.add_option("--ca", ca, "consortium CA certificate (PEM)")->required();
   app.add_option("--cert", cert, "aggregator certificate (PEM)")->required();
   app.add_option("--key", key, "aggregator private key (PEM)")->required();
+  app.add_option("--crl", crl,
+                 "CRL signed by the consortium CA (scancov-pki crl): revoked certificates are "
+                 "refused on every call; the file is reloaded when it changes");
   app.add_option("--port-file", port_file, "write the bound port to this file once listening");
   app.add_option("--wait-seconds", wait_seconds, "how long idle nodes are told to wait")
       ->capture_default_str();
@@ -53,13 +56,16 @@ int main(int argc, char** argv) {
   options.studies = &scancov::aggregator::AllStudyLogics();
   options.wait = absl::Seconds(wait_seconds);
   auto federation = std::make_unique<scancov::aggregator::Federation>(std::move(*store), options);
-  auto server =
-      scancov::aggregator::AggregatorServer::Start(listen, {ca, cert, key}, std::move(federation));
+  scancov::aggregator::AggregatorServerOptions server_options;
+  server_options.crl = crl;
+  auto server = scancov::aggregator::AggregatorServer::Start(listen, {ca, cert, key},
+                                                             std::move(federation), server_options);
   if (!server.ok()) {
     spdlog::critical("{}", std::string(server.status().message()));
     return 1;
   }
-  spdlog::info("listening on port {} (mutual TLS), state in {}", (*server)->port(), db);
+  spdlog::info("listening on port {} (mutual TLS{}), state in {}", (*server)->port(),
+               crl.empty() ? "" : ", CRL " + crl, db);
   if (!port_file.empty()) {
     std::ofstream(port_file) << (*server)->port() << "\n";
   }

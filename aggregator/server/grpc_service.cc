@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
 #include "sites/pki/identity.h"
+#include "sites/pki/revocation_checker.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -14,9 +16,9 @@ namespace {
 using protocol::ToGrpcStatus;
 
 // Resolves the caller or returns the refusal to send back.
-#define SCV_CALLER_OR_RETURN(var, context)                         \
-  absl::StatusOr<Caller> var##_or = CallerFromContext(*(context)); \
-  if (!var##_or.ok()) return ToGrpcStatus(var##_or.status());      \
+#define SCV_CALLER_OR_RETURN(var, context)                                      \
+  absl::StatusOr<Caller> var##_or = CallerFromContext(*(context), revocation_); \
+  if (!var##_or.ok()) return ToGrpcStatus(var##_or.status());                   \
   const Caller& var = *var##_or
 
 template <typename T>
@@ -61,16 +63,25 @@ absl::StatusOr<protocol::TensorSet> ReadUploadedWeights(
 
 }  // namespace
 
-absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context) {
+absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context,
+                                         sites::RevocationChecker* revocation) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) {
     return absl::UnauthenticatedError("no verified client certificate");
   }
   std::vector<grpc::string_ref> pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pem.empty()) return absl::UnauthenticatedError("no client certificate in the TLS session");
-  absl::StatusOr<sites::PeerIdentity> identity =
-      sites::IdentityFromCertificatePem(absl::string_view(pem[0].data(), pem[0].size()));
+  const absl::string_view certificate(pem[0].data(), pem[0].size());
+  absl::StatusOr<sites::PeerIdentity> identity = sites::IdentityFromCertificatePem(certificate);
   if (!identity.ok()) return Annotate(identity.status(), "client certificate");
+  if (revocation != nullptr) {
+    // On every call, not once per connection: a revocation takes effect on open connections.
+    const absl::Status revoked = revocation->Check(certificate);
+    if (!revoked.ok()) {
+      spdlog::warn("refused {}: {}", sites::ToString(*identity), std::string(revoked.message()));
+      return absl::UnauthenticatedError(absl::StrCat("client certificate: ", revoked.message()));
+    }
+  }
   switch (identity->role) {
     case sites::Role::kSite:
       return Caller{Caller::Role::kSite, identity->id};
@@ -205,13 +216,27 @@ grpc::Status CoordinatorService::DownloadCheckpoint(
 
 absl::StatusOr<std::unique_ptr<AggregatorServer>> AggregatorServer::Start(
     const std::string& address, const protocol::TlsFiles& tls,
-    std::unique_ptr<Federation> federation) {
+    std::unique_ptr<Federation> federation, AggregatorServerOptions options) {
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                        protocol::MakeMtlsServerCredentials(tls));
+  std::unique_ptr<sites::RevocationChecker> revocation_checker;
+  if (!options.crl.empty()) {
+    SCV_ASSIGN_OR_RETURN(std::string ca_pem, ReadFileToString(tls.ca_cert));
+    sites::RevocationCheckerOptions crl_options;
+    crl_options.warn = std::move(options.on_crl_warning);
+    absl::StatusOr<std::unique_ptr<sites::RevocationChecker>> checker =
+        sites::RevocationChecker::Open(std::move(ca_pem), options.crl, std::move(crl_options));
+    if (!checker.ok()) return Annotate(checker.status(), "aggregator: CRL");
+    revocation_checker = std::move(*checker);
+  }
   std::unique_ptr<AggregatorServer> server(new AggregatorServer());
+  server->revocation_ = std::move(revocation_checker);
+  sites::RevocationChecker* revocation = server->revocation_.get();
   server->federation_ = std::move(federation);
-  server->federation_service_ = std::make_unique<FederationService>(server->federation_.get());
-  server->coordinator_service_ = std::make_unique<CoordinatorService>(server->federation_.get());
+  server->federation_service_ =
+      std::make_unique<FederationService>(server->federation_.get(), revocation);
+  server->coordinator_service_ =
+      std::make_unique<CoordinatorService>(server->federation_.get(), revocation);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, credentials, &server->port_);
   builder.RegisterService(server->federation_service_.get());
@@ -239,6 +264,8 @@ void AggregatorServer::Shutdown(absl::Duration grace) {
 }
 
 void AggregatorServer::Wait() { server_->Wait(); }
+
+AggregatorServer::AggregatorServer() = default;
 
 AggregatorServer::~AggregatorServer() { Shutdown(absl::ZeroDuration()); }
 

@@ -2,13 +2,15 @@
 //
 // Identity comes only from the verified peer certificate (mutual TLS; see sites/pki/identity.h):
 // a call without a TLS peer certificate, or whose certificate names no site/coordinator
-// identity, is refused before any logic runs. Request fields never name the caller.
+// identity, or (when the server has a CRL) whose certificate is revoked, is refused before any
+// logic runs. Request fields never name the caller.
 #ifndef SCANCOV_AGGREGATOR_GRPC_SERVICE_H_
 #define SCANCOV_AGGREGATOR_GRPC_SERVICE_H_
 
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,14 +21,22 @@
 #include "protocol/grpc_util.h"
 #include "protocol/scancov.grpc.pb.h"
 
+namespace scancov::sites {
+class RevocationChecker;
+}  // namespace scancov::sites
+
 namespace scancov::aggregator {
 
-// Reads the caller's identity from the TLS auth context of a call.
-absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context);
+// Reads the caller's identity from the TLS auth context of a call. With `revocation`, a peer
+// certificate on the CRL is refused: Unauthenticated naming its serial and the reason.
+absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context,
+                                         sites::RevocationChecker* revocation = nullptr);
 
 class FederationService final : public v1::Federation::Service {
  public:
-  explicit FederationService(Federation* federation) : federation_(federation) {}
+  // `revocation` (may be null: no CRL) must outlive the service.
+  explicit FederationService(Federation* federation, sites::RevocationChecker* revocation = nullptr)
+      : federation_(federation), revocation_(revocation) {}
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
@@ -43,11 +53,14 @@ class FederationService final : public v1::Federation::Service {
 
  private:
   Federation* federation_;
+  sites::RevocationChecker* revocation_;
 };
 
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
-  explicit CoordinatorService(Federation* federation) : federation_(federation) {}
+  explicit CoordinatorService(Federation* federation,
+                              sites::RevocationChecker* revocation = nullptr)
+      : federation_(federation), revocation_(revocation) {}
 
   grpc::Status EnrollSite(grpc::ServerContext* context, const v1::EnrollSiteRequest* request,
                           v1::SiteInfo* response) override;
@@ -74,6 +87,17 @@ class CoordinatorService final : public v1::Coordinator::Service {
 
  private:
   Federation* federation_;
+  sites::RevocationChecker* revocation_;
+};
+
+struct AggregatorServerOptions {
+  // A CRL signed by the consortium CA (`scancov-pki crl`). When set, every call's client
+  // certificate is checked against it (sites/pki/revocation_checker.h: the file is reloaded
+  // when it changes, so revoking needs no restart); Start fails on a CRL that is missing,
+  // malformed or not signed by the CA of tls.ca_cert.
+  std::string crl;
+  // Receives the CRL's reports (expired, an unusable replacement); default: spdlog warning.
+  std::function<void(const absl::Status&)> on_crl_warning;
 };
 
 // The aggregator process's server: both services over mutual TLS, plus a timer that closes
@@ -83,7 +107,7 @@ class AggregatorServer {
   // Listens on `address` ("host:port"; port 0 picks a free port).
   static absl::StatusOr<std::unique_ptr<AggregatorServer>> Start(
       const std::string& address, const protocol::TlsFiles& tls,
-      std::unique_ptr<Federation> federation);
+      std::unique_ptr<Federation> federation, AggregatorServerOptions options = {});
   ~AggregatorServer();
 
   int port() const { return port_; }
@@ -93,7 +117,8 @@ class AggregatorServer {
   void Wait();
 
  private:
-  AggregatorServer() = default;
+  AggregatorServer();
+  std::unique_ptr<sites::RevocationChecker> revocation_;  // null without a CRL
   std::unique_ptr<Federation> federation_;
   std::unique_ptr<FederationService> federation_service_;
   std::unique_ptr<CoordinatorService> coordinator_service_;

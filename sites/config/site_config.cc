@@ -15,8 +15,9 @@ using nlohmann::json;
 
 const std::set<std::string>& KnownKeys() {
   static const auto* keys = new std::set<std::string>{
-      "site_id",   "aggregator", "aggregator_tls_name", "tls",     "data_dir", "store", "secret",
-      "cache_dir", "device",     "log_level",           "privacy", "approval"};
+      "site_id", "aggregator", "aggregator_tls_name", "tls",       "crl",     "data_dir",
+      "store",   "secret",     "cache_dir",           "device",    "log_level", "privacy",
+      "approval"};
   return *keys;
 }
 
@@ -170,6 +171,7 @@ absl::StatusOr<SiteConfig> ParseSiteConfig(const std::string& text, const std::s
   SCV_ASSIGN_OR_RETURN(c.ca_cert, GetString(j.at("tls"), "ca", true, tls_where));
   SCV_ASSIGN_OR_RETURN(c.cert, GetString(j.at("tls"), "cert", true, tls_where));
   SCV_ASSIGN_OR_RETURN(c.key, GetString(j.at("tls"), "key", true, tls_where));
+  SCV_ASSIGN_OR_RETURN(c.crl, GetString(j, "crl", false, where));
   SCV_ASSIGN_OR_RETURN(c.data_dir, GetString(j, "data_dir", true, where));
   SCV_ASSIGN_OR_RETURN(c.store, GetString(j, "store", true, where));
   SCV_ASSIGN_OR_RETURN(c.secret, GetString(j, "secret", true, where));
@@ -187,7 +189,7 @@ absl::StatusOr<SiteConfig> ParseSiteConfig(const std::string& text, const std::s
     SCV_RETURN_IF_ERROR(ParseApproval(j.at("approval"), where, &c.approval_rules));
   }
   for (std::string* path :
-       {&c.ca_cert, &c.cert, &c.key, &c.data_dir, &c.store, &c.secret, &c.cache_dir}) {
+       {&c.ca_cert, &c.cert, &c.key, &c.crl, &c.data_dir, &c.store, &c.secret, &c.cache_dir}) {
     *path = Resolve(base_dir, *path);
   }
   if (c.cache_dir.empty()) {
@@ -207,6 +209,7 @@ std::string SiteConfigToJson(const SiteConfig& c) {
             {"aggregator", c.aggregator},
             {"aggregator_tls_name", c.aggregator_tls_name},
             {"tls", {{"ca", c.ca_cert}, {"cert", c.cert}, {"key", c.key}}},
+            {"crl", c.crl},
             {"data_dir", c.data_dir},
             {"store", c.store},
             {"secret", c.secret},

@@ -5,7 +5,10 @@
 //     "site_id": "kb",                       // must match the CN of the site certificate
 //     "aggregator": "aggregator.example.org:7443",
 //     "aggregator_tls_name": "",             // optional: name checked on the server certificate
-//     "tls": {"ca": "pki/ca.crt", "cert": "pki/sites/kb.crt", "key": "pki/sites/kb.key"},
+//     "tls": {"ca": "pki/ca.crt", "cert": "pki/sites/kb.crt", "key": "state/kb.key"},
+//     "crl": "pki/crl.pem",                 // optional: the consortium's CRL; the aggregator's
+//                                            // certificate is checked against it on every
+//                                            // connection (reloaded when the file changes)
 //     "data_dir": "data",                    // where the site's DICOM and CSV exports live
 //     "store": "state/node.db",              // the node's SQLite store (never leaves the site)
 //     "secret": "state/site.secret",         // pseudonymisation key (created 0600 on first use)
@@ -64,6 +67,7 @@ struct SiteConfig {
   std::string ca_cert;
   std::string cert;
   std::string key;
+  std::string crl;  // empty: no revocation check of the aggregator
   std::string data_dir;
   std::string store;
   std::string secret;

@@ -22,9 +22,27 @@ TEST(SiteConfigTest, ParsesAndResolvesRelativePaths) {
   EXPECT_EQ(c->device, "auto");
   EXPECT_EQ(c->privacy.min_cell_count, 5);
   EXPECT_FALSE(c->privacy.allow_model_weights);
+  EXPECT_EQ(c->crl, "");  // optional: no revocation check
   auto again = ParseSiteConfig(SiteConfigToJson(*c), "/elsewhere", "dump");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->store, c->store);
+  EXPECT_EQ(again->crl, "");
+}
+
+TEST(SiteConfigTest, CrlIsOptionalAndResolvedLikeTheOtherPaths) {
+  std::string with_crl = kGood;
+  with_crl.insert(with_crl.find("\"data_dir\""), "\"crl\": \"pki/crl.pem\", ");
+  auto c = ParseSiteConfig(with_crl, "/etc/scancov", "site.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->crl, "/etc/scancov/pki/crl.pem");
+  auto again = ParseSiteConfig(SiteConfigToJson(*c), "/elsewhere", "dump");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->crl, "/etc/scancov/pki/crl.pem");
+  std::string bad = kGood;
+  bad.insert(bad.find("\"data_dir\""), "\"crl\": 7, ");
+  auto refused = ParseSiteConfig(bad, "/", "site.json");
+  EXPECT_NE(refused.status().message().find("'crl' must be a string"), std::string::npos)
+      << refused.status();
 }
 
 TEST(SiteConfigTest, ErrorsNameTheFileAndKey) {

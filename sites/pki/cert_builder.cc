@@ -146,7 +146,7 @@ absl::Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& 
   return absl::OkStatus();
 }
 
-absl::Status AddSubjectAltNames(X509* cert, const std::vector<AltName>& names) {
+absl::StatusOr<GeneralNamesPtr> BuildGeneralNames(const std::vector<AltName>& names) {
   ClearOpenSslErrors();
   GeneralNamesPtr list(sk_GENERAL_NAME_new_null());
   if (list == nullptr) return OpenSslError("subjectAltName: allocating");
@@ -158,7 +158,13 @@ absl::Status AddSubjectAltNames(X509* cert, const std::vector<AltName>& names) {
     }
     general->release();  // now owned by `list`
   }
-  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, list.get(), /*crit=*/0, X509V3_ADD_DEFAULT) !=
+  return list;
+}
+
+absl::Status AddSubjectAltNames(X509* cert, const std::vector<AltName>& names) {
+  absl::StatusOr<GeneralNamesPtr> list = BuildGeneralNames(names);
+  if (!list.ok()) return list.status();
+  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, list->get(), /*crit=*/0, X509V3_ADD_DEFAULT) !=
       1) {
     return OpenSslError("certificate: adding subjectAltName");
   }

@@ -42,6 +42,10 @@ absl::StatusOr<X509Ptr> NewCertificate(const X509_NAME* subject, const X509_NAME
 // authorityKeyIdentifier.
 absl::Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& value);
 
+// The GENERAL_NAMES of a subjectAltName, built from structured entries (no string parsing, so a
+// value cannot smuggle in extra entries).
+absl::StatusOr<GeneralNamesPtr> BuildGeneralNames(const std::vector<AltName>& names);
+
 // Adds a non-critical subjectAltName built from structured entries (no string parsing, so a
 // value cannot smuggle in extra entries).
 absl::Status AddSubjectAltNames(X509* cert, const std::vector<AltName>& names);

@@ -1,6 +1,8 @@
 // The consortium certificate authority: creating the CA, issuing site, coordinator and
 // aggregator certificates, describing certificates. In-memory PEM only; verification is in
-// verify.h, the on-disk layout in pki_directory.h.
+// verify.h, the on-disk layout in pki_directory.h. In production a participant makes its own
+// key and the CA signs its request (certificate_request.h); IssueCertificate, which makes the
+// key at the CA, is for tests and the demo's convenience. Revocation is in revocation.h.
 //
 // Every certificate is X.509 v3 with an EC P-256 key, a random 128-bit serial and an
 // ecdsa-with-SHA256 signature:
@@ -63,9 +65,11 @@ struct IssueOptions {
 // Generates a key and a self-signed CA certificate.
 absl::StatusOr<CertificateAndKey> CreateCertificateAuthority(const CaOptions& options);
 
-// Generates a key and a certificate for options.role/options.id signed by `ca`. Refuses a CA
-// whose key does not match its certificate, a CA certificate that is not valid now, and a
-// certificate that would outlive the CA.
+// CA-side key generation (tests and the demo; not for production, where the key must be made
+// where it is used: certificate_request.h): generates a key and a certificate for
+// options.role/options.id signed by `ca`. Refuses a CA whose key does not match its
+// certificate, a CA certificate that is not valid now, and a certificate that would outlive the
+// CA.
 absl::StatusOr<CertificateAndKey> IssueCertificate(const CertificateAndKey& ca,
                                                    const IssueOptions& options);
 

@@ -120,13 +120,11 @@ absl::StatusOr<std::vector<std::string>> NameEntries(const X509_NAME* name, int 
   return values;
 }
 
-std::vector<std::string> SubjectAltNames(X509* cert, int type) {
+std::vector<std::string> AltNameValues(const GENERAL_NAMES* names, int type) {
   std::vector<std::string> out;
-  GeneralNamesPtr names(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (names == nullptr) return out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
     if (name->type != type) continue;
     if (type == GEN_URI || type == GEN_DNS) {
       const ASN1_IA5STRING* s =
@@ -143,6 +141,21 @@ std::vector<std::string> SubjectAltNames(X509* cert, int type) {
       }
     }
   }
+  return out;
+}
+
+std::vector<std::string> SubjectAltNames(X509* cert, int type) {
+  GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  return AltNameValues(names.get(), type);
+}
+
+absl::StatusOr<std::string> SerialHex(const ASN1_INTEGER* serial) {
+  BignumPtr number(serial == nullptr ? nullptr : ASN1_INTEGER_to_BN(serial, nullptr));
+  char* hex = number == nullptr ? nullptr : BN_bn2hex(number.get());
+  if (hex == nullptr) return OpenSslError("certificate: reading the serial number");
+  std::string out(hex);
+  OPENSSL_free(hex);
   return out;
 }
 

@@ -7,12 +7,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "core/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sites/pki/certificate_authority.h"
+#include "sites/pki/certificate_request.h"
 #include "sites/pki/pki_directory.h"
 #include "sites/pki/pki_test_util.h"
+#include "sites/pki/revocation.h"
 
 namespace scancov::sites {
 namespace {
@@ -133,6 +136,59 @@ TEST_F(OpensslInteropTest, FingerprintAndSerialMatchDescribe) {
   const std::string normalized = absl::AsciiStrToLower(absl::StrReplaceAll(r.output, {{":", ""}}));
   EXPECT_THAT(normalized, HasSubstr(info->sha256_fingerprint));
   EXPECT_THAT(r.output, HasSubstr("serial=" + info->serial_hex));
+}
+
+TEST_F(OpensslInteropTest, RequestMadeByOpensslIsSignedAndOursIsReadByOpenssl) {
+  // A participant may make its key and request with the openssl CLI instead of scancov-pki.
+  const std::string key = tmp_.path() + "/igr.key";
+  const std::string csr = tmp_.path() + "/igr.csr";
+  CommandResult r = Openssl(absl::StrCat(
+      "req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /OU=site/CN=igr -keyout ",
+      Q(key), " -out ", Q(csr)));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  absl::StatusOr<std::string> csr_pem = ReadFileToString(csr);
+  ASSERT_TRUE(csr_pem.ok());
+  SignOptions sign;
+  sign.role = Role::kSite;
+  sign.id = "igr";
+  ASSERT_TRUE(pki_.Sign(*csr_pem, sign, Overwrite::kRefuse).ok());
+  const PeerIdentity igr{Role::kSite, "igr"};
+  r = Openssl(absl::StrCat("verify -x509_strict -purpose sslclient -CAfile ",
+                           Q(pki_.CaCertificatePath()), " ", Q(pki_.CertificatePath(igr))));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+
+  RequestOptions request;
+  request.role = Role::kAggregator;
+  request.id = "aggregator";
+  request.hosts = {"agg.example.org"};
+  ASSERT_TRUE(WriteKeyAndRequest(request, tmp_.path() + "/agg.key", tmp_.path() + "/agg.csr",
+                                 Overwrite::kRefuse)
+                  .ok());
+  r = Openssl(absl::StrCat("req -verify -noout -text -in ", Q(tmp_.path() + "/agg.csr")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("verify OK"));
+  EXPECT_THAT(r.output, HasSubstr("URI:urn:scancov:aggregator:aggregator"));
+  EXPECT_THAT(r.output, HasSubstr("DNS:agg.example.org"));
+}
+
+TEST_F(OpensslInteropTest, CrlVerifiesAndRevokesForOpenssl) {
+  absl::StatusOr<std::string> pem = ReadFileToString(pki_.CertificatePath(kb_));
+  ASSERT_TRUE(pem.ok());
+  ASSERT_TRUE(pki_.Revoke(*pem, RevocationReason::kKeyCompromise, absl::Now()).ok());
+  ASSERT_TRUE(pki_.WriteCrl(CrlOptions()).ok());
+  CommandResult r = Openssl(absl::StrCat("crl -noout -text -CAfile ", Q(pki_.CaCertificatePath()),
+                                         " -in ", Q(pki_.CrlPath())));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("verify OK"));
+  EXPECT_THAT(r.output, HasSubstr("Key Compromise"));
+  // openssl's own chain check with CRLs refuses kb and accepts the aggregator.
+  const std::string chain = absl::StrCat("verify -crl_check -CAfile ", Q(pki_.CaCertificatePath()),
+                                         " -CRLfile ", Q(pki_.CrlPath()), " ");
+  r = Openssl(chain + Q(pki_.CertificatePath(kb_)));
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("certificate revoked"));
+  r = Openssl(chain + Q(pki_.CertificatePath(aggregator_)));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 }  // namespace

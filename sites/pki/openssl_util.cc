@@ -77,6 +77,48 @@ absl::StatusOr<std::string> CertificateToPem(X509* cert) {
   return BioContents(bio.get(), "encoding certificate as PEM");
 }
 
+absl::StatusOr<X509ReqPtr> ParseRequestPem(absl::string_view pem, absl::string_view what) {
+  ClearOpenSslErrors();
+  auto bio = ReadOnlyBio(pem, what);
+  if (!bio.ok()) return bio.status();
+  X509ReqPtr request(PEM_read_bio_X509_REQ(bio->get(), nullptr, nullptr, nullptr));
+  if (request == nullptr) {
+    return OpenSslError(std::string(what) + ": not a PEM certificate request",
+                        absl::StatusCode::kInvalidArgument);
+  }
+  return request;
+}
+
+absl::StatusOr<std::string> RequestToPem(X509_REQ* request) {
+  ClearOpenSslErrors();
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr || PEM_write_bio_X509_REQ(bio.get(), request) != 1) {
+    return OpenSslError("encoding certificate request as PEM");
+  }
+  return BioContents(bio.get(), "encoding certificate request as PEM");
+}
+
+absl::StatusOr<X509CrlPtr> ParseCrlPem(absl::string_view pem, absl::string_view what) {
+  ClearOpenSslErrors();
+  auto bio = ReadOnlyBio(pem, what);
+  if (!bio.ok()) return bio.status();
+  X509CrlPtr crl(PEM_read_bio_X509_CRL(bio->get(), nullptr, nullptr, nullptr));
+  if (crl == nullptr) {
+    return OpenSslError(std::string(what) + ": not a PEM certificate revocation list",
+                        absl::StatusCode::kInvalidArgument);
+  }
+  return crl;
+}
+
+absl::StatusOr<std::string> CrlToPem(X509_CRL* crl) {
+  ClearOpenSslErrors();
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr || PEM_write_bio_X509_CRL(bio.get(), crl) != 1) {
+    return OpenSslError("encoding CRL as PEM");
+  }
+  return BioContents(bio.get(), "encoding CRL as PEM");
+}
+
 absl::StatusOr<std::string> PrivateKeyToPem(EVP_PKEY* key) {
   ClearOpenSslErrors();
   BioPtr bio(BIO_new(BIO_s_mem()));

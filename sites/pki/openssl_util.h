@@ -30,6 +30,9 @@ using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<T, kFree>>;
 // BIO_free returns int, so it gets a void wrapper.
 inline void BioFreeVoid(BIO* bio) { BIO_free(bio); }
 inline void GeneralNamesFree(GENERAL_NAMES* names) { GENERAL_NAMES_free(names); }
+inline void ExtensionsFree(STACK_OF(X509_EXTENSION) * exts) {
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
 
 using BioPtr = OpenSslPtr<BIO, BioFreeVoid>;
 using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
@@ -41,7 +44,13 @@ using X509StoreCtxPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
 using X509ExtensionPtr = OpenSslPtr<X509_EXTENSION, X509_EXTENSION_free>;
 using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, GeneralNamesFree>;
 using GeneralNamePtr = OpenSslPtr<GENERAL_NAME, GENERAL_NAME_free>;
+using ExtensionsPtr = OpenSslPtr<STACK_OF(X509_EXTENSION), ExtensionsFree>;
 using Asn1IntegerPtr = OpenSslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
+using X509ReqPtr = OpenSslPtr<X509_REQ, X509_REQ_free>;
+using X509CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
+using X509RevokedPtr = OpenSslPtr<X509_REVOKED, X509_REVOKED_free>;
+using Asn1TimePtr = OpenSslPtr<ASN1_TIME, ASN1_TIME_free>;
+using Asn1EnumeratedPtr = OpenSslPtr<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
 
 // Drains the calling thread's OpenSSL error queue and returns a status "<what>: <errors>",
 // where <errors> are the ERR_error_string_n texts joined by "; " (or "unknown OpenSSL error"
@@ -56,6 +65,10 @@ void ClearOpenSslErrors();
 absl::StatusOr<X509Ptr> ParseCertificatePem(absl::string_view pem, absl::string_view what);
 absl::StatusOr<EvpPkeyPtr> ParsePrivateKeyPem(absl::string_view pem, absl::string_view what);
 absl::StatusOr<std::string> CertificateToPem(X509* cert);
+absl::StatusOr<X509ReqPtr> ParseRequestPem(absl::string_view pem, absl::string_view what);
+absl::StatusOr<std::string> RequestToPem(X509_REQ* request);
+absl::StatusOr<X509CrlPtr> ParseCrlPem(absl::string_view pem, absl::string_view what);
+absl::StatusOr<std::string> CrlToPem(X509_CRL* crl);
 // Unencrypted PKCS#8 ("BEGIN PRIVATE KEY"), which gRPC and the openssl CLI read.
 absl::StatusOr<std::string> PrivateKeyToPem(EVP_PKEY* key);
 

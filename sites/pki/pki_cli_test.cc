@@ -28,8 +28,8 @@ class PkiCliTest : public ::testing::Test {
 };
 
 TEST_F(PkiCliTest, EverySubcommandHasHelp) {
-  for (const char* args :
-       {"--help", "init --help", "issue --help", "show --help", "verify --help"}) {
+  for (const char* args : {"--help", "init --help", "issue --help", "show --help", "verify --help",
+                           "request --help", "sign --help", "revoke --help", "crl --help"}) {
     const CommandResult r = Pki(args);
     EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
     EXPECT_THAT(r.output, HasSubstr("Usage")) << args;
@@ -98,6 +98,42 @@ TEST_F(PkiCliTest, VerifyFailsForAnotherCa) {
       Pki("verify --dir " + Dir() + " " + ShellQuote(tmp_.path() + "/other/sites/kb.crt"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("not issued by this CA"));
+}
+
+TEST_F(PkiCliTest, RequestAtTheSiteSignAtTheCaRevokeAndCrl) {
+  ASSERT_EQ(Pki("init --dir " + Dir() + " --consortium C").exit_code, 0);
+  const std::string key = ShellQuote(tmp_.path() + "/site/state/kb.key");
+  const std::string csr = ShellQuote(tmp_.path() + "/site/kb.csr");
+  CommandResult r = Pki("request --role site --id kb --key " + key + " --csr " + csr);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(FileMode(tmp_.path() + "/site/state/kb.key"), 0600);
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("PRIVATE KEY")));
+  r = Pki("request --role site --id kb --key " + key + " --csr " + csr);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("already exists"));
+
+  // The CA decides the role: kb's request cannot become a coordinator certificate.
+  r = Pki("sign --dir " + Dir() + " --csr " + csr + " --role coordinator --id kb");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("OU disagrees with the role"));
+  r = Pki("sign --dir " + Dir() + " --csr " + csr + " --role site --id kb --days 30");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("EC P-256"));
+  r = Pki("verify --dir " + Dir() + " " + File("sites/kb.crt"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+
+  r = Pki("revoke --dir " + Dir() + " --cert " + File("sites/kb.crt") + " --reason keyCompromise");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(
+      Pki("revoke --dir " + Dir() + " --cert " + File("sites/kb.crt") + " --reason nope").exit_code,
+      0);
+  r = Pki("crl --dir " + Dir() + " --days 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("CRL 1"));
+  EXPECT_THAT(r.output, HasSubstr("revoked:     1"));
+  r = Pki("verify --dir " + Dir() + " " + File("sites/kb.crt"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("is revoked (keyCompromise"));
 }
 
 }  // namespace

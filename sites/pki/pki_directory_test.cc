@@ -160,6 +160,95 @@ TEST_F(PkiDirectoryTest, LoadCaRefusesKeyReadableByOthers) {
             absl::StatusCode::kPermissionDenied);
 }
 
+TEST_F(PkiDirectoryTest, KeyMadeAtTheSiteAndRequestSignedAtTheCa) {
+  ScopedUmask permissive(0);
+  ASSERT_TRUE(pki_.CreateCa(Consortium(), Overwrite::kRefuse).ok());
+  const std::string key_path = tmp_.path() + "/site/state/kb.key";
+  const std::string csr_path = tmp_.path() + "/site/kb.csr";
+  RequestOptions request;
+  request.role = Role::kSite;
+  request.id = "kb";
+  absl::StatusOr<RequestAndKey> made =
+      WriteKeyAndRequest(request, key_path, csr_path, Overwrite::kRefuse);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(FileMode(key_path), 0600);
+  EXPECT_EQ(FileMode(csr_path), 0644);
+  EXPECT_EQ(Read(key_path), made->private_key_pem);
+  // A key in use is never replaced by accident, and nothing else is written either.
+  const std::string csr = Read(csr_path);
+  std::filesystem::remove(csr_path);
+  EXPECT_EQ(WriteKeyAndRequest(request, key_path, csr_path, Overwrite::kRefuse).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_FALSE(std::filesystem::exists(csr_path));
+  EXPECT_EQ(Read(key_path), made->private_key_pem);
+
+  SignOptions sign;
+  sign.role = Role::kSite;
+  sign.id = "kb";
+  absl::StatusOr<SignedRequest> signed_request = pki_.Sign(csr, sign, Overwrite::kRefuse);
+  ASSERT_TRUE(signed_request.ok()) << signed_request.status();
+  const PeerIdentity kb{Role::kSite, "kb"};
+  EXPECT_EQ(Read(pki_.CertificatePath(kb)), signed_request->certificate_pem);
+  EXPECT_EQ(FileMode(pki_.CertificatePath(kb)), 0644);
+  EXPECT_FALSE(std::filesystem::exists(pki_.KeyPath(kb)));  // the CA holds no site key
+  EXPECT_EQ(pki_.Sign(csr, sign, Overwrite::kRefuse).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(pki_.Sign(csr, sign, Overwrite::kAllow).ok());
+
+  sign.role = Role::kCoordinator;
+  EXPECT_EQ(pki_.Sign(csr, sign, Overwrite::kRefuse).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_FALSE(std::filesystem::exists(pki_.CertificatePath({Role::kCoordinator, "kb"})));
+}
+
+TEST_F(PkiDirectoryTest, RevokeRecordsAndEachCrlIsNumberedOnePastTheLast) {
+  ASSERT_TRUE(pki_.CreateCa(Consortium(), Overwrite::kRefuse).ok());
+  absl::StatusOr<RevocationList> first = pki_.WriteCrl(CrlOptions());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->crl_number(), 1u);
+  EXPECT_TRUE(first->entries().empty());
+  EXPECT_EQ(FileMode(pki_.CrlPath()), 0644);
+
+  absl::StatusOr<CertificateAndKey> kb = pki_.Issue(Options(Role::kSite, "kb"), Overwrite::kRefuse);
+  ASSERT_TRUE(kb.ok());
+  absl::StatusOr<RevocationRecord> record =
+      pki_.Revoke(kb->certificate_pem, RevocationReason::kKeyCompromise, absl::Now());
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(
+      pki_.Revoke(kb->certificate_pem, RevocationReason::kSuperseded, absl::Now()).status().code(),
+      absl::StatusCode::kAlreadyExists);
+  absl::StatusOr<std::vector<RevocationRecord>> recorded = pki_.Revocations();
+  ASSERT_TRUE(recorded.ok());
+  ASSERT_EQ(recorded->size(), 1u);
+  EXPECT_EQ((*recorded)[0].revoked.reason, RevocationReason::kKeyCompromise);
+
+  CrlOptions options;
+  options.valid_days = 3;
+  options.crl_number = 99;  // ignored: the directory numbers its CRLs
+  absl::StatusOr<RevocationList> second = pki_.WriteCrl(options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->crl_number(), 2u);
+  EXPECT_EQ(second->next_update() - second->this_update(), absl::Hours(72));
+  EXPECT_NE(second->Find(record->revoked.serial_hex), nullptr);
+  absl::StatusOr<RevocationList> on_disk =
+      RevocationList::Parse(Read(pki_.CrlPath()), Read(pki_.CaCertificatePath()));
+  ASSERT_TRUE(on_disk.ok());
+  EXPECT_EQ(on_disk->crl_number(), 2u);
+  EXPECT_EQ(on_disk->CheckCertificate(kb->certificate_pem).code(),
+            absl::StatusCode::kUnauthenticated);
+
+  // Another CA's certificate cannot be revoked here.
+  PkiDirectory other(tmp_.path() + "/other");
+  ASSERT_TRUE(other.CreateCa(Consortium(), Overwrite::kRefuse).ok());
+  absl::StatusOr<CertificateAndKey> foreign =
+      other.Issue(Options(Role::kSite, "kb"), Overwrite::kRefuse);
+  ASSERT_TRUE(foreign.ok());
+  EXPECT_EQ(pki_.Revoke(foreign->certificate_pem, RevocationReason::kUnspecified, absl::Now())
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SecureFileTest, WriteFileWithModeRefusesExistingFileAndSymlink) {
   ScopedTempDir tmp;
   const std::string path = tmp.path() + "/f";
