@@ -21,9 +21,8 @@
 #include "node/clinical_source.h"
 #include "node/grpc_federation_client.h"
 #include "node/imaging/ct_features.h"
-#include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
-#include "node/imaging/volume_cache.h"
+#include "node/imaging/import_pipeline.h"
 #include "node/task_log.h"
 #include "node/tasks/registry.h"
 #include "node/tasks/segmentation_runner.h"
@@ -129,46 +128,11 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
   SCV_ASSIGN_OR_RETURN(privacy::Pseudonymizer pseudonymizer,
                        privacy::Pseudonymizer::FromSecretFile(config.secret));
-  DicomImporter importer(pseudonymizer);
-  VolumeCache cache(config.cache_dir);
-  int labelled = 0, with_features = 0;
-  auto sink = [&](CtVolume&& volume, const SeriesReport& report) -> absl::Status {
-    CtSeriesRecord r;
-    r.series_key = volume.series_key;
-    r.patient_key = volume.patient_key;
-    r.study_key = volume.study_key;
-    r.nx = volume.nx;
-    r.ny = volume.ny;
-    r.nz = volume.nz;
-    r.spacing_x = volume.spacing[0];
-    r.spacing_y = volume.spacing[1];
-    r.spacing_z = volume.spacing[2];
-    r.fingerprint = report.fingerprint;
-    SCV_ASSIGN_OR_RETURN(LabelPaths labels,
-                         AdoptLabels(FindLabelPaths(report.source_dir),
-                                     config.cache_dir + "/labels", volume.series_key));
-    r.lung_labels_path = labels.lungs;
-    r.lesion_labels_path = labels.lesions;
-    labelled += !labels.lungs.empty() || !labels.lesions.empty();
-    r.imported_unix = absl::ToUnixSeconds(absl::Now());
-    SCV_RETURN_IF_ERROR(UpsertCtSeries(*db, r));
-    absl::StatusOr<CtFeatures> features = ComputeCtFeatures(volume);
-    if (!features.ok()) {
-      spdlog::warn("series {}: no CT features: {}", volume.series_key.substr(0, 12),
-                   std::string(features.status().message()));
-      return absl::OkStatus();  // the series stays imported; studies see NaN features
-    }
-    ++with_features;
-    return UpsertCtFeatures(*db, *features);
-  };
-  SCV_ASSIGN_OR_RETURN(ImportReport report, importer.Import(dir, sink, &cache));
-  std::cout << report.ToText();
-  std::cout << absl::StrFormat(
-      "%s: %d series imported (%d with reference labels, %d with CT "
-      "features), %d refused, %d skipped; %d files skipped\n",
-      dir, report.Count(SeriesStatus::kImported), labelled, with_features,
-      report.Count(SeriesStatus::kRefused), report.Count(SeriesStatus::kSkipped),
-      report.skipped_files.size());
+  DicomImportOptions options;
+  options.cache_dir = config.cache_dir;
+  SCV_ASSIGN_OR_RETURN(DicomImportSummary summary,
+                       ImportDicomFolder(*db, pseudonymizer, dir, options));
+  std::cout << DicomImportSummaryText(dir, summary);
   return absl::OkStatus();
 }
 

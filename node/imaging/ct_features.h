@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "node/imaging/ct_volume.h"
+#include "node/imaging/ct_series.h"
 
 namespace SQLite {
 class Database;
@@ -40,7 +40,7 @@ bool IsCtFeature(const std::string& name);
 
 // Lung mask, HU intervals and calcium of one decoded series. FailedPrecondition when no lungs
 // are found (e.g. not a chest CT).
-absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtVolume& volume, int threads = 0);
+absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtSeries& series, int threads = 0);
 
 absl::Status CreateCtFeatureSchema(SQLite::Database& db);
 absl::Status UpsertCtFeatures(SQLite::Database& db, const CtFeatures& features);
