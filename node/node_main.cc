@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include "absl/strings/str_format.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
@@ -23,6 +22,7 @@
 #include "node/imaging/ct_features.h"
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/import_pipeline.h"
+#include "node/node_commands.h"
 #include "node/task_log.h"
 #include "node/tasks/registry.h"
 #include "node/tasks/segmentation_runner.h"
@@ -115,12 +115,7 @@ absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& 
   options.mapping = mapping ? &*mapping : nullptr;
   SCV_ASSIGN_OR_RETURN(ClinicalImportReport report,
                        ImportClinicalCsv(*db, pseudonymizer, csv, options));
-  std::cout << absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n", csv,
-                               report.rows_read, report.patients_imported, report.rows_skipped);
-  for (const std::string& e : report.row_errors) std::cout << "  skipped: " << e << "\n";
-  for (const std::string& c : report.dropped_columns) {
-    std::cout << "  identifier column dropped (never stored): " << c << "\n";
-  }
+  std::cout << ClinicalImportSummaryText(csv, report);
   return absl::OkStatus();
 }
 
@@ -138,40 +133,16 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
 
 absl::Status Status(const sites::SiteConfig& config) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
-  SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(*db));
-  SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*db));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
-                       privacy::EgressLedger::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<TaskLog> log, TaskLog::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(uint64_t sent, ledger->TotalSentBytes());
-  SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, log->Recent(10));
-  std::cout << "site " << config.site_id << " -> " << config.aggregator << "\n"
-            << "store " << config.store << ": " << patients << " patients, " << series.size()
-            << " CT series\n"
-            << "egress: " << sent << " bytes sent in total (see `scancov-node ledger`)\n"
-            << "recent tasks:\n";
-  for (const TaskLogEntry& t : tasks) {
-    std::cout << "  " << t.task_id << "\t" << t.kind << "\t" << t.state
-              << (t.detail.empty() ? "" : "\t" + t.detail) << "\n";
-  }
+  SCV_ASSIGN_OR_RETURN(std::string text,
+                       NodeStatusText(*db, {config.site_id, config.aggregator, config.store}));
+  std::cout << text;
   return absl::OkStatus();
 }
 
 absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenStore(config));
-  SCV_ASSIGN_OR_RETURN(std::unique_ptr<privacy::EgressLedger> ledger,
-                       privacy::EgressLedger::Open(db.get()));
-  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger->List(limit));
-  for (const privacy::EgressEntry& e : entries) {
-    std::cout << absl::StrFormat(
-        "#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
-        absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(e.created_unix),
-                         absl::UTCTimeZone()),
-        e.kind, e.destination, e.task_id, e.state, e.payload_bytes,
-        e.payload_sha256.empty() ? "-" : e.payload_sha256);
-    std::cout << "    statistics: " << e.summary_json << "\n";
-    if (!e.tensors_json.empty()) std::cout << "    tensors: " << e.tensors_json << "\n";
-  }
+  SCV_ASSIGN_OR_RETURN(std::string text, EgressLedgerText(*db, limit));
+  std::cout << text;
   return absl::OkStatus();
 }
 
