@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   const double decode1_s = BestSeconds(repeat, [&] { (void)single.LoadSeries(series); });
   const double decode_s = BestSeconds(repeat, [&] {
     auto v = importer.LoadSeries(series);
-    if (v.ok()) checksum = HuSum(v->hu);
+    if (v.ok()) checksum = HuSum(v->volume.voxels);
   });
   const double import1_s = BestSeconds(repeat, [&] {
     auto inv = single.Scan(dir);

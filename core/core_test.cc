@@ -4,6 +4,7 @@
 #include "core/file_util.h"
 #include "core/sha256.h"
 #include "core/status_macros.h"
+#include "core/volume.h"
 #include "core/xml_escape.h"
 #include "gtest/gtest.h"
 
@@ -60,6 +61,23 @@ TEST(StatusMacrosTest, PropagateErrorsAndValues) {
   EXPECT_EQ(out, 4);
   EXPECT_EQ(UseMacros(3, &out).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(UseMacros(400, &out).code(), absl::StatusCode::kOutOfRange);
+}
+
+// A coronal-like placement: rows run along -z, columns along +x, slices along +y (the cross
+// product of the two), so each index moves a different patient axis.
+TEST(VolumeTest, PointAtFollowsOriginSpacingAndDirections) {
+  Volume<int16_t> v(4, 3, 2, {0.5, 2.0, 3.0});
+  EXPECT_EQ(v.PointAt(1, 1, 1), (std::array<double, 3>{0.5, 2.0, 3.0}));  // default placement
+  v.origin = {10, 20, 30};
+  v.direction = {0, 0, -1, 1, 0, 0, 0, 1, 0};
+  const std::array<double, 3> p = v.PointAt(1, 2, 3);  // i = 3 along -z, j = 2 along +x
+  EXPECT_DOUBLE_EQ(p[0], 10 + 2 * 2.0);
+  EXPECT_DOUBLE_EQ(p[1], 20 + 1 * 3.0);
+  EXPECT_DOUBLE_EQ(p[2], 30 - 3 * 0.5);
+  Volume<uint8_t> labels(4, 3, 2, {0.5, 2.0, 3.0});
+  EXPECT_TRUE(labels.SameGrid(v));  // the placement is not part of the grid
+  labels.PlaceLike(v);
+  EXPECT_EQ(labels.PointAt(1, 2, 3), p);
 }
 
 TEST(FileUtilTest, AtomicWriteThenRead) {

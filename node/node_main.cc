@@ -22,9 +22,9 @@
 #include "node/clinical_source.h"
 #include "node/grpc_federation_client.h"
 #include "node/imaging/ct_features.h"
-#include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
-#include "node/imaging/volume_cache.h"
+#include "node/imaging/import_pipeline.h"
+#include "node/node_commands.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
 #include "node/tasks/registry.h"
@@ -115,12 +115,7 @@ absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& 
   options.mapping = mapping ? &*mapping : nullptr;
   SCV_ASSIGN_OR_RETURN(ClinicalImportReport report,
                        ImportClinicalCsv(*store, pseudonymizer, csv, options));
-  std::cout << absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n", csv,
-                               report.rows_read, report.patients_imported, report.rows_skipped);
-  for (const std::string& e : report.row_errors) std::cout << "  skipped: " << e << "\n";
-  for (const std::string& c : report.dropped_columns) {
-    std::cout << "  identifier column dropped (never stored): " << c << "\n";
-  }
+  std::cout << ClinicalImportSummaryText(csv, report);
   return absl::OkStatus();
 }
 
@@ -128,81 +123,26 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> db, NodeStore::Open(config.store));
   SCV_ASSIGN_OR_RETURN(privacy::Pseudonymizer pseudonymizer,
                        privacy::Pseudonymizer::FromSecretFile(config.secret));
-  DicomImporter importer(pseudonymizer);
-  VolumeCache cache(config.cache_dir);
-  int labelled = 0, with_features = 0;
-  auto sink = [&](CtVolume&& volume, const SeriesReport& report) -> absl::Status {
-    CtSeriesRecord r;
-    r.series_key = volume.series_key;
-    r.patient_key = volume.patient_key;
-    r.study_key = volume.study_key;
-    r.nx = volume.nx;
-    r.ny = volume.ny;
-    r.nz = volume.nz;
-    r.spacing_x = volume.spacing[0];
-    r.spacing_y = volume.spacing[1];
-    r.spacing_z = volume.spacing[2];
-    r.fingerprint = report.fingerprint;
-    SCV_ASSIGN_OR_RETURN(LabelPaths labels,
-                         AdoptLabels(FindLabelPaths(report.source_dir),
-                                     config.cache_dir + "/labels", volume.series_key));
-    r.lung_labels_path = labels.lungs;
-    r.lesion_labels_path = labels.lesions;
-    labelled += !labels.lungs.empty() || !labels.lesions.empty();
-    r.imported_unix = absl::ToUnixSeconds(absl::Now());
-    SCV_RETURN_IF_ERROR(UpsertCtSeries(*db, r));
-    absl::StatusOr<CtFeatures> features = ComputeCtFeatures(volume);
-    if (!features.ok()) {
-      spdlog::warn("series {}: no CT features: {}", volume.series_key.substr(0, 12),
-                   std::string(features.status().message()));
-      return absl::OkStatus();  // the series stays imported; studies see NaN features
-    }
-    ++with_features;
-    return UpsertCtFeatures(*db, *features);
-  };
-  SCV_ASSIGN_OR_RETURN(ImportReport report, importer.Import(dir, sink, &cache));
-  std::cout << report.ToText();
-  std::cout << absl::StrFormat(
-      "%s: %d series imported (%d with reference labels, %d with CT "
-      "features), %d refused, %d skipped; %d files skipped\n",
-      dir, report.Count(SeriesStatus::kImported), labelled, with_features,
-      report.Count(SeriesStatus::kRefused), report.Count(SeriesStatus::kSkipped),
-      report.skipped_files.size());
+  DicomImportOptions options;
+  options.cache_dir = config.cache_dir;
+  SCV_ASSIGN_OR_RETURN(DicomImportSummary summary,
+                       ImportDicomFolder(*db, pseudonymizer, dir, options));
+  std::cout << DicomImportSummaryText(dir, summary);
   return absl::OkStatus();
 }
 
 absl::Status Status(const sites::SiteConfig& config) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
-  SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(*store));
-  SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(*store));
-  SCV_ASSIGN_OR_RETURN(uint64_t sent, privacy::EgressLedger(store->db()).TotalSentBytes());
-  SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, TaskLog(*store).Recent(10));
-  std::cout << "site " << config.site_id << " -> " << config.aggregator << "\n"
-            << "store " << config.store << ": " << patients << " patients, " << series.size()
-            << " CT series\n"
-            << "egress: " << sent << " bytes sent in total (see `scancov-node ledger`)\n"
-            << "recent tasks:\n";
-  for (const TaskLogEntry& t : tasks) {
-    std::cout << "  " << t.task_id << "\t" << t.kind << "\t" << t.state
-              << (t.detail.empty() ? "" : "\t" + t.detail) << "\n";
-  }
+  SCV_ASSIGN_OR_RETURN(std::string text,
+                       NodeStatusText(*store, {config.site_id, config.aggregator, config.store}));
+  std::cout << text;
   return absl::OkStatus();
 }
 
 absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
-  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries,
-                       privacy::EgressLedger(store->db()).List(limit));
-  for (const privacy::EgressEntry& e : entries) {
-    std::cout << absl::StrFormat(
-        "#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
-        absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(e.created_unix),
-                         absl::UTCTimeZone()),
-        e.kind, e.destination, e.task_id, e.state, e.payload_bytes,
-        e.payload_sha256.empty() ? "-" : e.payload_sha256);
-    std::cout << "    statistics: " << e.summary_json << "\n";
-    if (!e.tensors_json.empty()) std::cout << "    tensors: " << e.tensors_json << "\n";
-  }
+  SCV_ASSIGN_OR_RETURN(std::string text, EgressLedgerText(*store, limit));
+  std::cout << text;
   return absl::OkStatus();
 }
 

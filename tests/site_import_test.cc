@@ -18,6 +18,7 @@
 #include "node/imaging/ct_features.h"
 #include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
+#include "node/imaging/import_pipeline.h"
 #include "node/imaging/volume_cache.h"
 #include "node/store/node_store.h"
 #include "privacy/pseudonymizer.h"
@@ -58,11 +59,9 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
 
   node::DicomImporter importer(pseudonymizer);
   node::VolumeCache cache(dir + "/cache");
-  std::map<std::string, node::CtVolume> volumes;
-  auto sink = [&](node::CtVolume&& v, const node::SeriesReport& report) -> absl::Status {
-    node::CtSeriesRecord r{
-        v.series_key, v.patient_key, v.study_key,  v.nx,         v.ny,
-        v.nz,         v.spacing[0],  v.spacing[1], v.spacing[2], report.fingerprint};
+  std::map<std::string, node::CtSeries> volumes;
+  auto sink = [&](node::CtSeries&& v, const node::SeriesReport& report) -> absl::Status {
+    node::CtSeriesRecord r = node::SeriesRecordOf(v, report);
     auto labels =
         node::AdoptLabels(node::FindLabelPaths(report.source_dir), dir + "/labels", v.series_key);
     if (!labels.ok()) return labels.status();
@@ -98,11 +97,11 @@ TEST(SiteImportTest, GeneratedSiteImportsToItsGroundTruth) {
       matched = true;
       EXPECT_EQ(lesion_voxels, t.right.lesion_voxels() + t.left.lesion_voxels());
       // HU inside the labelled GGO voxels lie in the GGO interval (on average).
-      const node::CtVolume& v = volumes.at(r.patient_key);
+      const HuVolume& v = volumes.at(r.patient_key).volume;
       double sum = 0;
       int64_t n = 0;
       for (size_t i = 0; i < lesions->u8.size(); ++i) {
-        if (lesions->u8[i] == 2) sum += v.hu[i], ++n;
+        if (lesions->u8[i] == 2) sum += v.voxels[i], ++n;
       }
       if (n > 0) {
         EXPECT_GE(sum / n, -780);

@@ -2,7 +2,7 @@
 // source CT series, so PACS viewers and 3D Slicer show it over the original images.
 //
 // Source: ReadSegSource reads the headers of the source CT files given in slice order (the
-// order of the volume's k index, i.e. node::CtVolume's sorted order) and keeps what the SEG must
+// order of the HuVolume's k index, as node/imaging sorts the slices) and keeps what the SEG must
 // reference: Study/Series/Frame of Reference UIDs, each slice's SOP Class/Instance UID and
 // ImagePositionPatient, and the shared ImageOrientationPatient, PixelSpacing, SliceThickness,
 // Rows and Columns. Patient and study attributes are copied by DCMTK from the first file.

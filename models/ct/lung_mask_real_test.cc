@@ -28,19 +28,17 @@ TEST(LungMaskReal, LungmaskSlicesAgreeWithTheReferenceCounts) {
   const privacy::Pseudonymizer pseudonymizer =
       privacy::Pseudonymizer::FromSecret("models-ct-test-secret-0123456789abcdef");
   node::DicomImporter importer(pseudonymizer);
-  std::vector<node::CtVolume> volumes;
+  std::vector<HuVolume> volumes;
   absl::StatusOr<node::ImportReport> report =
-      importer.Import(kData + "lungmask_ct_slices", [&](node::CtVolume&& v, const auto&) {
-        volumes.push_back(std::move(v));
+      importer.Import(kData + "lungmask_ct_slices", [&](node::CtSeries&& s, const auto&) {
+        volumes.push_back(std::move(s.volume));
         return absl::OkStatus();
       });
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(volumes.size(), 1u);
-  const node::CtVolume& ct = volumes[0];
-  HuVolume hu(ct.nx, ct.ny, ct.nz, ct.spacing);
-  hu.voxels = ct.hu;
+  const HuVolume& hu = volumes[0];
   LungMaskOptions o;
-  o.left_at_high_column = ct.direction[0] > 0;  // row direction towards the patient's left
+  o.left_at_high_column = hu.direction[0] > 0;  // row direction towards the patient's left
   absl::StatusOr<LungMaskResult> r = ComputeLungMask(hu, o);
   ASSERT_TRUE(r.ok()) << r.status();
   const double dr = (r->right_voxels - kLungmaskRight) / kLungmaskRight;

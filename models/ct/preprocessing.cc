@@ -141,6 +141,7 @@ absl::StatusOr<HuVolume> ResampleHu(const HuVolume& hu, const std::array<double,
   const AxisMap mz = MakeAxisMap(hu.nz, hu.spacing[2], spacing[2]);
   HuVolume out(static_cast<int>(mx.lo.size()), static_cast<int>(my.lo.size()),
                static_cast<int>(mz.lo.size()), spacing);
+  out.PlaceLike(hu);  // voxel (0, 0, 0) stays where it was
   // Clamped upper neighbours so that a one-voxel axis works (its weight is 0 then).
   auto up = [](int lo, int n) { return std::min(lo + 1, n - 1); };
   ParallelFor(0, out.nz, threads, [&](int k0, int k1) {
@@ -180,6 +181,7 @@ absl::StatusOr<LabelVolume> ResampleLabels(const LabelVolume& labels,
   const AxisMap mz = MakeAxisMap(labels.nz, labels.spacing[2], spacing[2]);
   LabelVolume out(static_cast<int>(mx.lo.size()), static_cast<int>(my.lo.size()),
                   static_cast<int>(mz.lo.size()), spacing);
+  out.PlaceLike(labels);
   ParallelFor(0, out.nz, threads, [&](int k0, int k1) {
     for (int k = k0; k < k1; ++k) {
       for (int j = 0; j < out.ny; ++j) {
@@ -209,6 +211,8 @@ template <typename T>
 Volume<T> CenterCropPad(const Volume<T>& v, int size, T fill) {
   Volume<T> out(size, size, v.nz, v.spacing, fill);
   const int ox = (v.nx - size) / 2, oy = (v.ny - size) / 2;
+  out.PlaceLike(v);
+  out.origin = v.PointAt(0, oy, ox);  // outside the input when padding (ox, oy < 0)
   for (int k = 0; k < v.nz; ++k) {
     for (int j = 0; j < size; ++j) {
       const int sj = j + oy;

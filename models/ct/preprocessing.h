@@ -5,8 +5,9 @@
 //   - resampling to a target spacing: trilinear for HU, nearest neighbour for labels;
 //   - masking outside the lungs (AI-severity: devices outside the lungs must not bias it).
 //
-// Grids: Volume<T> (core/volume.h), voxel (k, j, i) = (slice, row, column). Resampling keeps the
-// centre of voxel (0, 0, 0) where it was (so an owner's origin stays valid) and takes
+// Grids: Volume<T> (core/volume.h), voxel (k, j, i) = (slice, row, column). Every output keeps
+// the input's placement in patient coordinates (origin and directions moved with any crop or
+// pad). Resampling keeps the centre of voxel (0, 0, 0) where it was (same origin) and takes
 // n_out = floor((n_in - 1) * s_in / s_out + 1e-6) + 1 voxels per axis: every output centre lies
 // inside the input's extent (no extrapolation), and the physical extent shrinks by less than
 // one output voxel.

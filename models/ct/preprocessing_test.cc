@@ -1,6 +1,7 @@
 #include "models/ct/preprocessing.h"
 
 #include "gtest/gtest.h"
+#include "models/ct/volume_box.h"
 
 namespace scancov::ct {
 namespace {
@@ -92,6 +93,35 @@ TEST(Resampling, LabelsUseTheNearestVoxel) {
   ASSERT_TRUE(up.ok());
   // Positions 0, 0.4, 0.8, 1.2, 1.6, 2.0, 2.4, 2.8 -> nearest 0 0 1 1 2 2 2 3.
   EXPECT_EQ(up->voxels, (std::vector<uint8_t>{0, 0, 1, 1, 2, 2, 2, 3}));
+}
+
+// Derived grids stay in the patient's coordinates: a voxel's value sits at the same LPS point.
+HuVolume Placed(HuVolume v) {
+  v.origin = {-100, 50, 7};
+  v.direction = {0, 1, 0, -1, 0, 0, 0, 0, 1};  // rows along +y, columns along -x
+  return v;
+}
+
+void ExpectSamePoint(const HuVolume& in, int k, int j, int i, const HuVolume& out, int ko, int jo,
+                     int io) {
+  const std::array<double, 3> a = in.PointAt(k, j, i), b = out.PointAt(ko, jo, io);
+  for (int d = 0; d < 3; ++d) EXPECT_NEAR(a[d], b[d], 1e-9) << d;
+  EXPECT_EQ(in.at(k, j, i), out.at(ko, jo, io));
+}
+
+TEST(Placement, ResamplingCroppingAndFittingKeepPatientCoordinates) {
+  const HuVolume hu = Placed(Ramp(16, 8, 3, {1.0, 1.0, 2.0}));
+  absl::StatusOr<HuVolume> half = ResampleHu(hu, {0.5, 0.5, 2.0});
+  ASSERT_TRUE(half.ok());
+  ExpectSamePoint(hu, 2, 3, 5, *half, 2, 6, 10);
+  const Box box{4, 9, 2, 6, 1, 3};
+  ExpectSamePoint(hu, 2, 5, 8, Crop(hu, box), 1, 3, 4);
+  // Field of view 16 mm over 16 px: no resampling, then 4 rows of padding above and below.
+  absl::StatusOr<HuVolume> fitted = FitInPlaneHu(hu, 16);
+  ASSERT_TRUE(fitted.ok());
+  ExpectSamePoint(hu, 1, 0, 0, *fitted, 1, 4, 0);
+  ExpectSamePoint(hu, 2, 7, 15, *fitted, 2, 11, 15);
+  EXPECT_EQ(fitted->at(0, 0, 0), -1024);
 }
 
 TEST(Masking, OutsideTheLungsBecomesAir) {

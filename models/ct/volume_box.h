@@ -51,9 +51,12 @@ Box Expand(const Box& b, int mi, int mj, int mk, const Volume<T>& grid) {
              std::max(0, b.k0 - mk), std::min(grid.nz, b.k1 + mk)};
 }
 
+// The voxels of box `b`, placed where they were (origin: the centre of the box's first voxel).
 template <typename T>
 Volume<T> Crop(const Volume<T>& v, const Box& b) {
   Volume<T> out(b.nx(), b.ny(), b.nz(), v.spacing);
+  out.PlaceLike(v);
+  out.origin = v.PointAt(b.k0, b.j0, b.i0);
   for (int k = 0; k < out.nz; ++k) {
     for (int j = 0; j < out.ny; ++j) {
       const T* src = &v.at(b.k0 + k, b.j0 + j, b.i0);

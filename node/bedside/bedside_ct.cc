@@ -7,10 +7,10 @@
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
 #include "models/ct/calcium.h"
+#include "models/ct/hu_lesions.h"
 #include "models/ct/lung_mask.h"
 #include "models/ct/overlay.h"
 #include "models/ct/png.h"
-#include "node/bedside/hu_lesions.h"
 #include "node/bedside/learned_segmentation.h"
 
 namespace scancov::node {
@@ -91,9 +91,9 @@ absl::StatusOr<LabelVolume> SegmentLesions(const HuVolume& hu, const LabelVolume
                          "), crazy paving ~ semi-consolidation [", b.semi_low, ", ",
                          b.consolidation_low, "), consolidation >= ", b.consolidation_low,
                          "): an approximation of the learned classes");
-  HuLesionOptions hu_options = options.hu_lesions;
+  ct::HuLesionOptions hu_options = options.hu_lesions;
   hu_options.threads = options.threads;
-  return ClassifyLesionsByHu(hu, lungs, hu_options);
+  return ct::ClassifyLesionsByHu(hu, lungs, hu_options);
 }
 
 absl::Status QuantifyCt(const HuVolume& hu, const LabelVolume& lungs, const LabelVolume& lesions,

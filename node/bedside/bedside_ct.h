@@ -30,7 +30,7 @@ absl::StatusOr<LungStage> SegmentLungs(const HuVolume& hu, const BedsideOptions&
 absl::Status CheckChestLungs(const LabelVolume& lungs, double min_lung_volume_ml);
 
 // Lesion labels (0-4): the learned ensemble when options.lesion_checkpoints is set, else the
-// HU intervals (hu_lesions.h). `method` describes which.
+// HU intervals (models/ct/hu_lesions.h). `method` describes which.
 absl::StatusOr<LabelVolume> SegmentLesions(const HuVolume& hu, const LabelVolume& lungs,
                                            const BedsideOptions& options, std::string* method);
 

@@ -15,12 +15,12 @@
 
 #include "core/volume.h"
 #include "models/ct/hu_intervals.h"
+#include "models/ct/hu_lesions.h"
 #include "models/ct/lesion_quantification.h"
 #include "models/scores/ai_score.h"
 #include "models/scores/patient_inputs.h"
 #include "models/scores/points_score.h"
 #include "models/scores/scancov_score.h"
-#include "node/bedside/hu_lesions.h"
 
 namespace scancov::node {
 
@@ -29,7 +29,7 @@ struct BedsideOptions {
   // give IDs that match nothing the node imported.
   std::string secret_path;
   // Learned models (models/nn checkpoint files). Empty: the model-free lung mask and the
-  // HU-interval lesion map (hu_lesions.h).
+  // HU-interval lesion map (models/ct/hu_lesions.h).
   std::string lung_checkpoint;                  // unet2d: 0 background, 1 right, 2 left
   std::vector<std::string> lesion_checkpoints;  // unet25d / unet3d, probabilities averaged
   // Slice size the learned models were trained at (the segmentation study's "in_plane"): the
@@ -42,7 +42,7 @@ struct BedsideOptions {
   int threads = 0;  // 0 = hardware concurrency
   // A series is a chest CT only if its lung mask has two lungs and at least this volume.
   double min_lung_volume_ml = 1000.0;
-  HuLesionOptions hu_lesions;
+  ct::HuLesionOptions hu_lesions;
   int overlay_slices = 3;  // most affected slice of the upper, middle and lower lung thirds
 };
 

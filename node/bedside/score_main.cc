@@ -17,14 +17,11 @@
 #include <iostream>
 #include <map>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "node/bedside/bedside_report.h"
+#include "node/bedside/score_command.h"
 #include "node/bedside/score_patient.h"
 #include "sites/config/site_config.h"
 
@@ -52,48 +49,6 @@ const std::vector<std::tuple<std::string, std::string, std::string>>& ClinicalFl
       {"--confusion", "confusion", "new mental confusion, 0/1"},
       {"--comorbidity", "comorbidity", "at least one comorbidity (CALL), 0/1"}};
   return *flags;
-}
-
-absl::StatusOr<double> ParseSex(const std::string& text) {
-  const std::string s = absl::AsciiStrToLower(text);
-  if (s == "m" || s == "male" || s == "1") return 1.0;
-  if (s == "f" || s == "female" || s == "0") return 0.0;
-  return absl::InvalidArgumentError("--sex: expected M or F");
-}
-
-absl::Status AddExtraInputs(const std::vector<std::string>& extra,
-                            scancov::scores::PatientInputs& inputs) {
-  for (const std::string& item : extra) {
-    const std::vector<std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
-    double value = 0;
-    if (kv.size() != 2 || !absl::SimpleAtod(kv[1], &value)) {
-      return absl::InvalidArgumentError(absl::StrCat("--input ", kv[0], ": expected name=number"));
-    }
-    inputs.Set(kv[0], value);
-  }
-  return absl::OkStatus();
-}
-
-// Writes the requested files; returns false (after logging) when one fails.
-bool WriteOutputs(const BedsideResult& r, const std::string& report, const std::string& json,
-                  const std::string& seg) {
-  bool ok = true;
-  auto check = [&](const absl::Status& s, const std::string& what) {
-    if (s.ok()) {
-      spdlog::info("{} written", what);
-      return;
-    }
-    std::cerr << "error: " << what << ": " << s.message() << "\n";
-    ok = false;
-  };
-  if (!report.empty()) {
-    check(scancov::WriteFileAtomic(report, scancov::node::BedsideReportHtml(r)), report);
-  }
-  if (!json.empty()) {
-    check(scancov::WriteFileAtomic(json, scancov::node::BedsideResultJson(r)), json);
-  }
-  if (!seg.empty()) check(scancov::node::WriteBedsideSeg(seg, r), seg);
-  return ok;
 }
 
 // The command line as parsed, before it becomes a request.
@@ -148,10 +103,10 @@ absl::Status CompleteRequest(Flags& f) {
   }
   for (const auto& [name, value] : f.clinical) f.request.clinical.Set(name, value);
   if (!f.sex.empty()) {
-    SCV_ASSIGN_OR_RETURN(double sex, ParseSex(f.sex));
+    SCV_ASSIGN_OR_RETURN(double sex, scancov::node::ParseSex(f.sex));
     f.request.clinical.Set("sex", sex);
   }
-  return AddExtraInputs(f.extra, f.request.clinical);
+  return scancov::node::AddExtraInputs(f.extra, f.request.clinical);
 }
 
 }  // namespace
@@ -183,7 +138,8 @@ int main(int argc, char** argv) {
   }
   std::cout << scancov::node::BedsideSummaryText(*result) << std::flush;
   const auto before_report = std::chrono::steady_clock::now();
-  const bool written = WriteOutputs(*result, f.report, f.json, f.seg);
+  const bool written =
+      scancov::node::WriteBedsideOutputs(*result, {f.report, f.json, f.seg}, std::cerr);
   const auto end = std::chrono::steady_clock::now();
   if (f.timings) {
     std::cout << "timings:";

@@ -104,16 +104,6 @@ absl::StatusOr<std::vector<const SeriesCandidate*>> RankCandidates(const DicomIn
   return ranked;
 }
 
-HuVolume ToHu(CtVolume&& volume) {
-  HuVolume hu;
-  hu.nx = volume.nx;
-  hu.ny = volume.ny;
-  hu.nz = volume.nz;
-  hu.spacing = volume.spacing;
-  hu.voxels = std::move(volume.hu);
-  return hu;
-}
-
 struct ChosenSeries {
   const SeriesCandidate* candidate = nullptr;
   HuVolume hu;
@@ -131,18 +121,18 @@ absl::StatusOr<ChosenSeries> ChooseChestSeries(const DicomImporter& importer,
     const SeriesCandidate& c = *ranked[i];
     const std::string name =
         absl::StrCat("series ", ShortKey(c.series_key), " (", c.geometry.nz, " slices)");
-    absl::StatusOr<CtVolume> volume = importer.LoadSeries(c);
+    absl::StatusOr<CtSeries> series = importer.LoadSeries(c);
     timer.Lap("import/decode");
-    if (!volume.ok()) {
-      refusals.push_back(absl::StrCat(name, ": ", std::string(volume.status().message())));
+    if (!series.ok()) {
+      refusals.push_back(absl::StrCat(name, ": ", std::string(series.status().message())));
       continue;
     }
     ChosenSeries chosen;
     chosen.candidate = &c;
     // Row direction +x: the column index grows to the patient's left (LPS).
-    const bool left_at_high_column = volume->direction[0] >= 0;
-    chosen.superior_at_high_k = volume->direction[8] >= 0;
-    chosen.hu = ToHu(std::move(*volume));
+    chosen.hu = std::move(series->volume);
+    const bool left_at_high_column = chosen.hu.direction[0] >= 0;
+    chosen.superior_at_high_k = chosen.hu.direction[8] >= 0;
     absl::StatusOr<LungStage> lungs = SegmentLungs(chosen.hu, request.options, left_at_high_column);
     absl::Status chest = lungs.ok()
                              ? CheckChestLungs(lungs->labels, request.options.min_lung_volume_ml)

@@ -9,7 +9,7 @@
 //   lung mask   learned or model-free (bedside_ct.h); a series without two lungs of at least
 //               min_lung_volume_ml together is "not a chest CT" and the next candidate is tried
 //               (at most kMaxSeriesTried); none left: the whole request is refused;
-//   lesions     learned ensemble or HU intervals (hu_lesions.h);
+//   lesions     learned ensemble or HU intervals (models/ct/hu_lesions.h);
 //   quantification  per-lung lesion %, extent score, HU intervals, calcium;
 //   scores      bedside_scores.h;
 //   report images   overlays of the most affected slices and the summary chart.

@@ -27,9 +27,8 @@ bool IsCtFeature(const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtVolume& volume, int threads) {
-  HuVolume hu(volume.nx, volume.ny, volume.nz, volume.spacing);
-  hu.voxels = volume.hu;
+absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtSeries& series, int threads) {
+  const HuVolume& hu = series.volume;
   ct::LungMaskOptions mask_options;
   mask_options.threads = threads;
   SCV_ASSIGN_OR_RETURN(ct::LungMaskResult lungs, ct::ComputeLungMask(hu, mask_options));
@@ -44,9 +43,9 @@ absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtVolume& volume, int threads
       ct::MeasureCardiovascularCalcium(hu, lungs.labels, calcium_options);
   if (!calcium.ok()) return calcium.status();
   CtFeatures f;
-  f.series_key = volume.series_key;
-  f.patient_key = volume.patient_key;
-  f.slices = volume.nz;
+  f.series_key = series.series_key;
+  f.patient_key = series.patient_key;
+  f.slices = hu.nz;
   const ct::HuIntervalStats& b = q.both;
   f.values = {{"lung_volume_ml", b.lung_volume_ml},
               {"well_aerated_lung_percent", b.well_aerated_percent},

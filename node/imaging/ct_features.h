@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "node/imaging/ct_volume.h"
+#include "node/imaging/ct_series.h"
 #include "node/store/node_store.h"
 
 namespace scancov::node {
@@ -38,7 +38,7 @@ bool IsCtFeature(const std::string& name);
 
 // Lung mask, HU intervals and calcium of one decoded series. FailedPrecondition when no lungs
 // are found (e.g. not a chest CT).
-absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtVolume& volume, int threads = 0);
+absl::StatusOr<CtFeatures> ComputeCtFeatures(const CtSeries& series, int threads = 0);
 
 absl::Status UpsertCtFeatures(NodeStore& store, const CtFeatures& features);
 // One row per patient (the series with the most slices): patient key -> feature values.

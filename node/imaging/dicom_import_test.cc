@@ -22,11 +22,10 @@ using testing::RunImport;
 using testing::SmallSpec;
 using testing::WritePhantom;
 
-void ExpectSameGrid(const CtVolume& v, const sites::PhantomGrid& g) {
+void ExpectSameGrid(const HuVolume& v, const sites::PhantomGrid& g) {
   EXPECT_EQ(v.nx, g.nx);
   EXPECT_EQ(v.ny, g.ny);
   EXPECT_EQ(v.nz, g.nz);
-  EXPECT_EQ(v.slice_count, g.nz);
   EXPECT_DOUBLE_EQ(v.spacing[0], g.dx);
   EXPECT_DOUBLE_EQ(v.spacing[1], g.dy);
   EXPECT_NEAR(v.spacing[2], g.dz, 1e-6);
@@ -40,20 +39,20 @@ TEST(DicomImport, PhantomReproducesGroundTruth) {
   const sites::PhantomSpec spec = SmallSpec(21, "KB-000777");
   const sites::PhantomFiles files = WritePhantom(spec, dir);
   const testing::ImportResult r = RunImport(files.dicom_dir);
-  ASSERT_EQ(r.volumes.size(), 1u) << r.report.ToText();
-  const CtVolume& v = r.volumes[0];
+  ASSERT_EQ(r.series.size(), 1u) << r.report.ToText();
+  const HuVolume& v = r.series[0].volume;
   ExpectSameGrid(v, files.grid);
-  EXPECT_EQ(v.patient_key, testing::TestPseudonymizer().Pseudonym("KB-000777"));
+  EXPECT_EQ(r.series[0].patient_key, testing::TestPseudonymizer().Pseudonym("KB-000777"));
 
   auto expected = sites::GeneratePhantomVolume(spec);
   ASSERT_TRUE(expected.ok());
-  EXPECT_EQ(v.hu, expected->hu);  // lossless, and in the right slice order
+  EXPECT_EQ(v.voxels, expected->hu);  // lossless, and in the right slice order
 
   // Lung and lesion voxel counts: label maps (as written to NIfTI) against HU intervals.
   auto lungs = sites::ReadNifti(files.lung_labels_path);
   auto lesions = sites::ReadNifti(files.lesion_labels_path);
   ASSERT_TRUE(lungs.ok() && lesions.ok());
-  ASSERT_EQ(lungs->u8.size(), v.hu.size());
+  ASSERT_EQ(lungs->u8.size(), v.voxels.size());
   int64_t lung = 0, in_interval[5] = {}, labelled[5] = {}, hu_class[5] = {};
   auto hu_class_of = [](int hu) {
     if (hu < -780) return 1;  // aerated
@@ -61,11 +60,11 @@ TEST(DicomImport, PhantomReproducesGroundTruth) {
     if (hu < -290) return 3;  // crazy paving / semi-consolidation
     return 4;                 // consolidation (and vessels)
   };
-  for (size_t i = 0; i < v.hu.size(); ++i) {
+  for (size_t i = 0; i < v.voxels.size(); ++i) {
     if (lungs->u8[i] == 0) continue;
     ++lung;
     const int label = lesions->u8[i];
-    const int cls = hu_class_of(v.hu[i]);
+    const int cls = hu_class_of(v.voxels[i]);
     ++labelled[label];
     ++hu_class[cls];
     if (cls == label) ++in_interval[label];
@@ -94,12 +93,12 @@ TEST(DicomImport, LocalizerSkippedAndSecondSeriesImported) {
   const SeriesReport* loc = testing::FindSeries(r.report, "localizer");
   ASSERT_NE(loc, nullptr) << r.report.ToText();
   EXPECT_EQ(loc->status, SeriesStatus::kSkipped);
-  ASSERT_EQ(r.volumes.size(), 2u);
-  const int nz0 = r.volumes[0].nz, nz1 = r.volumes[1].nz;
+  ASSERT_EQ(r.series.size(), 2u);
+  const int nz0 = r.series[0].volume.nz, nz1 = r.series[1].volume.nz;
   EXPECT_EQ(std::min(nz0, nz1), 6);
   EXPECT_EQ(std::max(nz0, nz1), 12);
-  EXPECT_EQ(r.volumes[0].study_key, r.volumes[1].study_key);
-  EXPECT_NE(r.volumes[0].series_key, r.volumes[1].series_key);
+  EXPECT_EQ(r.series[0].study_key, r.series[1].study_key);
+  EXPECT_NE(r.series[0].series_key, r.series[1].series_key);
 }
 
 TEST(DicomImport, MixedSeriesInOneFolderAreSplit) {
@@ -111,12 +110,12 @@ TEST(DicomImport, MixedSeriesInOneFolderAreSplit) {
   WritePhantom(a, dir);  // both into dir/dicom
   WritePhantom(b, dir);
   const testing::ImportResult r = RunImport(dir + "/dicom");
-  ASSERT_EQ(r.volumes.size(), 2u) << r.report.ToText();
+  ASSERT_EQ(r.series.size(), 2u) << r.report.ToText();
   EXPECT_EQ(r.report.Count(SeriesStatus::kRefused), 0);
   std::set<std::string> patients;
-  for (const CtVolume& v : r.volumes) {
-    patients.insert(v.patient_key);
-    EXPECT_EQ(v.nz, v.spacing[2] == 5.0 ? 12 : 9);
+  for (const CtSeries& s : r.series) {
+    patients.insert(s.patient_key);
+    EXPECT_EQ(s.volume.nz, s.volume.spacing[2] == 5.0 ? 12 : 9);
   }
   EXPECT_EQ(patients.size(), 2u);
 }
@@ -128,10 +127,10 @@ TEST_P(EncodedImportTest, CompressedSeriesDecodes) {
   spec.scanner.encoding = GetParam();
   const sites::PhantomFiles files = WritePhantom(spec, FreshDir("encoded"));
   const testing::ImportResult r = RunImport(files.dicom_dir);
-  ASSERT_EQ(r.volumes.size(), 1u) << r.report.ToText();
+  ASSERT_EQ(r.series.size(), 1u) << r.report.ToText();
   auto expected = sites::GeneratePhantomVolume(spec);
   ASSERT_TRUE(expected.ok());
-  EXPECT_EQ(r.volumes[0].hu, expected->hu);
+  EXPECT_EQ(r.series[0].volume.voxels, expected->hu);
 }
 
 INSTANTIATE_TEST_SUITE_P(Lossless, EncodedImportTest,
@@ -146,10 +145,10 @@ TEST(DicomImport, SignedPixelsAndNonUnitSlope) {
   spec.scanner.rescale_slope = 2.0;
   const sites::PhantomFiles files = WritePhantom(spec, FreshDir("signed"));
   const testing::ImportResult r = RunImport(files.dicom_dir);
-  ASSERT_EQ(r.volumes.size(), 1u) << r.report.ToText();
+  ASSERT_EQ(r.series.size(), 1u) << r.report.ToText();
   auto expected = sites::GeneratePhantomVolume(spec);
   ASSERT_TRUE(expected.ok());
-  EXPECT_EQ(r.volumes[0].hu, expected->hu);
+  EXPECT_EQ(r.series[0].volume.voxels, expected->hu);
 }
 
 TEST(DicomImport, NoPatientIdentifierInAnyMessage) {

@@ -123,23 +123,19 @@ absl::StatusOr<DicomInventory> DicomImporter::Scan(const std::string& root) cons
   return inventory;
 }
 
-absl::StatusOr<CtVolume> DicomImporter::LoadSeries(const SeriesCandidate& series) const {
+absl::StatusOr<CtSeries> DicomImporter::LoadSeries(const SeriesCandidate& series) const {
   const SeriesGeometry& g = series.geometry;
-  CtVolume v;
-  v.nx = g.nx;
-  v.ny = g.ny;
-  v.nz = g.nz;
-  v.spacing = g.spacing;
-  v.origin = g.origin;
-  v.direction = g.direction;
-  v.patient_key = series.patient_key;
-  v.study_key = series.study_key;
-  v.series_key = series.series_key;
-  v.slice_count = g.nz;
   if (static_cast<int>(series.slices.size()) != g.nz) {
     return absl::InvalidArgumentError("LoadSeries: slice count does not match the geometry");
   }
-  v.hu.resize(v.size());
+  CtSeries s;
+  s.patient_key = series.patient_key;
+  s.study_key = series.study_key;
+  s.series_key = series.series_key;
+  HuVolume& v = s.volume;
+  v = HuVolume(g.nx, g.ny, g.nz, g.spacing);
+  v.origin = g.origin;
+  v.direction = g.direction;
   const size_t plane = static_cast<size_t>(g.nx) * g.ny;
   std::mutex mu;
   std::optional<absl::Status> first_error;
@@ -147,7 +143,7 @@ absl::StatusOr<CtVolume> DicomImporter::LoadSeries(const SeriesCandidate& series
     const SliceHeader& h = series.slices[k];
     absl::Status status = [&]() -> absl::Status {
       SCV_ASSIGN_OR_RETURN(DicomFile file, DicomFile::Load(h.path, /*header_only=*/false));
-      return file.DecodeHu(h, v.hu.data() + k * plane);
+      return file.DecodeHu(h, v.voxels.data() + k * plane);
     }();
     if (!status.ok()) {
       std::lock_guard<std::mutex> lock(mu);
@@ -158,7 +154,7 @@ absl::StatusOr<CtVolume> DicomImporter::LoadSeries(const SeriesCandidate& series
     }
   });
   if (first_error) return *first_error;
-  return v;
+  return s;
 }
 
 absl::StatusOr<ImportReport> DicomImporter::Import(const std::string& root, const VolumeSink& sink,
@@ -176,18 +172,18 @@ absl::StatusOr<ImportReport> DicomImporter::Import(const std::string& root, cons
     if (!c.slices.empty()) {
       entry.source_dir = std::filesystem::path(c.slices.front().path).parent_path().string();
     }
-    std::optional<CtVolume> volume;
+    std::optional<CtSeries> series;
     if (cache != nullptr) {
-      absl::StatusOr<CtVolume> cached = cache->Load(c.series_key, c.fingerprint);
+      absl::StatusOr<CtSeries> cached = cache->Load(c.series_key, c.fingerprint);
       if (cached.ok()) {
-        volume = *std::move(cached);
+        series = *std::move(cached);
         entry.from_cache = true;
       } else if (cached.status().code() == absl::StatusCode::kDataLoss) {
         entry.notes.push_back("cache entry damaged; decoded again");
       }
     }
-    if (!volume) {
-      absl::StatusOr<CtVolume> decoded = LoadSeries(c);
+    if (!series) {
+      absl::StatusOr<CtSeries> decoded = LoadSeries(c);
       if (!decoded.ok()) {
         entry.status = SeriesStatus::kRefused;
         entry.reason = std::string(decoded.status().message());
@@ -196,17 +192,17 @@ absl::StatusOr<ImportReport> DicomImporter::Import(const std::string& root, cons
         report.series.push_back(std::move(entry));
         continue;
       }
-      volume = *std::move(decoded);
+      series = *std::move(decoded);
       if (cache != nullptr) {
-        if (absl::Status s = cache->Store(*volume, c.fingerprint); !s.ok()) {
+        if (absl::Status s = cache->Store(*series, c.fingerprint); !s.ok()) {
           entry.notes.push_back(absl::StrCat("cache write failed: ", s.message()));
         }
       }
     }
     entry.status = SeriesStatus::kImported;
-    entry.slices = volume->nz;
+    entry.slices = series->volume.nz;
     report.series.push_back(entry);
-    SCV_RETURN_IF_ERROR(Annotate(sink(*std::move(volume), entry), "DicomImporter: sink"));
+    SCV_RETURN_IF_ERROR(Annotate(sink(*std::move(series), entry), "DicomImporter: sink"));
   }
   spdlog::info("dicom import: {} imported, {} refused, {} skipped series; {} files skipped",
                report.Count(SeriesStatus::kImported), report.Count(SeriesStatus::kRefused),

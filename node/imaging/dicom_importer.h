@@ -11,7 +11,7 @@
 //      a message naming the file and the reason; the other series are imported.
 //   5. Decode each accepted series (JPEG, JPEG-LS and RLE via DCMTK's decoders; JPEG 2000 and
 //      other syntaxes refused by name), apply RescaleSlope/Intercept per slice, and hand the
-//      CtVolume to the caller, through the VolumeCache when one is given.
+//      CtSeries to the caller, through the VolumeCache when one is given.
 //
 // CT is recognised by SOP class CT Image Storage, or by Modality CT for other single-frame
 // image SOP classes (e.g. a Secondary Capture of CT, which then still needs full geometry).
@@ -35,7 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "node/imaging/ct_volume.h"
+#include "node/imaging/ct_series.h"
 #include "node/imaging/dicom_slice.h"
 #include "node/imaging/import_report.h"
 #include "node/imaging/series_check.h"
@@ -72,7 +72,7 @@ struct DicomInventory {
 class DicomImporter {
  public:
   // Receives each imported volume with its report entry; an error aborts the import.
-  using VolumeSink = std::function<absl::Status(CtVolume&& volume, const SeriesReport& report)>;
+  using VolumeSink = std::function<absl::Status(CtSeries&& series, const SeriesReport& report)>;
 
   // `pseudonymizer` must outlive the importer.
   explicit DicomImporter(const privacy::Pseudonymizer& pseudonymizer, ImportOptions options = {});
@@ -80,7 +80,7 @@ class DicomImporter {
   // Steps 1-4. Fails only when `root` is not a readable directory.
   absl::StatusOr<DicomInventory> Scan(const std::string& root) const;
   // Step 5 for one candidate. The error names the file that failed ("file x: why").
-  absl::StatusOr<CtVolume> LoadSeries(const SeriesCandidate& series) const;
+  absl::StatusOr<CtSeries> LoadSeries(const SeriesCandidate& series) const;
   // Everything: the report lists every series and skipped file. Fails only when `root` is not
   // a directory or the sink fails; per-series problems are in the report.
   absl::StatusOr<ImportReport> Import(const std::string& root, const VolumeSink& sink,

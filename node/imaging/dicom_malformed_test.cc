@@ -49,7 +49,7 @@ std::string Name(const TwoSeries& t, const std::string& path) {
 // The damaged series is refused with `needle` in the reason; the good one imported.
 void ExpectRefusedAndRestImported(const testing::ImportResult& r, const std::string& needle) {
   EXPECT_EQ(r.report.Count(SeriesStatus::kImported), 1) << r.report.ToText();
-  ASSERT_EQ(r.volumes.size(), 1u);
+  ASSERT_EQ(r.series.size(), 1u);
   const SeriesReport* s = FindSeries(r.report, needle);
   ASSERT_NE(s, nullptr) << "no series mentions '" << needle << "':\n" << r.report.ToText();
   EXPECT_EQ(s->status, SeriesStatus::kRefused);

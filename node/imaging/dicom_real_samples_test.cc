@@ -21,14 +21,14 @@ bool HaveData(const std::string& sub) { return std::filesystem::exists(kData + s
 TEST(DicomRealSamples, LungmaskSlicesWithoutModalityAreImported) {
   if (!HaveData("lungmask_ct_slices")) GTEST_SKIP() << "no shared data";
   const testing::ImportResult r = RunImport(kData + "lungmask_ct_slices");
-  ASSERT_EQ(r.volumes.size(), 1u) << r.report.ToText();
-  const CtVolume& v = r.volumes[0];
+  ASSERT_EQ(r.series.size(), 1u) << r.report.ToText();
+  const HuVolume& v = r.series[0].volume;
   EXPECT_EQ(v.nx, 512);
   EXPECT_EQ(v.ny, 512);
   EXPECT_EQ(v.nz, 2);
   EXPECT_DOUBLE_EQ(v.spacing[0], 0.625);
   EXPECT_DOUBLE_EQ(v.spacing[2], 1.0);
-  const auto [lo, hi] = std::minmax_element(v.hu.begin(), v.hu.end());
+  const auto [lo, hi] = std::minmax_element(v.voxels.begin(), v.voxels.end());
   EXPECT_EQ(*lo, -2048);  // the README's range
   EXPECT_EQ(*hi, 1502);
   EXPECT_NE(FindSeries(r.report, "Modality missing"), nullptr) << r.report.ToText();
@@ -55,10 +55,10 @@ TEST(DicomRealSamples, PydicomSmallCtIsASingleSliceVolume) {
   const std::string dir = testing::FreshDir("pydicom_small");
   std::filesystem::copy_file(kData + "debian_dicom_samples/pydicom_CT_small.dcm", dir + "/a.dcm");
   const testing::ImportResult r = RunImport(dir);
-  ASSERT_EQ(r.volumes.size(), 1u) << r.report.ToText();
-  EXPECT_EQ(r.volumes[0].nz, 1);
-  EXPECT_EQ(r.volumes[0].nx, 128);
-  EXPECT_DOUBLE_EQ(r.volumes[0].spacing[2], 5.0);  // from SliceThickness
+  ASSERT_EQ(r.series.size(), 1u) << r.report.ToText();
+  EXPECT_EQ(r.series[0].volume.nz, 1);
+  EXPECT_EQ(r.series[0].volume.nx, 128);
+  EXPECT_DOUBLE_EQ(r.series[0].volume.spacing[2], 5.0);  // from SliceThickness
   EXPECT_NE(FindSeries(r.report, "single slice"), nullptr);
 }
 
@@ -71,7 +71,7 @@ TEST(DicomRealSamples, Jpeg2000SeriesIsRefusedByName) {
   EXPECT_EQ(s.files, 20);
   EXPECT_TRUE(absl::StrContains(s.reason, "JPEG 2000")) << s.reason;
   EXPECT_TRUE(absl::StrContains(s.reason, "1.2.840.10008.1.2.4.90")) << s.reason;
-  EXPECT_TRUE(r.volumes.empty());
+  EXPECT_TRUE(r.series.empty());
 }
 
 TEST(DicomRealSamples, WholeSharedFolderImportsWhatItCan) {

@@ -11,7 +11,7 @@
 namespace scancov::node {
 
 enum class SeriesStatus {
-  kImported,  // decoded into a CtVolume (or taken from the cache)
+  kImported,  // decoded into a CtSeries (or taken from the cache)
   kRefused,   // CT, but unusable: the reason says which file and why
   kSkipped,   // not for import: localizer, not CT
 };

@@ -84,8 +84,8 @@ ImportResult RunImport(const std::string& root, const VolumeCache* cache, Import
   DicomImporter importer(TestPseudonymizer(), options);
   auto report = importer.Import(
       root,
-      [&](CtVolume&& v, const SeriesReport&) {
-        result.volumes.push_back(std::move(v));
+      [&](CtSeries&& s, const SeriesReport&) {
+        result.series.push_back(std::move(s));
         return absl::OkStatus();
       },
       cache);

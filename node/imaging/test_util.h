@@ -33,7 +33,7 @@ void TruncateFile(const std::string& path, size_t keep);
 
 struct ImportResult {
   ImportReport report;
-  std::vector<CtVolume> volumes;
+  std::vector<CtSeries> series;
 };
 // Runs a full import of root with a fixed test secret (optionally through a cache).
 ImportResult RunImport(const std::string& root, const VolumeCache* cache = nullptr,

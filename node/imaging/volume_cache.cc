@@ -72,8 +72,10 @@ std::string VolumeCache::PathFor(const std::string& series_key) const {
   return absl::StrCat(directory_, "/", series_key, ".ctv");
 }
 
-absl::Status VolumeCache::Store(const CtVolume& v, absl::string_view fingerprint) const {
-  if (!IsSafeKey(v.series_key) || fingerprint.size() != kDigest || v.hu.size() != v.size()) {
+absl::Status VolumeCache::Store(const CtSeries& series, absl::string_view fingerprint) const {
+  const HuVolume& v = series.volume;
+  if (!IsSafeKey(series.series_key) || fingerprint.size() != kDigest ||
+      v.voxels.size() != v.size()) {
     return absl::InvalidArgumentError("VolumeCache::Store: bad series key, fingerprint or size");
   }
   SCV_RETURN_IF_ERROR(MakeDirs(directory_));
@@ -84,22 +86,22 @@ absl::Status VolumeCache::Store(const CtVolume& v, absl::string_view fingerprint
   for (double d : v.origin) Append(header, d);
   for (double d : v.direction) Append(header, d);
   header.append(fingerprint.data(), fingerprint.size());
-  AppendString(header, v.patient_key);
-  AppendString(header, v.study_key);
-  AppendString(header, v.series_key);
+  AppendString(header, series.patient_key);
+  AppendString(header, series.study_key);
+  AppendString(header, series.series_key);
 
-  const std::string path = PathFor(v.series_key);
+  const std::string path = PathFor(series.series_key);
   const std::string tmp = path + ".tmp";
   Sha256 hash;
   hash.Update(header);
-  hash.Update(v.hu.data(), v.hu.size() * sizeof(int16_t));
+  hash.Update(v.voxels.data(), v.voxels.size() * sizeof(int16_t));
   const std::string digest = hash.Finish();
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return absl::PermissionDeniedError(tmp + ": cannot create: " + std::strerror(errno));
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(reinterpret_cast<const char*>(v.hu.data()),
-              static_cast<std::streamsize>(v.hu.size() * sizeof(int16_t)));
+    out.write(reinterpret_cast<const char*>(v.voxels.data()),
+              static_cast<std::streamsize>(v.voxels.size() * sizeof(int16_t)));
     out.write(digest.data(), static_cast<std::streamsize>(digest.size()));
     out.flush();
     if (!out) return absl::DataLossError(tmp + ": write failed");
@@ -110,7 +112,7 @@ absl::Status VolumeCache::Store(const CtVolume& v, absl::string_view fingerprint
   return absl::OkStatus();
 }
 
-absl::StatusOr<CtVolume> VolumeCache::Load(const std::string& series_key,
+absl::StatusOr<CtSeries> VolumeCache::Load(const std::string& series_key,
                                            absl::string_view fingerprint) const {
   if (!IsSafeKey(series_key)) return absl::InvalidArgumentError("VolumeCache: bad series key");
   const std::string path = PathFor(series_key);
@@ -132,14 +134,15 @@ absl::StatusOr<CtVolume> VolumeCache::Load(const std::string& series_key,
   Cursor c(body);
   std::string magic, stored_fingerprint;
   uint32_t version = 0, dims[3] = {0, 0, 0};
-  CtVolume v;
+  CtSeries series;
+  HuVolume& v = series.volume;
   bool ok = c.ReadBytes(8, magic) && c.Read(version) && c.Read(dims[0]) && c.Read(dims[1]) &&
             c.Read(dims[2]);
   for (double& d : v.spacing) ok = ok && c.Read(d);
   for (double& d : v.origin) ok = ok && c.Read(d);
   for (double& d : v.direction) ok = ok && c.Read(d);
-  ok = ok && c.ReadBytes(kDigest, stored_fingerprint) && c.ReadString(v.patient_key) &&
-       c.ReadString(v.study_key) && c.ReadString(v.series_key);
+  ok = ok && c.ReadBytes(kDigest, stored_fingerprint) && c.ReadString(series.patient_key) &&
+       c.ReadString(series.study_key) && c.ReadString(series.series_key);
   if (!ok || version != kVersion) return corrupt("bad header");
   if (stored_fingerprint != fingerprint) {
     return absl::NotFoundError(path + ": stale (the source files changed)");
@@ -148,13 +151,12 @@ absl::StatusOr<CtVolume> VolumeCache::Load(const std::string& series_key,
   v.ny = static_cast<int>(dims[1]);
   v.nz = static_cast<int>(dims[2]);
   const uint64_t n = static_cast<uint64_t>(dims[0]) * dims[1] * dims[2];
-  if (body.size() - c.pos() != n * sizeof(int16_t) || v.series_key != series_key) {
+  if (body.size() - c.pos() != n * sizeof(int16_t) || series.series_key != series_key) {
     return corrupt("size mismatch");
   }
-  v.hu.resize(n);
-  std::memcpy(v.hu.data(), body.data() + c.pos(), n * sizeof(int16_t));
-  v.slice_count = v.nz;
-  return v;
+  v.voxels.resize(n);
+  std::memcpy(v.voxels.data(), body.data() + c.pos(), n * sizeof(int16_t));
+  return series;
 }
 
 }  // namespace scancov::node

@@ -12,7 +12,7 @@
 //   72      72    f64 direction[9] (row, column, slice unit vectors)
 //   144     32    source fingerprint (SHA-256, see below)
 //   176     ...   three strings, each u16 length + bytes: patient_key, study_key, series_key
-//   ...     2*n   int16 HU, n = nx*ny*nz, (k, j, i) row-major as in CtVolume
+//   ...     2*n   int16 HU, n = nx*ny*nz, (k, j, i) row-major as in HuVolume
 //   end-32  32    SHA-256 of every byte before it
 //
 // The fingerprint is computed by the importer from the series' source files (path, size and
@@ -30,7 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "node/imaging/ct_volume.h"
+#include "node/imaging/ct_series.h"
 
 namespace scancov::node {
 
@@ -40,9 +40,9 @@ class VolumeCache {
 
   // The cached volume of `series_key` if it was decoded from the same sources.
   // NotFound: no entry, or a stale one (other fingerprint). DataLoss: damaged entry.
-  absl::StatusOr<CtVolume> Load(const std::string& series_key, absl::string_view fingerprint) const;
-  // Writes (or replaces) the entry of volume.series_key. Creates the directory if missing.
-  absl::Status Store(const CtVolume& volume, absl::string_view fingerprint) const;
+  absl::StatusOr<CtSeries> Load(const std::string& series_key, absl::string_view fingerprint) const;
+  // Writes (or replaces) the entry of series.series_key. Creates the directory if missing.
+  absl::Status Store(const CtSeries& series, absl::string_view fingerprint) const;
 
   std::string PathFor(const std::string& series_key) const;
   const std::string& directory() const { return directory_; }

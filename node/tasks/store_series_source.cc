@@ -11,14 +11,16 @@
 namespace scancov::node {
 namespace {
 
-absl::StatusOr<LabelVolume> ReadLabels(const std::string& path, const CtVolume& ct) {
+absl::StatusOr<LabelVolume> ReadLabels(const std::string& path, const std::string& series_key,
+                                       const HuVolume& ct) {
   SCV_ASSIGN_OR_RETURN(sites::NiftiVolume n, sites::ReadNifti(path));
   if (n.nx != ct.nx || n.ny != ct.ny || n.nz != ct.nz || n.u8.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("series ", ct.series_key.substr(0, 12),
+        absl::StrCat("series ", series_key.substr(0, 12),
                      ": labels are not a uint8 map on the series' grid"));
   }
   LabelVolume labels(ct.nx, ct.ny, ct.nz, ct.spacing);
+  labels.PlaceLike(ct);
   labels.voxels = std::move(n.u8);
   return labels;
 }
@@ -36,17 +38,16 @@ class StoreSeriesSource : public LabelledSeriesSource {
       const std::string& path = target == "lungs" ? r.lung_labels_path : r.lesion_labels_path;
       if (path.empty()) continue;
       if (max_series > 0 && static_cast<int>(out.size()) >= max_series) break;
-      absl::StatusOr<CtVolume> volume = cache_.Load(r.series_key, r.fingerprint);
-      if (!volume.ok()) {
+      absl::StatusOr<CtSeries> cached = cache_.Load(r.series_key, r.fingerprint);
+      if (!cached.ok()) {
         spdlog::warn("series {}: not in the volume cache ({}); skipped", r.series_key.substr(0, 12),
-                     std::string(volume.status().message()));
+                     std::string(cached.status().message()));
         continue;
       }
       LabelledSeries s;
       s.series_key = r.series_key;
-      s.ct = HuVolume(volume->nx, volume->ny, volume->nz, volume->spacing);
-      s.ct.voxels = std::move(volume->hu);
-      SCV_ASSIGN_OR_RETURN(LabelVolume labels, ReadLabels(path, *volume));
+      s.ct = std::move(cached->volume);
+      SCV_ASSIGN_OR_RETURN(LabelVolume labels, ReadLabels(path, r.series_key, s.ct));
       (target == "lungs" ? s.lungs : s.lesions) = std::move(labels);
       out.push_back(std::move(s));
     }

@@ -50,15 +50,14 @@ class StoreSeveritySource : public SeveritySource {
   // The cached volume and its lungs; errors say what is missing, never a value.
   absl::StatusOr<nn::SeverityScan> ReadScan(const std::string& series_key,
                                             const std::string& fingerprint) const {
-    absl::StatusOr<CtVolume> volume = cache_.Load(series_key, fingerprint);
-    if (!volume.ok()) {
+    absl::StatusOr<CtSeries> cached = cache_.Load(series_key, fingerprint);
+    if (!cached.ok()) {
       return absl::NotFoundError(absl::StrCat("series ", series_key.substr(0, 12),
                                               ": not in the volume cache (",
-                                              volume.status().message(), ")"));
+                                              cached.status().message(), ")"));
     }
     nn::SeverityScan scan;
-    scan.ct = HuVolume(volume->nx, volume->ny, volume->nz, volume->spacing);
-    scan.ct.voxels = std::move(volume->hu);
+    scan.ct = std::move(cached->volume);
     SCV_ASSIGN_OR_RETURN(ct::LungMaskResult lungs, ct::ComputeLungMask(scan.ct));
     if (lungs.right_voxels + lungs.left_voxels == 0) {
       return absl::FailedPreconditionError(

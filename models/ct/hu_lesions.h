@@ -1,6 +1,6 @@
-// The model-free lesion map of bedside scoring: the AI-SCoRE HU intervals inside the lung mask,
-// written as the seed's lesion classes (models/ct/lesion_quantification.h), for when no learned
-// lesion model is given.
+// A model-free lesion map: the AI-SCoRE HU intervals inside the lung mask, written as the seed's
+// lesion classes (lesion_quantification.h). Bedside scoring (node/bedside) uses it when no
+// learned lesion model is given.
 //
 // Mapping (an approximation of the learned classes, documented in the report):
 //   HU in [ggo_low, semi_low)            [-780, -570)  -> GGO           (kLesionGgo)
@@ -32,17 +32,17 @@
 // a lesion-free chest read extent 1 (< 10%), not 0: the learned lesion models are the remedy.
 //
 // Thread-safe (pure); the work is split over `threads` (0 = hardware).
-#ifndef SCANCOV_NODE_BEDSIDE_HU_LESIONS_H_
-#define SCANCOV_NODE_BEDSIDE_HU_LESIONS_H_
+#ifndef SCANCOV_MODELS_CT_HU_LESIONS_H_
+#define SCANCOV_MODELS_CT_HU_LESIONS_H_
 
 #include "absl/status/statusor.h"
 #include "core/volume.h"
 #include "models/ct/hu_intervals.h"
 
-namespace scancov::node {
+namespace scancov::ct {
 
 struct HuLesionOptions {
-  ct::HuIntervalBounds bounds;  // AI-SCoRE's intervals by default
+  HuIntervalBounds bounds;  // AI-SCoRE's intervals by default
   bool smooth = true;
   double opening_radius_mm = 2.0;
   double consolidation_opening_radius_mm = 3.0;
@@ -55,6 +55,6 @@ struct HuLesionOptions {
 absl::StatusOr<LabelVolume> ClassifyLesionsByHu(const HuVolume& hu, const LabelVolume& lungs,
                                                 const HuLesionOptions& options = {});
 
-}  // namespace scancov::node
+}  // namespace scancov::ct
 
-#endif  // SCANCOV_NODE_BEDSIDE_HU_LESIONS_H_
+#endif  // SCANCOV_MODELS_CT_HU_LESIONS_H_

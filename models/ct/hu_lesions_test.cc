@@ -1,6 +1,6 @@
 // The model-free lesion map: the AI-SCoRE intervals as lesion classes, noise and thin rims
 // removed.
-#include "node/bedside/hu_lesions.h"
+#include "models/ct/hu_lesions.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "models/ct/lesion_quantification.h"
 
-namespace scancov::node {
+namespace scancov::ct {
 namespace {
 
 // A 64 x 64 x 8 grid of 0.75 mm pixels (a fine grid, where the 2 mm opening acts), all lung of
@@ -32,13 +32,13 @@ TEST(HuLesions, IntervalsBecomeLesionClasses) {
   s.Block(44, 60, 4, 20, 20);    // consolidation
   absl::StatusOr<LabelVolume> labels = ClassifyLesionsByHu(s.hu, s.lungs);
   ASSERT_TRUE(labels.ok()) << labels.status();
-  EXPECT_EQ(labels->at(4, 12, 12), ct::kLesionGgo);
-  EXPECT_EQ(labels->at(4, 12, 32), ct::kLesionCrazyPaving);
-  EXPECT_EQ(labels->at(4, 12, 52), ct::kLesionConsolidation);
-  EXPECT_EQ(labels->at(4, 40, 32), ct::kLesionHealthy);
+  EXPECT_EQ(labels->at(4, 12, 12), kLesionGgo);
+  EXPECT_EQ(labels->at(4, 12, 32), kLesionCrazyPaving);
+  EXPECT_EQ(labels->at(4, 12, 52), kLesionConsolidation);
+  EXPECT_EQ(labels->at(4, 40, 32), kLesionHealthy);
   // The blocks keep their size: 16 x 16 pixels per slice each (the opening restores borders).
   int64_t ggo = 0;
-  for (uint8_t v : labels->voxels) ggo += v == ct::kLesionGgo;
+  for (uint8_t v : labels->voxels) ggo += v == kLesionGgo;
   EXPECT_NEAR(static_cast<double>(ggo), 16.0 * 16 * 8, 0.1 * 16 * 16 * 8);
 }
 
@@ -52,8 +52,8 @@ TEST(HuLesions, OutsideTheLungsIsBackground) {
   }
   absl::StatusOr<LabelVolume> labels = ClassifyLesionsByHu(s.hu, s.lungs);
   ASSERT_TRUE(labels.ok());
-  EXPECT_EQ(labels->at(3, 10, 10), ct::kLesionConsolidation);
-  EXPECT_EQ(labels->at(3, 10, 50), ct::kLesionBackground);
+  EXPECT_EQ(labels->at(3, 10, 10), kLesionConsolidation);
+  EXPECT_EQ(labels->at(3, 10, 50), kLesionBackground);
 }
 
 TEST(HuLesions, NoiseAndThinVesselsAreNotLesions) {
@@ -70,7 +70,7 @@ TEST(HuLesions, NoiseAndThinVesselsAreNotLesions) {
   absl::StatusOr<LabelVolume> labels = ClassifyLesionsByHu(s.hu, s.lungs);
   ASSERT_TRUE(labels.ok());
   int64_t lesion = 0;
-  for (uint8_t v : labels->voxels) lesion += v >= ct::kLesionGgo;
+  for (uint8_t v : labels->voxels) lesion += v >= kLesionGgo;
   EXPECT_EQ(lesion, 0);
   // Without smoothing and cleaning, the same scene is full of "lesions".
   HuLesionOptions raw;
@@ -81,7 +81,7 @@ TEST(HuLesions, NoiseAndThinVesselsAreNotLesions) {
   labels = ClassifyLesionsByHu(s.hu, s.lungs, raw);
   ASSERT_TRUE(labels.ok());
   lesion = 0;
-  for (uint8_t v : labels->voxels) lesion += v >= ct::kLesionGgo;
+  for (uint8_t v : labels->voxels) lesion += v >= kLesionGgo;
   EXPECT_GT(lesion, 64 * 8 * 2);
 }
 
@@ -96,4 +96,4 @@ TEST(HuLesions, RefusesMismatchedGrids) {
 }
 
 }  // namespace
-}  // namespace scancov::node
+}  // namespace scancov::ct

@@ -1,4 +1,4 @@
-#include "node/bedside/hu_lesions.h"
+#include "models/ct/hu_lesions.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -9,14 +9,14 @@
 #include "models/ct/parallel.h"
 #include "models/ct/volume_box.h"
 
-namespace scancov::node {
+namespace scancov::ct {
 namespace {
 
-uint8_t ClassOf(int hu, const ct::HuIntervalBounds& b) {
-  if (hu >= b.consolidation_low) return ct::kLesionConsolidation;
-  if (hu >= b.semi_low) return ct::kLesionCrazyPaving;
-  if (hu >= b.ggo_low) return ct::kLesionGgo;
-  return ct::kLesionHealthy;
+uint8_t ClassOf(int hu, const HuIntervalBounds& b) {
+  if (hu >= b.consolidation_low) return kLesionConsolidation;
+  if (hu >= b.semi_low) return kLesionCrazyPaving;
+  if (hu >= b.ggo_low) return kLesionGgo;
+  return kLesionHealthy;
 }
 
 // The median of 9 values by a fixed exchange network (Paeth's opt_med9: 19 compare-swaps).
@@ -52,8 +52,8 @@ inline int Median9(int* p) {
 // would paint a one-voxel rim of a lighter class around every lesion and vessel).
 LabelVolume ClassifyVoxels(const HuVolume& hu, const LabelVolume& lungs,
                            const HuLesionOptions& options) {
-  LabelVolume classes(lungs.nx, lungs.ny, lungs.nz, lungs.spacing, ct::kLesionBackground);
-  ct::ParallelFor(0, lungs.nz, options.threads, [&](int k0, int k1) {
+  LabelVolume classes(lungs.nx, lungs.ny, lungs.nz, lungs.spacing, kLesionBackground);
+  ParallelFor(0, lungs.nz, options.threads, [&](int k0, int k1) {
     int window[9];
     for (int k = k0; k < k1; ++k) {
       for (int j = 0; j < lungs.ny; ++j) {
@@ -82,7 +82,7 @@ LabelVolume ClassifyVoxels(const HuVolume& hu, const LabelVolume& lungs,
 void OpenInPlane(LabelVolume& mask, double radius_mm, int threads) {
   if (radius_mm <= 0) return;
   const LabelVolume opened =
-      ct::Dilate(ct::Erode(mask, radius_mm, true, threads), radius_mm, true, threads);
+      Dilate(Erode(mask, radius_mm, true, threads), radius_mm, true, threads);
   for (size_t v = 0; v < mask.voxels.size(); ++v) mask.voxels[v] &= opened.voxels[v];
 }
 
@@ -98,17 +98,17 @@ LabelVolume MaskOf(const LabelVolume& classes, uint8_t min_class, uint8_t max_cl
 // the others become healthy.
 void CleanLesions(LabelVolume& classes, const HuLesionOptions& options) {
   // Consolidation density in thin structures is vessels (or bronchial walls), not disease.
-  LabelVolume dense = MaskOf(classes, ct::kLesionConsolidation, ct::kLesionConsolidation);
+  LabelVolume dense = MaskOf(classes, kLesionConsolidation, kLesionConsolidation);
   OpenInPlane(dense, options.consolidation_opening_radius_mm, options.threads);
   for (size_t v = 0; v < classes.voxels.size(); ++v) {
-    if (classes.voxels[v] == ct::kLesionConsolidation && dense.voxels[v] == 0) {
-      classes.voxels[v] = ct::kLesionHealthy;
+    if (classes.voxels[v] == kLesionConsolidation && dense.voxels[v] == 0) {
+      classes.voxels[v] = kLesionHealthy;
     }
   }
-  LabelVolume mask = MaskOf(classes, ct::kLesionGgo, ct::kLesionConsolidation);
+  LabelVolume mask = MaskOf(classes, kLesionGgo, kLesionConsolidation);
   OpenInPlane(mask, options.opening_radius_mm, options.threads);
   if (options.min_component_ml > 0) {
-    const ct::Components c = ct::LabelComponents(mask, ct::Connectivity::kFull);
+    const Components c = LabelComponents(mask, Connectivity::kFull);
     const double voxel_ml = mask.VoxelVolumeMm3() / 1000.0;
     for (size_t v = 0; v < mask.voxels.size(); ++v) {
       const int32_t label = c.labels[v];
@@ -116,8 +116,8 @@ void CleanLesions(LabelVolume& classes, const HuLesionOptions& options) {
     }
   }
   for (size_t v = 0; v < classes.voxels.size(); ++v) {
-    if (classes.voxels[v] >= ct::kLesionGgo && mask.voxels[v] == 0) {
-      classes.voxels[v] = ct::kLesionHealthy;
+    if (classes.voxels[v] >= kLesionGgo && mask.voxels[v] == 0) {
+      classes.voxels[v] = kLesionHealthy;
     }
   }
 }
@@ -129,19 +129,19 @@ absl::StatusOr<LabelVolume> ClassifyLesionsByHu(const HuVolume& hu, const LabelV
   if (!hu.SameGrid(lungs) || hu.voxels.size() != lungs.voxels.size()) {
     return absl::InvalidArgumentError("hu lesions: CT and lung mask are on different grids");
   }
-  const ct::HuIntervalBounds& b = options.bounds;
+  const HuIntervalBounds& b = options.bounds;
   if (!(b.ggo_low < b.semi_low && b.semi_low < b.consolidation_low)) {
     return absl::InvalidArgumentError("hu lesions: HU bounds must increase");
   }
-  LabelVolume out(hu.nx, hu.ny, hu.nz, hu.spacing, ct::kLesionBackground);
-  const ct::Box box = ct::BoundingBox<uint8_t>(lungs, [](uint8_t v) { return v != 0; });
+  LabelVolume out(hu.nx, hu.ny, hu.nz, hu.spacing, kLesionBackground);
+  const Box box = BoundingBox<uint8_t>(lungs, [](uint8_t v) { return v != 0; });
   if (box.empty()) return out;
   // One voxel of margin in plane so the smoothing sees the voxels next to the lungs.
-  const ct::Box crop = ct::Expand(box, 1, 1, 0, lungs);
-  LabelVolume classes = ClassifyVoxels(ct::Crop(hu, crop), ct::Crop(lungs, crop), options);
+  const Box crop = Expand(box, 1, 1, 0, lungs);
+  LabelVolume classes = ClassifyVoxels(Crop(hu, crop), Crop(lungs, crop), options);
   CleanLesions(classes, options);
-  ct::ForEachInBox(out, crop, [&](size_t c, size_t f) { out.voxels[f] = classes.voxels[c]; });
+  ForEachInBox(out, crop, [&](size_t c, size_t f) { out.voxels[f] = classes.voxels[c]; });
   return out;
 }
 
-}  // namespace scancov::node
+}  // namespace scancov::ct

@@ -1,0 +1,65 @@
+#include "aggregator/coordinator/coord_commands.h"
+
+#include "absl/time/time.h"
+#include "aggregator/coordinator/coordinator_client.h"
+#include "aggregator/coordinator/report.h"
+#include "core/file_util.h"
+#include "core/status_macros.h"
+
+namespace scancov::aggregator {
+
+absl::Status EnrollSiteCommand(CoordinatorApi& api, const std::string& site,
+                               const std::string& name, std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(v1::SiteInfo info, api.EnrollSite(site, name));
+  out << "enrolled site " << info.site_id() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status SetSiteEnabledCommand(CoordinatorApi& api, const std::string& site, bool enabled,
+                                   std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(v1::SiteInfo info, api.SetSiteEnabled(site, enabled));
+  out << info.site_id() << (info.enabled() ? " enabled" : " disabled") << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(v1::ListSitesResponse list, api.ListSites());
+  for (const v1::SiteInfo& s : list.sites()) {
+    out << s.site_id() << "\t" << (s.enabled() ? "enabled" : "disabled") << "\t"
+        << (s.last_seen_unix() ? absl::FormatTime(absl::FromUnixSeconds(s.last_seen_unix()))
+                               : std::string("never seen"))
+        << "\t" << s.device() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_file,
+                                std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(std::string text, ReadFileToString(spec_file));
+  SCV_ASSIGN_OR_RETURN(v1::StudySpec spec, StudySpecFromJson(text));
+  SCV_ASSIGN_OR_RETURN(v1::StudyStatus created, api.CreateStudy(spec));
+  out << "study " << created.study_id() << " created\n";
+  return absl::OkStatus();
+}
+
+absl::Status ListStudiesCommand(CoordinatorApi& api, std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(v1::ListStudiesResponse list, api.ListStudies());
+  for (const v1::StudyStatus& s : list.studies()) out << ProgressLine(s) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status StudyStatusCommand(CoordinatorApi& api, const std::string& study, std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(v1::StudyStatus status, api.GetStudyStatus(study));
+  out << StudyReportMarkdown(status);
+  return absl::OkStatus();
+}
+
+absl::Status StudyReportCommand(CoordinatorApi& api, const std::string& study,
+                                const std::string& dir, std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(v1::StudyStatus status, api.GetStudyStatus(study));
+  SCV_RETURN_IF_ERROR(WriteStudyReport(status, dir));
+  out << "report written to " << dir << "/report.md\n";
+  return absl::OkStatus();
+}
+
+}  // namespace scancov::aggregator

@@ -1,0 +1,41 @@
+// The coordinator's everyday commands (scancov-coord enroll, disable / enable, sites,
+// create-study, studies, status, report) over a CoordinatorApi: each makes its call and prints
+// what scancov-coord prints to `out`. The longer ones have their own files: study_wait.h
+// (watch), validate_command.h (validate), export_commands.h (export-model, export-checkpoint).
+//
+// Not thread-safe (one caller at a time per CoordinatorApi).
+#ifndef SCANCOV_AGGREGATOR_COORDINATOR_COORD_COMMANDS_H_
+#define SCANCOV_AGGREGATOR_COORDINATOR_COORD_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "aggregator/coordinator/coordinator_api.h"
+
+namespace scancov::aggregator {
+
+// "enrolled site <id>"
+absl::Status EnrollSiteCommand(CoordinatorApi& api, const std::string& site,
+                               const std::string& name, std::ostream& out);
+// "<id> enabled" / "<id> disabled"
+absl::Status SetSiteEnabledCommand(CoordinatorApi& api, const std::string& site, bool enabled,
+                                   std::ostream& out);
+// One line per site: id, enabled / disabled, when last seen (local time) or "never seen",
+// device; tab-separated.
+absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out);
+// Creates the study of a StudySpec JSON file (coordinator_client.h: StudySpecFromJson):
+// "study <id> created".
+absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_file,
+                                std::ostream& out);
+// One progress line (report.h) per study.
+absl::Status ListStudiesCommand(CoordinatorApi& api, std::ostream& out);
+// The study's report as Markdown.
+absl::Status StudyStatusCommand(CoordinatorApi& api, const std::string& study, std::ostream& out);
+// Writes the study's report (Markdown, CSV, SVG) into `dir`: "report written to <dir>/report.md".
+absl::Status StudyReportCommand(CoordinatorApi& api, const std::string& study,
+                                const std::string& dir, std::ostream& out);
+
+}  // namespace scancov::aggregator
+
+#endif  // SCANCOV_AGGREGATOR_COORDINATOR_COORD_COMMANDS_H_

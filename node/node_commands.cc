@@ -1,0 +1,64 @@
+#include "node/node_commands.h"
+
+
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "core/status_macros.h"
+#include "node/clinical/clinical_store.h"
+#include "node/imaging/imaging_store.h"
+#include "node/task_log.h"
+#include "privacy/egress_ledger.h"
+
+namespace scancov::node {
+
+std::string ClinicalImportSummaryText(const std::string& csv, const ClinicalImportReport& report) {
+  std::string text =
+      absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n", csv,
+                      report.rows_read, report.patients_imported, report.rows_skipped);
+  for (const std::string& e : report.row_errors) absl::StrAppend(&text, "  skipped: ", e, "\n");
+  for (const std::string& c : report.dropped_columns) {
+    absl::StrAppend(&text, "  identifier column dropped (never stored): ", c, "\n");
+  }
+  return text;
+}
+
+absl::StatusOr<std::string> NodeStatusText(NodeStore& store, const NodeIdentity& node) {
+  SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(store));
+  SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(store));
+  SCV_ASSIGN_OR_RETURN(uint64_t sent, privacy::EgressLedger(store.db()).TotalSentBytes());
+  SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, TaskLog(store).Recent(10));
+  std::ostringstream out;
+  out << "site " << node.site_id << " -> " << node.aggregator << "\n"
+      << "store " << node.store << ": " << patients << " patients, " << series.size()
+      << " CT series\n"
+      << "egress: " << sent << " bytes sent in total (see `scancov-node ledger`)\n"
+      << "recent tasks:\n";
+  for (const TaskLogEntry& t : tasks) {
+    out << "  " << t.task_id << "\t" << t.kind << "\t" << t.state
+        << (t.detail.empty() ? "" : "\t" + t.detail) << "\n";
+  }
+  return out.str();
+}
+
+absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit) {
+  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries,
+                       privacy::EgressLedger(store.db()).List(limit));
+  std::string text;
+  for (const privacy::EgressEntry& e : entries) {
+    absl::StrAppend(
+        &text,
+        absl::StrFormat("#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
+                        absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(e.created_unix),
+                                         absl::UTCTimeZone()),
+                        e.kind, e.destination, e.task_id, e.state, e.payload_bytes,
+                        e.payload_sha256.empty() ? "-" : e.payload_sha256));
+    absl::StrAppend(&text, "    statistics: ", e.summary_json, "\n");
+    if (!e.tensors_json.empty()) absl::StrAppend(&text, "    tensors: ", e.tensors_json, "\n");
+  }
+  return text;
+}
+
+}  // namespace scancov::node

@@ -1,0 +1,40 @@
+// What scancov-node's store commands print (import-clinical's summary, status, ledger), over
+// the node's store opened by the caller. Text for the site's operator: pseudonymous keys and
+// counts only, never a patient identifier.
+//
+// Not thread-safe (the store is the caller's, used from one thread here).
+#ifndef SCANCOV_NODE_NODE_COMMANDS_H_
+#define SCANCOV_NODE_NODE_COMMANDS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "node/store/node_store.h"
+#include "node/clinical/clinical_import.h"
+
+
+namespace scancov::node {
+
+// "<csv>: N rows read, P patients imported, S rows skipped", then each skipped row's reason and
+// each dropped identifier column, one per line.
+std::string ClinicalImportSummaryText(const std::string& csv, const ClinicalImportReport& report);
+
+// Who the node is, as `status` prints it.
+struct NodeIdentity {
+  std::string site_id;
+  std::string aggregator;  // host:port
+  std::string store;       // the store's path
+};
+
+// The site and its aggregator, how many patients and CT series the store holds, the bytes sent
+// so far (egress ledger) and the 10 most recent tasks.
+absl::StatusOr<std::string> NodeStatusText(NodeStore& store, const NodeIdentity& node);
+
+// The egress ledger's entries (the last `limit`; 0: all), each with its time (UTC), kind,
+// destination, task, state, bytes and payload hash, then the statistics and tensors sent.
+absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit);
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_NODE_COMMANDS_H_

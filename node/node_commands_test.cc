@@ -1,0 +1,80 @@
+// What scancov-node prints about its store: counts, the ledger, the import summary.
+#include "node/node_commands.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include "node/clinical/clinical_store.h"
+#include "node/imaging/imaging_store.h"
+#include "node/task_log.h"
+#include "privacy/egress_ledger.h"
+#include "privacy/pseudonymizer.h"
+
+namespace scancov::node {
+namespace {
+
+constexpr char kCsv[] =
+    "patient_id,age,sex,spo2\n"
+    "P1,63,1,91\n"
+    "P2,70,0,88\n";
+
+TEST(NodeCommandsTest, ImportSummaryListsSkippedRowsAndDroppedColumns) {
+  ClinicalImportReport report;
+  report.rows_read = 3;
+  report.patients_imported = 2;
+  report.rows_skipped = 1;
+  report.row_errors = {"row 3: age: not a number"};
+  report.dropped_columns = {"name"};
+  EXPECT_EQ(ClinicalImportSummaryText("adm.csv", report),
+            "adm.csv: 3 rows read, 2 patients imported, 1 rows skipped\n"
+            "  skipped: row 3: age: not a number\n"
+            "  identifier column dropped (never stored): name\n");
+}
+
+TEST(NodeCommandsTest, StatusCountsWhatTheStoreHoldsAndWhatLeft) {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  ASSERT_TRUE(CreateClinicalSchema(db).ok());
+  ASSERT_TRUE(CreateImagingSchema(db).ok());
+  const auto pseudonymizer = privacy::Pseudonymizer::FromSecret(std::string(32, 'n'));
+  absl::StatusOr<ClinicalImportReport> imported =
+      ImportClinicalCsvText(db, pseudonymizer, "adm.csv", kCsv);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  CtSeriesRecord series;
+  series.series_key = "s1";
+  series.patient_key = pseudonymizer.Pseudonym("P1");
+  ASSERT_TRUE(UpsertCtSeries(db, series).ok());
+  auto ledger = privacy::EgressLedger::Open(&db);
+  ASSERT_TRUE(ledger.ok());
+  privacy::EgressEntry sent;
+  sent.created_unix = 1700000000;
+  sent.destination = "agg:7443";
+  sent.task_id = "t1";
+  sent.kind = "result";
+  sent.payload_bytes = 120;
+  sent.summary_json = R"({"n": 2})";
+  absl::StatusOr<int64_t> id = (*ledger)->Record(sent);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE((*ledger)->MarkOutcome(*id, "sent", "").ok());
+  auto log = TaskLog::Open(&db);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Upsert({"t1", "analysis", "uploaded", 1, 2, ""}).ok());
+
+  absl::StatusOr<std::string> status = NodeStatusText(db, {"kb", "agg:7443", "/var/kb.db"});
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status,
+            "site kb -> agg:7443\n"
+            "store /var/kb.db: 2 patients, 1 CT series\n"
+            "egress: 120 bytes sent in total (see `scancov-node ledger`)\n"
+            "recent tasks:\n"
+            "  t1\tanalysis\tuploaded\n");
+  absl::StatusOr<std::string> entries = EgressLedgerText(db, 0);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ(*entries, "#" + std::to_string(*id) +
+                          " 2023-11-14 22:13:20 result -> agg:7443 task=t1 state=sent bytes=120 "
+                          "sha256=-\n    statistics: {\"n\": 2}\n");
+  EXPECT_NE(status->find("2 patients"), std::string::npos);
+  EXPECT_EQ(status->find("P1"), std::string::npos);  // pseudonyms only
+}
+
+}  // namespace
+}  // namespace scancov::node
