@@ -225,6 +225,66 @@ int IndexOf(const std::vector<std::string>& columns, const std::string& name) {
   return it == columns.end() ? -1 : static_cast<int>(it - columns.begin());
 }
 
+// What the models read and the site releases (a published score needing another input is
+// not computable here); a fitted model with a feature kept back is refused, its features not
+// read; the survival fields are asked for as they are (the gate refuses one kept back). All of
+// them among EvaluationVariables(spec), the task's declaration.
+absl::StatusOr<std::vector<std::string>> ColumnsToRead(const wire::EvaluationSpec& spec,
+                                                       const privacy::ReleasePolicy& policy) {
+  std::vector<std::string> columns;
+  for (const wire::EvaluatedModel& m : spec.models) {
+    SCV_ASSIGN_OR_RETURN(const std::vector<std::string> inputs, ScoreInputs(m));
+    for (const std::string& input : inputs) {
+      if (sites::AdmissionIndex(input) >= 0 && privacy::IsVariableAllowed(policy, input)) {
+        AddOnce(input, &columns);
+      }
+    }
+    if (!DisallowedFeature(m, policy).empty()) continue;
+    for (const std::string& f : m.FeatureNames()) AddOnce(f, &columns);
+  }
+  if (spec.HasSurvival()) {
+    AddOnce(spec.survival_time, &columns);
+    AddOnce(spec.survival_event, &columns);
+  }
+  return columns;
+}
+
+// One model's scores on the rows of the site's split; each scored row's score also in `paired`
+// (by row) and its outcome in `row_y`, for the paired tests.
+Scored ScoreRows(const wire::EvaluationSpec& spec, const std::string& split,
+                 const std::vector<std::string>& columns, const TabularRows& rows,
+                 const Scorer& scorer, std::vector<double>* paired, std::vector<double>* row_y) {
+  const int time_col = IndexOf(columns, spec.survival_time);
+  const int event_col = IndexOf(columns, spec.survival_event);
+  const size_t c = columns.size();
+  Scored s;
+  for (size_t i = 0; i < rows.keys.size(); ++i) {
+    const bool held_out = InHoldout(rows.keys[i], spec.split_seed, spec.holdout_fraction);
+    if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
+    std::vector<double> row(rows.x.begin() + i * c, rows.x.begin() + (i + 1) * c);
+    scores::PatientInputs inputs;
+    for (size_t j = 0; j < c; ++j) {
+      if (!std::isnan(row[j]) && scores::FindInputSpec(columns[j]) != nullptr) {
+        inputs.Set(columns[j], row[j]);
+      }
+    }
+    absl::StatusOr<double> score = scorer(inputs, row);
+    if (!score.ok() || !std::isfinite(*score)) {
+      ++s.not_computable;
+      continue;
+    }
+    s.score.push_back(*score);
+    s.y.push_back(rows.y[i]);
+    (*paired)[i] = *score;
+    (*row_y)[i] = rows.y[i];
+    if (spec.HasSurvival()) {
+      s.time.push_back(row[time_col]);
+      s.event.push_back(row[event_col]);
+    }
+  }
+  return s;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> EvaluationVariables(const wire::EvaluationSpec& spec) {
@@ -254,25 +314,7 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
                                                const std::string& site_id) {
   SCV_ASSIGN_OR_RETURN(const wire::EvaluationSpec spec,
                        wire::ParseEvaluationSpec(task.spec_json()));
-  // What the models read and the site releases (a published score needing another input is
-  // not computable here); a fitted model with a feature kept back is refused, its features not
-  // read; the survival fields are asked for as they are (the gate refuses one kept back). All of
-  // them among EvaluationVariables(spec), the task's declaration.
-  std::vector<std::string> columns;
-  for (const wire::EvaluatedModel& m : spec.models) {
-    SCV_ASSIGN_OR_RETURN(const std::vector<std::string> inputs, ScoreInputs(m));
-    for (const std::string& input : inputs) {
-      if (sites::AdmissionIndex(input) >= 0 && privacy::IsVariableAllowed(policy, input)) {
-        AddOnce(input, &columns);
-      }
-    }
-    if (!DisallowedFeature(m, policy).empty()) continue;
-    for (const std::string& f : m.FeatureNames()) AddOnce(f, &columns);
-  }
-  if (spec.HasSurvival()) {
-    AddOnce(spec.survival_time, &columns);
-    AddOnce(spec.survival_event, &columns);
-  }
+  SCV_ASSIGN_OR_RETURN(const std::vector<std::string> columns, ColumnsToRead(spec, policy));
   std::vector<std::pair<const wire::EvaluatedModel*, Scorer>> models;
   wire::EvaluationSiteAnswer answer;
   for (const wire::EvaluatedModel& m : spec.models) {
@@ -287,9 +329,6 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
   SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(columns, spec.outcome));
   const std::string split = spec.SplitFor(site_id);
   const int min_cell = privacy::EffectiveMinCellCount(policy, spec.min_cell_count);
-  const int time_col = IndexOf(columns, spec.survival_time);
-  const int event_col = IndexOf(columns, spec.survival_event);
-  const size_t c = columns.size();
   // Per model, each evaluated patient's score by row (NaN: not computable), for paired tests.
   std::map<std::string, std::vector<double>> by_row;
   std::vector<double> row_y(rows.keys.size(), NAN);
@@ -306,31 +345,7 @@ absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSour
       answer.models.push_back(std::move(refused));
       continue;
     }
-    Scored s;
-    for (size_t i = 0; i < rows.keys.size(); ++i) {
-      const bool held_out = InHoldout(rows.keys[i], spec.split_seed, spec.holdout_fraction);
-      if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
-      std::vector<double> row(rows.x.begin() + i * c, rows.x.begin() + (i + 1) * c);
-      scores::PatientInputs inputs;
-      for (size_t j = 0; j < c; ++j) {
-        if (!std::isnan(row[j]) && scores::FindInputSpec(columns[j]) != nullptr) {
-          inputs.Set(columns[j], row[j]);
-        }
-      }
-      absl::StatusOr<double> score = scorer(inputs, row);
-      if (!score.ok() || !std::isfinite(*score)) {
-        ++s.not_computable;
-        continue;
-      }
-      s.score.push_back(*score);
-      s.y.push_back(rows.y[i]);
-      paired[i] = *score;
-      row_y[i] = rows.y[i];
-      if (spec.HasSurvival()) {
-        s.time.push_back(row[time_col]);
-        s.event.push_back(row[event_col]);
-      }
-    }
+    const Scored s = ScoreRows(spec, split, columns, rows, scorer, &paired, &row_y);
     answer.models.push_back(EvaluateModel(*model, s, spec.HasSurvival(), min_cell));
   }
   for (const auto& [a, b] : spec.compare) {
