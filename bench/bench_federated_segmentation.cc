@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_format.h"
 #include "aggregator/server/federation.h"
@@ -27,6 +28,7 @@
 #include "node/tasks/registry.h"
 #include "node/tasks/segmentation_runner.h"
 #include "node/tasks/task_host.h"
+#include "protocol/wire/segmentation.h"
 #include "sites/ct/phantom_volume.h"
 
 namespace {
@@ -139,14 +141,26 @@ int main(int argc, char** argv) {
   spec.mutable_plan()->set_batch_size(8);
   spec.mutable_plan()->set_learning_rate(lr);
   spec.mutable_plan()->set_seed(11);
-  spec.set_spec_json(absl::StrFormat(
-      R"({"task": "segmentation", "target": "%s", "in_plane": %d, "validation_fraction": 0.2,
-          "augment": "%s", "model_config": %s})",
-      target, in_plane,
-      augment == "false"  ? "none"
-      : augment == "true" ? "full"
-                          : augment,
-      config));
+  scancov::wire::SegmentationSpec seg;
+  seg.target = target;
+  seg.in_plane = in_plane;
+  seg.validation_fraction = 0.2;
+  if (!nlohmann::json::parse(config, nullptr, false).is_object()) {
+    std::cerr << "--model-config must be a JSON object\n";
+    return 1;
+  }
+  seg.model_config = config;
+  if (augment == "none" || augment == "false") {
+    seg.augment = scancov::wire::SegmentationAugment::kNone;
+  } else if (augment == "geometric") {
+    seg.augment = scancov::wire::SegmentationAugment::kGeometric;
+  } else if (augment == "full" || augment == "true") {
+    seg.augment = scancov::wire::SegmentationAugment::kFull;
+  } else {
+    std::cerr << "--augment must be none, geometric or full\n";
+    return 1;
+  }
+  spec.set_spec_json(scancov::wire::ToJson(seg));
   if (auto s = federation.CreateStudy(coordinator, req); !s.ok()) {
     std::cerr << s.status() << "\n";
     return 1;

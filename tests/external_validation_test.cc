@@ -8,6 +8,7 @@
 #include "models/scores/published_models.h"
 #include "models/stats/auc.h"
 #include "node/tabular_features.h"
+#include "protocol/wire/model_evaluation.h"
 #include "sites/cohort/variables.h"
 #include "tests/test_sites.h"
 
@@ -71,28 +72,31 @@ TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
     EXPECT_LT(expected, 800 * 0.81 + 30);
   }
 
-  const json eval_spec = {{"analysis", "model_evaluation"},
-                          {"outcome", "severe"},
-                          {"split", {{"kb", "holdout"}, {"igr", "all"}}},
-                          {"split_seed", 7},
-                          {"holdout_fraction", 0.19},
-                          {"survival", {{"time", "time_to_event_days"}, {"event", "event"}}},
-                          {"min_cell_count", 5},
-                          {"models",
-                           {{{"name", "ScanCov"},
-                             {"kind", "published"},
-                             {"model", "scancov_released"},
-                             {"thresholds", {0.144, 0.369}}},
-                            {{"name", "trained at KB"},
-                             {"kind", "logistic"},
-                             {"features", json::parse(kFeatures)},
-                             {"coefficients", beta},
-                             {"thresholds", {0.144, 0.369}}},
-                            {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
-                            {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
-                            {{"name", "Yan"}, {"kind", "yan"}, {"thresholds", {0.5, 0.5}}}}}};
-  const v1::StudyStatus evaluated =
-      testing_sites::RunAnalysisStudy(*federation_, clock_, all_, "validate", eval_spec.dump());
+  const auto model = [](const std::string& name, const std::string& kind, double low, double high) {
+    wire::EvaluatedModel m;
+    m.name = name;
+    m.kind = kind;
+    m.low = low;
+    m.high = high;
+    return m;
+  };
+  wire::EvaluationSpec eval_spec;
+  eval_spec.outcome = "severe";
+  eval_spec.site_splits = {{"kb", "holdout"}, {"igr", "all"}};
+  eval_spec.split_seed = 7;
+  eval_spec.holdout_fraction = 0.19;
+  eval_spec.survival_time = "time_to_event_days";
+  eval_spec.survival_event = "event";
+  eval_spec.min_cell_count = 5;
+  wire::EvaluatedModel scancov = model("ScanCov", "published", 0.144, 0.369);
+  scancov.model = "scancov_released";
+  wire::EvaluatedModel refit = model("trained at KB", "logistic", 0.144, 0.369);
+  refit.features = json::parse(kFeatures);
+  refit.coefficients = beta;
+  eval_spec.models = {scancov, refit, model("CURB-65", "curb65", 2, 3),
+                      model("CALL", "call", 7, 10), model("Yan", "yan", 0.5, 0.5)};
+  const v1::StudyStatus evaluated = testing_sites::RunAnalysisStudy(
+      *federation_, clock_, all_, "validate", wire::ToJson(eval_spec));
   ASSERT_EQ(evaluated.state(), v1::STUDY_STATE_DONE) << evaluated.message();
   const json result = json::parse(evaluated.rounds().rbegin()->result_json());
   std::map<std::string, json> models;

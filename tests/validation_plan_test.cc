@@ -163,6 +163,7 @@ v1::StudyStatus AiSeverityStudy(v1::StudyState state, const std::string& task) {
   v1::StudyStatus st;
   st.set_study_id("sev1");
   st.set_state(state);
+  st.mutable_spec()->set_kind(v1::STUDY_KIND_TRAINING);
   st.mutable_spec()->add_sites("kb");
   st.mutable_spec()->add_evaluation_sites("igr");
   st.mutable_spec()->set_spec_json(nlohmann::json{{"task", task}, {"outcome", "severe"}}.dump());
@@ -246,10 +247,14 @@ TEST(ValidationPlanTest, AiSeverityInputIsCheckedAndItsTrainingSitesMarked) {
 
   // Marks follow each model's own features, whatever its name: not on the published scores,
   // not on a model without the input even if its name starts like one with it.
-  const json models = {{{"name", "clinical at kb"}, {"kind", "logistic"}, {"features", {"age"}}},
+  const json models = {{{"name", "clinical at kb"},
+                        {"kind", "logistic"},
+                        {"features", {"age"}},
+                        {"coefficients", {-3, 0.05}}},
                        {{"name", "clinical_ai at kb"},
                         {"kind", "logistic"},
-                        {"features", {"age", "ai_severity:sev1"}}},
+                        {"features", {"age", "ai_severity:sev1"}},
+                        {"coefficients", {-3, 0.05, 2}}},
                        {{"name", "CURB-65"}, {"kind", "curb65"}}};
   const std::string md = aggregator::ValidationMatrixMarkdown(*plan, {Evaluation(models)});
   EXPECT_NE(md.find("| clinical at kb | 0.80 (0.70-0.90)* | 0.80 (0.70-0.90) |"), std::string::npos)
@@ -271,9 +276,11 @@ TEST(ValidationPlanTest, AiSeverityInputIsCheckedAndItsTrainingSitesMarked) {
   ASSERT_TRUE(
       aggregator::UseAiSeverityStudy(AiSeverityStudy(v1::STUDY_STATE_DONE, "ai_severity"), &*single)
           .ok());
-  const json single_models = {
-      {{"name", "at kb"}, {"kind", "logistic"}, {"features", {"age", "ai_severity:sev1"}}},
-      {{"name", "CURB-65"}, {"kind", "curb65"}}};
+  const json single_models = {{{"name", "at kb"},
+                               {"kind", "logistic"},
+                               {"features", {"age", "ai_severity:sev1"}},
+                               {"coefficients", {-3, 0.05, 2}}},
+                              {{"name", "CURB-65"}, {"kind", "curb65"}}};
   const std::string md1 =
       aggregator::ValidationMatrixMarkdown(*single, {Evaluation(single_models)});
   EXPECT_NE(md1.find("| at kb | 0.80 (0.70-0.90)*† |"), std::string::npos) << md1;

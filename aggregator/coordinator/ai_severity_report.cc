@@ -1,5 +1,6 @@
 // The report section of an AI-severity study: its training, PCA and Newton rounds, the
-// ensemble's members and fits, and the final round's validation AUC per site and member.
+// ensemble's members and fits, and the final round's validation AUC per site and member. The
+// spec and the rounds' results are read through protocol/wire/ai_severity.h.
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -8,16 +9,22 @@
 #include "absl/strings/str_join.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
+#include "protocol/wire/ai_severity.h"
 
 namespace scancov::aggregator {
 namespace {
 
 std::string Fmt(double v) { return absl::StrFormat("%.4f", v); }
 
-std::string ResultField(const v1::RoundStatus& r, const char* key) {
-  const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
-  if (!j.is_object() || !j.contains(key) || !j.at(key).is_string()) return "";
-  return j.at(key).get<std::string>();
+std::string Phase(const v1::RoundStatus& r) {
+  absl::StatusOr<wire::AiSeverityRound> round = wire::ParseAiSeverityRound(r.result_json());
+  return round.ok() ? round->phase : "";
+}
+
+// A member's config as the object it is ({} for the default config).
+nlohmann::json Config(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
 }
 
 class AiSeverityReport : public ReportSection {
@@ -27,7 +34,7 @@ class AiSeverityReport : public ReportSection {
   std::string RoundLabel(const v1::StudyStatus& status, const v1::RoundStatus& r) const override {
     if (r.round() == 0) return "init";
     if (r.round() <= status.spec().rounds()) return absl::StrCat("train ", r.round());
-    const std::string phase = ResultField(r, "phase");
+    const std::string phase = Phase(r);
     if (phase == "pca") return "federated PCA";
     if (phase == "newton") return "Newton step";
     return "final evaluation";
@@ -40,34 +47,32 @@ class AiSeverityReport : public ReportSection {
 }  // namespace
 
 std::string AiSeverityMarkdown(const v1::StudyStatus& status) {
-  const nlohmann::json spec = nlohmann::json::parse(status.spec().spec_json(), nullptr, false);
-  if (!spec.is_object() || status.rounds().empty()) return "";
-  const nlohmann::json members =
-      spec.contains("encoders") && spec.at("encoders").is_array()
-          ? spec.at("encoders")
-          : nlohmann::json::array({spec.value("encoder", nlohmann::json::object())});
-  std::vector<nlohmann::json> pca(members.size()), fit(members.size());
+  absl::StatusOr<wire::AiSeveritySpec> spec = wire::ParseAiSeveritySpec(status.spec().spec_json());
+  if (!spec.ok() || status.rounds().empty()) return "";
+  const size_t members = spec->encoders.size();
+  std::vector<const wire::AiSeverityPcaMember*> pca(members, nullptr);
+  std::vector<const wire::AiSeverityFit*> fit(members, nullptr);
+  std::vector<wire::AiSeverityRound> rounds;
   for (const v1::RoundStatus& r : status.rounds()) {
-    const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
-    if (!j.is_object() || !j.contains("members") || !j.at("members").is_array()) continue;
-    for (size_t m = 0; m < members.size() && m < j.at("members").size(); ++m) {
-      const nlohmann::json& e = j.at("members")[m];
-      if (!e.is_object()) continue;
-      if (j.value("phase", std::string()) == "pca") pca[m] = e;
-      if (e.contains("fit")) fit[m] = e.at("fit");
+    absl::StatusOr<wire::AiSeverityRound> round = wire::ParseAiSeverityRound(r.result_json());
+    if (round.ok()) rounds.push_back(*std::move(round));
+  }
+  for (const wire::AiSeverityRound& round : rounds) {
+    for (size_t m = 0; m < members && m < round.pca.size(); ++m) pca[m] = &round.pca[m];
+    for (size_t m = 0; m < members && m < round.newton.size(); ++m) {
+      if (round.newton[m].fit.has_value()) fit[m] = &*round.newton[m].fit;
     }
   }
-  std::string md = absl::StrCat(
-      "\n## AI-severity ensemble\n\nThe ensemble's probability is the mean of its ", members.size(),
-      " member(s)' probabilities.\n\n| member | window | PCA components | ",
-      "explained variance | Newton steps | config |\n|---|---|---|---|---|---|\n");
-  for (size_t m = 0; m < members.size(); ++m) {
-    const nlohmann::json& c = members[m];
-    absl::StrAppend(&md, "| m", m, " | ", c.is_object() ? c.value("window", "single") : "?", " | ",
-                    pca[m].is_object() ? absl::StrCat(pca[m].value("components", 0)) : "", " | ",
-                    pca[m].is_object() ? Fmt(pca[m].value("explained_variance", 0.0)) : "", " | ",
-                    fit[m].is_object() ? absl::StrCat(fit[m].value("iterations", 0)) : "", " | `",
-                    c.dump(), "` |\n");
+  std::string md =
+      absl::StrCat("\n## AI-severity ensemble\n\nThe ensemble's probability is the mean of its ",
+                   members, " member(s)' probabilities.\n\n| member | window | PCA components | ",
+                   "explained variance | Newton steps | config |\n|---|---|---|---|---|---|\n");
+  for (size_t m = 0; m < members; ++m) {
+    const nlohmann::json c = Config(spec->encoders[m]);
+    absl::StrAppend(&md, "| m", m, " | ", c.value("window", "single"), " | ",
+                    pca[m] ? absl::StrCat(pca[m]->components) : "", " | ",
+                    pca[m] ? Fmt(pca[m]->explained_variance) : "", " | ",
+                    fit[m] ? absl::StrCat(fit[m]->iterations) : "", " | `", c.dump(), "` |\n");
   }
   absl::StrAppend(&md, "\nAt the final round each site kept the ensemble's probability for every ",
                   "patient it has a CT for, in its own store: later studies use it as the ",
@@ -75,7 +80,7 @@ std::string AiSeverityMarkdown(const v1::StudyStatus& status) {
                   "` (sites: ", absl::StrJoin(status.spec().sites(), ", "),
                   status.spec().evaluation_sites().empty() ? "" : ", ",
                   absl::StrJoin(status.spec().evaluation_sites(), ", "), ").\n");
-  const size_t shown = members.size() > 1 ? members.size() : 0;  // per-member AUC columns
+  const size_t shown = members > 1 ? members : 0;  // per-member AUC columns
   absl::StrAppend(&md, "\nValidation AUC, final round:\n\n| site | n | ensemble |");
   for (size_t m = 0; m < shown; ++m) absl::StrAppend(&md, " m", m, " |");
   md += "\n|---|---|---|";
@@ -86,10 +91,13 @@ std::string AiSeverityMarkdown(const v1::StudyStatus& status) {
       auto it = s.metrics().find(n);
       return it == s.metrics().end() ? std::string() : Fmt(it->second);
     };
-    absl::StrAppend(&md, "| ", s.site_id(), " | ", s.num_samples(), " | ", metric("global.val_auc"),
-                    " |");
+    absl::StrAppend(&md, "| ", s.site_id(), " | ", s.num_samples(), " | ",
+                    metric(wire::kAiSeverityValAuc), " |");
     for (size_t m = 0; m < shown; ++m) {
-      absl::StrAppend(&md, " ", metric(absl::StrCat("global.val_auc_m", m)), " |");
+      absl::StrAppend(&md, " ",
+                      metric(wire::AiSeverityMemberMetric(
+                          wire::kAiSeverityValAuc, static_cast<int>(m), static_cast<int>(members))),
+                      " |");
     }
     md += "\n";
   }

@@ -1,12 +1,12 @@
 #include "aggregator/coordinator/cut_points.h"
 
-#include <exception>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "models/stats/roc_counts.h"
 #include "protocol/study_kind.h"
+#include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 
@@ -32,26 +32,44 @@ absl::StatusOr<v1::StudySpec> CutPointStudySpec(const v1::StudyStatus& fitted,
     return absl::InvalidArgumentError(
         absl::StrCat("study '", fitted.study_id(), "' names no outcome"));
   }
-  json spec = {{"analysis", "model_evaluation"},
-               {"outcome", outcome},
-               {"models",
-                {{{"name", "fitted"},
-                  {"kind", "logistic"},
-                  {"features", fit.at("features")},
-                  {"coefficients", beta},
-                  {"thresholds", {0.23, 0.45}},
-                  {"roc_grid", stats::EvenGrid(0.0, 1.0, 100 / step)}}}}};
+  wire::EvaluatedModel model;
+  model.name = "fitted";
+  model.kind = "logistic";
+  model.features = fit.at("features");
+  model.coefficients = beta;
+  model.low = 0.23;
+  model.high = 0.45;
+  model.roc_grid = stats::EvenGrid(0.0, 1.0, 100 / step);
+  wire::EvaluationSpec spec;
+  spec.outcome = outcome;
+  spec.models = {model};
   // The rows the fit used: its split, seed and hold-out fraction; its release floor.
-  for (const char* key : {"split", "split_seed", "holdout_fraction", "min_cell_count"}) {
-    if (fit.contains(key)) spec[key] = fit.at(key);
+  if (fit.contains("split") && fit.at("split").is_string()) spec.split = fit.at("split");
+  if (fit.contains("split") && fit.at("split").is_object()) {
+    for (const auto& [site, split] : fit.at("split").items()) {
+      if (split.is_string()) spec.site_splits[site] = split.get<std::string>();
+    }
   }
+  if (fit.contains("split_seed") && fit.at("split_seed").is_number_unsigned()) {
+    spec.split_seed = fit.at("split_seed").get<uint64_t>();
+  }
+  if (fit.contains("holdout_fraction") && fit.at("holdout_fraction").is_number()) {
+    spec.holdout_fraction = fit.at("holdout_fraction").get<double>();
+  }
+  if (fit.contains("min_cell_count") && fit.at("min_cell_count").is_number_integer()) {
+    spec.min_cell_count = fit.at("min_cell_count").get<int>();
+  }
+  // What the evaluation's sites will accept: the spec read back as they read it.
+  const std::string spec_json = wire::ToJson(spec);
+  SCV_RETURN_IF_ERROR(Annotate(wire::ParseEvaluationSpec(spec_json).status(),
+                               absl::StrCat("study '", fitted.study_id(), "'")));
   v1::StudySpec out;
   out.set_name(name);
   out.set_kind(v1::STUDY_KIND_ANALYSIS);
   *out.mutable_sites() = fitted.spec().sites();
   out.set_round_timeout_s(fitted.spec().round_timeout_s() > 0 ? fitted.spec().round_timeout_s()
                                                               : 300);
-  out.set_spec_json(spec.dump());
+  out.set_spec_json(spec_json);
   return out;
 }
 
@@ -64,25 +82,14 @@ absl::StatusOr<scores::AiScoreBinning> CutPointsFromEvaluation(
   if (evaluation.state() != v1::STUDY_STATE_DONE || evaluation.rounds().empty()) {
     return missing(evaluation.message().empty() ? "not done" : evaluation.message());
   }
-  const json r = json::parse(evaluation.rounds().rbegin()->result_json(), nullptr, false);
-  try {
-    if (!r.is_object() || !r.contains("models") || !r.at("models").is_array() ||
-        r.at("models").empty()) {
-      return missing("no model in the result");
-    }
-    const json& m = r.at("models").at(0);
-    if (!m.contains("pooled") || !m.at("pooled").contains("roc")) {
-      return missing("every site refused the model or sent no curve");
-    }
-    const json& roc = m.at("pooled").at("roc");
-    if (roc.value("status", std::string()) != "ok") {
-      return missing(roc.value("reason", std::string("the curves could not be pooled")));
-    }
-    SCV_ASSIGN_OR_RETURN(stats::GridRoc pooled, stats::GridRocFromJson(roc));
-    return scores::ChooseAiScoreCutPointsFromCounts(pooled, options);
-  } catch (const std::exception& e) {
-    return missing(absl::StrCat("malformed result: ", e.what()));
-  }
+  absl::StatusOr<wire::EvaluationResult> r =
+      wire::ParseEvaluationResult(evaluation.rounds().rbegin()->result_json());
+  if (!r.ok()) return missing(absl::StrCat("malformed result: ", r.status().message()));
+  if (r->models.empty()) return missing("no model in the result");
+  const wire::PooledEvaluation& pooled = r->models[0].pooled;
+  if (!pooled.has_roc) return missing("every site refused the model or sent no curve");
+  if (!pooled.roc_error.empty()) return missing(pooled.roc_error);
+  return scores::ChooseAiScoreCutPointsFromCounts(pooled.roc, options);
 }
 
 }  // namespace scancov::aggregator

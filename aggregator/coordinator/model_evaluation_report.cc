@@ -1,41 +1,88 @@
 // Rendering of model-evaluation (external validation) studies: the seed's Figure 3 / Supp
 // Table 3 shape (AUC with 95% CI per model and site), the high-risk group's sensitivity,
-// specificity, PPV and NPV, ROC curves (aggregator/roc_plot.h), and Kaplan-Meier curves by risk
-// group with the log-rank test.
+// specificity, PPV and NPV, ROC curves (aggregator/coordinator/roc_plot.h), and Kaplan-Meier
+// curves by risk group with the log-rank test. The result is read through
+// protocol/wire/model_evaluation.h.
+#include <algorithm>
 #include <cctype>
-#include <nlohmann/json.hpp>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
 #include "aggregator/coordinator/roc_plot.h"
+#include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 namespace {
 
-using json = nlohmann::json;
-
-std::string Pct(const json& v) {
-  return v.is_number() ? absl::StrFormat("%.0f%%", 100 * v.get<double>()) : "-";
+std::string Pct(int64_t a, int64_t b) {
+  return b > 0 ? absl::StrFormat("%.0f%%", 100.0 * a / b) : "-";
 }
 
-std::string AucCell(const json& a) {
-  return absl::StrFormat("%.3f (%.3f-%.3f)", a.value("auc", 0.0), a.value("ci_lower", 0.0),
-                         a.value("ci_upper", 0.0));
+std::string Row(const std::string& model, const std::string& where, const std::string& counts,
+                const wire::AucEstimate& a, const wire::ConfusionCounts& h) {
+  return absl::StrCat("| ", model, " | ", where, " | ", counts, " | ",
+                      absl::StrFormat("%.3f (%.3f-%.3f)", a.auc, a.ci_lower, a.ci_upper), " | ",
+                      Pct(h.tp, h.tp + h.fn), " | ", Pct(h.tn, h.tn + h.fp), " | ",
+                      Pct(h.tp, h.tp + h.fp), " | ", Pct(h.tn, h.tn + h.fn), " |\n");
 }
 
-std::string Row(const std::string& model, const std::string& where, const json& m) {
-  if (m.value("status", std::string("ok")) != "ok") {
-    return absl::StrCat("| ", model, " | ", where, " | ", m.value("status", std::string()), ": ",
-                        m.value("reason", std::string()), " | | | | | |\n");
+std::string SiteRow(const std::string& model, const std::string& site, const wire::ModelAnswer& m) {
+  const std::string where = absl::StrCat(site, " (", m.split, ")");
+  if (m.status != "ok") {
+    return absl::StrCat("| ", model, " | ", where, " | ", m.status, ": ", m.reason,
+                        " | | | | | |\n");
   }
-  const json& h = m.at("high_risk");
-  return absl::StrCat(
-      "| ", model, " | ", where, " | ",
-      m.contains("n") ? absl::StrCat(m.value("n", 0), " / ", m.value("events", 0)) : "", " | ",
-      AucCell(m.at("auc")), " | ", Pct(h.at("sensitivity")), " | ", Pct(h.at("specificity")), " | ",
-      Pct(h.at("ppv")), " | ", Pct(h.at("npv")), " |\n");
+  return Row(model, where, absl::StrCat(m.n, " / ", m.events), m.auc, m.high_risk);
+}
+
+std::string FileSafe(std::string name) {
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
+  }
+  return name;
+}
+
+std::string ComparisonsMarkdown(const wire::EvaluationResult& r) {
+  std::string md =
+      "\n### Paired comparisons (DeLong, same patients)\n\n"
+      "| site | model A | model B | n | AUC A | AUC B | difference | p |\n"
+      "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& [site, list] : r.comparisons) {
+    for (const wire::AucComparisonAnswer& c : list) {
+      if (c.status != "ok") {
+        absl::StrAppend(&md, "| ", site, " | ", c.a, " | ", c.b, " | ", c.n, " | ", c.status,
+                        " | | | |\n");
+        continue;
+      }
+      absl::StrAppend(
+          &md, absl::StrFormat("| %s | %s | %s | %d | %.3f | %.3f | %+.3f | %.2g |\n", site, c.a,
+                               c.b, c.n, c.auc_a, c.auc_b, c.difference, c.p));
+    }
+  }
+  return md;
+}
+
+std::string SurvivalMarkdown(const wire::EvaluationResult& r) {
+  std::string md = "\n### Survival by risk group\n\n";
+  for (const wire::EvaluationModelResult& m : r.models) {
+    const wire::PooledEvaluation& p = m.pooled;
+    if (!p.has_survival) continue;
+    absl::StrAppend(&md,
+                    absl::StrFormat("- %s: log-rank (stratified by site, %d sites) "
+                                    "chi2 = %.2f on %.0f df, p = %.2g; ",
+                                    m.name, p.log_rank_sites, p.chi_square, p.df, p.log_rank_p));
+    for (size_t g = 0; g < wire::kRiskGroups.size(); ++g) {
+      const wire::KaplanMeierGroup& curve = p.kaplan_meier[g];
+      const double last = curve.points.empty() ? 1.0 : curve.points.back().second;
+      absl::StrAppend(
+          &md, absl::StrFormat("%s n=%d, final S=%.2f; ", wire::kRiskGroups[g], curve.n, last));
+    }
+    absl::StrAppend(&md, "![KM](km_", FileSafe(m.name.empty() ? "model" : m.name), ".svg)\n");
+  }
+  return md;
 }
 
 }  // namespace
@@ -45,47 +92,23 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
   if (status.rounds().empty() || status.rounds().rbegin()->result_json().empty()) {
     return md + "No result yet.\n";
   }
-  const json r = json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
-  if (r.is_discarded()) return md + "The result could not be read.\n";
-  absl::StrAppend(&md, "Outcome `", r.value("outcome", std::string()),
+  absl::StatusOr<wire::EvaluationResult> result =
+      wire::ParseEvaluationResult(status.rounds().rbegin()->result_json());
+  if (!result.ok()) return md + "The result could not be read.\n";
+  const wire::EvaluationResult& r = *result;
+  absl::StrAppend(&md, "Outcome `", r.outcome,
                   "`. AUC with DeLong 95% CI per site; pooled: fixed-effect inverse-variance ",
                   "AUC over sites and the sites' confusion counts summed. High risk: score at ",
                   "or above the model's upper threshold.\n\n",
                   "| model | site (split) | n / events | AUC (95% CI) | sensitivity | ",
                   "specificity | PPV | NPV |\n|---|---|---|---|---|---|---|---|\n");
-  for (const json& m : r.at("models")) {
-    const std::string name = m.value("name", std::string());
-    for (const auto& [site, s] : m.at("sites").items()) {
-      absl::StrAppend(&md,
-                      Row(name, absl::StrCat(site, " (", s.value("split", std::string()), ")"), s));
-    }
-    const json& pooled = m.at("pooled");
-    if (pooled.contains("auc")) {
-      json p = {{"auc", pooled.at("auc")}, {"high_risk", pooled.at("high_risk")}};
-      absl::StrAppend(&md, Row(name, "**pooled**", p));
+  for (const wire::EvaluationModelResult& m : r.models) {
+    for (const auto& [site, s] : m.sites) absl::StrAppend(&md, SiteRow(m.name, site, s));
+    if (m.pooled.has_auc) {
+      absl::StrAppend(&md, Row(m.name, "**pooled**", "", m.pooled.auc, m.pooled.high_risk));
     }
   }
-  if (r.contains("comparisons") && !r.at("comparisons").empty()) {
-    absl::StrAppend(&md,
-                    "\n### Paired comparisons (DeLong, same patients)\n\n"
-                    "| site | model A | model B | n | AUC A | AUC B | difference | p |\n"
-                    "|---|---|---|---|---|---|---|---|\n");
-    for (const auto& [site, list] : r.at("comparisons").items()) {
-      for (const json& c : list) {
-        if (c.value("status", std::string()) != "ok") {
-          absl::StrAppend(&md, "| ", site, " | ", c.value("a", std::string()), " | ",
-                          c.value("b", std::string()), " | ", c.value("n", 0), " | ",
-                          c.value("status", std::string()), " | | | |\n");
-          continue;
-        }
-        absl::StrAppend(
-            &md, absl::StrFormat("| %s | %s | %s | %d | %.3f | %.3f | %+.3f | %.2g |\n", site,
-                                 c.value("a", std::string()), c.value("b", std::string()),
-                                 c.value("n", 0), c.value("auc_a", 0.0), c.value("auc_b", 0.0),
-                                 c.value("difference", 0.0), c.value("p", 1.0)));
-      }
-    }
-  }
+  if (!r.comparisons.empty()) absl::StrAppend(&md, ComparisonsMarkdown(r));
   const std::vector<RocFigure> roc = RocFigures(r);
   if (!roc.empty()) {
     absl::StrAppend(&md,
@@ -97,38 +120,15 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
                     "site's DeLong AUC.\n\n");
     for (const RocFigure& f : roc) absl::StrAppend(&md, "![ROC, ", f.title, "](", f.file, ")\n");
   }
-  absl::StrAppend(&md, "\n### Survival by risk group\n\n");
-  for (const json& m : r.at("models")) {
-    const json& pooled = m.at("pooled");
-    if (!pooled.contains("log_rank")) continue;
-    const json& lr = pooled.at("log_rank");
-    absl::StrAppend(
-        &md, absl::StrFormat("- %s: log-rank (stratified by site, %d sites) "
-                             "chi2 = %.2f on %.0f df, p = %.2g; ",
-                             m.value("name", std::string()), lr.value("sites", 0),
-                             lr.value("chi_square", 0.0), lr.value("df", 0.0), lr.value("p", 1.0)));
-    for (const char* g : {"low", "medium", "high"}) {
-      const json& curve = pooled.at("kaplan_meier").at(g);
-      const json& pts = curve.at("points");
-      const double last = pts.empty() ? 1.0 : pts.back()[1].get<double>();
-      absl::StrAppend(&md,
-                      absl::StrFormat("%s n=%d, final S=%.2f; ", g, curve.value("n", 0), last));
-    }
-    std::string file = m.value("name", std::string("model"));
-    for (char& ch : file) {
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
-    }
-    absl::StrAppend(&md, "![KM](km_", file, ".svg)\n");
-  }
-  return md;
+  return md + SurvivalMarkdown(r);
 }
 
-std::string KaplanMeierSvg(const nlohmann::json& model) {
+std::string KaplanMeierSvg(const wire::EvaluationModelResult& model) {
   constexpr double kW = 560, kH = 320, kL = 50, kR = 110, kT = 30, kB = 40;
-  const json& km = model.at("pooled").at("kaplan_meier");
+  const std::array<wire::KaplanMeierGroup, 3>& km = model.pooled.kaplan_meier;
   double tmax = 1;
-  for (const char* g : {"low", "medium", "high"}) {
-    for (const json& p : km.at(g).at("points")) tmax = std::max(tmax, p[0].get<double>());
+  for (const wire::KaplanMeierGroup& g : km) {
+    for (const auto& [t, s] : g.points) tmax = std::max(tmax, t);
   }
   auto px = [&](double t) { return kL + t / tmax * (kW - kL - kR); };
   auto py = [&](double s) { return kT + (1 - s) * (kH - kT - kB); };
@@ -137,7 +137,7 @@ std::string KaplanMeierSvg(const nlohmann::json& model) {
       "font-family=\"sans-serif\" font-size=\"12\"><rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/><text x=\"%.0f\" y=\"18\">Kaplan-Meier by risk group: %s (all sites)"
       "</text>\n",
-      kW, kH, kL, model.value("name", std::string()));
+      kW, kH, kL, model.name);
   absl::StrAppendFormat(&svg,
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>"
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>\n"
@@ -148,22 +148,17 @@ std::string KaplanMeierSvg(const nlohmann::json& model) {
                           kL - 5, py(s) + 4, s);
   }
   const char* colors[] = {"#2ca02c", "#ff7f0e", "#d62728"};
-  int i = 0;
-  for (const char* g : {"low", "medium", "high"}) {
+  for (size_t i = 0; i < km.size(); ++i) {
     std::string path = absl::StrFormat("M%.1f,%.1f", px(0), py(1));
-    double s_prev = 1;
-    for (const json& p : km.at(g).at("points")) {
-      const double t = p[0], s = p[1];
+    for (const auto& [t, s] : km[i].points) {
       absl::StrAppendFormat(&path, " H%.1f V%.1f", px(t), py(s));
-      s_prev = s;
     }
     absl::StrAppendFormat(&path, " H%.1f", px(tmax));
-    (void)s_prev;
     absl::StrAppendFormat(&svg,
                           "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>"
                           "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s risk</text>\n",
-                          path, colors[i], kW - kR + 8, kT + 16.0 * i, colors[i], g);
-    ++i;
+                          path, colors[i], kW - kR + 8, kT + 16.0 * i, colors[i],
+                          wire::kRiskGroups[i]);
   }
   return svg + "</svg>\n";
 }
@@ -179,17 +174,15 @@ class ModelEvaluationReport : public ReportSection {
   absl::StatusOr<std::vector<ReportFile>> Files(const v1::StudyStatus& status) const override {
     std::vector<ReportFile> files;
     if (status.rounds().empty()) return files;
-    const json r = json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
-    if (r.is_discarded() || !r.contains("models")) return files;
-    for (const json& m : r.at("models")) {
-      if (!m.at("pooled").contains("kaplan_meier")) continue;
-      std::string name = m.value("name", std::string("model"));
-      for (char& ch : name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
-      }
-      files.push_back({"km_" + name + ".svg", KaplanMeierSvg(m)});
+    absl::StatusOr<wire::EvaluationResult> r =
+        wire::ParseEvaluationResult(status.rounds().rbegin()->result_json());
+    if (!r.ok()) return files;
+    for (const wire::EvaluationModelResult& m : r->models) {
+      if (!m.pooled.has_survival) continue;
+      files.push_back(
+          {"km_" + FileSafe(m.name.empty() ? "model" : m.name) + ".svg", KaplanMeierSvg(m)});
     }
-    for (const RocFigure& f : RocFigures(r)) files.push_back({f.file, f.svg});
+    for (const RocFigure& f : RocFigures(*r)) files.push_back({f.file, f.svg});
     return files;
   }
 };

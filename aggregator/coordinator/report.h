@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "protocol/scancov.pb.h"
+#include "protocol/wire/model_evaluation.h"
 #include "protocol/wire/univariate_association.h"
 
 namespace scancov::aggregator {
@@ -39,7 +40,7 @@ std::string AiSeverityMarkdown(const v1::StudyStatus& status);
 // external validation: AUC (95% CI) per model and site, high-risk group metrics, log-rank by
 // risk group, and one model's pooled KM curves as SVG (model_evaluation_report.cc);
 std::string ModelEvaluationMarkdown(const v1::StudyStatus& status);
-std::string KaplanMeierSvg(const nlohmann::json& model);
+std::string KaplanMeierSvg(const wire::EvaluationModelResult& model);
 // the greedy path, elbow and final model of a model selection (model_selection_report.cc);
 std::string ModelSelectionMarkdown(const v1::StudyStatus& status);
 // a univariate association table as CSV, as Markdown (the seed's Table 1 shape), and per term

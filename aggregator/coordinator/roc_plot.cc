@@ -13,8 +13,6 @@
 namespace scancov::aggregator {
 namespace {
 
-using json = nlohmann::json;
-
 // `name` with every character but letters, digits and '-' made '_'; when that changed
 // anything, a short hash of the original is appended, so "a.b" and "a_b" get distinct files.
 std::string FileSafe(const std::string& name) {
@@ -28,33 +26,15 @@ std::string FileSafe(const std::string& name) {
   return absl::StrFormat("%s_%08x", safe, h);
 }
 
-// The member `key` of `j` when `j` is an object holding it, else null: reading a malformed
-// result never throws.
-const json& Member(const json& j, const char* key) {
-  static const json kNull;
-  return j.is_object() && j.contains(key) ? j.at(key) : kNull;
-}
-
-std::string StringMember(const json& j, const char* key) {
-  const json& v = Member(j, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-double NumberMember(const json& j, const char* key) {
-  const json& v = Member(j, key);
-  return v.is_number() ? v.get<double>() : NAN;
-}
-
-// (FPR, TPR) from (1, 1) through the released grid points to (0, 0); empty when `roc` is not
-// valid ROC counts (stats::GridRocFromJson) or lacks events or non-events.
-std::vector<std::pair<double, double>> CurvePoints(const json& roc) {
+// (FPR, TPR) from (1, 1) through the released grid points to (0, 0); empty without a curve or
+// without events or non-events.
+std::vector<std::pair<double, double>> CurvePoints(const stats::GridRoc& counts) {
   std::vector<std::pair<double, double>> points;
-  absl::StatusOr<stats::GridRoc> counts = stats::GridRocFromJson(roc);
-  if (!counts.ok() || counts->positives <= 0 || counts->negatives <= 0) return points;
-  const double p = static_cast<double>(counts->positives);
-  const double n = static_cast<double>(counts->negatives);
+  if (counts.positives <= 0 || counts.negatives <= 0) return points;
+  const double p = static_cast<double>(counts.positives);
+  const double n = static_cast<double>(counts.negatives);
   points.push_back({1, 1});
-  for (const stats::GridRocPoint& pt : counts->points) {
+  for (const stats::GridRocPoint& pt : counts.points) {
     points.push_back({pt.false_positives / n, pt.true_positives / p});
   }
   points.push_back({0, 0});
@@ -111,36 +91,28 @@ std::string RocCurveSvg(const std::string& title, const std::vector<RocSeries>& 
   return svg + "</svg>\n";
 }
 
-std::vector<RocFigure> RocFigures(const json& result) {
-  if (!result.is_object()) return {};
-  std::vector<std::string> sites;
-  if (result.contains("sites") && result.at("sites").is_array()) {
-    for (const json& s : result.at("sites")) {
-      if (s.is_string()) sites.push_back(s.get<std::string>());
-    }
-  }
+std::vector<RocFigure> RocFigures(const wire::EvaluationResult& result) {
+  const std::vector<std::string>& sites = result.sites;
   std::vector<RocSeries> pooled;
   std::vector<std::vector<RocSeries>> per_site(sites.size());
-  const json& models = Member(result, "models");
-  if (!models.is_array()) return {};
   int index = 0;
-  for (const json& m : models) {
+  for (const wire::EvaluationModelResult& m : result.models) {
     const int color = index++;
-    const std::string name = StringMember(m, "name");
-    const json& roc = Member(Member(m, "pooled"), "roc");
-    if (StringMember(roc, "status") == "ok") {
-      std::vector<std::pair<double, double>> points = CurvePoints(roc);
-      if (!points.empty()) {
-        pooled.push_back({name, NumberMember(roc, "auc_trapezoid"), std::move(points), color});
-      }
+    const wire::PooledEvaluation& p = m.pooled;
+    if (p.has_roc && p.roc_error.empty()) {
+      std::vector<std::pair<double, double>> points = CurvePoints(p.roc);
+      if (!points.empty())
+        pooled.push_back({m.name, p.roc_auc_trapezoid, std::move(points), color});
     }
     for (size_t k = 0; k < sites.size(); ++k) {
-      const json& s = Member(Member(m, "sites"), sites[k].c_str());
-      if (StringMember(s, "status") != "ok") continue;  // refused or failed: no curve
-      std::vector<std::pair<double, double>> points = CurvePoints(Member(s, "roc"));
+      auto it = m.sites.find(sites[k]);
+      if (it == m.sites.end()) continue;
+      const wire::ModelAnswer& s = it->second;
+      // Refused or failed, or a curve that is not valid ROC counts: no curve.
+      if (s.status != "ok" || !s.roc.has_value()) continue;
+      std::vector<std::pair<double, double>> points = CurvePoints(*s.roc);
       if (points.empty()) continue;
-      per_site[k].push_back(
-          {name, NumberMember(Member(s, "auc"), "auc"), std::move(points), color});
+      per_site[k].push_back({m.name, s.auc.auc, std::move(points), color});
     }
   }
   std::vector<RocFigure> figures;

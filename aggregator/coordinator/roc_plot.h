@@ -1,15 +1,17 @@
 // ROC curves of an external-validation (model_evaluation) study as SVG figures: one for the
 // pooled curves and one per site, every model of the study overlaid, the chance diagonal
 // drawn, the AUC in the legend, axes 1 - specificity and sensitivity. The curves come from the
-// ROC counts at each model's fixed grid (node/model_evaluation.h), summed over sites for the
-// pooled figure (aggregator/model_evaluation_study.cc). Pure functions of the study's result.
+// ROC counts at each model's fixed grid (node/tasks/model_evaluation.h), summed over sites for
+// the pooled figure (aggregator/studies/model_evaluation_study.cc), as the study's combined
+// result gives them (protocol/wire/model_evaluation.h). Pure functions of that result.
 #ifndef SCANCOV_AGGREGATOR_ROC_PLOT_H_
 #define SCANCOV_AGGREGATOR_ROC_PLOT_H_
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 
@@ -30,12 +32,11 @@ struct RocFigure {
   std::string svg;
 };
 
-// The figures of a model_evaluation round result ({"sites": [...], "models": [...]}), pooled
-// first, then the sites in study order. A model appears where it has a curve (not where the
-// site refused it, or sent counts that are not valid ROC counts); a figure without any curve is
-// left out. Legends: the site's DeLong AUC per site, the area under the pooled curve for the
-// pooled figure. Never throws, whatever the JSON holds.
-std::vector<RocFigure> RocFigures(const nlohmann::json& result);
+// The figures of a model_evaluation study's combined result, pooled first, then the sites in
+// study order. A model appears where it has a curve (not where the site refused it, or sent
+// counts that are not valid ROC counts); a figure without any curve is left out. Legends: the
+// site's DeLong AUC per site, the area under the pooled curve for the pooled figure.
+std::vector<RocFigure> RocFigures(const wire::EvaluationResult& result);
 
 }  // namespace scancov::aggregator
 

@@ -70,6 +70,13 @@ TEST(WellFormedTest, CatchesBrokenDocuments) {  // the checker itself can fail
   EXPECT_FALSE(WellFormed("<svg><polyline></svg>"));
 }
 
+// The figures of a result as the report draws them: read through the wire module, none when it
+// is not a model_evaluation result.
+std::vector<RocFigure> Figures(const json& result) {
+  absl::StatusOr<wire::EvaluationResult> parsed = wire::ParseEvaluationResult(result.dump());
+  return parsed.ok() ? RocFigures(*parsed) : std::vector<RocFigure>{};
+}
+
 int Count(const std::string& text, const std::string& what) {
   int n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -121,7 +128,7 @@ json Result() {
 }
 
 TEST(RocPlotTest, OnePolylinePerModelPerFigure) {
-  const std::vector<RocFigure> figures = RocFigures(Result());
+  const std::vector<RocFigure> figures = Figures(Result());
   ASSERT_EQ(figures.size(), 3u);
   EXPECT_EQ(figures[0].file, "roc_pooled.svg");
   EXPECT_EQ(figures[1].file, "roc_site_kb.svg");
@@ -157,8 +164,8 @@ TEST(RocPlotTest, NothingToDrawWithoutCurves) {
     m["pooled"].erase("roc");
     for (auto& [site, s] : m["sites"].items()) s.erase("roc");
   }
-  EXPECT_TRUE(RocFigures(r).empty());
-  EXPECT_TRUE(RocFigures(json::array()).empty());
+  EXPECT_TRUE(Figures(r).empty());
+  EXPECT_TRUE(Figures(json::array()).empty());
 }
 
 TEST(RocPlotTest, MalformedSiteEntriesDrawNothingAndNeverThrow) {
@@ -169,14 +176,14 @@ TEST(RocPlotTest, MalformedSiteEntriesDrawNothingAndNeverThrow) {
   // Refused or failed entries are stored as the site sent them: never drawn.
   r["models"][2]["sites"]["igr"] = {{"status", "failed"}, {"roc", {{"points", 3}}}};
   std::vector<RocFigure> figures;
-  EXPECT_NO_THROW(figures = RocFigures(r));
+  EXPECT_NO_THROW(figures = Figures(r));
   ASSERT_EQ(figures.size(), 3u);
   EXPECT_EQ(Count(figures[1].svg, "<polyline"), 1) << "kb: only ScanCov's curve is valid";
   EXPECT_EQ(Count(figures[2].svg, "<polyline"), 1) << "igr: only A&B's curve is left";
   for (const json& weird : {json{{"models", 5}}, json{{"models", {5, "x", nullptr}}},
                             json{{"sites", {"kb"}}, {"models", {{{"name", 3}, {"pooled", 4}}}}},
                             json{{"sites", {"kb"}}, {"models", {{{"sites", {{"kb", 7}}}}}}}}) {
-    EXPECT_NO_THROW(EXPECT_TRUE(RocFigures(weird).empty())) << weird.dump();
+    EXPECT_NO_THROW(EXPECT_TRUE(Figures(weird).empty())) << weird.dump();
   }
 }
 
@@ -187,7 +194,7 @@ TEST(RocPlotTest, SiteFileNamesStayDistinct) {
     m["sites"]["a.b"] = m["sites"]["kb"];
     m["sites"]["a_b"] = m["sites"]["kb"];
   }
-  const std::vector<RocFigure> figures = RocFigures(r);
+  const std::vector<RocFigure> figures = Figures(r);
   ASSERT_EQ(figures.size(), 4u);
   EXPECT_EQ(figures[2].file, "roc_site_a_b.svg");  // already safe: unchanged
   EXPECT_EQ(figures[3].file, "roc_site_kb.svg");

@@ -7,15 +7,16 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/coordinator/roc_plot.h"
+#include "models/scores/published_models.h"
 #include "protocol/ids.h"
+#include "protocol/study_kind.h"
+#include "protocol/wire/ai_severity.h"
+#include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 namespace {
 
 using json = nlohmann::json;
-
-// The published ScanCov terciles (models/scores/published_models.h).
-json PublishedTerciles() { return {0.144, 0.369}; }
 
 std::string Slug(std::string s) {
   for (char& c : s) {
@@ -25,26 +26,34 @@ std::string Slug(std::string s) {
 }
 
 v1::StudySpec AnalysisSpec(const std::string& name, const std::vector<std::string>& sites,
-                           const json& spec_json) {
+                           const std::string& spec_json) {
   v1::StudySpec spec;
   spec.set_name(name);
   spec.set_kind(v1::STUDY_KIND_ANALYSIS);
   for (const std::string& s : sites) spec.add_sites(s);
   spec.set_round_timeout_s(300);
-  spec.set_spec_json(spec_json.dump());
+  spec.set_spec_json(spec_json);
   return spec;
 }
 
-json Comparators() {
-  return json::array(
-      {{{"name", "ScanCov (published)"},
-        {"kind", "published"},
-        {"model", "scancov_released"},
-        {"thresholds", PublishedTerciles()}},
-       {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}},
-       {{"name", "CALL"}, {"kind", "call"}, {"thresholds", {7, 10}}},
-       {{"name", "COVID-GRAM"}, {"kind", "covid_gram"}, {"thresholds", {0.017, 0.404}}},
-       {{"name", "Yan et al."}, {"kind", "yan"}, {"thresholds", {0.5, 0.5}}}});
+wire::EvaluatedModel Comparator(const std::string& name, const std::string& kind, double low,
+                                double high) {
+  wire::EvaluatedModel m;
+  m.name = name;
+  m.kind = kind;
+  m.low = low;
+  m.high = high;
+  return m;
+}
+
+// The published model and scores, each at its published risk groups.
+std::vector<wire::EvaluatedModel> Comparators() {
+  wire::EvaluatedModel scancov = Comparator(
+      "ScanCov (published)", "published", scores::kScanCovTercileLow, scores::kScanCovTercileHigh);
+  scancov.model = "scancov_released";
+  return {scancov, Comparator("CURB-65", "curb65", 2, 3), Comparator("CALL", "call", 7, 10),
+          Comparator("COVID-GRAM", "covid_gram", 0.017, 0.404),
+          Comparator("Yan et al.", "yan", 0.5, 0.5)};
 }
 
 std::string FeatureName(const json& f) {
@@ -128,13 +137,11 @@ std::set<std::string> SitesSeenByAiSeverity(const ValidationPlan& p, const json&
 // models and scores).
 std::map<std::string, json> ModelFeatures(const v1::StudyStatus& evaluation) {
   std::map<std::string, json> out;
-  const json spec = json::parse(evaluation.spec().spec_json(), nullptr, false);
-  if (!spec.is_object() || !spec.contains("models") || !spec.at("models").is_array()) return out;
-  for (const json& m : spec.at("models")) {
-    if (m.is_object() && m.contains("name") && m.at("name").is_string() && m.contains("features") &&
-        m.at("features").is_array()) {
-      out[m.at("name").get<std::string>()] = m.at("features");
-    }
+  absl::StatusOr<wire::EvaluationSpec> spec =
+      wire::ParseEvaluationSpec(evaluation.spec().spec_json());
+  if (!spec.ok()) return out;
+  for (const wire::EvaluatedModel& m : spec->models) {
+    if (m.kind == "logistic") out[m.name] = m.features;
   }
   return out;
 }
@@ -151,8 +158,8 @@ std::vector<std::string> AiSeverityStudies(const ValidationPlan& p) {
 }
 
 absl::Status UseAiSeverityStudy(const v1::StudyStatus& status, ValidationPlan* p) {
-  const json spec = json::parse(status.spec().spec_json(), nullptr, false);
-  if (!spec.is_object() || spec.value("task", json()) != "ai_severity") {
+  const absl::StatusOr<protocol::StudyKind> kind = protocol::StudyKindOf(status.spec());
+  if (!kind.ok() || *kind != protocol::StudyKind::ai_severity) {
     return absl::InvalidArgumentError(absl::StrCat("plan: feature 'ai_severity:", status.study_id(),
                                                    "': '", status.study_id(),
                                                    "' is not an AI-severity study"));
@@ -183,7 +190,7 @@ absl::Status UseAiSeverityStudy(const v1::StudyStatus& status, ValidationPlan* p
       for (const v1::SiteRoundStatus& r : status.rounds().rbegin()->sites()) {
         if (r.site_id() != site) continue;
         done = r.state() == "done";
-        auto it = r.metrics().find("local.n_scored");
+        auto it = r.metrics().find(wire::kAiSeverityNScored);
         if (it != r.metrics().end()) kept = it->second;
       }
     }
@@ -228,7 +235,7 @@ std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const Valida
                            {"split_seed", p.split_seed},
                            {"holdout_fraction", p.holdout_fraction},
                            {"min_cell_count", p.min_cell_count}};
-        out.push_back({m, AnalysisSpec(m.study, sites, spec)});
+        out.push_back({m, AnalysisSpec(m.study, sites, spec.dump())});
       }
     }
   }
@@ -242,57 +249,55 @@ std::vector<v1::StudySpec> EvaluationStudies(
   std::vector<v1::StudySpec> out;
   for (const std::string& outcome : p.outcomes) {
     // Group models by their per-site split: held out where trained, everything elsewhere.
-    std::map<std::string, std::pair<json, json>> by_split;  // key -> (split map, models)
+    std::map<std::map<std::string, std::string>, std::vector<wire::EvaluatedModel>> by_split;
     for (const TrainedModel& m : models) {
       if (m.outcome != outcome || !coefficients.count(m.study)) continue;
-      json split = json::object();
+      std::map<std::string, std::string> split;
       for (const std::string& s : p.sites) {
         const bool trained =
             std::find(m.train_sites.begin(), m.train_sites.end(), s) != m.train_sites.end();
         split[s] = trained ? "holdout" : "all";
       }
-      auto& group = by_split[split.dump()];
-      group.first = split;
-      if (group.second.is_null()) group.second = json::array();
-      group.second.push_back({{"name", m.label},
-                              {"kind", "logistic"},
-                              {"features", m.features},
-                              {"coefficients", coefficients.at(m.study)},
-                              {"thresholds", terciles.count(m.study) ? json(terciles.at(m.study))
-                                                                     : PublishedTerciles()}});
+      wire::EvaluatedModel model;
+      model.name = m.label;
+      model.kind = "logistic";
+      model.features = m.features;
+      model.coefficients = coefficients.at(m.study);
+      auto t = terciles.find(m.study);
+      const bool own = t != terciles.end() && t->second.size() == 2;
+      model.low = own ? t->second[0] : scores::kScanCovTercileLow;
+      model.high = own ? t->second[1] : scores::kScanCovTercileHigh;
+      by_split[split].push_back(std::move(model));
     }
     if (p.comparators) {
-      json split = json::object();
+      std::map<std::string, std::string> split;
       for (const std::string& s : p.sites) split[s] = "all";
-      auto& group = by_split[split.dump()];
-      group.first = split;
-      if (group.second.is_null()) group.second = json::array();
-      for (const json& c : Comparators()) group.second.push_back(c);
+      std::vector<wire::EvaluatedModel>& group = by_split[split];
+      for (wire::EvaluatedModel& c : Comparators()) group.push_back(std::move(c));
     }
     int k = 0;
-    for (const auto& [key, group] : by_split) {
-      json spec = {{"analysis", "model_evaluation"},
-                   {"outcome", outcome},
-                   {"split", group.first},
-                   {"split_seed", p.split_seed},
-                   {"holdout_fraction", p.holdout_fraction},
-                   {"min_cell_count", p.min_cell_count},
-                   {"models", group.second}};
-      if (p.survival.is_object()) spec["survival"] = p.survival;
+    for (const auto& [split, group] : by_split) {
+      wire::EvaluationSpec spec;
+      spec.outcome = outcome;
+      spec.site_splits = split;
+      spec.split_seed = p.split_seed;
+      spec.holdout_fraction = p.holdout_fraction;
+      spec.min_cell_count = p.min_cell_count;
+      spec.models = group;
+      if (p.survival.is_object()) {
+        spec.survival_time = p.survival.value("time", std::string());
+        spec.survival_event = p.survival.value("event", std::string());
+      }
       // Paired tests between feature sets trained on the same sites (e.g. trimodal vs clinical).
-      json compare = json::array();
-      const json& group_models = group.second;
-      for (size_t a = 0; a < group_models.size(); ++a) {
-        for (size_t b = a + 1; b < group_models.size(); ++b) {
-          if (group_models[a].value("kind", "") == "logistic" &&
-              group_models[b].value("kind", "") == "logistic") {
-            compare.push_back({group_models[b].at("name"), group_models[a].at("name")});
+      for (size_t a = 0; a < group.size(); ++a) {
+        for (size_t b = a + 1; b < group.size(); ++b) {
+          if (group[a].kind == "logistic" && group[b].kind == "logistic") {
+            spec.compare.push_back({group[b].name, group[a].name});
           }
         }
       }
-      if (!compare.empty()) spec["compare"] = compare;
-      out.push_back(
-          AnalysisSpec(Slug(absl::StrCat(p.name, "-", outcome, "-eval-", k++)), p.sites, spec));
+      out.push_back(AnalysisSpec(Slug(absl::StrCat(p.name, "-", outcome, "-eval-", k++)), p.sites,
+                                 wire::ToJson(spec)));
     }
   }
   return out;
@@ -344,35 +349,33 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
     bool dagger = false;
     for (const v1::StudyStatus& st : evaluations) {
       if (st.rounds().empty()) continue;
-      const json r = json::parse(st.rounds().rbegin()->result_json(), nullptr, false);
-      if (r.is_discarded() || r.value("outcome", std::string()) != outcome) continue;
+      absl::StatusOr<wire::EvaluationResult> r =
+          wire::ParseEvaluationResult(st.rounds().rbegin()->result_json());
+      if (!r.ok() || r->outcome != outcome) continue;
       const std::map<std::string, json> features = ModelFeatures(st);
       std::vector<std::string> links;
-      for (const RocFigure& f : RocFigures(r)) {
+      for (const RocFigure& f : RocFigures(*r)) {
         links.push_back(absl::StrCat("[", f.title, "](", st.study_id(), "/", f.file, ")"));
       }
       if (!links.empty()) {
         absl::StrAppend(&roc, "- `", st.study_id(), "`: ", absl::StrJoin(links, ", "), "\n");
       }
-      for (const json& m : r.at("models")) {
-        const std::string name = m.value("name", std::string());
-        if (!cells.count(name)) order.push_back(name);
-        const std::set<std::string> seen = features.count(name)
-                                               ? SitesSeenByAiSeverity(p, features.at(name))
+      for (const wire::EvaluationModelResult& m : r->models) {
+        if (!cells.count(m.name)) order.push_back(m.name);
+        const std::set<std::string> seen = features.count(m.name)
+                                               ? SitesSeenByAiSeverity(p, features.at(m.name))
                                                : std::set<std::string>();
-        for (const auto& [site, s] : m.at("sites").items()) {
-          std::string cell = s.value("status", std::string());
+        for (const auto& [site, s] : m.sites) {
+          std::string cell = s.status;
           if (cell == "ok") {
-            const json& a = s.at("auc");
-            cell = absl::StrFormat("%.2f (%.2f-%.2f)%s", a.value("auc", 0.0),
-                                   a.value("ci_lower", 0.0), a.value("ci_upper", 0.0),
-                                   s.value("split", std::string()) == "holdout" ? "*" : "");
+            cell = absl::StrFormat("%.2f (%.2f-%.2f)%s", s.auc.auc, s.auc.ci_lower, s.auc.ci_upper,
+                                   s.split == "holdout" ? "*" : "");
             if (seen.count(site)) {
               cell += "†";
               dagger = true;
             }
           }
-          cells[name][site] = cell;
+          cells[m.name][site] = cell;
         }
       }
     }

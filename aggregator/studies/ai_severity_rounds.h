@@ -1,7 +1,8 @@
-// The AI-severity study's spec and the closing of its PCA and Newton rounds (the study, its
-// phases and its checkpoint layout: ai_severity_study.cc). For each member: the exact federated
-// PCA from the sites' sums of embeddings and outer products, then exact federated Newton steps,
-// one stats::LogisticNewtonCoordinator per member rebuilt each round by replaying the pooled
+// The closing of the AI-severity study's PCA and Newton rounds (the study and its phases:
+// ai_severity_study.cc; its spec, answers, results and checkpoint layout:
+// protocol/wire/ai_severity.h). For each member: the exact federated PCA from the sites' sums
+// of embeddings and outer products (stats::PcaFromSums), then exact federated Newton steps, one
+// stats::LogisticNewtonCoordinator per member rebuilt each round by replaying the pooled
 // summaries the earlier rounds recorded (nothing is kept outside the store).
 //
 // Pure functions of their arguments; thread-compatible. Malformed site results are refused with
@@ -9,35 +10,20 @@
 #ifndef SCANCOV_AGGREGATOR_AI_SEVERITY_ROUNDS_H_
 #define SCANCOV_AGGREGATOR_AI_SEVERITY_ROUNDS_H_
 
-#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "aggregator/server/store.h"
 #include "aggregator/server/study_logic.h"
-#include "models/stats/logistic_model.h"
 #include "protocol/tensor_set.h"
+#include "protocol/wire/ai_severity.h"
 
 namespace scancov::aggregator {
 
-struct AiSeveritySpec {
-  int components = 40;              // "pca_components", 1..512
-  int members = 1;                  // encoder configs: the size of "encoders", or 1
-  stats::LogisticOptions logistic;  // "l2", "max_newton"
-};
-
-// Reads spec_json (see ai_severity_study.cc). InvalidArgument for another task, no outcome,
-// "encoder" and "encoders" together, an "encoders" that is not an array of 1..8 objects, two
-// identical members, or values out of range.
-absl::StatusOr<AiSeveritySpec> ParseAiSeveritySpec(const v1::StudySpec& study);
-
-// Member m's tensor name prefix in the checkpoint: "m<m>/".
-std::string AiSeverityMemberPrefix(int m);
-
-// The PCA round: `input` plus every member's "pca.mean", "pca.components", "pca.scale" and a zero
-// "beta"; metrics "pca.n_scans" and "pca.explained_variance" (suffixed "_m<m>" with several
+// The PCA round: `input` plus every member's head (wire::AiSeverityHeadTensors: the PCA and a
+// zero beta); metrics "pca.n_scans" and "pca.explained_variance" (suffixed "_m<m>" with several
 // members). FailedPrecondition when fewer than two scans were embedded.
-absl::StatusOr<RoundOutcome> CloseAiSeverityPca(const AiSeveritySpec& spec,
+absl::StatusOr<RoundOutcome> CloseAiSeverityPca(const wire::AiSeveritySpec& spec,
                                                 const protocol::TensorSet& input,
                                                 const std::vector<ResultRecord>& results);
 
@@ -45,7 +31,7 @@ absl::StatusOr<RoundOutcome> CloseAiSeverityPca(const AiSeveritySpec& spec,
 // checkpoint; its fit, coefficients included, in result_json once converged); "next" is
 // "evaluate" when every member has converged. Errors of the Newton coordinator (separation,
 // no convergence within max_newton) end the study.
-absl::StatusOr<RoundOutcome> CloseAiSeverityNewton(const AiSeveritySpec& spec,
+absl::StatusOr<RoundOutcome> CloseAiSeverityNewton(const wire::AiSeveritySpec& spec,
                                                    const protocol::TensorSet& input,
                                                    const std::vector<ResultRecord>& results,
                                                    const std::vector<RoundRecord>& history);

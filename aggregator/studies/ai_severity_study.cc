@@ -23,25 +23,13 @@
 //                                  the mean of the members' probabilities ("global.val_auc"),
 //                                  and with several members each member's ("global.val_auc_m0")
 //
-// spec_json: {"task": "ai_severity", "outcome": "severe", "encoders": [{...slice encoder config
-//   A...}, {...config B...}], "pca_components": 40, "l2": 1.0, "max_newton": 30,
-//   "validation_fraction": 0.25}. "encoder": {...} (one config) is an ensemble of one; neither
-//   gives one member with the default config. The seed's ensemble is
-//   "encoders": [{"window": "single"}, {"window": "three"}].
-//
-// Checkpoint: member m's tensors are named "m<m>/<name>": its encoder's parameters and buffers,
-// then "m<m>/pca.mean", "m<m>/pca.components", "m<m>/pca.scale" and "m<m>/beta". Every member
-// starts from plan.seed and trains with the same seeds, so each member is the model a study of
-// that config alone would train, exactly when the members slice the scans alike (same
-// slice_size, slice_spacing_mm, min_lung_fraction): a site's update counts the training slices of
-// all its members, the one sample count the strategy weighs every tensor by. Metrics of one
-// member carry the suffix "_m<m>" when there are several ("pca.explained_variance_m1").
-// Each round's result_json says which phase comes next ("next": "newton" | "evaluate") and holds
-// one entry per member under "members" (PCA: components and explained variance; Newton: the
-// pooled summary, the fit with its coefficients once converged). The PCA and Newton rounds are
-// closed by ai_severity_rounds.h.
+// Spec, answers, round results and checkpoint layout: protocol/wire/ai_severity.h. Every
+// member starts from plan.seed and trains with the same seeds, so each member is the model a
+// study of that config alone would train, exactly when the members slice the scans alike (same
+// slice_size, slice_spacing_mm, min_lung_fraction): a site's update counts the training slices
+// of all its members, the one sample count the strategy weighs every tensor by. The PCA and
+// Newton rounds are closed by ai_severity_rounds.h.
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/strategy.h"
@@ -49,12 +37,10 @@
 #include "aggregator/studies/ai_severity_rounds.h"
 #include "aggregator/studies/round_helpers.h"
 #include "core/status_macros.h"
+#include "protocol/wire/ai_severity.h"
 
 namespace scancov::aggregator {
 namespace {
-
-using json = nlohmann::json;
-using Spec = AiSeveritySpec;
 
 std::string Phase(uint32_t round, const StudyRecord& study,
                   const std::vector<RoundRecord>& history) {
@@ -62,26 +48,25 @@ std::string Phase(uint32_t round, const StudyRecord& study,
   if (round == 0) return "init";
   if (round <= r) return "train";
   if (round == r + 1) return "pca";
-  const json last =
-      history.empty() ? json() : json::parse(history.back().result_json, nullptr, false);
-  return last.is_object() ? last.value("next", std::string("evaluate")) : "evaluate";
+  if (history.empty()) return "evaluate";
+  absl::StatusOr<wire::AiSeverityRound> last =
+      wire::ParseAiSeverityRound(history.back().result_json);
+  return last.ok() && !last->next.empty() ? last->next : "evaluate";
 }
 
 // Initial weights must hold every member's encoder under its prefix, and nothing else.
-absl::Status CheckEveryMember(const Spec& spec, const protocol::TensorSet& weights) {
-  std::vector<bool> seen(spec.members, false);
+absl::Status CheckEveryMember(const wire::AiSeveritySpec& spec,
+                              const protocol::TensorSet& weights) {
+  std::vector<bool> seen(spec.members(), false);
   for (const protocol::Tensor& t : weights.tensors()) {
-    int m = -1;
-    for (int i = 0; i < spec.members && m < 0; ++i) {
-      if (t.name.rfind(AiSeverityMemberPrefix(i), 0) == 0) m = i;
-    }
+    const int m = wire::AiSeverityMemberOf(t.name, spec.members());
     if (m < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("initial weights: tensor '", t.name, "' belongs to no member"));
     }
     seen[m] = true;
   }
-  for (int m = 0; m < spec.members; ++m) {
+  for (int m = 0; m < spec.members(); ++m) {
     if (!seen[m]) {
       return absl::InvalidArgumentError(absl::StrCat("initial weights: no tensor of member ", m));
     }
@@ -89,12 +74,15 @@ absl::Status CheckEveryMember(const Spec& spec, const protocol::TensorSet& weigh
   return absl::OkStatus();
 }
 
-class AiSeverityStudyLogic : public StudyLogic {
+class AiSeverityStudy : public StudyLogic {
  public:
-  absl::Status ValidateSpec(const v1::StudySpec& spec) const {
+  explicit AiSeverityStudy(wire::AiSeveritySpec spec) : spec_(std::move(spec)) {}
+
+  static absl::StatusOr<std::unique_ptr<StudyLogic>> Create(const v1::StudySpec& spec) {
     if (spec.rounds() < 1) return absl::InvalidArgumentError("study spec: rounds must be >= 1");
-    SCV_RETURN_IF_ERROR(ParseAiSeveritySpec(spec).status());
-    return MakeStrategy(spec.strategy()).status();
+    SCV_ASSIGN_OR_RETURN(wire::AiSeveritySpec parsed, wire::ParseAiSeveritySpec(spec.spec_json()));
+    SCV_RETURN_IF_ERROR(MakeStrategy(spec.strategy()).status());
+    return std::make_unique<AiSeverityStudy>(std::move(parsed));
   }
 
   bool IsInitRound(uint32_t round) const override { return round == 0; }
@@ -132,11 +120,16 @@ class AiSeverityStudyLogic : public StudyLogic {
       return Annotate(protocol::CheckAllFinite(*weights), "update");
     }
     if (weights != nullptr) return absl::InvalidArgumentError("this result carries no weights");
-    if (task.kind == v1::TASK_KIND_ANALYZE) {
-      const json j = json::parse(header.result_json(), nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("status")) {
-        return absl::InvalidArgumentError("result_json: not an AI-severity site result");
-      }
+    if (task.kind != v1::TASK_KIND_ANALYZE) return absl::OkStatus();
+    SCV_ASSIGN_OR_RETURN(wire::AiSeverityAnswer answer,
+                         wire::ParseAiSeverityAnswer(header.result_json(), spec_.members()));
+    // The round's phase follows from its checkpoint: the PCA round's has no head yet.
+    if (answer.status != "ok" || input == nullptr) return absl::OkStatus();
+    const bool pca =
+        input->Find(wire::AiSeverityMemberPrefix(0) + wire::kAiSeverityPcaMean) == nullptr;
+    if (answer.phase != (pca ? "pca" : "newton")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "result_json: a ", answer.phase, " answer in a ", pca ? "pca" : "newton", " round"));
     }
     return absl::OkStatus();
   }
@@ -145,7 +138,6 @@ class AiSeverityStudyLogic : public StudyLogic {
                                           const protocol::TensorSet* input,
                                           const std::vector<ResultRecord>& results,
                                           const std::vector<RoundRecord>& history) const override {
-    SCV_ASSIGN_OR_RETURN(Spec spec, ParseAiSeveritySpec(study.spec));
     const std::string phase = Phase(round, study, history);
     RoundOutcome out;
     out.metrics = CombineMetrics(results);
@@ -153,7 +145,7 @@ class AiSeverityStudyLogic : public StudyLogic {
       if (results.empty() || !results[0].weights) {
         return absl::FailedPreconditionError("round 0 closed without initial weights");
       }
-      SCV_RETURN_IF_ERROR(CheckEveryMember(spec, *results[0].weights));
+      SCV_RETURN_IF_ERROR(CheckEveryMember(spec_, *results[0].weights));
       out.weights = *results[0].weights;
       return out;
     }
@@ -169,22 +161,22 @@ class AiSeverityStudyLogic : public StudyLogic {
       out.weights = std::move(next);
       return out;
     }
-    if (phase == "pca") return CloseAiSeverityPca(spec, *input, results);
-    if (phase == "newton") return CloseAiSeverityNewton(spec, *input, results, history);
+    if (phase == "pca") return CloseAiSeverityPca(spec_, *input, results);
+    if (phase == "newton") return CloseAiSeverityNewton(spec_, *input, results, history);
     out.study_done = true;  // evaluate
-    out.result_json = json{{"phase", "evaluate"}, {"members", spec.members}}.dump();
+    wire::AiSeverityRound evaluated;
+    evaluated.phase = "evaluate";
+    evaluated.members = spec_.members();
+    out.result_json = wire::ToJson(evaluated);
     return out;
   }
+
+ private:
+  const wire::AiSeveritySpec spec_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<StudyLogic>> CreateAiSeverityStudyLogic(const v1::StudySpec& spec) {
-  auto logic = std::make_unique<AiSeverityStudyLogic>();
-  SCV_RETURN_IF_ERROR(logic->ValidateSpec(spec));
-  return logic;
-}
-
-SCANCOV_REGISTER_STUDY_LOGIC(ai_severity, &CreateAiSeverityStudyLogic);
+SCANCOV_REGISTER_STUDY_LOGIC(ai_severity, &AiSeverityStudy::Create);
 
 }  // namespace scancov::aggregator

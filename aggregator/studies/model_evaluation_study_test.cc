@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "models/stats/auc.h"
 #include "models/stats/roc_counts.h"
+#include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -45,26 +46,42 @@ SiteData SiteB() {
   return d;
 }
 
-// What a node returns for one model (node/model_evaluation.cc), on the default 0.01 grid.
+// What a node returns for one model (node/tasks/model_evaluation.cc), at `grid`.
 std::string SiteResult(const SiteData& d, const std::vector<double>& grid) {
   absl::StatusOr<stats::AucResult> auc = stats::AucWithDeLong(d.score, d.y);
   absl::StatusOr<stats::GridRoc> roc = stats::RocAtGrid(d.score, d.y, grid);
   EXPECT_TRUE(auc.ok() && roc.ok());
-  json model = {{"name", "m"},
-                {"status", "ok"},
-                {"n", d.y.size()},
-                {"auc", {{"auc", auc->auc}, {"se", auc->standard_error}}},
-                {"high_risk", {{"threshold", 0.5}, {"tp", 1}, {"fp", 1}, {"tn", 1}, {"fn", 1}}},
-                {"roc", stats::ToJson(*roc)}};
-  return json{{"analysis", "model_evaluation"}, {"models", {model}}}.dump();
+  wire::ModelAnswer model;
+  model.name = "m";
+  model.kind = "published";
+  model.status = "ok";
+  model.n = static_cast<int64_t>(d.y.size());
+  for (double y : d.y) model.events += y == 1.0;
+  model.auc = {auc->auc, auc->standard_error, auc->ci_lower, auc->ci_upper};
+  model.high_risk = {0.5, 1, 1, 1, 1};
+  model.roc = *roc;
+  wire::EvaluationSiteAnswer answer;
+  answer.outcome = "severe";
+  answer.models = {model};
+  return wire::ToJson(answer);
+}
+
+wire::EvaluationSpec Spec() {
+  wire::EvaluatedModel m;
+  m.name = "m";
+  m.kind = "published";
+  m.model = "scancov_released";
+  wire::EvaluationSpec spec;
+  spec.outcome = "severe";
+  spec.models = {m};
+  return spec;
 }
 
 // The study's logic, as the aggregator creates it from the spec.
 std::unique_ptr<StudyLogic> MakeModelEvaluationStudyLogic() {
   v1::StudySpec spec;
   spec.set_kind(v1::STUDY_KIND_ANALYSIS);
-  spec.set_spec_json(R"({"analysis": "model_evaluation", "outcome": "severe",
-                         "models": [{"name": "m", "kind": "published", "model": "scancov_released"}]})");
+  spec.set_spec_json(wire::ToJson(Spec()));
   absl::StatusOr<std::unique_ptr<StudyLogic>> logic = CreateStudyLogic(spec);
   EXPECT_TRUE(logic.ok()) << logic.status();
   return logic.ok() ? std::move(*logic) : nullptr;
@@ -74,8 +91,7 @@ absl::StatusOr<json> Close(const std::string& a, const std::string& b) {
   StudyRecord study;
   study.spec.add_sites("a");
   study.spec.add_sites("b");
-  study.spec.set_spec_json(R"({"analysis": "model_evaluation", "outcome": "severe",
-                               "models": [{"name": "m", "kind": "published"}]})");
+  study.spec.set_spec_json(wire::ToJson(Spec()));
   std::vector<ResultRecord> results(2);
   results[0].site_id = "a";
   results[0].result_json = a;
@@ -225,6 +241,22 @@ TEST(ModelEvaluationStudyTest, AnUnusableCurveFailsOnlyItsSitesRoc) {
   ASSERT_EQ(model->at("pooled").at("roc").at("status"), "ok");
   EXPECT_EQ(model->at("pooled").at("roc").at("sites"), 1);
   EXPECT_EQ(model->at("pooled").at("roc").at("positives"), 151);  // site a's alone
+}
+
+// A malformed spec is refused when the study is created, naming the field; the logic keeps the
+// parsed spec (its outcome is the combined result's).
+TEST(ModelEvaluationStudyTest, MalformedSpecIsRefusedAtCreation) {
+  v1::StudySpec spec;
+  spec.set_kind(v1::STUDY_KIND_ANALYSIS);
+  wire::EvaluationSpec bad = Spec();
+  bad.models[0].kind = "logistic";  // without features or coefficients
+  spec.set_spec_json(wire::ToJson(bad));
+  absl::StatusOr<std::unique_ptr<StudyLogic>> logic = CreateStudyLogic(spec);
+  EXPECT_EQ(logic.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(logic.status().message().find("model 'm': features"), std::string::npos)
+      << logic.status();
+  spec.set_spec_json(R"({"analysis": "model_evaluation", "models": []})");
+  EXPECT_EQ(CreateStudyLogic(spec).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -37,6 +37,16 @@ absl::StatusOr<std::optional<double>> Comorbidity(const PatientInputs& inputs,
 
 }  // namespace
 
+const std::vector<std::string>& CallScoreInputs() {
+  static const auto* inputs = [] {
+    auto* out = new std::vector<std::string>{"comorbidity"};
+    for (absl::string_view flag : kComorbidityFlags) out->emplace_back(flag);
+    for (const char* name : {"age", "lymphocytes", "ldh"}) out->emplace_back(name);
+    return out;
+  }();
+  return *inputs;
+}
+
 absl::StatusOr<PointsScore> CallScore(const PatientInputs& inputs, MissingInputPolicy policy) {
   std::vector<std::string> comorbidity_missing;
   SCV_ASSIGN_OR_RETURN(const std::optional<double> comorbidity,

@@ -18,11 +18,17 @@
 #ifndef SCANCOV_MODELS_SCORES_CALL_SCORE_H_
 #define SCANCOV_MODELS_SCORES_CALL_SCORE_H_
 
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "models/scores/patient_inputs.h"
 #include "models/scores/points_score.h"
 
 namespace scancov::scores {
+
+// Every input CallScore reads (PatientInputs names), the comorbidity flags included.
+const std::vector<std::string>& CallScoreInputs();
 
 absl::StatusOr<PointsScore> CallScore(const PatientInputs& inputs,
                                       MissingInputPolicy policy = MissingInputPolicy::kPartial);

@@ -1,6 +1,7 @@
 // CURB-65, CALL, COVID-GRAM and the Yan et al. rule on hand-computed patients, and their
 // documented handling of missing inputs.
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -217,6 +218,77 @@ TEST(YanRuleTest, MissingInputsOnlyMatterWhenTheyDecide) {
   EXPECT_EQ(Message(s), "yan rule: not computable, missing: ldh (U/L), lymphocyte_percent (%)");
   EXPECT_TRUE(
       absl::IsInvalidArgument(YanRule({{"ldh", 300}, {"lymphocyte_percent", 140}}).status()));
+}
+
+// Each score's declared inputs are all it reads: on random patients (every known input present
+// with a plausible value or missing), the score from the declared inputs alone is the score from
+// everything. A name missing from a list changes some patient's score.
+PatientInputs RandomPatient(std::mt19937& rng) {
+  PatientInputs p;
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (const InputSpec& spec : InputSpecs()) {
+    if (u(rng) < 0.25) continue;  // missing
+    double v = spec.min + (spec.max - spec.min) * (0.001 + 0.998 * u(rng));
+    if (spec.kind == InputKind::kBinary) v = u(rng) < 0.5 ? 0 : 1;
+    if (spec.kind == InputKind::kInteger) v = std::min(spec.max, std::floor(v));
+    p.Set(spec.name, v);
+  }
+  return p;
+}
+
+PatientInputs Only(const PatientInputs& all, const std::vector<std::string>& names) {
+  PatientInputs out;
+  for (const std::string& n : names) {
+    if (std::optional<double> v = all.Get(n)) out.Set(n, *v);
+  }
+  return out;
+}
+
+template <typename Score, typename Same>
+void ExpectReadsOnly(const std::vector<std::string>& inputs, Score score, Same same) {
+  std::mt19937 rng(20240611);
+  int computed = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const PatientInputs all = RandomPatient(rng);
+    const auto a = score(all);
+    const auto b = score(Only(all, inputs));
+    ASSERT_EQ(a.status().code(), b.status().code()) << i << ": " << a.status() << b.status();
+    if (!a.ok()) continue;
+    ++computed;
+    ASSERT_TRUE(same(*a, *b)) << i;
+  }
+  EXPECT_GT(computed, 100);  // the comparison was made on computable scores
+}
+
+TEST(ScoreInputsTest, EachScoreReadsOnlyItsDeclaredInputs) {
+  const auto same_points = [](const PointsScore& a, const PointsScore& b) {
+    return a.points == b.points && a.max_points == b.max_points && a.missing == b.missing;
+  };
+  ExpectReadsOnly(
+      Curb65Inputs(), [](const PatientInputs& p) { return Curb65(p); }, same_points);
+  ExpectReadsOnly(
+      CallScoreInputs(), [](const PatientInputs& p) { return CallScore(p); }, same_points);
+  ExpectReadsOnly(
+      CovidGramInputs(), [](const PatientInputs& p) { return CovidGram(p); },
+      [](const CovidGramResult& a, const CovidGramResult& b) {
+        return a.probability == b.probability && a.assumed_absent == b.assumed_absent;
+      });
+  ExpectReadsOnly(
+      YanRuleInputs(), [](const PatientInputs& p) { return YanRule(p); },
+      [](const YanResult& a, const YanResult& b) {
+        return a.prediction == b.prediction && a.not_needed_missing == b.not_needed_missing;
+      });
+  // A list without one of the inputs is caught.
+  std::vector<std::string> short_list = Curb65Inputs();
+  short_list.pop_back();  // age
+  std::mt19937 rng(7);
+  int differ = 0;
+  for (int i = 0; i < 200; ++i) {
+    const PatientInputs all = RandomPatient(rng);
+    absl::StatusOr<PointsScore> a = Curb65(all), b = Curb65(Only(all, short_list));
+    differ += a.ok() && b.ok() && !same_points(*a, *b);
+  }
+  EXPECT_GT(differ, 0);
 }
 
 }  // namespace

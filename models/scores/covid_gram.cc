@@ -50,6 +50,20 @@ absl::StatusOr<double> ComorbidityCount(const PatientInputs& inputs,
 
 }  // namespace
 
+const std::vector<std::string>& CovidGramInputs() {
+  static const auto* inputs = [] {
+    auto* out = new std::vector<std::string>{"imaging_abnormality", "disease_extent", "hemoptysis",
+                                             "unconsciousness", "comorbidity_count"};
+    for (absl::string_view flag : kComorbidityFlags) out->emplace_back(flag);
+    for (const char* name :
+         {"age", "dyspnea", "neutrophils", "lymphocytes", "ldh", "conjugated_bilirubin"}) {
+      out->emplace_back(name);  // cancer is a comorbidity flag too
+    }
+    return out;
+  }();
+  return *inputs;
+}
+
 absl::StatusOr<CovidGramResult> CovidGram(const PatientInputs& inputs, bool strict) {
   CovidGramResult result;
   SCV_ASSIGN_OR_RETURN(const std::optional<double> imaging, ImagingAbnormality(inputs));

@@ -50,6 +50,9 @@ struct CovidGramResult {
   bool partial() const { return !assumed_absent.empty(); }
 };
 
+// Every input CovidGram reads (PatientInputs names), the derived inputs' sources included.
+const std::vector<std::string>& CovidGramInputs();
+
 absl::StatusOr<CovidGramResult> CovidGram(const PatientInputs& inputs, bool strict = false);
 
 enum class CovidGramGroup { kLow, kMedium, kHigh };  // < 0.017, 0.017-0.404, > 0.404

@@ -19,6 +19,12 @@ std::optional<int> Point(const std::optional<double>& value, Test test) {
 
 }  // namespace
 
+const std::vector<std::string>& Curb65Inputs() {
+  static const auto* inputs = new std::vector<std::string>{
+      "confusion", "urea", "respiratory_rate", "systolic_bp", "diastolic_bp", "age"};
+  return *inputs;
+}
+
 absl::StatusOr<PointsScore> Curb65(const PatientInputs& inputs, MissingInputPolicy policy) {
   SCV_ASSIGN_OR_RETURN(
       const std::vector<std::optional<double>> v,

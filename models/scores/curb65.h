@@ -18,11 +18,17 @@
 #ifndef SCANCOV_MODELS_SCORES_CURB65_H_
 #define SCANCOV_MODELS_SCORES_CURB65_H_
 
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "models/scores/patient_inputs.h"
 #include "models/scores/points_score.h"
 
 namespace scancov::scores {
+
+// Every input Curb65 reads (PatientInputs names), so that a caller can ask for exactly these.
+const std::vector<std::string>& Curb65Inputs();
 
 absl::StatusOr<PointsScore> Curb65(const PatientInputs& inputs,
                                    MissingInputPolicy policy = MissingInputPolicy::kPartial);

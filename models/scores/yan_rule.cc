@@ -21,6 +21,11 @@ YanPrediction Tree(bool ldh_high, bool crp_low, bool lymphocytes_high) {
 
 }  // namespace
 
+const std::vector<std::string>& YanRuleInputs() {
+  static const auto* inputs = new std::vector<std::string>(std::begin(kInputs), std::end(kInputs));
+  return *inputs;
+}
+
 absl::StatusOr<YanResult> YanRule(const PatientInputs& inputs) {
   SCV_ASSIGN_OR_RETURN(const std::vector<std::optional<double>> v,
                        OptionalInputs(inputs, kInputs, kWhere));

@@ -41,6 +41,9 @@ struct YanResult {
   double AsScore() const { return prediction == YanPrediction::kDeath ? 1.0 : 0.0; }
 };
 
+// Every input YanRule reads (PatientInputs names).
+const std::vector<std::string>& YanRuleInputs();
+
 absl::StatusOr<YanResult> YanRule(const PatientInputs& inputs);
 
 }  // namespace scancov::scores

@@ -1,18 +1,17 @@
 // The ai_severity kind at the node: slice encoders trained federated, the PCA sums and Newton
 // steps of the ensemble, per-site evaluation, and at the end every scanned patient's
-// probability kept in the node's store (node/tasks/severity_runner.h). It reads CT series, their
-// lung masks and the outcome; its INIT and TRAIN results carry the encoders' weights.
+// probability kept in the node's store (node/tasks/severity_runner.h; spec and answers:
+// protocol/wire/ai_severity.h). It reads CT series, their lung masks and the outcome; its INIT
+// and TRAIN results carry the encoders' weights.
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "core/status_macros.h"
 #include "node/tasks/severity_runner.h"
 #include "node/tasks/task_plugin.h"
+#include "protocol/wire/ai_severity.h"
 
 namespace scancov::node {
 namespace {
-
-using nlohmann::json;
 
 bool SendsWeights(const v1::Task& task) {
   return task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
@@ -33,13 +32,13 @@ class AiSeverityTask : public TaskPlugin {
   }
 
   absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    const json j = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
-    if (!j.is_object()) return absl::InvalidArgumentError("spec_json: not a JSON object");
+    SCV_ASSIGN_OR_RETURN(const wire::AiSeveritySpec spec,
+                         wire::ParseAiSeveritySpec(task.spec_json()));
     TaskDeclaration d;
     d.reads_ct = true;
-    d.outcome = j.value("outcome", std::string());
+    d.outcome = spec.outcome;
     d.releases_weights = SendsWeights(task);
-    d.requested_min_cell_count = j.value("min_cell_count", 0);
+    d.requested_min_cell_count = spec.min_cell_count;
     return d;
   }
 

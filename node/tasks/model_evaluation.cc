@@ -18,7 +18,6 @@
 #include "models/stats/auc.h"
 #include "models/stats/classification_metrics.h"
 #include "models/stats/roc_counts.h"
-#include "models/stats/summary_json.h"
 #include "models/stats/survival_counts.h"
 #include "node/tasks/roc_release.h"
 #include "sites/cohort/variables.h"
@@ -30,62 +29,38 @@ using json = nlohmann::json;
 using Scorer = std::function<absl::StatusOr<double>(const scores::PatientInputs&,
                                                     const std::vector<double>& row)>;
 
-struct ModelSpec {
-  std::string name;
-  std::string kind;
-  double low = 0, high = 0;  // risk group thresholds: low < low <= medium < high <= high
-  std::vector<double> roc_grid;
-  Scorer scorer;
-  std::string refusal;  // why the site does not evaluate it ("" when it does)
-};
+void AddOnce(const std::string& name, std::vector<std::string>* names) {
+  if (std::find(names->begin(), names->end(), name) == names->end()) names->push_back(name);
+}
 
-// The first of a model's features the site's policy does not release, or "".
-std::string DisallowedFeature(const json& m, const privacy::ReleasePolicy& policy) {
-  if (!m.is_object() || !m.contains("features") || !m.at("features").is_array()) return "";
-  for (const json& f : m.at("features")) {
-    const json name = f.is_object() && f.contains("name") ? f.at("name") : f;
-    if (name.is_string() && !privacy::IsVariableAllowed(policy, name.get<std::string>())) {
-      return name.get<std::string>();
-    }
+// The inputs of a score, models/scores' names.
+absl::StatusOr<std::vector<std::string>> ScoreInputs(const wire::EvaluatedModel& m) {
+  if (m.kind == "published") {
+    SCV_ASSIGN_OR_RETURN(const scores::LinearModelSpec* spec, scores::FindPublishedModel(m.model));
+    std::vector<std::string> out;
+    for (absl::string_view name : spec->InputNames()) out.emplace_back(name);
+    return out;
+  }
+  if (m.kind == "curb65") return scores::Curb65Inputs();
+  if (m.kind == "call") return scores::CallScoreInputs();
+  if (m.kind == "covid_gram") return scores::CovidGramInputs();
+  if (m.kind == "yan") return scores::YanRuleInputs();
+  return std::vector<std::string>{};
+}
+
+// The first of a fitted model's features the site's policy does not release, or "".
+std::string DisallowedFeature(const wire::EvaluatedModel& m, const privacy::ReleasePolicy& policy) {
+  for (const std::string& f : m.FeatureNames()) {
+    if (!privacy::IsVariableAllowed(policy, f)) return f;
   }
   return "";
 }
 
-// A study may not ask for a grid finer than this: the counts between neighbouring thresholds
-// form a histogram of the site's scores, and a grid as fine as the scores would release them.
-constexpr size_t kMaxRocGridPoints = 101;
-
-// The ROC grid: the model's "roc_grid" if given, else fixed per kind so that every site counts
-// at the same thresholds: probabilities 0.00, 0.01, ..., 1.00; CURB-65 points 0..5; CALL
-// points 4..13; the Yan rule's 0/1.
-absl::StatusOr<std::vector<double>> RocGrid(const json& m, const std::string& name,
-                                            const std::string& kind) {
-  if (m.contains("roc_grid")) {
-    const json& g = m.at("roc_grid");
-    std::vector<double> grid;
-    bool numbers = g.is_array() && !g.empty() && g.size() <= kMaxRocGridPoints;
-    for (size_t k = 0; numbers && k < g.size(); ++k) {
-      numbers = g[k].is_number() && std::isfinite(g[k].get<double>()) &&
-                (k == 0 || g[k].get<double>() > grid.back());
-      if (numbers) grid.push_back(g[k].get<double>());
-    }
-    if (!numbers) {
-      return absl::InvalidArgumentError(absl::StrCat("model '", name, "': roc_grid must be 1 to ",
-                                                     kMaxRocGridPoints, " increasing numbers"));
-    }
-    return grid;
-  }
-  if (kind == "curb65") return stats::EvenGrid(0, 5, 5);
-  if (kind == "call") return stats::EvenGrid(4, 13, 9);
-  if (kind == "yan") return std::vector<double>{0, 1};
-  return stats::EvenGrid(0, 1, 100);
-}
-
-absl::StatusOr<Scorer> MakeScorer(const json& m, const std::vector<std::string>& columns) {
-  const std::string kind = m.value("kind", std::string());
+absl::StatusOr<Scorer> MakeScorer(const wire::EvaluatedModel& m,
+                                  const std::vector<std::string>& columns) {
+  const std::string& kind = m.kind;
   if (kind == "published") {
-    SCV_ASSIGN_OR_RETURN(const scores::LinearModelSpec* spec,
-                         scores::FindPublishedModel(m.value("model", std::string())));
+    SCV_ASSIGN_OR_RETURN(const scores::LinearModelSpec* spec, scores::FindPublishedModel(m.model));
     return Scorer([spec](const scores::PatientInputs& in,
                          const std::vector<double>&) -> absl::StatusOr<double> {
       SCV_ASSIGN_OR_RETURN(scores::LinearScore s, scores::EvaluateLinearModel(*spec, in));
@@ -114,107 +89,219 @@ absl::StatusOr<Scorer> MakeScorer(const json& m, const std::vector<std::string>&
           return r.AsScore();
         });
   }
-  if (kind == "logistic") {
-    SCV_ASSIGN_OR_RETURN(
-        TabularTaskSpec features,
-        ParseTabularTaskSpec(json{{"features", m.at("features")}, {"outcome", "unused"}}.dump()));
-    const std::vector<double> beta = m.at("coefficients").get<std::vector<double>>();
-    if (beta.size() != features.features.size() + 1) {
-      return absl::InvalidArgumentError("logistic model: need one coefficient per feature + 1");
-    }
-    std::vector<int> index;
-    for (const FeatureSpec& f : features.features) {
-      auto it = std::find(columns.begin(), columns.end(), f.name);
-      if (it == columns.end()) return absl::InvalidArgumentError("unknown feature " + f.name);
-      index.push_back(static_cast<int>(it - columns.begin()));
-    }
-    return Scorer(
-        [features, beta, index](const scores::PatientInputs&,
-                                const std::vector<double>& row) -> absl::StatusOr<double> {
-          double lp = beta[0];
-          for (size_t j = 0; j < index.size(); ++j) {
-            const double v = TransformFeature(features.features[j], row[index[j]]);
-            if (!std::isfinite(v)) return absl::FailedPreconditionError("missing input");
-            lp += beta[j + 1] * v;
-          }
-          return 1.0 / (1.0 + std::exp(-lp));
-        });
+  // logistic (the wire module knows no other kind)
+  SCV_ASSIGN_OR_RETURN(
+      TabularTaskSpec features,
+      ParseTabularTaskSpec(json{{"features", m.features}, {"outcome", "unused"}}.dump()));
+  std::vector<int> index;
+  for (const FeatureSpec& f : features.features) {
+    auto it = std::find(columns.begin(), columns.end(), f.name);
+    if (it == columns.end()) return absl::InvalidArgumentError("unknown feature " + f.name);
+    index.push_back(static_cast<int>(it - columns.begin()));
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown model kind '", kind, "'"));
+  return Scorer(
+      [features, beta = m.coefficients, index](
+          const scores::PatientInputs&, const std::vector<double>& row) -> absl::StatusOr<double> {
+        double lp = beta[0];
+        for (size_t j = 0; j < index.size(); ++j) {
+          const double v = TransformFeature(features.features[j], row[index[j]]);
+          if (!std::isfinite(v)) return absl::FailedPreconditionError("missing input");
+          lp += beta[j + 1] * v;
+        }
+        return 1.0 / (1.0 + std::exp(-lp));
+      });
 }
 
-json GroupSurvival(const std::vector<double>& time, const std::vector<double>& event,
-                   int64_t min_cell) {
-  if (static_cast<int64_t>(time.size()) < min_cell) return {{"status", "refused"}};
+wire::SurvivalGroup GroupSurvival(const std::vector<double>& time, const std::vector<double>& event,
+                                  int64_t min_cell, const char* name) {
+  wire::SurvivalGroup g;
+  g.group = name;
+  g.status = "refused";
+  if (static_cast<int64_t>(time.size()) < min_cell) return g;
   absl::StatusOr<stats::SurvivalCounts> counts = stats::CountSurvival(time, event, 1.0);
-  if (!counts.ok())
-    return {{"status", "failed"}, {"reason", std::string(counts.status().message())}};
-  return {{"status", "ok"}, {"counts", stats::ToJson(*counts)}};
+  if (!counts.ok()) {
+    g.status = "failed";
+    g.reason = std::string(counts.status().message());
+    return g;
+  }
+  g.status = "ok";
+  g.counts = *std::move(counts);
+  return g;
 }
 
-json EvaluateModel(const ModelSpec& model, const std::vector<double>& score,
-                   const std::vector<double>& y, const std::vector<double>& time,
-                   const std::vector<double>& event, int64_t not_computable, int min_cell) {
-  json out = {{"name", model.name}, {"kind", model.kind}, {"n_not_computable", not_computable}};
+// One model's scored patients: scores, outcomes and, when asked, survival times and events.
+struct Scored {
+  std::vector<double> score, y, time, event;
+  int64_t not_computable = 0;
+};
+
+wire::ModelAnswer EvaluateModel(const wire::EvaluatedModel& model, const Scored& s, bool survival,
+                                int min_cell) {
+  wire::ModelAnswer out;
+  out.name = model.name;
+  out.kind = model.kind;
+  out.n_not_computable = s.not_computable;
   int64_t events = 0;
-  for (double v : y) events += v == 1.0;
-  const int64_t non_events = static_cast<int64_t>(y.size()) - events;
+  for (double v : s.y) events += v == 1.0;
+  const int64_t non_events = static_cast<int64_t>(s.y.size()) - events;
   if (events < min_cell || non_events < min_cell) {
-    out["status"] = "refused";
-    out["reason"] = absl::StrCat("fewer than ", min_cell, " events or non-events with a score");
+    out.status = "refused";
+    out.reason = absl::StrCat("fewer than ", min_cell, " events or non-events with a score");
     return out;
   }
-  absl::StatusOr<stats::AucResult> auc = stats::AucWithDeLong(score, y);
-  absl::StatusOr<stats::ThresholdMetrics> high = stats::MetricsAtThreshold(score, y, model.high);
-  if (!auc.ok() || !high.ok()) {
-    out["status"] = "failed";
-    out["reason"] = std::string((!auc.ok() ? auc.status() : high.status()).message());
-    return out;
-  }
-  out["status"] = "ok";
-  out["n"] = y.size();
-  out["events"] = events;
-  out["auc"] = {{"auc", auc->auc},
-                {"se", auc->standard_error},
-                {"ci_lower", auc->ci_lower},
-                {"ci_upper", auc->ci_upper}};
-  out["high_risk"] = {{"threshold", model.high},
-                      {"tp", high->true_positives},
-                      {"fp", high->false_positives},
-                      {"tn", high->true_negatives},
-                      {"fn", high->false_negatives}};
+  absl::StatusOr<stats::AucResult> auc = stats::AucWithDeLong(s.score, s.y);
+  absl::StatusOr<stats::ThresholdMetrics> high =
+      stats::MetricsAtThreshold(s.score, s.y, model.high);
   // ROC counts at the model's fixed grid, never at the site's own scores, so that the sites'
   // counts add up; only the points whose bins hold 0 or >= min_cell events and non-events
-  // (node/roc_release.h), so that no bin singles out a patient's score.
-  absl::StatusOr<stats::GridRoc> roc = stats::RocAtGrid(score, y, model.roc_grid);
-  if (!roc.ok()) {
-    return {{"name", model.name},
-            {"kind", model.kind},
-            {"status", "failed"},
-            {"reason", std::string(roc.status().message())},
-            {"n_not_computable", not_computable}};
+  // (node/tasks/roc_release.h), so that no bin singles out a patient's score.
+  absl::StatusOr<stats::GridRoc> roc = stats::RocAtGrid(s.score, s.y, wire::RocGridOf(model));
+  const absl::Status failed = !auc.ok() ? auc.status() : !high.ok() ? high.status() : roc.status();
+  if (!failed.ok()) {
+    out.status = "failed";
+    out.reason = std::string(failed.message());
+    return out;
   }
-  out["roc"] = stats::ToJson(ReleasableRoc(*roc, min_cell));
-  if (!time.empty()) {
+  out.status = "ok";
+  out.n = static_cast<int64_t>(s.y.size());
+  out.events = events;
+  out.auc = {auc->auc, auc->standard_error, auc->ci_lower, auc->ci_upper};
+  out.high_risk = {model.high, high->true_positives, high->false_positives, high->true_negatives,
+                   high->false_negatives};
+  out.roc = ReleasableRoc(*roc, min_cell);
+  if (survival) {
     std::vector<std::vector<double>> t(3), e(3);
-    for (size_t i = 0; i < score.size(); ++i) {
-      if (!std::isfinite(time[i]) || !std::isfinite(event[i])) continue;
-      const int g = score[i] < model.low ? 0 : score[i] < model.high ? 1 : 2;
-      t[g].push_back(time[i]);
-      e[g].push_back(event[i]);
+    for (size_t i = 0; i < s.score.size(); ++i) {
+      if (!std::isfinite(s.time[i]) || !std::isfinite(s.event[i])) continue;
+      const int g = s.score[i] < model.low ? 0 : s.score[i] < model.high ? 1 : 2;
+      t[g].push_back(s.time[i]);
+      e[g].push_back(s.event[i]);
     }
-    out["groups"] = json::array();
-    const char* names[] = {"low", "medium", "high"};
     for (int g = 0; g < 3; ++g) {
-      json group = GroupSurvival(t[g], e[g], min_cell);
-      group["group"] = names[g];
-      out["groups"].push_back(group);
+      out.groups.push_back(GroupSurvival(t[g], e[g], min_cell, wire::kRiskGroups[g]));
     }
   }
   return out;
 }
 
+// A paired DeLong test between two models on the patients both could score (`by_row`: each
+// model's score per row, NaN where not scored).
+wire::AucComparisonAnswer Compare(const std::string& a, const std::string& b,
+                                  const std::vector<double>& sa_row,
+                                  const std::vector<double>& sb_row,
+                                  const std::vector<double>& row_y, int min_cell) {
+  std::vector<double> sa, sb, yy;
+  for (size_t i = 0; i < row_y.size(); ++i) {
+    if (std::isnan(sa_row[i]) || std::isnan(sb_row[i])) continue;
+    sa.push_back(sa_row[i]);
+    sb.push_back(sb_row[i]);
+    yy.push_back(row_y[i]);
+  }
+  int64_t events = 0;
+  for (double v : yy) events += v == 1.0;
+  wire::AucComparisonAnswer c;
+  c.a = a;
+  c.b = b;
+  c.n = static_cast<int64_t>(yy.size());
+  if (events < min_cell || c.n - events < min_cell) {
+    c.status = "refused";
+  } else if (absl::StatusOr<stats::AucComparison> d = stats::CompareAucsDeLong(sa, sb, yy);
+             d.ok()) {
+    c.status = "ok";
+    c.auc_a = d->auc_a;
+    c.auc_b = d->auc_b;
+    c.difference = d->difference;
+    c.z = d->z;
+    c.p = d->p_value;
+  } else {
+    c.status = "failed";
+    c.reason = std::string(d.status().message());
+  }
+  return c;
+}
+
+int IndexOf(const std::vector<std::string>& columns, const std::string& name) {
+  auto it = std::find(columns.begin(), columns.end(), name);
+  return it == columns.end() ? -1 : static_cast<int>(it - columns.begin());
+}
+
+// What the models read and the site releases (a published score needing another input is
+// not computable here); a fitted model with a feature kept back is refused, its features not
+// read; the survival fields are asked for as they are (the gate refuses one kept back). All of
+// them among EvaluationVariables(spec), the task's declaration.
+absl::StatusOr<std::vector<std::string>> ColumnsToRead(const wire::EvaluationSpec& spec,
+                                                       const privacy::ReleasePolicy& policy) {
+  std::vector<std::string> columns;
+  for (const wire::EvaluatedModel& m : spec.models) {
+    SCV_ASSIGN_OR_RETURN(const std::vector<std::string> inputs, ScoreInputs(m));
+    for (const std::string& input : inputs) {
+      if (sites::AdmissionIndex(input) >= 0 && privacy::IsVariableAllowed(policy, input)) {
+        AddOnce(input, &columns);
+      }
+    }
+    if (!DisallowedFeature(m, policy).empty()) continue;
+    for (const std::string& f : m.FeatureNames()) AddOnce(f, &columns);
+  }
+  if (spec.HasSurvival()) {
+    AddOnce(spec.survival_time, &columns);
+    AddOnce(spec.survival_event, &columns);
+  }
+  return columns;
+}
+
+// One model's scores on the rows of the site's split; each scored row's score also in `paired`
+// (by row) and its outcome in `row_y`, for the paired tests.
+Scored ScoreRows(const wire::EvaluationSpec& spec, const std::string& split,
+                 const std::vector<std::string>& columns, const TabularRows& rows,
+                 const Scorer& scorer, std::vector<double>* paired, std::vector<double>* row_y) {
+  const int time_col = IndexOf(columns, spec.survival_time);
+  const int event_col = IndexOf(columns, spec.survival_event);
+  const size_t c = columns.size();
+  Scored s;
+  for (size_t i = 0; i < rows.keys.size(); ++i) {
+    const bool held_out = InHoldout(rows.keys[i], spec.split_seed, spec.holdout_fraction);
+    if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
+    std::vector<double> row(rows.x.begin() + i * c, rows.x.begin() + (i + 1) * c);
+    scores::PatientInputs inputs;
+    for (size_t j = 0; j < c; ++j) {
+      if (!std::isnan(row[j]) && scores::FindInputSpec(columns[j]) != nullptr) {
+        inputs.Set(columns[j], row[j]);
+      }
+    }
+    absl::StatusOr<double> score = scorer(inputs, row);
+    if (!score.ok() || !std::isfinite(*score)) {
+      ++s.not_computable;
+      continue;
+    }
+    s.score.push_back(*score);
+    s.y.push_back(rows.y[i]);
+    (*paired)[i] = *score;
+    (*row_y)[i] = rows.y[i];
+    if (spec.HasSurvival()) {
+      s.time.push_back(row[time_col]);
+      s.event.push_back(row[event_col]);
+    }
+  }
+  return s;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> EvaluationVariables(const wire::EvaluationSpec& spec) {
+  std::vector<std::string> out;
+  for (const wire::EvaluatedModel& m : spec.models) {
+    SCV_ASSIGN_OR_RETURN(const std::vector<std::string> inputs, ScoreInputs(m));
+    for (const std::string& input : inputs) {
+      if (sites::AdmissionIndex(input) >= 0) AddOnce(input, &out);
+    }
+    for (const std::string& f : m.FeatureNames()) AddOnce(f, &out);
+  }
+  if (spec.HasSurvival()) {
+    AddOnce(spec.survival_time, &out);
+    AddOnce(spec.survival_event, &out);
+  }
+  return out;
+}
 
 std::string SplitFor(const nlohmann::json& spec, const std::string& site) {
   const json split = spec.value("split", json("all"));
@@ -225,145 +312,51 @@ std::string SplitFor(const nlohmann::json& spec, const std::string& site) {
 absl::StatusOr<TaskOutcome> RunModelEvaluation(const v1::Task& task, DatasetSource& data,
                                                const privacy::ReleasePolicy& policy,
                                                const std::string& site_id) {
-  const json spec = json::parse(task.spec_json(), nullptr, false);
-  if (spec.is_discarded() || !spec.contains("models") || !spec.at("models").is_array()) {
-    return absl::InvalidArgumentError("spec_json: 'models' must be a list");
-  }
-  const std::string outcome = spec.value("outcome", std::string());
-  // The admission variables the site releases (a published score needing another one is not
-  // computable here), and the features of the fitted models it evaluates: they may use the CT
-  // features and AI-severity scores the node keeps (node/clinical_source.h).
-  std::vector<std::string> columns;
-  for (const sites::VariableSpec& v : sites::AdmissionVariables()) {
-    if (privacy::IsVariableAllowed(policy, v.name)) columns.push_back(v.name);
-  }
-  for (const json& m : spec.at("models")) {
-    if (!m.is_object() || !m.contains("features") || !m.at("features").is_array() ||
-        !DisallowedFeature(m, policy).empty()) {
+  SCV_ASSIGN_OR_RETURN(const wire::EvaluationSpec spec,
+                       wire::ParseEvaluationSpec(task.spec_json()));
+  SCV_ASSIGN_OR_RETURN(const std::vector<std::string> columns, ColumnsToRead(spec, policy));
+  std::vector<std::pair<const wire::EvaluatedModel*, Scorer>> models;
+  wire::EvaluationSiteAnswer answer;
+  for (const wire::EvaluatedModel& m : spec.models) {
+    const std::string disallowed = DisallowedFeature(m, policy);
+    if (!disallowed.empty()) {
+      models.push_back({&m, nullptr});
       continue;
     }
-    for (const json& f : m.at("features")) {
-      const json name = f.is_object() && f.contains("name") ? f.at("name") : f;
-      if (name.is_string() &&
-          std::find(columns.begin(), columns.end(), name.get<std::string>()) == columns.end()) {
-        columns.push_back(name.get<std::string>());
-      }
-    }
+    SCV_ASSIGN_OR_RETURN(Scorer scorer, MakeScorer(m, columns));
+    models.push_back({&m, std::move(scorer)});
   }
-  const json survival = spec.value("survival", json::object());
-  const std::string time_name = survival.value("time", std::string());
-  const std::string event_name = survival.value("event", std::string());
-  if (time_name.empty() != event_name.empty()) {
-    return absl::InvalidArgumentError("spec_json: survival needs both 'time' and 'event'");
-  }
-  if (!time_name.empty()) columns.push_back(time_name);
-  if (!event_name.empty()) columns.push_back(event_name);
-  std::vector<ModelSpec> models;
-  for (const json& m : spec.at("models")) {
-    ModelSpec model;
-    model.name = m.value("name", std::string());
-    model.kind = m.value("kind", std::string());
-    const std::vector<double> th = m.value("thresholds", std::vector<double>{0.5, 0.5});
-    if (th.size() != 2 || th[0] > th[1]) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model '", model.name, "': thresholds must be [low, high]"));
-    }
-    model.low = th[0];
-    model.high = th[1];
-    SCV_ASSIGN_OR_RETURN(model.roc_grid, RocGrid(m, model.name, model.kind));
-    const std::string disallowed = DisallowedFeature(m, policy);
-    if (disallowed.empty()) {
-      SCV_ASSIGN_OR_RETURN(model.scorer, MakeScorer(m, columns));
-    } else {
-      model.refusal = absl::StrCat("variable ", disallowed, " is not released by this site");
-    }
-    models.push_back(std::move(model));
-  }
-  SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(columns, outcome));
-  const std::string split = SplitFor(spec, site_id);
-  const double holdout = spec.value("holdout_fraction", 0.19);
-  const uint64_t seed = spec.value("split_seed", uint64_t{0});
-  const int min_cell = privacy::EffectiveMinCellCount(policy, spec.value("min_cell_count", 0));
-  const size_t c = columns.size();
-  json results = json::array();
+  SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(columns, spec.outcome));
+  const std::string split = spec.SplitFor(site_id);
+  const int min_cell = privacy::EffectiveMinCellCount(policy, spec.min_cell_count);
   // Per model, each evaluated patient's score by row (NaN: not computable), for paired tests.
   std::map<std::string, std::vector<double>> by_row;
   std::vector<double> row_y(rows.keys.size(), NAN);
-  for (const ModelSpec& model : models) {
-    std::vector<double>& paired = by_row[model.name];
+  for (const auto& [model, scorer] : models) {
+    std::vector<double>& paired = by_row[model->name];
     paired.assign(rows.keys.size(), NAN);
-    if (!model.refusal.empty()) {
-      results.push_back({{"name", model.name},
-                         {"kind", model.kind},
-                         {"status", "refused"},
-                         {"reason", model.refusal}});
+    if (scorer == nullptr) {
+      wire::ModelAnswer refused;
+      refused.name = model->name;
+      refused.kind = model->kind;
+      refused.status = "refused";
+      refused.reason = absl::StrCat("variable ", DisallowedFeature(*model, policy),
+                                    " is not released by this site");
+      answer.models.push_back(std::move(refused));
       continue;
     }
-    std::vector<double> score, y, time, event;
-    int64_t not_computable = 0;
-    for (size_t i = 0; i < rows.keys.size(); ++i) {
-      const bool held_out = InHoldout(rows.keys[i], seed, holdout);
-      if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
-      std::vector<double> row(rows.x.begin() + i * c, rows.x.begin() + (i + 1) * c);
-      scores::PatientInputs inputs;
-      for (size_t j = 0; j < c; ++j) {
-        if (!std::isnan(row[j]) && scores::FindInputSpec(columns[j]) != nullptr) {
-          inputs.Set(columns[j], row[j]);
-        }
-      }
-      absl::StatusOr<double> s = model.scorer(inputs, row);
-      if (!s.ok() || !std::isfinite(*s)) {
-        ++not_computable;
-        continue;
-      }
-      score.push_back(*s);
-      y.push_back(rows.y[i]);
-      paired[i] = *s;
-      row_y[i] = rows.y[i];
-      if (!time_name.empty()) {
-        time.push_back(row[c - 2]);
-        event.push_back(row[c - 1]);
-      }
-    }
-    results.push_back(EvaluateModel(model, score, y, time, event, not_computable, min_cell));
+    const Scored s = ScoreRows(spec, split, columns, rows, scorer, &paired, &row_y);
+    answer.models.push_back(EvaluateModel(*model, s, spec.HasSurvival(), min_cell));
   }
-  // Paired DeLong tests between models on the patients both could score.
-  json comparisons = json::array();
-  for (const json& pair : spec.value("compare", json::array())) {
-    if (!pair.is_array() || pair.size() != 2) continue;
-    const std::string a = pair[0].get<std::string>(), b = pair[1].get<std::string>();
-    if (!by_row.count(a) || !by_row.count(b)) continue;
-    std::vector<double> sa, sb, yy;
-    for (size_t i = 0; i < row_y.size(); ++i) {
-      if (std::isnan(by_row[a][i]) || std::isnan(by_row[b][i])) continue;
-      sa.push_back(by_row[a][i]);
-      sb.push_back(by_row[b][i]);
-      yy.push_back(row_y[i]);
-    }
-    int64_t events = 0;
-    for (double v : yy) events += v == 1.0;
-    json cmp = {{"a", a}, {"b", b}, {"n", yy.size()}};
-    if (events < min_cell || static_cast<int64_t>(yy.size()) - events < min_cell) {
-      cmp["status"] = "refused";
-    } else if (absl::StatusOr<stats::AucComparison> d = stats::CompareAucsDeLong(sa, sb, yy);
-               d.ok()) {
-      cmp.update({{"status", "ok"},
-                  {"auc_a", d->auc_a},
-                  {"auc_b", d->auc_b},
-                  {"difference", d->difference},
-                  {"z", d->z},
-                  {"p", d->p_value}});
-    } else {
-      cmp.update({{"status", "failed"}, {"reason", std::string(d.status().message())}});
-    }
-    comparisons.push_back(cmp);
+  for (const auto& [a, b] : spec.compare) {
+    answer.comparisons.push_back(Compare(a, b, by_row[a], by_row[b], row_y, min_cell));
   }
+  answer.outcome = spec.outcome;
+  answer.split = split;
+  answer.min_cell_count = min_cell;
   TaskOutcome out;
   out.num_samples = rows.keys.size();
-  out.result_json =
-      json{{"analysis", "model_evaluation"}, {"outcome", outcome}, {"split", split},
-           {"min_cell_count", min_cell},     {"models", results},  {"comparisons", comparisons}}
-          .dump();
+  out.result_json = wire::ToJson(answer);
   return out;
 }
 

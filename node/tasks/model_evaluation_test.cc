@@ -1,11 +1,14 @@
 #include "node/tasks/model_evaluation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "node/tasks/registry.h"
+#include "protocol/wire/model_evaluation.h"
 
 namespace scancov::node {
 namespace {
@@ -36,20 +39,49 @@ class AgesOnly : public DatasetSource {
   }
 };
 
-v1::Task Task(const json& spec) {
+v1::Task Task(const std::string& spec_json) {
   v1::Task t;
   t.set_kind(v1::TASK_KIND_ANALYZE);
-  t.set_spec_json(spec.dump());
+  t.set_spec_json(spec_json);
   return t;
 }
+v1::Task Task(const json& spec) { return Task(spec.dump()); }
+v1::Task Task(const wire::EvaluationSpec& spec) { return Task(wire::ToJson(spec)); }
 
 // p = 1 / (1 + exp(-(-6.3 + 0.1 age))): p >= t exactly when age >= 63 + 10 logit(t).
-json AgeModel() {
-  return {{"name", "age"},
-          {"kind", "logistic"},
-          {"features", {"age"}},
-          {"coefficients", {-6.3, 0.1}},
-          {"thresholds", {0.25, 0.5}}};
+wire::EvaluatedModel AgeModel() {
+  wire::EvaluatedModel m;
+  m.name = "age";
+  m.kind = "logistic";
+  m.features = json::array({"age"});
+  m.coefficients = {-6.3, 0.1};
+  m.low = 0.25;
+  m.high = 0.5;
+  return m;
+}
+
+// A model on a CT feature computed at import: falls as age rises.
+wire::EvaluatedModel CtModel() {
+  wire::EvaluatedModel m = AgeModel();
+  m.name = "ct";
+  m.features = json::array({{{"name", "well_aerated_lung_percent"}}});
+  m.coefficients = {3.0, -0.05};
+  return m;
+}
+
+wire::EvaluatedModel Score(const std::string& name, const std::string& kind) {
+  wire::EvaluatedModel m;
+  m.name = name;
+  m.kind = kind;
+  return m;
+}
+
+wire::EvaluationSpec Spec(std::vector<wire::EvaluatedModel> models, int min_cell_count = 0) {
+  wire::EvaluationSpec spec;
+  spec.outcome = "severe";
+  spec.models = std::move(models);
+  spec.min_cell_count = min_cell_count;
+  return spec;
 }
 
 std::map<std::string, json> Models(const TaskOutcome& out) {
@@ -75,9 +107,7 @@ privacy::ReleasePolicy EveryPoint() {
 
 TEST(ModelEvaluationTest, RocCountsAtTheFixedDefaultGrids) {
   AgesOnly source;
-  json spec = {{"analysis", "model_evaluation"},
-               {"outcome", "severe"},
-               {"models", {AgeModel(), {{"name", "CURB-65"}, {"kind", "curb65"}}}}};
+  const wire::EvaluationSpec spec = Spec({AgeModel(), Score("CURB-65", "curb65")});
   absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, EveryPoint(), "kb");
   ASSERT_TRUE(out.ok()) << out.status();
   std::map<std::string, json> models = Models(*out);
@@ -110,13 +140,7 @@ TEST(ModelEvaluationTest, RocCountsAtTheFixedDefaultGrids) {
 // admission variables (the column is loaded for it): the same ranking as age, the same AUC.
 TEST(ModelEvaluationTest, LogisticModelOnACtFeature) {
   AgesOnly source;
-  json ct = {{"name", "ct"},
-             {"kind", "logistic"},
-             {"features", {{{"name", "well_aerated_lung_percent"}}}},
-             {"coefficients", {3.0, -0.05}},
-             {"thresholds", {0.25, 0.5}}};
-  json spec = {
-      {"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel(), ct}}};
+  const wire::EvaluationSpec spec = Spec({AgeModel(), CtModel()});
   absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, EveryPoint(), "kb");
   ASSERT_TRUE(out.ok()) << out.status();
   std::map<std::string, json> models = Models(*out);
@@ -128,16 +152,18 @@ TEST(ModelEvaluationTest, LogisticModelOnACtFeature) {
 
 TEST(ModelEvaluationTest, StudyChosenGridAndItsLimits) {
   AgesOnly source;
-  json model = AgeModel();
-  model["roc_grid"] = {0.25, 0.5, 0.9};
-  json spec = {{"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {model}}};
-  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, EveryPoint(), "kb");
+  wire::EvaluatedModel model = AgeModel();
+  model.roc_grid = {0.25, 0.5, 0.9};
+  absl::StatusOr<TaskOutcome> out =
+      RunModelEvaluation(Task(Spec({model})), source, EveryPoint(), "kb");
   ASSERT_TRUE(out.ok()) << out.status();
   const json age = Models(*out).at("age");
   ASSERT_EQ(age.at("roc").at("points").size(), 3u);
   EXPECT_EQ(At(age, 0), std::make_pair(int64_t{11}, int64_t{6}));
   EXPECT_EQ(At(age, 2), std::make_pair(int64_t{1}, int64_t{0}));
 
+  // A grid the study may not ask for is refused as the spec is read (protocol/wire).
+  json spec = json::parse(wire::ToJson(Spec({model})));
   for (const json& bad : {json::array(), json{0.5, 0.25}, json{0.5, 0.5}, json{"0.5"}, json(0.5)}) {
     spec["models"][0]["roc_grid"] = bad;
     EXPECT_EQ(RunModelEvaluation(Task(spec), source, {}, "kb").status().code(),
@@ -154,10 +180,7 @@ TEST(ModelEvaluationTest, StudyChosenGridAndItsLimits) {
 
 TEST(ModelEvaluationTest, ReleasedRocWithholdsSmallBins) {
   AgesOnly source;
-  json spec = {{"analysis", "model_evaluation"},
-               {"outcome", "severe"},
-               {"min_cell_count", 3},
-               {"models", {AgeModel()}}};
+  const wire::EvaluationSpec spec = Spec({AgeModel()}, 3);
   privacy::ReleasePolicy three;
   three.min_cell_count = 3;
   absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, three, "kb");
@@ -185,7 +208,7 @@ TEST(ModelEvaluationTest, ReleasedRocWithholdsSmallBins) {
 
 TEST(ModelEvaluationTest, RefusedModelReleasesNoRoc) {
   AgesOnly source;
-  json spec = {{"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel()}}};
+  const wire::EvaluationSpec spec = Spec({AgeModel()});
   privacy::ReleasePolicy strict;
   strict.min_cell_count = 12;  // 11 non-events
   absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, strict, "kb");
@@ -207,14 +230,10 @@ TEST(ModelEvaluationTest, VariablesTheSiteKeepsBackAreNeitherLoadedNorUsed) {
     }
     std::set<std::string> asked;
   } source;
-  json ct = {{"name", "ct"},
-             {"kind", "logistic"},
-             {"features", {{{"name", "well_aerated_lung_percent"}}}},
-             {"coefficients", {3.0, -0.05}},
-             {"thresholds", {0.25, 0.5}}};
-  json curb = {{"name", "CURB-65"}, {"kind", "curb65"}, {"thresholds", {2, 3}}};
-  json spec = {
-      {"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", {AgeModel(), ct, curb}}};
+  wire::EvaluatedModel curb = Score("CURB-65", "curb65");
+  curb.low = 2;
+  curb.high = 3;
+  const wire::EvaluationSpec spec = Spec({AgeModel(), CtModel(), curb});
   privacy::ReleasePolicy policy = EveryPoint();
   policy.allowed_variables = {"age"};
   absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, policy, "kb");
@@ -229,6 +248,41 @@ TEST(ModelEvaluationTest, VariablesTheSiteKeepsBackAreNeitherLoadedNorUsed) {
   // score's own missing-input rule, models/scores/curb65.h): nothing about them is read.
   EXPECT_EQ(models.at("CURB-65").at("status"), "ok");
   EXPECT_EQ(source.asked, std::set<std::string>{"age"});
+}
+
+// What a task declares comes from its spec alone: each score's inputs among the admission
+// variables (CURB-65's confusion is not one), the fitted models' features, the survival fields.
+TEST(ModelEvaluationTest, DeclaresWhatItsModelsRead) {
+  wire::EvaluationSpec spec = Spec({Score("CURB-65", "curb65"), AgeModel(), CtModel()}, 5);
+  spec.survival_time = "time_to_event_days";
+  spec.survival_event = "event";
+  const std::vector<std::string> expected = {
+      "urea", "respiratory_rate",          "systolic_bp",        "diastolic_bp",
+      "age",  "well_aerated_lung_percent", "time_to_event_days", "event"};
+  absl::StatusOr<std::vector<std::string>> variables = EvaluationVariables(spec);
+  ASSERT_TRUE(variables.ok()) << variables.status();
+  EXPECT_EQ(*variables, expected);
+
+  NodeContext context;
+  TaskPlugins plugins = MakePlainTasks(context);
+  TaskPlugin& plugin = *plugins.at(protocol::StudyKind::model_evaluation);
+  absl::StatusOr<TaskDeclaration> d = plugin.Declare(Task(spec));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->variables, expected);
+  EXPECT_EQ(d->outcome, "severe");
+  EXPECT_EQ(d->requested_min_cell_count, 5);
+  EXPECT_FALSE(d->releases_weights);
+  // The published model's terms; an unknown published model is refused before anything is read.
+  wire::EvaluatedModel scancov = Score("ScanCov", "published");
+  scancov.model = "scancov_released";
+  variables = EvaluationVariables(Spec({scancov}));
+  ASSERT_TRUE(variables.ok()) << variables.status();
+  EXPECT_NE(std::find(variables->begin(), variables->end(), "platelets"), variables->end());
+  scancov.model = "no_such_model";
+  EXPECT_FALSE(plugin.Declare(Task(Spec({scancov}))).ok());
+  EXPECT_EQ(
+      plugin.Declare(Task(std::string(R"({"outcome": "severe", "models": []})"))).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

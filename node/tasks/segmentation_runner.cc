@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "core/sha256.h"
@@ -11,59 +10,13 @@
 #include "models/ct/preprocessing.h"
 #include "models/nn/segmentation.h"
 #include "node/tabular_features.h"
+#include "protocol/wire/segmentation.h"
 
 namespace scancov::node {
 namespace {
 
-using json = nlohmann::json;
-
-struct SegSpec {
-  std::string target = "lungs";
-  int in_plane = 64;
-  double validation_fraction = 0.25;
-  int max_series = 0;
-  bool augment = false;
-  bool augment_intensity = true;
-  bool evaluate_all = false;
-  std::string model_config = "";
-};
-
-absl::StatusOr<SegSpec> ParseSpec(const std::string& text) {
-  const json j = json::parse(text.empty() ? "{}" : text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("spec_json: not JSON");
-  SegSpec s;
-  s.target = j.value("target", s.target);
-  if (s.target != "lungs" && s.target != "lesions") {
-    return absl::InvalidArgumentError("spec_json: target must be lungs or lesions");
-  }
-  s.in_plane = j.value("in_plane", s.in_plane);
-  s.validation_fraction = j.value("validation_fraction", s.validation_fraction);
-  s.max_series = j.value("max_series", 0);
-  // "augment": false | true (= "full") | "none" | "geometric" | "full".
-  if (j.contains("augment") && j.at("augment").is_string()) {
-    const std::string a = j.at("augment").get<std::string>();
-    if (a != "none" && a != "geometric" && a != "full") {
-      return absl::InvalidArgumentError(
-          "spec_json: augment must be true, false, \"none\", \"geometric\" or \"full\"");
-    }
-    s.augment = a != "none";
-    s.augment_intensity = a == "full";
-  } else if (j.contains("augment") && !j.at("augment").is_boolean()) {
-    return absl::InvalidArgumentError(
-        "spec_json: augment must be true, false, \"none\", \"geometric\" or \"full\"");
-  } else {
-    s.augment = j.value("augment", false);
-  }
-  s.evaluate_all = j.value("evaluate_all", false);
-  if (j.contains("model_config")) s.model_config = j.at("model_config").dump();
-  if (s.in_plane < 16 || s.in_plane > 1024) {
-    return absl::InvalidArgumentError("spec_json: in_plane must be in 16..1024");
-  }
-  return s;
-}
-
-absl::StatusOr<nn::SegmentationExample> Prepare(const LabelledSeries& s, const SegSpec& spec,
-                                                int threads) {
+absl::StatusOr<nn::SegmentationExample> Prepare(const LabelledSeries& s,
+                                                const wire::SegmentationSpec& spec, int threads) {
   nn::SegmentationExample e;
   SCV_ASSIGN_OR_RETURN(e.ct, ct::FitInPlaneHu(s.ct, spec.in_plane, threads));
   const LabelVolume& labels = spec.target == "lungs" ? s.lungs : s.lesions;
@@ -80,8 +33,9 @@ double Median(std::vector<double> v) {
 
 // The seed's metrics of `weights` on the validation examples, as "global.*" metrics.
 absl::Status Evaluate(const protocol::TensorSet& weights, const std::string& model,
-                      const SegSpec& spec, const std::vector<nn::SegmentationExample>& val,
-                      const std::string& device, TaskOutcome* out) {
+                      const wire::SegmentationSpec& spec,
+                      const std::vector<nn::SegmentationExample>& val, const std::string& device,
+                      TaskOutcome* out) {
   if (val.empty()) return absl::OkStatus();
   int64_t voxels = 0, agree = 0, tp = 0, fp = 0, fn = 0;
   std::vector<double> dice_right, dice_left;
@@ -123,29 +77,28 @@ absl::Status Evaluate(const protocol::TensorSet& weights, const std::string& mod
       rve[c].push_back(std::fabs(s.relative_volume_error[c]));
     }
   }
-  out->metrics["global.n_val"] = static_cast<double>(val.size());
-  out->metrics["global.n_voxels"] = static_cast<double>(voxels);
-  out->metrics["global.n_lung_agree"] = static_cast<double>(agree);
-  out->metrics["global.lung_accuracy"] = voxels ? double(agree) / voxels : NAN;
+  out->metrics[wire::kSegNVal] = static_cast<double>(val.size());
+  out->metrics[wire::kSegNVoxels] = static_cast<double>(voxels);
+  out->metrics[wire::kSegNLungAgree] = static_cast<double>(agree);
+  out->metrics[wire::kSegLungAccuracy] = voxels ? double(agree) / voxels : NAN;
   if (spec.target == "lungs") {
     auto mean = [](const std::vector<double>& v) {
       double s = 0;
       for (double x : v) s += x;
       return v.empty() ? NAN : s / v.size();
     };
-    out->metrics["global.dice_right"] = mean(dice_right);
-    out->metrics["global.dice_left"] = mean(dice_left);
+    out->metrics[wire::kSegDiceRight] = mean(dice_right);
+    out->metrics[wire::kSegDiceLeft] = mean(dice_left);
     return absl::OkStatus();
   }
-  out->metrics["global.n_lesion_tp"] = static_cast<double>(tp);
-  out->metrics["global.n_lesion_fp"] = static_cast<double>(fp);
-  out->metrics["global.n_lesion_fn"] = static_cast<double>(fn);
-  out->metrics["global.lesion_f1"] = 2.0 * tp + fp + fn > 0 ? 2.0 * tp / (2.0 * tp + fp + fn) : 1.0;
-  const char* names[] = {"", "healthy", "ggo", "crazy_paving", "consolidation"};
+  out->metrics[wire::kSegNLesionTp] = static_cast<double>(tp);
+  out->metrics[wire::kSegNLesionFp] = static_cast<double>(fp);
+  out->metrics[wire::kSegNLesionFn] = static_cast<double>(fn);
+  out->metrics[wire::kSegLesionF1] = 2.0 * tp + fp + fn > 0 ? 2.0 * tp / (2.0 * tp + fp + fn) : 1.0;
   for (int c = 1; c < 5; ++c) {
     const double d = Median(dice[c]), r = Median(rve[c]);
-    if (!std::isnan(d)) out->metrics[absl::StrCat("global.dice_", names[c])] = d;
-    if (!std::isnan(r)) out->metrics[absl::StrCat("global.rve_", names[c])] = r;
+    if (!std::isnan(d)) out->metrics[wire::SegLesionDiceMetric(c)] = d;
+    if (!std::isnan(r)) out->metrics[wire::SegLesionRveMetric(c)] = r;
   }
   return absl::OkStatus();
 }
@@ -159,14 +112,10 @@ uint64_t LocalSeed(uint64_t study_seed, uint32_t round, const std::string& site)
 
 }  // namespace
 
-bool IsSegmentationTask(const v1::Task& task) {
-  const json j = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
-  return j.is_object() && j.value("task", std::string()) == "segmentation";
-}
-
 absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
                                                         const protocol::TensorSet* global) {
-  SCV_ASSIGN_OR_RETURN(SegSpec spec, ParseSpec(task.spec_json()));
+  SCV_ASSIGN_OR_RETURN(const wire::SegmentationSpec spec,
+                       wire::ParseSegmentationSpec(task.spec_json()));
   const std::string& model = task.plan().model();
   TaskOutcome out;
   if ((task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN) &&
@@ -208,15 +157,15 @@ absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
   config.seed = LocalSeed(task.plan().seed(), task.round(), options_.site_id);
   config.device = options_.device;
   config.mixed_precision = true;  // used on CUDA only
-  config.augment = spec.augment;
-  config.augment_intensity = spec.augment_intensity;
+  config.augment = spec.augment != wire::SegmentationAugment::kNone;
+  config.augment_intensity = spec.augment != wire::SegmentationAugment::kGeometric;
   config.num_workers = 1;
   config.proximal_mu = task.plan().proximal_mu();
   SCV_ASSIGN_OR_RETURN(nn::SegTrainResult trained, nn::TrainSegmentation(*global, train, config));
   out.num_samples = static_cast<uint64_t>(trained.num_samples);
-  out.metrics["local.train_loss_start"] = trained.metrics.loss_start;
-  out.metrics["local.train_loss_end"] = trained.metrics.loss_end;
-  out.metrics["local.slices_per_second"] = trained.metrics.slices_per_second;
+  out.metrics[wire::kSegTrainLossStart] = trained.metrics.loss_start;
+  out.metrics[wire::kSegTrainLossEnd] = trained.metrics.loss_end;
+  out.metrics[wire::kSegSlicesPerSecond] = trained.metrics.slices_per_second;
   out.weights = std::move(trained.weights);
   return out;
 }

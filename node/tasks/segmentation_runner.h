@@ -1,14 +1,9 @@
 // SegmentationTaskRunner: federated training of the imaging models (issue 5) on the node's own
-// labelled CT series. A training study whose spec_json says {"task": "segmentation"} sends
-// INIT_MODEL / TRAIN / EVALUATE tasks here (DispatchingRunner); plan.model is "unet2d" (target
-// "lungs": 0 background, 1 right, 2 left) or "unet25d" / "unet3d" (target "lesions": 0 outside
-// the lungs, 1 healthy, 2 GGO, 3 crazy paving, 4 consolidation).
+// labelled CT series, the segmentation kind's work (node/tasks/segmentation_task.cc; spec and
+// metrics: protocol/wire/segmentation.h). plan.model is "unet2d" (target "lungs": 0 background,
+// 1 right, 2 left) or "unet25d" / "unet3d" (target "lesions": 0 outside the lungs, 1 healthy,
+// 2 GGO, 3 crazy paving, 4 consolidation).
 //
-// spec_json: {"task": "segmentation", "target": "lungs" | "lesions", "in_plane": 64,
-//             "validation_fraction": 0.25, "max_series": 40, "augment": "geometric",
-//             "evaluate_all": false, "model_config": {...}}
-// "augment": "none" (= false, the default), "geometric" (random flip / rotation / scale, 3D
-// shifts) or "full" (= true: geometric + contrast jitter; models/nn/segmentation.h).
 // Every series is brought to in_plane x in_plane (FitInPlaneHu: equal in-plane spacing from the
 // field of view, centre crop/pad) so sites with different scanners share one network. Series
 // are split train/validation by a keyed hash of their pseudonymous key. TRAIN first evaluates
@@ -62,9 +57,6 @@ class SegmentationTaskRunner : public TaskRunner {
   LabelledSeriesSource* data_;
   SegmentationRunnerOptions options_;
 };
-
-// True when a training task is a segmentation task (spec_json "task": "segmentation").
-bool IsSegmentationTask(const v1::Task& task);
 
 }  // namespace scancov::node
 

@@ -1,17 +1,16 @@
 // The segmentation kind at the node: a lung or lesion network trained on the site's labelled CT
-// series (node/tasks/segmentation_runner.h). It reads CT series and their labels, no tabular
-// variable; its INIT and TRAIN results carry the model's weights.
+// series (node/tasks/segmentation_runner.h; spec and metrics: protocol/wire/segmentation.h). It
+// reads CT series and their labels, no tabular variable; its INIT and TRAIN results carry the
+// model's weights.
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "core/status_macros.h"
 #include "node/tasks/segmentation_runner.h"
 #include "node/tasks/task_plugin.h"
+#include "protocol/wire/segmentation.h"
 
 namespace scancov::node {
 namespace {
-
-using nlohmann::json;
 
 bool SendsWeights(const v1::Task& task) {
   return task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
@@ -31,6 +30,7 @@ class SegmentationTask : public TaskPlugin {
   }
 
   absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
+    SCV_RETURN_IF_ERROR(wire::ParseSegmentationSpec(task.spec_json()).status());
     TaskDeclaration d;
     d.reads_ct = true;
     d.releases_weights = SendsWeights(task);

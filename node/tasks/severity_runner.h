@@ -1,4 +1,6 @@
-// SeverityTaskRunner: the site's side of the AI-severity study (aggregator/ai_severity_study.cc).
+// SeverityTaskRunner: the site's side of the AI-severity study (aggregator/studies/
+// ai_severity_study.cc; spec, checkpoint layout, answers and metrics: protocol/wire/
+// ai_severity.h).
 // Each patient with a CT series (the one with the most slices) is one scan; those with a known
 // outcome are trained and validated on. Its lungs come from the model-free lung mask
 // (models/ct), so devices outside the lungs are masked before the encoder sees anything. Patients
@@ -6,8 +8,8 @@
 // validation_fraction); a held-out evaluation site uses all.
 //
 // The study has one member per encoder config of the spec ("encoders": [...], or the single
-// "encoder"); member m's tensors are "m<m>/..." in the checkpoint (layout in
-// aggregator/ai_severity_study.cc), and every task below is done for each member in turn:
+// "encoder"); member m's tensors are "m<m>/..." in the checkpoint, and every task below is done
+// for each member in turn:
 //   INIT_MODEL  each encoder initialised from plan.seed
 //   TRAIN       each encoder trained on the training scans (each slice labelled with its scan's
 //               outcome), plan.local_epochs / batch_size / learning_rate / proximal_mu; the
@@ -40,6 +42,7 @@
 #include "models/nn/severity_slices.h"
 #include "node/task_runner.h"
 #include "privacy/release_policy.h"
+#include "protocol/wire/ai_severity.h"
 
 namespace scancov::node {
 
@@ -84,22 +87,20 @@ class SeverityTaskRunner : public TaskRunner {
       : data_(data), options_(std::move(options)) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
 
-  struct Spec;  // a task's spec_json, parsed (defined in severity_runner.cc)
-
  private:
   using Patients = std::vector<const SeverityPatient*>;
 
-  absl::StatusOr<TaskOutcome> Train(const v1::Task& task, const Spec& spec, const Patients& train,
-                                    const protocol::TensorSet& global);
-  absl::StatusOr<TaskOutcome> Evaluate(const Spec& spec, const Patients& val,
+  absl::StatusOr<TaskOutcome> Train(const v1::Task& task, const wire::AiSeveritySpec& spec,
+                                    const Patients& train, const protocol::TensorSet& global);
+  absl::StatusOr<TaskOutcome> Evaluate(const wire::AiSeveritySpec& spec, const Patients& val,
                                        const protocol::TensorSet& global, int min_cell);
   // The number of patients scored and kept.
-  absl::StatusOr<size_t> StoreScores(const std::string& study_id, const Spec& spec,
+  absl::StatusOr<size_t> StoreScores(const std::string& study_id, const wire::AiSeveritySpec& spec,
                                      const Patients& patients, const protocol::TensorSet& global);
-  absl::StatusOr<TaskOutcome> Analyze(const Spec& spec, const Patients& train,
+  absl::StatusOr<TaskOutcome> Analyze(const wire::AiSeveritySpec& spec, const Patients& train,
                                       const protocol::TensorSet& global);
   // Member m's CT-only probability for each patient (its encoder, PCA and beta).
-  absl::StatusOr<std::vector<double>> Probabilities(const Spec& spec, size_t m,
+  absl::StatusOr<std::vector<double>> Probabilities(const wire::AiSeveritySpec& spec, size_t m,
                                                     const protocol::TensorSet& global,
                                                     const Patients& patients);
   // Embeddings of `patients` under the encoder, cached by encoder digest, config and scan.
@@ -110,7 +111,7 @@ class SeverityTaskRunner : public TaskRunner {
   // CT for all members), and returns the patients whose scan could be prepared; the others are
   // left out of every step, with a warning that names no patient.
   absl::StatusOr<std::vector<const SeverityPatient*>> Prepare(
-      const Spec& spec, const std::vector<SeverityPatient>& patients);
+      const wire::AiSeveritySpec& spec, const std::vector<SeverityPatient>& patients);
   // The slices of `patient` under member config `config` (Prepare made them).
   const nn::SeveritySlices& Slices(const std::string& config, const SeverityPatient& patient);
 
