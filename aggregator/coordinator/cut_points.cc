@@ -7,6 +7,7 @@
 #include "core/status_macros.h"
 #include "models/stats/roc_counts.h"
 #include "protocol/study_kind.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 
@@ -18,33 +19,28 @@ absl::StatusOr<v1::StudySpec> CutPointStudySpec(const v1::StudyStatus& fitted,
   if (step < 1 || step > 50 || 100 % step != 0) {
     return absl::InvalidArgumentError("cut point step must divide 100 (1, 2, 4, 5, 10, ...)");
   }
-  const json fit = json::parse(fitted.spec().spec_json(), nullptr, false);
   absl::StatusOr<protocol::StudyKind> kind = protocol::StudyKindOf(fitted.spec());
-  if (!fit.is_object() || !kind.ok() || *kind != protocol::StudyKind::logistic_regression ||
-      !fit.contains("features")) {
+  if (!kind.ok() || *kind != protocol::StudyKind::logistic_regression) {
     return absl::InvalidArgumentError(
         absl::StrCat("study '", fitted.study_id(), "' is not a logistic-regression study"));
   }
-  const std::string outcome = fit.contains("outcome") && fit.at("outcome").is_string()
-                                  ? fit.at("outcome").get<std::string>()
-                                  : "";
-  if (outcome.empty()) {
+  absl::StatusOr<wire::LogisticSpec> fit = wire::ParseLogisticSpec(fitted.spec().spec_json());
+  if (!fit.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("study '", fitted.study_id(), "' names no outcome"));
+        absl::StrCat("study '", fitted.study_id(), "': ", fit.status().message()));
   }
   json spec = {{"analysis", "model_evaluation"},
-               {"outcome", outcome},
+               {"outcome", fit->outcome},
+               {"min_cell_count", fit->min_cell_count},
                {"models",
                 {{{"name", "fitted"},
                   {"kind", "logistic"},
-                  {"features", fit.at("features")},
+                  {"features", wire::FeaturesToJson(fit->features)},
                   {"coefficients", beta},
                   {"thresholds", {0.23, 0.45}},
                   {"roc_grid", stats::EvenGrid(0.0, 1.0, 100 / step)}}}}};
   // The rows the fit used: its split, seed and hold-out fraction; its release floor.
-  for (const char* key : {"split", "split_seed", "holdout_fraction", "min_cell_count"}) {
-    if (fit.contains(key)) spec[key] = fit.at(key);
-  }
+  wire::AddRowSplit(fit->split, spec);
   v1::StudySpec out;
   out.set_name(name);
   out.set_kind(v1::STUDY_KIND_ANALYSIS);
