@@ -48,10 +48,10 @@ TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
   const v1::StudyStatus trained = testing_sites::RunAnalysisStudy(
       *federation_, clock_, kb_, "train-at-kb", wire::ToJson(train_spec));
   ASSERT_EQ(trained.state(), v1::STUDY_STATE_DONE) << trained.message();
-  const absl::StatusOr<wire::LogisticRoundResult> result =
+  const absl::StatusOr<wire::LogisticRoundResult> trained_result =
       wire::ParseLogisticRoundResult(trained.rounds().rbegin()->result_json());
-  ASSERT_TRUE(result.ok() && result->fit) << result.status();
-  const wire::LogisticModelFit& fit = *result->fit;
+  ASSERT_TRUE(trained_result.ok() && trained_result->fit) << trained_result.status();
+  const wire::LogisticModelFit& fit = *trained_result->fit;
   const std::vector<double> beta = fit.Beta();
   {
     // KB's training part only (complete cases), counted independently.
