@@ -125,8 +125,9 @@ class LogisticStudyLogic : public StudyLogic {
     for (const RoundRecord& past : history) {
       absl::StatusOr<wire::LogisticRoundResult> r =
           wire::ParseLogisticRoundResult(past.result_json);
-      if (!r.ok())
+      if (!r.ok()) {
         return absl::DataLossError(absl::StrCat("round ", past.round, ": ", r.status().message()));
+      }
       if (!r->terciles) earlier.push_back(r->pooled_summary);
     }
     SCV_ASSIGN_OR_RETURN(

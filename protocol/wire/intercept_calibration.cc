@@ -27,8 +27,9 @@ absl::StatusOr<scores::InterceptSiteSummary> SummaryFromJson(const json& j,
   if (!j.is_object()) return absl::InvalidArgumentError(where + ": must be an object");
   scores::InterceptSiteSummary s;
   const auto number = [&](const char* key, double& out) -> absl::Status {
-    if (!j.contains(key))
+    if (!j.contains(key)) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", key, " is required"));
+    }
     SCV_ASSIGN_OR_RETURN(out, NumberField(j, key, where, 0.0));
     return absl::OkStatus();
   };

@@ -111,8 +111,9 @@ absl::StatusOr<SelectionOutcome> OutcomeFromJson(const json& j) {
   SCV_ASSIGN_OR_RETURN(o.outcome, StringField(j, "outcome", at, ""));
   SCV_ASSIGN_OR_RETURN(const int64_t rounds, IntField(j, "rounds", at, 0, 0, 1000000));
   o.rounds = static_cast<int>(rounds);
-  if (!j.contains("steps") || !j.at("steps").is_array())
+  if (!j.contains("steps") || !j.at("steps").is_array()) {
     return Bad("selection: steps must be a list");
+  }
   for (size_t i = 0; i < j.at("steps").size(); ++i) {
     SCV_ASSIGN_OR_RETURN(scores::SelectionStep s,
                          StepFromJson(j.at("steps")[i], absl::StrCat("steps[", i, "]")));
@@ -123,8 +124,9 @@ absl::StatusOr<SelectionOutcome> OutcomeFromJson(const json& j) {
   }
   SCV_ASSIGN_OR_RETURN(f.dropped_sparse, StringListField(j, "dropped_sparse", at, 1000));
   SCV_ASSIGN_OR_RETURN(f.dropped_constant, StringListField(j, "dropped_constant", at, 1000));
-  if (!j.contains("final") || !j.at("final").is_object())
+  if (!j.contains("final") || !j.at("final").is_object()) {
     return Bad("selection: final is required");
+  }
   const json& final_model = j.at("final");
   const std::string final_at = absl::StrCat(kWhere, ": final");
   SCV_RETURN_IF_ERROR(FinalVariablesFromJson(
