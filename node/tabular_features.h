@@ -1,17 +1,8 @@
 // From a site's admission rows to the model's input matrix, the same way at every site.
 //
-// The study's spec_json says which variables, which transform and which fixed centre/scale to
-// use, so every site computes identical features without sharing any data:
-//
-//   {"features": [{"name": "age", "center": 60, "scale": 15},
-//                 {"name": "ldh", "transform": "log", "center": 5.8, "scale": 0.5},
-//                 {"name": "spo2", "transform": "neglog_101_minus"}],
-//    "outcome": "severe", "validation_fraction": 0.2,
-//    "model_config": {"hidden": [16], "dropout": 0.1}}
-//
-// Transforms: "none"; "log" = log(0.001 + x) (the seed's lab transform); "neglog_101_minus" =
-// -log(1 + 100 - x) (the seed's SpO2 transform). Then (t(x) - center) / scale. A missing value
-// becomes 0 after standardisation, i.e. it is imputed at the centre.
+// The study's spec says which variables, which transform and which fixed centre/scale to use
+// (protocol/wire/tabular_features.h), so every site computes identical features without sharing
+// any data. A missing value becomes 0 after standardisation, i.e. it is imputed at the centre.
 // The train/validation split is by a keyed hash of the patient's pseudonym, so it is stable
 // across rounds and restarts and needs no randomness.
 #ifndef SCANCOV_NODE_TABULAR_FEATURES_H_
@@ -21,6 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "protocol/wire/tabular_features.h"
+#include "protocol/wire/tabular_training.h"
 
 namespace scancov::node {
 
@@ -41,21 +34,15 @@ class DatasetSource {
                                            const std::string& outcome) = 0;
 };
 
-struct FeatureSpec {
-  std::string name;
-  std::string transform = "none";
-  double center = 0.0;
-  double scale = 1.0;
-};
+using FeatureSpec = wire::FeatureSpec;
+using TabularTaskSpec = wire::TabularTrainingSpec;
 
-struct TabularTaskSpec {
-  std::vector<FeatureSpec> features;
-  std::string outcome;
-  double validation_fraction = 0.2;
-  std::string model_config_json = "{}";  // with "input_dim" filled in
-};
-
-absl::StatusOr<TabularTaskSpec> ParseTabularTaskSpec(const std::string& spec_json);
+// The tabular_training spec (wire::ParseTabularTrainingSpec). Kept for
+// node/tasks/model_evaluation.cc, which reads its fitted models' features with it; new code
+// reads specs through protocol/wire.
+inline absl::StatusOr<TabularTaskSpec> ParseTabularTaskSpec(const std::string& spec_json) {
+  return wire::ParseTabularTrainingSpec(spec_json);
+}
 
 // Whether a patient falls in the held-out part of a deterministic split: a keyed hash of the
 // pseudonym, so the split is stable across rounds, restarts and studies using the same seed.

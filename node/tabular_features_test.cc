@@ -3,12 +3,13 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
+#include "protocol/wire/tabular_training.h"
 
 namespace scancov::node {
 namespace {
 
 TEST(TabularFeaturesTest, TransformsStandardisesAndImputesAtTheCentre) {
-  auto spec = ParseTabularTaskSpec(R"({
+  auto spec = wire::ParseTabularTrainingSpec(R"({
     "features": [{"name": "spo2", "transform": "neglog_101_minus"},
                  {"name": "urea", "transform": "log", "center": 1, "scale": 2},
                  "age"],
@@ -31,7 +32,7 @@ TEST(TabularFeaturesTest, TransformsStandardisesAndImputesAtTheCentre) {
 }
 
 TEST(TabularFeaturesTest, SplitIsStableAndNearTheRequestedFraction) {
-  auto spec = ParseTabularTaskSpec(
+  auto spec = wire::ParseTabularTrainingSpec(
       R"({"features": ["age"], "outcome": "severe", "validation_fraction": 0.25})");
   ASSERT_TRUE(spec.ok());
   TabularRows rows;
@@ -51,13 +52,13 @@ TEST(TabularFeaturesTest, SplitIsStableAndNearTheRequestedFraction) {
 }
 
 TEST(TabularFeaturesTest, RefusesBadSpecsAndData) {
-  EXPECT_FALSE(ParseTabularTaskSpec("{").ok());
-  EXPECT_FALSE(ParseTabularTaskSpec(R"({"features": [], "outcome": "x"})").ok());
-  EXPECT_FALSE(ParseTabularTaskSpec(R"({"features": ["a"]})").ok());
-  EXPECT_FALSE(
-      ParseTabularTaskSpec(R"({"features": [{"name": "a", "transform": "sqrt"}], "outcome": "x"})")
-          .ok());
-  auto spec = ParseTabularTaskSpec(R"({"features": [{"name": "spo2",
+  EXPECT_FALSE(wire::ParseTabularTrainingSpec("{").ok());
+  EXPECT_FALSE(wire::ParseTabularTrainingSpec(R"({"features": [], "outcome": "x"})").ok());
+  EXPECT_FALSE(wire::ParseTabularTrainingSpec(R"({"features": ["a"]})").ok());
+  EXPECT_FALSE(wire::ParseTabularTrainingSpec(
+                   R"({"features": [{"name": "a", "transform": "sqrt"}], "outcome": "x"})")
+                   .ok());
+  auto spec = wire::ParseTabularTrainingSpec(R"({"features": [{"name": "spo2",
       "transform": "neglog_101_minus"}], "outcome": "severe"})");
   ASSERT_TRUE(spec.ok());
   TabularRows rows{{"a"}, {"spo2"}, {150}, {1}};  // SpO2 150 %: outside the transform's domain

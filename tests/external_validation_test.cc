@@ -9,6 +9,7 @@
 #include "models/stats/auc.h"
 #include "node/tabular_features.h"
 #include "protocol/wire/model_evaluation.h"
+#include "protocol/wire/logistic_regression.h"
 #include "sites/cohort/variables.h"
 #include "tests/test_sites.h"
 
@@ -36,25 +37,26 @@ class ExternalValidationTest : public ::testing::Test {
 };
 
 TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
-  const json train_spec = {{"analysis", "logistic_regression"},
-                           {"outcome", "severe"},
-                           {"features", json::parse(kFeatures)},
-                           {"split", "train"},
-                           {"split_seed", 7},
-                           {"holdout_fraction", 0.19}};
-  const v1::StudyStatus trained =
-      testing_sites::RunAnalysisStudy(*federation_, clock_, kb_, "train-at-kb", train_spec.dump());
+  wire::LogisticSpec train_spec;
+  train_spec.outcome = "severe";
+  absl::StatusOr<std::vector<wire::FeatureSpec>> features =
+      wire::ParseFeatures(json::parse(kFeatures), "features");
+  ASSERT_TRUE(features.ok()) << features.status();
+  train_spec.features = *features;
+  train_spec.split.split = "train";
+  train_spec.split.seed = 7;
+  train_spec.split.holdout_fraction = 0.19;
+  const v1::StudyStatus trained = testing_sites::RunAnalysisStudy(
+      *federation_, clock_, kb_, "train-at-kb", wire::ToJson(train_spec));
   ASSERT_EQ(trained.state(), v1::STUDY_STATE_DONE) << trained.message();
-  const json fit = json::parse(trained.rounds().rbegin()->result_json()).at("fit");
-  std::vector<double> beta;
-  for (const json& c : fit.at("coefficients")) beta.push_back(c.at("beta"));
+  const absl::StatusOr<wire::LogisticRoundResult> trained_result =
+      wire::ParseLogisticRoundResult(trained.rounds().rbegin()->result_json());
+  ASSERT_TRUE(trained_result.ok() && trained_result->fit) << trained_result.status();
+  const wire::LogisticModelFit& fit = *trained_result->fit;
+  const std::vector<double> beta = fit.Beta();
   {
     // KB's training part only (complete cases), counted independently.
-    auto spec = node::ParseTabularTaskSpec(
-        json{{"features", json::parse(kFeatures)}, {"outcome", "severe"}}.dump());
-    ASSERT_TRUE(spec.ok());
-    std::vector<std::string> names;
-    for (const auto& f : spec->features) names.push_back(f.name);
+    const std::vector<std::string> names = wire::FeatureNames(train_spec.features);
     node::ClinicalDatasetSource source(kb_[0].db.get());
     auto rows = source.Load(names, "severe");
     ASSERT_TRUE(rows.ok());
@@ -63,12 +65,12 @@ TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
       if (node::InHoldout(rows->keys[i], 7, 0.19)) continue;
       bool complete = true;
       for (size_t j = 0; j < names.size(); ++j) {
-        complete &=
-            std::isfinite(node::TransformFeature(spec->features[j], rows->x[i * names.size() + j]));
+        complete &= std::isfinite(
+            node::TransformFeature(train_spec.features[j], rows->x[i * names.size() + j]));
       }
       expected += complete;
     }
-    EXPECT_EQ(fit.at("n").get<int64_t>(), expected);
+    EXPECT_EQ(fit.n, expected);
     EXPECT_LT(expected, 800 * 0.81 + 30);
   }
 

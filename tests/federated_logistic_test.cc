@@ -12,14 +12,20 @@
 #include "node/tabular_features.h"
 #include "node/tasks/tercile_budget.h"
 #include "protocol/tensor_set.h"
+#include "protocol/wire/logistic_regression.h"
 #include "tests/test_sites.h"
 
 namespace scancov {
 namespace {
 
-constexpr char kScanCovFeatures[] = R"({"analysis": "logistic_regression", "outcome": "severe",
-  "features": [{"name": "spo2", "transform": "neglog_101_minus"}, "disease_extent", "age", "sex",
-               {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"}]})";
+// The seed's ScanCov model refitted.
+wire::LogisticSpec ScanCovRefit() {
+  wire::LogisticSpec spec;
+  spec.outcome = "severe";
+  spec.features = {{"spo2", "neglog_101_minus"}, {"disease_extent"}, {"age"}, {"sex"},
+                   {"platelets", "log"},         {"urea", "log"}};
+  return spec;
+}
 
 // The pooled rows, gathered the way nobody in a federation could: all in one place.
 struct PooledRows {
@@ -28,10 +34,8 @@ struct PooledRows {
 };
 
 PooledRows Pool(std::vector<testing_sites::Site>& sites) {
-  auto spec = node::ParseTabularTaskSpec(kScanCovFeatures);
-  EXPECT_TRUE(spec.ok());
-  std::vector<std::string> names;
-  for (const auto& f : spec->features) names.push_back(f.name);
+  const wire::LogisticSpec spec = ScanCovRefit();
+  const std::vector<std::string> names = wire::FeatureNames(spec.features);
   std::vector<std::vector<double>> rows;
   std::vector<double> y;
   for (auto& site : sites) {
@@ -42,7 +46,7 @@ PooledRows Pool(std::vector<testing_sites::Site>& sites) {
       std::vector<double> row;
       bool ok = true;
       for (size_t j = 0; j < names.size(); ++j) {
-        row.push_back(node::TransformFeature(spec->features[j], data->x[i * names.size() + j]));
+        row.push_back(node::TransformFeature(spec.features[j], data->x[i * names.size() + j]));
         ok &= std::isfinite(row.back());
       }
       if (!ok) continue;
@@ -73,8 +77,8 @@ TEST(FederatedLogisticTest, NewtonRoundsOverTheProtocolEqualThePooledFit) {
   sites.push_back(testing_sites::MakeSite("kb", 11, 800));
   sites.push_back(testing_sites::MakeSite("igr", 12, 140));
   sites.push_back(testing_sites::MakeSite("hegp", 13, 300));
-  const v1::StudyStatus status =
-      testing_sites::RunAnalysisStudy(*federation, clock, sites, "scancov-refit", kScanCovFeatures);
+  const v1::StudyStatus status = testing_sites::RunAnalysisStudy(
+      *federation, clock, sites, "scancov-refit", wire::ToJson(ScanCovRefit()));
   ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
   EXPECT_GE(status.rounds_size(), 4);  // one round per Newton evaluation
   const nlohmann::json result = nlohmann::json::parse(status.rounds().rbegin()->result_json());
@@ -99,10 +103,10 @@ TEST(FederatedLogisticTest, SiteBelowItsMinimumCountsIsLeftOutAndSaysSo) {
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 11, 800));
   sites.push_back(testing_sites::MakeSite("tiny", 14, 30));
-  std::string spec(kScanCovFeatures);
-  spec.insert(spec.size() - 1, R"(, "min_cell_count": 20)");
+  wire::LogisticSpec spec = ScanCovRefit();
+  spec.min_cell_count = 20;
   const v1::StudyStatus status =
-      testing_sites::RunAnalysisStudy(*federation, clock, sites, "refit-tiny", spec);
+      testing_sites::RunAnalysisStudy(*federation, clock, sites, "refit-tiny", wire::ToJson(spec));
   ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
   const nlohmann::json result = nlohmann::json::parse(status.rounds().rbegin()->result_json());
   ASSERT_EQ(result.at("refused").size(), 1u);
@@ -128,7 +132,7 @@ TEST(FederatedLogisticTest, TercilesOfTheTrainingScoresEqualThePooledTerciles) {
   sites.push_back(testing_sites::MakeSite("igr", 12, 140));
   sites.push_back(testing_sites::MakeSite("hegp", 13, 300));
   const v1::StudyStatus status = testing_sites::RunAnalysisStudy(
-      *federation, clock, sites, "refit-terciles", kScanCovFeatures);
+      *federation, clock, sites, "refit-terciles", wire::ToJson(ScanCovRefit()));
   ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
   int tercile_rounds = 0;
   for (const v1::RoundStatus& r : status.rounds()) {
@@ -168,10 +172,10 @@ TEST(FederatedLogisticTest, TercilesCanBeTurnedOff) {
   auto federation = testing_sites::InMemoryFederation(clock);
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 11, 400));
-  std::string spec(kScanCovFeatures);
-  spec.insert(spec.size() - 1, R"(, "terciles": false)");
-  const v1::StudyStatus status =
-      testing_sites::RunAnalysisStudy(*federation, clock, sites, "refit-no-terciles", spec);
+  wire::LogisticSpec spec = ScanCovRefit();
+  spec.terciles = false;
+  const v1::StudyStatus status = testing_sites::RunAnalysisStudy(
+      *federation, clock, sites, "refit-no-terciles", wire::ToJson(spec));
   ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
   const nlohmann::json result = nlohmann::json::parse(status.rounds().rbegin()->result_json());
   EXPECT_FALSE(result.contains("phase"));
@@ -190,15 +194,15 @@ TercileTask Terciles(const std::string& study, uint32_t round, const std::vector
   t.task.set_study_id(study);
   t.task.set_round(round);
   t.task.set_kind(v1::TASK_KIND_ANALYZE);
-  t.task.set_spec_json(kScanCovFeatures);
+  t.task.set_spec_json(wire::ToJson(ScanCovRefit()));
   auto add = [&](const char* name, const std::vector<double>& v) {
     EXPECT_TRUE(t.checkpoint
                     .Add(protocol::FromDoubles(name, {static_cast<int64_t>(v.size())},
                                                protocol::DType::kFloat64, v))
                     .ok());
   };
-  add("beta", beta);
-  add("tercile_candidates", candidates);
+  add(wire::kLogisticBeta, beta);
+  add(wire::kTercileCandidates, candidates);
   return t;
 }
 

@@ -14,6 +14,7 @@
 #include "aggregator/server/study_logic.h"
 #include "aggregator/studies/registry.h"
 #include "models/scores/multivariable_pipeline.h"
+#include "protocol/wire/model_selection.h"
 #include "tests/test_sites.h"
 
 namespace scancov {
@@ -21,10 +22,19 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kSpec[] = R"({"analysis": "model_selection", "outcome": "severe",
-  "variables": ["age", "sex", "spo2", "procalcitonin", "ldh", "bmi", "cough", "headache",
-                "platelets"],
-  "penalty_grid": [0.01, 1, 100], "folds": 5, "seed": 7, "min_auc_gain": 0.005})";
+// Nine candidates, three penalties, five folds.
+wire::SelectionSpec NineVariables() {
+  wire::SelectionSpec spec;
+  spec.outcome = "severe";
+  spec.variables = {"age", "sex",   "spo2",     "procalcitonin", "ldh",
+                    "bmi", "cough", "headache", "platelets"};
+  spec.options.penalty_grid = {0.01, 1, 100};
+  spec.options.num_folds = 5;
+  spec.options.seed = 7;
+  spec.options.min_auc_gain = 0.005;
+  return spec;
+}
+std::string Spec() { return wire::ToJson(NineVariables()); }
 
 // The pooled table of one site, as its node loads it.
 scores::TrainingTable SiteTable(testing_sites::Site& site, const std::vector<std::string>& names) {
@@ -57,16 +67,15 @@ TEST(FederatedSelectionStudyTest, OneSiteHoldingTheTableIsThePooledPipeline) {
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 21, 800));
   const v1::StudyStatus status =
-      testing_sites::RunAnalysisStudy(*federation, clock, sites, "select-one", kSpec, 400);
+      testing_sites::RunAnalysisStudy(*federation, clock, sites, "select-one", Spec(), 400);
   const json s = Selection(status);
   ASSERT_TRUE(s.is_object());
 
-  const json spec = json::parse(kSpec);
+  const wire::SelectionSpec spec = NineVariables();
   scores::PipelineOptions options;
   options.penalty_grid = {0.01, 1, 100};
   options.seed = 7;
-  const auto pooled = scores::FitMultivariableModel(
-      SiteTable(sites[0], spec.at("variables").get<std::vector<std::string>>()), options);
+  const auto pooled = scores::FitMultivariableModel(SiteTable(sites[0], spec.variables), options);
   ASSERT_TRUE(pooled.ok()) << pooled.status();
   ASSERT_EQ(s.at("steps").size(), pooled->path().size());
   for (size_t i = 0; i < pooled->path().size(); ++i) {
@@ -91,10 +100,17 @@ TEST(FederatedSelectionStudyTest, OneSiteHoldingTheTableIsThePooledPipeline) {
   EXPECT_EQ(s.at("rounds").get<int>(), status.rounds_size());
 }
 
-constexpr char kSignalSpec[] = R"({"analysis": "model_selection", "outcome": "severe",
-  "variables": ["age", "bmi", "sex", "days_since_onset", "cough", "spo2", "myalgia", "headache",
-                "fatigue", "smoker"],
-  "penalty_grid": [0.01, 1, 100], "seed": 3, "min_auc_gain": 0.005})";
+// Three variables with an effect among ten.
+std::string SignalSpec() {
+  wire::SelectionSpec spec;
+  spec.outcome = "severe";
+  spec.variables = {"age",  "bmi",     "sex",      "days_since_onset", "cough",
+                    "spo2", "myalgia", "headache", "fatigue",          "smoker"};
+  spec.options.penalty_grid = {0.01, 1, 100};
+  spec.options.seed = 3;
+  spec.options.min_auc_gain = 0.005;
+  return wire::ToJson(spec);
+}
 
 TEST(FederatedSelectionStudyTest, ThreeSitesSelectTheVariablesWithAnEffect) {
   FakeClock clock;
@@ -104,7 +120,7 @@ TEST(FederatedSelectionStudyTest, ThreeSitesSelectTheVariablesWithAnEffect) {
   sites.push_back(testing_sites::MakeSite("igr", 32, 300));
   sites.push_back(testing_sites::MakeSite("hegp", 33, 400));
   const v1::StudyStatus status =
-      testing_sites::RunAnalysisStudy(*federation, clock, sites, "select-three", kSignalSpec, 400);
+      testing_sites::RunAnalysisStudy(*federation, clock, sites, "select-three", SignalSpec(), 400);
   const json s = Selection(status);
   ASSERT_TRUE(s.is_object());
   // The generator's ground truth (sites/cohort/VARIABLES.md): age, sex and SpO2 have an effect
@@ -142,10 +158,10 @@ TEST(FederatedSelectionStudyTest, SiteBelowItsMinimumCountsTakesNoPartAndSaysSo)
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 51, 500));
   sites.push_back(testing_sites::MakeSite("tiny", 52, 30));
-  std::string spec(kSpec);
-  spec.insert(spec.size() - 1, R"(, "min_cell_count": 20)");
-  const v1::StudyStatus status =
-      testing_sites::RunAnalysisStudy(*federation, clock, sites, "select-tiny", spec, 400);
+  wire::SelectionSpec spec = NineVariables();
+  spec.min_cell_count = 20;
+  const v1::StudyStatus status = testing_sites::RunAnalysisStudy(
+      *federation, clock, sites, "select-tiny", wire::ToJson(spec), 400);
   const json s = Selection(status);
   ASSERT_TRUE(s.is_object());
   EXPECT_EQ(s.at("final").at("n").get<int64_t>(), 500);
@@ -197,7 +213,7 @@ TEST(FederatedSelectionStudyTest, AggregatorRestartMidSelectionChangesNothing) {
   const aggregator::Caller coordinator{aggregator::Caller::Role::kCoordinator, "alice"};
   auto reference = testing_sites::InMemoryFederation(clock);
   const json expected =
-      Selection(testing_sites::RunAnalysisStudy(*reference, clock, sites, "restart", kSpec, 400));
+      Selection(testing_sites::RunAnalysisStudy(*reference, clock, sites, "restart", Spec(), 400));
   ASSERT_TRUE(expected.is_object());
 
   const std::string path = ::testing::TempDir() + "/selection_restart.db";
@@ -212,7 +228,7 @@ TEST(FederatedSelectionStudyTest, AggregatorRestartMidSelectionChangesNothing) {
   req.mutable_spec()->set_name("restart");
   req.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
   for (const auto& s : sites) req.mutable_spec()->add_sites(s.id);
-  req.mutable_spec()->set_spec_json(kSpec);
+  req.mutable_spec()->set_spec_json(Spec());
   ASSERT_TRUE(federation->CreateStudy(coordinator, req).ok());
   {
     Nodes nodes(*federation, clock, sites);
@@ -255,11 +271,11 @@ aggregator::ResultRecord Result(const std::string& site, std::string result_json
   return r;
 }
 
-// The study's logic, created from the spec as the aggregator creates it (kSpec: model selection).
+// The study's logic, created from the spec as the aggregator creates it (Spec(): model selection).
 std::unique_ptr<aggregator::StudyLogic> MakeSelectionLogic() {
   v1::StudySpec spec;
   spec.set_kind(v1::STUDY_KIND_ANALYSIS);
-  spec.set_spec_json(kSpec);
+  spec.set_spec_json(Spec());
   absl::StatusOr<std::unique_ptr<aggregator::StudyLogic>> logic =
       aggregator::CreateStudyLogic(spec);
   EXPECT_TRUE(logic.ok()) << logic.status();
@@ -280,7 +296,7 @@ TEST(FederatedSelectionStudyTest, MalformedAnswersAreRefusedAtUploadNamingTheSit
   const auto logic = MakeSelectionLogic();
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 61, 300));
-  const json good = json::parse(NodeAnswer(sites[0], kSpec, nullptr, {}));
+  const json good = json::parse(NodeAnswer(sites[0], Spec(), nullptr, {}));
   ASSERT_EQ(good.at("status"), "ok");
   aggregator::TaskRecord task;
   task.site_id = "kb";
@@ -319,14 +335,14 @@ TEST(FederatedSelectionStudyTest, MalformedStoredAnswersAreLeftOutAtClose) {
   const auto logic = MakeSelectionLogic();
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 62, 300));
-  const std::string good = NodeAnswer(sites[0], kSpec, nullptr, {});
+  const std::string good = NodeAnswer(sites[0], Spec(), nullptr, {});
   json four_parts = json::parse(good);
   four_parts["moments"].erase(0);  // self-consistent, but the spec has 5 folds
   const std::vector<aggregator::ResultRecord> results = {
       Result("kb", good), Result("igr", R"({"status": "refused", "reason": 42})"),
       Result("hegp", four_parts.dump())};
   absl::StatusOr<aggregator::RoundOutcome> out;
-  EXPECT_NO_THROW(out = logic->CloseRound(Study(kSpec), 0, nullptr, results, {}));
+  EXPECT_NO_THROW(out = logic->CloseRound(Study(Spec()), 0, nullptr, results, {}));
   ASSERT_TRUE(out.ok()) << out.status();
   const json r = json::parse(out->result_json);
   EXPECT_EQ(r.at("sites"), json::array({"kb"}));
@@ -342,14 +358,14 @@ TEST(FederatedSelectionStudyTest, MalformedStoredAnswersAreLeftOutAtClose) {
 TEST(FederatedSelectionStudyTest, CloseReusesTheDriverOnlyForTheHistoryItSaw) {
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 63, 400));
-  const aggregator::StudyRecord study = Study(kSpec);
+  const aggregator::StudyRecord study = Study(Spec());
   const auto kept = MakeSelectionLogic();
   // Closes `round` with the site's answer to `checkpoint`.
   const auto close = [&](const aggregator::StudyLogic& logic, uint32_t round,
                          const protocol::TensorSet* checkpoint,
                          const std::vector<aggregator::RoundRecord>& history) {
     return logic.CloseRound(study, round, checkpoint,
-                            {Result("kb", NodeAnswer(sites[0], kSpec, checkpoint, {}))}, history);
+                            {Result("kb", NodeAnswer(sites[0], Spec(), checkpoint, {}))}, history);
   };
   const auto record = [](uint32_t round, const std::string& result_json) {
     aggregator::RoundRecord r;
@@ -397,9 +413,7 @@ TEST(FederatedSelectionStudyTest, CloseReusesTheDriverOnlyForTheHistoryItSaw) {
 TEST(FederatedSelectionStudyTest, NodeRefusesWhenAFoldIsBelowTheMinimumCount) {
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("small", 64, 200));
-  const json spec = json::parse(kSpec);
-  const scores::TrainingTable table =
-      SiteTable(sites[0], spec.at("variables").get<std::vector<std::string>>());
+  const scores::TrainingTable table = SiteTable(sites[0], NineVariables().variables);
   const int64_t events = static_cast<int64_t>(table.outcome.sum());
   const int64_t non_events = table.outcome.size() - events;
   // Some fold holds at most events / 5 events: one more than that is out of reach of a fold, yet
@@ -407,11 +421,11 @@ TEST(FederatedSelectionStudyTest, NodeRefusesWhenAFoldIsBelowTheMinimumCount) {
   privacy::ReleasePolicy policy;
   policy.min_cell_count = static_cast<int>(events / 5 + 1);
   ASSERT_LE(policy.min_cell_count, std::min(events, non_events));
-  const json refused = json::parse(NodeAnswer(sites[0], kSpec, nullptr, policy));
+  const json refused = json::parse(NodeAnswer(sites[0], Spec(), nullptr, policy));
   EXPECT_EQ(refused.at("status"), "refused") << refused.dump().substr(0, 300);
   EXPECT_NE(refused.value("reason", std::string()).find("held-out fold"), std::string::npos);
   policy.min_cell_count = 2;
-  EXPECT_EQ(json::parse(NodeAnswer(sites[0], kSpec, nullptr, policy)).at("status"), "ok");
+  EXPECT_EQ(json::parse(NodeAnswer(sites[0], Spec(), nullptr, policy)).at("status"), "ok");
 }
 
 }  // namespace

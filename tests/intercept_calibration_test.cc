@@ -3,10 +3,10 @@
 #include "models/scores/intercept_calibration.h"
 
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "models/scores/linear_model.h"
 #include "models/scores/published_models.h"
+#include "protocol/wire/intercept_calibration.h"
 #include "sites/cohort/variables.h"
 #include "tests/test_sites.h"
 
@@ -19,15 +19,20 @@ TEST(InterceptCalibrationTest, FederatedRoundsEqualThePooledCalibration) {
   std::vector<testing_sites::Site> sites;
   sites.push_back(testing_sites::MakeSite("kb", 61, 800));
   sites.push_back(testing_sites::MakeSite("igr", 62, 140));
-  const v1::StudyStatus status = testing_sites::RunAnalysisStudy(
-      *federation, clock, sites, "calibrate",
-      R"({"analysis": "intercept_calibration", "outcome": "severe", "model": "scancov_paper"})");
+  wire::InterceptSpec spec;
+  spec.outcome = "severe";
+  spec.model = "scancov_paper";
+  const v1::StudyStatus status =
+      testing_sites::RunAnalysisStudy(*federation, clock, sites, "calibrate", wire::ToJson(spec));
   // Newton on one parameter converges in a handful of rounds; at the optimum, sums that differ
   // by rounding must not send it walking (a regression: it used to halve on a 1e-13 drop).
   EXPECT_LE(status.rounds_size(), 8);
   ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
-  const nlohmann::json fit =
-      nlohmann::json::parse(status.rounds().rbegin()->result_json()).at("fit");
+  const absl::StatusOr<wire::InterceptRoundResult> result =
+      wire::ParseInterceptRoundResult(status.rounds().rbegin()->result_json());
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->fit.has_value());
+  const scores::InterceptCalibration& fit = *result->fit;
 
   // Independently: the linear predictors of every site's patients, calibrated in one place.
   std::vector<double> lp, y;
@@ -51,9 +56,9 @@ TEST(InterceptCalibrationTest, FederatedRoundsEqualThePooledCalibration) {
   }
   auto pooled = scores::CalibrateIntercept(lp, y);
   ASSERT_TRUE(pooled.ok()) << pooled.status();
-  EXPECT_EQ(fit.at("n").get<int64_t>(), static_cast<int64_t>(lp.size()));
-  EXPECT_NEAR(fit.at("intercept").get<double>(), pooled->intercept, 1e-8);
-  EXPECT_NEAR(fit.at("se").get<double>(), pooled->standard_error, 1e-8);
+  EXPECT_EQ(fit.num_observations, static_cast<int64_t>(lp.size()));
+  EXPECT_NEAR(fit.intercept, pooled->intercept, 1e-8);
+  EXPECT_NEAR(fit.standard_error, pooled->standard_error, 1e-8);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "models/stats/roc_counts.h"
 #include "protocol/study_kind.h"
 #include "protocol/wire/model_evaluation.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 
@@ -18,47 +19,33 @@ absl::StatusOr<v1::StudySpec> CutPointStudySpec(const v1::StudyStatus& fitted,
   if (step < 1 || step > 50 || 100 % step != 0) {
     return absl::InvalidArgumentError("cut point step must divide 100 (1, 2, 4, 5, 10, ...)");
   }
-  const json fit = json::parse(fitted.spec().spec_json(), nullptr, false);
   absl::StatusOr<protocol::StudyKind> kind = protocol::StudyKindOf(fitted.spec());
-  if (!fit.is_object() || !kind.ok() || *kind != protocol::StudyKind::logistic_regression ||
-      !fit.contains("features")) {
+  if (!kind.ok() || *kind != protocol::StudyKind::logistic_regression) {
     return absl::InvalidArgumentError(
         absl::StrCat("study '", fitted.study_id(), "' is not a logistic-regression study"));
   }
-  const std::string outcome = fit.contains("outcome") && fit.at("outcome").is_string()
-                                  ? fit.at("outcome").get<std::string>()
-                                  : "";
-  if (outcome.empty()) {
+  absl::StatusOr<wire::LogisticSpec> fit = wire::ParseLogisticSpec(fitted.spec().spec_json());
+  if (!fit.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("study '", fitted.study_id(), "' names no outcome"));
+        absl::StrCat("study '", fitted.study_id(), "': ", fit.status().message()));
   }
   wire::EvaluatedModel model;
   model.name = "fitted";
   model.kind = "logistic";
-  model.features = fit.at("features");
+  model.features = wire::FeaturesToJson(fit->features);
   model.coefficients = beta;
   model.low = 0.23;
   model.high = 0.45;
   model.roc_grid = stats::EvenGrid(0.0, 1.0, 100 / step);
   wire::EvaluationSpec spec;
-  spec.outcome = outcome;
+  spec.outcome = fit->outcome;
   spec.models = {model};
   // The rows the fit used: its split, seed and hold-out fraction; its release floor.
-  if (fit.contains("split") && fit.at("split").is_string()) spec.split = fit.at("split");
-  if (fit.contains("split") && fit.at("split").is_object()) {
-    for (const auto& [site, split] : fit.at("split").items()) {
-      if (split.is_string()) spec.site_splits[site] = split.get<std::string>();
-    }
-  }
-  if (fit.contains("split_seed") && fit.at("split_seed").is_number_unsigned()) {
-    spec.split_seed = fit.at("split_seed").get<uint64_t>();
-  }
-  if (fit.contains("holdout_fraction") && fit.at("holdout_fraction").is_number()) {
-    spec.holdout_fraction = fit.at("holdout_fraction").get<double>();
-  }
-  if (fit.contains("min_cell_count") && fit.at("min_cell_count").is_number_integer()) {
-    spec.min_cell_count = fit.at("min_cell_count").get<int>();
-  }
+  spec.split = fit->split.split;
+  if (fit->split.by_site) spec.site_splits = fit->split.per_site;
+  spec.split_seed = fit->split.seed;
+  spec.holdout_fraction = fit->split.holdout_fraction;
+  spec.min_cell_count = fit->min_cell_count;
   // What the evaluation's sites will accept: the spec read back as they read it.
   const std::string spec_json = wire::ToJson(spec);
   SCV_RETURN_IF_ERROR(Annotate(wire::ParseEvaluationSpec(spec_json).status(),

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/stats/roc_counts.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -19,9 +20,14 @@ v1::StudyStatus Fitted() {
   st.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
   st.mutable_spec()->add_sites("kb");
   st.mutable_spec()->add_sites("igr");
-  st.mutable_spec()->set_spec_json(
-      R"({"analysis": "logistic_regression", "outcome": "death", "features": ["age", "sex"],
-          "split": "train", "split_seed": 7, "holdout_fraction": 0.2, "min_cell_count": 5})");
+  wire::LogisticSpec fit;
+  fit.outcome = "death";
+  fit.features = {{"age"}, {"sex"}};
+  fit.split.split = "train";
+  fit.split.seed = 7;
+  fit.split.holdout_fraction = 0.2;
+  fit.min_cell_count = 5;
+  st.mutable_spec()->set_spec_json(wire::ToJson(fit));
   return st;
 }
 

@@ -1,9 +1,10 @@
 // The report section of a federated intercept calibration: the calibrated intercept with its
-// standard error, the rest of the published linear predictor kept as published.
-#include <nlohmann/json.hpp>
-
+// standard error, the rest of the published linear predictor kept as published. Result:
+// protocol/wire/intercept_calibration.h.
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/coordinator/report_section.h"
+#include "protocol/wire/intercept_calibration.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -11,16 +12,19 @@ namespace {
 class InterceptCalibrationReport : public ReportSection {
  public:
   std::string Markdown(const v1::StudyStatus& status) const override {
-    if (status.rounds().empty()) return "";
-    const nlohmann::json r =
-        nlohmann::json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
-    if (!r.is_object() || !r.contains("fit")) return "";
-    const nlohmann::json& f = r.at("fit");
+    if (status.rounds().empty() || status.rounds().rbegin()->result_json().empty()) return "";
+    absl::StatusOr<wire::InterceptRoundResult> r =
+        wire::ParseInterceptRoundResult(status.rounds().rbegin()->result_json());
+    if (!r.ok()) {
+      return absl::StrCat("\nThe calibration's result could not be read: ", r.status().message(),
+                          "\n");
+    }
+    if (!r->fit) return "";
+    const scores::InterceptCalibration& f = *r->fit;
     return absl::StrFormat(
         "\n## Calibrated intercept\n\nintercept = %.4f (SE %.4f), %d Newton steps, n = %d, "
         "events = %d; the rest of the linear predictor kept as published.\n",
-        f.value("intercept", 0.0), f.value("se", 0.0), f.value("iterations", 0), f.value("n", 0),
-        f.value("events", 0));
+        f.intercept, f.standard_error, f.iterations, f.num_observations, f.num_events);
   }
 };
 

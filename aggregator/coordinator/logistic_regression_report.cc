@@ -1,30 +1,26 @@
 // The report section of a federated logistic regression: Newton steps and terciles-search
-// rounds, and the fitted model's coefficient table with its risk classes.
+// rounds, and the fitted model's coefficient table with its risk classes. Result:
+// protocol/wire/logistic_regression.h.
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 namespace {
 
 std::string Fmt(double v) { return absl::StrFormat("%.4f", v); }
 
-// A string field of a round's result_json, "" when absent or not a string.
-std::string ResultField(const v1::RoundStatus& r, const char* key) {
-  const nlohmann::json j = nlohmann::json::parse(r.result_json(), nullptr, false);
-  if (!j.is_object() || !j.contains(key) || !j.at(key).is_string()) return "";
-  return j.at(key).get<std::string>();
-}
-
 class LogisticRegressionReport : public ReportSection {
  public:
   std::string RoundLabel(const v1::StudyStatus&, const v1::RoundStatus& r) const override {
-    return absl::StrCat(ResultField(r, "phase") == "terciles" ? "terciles search " : "Newton step ",
+    absl::StatusOr<wire::LogisticRoundResult> result =
+        wire::ParseLogisticRoundResult(r.result_json());
+    return absl::StrCat(result.ok() && result->terciles ? "terciles search " : "Newton step ",
                         r.round());
   }
   std::string Markdown(const v1::StudyStatus& status) const override {
@@ -32,50 +28,58 @@ class LogisticRegressionReport : public ReportSection {
   }
 };
 
+std::string TercilesMarkdown(const wire::LogisticModelFit& fit) {
+  if (!fit.terciles.empty()) {
+    const std::vector<double>& t = fit.terciles;
+    const std::vector<double>& c = fit.five_level_cuts;
+    return absl::StrFormat(
+        "\nRisk classes from this model's own training scores (terciles of the fitted "
+        "probabilities, found over %d rounds of counts, within %.1g on the logit scale): "
+        "low p < %.4f <= medium < %.4f <= high. 1-5 scale cut points: %.4f / %.4f / %.4f / "
+        "%.4f.\n",
+        fit.terciles_rounds.value_or(0), fit.terciles_tolerance_logit.value_or(0.0), t[0], t[1],
+        c[0], c[1], c[2], c[3]);
+  }
+  if (!fit.terciles_error.empty()) {
+    return absl::StrCat("\nNo training terciles: ", fit.terciles_error, "\n");
+  }
+  return "";
+}
+
+// The refusals as the round's result lists them: [{"reason": ..., "site": ...}].
+std::string Refusals(const std::vector<wire::LogisticRefusal>& refused) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const wire::LogisticRefusal& r : refused) {
+    out.push_back({{"site", r.site}, {"reason", r.reason}});
+  }
+  return out.dump();
+}
+
 }  // namespace
 
 std::string LogisticFitMarkdown(const v1::StudyStatus& status) {
   std::string md = "## Federated logistic regression (exact Newton steps)\n\n";
   if (status.rounds().empty()) return md + "No round has closed yet.\n";
-  const nlohmann::json result =
-      nlohmann::json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
-  if (result.is_discarded() || !result.contains("fit")) {
+  absl::StatusOr<wire::LogisticRoundResult> result =
+      wire::ParseLogisticRoundResult(status.rounds().rbegin()->result_json());
+  if (!result.ok() || !result->fit) {
     return absl::StrCat(md, "Not converged yet (", status.rounds_size(), " rounds).\n");
   }
-  const nlohmann::json& fit = result.at("fit");
+  const wire::LogisticModelFit& fit = *result->fit;
   absl::StrAppend(
-      &md, "Converged after ", fit.value("iterations", 0), " Newton steps (", status.rounds_size(),
-      " rounds in all); n = ", fit.value("n", 0), " complete cases, ", fit.value("events", 0),
-      " events; log-likelihood ", Fmt(fit.value("log_likelihood", 0.0)), "; L2 penalty ",
-      fit.value("l2", 0.0),
+      &md, "Converged after ", fit.iterations, " Newton steps (", status.rounds_size(),
+      " rounds in all); n = ", fit.n, " complete cases, ", fit.events, " events; log-likelihood ",
+      Fmt(fit.log_likelihood), "; L2 penalty ", fit.l2,
       ".\n\n| term | coefficient | SE | z | p | OR (95% CI) |\n|---|---|---|---|---|---|\n");
-  for (const nlohmann::json& t : fit.at("coefficients")) {
-    absl::StrAppend(&md, absl::StrFormat("| %s | %.4f | %.4f | %.2f | %.2g | %.3f (%.3f-%.3f) |\n",
-                                         t.at("term").get<std::string>(), t.value("beta", 0.0),
-                                         t.value("se", 0.0), t.value("z", 0.0), t.value("p", 1.0),
-                                         t.value("or", 1.0), t.value("ci_lower", 0.0),
-                                         t.value("ci_upper", 0.0)));
-  }
-  if (fit.contains("terciles") && fit.contains("five_level_cuts")) {
-    const nlohmann::json& t = fit.at("terciles");
-    const nlohmann::json& c = fit.at("five_level_cuts");
+  for (const wire::LogisticTerm& t : fit.coefficients) {
     absl::StrAppend(
-        &md,
-        absl::StrFormat(
-            "\nRisk classes from this model's own training scores (terciles of the fitted "
-            "probabilities, found over %d rounds of counts, within %.1g on the logit scale): "
-            "low p < %.4f <= medium < %.4f <= high. 1-5 scale cut points: %.4f / %.4f / %.4f / "
-            "%.4f.\n",
-            fit.value("terciles_rounds", 0), fit.value("terciles_tolerance_logit", 0.0),
-            t[0].get<double>(), t[1].get<double>(), c[0].get<double>(), c[1].get<double>(),
-            c[2].get<double>(), c[3].get<double>()));
-  } else if (fit.contains("terciles_error")) {
-    absl::StrAppend(&md, "\nNo training terciles: ", fit.at("terciles_error").get<std::string>(),
-                    "\n");
+        &md, absl::StrFormat("| %s | %.4f | %.4f | %.2f | %.2g | %.3f (%.3f-%.3f) |\n", t.term,
+                             t.beta, t.se, t.z, t.p, t.odds_ratio, t.ci_lower, t.ci_upper));
   }
-  if (!result.value("refused", nlohmann::json::array()).empty()) {
+  absl::StrAppend(&md, TercilesMarkdown(fit));
+  if (!result->refused.empty()) {
     absl::StrAppend(
-        &md, "\nSites left out by their own release policy: ", result.at("refused").dump(), "\n");
+        &md, "\nSites left out by their own release policy: ", Refusals(result->refused), "\n");
   }
   return md;
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "aggregator/coordinator/report.h"
+#include "protocol/wire/model_selection.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -32,13 +33,18 @@ TEST(ProgressLineTest, TrainingShowsItsTotalOpenEndedStudiesDoNot) {
 }
 
 TEST(ProgressLineTest, ModelSelectionRoundsAreLabelledByStage) {
-  v1::StudyStatus st = Status(R"({"analysis": "model_selection"})", 0, 3);
+  wire::SelectionSpec spec;
+  spec.outcome = "severe";
+  spec.variables = {"age"};
+  v1::StudyStatus st = Status(wire::ToJson(spec), 0, 3);
   st.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
   v1::RoundStatus* r = st.add_rounds();
   r->set_round(2);
   r->set_state("closed");
   r->mutable_metrics()->insert({"n", 1.0});
-  r->set_result_json(R"({"analysis": "model_selection", "stage": "fits"})");
+  wire::SelectionRoundResult result;
+  result.stage = "fits";
+  r->set_result_json(wire::ToJson(result));
   EXPECT_THAT(ProgressLine(st), HasSubstr("last closed: model selection: fits"));
   r->set_result_json(R"({"stage": 7})");  // not a string: no stage, no exception
   EXPECT_THAT(ProgressLine(st), HasSubstr("last closed: model selection"));

@@ -7,10 +7,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/coordinator/roc_plot.h"
+#include "core/status_macros.h"
 #include "models/scores/published_models.h"
 #include "protocol/ids.h"
 #include "protocol/study_kind.h"
 #include "protocol/wire/ai_severity.h"
+#include "protocol/wire/logistic_regression.h"
 #include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
@@ -97,6 +99,10 @@ absl::StatusOr<ValidationPlan> ParseValidationPlan(const std::string& text) {
   for (const auto& [name, features] : p.feature_sets) {
     if (!features.is_array() || features.empty()) {
       return absl::InvalidArgumentError("plan: feature set '" + name + "' must be a list");
+    }
+    if (absl::Status s = wire::ParseFeatures(features, "plan").status(); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("plan: feature set '", name, "': ", s.message()));
     }
     for (const json& f : features) {
       const std::string feature = FeatureName(f);
@@ -223,19 +229,22 @@ std::vector<std::pair<TrainedModel, v1::StudySpec>> TrainingStudies(const Valida
     }
     if (p.federated) groups.push_back({"federated", p.sites});
     for (const auto& [set_name, features] : p.feature_sets) {
+      wire::LogisticSpec spec;
+      spec.outcome = outcome;
+      // ParseValidationPlan refuses a plan whose feature set does not parse.
+      absl::StatusOr<std::vector<wire::FeatureSpec>> parsed = wire::ParseFeatures(features, "plan");
+      if (!parsed.ok()) continue;
+      spec.features = std::move(*parsed);
+      spec.split.split = "train";
+      spec.split.seed = p.split_seed;
+      spec.split.holdout_fraction = p.holdout_fraction;
+      spec.min_cell_count = p.min_cell_count;
       for (const auto& [group_label, sites] : groups) {
         const std::string label =
             set_name.empty() ? group_label : absl::StrCat(set_name, " ", group_label);
         TrainedModel m{label, features, outcome, sites,
                        Slug(absl::StrCat(p.name, "-", outcome, "-", label))};
-        const json spec = {{"analysis", "logistic_regression"},
-                           {"outcome", outcome},
-                           {"features", features},
-                           {"split", "train"},
-                           {"split_seed", p.split_seed},
-                           {"holdout_fraction", p.holdout_fraction},
-                           {"min_cell_count", p.min_cell_count}};
-        out.push_back({m, AnalysisSpec(m.study, sites, spec.dump())});
+        out.push_back({m, AnalysisSpec(m.study, sites, wire::ToJson(spec))});
       }
     }
   }
@@ -303,32 +312,39 @@ std::vector<v1::StudySpec> EvaluationStudies(
   return out;
 }
 
-absl::StatusOr<std::vector<double>> FittedCoefficients(const v1::StudyStatus& status) {
+namespace {
+
+// The fit of a finished logistic study (its last round's): FailedPrecondition when it has none,
+// DataLoss when its result does not read.
+absl::StatusOr<wire::LogisticModelFit> FitOf(const v1::StudyStatus& status) {
   if (status.rounds().empty()) return absl::FailedPreconditionError("no round closed");
-  const json r = json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
-  if (r.is_discarded() || !r.contains("fit")) {
+  const std::string& text = status.rounds().rbegin()->result_json();
+  absl::StatusOr<wire::LogisticRoundResult> r = wire::ParseLogisticRoundResult(text);
+  if (!text.empty() && !r.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("study '", status.study_id(), "': ", r.status().message()));
+  }
+  if (!r.ok() || !r->fit) {
     return absl::FailedPreconditionError(
         absl::StrCat("study '", status.study_id(), "' has no fit: ", status.message()));
   }
-  std::vector<double> beta;
-  for (const json& c : r.at("fit").at("coefficients")) beta.push_back(c.at("beta"));
-  return beta;
+  return *r->fit;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<double>> FittedCoefficients(const v1::StudyStatus& status) {
+  SCV_ASSIGN_OR_RETURN(const wire::LogisticModelFit fit, FitOf(status));
+  return fit.Beta();
 }
 
 absl::StatusOr<std::vector<double>> FittedTerciles(const v1::StudyStatus& status) {
-  if (status.rounds().empty()) return absl::FailedPreconditionError("no round closed");
-  const json r = json::parse(status.rounds().rbegin()->result_json(), nullptr, false);
-  if (r.is_discarded() || !r.contains("fit") || !r.at("fit").contains("terciles")) {
+  absl::StatusOr<wire::LogisticModelFit> fit = FitOf(status);
+  if (!fit.ok() && !absl::IsFailedPrecondition(fit.status())) return fit.status();
+  if (!fit.ok() || fit->terciles.empty()) {
     return absl::NotFoundError(absl::StrCat("study '", status.study_id(), "' has no terciles"));
   }
-  const json& t = r.at("fit").at("terciles");
-  if (!t.is_array() || t.size() != 2 || !t[0].is_number() || !t[1].is_number() ||
-      !(0.0 < t[0].get<double>() && t[0].get<double>() < t[1].get<double>() &&
-        t[1].get<double>() < 1.0)) {
-    return absl::DataLossError(
-        absl::StrCat("study '", status.study_id(), "': terciles are not 0 < t1 < t2 < 1"));
-  }
-  return t.get<std::vector<double>>();
+  return fit->terciles;  // 0 < t1 < t2 < 1, checked by the parse
 }
 
 std::string ValidationMatrixMarkdown(const ValidationPlan& p,

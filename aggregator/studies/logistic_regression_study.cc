@@ -1,26 +1,22 @@
-// Exact federated logistic regression over the network, by Newton steps.
+// Exact federated logistic regression over the network, by Newton steps. Spec, checkpoint,
+// answers and result: protocol/wire/logistic_regression.h.
 //
-// spec_json: {"analysis": "logistic_regression", "outcome": "severe",
-//             "features": [{"name": "spo2", "transform": "neglog_101_minus"}, "age", ...],
-//             "l2": 0.0, "max_iterations": 30, "tolerance": 1e-10, "terciles": true}
-// Round r: every site receives the coefficients as a checkpoint holding one float64 tensor
-// "beta" (none in round 0: beta = 0), evaluates its complete-case rows' gradient, information
-// and log-likelihood there (stats::LogisticSiteData) and returns only these sums. Closing the
-// round adds the sites' summaries (a sum of summaries is the pooled data's summary) and replays
-// the Newton coordinator over the pooled summaries of every round so far; it is deterministic,
-// so the replay reproduces the same steps, step halvings included, after any restart. The next
+// Round r: every site receives the coefficients as the round's checkpoint (none in round 0:
+// beta = 0), evaluates its complete-case rows' gradient, information and log-likelihood there
+// (stats::LogisticSiteData) and returns only these sums. Closing the round adds the sites'
+// summaries (a sum of summaries is the pooled data's summary) and replays the Newton
+// coordinator over the pooled summaries of every round so far; it is deterministic, so the
+// replay reproduces the same steps, step halvings included, after any restart. The next
 // coefficients become the next round's checkpoint; at convergence the fit (coefficients, SEs,
 // Wald tests, odds ratios) is the round's result. The fit equals the one on the pooled rows
 // (tests/federated_logistic_test.cc).
 //
-// Then, unless the spec says "terciles": false, a few "terciles" rounds (tercile_rounds.h) find
+// Then, unless the spec says "terciles": false, a few terciles rounds (tercile_rounds.h) find
 // the 1/3- and 2/3-quantiles of the fitted model's training probabilities from counts only; the
-// last round's fit carries them as "terciles" [t1, t2] with the 1-5 scale's "five_level_cuts"
-// (models/scores/risk_classes.h), and the study is done. A terciles phase that cannot finish
-// (a site that counts other rows than it fitted, too many tied scores) leaves the fit as it is
-// with a "terciles_error".
+// last round's fit carries them with the 1-5 scale's cuts (models/scores/risk_classes.h), and
+// the study is done. A terciles phase that cannot finish (a site that counts other rows than it
+// fitted, too many tied scores) leaves the fit as it is with a terciles_error.
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/study_logic.h"
@@ -30,198 +26,54 @@
 #include "core/status_macros.h"
 #include "models/stats/distributions.h"
 #include "models/stats/logistic_newton.h"
-#include "models/stats/summary_json.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 namespace {
 
-using nlohmann::json;
-
-struct LogisticSpec {
-  std::vector<std::string> terms;  // "(intercept)" then the features
-  stats::LogisticOptions options;
-  bool terciles = true;  // the terciles phase after convergence
-};
-
-absl::StatusOr<LogisticSpec> ParseSpecJson(const json& j);
-
-// Never throws: a spec with a field of the wrong type is InvalidArgument.
-absl::StatusOr<LogisticSpec> ParseSpec(const std::string& text) {
-  try {
-    return ParseSpecJson(json::parse(text, nullptr, false));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("spec_json: malformed: ", e.what()));
-  }
-}
-
-absl::StatusOr<LogisticSpec> ParseSpecJson(const json& j) {
-  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("spec_json: not JSON");
-  if (!j.contains("features") || !j.at("features").is_array() || j.at("features").empty()) {
-    return absl::InvalidArgumentError("spec_json: 'features' must be a non-empty list");
-  }
-  if (j.value("outcome", std::string()).empty()) {
-    return absl::InvalidArgumentError("spec_json: 'outcome' is required");
-  }
-  LogisticSpec spec;
-  spec.terms.push_back("(intercept)");
-  for (const json& f : j.at("features")) {
-    if (f.is_string()) {
-      spec.terms.push_back(f.get<std::string>());
-    } else if (f.is_object() && f.contains("name")) {
-      spec.terms.push_back(f.at("name").get<std::string>());
-    } else {
-      return absl::InvalidArgumentError("spec_json: each feature needs a name");
-    }
-  }
-  spec.options.l2_penalty = j.value("l2", 0.0);
-  spec.options.max_iterations = j.value("max_iterations", 30);
-  spec.options.tolerance = j.value("tolerance", 1e-10);
-  if (j.contains("terciles") && !j.at("terciles").is_boolean()) {
-    return absl::InvalidArgumentError("spec_json: 'terciles' must be true or false");
-  }
-  spec.terciles = j.value("terciles", true);
-  if (spec.options.l2_penalty < 0 || spec.options.max_iterations < 1) {
-    return absl::InvalidArgumentError("spec_json: l2 >= 0 and max_iterations >= 1");
-  }
-  return spec;
-}
-
-protocol::TensorSet BetaCheckpoint(const std::vector<double>& beta) {
-  return TercileCheckpoint(beta, {});
-}
-
-// A site's answer that says it takes no part ({"status": "refused", "reason": "..."}).
-bool IsRefusal(const json& j) {
-  return j.is_object() && j.contains("status") && j.at("status").is_string() &&
-         j.at("status").get<std::string>() == "refused";
-}
-
-// The checks of ValidateResult, which may throw on a malformed answer (caught there).
-absl::Status ValidateAnswer(const json& j, const protocol::TensorSet* input) {
-  if (!j.is_object()) return absl::InvalidArgumentError("result_json: not a JSON object");
-  if (j.contains("status") && !j.at("status").is_string()) {
-    return absl::InvalidArgumentError("result_json: 'status' must be a string");
-  }
-  if (IsRefusal(j)) {
-    if (j.contains("reason") && !j.at("reason").is_string()) {
-      return absl::InvalidArgumentError("result_json: 'reason' must be a string");
-    }
-    return absl::OkStatus();
-  }
-  const protocol::Tensor* candidates = input ? input->Find(kTercileCandidates) : nullptr;
-  if (candidates != nullptr) {
-    return ValidateTercileCounts(j, protocol::ToDoubles(*candidates).size());
-  }
-  if (!j.contains("summary")) return absl::InvalidArgumentError("result_json: no logistic summary");
-  SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary s,
-                       stats::LogisticSiteSummaryFromJson(j.at("summary")));
-  const protocol::Tensor* beta = input ? input->Find("beta") : nullptr;
-  if (input != nullptr && beta == nullptr) {
-    return absl::FailedPreconditionError("the round's checkpoint holds no 'beta'");
-  }
-  const std::vector<double> expected =
-      beta ? protocol::ToDoubles(*beta) : std::vector<double>(s.beta.size(), 0.0);
-  if (s.beta != expected) {
-    return absl::InvalidArgumentError("summary evaluated at other coefficients than the task's");
-  }
-  return absl::OkStatus();
-}
-
-// Sites' answers: the refusals listed, the others' JSON kept.
-json SplitRefused(const std::vector<ResultRecord>& results, std::vector<json>& accepted) {
-  json refused = json::array();
+// Sites' answers: the refusals listed, the others kept. InvalidArgument naming the site for a
+// stored answer that does not parse (ValidateResult refuses those at upload).
+absl::StatusOr<std::vector<wire::LogisticSiteAnswer>> SplitRefused(
+    const std::vector<ResultRecord>& results, std::vector<wire::LogisticRefusal>& refused) {
+  std::vector<wire::LogisticSiteAnswer> accepted;
   for (const ResultRecord& r : results) {
-    json j = json::parse(r.result_json, nullptr, false);
-    if (IsRefusal(j)) {
-      const bool has_reason = j.contains("reason") && j.at("reason").is_string();
-      refused.push_back(
-          {{"site", r.site_id}, {"reason", has_reason ? j.at("reason").get<std::string>() : ""}});
+    absl::StatusOr<wire::LogisticSiteAnswer> a = wire::ParseLogisticSiteAnswer(r.result_json);
+    SCV_RETURN_IF_ERROR(
+        Annotate(a.status(), absl::StrCat("logistic_regression, site ", r.site_id)));
+    if (a->refused) {
+      refused.push_back({r.site_id, a->reason});
     } else {
-      accepted.push_back(std::move(j));
+      accepted.push_back(std::move(*a));
     }
   }
-  return refused;
+  return accepted;
 }
 
-// A terciles round: pool the counts, advance the replayed search, ask again or finish.
-absl::StatusOr<RoundOutcome> CloseTercileRound(const protocol::TensorSet& input,
-                                               const std::vector<ResultRecord>& results,
-                                               const std::vector<RoundRecord>& history) {
-  if (history.empty()) return absl::DataLossError("terciles round without a fitted model");
-  const json previous = json::parse(history.back().result_json, nullptr, false);
-  if (!previous.is_object() || !previous.contains("fit")) {
-    return absl::DataLossError("terciles round: the previous round holds no fit");
-  }
-  const protocol::Tensor* beta = input.Find("beta");
-  if (beta == nullptr) return absl::DataLossError("terciles round: the checkpoint has no 'beta'");
-  json fit = previous.at("fit");
-  const int64_t n = fit.value("n", int64_t{0});
-  const std::vector<double> asked = protocol::ToDoubles(*input.Find(kTercileCandidates));
-  std::vector<json> accepted;
-  const json refused = SplitRefused(results, accepted);
-  std::vector<int64_t> pooled(asked.size(), 0);
-  int64_t rows = 0;
-  for (const json& j : accepted) {
-    const std::vector<int64_t> c = j.at("tercile_counts").get<std::vector<int64_t>>();
-    for (size_t i = 0; i < pooled.size(); ++i) pooled[i] += c[i];
-    rows += j.at("n_rows").get<int64_t>();
-  }
-  json result = {{"analysis", "logistic_regression"},
-                 {"phase", "terciles"},
-                 {kTercileCandidates, asked},
-                 {"tercile_pooled_counts", pooled},
-                 {"sites", static_cast<int>(accepted.size())},
-                 {"refused", refused}};
-  RoundOutcome out;
-  out.metrics["n"] = static_cast<double>(rows);
-  SCV_ASSIGN_OR_RETURN(stats::FederatedQuantileSearch search, ReplayTerciles(n, history));
-  absl::Status step = rows == n ? absl::OkStatus()
-                                : absl::FailedPreconditionError(absl::StrCat(
-                                      "the sites counted ", rows, " rows, the fit used ", n));
-  if (step.ok() && search.Candidates() != asked) {
-    return absl::DataLossError("terciles round: the checkpoint's candidates are not the search's");
-  }
-  if (step.ok()) step = search.Update(pooled);
-  if (!step.ok()) {
-    fit["terciles_error"] = absl::StrCat("terciles: ", step.message());
-  } else if (search.done()) {
-    fit.update(TercilesJson(search));
-  } else {
-    out.weights = TercileCheckpoint(protocol::ToDoubles(*beta), search.Candidates());
-  }
-  out.study_done = !out.weights.has_value();
-  result["fit"] = fit;
-  out.result_json = result.dump();
-  return out;
-}
-
-json FitJson(const LogisticSpec& spec, const stats::LogisticFit& fit) {
-  json terms = json::array();
+wire::LogisticModelFit FitOf(const wire::LogisticSpec& spec, const stats::LogisticFit& fit) {
+  wire::LogisticModelFit out;
+  const std::vector<std::string> terms = wire::LogisticTerms(spec);
   const double z95 = stats::NormalQuantile(0.975);
-  for (size_t i = 0; i < spec.terms.size(); ++i) {
+  for (size_t i = 0; i < terms.size(); ++i) {
     const double b = fit.coefficients[i], se = fit.standard_errors[i];
-    terms.push_back({{"term", spec.terms[i]},
-                     {"beta", b},
-                     {"se", se},
-                     {"z", fit.z[i]},
-                     {"p", fit.p_values[i]},
-                     {"or", std::exp(b)},
-                     {"ci_lower", std::exp(b - z95 * se)},
-                     {"ci_upper", std::exp(b + z95 * se)}});
+    out.coefficients.push_back({terms[i], b, se, fit.z[i], fit.p_values[i], std::exp(b),
+                                std::exp(b - z95 * se), std::exp(b + z95 * se)});
   }
-  return {{"converged", true},
-          {"iterations", fit.iterations},
-          {"n", fit.num_observations},
-          {"events", fit.num_events},
-          {"log_likelihood", fit.log_likelihood},
-          {"l2", spec.options.l2_penalty},
-          {"coefficients", terms}};
+  out.iterations = fit.iterations;
+  out.n = fit.num_observations;
+  out.events = fit.num_events;
+  out.log_likelihood = fit.log_likelihood;
+  out.l2 = spec.l2;
+  return out;
 }
 
 class LogisticStudyLogic : public StudyLogic {
  public:
-  absl::Status ValidateSpec(const v1::StudySpec& spec) const {
-    return ParseSpec(spec.spec_json()).status();
+  explicit LogisticStudyLogic(wire::LogisticSpec spec)
+      : spec_(std::move(spec)), terms_(wire::LogisticTerms(spec_).size()) {}
+
+  static absl::StatusOr<std::unique_ptr<StudyLogic>> Create(const v1::StudySpec& spec) {
+    SCV_ASSIGN_OR_RETURN(wire::LogisticSpec parsed, wire::ParseLogisticSpec(spec.spec_json()));
+    return std::make_unique<LogisticStudyLogic>(std::move(parsed));
   }
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
@@ -234,87 +86,132 @@ class LogisticStudyLogic : public StudyLogic {
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
     if (weights != nullptr) return absl::InvalidArgumentError("ANALYZE results carry no weights");
-    const json j = json::parse(header.result_json(), nullptr, false);
-    absl::Status s;
-    try {
-      s = ValidateAnswer(j, input);
-    } catch (const std::exception& e) {
-      s = absl::InvalidArgumentError(absl::StrCat("result_json: malformed: ", e.what()));
-    }
-    if (s.ok()) return s;
-    return absl::Status(
-        s.code(), absl::StrCat("logistic_regression, site ", task.site_id, ": ", s.message()));
+    return Annotate(Validate(header, input),
+                    absl::StrCat("logistic_regression, site ", task.site_id));
   }
 
   absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
                                           const protocol::TensorSet* input,
                                           const std::vector<ResultRecord>& results,
                                           const std::vector<RoundRecord>& history) const override {
-    try {
-      return Close(study, input, results, history);
-    } catch (const std::exception& e) {  // a stored answer ValidateResult should have refused
-      return absl::InvalidArgumentError(
-          absl::StrCat("logistic_regression: malformed site result: ", e.what()));
+    SCV_ASSIGN_OR_RETURN(const wire::LogisticCheckpoint asked,
+                         wire::ParseLogisticCheckpoint(input, terms_));
+    std::vector<wire::LogisticRefusal> refused;
+    SCV_ASSIGN_OR_RETURN(std::vector<wire::LogisticSiteAnswer> accepted,
+                         SplitRefused(results, refused));
+    for (const wire::LogisticSiteAnswer& a : accepted) {
+      SCV_RETURN_IF_ERROR(wire::CheckLogisticAnswer(a, asked, terms_));
     }
+    if (asked.IsTercileRound()) return CloseTercileRound(asked, accepted, refused, history);
+    return CloseNewtonRound(accepted, refused, history);
   }
 
  private:
-  absl::StatusOr<RoundOutcome> Close(const StudyRecord& study, const protocol::TensorSet* input,
-                                     const std::vector<ResultRecord>& results,
-                                     const std::vector<RoundRecord>& history) const {
-    SCV_ASSIGN_OR_RETURN(LogisticSpec spec, ParseSpec(study.spec.spec_json()));
-    if (input != nullptr && input->Find(kTercileCandidates) != nullptr) {
-      return CloseTercileRound(*input, results, history);
-    }
+  absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input) const {
+    SCV_ASSIGN_OR_RETURN(const wire::LogisticCheckpoint asked,
+                         wire::ParseLogisticCheckpoint(input, terms_));
+    SCV_ASSIGN_OR_RETURN(const wire::LogisticSiteAnswer answer,
+                         wire::ParseLogisticSiteAnswer(header.result_json()));
+    return wire::CheckLogisticAnswer(answer, asked, terms_);
+  }
+
+  absl::StatusOr<RoundOutcome> CloseNewtonRound(
+      const std::vector<wire::LogisticSiteAnswer>& accepted,
+      std::vector<wire::LogisticRefusal> refused, const std::vector<RoundRecord>& history) const {
     std::vector<stats::LogisticSiteSummary> sites;
-    std::vector<json> accepted;
-    const json refused = SplitRefused(results, accepted);
-    for (const json& j : accepted) {
-      SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary s,
-                           stats::LogisticSiteSummaryFromJson(j.at("summary")));
-      sites.push_back(std::move(s));
-    }
+    for (const wire::LogisticSiteAnswer& a : accepted) sites.push_back(a.summary);
     SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary pooled, PoolSummaries(sites));
+    std::vector<stats::LogisticSiteSummary> earlier;
+    for (const RoundRecord& past : history) {
+      absl::StatusOr<wire::LogisticRoundResult> r =
+          wire::ParseLogisticRoundResult(past.result_json);
+      if (!r.ok()) {
+        return absl::DataLossError(absl::StrCat("round ", past.round, ": ", r.status().message()));
+      }
+      if (!r->terciles) earlier.push_back(r->pooled_summary);
+    }
     SCV_ASSIGN_OR_RETURN(
         stats::LogisticNewtonCoordinator newton,
-        ReplayNewton(
-            static_cast<int>(spec.terms.size()), spec.options, history,
-            [](const json& j) { return j.value("phase", std::string()) != "terciles"; }, pooled));
+        ReplayNewton(static_cast<int>(terms_), wire::LogisticOptionsOf(spec_), earlier, pooled));
     RoundOutcome out;
-    json result = {{"analysis", "logistic_regression"},
-                   {"pooled_summary", stats::ToJson(pooled)},
-                   {"sites", static_cast<int>(sites.size())},
-                   {"refused", refused}};
+    wire::LogisticRoundResult result;
+    result.pooled_summary = pooled;
+    result.sites = static_cast<int>(sites.size());
+    result.refused = std::move(refused);
     out.metrics["n"] = static_cast<double>(pooled.num_observations);
     out.metrics["log_likelihood"] = pooled.log_likelihood;
     if (newton.converged()) {
       SCV_ASSIGN_OR_RETURN(stats::LogisticFit fit, newton.Result());
-      result["fit"] = FitJson(spec, fit);
-      if (spec.terciles) {
+      result.fit = FitOf(spec_, fit);
+      if (spec_.terciles) {
         SCV_ASSIGN_OR_RETURN(stats::FederatedQuantileSearch search,
                              NewTercileSearch(fit.num_observations));
-        const std::vector<double> beta(fit.coefficients.data(),
-                                       fit.coefficients.data() + fit.coefficients.size());
-        out.weights = TercileCheckpoint(beta, search.Candidates());
+        out.weights =
+            wire::ToTensors(wire::LogisticCheckpoint{result.fit->Beta(), search.Candidates()});
       } else {
         out.study_done = true;
       }
     } else {
-      out.weights = BetaCheckpoint(newton.next_beta());
+      out.weights = wire::ToTensors(wire::LogisticCheckpoint{newton.next_beta(), {}});
     }
-    out.result_json = result.dump();
+    out.result_json = wire::ToJson(result);
     return out;
   }
+
+  // A terciles round: pool the counts, advance the replayed search, ask again or finish.
+  absl::StatusOr<RoundOutcome> CloseTercileRound(
+      const wire::LogisticCheckpoint& asked, const std::vector<wire::LogisticSiteAnswer>& accepted,
+      std::vector<wire::LogisticRefusal> refused, const std::vector<RoundRecord>& history) const {
+    if (history.empty()) return absl::DataLossError("terciles round without a fitted model");
+    absl::StatusOr<wire::LogisticRoundResult> previous =
+        wire::ParseLogisticRoundResult(history.back().result_json);
+    if (!previous.ok() || !previous->fit) {
+      return absl::DataLossError("terciles round: the previous round holds no fit");
+    }
+    wire::LogisticRoundResult result;
+    result.terciles = true;
+    result.tercile_candidates = asked.tercile_candidates;
+    result.tercile_pooled_counts.assign(asked.tercile_candidates.size(), 0);
+    result.sites = static_cast<int>(accepted.size());
+    result.refused = std::move(refused);
+    result.fit = previous->fit;
+    int64_t rows = 0;
+    for (const wire::LogisticSiteAnswer& a : accepted) {
+      for (size_t i = 0; i < a.tercile_counts.size(); ++i) {
+        result.tercile_pooled_counts[i] += a.tercile_counts[i];
+      }
+      rows += a.n_rows;
+    }
+    RoundOutcome out;
+    out.metrics["n"] = static_cast<double>(rows);
+    const int64_t n = result.fit->n;
+    SCV_ASSIGN_OR_RETURN(stats::FederatedQuantileSearch search, ReplayTerciles(n, history));
+    absl::Status step = rows == n ? absl::OkStatus()
+                                  : absl::FailedPreconditionError(absl::StrCat(
+                                        "the sites counted ", rows, " rows, the fit used ", n));
+    if (step.ok() && search.Candidates() != asked.tercile_candidates) {
+      return absl::DataLossError(
+          "terciles round: the checkpoint's candidates are not the search's");
+    }
+    if (step.ok()) step = search.Update(result.tercile_pooled_counts);
+    if (!step.ok()) {
+      result.fit->terciles_error = absl::StrCat("terciles: ", step.message());
+    } else if (search.done()) {
+      AddTerciles(search, *result.fit);
+    } else {
+      out.weights = wire::ToTensors(wire::LogisticCheckpoint{asked.beta, search.Candidates()});
+    }
+    out.study_done = !out.weights.has_value();
+    out.result_json = wire::ToJson(result);
+    return out;
+  }
+
+  const wire::LogisticSpec spec_;
+  const size_t terms_;  // coefficients, the intercept included
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<StudyLogic>> CreateLogisticStudyLogic(const v1::StudySpec& spec) {
-  auto logic = std::make_unique<LogisticStudyLogic>();
-  SCV_RETURN_IF_ERROR(logic->ValidateSpec(spec));
-  return logic;
-}
-
-SCANCOV_REGISTER_STUDY_LOGIC(logistic_regression, &CreateLogisticStudyLogic);
+SCANCOV_REGISTER_STUDY_LOGIC(logistic_regression, &LogisticStudyLogic::Create);
 
 }  // namespace scancov::aggregator

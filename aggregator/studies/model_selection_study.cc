@@ -3,12 +3,13 @@
 // sums, L2 logistic fits by exact federated Newton steps (every candidate x penalty x fold of a
 // greedy step fitted at once), penalty and variables chosen by a pair-weighted federated CV AUC,
 // elbow rule, final fit on every row. The mathematics and the round plan are in
-// models/scores/selection_driver.h, the spec and wire format in models/scores/selection_wire.h.
+// models/scores/selection_driver.h; spec, requests, answers and result in
+// protocol/wire/model_selection.h.
 //
 // Round r: every site receives the driver's request as the round's checkpoint (none in round 0)
-// and answers aggregates only; an upload is checked against the round's request (sums: the
-// shape it claims) and refused with the site and field named. Closing a round checks every
-// answer against the spec (an answer that does not fit is left out, under "rejected"), pools
+// and answers aggregates only; an upload is checked against the round's request and the spec's
+// shape and refused with the site and field named. Closing a round checks every answer again
+// (an answer that does not fit is left out, under "rejected"), pools
 // the answers and feeds them to the study's SelectionDriver, kept in memory from round to
 // round; after a restart (or any other history than the one it saw) the driver is rebuilt by
 // replaying the pooled answers of every earlier round (each round's result_json keeps them
@@ -18,17 +19,17 @@
 // out of every round. The last round's result holds the selection path and the final model.
 #include <algorithm>
 #include <functional>
-#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "aggregator/server/study_logic.h"
 #include "aggregator/studies/round_helpers.h"
 #include "core/status_macros.h"
 #include "models/scores/selection_driver.h"
-#include "models/scores/selection_wire.h"
+#include "protocol/wire/model_selection.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -36,78 +37,34 @@ namespace {
 using nlohmann::json;
 using scores::SelectionRequest;
 
-json StepJson(const scores::SelectionStep& s) {
-  return {{"variable", s.variable}, {"mean_cv_auc", s.mean_auc}, {"penalty", s.penalty}};
+// Feeds one round's pooled answers to the driver.
+absl::Status Feed(scores::SelectionDriver& driver, const wire::SelectionAggregates& pooled) {
+  const SelectionRequest::Kind asked = driver.request().kind;
+  if (pooled.kind != asked) {
+    return absl::DataLossError(absl::StrCat("model selection: a round answered '",
+                                            wire::KindName(pooled.kind), "' where '",
+                                            wire::KindName(asked), "' was asked"));
+  }
+  if (asked == SelectionRequest::Kind::kFits) return driver.AddFits(pooled.models);
+  return asked == SelectionRequest::Kind::kSums ? driver.AddSums(pooled.moments)
+                                                : driver.AddSquares(pooled.moments);
 }
 
-json SelectionJson(const scores::FederatedSelection& f) {
-  json steps = json::array(), variables = json::array();
-  for (const scores::SelectionStep& s : f.path) steps.push_back(StepJson(s));
-  for (size_t j = 0; j < f.variables.size(); ++j) {
-    variables.push_back({{"name", f.variables[j]},
-                         {"imputation_mean", f.standardization.means[j]},
-                         {"scale", f.standardization.scales[j]},
-                         {"coefficient", f.coefficients[j]}});
-  }
-  return {{"steps", steps},
-          {"rejected", f.rejected ? StepJson(*f.rejected) : json(nullptr)},
-          {"dropped_sparse", f.dropped_sparse},
-          {"dropped_constant", f.dropped_constant},
-          {"final",
-           {{"variables", variables},
-            {"intercept", f.intercept},
-            {"penalty", f.penalty},
-            {"mean_cv_auc", f.cv_auc},
-            {"n", f.num_observations},
-            {"events", f.num_events}}}};
-}
-
-// Feeds one round's pooled answers (as stored under "_replay") to the driver.
-absl::Status Feed(scores::SelectionDriver& driver, const json& pooled) {
-  const std::string kind =
-      pooled.is_object() && pooled.contains("kind") && pooled.at("kind").is_string()
-          ? pooled.at("kind").get<std::string>()
-          : std::string();
-  if (kind != scores::KindName(driver.request().kind)) {
-    return absl::DataLossError(absl::StrCat("model selection: a round answered '", kind,
-                                            "' where '", scores::KindName(driver.request().kind),
-                                            "' was asked"));
-  }
-  if (driver.request().kind == SelectionRequest::Kind::kFits) {
-    SCV_ASSIGN_OR_RETURN(std::vector<scores::ModelSiteResult> r,
-                         scores::ModelResultsFromJson(pooled.value("models", json())));
-    return driver.AddFits(r);
-  }
-  SCV_ASSIGN_OR_RETURN(std::vector<scores::PartMoments> m,
-                       scores::MomentsFromJson(pooled.value("moments", json())));
-  return driver.request().kind == SelectionRequest::Kind::kSums ? driver.AddSums(m)
-                                                                : driver.AddSquares(m);
-}
-
-// The pooled answers of this round's sites, as Feed reads them.
-absl::StatusOr<json> Pool(SelectionRequest::Kind kind, const std::vector<json>& answers) {
+// The pooled answers of this round's sites.
+absl::StatusOr<wire::SelectionAggregates> Pool(
+    SelectionRequest::Kind kind, const std::vector<wire::SelectionAggregates>& answers) {
   if (answers.empty()) return absl::FailedPreconditionError("no site could take part");
-  json pooled = {{"kind", scores::KindName(kind)}};
+  wire::SelectionAggregates pooled;
+  pooled.kind = kind;
   if (kind == SelectionRequest::Kind::kFits) {
     std::vector<std::vector<scores::ModelSiteResult>> sites;
-    for (const json& a : answers) {
-      SCV_ASSIGN_OR_RETURN(std::vector<scores::ModelSiteResult> r,
-                           scores::ModelResultsFromJson(a.value("models", json())));
-      sites.push_back(std::move(r));
-    }
-    SCV_ASSIGN_OR_RETURN(std::vector<scores::ModelSiteResult> total,
-                         scores::PoolModelResults(sites));
-    pooled["models"] = scores::ModelResultsToJson(total);
+    for (const wire::SelectionAggregates& a : answers) sites.push_back(a.models);
+    SCV_ASSIGN_OR_RETURN(pooled.models, scores::PoolModelResults(sites));
     return pooled;
   }
   std::vector<std::vector<scores::PartMoments>> sites;
-  for (const json& a : answers) {
-    SCV_ASSIGN_OR_RETURN(std::vector<scores::PartMoments> m,
-                         scores::MomentsFromJson(a.value("moments", json())));
-    sites.push_back(std::move(m));
-  }
-  SCV_ASSIGN_OR_RETURN(std::vector<scores::PartMoments> total, scores::PoolMoments(sites));
-  pooled["moments"] = scores::MomentsToJson(total);
+  for (const wire::SelectionAggregates& a : answers) sites.push_back(a.moments);
+  SCV_ASSIGN_OR_RETURN(pooled.moments, scores::PoolMoments(sites));
   return pooled;
 }
 
@@ -116,41 +73,45 @@ absl::Status Prefixed(const absl::Status& status, absl::string_view where) {
   return absl::Status(status.code(), absl::StrCat(where, status.message()));
 }
 
+// A refusal stored before the upload checks existed (its reason not a string): still a refusal.
+bool StoredRefusal(const std::string& result_json) {
+  const json j = json::parse(result_json, nullptr, false);
+  return j.is_object() && j.contains("status") && j.at("status") == "refused";
+}
+
 // One round's results sorted into the answers to pool and the sites left out.
 struct Sorted {
-  std::vector<json> answers;
-  json sites = json::array();     // answered, sorted
-  json refused = json::array();   // by their release policy
-  json rejected = json::array();  // answers that do not fit the study (defence in depth)
+  std::vector<wire::SelectionAggregates> answers;
+  std::vector<std::string> sites;                 // answered, sorted
+  std::vector<wire::SelectionSiteNote> refused;   // by their release policy
+  std::vector<wire::SelectionSiteNote> rejected;  // answers that do not fit the study
 };
 
-// `first_sites`: round 0's sites (null in round 0); a site outside them takes no part later,
+// `first_sites`: round 0's sites (none in round 0); a site outside them takes no part later,
 // as a Newton fit cannot gain rows midway.
-Sorted SortResults(const std::vector<ResultRecord>& results, const scores::SelectionRequest& asked,
-                   const scores::SelectionShape& shape, const json& first_sites) {
+Sorted SortResults(const std::vector<ResultRecord>& results, const SelectionRequest& asked,
+                   const wire::SelectionShape& shape,
+                   const std::optional<std::vector<std::string>>& first_sites) {
   Sorted out;
   for (const ResultRecord& r : results) {
-    json j = json::parse(r.result_json, nullptr, false);
-    const bool refused = j.is_object() && j.contains("status") && j.at("status").is_string() &&
-                         j.at("status").get<std::string>() == "refused";
-    if (refused) {
-      const json reason =
-          j.contains("reason") && j.at("reason").is_string() ? j.at("reason") : json("");
-      out.refused.push_back({{"site", r.site_id}, {"reason", reason}});
+    absl::StatusOr<wire::SelectionSiteAnswer> answer =
+        wire::ParseSelectionSiteAnswer(r.result_json);
+    if ((answer.ok() && answer->refused) || (!answer.ok() && StoredRefusal(r.result_json))) {
+      out.refused.push_back({r.site_id, answer.ok() ? answer->reason : ""});
       continue;
     }
-    absl::Status fits = j.is_object() ? scores::CheckAnswer(j, asked, shape)
-                                      : absl::InvalidArgumentError("not a JSON object");
-    if (fits.ok() && !first_sites.is_null() &&
-        std::find(first_sites.begin(), first_sites.end(), json(r.site_id)) == first_sites.end()) {
+    absl::Status fits =
+        answer.ok() ? wire::CheckAnswer(answer->aggregates, asked, shape) : answer.status();
+    if (fits.ok() && first_sites &&
+        std::find(first_sites->begin(), first_sites->end(), r.site_id) == first_sites->end()) {
       fits = absl::FailedPreconditionError("not among round 0's sites");
     }
     if (!fits.ok()) {
-      out.rejected.push_back({{"site", r.site_id}, {"reason", std::string(fits.message())}});
+      out.rejected.push_back({r.site_id, std::string(fits.message())});
       continue;
     }
     out.sites.push_back(r.site_id);
-    out.answers.push_back(std::move(j));
+    out.answers.push_back(std::move(answer->aggregates));
   }
   std::sort(out.sites.begin(), out.sites.end());
   return out;
@@ -160,17 +121,21 @@ Sorted SortResults(const std::vector<ResultRecord>& results, const scores::Selec
 // and round 0's sites. Kept in memory between rounds so that a close costs one round's work;
 // rebuilt from the stored rounds after a restart.
 struct Resume {
+  std::string study_id;
   uint32_t round = 0;      // the round whose answers the driver awaits
-  std::string spec_json;   // the study's
   size_t last_result = 0;  // hash of round - 1's stored result_json (0 for round 0)
   scores::SelectionDriver driver;
-  json first_sites;
+  std::optional<std::vector<std::string>> first_sites;
 };
 
 class SelectionStudyLogic : public StudyLogic {
  public:
-  absl::Status ValidateSpec(const v1::StudySpec& spec) const {
-    return scores::ParseSelectionSpec(spec.spec_json()).status();
+  explicit SelectionStudyLogic(wire::SelectionSpec spec)
+      : spec_(std::move(spec)), shape_(wire::ShapeOf(spec_)) {}
+
+  static absl::StatusOr<std::unique_ptr<StudyLogic>> Create(const v1::StudySpec& spec) {
+    SCV_ASSIGN_OR_RETURN(wire::SelectionSpec parsed, wire::ParseSelectionSpec(spec.spec_json()));
+    return std::make_unique<SelectionStudyLogic>(std::move(parsed));
   }
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
@@ -182,148 +147,128 @@ class SelectionStudyLogic : public StudyLogic {
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
-    const std::string where = absl::StrCat("model selection: site ", task.site_id, ": ");
-    try {
-      return Prefixed(Validate(header, weights, input), where);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "malformed result_json: ", e.what()));
+    if (weights != nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("model selection: site ", task.site_id,
+                                                     ": ANALYZE results carry no weights"));
     }
+    return Prefixed(Validate(header, input),
+                    absl::StrCat("model selection: site ", task.site_id, ": "));
   }
 
   absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,
                                           const protocol::TensorSet* input,
                                           const std::vector<ResultRecord>& results,
-                                          const std::vector<RoundRecord>& history) const override {
-    try {
-      return Close(study, round, results, history);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model selection: round ", round, ": malformed input: ", e.what()));
-    }
-  }
+                                          const std::vector<RoundRecord>& history) const override;
 
  private:
-  // The checks against the round's request; for the sums request (no checkpoint) against the
-  // shape the answer claims, CloseRound then checks it against the spec.
-  static absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* weights,
-                               const protocol::TensorSet* input) {
-    if (weights != nullptr) return absl::InvalidArgumentError("ANALYZE results carry no weights");
-    const json j = json::parse(header.result_json(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return absl::InvalidArgumentError("result_json is not a JSON object");
-    }
-    const json status = j.contains("status") ? j.at("status") : json();
-    if (status == "refused") {
-      if (!j.contains("reason") || !j.at("reason").is_string()) {
-        return absl::InvalidArgumentError("result_json: a refusal's 'reason' must be a string");
-      }
-      return absl::OkStatus();
-    }
-    if (status != "ok") {
-      return absl::InvalidArgumentError(R"(result_json: 'status' must be "ok" or "refused")");
-    }
-    SCV_ASSIGN_OR_RETURN(const scores::SelectionShape shape, scores::ClaimedShape(input, j));
-    SCV_ASSIGN_OR_RETURN(const SelectionRequest request, scores::RequestFromTensors(input, shape));
-    return scores::CheckAnswer(j, request, shape);
+  // The checks against the round's request, and against the study's shape.
+  absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input) const {
+    SCV_ASSIGN_OR_RETURN(const wire::SelectionSiteAnswer answer,
+                         wire::ParseSelectionSiteAnswer(header.result_json()));
+    if (answer.refused) return absl::OkStatus();
+    SCV_ASSIGN_OR_RETURN(const SelectionRequest request, wire::RequestFromTensors(input, shape_));
+    return wire::CheckAnswer(answer.aggregates, request, shape_);
   }
 
-  // The driver awaiting round `round`'s answers: the cached one when it is this study's at this
-  // round after this very history, else rebuilt by replaying the stored rounds.
   absl::StatusOr<Resume> Restore(const StudyRecord& study, uint32_t round,
-                                 const scores::SelectionSpec& spec,
-                                 const std::vector<RoundRecord>& history) const {
-    const size_t last = history.empty() ? 0 : std::hash<std::string>()(history.back().result_json);
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = cache_.find(study.study_id);
-      if (it != cache_.end()) {
-        Resume cached = std::move(it->second);
-        cache_.erase(it);
-        if (cached.round == round && cached.spec_json == study.spec.spec_json() &&
-            cached.last_result == last) {
-          return cached;
-        }
-      }
-    }
-    SCV_ASSIGN_OR_RETURN(scores::SelectionDriver driver,
-                         scores::SelectionDriver::Create(spec.variables, spec.options));
-    Resume resume{round, study.spec.spec_json(), last, std::move(driver), json()};
-    for (const RoundRecord& past : history) {
-      const json j = json::parse(past.result_json, nullptr, false);
-      if (!j.is_object() || !j.contains(kReplayKey)) {
-        return absl::DataLossError(absl::StrCat("round ", past.round, ": no pooled answers"));
-      }
-      if (resume.first_sites.is_null()) resume.first_sites = j.value("sites", json::array());
-      SCV_RETURN_IF_ERROR(Feed(resume.driver, j.at(kReplayKey)));
-    }
-    return resume;
-  }
+                                 const std::vector<RoundRecord>& history) const;
 
-  void Remember(const std::string& study_id, Resume resume) const {
+  void Remember(Resume resume) const {
     absl::MutexLock lock(&mu_);
-    // Studies abandoned midway leave an entry; a few dozen at most are kept.
-    if (cache_.size() >= kMaxCached) cache_.erase(cache_.begin());
-    cache_.insert_or_assign(study_id, std::move(resume));
+    cached_ = std::move(resume);
   }
 
-  absl::StatusOr<RoundOutcome> Close(const StudyRecord& study, uint32_t round,
-                                     const std::vector<ResultRecord>& results,
-                                     const std::vector<RoundRecord>& history) const {
-    SCV_ASSIGN_OR_RETURN(const scores::SelectionSpec spec,
-                         scores::ParseSelectionSpec(study.spec.spec_json()));
-    SCV_ASSIGN_OR_RETURN(Resume resume, Restore(study, round, spec, history));
-    scores::SelectionDriver& driver = resume.driver;
-    Sorted sorted =
-        SortResults(results, driver.request(), scores::ShapeOf(spec), resume.first_sites);
-    if (!resume.first_sites.is_null() && sorted.sites != resume.first_sites) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("sites ", sorted.sites.dump(), " answered, round 0 had ",
-                       resume.first_sites.dump(), ": the fits need the same sites in every round"));
-    }
-    const std::string stage = driver.stage();
-    const size_t num_models = driver.request().models.size();
-    SCV_ASSIGN_OR_RETURN(json pooled, Pool(driver.request().kind, sorted.answers));
-    SCV_RETURN_IF_ERROR(Feed(driver, pooled));
-    RoundOutcome out;
-    json result = {{"analysis", "model_selection"}, {"stage", stage},
-                   {"models", num_models},          {kReplayKey, pooled},
-                   {"sites", sorted.sites},         {"refused", sorted.refused},
-                   {"rejected", sorted.rejected}};
-    out.metrics["models"] = static_cast<double>(num_models);
-    out.metrics["sites"] = static_cast<double>(sorted.sites.size());
-    if (driver.done()) {
-      SCV_ASSIGN_OR_RETURN(const scores::FederatedSelection selection, driver.Result());
-      result["selection"] = SelectionJson(selection);
-      result["selection"]["rounds"] = round + 1;
-      result["selection"]["outcome"] = spec.outcome;
-      out.metrics["mean_cv_auc"] = selection.cv_auc;
-      out.study_done = true;
-    } else {
-      out.weights = scores::RequestToTensors(driver.request());
-    }
-    out.result_json = result.dump();
-    if (!out.study_done) {
-      if (resume.first_sites.is_null()) resume.first_sites = sorted.sites;
-      resume.round = round + 1;
-      resume.last_result = std::hash<std::string>()(out.result_json);
-      Remember(study.study_id, std::move(resume));
-    }
-    return out;
-  }
-
-  static constexpr size_t kMaxCached = 64;
+  const wire::SelectionSpec spec_;
+  const wire::SelectionShape shape_;
   mutable absl::Mutex mu_;
-  mutable absl::flat_hash_map<std::string, Resume> cache_ ABSL_GUARDED_BY(mu_);
+  mutable std::optional<Resume> cached_ ABSL_GUARDED_BY(mu_);
 };
+
+// The driver awaiting round `round`'s answers: the cached one when it is this study's at this
+// round after this very history, else rebuilt by replaying the stored rounds (each keeps its
+// pooled answers under kReplayKey).
+absl::StatusOr<Resume> SelectionStudyLogic::Restore(const StudyRecord& study, uint32_t round,
+                                                    const std::vector<RoundRecord>& history) const {
+  const size_t last = history.empty() ? 0 : std::hash<std::string>()(history.back().result_json);
+  {
+    absl::MutexLock lock(&mu_);
+    if (cached_) {
+      Resume cached = std::move(*cached_);
+      cached_.reset();
+      if (cached.study_id == study.study_id && cached.round == round &&
+          cached.last_result == last) {
+        return cached;
+      }
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(scores::SelectionDriver driver,
+                       scores::SelectionDriver::Create(spec_.variables, spec_.options));
+  Resume resume{study.study_id, round, last, std::move(driver), std::nullopt};
+  for (const RoundRecord& past : history) {
+    const auto loss = [&](absl::string_view why) {
+      return absl::DataLossError(absl::StrCat("round ", past.round, ": ", why));
+    };
+    json j = json::parse(past.result_json, nullptr, false);
+    if (!j.is_object() || !j.contains(kReplayKey)) return loss("no pooled answers");
+    absl::StatusOr<wire::SelectionAggregates> pooled = wire::AggregatesFromJson(j.at(kReplayKey));
+    if (!pooled.ok()) return loss(pooled.status().message());
+    j.erase(kReplayKey);
+    absl::StatusOr<wire::SelectionRoundResult> stored = wire::ParseSelectionRoundResult(j.dump());
+    if (!stored.ok()) return loss(stored.status().message());
+    if (!resume.first_sites) resume.first_sites = stored->sites;
+    SCV_RETURN_IF_ERROR(Feed(resume.driver, *pooled));
+  }
+  return resume;
+}
+
+absl::StatusOr<RoundOutcome> SelectionStudyLogic::CloseRound(
+    const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+    const std::vector<ResultRecord>& results, const std::vector<RoundRecord>& history) const {
+  SCV_ASSIGN_OR_RETURN(Resume resume, Restore(study, round, history));
+  scores::SelectionDriver& driver = resume.driver;
+  Sorted sorted = SortResults(results, driver.request(), shape_, resume.first_sites);
+  if (resume.first_sites && sorted.sites != *resume.first_sites) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("sites [", absl::StrJoin(sorted.sites, ", "), "] answered, round 0 had [",
+                     absl::StrJoin(*resume.first_sites, ", "),
+                     "]: the fits need the same sites in every round"));
+  }
+  wire::SelectionRoundResult result;
+  result.stage = driver.stage();
+  result.models = static_cast<int64_t>(driver.request().models.size());
+  SCV_ASSIGN_OR_RETURN(const wire::SelectionAggregates pooled,
+                       Pool(driver.request().kind, sorted.answers));
+  SCV_RETURN_IF_ERROR(Feed(driver, pooled));
+  result.sites = sorted.sites;
+  result.refused = std::move(sorted.refused);
+  result.rejected = std::move(sorted.rejected);
+  RoundOutcome out;
+  out.metrics["models"] = static_cast<double>(result.models);
+  out.metrics["sites"] = static_cast<double>(result.sites.size());
+  if (driver.done()) {
+    SCV_ASSIGN_OR_RETURN(scores::FederatedSelection selection, driver.Result());
+    out.metrics["mean_cv_auc"] = selection.cv_auc;
+    result.selection =
+        wire::SelectionOutcome{spec_.outcome, static_cast<int>(round) + 1, std::move(selection)};
+    out.study_done = true;
+  } else {
+    out.weights = wire::RequestToTensors(driver.request());
+  }
+  // The pooled answers are kept for a replay after a restart; the coordinator never sees them.
+  json stored = json::parse(wire::ToJson(result));
+  stored[kReplayKey] = wire::AggregatesToJson(pooled);
+  out.result_json = stored.dump();
+  if (!out.study_done) {
+    if (!resume.first_sites) resume.first_sites = result.sites;
+    resume.round = round + 1;
+    resume.last_result = std::hash<std::string>()(out.result_json);
+    Remember(std::move(resume));
+  }
+  return out;
+}
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<StudyLogic>> CreateSelectionStudyLogic(const v1::StudySpec& spec) {
-  auto logic = std::make_unique<SelectionStudyLogic>();
-  SCV_RETURN_IF_ERROR(logic->ValidateSpec(spec));
-  return logic;
-}
-
-SCANCOV_REGISTER_STUDY_LOGIC(model_selection, &CreateSelectionStudyLogic);
+SCANCOV_REGISTER_STUDY_LOGIC(model_selection, &SelectionStudyLogic::Create);
 
 }  // namespace scancov::aggregator

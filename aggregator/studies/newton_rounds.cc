@@ -49,4 +49,15 @@ absl::StatusOr<stats::LogisticNewtonCoordinator> ReplayNewton(
   return newton;
 }
 
+absl::StatusOr<stats::LogisticNewtonCoordinator> ReplayNewton(
+    int num_coefficients, const stats::LogisticOptions& options,
+    const std::vector<stats::LogisticSiteSummary>& earlier,
+    const stats::LogisticSiteSummary& current) {
+  SCV_ASSIGN_OR_RETURN(stats::LogisticNewtonCoordinator newton,
+                       stats::LogisticNewtonCoordinator::Create(num_coefficients, options));
+  for (const stats::LogisticSiteSummary& s : earlier) SCV_RETURN_IF_ERROR(newton.Update({s}));
+  SCV_RETURN_IF_ERROR(newton.Update({current}));
+  return newton;
+}
+
 }  // namespace scancov::aggregator

@@ -6,11 +6,25 @@
 #include "aggregator/server/study_logic.h"
 #include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 namespace {
 
 using json = nlohmann::json;
+using wire::kTercileCandidates;
+
+protocol::TensorSet TercileCheckpoint(const std::vector<double>& beta,
+                                      const std::vector<double>& candidates) {
+  return wire::ToTensors(wire::LogisticCheckpoint{beta, candidates});
+}
+
+wire::LogisticSpec Spec() {
+  wire::LogisticSpec spec;
+  spec.outcome = "severe";
+  spec.features = {{"age"}};
+  return spec;
+}
 
 // Three sites' training linear predictors (30 rows, a tie, two beyond [-30, 30]).
 const std::vector<std::vector<double>> kEta = {
@@ -22,8 +36,7 @@ StudyRecord Study() {
   StudyRecord study;
   study.study_id = "refit";
   study.spec.set_kind(v1::STUDY_KIND_ANALYSIS);
-  study.spec.set_spec_json(
-      R"({"analysis": "logistic_regression", "outcome": "severe", "features": ["age"]})");
+  study.spec.set_spec_json(wire::ToJson(Spec()));
   return study;
 }
 
@@ -38,9 +51,14 @@ std::unique_ptr<StudyLogic> MakeLogisticStudyLogic() {
 RoundRecord ConvergedRound(int64_t n) {
   RoundRecord r;
   r.round = 6;
-  r.result_json = json{{"analysis", "logistic_regression"},
-                       {"fit", {{"n", n}, {"events", 10}, {"coefficients", json::array()}}}}
-                      .dump();
+  wire::LogisticRoundResult converged;
+  converged.sites = 3;
+  converged.pooled_summary.beta = {0.5, 0.1};
+  converged.fit.emplace();
+  converged.fit->n = n;
+  converged.fit->events = 10;
+  converged.fit->coefficients = {{wire::kInterceptTerm, 0.5}, {"age", 0.1}};
+  r.result_json = wire::ToJson(converged);
   return r;
 }
 
@@ -53,11 +71,11 @@ std::vector<ResultRecord> Answers(const protocol::TensorSet& input, int extra_ro
     r.site_id = "site" + std::to_string(s);
     const int64_t n_rows =
         static_cast<int64_t>(kEta[s].size()) + (s == 0 ? extra_rows_at_site0 : 0);
-    r.result_json = json{{"status", "ok"},
-                         {"phase", "terciles"},
-                         {"n_rows", n_rows},
-                         {"tercile_counts", stats::CountAtOrBelow(kEta[s], candidates)}}
-                        .dump();
+    wire::LogisticSiteAnswer answer;
+    answer.terciles = true;
+    answer.n_rows = n_rows;
+    answer.tercile_counts = stats::CountAtOrBelow(kEta[s], candidates);
+    r.result_json = wire::ToJson(answer);
     results.push_back(r);
   }
   return results;
@@ -134,16 +152,7 @@ TEST(TercileRoundsTest, AStoreThatDisagreesWithTheSearchIsDataLoss) {
 }
 
 TEST(TercileRoundsTest, MalformedSiteAnswersAreRejected) {
-  const auto ok = json::parse(R"({"n_rows": 5, "tercile_counts": [0, 2, 2, 5]})");
-  EXPECT_TRUE(ValidateTercileCounts(ok, 4).ok());
-  EXPECT_EQ(ValidateTercileCounts(ok, 5).code(), absl::StatusCode::kInvalidArgument);
-  for (const char* bad : {R"({"n_rows": 5, "tercile_counts": [0, 3, 2, 5]})",
-                          R"({"n_rows": 4, "tercile_counts": [0, 2, 2, 5]})",
-                          R"({"n_rows": 5, "tercile_counts": [0, 2, 2.5, 5]})",
-                          R"({"tercile_counts": [0, 2, 2, 5]})", R"({"n_rows": 5})"}) {
-    EXPECT_EQ(ValidateTercileCounts(json::parse(bad), 4).code(), absl::StatusCode::kInvalidArgument)
-        << bad;
-  }
+  // The answer's own checks: protocol/wire/logistic_regression_test.cc.
   // Through the study logic: a terciles task's upload is checked against its candidates.
   std::unique_ptr<StudyLogic> logic = MakeLogisticStudyLogic();
   const protocol::TensorSet input = TercileCheckpoint({0.0, 1.0}, {-1.0, 0.0, 1.0});
@@ -179,8 +188,7 @@ TEST(TercileRoundsTest, MalformedLogisticAnswersAreRefusedAtUploadAndNeverThrow)
   // A stored answer that predates the checks: closing the round reports it, it does not throw.
   StudyRecord study;
   study.spec.add_sites("igr");
-  study.spec.set_spec_json(R"({"analysis": "logistic_regression", "outcome": "severe",
-                               "features": ["age"]})");
+  study.spec.set_spec_json(wire::ToJson(Spec()));
   std::vector<ResultRecord> results(1);
   results[0].site_id = "igr";
   results[0].result_json = R"({"status": "refused", "reason": 42})";
@@ -193,7 +201,8 @@ TEST(TercileRoundsTest, MalformedLogisticAnswersAreRefusedAtUploadAndNeverThrow)
   // A spec with a field of the wrong type is refused at creation, not thrown.
   v1::StudySpec spec;
   spec.set_kind(v1::STUDY_KIND_ANALYSIS);
-  spec.set_study_kind("logistic_regression");
+  spec.set_study_kind(
+      std::string(protocol::StudyKindName(protocol::StudyKind::logistic_regression)));
   for (const char* bad : {R"({"outcome": 5, "features": ["age"]})",
                           R"({"outcome": "severe", "features": [{"name": 3}]})",
                           R"({"outcome": "severe", "features": ["age"], "l2": "x"})"}) {
@@ -209,9 +218,11 @@ TEST(TercileRoundsTest, TiedScoresGiveAnErrorNotThresholds) {
   while (!search->done()) {
     ASSERT_TRUE(search->Update(stats::CountAtOrBelow(eta, search->Candidates())).ok());
   }
-  const json t = TercilesJson(*search);
-  EXPECT_FALSE(t.contains("terciles"));
-  EXPECT_TRUE(t.contains("terciles_error")) << t.dump();
+  wire::LogisticModelFit fit;
+  AddTerciles(*search, fit);
+  EXPECT_TRUE(fit.terciles.empty());
+  EXPECT_FALSE(fit.terciles_error.empty());
+  EXPECT_EQ(fit.terciles_rounds, search->rounds());
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-// The federated multivariable selection (selection_site.h, selection_driver.h, selection_wire.h)
-// against the pooled pipeline (multivariable_pipeline.h): with one site holding the whole table
-// every step, AUC, penalty and coefficient must be the pooled one; with several sites on data
-// with a known answer it must find the signal. Requests and answers go through the wire format
-// (tensors and JSON) as over the network.
+// The federated multivariable selection (selection_site.h, selection_driver.h) against the
+// pooled pipeline (multivariable_pipeline.h): with one site holding the whole table every step,
+// AUC, penalty and coefficient must be the pooled one; with several sites on data with a known
+// answer it must find the signal. Requests and answers go through the wire format (tensors and
+// JSON, protocol/wire/model_selection.h) as over the network.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -17,13 +17,25 @@
 #include "models/scores/multivariable_pipeline.h"
 #include "models/scores/selection_driver.h"
 #include "models/scores/selection_site.h"
-#include "models/scores/selection_wire.h"
 #include "models/scores/stratified_folds.h"
+#include "protocol/wire/model_selection.h"
 #include "sites/cohort/cohort_generator.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::scores {
 namespace {
+
+using wire::CheckAnswer;
+using wire::KindName;
+using wire::ModelResultsFromJson;
+using wire::ModelResultsToJson;
+using wire::MomentsFromJson;
+using wire::MomentsToJson;
+using wire::ParseSelectionSpec;
+using wire::RequestFromTensors;
+using wire::RequestToTensors;
+using wire::SelectionShape;
+using wire::SelectionSpec;
 
 struct FederatedRun {
   FederatedSelection selection;

@@ -2,17 +2,14 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "models/scores/selection_site.h"
-#include "models/scores/selection_wire.h"
+#include "protocol/wire/model_selection.h"
 
 namespace scancov::node {
 namespace {
-
-using nlohmann::json;
 
 // The rows as the pipeline's table, columns in the spec's order.
 absl::StatusOr<scores::TrainingTable> ToTable(const TabularRows& rows,
@@ -35,7 +32,7 @@ absl::StatusOr<scores::TrainingTable> ToTable(const TabularRows& rows,
 }
 
 // Why the site takes no part, or "" when it does.
-std::string RefusalReason(const scores::SelectionSpec& spec, const privacy::ReleasePolicy& policy,
+std::string RefusalReason(const wire::SelectionSpec& spec, const privacy::ReleasePolicy& policy,
                           int64_t events, int64_t non_events) {
   for (const std::string& v : spec.variables) {
     if (!privacy::IsVariableAllowed(policy, v)) {
@@ -50,24 +47,22 @@ std::string RefusalReason(const scores::SelectionSpec& spec, const privacy::Rele
   return "";
 }
 
-absl::StatusOr<json> Answer(const scores::SelectionSite& site,
-                            const scores::SelectionRequest& request) {
-  json out = {{"kind", scores::KindName(request.kind)}};
+absl::StatusOr<wire::SelectionAggregates> Answer(const scores::SelectionSite& site,
+                                                 const scores::SelectionRequest& request) {
+  wire::SelectionAggregates out;
+  out.kind = request.kind;
   switch (request.kind) {
     case scores::SelectionRequest::Kind::kSums:
-      out["moments"] = scores::MomentsToJson(site.Sums());
+      out.moments = site.Sums();
       break;
     case scores::SelectionRequest::Kind::kSquares: {
       std::vector<Eigen::VectorXd> means;
       for (const scores::Standardization& s : request.parts) means.push_back(s.means);
-      SCV_ASSIGN_OR_RETURN(const std::vector<scores::PartMoments> m, site.Squares(means));
-      out["moments"] = scores::MomentsToJson(m);
+      SCV_ASSIGN_OR_RETURN(out.moments, site.Squares(means));
       break;
     }
     case scores::SelectionRequest::Kind::kFits: {
-      SCV_ASSIGN_OR_RETURN(const std::vector<scores::ModelSiteResult> r,
-                           site.Evaluate(request.parts, request.models));
-      out["models"] = scores::ModelResultsToJson(r);
+      SCV_ASSIGN_OR_RETURN(out.models, site.Evaluate(request.parts, request.models));
       break;
     }
   }
@@ -80,14 +75,15 @@ absl::StatusOr<TaskOutcome> RunModelSelection(const v1::Task& task,
                                               const protocol::TensorSet* request,
                                               DatasetSource& data,
                                               const privacy::ReleasePolicy& policy) {
-  SCV_ASSIGN_OR_RETURN(const scores::SelectionSpec spec,
-                       scores::ParseSelectionSpec(task.spec_json()));
+  SCV_ASSIGN_OR_RETURN(const wire::SelectionSpec spec, wire::ParseSelectionSpec(task.spec_json()));
   SCV_ASSIGN_OR_RETURN(const scores::SelectionRequest asked,
-                       scores::RequestFromTensors(request, scores::ShapeOf(spec)));
+                       wire::RequestFromTensors(request, wire::ShapeOf(spec)));
   TaskOutcome out;
   const auto refuse = [&out](const std::string& reason) {
-    out.result_json =
-        json{{"analysis", "model_selection"}, {"status", "refused"}, {"reason", reason}}.dump();
+    wire::SelectionSiteAnswer refusal;
+    refusal.refused = true;
+    refusal.reason = reason;
+    out.result_json = wire::ToJson(refusal);
     return out;
   };
   for (const std::string& v : spec.variables) {  // a kept-back variable is not even read
@@ -110,12 +106,11 @@ absl::StatusOr<TaskOutcome> RunModelSelection(const v1::Task& task,
   if (absl::IsFailedPrecondition(site.status()))
     return refuse(std::string(site.status().message()));
   if (!site.ok()) return site.status();
-  SCV_ASSIGN_OR_RETURN(json answer, Answer(*site, asked));
-  answer["analysis"] = "model_selection";
-  answer["suppressed"] = site->suppressed();  // names only: treated as missing at this site
-  answer["status"] = "ok";
+  wire::SelectionSiteAnswer answer;
+  SCV_ASSIGN_OR_RETURN(answer.aggregates, Answer(*site, asked));
+  answer.suppressed = site->suppressed();  // names only: treated as missing at this site
   out.num_samples = rows.keys.size();
-  out.result_json = answer.dump();
+  out.result_json = wire::ToJson(answer);
   return out;
 }
 

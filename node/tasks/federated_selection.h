@@ -1,7 +1,8 @@
-// The site's side of the federated multivariable model selection (aggregator/selection_study.cc,
-// models/scores/selection_driver.h): the site's rows of the study's variables (raw canonical
-// units, missing as missing: imputation happens inside the model), its own stratified folds,
-// and per round the aggregates the round's checkpoint asks for (per-part sums, squared
+// The site's side of the federated multivariable model selection
+// (aggregator/studies/model_selection_study.cc, models/scores/selection_driver.h; spec, requests
+// and answers in protocol/wire/model_selection.h): the site's rows of the study's variables (raw
+// canonical units, missing as missing: imputation happens inside the model), its own stratified
+// folds, and per round the aggregates the round's checkpoint asks for (per-part sums, squared
 // deviations, or logistic summaries and held-out AUCs of every requested model). No row, no
 // individual value and no patient key leaves the site.
 //

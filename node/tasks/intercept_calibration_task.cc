@@ -1,31 +1,29 @@
 // The intercept_calibration kind at the node: the site's score equations for a published
 // model's intercept (node/tasks/intercept_calibration.h). It reads the admission variables the
-// site releases (a published model's inputs) and the outcome.
+// site releases (a published model's inputs) and the outcome. Spec and answers:
+// protocol/wire/intercept_calibration.h.
 #include <memory>
-#include <nlohmann/json.hpp>
 
-#include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "node/tasks/intercept_calibration.h"
 #include "node/tasks/task_plugin.h"
+#include "protocol/wire/intercept_calibration.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::node {
 namespace {
-
-using nlohmann::json;
 
 class InterceptCalibrationTask : public TaskPlugin {
  public:
   explicit InterceptCalibrationTask(const NodeContext& context) : context_(context) {}
 
   absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    const json j = json::parse(task.spec_json().empty() ? "{}" : task.spec_json(), nullptr, false);
-    if (!j.is_object()) return absl::InvalidArgumentError("spec_json: not a JSON object");
+    SCV_ASSIGN_OR_RETURN(const wire::InterceptSpec spec,
+                         wire::ParseInterceptSpec(task.spec_json()));
     TaskDeclaration d;
     for (const sites::VariableSpec& v : sites::AdmissionVariables()) d.variables.push_back(v.name);
-    d.outcome = j.value("outcome", std::string());
-    d.requested_min_cell_count = j.value("min_cell_count", 0);
+    d.outcome = spec.outcome;
+    d.requested_min_cell_count = spec.min_cell_count;
     return d;
   }
 

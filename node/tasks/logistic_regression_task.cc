@@ -1,34 +1,29 @@
 // The logistic_regression kind at the node: the site's gradient, information and
 // log-likelihood at the round's coefficients, and the terciles rounds' counts
 // (node/tasks/federated_logistic.h). It reads the study's features and outcome only.
+// Spec and answers: protocol/wire/logistic_regression.h.
 #include <memory>
-#include <nlohmann/json.hpp>
 
-#include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "node/tabular_features.h"
 #include "node/tasks/federated_logistic.h"
 #include "node/tasks/task_plugin.h"
 #include "node/tasks/tercile_budget.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::node {
 namespace {
-
-using nlohmann::json;
 
 class LogisticRegressionTask : public TaskPlugin {
  public:
   explicit LogisticRegressionTask(const NodeContext& context) : context_(context) {}
 
   absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
+    SCV_ASSIGN_OR_RETURN(const wire::LogisticSpec spec, wire::ParseLogisticSpec(task.spec_json()));
     TaskDeclaration d;
-    for (const FeatureSpec& f : spec.features) d.variables.push_back(f.name);
+    d.variables = wire::FeatureNames(spec.features);
     d.outcome = spec.outcome;
-    const json j = json::parse(task.spec_json(), nullptr, false);
-    if (j.is_object() && j.contains("min_cell_count") && j.at("min_cell_count").is_number()) {
-      d.requested_min_cell_count = j.at("min_cell_count").get<int>();
-    }
+    d.requested_min_cell_count = spec.min_cell_count;
     return d;
   }
 

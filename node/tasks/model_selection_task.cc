@@ -1,27 +1,23 @@
 // The model_selection kind at the node: the site's answers to the federated multivariable
 // pipeline's requests (node/tasks/federated_selection.h). It reads the candidate variables and
-// the outcome only.
+// the outcome only. Spec, requests and answers: protocol/wire/model_selection.h.
 #include <memory>
-#include <nlohmann/json.hpp>
 
-#include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
-#include "models/scores/selection_spec.h"
 #include "node/tasks/federated_selection.h"
 #include "node/tasks/task_plugin.h"
+#include "protocol/wire/model_selection.h"
 
 namespace scancov::node {
 namespace {
-
-using nlohmann::json;
 
 class ModelSelectionTask : public TaskPlugin {
  public:
   explicit ModelSelectionTask(const NodeContext& context) : context_(context) {}
 
   absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    SCV_ASSIGN_OR_RETURN(const scores::SelectionSpec spec,
-                         scores::ParseSelectionSpec(task.spec_json()));
+    SCV_ASSIGN_OR_RETURN(const wire::SelectionSpec spec,
+                         wire::ParseSelectionSpec(task.spec_json()));
     TaskDeclaration d;
     d.variables = spec.variables;
     d.outcome = spec.outcome;

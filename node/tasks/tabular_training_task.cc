@@ -1,18 +1,15 @@
 // The tabular_training kind at the node: a small LibTorch model trained on the site's admission
 // rows (node/tasks/training_runner.h). It reads the study's features and outcome; its INIT and
-// TRAIN results carry the model's weights.
+// TRAIN results carry the model's weights. Spec and metrics: protocol/wire/tabular_training.h.
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "core/status_macros.h"
-#include "node/tabular_features.h"
 #include "node/tasks/task_plugin.h"
 #include "node/tasks/training_runner.h"
+#include "protocol/wire/tabular_training.h"
 
 namespace scancov::node {
 namespace {
-
-using nlohmann::json;
 
 bool SendsWeights(const v1::Task& task) {
   return task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
@@ -31,9 +28,10 @@ class TabularTrainingTask : public TaskPlugin {
   }
 
   absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
+    SCV_ASSIGN_OR_RETURN(const wire::TabularTrainingSpec spec,
+                         wire::ParseTabularTrainingSpec(task.spec_json()));
     TaskDeclaration d;
-    for (const FeatureSpec& f : spec.features) d.variables.push_back(f.name);
+    d.variables = wire::FeatureNames(spec.features);
     d.outcome = spec.outcome;
     d.releases_weights = SendsWeights(task);
     return d;

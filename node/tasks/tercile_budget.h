@@ -4,7 +4,8 @@
 // A terciles round (node/federated_logistic.h) counts the fit's rows with x'beta <= each of up
 // to 256 candidates. With beta = e_j (one coefficient 1, the others 0) and a fresh grid every
 // round, enough rounds would give variable j's empirical distribution at that grid. The study
-// needs few rounds (aggregator/tercile_rounds.h: usually 4) and one beta: the fitted model's.
+// needs few rounds (aggregator/studies/tercile_rounds.h: usually 4) and one beta: the fitted
+// model's.
 // So a node answers at most kMaxRoundsPerStudy terciles rounds per study id, all with the same
 // beta; each answered round is recorded with the SHA-256 of its beta and of its candidates,
 // and a round asked again (a retried task) is answered again only with the same candidates.
@@ -27,13 +28,14 @@
 
 #include "absl/status/statusor.h"
 #include "node/store/node_store.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::node {
 
 class TercileBudget {
  public:
-  // The same bound as the aggregator's search (aggregator/tercile_rounds.h kMaxTercileRounds).
-  static constexpr int kMaxRoundsPerStudy = 8;
+  // The same bound as the aggregator's search (protocol/wire/logistic_regression.h).
+  static constexpr int kMaxRoundsPerStudy = wire::kMaxTercileRounds;
 
   // In memory only.
   TercileBudget() = default;

@@ -5,6 +5,7 @@
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
 #include "models/stats/auc.h"
+#include "protocol/wire/tabular_training.h"
 
 namespace scancov::node {
 namespace {
@@ -26,34 +27,34 @@ uint64_t LocalSeed(uint64_t study_seed, uint32_t round, const std::string& site)
 }
 
 absl::Status AddEvaluation(const protocol::TensorSet& weights, const PreparedSplit& val,
-                           const v1::Task& task, const TabularTaskSpec& spec,
+                           const v1::Task& task, const wire::TabularTrainingSpec& spec,
                            const std::string& device, TaskOutcome* out) {
   if (val.rows == 0) return absl::OkStatus();
   SCV_ASSIGN_OR_RETURN(
       nn::EvalResult eval,
       nn::Evaluate(weights, ToTabular(val), task.plan().model(), spec.model_config_json, device));
-  out->metrics["global.val_loss"] = eval.loss;
-  out->metrics["global.val_accuracy"] = eval.accuracy;
-  out->metrics["global.n_val"] = static_cast<double>(val.rows);
+  out->metrics[wire::kGlobalValLoss] = eval.loss;
+  out->metrics[wire::kGlobalValAccuracy] = eval.accuracy;
+  out->metrics[wire::kGlobalValRows] = static_cast<double>(val.rows);
   std::vector<double> labels(val.y.begin(), val.y.end());
   absl::StatusOr<double> auc = stats::Auc(eval.probabilities, labels);
-  if (auc.ok()) out->metrics["global.val_auc"] = *auc;  // undefined with one class only
+  if (auc.ok()) out->metrics[wire::kGlobalValAuc] = *auc;  // undefined with one class only
   return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<PreparedData> TrainingTaskRunner::Prepare(const v1::Task& task,
-                                                         const TabularTaskSpec& spec) {
-  std::vector<std::string> names;
-  for (const FeatureSpec& f : spec.features) names.push_back(f.name);
-  SCV_ASSIGN_OR_RETURN(TabularRows rows, data_->Load(names, spec.outcome));
+                                                         const wire::TabularTrainingSpec& spec) {
+  SCV_ASSIGN_OR_RETURN(TabularRows rows,
+                       data_->Load(wire::FeatureNames(spec.features), spec.outcome));
   return PrepareTabular(rows, spec, task.plan().seed());
 }
 
 absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
                                                     const protocol::TensorSet* global) {
-  SCV_ASSIGN_OR_RETURN(TabularTaskSpec spec, ParseTabularTaskSpec(task.spec_json()));
+  SCV_ASSIGN_OR_RETURN(const wire::TabularTrainingSpec spec,
+                       wire::ParseTabularTrainingSpec(task.spec_json()));
   TaskOutcome out;
   const bool sends_weights =
       task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
@@ -101,8 +102,8 @@ absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
   SCV_ASSIGN_OR_RETURN(nn::TrainResult trained,
                        nn::TrainLocal(*global, ToTabular(data.train), config));
   out.num_samples = static_cast<uint64_t>(trained.num_samples);
-  out.metrics["local.train_loss_start"] = trained.metrics.loss_start;
-  out.metrics["local.train_loss_end"] = trained.metrics.loss_end;
+  out.metrics[wire::kLocalTrainLossStart] = trained.metrics.loss_start;
+  out.metrics[wire::kLocalTrainLossEnd] = trained.metrics.loss_end;
   out.weights = std::move(trained.weights);
   return out;
 }

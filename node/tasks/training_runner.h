@@ -1,9 +1,8 @@
 // TrainingTaskRunner: INIT_MODEL, TRAIN and EVALUATE tasks of a federated training study on the
 // site's admission data (tabular models from models/nn).
 //
-// TRAIN first evaluates the received global model on the site's validation split (metrics
-// "global.val_loss", "global.val_auc", "global.val_accuracy", "global.n_val"), then trains it
-// locally ("local.train_loss_start", "local.train_loss_end"); num_samples is the number of
+// TRAIN first evaluates the received global model on the site's validation split, then trains it
+// locally (spec and metrics: protocol/wire/tabular_training.h); num_samples is the number of
 // training rows, the FedAvg weight. EVALUATE reports the same global.* metrics with
 // num_samples = validation rows. INIT_MODEL returns the model initialised from plan.seed.
 //
@@ -16,6 +15,7 @@
 
 #include "node/tabular_features.h"
 #include "node/task_runner.h"
+#include "protocol/wire/tabular_training.h"
 
 namespace scancov::node {
 
@@ -35,7 +35,7 @@ class TrainingTaskRunner : public TaskRunner {
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
 
  private:
-  absl::StatusOr<PreparedData> Prepare(const v1::Task& task, const TabularTaskSpec& spec);
+  absl::StatusOr<PreparedData> Prepare(const v1::Task& task, const wire::TabularTrainingSpec& spec);
   DatasetSource* data_;
   TrainingRunnerOptions options_;
 };

@@ -1,4 +1,5 @@
-#include "models/scores/selection_spec.h"
+// The model_selection spec; the combined result is in model_selection_result.cc.
+#include "protocol/wire/model_selection.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,10 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 
-namespace scancov::scores {
+namespace scancov::wire {
 namespace {
 
 using nlohmann::json;
+using scores::PipelineOptions;
+
+constexpr char kKind[] = "model_selection";
 
 constexpr size_t kMaxPenalties = 16;
 // gRPC's default message limit is 4 MB; a site's answer travels in one UploadHeader.
@@ -116,6 +120,9 @@ absl::Status ParseOptions(const json& j, PipelineOptions& o) {
 absl::StatusOr<SelectionSpec> ParseSelectionSpec(const std::string& spec_json) {
   const json j = json::parse(spec_json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Bad("not a JSON object");
+  if (j.contains("analysis") && j.at("analysis") != kKind) {
+    return Bad(absl::StrCat("'analysis' must be \"", kKind, "\""));
+  }
   SelectionSpec spec;
   if (!j.contains("outcome") || !j.at("outcome").is_string() ||
       j.at("outcome").get<std::string>().empty()) {
@@ -157,4 +164,22 @@ absl::StatusOr<SelectionSpec> ParseSelectionSpec(const std::string& spec_json) {
   return spec;
 }
 
-}  // namespace scancov::scores
+std::string ToJson(const SelectionSpec& s) {
+  const PipelineOptions& o = s.options;
+  return json{{"analysis", kKind},
+              {"outcome", s.outcome},
+              {"variables", s.variables},
+              {"initial_variables", o.initial_variables},
+              {"penalty_grid", o.penalty_grid},
+              {"folds", o.num_folds},
+              {"age_bins", o.num_age_bins},
+              {"seed", o.seed},
+              {"age_variable", o.age_variable},
+              {"max_variables", o.max_variables},
+              {"min_auc_gain", o.min_auc_gain},
+              {"min_observed", o.min_observed},
+              {"min_cell_count", s.min_cell_count}}
+      .dump();
+}
+
+}  // namespace scancov::wire
