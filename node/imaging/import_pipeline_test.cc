@@ -2,7 +2,6 @@
 // adopted labels, cached volumes and CT features, against the phantoms' ground truth.
 #include "node/imaging/import_pipeline.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,11 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <tuple>
 
 #include "absl/strings/match.h"
 #include "node/imaging/ct_features.h"
 #include "node/imaging/test_util.h"
+#include "node/store/node_store.h"
 #include "node/imaging/volume_cache.h"
 
 namespace scancov::node {
@@ -67,7 +68,8 @@ DicomImportOptions Options(const std::string& root, FakeClock& clock) {
 
 TEST(ImportPipeline, RecordsEverySeriesWithItsLabelsCacheEntryAndFeatures) {
   const Export e = WriteExport("pipeline");
-  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  std::unique_ptr<NodeStore> store = *NodeStore::InMemory();
+  NodeStore& db = *store;
   FakeClock clock;
   const DicomImportOptions options = Options(e.root, clock);
   absl::StatusOr<DicomImportSummary> summary =
@@ -136,7 +138,8 @@ TEST(ImportPipeline, RecordsEverySeriesWithItsLabelsCacheEntryAndFeatures) {
 
 TEST(ImportPipeline, RerunReadsTheCacheAndReplacesTheRows) {
   const Export e = WriteExport("pipeline_rerun");
-  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  std::unique_ptr<NodeStore> store = *NodeStore::InMemory();
+  NodeStore& db = *store;
   FakeClock clock;
   const DicomImportOptions options = Options(e.root, clock);
   ASSERT_TRUE(ImportDicomFolder(db, TestPseudonymizer(), e.root + "/export", options).ok());
@@ -157,7 +160,8 @@ TEST(ImportPipeline, RerunReadsTheCacheAndReplacesTheRows) {
 
 TEST(ImportPipeline, MissingFolderFailsAndWritesNothing) {
   const std::string root = FreshDir("pipeline_missing");
-  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  std::unique_ptr<NodeStore> store = *NodeStore::InMemory();
+  NodeStore& db = *store;
   FakeClock clock;
   absl::StatusOr<DicomImportSummary> summary =
       ImportDicomFolder(db, TestPseudonymizer(), root + "/absent", Options(root, clock));
@@ -169,7 +173,8 @@ TEST(ImportPipeline, MissingFolderFailsAndWritesNothing) {
 
 TEST(ImportPipeline, LabelsThatCannotBeAdoptedStopTheImport) {
   const Export e = WriteExport("pipeline_no_state");
-  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  std::unique_ptr<NodeStore> store = *NodeStore::InMemory();
+  NodeStore& db = *store;
   FakeClock clock;
   const DicomImportOptions options = Options(e.root, clock);
   // The node's state folder is a file: neither the cache nor the labels can be written.
