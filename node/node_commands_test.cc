@@ -1,11 +1,11 @@
 // What scancov-node prints about its store: counts, the ledger, the import summary.
 #include "node/node_commands.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include "node/clinical/clinical_store.h"
 #include "node/imaging/imaging_store.h"
+#include "node/store/node_store.h"
 #include "node/task_log.h"
 #include "privacy/egress_ledger.h"
 #include "privacy/pseudonymizer.h"
@@ -32,9 +32,9 @@ TEST(NodeCommandsTest, ImportSummaryListsSkippedRowsAndDroppedColumns) {
 }
 
 TEST(NodeCommandsTest, StatusCountsWhatTheStoreHoldsAndWhatLeft) {
-  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  ASSERT_TRUE(CreateClinicalSchema(db).ok());
-  ASSERT_TRUE(CreateImagingSchema(db).ok());
+  absl::StatusOr<std::unique_ptr<NodeStore>> store = NodeStore::InMemory();
+  ASSERT_TRUE(store.ok()) << store.status();
+  NodeStore& db = **store;
   const auto pseudonymizer = privacy::Pseudonymizer::FromSecret(std::string(32, 'n'));
   absl::StatusOr<ClinicalImportReport> imported =
       ImportClinicalCsvText(db, pseudonymizer, "adm.csv", kCsv);
@@ -43,8 +43,7 @@ TEST(NodeCommandsTest, StatusCountsWhatTheStoreHoldsAndWhatLeft) {
   series.series_key = "s1";
   series.patient_key = pseudonymizer.Pseudonym("P1");
   ASSERT_TRUE(UpsertCtSeries(db, series).ok());
-  auto ledger = privacy::EgressLedger::Open(&db);
-  ASSERT_TRUE(ledger.ok());
+  privacy::EgressLedger ledger(db.db());
   privacy::EgressEntry sent;
   sent.created_unix = 1700000000;
   sent.destination = "agg:7443";
@@ -52,12 +51,11 @@ TEST(NodeCommandsTest, StatusCountsWhatTheStoreHoldsAndWhatLeft) {
   sent.kind = "result";
   sent.payload_bytes = 120;
   sent.summary_json = R"({"n": 2})";
-  absl::StatusOr<int64_t> id = (*ledger)->Record(sent);
+  absl::StatusOr<int64_t> id = ledger.Record(sent);
   ASSERT_TRUE(id.ok());
-  ASSERT_TRUE((*ledger)->MarkOutcome(*id, "sent", "").ok());
-  auto log = TaskLog::Open(&db);
-  ASSERT_TRUE(log.ok());
-  ASSERT_TRUE((*log)->Upsert({"t1", "analysis", "uploaded", 1, 2, ""}).ok());
+  ASSERT_TRUE(ledger.MarkOutcome(*id, "sent", "").ok());
+  TaskLog log(db);
+  ASSERT_TRUE(log.Upsert({"t1", "analysis", "uploaded", 1, 2, ""}).ok());
 
   absl::StatusOr<std::string> status = NodeStatusText(db, {"kb", "agg:7443", "/var/kb.db"});
   ASSERT_TRUE(status.ok()) << status.status();

@@ -11,6 +11,7 @@
 #include "aggregator/coordinator/fake_coordinator_api.h"
 #include "core/file_util.h"
 #include "protocol/study_kind.h"
+#include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -33,11 +34,25 @@ v1::StudyStatus FittedStudy() {
   spec.add_sites("igr");
   spec.set_spec_json(R"({"features": ["age", {"name": "urea", "transform": "log"}],
                          "outcome": "severe"})");
+  // The last round as the aggregator writes it (protocol/wire/logistic_regression.h).
+  wire::LogisticModelFit fit;
+  fit.n = 900;
+  fit.events = 210;
+  for (const auto& [term, beta] : std::vector<std::pair<const char*, double>>{
+           {"(Intercept)", -4.5}, {"age", 0.05}, {"log(urea)", 0.8}}) {
+    wire::LogisticTerm t;
+    t.term = term;
+    t.beta = beta;
+    fit.coefficients.push_back(t);
+  }
+  fit.terciles = {0.12, 0.35};
+  fit.five_level_cuts = {0.05, 0.1, 0.2, 0.4};
+  wire::LogisticRoundResult result;
+  result.sites = 2;
+  result.fit = fit;
   v1::RoundStatus& round = *st.add_rounds();
   round.set_state("closed");
-  round.set_result_json(R"({"fit": {"n": 900, "events": 210,
-      "coefficients": [{"beta": -4.5}, {"beta": 0.05}, {"beta": 0.8}],
-      "terciles": [0.12, 0.35], "five_level_cuts": [0.05, 0.1, 0.2, 0.4]}})");
+  round.set_result_json(wire::ToJson(result));
   return st;
 }
 
@@ -90,7 +105,8 @@ TEST(ExportModelTest, CountsThatAllowNoRuleFallBackToTheSeedCutPoints) {
 TEST(ExportModelTest, StudyWithoutAFitIsRefused) {
   FakeCoordinatorApi api;
   v1::StudyStatus st = FittedStudy();
-  st.mutable_rounds(0)->set_result_json(R"({"per_site": {}})");
+  wire::LogisticRoundResult no_fit;  // a Newton round before convergence
+  st.mutable_rounds(0)->set_result_json(wire::ToJson(no_fit));
   api.AddStudy(st);
   const std::string path = ::testing::TempDir() + "/model_none.json";
   std::ostringstream out;
