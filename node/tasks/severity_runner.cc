@@ -261,8 +261,9 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Analyze(const AiSeveritySpec& sp
     const protocol::TensorSet member = wire::AiSeverityMemberTensors(global, m);
     SCV_ASSIGN_OR_RETURN(auto embeddings,
                          Embed(wire::AiSeverityEncoderTensors(member), spec.encoders[m], train));
-    if (pca) {                    // sums only
-      if (!embeddings.empty()) {  // what is released, whatever the config said
+    if (pca) {
+      // Sums only, checked again on what is released, whatever the config said.
+      if (!embeddings.empty()) {
         SCV_RETURN_IF_ERROR(stats::CheckSecondMomentsReleasable(
             static_cast<int64_t>(embeddings.size()), static_cast<int64_t>(embeddings[0].size()),
             min_cell, absl::StrCat("ai_severity PCA sums (member ", m, ")")));
