@@ -21,10 +21,12 @@ namespace {
 
 using json = nlohmann::json;
 
+// About 37 training patients a site: enough for 8 x 8 PCA sums at a minimum count of 3 (issue 12:
+// d x 3 patients).
 constexpr char kStudySpec[] = R"({"task": "ai_severity", "outcome": "severe",
     "pca_components": 6, "l2": 1.0, "validation_fraction": 0.25, "min_cell_count": 3,
-    "encoder": {"window": "single", "slice_size": 64, "embedding_dim": 16}})";
-constexpr char kEncoder[] = R"({"window": "single", "slice_size": 64, "embedding_dim": 16})";
+    "encoder": {"window": "single", "slice_size": 64, "embedding_dim": 8}})";
+constexpr char kEncoder[] = R"({"window": "single", "slice_size": 64, "embedding_dim": 8})";
 
 TEST(AiSeverityScoresTest, SavedPerStudyReplacedAsAWholeAndCheckedOnTheWayIn) {
   std::unique_ptr<node::NodeStore> owned = node::NodeStore::InMemory().value();

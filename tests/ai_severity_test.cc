@@ -53,10 +53,12 @@ const v1::SiteRoundStatus* FinalHeldSite(const v1::StudyStatus& status) {
 }
 
 TEST(AiSeverityTest, EncoderPcaAndNewtonRoundsThenAHeldOutSiteEvaluates) {
+  // 24 training patients at a and at b: enough for 8 x 8 PCA sums and a 7 x 7 Newton step at
+  // a minimum count of 3 (issue 12: d x 3 patients).
   PhantomPatients a(1, 30), b(2, 30), held(3, 24);
   const StudyRun run = RunStudy(R"({"task": "ai_severity", "outcome": "severe",
       "pca_components": 6, "l2": 1.0, "validation_fraction": 0.25, "min_cell_count": 3,
-      "encoder": {"window": "single", "slice_size": 64, "embedding_dim": 16}})",
+      "encoder": {"window": "single", "slice_size": 64, "embedding_dim": 8}})",
                                 2, 5, {&a, &b, &held});
   const v1::StudyStatus& status = run.status;
   ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
@@ -88,12 +90,14 @@ double MannWhitneyAuc(const std::vector<double>& score, const std::vector<int>& 
 }
 
 TEST(AiSeverityTest, TwoWindowSettingsEnsembledEachMemberAsItsOwnStudy) {
+  // 10 and 12 training patients: 3 x 3 PCA sums and 3 x 3 Newton steps at a minimum count of 3
+  // (issue 12: d x 3 patients).
   PhantomPatients a(11, 16, true), b(12, 16, true), held(13, 20, true);
-  const std::string single = R"({"window": "single", "slice_size": 32, "embedding_dim": 8,
+  const std::string single = R"({"window": "single", "slice_size": 32, "embedding_dim": 3,
       "base_channels": 4})";
-  const std::string three = R"({"window": "three", "slice_size": 32, "embedding_dim": 8,
+  const std::string three = R"({"window": "three", "slice_size": 32, "embedding_dim": 3,
       "base_channels": 4})";
-  const std::string common = R"("task": "ai_severity", "outcome": "severe", "pca_components": 3,
+  const std::string common = R"("task": "ai_severity", "outcome": "severe", "pca_components": 2,
       "l2": 1.0, "validation_fraction": 0.25, "min_cell_count": 3)";
   const StudyRun ensemble = RunStudy(
       "{" + common + R"(, "encoders": [)" + single + ", " + three + "]}", 1, 2, {&a, &b, &held});
@@ -150,8 +154,8 @@ TEST(AiSeverityTest, TwoWindowSettingsEnsembledEachMemberAsItsOwnStudy) {
   EXPECT_NEAR(s->metrics().at("global.val_auc_m0"), MannWhitneyAuc(p0, labels), 1e-12);
   EXPECT_NEAR(s->metrics().at("global.val_auc_m1"), MannWhitneyAuc(p1, labels), 1e-12);
   EXPECT_NEAR(s->metrics().at("global.val_auc"), MannWhitneyAuc(mean, labels), 1e-12);
-  // On these overlapping cohorts the ensemble ranks the patients unlike either member (with
-  // these seeds: 0.919 against 0.939 and 0.828), so the check above is not a member's AUC again.
+  // On these overlapping cohorts the ensemble ranks the patients unlike either member, so the
+  // check above is not a member's AUC again.
   EXPECT_NE(s->metrics().at("global.val_auc"), s->metrics().at("global.val_auc_m0"));
   EXPECT_NE(s->metrics().at("global.val_auc"), s->metrics().at("global.val_auc_m1"));
   // Each member's metrics are reported beside the ensemble's, and the report shows both.

@@ -7,6 +7,25 @@
 
 namespace scancov::stats {
 
+int64_t MinRowsForSecondMoments(int64_t d, int min_cell_count) {
+  return d * std::max(min_cell_count, 1);
+}
+
+absl::Status CheckSecondMomentsReleasable(int64_t n, int64_t d, int min_cell_count,
+                                          absl::string_view where) {
+  if (d < 1 || min_cell_count < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": the dimension must be >= 1 and the minimum count >= 0"));
+  }
+  const int64_t needed = MinRowsForSecondMoments(d, min_cell_count);
+  if (n < needed) {
+    return absl::FailedPreconditionError(absl::StrCat(where, ": a ", d, " x ", d,
+                                                      " second-moment matrix needs at least ",
+                                                      needed, " patients, has ", n));
+  }
+  return absl::OkStatus();
+}
+
 PcaSums SumRows(const std::vector<std::vector<float>>& rows) {
   const Eigen::Index d = rows.empty() ? 0 : static_cast<Eigen::Index>(rows[0].size());
   PcaSums s;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace scancov::stats {
 
@@ -25,6 +26,16 @@ struct PcaSums {
   Eigen::VectorXd sum;    // d
   Eigen::MatrixXd cross;  // d x d, sum of x x^T
 };
+
+// Disclosure control for a released d x d second-moment matrix (a sum of outer products, a
+// logistic information matrix): with few rows it comes close to describing each of them (with
+// n <= d rows and their sum, the rows' span is laid bare), so a site releases one only from at
+// least d x min_cell_count rows (issue 12). FailedPrecondition "<where>: a d x d second-moment
+// matrix needs at least N patients, has M" otherwise (numbers only). InvalidArgument for d < 1
+// or min_cell_count < 0.
+int64_t MinRowsForSecondMoments(int64_t d, int min_cell_count);
+absl::Status CheckSecondMomentsReleasable(int64_t n, int64_t d, int min_cell_count,
+                                          absl::string_view where);
 
 // The sums of `rows` (each of the same length d; none: d = 0).
 PcaSums SumRows(const std::vector<std::vector<float>>& rows);

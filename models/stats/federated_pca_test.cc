@@ -100,5 +100,21 @@ TEST(FederatedPcaTest, LogisticProbabilitiesAreScipysExpit) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Issue 12, attack 5: a site's d x d sum of outer products from barely more rows than 2 x the
+// minimum count nearly lays bare each row; it is releasable only from d x min_cell rows.
+TEST(FederatedPcaTest, SecondMomentsNeedDTimesTheMinimumCountOfRows) {
+  EXPECT_EQ(MinRowsForSecondMoments(64, 10), 640);
+  EXPECT_EQ(MinRowsForSecondMoments(4, 0), 4);  // no minimum: still d rows
+  EXPECT_TRUE(CheckSecondMomentsReleasable(640, 64, 10, "pca").ok());
+  const absl::Status refused = CheckSecondMomentsReleasable(639, 64, 10, "pca");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.message(),
+            "pca: a 64 x 64 second-moment matrix needs at least 640 patients, has 639");
+  // 2 x the minimum count, enough for a single statistic, is far from enough here.
+  EXPECT_FALSE(CheckSecondMomentsReleasable(20, 64, 10, "pca").ok());
+  EXPECT_EQ(CheckSecondMomentsReleasable(10, 0, 10, "pca").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace scancov::stats

@@ -31,12 +31,26 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-// The seed's metrics of `weights` on the validation examples, as "global.*" metrics.
-absl::Status Evaluate(const protocol::TensorSet& weights, const std::string& model,
-                      const wire::SegmentationSpec& spec,
-                      const std::vector<nn::SegmentationExample>& val, const std::string& device,
-                      TaskOutcome* out) {
-  if (val.empty()) return absl::OkStatus();
+// Whether the lesion voxel counts may leave: each is 0 or at least the minimum count.
+bool CountsReleasable(std::initializer_list<int64_t> counts, int min_cell) {
+  for (int64_t c : counts) {
+    if (c != 0 && c < min_cell) return false;
+  }
+  return true;
+}
+
+// The seed's metrics of `weights` on the validation examples, as "global.*" metrics. Fewer
+// validation scans than `min_cell`: none of them, and wire::kSegValWithheld = 1 instead (per-scan
+// medians and means of one scan describe that scan). Returns whether they were released.
+absl::StatusOr<bool> Evaluate(const protocol::TensorSet& weights, const std::string& model,
+                              const wire::SegmentationSpec& spec,
+                              const std::vector<nn::SegmentationExample>& val,
+                              const std::string& device, int min_cell, TaskOutcome* out) {
+  if (val.empty()) return false;
+  if (static_cast<int64_t>(val.size()) < min_cell) {
+    out->metrics[wire::kSegValWithheld] = 1;
+    return false;
+  }
   int64_t voxels = 0, agree = 0, tp = 0, fp = 0, fn = 0;
   std::vector<double> dice_right, dice_left;
   std::array<std::vector<double>, 5> dice, rve;
@@ -89,18 +103,23 @@ absl::Status Evaluate(const protocol::TensorSet& weights, const std::string& mod
     };
     out->metrics[wire::kSegDiceRight] = mean(dice_right);
     out->metrics[wire::kSegDiceLeft] = mean(dice_left);
-    return absl::OkStatus();
+    return true;
   }
-  out->metrics[wire::kSegNLesionTp] = static_cast<double>(tp);
-  out->metrics[wire::kSegNLesionFp] = static_cast<double>(fp);
-  out->metrics[wire::kSegNLesionFn] = static_cast<double>(fn);
-  out->metrics[wire::kSegLesionF1] = 2.0 * tp + fp + fn > 0 ? 2.0 * tp / (2.0 * tp + fp + fn) : 1.0;
+  if (CountsReleasable({tp, fp, fn}, min_cell)) {
+    out->metrics[wire::kSegNLesionTp] = static_cast<double>(tp);
+    out->metrics[wire::kSegNLesionFp] = static_cast<double>(fp);
+    out->metrics[wire::kSegNLesionFn] = static_cast<double>(fn);
+    out->metrics[wire::kSegLesionF1] =
+        2.0 * tp + fp + fn > 0 ? 2.0 * tp / (2.0 * tp + fp + fn) : 1.0;
+  } else {
+    out->metrics[wire::kSegLesionCountsWithheld] = 1;
+  }
   for (int c = 1; c < 5; ++c) {
     const double d = Median(dice[c]), r = Median(rve[c]);
     if (!std::isnan(d)) out->metrics[wire::SegLesionDiceMetric(c)] = d;
     if (!std::isnan(r)) out->metrics[wire::SegLesionRveMetric(c)] = r;
   }
-  return absl::OkStatus();
+  return true;
 }
 
 uint64_t LocalSeed(uint64_t study_seed, uint32_t round, const std::string& site) {
@@ -139,14 +158,18 @@ absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
     SCV_ASSIGN_OR_RETURN(nn::SegmentationExample e, Prepare(s, spec, options_.threads));
     (held_out ? val : train).push_back(std::move(e));
   }
-  SCV_RETURN_IF_ERROR(Evaluate(*global, model, spec, val, options_.device, &out));
+  const int min_cell = privacy::EffectiveMinCellCount(options_.policy, spec.min_cell_count);
+  SCV_ASSIGN_OR_RETURN(const bool released,
+                       Evaluate(*global, model, spec, val, options_.device, min_cell, &out));
   if (task.kind() == v1::TASK_KIND_EVALUATE) {
-    out.num_samples = val.size();
+    out.num_samples = released ? val.size() : 0;
     return out;
   }
-  if (train.empty()) {
+  // The number of training series leaves as the FedAvg weight: never below the minimum.
+  if (train.empty() || static_cast<int64_t>(train.size()) < min_cell) {
     return absl::FailedPreconditionError(
-        absl::StrCat("no labelled series for '", spec.target, "' to train on at this site"));
+        absl::StrCat("segmentation: fewer labelled series for '", spec.target,
+                     "' to train on at this site than the minimum (", std::max(min_cell, 1), ")"));
   }
   nn::SegTrainConfig config;
   config.model = model;

@@ -12,6 +12,13 @@
 // Metrics: counts "global.n_*" (summed exactly across sites by the aggregator) and per-site
 // values: global.lung_accuracy, global.dice_right / dice_left (lungs); global.lesion_f1,
 // global.dice_<class>, global.rve_<class> (median |relative volume error|) (lesions).
+//
+// Disclosure control (issue 12), with the site's minimum count, or the study's when larger
+// (privacy::EffectiveMinCellCount): the validation metrics leave only from at least that many
+// validation series (else wire::kSegValWithheld = 1 and an EVALUATE answer counts 0 samples);
+// the lesion voxel counts (and the F1 made from them) only when each is 0 or at least the
+// minimum (else wire::kSegLesionCountsWithheld = 1); TRAIN refuses fewer training series than
+// the minimum.
 #ifndef SCANCOV_NODE_SEGMENTATION_RUNNER_H_
 #define SCANCOV_NODE_SEGMENTATION_RUNNER_H_
 
@@ -20,6 +27,7 @@
 
 #include "core/volume.h"
 #include "node/task_runner.h"
+#include "privacy/release_policy.h"
 
 namespace scancov::node {
 
@@ -45,6 +53,7 @@ struct SegmentationRunnerOptions {
   std::string device = "auto";
   bool allow_model_weights = true;
   int threads = 0;
+  privacy::ReleasePolicy policy;  // the site's (its minimum count)
 };
 
 class SegmentationTaskRunner : public TaskRunner {

@@ -25,15 +25,18 @@ class SegmentationTask : public TaskPlugin {
       options.device = context.device;
       options.allow_model_weights = context.allow_model_weights;
       options.threads = context.threads;
+      options.policy = context.policy;
       runner_ = std::make_unique<SegmentationTaskRunner>(context.labelled_series, options);
     }
   }
 
   absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    SCV_RETURN_IF_ERROR(wire::ParseSegmentationSpec(task.spec_json()).status());
+    SCV_ASSIGN_OR_RETURN(const wire::SegmentationSpec spec,
+                         wire::ParseSegmentationSpec(task.spec_json()));
     TaskDeclaration d;
     d.reads_ct = true;
     d.releases_weights = SendsWeights(task);
+    d.requested_min_cell_count = spec.min_cell_count;
     return d;
   }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/sha256.h"
 #include "core/status_macros.h"
+#include "models/nn/severity_config.h"
 #include "models/nn/severity_encoder.h"
 #include "models/stats/auc.h"
 #include "models/stats/federated_pca.h"
@@ -179,24 +180,27 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Evaluate(const AiSeveritySpec& s
                                                          const protocol::TensorSet& global,
                                                          int min_cell) {
   TaskOutcome out;
+  if (val.empty()) return out;
+  // Every validation metric but the count depends on the outcome: all of them leave, or none.
+  if (BelowMinimum(val, min_cell)) {
+    out.metrics[wire::kAiSeverityValWithheld] = 1;
+    return out;
+  }
   out.num_samples = val.size();
   out.metrics[wire::kAiSeverityNVal] = static_cast<double>(val.size());
   std::vector<double> y, ensemble(val.size(), 0.0);
   for (const SeverityPatient* p : val) y.push_back(p->label);
-  const bool release = !BelowMinimum(val, min_cell);
   for (size_t m = 0; m < spec.encoders.size(); ++m) {
     SCV_ASSIGN_OR_RETURN(std::vector<double> prob, Probabilities(spec, m, global, val));
     for (size_t i = 0; i < prob.size(); ++i) ensemble[i] += prob[i];
-    if (release && spec.members() > 1) {
+    if (spec.members() > 1) {
       absl::StatusOr<double> auc = stats::Auc(prob, y);
       if (auc.ok()) out.metrics[Metric(wire::kAiSeverityValAuc, static_cast<int>(m), spec)] = *auc;
     }
   }
   for (double& p : ensemble) p /= static_cast<double>(spec.encoders.size());
-  if (release) {
-    absl::StatusOr<double> auc = stats::Auc(ensemble, y);  // undefined with one class only
-    if (auc.ok()) out.metrics[wire::kAiSeverityValAuc] = *auc;
-  }
+  absl::StatusOr<double> auc = stats::Auc(ensemble, y);
+  if (auc.ok()) out.metrics[wire::kAiSeverityValAuc] = *auc;
   return out;
 }
 
@@ -220,19 +224,50 @@ absl::StatusOr<size_t> SeverityTaskRunner::StoreScores(const std::string& study_
   return scores.size();
 }
 
+absl::Status SeverityTaskRunner::CheckSecondMoments(const AiSeveritySpec& spec,
+                                                    const Patients& train,
+                                                    const protocol::TensorSet& global, bool pca,
+                                                    int min_cell) const {
+  const int64_t n = static_cast<int64_t>(train.size());
+  for (int m = 0; m < spec.members(); ++m) {
+    int64_t d = 0;
+    if (pca) {  // the sum of outer products of the scan embeddings: d x d
+      SCV_ASSIGN_OR_RETURN(nn::SliceEncoderConfig config,
+                           nn::ParseSliceEncoderConfig(spec.encoders[m]));
+      d = config.scan_embedding_dim();
+    } else {  // the information matrix of the intercept and the k components: (k + 1)^2
+      SCV_ASSIGN_OR_RETURN(wire::AiSeverityHead head,
+                           wire::ReadAiSeverityHead(wire::AiSeverityMemberTensors(global, m)));
+      d = static_cast<int64_t>(head.beta.size());
+    }
+    SCV_RETURN_IF_ERROR(stats::CheckSecondMomentsReleasable(
+        n, d, min_cell,
+        absl::StrCat("ai_severity ", pca ? "PCA sums" : "Newton step", " (member ", m, ")")));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TaskOutcome> SeverityTaskRunner::Analyze(const AiSeveritySpec& spec,
                                                         const Patients& train,
-                                                        const protocol::TensorSet& global) {
+                                                        const protocol::TensorSet& global,
+                                                        int min_cell) {
   TaskOutcome out;
   out.num_samples = train.size();
   wire::AiSeverityAnswer answer;
   const bool pca = !wire::HasAiSeverityHead(wire::AiSeverityMemberTensors(global, 0));
   answer.phase = pca ? "pca" : "newton";
+  SCV_RETURN_IF_ERROR(CheckSecondMoments(spec, train, global, pca, min_cell));
   for (int m = 0; m < spec.members(); ++m) {
     const protocol::TensorSet member = wire::AiSeverityMemberTensors(global, m);
     SCV_ASSIGN_OR_RETURN(auto embeddings,
                          Embed(wire::AiSeverityEncoderTensors(member), spec.encoders[m], train));
-    if (pca) {  // sums only
+    if (pca) {
+      // Sums only, checked again on what is released, whatever the config said.
+      if (!embeddings.empty()) {
+        SCV_RETURN_IF_ERROR(stats::CheckSecondMomentsReleasable(
+            static_cast<int64_t>(embeddings.size()), static_cast<int64_t>(embeddings[0].size()),
+            min_cell, absl::StrCat("ai_severity PCA sums (member ", m, ")")));
+      }
       const stats::PcaSums sums = stats::SumRows(embeddings);
       wire::AiSeverityPcaSums released;
       released.n = static_cast<int64_t>(embeddings.size());
@@ -287,13 +322,23 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
                       InHoldout(p->patient_key, task.plan().seed(), spec.validation_fraction);
     (held ? val : train).push_back(p);
   }
-  if (task.kind() == v1::TASK_KIND_TRAIN) return Train(task, spec, train, *global);
   const int min_cell = privacy::EffectiveMinCellCount(options_.policy, spec.min_cell_count);
+  if (task.kind() == v1::TASK_KIND_TRAIN) {
+    // The training slices' count leaves as the FedAvg weight: never from too few patients.
+    if (train.empty() || static_cast<int64_t>(train.size()) < min_cell) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("ai_severity: fewer training patients at this site than the minimum (",
+                       std::max(min_cell, 1), ")"));
+    }
+    return Train(task, spec, train, *global);
+  }
   if (task.kind() == v1::TASK_KIND_EVALUATE) {
     SCV_ASSIGN_OR_RETURN(TaskOutcome out, Evaluate(spec, val, *global, min_cell));
     if (options_.score_store != nullptr) {  // a count only leaves: how many were kept
       SCV_ASSIGN_OR_RETURN(size_t scored, StoreScores(task.study_id(), spec, usable, *global));
-      out.metrics[wire::kAiSeverityNScored] = static_cast<double>(scored);
+      if (scored == 0 || static_cast<int64_t>(scored) >= min_cell) {
+        out.metrics[wire::kAiSeverityNScored] = static_cast<double>(scored);
+      }
     }
     return out;
   }
@@ -305,7 +350,7 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
     out.result_json = wire::ToJson(refused);
     return out;
   }
-  return Analyze(spec, train, *global);
+  return Analyze(spec, train, *global, min_cell);
 }
 
 }  // namespace scancov::node

@@ -26,8 +26,17 @@
 //               "ai_severity:<study id>" (node/ai_severity_scores.h); they never leave the site,
 //               only their count ("local.n_scored"). A failure to keep them fails the task (and
 //               a retry scores again), so a done evaluation means the scores are there
-// A site below its minimum event/non-event counts answers "refused" for PCA and Newton and
-// releases no AUC.
+// Disclosure control (issue 12), with the site's minimum count, or the study's when larger
+// (privacy::EffectiveMinCellCount):
+//   - a site below the minimum event/non-event counts answers "refused" for PCA and Newton;
+//   - a released d x d second-moment matrix (PCA: the embeddings' sum of outer products, d the
+//     scan embedding's length; Newton: the (k + 1) x (k + 1) information) needs at least
+//     d x min-count training patients; otherwise ANALYZE fails with FailedPrecondition (numbers
+//     only, stats::CheckSecondMomentsReleasable);
+//   - the validation metrics (n_val and the AUCs) leave only from at least the minimum count of
+//     events and non-events; otherwise none does, wire::kAiSeverityValWithheld = 1, and the
+//     EVALUATE answer counts 0 samples; local.n_scored leaves only when 0 or at least the minimum;
+//   - TRAIN refuses fewer training patients than the minimum.
 #ifndef SCANCOV_NODE_SEVERITY_RUNNER_H_
 #define SCANCOV_NODE_SEVERITY_RUNNER_H_
 
@@ -98,7 +107,11 @@ class SeverityTaskRunner : public TaskRunner {
   absl::StatusOr<size_t> StoreScores(const std::string& study_id, const wire::AiSeveritySpec& spec,
                                      const Patients& patients, const protocol::TensorSet& global);
   absl::StatusOr<TaskOutcome> Analyze(const wire::AiSeveritySpec& spec, const Patients& train,
-                                      const protocol::TensorSet& global);
+                                      const protocol::TensorSet& global, int min_cell);
+  // FailedPrecondition when `train` is too few for a member's second-moment matrix (the PCA
+  // sums, or the Newton step's information) to leave; checked before any embedding.
+  absl::Status CheckSecondMoments(const wire::AiSeveritySpec& spec, const Patients& train,
+                                  const protocol::TensorSet& global, bool pca, int min_cell) const;
   // Member m's CT-only probability for each patient (its encoder, PCA and beta).
   absl::StatusOr<std::vector<double>> Probabilities(const wire::AiSeveritySpec& spec, size_t m,
                                                     const protocol::TensorSet& global,

@@ -23,6 +23,7 @@ class TabularTrainingTask : public TaskPlugin {
       options.site_id = context.site_id;
       options.device = context.device;
       options.allow_model_weights = context.allow_model_weights;
+      options.policy = context.policy;
       runner_ = std::make_unique<TrainingTaskRunner>(context.tabular, options);
     }
   }
@@ -34,6 +35,7 @@ class TabularTrainingTask : public TaskPlugin {
     d.variables = wire::FeatureNames(spec.features);
     d.outcome = spec.outcome;
     d.releases_weights = SendsWeights(task);
+    d.requested_min_cell_count = spec.min_cell_count;
     return d;
   }
 

@@ -1,5 +1,7 @@
 #include "node/tasks/training_runner.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/sha256.h"
 #include "core/status_macros.h"
@@ -26,10 +28,24 @@ uint64_t LocalSeed(uint64_t study_seed, uint32_t round, const std::string& site)
   return v;
 }
 
-absl::Status AddEvaluation(const protocol::TensorSet& weights, const PreparedSplit& val,
-                           const v1::Task& task, const wire::TabularTrainingSpec& spec,
-                           const std::string& device, TaskOutcome* out) {
-  if (val.rows == 0) return absl::OkStatus();
+// Whether the validation metrics of `val` may leave: at least `min_cell` patients, events
+// and non-events (every validation metric here depends on the outcome).
+bool ValidationReleasable(const PreparedSplit& val, int min_cell) {
+  int64_t events = 0;
+  for (float y : val.y) events += y == 1.0f;
+  return val.rows >= min_cell && events >= min_cell && val.rows - events >= min_cell;
+}
+
+// The validation metrics, or only wire::kValWithheld when they may not leave. Returns whether
+// they were released.
+absl::StatusOr<bool> AddEvaluation(const protocol::TensorSet& weights, const PreparedSplit& val,
+                                   const v1::Task& task, const wire::TabularTrainingSpec& spec,
+                                   const std::string& device, int min_cell, TaskOutcome* out) {
+  if (val.rows == 0) return false;
+  if (!ValidationReleasable(val, min_cell)) {
+    out->metrics[wire::kValWithheld] = 1;
+    return false;
+  }
   SCV_ASSIGN_OR_RETURN(
       nn::EvalResult eval,
       nn::Evaluate(weights, ToTabular(val), task.plan().model(), spec.model_config_json, device));
@@ -38,8 +54,8 @@ absl::Status AddEvaluation(const protocol::TensorSet& weights, const PreparedSpl
   out->metrics[wire::kGlobalValRows] = static_cast<double>(val.rows);
   std::vector<double> labels(val.y.begin(), val.y.end());
   absl::StatusOr<double> auc = stats::Auc(eval.probabilities, labels);
-  if (auc.ok()) out->metrics[wire::kGlobalValAuc] = *auc;  // undefined with one class only
-  return absl::OkStatus();
+  if (auc.ok()) out->metrics[wire::kGlobalValAuc] = *auc;
+  return true;
 }
 
 }  // namespace
@@ -76,18 +92,23 @@ absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
     data.validation.y.insert(data.validation.y.end(), data.train.y.begin(), data.train.y.end());
     data.validation.rows += data.train.rows;
   }
-  SCV_RETURN_IF_ERROR(AddEvaluation(*global, data.validation, task, spec, options_.device, &out));
+  const int min_cell = privacy::EffectiveMinCellCount(options_.policy, spec.min_cell_count);
+  SCV_ASSIGN_OR_RETURN(const bool released, AddEvaluation(*global, data.validation, task, spec,
+                                                          options_.device, min_cell, &out));
   if (task.kind() == v1::TASK_KIND_EVALUATE) {
-    out.num_samples = static_cast<uint64_t>(data.validation.rows);
+    out.num_samples = released ? static_cast<uint64_t>(data.validation.rows) : 0;
     return out;
   }
   if (task.kind() != v1::TASK_KIND_TRAIN) {
     return absl::UnimplementedError(
         absl::StrCat("task kind ", v1::TaskKind_Name(task.kind()), " is not a training task"));
   }
-  if (data.train.rows < options_.min_rows) {
+  // The training part's size leaves as the FedAvg weight: never below the minimum count. Its
+  // size is not named: it may be below the count.
+  const int64_t min_train = std::max<int64_t>(options_.min_rows, min_cell);
+  if (data.train.rows < min_train) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "only ", data.train.rows, " training rows at this site (minimum ", options_.min_rows, ")"));
+        "tabular_training: fewer training rows at this site than the minimum (", min_train, ")"));
   }
   nn::TrainConfig config;
   config.model = task.plan().model();

@@ -6,6 +6,12 @@
 // training rows, the FedAvg weight. EVALUATE reports the same global.* metrics with
 // num_samples = validation rows. INIT_MODEL returns the model initialised from plan.seed.
 //
+// Disclosure control (issue 12): the minimum count is the site's, or the study's when larger
+// (privacy::EffectiveMinCellCount). The validation metrics (loss, accuracy, AUC and n_val) leave
+// only when the validation part holds at least that many patients, events and non-events;
+// otherwise none of them does, wire::kValWithheld = 1 says so, and an EVALUATE answer counts 0
+// samples. TRAIN refuses a training part below the minimum (or min_rows when larger).
+//
 // The local seed is derived from the study seed, the round and the site id, so a site's
 // update is reproducible and sites do not share shuffling orders.
 #ifndef SCANCOV_NODE_TRAINING_RUNNER_H_
@@ -15,6 +21,7 @@
 
 #include "node/tabular_features.h"
 #include "node/task_runner.h"
+#include "privacy/release_policy.h"
 #include "protocol/wire/tabular_training.h"
 
 namespace scancov::node {
@@ -24,6 +31,7 @@ struct TrainingRunnerOptions {
   std::string device = "auto";
   bool allow_model_weights = true;  // the site's privacy policy
   int min_rows = 20;                // refuse to train on fewer rows than this
+  privacy::ReleasePolicy policy;    // the site's (its minimum count)
 };
 
 class TrainingTaskRunner : public TaskRunner {

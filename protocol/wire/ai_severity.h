@@ -20,6 +20,8 @@
 //   Newton:  {"status": "ok", "phase": "newton",
 //             "members": [{"summary": stats::LogisticSiteSummary at the checkpoint's beta}]}
 //   refused: {"status": "refused", "reason": "..."}  (below the site's minimum counts)
+// A site whose training part is too small for a d x d second-moment matrix (fewer than d x the
+// minimum count patients) fails the ANALYZE task instead (node/tasks/severity_runner.h).
 // Its TRAIN and EVALUATE answers are metrics only (the names below).
 //
 // A round's result (RoundStatus.result_json): AiSeverityRound.
@@ -102,6 +104,9 @@ protocol::Tensor AiSeverityBetaTensor(int m, const std::vector<double>& beta);
 inline constexpr char kAiSeverityValAuc[] = "global.val_auc";  // ensemble, validation scans
 inline constexpr char kAiSeverityNVal[] = "global.n_val";
 inline constexpr char kAiSeverityNScored[] = "local.n_scored";  // probabilities kept at the site
+// 1 when the site withheld its validation metrics: fewer events or non-events than the minimum
+// count (summed over sites: how many withheld).
+inline constexpr char kAiSeverityValWithheld[] = "local.n_val_withheld";
 inline constexpr char kAiSeverityTrainLossStart[] = "local.train_loss_start";
 inline constexpr char kAiSeverityTrainLossEnd[] = "local.train_loss_end";
 inline constexpr char kAiSeverityExplainedVariance[] = "pca.explained_variance";

@@ -64,6 +64,8 @@ absl::StatusOr<SegmentationSpec> ParseSegmentationSpec(const std::string& spec_j
   s.max_series = static_cast<int>(max_series);
   SCV_ASSIGN_OR_RETURN(s.augment, ParseAugment(j));
   SCV_ASSIGN_OR_RETURN(s.evaluate_all, BoolField(j, "evaluate_all", where, false));
+  SCV_ASSIGN_OR_RETURN(const int64_t min_cell, IntField(j, "min_cell_count", where, 0, 0, 100000));
+  s.min_cell_count = static_cast<int>(min_cell);
   if (j.contains("model_config") && !j.at("model_config").is_null()) {
     if (!j.at("model_config").is_object()) return Bad("model_config must be an object");
     s.model_config = j.at("model_config").dump();
@@ -79,6 +81,7 @@ std::string ToJson(const SegmentationSpec& s) {
             {"max_series", s.max_series},
             {"augment", AugmentName(s.augment)},
             {"evaluate_all", s.evaluate_all}};
+  if (s.min_cell_count != 0) j["min_cell_count"] = s.min_cell_count;
   if (!s.model_config.empty()) {
     json config = json::parse(s.model_config, nullptr, false);
     j["model_config"] = config.is_object() ? config : json::object();
@@ -94,15 +97,16 @@ std::string SegLesionRveMetric(int c) {
 }
 
 std::vector<std::string> SegmentationMetricNames(const std::string& target) {
-  std::vector<std::string> names = {kSegNVal,           kSegNVoxels,        kSegNLungAgree,
-                                    kSegLungAccuracy,   kSegTrainLossStart, kSegTrainLossEnd,
-                                    kSegSlicesPerSecond};
+  std::vector<std::string> names = {
+      kSegNVal,           kSegNVoxels,      kSegNLungAgree,      kSegLungAccuracy,
+      kSegTrainLossStart, kSegTrainLossEnd, kSegSlicesPerSecond, kSegValWithheld};
   if (target == "lungs") {
     names.push_back(kSegDiceRight);
     names.push_back(kSegDiceLeft);
     return names;
   }
-  for (const char* n : {kSegNLesionTp, kSegNLesionFp, kSegNLesionFn, kSegLesionF1}) {
+  for (const char* n :
+       {kSegNLesionTp, kSegNLesionFp, kSegNLesionFn, kSegLesionF1, kSegLesionCountsWithheld}) {
     names.push_back(n);
   }
   for (int c = 1; c <= 4; ++c) {

@@ -7,7 +7,7 @@
 // Spec (StudySpec.spec_json):
 //   {"task": "segmentation", "target": "lungs" | "lesions", "in_plane": 64,
 //    "validation_fraction": 0.25, "max_series": 40, "augment": "geometric",
-//    "evaluate_all": false, "model_config": {...}}
+//    "evaluate_all": false, "min_cell_count": 10, "model_config": {...}}
 // "augment": "none" (= false, the default), "geometric" (random flip / rotation / scale, 3D
 // shifts) or "full" (= true: geometric + contrast jitter; models/nn/segmentation.h).
 // "model_config" is the network's config object, checked by models/nn on the node; here it is
@@ -15,7 +15,10 @@
 //
 // A site releases metrics only (UploadHeader.metrics, SegmentationMetricNames): counts
 // "global.n_*" (summed exactly across sites) and per-site values of the received model on its
-// validation series, and its local training loss and speed.
+// validation series, and its local training loss and speed. A site with fewer validation series
+// than its minimum count (or the study's "min_cell_count" when larger) withholds every
+// validation metric and releases kSegValWithheld = 1; lesion voxel counts below the minimum
+// (other than 0) are withheld with the F1 made from them, kSegLesionCountsWithheld = 1.
 //
 // Thread safety: pure functions.
 #ifndef SCANCOV_PROTOCOL_WIRE_SEGMENTATION_H_
@@ -38,13 +41,14 @@ struct SegmentationSpec {
   int max_series = 0;  // 0: every labelled series
   SegmentationAugment augment = SegmentationAugment::kNone;
   bool evaluate_all = false;  // EVALUATE on every series (a held-out site)
+  int min_cell_count = 0;     // the study's minimum count (0: the site's alone)
   std::string model_config;   // the network's config object as JSON text; "" for none
 };
 
 // InvalidArgument naming the field: another task, a target other than lungs or lesions,
 // in_plane outside 16..1024, validation_fraction outside [0, 1], max_series outside 0..100000,
 // augment not true, false, "none", "geometric" or "full", evaluate_all not a boolean,
-// model_config not an object.
+// min_cell_count outside 0..100000, model_config not an object.
 absl::StatusOr<SegmentationSpec> ParseSegmentationSpec(const std::string& spec_json);
 std::string ToJson(const SegmentationSpec& spec);
 
@@ -62,6 +66,10 @@ inline constexpr char kSegLesionF1[] = "global.lesion_f1";
 inline constexpr char kSegTrainLossStart[] = "local.train_loss_start";
 inline constexpr char kSegTrainLossEnd[] = "local.train_loss_end";
 inline constexpr char kSegSlicesPerSecond[] = "local.slices_per_second";
+// 1 when the site withheld its validation metrics, or its lesion counts (summed over sites: how
+// many withheld).
+inline constexpr char kSegValWithheld[] = "local.n_val_withheld";
+inline constexpr char kSegLesionCountsWithheld[] = "local.n_lesion_counts_withheld";
 // The lesion classes 1..4, as they name the per-class metrics.
 inline constexpr const char* kSegLesionClasses[] = {"healthy", "ggo", "crazy_paving",
                                                     "consolidation"};

@@ -44,6 +44,15 @@ TEST(SegmentationWireTest, SpecRoundTripAndDefaults) {
   EXPECT_EQ(ParseSegmentationSpec(R"({"augment": true})")->augment, SegmentationAugment::kFull);
   EXPECT_EQ(ParseSegmentationSpec(R"({"augment": false})")->augment, SegmentationAugment::kNone);
   EXPECT_EQ(ParseSegmentationSpec(R"({"augment": "full"})")->augment, SegmentationAugment::kFull);
+  // The study's minimum count: absent is 0 (the site's own), and it round-trips.
+  EXPECT_EQ(defaults->min_cell_count, 0);
+  EXPECT_FALSE(json::parse(ToJson(*defaults)).contains("min_cell_count"));
+  json strict = Spec();
+  strict["min_cell_count"] = 12;
+  absl::StatusOr<SegmentationSpec> tightened = ParseSegmentationSpec(strict.dump());
+  ASSERT_TRUE(tightened.ok()) << tightened.status();
+  EXPECT_EQ(tightened->min_cell_count, 12);
+  EXPECT_EQ(json::parse(ToJson(*tightened)), strict);
 }
 
 TEST(SegmentationWireTest, SpecBoundsNameTheField) {
@@ -58,6 +67,8 @@ TEST(SegmentationWireTest, SpecBoundsNameTheField) {
       {[](json& j) { j["augment"] = "strong"; }, "augment"},
       {[](json& j) { j["augment"] = 1; }, "augment"},
       {[](json& j) { j["evaluate_all"] = "yes"; }, "evaluate_all"},
+      {[](json& j) { j["min_cell_count"] = -1; }, "min_cell_count"},
+      {[](json& j) { j["min_cell_count"] = 100001; }, "min_cell_count"},
       {[](json& j) { j["model_config"] = "unet"; }, "model_config"},
   };
   for (const auto& [edit, field] : cases) {
@@ -84,7 +95,9 @@ TEST(SegmentationWireTest, MetricNamesByTarget) {
   for (const auto* names : {&lungs, &lesions}) {
     EXPECT_TRUE(has(*names, "global.n_val"));
     EXPECT_TRUE(has(*names, "local.train_loss_end"));
+    EXPECT_TRUE(has(*names, kSegValWithheld));  // a site below the minimum says so
   }
+  EXPECT_TRUE(has(lesions, kSegLesionCountsWithheld));
   EXPECT_EQ(SegLesionDiceMetric(2), "global.dice_ggo");
 }
 

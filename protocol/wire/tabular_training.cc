@@ -13,6 +13,13 @@ using nlohmann::json;
 
 constexpr char kKind[] = "tabular_training";
 
+bool AllowedValidationFraction(double f) {
+  for (double allowed : kValidationFractions) {
+    if (f == allowed) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<TabularTrainingSpec> ParseTabularTrainingSpec(const std::string& spec_json) {
@@ -29,9 +36,12 @@ absl::StatusOr<TabularTrainingSpec> ParseTabularTrainingSpec(const std::string& 
   if (s.outcome.empty()) return absl::InvalidArgumentError(where + ": outcome is required");
   SCV_ASSIGN_OR_RETURN(s.validation_fraction,
                        NumberField(j, "validation_fraction", where, s.validation_fraction));
-  if (!(s.validation_fraction >= 0 && s.validation_fraction < 1)) {
-    return absl::InvalidArgumentError(where + ": validation_fraction must be in [0, 1)");
+  if (!AllowedValidationFraction(s.validation_fraction)) {
+    return absl::InvalidArgumentError(
+        where + ": validation_fraction must be one of 0, 0.1, 0.2, 0.25, 0.3");
   }
+  SCV_ASSIGN_OR_RETURN(const int64_t min_cell, IntField(j, "min_cell_count", where, 0, 0, 100000));
+  s.min_cell_count = static_cast<int>(min_cell);
   json model = j.contains("model_config") ? j.at("model_config") : json::object();
   if (!model.is_object()) {
     return absl::InvalidArgumentError(where + ": model_config must be an object");
@@ -44,12 +54,13 @@ absl::StatusOr<TabularTrainingSpec> ParseTabularTrainingSpec(const std::string& 
 std::string ToJson(const TabularTrainingSpec& s) {
   json model = json::parse(s.model_config_json, nullptr, false);
   if (!model.is_object()) model = json::object();
-  return json{{"task", kKind},
-              {"features", FeaturesToJson(s.features)},
-              {"outcome", s.outcome},
-              {"validation_fraction", s.validation_fraction},
-              {"model_config", model}}
-      .dump();
+  json j = {{"task", kKind},
+            {"features", FeaturesToJson(s.features)},
+            {"outcome", s.outcome},
+            {"validation_fraction", s.validation_fraction},
+            {"model_config", model}};
+  if (s.min_cell_count != 0) j["min_cell_count"] = s.min_cell_count;
+  return j.dump();
 }
 
 }  // namespace scancov::wire
