@@ -188,11 +188,10 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     // A task that cannot succeed here (bad spec, missing data: it would fail the same way on
     // every retry) is reported, so that the round does not wait for this site until its
     // deadline; other errors (a full disk, an interrupted run) are retried when the aggregator
-    // offers the task again. Errors never hold patient data (STYLE.md); the message is capped.
+    // offers the task again. Only a failure code and the policy's numbers leave
+    // (protocol/failure_code.h); the message stays in the task log for the steward.
     if (!IsDeterministicFailure(outcome.status())) return Step::kTaskFailed;
-    const std::string why = absl::StrCat(absl::StatusCodeToString(outcome.status().code()), ": ",
-                                         outcome.status().message().substr(0, 500));
-    absl::StatusOr<Release> failure = gate_->Failure(task, why);
+    absl::StatusOr<Release> failure = gate_->Failure(task, outcome.status());
     absl::Status reported = failure.ok() ? Upload(*failure) : failure.status();
     if (!reported.ok()) {
       spdlog::warn("task '{}': the failure could not be reported: {}", task.task_id(),

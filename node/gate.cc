@@ -9,7 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "protocol/failure_code.h"
 #include "protocol/weights_codec.h"
+#include "protocol/wire/row_split.h"
 
 namespace scancov::node {
 namespace {
@@ -32,15 +34,22 @@ std::string SummaryJson(const TaskOutcome& outcome) {
   return j.dump();
 }
 
+using protocol::FailureCode;
+using protocol::WithFailureCode;
+
 }  // namespace
 
-void GatedDatasetSource::Open(const TaskDeclaration& declaration,
+void GatedDatasetSource::Open(const v1::Task& task, const TaskDeclaration& declaration,
                               const privacy::ReleasePolicy& policy, int64_t min_rows) {
   variables_.clear();
   for (const std::string& v : declaration.variables) {
     if (privacy::IsVariableAllowed(policy, v)) variables_.insert(v);
   }
   outcome_ = declaration.outcome;
+  part_ = declaration.part;
+  holdout_fraction_ = declaration.holdout_fraction;
+  study_id_ = task.study_id();
+  task_id_ = task.task_id();
   min_rows_ = min_rows;
   open_ = true;
 }
@@ -53,23 +62,62 @@ void GatedDatasetSource::Close() {
 
 absl::StatusOr<TabularRows> GatedDatasetSource::Load(const std::vector<std::string>& variables,
                                                      const std::string& outcome) {
-  if (!open_) return absl::PermissionDeniedError("site data: no task is admitted by the gate");
+  if (!open_) {
+    return WithFailureCode(
+        absl::PermissionDeniedError("site data: no task is admitted by the gate"),
+        FailureCode::kUndeclaredRelease);
+  }
   for (const std::string& v : variables) {
     if (variables_.count(v) == 0) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("site data: variable '", v,
-                       "' was not declared by the task or is kept back by the site"));
+      return WithFailureCode(absl::PermissionDeniedError(absl::StrCat(
+                                 "site data: variable '", v,
+                                 "' was not declared by the task or is kept back by the site")),
+                             FailureCode::kVariableKeptBack);
     }
   }
   if (outcome != outcome_) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("site data: outcome '", outcome, "' was not declared by the task"));
+    return WithFailureCode(absl::PermissionDeniedError(absl::StrCat(
+                               "site data: outcome '", outcome, "' was not declared by the task")),
+                           FailureCode::kOutcomeNotDeclared);
   }
-  SCV_ASSIGN_OR_RETURN(TabularRows rows, inner_->Load(variables, outcome));
+  SCV_ASSIGN_OR_RETURN(TabularRows all, inner_->Load(variables, outcome));
+  // The declared part of the site's own split: the coordinator names a part and a fraction
+  // from a bounded set (protocol/wire/row_split.h), never the seed.
+  TabularRows rows;
+  rows.columns = all.columns;
+  const size_t c = all.columns.size();
+  for (size_t i = 0; i < all.keys.size(); ++i) {
+    if (part_ != "all") {
+      const bool held_out = InHoldout(all.keys[i], split_key_, holdout_fraction_);
+      if ((part_ == "train") == held_out) continue;
+    }
+    rows.keys.push_back(all.keys[i]);
+    rows.x.insert(rows.x.end(), all.x.begin() + i * c, all.x.begin() + (i + 1) * c);
+    rows.y.push_back(all.y[i]);
+  }
   if (static_cast<int64_t>(rows.keys.size()) < min_rows_) {
-    return absl::FailedPreconditionError(absl::StrCat("site data: fewer patients with a known '",
-                                                      outcome, "' than the minimum (", min_rows_,
-                                                      ")"));
+    return WithFailureCode(absl::FailedPreconditionError(absl::StrCat(
+                               "site data: fewer patients with a known '", outcome, "' in the ",
+                               part_, " part than the minimum (", min_rows_, ")")),
+                           FailureCode::kBelowMinimumCount, {{"min", min_rows_}});
+  }
+  if (guard_ != nullptr) {
+    // The sets a task's numbers may come from: every row handed out, and the complete cases
+    // over the variables read (what a regression or a comparison uses).
+    CohortRead read;
+    read.study_id = study_id_;
+    read.task_id = task_id_;
+    read.variables = variables;
+    read.outcome = outcome;
+    read.cohorts.push_back(rows.keys);
+    std::vector<std::string> complete;
+    for (size_t i = 0; i < rows.keys.size(); ++i) {
+      bool ok = true;
+      for (size_t j = 0; j < c && ok; ++j) ok = !std::isnan(rows.x[i * c + j]);
+      if (ok) complete.push_back(rows.keys[i]);
+    }
+    if (complete.size() != rows.keys.size()) read.cohorts.push_back(std::move(complete));
+    SCV_RETURN_IF_ERROR(guard_->Admit(read, limits_));
   }
   return rows;
 }
@@ -81,8 +129,10 @@ absl::StatusOr<TaskDeclaration> TaskGate::Admit(const v1::Task& task) const {
   SCV_ASSIGN_OR_RETURN(protocol::StudyKind kind, protocol::StudyKindOf(task));
   auto it = plugins_.find(kind);
   if (it == plugins_.end() || it->second == nullptr) {
-    return absl::UnimplementedError(absl::StrCat(
-        "this node does not run '", std::string(protocol::StudyKindName(kind)), "' tasks"));
+    return WithFailureCode(
+        absl::UnimplementedError(absl::StrCat(
+            "this node does not run '", std::string(protocol::StudyKindName(kind)), "' tasks")),
+        FailureCode::kKindNotRun);
   }
   SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, it->second->Declare(task));
   for (const std::string& v : declaration.variables) {
@@ -91,8 +141,21 @@ absl::StatusOr<TaskDeclaration> TaskGate::Admit(const v1::Task& task) const {
     }
   }
   if (declaration.releases_weights && !options_.allow_model_weights) {
-    return absl::PermissionDeniedError(
-        "gate: this site's policy does not let model weights leave (allow_model_weights)");
+    return WithFailureCode(
+        absl::PermissionDeniedError(
+            "gate: this site's policy does not let model weights leave (allow_model_weights)"),
+        FailureCode::kWeightsNotAllowed);
+  }
+  if (declaration.part != "all" && declaration.part != "train" && declaration.part != "holdout") {
+    return WithFailureCode(
+        absl::InvalidArgumentError(absl::StrCat("gate: unknown part '", declaration.part, "'")),
+        FailureCode::kInvalidSpec);
+  }
+  if (declaration.part != "all" && !wire::IsAllowedHoldoutFraction(declaration.holdout_fraction)) {
+    return WithFailureCode(
+        absl::InvalidArgumentError(absl::StrCat("gate: holdout_fraction must be one of ",
+                                                wire::kAllowedHoldoutFractionsText)),
+        FailureCode::kInvalidSpec);
   }
   return declaration;
 }
@@ -107,7 +170,7 @@ absl::StatusOr<TaskOutcome> TaskGate::RunAdmitted(TaskPlugin& plugin,
   // released numbers (each kind applies privacy::EffectiveMinCellCount to them).
   if (options_.tabular != nullptr) {
     options_.tabular->Open(
-        declaration, options_.policy,
+        task, declaration, options_.policy,
         std::max<int64_t>(options_.policy.min_cell_count, declaration.min_cohort));
   }
   absl::StatusOr<TaskOutcome> outcome;
@@ -129,17 +192,23 @@ absl::Status TaskGate::CheckRelease(const TaskDeclaration& declaration,
                                     const TaskOutcome& outcome) const {
   if (outcome.weights) {
     if (!declaration.releases_weights) {
-      return absl::PermissionDeniedError(
-          "gate: the task produced model weights it did not declare; nothing is sent");
+      return WithFailureCode(
+          absl::PermissionDeniedError(
+              "gate: the task produced model weights it did not declare; nothing is sent"),
+          FailureCode::kUndeclaredRelease);
     }
     if (!options_.allow_model_weights) {
-      return absl::PermissionDeniedError(
-          "gate: this site's policy does not let model weights leave (allow_model_weights)");
+      return WithFailureCode(
+          absl::PermissionDeniedError(
+              "gate: this site's policy does not let model weights leave (allow_model_weights)"),
+          FailureCode::kWeightsNotAllowed);
     }
   }
   for (const auto& [name, value] : outcome.metrics) {
     if (!std::isfinite(value)) {
-      return absl::InvalidArgumentError(absl::StrCat("gate: metric '", name, "' is not finite"));
+      return WithFailureCode(
+          absl::InvalidArgumentError(absl::StrCat("gate: metric '", name, "' is not finite")),
+          FailureCode::kNotFinite);
     }
   }
   if (!outcome.result_json.empty() &&
@@ -200,9 +269,10 @@ void TaskGate::MarkReported(const ApprovalRecord& record) {
 absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::TensorSet* global) {
   SCV_ASSIGN_OR_RETURN(ApprovalRecord approval, Approval(task));
   if (approval.decision != Decision::kApproved) {
-    return absl::FailedPreconditionError(absl::StrCat("study '", task.study_id(), "' is ",
-                                                      DecisionName(approval.decision),
-                                                      " at this site; none of its tasks runs"));
+    return WithFailureCode(absl::FailedPreconditionError(absl::StrCat(
+                               "study '", task.study_id(), "' is ", DecisionName(approval.decision),
+                               " at this site; none of its tasks runs")),
+                           FailureCode::kNotApproved);
   }
   SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, Admit(task));
   declaration.min_cohort = approval.min_cohort;
@@ -219,11 +289,12 @@ absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::Tens
   return Record(task, std::move(release), "result", summary);
 }
 
-absl::StatusOr<Release> TaskGate::Failure(const v1::Task& task, const std::string& why) {
+absl::StatusOr<Release> TaskGate::Failure(const v1::Task& task, const absl::Status& why) {
+  const std::string report = protocol::FailureReportOf(why);
   Release release;
   release.header.set_task_id(task.task_id());
-  release.header.set_failure(why);
-  return Record(task, std::move(release), "failure", nlohmann::json{{"failure", why}}.dump());
+  release.header.set_failure(report);
+  return Record(task, std::move(release), "failure", nlohmann::json{{"failure", report}}.dump());
 }
 
 void TaskGate::MarkOutcome(const Release& release, const std::string& state,

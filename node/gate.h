@@ -9,14 +9,17 @@
 //            (privacy::IsVariableAllowed), weights only where the site lets them leave, the
 //            study's minimum cell count never below the site's;
 //   run      the task reads the site's rows only through GatedDatasetSource, which hands out
-//            the declared variables and outcome and nothing else, and refuses a cohort smaller
-//            than the minimum count;
+//            the declared variables and outcome and nothing else, of the declared part of the
+//            site's own split, and refuses a cohort smaller than the minimum count, one that
+//            differs from another study's by fewer than the minimum count, and one beyond the
+//            site's budget of studies over the same variables (node/cohort_guard.h);
 //   release  what the task produced is checked against its declaration (no weights unless
 //            declared and allowed; finite metrics) and written to the egress ledger before it
 //            is handed to the agent to send; nothing leaves without a ledger entry.
 //
-// Refusals are PermissionDenied (the agent reports them to the aggregator as the task's
-// failure) and name the rule and the variable or tensor, never a value.
+// Refusals are PermissionDenied or FailedPrecondition with a failure code
+// (protocol/failure_code.h); the agent reports only the code and the policy's numbers to the
+// aggregator. Messages name the rule and the variable or tensor, never a value.
 //
 // Thread safety: not thread-safe; the node runs one task at a time.
 #ifndef SCANCOV_NODE_GATE_H_
@@ -30,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "core/env.h"
 #include "node/approvals.h"
+#include "node/cohort_guard.h"
 #include "node/tabular_features.h"
 #include "node/tasks/task_plugin.h"
 #include "privacy/egress_ledger.h"
@@ -42,24 +46,36 @@ namespace scancov::node {
 // declared variables (those the site allows) and the declared outcome; outside a task, nothing.
 class GatedDatasetSource : public DatasetSource {
  public:
-  // `inner` must outlive this source.
-  explicit GatedDatasetSource(DatasetSource* inner) : inner_(inner) {}
+  // `inner` and `guard` must outlive this source; without a guard (tests of other parts)
+  // cohorts are not compared across studies. `split_key`: the site's (NodeContext).
+  GatedDatasetSource(DatasetSource* inner, CohortGuard* guard, CohortLimits limits,
+                     uint64_t split_key)
+      : inner_(inner), guard_(guard), limits_(limits), split_key_(split_key) {}
+  explicit GatedDatasetSource(DatasetSource* inner) : GatedDatasetSource(inner, nullptr, {}, 0) {}
 
   // `min_rows`: the fewest rows a read may return (the site's minimum count, or more).
-  void Open(const TaskDeclaration& declaration, const privacy::ReleasePolicy& policy,
-            int64_t min_rows);
+  void Open(const v1::Task& task, const TaskDeclaration& declaration,
+            const privacy::ReleasePolicy& policy, int64_t min_rows);
   void Close();
 
   // PermissionDenied for an undeclared or kept-back variable, another outcome, or no task
-  // open; FailedPrecondition when fewer rows than the minimum count have the outcome known.
+  // open, and from the cohort guard; FailedPrecondition when fewer rows than the minimum count
+  // have the outcome known in the declared part.
   absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
                                    const std::string& outcome) override;
 
  private:
   DatasetSource* inner_;
+  CohortGuard* guard_;
+  CohortLimits limits_;
+  uint64_t split_key_;
   bool open_ = false;
   std::set<std::string> variables_;
   std::string outcome_;
+  std::string part_ = "all";
+  double holdout_fraction_ = 0.19;
+  std::string study_id_;
+  std::string task_id_;
   int64_t min_rows_ = 0;
 };
 
@@ -91,8 +107,9 @@ class TaskGate {
   // is in the ledger (pending) when this returns it. An exception from a plug-in becomes an
   // error (InvalidArgument naming it; ResourceExhausted for std::bad_alloc, which may pass).
   absl::StatusOr<Release> Run(const v1::Task& task, const protocol::TensorSet* global);
-  // The report that the task failed here, and why, instead of a result; recorded likewise.
-  absl::StatusOr<Release> Failure(const v1::Task& task, const std::string& why);
+  // The report that the task failed here instead of a result, recorded likewise: only the
+  // failure code of `why` and its policy numbers (protocol/failure_code.h), never its text.
+  absl::StatusOr<Release> Failure(const v1::Task& task, const absl::Status& why);
   // Records what became of a release ("sent", "duplicate", "failed").
   void MarkOutcome(const Release& release, const std::string& state, const std::string& detail);
 

@@ -8,7 +8,9 @@
 
 #include <memory>
 
+#include "core/status_macros.h"
 #include "node/store/node_store.h"
+#include "protocol/failure_code.h"
 
 namespace scancov::node {
 namespace {
@@ -70,15 +72,17 @@ class GateTest : public ::testing::Test {
 
   // A gate for `policy` in front of `plugin` (as the tabular_training kind).
   std::unique_ptr<TaskGate> Gate(privacy::ReleasePolicy policy, bool allow_weights,
-                                 std::unique_ptr<Scripted> plugin) {
-    plugin->data = &gated_;
+                                 std::unique_ptr<Scripted> plugin,
+                                 GatedDatasetSource* gated = nullptr) {
+    if (gated == nullptr) gated = &gated_;
+    plugin->data = gated;
     plugin_ = plugin.get();
     TaskPlugins plugins;
     plugins[protocol::StudyKind::tabular_training] = std::move(plugin);
     GateOptions options;
     options.policy = std::move(policy);
     options.allow_model_weights = allow_weights;
-    options.tabular = &gated_;
+    options.tabular = gated;
     return std::make_unique<TaskGate>(options, std::move(plugins), ledger_.get());
   }
 
@@ -190,6 +194,105 @@ TEST_F(GateTest, NonFiniteMetricsDoNotLeave) {
   plugin->produce.metrics["global.val_auc"] = std::nan("");
   auto gate = Gate({}, true, std::move(plugin));
   EXPECT_THAT(gate->Run(TrainingTask(), nullptr).status().message(), HasSubstr("not finite"));
+}
+
+// A plug-in that reads the declared variables and reports the rows it was handed.
+class Counting : public TaskPlugin {
+ public:
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task&) const override { return declared; }
+  absl::StatusOr<TaskOutcome> Run(const v1::Task&, const protocol::TensorSet*) override {
+    SCV_ASSIGN_OR_RETURN(TabularRows rows, data->Load(declared.variables, declared.outcome));
+    handed = rows.keys;
+    TaskOutcome out;
+    out.num_samples = rows.keys.size();
+    return out;
+  }
+  TaskDeclaration declared;
+  DatasetSource* data = nullptr;
+  std::vector<std::string> handed;
+};
+
+v1::Task AnalysisTask(const std::string& study) {
+  v1::Task t;
+  t.set_task_id(study + "/r1/kb");
+  t.set_study_id(study);
+  t.set_kind(v1::TASK_KIND_ANALYZE);
+  t.set_study_kind("logistic_regression");
+  return t;
+}
+
+class GateSplitTest : public GateTest {
+ protected:
+  std::unique_ptr<TaskGate> CountingGate(GatedDatasetSource* gated, const std::string& part,
+                                         double fraction) {
+    auto plugin = std::make_unique<Counting>();
+    plugin->declared.variables = {"age"};
+    plugin->declared.outcome = "severe";
+    plugin->declared.part = part;
+    plugin->declared.holdout_fraction = fraction;
+    plugin->data = gated;
+    counting_ = plugin.get();
+    TaskPlugins plugins;
+    plugins[protocol::StudyKind::logistic_regression] = std::move(plugin);
+    GateOptions options;
+    options.tabular = gated;
+    return std::make_unique<TaskGate>(options, std::move(plugins), ledger_.get());
+  }
+  Counting* counting_ = nullptr;
+};
+
+// The held-out part is the site's: its key decides, the same for every study; a coordinator
+// names a part and a fraction from the short list, and nothing else.
+TEST_F(GateSplitTest, TheSplitIsTheSitesOwn) {
+  rows_.patients = 400;
+  GatedDatasetSource site_a(&rows_, nullptr, {}, /*split_key=*/0x5eed);
+  auto gate = CountingGate(&site_a, "holdout", 0.25);
+  ASSERT_TRUE(gate->Run(AnalysisTask("s1"), nullptr).ok());
+  const std::vector<std::string> held = counting_->handed;
+  EXPECT_GT(held.size(), 70u);
+  EXPECT_LT(held.size(), 130u);
+  for (const std::string& k : held) EXPECT_TRUE(InHoldout(k, 0x5eed, 0.25)) << k;
+  // Another site's key splits the same patients differently.
+  GatedDatasetSource site_b(&rows_, nullptr, {}, /*split_key=*/0xb0b);
+  auto other = CountingGate(&site_b, "holdout", 0.25);
+  ASSERT_TRUE(other->Run(AnalysisTask("s1"), nullptr).ok());
+  EXPECT_NE(counting_->handed, held);
+  // The training part is the rest.
+  auto train = CountingGate(&site_a, "train", 0.25);
+  ASSERT_TRUE(train->Run(AnalysisTask("s2"), nullptr).ok());
+  EXPECT_EQ(counting_->handed.size() + held.size(), 400u);
+}
+
+TEST_F(GateSplitTest, AFractionOffTheListIsRefused) {
+  GatedDatasetSource site(&rows_, nullptr, {}, 1);
+  auto gate = CountingGate(&site, "holdout", 0.21);
+  const absl::Status s = gate->Run(AnalysisTask("s1"), nullptr).status();
+  EXPECT_EQ(protocol::FailureCodeOf(s), protocol::FailureCode::kInvalidSpec);
+  EXPECT_TRUE(rows_.asked.empty());
+}
+
+// Attack 1 of issue 12 at the gate: a second study whose cohort differs by one patient (here,
+// one more patient imported in between) gets nothing; the site's ledger shows the refusal as a
+// code, and the study with the same cohort as before still runs.
+TEST_F(GateSplitTest, DifferencingTwoStudiesOverOnePatientIsRefused) {
+  CohortGuard guard(store_.get());
+  GatedDatasetSource site(&rows_, &guard, {}, 1);
+  auto gate = CountingGate(&site, "all", 0.19);
+  rows_.patients = 60;
+  ASSERT_TRUE(gate->Run(AnalysisTask("s1"), nullptr).ok());
+  rows_.patients = 61;
+  const absl::Status refused = gate->Run(AnalysisTask("s2"), nullptr).status();
+  EXPECT_EQ(protocol::FailureReportOf(refused), "cohort_difference min=10");
+  absl::StatusOr<Release> failure = gate->Failure(AnalysisTask("s2"), refused);
+  ASSERT_TRUE(failure.ok());
+  EXPECT_EQ(failure->header.failure(), "cohort_difference min=10");
+  auto entries = ledger_->List();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);  // s1's result and s2's refusal, nothing else
+  EXPECT_EQ(entries->at(1).kind, "failure");
+  EXPECT_EQ(entries->at(1).summary_json, R"({"failure":"cohort_difference min=10"})");
+  rows_.patients = 70;  // ten more: a cohort of its own
+  EXPECT_TRUE(gate->Run(AnalysisTask("s3"), nullptr).ok());
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "node/node_commands.h"
 
-
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +7,7 @@
 #include "absl/time/time.h"
 #include "core/status_macros.h"
 #include "node/clinical/clinical_store.h"
+#include "node/cohort_guard.h"
 #include "node/imaging/imaging_store.h"
 #include "node/task_log.h"
 #include "privacy/egress_ledger.h"
@@ -59,6 +59,21 @@ absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit) {
     if (!e.tensors_json.empty()) absl::StrAppend(&text, "    tensors: ", e.tensors_json, "\n");
   }
   return text;
+}
+
+absl::StatusOr<std::string> BudgetText(NodeStore& store, int64_t max_studies, int64_t max_rounds) {
+  CohortGuard guard(&store);
+  SCV_ASSIGN_OR_RETURN(std::vector<BudgetUse> use, guard.Use());
+  std::string out =
+      absl::StrCat("budget per variable set: ", max_studies, " studies, ", max_rounds, " rounds\n");
+  if (use.empty()) absl::StrAppend(&out, "  no study has read this site's data yet\n");
+  for (const BudgetUse& u : use) {
+    const bool spent = u.studies >= max_studies || u.rounds >= max_rounds;
+    absl::StrAppend(&out, "  ", u.studies, "/", max_studies, " studies, ", u.rounds, "/",
+                    max_rounds, " rounds", spent ? " (spent)" : "", "  outcome '", u.outcome,
+                    "', variables ", u.variables.empty() ? "(none)" : u.variables, "\n");
+  }
+  return out;
 }
 
 }  // namespace scancov::node

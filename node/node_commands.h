@@ -7,12 +7,12 @@
 #define SCANCOV_NODE_NODE_COMMANDS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "node/store/node_store.h"
 #include "node/clinical/clinical_import.h"
-
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 
@@ -34,6 +34,10 @@ absl::StatusOr<std::string> NodeStatusText(NodeStore& store, const NodeIdentity&
 // The egress ledger's entries (the last `limit`; 0: all), each with its time (UTC), kind,
 // destination, task, state, bytes and payload hash, then the statistics and tensors sent.
 absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit);
+
+// Per (variables, outcome) read by studies: how many studies and rounds used it, against the
+// site's budget (node/cohort_guard.h), the spent ones marked.
+absl::StatusOr<std::string> BudgetText(NodeStore& store, int64_t max_studies, int64_t max_rounds);
 
 }  // namespace scancov::node
 

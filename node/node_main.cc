@@ -62,6 +62,9 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   ClinicalDatasetSource source(store.get());
   TercileBudget terciles(store.get());
   ApprovalBook approvals(store.get());
+  CohortGuard cohorts(store.get());
+  SCV_ASSIGN_OR_RETURN(privacy::Pseudonymizer pseudonymizer,
+                       privacy::Pseudonymizer::FromSecretFile(config.secret));
   for (const sites::ApprovalRule& rule : config.approval_rules) {
     for (const std::string& kind : rule.kinds) {
       SCV_RETURN_IF_ERROR(Annotate(protocol::ParseStudyKind(kind).status(),
@@ -82,6 +85,10 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   resources.context.scans = scans.get();
   resources.context.terciles = &terciles;
   resources.context.store = store.get();
+  resources.context.split_key = pseudonymizer.SplitKey();
+  resources.cohorts = &cohorts;
+  resources.max_studies_per_variables = config.privacy.max_studies_per_variables;
+  resources.max_rounds_per_variables = config.privacy.max_rounds_per_variables;
   resources.destination = config.aggregator;
   resources.ledger = &ledger;
   resources.approvals = &approvals;
@@ -146,6 +153,15 @@ absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
   return absl::OkStatus();
 }
 
+absl::Status Budget(const sites::SiteConfig& config) {
+  SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  SCV_ASSIGN_OR_RETURN(std::string text,
+                       BudgetText(*store, config.privacy.max_studies_per_variables,
+                                  config.privacy.max_rounds_per_variables));
+  std::cout << text;
+  return absl::OkStatus();
+}
+
 absl::Status Requests(const sites::SiteConfig& config, bool only_pending, bool json) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   ApprovalBook book(store.get());
@@ -191,6 +207,8 @@ int main(int argc, char** argv) {
   auto* ledger = app.add_subcommand("ledger", "every result that left this site, with its bytes");
   ledger->add_option("--limit", limit, "only the last N entries");
   auto* show = app.add_subcommand("show-config", "print the site file with resolved paths");
+  auto* budget = app.add_subcommand(
+      "budget", "studies and rounds used per variable set, against the site's budget");
   bool json = false, all_requests = false;
   std::string study, sha256, reason;
   auto* pending = app.add_subcommand(
@@ -227,6 +245,7 @@ int main(int argc, char** argv) {
   if (*import_dicom) result = node::ImportDicom(*config, dicom_dir);
   if (*status) result = node::Status(*config);
   if (*ledger) result = node::Ledger(*config, limit);
+  if (*budget) result = node::Budget(*config);
   if (*show) std::cout << sites::SiteConfigToJson(*config) << "\n";
   if (*pending) result = node::Requests(*config, !all_requests, json);
   if (*approve) result = node::Decide(*config, study, sha256, true, "");

@@ -73,4 +73,11 @@ std::string Pseudonymizer::Pseudonym(absl::string_view identifier) const {
   return ToHex(HmacSha256(secret_, message)).substr(0, 32);
 }
 
+uint64_t Pseudonymizer::SplitKey() const {
+  const std::string mac = HmacSha256(secret_, "scancov:row-split:v1");
+  uint64_t key = 0;
+  for (int i = 0; i < 8; ++i) key = (key << 8) | static_cast<unsigned char>(mac[i]);
+  return key;
+}
+
 }  // namespace scancov::privacy

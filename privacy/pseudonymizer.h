@@ -29,6 +29,10 @@ class Pseudonymizer {
   // The pseudonym of an identifier. Leading/trailing whitespace is ignored so "123 " == "123".
   std::string Pseudonym(absl::string_view identifier) const;
 
+  // The site's key for splitting its patients (train/holdout, validation): derived from the
+  // secret, so fixed per site and unknown outside it (node/gate.h).
+  uint64_t SplitKey() const;
+
  private:
   explicit Pseudonymizer(std::string secret) : secret_(std::move(secret)) {}
   std::string secret_;

@@ -8,8 +8,8 @@
 #include "models/scores/published_models.h"
 #include "models/stats/auc.h"
 #include "node/tabular_features.h"
-#include "protocol/wire/model_evaluation.h"
 #include "protocol/wire/logistic_regression.h"
+#include "protocol/wire/model_evaluation.h"
 #include "sites/cohort/variables.h"
 #include "tests/test_sites.h"
 
@@ -62,7 +62,7 @@ TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
     ASSERT_TRUE(rows.ok());
     int64_t expected = 0;
     for (size_t i = 0; i < rows->keys.size(); ++i) {
-      if (node::InHoldout(rows->keys[i], 7, 0.19)) continue;
+      if (node::InHoldout(rows->keys[i], testing_sites::SplitKeyOf("kb"), 0.19)) continue;
       bool complete = true;
       for (size_t j = 0; j < names.size(); ++j) {
         complete &= std::isfinite(

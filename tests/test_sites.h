@@ -44,15 +44,23 @@ inline Site MakeSite(const std::string& id, uint64_t seed, int patients = 0) {
   return site;
 }
 
+// The split key of a site made by MakeSite (its secret's, as scancov-node derives it).
+inline uint64_t SplitKeyOf(const std::string& id) {
+  return privacy::Pseudonymizer::FromSecret(std::string(32, id[0])).SplitKey();
+}
+
 // A node's tasks as scancov-node assembles them (node/tasks/task_host.h), the plain kinds only,
-// over `source`, under `policy`.
+// over `source`, under `policy`; with `cohorts`, the site's cohort guard.
 inline std::unique_ptr<node::TaskHost> MakeAnalysisHost(node::DatasetSource* source,
                                                         const std::string& site_id,
-                                                        privacy::ReleasePolicy policy = {}) {
+                                                        privacy::ReleasePolicy policy = {},
+                                                        node::CohortGuard* cohorts = nullptr) {
   node::NodeResources resources;
   resources.context.site_id = site_id;
   resources.context.policy = std::move(policy);
   resources.context.tabular = source;
+  resources.context.split_key = SplitKeyOf(site_id);
+  resources.cohorts = cohorts;
   return std::make_unique<node::TaskHost>(
       resources, std::initializer_list<node::TaskPluginMaker>{&node::MakePlainTasks});
 }

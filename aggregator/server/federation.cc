@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "protocol/failure_code.h"
 #include "protocol/ids.h"
 #include "protocol/study_kind.h"
 #include "protocol/weights_codec.h"
@@ -420,7 +421,11 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
   }
   SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
   if (!header.failure().empty()) {  // the site could not do it: no result, the reason kept
-    const std::string why = header.failure().substr(0, 500);
+    // Only a code of the fixed vocabulary and numbers (protocol/failure_code.h); free text
+    // from a site (an old or hostile node) is not stored or shown.
+    const std::string why = protocol::IsFailureReport(header.failure())
+                                ? header.failure()
+                                : std::string("unrecognized_failure");
     task->state = kTaskFailed;
     task->done_unix = NowUnix();
     SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));

@@ -272,7 +272,7 @@ TEST_F(FederationTest, ReportedFailureClosesTheRoundWithoutTheSiteOrFailsTheStud
   ASSERT_TRUE(pulled.ok() && pulled->has_task());
   v1::UploadHeader failure;
   failure.set_task_id(pulled->task().task_id());
-  failure.set_failure("INVALID_ARGUMENT: unknown feature well_aerated_lung_percent");
+  failure.set_failure("invalid_spec");
   auto recorded = federation_->SubmitResult(SiteCaller("hegp"), failure, std::nullopt);
   ASSERT_TRUE(recorded.ok()) << recorded.status();
   auto again = federation_->PullTask(SiteCaller("hegp"));
@@ -299,7 +299,7 @@ TEST_F(FederationTest, ReportedFailureClosesTheRoundWithoutTheSiteOrFailsTheStud
   ASSERT_TRUE(task.ok() && task->has_task());
   v1::UploadHeader f;
   f.set_task_id(task->task().task_id());
-  f.set_failure("FAILED_PRECONDITION: no labelled series");
+  f.set_failure("below_minimum_count min=10");
   ASSERT_TRUE(federation_->SubmitResult(SiteCaller("igr"), f, std::nullopt).ok());
   Step("kb", 1, 100);
   Step("hegp", 1, 100);
@@ -307,8 +307,29 @@ TEST_F(FederationTest, ReportedFailureClosesTheRoundWithoutTheSiteOrFailsTheStud
   ASSERT_TRUE(s2.ok());
   EXPECT_EQ(s2->state(), v1::STUDY_STATE_FAILED) << s2->message();
   EXPECT_NE(s2->message().find("the task failed at igr"), std::string::npos) << s2->message();
-  EXPECT_NE(s2->message().find("igr: FAILED_PRECONDITION: no labelled series"), std::string::npos)
+  EXPECT_NE(s2->message().find("igr: below_minimum_count min=10"), std::string::npos)
       << s2->message();
+}
+
+// A site's failure is a code and numbers; free text (an old or hostile node quoting a value)
+// is neither stored nor shown to the coordinator.
+TEST_F(FederationTest, AFailureInFreeTextIsNotKept) {
+  Enroll();
+  Create(Spec("s1", 1, /*timeout=*/600, /*min_sites=*/3));
+  Step("kb", 0, 1);  // init
+  auto task = federation_->PullTask(SiteCaller("igr"));
+  ASSERT_TRUE(task.ok() && task->has_task());
+  v1::UploadHeader f;
+  f.set_task_id(task->task().task_id());
+  f.set_failure("INVALID_ARGUMENT: patient 1234 has crp=312.5");
+  ASSERT_TRUE(federation_->SubmitResult(SiteCaller("igr"), f, std::nullopt).ok());
+  Step("kb", 1, 100);
+  Step("hegp", 1, 100);
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->message().find("312.5"), std::string::npos) << status->message();
+  EXPECT_NE(status->message().find("igr: unrecognized_failure"), std::string::npos)
+      << status->message();
 }
 
 TEST_F(FederationTest, TooFewSitesAtTheDeadlineKeepsWaiting) {

@@ -82,13 +82,23 @@ CREATE TABLE IF NOT EXISTS study_approvals(
   PRIMARY KEY(study_id, spec_sha256));
 )sql";
 
+// node/cohort_guard.h: which (variables, outcome) each study's tasks read, and the sets of
+// patients (truncated digests of their keys) each study's numbers came from.
+constexpr char kCohortGuard[] = R"sql(
+CREATE TABLE IF NOT EXISTS cohort_reads(
+  study_id TEXT NOT NULL, task_id TEXT NOT NULL, variables TEXT NOT NULL, outcome TEXT NOT NULL,
+  PRIMARY KEY(study_id, task_id, variables, outcome));
+CREATE TABLE IF NOT EXISTS cohort_sets(
+  study_id TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, members BLOB NOT NULL,
+  PRIMARY KEY(study_id, digest));
+)sql";
+
 }  // namespace
 
 absl::Status CreateNodeSchema(SQLite::Database& db) {
   SCV_RETURN_IF_ERROR(sqlite::Guard("node store: create schema", [&] {
-    for (const char* ddl :
-         {kClinical, kImaging, kCtFeatures, kAiSeverityScores, kTaskLog, kTercileRounds,
-          kStudyApprovals}) {
+    for (const char* ddl : {kClinical, kImaging, kCtFeatures, kAiSeverityScores, kTaskLog,
+                            kTercileRounds, kStudyApprovals, kCohortGuard}) {
       db.exec(ddl);
     }
     return absl::OkStatus();

@@ -57,14 +57,12 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(
   const std::vector<std::string> names = wire::FeatureNames(spec.features);
   SCV_ASSIGN_OR_RETURN(TabularRows rows, data.Load(names, spec.outcome));
   const size_t n = rows.keys.size(), c = names.size();
-  // The split, the same as model_evaluation's: "train" keeps the rows outside the held-out
-  // part, "holdout" the held-out part, "all" every row.
+  // The rows are the declared part of the site's own split, applied by the gate
+  // (node/gate.h): "train" outside the held-out part, "holdout" inside it, "all" every row.
   answer.split = spec.split.For(site_id);
   std::vector<std::vector<double>> complete;
   std::vector<double> y;
   for (size_t i = 0; i < n; ++i) {
-    const bool held_out = InHoldout(rows.keys[i], spec.split.seed, spec.split.holdout_fraction);
-    if ((answer.split == "train" && held_out) || (answer.split == "holdout" && !held_out)) continue;
     std::vector<double> row(c);
     bool ok = true;
     for (size_t j = 0; j < c && ok; ++j) {

@@ -30,12 +30,8 @@ absl::StatusOr<SplitRows> LoadSplit(const wire::InterceptSpec& spec, DatasetSour
     if (privacy::IsVariableAllowed(policy, v.name)) out.columns.push_back(v.name);
   }
   SCV_ASSIGN_OR_RETURN(out.rows, data.Load(out.columns, spec.outcome));
-  const std::string split = spec.split.For(site_id);
-  for (size_t i = 0; i < out.rows.keys.size(); ++i) {
-    const bool held_out = InHoldout(out.rows.keys[i], spec.split.seed, spec.split.holdout_fraction);
-    if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
-    out.selected.push_back(i);
-  }
+  // The rows are the declared part of the site's own split, applied by the gate (node/gate.h).
+  for (size_t i = 0; i < out.rows.keys.size(); ++i) out.selected.push_back(i);
   return out;
 }
 

@@ -24,6 +24,8 @@ class InterceptCalibrationTask : public TaskPlugin {
     for (const sites::VariableSpec& v : sites::AdmissionVariables()) d.variables.push_back(v.name);
     d.outcome = spec.outcome;
     d.requested_min_cell_count = spec.min_cell_count;
+    d.part = spec.split.For(context_.site_id);
+    d.holdout_fraction = spec.split.holdout_fraction;
     return d;
   }
 

@@ -24,6 +24,8 @@ class LogisticRegressionTask : public TaskPlugin {
     d.variables = wire::FeatureNames(spec.features);
     d.outcome = spec.outcome;
     d.requested_min_cell_count = spec.min_cell_count;
+    d.part = spec.split.For(context_.site_id);
+    d.holdout_fraction = spec.split.holdout_fraction;
     return d;
   }
 

@@ -259,8 +259,6 @@ Scored ScoreRows(const wire::EvaluationSpec& spec, const std::string& split,
   const size_t c = columns.size();
   Scored s;
   for (size_t i = 0; i < rows.keys.size(); ++i) {
-    const bool held_out = InHoldout(rows.keys[i], spec.split_seed, spec.holdout_fraction);
-    if ((split == "holdout" && !held_out) || (split == "train" && held_out)) continue;
     std::vector<double> row(rows.x.begin() + i * c, rows.x.begin() + (i + 1) * c);
     scores::PatientInputs inputs;
     for (size_t j = 0; j < c; ++j) {

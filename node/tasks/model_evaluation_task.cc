@@ -23,6 +23,8 @@ class ModelEvaluationTask : public TaskPlugin {
     SCV_ASSIGN_OR_RETURN(d.variables, EvaluationVariables(spec));
     d.outcome = spec.outcome;
     d.requested_min_cell_count = spec.min_cell_count;
+    d.part = spec.SplitFor(context_.site_id);
+    d.holdout_fraction = spec.holdout_fraction;
     return d;
   }
 

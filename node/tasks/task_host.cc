@@ -5,7 +5,12 @@ namespace scancov::node {
 TaskHost::TaskHost(const NodeResources& resources, std::initializer_list<TaskPluginMaker> makers) {
   NodeContext context = resources.context;
   if (context.tabular != nullptr) {
-    gated_ = std::make_unique<GatedDatasetSource>(context.tabular);
+    CohortLimits limits;
+    limits.min_count = context.policy.min_cell_count;
+    limits.max_studies = resources.max_studies_per_variables;
+    limits.max_rounds = resources.max_rounds_per_variables;
+    gated_ = std::make_unique<GatedDatasetSource>(context.tabular, resources.cohorts, limits,
+                                                  context.split_key);
     context.tabular = gated_.get();
   }
   if (context.terciles == nullptr) context.terciles = &own_terciles_;

@@ -11,6 +11,7 @@
 
 #include "core/env.h"
 #include "node/approvals.h"
+#include "node/cohort_guard.h"
 #include "node/gate.h"
 #include "node/tasks/registry.h"
 #include "node/tasks/tercile_budget.h"
@@ -27,6 +28,11 @@ struct NodeResources {
   // (tests of other parts only; scancov-node always has one).
   ApprovalBook* approvals = nullptr;
   std::vector<ApprovalRule> approval_rules;
+  // The site's memory of cohorts and its budget (node/cohort_guard.h); null: cohorts are not
+  // compared across studies (tests of other parts only; scancov-node always has one).
+  CohortGuard* cohorts = nullptr;
+  int64_t max_studies_per_variables = 25;
+  int64_t max_rounds_per_variables = 2000;
 };
 
 using TaskPluginMaker = TaskPlugins (*)(const NodeContext& context);

@@ -41,6 +41,9 @@ struct NodeContext {
   SeveritySource* scans = nullptr;
   TercileBudget* terciles = nullptr;
   NodeStore* store = nullptr;  // the node's store, for what a task keeps at the site
+  // The site's own key for every split of its patients (train/holdout, validation), derived
+  // from the site secret: splits are fixed per site and no coordinator can choose or vary them.
+  uint64_t split_key = 0;
 };
 
 // What a task will read and release, from its spec alone.
@@ -50,6 +53,11 @@ struct TaskDeclaration {
   bool reads_ct = false;               // CT series (and their labels)
   bool releases_weights = false;       // a model's weights may leave with the result
   int requested_min_cell_count = 0;    // the study's minimum, which may only tighten the site's
+  // Which of the site's rows the task reads: "all", or the "train" or "holdout" part of the
+  // site's fixed split (InHoldout with the site's split key) at `holdout_fraction`. The gate
+  // applies it, so that the rows a task sees are the rows the gate checked.
+  std::string part = "all";
+  double holdout_fraction = 0.19;
   // Set by the gate, not the plug-in: the fewest rows a read may return (the approving rule's
   // minimum cohort; the site's minimum count applies when larger).
   int64_t min_cohort = 0;

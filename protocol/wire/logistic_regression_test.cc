@@ -74,7 +74,7 @@ TEST(LogisticRegressionWireTest, EverySpecBoundIsRefusedNamingTheField) {
            {"{" + f + R"(, "terciles": "yes"})", "terciles must be true or false"},
            {"{" + f + R"(, "split": "test"})", "split must be"},
            {"{" + f + R"(, "split_seed": -7})", "split_seed must be"},
-           {"{" + f + R"(, "holdout_fraction": 2})", "holdout_fraction must be in [0, 1]"},
+           {"{" + f + R"(, "holdout_fraction": 2})", "holdout_fraction must be one of"},
            {"{" + f + R"(, "min_cell_count": -1})", "min_cell_count must be an integer"},
            {"{" + f + R"(, "min_cell_count": 1000001})", "min_cell_count must be an integer"}}) {
     const absl::Status s = ParseLogisticSpec(text).status();

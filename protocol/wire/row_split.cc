@@ -47,15 +47,22 @@ absl::StatusOr<RowSplit> ParseRowSplit(const json& spec, absl::string_view where
   }
   SCV_ASSIGN_OR_RETURN(s.holdout_fraction,
                        NumberField(spec, "holdout_fraction", where, s.holdout_fraction));
-  if (!(s.holdout_fraction >= 0 && s.holdout_fraction <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": holdout_fraction must be in [0, 1]"));
+  if (!IsAllowedHoldoutFraction(s.holdout_fraction)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": holdout_fraction must be one of ", kAllowedHoldoutFractionsText));
   }
   return s;
 }
 
+bool IsAllowedHoldoutFraction(double fraction) {
+  for (double f : kAllowedHoldoutFractions) {
+    if (fraction == f) return true;
+  }
+  return false;
+}
+
 void AddRowSplit(const RowSplit& s, json& spec) {
   spec["split"] = s.by_site ? json(s.per_site) : json(s.split);
-  spec["split_seed"] = s.seed;
   spec["holdout_fraction"] = s.holdout_fraction;
 }
 

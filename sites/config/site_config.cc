@@ -15,8 +15,8 @@ using nlohmann::json;
 
 const std::set<std::string>& KnownKeys() {
   static const auto* keys = new std::set<std::string>{
-      "site_id", "aggregator", "aggregator_tls_name", "tls",       "crl",     "data_dir",
-      "store",   "secret",     "cache_dir",           "device",    "log_level", "privacy",
+      "site_id", "aggregator", "aggregator_tls_name", "tls",    "crl",       "data_dir",
+      "store",   "secret",     "cache_dir",           "device", "log_level", "privacy",
       "approval"};
   return *keys;
 }
@@ -59,6 +59,13 @@ absl::Status ParsePrivacy(const json& j, const std::string& where, PrivacySettin
         }
         out->allowed_variables.push_back(v.get<std::string>());
       }
+    } else if (key == "max_studies_per_variables" || key == "max_rounds_per_variables") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": privacy.", key, " must be an integer >= 1"));
+      }
+      (key == "max_studies_per_variables" ? out->max_studies_per_variables
+                                          : out->max_rounds_per_variables) = value.get<int64_t>();
     } else if (key == "allow_model_weights") {
       if (!value.is_boolean()) {
         return absl::InvalidArgumentError(where + ": privacy.allow_model_weights must be a bool");

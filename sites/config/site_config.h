@@ -46,6 +46,10 @@ struct PrivacySettings {
   int min_cell_count = 10;
   std::vector<std::string> allowed_variables;  // empty: all
   bool allow_model_weights = true;
+  // The budget of studies and of rounds (tasks) that may read the same variables and outcome
+  // (node/cohort_guard.h); `scancov-node budget` shows what is used.
+  int64_t max_studies_per_variables = 25;
+  int64_t max_rounds_per_variables = 2000;
 };
 
 // A pre-approval rule (node/approvals.h): it approves a study whose kind it names and whose
