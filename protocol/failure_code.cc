@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/types/optional.h"
 
 namespace scancov::protocol {
 namespace {
@@ -88,7 +89,7 @@ absl::Status WithFailureCode(absl::Status status, FailureCode code,
 }
 
 FailureCode FailureCodeOf(const absl::Status& status) {
-  std::optional<absl::Cord> payload = status.GetPayload(kPayloadUrl);
+  absl::optional<absl::Cord> payload = status.GetPayload(kPayloadUrl);
   if (payload) {
     const std::string report(*payload);
     std::optional<FailureCode> code = ParseFailureCode(report.substr(0, report.find(' ')));
@@ -98,7 +99,7 @@ FailureCode FailureCodeOf(const absl::Status& status) {
 }
 
 std::string FailureReportOf(const absl::Status& status) {
-  std::optional<absl::Cord> payload = status.GetPayload(kPayloadUrl);
+  absl::optional<absl::Cord> payload = status.GetPayload(kPayloadUrl);
   if (payload) {
     std::string report(*payload);
     if (IsFailureReport(report)) return report;

@@ -101,8 +101,9 @@ protocol::TensorSet LogisticWeights(const std::string& spec) {
       .value();
 }
 
-// The split seed (plan.seed) for which exactly `want` of `rows` fall in validation: what a
-// coordinator who may choose seed and fraction aims for.
+// A split key for which exactly `want` of `rows` fall in validation. The key is the site's own
+// (NodeContext::split_key), so a coordinator cannot aim for it; a site may still be unlucky, and
+// the rule must hold there too.
 uint64_t SeedWithValidationRows(const node::TabularRows& rows, double fraction, int want) {
   for (uint64_t seed = 1; seed < 100000; ++seed) {
     int in = 0;
@@ -115,9 +116,11 @@ uint64_t SeedWithValidationRows(const node::TabularRows& rows, double fraction, 
 
 TEST(TrainingDisclosureTest, AOnePatientValidationSetReleasesNoValidationMetric) {
   Rows site(30, 12);
-  node::TrainingTaskRunner runner(&site, TrainingOptions(5));
   const std::string spec = TabularSpec(0.1);
   const uint64_t seed = SeedWithValidationRows(site.rows(), 0.1, 1);
+  node::TrainingRunnerOptions options = TrainingOptions(5);
+  options.split_key = seed;
+  node::TrainingTaskRunner runner(&site, options);
   const protocol::TensorSet global = LogisticWeights(spec);
   for (v1::TaskKind kind : {v1::TASK_KIND_EVALUATE, v1::TASK_KIND_TRAIN}) {
     absl::StatusOr<node::TaskOutcome> out = runner.Run(TabularTask(kind, spec, seed), &global);

@@ -24,8 +24,7 @@ v1::StudyStatus Fitted() {
   fit.outcome = "death";
   fit.features = {{"age"}, {"sex"}};
   fit.split.split = "train";
-  fit.split.seed = 7;
-  fit.split.holdout_fraction = 0.2;
+  fit.split.holdout_fraction = 0.25;
   fit.min_cell_count = 5;
   st.mutable_spec()->set_spec_json(wire::ToJson(fit));
   return st;
@@ -41,8 +40,7 @@ TEST(CutPointsTest, EvaluatesTheFittedModelOnTheRowsTheFitUsed) {
   EXPECT_EQ(j.at("analysis"), "model_evaluation");
   EXPECT_EQ(j.at("outcome"), "death");
   EXPECT_EQ(j.at("split"), "train");
-  EXPECT_EQ(j.at("split_seed"), 7);
-  EXPECT_EQ(j.at("holdout_fraction"), 0.2);
+  EXPECT_EQ(j.at("holdout_fraction"), 0.25);
   EXPECT_EQ(j.at("min_cell_count"), 5);
   const json& m = j.at("models").at(0);
   EXPECT_EQ(m.at("kind"), "logistic");

@@ -23,6 +23,7 @@ class AiSeverityTask : public TaskPlugin {
     if (context.scans != nullptr) {
       SeverityRunnerOptions options;
       options.site_id = context.site_id;
+      options.split_key = context.split_key;
       options.device = context.device;
       options.allow_model_weights = context.allow_model_weights;
       options.policy = context.policy;

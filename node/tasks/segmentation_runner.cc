@@ -154,7 +154,7 @@ absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
   std::vector<nn::SegmentationExample> train, val;
   for (const LabelledSeries& s : series) {
     const bool held_out = spec.evaluate_all || task.held_out_site() ||
-                          InHoldout(s.series_key, task.plan().seed(), spec.validation_fraction);
+                          InHoldout(s.series_key, options_.split_key, spec.validation_fraction);
     SCV_ASSIGN_OR_RETURN(nn::SegmentationExample e, Prepare(s, spec, options_.threads));
     (held_out ? val : train).push_back(std::move(e));
   }

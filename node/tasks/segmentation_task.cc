@@ -22,6 +22,7 @@ class SegmentationTask : public TaskPlugin {
     if (context.labelled_series != nullptr) {
       SegmentationRunnerOptions options;
       options.site_id = context.site_id;
+      options.split_key = context.split_key;
       options.device = context.device;
       options.allow_model_weights = context.allow_model_weights;
       options.threads = context.threads;

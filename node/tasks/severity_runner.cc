@@ -319,7 +319,7 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
   for (const SeverityPatient* p : usable) {
     if (p->label < 0) continue;
     const bool held = task.held_out_site() ||
-                      InHoldout(p->patient_key, task.plan().seed(), spec.validation_fraction);
+                      InHoldout(p->patient_key, options_.split_key, spec.validation_fraction);
     (held ? val : train).push_back(p);
   }
   const int min_cell = privacy::EffectiveMinCellCount(options_.policy, spec.min_cell_count);

@@ -40,6 +40,7 @@
 #ifndef SCANCOV_NODE_SEVERITY_RUNNER_H_
 #define SCANCOV_NODE_SEVERITY_RUNNER_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,6 +89,7 @@ struct SeverityRunnerOptions {
   // Where the final evaluation keeps every patient's AI-severity probability (the node's store);
   // null: not kept.
   NodeStore* score_store = nullptr;
+  uint64_t split_key = 0;  // the site's (NodeContext::split_key): its validation split
 };
 
 class SeverityTaskRunner : public TaskRunner {

@@ -21,6 +21,7 @@ class TabularTrainingTask : public TaskPlugin {
     if (context.tabular != nullptr) {
       TrainingRunnerOptions options;
       options.site_id = context.site_id;
+      options.split_key = context.split_key;
       options.device = context.device;
       options.allow_model_weights = context.allow_model_weights;
       options.policy = context.policy;

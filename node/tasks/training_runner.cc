@@ -64,7 +64,7 @@ absl::StatusOr<PreparedData> TrainingTaskRunner::Prepare(const v1::Task& task,
                                                          const wire::TabularTrainingSpec& spec) {
   SCV_ASSIGN_OR_RETURN(TabularRows rows,
                        data_->Load(wire::FeatureNames(spec.features), spec.outcome));
-  return PrepareTabular(rows, spec, task.plan().seed());
+  return PrepareTabular(rows, spec, options_.split_key);  // the site's split, not the plan's
 }
 
 absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,

@@ -17,6 +17,7 @@
 #ifndef SCANCOV_NODE_TRAINING_RUNNER_H_
 #define SCANCOV_NODE_TRAINING_RUNNER_H_
 
+#include <cstdint>
 #include <string>
 
 #include "node/tabular_features.h"
@@ -32,6 +33,7 @@ struct TrainingRunnerOptions {
   bool allow_model_weights = true;  // the site's privacy policy
   int min_rows = 20;                // refuse to train on fewer rows than this
   privacy::ReleasePolicy policy;    // the site's (its minimum count)
+  uint64_t split_key = 0;  // the site's (NodeContext::split_key): its validation split
 };
 
 class TrainingTaskRunner : public TaskRunner {
