@@ -1,0 +1,293 @@
+// The attack suite of issue 12, over real gRPC with mutual TLS on 127.0.0.1: a curious
+// coordinator runs each attack as it would (choosing a study's settings, repeating a study with
+// a small change) against nodes assembled as scancov-node assembles them (the gate, the cohort
+// guard, the egress ledger). Each attack is refused or yields nothing new, with the reason as a
+// code in the node's ledger; the same studies with honest settings still work.
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "aggregator/coordinator/coordinator_client.h"
+#include "aggregator/server/grpc_service.h"
+#include "aggregator/studies/registry.h"
+#include "core/env.h"
+#include "core/file_util.h"
+#include "core/sha256.h"
+#include "gtest/gtest.h"
+#include "node/agent.h"
+#include "node/cohort_guard.h"
+#include "node/grpc_federation_client.h"
+#include "node/store/node_store.h"
+#include "node/tasks/registry.h"
+#include "node/tasks/task_host.h"
+#include "privacy/egress_ledger.h"
+#include "sites/pki/certificate_authority.h"
+
+namespace scancov {
+namespace {
+
+using aggregator::AggregatorServer;
+using aggregator::CoordinatorClient;
+using json = nlohmann::json;
+using protocol::TlsFiles;
+
+// A site's admission rows: severe ~ logistic(age, spo2, crp). `missing_crp` patients (the
+// first ones) have no CRP.
+class SiteRows : public node::DatasetSource {
+ public:
+  SiteRows(int n, uint64_t seed, int missing_crp) {
+    Random rng(seed);
+    for (int i = 0; i < n; ++i) {
+      const double age = rng.Normal(62, 14), spo2 = std::min(100.0, rng.Normal(93, 4));
+      const double crp = std::exp(rng.Normal(4, 0.8));
+      const double logit = -1 + 0.04 * (age - 62) - 0.25 * (spo2 - 93) + 0.6 * (std::log(crp) - 4);
+      keys_.push_back(ToHex(Sha256Digest(std::to_string(seed) + "/" + std::to_string(i))));
+      values_.push_back({{"age", age}, {"spo2", spo2}, {"crp", i < missing_crp ? NAN : crp}});
+      y_.push_back(rng.Uniform() < 1 / (1 + std::exp(-logit)) ? 1 : 0);
+    }
+  }
+  absl::StatusOr<node::TabularRows> Load(const std::vector<std::string>& variables,
+                                         const std::string& outcome) override {
+    if (outcome != "severe") return absl::NotFoundError("unknown outcome");
+    node::TabularRows rows;
+    rows.columns = variables;
+    rows.keys = keys_;
+    rows.y = y_;
+    for (const auto& v : values_) {
+      for (const std::string& name : variables) {
+        auto it = v.find(name);
+        if (it == v.end()) return absl::NotFoundError("unknown variable " + name);
+        rows.x.push_back(it->second);
+      }
+    }
+    return rows;
+  }
+
+ private:
+  std::vector<std::string> keys_;
+  std::vector<std::map<std::string, double>> values_;
+  std::vector<double> y_;
+};
+
+// One hospital's node as scancov-node assembles it, kept across studies.
+struct Site {
+  std::string id;
+  std::unique_ptr<SiteRows> rows;
+  std::unique_ptr<node::NodeStore> store;
+  std::unique_ptr<privacy::EgressLedger> ledger;
+  std::unique_ptr<node::CohortGuard> guard;
+  std::unique_ptr<node::TaskHost> host;
+  TlsFiles tls;
+};
+
+class DisclosureAttackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/attack_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    ASSERT_TRUE(MakeDirs(dir_).ok());
+    auto ca = sites::CreateCertificateAuthority({"Test Consortium"});
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ca_ = *ca;
+    ASSERT_TRUE(WriteFileAtomic(dir_ + "/ca.crt", ca_.certificate_pem).ok());
+    auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
+    ASSERT_TRUE(store.ok());
+    aggregator::FederationOptions options;
+    options.studies = &aggregator::AllStudyLogics();
+    options.wait = absl::Milliseconds(100);
+    auto server = AggregatorServer::Start(
+        "127.0.0.1:0", Issue(sites::Role::kAggregator, "aggregator"),
+        std::make_unique<aggregator::Federation>(std::move(*store), options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    target_ = "127.0.0.1:" + std::to_string(server_->port());
+    auto coordinator =
+        CoordinatorClient::Create(target_, Issue(sites::Role::kCoordinator, "mallory"));
+    ASSERT_TRUE(coordinator.ok());
+    coordinator_ = std::move(*coordinator);
+    // kb: 120 patients, one without CRP; igr: 100 patients, all complete.
+    for (const auto& [id, n, missing] :
+         std::vector<std::tuple<std::string, int, int>>{{"kb", 120, 1}, {"igr", 100, 0}}) {
+      ASSERT_TRUE(coordinator_->EnrollSite(id, "").ok());
+      auto site = std::make_unique<Site>();
+      site->id = id;
+      site->rows = std::make_unique<SiteRows>(n, id == "kb" ? 11 : 12, missing);
+      auto opened = node::NodeStore::Open(dir_ + "/" + id + ".db");
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      site->store = std::move(*opened);
+      site->ledger = std::make_unique<privacy::EgressLedger>(site->store->db());
+      site->guard = std::make_unique<node::CohortGuard>(site->store.get());
+      node::NodeResources resources;
+      resources.context.site_id = id;
+      resources.context.tabular = site->rows.get();
+      resources.context.split_key = id == "kb" ? 0x6b62 : 0x696772;  // the sites' own
+      resources.context.store = site->store.get();
+      resources.ledger = site->ledger.get();
+      resources.cohorts = site->guard.get();
+      resources.destination = target_;
+      site->host = std::make_unique<node::TaskHost>(
+          resources, std::initializer_list<node::TaskPluginMaker>{&node::MakePlainTasks});
+      site->tls = Issue(sites::Role::kSite, id);
+      sites_.push_back(std::move(site));
+    }
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::ZeroDuration());
+  }
+
+  TlsFiles Issue(sites::Role role, const std::string& id) {
+    sites::IssueOptions options;
+    options.role = role;
+    options.id = id;
+    auto issued = sites::IssueCertificate(ca_, options);
+    EXPECT_TRUE(issued.ok()) << issued.status();
+    const std::string base = dir_ + "/" + id;
+    EXPECT_TRUE(WriteFileAtomic(base + ".crt", issued->certificate_pem).ok());
+    EXPECT_TRUE(WriteFileAtomic(base + ".key", issued->private_key_pem).ok());
+    return {dir_ + "/ca.crt", base + ".crt", base + ".key"};
+  }
+
+  // A logistic regression over `features`, at both sites, the study's other settings in `extra`.
+  v1::StudyStatus RunLogistic(const std::string& name, const json& features, json extra = {}) {
+    json spec = {{"analysis", "logistic_regression"},
+                 {"outcome", "severe"},
+                 {"features", features},
+                 {"terciles", false}};
+    for (const auto& [k, v] : extra.items()) spec[k] = v;
+    v1::StudySpec s;
+    s.set_name(name);
+    s.set_kind(v1::STUDY_KIND_ANALYSIS);
+    s.add_sites("kb");
+    s.add_sites("igr");
+    s.set_round_timeout_s(60);
+    s.set_spec_json(spec.dump());
+    auto created = coordinator_->CreateStudy(s);
+    EXPECT_TRUE(created.ok()) << created.status();
+    if (!created.ok()) return {};
+    RunNodes();
+    auto status = coordinator_->GetStudyStatus(name);
+    EXPECT_TRUE(status.ok()) << status.status();
+    return status.ok() ? *status : v1::StudyStatus();
+  }
+
+  // Runs every site's node until no running study includes it.
+  void RunNodes() {
+    std::vector<std::thread> threads;
+    for (auto& site : sites_) {
+      threads.emplace_back([this, s = site.get()] {
+        auto client = node::GrpcFederationClient::Create(target_, s->tls);
+        ASSERT_TRUE(client.ok()) << client.status();
+        node::AgentOptions options;
+        options.exit_when_idle = true;
+        options.initial_backoff = absl::Milliseconds(50);
+        options.destination = target_;
+        node::NodeAgent agent(client->get(), &s->host->gate(), nullptr, options);
+        EXPECT_TRUE(agent.Run().ok()) << s->id;
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+
+  // What left `site` for the tasks of `study`, as its ledger recorded it.
+  std::vector<privacy::EgressEntry> Sent(const std::string& site, const std::string& study) {
+    std::vector<privacy::EgressEntry> out;
+    for (auto& s : sites_) {
+      if (s->id != site) continue;
+      auto entries = s->ledger->List();
+      EXPECT_TRUE(entries.ok());
+      for (const privacy::EgressEntry& e : *entries) {
+        if (e.task_id.rfind(study + "/", 0) == 0) out.push_back(e);
+      }
+    }
+    return out;
+  }
+
+  std::string dir_;
+  sites::CertificateAndKey ca_;
+  std::unique_ptr<AggregatorServer> server_;
+  std::string target_;
+  std::unique_ptr<CoordinatorClient> coordinator_;
+  std::vector<std::unique_ptr<Site>> sites_;
+};
+
+// Attack 1 (differencing): the same regression with and without a variable that one kb patient
+// lacks. At beta = 0 the two studies' gradients differ by that patient's x and y. kb refuses the
+// second study with a code; igr, whose cohorts are the same, answers both.
+TEST_F(DisclosureAttackTest, DifferencingTwoStudiesOverAVariableOnePatientLacks) {
+  const v1::StudyStatus first = RunLogistic("age-spo2", json::array({"age", "spo2"}));
+  ASSERT_EQ(first.state(), v1::STUDY_STATE_DONE) << first.message();
+  const v1::StudyStatus second = RunLogistic("age-spo2-crp", json::array({"age", "spo2", "crp"}));
+  EXPECT_EQ(second.state(), v1::STUDY_STATE_FAILED);
+  EXPECT_NE(second.message().find("kb: cohort_difference min=10"), std::string::npos)
+      << second.message();
+  const std::vector<privacy::EgressEntry> kb = Sent("kb", "age-spo2-crp");
+  ASSERT_EQ(kb.size(), 1u);  // the refusal, and nothing else
+  EXPECT_EQ(kb[0].kind, "failure");
+  EXPECT_EQ(kb[0].summary_json, R"({"failure":"cohort_difference min=10"})");
+  EXPECT_EQ(kb[0].payload_sha256, "");  // no tensors
+  // Honest: a regression on the same patients as the first study still runs.
+  const v1::StudyStatus honest = RunLogistic("spo2-age", json::array({"spo2", "age"}));
+  EXPECT_EQ(honest.state(), v1::STUDY_STATE_DONE) << honest.message();
+}
+
+// Attack 1 (the split): holdout sets nested for a seed the coordinator chooses. The site splits
+// with its own key; two seeds give the same part, so the second study learns nothing new, and a
+// fraction off the list is refused before any site is asked.
+TEST_F(DisclosureAttackTest, TheCoordinatorCannotChooseTheSplit) {
+  const json f = json::array({"age", "spo2"});
+  const v1::StudyStatus a = RunLogistic(
+      "seed-1", f, {{"split", "holdout"}, {"split_seed", 1}, {"holdout_fraction", 0.25}});
+  const v1::StudyStatus b = RunLogistic(
+      "seed-2", f, {{"split", "holdout"}, {"split_seed", 2}, {"holdout_fraction", 0.25}});
+  ASSERT_EQ(a.state(), v1::STUDY_STATE_DONE) << a.message();
+  ASSERT_EQ(b.state(), v1::STUDY_STATE_DONE) << b.message();
+  ASSERT_FALSE(a.rounds().empty());
+  ASSERT_FALSE(b.rounds().empty());
+  const json ra = json::parse(a.rounds(0).result_json());
+  const json rb = json::parse(b.rounds(0).result_json());
+  EXPECT_EQ(ra.at("pooled_summary"), rb.at("pooled_summary"));  // the same patients
+  v1::StudySpec off;
+  off.set_name("fraction-20");
+  off.set_kind(v1::STUDY_KIND_ANALYSIS);
+  off.add_sites("kb");
+  off.set_spec_json(json{
+      {"analysis", "logistic_regression"},
+      {"outcome", "severe"},
+      {"features", f},
+      {"split", "holdout"},
+      {"holdout_fraction",
+       0.2}}.dump());
+  const auto refused = coordinator_->CreateStudy(off);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  // A neighbouring fraction on the list would move a few patients: the cohort guard refuses it
+  // where it does (fewer than 10 patients apart), and it never leaves silently.
+  const v1::StudyStatus near =
+      RunLogistic("fraction-30", f, {{"split", "holdout"}, {"holdout_fraction", 0.3}});
+  for (const std::string site : {"kb", "igr"}) {
+    const std::vector<privacy::EgressEntry> sent = Sent(site, "fraction-30");
+    ASSERT_FALSE(sent.empty()) << site;
+    if (sent[0].kind == "failure") {
+      EXPECT_EQ(sent[0].summary_json, R"({"failure":"cohort_difference min=10"})") << site;
+    }
+  }
+}
+
+// The site's failures reach the coordinator as codes, never as text that could carry a value.
+TEST_F(DisclosureAttackTest, AFailureCarriesACodeNotText) {
+  const v1::StudyStatus s = RunLogistic("unknown-variable", json::array({"age", "hba1c"}));
+  EXPECT_EQ(s.state(), v1::STUDY_STATE_FAILED);
+  EXPECT_EQ(s.message().find("hba1c"), std::string::npos) << s.message();
+  for (const std::string site : {"kb", "igr"}) {
+    for (const privacy::EgressEntry& e : Sent(site, "unknown-variable")) {
+      EXPECT_EQ(e.summary_json.find("hba1c"), std::string::npos) << e.summary_json;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace scancov
