@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "aggregator/coordinator/audit_command.h"
 #include "aggregator/coordinator/coord_commands.h"
 #include "aggregator/coordinator/coordinator_api.h"
 #include "aggregator/coordinator/coordinator_client.h"
@@ -48,10 +49,24 @@ int main(int argc, char** argv) {
   auto* enroll = app.add_subcommand("enroll", "enrol a site (its certificate CN)");
   enroll->add_option("--site", site, "site id")->required();
   enroll->add_option("--name", name, "display name");
-  auto* disable = app.add_subcommand("disable", "refuse a site's calls from now on");
-  disable->add_option("--site", site, "site id")->required();
-  auto* enable = app.add_subcommand("enable", "accept a disabled site again");
-  enable->add_option("--site", site, "site id")->required();
+  std::string coordinator, reason;
+  auto* disable =
+      app.add_subcommand("disable", "refuse a site's or a coordinator's calls from now on");
+  auto* enable = app.add_subcommand("enable", "accept a disabled site or coordinator again");
+  for (CLI::App* cmd : {disable, enable}) {
+    auto* s = cmd->add_option("--site", site, "site id");
+    auto* c = cmd->add_option("--coordinator", coordinator, "coordinator id (certificate CN)");
+    s->excludes(c);
+    cmd->add_option("--reason", reason, "why (kept in the audit log)");
+    cmd->require_option(1);
+  }
+  bool audit_json = false;
+  std::string expect_head;
+  auto* audit = app.add_subcommand(
+      "audit", "read the aggregator's audit log, verify its hash chain here and print it");
+  audit->add_flag("--json", audit_json, "as JSON");
+  audit->add_option("--expect-head", expect_head,
+                    "a head hash printed by an earlier run: fail if it is no longer in the log");
   auto* sites = app.add_subcommand("sites", "list enrolled sites and when they were last seen");
   auto* create = app.add_subcommand("create-study", "create a study from a JSON StudySpec");
   create->add_option("--spec", spec_file, "StudySpec as JSON (protobuf JSON mapping)")->required();
@@ -121,8 +136,21 @@ int main(int argc, char** argv) {
   absl::Status result;
   if (*enroll) {
     result = agg::EnrollSiteCommand(api, site, name, std::cout);
+  } else if ((*disable || *enable) && !coordinator.empty()) {
+    absl::StatusOr<scancov::v1::IdentityInfo> identity =
+        (*client)->SetIdentityEnabled("coordinator", coordinator, enable->parsed(), reason);
+    result = identity.status();
+    if (identity.ok()) {
+      std::cout << "coordinator " << identity->id() << " "
+                << (identity->enabled() ? "enabled" : "disabled") << "\n";
+    }
   } else if (*disable || *enable) {
     result = agg::SetSiteEnabledCommand(api, site, enable->parsed(), std::cout);
+  } else if (*audit) {
+    absl::StatusOr<agg::AuditReport> read = agg::ReadAndVerifyAudit(
+        [&](int64_t after) { return (*client)->ReadAudit(after, 500); }, expect_head);
+    result = read.status();
+    if (read.ok()) agg::PrintAudit(*read, audit_json, std::cout);
   } else if (*sites) {
     result = agg::ListSitesCommand(api, std::cout);
   } else if (*create) {
