@@ -2,11 +2,18 @@
 // the study's models (node/tasks/model_evaluation.h) and returns aggregates
 // (protocol/wire/model_evaluation.h); closing the round keeps each site's figures (the seed's
 // per-site AUCs) and adds what can be pooled exactly or by meta-analysis: confusion counts
-// summed (pooled sensitivity, specificity, PPV, NPV), fixed-effect inverse-variance AUC over
+// summed over the sites that released them (pooled sensitivity, specificity, PPV, NPV; a site
+// withholds them when a cell is below its minimum), fixed-effect inverse-variance AUC over
 // sites (DeLong SEs), the ROC counts at the model's fixed grid summed (the pooled ROC curve,
 // exact since every site counts at the same thresholds, with its trapezoidal AUC), Kaplan-Meier
 // per risk group from the merged per-site counts, and the log-rank test across risk groups
-// stratified by site.
+// stratified by site. Each site sends its survival tables at the time bin it chose (the finest
+// at which every cell passes its minimum): the tables are pooled on the sites' common grid,
+// the least common multiple of their widths, onto which each coarsens exactly (re-binning a
+// table rounded up to w days onto k w days is rounding its rows up to k w days); a survival
+// pooling that fails (no common grid within wire::kMaxSurvivalBinWidth, no event) leaves a
+// reason, not a failed round.
+#include <array>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -47,37 +54,59 @@ void PoolRoc(const std::vector<stats::GridRoc>& rocs, wire::PooledEvaluation* po
   pooled->roc_auc_trapezoid = *auc;
 }
 
-// Each risk group's counts over the sites that released all three groups, and their log-rank
-// contributions.
-struct SurvivalParts {
-  std::vector<std::vector<stats::SurvivalCounts>> groups{3};
-  std::vector<stats::LogRankSummary> strata;
-};
+// The risk groups of each site that released all three (a withheld group: the site is not in
+// the test).
+using SurvivalParts = std::vector<std::vector<wire::SurvivalGroup>>;
 
-absl::Status AddSurvival(const wire::ModelAnswer& m, SurvivalParts* parts) {
-  std::vector<stats::SurvivalCounts> site_groups;
+void AddSurvival(const wire::ModelAnswer& m, SurvivalParts* parts) {
+  std::vector<wire::SurvivalGroup> site_groups;
   for (const wire::SurvivalGroup& g : m.groups) {
     if (g.status != "ok") break;
-    site_groups.push_back(g.counts);
+    site_groups.push_back(g);
   }
-  if (site_groups.size() != 3) return absl::OkStatus();  // a withheld group: not in the test
-  for (int g = 0; g < 3; ++g) parts->groups[g].push_back(site_groups[g]);
-  SCV_ASSIGN_OR_RETURN(stats::LogRankSummary s, stats::LogRankContribution(site_groups));
-  parts->strata.push_back(std::move(s));
-  return absl::OkStatus();
+  if (site_groups.size() == 3) parts->push_back(std::move(site_groups));
+}
+
+// The sites' tables on their common grid: per site, its three groups.
+absl::StatusOr<std::vector<std::vector<stats::SurvivalCounts>>> OnCommonGrid(
+    const SurvivalParts& parts, double* width) {
+  std::vector<double> widths;
+  for (const auto& site : parts) {
+    for (const wire::SurvivalGroup& g : site) widths.push_back(g.bin_width);
+  }
+  SCV_ASSIGN_OR_RETURN(*width, stats::CommonBinWidth(widths, wire::kMaxSurvivalBinWidth));
+  std::vector<std::vector<stats::SurvivalCounts>> out;
+  for (const auto& site : parts) {
+    std::vector<stats::SurvivalCounts>& groups = out.emplace_back();
+    for (const wire::SurvivalGroup& g : site) {
+      SCV_ASSIGN_OR_RETURN(groups.emplace_back(), stats::CoarsenSurvivalCounts(g.counts, *width));
+    }
+  }
+  return out;
 }
 
 absl::Status PoolSurvival(const SurvivalParts& parts, wire::PooledEvaluation* pooled) {
-  if (parts.strata.empty()) return absl::OkStatus();
-  SCV_ASSIGN_OR_RETURN(stats::LogRankResult lr, stats::LogRankFromSummaries(parts.strata));
+  if (parts.empty()) return absl::OkStatus();
+  double width = 1;
+  SCV_ASSIGN_OR_RETURN(const auto sites, OnCommonGrid(parts, &width));
+  std::vector<stats::LogRankSummary> strata;
+  std::vector<std::vector<stats::SurvivalCounts>> by_group(3);
+  for (const std::vector<stats::SurvivalCounts>& groups : sites) {
+    SCV_ASSIGN_OR_RETURN(strata.emplace_back(), stats::LogRankContribution(groups));
+    for (int g = 0; g < 3; ++g) by_group[g].push_back(groups[g]);
+  }
+  SCV_ASSIGN_OR_RETURN(stats::LogRankResult lr, stats::LogRankFromSummaries(strata));
+  std::array<wire::KaplanMeierGroup, 3> km;
+  for (int g = 0; g < 3; ++g) {
+    SCV_ASSIGN_OR_RETURN(km[g], PooledKm(by_group[g]));
+  }
   pooled->has_survival = true;
   pooled->chi_square = lr.chi_square;
   pooled->df = lr.degrees_of_freedom;
   pooled->log_rank_p = lr.p_value;
-  pooled->log_rank_sites = static_cast<int>(parts.strata.size());
-  for (int g = 0; g < 3; ++g) {
-    SCV_ASSIGN_OR_RETURN(pooled->kaplan_meier[g], PooledKm(parts.groups[g]));
-  }
+  pooled->log_rank_sites = static_cast<int>(strata.size());
+  pooled->survival_bin_width = width;
+  pooled->kaplan_meier = std::move(km);
   return absl::OkStatus();
 }
 
@@ -90,11 +119,14 @@ absl::StatusOr<wire::EvaluationModelResult> PoolModel(
   SurvivalParts survival;
   std::vector<stats::GridRoc> rocs;
   for (auto& [site, m] : sites) {
-    if (m.status == "ok") {
+    if (m.status == "ok" && !m.IsWithheld("high_risk")) {
       pooled.high_risk.tp += m.high_risk.tp;
       pooled.high_risk.fp += m.high_risk.fp;
       pooled.high_risk.tn += m.high_risk.tn;
       pooled.high_risk.fn += m.high_risk.fn;
+      ++pooled.high_risk_sites;
+    }
+    if (m.status == "ok") {
       aucs.push_back(m.auc.auc);
       ses.push_back(m.auc.se);
       absl::StatusOr<double> area = !m.roc_error.empty() ? absl::InvalidArgumentError(m.roc_error)
@@ -107,7 +139,7 @@ absl::StatusOr<wire::EvaluationModelResult> PoolModel(
         m.roc_auc_trapezoid = *area;
         rocs.push_back(*m.roc);
       }
-      SCV_RETURN_IF_ERROR(AddSurvival(m, &survival));
+      AddSurvival(m, &survival);
     }
     out.sites[site] = std::move(m);
   }
@@ -121,7 +153,9 @@ absl::StatusOr<wire::EvaluationModelResult> PoolModel(
     pooled.i_squared = meta.i_squared;
   }
   if (!rocs.empty()) PoolRoc(rocs, &pooled);
-  SCV_RETURN_IF_ERROR(PoolSurvival(survival, &pooled));
+  if (absl::Status s = PoolSurvival(survival, &pooled); !s.ok()) {
+    pooled.survival_error = std::string(s.message());
+  }
   return out;
 }
 
