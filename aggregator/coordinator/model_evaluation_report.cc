@@ -98,6 +98,10 @@ std::string SurvivalMarkdown(const wire::EvaluationResult& r) {
                                          p.chi_square, p.df, p.log_rank_p));
     for (size_t g = 0; g < wire::kRiskGroups.size(); ++g) {
       const wire::KaplanMeierGroup& curve = p.kaplan_meier[g];
+      if (curve.n == 0) {
+        absl::StrAppend(&md, wire::kRiskGroups[g], " not released by any site; ");
+        continue;
+      }
       const double last = curve.points.empty() ? 1.0 : curve.points.back().second;
       absl::StrAppend(
           &md, absl::StrFormat("%s n=%d, final S=%.2f; ", wire::kRiskGroups[g], curve.n, last));
@@ -172,6 +176,7 @@ std::string KaplanMeierSvg(const wire::EvaluationModelResult& model) {
   }
   const char* colors[] = {"#2ca02c", "#ff7f0e", "#d62728"};
   for (size_t i = 0; i < km.size(); ++i) {
+    if (km[i].n == 0) continue;  // no site released the group
     std::string path = absl::StrFormat("M%.1f,%.1f", px(0), py(1));
     for (const auto& [t, s] : km[i].points) {
       absl::StrAppendFormat(&path, " H%.1f V%.1f", px(t), py(s));

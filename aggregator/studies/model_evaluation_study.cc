@@ -10,11 +10,15 @@
 // stratified by site. Each site sends its survival tables at the time bin it chose (the finest
 // at which every cell passes its minimum): the tables are pooled on the sites' common grid,
 // the least common multiple of their widths, onto which each coarsens exactly (re-binning a
-// table rounded up to w days onto k w days is rounding its rows up to k w days); a survival
-// pooling that fails (no common grid within wire::kMaxSurvivalBinWidth, no event) leaves a
-// reason, not a failed round.
+// table rounded up to w days onto k w days is rounding its rows up to k w days). A risk group a
+// site withheld is left out of that site's stratum, so the sites whose low-risk group has too
+// few events to release still count. A survival pooling that fails (no common grid within
+// wire::kMaxSurvivalBinWidth, fewer than two groups released, no event) leaves a reason, not a
+// failed round.
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/study_logic.h"
@@ -54,51 +58,74 @@ void PoolRoc(const std::vector<stats::GridRoc>& rocs, wire::PooledEvaluation* po
   pooled->roc_auc_trapezoid = *auc;
 }
 
-// The risk groups of each site that released all three (a withheld group: the site is not in
-// the test).
-using SurvivalParts = std::vector<std::vector<wire::SurvivalGroup>>;
+// Per site, its risk groups' tables, nullopt for a group it did not release (withheld: a cell
+// below its minimum at every width, or refused: nobody in it).
+using SiteGroups = std::array<std::optional<wire::SurvivalGroup>, 3>;
 
-void AddSurvival(const wire::ModelAnswer& m, SurvivalParts* parts) {
-  std::vector<wire::SurvivalGroup> site_groups;
-  for (const wire::SurvivalGroup& g : m.groups) {
-    if (g.status != "ok") break;
-    site_groups.push_back(g);
+void AddSurvival(const wire::ModelAnswer& m, std::vector<SiteGroups>* parts) {
+  SiteGroups site;
+  bool any = false;
+  for (size_t g = 0; g < m.groups.size() && g < 3; ++g) {
+    if (m.groups[g].status != "ok") continue;
+    site[g] = m.groups[g];
+    any = true;
   }
-  if (site_groups.size() == 3) parts->push_back(std::move(site_groups));
+  if (any) parts->push_back(std::move(site));
 }
 
-// The sites' tables on their common grid: per site, its three groups.
-absl::StatusOr<std::vector<std::vector<stats::SurvivalCounts>>> OnCommonGrid(
-    const SurvivalParts& parts, double* width) {
+// The sites' tables on their common grid (an empty table for a group a site did not release).
+absl::StatusOr<std::vector<std::array<stats::SurvivalCounts, 3>>> OnCommonGrid(
+    const std::vector<SiteGroups>& parts, double* width) {
   std::vector<double> widths;
-  for (const auto& site : parts) {
-    for (const wire::SurvivalGroup& g : site) widths.push_back(g.bin_width);
+  for (const SiteGroups& site : parts) {
+    for (const auto& g : site) {
+      if (g.has_value()) widths.push_back(g->bin_width);
+    }
   }
   SCV_ASSIGN_OR_RETURN(*width, stats::CommonBinWidth(widths, wire::kMaxSurvivalBinWidth));
-  std::vector<std::vector<stats::SurvivalCounts>> out;
-  for (const auto& site : parts) {
-    std::vector<stats::SurvivalCounts>& groups = out.emplace_back();
-    for (const wire::SurvivalGroup& g : site) {
-      SCV_ASSIGN_OR_RETURN(groups.emplace_back(), stats::CoarsenSurvivalCounts(g.counts, *width));
+  std::vector<std::array<stats::SurvivalCounts, 3>> out;
+  for (const SiteGroups& site : parts) {
+    std::array<stats::SurvivalCounts, 3>& groups = out.emplace_back();
+    for (int g = 0; g < 3; ++g) {
+      if (!site[g].has_value()) continue;
+      SCV_ASSIGN_OR_RETURN(groups[g], stats::CoarsenSurvivalCounts(site[g]->counts, *width));
     }
   }
   return out;
 }
 
-absl::Status PoolSurvival(const SurvivalParts& parts, wire::PooledEvaluation* pooled) {
+// The log-rank test stratified by site across the risk groups some site released (a group a
+// site withheld is absent from that site's stratum: the test compares the released groups'
+// patients), and each group's Kaplan-Meier curve from the sites that released it (an empty
+// curve when none did).
+absl::Status PoolSurvival(const std::vector<SiteGroups>& parts, wire::PooledEvaluation* pooled) {
   if (parts.empty()) return absl::OkStatus();
   double width = 1;
   SCV_ASSIGN_OR_RETURN(const auto sites, OnCommonGrid(parts, &width));
+  std::vector<int> present;  // groups some site released
+  for (int g = 0; g < 3; ++g) {
+    if (std::any_of(parts.begin(), parts.end(),
+                    [g](const SiteGroups& site) { return site[g].has_value(); })) {
+      present.push_back(g);
+    }
+  }
+  if (present.size() < 2) {
+    return absl::FailedPreconditionError("fewer than two risk groups released by any site");
+  }
   std::vector<stats::LogRankSummary> strata;
-  std::vector<std::vector<stats::SurvivalCounts>> by_group(3);
-  for (const std::vector<stats::SurvivalCounts>& groups : sites) {
-    SCV_ASSIGN_OR_RETURN(strata.emplace_back(), stats::LogRankContribution(groups));
-    for (int g = 0; g < 3; ++g) by_group[g].push_back(groups[g]);
+  for (const std::array<stats::SurvivalCounts, 3>& groups : sites) {
+    std::vector<stats::SurvivalCounts> tested;
+    for (int g : present) tested.push_back(groups[g]);
+    SCV_ASSIGN_OR_RETURN(strata.emplace_back(), stats::LogRankContribution(tested));
   }
   SCV_ASSIGN_OR_RETURN(stats::LogRankResult lr, stats::LogRankFromSummaries(strata));
   std::array<wire::KaplanMeierGroup, 3> km;
-  for (int g = 0; g < 3; ++g) {
-    SCV_ASSIGN_OR_RETURN(km[g], PooledKm(by_group[g]));
+  for (int g : present) {
+    std::vector<stats::SurvivalCounts> released;
+    for (size_t k = 0; k < sites.size(); ++k) {
+      if (parts[k][g].has_value()) released.push_back(sites[k][g]);
+    }
+    SCV_ASSIGN_OR_RETURN(km[g], PooledKm(released));
   }
   pooled->has_survival = true;
   pooled->chi_square = lr.chi_square;
@@ -116,7 +143,7 @@ absl::StatusOr<wire::EvaluationModelResult> PoolModel(
   out.name = name;
   wire::PooledEvaluation& pooled = out.pooled;
   std::vector<double> aucs, ses;
-  SurvivalParts survival;
+  std::vector<SiteGroups> survival;
   std::vector<stats::GridRoc> rocs;
   for (auto& [site, m] : sites) {
     if (m.status == "ok" && !m.IsWithheld("high_risk")) {

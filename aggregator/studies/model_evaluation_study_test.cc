@@ -258,7 +258,8 @@ const std::vector<double> kEvent = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
 // Site `site`'s answer with its three risk groups' tables at `width` days (as a node whose
 // release rule chose that width sends them) and `high_risk`, or the table withheld.
 std::string SurvivalSiteResult(int site, double width,
-                               std::optional<wire::ConfusionCounts> high_risk) {
+                               std::optional<wire::ConfusionCounts> high_risk,
+                               int withheld_group = -1) {
   json j = json::parse(SiteResult(site == 0 ? SiteA() : SiteB(), stats::EvenGrid(0, 1, 100)));
   absl::StatusOr<wire::EvaluationSiteAnswer> answer = wire::ParseEvaluationSiteAnswer(j.dump());
   EXPECT_TRUE(answer.ok()) << answer.status();
@@ -273,6 +274,7 @@ std::string SurvivalSiteResult(int site, double width,
     absl::StatusOr<stats::SurvivalCounts> counts = stats::CountSurvival(time, event, width);
     EXPECT_TRUE(counts.ok()) << counts.status();
     m.groups.push_back({wire::kRiskGroups[g], "ok", "", width, *counts});
+    if (g == withheld_group) m.groups.back() = {wire::kRiskGroups[g], "withheld", "below_min_cell"};
   }
   if (high_risk.has_value()) {
     m.high_risk = *high_risk;
@@ -350,6 +352,57 @@ TEST(ModelEvaluationStudyTest, SitesWithDifferentTimeBinsPoolOnTheirCommonGrid) 
   EXPECT_EQ(model->at("pooled").at("high_risk").at("sites"), 1);
   EXPECT_EQ(model->at("sites").at("b").at("withheld").at("high_risk"), "below_min_cell");
   EXPECT_FALSE(model->at("sites").at("b").contains("high_risk"));
+}
+
+// A site whose low-risk group has too few events to release any table of it still counts:
+// that group is left out of its stratum, and the low-risk curve is the other site's.
+TEST(ModelEvaluationStudyTest, AWithheldGroupIsLeftOutOfItsSitesStratumOnly) {
+  const wire::ConfusionCounts high{0.5, 5, 5, 5, 5};
+  absl::StatusOr<json> model =
+      Close(SurvivalSiteResult(0, 2, high), SurvivalSiteResult(1, 3, high, /*withheld_group=*/0));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const json& pooled = model->at("pooled");
+  ASSERT_TRUE(pooled.contains("log_rank")) << pooled.dump().substr(0, 400);
+  EXPECT_EQ(pooled.at("log_rank").at("sites"), 2);
+  EXPECT_EQ(pooled.at("log_rank").at("df"), 2);
+  // The rows the sites released, times rounded up to the common 6 days.
+  std::vector<double> time6, event, low_time, low_event;
+  std::vector<int> group, site;
+  for (int i = 0; i < 42; ++i) {
+    if (i / 14 == 0 && i % 2 == 1) continue;  // site b's low-risk group
+    time6.push_back(std::ceil(kTime[i] / 6) * 6);
+    event.push_back(kEvent[i]);
+    group.push_back(i / 14);
+    site.push_back(i % 2);
+    if (i / 14 == 0) {
+      low_time.push_back(time6.back());
+      low_event.push_back(kEvent[i]);
+    }
+  }
+  absl::StatusOr<stats::LogRankResult> lr = stats::StratifiedLogRankTest(time6, event, group, site);
+  ASSERT_TRUE(lr.ok()) << lr.status();
+  EXPECT_NEAR(pooled.at("log_rank").at("chi_square").get<double>(), lr->chi_square, 1e-10);
+  absl::StatusOr<stats::KaplanMeierCurve> low = stats::KaplanMeier(low_time, low_event);
+  ASSERT_TRUE(low.ok());
+  const json& curve = pooled.at("kaplan_meier").at("low");
+  EXPECT_EQ(curve.at("n"), 7);
+  ASSERT_EQ(curve.at("points").size(), low->points.size());
+  for (size_t k = 0; k < low->points.size(); ++k) {
+    EXPECT_NEAR(curve.at("points")[k][1].get<double>(), low->points[k].survival, 1e-12);
+  }
+  // Both sites withhold it: the test is between medium and high, the low curve empty.
+  model = Close(SurvivalSiteResult(0, 2, high, 0), SurvivalSiteResult(1, 3, high, 0));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->at("pooled").at("log_rank").at("df"), 1);
+  EXPECT_EQ(model->at("pooled").at("kaplan_meier").at("low").at("n"), 0);
+  // Only one group anywhere: no test, and the reason.
+  json only_high = json::parse(SurvivalSiteResult(0, 2, high, 0));
+  only_high["models"][0]["groups"][1] = {{"group", "medium"}, {"status", "refused"}};
+  model = Close(only_high.dump(), only_high.dump());
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE(model->at("pooled").contains("log_rank"));
+  EXPECT_NE(model->at("pooled").at("survival_error").get<std::string>().find("two risk groups"),
+            std::string::npos);
 }
 
 // Widths with no common grid within wire::kMaxSurvivalBinWidth: the pooled survival is refused

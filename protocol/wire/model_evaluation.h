@@ -226,8 +226,11 @@ struct PooledEvaluation {
   bool has_survival = false;  // the log-rank test and the Kaplan-Meier curves hold
   double chi_square = 0, df = 0, log_rank_p = 1;
   int log_rank_sites = 0;
-  double survival_bin_width = 1;                 // days: the common grid of the sites' tables
-  std::array<KaplanMeierGroup, 3> kaplan_meier;  // by kRiskGroups
+  double survival_bin_width = 1;  // days: the common grid of the sites' tables
+  // By kRiskGroups; n = 0 and no points for a group no site released. The log-rank test is
+  // across the groups some site released (df one less than their number), a group a site
+  // withheld left out of that site's stratum.
+  std::array<KaplanMeierGroup, 3> kaplan_meier;
   std::string survival_error;  // non-empty: the sites' tables could not be pooled (why)
 };
 
