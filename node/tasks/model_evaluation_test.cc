@@ -333,6 +333,27 @@ TEST(ModelEvaluationTest, SurvivalTablesAreCoarsenedUntilEveryCellPasses) {
   EXPECT_FALSE(low.contains("counts"));
 }
 
+// A paired comparison's patient count is a count too: below the minimum it is withheld, and the
+// refusal carries the reason code.
+TEST(ModelEvaluationTest, ComparisonCountBelowTheMinimumIsWithheld) {
+  AgesOnly source;
+  wire::EvaluationSpec spec = Spec({AgeModel(), CtModel()});
+  spec.compare = {{"age", "ct"}};
+  privacy::ReleasePolicy policy;
+  policy.min_cell_count = 25;  // 24 patients, both models score all of them
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, policy, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json c = json::parse(out->result_json).at("comparisons").at(0);
+  EXPECT_EQ(c.at("status"), "refused");
+  EXPECT_EQ(c.at("reason"), "below_min_cell");
+  EXPECT_FALSE(c.contains("n")) << c.dump();
+  EXPECT_EQ(c.at("withheld").at("n"), "below_min_cell");
+  policy.min_cell_count = 3;
+  out = RunModelEvaluation(Task(spec), source, policy, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(json::parse(out->result_json).at("comparisons").at(0).at("n"), 24);
+}
+
 TEST(ModelEvaluationTest, RefusedModelReleasesNoRoc) {
   AgesOnly source;
   const wire::EvaluationSpec spec = Spec({AgeModel()});
