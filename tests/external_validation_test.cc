@@ -117,16 +117,49 @@ TEST_F(ExternalValidationTest, TrainAtKbValidateOnHeldOutKbAndIgr) {
     EXPECT_GT(igr.at("auc").at("auc").get<double>(), 0.7) << name;
     EXPECT_LT(igr.at("auc").at("ci_lower").get<double>(), igr.at("auc").at("auc").get<double>());
   }
-  // Pooled confusion counts are the sum of the sites'.
-  const json& pooled = models.at("ScanCov").at("pooled").at("high_risk");
-  int64_t tp = 0;
-  for (const auto& [site, s] : models.at("ScanCov").at("sites").items()) {
-    tp += s.at("high_risk").at("tp").get<int64_t>();
+  // Pooled confusion counts are the sum of those the sites released (a site withholds them when
+  // a cell is below its minimum count: the coordinator's threshold must not isolate patients).
+  for (const auto& [name, model] : models) {
+    const json& pooled = model.at("pooled").at("high_risk");
+    int64_t tp = 0, sites = 0;
+    for (const auto& [site, s] : model.at("sites").items()) {
+      if (!s.contains("high_risk")) {
+        EXPECT_EQ(s.at("withheld").at("high_risk"), "below_min_cell") << name << " at " << site;
+        continue;
+      }
+      for (const char* cell : {"tp", "fp", "tn", "fn"}) {
+        const int64_t c = s.at("high_risk").at(cell).get<int64_t>();
+        EXPECT_TRUE(c == 0 || c >= 5) << name << " at " << site;
+      }
+      tp += s.at("high_risk").at("tp").get<int64_t>();
+      ++sites;
+    }
+    EXPECT_EQ(pooled.at("tp").get<int64_t>(), tp) << name;
+    EXPECT_EQ(pooled.at("sites").get<int64_t>(), sites) << name;
   }
-  EXPECT_EQ(pooled.at("tp").get<int64_t>(), tp);
-  // Risk groups separate survival (severity is the time-to-event outcome here).
-  const json& lr = models.at("ScanCov").at("pooled").at("log_rank");
+  // Risk groups separate survival (severity is the time-to-event outcome here). Every
+  // Kaplan-Meier count a site sends is 0 or at least its minimum (5): a risk group with 1 to 4
+  // events or censored patients is withheld at any time bin, and is left out of its site's
+  // stratum. With about 150 patients per site, ScanCov's low- and high-risk groups are withheld at
+  // both sites (the pooled result says why); CURB-65's groups are released at both.
+  const json& lr = models.at("CURB-65").at("pooled").at("log_rank");
   EXPECT_LT(lr.at("p").get<double>(), 1e-3);
+  EXPECT_EQ(lr.at("sites"), 2);
+  for (const auto& [name, model] : models) {
+    const json& pooled = model.at("pooled");
+    EXPECT_TRUE(pooled.contains("log_rank") || pooled.contains("survival_error")) << name;
+    for (const auto& [site, s] : model.at("sites").items()) {
+      for (const json& g : s.value("groups", json::array())) {
+        if (g.at("status") != "ok") continue;
+        EXPECT_GE(g.at("bin_width").get<double>(), 1) << name << " at " << site;
+        for (const char* column : {"at_risk", "events", "censored"}) {
+          for (const json& c : g.at("counts").at(column)) {
+            EXPECT_TRUE(c == 0 || c >= 5) << name << " at " << site << ": " << g.dump();
+          }
+        }
+      }
+    }
+  }
 
   // IGR's AUC for the published ScanCov, recomputed independently from IGR's own rows.
   node::ClinicalDatasetSource source(all_[1].db.get());

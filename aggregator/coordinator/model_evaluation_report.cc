@@ -21,12 +21,18 @@ std::string Pct(int64_t a, int64_t b) {
   return b > 0 ? absl::StrFormat("%.0f%%", 100.0 * a / b) : "-";
 }
 
+// `h` null: the site withheld its confusion counts (`reason`, a code).
 std::string Row(const std::string& model, const std::string& where, const std::string& counts,
-                const wire::AucEstimate& a, const wire::ConfusionCounts& h) {
+                const wire::AucEstimate& a, const wire::ConfusionCounts* h,
+                const std::string& reason = "") {
+  const std::string rates =
+      h == nullptr
+          ? absl::StrCat("withheld (", reason, ") | | |")
+          : absl::StrCat(Pct(h->tp, h->tp + h->fn), " | ", Pct(h->tn, h->tn + h->fp), " | ",
+                         Pct(h->tp, h->tp + h->fp), " | ", Pct(h->tn, h->tn + h->fn));
   return absl::StrCat("| ", model, " | ", where, " | ", counts, " | ",
                       absl::StrFormat("%.3f (%.3f-%.3f)", a.auc, a.ci_lower, a.ci_upper), " | ",
-                      Pct(h.tp, h.tp + h.fn), " | ", Pct(h.tn, h.tn + h.fp), " | ",
-                      Pct(h.tp, h.tp + h.fp), " | ", Pct(h.tn, h.tn + h.fn), " |\n");
+                      rates, " |\n");
 }
 
 std::string SiteRow(const std::string& model, const std::string& site, const wire::ModelAnswer& m) {
@@ -35,7 +41,10 @@ std::string SiteRow(const std::string& model, const std::string& site, const wir
     return absl::StrCat("| ", model, " | ", where, " | ", m.status, ": ", m.reason,
                         " | | | | | |\n");
   }
-  return Row(model, where, absl::StrCat(m.n, " / ", m.events), m.auc, m.high_risk);
+  const auto withheld = m.withheld.find("high_risk");
+  return Row(model, where, absl::StrCat(m.n, " / ", m.events), m.auc,
+             withheld == m.withheld.end() ? &m.high_risk : nullptr,
+             withheld == m.withheld.end() ? "" : withheld->second);
 }
 
 std::string FileSafe(std::string name) {
@@ -53,7 +62,8 @@ std::string ComparisonsMarkdown(const wire::EvaluationResult& r) {
   for (const auto& [site, list] : r.comparisons) {
     for (const wire::AucComparisonAnswer& c : list) {
       if (c.status != "ok") {
-        absl::StrAppend(&md, "| ", site, " | ", c.a, " | ", c.b, " | ", c.n, " | ", c.status,
+        const std::string n = c.withheld.count("n") ? "withheld" : absl::StrCat(c.n);
+        absl::StrAppend(&md, "| ", site, " | ", c.a, " | ", c.b, " | ", n, " | ", c.status,
                         " | | | |\n");
         continue;
       }
@@ -67,15 +77,31 @@ std::string ComparisonsMarkdown(const wire::EvaluationResult& r) {
 
 std::string SurvivalMarkdown(const wire::EvaluationResult& r) {
   std::string md = "\n### Survival by risk group\n\n";
+  if (std::any_of(r.models.begin(), r.models.end(),
+                  [](const wire::EvaluationModelResult& m) { return m.pooled.has_survival; })) {
+    absl::StrAppend(&md,
+                    "Each site sends its Kaplan-Meier counts in the finest time bins (1, 2, 3, "
+                    "7, 14 or 28 days, or one bin) in which every count is 0 or at least its "
+                    "minimum; the sites' tables are pooled on their common grid (the least "
+                    "common multiple of their bins), times rounded up to the end of their "
+                    "bin.\n\n");
+  }
   for (const wire::EvaluationModelResult& m : r.models) {
     const wire::PooledEvaluation& p = m.pooled;
+    if (!p.survival_error.empty()) {
+      absl::StrAppend(&md, "- ", m.name, ": not pooled (", p.survival_error, ")\n");
+    }
     if (!p.has_survival) continue;
-    absl::StrAppend(&md,
-                    absl::StrFormat("- %s: log-rank (stratified by site, %d sites) "
-                                    "chi2 = %.2f on %.0f df, p = %.2g; ",
-                                    m.name, p.log_rank_sites, p.chi_square, p.df, p.log_rank_p));
+    absl::StrAppend(&md, absl::StrFormat("- %s: times in bins of %.0f days; log-rank (stratified "
+                                         "by site, %d sites) chi2 = %.2f on %.0f df, p = %.2g; ",
+                                         m.name, p.survival_bin_width, p.log_rank_sites,
+                                         p.chi_square, p.df, p.log_rank_p));
     for (size_t g = 0; g < wire::kRiskGroups.size(); ++g) {
       const wire::KaplanMeierGroup& curve = p.kaplan_meier[g];
+      if (curve.n == 0) {
+        absl::StrAppend(&md, wire::kRiskGroups[g], " not released by any site; ");
+        continue;
+      }
       const double last = curve.points.empty() ? 1.0 : curve.points.back().second;
       absl::StrAppend(
           &md, absl::StrFormat("%s n=%d, final S=%.2f; ", wire::kRiskGroups[g], curve.n, last));
@@ -98,14 +124,15 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
   const wire::EvaluationResult& r = *result;
   absl::StrAppend(&md, "Outcome `", r.outcome,
                   "`. AUC with DeLong 95% CI per site; pooled: fixed-effect inverse-variance ",
-                  "AUC over sites and the sites' confusion counts summed. High risk: score at ",
-                  "or above the model's upper threshold.\n\n",
+                  "AUC over sites and the confusion counts summed over the sites that released ",
+                  "them (a site withholds them when a cell is below its minimum count). High ",
+                  "risk: score at or above the model's upper threshold.\n\n",
                   "| model | site (split) | n / events | AUC (95% CI) | sensitivity | ",
                   "specificity | PPV | NPV |\n|---|---|---|---|---|---|---|---|\n");
   for (const wire::EvaluationModelResult& m : r.models) {
     for (const auto& [site, s] : m.sites) absl::StrAppend(&md, SiteRow(m.name, site, s));
     if (m.pooled.has_auc) {
-      absl::StrAppend(&md, Row(m.name, "**pooled**", "", m.pooled.auc, m.pooled.high_risk));
+      absl::StrAppend(&md, Row(m.name, "**pooled**", "", m.pooled.auc, &m.pooled.high_risk));
     }
   }
   if (!r.comparisons.empty()) absl::StrAppend(&md, ComparisonsMarkdown(r));
@@ -149,6 +176,7 @@ std::string KaplanMeierSvg(const wire::EvaluationModelResult& model) {
   }
   const char* colors[] = {"#2ca02c", "#ff7f0e", "#d62728"};
   for (size_t i = 0; i < km.size(); ++i) {
+    if (km[i].n == 0) continue;  // no site released the group
     std::string path = absl::StrFormat("M%.1f,%.1f", px(0), py(1));
     for (const auto& [t, s] : km[i].points) {
       absl::StrAppendFormat(&path, " H%.1f V%.1f", px(t), py(s));

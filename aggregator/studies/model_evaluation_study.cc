@@ -2,12 +2,23 @@
 // the study's models (node/tasks/model_evaluation.h) and returns aggregates
 // (protocol/wire/model_evaluation.h); closing the round keeps each site's figures (the seed's
 // per-site AUCs) and adds what can be pooled exactly or by meta-analysis: confusion counts
-// summed (pooled sensitivity, specificity, PPV, NPV), fixed-effect inverse-variance AUC over
+// summed over the sites that released them (pooled sensitivity, specificity, PPV, NPV; a site
+// withholds them when a cell is below its minimum), fixed-effect inverse-variance AUC over
 // sites (DeLong SEs), the ROC counts at the model's fixed grid summed (the pooled ROC curve,
 // exact since every site counts at the same thresholds, with its trapezoidal AUC), Kaplan-Meier
 // per risk group from the merged per-site counts, and the log-rank test across risk groups
-// stratified by site.
+// stratified by site. Each site sends its survival tables at the time bin it chose (the finest
+// at which every cell passes its minimum): the tables are pooled on the sites' common grid,
+// the least common multiple of their widths, onto which each coarsens exactly (re-binning a
+// table rounded up to w days onto k w days is rounding its rows up to k w days). A risk group a
+// site withheld is left out of that site's stratum, so the sites whose low-risk group has too
+// few events to release still count. A survival pooling that fails (no common grid within
+// wire::kMaxSurvivalBinWidth, fewer than two groups released, no event) leaves a reason, not a
+// failed round.
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/study_logic.h"
@@ -47,37 +58,82 @@ void PoolRoc(const std::vector<stats::GridRoc>& rocs, wire::PooledEvaluation* po
   pooled->roc_auc_trapezoid = *auc;
 }
 
-// Each risk group's counts over the sites that released all three groups, and their log-rank
-// contributions.
-struct SurvivalParts {
-  std::vector<std::vector<stats::SurvivalCounts>> groups{3};
-  std::vector<stats::LogRankSummary> strata;
-};
+// Per site, its risk groups' tables, nullopt for a group it did not release (withheld: a cell
+// below its minimum at every width, or refused: nobody in it).
+using SiteGroups = std::array<std::optional<wire::SurvivalGroup>, 3>;
 
-absl::Status AddSurvival(const wire::ModelAnswer& m, SurvivalParts* parts) {
-  std::vector<stats::SurvivalCounts> site_groups;
-  for (const wire::SurvivalGroup& g : m.groups) {
-    if (g.status != "ok") break;
-    site_groups.push_back(g.counts);
+void AddSurvival(const wire::ModelAnswer& m, std::vector<SiteGroups>* parts) {
+  SiteGroups site;
+  bool any = false;
+  for (size_t g = 0; g < m.groups.size() && g < 3; ++g) {
+    if (m.groups[g].status != "ok") continue;
+    site[g] = m.groups[g];
+    any = true;
   }
-  if (site_groups.size() != 3) return absl::OkStatus();  // a withheld group: not in the test
-  for (int g = 0; g < 3; ++g) parts->groups[g].push_back(site_groups[g]);
-  SCV_ASSIGN_OR_RETURN(stats::LogRankSummary s, stats::LogRankContribution(site_groups));
-  parts->strata.push_back(std::move(s));
-  return absl::OkStatus();
+  if (any) parts->push_back(std::move(site));
 }
 
-absl::Status PoolSurvival(const SurvivalParts& parts, wire::PooledEvaluation* pooled) {
-  if (parts.strata.empty()) return absl::OkStatus();
-  SCV_ASSIGN_OR_RETURN(stats::LogRankResult lr, stats::LogRankFromSummaries(parts.strata));
+// The sites' tables on their common grid (an empty table for a group a site did not release).
+absl::StatusOr<std::vector<std::array<stats::SurvivalCounts, 3>>> OnCommonGrid(
+    const std::vector<SiteGroups>& parts, double* width) {
+  std::vector<double> widths;
+  for (const SiteGroups& site : parts) {
+    for (const auto& g : site) {
+      if (g.has_value()) widths.push_back(g->bin_width);
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(*width, stats::CommonBinWidth(widths, wire::kMaxSurvivalBinWidth));
+  std::vector<std::array<stats::SurvivalCounts, 3>> out;
+  for (const SiteGroups& site : parts) {
+    std::array<stats::SurvivalCounts, 3>& groups = out.emplace_back();
+    for (int g = 0; g < 3; ++g) {
+      if (!site[g].has_value()) continue;
+      SCV_ASSIGN_OR_RETURN(groups[g], stats::CoarsenSurvivalCounts(site[g]->counts, *width));
+    }
+  }
+  return out;
+}
+
+// The log-rank test stratified by site across the risk groups some site released (a group a
+// site withheld is absent from that site's stratum: the test compares the released groups'
+// patients), and each group's Kaplan-Meier curve from the sites that released it (an empty
+// curve when none did).
+absl::Status PoolSurvival(const std::vector<SiteGroups>& parts, wire::PooledEvaluation* pooled) {
+  if (parts.empty()) return absl::OkStatus();
+  double width = 1;
+  SCV_ASSIGN_OR_RETURN(const auto sites, OnCommonGrid(parts, &width));
+  std::vector<int> present;  // groups some site released
+  for (int g = 0; g < 3; ++g) {
+    if (std::any_of(parts.begin(), parts.end(),
+                    [g](const SiteGroups& site) { return site[g].has_value(); })) {
+      present.push_back(g);
+    }
+  }
+  if (present.size() < 2) {
+    return absl::FailedPreconditionError("fewer than two risk groups released by any site");
+  }
+  std::vector<stats::LogRankSummary> strata;
+  for (const std::array<stats::SurvivalCounts, 3>& groups : sites) {
+    std::vector<stats::SurvivalCounts> tested;
+    for (int g : present) tested.push_back(groups[g]);
+    SCV_ASSIGN_OR_RETURN(strata.emplace_back(), stats::LogRankContribution(tested));
+  }
+  SCV_ASSIGN_OR_RETURN(stats::LogRankResult lr, stats::LogRankFromSummaries(strata));
+  std::array<wire::KaplanMeierGroup, 3> km;
+  for (int g : present) {
+    std::vector<stats::SurvivalCounts> released;
+    for (size_t k = 0; k < sites.size(); ++k) {
+      if (parts[k][g].has_value()) released.push_back(sites[k][g]);
+    }
+    SCV_ASSIGN_OR_RETURN(km[g], PooledKm(released));
+  }
   pooled->has_survival = true;
   pooled->chi_square = lr.chi_square;
   pooled->df = lr.degrees_of_freedom;
   pooled->log_rank_p = lr.p_value;
-  pooled->log_rank_sites = static_cast<int>(parts.strata.size());
-  for (int g = 0; g < 3; ++g) {
-    SCV_ASSIGN_OR_RETURN(pooled->kaplan_meier[g], PooledKm(parts.groups[g]));
-  }
+  pooled->log_rank_sites = static_cast<int>(strata.size());
+  pooled->survival_bin_width = width;
+  pooled->kaplan_meier = std::move(km);
   return absl::OkStatus();
 }
 
@@ -87,14 +143,17 @@ absl::StatusOr<wire::EvaluationModelResult> PoolModel(
   out.name = name;
   wire::PooledEvaluation& pooled = out.pooled;
   std::vector<double> aucs, ses;
-  SurvivalParts survival;
+  std::vector<SiteGroups> survival;
   std::vector<stats::GridRoc> rocs;
   for (auto& [site, m] : sites) {
-    if (m.status == "ok") {
+    if (m.status == "ok" && !m.IsWithheld("high_risk")) {
       pooled.high_risk.tp += m.high_risk.tp;
       pooled.high_risk.fp += m.high_risk.fp;
       pooled.high_risk.tn += m.high_risk.tn;
       pooled.high_risk.fn += m.high_risk.fn;
+      ++pooled.high_risk_sites;
+    }
+    if (m.status == "ok") {
       aucs.push_back(m.auc.auc);
       ses.push_back(m.auc.se);
       absl::StatusOr<double> area = !m.roc_error.empty() ? absl::InvalidArgumentError(m.roc_error)
@@ -107,7 +166,7 @@ absl::StatusOr<wire::EvaluationModelResult> PoolModel(
         m.roc_auc_trapezoid = *area;
         rocs.push_back(*m.roc);
       }
-      SCV_RETURN_IF_ERROR(AddSurvival(m, &survival));
+      AddSurvival(m, &survival);
     }
     out.sites[site] = std::move(m);
   }
@@ -121,7 +180,9 @@ absl::StatusOr<wire::EvaluationModelResult> PoolModel(
     pooled.i_squared = meta.i_squared;
   }
   if (!rocs.empty()) PoolRoc(rocs, &pooled);
-  SCV_RETURN_IF_ERROR(PoolSurvival(survival, &pooled));
+  if (absl::Status s = PoolSurvival(survival, &pooled); !s.ok()) {
+    pooled.survival_error = std::string(s.message());
+  }
   return out;
 }
 

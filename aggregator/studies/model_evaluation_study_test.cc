@@ -1,13 +1,17 @@
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "aggregator/server/study_logic.h"
 #include "aggregator/studies/registry.h"
 #include "core/status_macros.h"
 #include "gtest/gtest.h"
 #include "models/stats/auc.h"
+#include "models/stats/kaplan_meier.h"
+#include "models/stats/log_rank.h"
 #include "models/stats/roc_counts.h"
+#include "models/stats/survival_counts.h"
 #include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
@@ -241,6 +245,190 @@ TEST(ModelEvaluationStudyTest, AnUnusableCurveFailsOnlyItsSitesRoc) {
   ASSERT_EQ(model->at("pooled").at("roc").at("status"), "ok");
   EXPECT_EQ(model->at("pooled").at("roc").at("sites"), 1);
   EXPECT_EQ(model->at("pooled").at("roc").at("positives"), 151);  // site a's alone
+}
+
+// The Gehan / Freireich leukaemia data (models/stats/survival_test.cc), patient i in risk group
+// i / 14 (low, medium, high) and at site i % 2 ("a" even, "b" odd).
+const std::vector<double> kTime = {6,  6,  6,  7,  10, 13, 16, 22, 23, 6,  9,  10, 11, 17,
+                                   19, 20, 25, 32, 32, 34, 35, 1,  1,  2,  2,  3,  4,  4,
+                                   5,  5,  8,  8,  8,  8,  11, 11, 12, 12, 15, 17, 22, 23};
+const std::vector<double> kEvent = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+// Site `site`'s answer with its three risk groups' tables at `width` days (as a node whose
+// release rule chose that width sends them) and `high_risk`, or the table withheld.
+std::string SurvivalSiteResult(int site, double width,
+                               std::optional<wire::ConfusionCounts> high_risk,
+                               int withheld_group = -1) {
+  json j = json::parse(SiteResult(site == 0 ? SiteA() : SiteB(), stats::EvenGrid(0, 1, 100)));
+  absl::StatusOr<wire::EvaluationSiteAnswer> answer = wire::ParseEvaluationSiteAnswer(j.dump());
+  EXPECT_TRUE(answer.ok()) << answer.status();
+  wire::ModelAnswer& m = answer->models[0];
+  for (int g = 0; g < 3; ++g) {
+    std::vector<double> time, event;
+    for (int i = 14 * g; i < 14 * (g + 1); ++i) {
+      if (i % 2 != site) continue;
+      time.push_back(kTime[i]);
+      event.push_back(kEvent[i]);
+    }
+    absl::StatusOr<stats::SurvivalCounts> counts = stats::CountSurvival(time, event, width);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    m.groups.push_back({wire::kRiskGroups[g], "ok", "", width, *counts});
+    if (g == withheld_group) m.groups.back() = {wire::kRiskGroups[g], "withheld", "below_min_cell"};
+  }
+  if (high_risk.has_value()) {
+    m.high_risk = *high_risk;
+  } else {
+    m.withheld["high_risk"] = wire::kBelowMinCell;
+  }
+  const std::string text = wire::ToJson(*answer);
+  EXPECT_TRUE(wire::ParseEvaluationSiteAnswer(text).ok());  // what ValidateResult accepts
+  return text;
+}
+
+// Site a bins its survival times in 2 days, site b in 3 (each the finest its cells allowed):
+// the aggregator pools on 6-day bins, onto which both coarsen exactly, and gets the curves and
+// the stratified log-rank test of the pooled rows with their times rounded up to 6 days.
+TEST(ModelEvaluationStudyTest, SitesWithDifferentTimeBinsPoolOnTheirCommonGrid) {
+  absl::StatusOr<json> model =
+      Close(SurvivalSiteResult(0, 2, wire::ConfusionCounts{0.5, 9, 3, 8, 4}),
+            SurvivalSiteResult(1, 3, wire::ConfusionCounts{0.5, 5, 5, 5, 5}));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const json& pooled = model->at("pooled");
+  ASSERT_TRUE(pooled.contains("log_rank")) << pooled.dump().substr(0, 400);
+  EXPECT_EQ(pooled.at("survival_bin_width"), 6);
+  EXPECT_EQ(pooled.at("log_rank").at("sites"), 2);
+  // By hand, product-limit on the 14 rows of each group with times rounded up to 6 days
+  // (group high: 2 events at 6 of 14, 8 at 12 of 12, 2 at 18 of 4, 2 at 24 of 2; group low: 3
+  // events and 1 censored at 6, 2 and 3 at 12, 2 and 1 at 18, 2 at 24).
+  const std::vector<std::pair<const char*, std::vector<std::pair<double, double>>>> by_hand = {
+      {"low",
+       {{6, 11.0 / 14}, {12, 11.0 / 14 * 8 / 10}, {18, 11.0 / 14 * 8 / 10 * 3 / 5}, {24, 0}}},
+      {"high", {{6, 12.0 / 14}, {12, 4.0 / 14}, {18, 2.0 / 14}, {24, 0}}}};
+  for (const auto& [group, points] : by_hand) {
+    const json& curve = pooled.at("kaplan_meier").at(group);
+    EXPECT_EQ(curve.at("n"), 14);
+    ASSERT_EQ(curve.at("points").size(), points.size()) << curve.dump();
+    for (size_t k = 0; k < points.size(); ++k) {
+      EXPECT_EQ(curve.at("points")[k][0].get<double>(), points[k].first) << group;
+      EXPECT_NEAR(curve.at("points")[k][1].get<double>(), points[k].second, 1e-12) << group;
+    }
+  }
+  // Independently, from the rows: the Kaplan-Meier of each group and the log-rank test
+  // stratified by site (models/stats/log_rank.h, checked against R's survdiff) on the rows with
+  // their times rounded up to 6 days; by hand (survdiff's formula, O = (9, 7, 14),
+  // E = (9.4357, 10.6881, 9.8762)): chi-square 4.25005953867096 on 2 df, p 0.119429412879541.
+  std::vector<double> time6;
+  std::vector<int> group, site;
+  for (int i = 0; i < 42; ++i) {
+    time6.push_back(std::ceil(kTime[i] / 6) * 6);
+    group.push_back(i / 14);
+    site.push_back(i % 2);
+  }
+  absl::StatusOr<stats::LogRankResult> lr =
+      stats::StratifiedLogRankTest(time6, kEvent, group, site);
+  ASSERT_TRUE(lr.ok()) << lr.status();
+  EXPECT_NEAR(lr->chi_square, 4.25005953867096, 1e-10);
+  EXPECT_NEAR(pooled.at("log_rank").at("chi_square").get<double>(), lr->chi_square, 1e-10);
+  EXPECT_NEAR(pooled.at("log_rank").at("p").get<double>(), 0.119429412879541, 1e-10);
+  EXPECT_EQ(pooled.at("log_rank").at("df"), 2);
+  const std::vector<double> medium_time(time6.begin() + 14, time6.begin() + 28);
+  const std::vector<double> medium_event(kEvent.begin() + 14, kEvent.begin() + 28);
+  absl::StatusOr<stats::KaplanMeierCurve> medium = stats::KaplanMeier(medium_time, medium_event);
+  ASSERT_TRUE(medium.ok());
+  const json& curve = pooled.at("kaplan_meier").at("medium").at("points");
+  ASSERT_EQ(curve.size(), medium->points.size());
+  for (size_t k = 0; k < curve.size(); ++k) {
+    EXPECT_EQ(curve[k][0].get<double>(), medium->points[k].time);
+    EXPECT_NEAR(curve[k][1].get<double>(), medium->points[k].survival, 1e-12);
+  }
+  // Confusion counts: summed over the sites that released them.
+  EXPECT_EQ(pooled.at("high_risk").at("tp"), 14);
+  EXPECT_EQ(pooled.at("high_risk").at("sites"), 2);
+  model = Close(SurvivalSiteResult(0, 2, wire::ConfusionCounts{0.5, 9, 3, 8, 4}),
+                SurvivalSiteResult(1, 3, std::nullopt));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->at("pooled").at("high_risk").at("tp"), 9);
+  EXPECT_EQ(model->at("pooled").at("high_risk").at("sites"), 1);
+  EXPECT_EQ(model->at("sites").at("b").at("withheld").at("high_risk"), "below_min_cell");
+  EXPECT_FALSE(model->at("sites").at("b").contains("high_risk"));
+}
+
+// A site whose low-risk group has too few events to release any table of it still counts:
+// that group is left out of its stratum, and the low-risk curve is the other site's.
+TEST(ModelEvaluationStudyTest, AWithheldGroupIsLeftOutOfItsSitesStratumOnly) {
+  const wire::ConfusionCounts high{0.5, 5, 5, 5, 5};
+  absl::StatusOr<json> model =
+      Close(SurvivalSiteResult(0, 2, high), SurvivalSiteResult(1, 3, high, /*withheld_group=*/0));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const json& pooled = model->at("pooled");
+  ASSERT_TRUE(pooled.contains("log_rank")) << pooled.dump().substr(0, 400);
+  EXPECT_EQ(pooled.at("log_rank").at("sites"), 2);
+  EXPECT_EQ(pooled.at("log_rank").at("df"), 2);
+  // The rows the sites released, times rounded up to the common 6 days.
+  std::vector<double> time6, event, low_time, low_event;
+  std::vector<int> group, site;
+  for (int i = 0; i < 42; ++i) {
+    if (i / 14 == 0 && i % 2 == 1) continue;  // site b's low-risk group
+    time6.push_back(std::ceil(kTime[i] / 6) * 6);
+    event.push_back(kEvent[i]);
+    group.push_back(i / 14);
+    site.push_back(i % 2);
+    if (i / 14 == 0) {
+      low_time.push_back(time6.back());
+      low_event.push_back(kEvent[i]);
+    }
+  }
+  absl::StatusOr<stats::LogRankResult> lr = stats::StratifiedLogRankTest(time6, event, group, site);
+  ASSERT_TRUE(lr.ok()) << lr.status();
+  EXPECT_NEAR(pooled.at("log_rank").at("chi_square").get<double>(), lr->chi_square, 1e-10);
+  absl::StatusOr<stats::KaplanMeierCurve> low = stats::KaplanMeier(low_time, low_event);
+  ASSERT_TRUE(low.ok());
+  const json& curve = pooled.at("kaplan_meier").at("low");
+  EXPECT_EQ(curve.at("n"), 7);
+  ASSERT_EQ(curve.at("points").size(), low->points.size());
+  for (size_t k = 0; k < low->points.size(); ++k) {
+    EXPECT_NEAR(curve.at("points")[k][1].get<double>(), low->points[k].survival, 1e-12);
+  }
+  // Both sites withhold it: the test is between medium and high, the low curve empty.
+  model = Close(SurvivalSiteResult(0, 2, high, 0), SurvivalSiteResult(1, 3, high, 0));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->at("pooled").at("log_rank").at("df"), 1);
+  EXPECT_EQ(model->at("pooled").at("kaplan_meier").at("low").at("n"), 0);
+  // Only one group anywhere: no test, and the reason.
+  json only_high = json::parse(SurvivalSiteResult(0, 2, high, 0));
+  only_high["models"][0]["groups"][1] = {{"group", "medium"}, {"status", "refused"}};
+  model = Close(only_high.dump(), only_high.dump());
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE(model->at("pooled").contains("log_rank"));
+  EXPECT_NE(model->at("pooled").at("survival_error").get<std::string>().find("two risk groups"),
+            std::string::npos);
+}
+
+// Widths with no common grid within wire::kMaxSurvivalBinWidth: the pooled survival is refused
+// with its reason, and the rest of the study stands.
+TEST(ModelEvaluationStudyTest, SurvivalWithoutACommonGridIsRefusedCleanly) {
+  const auto with_width = [](int site, double width) {
+    json j = json::parse(SurvivalSiteResult(site, 1, wire::ConfusionCounts{0.5, 5, 5, 5, 5}));
+    for (json& g : j["models"][0]["groups"]) {
+      g["bin_width"] = width;
+      g["counts"] = {{"times", {width}}, {"at_risk", {5}}, {"events", {2}}, {"censored", {3}}};
+    }
+    return j.dump();
+  };
+  absl::StatusOr<json> model = Close(with_width(0, 1000), with_width(1, 999));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const json& pooled = model->at("pooled");
+  EXPECT_FALSE(pooled.contains("log_rank"));
+  EXPECT_NE(pooled.at("survival_error").get<std::string>().find("common multiple"),
+            std::string::npos)
+      << pooled.dump();
+  EXPECT_TRUE(pooled.contains("auc"));
+  // The same tables at one width pool.
+  model = Close(with_width(0, 1000), with_width(1, 1000));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->at("pooled").at("survival_bin_width"), 1000);
+  EXPECT_FALSE(model->at("pooled").contains("survival_error"));
 }
 
 // A malformed spec is refused when the study is created, naming the field; the logic keeps the

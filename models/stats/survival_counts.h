@@ -8,7 +8,10 @@
 // censoring time of the site and how many patients share it. A site that does not want to
 // reveal exact times can coarsen them first (`bin_width` > 0: each time is rounded up to the
 // end of its bin, e.g. whole weeks). Coarsening changes the estimates (more ties), identically
-// for the federated and the pooled computation when every site uses the same bins.
+// for the federated and the pooled computation when every site uses the same bins. Sites that
+// chose different widths are combined on a common coarser grid: CommonBinWidth gives the finest
+// one (the least common multiple of whole-unit widths) and CoarsenSurvivalCounts re-bins each
+// table onto it, exactly as if the rows had been counted at that width.
 #ifndef SCANCOV_MODELS_STATS_SURVIVAL_COUNTS_H_
 #define SCANCOV_MODELS_STATS_SURVIVAL_COUNTS_H_
 
@@ -47,6 +50,19 @@ absl::StatusOr<SurvivalCounts> CountSurvival(absl::Span<const double> time,
 // The table of the union of the sites' patients: union of times, counts summed, at-risk
 // summed (a site with no time at t contributes the patients it still has at risk).
 absl::StatusOr<SurvivalCounts> MergeSurvivalCounts(absl::Span<const SurvivalCounts> sites);
+
+// The same patients with every time rounded up to a multiple of `bin_width` (finite, > 0).
+// When the table's times are exact, or were rounded up to a width that divides `bin_width`,
+// this is exactly CountSurvival(time, event, bin_width) of the rows (ceil(ceil(t/w)/k) =
+// ceil(t/(k w)) for whole k). InvalidArgument for an invalid table or width.
+absl::StatusOr<SurvivalCounts> CoarsenSurvivalCounts(const SurvivalCounts& counts,
+                                                     double bin_width);
+
+// The finest width whose grid every grid of `widths` coarsens onto: their least common
+// multiple. Each width must be a whole number in 1..max_width; InvalidArgument otherwise, or
+// when the multiple exceeds max_width (no common grid fine enough to be worth drawing), or
+// when `widths` is empty.
+absl::StatusOr<double> CommonBinWidth(absl::Span<const double> widths, double max_width);
 
 }  // namespace scancov::stats
 

@@ -264,6 +264,48 @@ TEST(SurvivalCountsTest, BinningCoarsensTimes) {
   EXPECT_EQ(weekly->at_risk, (std::vector<int64_t>{5, 2, 1}));
 }
 
+// Re-binning a table equals counting the rows at the coarser width, for exact times and for
+// times already rounded up to a width that divides the new one.
+TEST(SurvivalCountsTest, CoarseningATableEqualsCountingTheRowsCoarser) {
+  for (const auto& [from, to] : std::vector<std::pair<double, double>>{
+           {0, 7}, {1, 7}, {2, 6}, {3, 6}, {7, 28}, {14, 28}, {1, 1}}) {
+    absl::StatusOr<SurvivalCounts> fine = CountSurvival(kTime, kEvent, from);
+    ASSERT_TRUE(fine.ok());
+    absl::StatusOr<SurvivalCounts> coarsened = CoarsenSurvivalCounts(*fine, to);
+    absl::StatusOr<SurvivalCounts> direct = CountSurvival(kTime, kEvent, to);
+    ASSERT_TRUE(coarsened.ok() && direct.ok()) << coarsened.status();
+    EXPECT_EQ(coarsened->times, direct->times) << from << " -> " << to;
+    EXPECT_EQ(coarsened->at_risk, direct->at_risk) << from << " -> " << to;
+    EXPECT_EQ(coarsened->events, direct->events) << from << " -> " << to;
+    EXPECT_EQ(coarsened->censored, direct->censored) << from << " -> " << to;
+  }
+  // By hand: times 1, 6, 7, 8, 14.5 in weeks are 7, 7, 7, 14, 21; in four weeks all 28.
+  absl::StatusOr<SurvivalCounts> weekly = CountSurvival({1, 6, 7, 8, 14.5}, {1, 0, 1, 1, 0}, 7.0);
+  ASSERT_TRUE(weekly.ok());
+  absl::StatusOr<SurvivalCounts> monthly = CoarsenSurvivalCounts(*weekly, 28);
+  ASSERT_TRUE(monthly.ok());
+  EXPECT_EQ(monthly->times, (std::vector<double>{28}));
+  EXPECT_EQ(monthly->at_risk, (std::vector<int64_t>{5}));
+  EXPECT_EQ(monthly->events, (std::vector<int64_t>{3}));
+  EXPECT_EQ(monthly->censored, (std::vector<int64_t>{2}));
+  EXPECT_FALSE(CoarsenSurvivalCounts(*weekly, 0).ok());
+  EXPECT_FALSE(CoarsenSurvivalCounts(SurvivalCounts{{1}, {2}, {1}, {0}}, 7).ok());
+}
+
+TEST(SurvivalCountsTest, CommonBinWidthIsTheLeastCommonMultiple) {
+  EXPECT_EQ(*CommonBinWidth({1}, 420), 1);
+  EXPECT_EQ(*CommonBinWidth({7, 14, 1}, 420), 14);
+  EXPECT_EQ(*CommonBinWidth({2, 3}, 420), 6);
+  EXPECT_EQ(*CommonBinWidth({3, 28, 14}, 420), 84);
+  EXPECT_EQ(*CommonBinWidth({3, 420}, 420), 420);
+  EXPECT_EQ(CommonBinWidth({}, 420).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommonBinWidth({2.5}, 420).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommonBinWidth({0}, 420).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommonBinWidth({421}, 420).status().code(), absl::StatusCode::kInvalidArgument);
+  // 13 x 33 = 429: no common grid within 420 days.
+  EXPECT_EQ(CommonBinWidth({13, 33}, 420).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SurvivalCountsTest, RejectsBadInput) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(CountSurvival({}, {}).status().code(), absl::StatusCode::kInvalidArgument);

@@ -19,6 +19,7 @@
 #include "models/stats/classification_metrics.h"
 #include "models/stats/roc_counts.h"
 #include "models/stats/survival_counts.h"
+#include "node/tasks/model_evaluation_release.h"
 #include "node/tasks/roc_release.h"
 #include "sites/cohort/variables.h"
 
@@ -112,20 +113,29 @@ absl::StatusOr<Scorer> MakeScorer(const wire::EvaluatedModel& m,
       });
 }
 
+// A risk group's Kaplan-Meier counts at the finest time bin whose every cell may leave
+// (node/tasks/model_evaluation_release.h): a table at 1-day resolution with a cell of 1 would
+// give that patient's event day. An empty group is refused (nothing to count), one whose table
+// breaks the rule at every width is withheld.
 wire::SurvivalGroup GroupSurvival(const std::vector<double>& time, const std::vector<double>& event,
-                                  int64_t min_cell, const char* name) {
+                                  int min_cell, const char* name) {
   wire::SurvivalGroup g;
   g.group = name;
   g.status = "refused";
-  if (static_cast<int64_t>(time.size()) < min_cell) return g;
-  absl::StatusOr<stats::SurvivalCounts> counts = stats::CountSurvival(time, event, 1.0);
-  if (!counts.ok()) {
+  if (time.empty()) return g;
+  absl::StatusOr<std::optional<ReleasedSurvival>> released =
+      ReleasableSurvival(time, event, min_cell);
+  if (!released.ok()) {
     g.status = "failed";
-    g.reason = std::string(counts.status().message());
-    return g;
+    g.reason = std::string(released.status().message());
+  } else if (!released->has_value()) {
+    g.status = "withheld";
+    g.reason = wire::kBelowMinCell;
+  } else {
+    g.status = "ok";
+    g.bin_width = (*released)->bin_width;
+    g.counts = std::move((*released)->counts);
   }
-  g.status = "ok";
-  g.counts = *std::move(counts);
   return g;
 }
 
@@ -135,12 +145,69 @@ struct Scored {
   int64_t not_computable = 0;
 };
 
+struct RocRelease {
+  stats::GridRoc roc;
+  bool anchor_kept = false;
+};
+
+// The model's ROC counts at its fixed grid, never at the site's own scores, so that the sites'
+// counts add up; only the points whose bins hold 0 or >= min_cell events and non-events
+// (node/tasks/roc_release.h), so that no bin singles out a patient's score. With `anchor_high`
+// (the high-risk confusion counts leave) the high-risk threshold is an anchor of that release:
+// counted on the grid with the threshold added, then taken out again when it is not a grid
+// point (which merges two bins that each obey the rule). The anchor is kept whenever the
+// confusion cells pass.
+absl::StatusOr<RocRelease> ReleaseRoc(const wire::EvaluatedModel& model, const Scored& s,
+                                      int min_cell, bool anchor_high) {
+  const std::vector<double> grid = wire::RocGridOf(model);
+  const bool on_grid = std::find(grid.begin(), grid.end(), model.high) != grid.end();
+  std::vector<double> counted = grid, anchors;
+  if (anchor_high) {
+    anchors.push_back(model.high);
+    if (!on_grid) {
+      counted.insert(std::upper_bound(counted.begin(), counted.end(), model.high), model.high);
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(const stats::GridRoc roc, stats::RocAtGrid(s.score, s.y, counted));
+  RocRelease out;
+  out.roc = ReleasableRoc(roc, min_cell, anchors);
+  std::vector<stats::GridRocPoint>& points = out.roc.points;
+  auto anchor = std::find_if(points.begin(), points.end(), [&](const stats::GridRocPoint& p) {
+    return anchor_high && p.threshold == model.high;
+  });
+  out.anchor_kept = anchor != points.end();
+  if (out.anchor_kept && !on_grid) points.erase(anchor);
+  return out;
+}
+
+// Kaplan-Meier counts per risk group (score < low, < high, >= high) of the patients with a
+// survival time and event.
+std::vector<wire::SurvivalGroup> RiskGroupSurvival(const wire::EvaluatedModel& model,
+                                                   const Scored& s, int min_cell) {
+  std::vector<std::vector<double>> t(3), e(3);
+  for (size_t i = 0; i < s.score.size(); ++i) {
+    if (!std::isfinite(s.time[i]) || !std::isfinite(s.event[i])) continue;
+    const int g = s.score[i] < model.low ? 0 : s.score[i] < model.high ? 1 : 2;
+    t[g].push_back(s.time[i]);
+    e[g].push_back(s.event[i]);
+  }
+  std::vector<wire::SurvivalGroup> groups;
+  for (int g = 0; g < 3; ++g) {
+    groups.push_back(GroupSurvival(t[g], e[g], min_cell, wire::kRiskGroups[g]));
+  }
+  return groups;
+}
+
 wire::ModelAnswer EvaluateModel(const wire::EvaluatedModel& model, const Scored& s, bool survival,
                                 int min_cell) {
   wire::ModelAnswer out;
   out.name = model.name;
   out.kind = model.kind;
-  out.n_not_computable = s.not_computable;
+  if (CountReleasable(s.not_computable, min_cell)) {
+    out.n_not_computable = s.not_computable;
+  } else {
+    out.withheld["n_not_computable"] = wire::kBelowMinCell;
+  }
   int64_t events = 0;
   for (double v : s.y) events += v == 1.0;
   const int64_t non_events = static_cast<int64_t>(s.y.size()) - events;
@@ -152,10 +219,15 @@ wire::ModelAnswer EvaluateModel(const wire::EvaluatedModel& model, const Scored&
   absl::StatusOr<stats::AucResult> auc = stats::AucWithDeLong(s.score, s.y);
   absl::StatusOr<stats::ThresholdMetrics> high =
       stats::MetricsAtThreshold(s.score, s.y, model.high);
-  // ROC counts at the model's fixed grid, never at the site's own scores, so that the sites'
-  // counts add up; only the points whose bins hold 0 or >= min_cell events and non-events
-  // (node/tasks/roc_release.h), so that no bin singles out a patient's score.
-  absl::StatusOr<stats::GridRoc> roc = stats::RocAtGrid(s.score, s.y, wire::RocGridOf(model));
+  // The confusion counts at the coordinator's threshold leave only when each cell does.
+  wire::ConfusionCounts confusion;
+  if (high.ok()) {
+    confusion = {model.high, high->true_positives, high->false_positives, high->true_negatives,
+                 high->false_negatives};
+  }
+  const bool confusion_passes = high.ok() && ConfusionReleasable(confusion, min_cell);
+  absl::StatusOr<RocRelease> roc = high.ok() ? ReleaseRoc(model, s, min_cell, confusion_passes)
+                                             : absl::StatusOr<RocRelease>(high.status());
   const absl::Status failed = !auc.ok() ? auc.status() : !high.ok() ? high.status() : roc.status();
   if (!failed.ok()) {
     out.status = "failed";
@@ -166,21 +238,13 @@ wire::ModelAnswer EvaluateModel(const wire::EvaluatedModel& model, const Scored&
   out.n = static_cast<int64_t>(s.y.size());
   out.events = events;
   out.auc = {auc->auc, auc->standard_error, auc->ci_lower, auc->ci_upper};
-  out.high_risk = {model.high, high->true_positives, high->false_positives, high->true_negatives,
-                   high->false_negatives};
-  out.roc = ReleasableRoc(*roc, min_cell);
-  if (survival) {
-    std::vector<std::vector<double>> t(3), e(3);
-    for (size_t i = 0; i < s.score.size(); ++i) {
-      if (!std::isfinite(s.time[i]) || !std::isfinite(s.event[i])) continue;
-      const int g = s.score[i] < model.low ? 0 : s.score[i] < model.high ? 1 : 2;
-      t[g].push_back(s.time[i]);
-      e[g].push_back(s.event[i]);
-    }
-    for (int g = 0; g < 3; ++g) {
-      out.groups.push_back(GroupSurvival(t[g], e[g], min_cell, wire::kRiskGroups[g]));
-    }
+  if (confusion_passes && roc->anchor_kept) {
+    out.high_risk = confusion;
+  } else {
+    out.withheld["high_risk"] = wire::kBelowMinCell;
   }
+  out.roc = std::move(roc->roc);
+  if (survival) out.groups = RiskGroupSurvival(model, s, min_cell);
   return out;
 }
 
@@ -203,8 +267,10 @@ wire::AucComparisonAnswer Compare(const std::string& a, const std::string& b,
   c.a = a;
   c.b = b;
   c.n = static_cast<int64_t>(yy.size());
+  if (!CountReleasable(c.n, min_cell)) c.withheld["n"] = wire::kBelowMinCell;
   if (events < min_cell || c.n - events < min_cell) {
     c.status = "refused";
+    c.reason = wire::kBelowMinCell;
   } else if (absl::StatusOr<stats::AucComparison> d = stats::CompareAucsDeLong(sa, sb, yy);
              d.ok()) {
     c.status = "ok";

@@ -3,13 +3,22 @@
 // n, events, AUC with its DeLong 95% CI, the confusion counts of the high-risk group (hence
 // sensitivity, specificity, PPV, NPV), ROC counts at the model's fixed threshold grid, and, when
 // the study names a time-to-event outcome, Kaplan-Meier counts per risk group (event times
-// rounded up to whole days). Spec and answer: protocol/wire/model_evaluation.h.
+// rounded up to the end of a time bin the site chooses). Spec and answer:
+// protocol/wire/model_evaluation.h.
+//
+// Every count released is 0 or at least the effective minimum cell count; what would break the
+// rule is withheld with a reason code (node/tasks/model_evaluation_release.h): the confusion
+// counts when a cell is too small (the coordinator chooses the model and its threshold, so a
+// "high-risk" group could be one patient), a risk group's Kaplan-Meier table when no time bin
+// of the site's ladder (1 day up to one bin) makes every cell pass, the count of patients not
+// scored, a comparison's patient count.
 //
 // ROC counts (models/stats/roc_counts.h) are taken at the model's grid (wire::RocGridOf), known
 // before any patient is seen, so the same at every site and summable; positive when score >=
 // threshold. Only the grid points whose bins hold 0 or at least min_cell events and non-events
-// are released (node/tasks/roc_release.h), so a site's points may be a subset of the grid. A
-// refused model has no ROC.
+// are released (node/tasks/roc_release.h), with the high-risk threshold as an anchor when its
+// confusion counts are released, so a site's points may be a subset of the grid. A refused
+// model has no ROC.
 //
 // A patient for whom a score is not computable (missing or implausible inputs) is left out of
 // that model's figures and counted; models below the site's minimum counts are "refused", and so

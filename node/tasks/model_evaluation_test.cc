@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "models/stats/survival_counts.h"
 #include "node/tasks/registry.h"
 #include "protocol/wire/model_evaluation.h"
 
@@ -190,20 +191,167 @@ TEST(ModelEvaluationTest, ReleasedRocWithholdsSmallBins) {
   // By hand from the ages (p >= t when age >= 63 + 10 logit(t)), the full curve's (tp, fp):
   // t = 0.00-0.09 (13, 11); 0.10 (13, 10): patient 0 alone, a non-event, would be pinned to a
   // score in [0.09, 0.10); 0.11-0.13 (13, 9); 0.14-0.15 (13, 8); 0.16-0.18 (12, 8); ...;
-  // 0.38-0.42 (10, 4); 0.43 (10, 3); ... Walking up with bins of 0 or >= 3 events and
-  // non-events: 0.00-0.09, then 0.14-0.15 (0 and 3 from (13, 11)), then 0.38-0.42 (3 and 4);
-  // nothing later leaves a gap of 0 or >= 3 in both, and (10, 4) to (0, 0) is a valid last bin.
+  // 0.38-0.42 (10, 4); 0.43-0.47 (10, 3); 0.48-0.52 (9, 3); 0.53-0.57 (8, 3); ...;
+  // 0.85-0.86 (3, 0); 0.87-0.89 (2, 0); 0.90 (1, 0); 0.91-1.00 (0, 0). The high-risk threshold
+  // 0.5 releases its confusion counts (tp 9, fp 3, fn 4, tn 8: each >= 3), so it is an anchor
+  // of the walk (node/tasks/roc_release.h): 0.38-0.42, which the walk alone would release
+  // (before the anchor, they were), would differ from it by one event and one non-event, and
+  // are withheld. Walking up with bins of 0 or >= 3 events and non-events: 0.00-0.09, then
+  // 0.14-0.15 (0 and 3 from (13, 11)), the anchor 0.50 (4 and 5), 0.51-0.52 (0, 0), 0.85-0.86
+  // (6 and 3), 0.91-1.00 (3 and 0).
   std::vector<double> expected;
-  for (int k : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 38, 39, 40, 41, 42}) {
+  for (int k : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 50, 51, 52, 85, 86}) {
     expected.push_back(k / 100.0);
   }
+  for (int k = 91; k <= 100; ++k) expected.push_back(k / 100.0);
   std::vector<double> released;
   for (const json& p : age.at("roc").at("points")) released.push_back(p.at("threshold"));
   EXPECT_EQ(released, expected);
   EXPECT_EQ(At(age, 10), std::make_pair(int64_t{13}, int64_t{8}));
-  EXPECT_EQ(At(age, 16), std::make_pair(int64_t{10}, int64_t{4}));
+  EXPECT_EQ(At(age, 12), std::make_pair(int64_t{9}, int64_t{3}));
+  EXPECT_EQ(At(age, 15), std::make_pair(int64_t{3}, int64_t{0}));
+  const json& high = age.at("high_risk");  // the same counts as the anchor's point
+  EXPECT_EQ(high.at("tp"), 9);
+  EXPECT_EQ(high.at("fp"), 3);
+  EXPECT_EQ(high.at("fn"), 4);
+  EXPECT_EQ(high.at("tn"), 8);
   EXPECT_EQ(age.at("roc").at("positives"), 13);  // the totals stand: both reach the minimum
   EXPECT_EQ(age.at("roc").at("negatives"), 11);
+}
+
+// The attack (issue 12): the coordinator supplies the model and its thresholds, and puts the
+// high-risk threshold where one patient lies above it (p >= 0.9: age >= 84.97, patient 23, an
+// event). Its confusion cells are (tp 1, fp 0, tn 11, fn 12): the site withholds them with a
+// reason code instead of releasing a "group" that is one patient's outcome. The rest of the
+// model's figures stand, and no released ROC point isolates the patient either.
+TEST(ModelEvaluationTest, ConfusionCountsIsolatingAPatientAreWithheld) {
+  AgesOnly source;
+  privacy::ReleasePolicy three;
+  three.min_cell_count = 3;
+  wire::EvaluatedModel attack = AgeModel();
+  attack.high = 0.9;
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(Spec({attack})), source, three, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json age = Models(*out).at("age");
+  ASSERT_EQ(age.at("status"), "ok") << age.dump();
+  EXPECT_FALSE(age.contains("high_risk")) << age.dump();
+  EXPECT_EQ(age.at("withheld").at("high_risk"), "below_min_cell");
+  for (const json& p : age.at("roc").at("points")) {
+    for (const char* cell : {"tp", "fp"}) {
+      const int64_t c = p.at(cell).get<int64_t>();
+      EXPECT_TRUE(c == 0 || c >= 3) << p.dump();
+    }
+  }
+  // The aggregator accepts the answer without the table.
+  EXPECT_TRUE(wire::ParseEvaluationSiteAnswer(out->result_json).ok());
+  // Just below the patient's score (p >= 0.85: patients 21..23), the cells are (3, 0, 11, 10):
+  // released.
+  attack.high = 0.85;
+  out = RunModelEvaluation(Task(Spec({attack})), source, three, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json honest = Models(*out).at("age");
+  ASSERT_TRUE(honest.contains("high_risk")) << honest.dump();
+  EXPECT_EQ(honest.at("high_risk").at("tp"), 3);
+  EXPECT_EQ(honest.at("high_risk").at("fp"), 0);
+  EXPECT_FALSE(honest.contains("withheld"));
+}
+
+// AgesOnly with a time to event: patient i's at 1 + 0.9 i days (each on a day of its own), the
+// event its outcome.
+class AgesAndSurvival : public DatasetSource {
+ public:
+  absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
+                                   const std::string& outcome) override {
+    TabularRows rows;
+    rows.columns = variables;
+    for (int i = 0; i < 24; ++i) {
+      rows.keys.push_back("p" + std::to_string(i));
+      for (const std::string& v : variables) {
+        rows.x.push_back(v == "age"                  ? 40.0 + 2 * i
+                         : v == "time_to_event_days" ? 1 + 0.9 * i
+                         : v == "event"              ? kOutcome[i]
+                                                     : NAN);
+      }
+      rows.y.push_back(kOutcome[i]);
+    }
+    return rows;
+  }
+};
+
+// Kaplan-Meier counts at 1-day resolution would put every patient in a bin of their own (a
+// cell of 1 gives that patient's event day): the site coarsens each risk group's bins until
+// every cell is 0 or at least the minimum, and says which width it chose.
+TEST(ModelEvaluationTest, SurvivalTablesAreCoarsenedUntilEveryCellPasses) {
+  AgesAndSurvival source;
+  wire::EvaluationSpec spec = Spec({AgeModel()});
+  spec.survival_time = "time_to_event_days";
+  spec.survival_event = "event";
+  privacy::ReleasePolicy two;
+  two.min_cell_count = 2;
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, two, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json age = Models(*out).at("age");
+  ASSERT_EQ(age.at("groups").size(), 3u) << age.dump();
+  // By hand: low (p < 0.25: patients 0-6, days 1-6.4, 2 events) holds one patient per day, in
+  // 2- and 3-day bins a bin with 1 event, in weeks 7 at day 7 (2 events, 5 censored); medium
+  // (7-11, days 7.3-10.9) likewise, all at day 14 (2 events, 3 censored); high (12-23, days
+  // 11.8-21.7) splits 2 events and 1 censored into its first week and fortnight: 28 days.
+  const std::vector<double> widths = {7, 7, 28};
+  for (size_t g = 0; g < 3; ++g) {
+    const json& group = age.at("groups")[g];
+    ASSERT_EQ(group.at("status"), "ok") << group.dump();
+    EXPECT_EQ(group.at("bin_width"), widths[g]) << group.dump();
+    for (const char* column : {"at_risk", "events", "censored"}) {
+      for (const json& c : group.at("counts").at(column)) {
+        EXPECT_TRUE(c == 0 || c >= 2) << group.dump();
+      }
+    }
+  }
+  EXPECT_EQ(age.at("groups")[0].at("counts").at("times"), json::array({7.0}));
+  EXPECT_EQ(age.at("groups")[0].at("counts").at("events"), json::array({2}));
+  EXPECT_EQ(age.at("groups")[2].at("counts").at("at_risk"), json::array({12}));
+  EXPECT_TRUE(wire::ParseEvaluationSiteAnswer(out->result_json).ok());
+  // The tables at 1-day resolution, as the site released them before: a cell of 1 in each.
+  for (int first : {0, 7, 12}) {
+    std::vector<double> t, e;
+    for (int i = first; i < (first == 0 ? 7 : first == 7 ? 12 : 24); ++i) {
+      t.push_back(1 + 0.9 * i);
+      e.push_back(kOutcome[i]);
+    }
+    absl::StatusOr<stats::SurvivalCounts> daily = stats::CountSurvival(t, e, 1.0);
+    ASSERT_TRUE(daily.ok());
+    EXPECT_NE(std::find(daily->at_risk.begin(), daily->at_risk.end(), 1), daily->at_risk.end());
+  }
+  // With a minimum of 3 the low group's 2 events fail at every width: that table is withheld.
+  privacy::ReleasePolicy three;
+  three.min_cell_count = 3;
+  out = RunModelEvaluation(Task(spec), source, three, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json low = Models(*out).at("age").at("groups")[0];
+  EXPECT_EQ(low.at("status"), "withheld");
+  EXPECT_EQ(low.at("reason"), "below_min_cell");
+  EXPECT_FALSE(low.contains("counts"));
+}
+
+// A paired comparison's patient count is a count too: below the minimum it is withheld, and the
+// refusal carries the reason code.
+TEST(ModelEvaluationTest, ComparisonCountBelowTheMinimumIsWithheld) {
+  AgesOnly source;
+  wire::EvaluationSpec spec = Spec({AgeModel(), CtModel()});
+  spec.compare = {{"age", "ct"}};
+  privacy::ReleasePolicy policy;
+  policy.min_cell_count = 25;  // 24 patients, both models score all of them
+  absl::StatusOr<TaskOutcome> out = RunModelEvaluation(Task(spec), source, policy, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const json c = json::parse(out->result_json).at("comparisons").at(0);
+  EXPECT_EQ(c.at("status"), "refused");
+  EXPECT_EQ(c.at("reason"), "below_min_cell");
+  EXPECT_FALSE(c.contains("n")) << c.dump();
+  EXPECT_EQ(c.at("withheld").at("n"), "below_min_cell");
+  policy.min_cell_count = 3;
+  out = RunModelEvaluation(Task(spec), source, policy, "kb");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(json::parse(out->result_json).at("comparisons").at(0).at("n"), 24);
 }
 
 TEST(ModelEvaluationTest, RefusedModelReleasesNoRoc) {

@@ -30,15 +30,26 @@
 //                "auc": {"auc", "se", "ci_lower", "ci_upper"},         // DeLong
 //                "high_risk": {"threshold", "tp", "fp", "tn", "fn"},   // score >= upper threshold
 //                "roc": {"positives", "negatives", "points": [{"threshold", "tp", "fp"}]},
-//                "groups": [{"group": "low" | "medium" | "high", "status": .., "counts": ..}]}],
-//    "comparisons": [{"a", "b", "n", "status", "auc_a", "auc_b", "difference", "z", "p"}]}
+//                "groups": [{"group": "low" | "medium" | "high",
+//                            "status": "ok" | "refused" | "withheld" | "failed", "reason": ..,
+//                            "bin_width": days, "counts": ..}],
+//                "withheld": {"high_risk": "below_min_cell", "n_not_computable": ..}}],
+//    "comparisons": [{"a", "b", "n", "status", "auc_a", "auc_b", "difference", "z", "p",
+//                     "withheld": {"n": "below_min_cell"}}]}
+// Every count a site releases is 0 or at least its minimum cell count (node/tasks/
+// model_evaluation_release.h): a figure that would break the rule is left out and named in
+// "withheld" with a reason code (kBelowMinCell), never a number; a survival group whose table
+// breaks it at every width the site tries is "withheld" with that code as its reason.
 // "roc" holds only the grid points the site's release rule lets out (node/tasks/roc_release.h);
-// "groups" (Kaplan-Meier counts, stats::SurvivalCounts) only when the spec asks for survival.
+// "groups" (Kaplan-Meier counts, stats::SurvivalCounts) only when the spec asks for survival,
+// each with its times rounded up to a multiple of "bin_width" (a whole number of days the site
+// chose, 1..kMaxSurvivalBinWidth; answers stored before sites chose a width read as 1).
 //
 // The combined result (RoundStatus.result_json): EvaluationResult, per model each site's entry
 // as the site sent it (with its split, the high-risk rates and its curve's trapezoidal area) and
-// the pooled figures (fixed-effect AUC, summed confusion counts, summed ROC counts at the
-// thresholds every site released, Kaplan-Meier by risk group and the stratified log-rank test).
+// the pooled figures (fixed-effect AUC, summed confusion counts of the sites that released
+// them, summed ROC counts at the thresholds every site released, Kaplan-Meier by risk group and
+// the stratified log-rank test on the sites' common time grid, or the reason there is none).
 // JSON has no NaN: an undefined rate travels as null.
 //
 // Thread safety: pure functions.
@@ -67,6 +78,12 @@ inline constexpr size_t kMaxRocGridPoints = 101;
 inline constexpr size_t kMaxModelFeatures = 256;
 // The risk groups of the survival figures, in order: score < low, < high, >= high.
 inline constexpr std::array<const char*, 3> kRiskGroups = {"low", "medium", "high"};
+// The reason code of a figure or table a site withholds because a count in it is neither 0 nor
+// at least the site's minimum cell count.
+inline constexpr char kBelowMinCell[] = "below_min_cell";
+// The coarsest survival time bin (days) a site may send, and the coarsest common grid the
+// aggregator pools on.
+inline constexpr double kMaxSurvivalBinWidth = 3650;
 
 struct EvaluatedModel {
   std::string name;   // unique in the study
@@ -123,27 +140,35 @@ struct ConfusionCounts {
 };
 
 struct SurvivalGroup {
-  std::string group;   // kRiskGroups
-  std::string status;  // ok | refused | failed
-  std::string reason;
+  std::string group;             // kRiskGroups
+  std::string status;            // ok | refused | withheld | failed
+  std::string reason;            // withheld: kBelowMinCell
+  double bin_width = 1;          // ok only: the counts' times are multiples of it (days)
   stats::SurvivalCounts counts;  // ok only
 };
+
+// The figures of an answer the site left out, each with its reason code (kBelowMinCell): the
+// JSON field name -> the code.
+using Withheld = std::map<std::string, std::string>;
 
 // One model at one site.
 struct ModelAnswer {
   std::string name, kind;
-  std::string status;  // ok | refused | failed
-  std::string reason;  // refused / failed
-  int64_t n_not_computable = 0;
+  std::string status;            // ok | refused | failed
+  std::string reason;            // refused / failed
+  int64_t n_not_computable = 0;  // unless withheld
   // ok only:
   int64_t n = 0, events = 0;
   AucEstimate auc;
-  ConfusionCounts high_risk;
+  ConfusionCounts high_risk;          // unless withheld
   std::optional<stats::GridRoc> roc;  // absent: no curve sent
   std::string roc_error;              // non-empty: the curve sent is not usable (why)
   double roc_auc_trapezoid = 0;       // combined result: the area under the site's curve
   std::vector<SurvivalGroup> groups;  // empty, or one per kRiskGroups
   std::string split;                  // combined result only: the site's split
+  Withheld withheld;                  // "high_risk", "n_not_computable"
+
+  bool IsWithheld(const char* figure) const { return withheld.count(figure) > 0; }
 };
 
 struct AucComparisonAnswer {
@@ -152,6 +177,7 @@ struct AucComparisonAnswer {
   std::string status;  // ok | refused | failed
   std::string reason;
   double auc_a = 0, auc_b = 0, difference = 0, z = 0, p = 1;
+  Withheld withheld;  // "n"
 };
 
 struct EvaluationSiteAnswer {
@@ -167,7 +193,8 @@ std::string ToJson(const EvaluationSiteAnswer& answer);
 // How a reader treats what it is given:
 //   kUpload  a site's answer as it arrives: every figure of an "ok" model present and in
 //            bounds (counts in 0..stats::kMaxRocClassSize, AUC in [0, 1], SE finite and > 0,
-//            valid ROC and survival counts, three named risk groups), an unknown status refused;
+//            valid ROC and survival counts on their bin width's grid, three named risk groups)
+//            unless named in "withheld", an unknown status refused;
 //   kStored  what the aggregator kept (answers stored before it checked them, its own combined
 //            result): an absent figure (or a site entry's name) takes its default, and a curve
 //            that is not valid ROC counts is kept as unusable (ModelAnswer::roc_error) instead
@@ -189,7 +216,8 @@ struct PooledEvaluation {
   bool has_auc = false;  // some site reported the model: auc and high_risk hold
   AucEstimate auc;       // fixed-effect inverse-variance over sites (se unused)
   double i_squared = 0;
-  ConfusionCounts high_risk;  // summed (threshold unused)
+  ConfusionCounts high_risk;  // summed over the sites that released it (threshold unused)
+  int high_risk_sites = 0;
   bool has_roc = false;
   std::string roc_error;  // non-empty: the sites' curves could not be pooled (why)
   stats::GridRoc roc;     // summed at the thresholds every site released
@@ -198,7 +226,12 @@ struct PooledEvaluation {
   bool has_survival = false;  // the log-rank test and the Kaplan-Meier curves hold
   double chi_square = 0, df = 0, log_rank_p = 1;
   int log_rank_sites = 0;
-  std::array<KaplanMeierGroup, 3> kaplan_meier;  // by kRiskGroups
+  double survival_bin_width = 1;  // days: the common grid of the sites' tables
+  // By kRiskGroups; n = 0 and no points for a group no site released. The log-rank test is
+  // across the groups some site released (df one less than their number), a group a site
+  // withheld left out of that site's stratum.
+  std::array<KaplanMeierGroup, 3> kaplan_meier;
+  std::string survival_error;  // non-empty: the sites' tables could not be pooled (why)
 };
 
 struct EvaluationModelResult {

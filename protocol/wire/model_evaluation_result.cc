@@ -25,6 +25,10 @@ absl::Status Bad(const std::string& where, const std::string& why) {
 }
 
 bool KnownStatus(const std::string& s) { return s == "ok" || s == "refused" || s == "failed"; }
+bool KnownGroupStatus(const std::string& s) { return KnownStatus(s) || s == "withheld"; }
+
+// At most this many figures of one entry are named as withheld.
+constexpr size_t kMaxWithheld = 16;
 
 // A number, null or absent (NaN); another type is an error.
 absl::StatusOr<double> OptionalNumber(const json& j, const char* key, const std::string& where) {
@@ -94,6 +98,28 @@ absl::Status ReadRoc(const json& m, const std::string& where, ReadMode mode, Mod
   return absl::OkStatus();
 }
 
+// The group's time bin: on upload a whole number of days in 1..kMaxSurvivalBinWidth on whose
+// grid every time lies, so that the aggregator can put sites with different bins on a common
+// one; stored answers from before sites chose a width were counted in whole days.
+absl::Status ReadBinWidth(const json& g, const std::string& at, ReadMode mode, SurvivalGroup* out) {
+  const bool upload = mode == ReadMode::kUpload;
+  if (upload && (!g.contains("bin_width") || g.at("bin_width").is_null())) {
+    return Bad(at, "bin_width is required");
+  }
+  SCV_ASSIGN_OR_RETURN(out->bin_width, NumberField(g, "bin_width", at, 1.0));
+  if (!(out->bin_width >= 1 && out->bin_width <= kMaxSurvivalBinWidth) ||
+      out->bin_width != std::floor(out->bin_width)) {
+    return Bad(
+        at, absl::StrCat("bin_width must be a whole number of days in 1..", kMaxSurvivalBinWidth));
+  }
+  for (double t : out->counts.times) {
+    if (upload && std::fmod(t, out->bin_width) != 0) {
+      return Bad(at, "every time must be a multiple of bin_width");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SurvivalGroup> ReadGroup(const json& g, const std::string& where, ReadMode mode,
                                         size_t index) {
   if (!g.is_object()) return Bad(where, "a survival group must be an object");
@@ -106,7 +132,9 @@ absl::StatusOr<SurvivalGroup> ReadGroup(const json& g, const std::string& where,
     if (index >= kRiskGroups.size() || out.group != kRiskGroups[index]) {
       return Bad(where, "groups must be low, medium and high, in order");
     }
-    if (!KnownStatus(out.status)) return Bad(at, "status must be ok, refused or failed");
+    if (!KnownGroupStatus(out.status)) {
+      return Bad(at, "status must be ok, refused, withheld or failed");
+    }
   }
   if (out.status != "ok") return out;
   if (!g.contains("counts")) return Bad(at, "counts are required");
@@ -114,6 +142,7 @@ absl::StatusOr<SurvivalGroup> ReadGroup(const json& g, const std::string& where,
   absl::Status valid = counts.ok() ? stats::ValidateSurvivalCounts(*counts) : counts.status();
   if (!valid.ok()) return Bad(at, std::string(valid.message()));
   out.counts = *std::move(counts);
+  SCV_RETURN_IF_ERROR(ReadBinWidth(g, at, mode, &out));
   return out;
 }
 
@@ -129,6 +158,29 @@ absl::Status ReadGroups(const json& m, const std::string& where, ReadMode mode, 
     out->groups.push_back(std::move(g));
   }
   return absl::OkStatus();
+}
+
+json WithheldToJson(const Withheld& w) {
+  json j = json::object();
+  for (const auto& [figure, code] : w) j[figure] = code;
+  return j;
+}
+
+absl::StatusOr<Withheld> WithheldFromJson(const json& j, const std::string& where) {
+  Withheld out;
+  if (!j.is_object() || !j.contains("withheld") || j.at("withheld").is_null()) return out;
+  const json& w = j.at("withheld");
+  if (!w.is_object() || w.size() > kMaxWithheld) {
+    return Bad(where, absl::StrCat("withheld must be an object of at most ", kMaxWithheld,
+                                   " figures and their reason codes"));
+  }
+  for (const auto& [figure, code] : w.items()) {
+    if (!code.is_string() || code.get<std::string>().empty()) {
+      return Bad(where, absl::StrCat("withheld ", figure, " needs a reason code"));
+    }
+    out[figure] = code.get<std::string>();
+  }
+  return out;
 }
 
 }  // namespace
@@ -150,8 +202,9 @@ json RatesToJson(const ConfusionCounts& c) {
 json ModelAnswerToJson(const ModelAnswer& m, bool combined) {
   json j = {{"name", m.name}, {"kind", m.kind}, {"status", m.status}};
   if (!m.reason.empty()) j["reason"] = m.reason;
-  j["n_not_computable"] = m.n_not_computable;
+  if (!m.IsWithheld("n_not_computable")) j["n_not_computable"] = m.n_not_computable;
   if (combined) j["split"] = m.split;
+  if (!m.withheld.empty()) j["withheld"] = WithheldToJson(m.withheld);
   if (m.status != "ok") return j;
   j["n"] = m.n;
   j["events"] = m.events;
@@ -160,9 +213,11 @@ json ModelAnswerToJson(const ModelAnswer& m, bool combined) {
               {"ci_lower", Num(m.auc.ci_lower)},
               {"ci_upper", Num(m.auc.ci_upper)}};
   const ConfusionCounts& h = m.high_risk;
-  j["high_risk"] =
-      combined ? RatesToJson(h) : json{{"tp", h.tp}, {"fp", h.fp}, {"tn", h.tn}, {"fn", h.fn}};
-  j["high_risk"]["threshold"] = Num(h.threshold);
+  if (!m.IsWithheld("high_risk")) {
+    j["high_risk"] =
+        combined ? RatesToJson(h) : json{{"tp", h.tp}, {"fp", h.fp}, {"tn", h.tn}, {"fn", h.fn}};
+    j["high_risk"]["threshold"] = Num(h.threshold);
+  }
   if (!m.roc_error.empty()) {
     j["roc"] = {{"status", "failed"}, {"reason", m.roc_error}};
   } else if (m.roc.has_value()) {
@@ -176,7 +231,10 @@ json ModelAnswerToJson(const ModelAnswer& m, bool combined) {
     for (const SurvivalGroup& g : m.groups) {
       json e = {{"group", g.group}, {"status", g.status}};
       if (!g.reason.empty()) e["reason"] = g.reason;
-      if (g.status == "ok") e["counts"] = stats::ToJson(g.counts);
+      if (g.status == "ok") {
+        e["bin_width"] = g.bin_width;
+        e["counts"] = stats::ToJson(g.counts);
+      }
       groups.push_back(std::move(e));
     }
     j["groups"] = groups;
@@ -202,12 +260,15 @@ absl::StatusOr<ModelAnswer> ModelAnswerFromJson(const json& j, ReadMode mode) {
   SCV_ASSIGN_OR_RETURN(m.kind, StringField(j, "kind", where, ""));
   SCV_ASSIGN_OR_RETURN(m.reason, StringField(j, "reason", where, ""));
   SCV_ASSIGN_OR_RETURN(m.split, StringField(j, "split", where, ""));
+  SCV_ASSIGN_OR_RETURN(m.withheld, WithheldFromJson(j, where));
   SCV_ASSIGN_OR_RETURN(m.n_not_computable, IntField(j, "n_not_computable", where, 0, 0, kMaxCount));
   if (m.status != "ok") return m;
   SCV_ASSIGN_OR_RETURN(m.n, IntField(j, "n", where, 0, 0, 2 * kMaxCount));
   SCV_ASSIGN_OR_RETURN(m.events, IntField(j, "events", where, 0, 0, m.n));
   SCV_RETURN_IF_ERROR(ReadAuc(j, where, mode, &m.auc));
-  SCV_RETURN_IF_ERROR(ReadHighRisk(j, where, mode, &m.high_risk));
+  if (!m.IsWithheld("high_risk")) {
+    SCV_RETURN_IF_ERROR(ReadHighRisk(j, where, mode, &m.high_risk));
+  }
   m.roc_auc_trapezoid = kNaN;
   SCV_RETURN_IF_ERROR(ReadRoc(j, where, mode, &m));
   SCV_RETURN_IF_ERROR(ReadGroups(j, where, mode, &m));
@@ -215,8 +276,11 @@ absl::StatusOr<ModelAnswer> ModelAnswerFromJson(const json& j, ReadMode mode) {
 }
 
 json ComparisonToJson(const AucComparisonAnswer& c) {
-  json j = {{"a", c.a}, {"b", c.b}, {"n", c.n}, {"status", c.status}};
+  json j = {{"a", c.a}, {"b", c.b}};
+  if (!c.withheld.count("n")) j["n"] = c.n;
+  j["status"] = c.status;
   if (!c.reason.empty()) j["reason"] = c.reason;
+  if (!c.withheld.empty()) j["withheld"] = WithheldToJson(c.withheld);
   if (c.status == "ok") {
     j.update({{"auc_a", c.auc_a},
               {"auc_b", c.auc_b},
@@ -238,6 +302,7 @@ absl::StatusOr<std::vector<AucComparisonAnswer>> ComparisonsFromJson(const json&
     SCV_ASSIGN_OR_RETURN(c.a, StringField(e, "a", where + ", comparison", ""));
     SCV_ASSIGN_OR_RETURN(c.b, StringField(e, "b", where + ", comparison", ""));
     const std::string at = absl::StrCat(where, ", comparison '", c.a, "' vs '", c.b, "'");
+    SCV_ASSIGN_OR_RETURN(c.withheld, WithheldFromJson(e, at));
     SCV_ASSIGN_OR_RETURN(c.n, IntField(e, "n", at, 0, 0, 2 * kMaxCount));
     SCV_ASSIGN_OR_RETURN(c.status, StringField(e, "status", at, ""));
     SCV_ASSIGN_OR_RETURN(c.reason, StringField(e, "reason", at, ""));
@@ -272,6 +337,7 @@ json PooledToJson(const PooledEvaluation& p) {
                 {"ci_upper", Num(p.auc.ci_upper)},
                 {"i_squared", Num(p.i_squared)}};
     j["high_risk"] = internal::RatesToJson(p.high_risk);
+    j["high_risk"]["sites"] = p.high_risk_sites;
   }
   if (p.has_roc && !p.roc_error.empty()) {
     j["roc"] = {{"status", "failed"}, {"reason", p.roc_error}};
@@ -292,7 +358,9 @@ json PooledToJson(const PooledEvaluation& p) {
       km[kRiskGroups[g]] = {{"n", p.kaplan_meier[g].n}, {"points", points}};
     }
     j["kaplan_meier"] = km;
+    j["survival_bin_width"] = p.survival_bin_width;
   }
+  if (!p.survival_error.empty()) j["survival_error"] = p.survival_error;
   return j;
 }
 
@@ -324,6 +392,11 @@ absl::StatusOr<PooledEvaluation> PooledFromJson(const json& j, const std::string
     SCV_RETURN_IF_ERROR(internal::ReadAuc(j, where, ReadMode::kStored, &p.auc));
     SCV_ASSIGN_OR_RETURN(p.i_squared, internal::OptionalNumber(j.at("auc"), "i_squared", where));
     SCV_RETURN_IF_ERROR(internal::ReadHighRisk(j, where, ReadMode::kStored, &p.high_risk));
+    // Results from before sites could withhold it summed every site's counts.
+    SCV_ASSIGN_OR_RETURN(const json h, internal::Object(j, "high_risk", where, false));
+    SCV_ASSIGN_OR_RETURN(const int64_t sites,
+                         IntField(h, "sites", where + ", high_risk", used, 0, 1 << 20));
+    p.high_risk_sites = static_cast<int>(sites);
   }
   p.has_roc = j.contains("roc") && !j.at("roc").is_null();
   if (p.has_roc) {
@@ -348,7 +421,9 @@ absl::StatusOr<PooledEvaluation> PooledFromJson(const json& j, const std::string
     for (size_t g = 0; g < kRiskGroups.size(); ++g) {
       SCV_ASSIGN_OR_RETURN(p.kaplan_meier[g], KmFromJson(km, kRiskGroups[g]));
     }
+    SCV_ASSIGN_OR_RETURN(p.survival_bin_width, NumberField(j, "survival_bin_width", where, 1.0));
   }
+  SCV_ASSIGN_OR_RETURN(p.survival_error, StringField(j, "survival_error", where, ""));
   return p;
 }
 

@@ -153,7 +153,7 @@ EvaluationSiteAnswer Answer() {
   refused.status = "refused";
   refused.reason = "variable spo2 is not released by this site";
   a.models.push_back(refused);
-  AucComparisonAnswer c{"refit", "ScanCov", 90, "ok", "", 0.82, 0.8, 0.02, 1.1, 0.27};
+  AucComparisonAnswer c{"refit", "ScanCov", 90, "ok", "", 0.82, 0.8, 0.02, 1.1, 0.27, {}};
   a.comparisons = {c};
   return a;
 }
@@ -201,6 +201,15 @@ TEST(ModelEvaluationWireTest, SiteAnswerChecksOnUpload) {
        },
        "group 'medium'"},
       {[](json& m) { m["groups"][2]["status"] = "gone"; }, "group 'high'"},
+      {[](json& m) { m["groups"][0].erase("bin_width"); }, "bin_width is required"},
+      {[](json& m) { m["groups"][0]["bin_width"] = 2.5; }, "bin_width must be a whole number"},
+      {[](json& m) { m["groups"][0]["bin_width"] = 0; }, "bin_width must be a whole number"},
+      {[](json& m) { m["groups"][0]["bin_width"] = 7; }, "multiple of bin_width"},  // 3 and 7
+      {[](json& m) {
+         m["withheld"] = {{"high_risk", 1}};
+       },
+       "reason code"},
+      {[](json& m) { m["withheld"] = "high_risk"; }, "withheld must be"},
   };
   for (const auto& [edit, field] : cases) {
     json j = good;
@@ -260,6 +269,7 @@ EvaluationResult Result() {
   p.auc = {0.8, NAN, 0.75, 0.85};
   p.i_squared = 0.1;
   p.high_risk = {NAN, 60, 20, 100, 20};
+  p.high_risk_sites = 2;
   p.has_roc = true;
   p.roc = *kb.roc;
   p.roc_sites = 1;
@@ -269,7 +279,8 @@ EvaluationResult Result() {
   p.df = 2;
   p.log_rank_p = 0.0019;
   p.log_rank_sites = 2;
-  for (KaplanMeierGroup& g : p.kaplan_meier) g = {20, {{3, 0.8}, {7, 0.65}}};
+  for (KaplanMeierGroup& g : p.kaplan_meier) g = {20, {{7, 0.8}, {14, 0.65}}};
+  p.survival_bin_width = 7;
   r.models = {m};
   r.comparisons["kb"] = Answer().comparisons;
   r.comparisons["igr"] = {};
@@ -285,6 +296,8 @@ TEST(ModelEvaluationWireTest, CombinedResultRoundTrip) {
   EXPECT_EQ(m.sites.at("kb").roc_auc_trapezoid, 0.79);
   EXPECT_EQ(m.sites.at("igr").roc_error, "site igr: no positives");
   EXPECT_EQ(m.pooled.kaplan_meier[1].points[1].second, 0.65);
+  EXPECT_EQ(m.pooled.survival_bin_width, 7);
+  EXPECT_EQ(m.pooled.high_risk_sites, 2);
   // The shape the reports read: rates with the counts, null where a rate has no denominator.
   const json j = json::parse(text);
   const json& kb = j.at("models")[0].at("sites").at("kb");
@@ -304,6 +317,54 @@ TEST(ModelEvaluationWireTest, CombinedResultRoundTrip) {
                   .at("high_risk")
                   .at("sensitivity")
                   .is_null());
+}
+
+// What a site withholds (a count neither 0 nor at least its minimum) travels as a reason code,
+// never as a number: the figure is absent and named in "withheld", and the answer is accepted
+// without it.
+TEST(ModelEvaluationWireTest, WithheldFiguresTravelAsReasonCodes) {
+  EvaluationSiteAnswer a = Answer();
+  a.models[0].withheld = {{"high_risk", kBelowMinCell}, {"n_not_computable", kBelowMinCell}};
+  a.models[0].groups[2].status = "withheld";
+  a.models[0].groups[2].reason = kBelowMinCell;
+  a.models[0].groups[1].bin_width = 7;
+  a.models[0].groups[1].counts.times = {7, 14};
+  a.comparisons[0].status = "refused";
+  a.comparisons[0].withheld = {{"n", kBelowMinCell}};
+  const std::string text = ToJson(a);
+  const json j = json::parse(text);
+  const json& m = j.at("models")[0];
+  EXPECT_FALSE(m.contains("high_risk"));
+  EXPECT_FALSE(m.contains("n_not_computable"));
+  EXPECT_EQ(m.at("withheld").at("high_risk"), "below_min_cell");
+  EXPECT_EQ(m.at("groups")[2].at("status"), "withheld");
+  EXPECT_FALSE(m.at("groups")[2].contains("counts"));
+  EXPECT_EQ(m.at("groups")[1].at("bin_width"), 7);
+  EXPECT_FALSE(j.at("comparisons")[0].contains("n"));
+  absl::StatusOr<EvaluationSiteAnswer> back = ParseEvaluationSiteAnswer(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(ToJson(*back), text);
+  EXPECT_TRUE(back->models[0].IsWithheld("high_risk"));
+  EXPECT_EQ(back->models[0].groups[1].bin_width, 7);
+  EXPECT_EQ(back->comparisons[0].withheld.at("n"), "below_min_cell");
+  // In the combined result too: the site's entry says what it withheld.
+  EvaluationResult r = Result();
+  r.models[0].sites["kb"].withheld = {{"high_risk", kBelowMinCell}};
+  r.models[0].pooled.high_risk_sites = 1;
+  r.models[0].pooled.survival_error = "no common grid";
+  const std::string combined = ToJson(r);
+  absl::StatusOr<EvaluationResult> stored = ParseEvaluationResult(combined);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(ToJson(*stored), combined);
+  EXPECT_FALSE(json::parse(combined).at("models")[0].at("sites").at("kb").contains("high_risk"));
+  EXPECT_EQ(stored->models[0].pooled.survival_error, "no common grid");
+  // An answer stored before sites chose a width was counted in whole days.
+  json old = json::parse(ToJson(Answer()));
+  old["models"][0]["groups"][0].erase("bin_width");
+  absl::StatusOr<EvaluationSiteAnswer> before =
+      ParseEvaluationSiteAnswer(old.dump(), ReadMode::kStored);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->models[0].groups[0].bin_width, 1);
 }
 
 TEST(ModelEvaluationWireTest, CombinedResultRefusesWrongTypes) {
