@@ -47,6 +47,7 @@ void GatedDatasetSource::Open(const v1::Task& task, const TaskDeclaration& decla
   }
   outcome_ = declaration.outcome;
   part_ = declaration.part;
+  complete_cases_ = declaration.complete_cases;
   holdout_fraction_ = declaration.holdout_fraction;
   study_id_ = task.study_id();
   task_id_ = task.task_id();
@@ -102,8 +103,8 @@ absl::StatusOr<TabularRows> GatedDatasetSource::Load(const std::vector<std::stri
                            FailureCode::kBelowMinimumCount, {{"min", min_rows_}});
   }
   if (guard_ != nullptr) {
-    // The sets a task's numbers may come from: every row handed out, and the complete cases
-    // over the variables read (what a regression or a comparison uses).
+    // The sets a task's numbers come from: every row handed out and, for a kind that drops
+    // incomplete rows (it says so), the complete cases over the variables read.
     CohortRead read;
     read.study_id = study_id_;
     read.task_id = task_id_;
@@ -116,7 +117,9 @@ absl::StatusOr<TabularRows> GatedDatasetSource::Load(const std::vector<std::stri
       for (size_t j = 0; j < c && ok; ++j) ok = !std::isnan(rows.x[i * c + j]);
       if (ok) complete.push_back(rows.keys[i]);
     }
-    if (complete.size() != rows.keys.size()) read.cohorts.push_back(std::move(complete));
+    if (complete_cases_ && complete.size() != rows.keys.size()) {
+      read.cohorts.push_back(std::move(complete));
+    }
     SCV_RETURN_IF_ERROR(guard_->Admit(read, limits_));
   }
   return rows;

@@ -73,6 +73,7 @@ class GatedDatasetSource : public DatasetSource {
   std::set<std::string> variables_;
   std::string outcome_;
   std::string part_ = "all";
+  bool complete_cases_ = false;
   double holdout_fraction_ = 0.19;
   std::string study_id_;
   std::string task_id_;

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <memory>
 
 #include "core/status_macros.h"
@@ -26,12 +27,15 @@ class Rows : public DatasetSource {
     rows.columns = variables;
     for (int i = 0; i < patients; ++i) {
       rows.keys.push_back("p" + std::to_string(i));
-      for (size_t j = 0; j < variables.size(); ++j) rows.x.push_back(i);
+      for (size_t j = 0; j < variables.size(); ++j) {
+        rows.x.push_back(i == 0 && variables[j] == missing_for_first ? NAN : i);
+      }
       rows.y.push_back(i % 2);
     }
     return rows;
   }
   int patients = 50;
+  std::string missing_for_first;  // a variable the first patient lacks
   std::vector<std::string> asked;
 };
 
@@ -293,6 +297,27 @@ TEST_F(GateSplitTest, DifferencingTwoStudiesOverOnePatientIsRefused) {
   EXPECT_EQ(entries->at(1).summary_json, R"({"failure":"cohort_difference min=10"})");
   rows_.patients = 70;  // ten more: a cohort of its own
   EXPECT_TRUE(gate->Run(AnalysisTask("s3"), nullptr).ok());
+}
+
+// The guard compares the set a kind's numbers come from: a regression (complete cases) over a
+// variable one patient lacks is one patient away from an earlier study's rows; a kind that
+// imputes uses every row, the same cohort as before.
+TEST_F(GateSplitTest, CompleteCasesCountForTheKindsThatUseThem) {
+  CohortGuard guard(store_.get());
+  GatedDatasetSource site(&rows_, &guard, {}, 1);
+  rows_.patients = 60;
+  rows_.missing_for_first = "crp";
+  auto first = CountingGate(&site, "all", 0.19);
+  counting_->declared.variables = {"age"};
+  ASSERT_TRUE(first->Run(AnalysisTask("s1"), nullptr).ok());
+  auto imputing = CountingGate(&site, "all", 0.19);
+  counting_->declared.variables = {"age", "crp"};
+  EXPECT_TRUE(imputing->Run(AnalysisTask("s2"), nullptr).ok());
+  auto regression = CountingGate(&site, "all", 0.19);
+  counting_->declared.variables = {"age", "crp"};
+  counting_->declared.complete_cases = true;
+  EXPECT_EQ(protocol::FailureCodeOf(regression->Run(AnalysisTask("s3"), nullptr).status()),
+            protocol::FailureCode::kCohortDifference);
 }
 
 }  // namespace

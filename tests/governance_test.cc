@@ -74,13 +74,14 @@ class GovernanceTest : public ::testing::Test {
                                             std::vector<sites::ApprovalRule>{}));
   }
 
-  absl::Status Create(const std::string& name, uint32_t min_sites) {
+  absl::Status Create(const std::string& name, uint32_t min_sites,
+                      const std::string& spec_json = kCohortSpec) {
     v1::CreateStudyRequest req;
     req.mutable_spec()->set_name(name);
     req.mutable_spec()->set_kind(v1::STUDY_KIND_ANALYSIS);
     for (const Site& s : sites_) req.mutable_spec()->add_sites(s.id);
     req.mutable_spec()->set_min_sites(min_sites);
-    req.mutable_spec()->set_spec_json(kCohortSpec);
+    req.mutable_spec()->set_spec_json(spec_json);
     return federation_->CreateStudy(kAlice, req).status();
   }
 
@@ -138,6 +139,32 @@ TEST_F(GovernanceTest, RuleCommandAndDenialAndTheCoordinatorSeesEachDecision) {
   EXPECT_EQ(table->sites, (std::vector<std::string>{"kb", "igr"}));  // hegp never ran it
   for (const privacy::EgressEntry& e : *nodes_[2]->ledger->List()) {
     EXPECT_NE(e.kind, "result");  // hegp released no result
+  }
+}
+
+// In a study of several rounds (the quartiles search), a site that denied it is not waited for
+// in any later round: its task of each new round is failed from the start. (The study has no
+// round deadline: without this, it would wait for hegp forever.)
+TEST_F(GovernanceTest, LaterRoundsDoNotWaitForASiteThatDenied) {
+  ASSERT_TRUE(Create("cohort-quartiles", /*min_sites=*/2,
+                     R"({"analysis": "cohort_description", "outcome": "severe",
+                         "variables": ["age", "sex"]})")
+                  .ok());
+  Steps(2);
+  std::ostringstream out;
+  ASSERT_TRUE(
+      node::DecideRequest(*nodes_[1]->approvals, "cohort-quartiles", "", true, "", 10, out).ok());
+  ASSERT_TRUE(node::DecideRequest(*nodes_[2]->approvals, "cohort-quartiles", "", false,
+                                  "outside our ethics approval", 10, out)
+                  .ok());
+  Steps(30);
+  const v1::StudyStatus status = Status("cohort-quartiles");
+  ASSERT_EQ(status.state(), v1::STUDY_STATE_DONE) << status.message();
+  ASSERT_GT(status.rounds_size(), 1);  // counts, then quartile rounds
+  for (const v1::RoundStatus& r : status.rounds()) {
+    for (const v1::SiteRoundStatus& site : r.sites()) {
+      if (site.site_id() == "hegp") EXPECT_EQ(site.state(), "failed") << "round " << r.round();
+    }
   }
 }
 

@@ -162,7 +162,15 @@ absl::Status Federation::OpenRound(StudyRecord& study, uint32_t round,
   SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> history, store_->ListRounds(study.study_id));
   history.pop_back();  // the round being opened
   SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(study));
-  for (const TaskRecord& t : logic->PlanRound(study, round, input_checkpoint, history)) {
+  for (TaskRecord t : logic->PlanRound(study, round, input_checkpoint, history)) {
+    // A site that denied the study takes no part: its task is failed from the start, so the
+    // round closes as soon as the others are in instead of waiting for the deadline.
+    SCV_ASSIGN_OR_RETURN(std::optional<v1::StudyDecision> decision,
+                         store_->trust().GetDecision(study.study_id, t.site_id));
+    if (decision && decision->state() == v1::DECISION_STATE_DENIED) {
+      t.state = kTaskFailed;
+      t.done_unix = r.opened_unix;
+    }
     SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
   }
   study.current_round = round;

@@ -26,6 +26,7 @@ class LogisticRegressionTask : public TaskPlugin {
     d.requested_min_cell_count = spec.min_cell_count;
     d.part = spec.split.For(context_.site_id);
     d.holdout_fraction = spec.split.holdout_fraction;
+    d.complete_cases = true;  // the fit drops incomplete rows
     return d;
   }
 

@@ -58,6 +58,10 @@ struct TaskDeclaration {
   // applies it, so that the rows a task sees are the rows the gate checked.
   std::string part = "all";
   double holdout_fraction = 0.19;
+  // Whether the task's numbers come from the complete cases over the variables it reads (a
+  // regression drops incomplete rows) rather than from every row it reads (a model that imputes,
+  // per-variable counts): the cohort guard then also compares that set across studies.
+  bool complete_cases = false;
   // Set by the gate, not the plug-in: the fewest rows a read may return (the approving rule's
   // minimum cohort; the site's minimum count applies when larger).
   int64_t min_cohort = 0;
