@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -168,12 +169,18 @@ absl::Status Requests(const sites::SiteConfig& config, bool only_pending, bool j
   return PrintRequests(book, only_pending, json, std::cout);
 }
 
-absl::Status Decide(const sites::SiteConfig& config, const std::string& study,
+absl::Status Decide(const sites::SiteConfig& config, const std::vector<std::string>& studies,
                     const std::string& sha256, bool approve, const std::string& reason) {
+  if (studies.size() > 1 && !sha256.empty()) {
+    return absl::InvalidArgumentError("--sha256 names one request: give one --study with it");
+  }
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   ApprovalBook book(store.get());
-  return DecideRequest(book, study, sha256, approve, reason, absl::ToUnixSeconds(absl::Now()),
-                       std::cout);
+  for (const std::string& study : studies) {
+    SCV_RETURN_IF_ERROR(DecideRequest(book, study, sha256, approve, reason,
+                                      absl::ToUnixSeconds(absl::Now()), std::cout));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -210,7 +217,8 @@ int main(int argc, char** argv) {
   auto* budget = app.add_subcommand(
       "budget", "studies and rounds used per variable set, against the site's budget");
   bool json = false, all_requests = false;
-  std::string study, sha256, reason;
+  std::string sha256, reason;
+  std::vector<std::string> studies;
   auto* pending = app.add_subcommand(
       "pending", "studies asking to run here: what each reads and releases, its spec and hash");
   pending->add_flag("--all", all_requests, "also the approved and denied ones");
@@ -218,12 +226,12 @@ int main(int argc, char** argv) {
   auto* approve = app.add_subcommand("approve",
                                      "approve a pending study (the running node "
                                      "reports it to the aggregator)");
-  approve->add_option("--study", study, "the study id")->required();
+  approve->add_option("--study", studies, "the study id (repeat for several)")->required();
   approve->add_option("--sha256", sha256, "the spec hash, when several versions are pending");
   auto* deny = app.add_subcommand("deny",
                                   "deny a pending study, with a reason the coordinator "
                                   "will read");
-  deny->add_option("--study", study, "the study id")->required();
+  deny->add_option("--study", studies, "the study id (repeat for several)")->required();
   deny->add_option("--sha256", sha256, "the spec hash, when several versions are pending");
   deny->add_option("--reason", reason, "why (sent to the coordinator)")->required();
   CLI11_PARSE(app, argc, argv);
@@ -248,8 +256,8 @@ int main(int argc, char** argv) {
   if (*budget) result = node::Budget(*config);
   if (*show) std::cout << sites::SiteConfigToJson(*config) << "\n";
   if (*pending) result = node::Requests(*config, !all_requests, json);
-  if (*approve) result = node::Decide(*config, study, sha256, true, "");
-  if (*deny) result = node::Decide(*config, study, sha256, false, reason);
+  if (*approve) result = node::Decide(*config, studies, sha256, true, "");
+  if (*deny) result = node::Decide(*config, studies, sha256, false, reason);
   if (!result.ok()) {
     spdlog::error("{}", std::string(result.message()));
     return 1;

@@ -54,6 +54,26 @@ for s in "${SITES[@]}"; do enrol site "$s" "$RUN/sites/$s" "$RUN/sites/$s/state/
 "$PKI" --log-level warn crl --dir "$RUN/pki" >/dev/null
 "$PKI" show "$RUN/pki/sites/kb.crt" | sed 's/^/   /' | head -6
 
+# What each site's steward pre-approves in its site file. kb approves by rule the studies of the
+# consortium's protocol: named kinds, over the admission and CT variables, for the severity and
+# death outcomes, on cohorts of at least 100 (training may release weights); anything else waits
+# for its steward. igr and hegp pre-approve nothing: their stewards decide each study by command.
+approval_rules() {  # site site_dir
+  if [[ $1 != kb ]]; then echo '[]'; return; fi
+  local vars
+  vars=$(head -1 "$2/export/admission.csv" | tr ',' '\n' \
+    | grep -vxE 'patient_id|name|birth_date|severe|death|icu' | sed 's/.*/"&"/' | paste -sd,)
+  vars+=',"lung_volume_ml","well_aerated_lung_percent","ct_ggo_percent","ct_semi_consolidation_percent"'
+  vars+=',"ct_consolidation_percent","ct_abnormal_percent","calcium_volume_mm3","ai_severity:demo-ai-severity"'
+  cat <<RULES
+[{"name": "consortium analyses", "kinds": ["univariate_association", "logistic_regression",
+   "model_evaluation", "intercept_calibration", "model_selection", "cohort_description"],
+   "variables": [$vars], "outcomes": ["severe", "death"], "min_cohort": 100},
+  {"name": "consortium training", "kinds": ["tabular_training", "segmentation", "ai_severity"],
+   "variables": [$vars], "outcomes": ["severe", "death"], "ct": true, "model_weights": true}]
+RULES
+}
+
 say "2. Synthetic hospitals: admission exports and chest CT (DICOM), imported and pseudonymised at each site"
 declare -A patients=([kb]=800 [igr]=140 [hegp]=400)
 for i in "${!SITES[@]}"; do
@@ -73,7 +93,8 @@ for i in "${!SITES[@]}"; do
   "secret": "state/site.secret",
   "device": "auto",
   "log_level": "info",
-  "privacy": {"min_cell_count": 10, "allow_model_weights": true}
+  "privacy": {"min_cell_count": 10, "allow_model_weights": true},
+  "approval": {"rules": $(approval_rules "$s" "$site_dir")}
 }
 JSON
   "$NODE" --config "$site_dir/site.json" --log-level warn import-clinical \
@@ -128,6 +149,7 @@ cat >"$RUN/cohort.json" <<JSON
   "name": "demo-cohort",
   "kind": "STUDY_KIND_ANALYSIS",
   "sites": ["kb", "igr", "hegp"],
+  "minSites": 2,
   "roundTimeoutS": 120,
   "specJson": "{\"analysis\": \"cohort_description\", \"outcome\": \"severe\", \"variables\": [\"age\", \"sex\", \"bmi\", \"hypertension\", \"diabetes\", \"chronic_kidney_disease\", \"spo2\", \"respiratory_rate\", \"crp\", \"ldh\", \"platelets\", \"urea\", \"disease_extent\"]}"
 }
@@ -184,13 +206,15 @@ cat >"$RUN/lungseg.json" <<JSON
   "strategy": "fedavg",
   "plan": {"model": "unet2d", "localEpochs": 1, "batchSize": 8, "learningRate": 0.003,
            "seed": "5"},
-  "specJson": "{\"task\": \"segmentation\", \"target\": \"lungs\", \"in_plane\": 64, \"max_series\": 8, \"validation_fraction\": 0.25, \"model_config\": {\"depth\": 4, \"base_channels\": 8}}"
+  "specJson": "{\"task\": \"segmentation\", \"target\": \"lungs\", \"in_plane\": 64, \"max_series\": 20, \"validation_fraction\": 0.2, \"model_config\": {\"depth\": 4, \"base_channels\": 8}}"
 }
 JSON
 coord create-study --spec "$RUN/lungseg.json" | sed 's/^/   /'
-AISEV_ENCODERS='{\"window\": \"single\", \"slice_size\": 64, \"embedding_dim\": 32}'
+# A site releases the PCA sums of d-dimensional embeddings only from at least d x 10 patients
+# (its minimum count): 6 dimensions for the demo's 80 training scans a site.
+AISEV_ENCODERS='{\"window\": \"single\", \"slice_size\": 64, \"embedding_dim\": 6}'
 if [[ "$AISEV_ENSEMBLE" == 1 ]]; then
-  AISEV_ENCODERS+=', {\"window\": \"three\", \"slice_size\": 64, \"embedding_dim\": 32}'
+  AISEV_ENCODERS+=', {\"window\": \"three\", \"slice_size\": 64, \"embedding_dim\": 6}'
 fi
 cat >"$RUN/aisev.json" <<JSON
 {
@@ -202,17 +226,43 @@ cat >"$RUN/aisev.json" <<JSON
   "roundTimeoutS": 900,
   "plan": {"model": "slice_encoder", "localEpochs": 3, "batchSize": 16, "learningRate": 0.001,
            "seed": "9"},
-  "specJson": "{\"task\": \"ai_severity\", \"outcome\": \"severe\", \"pca_components\": 10, \"l2\": 1.0, \"validation_fraction\": 0.25, \"encoders\": [$AISEV_ENCODERS]}"
+  "specJson": "{\"task\": \"ai_severity\", \"outcome\": \"severe\", \"pca_components\": 5, \"l2\": 1.0, \"validation_fraction\": 0.2, \"encoders\": [$AISEV_ENCODERS]}"
 }
 JSON
 coord create-study --spec "$RUN/aisev.json" | sed 's/^/   /'
 
-say "5. Three hospital nodes dial out and train (logs in $RUN/logs/)"
+say "5. Three hospital nodes dial out; each study waits for each site's approval, then trains (logs in $RUN/logs/)"
 for s in "${SITES[@]}"; do
   "$NODE" --config "$RUN/sites/$s/site.json" run >"$RUN/logs/$s.log" 2>&1 &
   pids+=($!)
   node_pids+=($!)
 done
+# The stewards of igr and hegp read each request (`scancov-node pending` shows what it reads and
+# releases, its spec and hash) and decide: igr approves them all; hegp's board has not yet
+# approved the cohort description and denies it with its reason, which the coordinator reads.
+# kb's rules approved its studies already; what they do not cover, kb's steward approves too.
+steward() {
+  while true; do
+    for s in "${SITES[@]}"; do
+      local cfg="$RUN/sites/$s/site.json" approve=()
+      for study in $("$NODE" --config "$cfg" --log-level warn pending 2>/dev/null \
+                     | awk '$2 == "pending" { print $1 }'); do
+        if [[ $s == hegp && $study == demo-cohort ]]; then
+          "$NODE" --config "$cfg" --log-level warn deny --study "$study" \
+            --reason "not yet reviewed by the hegp ethics board" >/dev/null
+        else
+          approve+=(--study "$study")
+        fi
+      done
+      if ((${#approve[@]})); then
+        "$NODE" --config "$cfg" --log-level warn approve "${approve[@]}" >/dev/null
+      fi
+    done
+    sleep 0.5
+  done
+}
+steward >"$RUN/logs/stewards.log" 2>&1 &
+pids+=($!)
 coord watch --study demo-table1 --interval 1 --timeout 600 --report "$RUN/table1" | sed 's/^/   /'
 coord watch --study demo-cohort --interval 1 --timeout 600 --report "$RUN/cohort" | sed 's/^/   /'
 coord watch --study demo-scancov-refit --interval 1 --timeout 600 --report "$RUN/refit" | sed 's/^/   /'
@@ -285,7 +335,27 @@ echo "   the same patient, lungs by the federated lung U-Net of step 5 (demo-lun
   --config "$RUN/sites/kb/site.json" --lung-model "$RUN/lungs.ckpt" --threads 2 \
   | grep -E '^(lungs:|lung |right|left|both|disease extent|ScanCov:)' | sed 's/^/   /' || true
 
-say "8. What left each site (the data steward's egress ledger)"
+say "8. Who approved what: each site's decisions (kb by rule, igr and hegp by their stewards)"
+for s in "${SITES[@]}"; do
+  "$NODE" --config "$RUN/sites/$s/site.json" --log-level warn pending --all | awk -v s="$s" '
+    /^[a-z0-9]/ { study = $1 }
+    /^    approved by rule/ { rule++ }
+    /^    approved by steward/ { steward++ }
+    /^    denied by/ { sub(/^    denied by steward on [^:]*:[^:]*:[^:]*: /, ""); denied = denied "; denied " study " (" $0 ")" }
+    END { printf "   [%s] %d studies approved by a rule of the site file, %d by the steward%s\n",
+                 s, rule + 0, steward + 0, denied }'
+done
+echo "   the coordinator's view (demo-cohort report):"
+sed -n '/^## Site decisions/,/^## /p' "$RUN/cohort/report.md" | grep '^| ' | sed 's/^/   /'
+echo "   the aggregator's audit log, verified at the coordinator (hash chain):"
+coord audit | tail -4 | cut -c1-160 | sed 's/^/   /'
+for s in "${SITES[@]}"; do  # the site's budget of studies over the same variables
+  "$NODE" --config "$RUN/sites/$s/site.json" --log-level warn budget | awk -v s="$s" '
+    NR > 1 { split($1, u, "/"); if (u[1] > most) most = u[1]; sets++ }
+    END { printf "   [%s] budget: %d variable sets read, at most %d of 25 studies on one\n", s, sets, most }'
+done
+
+say "9. What left each site (the data steward's egress ledger)"
 for s in "${SITES[@]}"; do
   sent=$("$NODE" --config "$RUN/sites/$s/site.json" --log-level warn status | grep '^egress')
   echo "   [$s] $sent"
