@@ -1,0 +1,306 @@
+// Federation: what the sites call (register, pull a task, download its weights, upload a
+// result or a failure, report a study decision). The round mechanics are in federation.cc, the
+// coordinator's calls in federation_coordinator.cc.
+#include <google/protobuf/util/message_differencer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "aggregator/server/federation.h"
+#include "core/status_macros.h"
+#include "protocol/failure_code.h"
+#include "protocol/ids.h"
+#include "protocol/study_kind.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::aggregator {
+namespace {
+
+bool Includes(const v1::StudySpec& spec, const std::string& site) {
+  return std::find(spec.sites().begin(), spec.sites().end(), site) != spec.sites().end() ||
+         std::find(spec.evaluation_sites().begin(), spec.evaluation_sites().end(), site) !=
+             spec.evaluation_sites().end();
+}
+
+bool IsTrainingSite(const v1::StudySpec& spec, const std::string& site) {
+  return std::find(spec.sites().begin(), spec.sites().end(), site) != spec.sites().end();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::RegisterResponse> Federation::Register(const Caller& caller,
+                                                          const v1::RegisterRequest& request) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  if (request.protocol_version() != v1::PROTOCOL_VERSION_1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "protocol version ", request.protocol_version(), " is not served (this aggregator: 1)"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(caller.id));
+  site->last_seen_unix = NowUnix();
+  site->node_version = request.node_version();
+  site->device = request.device();
+  SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
+  Audit(caller, "register", "", caller.id, {},
+        absl::StrCat("node ", request.node_version(), ", ", request.device()));
+  spdlog::info("site '{}' registered (node {}, {})", caller.id, request.node_version(),
+               request.device());
+  v1::RegisterResponse response;
+  response.set_site_id(caller.id);
+  response.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  response.set_aggregator_version(options_.aggregator_version);
+  return response;
+}
+
+absl::StatusOr<std::optional<v1::Task>> Federation::NextTaskFor(const std::string& site_id,
+                                                                const StudyRecord& study) {
+  SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
+                       store_->ListTasks(study.study_id, study.current_round));
+  for (TaskRecord& t : tasks) {
+    const bool mine = t.site_id == site_id && (t.state == kTaskPending || t.state == kTaskIssued);
+    const bool claimable = t.site_id.empty() && t.state == kTaskPending;
+    if (!mine && !claimable) continue;
+    if (t.state == kTaskPending) {
+      t.site_id = site_id;
+      t.state = kTaskIssued;
+      t.issued_unix = NowUnix();
+      SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+      Audit("site", site_id, "task_issued", study.study_id, site_id, {t.task_id},
+            absl::StrCat("round ", t.round, ", ", v1::TaskKind_Name(t.kind)));
+    }
+    v1::Task task;
+    task.set_task_id(t.task_id);
+    task.set_study_id(t.study_id);
+    task.set_round(t.round);
+    task.set_kind(t.kind);
+    task.set_checkpoint_id(t.checkpoint_id);
+    *task.mutable_plan() = study.spec.plan();
+    task.set_spec_json(study.spec.spec_json());
+    task.set_held_out_site(!IsTrainingSite(study.spec, site_id));
+    task.set_study_kind(study.spec.study_kind());
+    return std::optional<v1::Task>(std::move(task));
+  }
+  return std::optional<v1::Task>();
+}
+
+absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  SCV_RETURN_IF_ERROR(TickLocked());
+  v1::PullTaskResponse response;
+  if (draining_) {
+    response.mutable_stop()->set_reason("the aggregator is shutting down");
+    return response;
+  }
+  SCV_ASSIGN_OR_RETURN(std::vector<StudyRecord> studies, store_->ListStudies());
+  std::string waiting_for;
+  for (const StudyRecord& study : studies) {
+    if (study.state != v1::STUDY_STATE_RUNNING || !Includes(study.spec, caller.id)) continue;
+    SCV_ASSIGN_OR_RETURN(std::optional<v1::StudyDecision> decision,
+                         store_->trust().GetDecision(study.study_id, caller.id));
+    if (decision && decision->state() == v1::DECISION_STATE_DENIED) continue;
+    if (decision && decision->state() == v1::DECISION_STATE_PENDING) {
+      if (waiting_for.empty()) {
+        waiting_for = absl::StrCat("study '", study.study_id, "' awaits this site's approval");
+      }
+      continue;
+    }
+    std::optional<v1::Task> task;
+    SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
+      SCV_ASSIGN_OR_RETURN(task, NextTaskFor(caller.id, study));
+      return absl::OkStatus();
+    }));
+    if (task) {
+      spdlog::info("task '{}' issued to site '{}'", task->task_id(), caller.id);
+      *response.mutable_task() = std::move(*task);
+      return response;
+    }
+    if (waiting_for.empty()) {
+      waiting_for = absl::StrCat("study '", study.study_id, "' round ", study.current_round,
+                                 ": waiting for other sites");
+    }
+  }
+  response.mutable_wait()->set_wait_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.wait)));
+  response.mutable_wait()->set_idle(waiting_for.empty());
+  response.mutable_wait()->set_reason(waiting_for.empty() ? "no running study includes this site"
+                                                          : waiting_for);
+  return response;
+}
+
+absl::StatusOr<protocol::TensorSet> Federation::TaskWeights(const Caller& caller,
+                                                            const std::string& task_id,
+                                                            const std::string& checkpoint_id) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
+  if (!task) return absl::NotFoundError(absl::StrCat("task '", task_id, "' does not exist"));
+  if (task->site_id != caller.id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("task '", task_id, "' was not given to site '", caller.id, "'"));
+  }
+  if (task->checkpoint_id.empty() ||
+      (!checkpoint_id.empty() && checkpoint_id != task->checkpoint_id)) {
+    return absl::InvalidArgumentError(absl::StrCat("task '", task_id, "' uses checkpoint '",
+                                                   task->checkpoint_id, "', not '", checkpoint_id,
+                                                   "'"));
+  }
+  Audit(caller, "checkpoint_sent", task->study_id, caller.id, {task_id}, task->checkpoint_id);
+  return store_->GetCheckpoint(task->checkpoint_id);
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
+    const Caller& caller, const v1::UploadHeader& header,
+    std::optional<protocol::TensorSet>& weights) {
+  const std::string& task_id = header.task_id();
+  SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
+  if (!task) return absl::NotFoundError(absl::StrCat("task '", task_id, "' does not exist"));
+  if (task->site_id != caller.id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("task '", task_id, "' was not given to site '", caller.id, "'"));
+  }
+  const std::string digest = weights ? protocol::WeightsDigestHex(*weights) : "";
+  SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing, store_->GetResult(task_id));
+  v1::UploadResponse response;
+  if (existing) {
+    if (existing->weights_sha256 == digest && existing->num_samples == header.num_samples()) {
+      response.set_accepted(true);
+      response.set_duplicate(true);
+      response.set_message("already accepted");
+      return response;
+    }
+    return absl::AlreadyExistsError(
+        absl::StrCat("task '", task_id, "' already has a different result"));
+  }
+  if (task->state != kTaskIssued) {
+    return absl::FailedPreconditionError(absl::StrCat("task '", task_id, "' is ", task->state,
+                                                      "; its round no longer takes results"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
+  if (!header.failure().empty()) {  // the site could not do it: no result, the reason kept
+    // Only a code of the fixed vocabulary and numbers (protocol/failure_code.h); free text
+    // from a site (an old or hostile node) is not stored or shown.
+    const std::string why = protocol::IsFailureReport(header.failure())
+                                ? header.failure()
+                                : std::string("unrecognized_failure");
+    task->state = kTaskFailed;
+    task->done_unix = NowUnix();
+    SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+    Audit(caller, "failure_received", study->study_id, caller.id, {task_id}, why);
+    study->message = absl::StrCat(caller.id, ": ", why);
+    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
+    if (task->round == study->current_round) {
+      SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
+    }
+    response.set_accepted(true);
+    response.set_message("failure recorded");
+    return response;
+  }
+  std::optional<protocol::TensorSet> input;
+  if (!task->checkpoint_id.empty()) {
+    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(task->checkpoint_id));
+    input = std::move(w);
+  }
+  SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
+  SCV_RETURN_IF_ERROR(Annotate(logic->ValidateResult(*task, header, weights ? &*weights : nullptr,
+                                                     input ? &*input : nullptr),
+                               absl::StrCat("task '", task_id, "'")));
+  ResultRecord result;
+  result.task_id = task_id;
+  result.site_id = caller.id;
+  result.num_samples = header.num_samples();
+  result.metrics = Metrics(header.metrics().begin(), header.metrics().end());
+  result.result_json = header.result_json();
+  result.weights = std::move(weights);
+  result.weights_sha256 = digest;
+  result.received_unix = NowUnix();
+  SCV_RETURN_IF_ERROR(store_->InsertResult(result));
+  task->state = kTaskDone;
+  task->done_unix = result.received_unix;
+  SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+  Audit(caller, "result_accepted", task->study_id, caller.id, {task_id},
+        absl::StrCat(result.num_samples, " samples",
+                     digest.empty() ? "" : absl::StrCat(", weights sha256 ", digest)));
+  if (task->round == study->current_round) {
+    SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
+  }
+  response.set_accepted(true);
+  response.set_message("accepted");
+  return response;
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::SubmitResult(
+    const Caller& caller, const v1::UploadHeader& header,
+    std::optional<protocol::TensorSet> weights) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  absl::StatusOr<v1::UploadResponse> response;
+  absl::Status tx = store_->InTransaction([&]() -> absl::Status {
+    response = SubmitLocked(caller, header, weights);
+    return response.status();
+  });
+  if (!tx.ok()) {
+    spdlog::warn("refused upload from site '{}': {}", caller.id, std::string(tx.message()));
+    Audit(caller, "result_refused", "", caller.id, {header.task_id()}, std::string(tx.message()));
+    return tx;
+  }
+  if (!response->duplicate()) {
+    spdlog::info("accepted result of task '{}' from site '{}'", header.task_id(), caller.id);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::DecisionAck> Federation::ReportDecision(const Caller& caller,
+                                                           const v1::StudyDecision& decision) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(decision.study_id()));
+  if (!study || !Includes(study->spec, caller.id)) {
+    return absl::NotFoundError(
+        absl::StrCat("study '", decision.study_id(), "' does not include site '", caller.id, "'"));
+  }
+  if (decision.state() != v1::DECISION_STATE_PENDING &&
+      decision.state() != v1::DECISION_STATE_APPROVED &&
+      decision.state() != v1::DECISION_STATE_DENIED) {
+    return absl::InvalidArgumentError("decision: state must be pending, approved or denied");
+  }
+  v1::StudyDecision d = decision;
+  d.set_reason(d.reason().substr(0, 500));
+  d.set_decided_by(d.decided_by().substr(0, 100));
+  SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
+    SCV_RETURN_IF_ERROR(store_->trust().PutDecision(caller.id, d, NowUnix()));
+    Audit(caller, "decision_received", d.study_id(), caller.id, {},
+          absl::StrCat(v1::DecisionState_Name(d.state()), " by ", d.decided_by(),
+                       d.reason().empty() ? "" : ": " + d.reason(), " (spec sha256 ",
+                       d.spec_sha256(), ")"));
+    if (d.state() != v1::DECISION_STATE_DENIED) return absl::OkStatus();
+    // A denial ends the site's part: its open tasks of the study fail with the steward's
+    // reason, so the round closes without it or the study fails saying why.
+    SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
+                         store_->ListTasks(study->study_id, study->current_round));
+    bool changed = false;
+    for (TaskRecord& t : tasks) {
+      if (t.site_id != caller.id || (t.state != kTaskIssued && t.state != kTaskPending)) continue;
+      t.state = kTaskFailed;
+      t.done_unix = NowUnix();
+      SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
+    study->message = absl::StrCat(caller.id, ": denied by the site",
+                                  d.reason().empty() ? "" : ": " + d.reason());
+    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
+    return MaybeCloseRound(*study, /*deadline_passed=*/false);
+  }));
+  spdlog::info("site '{}' {} study '{}'", caller.id,
+               d.state() == v1::DECISION_STATE_APPROVED ? "approved"
+               : d.state() == v1::DECISION_STATE_DENIED ? "denied"
+                                                        : "has not yet decided on",
+               d.study_id());
+  return v1::DecisionAck();
+}
+
+}  // namespace scancov::aggregator
