@@ -21,6 +21,7 @@
 #include "node/clinical/clinical_store.h"
 #include "node/clinical/column_mapping.h"
 #include "node/clinical_source.h"
+#include "node/egress_check.h"
 #include "node/grpc_federation_client.h"
 #include "node/imaging/ct_features.h"
 #include "node/imaging/imaging_store.h"
@@ -147,8 +148,16 @@ absl::Status Status(const sites::SiteConfig& config) {
   return absl::OkStatus();
 }
 
-absl::Status Ledger(const sites::SiteConfig& config, size_t limit) {
+absl::Status Ledger(const sites::SiteConfig& config, size_t limit, bool check) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  if (check) {
+    privacy::EgressLedger ledger(store->db());
+    SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger.List(limit));
+    const EgressCheck result = CheckEgress(entries, config.privacy.min_cell_count);
+    std::cout << EgressCheckText(result, config.privacy.min_cell_count);
+    return result.findings.empty() ? absl::OkStatus()
+                                   : absl::FailedPreconditionError("ledger check: findings above");
+  }
   SCV_ASSIGN_OR_RETURN(std::string text, EgressLedgerText(*store, limit));
   std::cout << text;
   return absl::OkStatus();
@@ -213,6 +222,9 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "what this node holds and has done");
   auto* ledger = app.add_subcommand("ledger", "every result that left this site, with its bytes");
   ledger->add_option("--limit", limit, "only the last N entries");
+  bool check = false;
+  ledger->add_flag("--check", check,
+                   "decode every entry and check it against the site's disclosure rules");
   auto* show = app.add_subcommand("show-config", "print the site file with resolved paths");
   auto* budget = app.add_subcommand(
       "budget", "studies and rounds used per variable set, against the site's budget");
@@ -252,7 +264,7 @@ int main(int argc, char** argv) {
   if (*import) result = node::ImportClinical(*config, csv, mapping, skip_bad_rows);
   if (*import_dicom) result = node::ImportDicom(*config, dicom_dir);
   if (*status) result = node::Status(*config);
-  if (*ledger) result = node::Ledger(*config, limit);
+  if (*ledger) result = node::Ledger(*config, limit, check);
   if (*budget) result = node::Budget(*config);
   if (*show) std::cout << sites::SiteConfigToJson(*config) << "\n";
   if (*pending) result = node::Requests(*config, !all_requests, json);

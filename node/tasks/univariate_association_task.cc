@@ -6,6 +6,8 @@
 // refused with the rule's reason; they are never sent.
 //
 // Spec and answer: protocol/wire/univariate_association.h.
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <set>
 
@@ -15,6 +17,7 @@
 #include "node/imaging/ct_features.h"
 #include "node/tabular_features.h"
 #include "node/tasks/task_plugin.h"
+#include "protocol/failure_code.h"
 #include "protocol/ids.h"
 #include "protocol/wire/univariate_association.h"
 #include "sites/cohort/variables.h"
@@ -87,7 +90,13 @@ wire::AssociationTerm AnalyzeTerm(const Term& term, const std::vector<double>& c
       privacy::DecideRelease(policy, min_cell, term.variable, events, non_events, levels);
   if (!decision.allowed) return Refusal(term, "refused", decision.reason);
   absl::StatusOr<stats::Association> a = stats::UnivariateAssociation(x, yy, term.kind);
-  if (!a.ok()) return Refusal(term, "failed", std::string(a.status().message()));
+  // The fit's own message can quote numbers computed from the data (an eigenvalue): only its
+  // failure code leaves (protocol/failure_code.h); the message stays in the node's log.
+  if (!a.ok()) {
+    spdlog::info("association term '{}' not fitted: {}", term.variable,
+                 std::string(a.status().message()));
+    return Refusal(term, "failed", protocol::FailureReportOf(a.status()));
+  }
   wire::AssociationTerm r = Refusal(term, "ok", "");
   r.n = a->n;
   r.events = a->events;
