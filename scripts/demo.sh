@@ -361,6 +361,11 @@ for s in "${SITES[@]}"; do
   echo "   [$s] $sent"
 done
 "$NODE" --config "$RUN/sites/kb/site.json" --log-level warn ledger --limit 1 | cut -c1-220 | sed 's/^/   [kb] /'
+echo "   every entry decoded and checked against the site's rules (scancov-node ledger --check):"
+for s in "${SITES[@]}"; do
+  "$NODE" --config "$RUN/sites/$s/site.json" --log-level warn ledger --check 2>/dev/null \
+    | cut -c1-200 | sed "s|^|   [$s] |" || true
+done
 
 say "The cohort (Table 1): per-site and pooled, medians and IQR found from counts only, small cells suppressed at the site"
 sed -n '/^## Cohort description/,$p' "$RUN/cohort/report.md" | grep '^| ' | cut -c1-200 | sed 's/^/   /'
