@@ -3,6 +3,7 @@
 // a small change) against nodes assembled as scancov-node assembles them (the gate, the cohort
 // guard, the egress ledger). Each attack is refused or yields nothing new, with the reason as a
 // code in the node's ledger; the same studies with honest settings still work.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -19,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "node/agent.h"
 #include "node/cohort_guard.h"
+#include "node/egress_check.h"
 #include "node/grpc_federation_client.h"
 #include "node/store/node_store.h"
 #include "node/tasks/registry.h"
@@ -286,6 +288,50 @@ TEST_F(DisclosureAttackTest, AFailureCarriesACodeNotText) {
     for (const privacy::EgressEntry& e : Sent(site, "unknown-variable")) {
       EXPECT_EQ(e.summary_json.find("hba1c"), std::string::npos) << e.summary_json;
     }
+  }
+}
+
+// Attack 3 (confusion counts at the coordinator's model): a "model" that puts only kb's oldest
+// patient above its high-risk threshold would make the high-risk cell that patient's outcome.
+// kb withholds the confusion counts (below_min_cell) and still releases what passes; every
+// count either site sent, in every study of this test, is 0 or at least the minimum
+// (scancov-node ledger --check).
+TEST_F(DisclosureAttackTest, AModelThatIsolatesOnePatientGetsNoConfusionCounts) {
+  absl::StatusOr<node::TabularRows> rows = sites_[0]->rows->Load({"age"}, "severe");
+  ASSERT_TRUE(rows.ok());
+  std::vector<double> ages = rows->x;
+  std::sort(ages.rbegin(), ages.rend());
+  const double cut = (ages[0] + ages[1]) / 2;  // between the oldest and the next
+  const double slope = 40 / (ages[0] - ages[1]);
+  json model = {{"name", "oldest"},
+                {"kind", "logistic"},
+                {"features", json::array({"age"})},
+                {"coefficients", json::array({-slope * cut, slope})},
+                {"thresholds", json::array({0.01, 0.5})}};
+  v1::StudySpec s;
+  s.set_name("isolate-oldest");
+  s.set_kind(v1::STUDY_KIND_ANALYSIS);
+  s.add_sites("kb");
+  s.add_sites("igr");
+  s.set_round_timeout_s(60);
+  s.set_spec_json(json{
+      {"analysis", "model_evaluation"}, {"outcome", "severe"}, {"models", json::array({model})}}
+                      .dump());
+  ASSERT_TRUE(coordinator_->CreateStudy(s).ok());
+  RunNodes();
+  auto status = coordinator_->GetStudyStatus("isolate-oldest");
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(status->state(), v1::STUDY_STATE_DONE) << status->message();
+  const json result = json::parse(status->rounds().rbegin()->result_json());
+  const json& kb = result.at("models").at(0).at("sites").at("kb");
+  EXPECT_FALSE(kb.contains("high_risk")) << kb.dump();
+  EXPECT_EQ(kb.at("withheld").at("high_risk"), "below_min_cell") << kb.dump();
+  for (auto& site : sites_) {
+    auto entries = site->ledger->List();
+    ASSERT_TRUE(entries.ok());
+    const node::EgressCheck check = node::CheckEgress(*entries, 10);
+    EXPECT_TRUE(check.findings.empty()) << site->id << ": " << node::EgressCheckText(check, 10);
+    EXPECT_GT(check.counts_checked, 0) << site->id;
   }
 }
 
