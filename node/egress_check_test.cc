@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "privacy/release_policy.h"
+#include "protocol/failure_code.h"
+
 namespace scancov::node {
 namespace {
 
@@ -69,6 +72,19 @@ TEST(EgressCheckTest, AnHonestLedgerHasNoFinding) {
   EXPECT_EQ(EgressCheckText(check, 10),
             "2 entries (1 results, 1 failures), 2 counts checked against the minimum 10, 0 refusal "
             "sentences with no number but the minimum: no finding\n");
+}
+
+// The reason a kind gives for a count it keeps back is a failure report (a code and the policy's
+// number), which the check accepts as a name, not a sentence.
+TEST(EgressCheckTest, TheBelowMinimumReasonIsACode) {
+  EXPECT_EQ(privacy::BelowMinimumReason(10), "below_minimum_count min=10");
+  EXPECT_TRUE(protocol::IsFailureReport(privacy::BelowMinimumReason(10)));
+  const EgressCheck check = CheckEgress({Entry(1, "result",
+                                               R"({"terms": [{"status": "refused", "reason": ")" +
+                                                   privacy::BelowMinimumReason(10) + R"("}]})")},
+                                        10);
+  EXPECT_TRUE(check.findings.empty());
+  EXPECT_EQ(check.template_reasons, 0);
 }
 
 }  // namespace

@@ -16,17 +16,20 @@ bool IsVariableAllowed(const ReleasePolicy& policy, absl::string_view variable) 
              policy.allowed_variables.end();
 }
 
+std::string BelowMinimumReason(int64_t min_cell_count) {
+  return absl::StrCat("below_minimum_count min=", min_cell_count);
+}
+
 ReleaseDecision DecideRelease(const ReleasePolicy& policy, int min_cell_count,
                               absl::string_view variable, int64_t events, int64_t non_events,
                               const std::vector<int64_t>& level_counts) {
   if (!IsVariableAllowed(policy, variable)) return {false, "not in the site's allowed variables"};
   if (events < min_cell_count || non_events < min_cell_count) {
-    return {false, absl::StrCat("fewer than ", min_cell_count,
-                                " events or non-events among patients with a value")};
+    return {false, BelowMinimumReason(min_cell_count)};
   }
   for (int64_t count : level_counts) {
     if (count < min_cell_count) {
-      return {false, absl::StrCat("a level is held by fewer than ", min_cell_count, " patients")};
+      return {false, BelowMinimumReason(min_cell_count)};
     }
   }
   return {true, ""};

@@ -12,6 +12,7 @@
 #ifndef SCANCOV_PRIVACY_RELEASE_POLICY_H_
 #define SCANCOV_PRIVACY_RELEASE_POLICY_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct ReleaseDecision {
 // Every analysis checks it for each variable it would use: the univariate terms here, and the
 // features of a logistic fit, a model evaluation, a model selection (node/).
 bool IsVariableAllowed(const ReleasePolicy& policy, absl::string_view variable);
+
+// Why a count was not released, as it leaves the site: the failure report
+// "below_minimum_count min=<k>" of protocol/failure_code.h's vocabulary (a code and the
+// policy's number, never a sentence that could carry a value).
+std::string BelowMinimumReason(int64_t min_cell_count);
 
 // The minimum that applies: the larger of the site's and the study's request.
 int EffectiveMinCellCount(const ReleasePolicy& policy, int requested_by_study);

@@ -43,7 +43,7 @@ std::vector<double> Column(const TabularRows& rows, size_t j) {
 
 wire::CohortVariable Suppressed(wire::CohortVariable v, int k, const char* what) {
   v.status = "suppressed";
-  v.reason = absl::StrCat("fewer than ", k, " patients ", what);
+  v.reason = privacy::BelowMinimumReason(k);
   v.levels.clear();
   v.n = v.missing = 0;
   v.sum = v.sum_sq = 0;

@@ -81,7 +81,7 @@ absl::StatusOr<TaskOutcome> RunLogisticRegression(
   answer.n_incomplete = static_cast<int64_t>(n - complete.size());
   if (events < min_cell || non_events < min_cell) {
     answer.refused = true;
-    answer.reason = absl::StrCat("fewer than ", min_cell, " events or non-events");
+    answer.reason = privacy::BelowMinimumReason(min_cell);
     return Answer(answer, 0);
   }
   Eigen::MatrixXd x(complete.size(), c);

@@ -42,7 +42,7 @@ std::string RefusalReason(const wire::SelectionSpec& spec, const privacy::Releas
   const int64_t needed = std::max<int64_t>(
       privacy::EffectiveMinCellCount(policy, spec.min_cell_count), spec.options.num_folds);
   if (events < needed || non_events < needed) {
-    return absl::StrCat("fewer than ", needed, " events or non-events");
+    return privacy::BelowMinimumReason(needed);
   }
   return "";
 }
@@ -102,9 +102,10 @@ absl::StatusOr<TaskOutcome> RunModelSelection(const v1::Task& task,
   absl::StatusOr<scores::SelectionSite> site =
       scores::SelectionSite::Create(std::move(table), spec.options, min_cell);
   // FailedPrecondition: a held-out fold below the minimum cell count (or an outcome class
-  // smaller than the number of folds). The message names the rule, not the counts.
-  if (absl::IsFailedPrecondition(site.status()))
-    return refuse(std::string(site.status().message()));
+  // smaller than the number of folds). Only the code leaves.
+  if (absl::IsFailedPrecondition(site.status())) {
+    return refuse(privacy::BelowMinimumReason(std::max<int64_t>(min_cell, spec.options.num_folds)));
+  }
   if (!site.ok()) return site.status();
   wire::SelectionSiteAnswer answer;
   SCV_ASSIGN_OR_RETURN(answer.aggregates, Answer(*site, asked));

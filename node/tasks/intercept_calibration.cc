@@ -72,7 +72,7 @@ absl::StatusOr<TaskOutcome> RunInterceptCalibration(const v1::Task& task,
   wire::InterceptSiteAnswer answer;
   if (events < min_cell || static_cast<int64_t>(y.size()) - events < min_cell) {
     answer.refused = true;
-    answer.reason = "fewer events or non-events than the minimum";
+    answer.reason = privacy::BelowMinimumReason(min_cell);
     out.result_json = wire::ToJson(answer);
     return out;
   }

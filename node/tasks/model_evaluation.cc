@@ -21,6 +21,7 @@
 #include "models/stats/survival_counts.h"
 #include "node/tasks/model_evaluation_release.h"
 #include "node/tasks/roc_release.h"
+#include "protocol/failure_code.h"
 #include "sites/cohort/variables.h"
 
 namespace scancov::node {
@@ -127,7 +128,7 @@ wire::SurvivalGroup GroupSurvival(const std::vector<double>& time, const std::ve
       ReleasableSurvival(time, event, min_cell);
   if (!released.ok()) {
     g.status = "failed";
-    g.reason = std::string(released.status().message());
+    g.reason = protocol::FailureReportOf(released.status());  // a code: never a library's words
   } else if (!released->has_value()) {
     g.status = "withheld";
     g.reason = wire::kBelowMinCell;
@@ -213,7 +214,7 @@ wire::ModelAnswer EvaluateModel(const wire::EvaluatedModel& model, const Scored&
   const int64_t non_events = static_cast<int64_t>(s.y.size()) - events;
   if (events < min_cell || non_events < min_cell) {
     out.status = "refused";
-    out.reason = absl::StrCat("fewer than ", min_cell, " events or non-events with a score");
+    out.reason = privacy::BelowMinimumReason(min_cell);
     return out;
   }
   absl::StatusOr<stats::AucResult> auc = stats::AucWithDeLong(s.score, s.y);
@@ -231,7 +232,7 @@ wire::ModelAnswer EvaluateModel(const wire::EvaluatedModel& model, const Scored&
   const absl::Status failed = !auc.ok() ? auc.status() : !high.ok() ? high.status() : roc.status();
   if (!failed.ok()) {
     out.status = "failed";
-    out.reason = std::string(failed.message());
+    out.reason = protocol::FailureReportOf(failed);
     return out;
   }
   out.status = "ok";
@@ -281,7 +282,7 @@ wire::AucComparisonAnswer Compare(const std::string& a, const std::string& b,
     c.p = d->p_value;
   } else {
     c.status = "failed";
-    c.reason = std::string(d.status().message());
+    c.reason = protocol::FailureReportOf(d.status());
   }
   return c;
 }

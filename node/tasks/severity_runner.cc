@@ -345,7 +345,7 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
   if (BelowMinimum(train, min_cell)) {  // ANALYZE: PCA sums or a Newton step, if allowed
     wire::AiSeverityAnswer refused;
     refused.status = "refused";
-    refused.reason = "fewer events or non-events than the minimum";
+    refused.reason = privacy::BelowMinimumReason(min_cell);
     TaskOutcome out;
     out.result_json = wire::ToJson(refused);
     return out;

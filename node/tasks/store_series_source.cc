@@ -15,9 +15,8 @@ absl::StatusOr<LabelVolume> ReadLabels(const std::string& path, const std::strin
                                        const HuVolume& ct) {
   SCV_ASSIGN_OR_RETURN(sites::NiftiVolume n, sites::ReadNifti(path));
   if (n.nx != ct.nx || n.ny != ct.ny || n.nz != ct.nz || n.u8.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("series ", series_key.substr(0, 12),
-                     ": labels are not a uint8 map on the series' grid"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "series ", series_key.substr(0, 12), ": labels are not a uint8 map on the series' grid"));
   }
   LabelVolume labels(ct.nx, ct.ny, ct.nz, ct.spacing);
   labels.PlaceLike(ct);
