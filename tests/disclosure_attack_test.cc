@@ -41,7 +41,7 @@ using protocol::TlsFiles;
 class SiteRows : public node::DatasetSource {
  public:
   SiteRows(int n, uint64_t seed, int missing_crp) {
-    Random rng(seed);
+    Random rng(seed), days(seed + 1000);  // days apart: the rows stay those of `seed`
     for (int i = 0; i < n; ++i) {
       const double age = rng.Normal(62, 14), spo2 = std::min(100.0, rng.Normal(93, 4));
       const double crp = std::exp(rng.Normal(4, 0.8));
@@ -49,6 +49,9 @@ class SiteRows : public node::DatasetSource {
       keys_.push_back(ToHex(Sha256Digest(std::to_string(seed) + "/" + std::to_string(i))));
       values_.push_back({{"age", age}, {"spo2", spo2}, {"crp", i < missing_crp ? NAN : crp}});
       y_.push_back(rng.Uniform() < 1 / (1 + std::exp(-logit)) ? 1 : 0);
+      // Severity as the time-to-event outcome: the day of the event or of censoring, 1 to 30.
+      values_.back()["time_to_event_days"] = 1 + std::floor(days.Uniform() * 30);
+      values_.back()["event"] = y_.back();
     }
   }
   absl::StatusOr<node::TabularRows> Load(const std::vector<std::string>& variables,
@@ -332,6 +335,52 @@ TEST_F(DisclosureAttackTest, AModelThatIsolatesOnePatientGetsNoConfusionCounts) 
     const node::EgressCheck check = node::CheckEgress(*entries, 10);
     EXPECT_TRUE(check.findings.empty()) << site->id << ": " << node::EgressCheckText(check, 10);
     EXPECT_GT(check.counts_checked, 0) << site->id;
+  }
+}
+
+// Attack 4 (Kaplan-Meier at 1-day resolution): at about 4 patients a day, a daily table's cells
+// would give single patients' event days. Each site coarsens its time bins until every cell is
+// 0 or at least the minimum, or withholds the group; what left both sites passes the check.
+TEST_F(DisclosureAttackTest, SurvivalTablesAreCoarsenedUntilEveryCellPasses) {
+  json model = {{"name", "age"},
+                {"kind", "logistic"},
+                {"features", json::array({"age"})},
+                {"coefficients", json::array({-3.1, 0.05})},
+                {"thresholds", json::array({0.3, 0.6})}};
+  v1::StudySpec s;
+  s.set_name("daily-survival");
+  s.set_kind(v1::STUDY_KIND_ANALYSIS);
+  s.add_sites("kb");
+  s.add_sites("igr");
+  s.set_round_timeout_s(60);
+  s.set_spec_json(json{{"analysis", "model_evaluation"},
+                       {"outcome", "severe"},
+                       {"survival", {{"time", "time_to_event_days"}, {"event", "event"}}},
+                       {"models", json::array({model})}}
+                      .dump());
+  ASSERT_TRUE(coordinator_->CreateStudy(s).ok());
+  RunNodes();
+  auto status = coordinator_->GetStudyStatus("daily-survival");
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(status->state(), v1::STUDY_STATE_DONE) << status->message();
+  const json result = json::parse(status->rounds().rbegin()->result_json());
+  int groups = 0;
+  for (const auto& [site, answer] : result.at("models").at(0).at("sites").items()) {
+    for (const json& g : answer.value("groups", json::array())) {
+      ++groups;
+      if (g.at("status") == "ok") {
+        EXPECT_GT(g.at("bin_width").get<double>(), 1) << site << ": " << g.dump();
+      } else {
+        EXPECT_EQ(g.at("status"), "withheld") << site << ": " << g.dump();
+      }
+    }
+  }
+  EXPECT_GT(groups, 0);
+  for (auto& site : sites_) {
+    auto entries = site->ledger->List();
+    ASSERT_TRUE(entries.ok());
+    const node::EgressCheck check = node::CheckEgress(*entries, 10);
+    EXPECT_TRUE(check.findings.empty()) << site->id << ": " << node::EgressCheckText(check, 10);
   }
 }
 
