@@ -27,6 +27,9 @@
 #include "node/tasks/task_host.h"
 #include "privacy/egress_ledger.h"
 #include "sites/pki/certificate_authority.h"
+#ifdef SCANCOV_ATTACK_WITH_TORCH
+#include "tests/severity_phantoms.h"
+#endif
 
 namespace scancov {
 namespace {
@@ -85,6 +88,9 @@ struct Site {
   std::unique_ptr<privacy::EgressLedger> ledger;
   std::unique_ptr<node::CohortGuard> guard;
   std::unique_ptr<node::TaskHost> host;
+#ifdef SCANCOV_ATTACK_WITH_TORCH
+  std::unique_ptr<testing_sites::PhantomPatients> scans;
+#endif
   TlsFiles tls;
 };
 
@@ -136,6 +142,9 @@ class DisclosureAttackTest : public ::testing::Test {
       resources.destination = target_;
 #ifdef SCANCOV_ATTACK_WITH_TORCH
       resources.context.device = "cpu";
+      // 40 CT phantoms a site (their own keys), for the AI-severity attack.
+      site->scans = std::make_unique<testing_sites::PhantomPatients>(id == "kb" ? 5 : 6, 40);
+      resources.context.scans = site->scans.get();
       site->host = std::make_unique<node::TaskHost>(
           resources, std::initializer_list<node::TaskPluginMaker>{&node::MakePlainTasks,
                                                                   &node::MakeTorchTasks});
@@ -435,6 +444,43 @@ TEST_F(DisclosureAttackTest, SmallValidationSetsReleaseNoValidationMetric) {
     EXPECT_TRUE(check.findings.empty()) << site->id << ": " << node::EgressCheckText(check, 10);
   }
   EXPECT_GT(withheld, 0);  // the attack's small parts were met, and withheld
+}
+
+// Attack 5 (outer products from few patients): an AI-severity study whose 8-dimensional
+// embeddings would be summed as 8 x 8 outer products over about 32 training scans a site (with
+// enough events and non-events). Each site refuses the PCA round (8 x 10 = 80 patients needed)
+// with a code; no sum of outer products leaves, and the study fails saying so.
+TEST_F(DisclosureAttackTest, OuterProductsFromTooFewPatientsAreRefused) {
+  v1::StudySpec s;
+  s.set_name("pca-few");
+  s.set_kind(v1::STUDY_KIND_TRAINING);
+  s.add_sites("kb");
+  s.add_sites("igr");
+  s.set_rounds(1);
+  s.set_round_timeout_s(120);
+  s.mutable_plan()->set_model("slice_encoder");
+  s.mutable_plan()->set_local_epochs(1);
+  s.mutable_plan()->set_batch_size(16);
+  s.mutable_plan()->set_learning_rate(1e-3);
+  s.mutable_plan()->set_seed(3);
+  s.set_spec_json(R"({"task": "ai_severity", "outcome": "severe", "pca_components": 4,
+      "l2": 1.0, "validation_fraction": 0.2,
+      "encoder": {"window": "single", "slice_size": 32, "embedding_dim": 8}})");
+  ASSERT_TRUE(coordinator_->CreateStudy(s).ok());
+  RunNodes();
+  auto status = coordinator_->GetStudyStatus("pca-few");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_FAILED);
+  EXPECT_NE(status->message().find("outer_product_too_few min=80"), std::string::npos)
+      << status->message();
+  for (auto& site : sites_) {
+    for (const privacy::EgressEntry& e : Sent(site->id, "pca-few")) {
+      EXPECT_EQ(e.summary_json.find("\"pca\""), std::string::npos)
+          << site->id << ": " << e.summary_json;
+      EXPECT_EQ(e.tensors_json.find("pca"), std::string::npos)
+          << site->id << ": " << e.tensors_json;
+    }
+  }
 }
 #endif
 

@@ -16,6 +16,7 @@
 #include "models/stats/logistic_site.h"
 #include "node/ai_severity_scores.h"
 #include "node/tabular_features.h"
+#include "protocol/failure_code.h"
 #include "protocol/ids.h"
 #include "protocol/weights_codec.h"
 #include "protocol/wire/ai_severity.h"
@@ -240,9 +241,13 @@ absl::Status SeverityTaskRunner::CheckSecondMoments(const AiSeveritySpec& spec,
                            wire::ReadAiSeverityHead(wire::AiSeverityMemberTensors(global, m)));
       d = static_cast<int64_t>(head.beta.size());
     }
-    SCV_RETURN_IF_ERROR(stats::CheckSecondMomentsReleasable(
+    const absl::Status releasable = stats::CheckSecondMomentsReleasable(
         n, d, min_cell,
-        absl::StrCat("ai_severity ", pca ? "PCA sums" : "Newton step", " (member ", m, ")")));
+        absl::StrCat("ai_severity ", pca ? "PCA sums" : "Newton step", " (member ", m, ")"));
+    if (!releasable.ok()) {  // the code and the site's minimum leave, not the counts
+      return protocol::WithFailureCode(releasable, protocol::FailureCode::kOuterProductTooFew,
+                                       {{"min", stats::MinRowsForSecondMoments(d, min_cell)}});
+    }
   }
   return absl::OkStatus();
 }
