@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "aggregator/coordinator/coordinator_client.h"
@@ -19,6 +20,8 @@
 #include "core/sha256.h"
 #include "gtest/gtest.h"
 #include "node/agent.h"
+#include "node/approval_commands.h"
+#include "node/approvals.h"
 #include "node/cohort_guard.h"
 #include "node/egress_check.h"
 #include "node/grpc_federation_client.h"
@@ -88,6 +91,7 @@ struct Site {
   std::unique_ptr<privacy::EgressLedger> ledger;
   std::unique_ptr<node::CohortGuard> guard;
   std::unique_ptr<node::TaskHost> host;
+  node::NodeResources resources;  // as the host was made from
 #ifdef SCANCOV_ATTACK_WITH_TORCH
   std::unique_ptr<testing_sites::PhantomPatients> scans;
 #endif
@@ -152,6 +156,7 @@ class DisclosureAttackTest : public ::testing::Test {
       site->host = std::make_unique<node::TaskHost>(
           resources, std::initializer_list<node::TaskPluginMaker>{&node::MakePlainTasks});
 #endif
+      site->resources = resources;
       site->tls = Issue(sites::Role::kSite, id);
       sites_.push_back(std::move(site));
     }
@@ -235,6 +240,64 @@ class DisclosureAttackTest : public ::testing::Test {
   std::unique_ptr<CoordinatorClient> coordinator_;
   std::vector<std::unique_ptr<Site>> sites_;
 };
+
+// Attack 6 (no consent): a study kb's steward has not approved runs nothing at kb, not even a
+// read of its rows; the coordinator sees kb's decision as pending, then the steward's denial
+// with its reason, and the study fails without any kb result.
+TEST_F(DisclosureAttackTest, AStudyTheSiteHasNotApprovedRunsNothingThere) {
+  Site& kb = *sites_[0];
+  node::ApprovalBook book(kb.store.get());
+  node::NodeResources resources = kb.resources;
+  resources.approvals = &book;  // no pre-approval rule: the steward decides
+  kb.host = std::make_unique<node::TaskHost>(
+      resources, std::initializer_list<node::TaskPluginMaker>{&node::MakePlainTasks});
+  v1::StudySpec s;
+  s.set_name("unasked");
+  s.set_kind(v1::STUDY_KIND_ANALYSIS);
+  s.add_sites("kb");
+  s.add_sites("igr");
+  s.set_spec_json(json{{"analysis", "logistic_regression"},
+                       {"outcome", "severe"},
+                       {"features", json::array({"age"})}}
+                      .dump());
+  ASSERT_TRUE(coordinator_->CreateStudy(s).ok());
+  std::vector<std::unique_ptr<node::GrpcFederationClient>> clients;
+  std::vector<std::unique_ptr<node::NodeAgent>> agents;
+  for (auto& site : sites_) {
+    auto client = node::GrpcFederationClient::Create(target_, site->tls);
+    ASSERT_TRUE(client.ok()) << client.status();
+    clients.push_back(std::move(*client));
+    node::AgentOptions options;
+    options.destination = target_;
+    agents.push_back(std::make_unique<node::NodeAgent>(clients.back().get(), &site->host->gate(),
+                                                       nullptr, options));
+  }
+  const auto steps = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      for (auto& agent : agents) ASSERT_TRUE(agent->RunOnce().ok());
+    }
+  };
+  steps(4);
+  auto status = coordinator_->GetStudyStatus("unasked");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_RUNNING);
+  bool pending = false;
+  for (const v1::SiteDecision& d : status->decisions()) {
+    pending |= d.site_id() == "kb" && d.decision().state() == v1::DECISION_STATE_PENDING;
+  }
+  EXPECT_TRUE(pending) << status->DebugString();
+  EXPECT_TRUE(Sent("kb", "unasked").empty());  // nothing left kb
+  EXPECT_FALSE(Sent("igr", "unasked").empty());
+  std::ostringstream out;
+  ASSERT_TRUE(node::DecideRequest(book, "unasked", "", false, "no ethics approval", 0, out).ok());
+  steps(3);
+  status = coordinator_->GetStudyStatus("unasked");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_FAILED);
+  EXPECT_NE(status->message().find("kb: denied by the site: no ethics approval"), std::string::npos)
+      << status->message();
+  EXPECT_TRUE(Sent("kb", "unasked").empty());
+}
 
 // Attack 1 (differencing): the same regression with and without a variable that one kb patient
 // lacks. At beta = 0 the two studies' gradients differ by that patient's x and y. kb refuses the
