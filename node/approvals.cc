@@ -129,8 +129,8 @@ absl::StatusOr<std::optional<ApprovalRecord>> ApprovalBook::Get(const std::strin
                                                                 const std::string& sha256) const {
   return Sql("read", [&]() -> absl::StatusOr<std::optional<ApprovalRecord>> {
     SQLite::Statement q(store_->db(), absl::StrCat("SELECT ", kColumns,
-                                           " FROM study_approvals WHERE study_id = ? AND "
-                                           "spec_sha256 = ?"));
+                                                   " FROM study_approvals WHERE study_id = ? AND "
+                                                   "spec_sha256 = ?"));
     q.bind(1, study_id);
     q.bind(2, sha256);
     if (!q.executeStep()) return std::optional<ApprovalRecord>();
@@ -140,8 +140,9 @@ absl::StatusOr<std::optional<ApprovalRecord>> ApprovalBook::Get(const std::strin
 
 absl::Status ApprovalBook::Put(const ApprovalRecord& r) {
   return Sql("write", [&]() -> absl::Status {
-    SQLite::Statement q(store_->db(), absl::StrCat("INSERT OR REPLACE INTO study_approvals(", kColumns,
-                                           ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    SQLite::Statement q(store_->db(),
+                        absl::StrCat("INSERT OR REPLACE INTO study_approvals(", kColumns,
+                                     ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     q.bind(1, r.study_id);
     q.bind(2, r.spec_sha256);
     q.bind(3, r.study_kind);
@@ -189,9 +190,10 @@ absl::StatusOr<ApprovalRecord> ApprovalBook::Decide(const StudyRequest& request,
 absl::StatusOr<std::vector<ApprovalRecord>> ApprovalBook::List(
     std::optional<Decision> decision) const {
   return Sql("list", [&]() -> absl::StatusOr<std::vector<ApprovalRecord>> {
-    SQLite::Statement q(store_->db(), absl::StrCat("SELECT ", kColumns,
-                                           " FROM study_approvals ORDER BY requested_unix DESC, "
-                                           "study_id"));
+    SQLite::Statement q(store_->db(),
+                        absl::StrCat("SELECT ", kColumns,
+                                     " FROM study_approvals ORDER BY requested_unix DESC, "
+                                     "study_id"));
     std::vector<ApprovalRecord> out;
     while (q.executeStep()) {
       ApprovalRecord r = FromRow(q);

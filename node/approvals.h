@@ -11,9 +11,9 @@
 // approved no fewer rows than that. A request matches a rule when everything its declaration
 // reads and releases is within the rule.
 //
-// Storage: table `study_approvals` in the node's store (node/store), one row per (study_id, spec_sha256),
-// with the summary the steward was shown, the decision, who decided, when, why, and whether the
-// decision has been reported to the aggregator.
+// Storage: table `study_approvals` in the node's store (node/store), one row per (study_id,
+// spec_sha256), with the summary the steward was shown, the decision, who decided, when, why, and
+// whether the decision has been reported to the aggregator.
 //
 // Thread safety: not thread-safe; the node agent and the steward's commands use it from one
 // thread each (SQLite serialises their writes).

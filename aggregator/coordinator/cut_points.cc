@@ -6,8 +6,8 @@
 #include "core/status_macros.h"
 #include "models/stats/roc_counts.h"
 #include "protocol/study_kind.h"
-#include "protocol/wire/model_evaluation.h"
 #include "protocol/wire/logistic_regression.h"
+#include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 

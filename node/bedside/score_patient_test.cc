@@ -39,10 +39,10 @@ TEST(ScorePatient, ExtentMatchesPhantomTruth) {
   const double both = 100.0 * (truth.right.lesion_voxels() + truth.left.lesion_voxels()) /
                       (truth.right.lung_voxels + truth.left.lung_voxels);
   // Tolerance 5 points. On this coarse grid (3 x 3 x 5 mm voxels) the model-free map
-  // (models/ct/hu_lesions.h) misses the thin parts of the consolidated cores (the 3 mm consolidation
-  // opening is a whole voxel here) and keeps some partial-volume rim at the pleura; measured
-  // -1.3 and -2.8 points (-0.8 and -1.1 on the full-scale grid, docs/benchmarks.md). 5 points
-  // is twice the largest error measured and well inside the 25-point width of class 3.
+  // (models/ct/hu_lesions.h) misses the thin parts of the consolidated cores (the 3 mm
+  // consolidation opening is a whole voxel here) and keeps some partial-volume rim at the pleura;
+  // measured -1.3 and -2.8 points (-0.8 and -1.1 on the full-scale grid, docs/benchmarks.md). 5
+  // points is twice the largest error measured and well inside the 25-point width of class 3.
   EXPECT_NEAR(r.lesions.right.extent_percent, right, 5.0);
   EXPECT_NEAR(r.lesions.left.extent_percent, left, 5.0);
   EXPECT_EQ(r.disease_extent, ct::ExtentScore(both / 100.0));
@@ -128,8 +128,8 @@ TEST(ScorePatient, HealthyChestHasLittleExtent) {
       testing::WriteChestPhantom(testing::ChestSpec(21, 0.0, 0.0), "healthy");
   absl::StatusOr<BedsideResult> r = ScorePatient(DefaultRequest(files.dicom_dir));
   ASSERT_TRUE(r.ok()) << r.status();
-  // The model-free map's floor (models/ct/hu_lesions.h): about 1% consolidation density (vessel trunks,
-  // the lung mask's border), no GGO or crazy paving.
+  // The model-free map's floor (models/ct/hu_lesions.h): about 1% consolidation density (vessel
+  // trunks, the lung mask's border), no GGO or crazy paving.
   EXPECT_LT(r->lesions.both.extent_percent, 3.0);
   EXPECT_LT(r->lesions.both.ggo_percent, 0.5);
   EXPECT_LT(r->lesions.both.crazy_paving_percent, 0.5);

@@ -12,9 +12,8 @@ namespace scancov::node {
 namespace {
 
 // Steps 2 and 3 for one decoded series; counts what it found into `summary`.
-absl::Status StoreSeries(NodeStore& db, const DicomImportOptions& options,
-                         const CtSeries& series, const SeriesReport& report,
-                         DicomImportSummary& summary) {
+absl::Status StoreSeries(NodeStore& db, const DicomImportOptions& options, const CtSeries& series,
+                         const SeriesReport& report, DicomImportSummary& summary) {
   CtSeriesRecord r = SeriesRecordOf(series, report);
   SCV_ASSIGN_OR_RETURN(LabelPaths labels,
                        AdoptLabels(FindLabelPaths(report.source_dir), options.cache_dir + "/labels",

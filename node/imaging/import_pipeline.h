@@ -21,11 +21,10 @@
 #include "absl/status/statusor.h"
 #include "core/env.h"
 #include "node/imaging/ct_series.h"
-#include "node/store/node_store.h"
 #include "node/imaging/dicom_importer.h"
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/import_report.h"
-
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 

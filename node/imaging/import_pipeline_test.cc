@@ -15,8 +15,8 @@
 #include "absl/strings/match.h"
 #include "node/imaging/ct_features.h"
 #include "node/imaging/test_util.h"
-#include "node/store/node_store.h"
 #include "node/imaging/volume_cache.h"
+#include "node/store/node_store.h"
 
 namespace scancov::node {
 namespace {

@@ -55,7 +55,7 @@ struct SegmentationRunnerOptions {
   bool allow_model_weights = true;
   int threads = 0;
   privacy::ReleasePolicy policy;  // the site's (its minimum count)
-  uint64_t split_key = 0;  // the site's (NodeContext::split_key): its validation split
+  uint64_t split_key = 0;         // the site's (NodeContext::split_key): its validation split
 };
 
 class SegmentationTaskRunner : public TaskRunner {

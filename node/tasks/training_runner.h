@@ -33,7 +33,7 @@ struct TrainingRunnerOptions {
   bool allow_model_weights = true;  // the site's privacy policy
   int min_rows = 20;                // refuse to train on fewer rows than this
   privacy::ReleasePolicy policy;    // the site's (its minimum count)
-  uint64_t split_key = 0;  // the site's (NodeContext::split_key): its validation split
+  uint64_t split_key = 0;           // the site's (NodeContext::split_key): its validation split
 };
 
 class TrainingTaskRunner : public TaskRunner {

@@ -1,6 +1,7 @@
 // What scancov-pki's subcommands do (init, issue, request, sign, revoke, crl, show, verify; see
-// pki_directory.h for the layout), each printing to `out` what the tool prints. Errors name the file or the invariant.
-// Thread-compatible: two commands on the same directory at once may race on its files.
+// pki_directory.h for the layout), each printing to `out` what the tool prints. Errors name the
+// file or the invariant. Thread-compatible: two commands on the same directory at once may race on
+// its files.
 #ifndef SCANCOV_SITES_PKI_PKI_COMMANDS_H_
 #define SCANCOV_SITES_PKI_PKI_COMMANDS_H_
 

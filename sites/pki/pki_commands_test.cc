@@ -28,9 +28,9 @@ TEST(PkiCommandsTest, ShowAndVerifyJudgeValidityAtTheGivenTime) {
   EXPECT_THAT(out.str(), HasSubstr("(give to kb only)"));
   const std::string cert = dir + "/sites/kb.crt";
   const absl::Time now = absl::Now();
-  for (const auto& [when, state] : {std::pair{now - absl::Hours(24 * 2), "NOT YET VALID"},
-                                    std::pair{now, "valid now"},
-                                    std::pair{now + absl::Hours(24 * 40), "EXPIRED"}}) {
+  for (const auto& [when, state] :
+       {std::pair{now - absl::Hours(24 * 2), "NOT YET VALID"}, std::pair{now, "valid now"},
+        std::pair{now + absl::Hours(24 * 40), "EXPIRED"}}) {
     std::ostringstream shown;
     ASSERT_TRUE(PkiShow(cert, when, shown).ok());
     EXPECT_THAT(shown.str(), HasSubstr("\nstatus:      " + std::string(state) + "\n"));

@@ -110,8 +110,8 @@ int Main(int argc, char** argv) {
   show_cmd->add_option("file", show_file, "PEM certificate")->required();
 
   std::string verify_dir, verify_file;
-  CLI::App* verify_cmd =
-      app.add_subcommand("verify", "verify a certificate against the CA of --dir (and its crl.pem), now");
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "verify a certificate against the CA of --dir (and its crl.pem), now");
   verify_cmd->add_option("--dir", verify_dir, "PKI directory")->required();
   verify_cmd->add_option("file", verify_file, "PEM certificate")->required();
 
