@@ -30,6 +30,7 @@
 #include "node/tasks/task_host.h"
 #include "privacy/egress_ledger.h"
 #include "sites/pki/certificate_authority.h"
+#include "tests/test_pki.h"
 #ifdef SCANCOV_ATTACK_WITH_TORCH
 #include "tests/severity_phantoms.h"
 #endif
@@ -101,14 +102,8 @@ struct Site {
 class DisclosureAttackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/attack_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
-    ASSERT_TRUE(MakeDirs(dir_).ok());
-    auto ca = sites::CreateCertificateAuthority({"Test Consortium"});
-    ASSERT_TRUE(ca.ok()) << ca.status();
-    ca_ = *ca;
-    ASSERT_TRUE(WriteFileAtomic(dir_ + "/ca.crt", ca_.certificate_pem).ok());
+    pki_.Init("attack_");
+    dir_ = pki_.dir();
     auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
     ASSERT_TRUE(store.ok());
     aggregator::FederationOptions options;
@@ -166,17 +161,7 @@ class DisclosureAttackTest : public ::testing::Test {
     if (server_) server_->Shutdown(absl::ZeroDuration());
   }
 
-  TlsFiles Issue(sites::Role role, const std::string& id) {
-    sites::IssueOptions options;
-    options.role = role;
-    options.id = id;
-    auto issued = sites::IssueCertificate(ca_, options);
-    EXPECT_TRUE(issued.ok()) << issued.status();
-    const std::string base = dir_ + "/" + id;
-    EXPECT_TRUE(WriteFileAtomic(base + ".crt", issued->certificate_pem).ok());
-    EXPECT_TRUE(WriteFileAtomic(base + ".key", issued->private_key_pem).ok());
-    return {dir_ + "/ca.crt", base + ".crt", base + ".key"};
-  }
+  TlsFiles Issue(sites::Role role, const std::string& id) { return pki_.Issue(role, id); }
 
   // A logistic regression over `features`, at both sites, the study's other settings in `extra`.
   v1::StudyStatus RunLogistic(const std::string& name, const json& features, json extra = {}) {
@@ -233,8 +218,8 @@ class DisclosureAttackTest : public ::testing::Test {
     return out;
   }
 
+  testing_sites::TestPki pki_;
   std::string dir_;
-  sites::CertificateAndKey ca_;
   std::unique_ptr<AggregatorServer> server_;
   std::string target_;
   std::unique_ptr<CoordinatorClient> coordinator_;

@@ -20,6 +20,7 @@
 #include "node/tasks/training_runner.h"
 #include "protocol/weights_codec.h"
 #include "sites/pki/certificate_authority.h"
+#include "tests/test_pki.h"
 
 namespace scancov {
 namespace {
@@ -92,14 +93,10 @@ class RecordingPlugin : public node::TaskPlugin {
 class FederationMtlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/mtls_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
-    ASSERT_TRUE(MakeDirs(dir_).ok());
-    auto ca = sites::CreateCertificateAuthority({"Test Consortium"});
-    ASSERT_TRUE(ca.ok()) << ca.status();
-    ca_ = *ca;
-    ASSERT_TRUE(WriteFileAtomic(dir_ + "/ca.crt", ca_.certificate_pem).ok());
+    testing_sites::TestPki pki;
+    pki.Init("mtls_");
+    dir_ = pki.dir();
+    ca_ = pki.ca();
     server_tls_ = Issue(ca_, sites::Role::kAggregator, "aggregator");
     coordinator_tls_ = Issue(ca_, sites::Role::kCoordinator, "alice");
     for (const std::string& s : kSites) site_tls_[s] = Issue(ca_, sites::Role::kSite, s);
