@@ -33,6 +33,11 @@ class FederationClient {
                                                           const TensorSet* weights) = 0;
   // Reports the site's decision on a study (node/approvals.h).
   virtual absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& decision) = 0;
+  // Tells the aggregator the node is alive and working on a task (protocol 2). Default:
+  // Unimplemented (a client that sends none).
+  virtual absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) {
+    return absl::UnimplementedError("Heartbeat is not supported by this client");
+  }
 };
 
 }  // namespace scancov::protocol

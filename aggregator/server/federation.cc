@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -20,6 +21,11 @@ namespace {
 
 std::string CheckpointId(const std::string& study_id, uint32_t round) {
   return absl::StrCat(study_id, "/c", round);
+}
+
+std::string Ago(int64_t now, int64_t then) {
+  if (then == 0) return "never heard from";
+  return absl::StrCat("last heard from ", now - then, " s ago");
 }
 
 }  // namespace
@@ -97,7 +103,16 @@ absl::Status Federation::RequireSite(const Caller& caller) {
   if (!site->enabled) {
     return absl::PermissionDeniedError(absl::StrCat("site '", caller.id, "' is disabled"));
   }
+  Liveness& live = liveness_[caller.id];
+  live.last_seen_unix = NowUnix();
+  live.dirty = true;
   return absl::OkStatus();
+}
+
+bool Federation::Online(const std::string& site_id) {
+  auto it = liveness_.find(site_id);
+  return it != liveness_.end() &&
+         NowUnix() - it->second.last_seen_unix <= absl::ToInt64Seconds(options_.offline_after);
 }
 
 absl::Status Federation::RequireCoordinator(const Caller& caller) {
@@ -121,9 +136,7 @@ absl::Status Federation::OpenRound(StudyRecord& study, uint32_t round,
   r.round = round;
   r.state = kRoundOpen;
   r.opened_unix = NowUnix();
-  if (study.spec.round_timeout_s() > 0) {
-    r.deadline_unix = r.opened_unix + static_cast<int64_t>(study.spec.round_timeout_s() + 0.999);
-  }
+  r.deadline_unix = r.opened_unix + RoundTimeoutSeconds(study.spec);
   SCV_RETURN_IF_ERROR(store_->UpsertRound(r));
   SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> history, store_->ListRounds(study.study_id));
   history.pop_back();  // the round being opened
@@ -141,7 +154,15 @@ absl::Status Federation::OpenRound(StudyRecord& study, uint32_t round,
   }
   study.current_round = round;
   study.message = absl::StrCat("round ", round, " open");
+  Changed();
   return store_->UpdateStudy(study);
+}
+
+int64_t Federation::RoundTimeoutSeconds(const v1::StudySpec& spec) const {
+  const double s = spec.round_timeout_s() > 0
+                       ? spec.round_timeout_s()
+                       : absl::ToDoubleSeconds(options_.default_round_timeout);
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s)));
 }
 
 absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passed) {
@@ -150,12 +171,9 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   RoundRecord round = rounds.back();
   SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
                        store_->ListTasks(study.study_id, round.round));
-  std::vector<ResultRecord> results;
-  for (const TaskRecord& t : tasks) {
-    if (t.state != kTaskDone) continue;
-    SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> r, store_->GetResult(t.task_id));
-    if (r) results.push_back(std::move(*r));
-  }
+  // Completeness from the tasks' states alone: no result is loaded until the round closes.
+  size_t done = 0;
+  for (const TaskRecord& t : tasks) done += t.state == kTaskDone;
   SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(study));
   const bool init_round = logic->IsInitRound(round.round);
   const size_t needed = init_round ? 1 : study.spec.min_sites();
@@ -163,11 +181,11 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   for (const TaskRecord& t : tasks) {
     if (t.state == kTaskFailed) failed.push_back(t.site_id);
   }
-  const bool complete = results.size() + failed.size() == tasks.size();
-  if (complete && !failed.empty() && results.size() < needed) {
+  const bool complete = done + failed.size() == tasks.size();
+  if (complete && !failed.empty() && done < needed) {
     study.state = v1::STUDY_STATE_FAILED;
     // study.message holds the last failure reported (SubmitLocked), the others are events.
-    study.message = absl::StrCat("round ", round.round, ": ", results.size(), " of ", tasks.size(),
+    study.message = absl::StrCat("round ", round.round, ": ", done, " of ", tasks.size(),
                                  " results, ", needed, " needed; the task failed at ",
                                  absl::StrJoin(failed, ", "), " (last: ", study.message, ")");
     spdlog::error("study '{}' failed: {}", study.study_id, study.message);
@@ -175,21 +193,66 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     return store_->UpdateStudy(study);
   }
   if (!complete) {
-    if (!deadline_passed) return absl::OkStatus();
-    if (results.size() < needed) {
-      if (init_round) {  // give the initialisation to whichever site asks next
-        for (TaskRecord t : tasks) {
-          t.site_id.clear();
-          t.state = kTaskPending;
-          SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+    if (!deadline_passed) {
+      // Enough results: wait_after_min_s brings the deadline forward.
+      const double wait = study.spec.wait_after_min_s();
+      if (done >= needed && wait > 0) {
+        const int64_t sooner = NowUnix() + static_cast<int64_t>(std::ceil(wait));
+        if (round.deadline_unix == 0 || sooner < round.deadline_unix) {
+          round.deadline_unix = sooner;
+          SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
         }
       }
-      round.deadline_unix = NowUnix() + static_cast<int64_t>(study.spec.round_timeout_s() + 0.999);
-      SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
-      study.message =
-          absl::StrCat("round ", round.round, ": ", results.size(), " of ", tasks.size(),
-                       " results at the deadline, ", needed, " needed; still waiting");
-      spdlog::warn("study '{}': {}", study.study_id, study.message);
+      return absl::OkStatus();
+    }
+    if (done < needed) {
+      // Who is missing, and is any of them alive and working (a recent heartbeat)?
+      const int64_t now = NowUnix();
+      std::vector<std::string> missing;
+      bool working = false;
+      for (const TaskRecord& t : tasks) {
+        if (t.state == kTaskDone || t.state == kTaskFailed) continue;
+        if (t.site_id.empty()) {
+          missing.push_back("(unclaimed)");
+          continue;
+        }
+        auto live = liveness_.find(t.site_id);
+        const int64_t seen = live == liveness_.end() ? 0 : live->second.last_seen_unix;
+        working = working || Online(t.site_id);
+        missing.push_back(absl::StrCat(t.site_id, " (", Ago(now, seen), ")"));
+      }
+      const int64_t timeout = RoundTimeoutSeconds(study.spec);
+      const int64_t extensions = (round.deadline_unix - round.opened_unix) / timeout - 1;
+      if (working && extensions < kMaxDeadlineExtensions) {
+        if (init_round) {  // give the initialisation to whichever site asks next
+          for (TaskRecord t : tasks) {
+            if (Online(t.site_id)) continue;
+            t.site_id.clear();
+            t.state = kTaskPending;
+            SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+          }
+        }
+        round.deadline_unix += timeout;
+        SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
+        study.message = absl::StrCat(
+            "round ", round.round, ": ", done, " of ", tasks.size(), " results at the deadline, ",
+            needed, " needed; waiting once more for ", absl::StrJoin(missing, ", "));
+        spdlog::warn("study '{}': {}", study.study_id, study.message);
+        return store_->UpdateStudy(study);
+      }
+      study.state = v1::STUDY_STATE_FAILED;
+      study.message = absl::StrCat(
+          "round ", round.round, ": ", done, " of ", tasks.size(), " results at the deadline, ",
+          needed, " needed; missing: ", absl::StrJoin(missing, ", "),
+          working ? absl::StrCat(" (deadline already extended ", extensions, " times)") : "");
+      for (TaskRecord t : tasks) {
+        if (t.state == kTaskDone || t.state == kTaskFailed) continue;
+        t.state = kTaskExpired;
+        SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+      }
+      spdlog::error("study '{}' failed: {}", study.study_id, study.message);
+      Audit("aggregator", "", "study_failed", study.study_id, "", {}, study.message);
+      Changed();
       return store_->UpdateStudy(study);
     }
     for (TaskRecord t : tasks) {
@@ -199,6 +262,12 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
       Audit("aggregator", "", "task_expired", study.study_id, t.site_id, {t.task_id},
             "missed the round deadline");
     }
+  }
+  std::vector<ResultRecord> results;
+  for (const TaskRecord& t : tasks) {
+    if (t.state != kTaskDone) continue;
+    SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> r, store_->GetResult(t.task_id));
+    if (r) results.push_back(std::move(*r));
   }
   std::optional<protocol::TensorSet> input;
   const std::string input_id = tasks.empty() ? "" : tasks.front().checkpoint_id;
@@ -246,6 +315,15 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
 }
 
 absl::Status Federation::TickLocked() {
+  // Last-seen times reach the store here, not on every poll.
+  for (auto& [site_id, live] : liveness_) {
+    if (!live.dirty) continue;
+    SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(site_id));
+    if (!site) continue;
+    site->last_seen_unix = live.last_seen_unix;
+    SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
+    live.dirty = false;
+  }
   SCV_ASSIGN_OR_RETURN(std::vector<StudyRecord> studies, store_->ListStudies());
   const int64_t now = NowUnix();
   for (StudyRecord& study : studies) {
@@ -267,6 +345,7 @@ absl::Status Federation::Tick() {
 void Federation::Drain() {
   absl::MutexLock lock(&mu_);
   draining_ = true;
+  Changed();
 }
 
 }  // namespace scancov::aggregator

@@ -6,12 +6,26 @@
 // coordinator-facing methods.
 //
 // Rounds: a study's current round has one task per site (see StudyLogic). A site's PullTask
-// returns its open task (the same one again until its result is in). A round closes when every
-// task has a result, or when its deadline has passed and at least spec.min_sites results are in
-// (late tasks are marked expired and their uploads refused). Too few results at the deadline:
-// the round keeps waiting and the study's message says so. Closing a round stores its outcome
-// (a new checkpoint, combined metrics) and opens the next round in the same transaction, so a
-// restart resumes exactly where the last accepted upload left the study.
+// returns its open task (the same one again until its result is in) with the round's deadline.
+// Round policy:
+//  - a round closes when every task has a result (or failed), or when its deadline has passed
+//    and at least spec.min_sites results are in (late tasks are marked expired and their uploads
+//    refused);
+//  - once min_sites results are in, spec.wait_after_min_s (when set) brings the deadline forward;
+//  - every round has a deadline: spec.round_timeout_s, or options.default_round_timeout;
+//  - too few results at the deadline: if a site still holding a task has sent a heartbeat within
+//    the offline window (it is alive and working) the deadline moves by one timeout, at most
+//    kMaxDeadlineExtensions times; otherwise the study fails with the reason (who is missing and
+//    when each was last heard from). A round never waits forever.
+// Closing a round stores its outcome (a new checkpoint, combined metrics) and opens the next
+// round in the same transaction, so a restart resumes exactly where the last accepted upload
+// left the study.
+//
+// Liveness: every call of a site updates its last-seen time (kept in memory, written to the
+// store by Tick); Heartbeat also records what the node is doing. ListSites shows a site online
+// when it was heard from within options.offline_after. PullTask long-polls: with no task to
+// give it holds the call (request.max_wait_ms, at most options.max_long_poll) and answers as
+// soon as a round opens, a study is created or a decision changes.
 //
 // Audit: every call that changes or reveals something (enrolments, identities, studies created,
 // tasks issued, checkpoints sent, results accepted or refused, failures and decisions received,
@@ -65,7 +79,20 @@ struct FederationOptions {
   // The study kinds this aggregator runs (aggregator/studies/registry.h: AllStudyLogics());
   // must outlive the Federation. Without it every CreateStudy is refused.
   const StudyLogicRegistry* studies = nullptr;
+  // The deadline of a round whose spec sets none (round_timeout_s = 0).
+  absl::Duration default_round_timeout = absl::Hours(24);
+  // How often nodes send Heartbeat while a task runs (sent to them at Register).
+  absl::Duration heartbeat = absl::Seconds(15);
+  // A site not heard from for this long is shown offline and not waited for past a deadline.
+  absl::Duration offline_after = absl::Seconds(60);
+  // The longest PullTask holds a call open (long poll).
+  absl::Duration max_long_poll = absl::Seconds(30);
+  // Training studies whose spec sets no max_samples_per_site.
+  uint64_t default_max_samples_per_site = 1'000'000;
 };
+
+// Times a round's deadline moves because a site holding a task is alive and working on it.
+inline constexpr int kMaxDeadlineExtensions = 3;
 
 class Federation {
  public:
@@ -74,7 +101,11 @@ class Federation {
   // --- node-facing (role site) ---
   absl::StatusOr<v1::RegisterResponse> Register(const Caller& caller,
                                                 const v1::RegisterRequest& request);
-  absl::StatusOr<v1::PullTaskResponse> PullTask(const Caller& caller);
+  absl::StatusOr<v1::PullTaskResponse> PullTask(const Caller& caller,
+                                                const v1::PullTaskRequest& request = {});
+  // The node is alive (and, with a task id, working on it).
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const Caller& caller,
+                                                  const v1::HeartbeatRequest& request);
   // The checkpoint a task of the caller refers to (`checkpoint_id` must match the task's).
   absl::StatusOr<protocol::TensorSet> TaskWeights(const Caller& caller, const std::string& task_id,
                                                   const std::string& checkpoint_id);
@@ -117,7 +148,15 @@ class Federation {
 
  private:
   int64_t NowUnix();
+  // Also records that the site was heard from (liveness).
   absl::Status RequireSite(const Caller& caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Online(const std::string& site_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The round deadline of a study: its round_timeout_s or the default, in whole seconds.
+  int64_t RoundTimeoutSeconds(const v1::StudySpec& spec) const;
+  absl::StatusOr<v1::PullTaskResponse> PullTaskLocked(const Caller& caller)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Something a waiting PullTask may want: a study, a round, a decision, draining.
+  void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }
   absl::Status RequireCoordinator(const Caller& caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status OpenRound(StudyRecord& study, uint32_t round, const std::string& input_checkpoint)
@@ -133,6 +172,8 @@ class Federation {
                                                   const v1::UploadHeader& header,
                                                   std::optional<protocol::TensorSet>& weights)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
+                                const v1::UploadHeader& header) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The study's logic, created from its spec on first use (once per study and process) and kept.
   absl::StatusOr<const StudyLogic*> LogicFor(const StudyRecord& study)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -150,6 +191,14 @@ class Federation {
   std::map<std::string, std::unique_ptr<StudyLogic>> logics_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<AggregatorStore> store_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  struct Liveness {
+    int64_t last_seen_unix = 0;
+    std::string activity;
+    std::string task_id;  // the task the last heartbeat named
+    bool dirty = false;   // last_seen not yet written to the store
+  };
+  std::map<std::string, Liveness> liveness_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace scancov::aggregator

@@ -82,7 +82,14 @@ absl::StatusOr<v1::ListSitesResponse> Federation::ListSites(const Caller& caller
   SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
   SCV_ASSIGN_OR_RETURN(std::vector<SiteRecord> sites, store_->ListSites());
   v1::ListSitesResponse response;
-  for (const SiteRecord& s : sites) *response.add_sites() = ToProto(s);
+  for (const SiteRecord& s : sites) {
+    v1::SiteInfo& info = *response.add_sites() = ToProto(s);
+    auto live = liveness_.find(s.site_id);
+    if (live == liveness_.end()) continue;  // not heard from since this aggregator started
+    info.set_last_seen_unix(std::max(info.last_seen_unix(), live->second.last_seen_unix));
+    info.set_online(Online(s.site_id));
+    info.set_activity(live->second.activity);
+  }
   return response;
 }
 

@@ -35,9 +35,16 @@ absl::StatusOr<v1::RegisterResponse> Federation::Register(const Caller& caller,
                                                           const v1::RegisterRequest& request) {
   absl::MutexLock lock(&mu_);
   SCV_RETURN_IF_ERROR(RequireSite(caller));
-  if (request.protocol_version() != v1::PROTOCOL_VERSION_1) {
+  // Served: versions 1 and 2 (a version-1 node polls, uploads whole, sends no heartbeat).
+  if (request.protocol_version() != v1::PROTOCOL_VERSION_1 &&
+      request.protocol_version() != v1::PROTOCOL_VERSION_2) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "protocol version ", request.protocol_version(), " is not served (this aggregator: 1)"));
+        "protocol version ", request.protocol_version(),
+        request.protocol_version() == 0 ? " (unset: a node older than the versioned protocol)" : "",
+        " is not served; this aggregator (", options_.aggregator_version,
+        ") serves versions 1 and 2: ",
+        request.protocol_version() > v1::PROTOCOL_VERSION_2 ? "upgrade the aggregator"
+                                                            : "upgrade the node"));
   }
   SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(caller.id));
   site->last_seen_unix = NowUnix();
@@ -50,8 +57,10 @@ absl::StatusOr<v1::RegisterResponse> Federation::Register(const Caller& caller,
                request.device());
   v1::RegisterResponse response;
   response.set_site_id(caller.id);
-  response.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  response.set_protocol_version(request.protocol_version());
   response.set_aggregator_version(options_.aggregator_version);
+  response.set_heartbeat_s(
+      static_cast<uint32_t>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.heartbeat))));
   return response;
 }
 
@@ -81,15 +90,37 @@ absl::StatusOr<std::optional<v1::Task>> Federation::NextTaskFor(const std::strin
     task.set_spec_json(study.spec.spec_json());
     task.set_held_out_site(!IsTrainingSite(study.spec, site_id));
     task.set_study_kind(study.spec.study_kind());
+    SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study.study_id));
+    if (!rounds.empty()) task.set_deadline_unix(rounds.back().deadline_unix);
     return std::optional<v1::Task>(std::move(task));
   }
   return std::optional<v1::Task>();
 }
 
-absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller) {
+absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller,
+                                                          const v1::PullTaskRequest& request) {
   absl::MutexLock lock(&mu_);
   SCV_RETURN_IF_ERROR(RequireSite(caller));
+  const absl::Duration hold =
+      std::min(absl::Milliseconds(request.max_wait_ms()), options_.max_long_poll);
+  const absl::Time until = absl::Now() + hold;  // real time: the call is held on a real clock
+  for (;;) {
+    const uint64_t seen = generation_;
+    SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse response, PullTaskLocked(caller));
+    if (!response.has_wait() || absl::Now() >= until) return response;
+    // Long poll: hold the call until something a site may want changes, or the time is up.
+    auto changed = [this, seen]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return generation_ != seen; };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&changed), until)) {
+      response.mutable_wait()->set_wait_ms(0);  // the node may ask again at once
+      return response;
+    }
+  }
+}
+
+absl::StatusOr<v1::PullTaskResponse> Federation::PullTaskLocked(const Caller& caller) {
   SCV_RETURN_IF_ERROR(TickLocked());
+  liveness_[caller.id].activity = "waiting for a task";
   v1::PullTaskResponse response;
   if (draining_) {
     response.mutable_stop()->set_reason("the aggregator is shutting down");
@@ -115,6 +146,7 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller) 
     }));
     if (task) {
       spdlog::info("task '{}' issued to site '{}'", task->task_id(), caller.id);
+      liveness_[caller.id].activity = absl::StrCat("task '", task->task_id(), "'");
       *response.mutable_task() = std::move(*task);
       return response;
     }
@@ -150,6 +182,28 @@ absl::StatusOr<protocol::TensorSet> Federation::TaskWeights(const Caller& caller
   }
   Audit(caller, "checkpoint_sent", task->study_id, caller.id, {task_id}, task->checkpoint_id);
   return store_->GetCheckpoint(task->checkpoint_id);
+}
+
+absl::Status Federation::CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
+                                          const v1::UploadHeader& header) {
+  // A site weighs in with its sample count (FedAvg): a claim is capped by the study, and a site's
+  // count may not grow after its first round (its data do not change within a study).
+  const uint64_t cap = study.spec.max_samples_per_site() > 0
+                           ? study.spec.max_samples_per_site()
+                           : options_.default_max_samples_per_site;
+  if (header.num_samples() > cap) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "task '", task.task_id, "': site '", task.site_id, "' claims ", header.num_samples(),
+        " samples; this study accepts at most ", cap, " per site (max_samples_per_site)"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<uint64_t> first,
+                       store_->FirstTrainingSamples(study.study_id, task.site_id));
+  if (first && header.num_samples() > *first) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "task '", task.task_id, "': site '", task.site_id, "' claims ", header.num_samples(),
+        " samples, more than the ", *first, " of its first round in this study"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
@@ -204,6 +258,8 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
     SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(task->checkpoint_id));
     input = std::move(w);
   }
+  if (task->kind == v1::TASK_KIND_TRAIN)
+    SCV_RETURN_IF_ERROR(CheckSampleCount(*study, *task, header));
   SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
   SCV_RETURN_IF_ERROR(Annotate(logic->ValidateResult(*task, header, weights ? &*weights : nullptr,
                                                      input ? &*input : nullptr),
@@ -253,6 +309,33 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitResult(
   return response;
 }
 
+absl::StatusOr<v1::HeartbeatResponse> Federation::Heartbeat(const Caller& caller,
+                                                            const v1::HeartbeatRequest& request) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  v1::HeartbeatResponse response;
+  Liveness& live = liveness_[caller.id];
+  if (request.task_id().empty()) {
+    live.activity = "idle";
+    return response;
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(request.task_id()));
+  if (!task || task->site_id != caller.id) {
+    return absl::NotFoundError(
+        absl::StrCat("task '", request.task_id(), "' is not a task of site '", caller.id, "'"));
+  }
+  live.task_id = task->task_id;
+  // The stage is the node's words about its own progress; bounded, never patient data.
+  live.activity =
+      absl::StrCat("task '", task->task_id, "'",
+                   request.stage().empty() ? "" : ": " + request.stage().substr(0, 80),
+                   request.progress() > 0 && request.progress() <= 1
+                       ? absl::StrCat(" (", static_cast<int>(request.progress() * 100), "%)")
+                       : "");
+  response.set_task_current(task->state == kTaskIssued);
+  return response;
+}
+
 absl::StatusOr<v1::DecisionAck> Federation::ReportDecision(const Caller& caller,
                                                            const v1::StudyDecision& decision) {
   absl::MutexLock lock(&mu_);
@@ -272,6 +355,7 @@ absl::StatusOr<v1::DecisionAck> Federation::ReportDecision(const Caller& caller,
   d.set_decided_by(d.decided_by().substr(0, 100));
   SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
     SCV_RETURN_IF_ERROR(store_->trust().PutDecision(caller.id, d, NowUnix()));
+    Changed();
     Audit(caller, "decision_received", d.study_id(), caller.id, {},
           absl::StrCat(v1::DecisionState_Name(d.state()), " by ", d.decided_by(),
                        d.reason().empty() ? "" : ": " + d.reason(), " (spec sha256 ",

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <thread>
 
 #include "aggregator/server/in_process_client.h"
 #include "aggregator/studies/registry.h"
@@ -38,6 +40,16 @@ v1::StudySpec Spec(const std::string& name, uint32_t rounds, double timeout = 0,
   spec.mutable_plan()->set_local_epochs(1);
   spec.mutable_plan()->set_learning_rate(0.1);
   return spec;
+}
+
+std::string SiteState(const v1::StudyStatus& status, uint32_t round, const std::string& site) {
+  for (const v1::RoundStatus& r : status.rounds()) {
+    if (r.round() != round) continue;
+    for (const v1::SiteRoundStatus& s : r.sites()) {
+      if (s.site_id() == site) return s.state();
+    }
+  }
+  return "(none)";
 }
 
 class FederationTest : public ::testing::Test {
@@ -332,19 +344,195 @@ TEST_F(FederationTest, AFailureInFreeTextIsNotKept) {
       << status->message();
 }
 
-TEST_F(FederationTest, TooFewSitesAtTheDeadlineKeepsWaiting) {
+TEST_F(FederationTest, TooFewSitesAtTheDeadlineWaitsOnlyForSitesThatAreAlive) {
   Enroll();
   Create(Spec("s1", 1, /*timeout=*/60, /*min_sites=*/3));
   Step("kb", 0, 1);
   Step("kb", 1, 100);
-  clock_.Advance(absl::Seconds(61));
+  ASSERT_TRUE(federation_->PullTask(SiteCaller("igr")).ok());  // igr takes its task, works on
+  clock_.Advance(absl::Seconds(30));
+  v1::HeartbeatRequest beat;
+  beat.set_task_id("s1/r1/igr");
+  beat.set_stage("training epoch 1/1");
+  auto ack = federation_->Heartbeat(SiteCaller("igr"), beat);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_TRUE(ack->task_current());
+  clock_.Advance(absl::Seconds(31));
   ASSERT_TRUE(federation_->Tick().ok());
   auto status = federation_->GetStudyStatus(kCoordinator, "s1");
   ASSERT_TRUE(status.ok());
-  EXPECT_EQ(status->current_round(), 1u);
-  EXPECT_EQ(status->state(), v1::STUDY_STATE_RUNNING);
-  EXPECT_NE(status->message().find("still waiting"), std::string::npos) << status->message();
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_RUNNING) << status->message();
+  EXPECT_NE(status->message().find(
+                "waiting once more for hegp (never heard from), igr (last heard from 31 s ago)"),
+            std::string::npos)
+      << status->message();
   RunToCompletion("s1");
+}
+
+TEST_F(FederationTest, ASilentRoundFailsTheStudyWithWhoIsMissing) {
+  Enroll();
+  Create(Spec("s1", 1, /*timeout=*/60, /*min_sites=*/2));
+  Step("kb", 0, 1);
+  Step("kb", 1, 100);
+  ASSERT_TRUE(federation_->PullTask(SiteCaller("igr")).ok());  // takes its task, then dies
+  clock_.Advance(absl::Seconds(61));  // igr silent for 61 s > the 60 s offline window
+  ASSERT_TRUE(federation_->Tick().ok());
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_FAILED);
+  EXPECT_NE(status->message().find("1 of 3 results at the deadline, 2 needed; missing: hegp (never "
+                                   "heard from), igr (last heard from 61 s ago)"),
+            std::string::npos)
+      << status->message();
+  EXPECT_EQ(SiteState(*status, 1, "igr"), "expired");
+}
+
+TEST_F(FederationTest, ASiteThatStaysAliveButNeverDeliversIsWaitedForABoundedTime) {
+  Enroll();
+  Create(Spec("s1", 1, /*timeout=*/60, /*min_sites=*/3));
+  Step("kb", 0, 1);
+  Step("kb", 1, 100);
+  Step("igr", 2, 300);
+  for (int i = 0; i <= kMaxDeadlineExtensions; ++i) {
+    clock_.Advance(absl::Seconds(59));
+    ASSERT_TRUE(federation_->PullTask(SiteCaller("hegp")).ok());  // alive, never uploads
+    clock_.Advance(absl::Seconds(2));
+    ASSERT_TRUE(federation_->Tick().ok());
+  }
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state(), v1::STUDY_STATE_FAILED) << status->message();
+  EXPECT_NE(status->message().find("deadline already extended 3 times"), std::string::npos)
+      << status->message();
+}
+
+TEST_F(FederationTest, WaitAfterTheMinimumClosesTheRoundEarly) {
+  Enroll();
+  v1::StudySpec spec = Spec("s1", 1, /*timeout=*/3600, /*min_sites=*/2);
+  spec.set_wait_after_min_s(10);
+  Create(spec);
+  Step("kb", 0, 1);
+  Step("kb", 1, 100);
+  clock_.Advance(absl::Seconds(100));
+  Step("igr", 2, 300);  // the minimum: the round now closes at most 10 s later
+  ASSERT_TRUE(federation_->PullTask(SiteCaller("hegp")).ok());
+  auto task = federation_->PullTask(SiteCaller("hegp"));
+  ASSERT_TRUE(task.ok() && task->has_task());
+  EXPECT_EQ(task->task().deadline_unix(), absl::ToUnixSeconds(clock_.Now()) + 10);
+  clock_.Advance(absl::Seconds(11));
+  ASSERT_TRUE(federation_->Tick().ok());
+  auto status = federation_->GetStudyStatus(kCoordinator, "s1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->current_round(), 2u) << status->message();
+  EXPECT_EQ(SiteState(*status, 1, "hegp"), "expired");
+  EXPECT_EQ(SiteState(*status, 1, "igr"), "done");
+}
+
+TEST_F(FederationTest, SampleCountsAreCappedAndCannotGrow) {
+  Enroll();
+  Create(Spec("s1", 2));
+  Step("kb", 0, 1);
+  auto claim = [&](const std::string& site, uint64_t samples) {
+    auto task = federation_->PullTask(SiteCaller(site));
+    EXPECT_TRUE(task.ok() && task->has_task());
+    InProcessFederationClient client(federation_.get(), SiteCaller(site), 16);
+    auto global = client.DownloadWeights(task->task().task_id(), task->task().checkpoint_id());
+    EXPECT_TRUE(global.ok());
+    v1::UploadHeader header;
+    header.set_task_id(task->task().task_id());
+    header.set_num_samples(samples);
+    return client.UploadResult(header, &*global).status();
+  };
+  const absl::Status huge = claim("kb", 1'000'000'000);
+  EXPECT_EQ(huge.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(huge.message().find("claims 1000000000 samples; this study accepts at most 1000000"),
+            std::string::npos)
+      << huge;
+  ASSERT_TRUE(claim("kb", 100).ok());
+  ASSERT_TRUE(claim("igr", 300).ok());
+  ASSERT_TRUE(claim("hegp", 600).ok());
+  const absl::Status grown = claim("kb", 101);  // round 2
+  EXPECT_NE(grown.message().find("more than the 100 of its first round"), std::string::npos)
+      << grown;
+  EXPECT_TRUE(claim("kb", 90).ok());
+}
+
+TEST_F(FederationTest, ListSitesShowsWhoIsOnlineAndWhatTheyDo) {
+  Enroll();
+  Create(Spec("s1", 1));
+  Step("kb", 0, 1);
+  ASSERT_TRUE(federation_->PullTask(SiteCaller("kb")).ok());
+  v1::HeartbeatRequest beat;
+  beat.set_task_id("s1/r1/kb");
+  beat.set_stage("training epoch 2/5");
+  beat.set_progress(0.4);
+  ASSERT_TRUE(federation_->Heartbeat(SiteCaller("kb"), beat).ok());
+  beat.set_task_id("s1/r1/igr");  // not kb's task
+  EXPECT_EQ(federation_->Heartbeat(SiteCaller("kb"), beat).status().code(),
+            absl::StatusCode::kNotFound);
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_TRUE(federation_->PullTask(SiteCaller("igr")).ok());
+  clock_.Advance(absl::Seconds(40));
+  ASSERT_TRUE(federation_->Tick().ok());
+  auto sites = federation_->ListSites(kCoordinator);
+  ASSERT_TRUE(sites.ok());
+  std::map<std::string, v1::SiteInfo> by_id;
+  for (const v1::SiteInfo& s : sites->sites()) by_id[s.site_id()] = s;
+  EXPECT_FALSE(by_id["kb"].online());  // 70 s ago
+  EXPECT_EQ(by_id["kb"].activity(), "task 's1/r1/kb': training epoch 2/5 (40%)");
+  EXPECT_TRUE(by_id["igr"].online());
+  EXPECT_FALSE(by_id["hegp"].online());
+  EXPECT_EQ(by_id["hegp"].last_seen_unix(), 0);
+}
+
+TEST_F(FederationTest, AVersionOneNodeIsServedAndAnUnknownVersionIsRefusedSayingWhatToDo) {
+  Enroll();
+  v1::RegisterRequest hello;
+  hello.set_node_version("0.1.0");
+  hello.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  auto old_node = federation_->Register(SiteCaller("kb"), hello);
+  ASSERT_TRUE(old_node.ok()) << old_node.status();
+  EXPECT_EQ(old_node->protocol_version(), v1::PROTOCOL_VERSION_1);
+  hello.set_protocol_version(v1::PROTOCOL_VERSION_2);
+  EXPECT_EQ(federation_->Register(SiteCaller("kb"), hello)->protocol_version(),
+            v1::PROTOCOL_VERSION_2);
+  hello.set_protocol_version(static_cast<v1::ProtocolVersion>(3));
+  auto future = federation_->Register(SiteCaller("kb"), hello);
+  EXPECT_EQ(future.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(future.status().message().find("serves versions 1 and 2: upgrade the aggregator"),
+            std::string::npos)
+      << future.status();
+  hello.set_protocol_version(v1::PROTOCOL_VERSION_UNSPECIFIED);
+  EXPECT_NE(federation_->Register(SiteCaller("kb"), hello)
+                .status()
+                .message()
+                .find("a node older than the versioned protocol"),
+            std::string::npos);
+}
+
+TEST_F(FederationTest, PullTaskLongPollsUntilATaskOpens) {
+  Enroll();
+  v1::PullTaskRequest poll;
+  poll.set_max_wait_ms(20000);
+  absl::Time answered;
+  std::thread waiting([&] {
+    auto response = federation_->PullTask(SiteCaller("kb"), poll);
+    answered = absl::Now();
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_TRUE(response->has_task()) << response->DebugString();
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time created = absl::Now();
+  Create(Spec("s1", 1));
+  waiting.join();
+  EXPECT_LT(answered - created, absl::Seconds(2));
+  poll.set_max_wait_ms(200);  // nothing to give: answered after the wait, told to ask again
+  const absl::Time asked = absl::Now();
+  auto idle = federation_->PullTask(SiteCaller("igr"), poll);
+  ASSERT_TRUE(idle.ok());
+  ASSERT_TRUE(idle->has_wait()) << idle->DebugString();  // round 0 has one task: kb's
+  EXPECT_GE(absl::Now() - asked, absl::Milliseconds(200));
+  EXPECT_EQ(idle->wait().wait_ms(), 0u);
 }
 
 TEST_F(FederationTest, RestartResumesFromTheDatabase) {

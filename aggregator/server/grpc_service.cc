@@ -105,7 +105,14 @@ grpc::Status FederationService::PullTask(grpc::ServerContext* context,
                                          const v1::PullTaskRequest* request,
                                          v1::PullTaskResponse* response) {
   SCV_CALLER_OR_RETURN(caller, context);
-  return Reply(federation_->PullTask(caller), response);
+  return Reply(federation_->PullTask(caller, *request), response);
+}
+
+grpc::Status FederationService::Heartbeat(grpc::ServerContext* context,
+                                          const v1::HeartbeatRequest* request,
+                                          v1::HeartbeatResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->Heartbeat(caller, *request), response);
 }
 
 grpc::Status FederationService::DownloadWeights(grpc::ServerContext* context,

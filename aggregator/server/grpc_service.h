@@ -50,6 +50,8 @@ class FederationService final : public v1::Federation::Service {
   grpc::Status UploadResult(grpc::ServerContext* context,
                             grpc::ServerReader<v1::UploadMessage>* reader,
                             v1::UploadResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response) override;
 
  private:
   Federation* federation_;

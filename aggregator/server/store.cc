@@ -347,9 +347,17 @@ absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
   });
 }
 
-absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std::string& task_id) {
+absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std::string& task_id,
+                                                                       bool with_weights) {
   return Guard("get result", [&]() -> absl::StatusOr<std::optional<ResultRecord>> {
-    SQLite::Statement q(*db_, "SELECT * FROM results WHERE task_id = ?");
+    // The payload column last, and only when asked for: metadata never reads the weights.
+    SQLite::Statement q(*db_, with_weights
+                                  ? "SELECT task_id, site_id, num_samples, metrics_json, "
+                                    "result_json, weights_sha256, received_unix, manifest, "
+                                    "payload FROM results WHERE task_id = ?"
+                                  : "SELECT task_id, site_id, num_samples, metrics_json, "
+                                    "result_json, weights_sha256, received_unix FROM results "
+                                    "WHERE task_id = ?");
     q.bind(1, task_id);
     if (!q.executeStep()) return std::optional<ResultRecord>();
     sqlite::Row row(q);
@@ -359,18 +367,31 @@ absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std
     r.num_samples = row.Uint64();
     SCV_ASSIGN_OR_RETURN(r.metrics, MetricsFromJson(row.Text()));
     r.result_json = row.Text();
-    if (row.NextIsNull()) {
-      row.Skip(2);
-    } else {
+    r.weights_sha256 = row.Text();
+    r.received_unix = row.Int64();
+    if (with_weights && !row.NextIsNull()) {
       const std::string manifest = row.Blob();
       SCV_ASSIGN_OR_RETURN(
           protocol::TensorSet w,
           ReadWeights(manifest, row.Blob(), absl::StrCat("result of task '", task_id, "'")));
       r.weights = std::move(w);
     }
-    r.weights_sha256 = row.Text();
-    r.received_unix = row.Int64();
     return std::optional<ResultRecord>(std::move(r));
+  });
+}
+
+absl::StatusOr<std::optional<uint64_t>> AggregatorStore::FirstTrainingSamples(
+    const std::string& study_id, const std::string& site_id) {
+  return Guard("first training samples", [&]() -> absl::StatusOr<std::optional<uint64_t>> {
+    SQLite::Statement q(*db_,
+                        "SELECT r.num_samples FROM results r JOIN tasks t ON r.task_id = "
+                        "t.task_id WHERE t.study_id = ? AND t.site_id = ? AND t.kind = ? "
+                        "ORDER BY t.round LIMIT 1");
+    q.bind(1, study_id);
+    q.bind(2, site_id);
+    q.bind(3, static_cast<int>(v1::TASK_KIND_TRAIN));
+    if (!q.executeStep()) return std::optional<uint64_t>();
+    return std::optional<uint64_t>(static_cast<uint64_t>(q.getColumn(0).getInt64()));
   });
 }
 

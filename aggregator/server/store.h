@@ -124,7 +124,12 @@ class AggregatorStore {
 
   // Inserts a result; fails with AlreadyExists if the task already has one.
   absl::Status InsertResult(const ResultRecord& result);
-  absl::StatusOr<std::optional<ResultRecord>> GetResult(const std::string& task_id);
+  // `with_weights` false: the result's metadata only (nothing read from its payload).
+  absl::StatusOr<std::optional<ResultRecord>> GetResult(const std::string& task_id,
+                                                        bool with_weights = true);
+  // The sample count of the site's first accepted training result in the study, if any.
+  absl::StatusOr<std::optional<uint64_t>> FirstTrainingSamples(const std::string& study_id,
+                                                               const std::string& site_id);
 
   absl::Status PutCheckpoint(const std::string& checkpoint_id, const std::string& study_id,
                              uint32_t round, const protocol::TensorSet& weights,
