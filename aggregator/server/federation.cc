@@ -263,10 +263,14 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
             "missed the round deadline");
     }
   }
+  // A streamed round's results are read without their weights: the model comes from the
+  // running aggregate.
+  const AggregationStrategy* strategy = logic->RoundStrategy(round.round);
   std::vector<ResultRecord> results;
   for (const TaskRecord& t : tasks) {
     if (t.state != kTaskDone) continue;
-    SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> r, store_->GetResult(t.task_id));
+    SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> r,
+                         store_->GetResult(t.task_id, /*with_weights=*/strategy == nullptr));
     if (r) results.push_back(std::move(*r));
   }
   std::optional<protocol::TensorSet> input;
@@ -278,6 +282,19 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   rounds.pop_back();  // the closed rounds before this one
   absl::StatusOr<RoundOutcome> outcome =
       logic->CloseRound(study, round.round, input ? &*input : nullptr, results, rounds);
+  if (outcome.ok() && strategy != nullptr) {
+    if (input == nullptr || outcome->weights.has_value()) {
+      outcome = absl::InternalError("a streamed round needs an input model and makes its own");
+    } else {
+      absl::StatusOr<protocol::TensorSet> next =
+          FinishStreamedRound(study, *strategy, round.round, results, *input);
+      if (next.ok()) {
+        outcome->weights = std::move(*next);
+      } else {
+        outcome = next.status();
+      }
+    }
+  }
   if (!outcome.ok()) {
     study.state = v1::STUDY_STATE_FAILED;
     study.message = absl::StrCat("round ", round.round, ": ", outcome.status().message());
@@ -297,6 +314,10 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     next_input = round.checkpoint_id;
   }
   SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
+  // Aggregated: the sites' weights of this round are no longer needed (their metadata stay,
+  // for the report, the audit and duplicate uploads).
+  SCV_RETURN_IF_ERROR(store_->PruneResultWeights(study.study_id, round.round));
+  aggregations_.erase(study.study_id);
   std::vector<std::string> combined;
   for (const ResultRecord& r : results) combined.push_back(r.task_id);
   Audit("aggregator", "", "round_closed", study.study_id, "", std::move(combined),
@@ -312,6 +333,78 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     return store_->UpdateStudy(study);
   }
   return OpenRound(study, round.round + 1, next_input);
+}
+
+void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy& strategy,
+                            const TaskRecord& task, uint64_t num_samples,
+                            const protocol::TensorSet& weights, const protocol::TensorSet& layout) {
+  Aggregation& agg = aggregations_[study.study_id];
+  if (agg.accumulator == nullptr || agg.round != task.round) {
+    // Start a running aggregate only with the round's first result; otherwise (after a restart)
+    // the round's close rebuilds it from the store.
+    absl::StatusOr<std::vector<TaskRecord>> tasks = store_->ListTasks(study.study_id, task.round);
+    const bool first = tasks.ok() && std::none_of(tasks->begin(), tasks->end(), [&](auto& t) {
+      return t.state == kTaskDone && t.task_id != task.task_id;
+    });
+    if (!first) {
+      aggregations_.erase(study.study_id);
+      return;
+    }
+    agg = Aggregation{task.round, strategy.Begin(layout), {}};
+  }
+  const absl::Status folded = agg.accumulator->Add({task.site_id, num_samples, &weights});
+  if (!folded.ok()) {
+    spdlog::warn("study '{}': update of task '{}' not folded now ({}); the round's close will",
+                 study.study_id, task.task_id, std::string(folded.message()));
+    aggregations_.erase(study.study_id);
+    return;
+  }
+  agg.folded.insert(task.task_id);
+}
+
+absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
+    const StudyRecord& study, const AggregationStrategy& strategy, uint32_t round,
+    const std::vector<ResultRecord>& results, const protocol::TensorSet& input) {
+  std::set<std::string> accepted;
+  for (const ResultRecord& r : results) accepted.insert(r.task_id);
+  auto it = aggregations_.find(study.study_id);
+  std::unique_ptr<RoundAccumulator> accumulator;
+  if (it != aggregations_.end() && it->second.round == round && it->second.folded == accepted) {
+    accumulator = std::move(it->second.accumulator);
+  } else {
+    // Rebuild from the store, one update in memory at a time, in the order they were accepted.
+    spdlog::info("study '{}': round {}: folding {} stored updates", study.study_id, round,
+                 results.size());
+    std::vector<const ResultRecord*> ordered;
+    for (const ResultRecord& r : results) ordered.push_back(&r);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
+      return a->received_unix < b->received_unix;
+    });
+    accumulator = strategy.Begin(input);
+    for (const ResultRecord* r : ordered) {
+      SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> full, store_->GetResult(r->task_id));
+      if (!full || !full->weights) {
+        return absl::DataLossError(absl::StrCat("the weights of task '", r->task_id, "' are gone"));
+      }
+      SCV_RETURN_IF_ERROR(accumulator->Add({full->site_id, full->num_samples, &*full->weights}));
+    }
+  }
+  StrategyState state;
+  if (round > 1) {
+    absl::StatusOr<protocol::TensorSet> previous =
+        store_->GetCheckpoint(absl::StrCat(study.study_id, "/s", round - 1));
+    if (previous.ok()) {
+      state = std::move(*previous);
+    } else if (previous.status().code() != absl::StatusCode::kNotFound) {
+      return previous.status();
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(StrategyStep step, accumulator->Finish(input, state));
+  if (!step.state.empty()) {
+    SCV_RETURN_IF_ERROR(store_->PutCheckpoint(absl::StrCat(study.study_id, "/s", round),
+                                              study.study_id, round, step.state, NowUnix()));
+  }
+  return std::move(step.global);
 }
 
 absl::Status Federation::TickLocked() {

@@ -42,6 +42,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "aggregator/server/store.h"
+#include "aggregator/server/strategy.h"
 #include "aggregator/server/study_logic.h"
 #include "core/env.h"
 #include "protocol/scancov.pb.h"
@@ -172,6 +174,19 @@ class Federation {
                                                   const v1::UploadHeader& header,
                                                   std::optional<protocol::TensorSet>& weights)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Folds an accepted update of a streamed round (StudyLogic::RoundStrategy) into the study's
+  // running aggregate. An update that cannot be folded now (the aggregate was lost to a restart
+  // or an error) is folded when the round closes, from the store.
+  void FoldUpdate(const StudyRecord& study, const AggregationStrategy& strategy,
+                  const TaskRecord& task, uint64_t num_samples, const protocol::TensorSet& weights,
+                  const protocol::TensorSet& layout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The new model of a streamed round: the running aggregate when it holds exactly the round's
+  // accepted updates, else rebuilt from the store one update at a time; the strategy's state is
+  // read from and written to the store (checkpoint "<study>/s<round>").
+  absl::StatusOr<protocol::TensorSet> FinishStreamedRound(
+      const StudyRecord& study, const AggregationStrategy& strategy, uint32_t round,
+      const std::vector<ResultRecord>& results, const protocol::TensorSet& input)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
                                 const v1::UploadHeader& header) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The study's logic, created from its spec on first use (once per study and process) and kept.
@@ -199,6 +214,13 @@ class Federation {
     bool dirty = false;   // last_seen not yet written to the store
   };
   std::map<std::string, Liveness> liveness_ ABSL_GUARDED_BY(mu_);
+  // Per study, the running aggregate of its open streamed round.
+  struct Aggregation {
+    uint32_t round = 0;
+    std::unique_ptr<RoundAccumulator> accumulator;
+    std::set<std::string> folded;  // task ids
+  };
+  std::map<std::string, Aggregation> aggregations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace scancov::aggregator

@@ -277,6 +277,10 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
   task->state = kTaskDone;
   task->done_unix = result.received_unix;
   SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+  const AggregationStrategy* strategy = logic->RoundStrategy(task->round);
+  if (strategy != nullptr && result.weights && input && task->round == study->current_round) {
+    FoldUpdate(*study, *strategy, *task, result.num_samples, *result.weights, *input);
+  }
   Audit(caller, "result_accepted", task->study_id, caller.id, {task_id},
         absl::StrCat(result.num_samples, " samples",
                      digest.empty() ? "" : absl::StrCat(", weights sha256 ", digest)));

@@ -26,6 +26,9 @@ class GuardedStudyLogic : public StudyLogic {
   }
 
   bool IsInitRound(uint32_t round) const override { return inner_->IsInitRound(round); }
+  const AggregationStrategy* RoundStrategy(uint32_t round) const override {
+    return inner_->RoundStrategy(round);
+  }
 
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,

@@ -395,6 +395,19 @@ absl::StatusOr<std::optional<uint64_t>> AggregatorStore::FirstTrainingSamples(
   });
 }
 
+absl::Status AggregatorStore::PruneResultWeights(const std::string& study_id, uint32_t round) {
+  return Guard("prune result weights", [&] {
+    SQLite::Statement q(*db_,
+                        "UPDATE results SET manifest = NULL, payload = NULL WHERE payload IS NOT "
+                        "NULL AND task_id IN (SELECT task_id FROM tasks WHERE study_id = ? AND "
+                        "round = ?)");
+    q.bind(1, study_id);
+    q.bind(2, static_cast<int64_t>(round));
+    q.exec();
+    return absl::OkStatus();
+  });
+}
+
 absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
                                             const std::string& study_id, uint32_t round,
                                             const protocol::TensorSet& weights,

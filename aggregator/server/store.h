@@ -131,6 +131,9 @@ class AggregatorStore {
   absl::StatusOr<std::optional<uint64_t>> FirstTrainingSamples(const std::string& study_id,
                                                                const std::string& site_id);
 
+  // Drops the weights of a closed round's results (their metadata stay).
+  absl::Status PruneResultWeights(const std::string& study_id, uint32_t round);
+
   absl::Status PutCheckpoint(const std::string& checkpoint_id, const std::string& study_id,
                              uint32_t round, const protocol::TensorSet& weights,
                              int64_t created_unix);

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/server/store.h"
+#include "aggregator/server/strategy.h"
 #include "protocol/scancov.pb.h"
 #include "protocol/study_kind.h"
 #include "protocol/tensor_set.h"
@@ -45,6 +46,13 @@ class StudyLogic {
   // An initialisation round: one task, closed by its one result, given to whichever study site
   // asks next when its holder misses the deadline.
   virtual bool IsInitRound(uint32_t round) const { return false; }
+  // Rounds that combine model updates with a strategy (training kinds): the federation folds
+  // each accepted update in as it arrives (aggregator/server/strategy.h: memory is the
+  // strategy's accumulator, whatever the number of sites), keeps the strategy's state between
+  // rounds, and sets the closed round's new model itself: CloseRound then receives the results
+  // without their weights and must leave RoundOutcome::weights empty. Null: the round's results
+  // reach CloseRound with their weights.
+  virtual const AggregationStrategy* RoundStrategy(uint32_t round) const { return nullptr; }
   // Checks an upload for `task` against the round's input model (null if none).
   virtual absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                                       const protocol::TensorSet* weights,

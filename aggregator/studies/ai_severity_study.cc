@@ -81,7 +81,14 @@ class AiSeverityStudy : public StudyLogic {
   static absl::StatusOr<std::unique_ptr<StudyLogic>> Create(const v1::StudySpec& spec) {
     if (spec.rounds() < 1) return absl::InvalidArgumentError("study spec: rounds must be >= 1");
     SCV_ASSIGN_OR_RETURN(wire::AiSeveritySpec parsed, wire::ParseAiSeveritySpec(spec.spec_json()));
-    SCV_RETURN_IF_ERROR(MakeStrategy(spec.strategy()).status());
+    SCV_ASSIGN_OR_RETURN(std::unique_ptr<AggregationStrategy> strategy,
+                         MakeStrategy(spec.strategy()));
+    // Its rounds alternate phases, so a server optimizer's state would not carry over.
+    if (strategy->name() == "fedadam" || strategy->name() == "fedyogi") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "study spec: strategy '", spec.strategy(),
+          "' keeps server state between rounds; AI-severity studies take fedavg or a robust one"));
+    }
     return std::make_unique<AiSeverityStudy>(std::move(parsed));
   }
 
@@ -157,8 +164,8 @@ class AiSeverityStudy : public StudyLogic {
       for (const ResultRecord& r : results) {
         updates.push_back({r.site_id, r.num_samples, r.weights ? &*r.weights : nullptr});
       }
-      SCV_ASSIGN_OR_RETURN(protocol::TensorSet next, strategy->Aggregate(*input, updates));
-      out.weights = std::move(next);
+      SCV_ASSIGN_OR_RETURN(StrategyStep next, strategy->Aggregate(*input, updates));
+      out.weights = std::move(next.global);
       return out;
     }
     if (phase == "pca") return CloseAiSeverityPca(spec_, *input, results);

@@ -29,6 +29,9 @@ class SegmentationStudy : public StudyLogic {
   }
 
   bool IsInitRound(uint32_t round) const override { return rounds_->IsInitRound(round); }
+  const AggregationStrategy* RoundStrategy(uint32_t round) const override {
+    return rounds_->RoundStrategy(round);
+  }
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
                                     const std::string& input_checkpoint,

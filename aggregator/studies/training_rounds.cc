@@ -13,7 +13,7 @@ namespace {
 
 class TrainingStudyLogic : public StudyLogic {
  public:
-  absl::Status ValidateSpec(const v1::StudySpec& spec) const {
+  absl::Status ValidateSpec(const v1::StudySpec& spec) {
     if (spec.rounds() < 1 || spec.rounds() > 10000) {
       return absl::InvalidArgumentError("study spec: rounds must be in 1..10000");
     }
@@ -26,10 +26,17 @@ class TrainingStudyLogic : public StudyLogic {
     if (!(spec.plan().learning_rate() > 0)) {
       return absl::InvalidArgumentError("study spec: plan.learning_rate must be > 0");
     }
-    return MakeStrategy(spec.strategy()).status();
+    SCV_ASSIGN_OR_RETURN(strategy_, MakeStrategy(spec.strategy()));
+    rounds_ = spec.rounds();
+    return absl::OkStatus();
   }
 
   bool IsInitRound(uint32_t round) const override { return round == 0; }
+
+  // Training rounds fold the sites' models in as they arrive (the federation runs the strategy).
+  const AggregationStrategy* RoundStrategy(uint32_t round) const override {
+    return round >= 1 && round <= rounds_ ? strategy_.get() : nullptr;
+  }
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
                                     const std::string& input_checkpoint,
@@ -89,17 +96,14 @@ class TrainingStudyLogic : public StudyLogic {
       out.study_done = true;
       return out;
     }
-    if (input == nullptr) return absl::FailedPreconditionError("training round without a model");
-    SCV_ASSIGN_OR_RETURN(std::unique_ptr<AggregationStrategy> strategy,
-                         MakeStrategy(study.spec.strategy()));
-    std::vector<ClientUpdate> updates;
-    for (const ResultRecord& r : results) {
-      updates.push_back({r.site_id, r.num_samples, r.weights ? &*r.weights : nullptr});
-    }
-    SCV_ASSIGN_OR_RETURN(protocol::TensorSet next, strategy->Aggregate(*input, updates));
-    out.weights = std::move(next);
+    // A training round: the federation has folded the updates in with RoundStrategy's
+    // strategy and sets the new model; only the metrics are combined here.
     return out;
   }
+
+ private:
+  std::unique_ptr<AggregationStrategy> strategy_;
+  uint32_t rounds_ = 0;
 };
 
 }  // namespace

@@ -1,0 +1,57 @@
+// HeartbeatLoop: while a task runs, tells the aggregator every `interval` that this node is
+// alive and working on it (protocol 2, Heartbeat RPC), so that a round waits for a site that is
+// training and does not wait for one that died. It sends only the task id and a stage in the
+// node's own words (never patient data).
+//
+// An aggregator that does not know Heartbeat (protocol 1) is not asked again; other failures
+// are logged once and retried at the next beat. When the aggregator answers that the task no
+// longer counts (its round closed or the study ended), task_current() turns false: the caller
+// may stop early.
+//
+// Thread safety: the loop runs on its own thread; set_stage and task_current may be called from
+// any thread. The client must tolerate calls from that thread while the owner is blocked in the
+// task (GrpcFederationClient and InProcessFederationClient do).
+#ifndef SCANCOV_NODE_HEARTBEAT_H_
+#define SCANCOV_NODE_HEARTBEAT_H_
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "protocol/federation_client.h"
+
+namespace scancov::node {
+
+class HeartbeatLoop {
+ public:
+  // Starts beating at once; an interval <= 0 sends nothing.
+  HeartbeatLoop(protocol::FederationClient* client, std::string task_id, absl::Duration interval);
+  ~HeartbeatLoop();  // stops and joins
+  HeartbeatLoop(const HeartbeatLoop&) = delete;
+  HeartbeatLoop& operator=(const HeartbeatLoop&) = delete;
+
+  void set_stage(std::string stage, double progress = 0);
+  bool task_current() const { return current_; }
+  int beats_sent() const { return sent_; }
+
+ private:
+  void Run();
+
+  protocol::FederationClient* client_;
+  const std::string task_id_;
+  const absl::Duration interval_;
+  absl::Mutex mu_;
+  std::string stage_ ABSL_GUARDED_BY(mu_);
+  double progress_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<bool> current_{true};
+  std::atomic<int> sent_{0};
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_HEARTBEAT_H_

@@ -1,0 +1,78 @@
+#include "node/heartbeat.h"
+
+#include <atomic>
+
+#include "gtest/gtest.h"
+
+namespace scancov::node {
+namespace {
+
+class BeatCounter : public protocol::FederationClient {
+ public:
+  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest&) override {
+    return v1::RegisterResponse();
+  }
+  absl::StatusOr<v1::PullTaskResponse> PullTask() override { return v1::PullTaskResponse(); }
+  absl::StatusOr<protocol::TensorSet> DownloadWeights(const std::string&,
+                                                      const std::string&) override {
+    return absl::UnimplementedError("");
+  }
+  absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader&,
+                                                  const protocol::TensorSet*) override {
+    return absl::UnimplementedError("");
+  }
+  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision&) override {
+    return v1::DecisionAck();
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
+    if (unimplemented) return absl::UnimplementedError("old aggregator");
+    ++beats;
+    absl::MutexLock lock(&mu);
+    last = r;
+    v1::HeartbeatResponse response;
+    response.set_task_current(beats < close_after);
+    return response;
+  }
+  std::atomic<int> beats{0};
+  int close_after = 1000;
+  bool unimplemented = false;
+  absl::Mutex mu;
+  v1::HeartbeatRequest last;
+};
+
+TEST(HeartbeatLoopTest, BeatsWhileTheTaskRunsAndStopsWithIt) {
+  BeatCounter client;
+  {
+    HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(20));
+    loop.set_stage("training epoch 1/2", 0.5);
+    absl::SleepFor(absl::Milliseconds(150));
+    EXPECT_TRUE(loop.task_current());
+  }
+  const int after = client.beats;
+  EXPECT_GE(after, 3);
+  absl::SleepFor(absl::Milliseconds(60));
+  EXPECT_EQ(client.beats, after) << "no beat after the loop ended";
+  absl::MutexLock lock(&client.mu);
+  EXPECT_EQ(client.last.task_id(), "s1/r1/kb");
+  EXPECT_EQ(client.last.stage(), "training epoch 1/2");
+}
+
+TEST(HeartbeatLoopTest, SaysWhenTheAggregatorNoLongerCountsTheTask) {
+  BeatCounter client;
+  client.close_after = 2;
+  HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(10));
+  for (int i = 0; i < 100 && loop.task_current(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_FALSE(loop.task_current());
+}
+
+TEST(HeartbeatLoopTest, AnAggregatorWithoutHeartbeatIsNotAskedAgain) {
+  BeatCounter client;
+  client.unimplemented = true;
+  HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(5));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(loop.beats_sent(), 0);
+  EXPECT_TRUE(loop.task_current());
+}
+
+}  // namespace
+}  // namespace scancov::node
