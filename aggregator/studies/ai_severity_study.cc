@@ -157,8 +157,8 @@ class AiSeverityStudy : public StudyLogic {
       for (const ResultRecord& r : results) {
         updates.push_back({r.site_id, r.num_samples, r.weights ? &*r.weights : nullptr});
       }
-      SCV_ASSIGN_OR_RETURN(protocol::TensorSet next, strategy->Aggregate(*input, updates));
-      out.weights = std::move(next);
+      SCV_ASSIGN_OR_RETURN(StrategyStep next, strategy->Aggregate(*input, updates));
+      out.weights = std::move(next.global);
       return out;
     }
     if (phase == "pca") return CloseAiSeverityPca(spec_, *input, results);
