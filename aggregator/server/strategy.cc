@@ -1,109 +1,106 @@
 #include "aggregator/server/strategy.h"
 
-#include <algorithm>
-#include <functional>
+#include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "aggregator/server/strategy_fedavg.h"
+#include "aggregator/server/strategy_fedopt.h"
+#include "aggregator/server/strategy_krum.h"
+#include "aggregator/server/strategy_robust.h"
 #include "core/status_macros.h"
 
 namespace scancov::aggregator {
-namespace {
 
-using protocol::Tensor;
 using protocol::TensorSet;
 
-absl::Status CheckUpdates(const TensorSet& global, const std::vector<ClientUpdate>& updates) {
-  if (updates.empty()) return absl::FailedPreconditionError("aggregate: no client updates");
-  for (const ClientUpdate& u : updates) {
-    if (u.weights == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("aggregate: site '", u.site_id, "' has no weights"));
-    }
-    SCV_RETURN_IF_ERROR(
-        Annotate(global.CheckSameLayout(*u.weights), absl::StrCat("site '", u.site_id, "'")));
+absl::Status RoundAccumulator::Add(const ClientUpdate& update) {
+  if (update.weights == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("aggregate: site '", update.site_id, "' has no weights"));
   }
-  return absl::OkStatus();
+  SCV_RETURN_IF_ERROR(BeginUpdate(update.site_id, update.num_samples));
+  const std::vector<protocol::Tensor>& tensors = update.weights->tensors();
+  for (size_t i = 0; i < tensors.size(); ++i) SCV_RETURN_IF_ERROR(AddTensor(i, tensors[i]));
+  return EndUpdate();
 }
 
-// Applies `combine` to every coordinate: it receives the clients' values for one coordinate.
-absl::StatusOr<TensorSet> Coordinatewise(
+absl::StatusOr<StrategyStep> AggregationStrategy::Aggregate(
     const TensorSet& global, const std::vector<ClientUpdate>& updates,
-    const std::function<double(std::vector<double>&)>& combine) {
-  SCV_RETURN_IF_ERROR(CheckUpdates(global, updates));
-  TensorSet out;
-  std::vector<std::vector<double>> values(updates.size());
-  std::vector<double> column(updates.size());
-  for (size_t t = 0; t < global.size(); ++t) {
-    const Tensor& g = global.tensors()[t];
-    for (size_t c = 0; c < updates.size(); ++c) {
-      values[c] = protocol::ToDoubles(updates[c].weights->tensors()[t]);
-    }
-    std::vector<double> result(values.empty() ? 0 : values[0].size());
-    for (size_t i = 0; i < result.size(); ++i) {
-      for (size_t c = 0; c < updates.size(); ++c) column[c] = values[c][i];
-      result[i] = combine(column);
-    }
-    SCV_RETURN_IF_ERROR(out.Add(protocol::FromDoubles(g.name, g.shape, g.dtype, result)));
+    const StrategyState& state) const {
+  if (updates.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(name(), ": no client updates"));
   }
-  return out;
+  std::unique_ptr<RoundAccumulator> round = Begin(global);
+  for (const ClientUpdate& u : updates) SCV_RETURN_IF_ERROR(round->Add(u));
+  return round->Finish(global, state);
+}
+
+namespace {
+
+constexpr int64_t kMaxCount = 1000000;
+
+// A count in a spec ("<f>", "<k>", "<m>"), in [min, kMaxCount].
+absl::StatusOr<size_t> ParseCount(absl::string_view what, absl::string_view text, int64_t min) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < min || value > kMaxCount) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " must be an integer in [", min, ", ",
+                                                   kMaxCount, "], got '", text, "'"));
+  }
+  return static_cast<size_t>(value);
+}
+
+absl::StatusOr<std::unique_ptr<AggregationStrategy>> Parse(const std::string& spec) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(spec, ':');
+  const absl::string_view name = parts[0];
+  const size_t args = parts.size() - 1;
+  auto expect_args = [&](size_t n, absl::string_view form) -> absl::Status {
+    if (args == n) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("expected ", form));
+  };
+  if (spec.empty() || name == "fedavg" || name == "fedprox") {
+    SCV_RETURN_IF_ERROR(expect_args(0, absl::StrCat(name, " without options")));
+    return std::make_unique<FedAvg>();
+  }
+  if (name == "fedadam" || name == "fedyogi") {
+    if (args > 1)
+      return absl::InvalidArgumentError(absl::StrCat("expected ", name, "[:key=value,...]"));
+    SCV_ASSIGN_OR_RETURN(FedOptOptions options, ParseFedOptOptions(args ? parts[1] : ""));
+    return std::make_unique<FedOpt>(name == "fedadam" ? FedOptMethod::kAdam : FedOptMethod::kYogi,
+                                    options);
+  }
+  if (name == "median") {
+    SCV_RETURN_IF_ERROR(expect_args(0, "median without options"));
+    return std::make_unique<CoordinateMedian>();
+  }
+  if (name == "trimmed_mean") {
+    SCV_RETURN_IF_ERROR(expect_args(1, "trimmed_mean:<k>"));
+    SCV_ASSIGN_OR_RETURN(size_t k, ParseCount("k", parts[1], 0));
+    return std::make_unique<TrimmedMean>(k);
+  }
+  if (name == "krum") {
+    SCV_RETURN_IF_ERROR(expect_args(1, "krum:<f>"));
+    SCV_ASSIGN_OR_RETURN(size_t f, ParseCount("f", parts[1], 0));
+    return std::make_unique<Krum>(f, 0);
+  }
+  if (name == "multikrum") {
+    SCV_RETURN_IF_ERROR(expect_args(2, "multikrum:<f>:<m>"));
+    SCV_ASSIGN_OR_RETURN(size_t f, ParseCount("f", parts[1], 0));
+    SCV_ASSIGN_OR_RETURN(size_t m, ParseCount("m", parts[2], 1));
+    return std::make_unique<Krum>(f, m);
+  }
+  return absl::InvalidArgumentError(
+      "unknown (fedavg, fedprox, fedadam[:key=value,...], fedyogi[:key=value,...], median, "
+      "trimmed_mean:<k>, krum:<f>, multikrum:<f>:<m>)");
 }
 
 }  // namespace
 
-absl::StatusOr<TensorSet> FedAvg::Aggregate(const TensorSet& global,
-                                            const std::vector<ClientUpdate>& updates) const {
-  double total = 0;
-  for (const ClientUpdate& u : updates) {
-    if (u.num_samples == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("fedavg: site '", u.site_id, "' reported 0 samples"));
-    }
-    total += static_cast<double>(u.num_samples);
-  }
-  std::vector<double> weights;
-  for (const ClientUpdate& u : updates) weights.push_back(u.num_samples / total);
-  return Coordinatewise(global, updates, [&weights](std::vector<double>& v) {
-    double sum = 0;
-    for (size_t c = 0; c < v.size(); ++c) sum += weights[c] * v[c];
-    return sum;
-  });
-}
-
-absl::StatusOr<TensorSet> CoordinateMedian::Aggregate(
-    const TensorSet& global, const std::vector<ClientUpdate>& updates) const {
-  return Coordinatewise(global, updates, [](std::vector<double>& v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  });
-}
-
-absl::StatusOr<TensorSet> TrimmedMean::Aggregate(const TensorSet& global,
-                                                 const std::vector<ClientUpdate>& updates) const {
-  if (trim_ < 0 || 2 * static_cast<size_t>(trim_) >= updates.size()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "trimmed_mean: cannot trim ", trim_, " from each side of ", updates.size(), " updates"));
-  }
-  const int trim = trim_;
-  return Coordinatewise(global, updates, [trim](std::vector<double>& v) {
-    std::sort(v.begin(), v.end());
-    double sum = 0;
-    for (size_t i = trim; i < v.size() - trim; ++i) sum += v[i];
-    return sum / static_cast<double>(v.size() - 2 * trim);
-  });
-}
-
 absl::StatusOr<std::unique_ptr<AggregationStrategy>> MakeStrategy(const std::string& spec) {
-  if (spec.empty() || spec == "fedavg" || spec == "fedprox") return std::make_unique<FedAvg>();
-  if (spec == "median") return std::make_unique<CoordinateMedian>();
-  if (absl::StartsWith(spec, "trimmed_mean:")) {
-    int k = 0;
-    if (absl::SimpleAtoi(spec.substr(13), &k) && k >= 0) return std::make_unique<TrimmedMean>(k);
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("strategy '", spec, "': unknown (fedavg, fedprox, median, trimmed_mean:<k>)"));
+  absl::StatusOr<std::unique_ptr<AggregationStrategy>> strategy = Parse(spec);
+  if (!strategy.ok()) return Annotate(strategy.status(), absl::StrCat("strategy '", spec, "'"));
+  return strategy;
 }
 
 }  // namespace scancov::aggregator
