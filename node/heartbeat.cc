@@ -7,7 +7,8 @@ namespace scancov::node {
 HeartbeatLoop::HeartbeatLoop(protocol::FederationClient* client, std::string task_id,
                              absl::Duration interval)
     : client_(client), task_id_(std::move(task_id)), interval_(interval) {
-  if (client_ != nullptr && interval_ > absl::ZeroDuration()) thread_ = std::thread([this] { Run(); });
+  if (client_ != nullptr && interval_ > absl::ZeroDuration())
+    thread_ = std::thread([this] { Run(); });
 }
 
 HeartbeatLoop::~HeartbeatLoop() {

@@ -283,7 +283,7 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   absl::StatusOr<RoundOutcome> outcome =
       logic->CloseRound(study, round.round, input ? &*input : nullptr, results, rounds);
   if (outcome.ok() && strategy != nullptr) {
-    if (input == nullptr || outcome->weights.has_value()) {
+    if (!input.has_value() || outcome->weights.has_value()) {
       outcome = absl::InternalError("a streamed round needs an input model and makes its own");
     } else {
       absl::StatusOr<protocol::TensorSet> next =
@@ -344,8 +344,8 @@ void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy&
     // the round's close rebuilds it from the store.
     absl::StatusOr<std::vector<TaskRecord>> tasks = store_->ListTasks(study.study_id, task.round);
     const bool first = tasks.ok() && std::none_of(tasks->begin(), tasks->end(), [&](auto& t) {
-      return t.state == kTaskDone && t.task_id != task.task_id;
-    });
+                         return t.state == kTaskDone && t.task_id != task.task_id;
+                       });
     if (!first) {
       aggregations_.erase(study.study_id);
       return;

@@ -183,9 +183,11 @@ class Federation {
   // The new model of a streamed round: the running aggregate when it holds exactly the round's
   // accepted updates, else rebuilt from the store one update at a time; the strategy's state is
   // read from and written to the store (checkpoint "<study>/s<round>").
-  absl::StatusOr<protocol::TensorSet> FinishStreamedRound(
-      const StudyRecord& study, const AggregationStrategy& strategy, uint32_t round,
-      const std::vector<ResultRecord>& results, const protocol::TensorSet& input)
+  absl::StatusOr<protocol::TensorSet> FinishStreamedRound(const StudyRecord& study,
+                                                          const AggregationStrategy& strategy,
+                                                          uint32_t round,
+                                                          const std::vector<ResultRecord>& results,
+                                                          const protocol::TensorSet& input)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
                                 const v1::UploadHeader& header) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -29,7 +29,7 @@ inline TensorSet Weights(float a, float b) {
 }
 
 inline v1::StudySpec Spec(const std::string& name, uint32_t rounds, double timeout = 0,
-                   uint32_t min_sites = 0) {
+                          uint32_t min_sites = 0) {
   v1::StudySpec spec;
   spec.set_name(name);
   spec.set_kind(v1::STUDY_KIND_TRAINING);
@@ -43,7 +43,8 @@ inline v1::StudySpec Spec(const std::string& name, uint32_t rounds, double timeo
   return spec;
 }
 
-inline std::string SiteState(const v1::StudyStatus& status, uint32_t round, const std::string& site) {
+inline std::string SiteState(const v1::StudyStatus& status, uint32_t round,
+                             const std::string& site) {
   for (const v1::RoundStatus& r : status.rounds()) {
     if (r.round() != round) continue;
     for (const v1::SiteRoundStatus& s : r.sites()) {

@@ -65,6 +65,9 @@ TEST_F(FederationTest, AServerOptimizersStateSurvivesARestart) {
     auto status = federation_->GetStudyStatus(kCoordinator, "s1");
     EXPECT_TRUE(status.ok());
     EXPECT_EQ(status->current_round(), 4u) << status->message();
+    auto state = federation_->GetCheckpoint(kCoordinator, "s1", "s1/s2");  // after round 2
+    EXPECT_TRUE(state.ok()) << state.status();
+    if (state.ok()) EXPECT_NE(state->Find("m/w"), nullptr);
     auto c3 = federation_->GetCheckpoint(kCoordinator, "s1", "s1/c3");
     EXPECT_TRUE(c3.ok()) << c3.status();
     return c3.ok() ? ToDoubles(*c3->Find("w")) : std::vector<double>();
