@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/process_consortium.h"
@@ -263,7 +264,9 @@ TEST_F(FederationFaultTest, AggregatorKilledMidRoundRestartsAndFinishesWithTheSa
 
   absl::SleepFor(absl::Milliseconds(300));  // the nodes meet a dead aggregator
   ASSERT_TRUE(f->StartAggregator(f->aggregator_port()).ok()) << f->LogTails();
+  const absl::Time restarted = absl::Now();
   ASSERT_TRUE(f->WatchUntilDone(shape.name, absl::Seconds(120)).ok());
+  Report("killed_mid_round_restart_to_done", absl::FormatDuration(absl::Now() - restarted));
   ExpectAuditClean(*f, shape.name);
   absl::StatusOr<std::vector<AuditRecord>> audit = f->Audit();
   ASSERT_TRUE(audit.ok());
@@ -331,7 +334,9 @@ TEST_F(FederationFaultTest, AggregatorKilledMidUploadRestartsAndCountsEachResult
 
   absl::SleepFor(absl::Milliseconds(500));
   ASSERT_TRUE(run.f->StartAggregator(run.f->aggregator_port()).ok()) << run.f->LogTails();
+  const absl::Time restarted = absl::Now();
   ASSERT_TRUE(run.f->WatchUntilDone(shape.name, absl::Seconds(120)).ok());
+  Report("killed_mid_upload_restart_to_done", absl::FormatDuration(absl::Now() - restarted));
   ExpectAuditClean(*run.f, shape.name);
   absl::StatusOr<std::vector<AuditRecord>> audit = run.f->Audit();
   ASSERT_TRUE(audit.ok());
