@@ -21,6 +21,7 @@ namespace {
 
 constexpr size_t kMaxChunk = 64 * 1024;
 constexpr size_t kMinChunk = 1024;
+constexpr absl::Duration kBurst = absl::Milliseconds(50);
 
 sockaddr_in Loopback(int port) {
   sockaddr_in addr{};
@@ -125,9 +126,10 @@ absl::Time ThrottleProxy::Reserve(Direction d, size_t bytes) {
   absl::MutexLock lock(&rate_mu_);
   const absl::Time now = absl::Now();
   if (rate_[d] <= 0) return now;
-  // The link is busy until next_[d]; these bytes take bytes/rate after that. They may be
-  // written once their slot has ended, so the rate is never exceeded.
-  const absl::Time start = std::max(now, next_[d]);
+  // The link is busy until next_[d]; these bytes take bytes/rate after that, and may be written
+  // once their slot has ended. A sender that woke late (a busy machine) catches up with at most
+  // kBurst of the link, so lateness is not lost, and an idle link gives no more than that.
+  const absl::Time start = std::max(now - kBurst, next_[d]);
   next_[d] = start + absl::Seconds(static_cast<double>(bytes) / rate_[d]);
   return next_[d];
 }

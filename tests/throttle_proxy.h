@@ -1,6 +1,7 @@
 // A TCP proxy on 127.0.0.1 for tests and benchmarks: it forwards every connection it accepts to
 // a target port (e.g. the aggregator's), byte for byte (TLS passes through untouched), and can
-//   - limit the rate of each direction (bytes per second, shared by all connections: one link),
+//   - limit the rate of each direction (bytes per second, shared by all connections: one link;
+//     a token bucket holding at most 50 ms of the link),
 //   - count the bytes forwarded each way,
 //   - cut every open connection at once (a link dropped mid-upload): both ends see the
 //     connection closed; later connections are forwarded again.

@@ -143,8 +143,11 @@ TEST(ThrottleProxyTest, ForwardsBothWaysUnchangedAndCountsBytes) {
   writer.join();
   ASSERT_TRUE(received) << "got " << echoed.size() << " of " << data.size() << " bytes back";
   EXPECT_TRUE(echoed == data) << "the bytes changed on the way";
-  EXPECT_EQ((*proxy)->upstream_bytes(), data.size());
-  EXPECT_EQ((*proxy)->downstream_bytes(), data.size());
+  // The proxy counts a chunk once send() returned: the reader may see it a moment before.
+  auto& p = **proxy;
+  EXPECT_TRUE(WaitUntil([&] { return p.downstream_bytes() == data.size(); }, absl::Seconds(2)));
+  EXPECT_EQ(p.upstream_bytes(), data.size());
+  EXPECT_EQ(p.downstream_bytes(), data.size());
   EXPECT_EQ((*proxy)->connections_accepted(), 1u);
   close(fd);
 }
@@ -184,7 +187,11 @@ absl::Duration TimedTransfer(bool upstream, double rate, size_t bytes) {
     EXPECT_TRUE(RecvExactly(fd, bytes, &got, absl::Seconds(60)));
     took = absl::Now() - start;
   }
-  EXPECT_EQ(upstream ? (*proxy)->upstream_bytes() : (*proxy)->downstream_bytes(), bytes);
+  auto counted = [&] {
+    return upstream ? (*proxy)->upstream_bytes() : (*proxy)->downstream_bytes();
+  };
+  EXPECT_TRUE(WaitUntil([&] { return counted() == bytes; }, absl::Seconds(2)));
+  EXPECT_EQ(counted(), bytes);
   close(fd);
   return took;
 }
