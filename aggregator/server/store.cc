@@ -33,7 +33,7 @@ CREATE INDEX IF NOT EXISTS tasks_by_round ON tasks(study_id, round);
 CREATE TABLE IF NOT EXISTS results(
   task_id TEXT PRIMARY KEY, site_id TEXT NOT NULL, num_samples INTEGER NOT NULL,
   metrics_json TEXT NOT NULL, result_json TEXT NOT NULL, manifest BLOB, payload BLOB,
-  weights_sha256 TEXT NOT NULL, received_unix INTEGER NOT NULL);
+  weights_sha256 TEXT NOT NULL, received_unix INTEGER NOT NULL, weights_path TEXT);
 CREATE TABLE IF NOT EXISTS checkpoints(
   checkpoint_id TEXT PRIMARY KEY, study_id TEXT NOT NULL, round INTEGER NOT NULL,
   manifest BLOB NOT NULL, payload BLOB NOT NULL, sha256 TEXT NOT NULL,
@@ -144,6 +144,14 @@ absl::StatusOr<std::unique_ptr<AggregatorStore>> AggregatorStore::Open(const std
     return absl::OkStatus();
   });
   if (!schema.ok()) return schema;
+  // Databases from before uploads were spooled to files lack results.weights_path.
+  absl::Status migrated = sqlite::Guard(absl::StrCat(path, ": aggregator store migration"), [&] {
+    SQLite::Statement cols(**db, "SELECT 1 FROM pragma_table_info('results') WHERE name = ?");
+    cols.bind(1, "weights_path");
+    if (!cols.executeStep()) (*db)->exec("ALTER TABLE results ADD COLUMN weights_path TEXT");
+    return absl::OkStatus();
+  });
+  if (!migrated.ok()) return migrated;
   std::unique_ptr<AggregatorStore> store(new AggregatorStore(*std::move(db)));
   SCV_ASSIGN_OR_RETURN(store->audit_, AuditLog::Open(store->db_.get()));
   SCV_ASSIGN_OR_RETURN(store->trust_, TrustStore::Open(store->db_.get()));
@@ -325,13 +333,20 @@ absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
     if (exists.executeStep()) {
       return absl::AlreadyExistsError(absl::StrCat("task '", r.task_id, "' already has a result"));
     }
-    SQLite::Statement q(*db_, "INSERT INTO results VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement q(*db_,
+                        "INSERT INTO results(task_id, site_id, num_samples, metrics_json, "
+                        "result_json, manifest, payload, weights_sha256, received_unix, "
+                        "weights_path) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, r.task_id);
     q.bind(2, r.site_id);
     q.bind(3, static_cast<int64_t>(r.num_samples));
     q.bind(4, MetricsToJson(r.metrics));
     q.bind(5, r.result_json);
-    if (r.weights.has_value()) {
+    if (!r.weights_path.empty()) {  // spooled: the payload stays in its file
+      sqlite::BindBlob(q, 6, r.weights_manifest.SerializeAsString());
+      q.bind(7);
+      q.bind(10, r.weights_path);
+    } else if (r.weights.has_value()) {
       std::string payload;
       const v1::WeightsManifest manifest = protocol::ManifestFor(*r.weights, &payload);
       sqlite::BindBlob(q, 6, manifest.SerializeAsString());
@@ -342,6 +357,7 @@ absl::Status AggregatorStore::InsertResult(const ResultRecord& r) {
     }
     q.bind(8, r.weights_sha256);
     q.bind(9, r.received_unix);
+    if (r.weights_path.empty()) q.bind(10);
     q.exec();
     return absl::OkStatus();
   });
@@ -353,11 +369,11 @@ absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std
     // The payload column last, and only when asked for: metadata never reads the weights.
     SQLite::Statement q(*db_, with_weights
                                   ? "SELECT task_id, site_id, num_samples, metrics_json, "
-                                    "result_json, weights_sha256, received_unix, manifest, "
-                                    "payload FROM results WHERE task_id = ?"
+                                    "result_json, weights_sha256, received_unix, weights_path, "
+                                    "manifest, payload FROM results WHERE task_id = ?"
                                   : "SELECT task_id, site_id, num_samples, metrics_json, "
-                                    "result_json, weights_sha256, received_unix FROM results "
-                                    "WHERE task_id = ?");
+                                    "result_json, weights_sha256, received_unix, weights_path, "
+                                    "manifest FROM results WHERE task_id = ?");
     q.bind(1, task_id);
     if (!q.executeStep()) return std::optional<ResultRecord>();
     sqlite::Row row(q);
@@ -369,11 +385,15 @@ absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std
     r.result_json = row.Text();
     r.weights_sha256 = row.Text();
     r.received_unix = row.Int64();
-    if (with_weights && !row.NextIsNull()) {
+    if (!row.NextIsNull()) r.weights_path = row.Text(); else row.Skip();
+    const std::string where = absl::StrCat("result of task '", task_id, "'");
+    if (!r.weights_path.empty()) {
+      if (!r.weights_manifest.ParseFromString(row.Blob())) {
+        return absl::DataLossError(where + ": unreadable manifest");
+      }
+    } else if (with_weights && !row.NextIsNull()) {
       const std::string manifest = row.Blob();
-      SCV_ASSIGN_OR_RETURN(
-          protocol::TensorSet w,
-          ReadWeights(manifest, row.Blob(), absl::StrCat("result of task '", task_id, "'")));
+      SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, ReadWeights(manifest, row.Blob(), where));
       r.weights = std::move(w);
     }
     return std::optional<ResultRecord>(std::move(r));
@@ -395,16 +415,31 @@ absl::StatusOr<std::optional<uint64_t>> AggregatorStore::FirstTrainingSamples(
   });
 }
 
-absl::Status AggregatorStore::PruneResultWeights(const std::string& study_id, uint32_t round) {
-  return Guard("prune result weights", [&] {
-    SQLite::Statement q(*db_,
-                        "UPDATE results SET manifest = NULL, payload = NULL WHERE payload IS NOT "
-                        "NULL AND task_id IN (SELECT task_id FROM tasks WHERE study_id = ? AND "
-                        "round = ?)");
-    q.bind(1, study_id);
-    q.bind(2, static_cast<int64_t>(round));
-    q.exec();
-    return absl::OkStatus();
+absl::StatusOr<std::vector<std::string>> AggregatorStore::PruneResultWeights(
+    const std::string& study_id, std::optional<uint32_t> round) {
+  return Guard("prune result weights", [&]() -> absl::StatusOr<std::vector<std::string>> {
+    // Rounds given, or every closed round (a sweep after a crash between commit and delete).
+    const std::string scope =
+        round ? "SELECT task_id FROM tasks WHERE study_id = ?1 AND round = ?2"
+              : "SELECT t.task_id FROM tasks t JOIN rounds r ON r.study_id = t.study_id AND "
+                "r.round = t.round WHERE r.state = 'closed'";
+    std::vector<std::string> paths;
+    SQLite::Statement files(*db_, absl::StrCat("SELECT weights_path FROM results WHERE "
+                                               "weights_path IS NOT NULL AND task_id IN (",
+                                               scope, ")"));
+    SQLite::Statement drop(*db_, absl::StrCat("UPDATE results SET manifest = NULL, payload = "
+                                              "NULL, weights_path = NULL WHERE (payload IS NOT "
+                                              "NULL OR weights_path IS NOT NULL) AND task_id IN (",
+                                              scope, ")"));
+    for (SQLite::Statement* q : {&files, &drop}) {
+      if (round) {
+        q->bind(1, study_id);
+        q->bind(2, static_cast<int64_t>(*round));
+      }
+    }
+    while (files.executeStep()) paths.push_back(files.getColumn(0).getString());
+    drop.exec();
+    return paths;
   });
 }
 

@@ -10,7 +10,8 @@
 //   tasks(task_id PK, study_id, round, site_id, kind, checkpoint_id, state
 //         'pending'|'issued'|'done'|'expired', issued_unix, done_unix)
 //   results(task_id PK, site_id, num_samples, metrics_json, result_json, manifest BLOB,
-//           payload BLOB, weights_sha256, received_unix)
+//           payload BLOB, weights_sha256, received_unix, weights_path: the spooled payload
+//           file when the weights are not in the row; NULL once the round is aggregated)
 //   checkpoints(checkpoint_id PK, study_id, round, manifest BLOB, payload BLOB, sha256,
 //               created_unix)
 //   events(id PK, unix, study_id, site_id, kind, message)
@@ -92,7 +93,10 @@ struct ResultRecord {
   uint64_t num_samples = 0;
   Metrics metrics;
   std::string result_json;
-  std::optional<protocol::TensorSet> weights;
+  std::optional<protocol::TensorSet> weights;  // held in the database (no upload spool)
+  // Or: the verified payload file in the upload spool (upload_spool.h), and its manifest.
+  std::string weights_path;
+  v1::WeightsManifest weights_manifest;
   std::string weights_sha256;  // hex; empty without weights
   int64_t received_unix = 0;
 };
@@ -131,8 +135,10 @@ class AggregatorStore {
   absl::StatusOr<std::optional<uint64_t>> FirstTrainingSamples(const std::string& study_id,
                                                                const std::string& site_id);
 
-  // Drops the weights of a closed round's results (their metadata stay).
-  absl::Status PruneResultWeights(const std::string& study_id, uint32_t round);
+  // Drops the weights of a closed round's results (their metadata stay) and returns the
+  // spooled files the caller must now delete. Without `round`: every closed round of every study.
+  absl::StatusOr<std::vector<std::string>> PruneResultWeights(const std::string& study_id,
+                                                              std::optional<uint32_t> round);
 
   absl::Status PutCheckpoint(const std::string& checkpoint_id, const std::string& study_id,
                              uint32_t round, const protocol::TensorSet& weights,
