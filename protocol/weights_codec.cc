@@ -1,6 +1,7 @@
 #include "protocol/weights_codec.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -275,6 +276,14 @@ absl::Status WeightsAssembler::Resume(std::string prefix) {
   payload_.reserve(manifest_.total_bytes());
   received_ = static_cast<uint32_t>(chunks);
   return absl::OkStatus();
+}
+
+std::string WeightsAssembler::TakePayloadPrefix() {
+  begun_ = false;
+  received_ = 0;
+  std::string prefix = std::move(payload_);
+  payload_.clear();
+  return prefix;
 }
 
 absl::Status WeightsAssembler::Add(const v1::WeightsChunk& chunk) {

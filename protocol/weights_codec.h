@@ -100,6 +100,8 @@ class WeightsAssembler {
   // Chunks verified so far, and their bytes (the payload prefix a resumed download keeps).
   uint32_t received() const { return received_; }
   const std::string& payload_prefix() const { return payload_; }
+  // Moves the verified prefix out (a download kept for a resume); the assembler is spent.
+  std::string TakePayloadPrefix();
 
  private:
   ManifestLimits limits_;
