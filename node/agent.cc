@@ -116,7 +116,45 @@ absl::Status NodeAgent::Upload(const Release& release) {
   gate_->MarkOutcome(
       release, state,
       response.ok() ? response->message() : std::string(response.status().message()));
+  if (options_.keeper != nullptr && (response.ok() || !IsTransient(response.status()))) {
+    absl::Status dropped = options_.keeper->Drop(release.header.task_id());
+    if (!dropped.ok()) spdlog::warn("{}", std::string(dropped.message()));
+  }
   return response.status();
+}
+
+std::optional<Release> NodeAgent::FindKept(const std::string& task_id) {
+  if (options_.keeper == nullptr) return std::nullopt;
+  absl::StatusOr<std::optional<Release>> kept = options_.keeper->Find(task_id);
+  if (kept.ok()) return std::move(kept).value();
+  spdlog::warn("task '{}': the kept result is damaged ({}); the task runs again", task_id,
+               std::string(kept.status().message()));
+  options_.keeper->Drop(task_id).IgnoreError();
+  return std::nullopt;
+}
+
+void NodeAgent::Finish(TaskLogEntry* entry, const std::string& state, const absl::Status& status) {
+  entry->state = state;
+  entry->finished_unix = absl::ToUnixSeconds(options_.clock->Now());
+  entry->detail = std::string(status.message());
+  if (log_ != nullptr) log_->Upsert(*entry).IgnoreError();
+}
+
+absl::StatusOr<NodeAgent::Step> NodeAgent::Deliver(const Release& release, TaskLogEntry* entry) {
+  absl::Status uploaded = Upload(release);
+  if (!uploaded.ok()) {
+    Finish(entry, IsTransient(uploaded) ? "failed" : "refused", uploaded);
+    if (IsTransient(uploaded)) return uploaded;
+    spdlog::error("result of task '{}' refused: {}", entry->task_id,
+                  std::string(uploaded.message()));
+    return Step::kTaskFailed;
+  }
+  Finish(entry, "uploaded", absl::OkStatus());
+  ++tasks_completed_;
+  std::string summary;
+  for (const auto& [k, v] : release.header.metrics()) absl::StrAppend(&summary, " ", k, "=", v);
+  spdlog::info("task '{}' done: n={}{}", entry->task_id, release.header.num_samples(), summary);
+  return Step::kRanTask;
 }
 
 void NodeAgent::ReportDecisions() {
@@ -163,19 +201,18 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
                      0,
                      ""};
   if (log_ != nullptr) log_->Upsert(entry).IgnoreError();
+  if (std::optional<Release> kept = FindKept(task.task_id())) {
+    spdlog::info("task '{}' ({}): sending the result kept from an earlier attempt", task.task_id(),
+                 entry.kind);
+    return Deliver(*kept, &entry);
+  }
   spdlog::info("task '{}' ({}) started", task.task_id(), entry.kind);
-  auto finish = [&](const std::string& state, const absl::Status& status) {
-    entry.state = state;
-    entry.finished_unix = absl::ToUnixSeconds(options_.clock->Now());
-    entry.detail = std::string(status.message());
-    if (log_ != nullptr) log_->Upsert(entry).IgnoreError();
-  };
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
     absl::StatusOr<protocol::TensorSet> downloaded = Retry(
         "download", [&] { return client_->DownloadWeights(task.task_id(), task.checkpoint_id()); });
     if (!downloaded.ok()) {
-      finish("failed", downloaded.status());
+      Finish(&entry, "failed", downloaded.status());
       return downloaded.status();
     }
     global = std::move(*downloaded);
@@ -184,7 +221,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   if (!outcome.ok()) {
     spdlog::error("task '{}' failed locally: {}", task.task_id(),
                   std::string(outcome.status().message()));
-    finish("failed", outcome.status());
+    Finish(&entry, "failed", outcome.status());
     // A task that cannot succeed here (bad spec, missing data: it would fail the same way on
     // every retry) is reported, so that the round does not wait for this site until its
     // deadline; other errors (a full disk, an interrupted run) are retried when the aggregator
@@ -199,20 +236,12 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     }
     return Step::kTaskFailed;
   }
-  absl::Status uploaded = Upload(*outcome);
-  if (!uploaded.ok()) {
-    finish(IsTransient(uploaded) ? "failed" : "refused", uploaded);
-    if (IsTransient(uploaded)) return uploaded;
-    spdlog::error("result of task '{}' refused: {}", task.task_id(),
-                  std::string(uploaded.message()));
-    return Step::kTaskFailed;
+  if (options_.keeper != nullptr) {
+    // Without it the result is only computed again: worth a warning, not the task.
+    absl::Status kept = options_.keeper->Keep(*outcome);
+    if (!kept.ok()) spdlog::warn("task '{}': {}", task.task_id(), std::string(kept.message()));
   }
-  finish("uploaded", absl::OkStatus());
-  ++tasks_completed_;
-  std::string summary;
-  for (const auto& [k, v] : outcome->header.metrics()) absl::StrAppend(&summary, " ", k, "=", v);
-  spdlog::info("task '{}' done: n={}{}", task.task_id(), outcome->header.num_samples(), summary);
-  return Step::kRanTask;
+  return Deliver(*outcome, &entry);
 }
 
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
@@ -226,11 +255,22 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
   if (action.has_task()) return RunTask(action.task());
   const absl::Duration wait = absl::Milliseconds(std::max<uint32_t>(50, action.wait().wait_ms()));
   spdlog::debug("waiting {}: {}", absl::FormatDuration(wait), action.wait().reason());
+  if (action.wait().idle() && options_.keeper != nullptr) {
+    // No running study includes the site: no kept result can be asked for again.
+    options_.keeper->DropAll().IgnoreError();
+  }
   options_.clock->SleepFor(wait);
   return action.wait().idle() ? Step::kIdle : Step::kWaited;
 }
 
 absl::Status NodeAgent::Run() {
+  if (options_.keeper != nullptr) {
+    absl::StatusOr<int> dropped =
+        options_.keeper->DropOlderThan(options_.clock->Now() - options_.keep_results_for);
+    if (dropped.ok() && *dropped > 0) {
+      spdlog::info("dropped {} kept result(s) the aggregator never asked for again", *dropped);
+    }
+  }
   SCV_RETURN_IF_ERROR(RegisterWithRetry());
   int idle_polls = 0;
   int failures = 0;

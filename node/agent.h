@@ -11,18 +11,27 @@
 //  - the aggregator refusing the node itself (UNAUTHENTICATED, PERMISSION_DENIED on register or
 //    pull) ends Run with that status: a steward must act (certificate, enrolment);
 //  - a task that fails locally or whose result is refused is logged and recorded; the agent
-//    backs off and carries on with the next pull.
+//    backs off and carries on with the next pull;
+//  - with a ResultKeeper (node/result_keeper.h), a released result is kept before it is first
+//    sent and until the aggregator answers it (accepted, duplicate, or refused for good): when
+//    the upload keeps failing, the node is killed or the aggregator restarts, the aggregator
+//    offers the task again and the agent sends the kept result instead of running the task
+//    again, marking the same ledger entry (it is the same release). Kept results of tasks never
+//    offered again are dropped after `keep_results_for`, and all of them once no running study
+//    includes the site.
 //
 // Thread safety: Run on one thread; Cancel may be called from any thread.
 #ifndef SCANCOV_NODE_AGENT_H_
 #define SCANCOV_NODE_AGENT_H_
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "core/env.h"
 #include "node/gate.h"
+#include "node/result_keeper.h"
 #include "node/task_log.h"
 #include "protocol/federation_client.h"
 
@@ -39,6 +48,10 @@ struct AgentOptions {
   absl::Duration max_backoff = absl::Seconds(30);
   int attempts_per_call = 6;  // transient retries of one call before giving up on it
   uint64_t jitter_seed = 1;
+  // Where released results wait for their acknowledgement; null: not kept (a result whose
+  // upload fails is computed again when the task is offered again).
+  ResultKeeper* keeper = nullptr;
+  absl::Duration keep_results_for = absl::Hours(24 * 7);
 };
 
 class NodeAgent {
@@ -60,11 +73,17 @@ class NodeAgent {
 
  private:
   absl::StatusOr<Step> RunTask(const v1::Task& task);
+  // Uploads a released result (run now or kept from before) and records the outcome.
+  absl::StatusOr<Step> Deliver(const Release& release, TaskLogEntry* entry);
+  // The kept result of a task, if any (a damaged one is dropped: the task runs again).
+  std::optional<Release> FindKept(const std::string& task_id);
+  void Finish(TaskLogEntry* entry, const std::string& state, const absl::Status& status);
   // Reports the decisions the aggregator has not heard of (pending requests, and the steward's
   // approvals and denials made with scancov-node approve/deny); failures are logged and retried
   // at the next step.
   void ReportDecisions();
-  // Sends what the gate released and records the answer in the ledger.
+  // Sends what the gate released and records the answer in the ledger; forgets a kept result
+  // once the aggregator has answered it for good.
   absl::Status Upload(const Release& release);
   // Calls `fn` until it succeeds, fails non-transiently, or attempts run out.
   template <typename Fn>

@@ -1,5 +1,6 @@
 #include "node/agent.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "aggregator/server/federation.h"
@@ -7,6 +8,7 @@
 #include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
 #include "node/gate.h"
+#include "node/result_keeper.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
 
@@ -28,6 +30,7 @@ class FakeRunner : public TaskPlugin {
   }
   explicit FakeRunner(float delta, uint64_t samples) : delta_(delta), samples_(samples) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
+    ++runs_;
     if (fail_) return failure_;
     if (throw_) {  // as nlohmann::json::value does for a field of another type
       const std::string name = nlohmann::json{{"name", 42}}.value("name", std::string());
@@ -48,6 +51,7 @@ class FakeRunner : public TaskPlugin {
     out.metrics["loss"] = 1.0 / (1 + task.round());
     return out;
   }
+  int runs_ = 0;
   bool fail_ = false;
   bool throw_ = false;
   absl::Status failure_ = absl::InternalError("disk full");
@@ -101,6 +105,38 @@ class FlakyClient : public protocol::FederationClient {
   int left_;
 };
 
+// Loses the first `drops` uploads before they reach the aggregator (a dropped connection), or
+// refuses every upload for good with `refuse_`.
+class DroppingClient : public protocol::FederationClient {
+ public:
+  DroppingClient(protocol::FederationClient* inner, int drops) : inner_(inner), drops_(drops) {}
+  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& r) override {
+    return inner_->Register(r);
+  }
+  absl::StatusOr<v1::PullTaskResponse> PullTask() override { return inner_->PullTask(); }
+  absl::StatusOr<TensorSet> DownloadWeights(const std::string& t, const std::string& c) override {
+    return inner_->DownloadWeights(t, c);
+  }
+  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& d) override {
+    return inner_->ReportDecision(d);
+  }
+  absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& h,
+                                                  const TensorSet* w) override {
+    ++uploads_;
+    if (refuse_) return absl::PermissionDeniedError("not this site's task");
+    if (drops_-- > 0) return absl::UnavailableError("connection reset");
+    ++delivered_;
+    return inner_->UploadResult(h, w);
+  }
+  int uploads_ = 0;
+  int delivered_ = 0;
+  bool refuse_ = false;
+
+ private:
+  protocol::FederationClient* inner_;
+  int drops_;
+};
+
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -151,6 +187,12 @@ class AgentTest : public ::testing::Test {
     o.destination = "in-process";
     o.exit_when_idle = true;
     return o;
+  }
+
+  std::string KeeperDir() {
+    const std::string dir = ::testing::TempDir() + "kept_" +
+                            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    return dir;
   }
 
   FakeClock clock_;
@@ -212,6 +254,104 @@ TEST_F(AgentTest, RetriesTransientFailuresAndLostUploadResponsesAreDuplicates) {
   ASSERT_TRUE(entries.ok());
   ASSERT_FALSE(entries->empty());
   EXPECT_EQ(entries->front().state, "duplicate");  // accepted the first time, response lost
+}
+
+// The upload of a trained result keeps failing (attempts run out): the aggregator offers the
+// task again, and the agent sends the result it kept instead of training again. The ledger
+// holds one release, marked sent once it finally went through.
+TEST_F(AgentTest, AKeptResultIsSentAgainInsteadOfRetraining) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
+  AgentOptions options = Options();
+  options.attempts_per_call = 3;
+  DroppingClient client(&inner, /*drops=*/4);
+  FakeRunner runner(1, 50);
+  ResultKeeper keeper(KeeperDir());
+  options.keeper = &keeper;
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), options);
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
+  auto lost = agent.RunOnce();  // the init task: run, kept, three uploads lost
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable) << lost.status();
+  EXPECT_EQ(runner.runs_, 1);
+  auto entries = ledger_->List();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  const std::string task_id = entries->front().task_id;
+  ASSERT_TRUE(keeper.Find(task_id)->has_value());
+  auto resent = agent.RunOnce();  // offered again: one more loss, then delivered
+  ASSERT_TRUE(resent.ok()) << resent.status();
+  EXPECT_EQ(*resent, NodeAgent::Step::kRanTask);
+  EXPECT_EQ(runner.runs_, 1);  // not trained again
+  EXPECT_EQ(client.uploads_, 5);
+  EXPECT_EQ(client.delivered_, 1);
+  entries = ledger_->List();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);  // the same release, not a second one
+  EXPECT_EQ(entries->front().state, "sent");
+  EXPECT_FALSE(keeper.Find(task_id)->has_value());  // acknowledged: forgotten
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(federation_->GetStudyStatus(kCoordinator, "study")->state(), v1::STUDY_STATE_DONE);
+  EXPECT_EQ(runner.runs_, agent.tasks_completed());  // every task ran exactly once
+  EXPECT_EQ(ledger_->List()->size(), static_cast<size_t>(runner.runs_));
+}
+
+// The node is killed after training, before its upload got through: the restarted node finds
+// the result it kept and sends it; nothing runs again.
+TEST_F(AgentTest, ARestartedNodeSendsTheResultItKept) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
+  AgentOptions options = Options();
+  options.attempts_per_call = 2;
+  std::string task_id;
+  {
+    DroppingClient down(&inner, /*drops=*/1000);
+    FakeRunner runner(1, 50);
+    ResultKeeper keeper(KeeperDir());
+    options.keeper = &keeper;
+    NodeAgent agent(&down, Gate(&runner, ledger_.get()), log_.get(), options);
+    ASSERT_TRUE(agent.RegisterWithRetry().ok());
+    EXPECT_FALSE(agent.RunOnce().ok());
+    EXPECT_EQ(runner.runs_, 1);
+    task_id = ledger_->List()->front().task_id;
+  }
+  FakeRunner runner(1, 50);
+  ResultKeeper keeper(KeeperDir());
+  options.keeper = &keeper;
+  NodeAgent agent(&inner, Gate(&runner, ledger_.get()), log_.get(), options);
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
+  auto step = agent.RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, NodeAgent::Step::kRanTask);
+  EXPECT_EQ(runner.runs_, 0);
+  auto entries = ledger_->List();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ(entries->front().task_id, task_id);
+  EXPECT_EQ(entries->front().state, "sent");
+  EXPECT_FALSE(keeper.Find(task_id)->has_value());
+}
+
+// A result refused for good is not kept: there is nothing to send again.
+TEST_F(AgentTest, ARefusedResultIsNotKept) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
+  DroppingClient client(&inner, 0);
+  client.refuse_ = true;
+  FakeRunner runner(1, 50);
+  ResultKeeper keeper(KeeperDir());
+  AgentOptions options = Options();
+  options.keeper = &keeper;
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), options);
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
+  auto step = agent.RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
+  EXPECT_EQ(client.uploads_, 1);  // not retried
+  auto entries = ledger_->List();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ(entries->front().state, "failed");
+  EXPECT_FALSE(keeper.Find(entries->front().task_id)->has_value());
 }
 
 TEST_F(AgentTest, UnenrolledSiteStopsWithTheRefusal) {

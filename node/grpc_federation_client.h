@@ -4,11 +4,22 @@
 // calls then fail Unauthenticated naming the serial and the reason, which the agent does not
 // retry.
 //
+// Transfers resume and are cut only when they stop moving:
+//  - an upload first asks UploadStatus how many chunks of this payload (task, hash, chunk size)
+//    the aggregator already holds and sends the rest (everything for an aggregator without
+//    UploadStatus); a result already accepted is answered `duplicate` without sending;
+//  - a checkpoint download cut half-way keeps its verified prefix in memory (the last
+//    checkpoint only) and the next download of the same checkpoint asks from the next chunk;
+//  - streams have no overall deadline: a ProgressWatchdog (protocol/progress_watchdog.h)
+//    cancels one when no message has moved for `idle_timeout` (DEADLINE_EXCEEDED, which the
+//    agent retries); unary calls keep `unary_timeout`.
+//
 // Thread safety: thread-safe.
 #ifndef SCANCOV_NODE_GRPC_FEDERATION_CLIENT_H_
 #define SCANCOV_NODE_GRPC_FEDERATION_CLIENT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -23,7 +34,9 @@ namespace scancov::node {
 
 struct GrpcClientOptions {
   absl::Duration unary_timeout = absl::Seconds(30);
-  absl::Duration stream_timeout = absl::Minutes(10);
+  // A stream is cut after this long without a message written or read (not a total deadline:
+  // a slow upload that moves is never cut).
+  absl::Duration idle_timeout = absl::Seconds(60);
   uint32_t chunk_bytes = 0;  // 0: protocol default
   // A CRL signed by the consortium CA (the site file's "crl"); empty: the aggregator's
   // certificate is not checked for revocation. Create fails on a CRL that is missing,
@@ -46,6 +59,8 @@ class GrpcFederationClient : public protocol::FederationClient {
   absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& decision) override;
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& header,
                                                   const protocol::TensorSet* weights) override;
+  absl::StatusOr<v1::UploadStatusResponse> UploadStatus(
+      const v1::UploadStatusRequest& request) override;
 
  private:
   GrpcFederationClient(std::unique_ptr<CheckedChannel> checked, GrpcClientOptions options);
@@ -53,12 +68,24 @@ class GrpcFederationClient : public protocol::FederationClient {
   absl::StatusOr<std::shared_ptr<v1::Federation::Stub>> Stub();
   // A failed call's status; a refusal of the aggregator by the CRL check replaces UNAVAILABLE.
   absl::Status Explain(absl::Status status) const;
+  // The chunk to resume an upload of `manifest` from (0 without UploadStatus); nullopt when
+  // the aggregator already accepted the task's result.
+  absl::StatusOr<std::optional<uint32_t>> ResumePoint(const std::string& task_id,
+                                                      const v1::WeightsManifest& manifest);
+
+  // The verified beginning of the last checkpoint download that was cut.
+  struct PartialDownload {
+    std::string checkpoint_id;
+    v1::WeightsManifest manifest;
+    std::string prefix;  // chunks [0, prefix.size() / chunk_bytes)
+  };
 
   const GrpcClientOptions options_;
   const std::unique_ptr<CheckedChannel> checked_;  // null without a CRL
   absl::Mutex mu_;
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<v1::Federation::Stub> stub_ ABSL_GUARDED_BY(mu_);
+  std::optional<PartialDownload> partial_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace scancov::node

@@ -27,6 +27,7 @@
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/import_pipeline.h"
 #include "node/node_commands.h"
+#include "node/result_keeper.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
 #include "node/tasks/registry.h"
@@ -55,6 +56,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   privacy::EgressLedger ledger(store->db());
   TaskLog log(*store);
+  ResultKeeper keeper(KeptResultsDir(config.store));  // results wait here for their answer
   GrpcClientOptions client_options;
   client_options.crl = config.crl;
   SCV_ASSIGN_OR_RETURN(
@@ -102,6 +104,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   options.destination = config.aggregator;
   options.exit_when_idle = exit_when_idle;
   options.jitter_seed = std::hash<std::string>()(config.site_id);
+  options.keeper = &keeper;
   NodeAgent agent(client.get(), &host.gate(), &log, options);
   g_agent = &agent;
   std::signal(SIGINT, StopAgent);

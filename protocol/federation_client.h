@@ -31,6 +31,14 @@ class FederationClient {
   // Uploads a result; `weights` is streamed in hashed chunks when present.
   virtual absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& header,
                                                           const TensorSet* weights) = 0;
+  // How much of an upload (task, payload hash, chunk size) the aggregator already holds, so an
+  // interrupted upload resumes instead of starting over. Unimplemented (this default) for an
+  // aggregator or client that cannot resume: the caller then sends everything.
+  virtual absl::StatusOr<v1::UploadStatusResponse> UploadStatus(
+      const v1::UploadStatusRequest& request) {
+    (void)request;
+    return absl::UnimplementedError("UploadStatus: resumable uploads not supported");
+  }
   // Reports the site's decision on a study (node/approvals.h).
   virtual absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& decision) = 0;
   // Tells the aggregator the node is alive and working on a task (protocol 2). Default:
