@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   std::string ca, cert, key, crl, port_file;
   std::string log_level = "info";
   double wait_seconds = 2;
+  std::string uploads;
+  uint64_t max_upload_mb = 4096;
+  double idle_timeout_s = 60;
+  int streams_per_site = 2;
   app.add_option("--listen", listen, "host:port to listen on (port 0: pick a free port)")
       ->capture_default_str();
   app.add_option("--db", db, "SQLite database with all aggregator state")->capture_default_str();
@@ -32,6 +36,17 @@ int main(int argc, char** argv) {
                  "refused on every call; the file is reloaded when it changes");
   app.add_option("--port-file", port_file, "write the bound port to this file once listening");
   app.add_option("--wait-seconds", wait_seconds, "how long idle nodes are told to wait")
+      ->capture_default_str();
+  app.add_option("--uploads", uploads,
+                 "folder for uploads in progress and not yet aggregated (default: <db>.uploads)");
+  app.add_option("--max-upload-mb", max_upload_mb, "largest weights upload accepted, in MiB")
+      ->capture_default_str();
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "seconds a weights transfer may go without progress before it is cut (one that "
+                 "moves is never cut)")
+      ->capture_default_str();
+  app.add_option("--streams-per-site", streams_per_site,
+                 "weights transfers one site may have open at once")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -55,9 +70,20 @@ int main(int argc, char** argv) {
   scancov::aggregator::FederationOptions options;
   options.studies = &scancov::aggregator::AllStudyLogics();
   options.wait = absl::Seconds(wait_seconds);
-  auto federation = std::make_unique<scancov::aggregator::Federation>(std::move(*store), options);
+  scancov::protocol::ManifestLimits limits;
+  limits.max_payload_bytes = max_upload_mb << 20;
+  if (uploads.empty()) uploads = db + ".uploads";
+  auto spool = scancov::aggregator::UploadSpool::Open(uploads, limits);
+  if (!spool.ok()) {
+    spdlog::critical("{}", std::string(spool.status().message()));
+    return 1;
+  }
+  auto federation = std::make_unique<scancov::aggregator::Federation>(std::move(*store), options,
+                                                                      std::move(*spool));
   scancov::aggregator::AggregatorServerOptions server_options;
   server_options.crl = crl;
+  server_options.idle_timeout = absl::Seconds(idle_timeout_s);
+  server_options.streams_per_site = streams_per_site;
   auto server = scancov::aggregator::AggregatorServer::Start(listen, {ca, cert, key},
                                                              std::move(federation), server_options);
   if (!server.ok()) {

@@ -34,14 +34,18 @@ absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> EncodedCheckpoint::Crea
   }
   if (total != weights.payload.size() || weights.manifest.total_bytes() != total) {
     return absl::DataLossError(absl::StrCat("checkpoint '", id, "': the manifest announces ",
-                                            weights.manifest.total_bytes(), " bytes, the store holds ",
-                                            weights.payload.size()));
+                                            weights.manifest.total_bytes(),
+                                            " bytes, the store holds ", weights.payload.size()));
   }
   if (Sha(weights.payload) != weights.manifest.sha256()) {
     return absl::DataLossError(absl::StrCat("checkpoint '", id, "': payload SHA-256 mismatch"));
   }
   return std::shared_ptr<const EncodedCheckpoint>(
       new EncodedCheckpoint(std::move(id), std::move(weights)));
+}
+
+absl::StatusOr<protocol::TensorSet> EncodedCheckpoint::Decode() const {
+  return protocol::TensorSetFromPayload(weights_.manifest, weights_.payload);
 }
 
 v1::WeightsManifest EncodedCheckpoint::Manifest(uint32_t chunk_bytes) const {
@@ -105,9 +109,8 @@ absl::Status StreamCheckpoint(const EncodedCheckpoint& checkpoint, uint32_t chun
   *message.mutable_manifest() = checkpoint.Manifest(chunk_bytes);
   const uint32_t chunks = message.manifest().num_chunks();
   if (start_chunk > chunks) {
-    return absl::OutOfRangeError(absl::StrCat("start_chunk ", start_chunk, " is past the ",
-                                              chunks, " chunks of checkpoint '", checkpoint.id(),
-                                              "'"));
+    return absl::OutOfRangeError(absl::StrCat("start_chunk ", start_chunk, " is past the ", chunks,
+                                              " chunks of checkpoint '", checkpoint.id(), "'"));
   }
   if (!write(message)) return absl::CancelledError("the peer is gone");
   for (uint32_t i = start_chunk; i < chunks; ++i) {

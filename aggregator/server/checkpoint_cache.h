@@ -19,15 +19,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "aggregator/server/store.h"
 #include "protocol/scancov.pb.h"
+#include "protocol/tensor_set.h"
 
 namespace scancov::aggregator {
-
-// A stored checkpoint as it goes on the wire: its manifest (no chunk fields) and payload.
-struct StoredWeights {
-  v1::WeightsManifest manifest;
-  std::string payload;
-};
 
 class EncodedCheckpoint {
  public:
@@ -38,6 +34,8 @@ class EncodedCheckpoint {
   const std::string& id() const { return id_; }
   const std::string& payload() const { return weights_.payload; }
   uint64_t bytes() const { return weights_.payload.size(); }
+  // The weights as a TensorSet (a copy: for small models and in-process clients).
+  absl::StatusOr<protocol::TensorSet> Decode() const;
   // The manifest for chunks of `chunk_bytes` (0: the default; clamped like WeightsEncoder).
   v1::WeightsManifest Manifest(uint32_t chunk_bytes) const;
   // Chunk `index` of that size, with its SHA-256 (computed once per size, then reused).

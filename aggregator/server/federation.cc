@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -30,8 +31,21 @@ std::string Ago(int64_t now, int64_t then) {
 
 }  // namespace
 
-Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options)
-    : options_(std::move(options)), store_(std::move(store)) {}
+Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options,
+                       std::unique_ptr<UploadSpool> spool)
+    : options_(std::move(options)), store_(std::move(store)), spool_(std::move(spool)) {
+  // Uploads of rounds aggregated before a crash that came between the commit and the deletion.
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<std::vector<std::string>> orphans = store_->PruneResultWeights("", std::nullopt);
+  if (!orphans.ok()) {
+    spdlog::error("cannot sweep aggregated uploads: {}", std::string(orphans.status().message()));
+    return;
+  }
+  for (const std::string& path : *orphans) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
+}
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
 
@@ -271,7 +285,13 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     if (t.state != kTaskDone) continue;
     SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> r,
                          store_->GetResult(t.task_id, /*with_weights=*/strategy == nullptr));
-    if (r) results.push_back(std::move(*r));
+    if (!r) continue;
+    if (strategy == nullptr && !r->weights_path.empty()) {  // small: read whole from the spool
+      SCV_ASSIGN_OR_RETURN(r->weights,
+                           LoadSpooled({r->weights_path, r->weights_manifest, r->weights_sha256,
+                                        r->weights_manifest.total_bytes()}));
+    }
+    results.push_back(std::move(*r));
   }
   std::optional<protocol::TensorSet> input;
   const std::string input_id = tasks.empty() ? "" : tasks.front().checkpoint_id;
@@ -316,7 +336,8 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   SCV_RETURN_IF_ERROR(store_->UpsertRound(round));
   // Aggregated: the sites' weights of this round are no longer needed (their metadata stay,
   // for the report, the audit and duplicate uploads).
-  SCV_RETURN_IF_ERROR(store_->PruneResultWeights(study.study_id, round.round));
+  SCV_RETURN_IF_ERROR(store_->PruneResultWeights(study.study_id, round.round).status());
+  for (const TaskRecord& t : tasks) pruned_tasks_.push_back(t.task_id);
   aggregations_.erase(study.study_id);
   std::vector<std::string> combined;
   for (const ResultRecord& r : results) combined.push_back(r.task_id);
@@ -336,8 +357,8 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
 }
 
 void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy& strategy,
-                            const TaskRecord& task, uint64_t num_samples,
-                            const protocol::TensorSet& weights, const protocol::TensorSet& layout) {
+                            const TaskRecord& task, const ResultRecord& result,
+                            const EncodedCheckpoint& input) {
   Aggregation& agg = aggregations_[study.study_id];
   if (agg.accumulator == nullptr || agg.round != task.round) {
     // Start a running aggregate only with the round's first result; otherwise (after a restart)
@@ -346,13 +367,15 @@ void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy&
     const bool first = tasks.ok() && std::none_of(tasks->begin(), tasks->end(), [&](auto& t) {
                          return t.state == kTaskDone && t.task_id != task.task_id;
                        });
-    if (!first) {
+    absl::StatusOr<protocol::TensorSet> layout =
+        first ? input.Decode() : absl::StatusOr<protocol::TensorSet>(absl::CancelledError(""));
+    if (!layout.ok()) {
       aggregations_.erase(study.study_id);
       return;
     }
-    agg = Aggregation{task.round, strategy.Begin(layout), {}};
+    agg = Aggregation{task.round, strategy.Begin(*layout), {}};
   }
-  const absl::Status folded = agg.accumulator->Add({task.site_id, num_samples, &weights});
+  const absl::Status folded = FoldStored(*agg.accumulator, result);
   if (!folded.ok()) {
     spdlog::warn("study '{}': update of task '{}' not folded now ({}); the round's close will",
                  study.study_id, task.task_id, std::string(folded.message()));
@@ -381,13 +404,7 @@ absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
       return a->received_unix < b->received_unix;
     });
     accumulator = strategy.Begin(input);
-    for (const ResultRecord* r : ordered) {
-      SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> full, store_->GetResult(r->task_id));
-      if (!full || !full->weights) {
-        return absl::DataLossError(absl::StrCat("the weights of task '", r->task_id, "' are gone"));
-      }
-      SCV_RETURN_IF_ERROR(accumulator->Add({full->site_id, full->num_samples, &*full->weights}));
-    }
+    for (const ResultRecord* r : ordered) SCV_RETURN_IF_ERROR(FoldStored(*accumulator, *r));
   }
   StrategyState state;
   if (round > 1) {
@@ -425,7 +442,12 @@ absl::Status Federation::TickLocked() {
     if (rounds.empty() || rounds.back().deadline_unix == 0 || now < rounds.back().deadline_unix) {
       continue;
     }
-    SCV_RETURN_IF_ERROR(store_->InTransaction([&] { return MaybeCloseRound(study, true); }));
+    const absl::Status closed = store_->InTransaction([&] { return MaybeCloseRound(study, true); });
+    if (!closed.ok()) {
+      pruned_tasks_.clear();
+      return closed;
+    }
+    FlushPrunedFiles();
   }
   return absl::OkStatus();
 }

@@ -49,9 +49,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "aggregator/server/checkpoint_cache.h"
 #include "aggregator/server/store.h"
 #include "aggregator/server/strategy.h"
 #include "aggregator/server/study_logic.h"
+#include "aggregator/server/upload_spool.h"
 #include "core/env.h"
 #include "protocol/scancov.pb.h"
 #include "protocol/tensor_set.h"
@@ -96,9 +98,21 @@ struct FederationOptions {
 // Times a round's deadline moves because a site holding a task is alive and working on it.
 inline constexpr int kMaxDeadlineExtensions = 3;
 
+// What an upload may carry, decided from its header before any weights are read.
+struct UploadPlan {
+  // Set: answer this at once (the same result again) without reading the rest.
+  std::optional<v1::UploadResponse> answer;
+  // Set: the weights must have exactly this layout (the round's model), checked on the manifest.
+  std::optional<v1::WeightsManifest> expected_layout;
+};
+
 class Federation {
  public:
-  Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options);
+  // `spool` (may be null: weights are then kept in the database, as for in-memory tests) holds
+  // uploads as files; results of closed rounds left there by a crash are swept at start.
+  Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options,
+             std::unique_ptr<UploadSpool> spool = nullptr);
+  UploadSpool* spool() { return spool_.get(); }
 
   // --- node-facing (role site) ---
   absl::StatusOr<v1::RegisterResponse> Register(const Caller& caller,
@@ -111,10 +125,24 @@ class Federation {
   // The checkpoint a task of the caller refers to (`checkpoint_id` must match the task's).
   absl::StatusOr<protocol::TensorSet> TaskWeights(const Caller& caller, const std::string& task_id,
                                                   const std::string& checkpoint_id);
+  // The checkpoint a task of the caller refers to, encoded once and shared by all downloads.
+  absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> TaskCheckpoint(
+      const Caller& caller, const std::string& task_id, const std::string& checkpoint_id);
+  // Whether the caller may upload a result of header.task_id() and what its weights must look
+  // like: identity, enrolment, the task being the caller's and still open. Nothing of the
+  // upload's weights is read before this answers.
+  absl::StatusOr<UploadPlan> AuthorizeUpload(const Caller& caller, const v1::UploadHeader& header);
+  // How much of an upload the spool holds (resumable uploads), or that it is already accepted.
+  absl::StatusOr<v1::UploadStatusResponse> UploadStatus(const Caller& caller,
+                                                        const v1::UploadStatusRequest& request);
   // Accepts a result once; the same result again is answered duplicate=true.
   absl::StatusOr<v1::UploadResponse> SubmitResult(const Caller& caller,
                                                   const v1::UploadHeader& header,
                                                   std::optional<protocol::TensorSet> weights);
+  // The same, for weights a gRPC upload spooled (verified, finite) before calling.
+  absl::StatusOr<v1::UploadResponse> SubmitSpooled(const Caller& caller,
+                                                   const v1::UploadHeader& header,
+                                                   std::optional<SpooledWeights> weights);
   // Records the site's decision on a study (node/approvals.h). Pending or denied: no task of the
   // study is offered to the site; denied: its open tasks fail with the steward's reason.
   absl::StatusOr<v1::DecisionAck> ReportDecision(const Caller& caller,
@@ -170,16 +198,29 @@ class Federation {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<v1::StudyStatus> BuildStatus(const StudyRecord& study)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct ReceivedWeights {
+    std::optional<protocol::TensorSet> in_memory;
+    std::optional<SpooledWeights> spooled;
+  };
+  absl::StatusOr<v1::UploadResponse> Submit(const Caller& caller, const v1::UploadHeader& header,
+                                            ReceivedWeights received);
   absl::StatusOr<v1::UploadResponse> SubmitLocked(const Caller& caller,
                                                   const v1::UploadHeader& header,
-                                                  std::optional<protocol::TensorSet>& weights)
+                                                  ReceivedWeights& received)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> CachedCheckpoint(
+      const std::string& checkpoint_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Folds a stored result (spooled file, a tensor at a time, or database row) in.
+  absl::Status FoldStored(RoundAccumulator& accumulator, const ResultRecord& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes the spooled uploads of rounds aggregated by a committed transaction.
+  void FlushPrunedFiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Folds an accepted update of a streamed round (StudyLogic::RoundStrategy) into the study's
   // running aggregate. An update that cannot be folded now (the aggregate was lost to a restart
   // or an error) is folded when the round closes, from the store.
   void FoldUpdate(const StudyRecord& study, const AggregationStrategy& strategy,
-                  const TaskRecord& task, uint64_t num_samples, const protocol::TensorSet& weights,
-                  const protocol::TensorSet& layout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                  const TaskRecord& task, const ResultRecord& result,
+                  const EncodedCheckpoint& input) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The new model of a streamed round: the running aggregate when it holds exactly the round's
   // accepted updates, else rebuilt from the store one update at a time; the strategy's state is
   // read from and written to the store (checkpoint "<study>/s<round>").
@@ -223,6 +264,11 @@ class Federation {
     std::set<std::string> folded;  // task ids
   };
   std::map<std::string, Aggregation> aggregations_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<UploadSpool> spool_;
+  CheckpointCache checkpoints_;
+  // Tasks of rounds aggregated in the current transaction: their uploads are deleted after it
+  // commits.
+  std::vector<std::string> pruned_tasks_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace scancov::aggregator

@@ -3,7 +3,9 @@
 #ifndef SCANCOV_AGGREGATOR_SERVER_FEDERATION_FIXTURE_H_
 #define SCANCOV_AGGREGATOR_SERVER_FEDERATION_FIXTURE_H_
 
+#include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "aggregator/server/federation.h"
@@ -58,13 +60,22 @@ class FederationTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(":memory:"); }
 
+  // A federation on `db` with its uploads spooled under a folder of the test's own (kept across
+  // Start calls of one test, as an aggregator's state directory is across restarts).
   void Start(const std::string& db) {
     auto store = AggregatorStore::Open(db);
     ASSERT_TRUE(store.ok()) << store.status();
     FederationOptions options;
     options.studies = &AllStudyLogics();
     options.clock = &clock_;
-    federation_ = std::make_unique<Federation>(std::move(*store), options);
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string dir = ::testing::TempDir() + "/spool_" + test->test_suite_name() + "_" +
+                            test->name() + (db == ":memory:" ? "_mem" : "");
+    if (spool_dirs_.insert(dir).second) std::filesystem::remove_all(dir);  // fresh per test
+    federation_.reset();  // one process at a time holds the spool
+    auto spool = UploadSpool::Open(dir, protocol::ManifestLimits());
+    ASSERT_TRUE(spool.ok()) << spool.status();
+    federation_ = std::make_unique<Federation>(std::move(*store), options, std::move(*spool));
   }
 
   void Enroll() {
@@ -123,6 +134,7 @@ class FederationTest : public ::testing::Test {
 
   FakeClock clock_;
   std::unique_ptr<Federation> federation_;
+  std::set<std::string> spool_dirs_;
 };
 
 }  // namespace testing_fixture

@@ -163,9 +163,8 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTaskLocked(const Caller& ca
   return response;
 }
 
-absl::StatusOr<protocol::TensorSet> Federation::TaskWeights(const Caller& caller,
-                                                            const std::string& task_id,
-                                                            const std::string& checkpoint_id) {
+absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> Federation::TaskCheckpoint(
+    const Caller& caller, const std::string& task_id, const std::string& checkpoint_id) {
   absl::MutexLock lock(&mu_);
   SCV_RETURN_IF_ERROR(RequireSite(caller));
   SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
@@ -181,136 +180,15 @@ absl::StatusOr<protocol::TensorSet> Federation::TaskWeights(const Caller& caller
                                                    "'"));
   }
   Audit(caller, "checkpoint_sent", task->study_id, caller.id, {task_id}, task->checkpoint_id);
-  return store_->GetCheckpoint(task->checkpoint_id);
+  return CachedCheckpoint(task->checkpoint_id);
 }
 
-absl::Status Federation::CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
-                                          const v1::UploadHeader& header) {
-  // A site weighs in with its sample count (FedAvg): a claim is capped by the study, and a site's
-  // count may not grow after its first round (its data do not change within a study).
-  const uint64_t cap = study.spec.max_samples_per_site() > 0
-                           ? study.spec.max_samples_per_site()
-                           : options_.default_max_samples_per_site;
-  if (header.num_samples() > cap) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "task '", task.task_id, "': site '", task.site_id, "' claims ", header.num_samples(),
-        " samples; this study accepts at most ", cap, " per site (max_samples_per_site)"));
-  }
-  SCV_ASSIGN_OR_RETURN(std::optional<uint64_t> first,
-                       store_->FirstTrainingSamples(study.study_id, task.site_id));
-  if (first && header.num_samples() > *first) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "task '", task.task_id, "': site '", task.site_id, "' claims ", header.num_samples(),
-        " samples, more than the ", *first, " of its first round in this study"));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(
-    const Caller& caller, const v1::UploadHeader& header,
-    std::optional<protocol::TensorSet>& weights) {
-  const std::string& task_id = header.task_id();
-  SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
-  if (!task) return absl::NotFoundError(absl::StrCat("task '", task_id, "' does not exist"));
-  if (task->site_id != caller.id) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("task '", task_id, "' was not given to site '", caller.id, "'"));
-  }
-  const std::string digest = weights ? protocol::WeightsDigestHex(*weights) : "";
-  SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing, store_->GetResult(task_id));
-  v1::UploadResponse response;
-  if (existing) {
-    if (existing->weights_sha256 == digest && existing->num_samples == header.num_samples()) {
-      response.set_accepted(true);
-      response.set_duplicate(true);
-      response.set_message("already accepted");
-      return response;
-    }
-    return absl::AlreadyExistsError(
-        absl::StrCat("task '", task_id, "' already has a different result"));
-  }
-  if (task->state != kTaskIssued) {
-    return absl::FailedPreconditionError(absl::StrCat("task '", task_id, "' is ", task->state,
-                                                      "; its round no longer takes results"));
-  }
-  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
-  if (!header.failure().empty()) {  // the site could not do it: no result, the reason kept
-    // Only a code of the fixed vocabulary and numbers (protocol/failure_code.h); free text
-    // from a site (an old or hostile node) is not stored or shown.
-    const std::string why = protocol::IsFailureReport(header.failure())
-                                ? header.failure()
-                                : std::string("unrecognized_failure");
-    task->state = kTaskFailed;
-    task->done_unix = NowUnix();
-    SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
-    Audit(caller, "failure_received", study->study_id, caller.id, {task_id}, why);
-    study->message = absl::StrCat(caller.id, ": ", why);
-    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
-    if (task->round == study->current_round) {
-      SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
-    }
-    response.set_accepted(true);
-    response.set_message("failure recorded");
-    return response;
-  }
-  std::optional<protocol::TensorSet> input;
-  if (!task->checkpoint_id.empty()) {
-    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(task->checkpoint_id));
-    input = std::move(w);
-  }
-  if (task->kind == v1::TASK_KIND_TRAIN)
-    SCV_RETURN_IF_ERROR(CheckSampleCount(*study, *task, header));
-  SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
-  SCV_RETURN_IF_ERROR(Annotate(logic->ValidateResult(*task, header, weights ? &*weights : nullptr,
-                                                     input ? &*input : nullptr),
-                               absl::StrCat("task '", task_id, "'")));
-  ResultRecord result;
-  result.task_id = task_id;
-  result.site_id = caller.id;
-  result.num_samples = header.num_samples();
-  result.metrics = Metrics(header.metrics().begin(), header.metrics().end());
-  result.result_json = header.result_json();
-  result.weights = std::move(weights);
-  result.weights_sha256 = digest;
-  result.received_unix = NowUnix();
-  SCV_RETURN_IF_ERROR(store_->InsertResult(result));
-  task->state = kTaskDone;
-  task->done_unix = result.received_unix;
-  SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
-  const AggregationStrategy* strategy = logic->RoundStrategy(task->round);
-  if (strategy != nullptr && result.weights && input && task->round == study->current_round) {
-    FoldUpdate(*study, *strategy, *task, result.num_samples, *result.weights, *input);
-  }
-  Audit(caller, "result_accepted", task->study_id, caller.id, {task_id},
-        absl::StrCat(result.num_samples, " samples",
-                     digest.empty() ? "" : absl::StrCat(", weights sha256 ", digest)));
-  if (task->round == study->current_round) {
-    SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
-  }
-  response.set_accepted(true);
-  response.set_message("accepted");
-  return response;
-}
-
-absl::StatusOr<v1::UploadResponse> Federation::SubmitResult(
-    const Caller& caller, const v1::UploadHeader& header,
-    std::optional<protocol::TensorSet> weights) {
-  absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireSite(caller));
-  absl::StatusOr<v1::UploadResponse> response;
-  absl::Status tx = store_->InTransaction([&]() -> absl::Status {
-    response = SubmitLocked(caller, header, weights);
-    return response.status();
-  });
-  if (!tx.ok()) {
-    spdlog::warn("refused upload from site '{}': {}", caller.id, std::string(tx.message()));
-    Audit(caller, "result_refused", "", caller.id, {header.task_id()}, std::string(tx.message()));
-    return tx;
-  }
-  if (!response->duplicate()) {
-    spdlog::info("accepted result of task '{}' from site '{}'", header.task_id(), caller.id);
-  }
-  return response;
+absl::StatusOr<protocol::TensorSet> Federation::TaskWeights(const Caller& caller,
+                                                            const std::string& task_id,
+                                                            const std::string& checkpoint_id) {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> checkpoint,
+                       TaskCheckpoint(caller, task_id, checkpoint_id));
+  return checkpoint->Decode();
 }
 
 absl::StatusOr<v1::HeartbeatResponse> Federation::Heartbeat(const Caller& caller,

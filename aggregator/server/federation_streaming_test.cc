@@ -30,12 +30,15 @@ TEST_F(FederationTest, AnAggregatedRoundKeepsItsResultsButNotTheSitesWeights) {
   ASSERT_TRUE(reader.ok()) << reader.status();
   auto open_round = (*reader)->GetResult("s1/r1/kb");
   ASSERT_TRUE(open_round.ok() && open_round->has_value());
-  EXPECT_TRUE((*open_round)->weights.has_value()) << "kept until the round is aggregated";
+  EXPECT_FALSE((*open_round)->weights_path.empty()) << "kept until the round is aggregated";
+  EXPECT_GT(federation_->spool()->bytes_on_disk(), 0u);
   Step("hegp", 4, 600);  // closes round 1
+  EXPECT_EQ(federation_->spool()->bytes_on_disk(), 0u) << "every aggregated upload deleted";
   for (const char* task : {"s1/r1/kb", "s1/r1/igr", "s1/r1/hegp"}) {
     auto r = (*reader)->GetResult(task);
     ASSERT_TRUE(r.ok() && r->has_value()) << task;
     EXPECT_FALSE((*r)->weights.has_value()) << task;
+    EXPECT_TRUE((*r)->weights_path.empty()) << task;
     EXPECT_FALSE((*r)->weights_sha256.empty()) << task;  // what a duplicate upload is checked by
     EXPECT_GT((*r)->num_samples, 0u) << task;
   }

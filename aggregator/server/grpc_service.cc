@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
+#include "core/sha256.h"
 #include "core/status_macros.h"
+#include "protocol/progress_watchdog.h"
 #include "protocol/weights_codec.h"
 #include "sites/pki/identity.h"
 #include "sites/pki/revocation_checker.h"
@@ -41,24 +43,6 @@ grpc::Status StreamWeights(const protocol::TensorSet& set, uint32_t chunk_bytes,
     if (!writer->Write(message)) return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
   }
   return grpc::Status::OK;
-}
-
-// Reads the rest of an upload stream (manifest + chunks) into a verified TensorSet.
-absl::StatusOr<protocol::TensorSet> ReadUploadedWeights(
-    grpc::ServerReader<v1::UploadMessage>* reader) {
-  protocol::WeightsAssembler assembler;
-  v1::UploadMessage message;
-  if (!reader->Read(&message) || !message.has_manifest()) {
-    return absl::InvalidArgumentError("upload: expected a weights manifest after the header");
-  }
-  SCV_RETURN_IF_ERROR(assembler.Begin(message.manifest()));
-  while (reader->Read(&message)) {
-    if (!message.has_chunk()) {
-      return absl::InvalidArgumentError("upload: unexpected message inside the weights stream");
-    }
-    SCV_RETURN_IF_ERROR(assembler.Add(message.chunk()));
-  }
-  return assembler.Finish();
 }
 
 }  // namespace
@@ -119,33 +103,94 @@ grpc::Status FederationService::DownloadWeights(grpc::ServerContext* context,
                                                 const v1::DownloadWeightsRequest* request,
                                                 grpc::ServerWriter<v1::WeightsMessage>* writer) {
   SCV_CALLER_OR_RETURN(caller, context);
-  absl::StatusOr<protocol::TensorSet> set =
-      federation_->TaskWeights(caller, request->task_id(), request->checkpoint_id());
-  if (!set.ok()) return ToGrpcStatus(set.status());
-  return StreamWeights(*set, request->chunk_bytes(), writer);
+  absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> checkpoint =
+      federation_->TaskCheckpoint(caller, request->task_id(), request->checkpoint_id());
+  if (!checkpoint.ok()) return ToGrpcStatus(checkpoint.status());
+  absl::StatusOr<StreamLimiter::Ticket> ticket = limiter_->Acquire(caller.id);
+  if (!ticket.ok()) return ToGrpcStatus(ticket.status());
+  // Shared by every site's download: the aggregator holds the round's model once.
+  return ToGrpcStatus(
+      StreamCheckpoint(**checkpoint, request->chunk_bytes(), request->start_chunk(),
+                       [&](const v1::WeightsMessage& m) { return writer->Write(m); }));
+}
+
+grpc::Status FederationService::UploadStatus(grpc::ServerContext* context,
+                                             const v1::UploadStatusRequest* request,
+                                             v1::UploadStatusResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->UploadStatus(caller, *request), response);
 }
 
 grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
                                              grpc::ServerReader<v1::UploadMessage>* reader,
                                              v1::UploadResponse* response) {
   SCV_CALLER_OR_RETURN(caller, context);
-  v1::UploadMessage first;
-  if (!reader->Read(&first) || !first.has_header()) {
+  v1::UploadMessage message;
+  if (!reader->Read(&message) || !message.has_header()) {
     return ToGrpcStatus(absl::InvalidArgumentError("upload: the first message must be a header"));
   }
-  const v1::UploadHeader header = first.header();
-  std::optional<protocol::TensorSet> weights;
-  if (header.has_weights()) {
-    absl::StatusOr<protocol::TensorSet> set = ReadUploadedWeights(reader);
-    if (!set.ok()) {
-      const absl::Status refused =
-          Annotate(set.status(), absl::StrCat("task '", header.task_id(), "'"));
-      federation_->RecordRefusal(caller, "upload", refused);
-      return ToGrpcStatus(refused);
-    }
-    weights = std::move(*set);
+  const v1::UploadHeader header = message.header();
+  // Authorised from the header alone (identity, enrolment, the caller's open task): nothing of
+  // the weights is read before. AuthorizeUpload audits its refusals.
+  absl::StatusOr<UploadPlan> plan = federation_->AuthorizeUpload(caller, header);
+  if (!plan.ok()) return ToGrpcStatus(plan.status());
+  if (plan->answer) {  // the same result again: answered without reading it
+    *response = *plan->answer;
+    return grpc::Status::OK;
   }
-  return Reply(federation_->SubmitResult(caller, header, std::move(weights)), response);
+  if (!header.has_weights()) {
+    return Reply(federation_->SubmitSpooled(caller, header, std::nullopt), response);
+  }
+  auto refuse = [&](const absl::Status& why) {
+    const absl::Status refused = Annotate(why, absl::StrCat("task '", header.task_id(), "'"));
+    federation_->RecordRefusal(caller, "upload", refused);
+    return ToGrpcStatus(refused);
+  };
+  UploadSpool* spool = federation_->spool();
+  if (spool == nullptr) return refuse(absl::FailedPreconditionError("no upload spool"));
+  absl::StatusOr<StreamLimiter::Ticket> ticket = limiter_->Acquire(caller.id);
+  if (!ticket.ok()) return ToGrpcStatus(ticket.status());
+  // A stream that stops moving is cut; one that moves, however slowly, is not.
+  protocol::ProgressWatchdog watchdog(idle_timeout_, [context] { context->TryCancel(); });
+  if (!reader->Read(&message) || !message.has_manifest()) {
+    return refuse(
+        absl::InvalidArgumentError("upload: expected a weights manifest after the header"));
+  }
+  watchdog.Progress();
+  const uint32_t chunks = message.manifest().num_chunks();
+  const std::string sha = ToHex(message.manifest().sha256());
+  if (!header.weights_sha256().empty() && header.weights_sha256() != sha) {
+    return refuse(absl::InvalidArgumentError(absl::StrCat(
+        "upload: the header announces weights ", header.weights_sha256(), ", the manifest ", sha)));
+  }
+  absl::StatusOr<std::unique_ptr<UploadSession>> session =
+      spool->Begin({caller.id, header.task_id(), sha}, message.manifest(),
+                   plan->expected_layout ? &*plan->expected_layout : nullptr);
+  if (!session.ok()) return refuse(session.status());
+  while (reader->Read(&message)) {
+    watchdog.Progress();
+    if (!message.has_chunk()) {
+      return refuse(
+          absl::InvalidArgumentError("upload: unexpected message inside the weights stream"));
+    }
+    const absl::Status added = (*session)->Add(message.chunk());
+    if (!added.ok()) return refuse(added);
+  }
+  if (watchdog.fired()) {
+    return ToGrpcStatus(absl::DeadlineExceededError(absl::StrCat(
+        "upload of task '", header.task_id(), "': no progress for ",
+        absl::FormatDuration(idle_timeout_), "; resume from chunk ", (*session)->next_chunk())));
+  }
+  if ((*session)->next_chunk() < chunks) {
+    // Cut short (a dropped link): what arrived is kept, the node resumes from here.
+    return ToGrpcStatus(absl::UnavailableError(
+        absl::StrCat("upload of task '", header.task_id(), "' ended after ",
+                     (*session)->next_chunk(), " of ", chunks, " chunks; resume from there")));
+  }
+  absl::StatusOr<SpooledWeights> spooled = (*session)->Finish();
+  if (!spooled.ok()) return refuse(spooled.status());
+  session->reset();
+  return Reply(federation_->SubmitSpooled(caller, header, std::move(*spooled)), response);
 }
 
 grpc::Status FederationService::ReportDecision(grpc::ServerContext* context,
@@ -240,8 +285,9 @@ absl::StatusOr<std::unique_ptr<AggregatorServer>> AggregatorServer::Start(
   server->revocation_ = std::move(revocation_checker);
   sites::RevocationChecker* revocation = server->revocation_.get();
   server->federation_ = std::move(federation);
-  server->federation_service_ =
-      std::make_unique<FederationService>(server->federation_.get(), revocation);
+  server->limiter_ = std::make_unique<StreamLimiter>(options.streams_per_site);
+  server->federation_service_ = std::make_unique<FederationService>(
+      server->federation_.get(), revocation, server->limiter_.get(), options.idle_timeout);
   server->coordinator_service_ =
       std::make_unique<CoordinatorService>(server->federation_.get(), revocation);
   grpc::ServerBuilder builder;

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "aggregator/server/federation.h"
+#include "aggregator/server/stream_limiter.h"
 #include "protocol/grpc_util.h"
 #include "protocol/scancov.grpc.pb.h"
 
@@ -34,9 +35,14 @@ absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context,
 
 class FederationService final : public v1::Federation::Service {
  public:
-  // `revocation` (may be null: no CRL) must outlive the service.
-  explicit FederationService(Federation* federation, sites::RevocationChecker* revocation = nullptr)
-      : federation_(federation), revocation_(revocation) {}
+  // `revocation` (may be null: no CRL) and `limiter` must outlive the service. A transfer with
+  // no message for `idle_timeout` is cut (one that moves, however slowly, is not).
+  FederationService(Federation* federation, sites::RevocationChecker* revocation,
+                    StreamLimiter* limiter, absl::Duration idle_timeout)
+      : federation_(federation),
+        revocation_(revocation),
+        limiter_(limiter),
+        idle_timeout_(idle_timeout) {}
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
@@ -52,10 +58,14 @@ class FederationService final : public v1::Federation::Service {
                             v1::UploadResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                          v1::HeartbeatResponse* response) override;
+  grpc::Status UploadStatus(grpc::ServerContext* context, const v1::UploadStatusRequest* request,
+                            v1::UploadStatusResponse* response) override;
 
  private:
   Federation* federation_;
   sites::RevocationChecker* revocation_;
+  StreamLimiter* limiter_;
+  const absl::Duration idle_timeout_;
 };
 
 class CoordinatorService final : public v1::Coordinator::Service {
@@ -100,6 +110,10 @@ struct AggregatorServerOptions {
   std::string crl;
   // Receives the CRL's reports (expired, an unusable replacement); default: spdlog warning.
   std::function<void(const absl::Status&)> on_crl_warning;
+  // Weights streams (uploads and downloads) one site may have open at once.
+  int streams_per_site = 2;
+  // A weights stream with no message for this long is cut (the node resumes it).
+  absl::Duration idle_timeout = absl::Seconds(60);
 };
 
 // The aggregator process's server: both services over mutual TLS, plus a timer that closes
@@ -122,6 +136,7 @@ class AggregatorServer {
   AggregatorServer();
   std::unique_ptr<sites::RevocationChecker> revocation_;  // null without a CRL
   std::unique_ptr<Federation> federation_;
+  std::unique_ptr<StreamLimiter> limiter_;
   std::unique_ptr<FederationService> federation_service_;
   std::unique_ptr<CoordinatorService> coordinator_service_;
   std::unique_ptr<grpc::Server> server_;

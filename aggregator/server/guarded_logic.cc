@@ -29,6 +29,10 @@ class GuardedStudyLogic : public StudyLogic {
   const AggregationStrategy* RoundStrategy(uint32_t round) const override {
     return inner_->RoundStrategy(round);
   }
+  absl::Status ValidateStreamedResult(const TaskRecord& task,
+                                      const v1::UploadHeader& header) const override {
+    return inner_->ValidateStreamedResult(task, header);
+  }
 
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,

@@ -385,7 +385,10 @@ absl::StatusOr<std::optional<ResultRecord>> AggregatorStore::GetResult(const std
     r.result_json = row.Text();
     r.weights_sha256 = row.Text();
     r.received_unix = row.Int64();
-    if (!row.NextIsNull()) r.weights_path = row.Text(); else row.Skip();
+    if (!row.NextIsNull())
+      r.weights_path = row.Text();
+    else
+      row.Skip();
     const std::string where = absl::StrCat("result of task '", task_id, "'");
     if (!r.weights_path.empty()) {
       if (!r.weights_manifest.ParseFromString(row.Blob())) {
@@ -474,6 +477,25 @@ absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
     sqlite::Row row(q);
     const std::string manifest = row.Blob();
     return ReadWeights(manifest, row.Blob(), absl::StrCat("checkpoint '", checkpoint_id, "'"));
+  });
+}
+
+absl::StatusOr<StoredWeights> AggregatorStore::GetStoredCheckpoint(
+    const std::string& checkpoint_id) {
+  return Guard("get stored checkpoint", [&]() -> absl::StatusOr<StoredWeights> {
+    SQLite::Statement q(*db_, "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
+    q.bind(1, checkpoint_id);
+    if (!q.executeStep()) {
+      return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
+    }
+    sqlite::Row row(q);
+    StoredWeights out;
+    if (!out.manifest.ParseFromString(row.Blob())) {
+      return absl::DataLossError(
+          absl::StrCat("checkpoint '", checkpoint_id, "': unreadable manifest"));
+    }
+    out.payload = row.Blob();
+    return out;
   });
 }
 

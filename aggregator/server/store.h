@@ -101,6 +101,12 @@ struct ResultRecord {
   int64_t received_unix = 0;
 };
 
+// Weights as stored and as they go on the wire: the manifest (no chunk fields) and the payload.
+struct StoredWeights {
+  v1::WeightsManifest manifest;
+  std::string payload;
+};
+
 class AggregatorStore {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" for tests).
@@ -144,6 +150,9 @@ class AggregatorStore {
                              uint32_t round, const protocol::TensorSet& weights,
                              int64_t created_unix);
   absl::StatusOr<protocol::TensorSet> GetCheckpoint(const std::string& checkpoint_id);
+  // The checkpoint's manifest and payload as stored (not decoded, not verified: see
+  // checkpoint_cache.h).
+  absl::StatusOr<StoredWeights> GetStoredCheckpoint(const std::string& checkpoint_id);
 
   // The audit log and the sites' decisions and identities, in the same database and
   // transactions (audit_log.h, trust_store.h).

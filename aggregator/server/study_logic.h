@@ -53,6 +53,12 @@ class StudyLogic {
   // without their weights and must leave RoundOutcome::weights empty. Null: the round's results
   // reach CloseRound with their weights.
   virtual const AggregationStrategy* RoundStrategy(uint32_t round) const { return nullptr; }
+  // A streamed round's upload: its weights were checked as they arrived (the round's model's
+  // layout, every value finite); this checks the rest of the result (metrics, sample count).
+  virtual absl::Status ValidateStreamedResult(const TaskRecord& task,
+                                              const v1::UploadHeader& header) const {
+    return absl::FailedPreconditionError("this study's rounds are not streamed");
+  }
   // Checks an upload for `task` against the round's input model (null if none).
   virtual absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                                       const protocol::TensorSet* weights,

@@ -42,13 +42,24 @@ class SegmentationStudy : public StudyLogic {
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
+    SCV_RETURN_IF_ERROR(CheckMetricNames(header));
+    return rounds_->ValidateResult(task, header, weights, input);
+  }
+
+  absl::Status ValidateStreamedResult(const TaskRecord& task,
+                                      const v1::UploadHeader& header) const override {
+    SCV_RETURN_IF_ERROR(CheckMetricNames(header));
+    return rounds_->ValidateStreamedResult(task, header);
+  }
+
+  absl::Status CheckMetricNames(const v1::UploadHeader& header) const {
     for (const auto& [name, value] : header.metrics()) {
       if (!metrics_.count(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "metric '", name, "' is not one a segmentation study of ", spec_.target, " releases"));
       }
     }
-    return rounds_->ValidateResult(task, header, weights, input);
+    return absl::OkStatus();
   }
 
   absl::StatusOr<RoundOutcome> CloseRound(const StudyRecord& study, uint32_t round,

@@ -11,6 +11,15 @@
 namespace scancov::aggregator {
 namespace {
 
+absl::Status CheckMetrics(const v1::UploadHeader& header) {
+  for (const auto& [name, value] : header.metrics()) {
+    if (!std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("metric '", name, "' is not finite"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 class TrainingStudyLogic : public StudyLogic {
  public:
   absl::Status ValidateSpec(const v1::StudySpec& spec) {
@@ -53,14 +62,22 @@ class TrainingStudyLogic : public StudyLogic {
     return {t};
   }
 
+  absl::Status ValidateStreamedResult(const TaskRecord& task,
+                                      const v1::UploadHeader& header) const override {
+    SCV_RETURN_IF_ERROR(CheckMetrics(header));
+    if (task.kind != v1::TASK_KIND_TRAIN) {
+      return absl::InvalidArgumentError("only TRAIN results are folded into a round's model");
+    }
+    if (header.num_samples() == 0) {
+      return absl::InvalidArgumentError("update: sample count must be > 0");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
-    for (const auto& [name, value] : header.metrics()) {
-      if (!std::isfinite(value)) {
-        return absl::InvalidArgumentError(absl::StrCat("metric '", name, "' is not finite"));
-      }
-    }
+    SCV_RETURN_IF_ERROR(CheckMetrics(header));
     switch (task.kind) {
       case v1::TASK_KIND_INIT_MODEL:
         if (weights == nullptr) return absl::InvalidArgumentError("INIT result without weights");

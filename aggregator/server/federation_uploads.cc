@@ -1,0 +1,356 @@
+// Federation: a site's results arriving (federation.h). Uploads are authorised from their header
+// before any weights are read; weights arrive spooled to files (upload_spool.h) or, from
+// in-process clients, in memory; a streamed round folds each accepted update into its running
+// aggregate (federation.cc).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "aggregator/server/federation.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+#include "protocol/failure_code.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::aggregator {
+namespace {
+
+// Names, shapes and dtypes equal, in order (values and byte ranges aside).
+absl::Status CheckLayout(const v1::WeightsManifest& expected, const v1::WeightsManifest& got) {
+  if (expected.tensors_size() != got.tensors_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("update: ", got.tensors_size(),
+                                                   " tensors, the round's model has ",
+                                                   expected.tensors_size()));
+  }
+  for (int i = 0; i < expected.tensors_size(); ++i) {
+    const v1::TensorSpec& e = expected.tensors(i);
+    const v1::TensorSpec& g = got.tensors(i);
+    if (e.name() != g.name() || e.dtype() != g.dtype() ||
+        !std::equal(e.shape().begin(), e.shape().end(), g.shape().begin(), g.shape().end())) {
+      return absl::InvalidArgumentError(absl::StrCat("update: tensor ", i, " ('", g.name(),
+                                                     "') does not match the round's model ('",
+                                                     e.name(), "')"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Federation::CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
+                                          const v1::UploadHeader& header) {
+  // A site weighs in with its sample count (FedAvg): a claim is capped by the study, and a site's
+  // count may not grow after its first round (its data do not change within a study).
+  const uint64_t cap = study.spec.max_samples_per_site() > 0
+                           ? study.spec.max_samples_per_site()
+                           : options_.default_max_samples_per_site;
+  if (header.num_samples() > cap) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "task '", task.task_id, "': site '", task.site_id, "' claims ", header.num_samples(),
+        " samples; this study accepts at most ", cap, " per site (max_samples_per_site)"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<uint64_t> first,
+                       store_->FirstTrainingSamples(study.study_id, task.site_id));
+  if (first && header.num_samples() > *first) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "task '", task.task_id, "': site '", task.site_id, "' claims ", header.num_samples(),
+        " samples, more than the ", *first, " of its first round in this study"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> Federation::CachedCheckpoint(
+    const std::string& checkpoint_id) {
+  return checkpoints_.Get(checkpoint_id,
+                          [&] { return store_->GetStoredCheckpoint(checkpoint_id); });
+}
+
+absl::StatusOr<UploadPlan> Federation::AuthorizeUpload(const Caller& caller,
+                                                       const v1::UploadHeader& header) {
+  absl::MutexLock lock(&mu_);
+  absl::Status refused = [&]() -> absl::Status {
+    SCV_RETURN_IF_ERROR(RequireSite(caller));
+    return absl::OkStatus();
+  }();
+  UploadPlan plan;
+  if (refused.ok()) {
+    refused = [&]() -> absl::Status {
+      SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(header.task_id()));
+      if (!task) {
+        return absl::NotFoundError(absl::StrCat("task '", header.task_id(), "' does not exist"));
+      }
+      if (task->site_id != caller.id) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("task '", header.task_id(), "' was not given to site '", caller.id, "'"));
+      }
+      SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing,
+                           store_->GetResult(header.task_id(), /*with_weights=*/false));
+      if (existing) {
+        // The same result again (a retry after a lost answer): answered without reading it.
+        if (!header.weights_sha256().empty() &&
+            existing->weights_sha256 == header.weights_sha256() &&
+            existing->num_samples == header.num_samples()) {
+          v1::UploadResponse duplicate;
+          duplicate.set_accepted(true);
+          duplicate.set_duplicate(true);
+          duplicate.set_message("already accepted");
+          plan.answer = duplicate;
+        }
+        return absl::OkStatus();  // otherwise SubmitSpooled decides (duplicate or conflict)
+      }
+      if (task->state != kTaskIssued) {
+        return absl::FailedPreconditionError(absl::StrCat("task '", header.task_id(), "' is ",
+                                                          task->state,
+                                                          "; its round no longer takes results"));
+      }
+      if (!header.has_weights() || !header.failure().empty()) return absl::OkStatus();
+      if (task->kind != v1::TASK_KIND_INIT_MODEL && task->kind != v1::TASK_KIND_TRAIN) {
+        return absl::InvalidArgumentError(absl::StrCat("task '", header.task_id(), "': a ",
+                                                       v1::TaskKind_Name(task->kind),
+                                                       " result carries no weights"));
+      }
+      if (task->kind == v1::TASK_KIND_TRAIN && !task->checkpoint_id.empty()) {
+        // An update must have the round's model's layout: checked on the manifest, before any
+        // chunk is stored.
+        SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> input,
+                             CachedCheckpoint(task->checkpoint_id));
+        plan.expected_layout = input->Manifest(0);
+      }
+      return absl::OkStatus();
+    }();
+  }
+  if (!refused.ok()) {
+    spdlog::warn("refused upload from {} '{}': {}",
+                 caller.role == Caller::Role::kSite ? "site" : "coordinator", caller.id,
+                 std::string(refused.message()));
+    Audit(caller, "result_refused", "", caller.role == Caller::Role::kSite ? caller.id : "",
+          {header.task_id()}, std::string(refused.message()));
+    return refused;
+  }
+  return plan;
+}
+
+absl::StatusOr<v1::UploadStatusResponse> Federation::UploadStatus(
+    const Caller& caller, const v1::UploadStatusRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    SCV_RETURN_IF_ERROR(RequireSite(caller));
+    SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(request.task_id()));
+    if (!task || task->site_id != caller.id) {
+      return absl::NotFoundError(
+          absl::StrCat("task '", request.task_id(), "' is not a task of site '", caller.id, "'"));
+    }
+    SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing,
+                         store_->GetResult(request.task_id(), /*with_weights=*/false));
+    if (existing && existing->weights_sha256 == request.weights_sha256()) {
+      v1::UploadStatusResponse response;
+      response.set_accepted(true);
+      return response;
+    }
+  }
+  v1::UploadStatusResponse response;
+  if (spool_ != nullptr) {
+    response.set_verified_chunks(spool_->VerifiedChunks(
+        {caller.id, request.task_id(), request.weights_sha256()}, request.chunk_bytes()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::SubmitResult(
+    const Caller& caller, const v1::UploadHeader& header,
+    std::optional<protocol::TensorSet> weights) {
+  ReceivedWeights received;
+  if (weights && spool_ != nullptr) {
+    // In-process clients and tests: the same path as a gRPC upload (authorised, then spooled).
+    SCV_ASSIGN_OR_RETURN(UploadPlan plan, AuthorizeUpload(caller, header));
+    if (plan.answer) return *plan.answer;
+    SCV_ASSIGN_OR_RETURN(SpooledWeights spooled,
+                         spool_->Put({caller.id, header.task_id(), ""}, *weights));
+    received.spooled = std::move(spooled);
+  } else {
+    received.in_memory = std::move(weights);
+  }
+  return Submit(caller, header, std::move(received));
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::SubmitSpooled(
+    const Caller& caller, const v1::UploadHeader& header, std::optional<SpooledWeights> weights) {
+  ReceivedWeights received;
+  received.spooled = std::move(weights);
+  return Submit(caller, header, std::move(received));
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::Submit(const Caller& caller,
+                                                      const v1::UploadHeader& header,
+                                                      ReceivedWeights received) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  absl::StatusOr<v1::UploadResponse> response;
+  absl::Status tx = store_->InTransaction([&]() -> absl::Status {
+    response = SubmitLocked(caller, header, received);
+    return response.status();
+  });
+  if (!tx.ok()) {
+    pruned_tasks_.clear();  // rolled back: the files still belong to stored results
+    spdlog::warn("refused upload from site '{}': {}", caller.id, std::string(tx.message()));
+    Audit(caller, "result_refused", "", caller.id, {header.task_id()}, std::string(tx.message()));
+    return tx;
+  }
+  FlushPrunedFiles();
+  if (!response->duplicate()) {
+    spdlog::info("accepted result of task '{}' from site '{}'", header.task_id(), caller.id);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller,
+                                                            const v1::UploadHeader& header,
+                                                            ReceivedWeights& received) {
+  const std::string& task_id = header.task_id();
+  SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
+  if (!task) return absl::NotFoundError(absl::StrCat("task '", task_id, "' does not exist"));
+  if (task->site_id != caller.id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("task '", task_id, "' was not given to site '", caller.id, "'"));
+  }
+  const std::string digest = received.spooled     ? received.spooled->sha256_hex
+                             : received.in_memory ? protocol::WeightsDigestHex(*received.in_memory)
+                                                  : "";
+  SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing,
+                       store_->GetResult(task_id, /*with_weights=*/false));
+  v1::UploadResponse response;
+  if (existing) {
+    if (existing->weights_sha256 == digest && existing->num_samples == header.num_samples()) {
+      response.set_accepted(true);
+      response.set_duplicate(true);
+      response.set_message("already accepted");
+      return response;
+    }
+    return absl::AlreadyExistsError(
+        absl::StrCat("task '", task_id, "' already has a different result"));
+  }
+  if (task->state != kTaskIssued) {
+    return absl::FailedPreconditionError(absl::StrCat("task '", task_id, "' is ", task->state,
+                                                      "; its round no longer takes results"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
+  if (!header.failure().empty()) {  // the site could not do it: no result, the reason kept
+    // Only a code of the fixed vocabulary and numbers (protocol/failure_code.h); free text
+    // from a site (an old or hostile node) is not stored or shown.
+    const std::string why = protocol::IsFailureReport(header.failure())
+                                ? header.failure()
+                                : std::string("unrecognized_failure");
+    task->state = kTaskFailed;
+    task->done_unix = NowUnix();
+    SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+    Audit(caller, "failure_received", study->study_id, caller.id, {task_id}, why);
+    study->message = absl::StrCat(caller.id, ": ", why);
+    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
+    if (task->round == study->current_round) {
+      SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
+    }
+    response.set_accepted(true);
+    response.set_message("failure recorded");
+    return response;
+  }
+  if (task->kind == v1::TASK_KIND_TRAIN) {
+    SCV_RETURN_IF_ERROR(CheckSampleCount(*study, *task, header));
+  }
+  SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
+  const AggregationStrategy* strategy = logic->RoundStrategy(task->round);
+  const std::string where = absl::StrCat("task '", task_id, "'");
+  std::shared_ptr<const EncodedCheckpoint> input;
+  if (!task->checkpoint_id.empty()) {
+    SCV_ASSIGN_OR_RETURN(input, CachedCheckpoint(task->checkpoint_id));
+  }
+  if (strategy != nullptr && received.spooled) {
+    // A streamed round: the weights were checked as they arrived (every value finite); their
+    // layout against the round's model here; the rest of the result by the study's logic.
+    if (input == nullptr) return absl::InternalError(where + ": a streamed round without a model");
+    SCV_RETURN_IF_ERROR(
+        Annotate(CheckLayout(input->Manifest(0), received.spooled->manifest), where));
+    SCV_RETURN_IF_ERROR(Annotate(logic->ValidateStreamedResult(*task, header), where));
+  } else {
+    // Small results (an initial model, statistics): checked whole by the study's logic.
+    std::optional<protocol::TensorSet> weights = received.in_memory;
+    if (received.spooled) {
+      SCV_ASSIGN_OR_RETURN(protocol::TensorSet loaded, LoadSpooled(*received.spooled));
+      weights = std::move(loaded);
+    }
+    std::optional<protocol::TensorSet> input_set;
+    if (input != nullptr) {
+      SCV_ASSIGN_OR_RETURN(input_set, input->Decode());
+    }
+    SCV_RETURN_IF_ERROR(Annotate(logic->ValidateResult(*task, header, weights ? &*weights : nullptr,
+                                                       input_set ? &*input_set : nullptr),
+                                 where));
+  }
+  ResultRecord result;
+  result.task_id = task_id;
+  result.site_id = caller.id;
+  result.num_samples = header.num_samples();
+  result.metrics = Metrics(header.metrics().begin(), header.metrics().end());
+  result.result_json = header.result_json();
+  if (received.spooled) {
+    result.weights_path = received.spooled->path;
+    result.weights_manifest = received.spooled->manifest;
+  } else {
+    result.weights = received.in_memory;
+  }
+  result.weights_sha256 = digest;
+  result.received_unix = NowUnix();
+  SCV_RETURN_IF_ERROR(store_->InsertResult(result));
+  task->state = kTaskDone;
+  task->done_unix = result.received_unix;
+  SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+  if (strategy != nullptr && input != nullptr && task->round == study->current_round &&
+      (received.spooled || received.in_memory)) {
+    FoldUpdate(*study, *strategy, *task, result, *input);
+  }
+  Audit(caller, "result_accepted", task->study_id, caller.id, {task_id},
+        absl::StrCat(result.num_samples, " samples",
+                     digest.empty() ? "" : absl::StrCat(", weights sha256 ", digest)));
+  if (task->round == study->current_round) {
+    SCV_RETURN_IF_ERROR(MaybeCloseRound(*study, /*deadline_passed=*/false));
+  }
+  response.set_accepted(true);
+  response.set_message("accepted");
+  return response;
+}
+
+absl::Status Federation::FoldStored(RoundAccumulator& accumulator, const ResultRecord& result) {
+  if (!result.weights_path.empty()) {
+    SpooledWeights spooled{result.weights_path, result.weights_manifest, result.weights_sha256,
+                           result.weights_manifest.total_bytes()};
+    SCV_RETURN_IF_ERROR(accumulator.BeginUpdate(result.site_id, result.num_samples));
+    SCV_RETURN_IF_ERROR(ForEachTensor(spooled, [&](size_t index, protocol::Tensor tensor) {
+      return accumulator.AddTensor(index, tensor);
+    }));
+    return accumulator.EndUpdate();
+  }
+  if (result.weights) {
+    return accumulator.Add({result.site_id, result.num_samples, &*result.weights});
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> full, store_->GetResult(result.task_id));
+  if (!full || !full->weights) {
+    return absl::DataLossError(absl::StrCat("the weights of task '", result.task_id, "' are gone"));
+  }
+  return accumulator.Add({full->site_id, full->num_samples, &*full->weights});
+}
+
+void Federation::FlushPrunedFiles() {
+  if (spool_ != nullptr) {
+    for (const std::string& task_id : pruned_tasks_) {
+      const absl::Status removed = spool_->RemoveTask(task_id);
+      if (!removed.ok()) {
+        spdlog::warn("cannot delete the uploads of task '{}': {}", task_id,
+                     std::string(removed.message()));
+      }
+    }
+  }
+  pruned_tasks_.clear();
+}
+
+}  // namespace scancov::aggregator
