@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "node/heartbeat.h"
 #include "protocol/weights_codec.h"
 
 namespace scancov::node {
@@ -91,12 +92,13 @@ auto NodeAgent::Retry(const char* what, Fn&& fn) -> decltype(fn()) {
 
 absl::Status NodeAgent::RegisterWithRetry() {
   v1::RegisterRequest request;
-  request.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  request.set_protocol_version(v1::PROTOCOL_VERSION_2);
   request.set_node_version(options_.node_version);
   request.set_device(options_.device);
   for (int attempt = 0; !cancelled_; ++attempt) {
     absl::StatusOr<v1::RegisterResponse> response = client_->Register(request);
     if (response.ok()) {
+      heartbeat_ = absl::Seconds(response->heartbeat_s());
       spdlog::info("registered with the aggregator as site '{}'", response->site_id());
       return absl::OkStatus();
     }
@@ -206,7 +208,16 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
                  entry.kind);
     return Deliver(*kept, &entry);
   }
-  spdlog::info("task '{}' ({}) started", task.task_id(), entry.kind);
+  spdlog::info("task '{}' ({}) started{}", task.task_id(), entry.kind,
+               task.deadline_unix() > 0
+                   ? absl::StrCat("; the round closes without it after ",
+                                  absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                                                   absl::FromUnixSeconds(task.deadline_unix()),
+                                                   absl::UTCTimeZone()))
+                   : "");
+  // The aggregator hears that this node is alive and working while the task runs.
+  HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_);
+  heartbeat.set_stage(entry.kind == "train" ? "training" : entry.kind);
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
     absl::StatusOr<protocol::TensorSet> downloaded = Retry(

@@ -98,6 +98,7 @@ class NodeAgent {
   std::atomic<bool> cancelled_{false};
   static_assert(std::atomic<bool>::is_always_lock_free);
   int tasks_completed_ = 0;
+  absl::Duration heartbeat_ = absl::ZeroDuration();  // from Register; zero: none
 };
 
 // Transient = worth retrying the same call.

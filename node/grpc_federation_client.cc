@@ -121,16 +121,39 @@ absl::StatusOr<v1::RegisterResponse> GrpcFederationClient::Register(
   v1::RegisterResponse response;
   SCV_RETURN_IF_ERROR(
       Explain(protocol::FromGrpcStatus(stub->Register(&context, request, &response), "Register")));
+  protocol_version_ = response.protocol_version();
   return response;
 }
 
 absl::StatusOr<v1::PullTaskResponse> GrpcFederationClient::PullTask() {
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
   grpc::ClientContext context;
-  SetDeadline(&context, options_.unary_timeout);
+  // Registered: wait for the connection (an aggregator restarting) instead of failing at once
+  // with the last connection's error.
+  context.set_wait_for_ready(protocol_version_ != v1::PROTOCOL_VERSION_UNSPECIFIED);
+  v1::PullTaskRequest request;
+  if (protocol_version_ >= v1::PROTOCOL_VERSION_2) {  // long poll: answered when a task opens
+    request.set_max_wait_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.long_poll)));
+  }
+  SetDeadline(&context, options_.unary_timeout + absl::Milliseconds(request.max_wait_ms()));
   v1::PullTaskResponse response;
-  SCV_RETURN_IF_ERROR(Explain(protocol::FromGrpcStatus(
-      stub->PullTask(&context, v1::PullTaskRequest(), &response), "PullTask")));
+  SCV_RETURN_IF_ERROR(
+      Explain(protocol::FromGrpcStatus(stub->PullTask(&context, request, &response), "PullTask")));
+  return response;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> GrpcFederationClient::Heartbeat(
+    const v1::HeartbeatRequest& request) {
+  if (protocol_version_ != v1::PROTOCOL_VERSION_UNSPECIFIED &&
+      protocol_version_ < v1::PROTOCOL_VERSION_2) {
+    return absl::UnimplementedError("the aggregator speaks protocol 1 (no heartbeat)");
+  }
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.unary_timeout);
+  v1::HeartbeatResponse response;
+  SCV_RETURN_IF_ERROR(Explain(
+      protocol::FromGrpcStatus(stub->Heartbeat(&context, request, &response), "Heartbeat")));
   return response;
 }
 

@@ -18,6 +18,7 @@
 #ifndef SCANCOV_NODE_GRPC_FEDERATION_CLIENT_H_
 #define SCANCOV_NODE_GRPC_FEDERATION_CLIENT_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,8 @@ struct GrpcClientOptions {
   // a slow upload that moves is never cut).
   absl::Duration idle_timeout = absl::Seconds(60);
   uint32_t chunk_bytes = 0;  // 0: protocol default
+  // How long PullTask asks the aggregator to hold the call when it has no task (protocol 2).
+  absl::Duration long_poll = absl::Seconds(20);
   // A CRL signed by the consortium CA (the site file's "crl"); empty: the aggregator's
   // certificate is not checked for revocation. Create fails on a CRL that is missing,
   // malformed or not signed by the CA.
@@ -61,6 +64,7 @@ class GrpcFederationClient : public protocol::FederationClient {
                                                   const protocol::TensorSet* weights) override;
   absl::StatusOr<v1::UploadStatusResponse> UploadStatus(
       const v1::UploadStatusRequest& request) override;
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override;
 
  private:
   GrpcFederationClient(std::unique_ptr<CheckedChannel> checked, GrpcClientOptions options);
@@ -73,6 +77,8 @@ class GrpcFederationClient : public protocol::FederationClient {
   absl::StatusOr<std::optional<uint32_t>> ResumePoint(const std::string& task_id,
                                                       const v1::WeightsManifest& manifest);
 
+  // What Register negotiated (unset before it): long poll and heartbeats from version 2 on.
+  std::atomic<int> protocol_version_{v1::PROTOCOL_VERSION_UNSPECIFIED};
   // The verified beginning of the last checkpoint download that was cut.
   struct PartialDownload {
     std::string checkpoint_id;

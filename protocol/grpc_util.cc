@@ -114,7 +114,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(const std::string
   if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   // Reconnect quickly after an aggregator restart; the node adds its own backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
   return grpc::CreateCustomChannel(target, credentials, args);
 }

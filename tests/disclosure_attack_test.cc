@@ -30,6 +30,7 @@
 #include "node/tasks/task_host.h"
 #include "privacy/egress_ledger.h"
 #include "sites/pki/certificate_authority.h"
+#include "tests/test_federation.h"
 #include "tests/test_pki.h"
 #ifdef SCANCOV_ATTACK_WITH_TORCH
 #include "tests/severity_phantoms.h"
@@ -109,9 +110,9 @@ class DisclosureAttackTest : public ::testing::Test {
     aggregator::FederationOptions options;
     options.studies = &aggregator::AllStudyLogics();
     options.wait = absl::Milliseconds(100);
-    auto server = AggregatorServer::Start(
-        "127.0.0.1:0", Issue(sites::Role::kAggregator, "aggregator"),
-        std::make_unique<aggregator::Federation>(std::move(*store), options));
+    auto server =
+        AggregatorServer::Start("127.0.0.1:0", Issue(sites::Role::kAggregator, "aggregator"),
+                                testing_sites::SpooledFederation(std::move(*store), options, dir_));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     target_ = "127.0.0.1:" + std::to_string(server_->port());

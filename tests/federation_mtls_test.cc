@@ -20,6 +20,7 @@
 #include "node/tasks/training_runner.h"
 #include "protocol/weights_codec.h"
 #include "sites/pki/certificate_authority.h"
+#include "tests/test_federation.h"
 #include "tests/test_pki.h"
 
 namespace scancov {
@@ -106,9 +107,11 @@ class FederationMtlsTest : public ::testing::Test {
     aggregator::FederationOptions options;
     options.studies = &aggregator::AllStudyLogics();
     options.wait = absl::Milliseconds(100);
-    auto server = AggregatorServer::Start(
-        "127.0.0.1:0", server_tls_,
-        std::make_unique<aggregator::Federation>(std::move(*store), options));
+    auto server =
+        AggregatorServer::Start("127.0.0.1:0", server_tls_,
+                                // Any chunk size: the raw-upload tests send 64-byte chunks.
+                                testing_sites::SpooledFederation(std::move(*store), options, dir_,
+                                                                 protocol::AnyChunkSizeLimits()));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     target_ = "127.0.0.1:" + std::to_string(server_->port());
@@ -358,7 +361,8 @@ TEST_F(RawUploadTest, CorruptedChunkIsRefusedAndTheRoundGoesOn) {
   writer->WritesDone();
   grpc::Status s = writer->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS);
-  EXPECT_NE(s.error_message().find("chunk 1: sha256 mismatch"), std::string::npos)
+  EXPECT_NE(s.error_message().find("chunk 1: sha256 mismatch (corrupted in transit)"),
+            std::string::npos)
       << s.error_message();
   // Nothing was accepted: kb still holds the task, and the whole round completes.
   auto again = (*kb)->PullTask();
@@ -400,8 +404,10 @@ TEST_F(FederationMtlsTest, AggregatorRestartLosesNothingAccepted) {
   aggregator::FederationOptions options;
   options.studies = &aggregator::AllStudyLogics();
   options.wait = absl::Milliseconds(100);
-  auto server = AggregatorServer::Start(
-      target_, server_tls_, std::make_unique<aggregator::Federation>(std::move(*store), options));
+  auto server =
+      AggregatorServer::Start(target_, server_tls_,
+                              testing_sites::SpooledFederation(std::move(*store), options, dir_,
+                                                               protocol::AnyChunkSizeLimits()));
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = std::move(*server);
   auto after = coordinator_->GetStudyStatus("restart");

@@ -18,6 +18,7 @@
 #include "node/grpc_federation_client.h"
 #include "protocol/study_kind.h"
 #include "sites/pki/pki_directory.h"
+#include "tests/test_federation.h"
 #include "tests/test_sites.h"
 
 namespace scancov {
@@ -97,7 +98,7 @@ class FederationRevocationTest : public ::testing::Test {
     };
     auto server = AggregatorServer::Start(
         target_.empty() ? "127.0.0.1:0" : target_, aggregator_tls_,
-        std::make_unique<aggregator::Federation>(std::move(*store), options), server_options);
+        testing_sites::SpooledFederation(std::move(*store), options, dir_), server_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     target_ = "127.0.0.1:" + std::to_string(server_->port());
