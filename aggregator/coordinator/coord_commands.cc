@@ -26,9 +26,10 @@ absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out) {
   SCV_ASSIGN_OR_RETURN(v1::ListSitesResponse list, api.ListSites());
   for (const v1::SiteInfo& s : list.sites()) {
     out << s.site_id() << "\t" << (s.enabled() ? "enabled" : "disabled") << "\t"
+        << (s.online() ? "online" : "offline") << "\t"
         << (s.last_seen_unix() ? absl::FormatTime(absl::FromUnixSeconds(s.last_seen_unix()))
                                : std::string("never seen"))
-        << "\t" << s.device() << "\n";
+        << "\t" << s.device() << "\t" << s.activity() << "\n";
   }
   return absl::OkStatus();
 }

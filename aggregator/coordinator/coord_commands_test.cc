@@ -98,7 +98,7 @@ TEST(CoordCommandsTest, SiteCommandsPrintWhatTheAggregatorAnswered) {
   ASSERT_TRUE(EnrollSiteCommand(api, "kb", "Kremlin-Bicetre", out).ok());
   ASSERT_TRUE(SetSiteEnabledCommand(api, "kb", false, out).ok());
   ASSERT_TRUE(ListSitesCommand(api, out).ok());
-  EXPECT_EQ(out.str(), "enrolled site kb\nkb disabled\nkb\tdisabled\tnever seen\t\n");
+  EXPECT_EQ(out.str(), "enrolled site kb\nkb disabled\nkb\tdisabled\toffline\tnever seen\t\t\n");
   EXPECT_EQ(SetSiteEnabledCommand(api, "igr", true, out).code(), absl::StatusCode::kNotFound);
 }
 

@@ -178,7 +178,8 @@ absl::StatusOr<v1::StudyStatus> Federation::BuildStatus(const StudyRecord& study
       ss->set_task_id(t.task_id);
       ss->set_state(t.state);
       if (t.state != kTaskDone) continue;
-      SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> result, store_->GetResult(t.task_id));
+      SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> result,
+                           store_->GetResult(t.task_id, /*with_weights=*/false));
       if (!result) continue;
       ss->set_num_samples(result->num_samples);
       ss->mutable_metrics()->insert(result->metrics.begin(), result->metrics.end());
