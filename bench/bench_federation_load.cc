@@ -112,6 +112,9 @@ void PrintHeader(const std::string& command, const LoadOptions& o, const LoadRes
               o.sites, o.rounds, o.sites, o.wait_seconds,
               o.proxy ? "; sites through the TCP proxy" : "");
   std::printf("- %d certificates issued in %.2f s\n", o.sites + 2, r.pki_s);
+  for (const std::string& e : o.aggregator_env) {
+    std::printf("- aggregator environment: %s\n", e.c_str());
+  }
   std::printf("- study: %s after %.1f s%s%s\n", r.state.c_str(), r.finished - r.created,
               r.message.empty() ? "" : ": ", r.message.c_str());
   const double before = KbToMb(r.before_study.rss_kb);
@@ -288,6 +291,11 @@ int main(int argc, char** argv) {
   app.add_option("--dir", dir, "working folder (removed first)")->capture_default_str();
   app.add_option("--aggregator", o.aggregator_binary, "scancov-aggregator")->capture_default_str();
   app.add_flag("--keep", keep, "keep the aggregator's database");
+  app.add_option("--aggregator-env", o.aggregator_env,
+                 "KEY=value for the aggregator's environment (repeatable)");
+  app.add_option("--max-aggregator-rss-mb", o.max_aggregator_rss_mb,
+                 "kill the aggregator past this RSS (a shared machine)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   struct Defaults {

@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<AggregatorProcess>> AggregatorProcess::Start(
                 "--log-level",
                 options.log_level};
   child.log_path = options.dir + "/aggregator.log";
+  child.env = options.env;
   absl::StatusOr<std::unique_ptr<testing_process::ChildProcess>> started =
       testing_process::ChildProcess::Start(child);
   if (!started.ok()) return started.status();

@@ -28,6 +28,7 @@ struct AggregatorProcessOptions {
   protocol::TlsFiles tls;
   double wait_seconds = 2;  // --wait-seconds: how long idle nodes are told to wait
   std::string log_level = "info";
+  std::vector<std::string> env;  // "KEY=value" for the child (e.g. MALLOC_ARENA_MAX=2)
 };
 
 class AggregatorProcess {

@@ -26,6 +26,8 @@ using testing_process::WaitUntil;
 
 constexpr char kStudyId[] = "bench-load";
 
+double KbToMb(uint64_t kb) { return static_cast<double>(kb) * 1024 / 1e6; }
+
 struct Pki {
   TlsFiles aggregator, coordinator;
   std::vector<std::string> site_ids;
@@ -184,6 +186,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   aggregator_options.dir = options.dir;
   aggregator_options.tls = pki.aggregator;
   aggregator_options.wait_seconds = options.wait_seconds;
+  aggregator_options.env = options.aggregator_env;
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<AggregatorProcess> aggregator,
                        AggregatorProcess::Start(aggregator_options));
   result.log_path = aggregator->log_path();
@@ -262,9 +265,18 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
       break;
     }
     if (!status.ok()) result.message = status.status().ToString();
+    absl::StatusOr<MemorySample> now = ReadMemory(pid, epoch);
+    if (now.ok() && KbToMb(now->rss_kb) > options.max_aggregator_rss_mb) {
+      result.at_end = *now;
+      aggregator->Stop(absl::Seconds(1)).IgnoreError();
+      result.state = "aggregator killed by the benchmark";
+      result.message = absl::StrFormat("RSS %.0f MB > --max-aggregator-rss-mb %.0f",
+                                       KbToMb(now->rss_kb), options.max_aggregator_rss_mb);
+      break;
+    }
     absl::SleepFor(absl::Seconds(1));
   }
-  if (!aggregator->Running()) result.state = "aggregator exited";
+  if (result.state == "timed out" && !aggregator->Running()) result.state = "aggregator exited";
   result.finished = SecondsSince(epoch);
   absl::StatusOr<MemorySample> at_end = ReadMemory(pid, epoch);
   if (at_end.ok()) result.at_end = *at_end;
