@@ -314,6 +314,7 @@ int main(int argc, char** argv) {
   if (timeout->count() == 0) o.timeout_s = d.timeout_s;
   if (attempts->count() == 0) o.attempts_per_call = d.attempts;
   o.proxy = o.proxy || mode == "wire" || mode == "slow_link";
+  o.end_on_failed_upload = mode == "slow_link";
   o.up_bytes_per_s = up_mbit * 1e6 / 8;
   o.down_bytes_per_s = down_mbit * 1e6 / 8;
   o.sample_interval_s = mode == "soak" ? 0.25 : 0.1;

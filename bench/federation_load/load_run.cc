@@ -230,6 +230,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
     site.init_layout = &result.layout;
     site.client.stream_timeout = absl::Seconds(options.stream_timeout_s);
     site.attempts_per_call = options.attempts_per_call;
+    site.end_on_failed_upload = options.end_on_failed_upload;
     site.epoch = epoch;
     site.deadline = deadline;
     site.marks = &marks;
@@ -258,6 +259,10 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   created = true;
   result.state = "timed out";
   while (absl::Now() < deadline && aggregator->Running()) {
+    if (threads.finished() == options.sites) {  // every site gave up: nobody will finish it
+      result.state = "every site ended";
+      break;
+    }
     absl::StatusOr<v1::StudyStatus> status = coordinator.Status(kStudyId);
     if (status.ok() && status->state() != v1::STUDY_STATE_RUNNING) {
       result.state = StateName(status->state());

@@ -28,14 +28,15 @@ struct LoadOptions {
   double model_mb = 30;       // raw float32 bytes of the model, MB = 10^6 bytes
   double wait_seconds = 0.5;  // the aggregator's --wait-seconds (the demo's value)
   double round_timeout_s = 3600;
-  bool proxy = false;                // the sites reach the aggregator through the TCP proxy
-  double up_bytes_per_s = 0;         // the proxy's limits (0: none) ...
-  double down_bytes_per_s = 0;       //
-  uint32_t throttle_from_round = 1;  // ... from this round's first task on
-  double stream_timeout_s = 600;     // node::GrpcClientOptions::stream_timeout (node default)
-  int attempts_per_call = 6;         // node::AgentOptions::attempts_per_call
-  double timeout_s = 1800;           // the whole run
-  std::string dir;                   // fresh working folder (PKI, database, log)
+  bool proxy = false;                 // the sites reach the aggregator through the TCP proxy
+  double up_bytes_per_s = 0;          // the proxy's limits (0: none) ...
+  double down_bytes_per_s = 0;        //
+  uint32_t throttle_from_round = 1;   // ... from this round's first task on
+  double stream_timeout_s = 600;      // node::GrpcClientOptions::stream_timeout (node default)
+  int attempts_per_call = 6;          // node::AgentOptions::attempts_per_call
+  bool end_on_failed_upload = false;  // a site ends after a failed upload (sim_site.h)
+  double timeout_s = 1800;            // the whole run
+  std::string dir;                    // fresh working folder (PKI, database, log)
   std::string aggregator_binary;
   double sample_interval_s = 0.1;           // the aggregator's memory
   std::vector<std::string> aggregator_env;  // "KEY=value" added to its environment

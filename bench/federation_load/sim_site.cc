@@ -93,7 +93,7 @@ void SimSite::Run() {
     }
     if (action->has_stop()) return;
     if (action->has_task()) {
-      RunTask(action->task());
+      if (!RunTask(action->task())) return;
       continue;
     }
     if (action->wait().idle() && study_live) return;  // no running study includes the site
@@ -101,7 +101,7 @@ void SimSite::Run() {
   }
 }
 
-void SimSite::RunTask(const v1::Task& task) {
+bool SimSite::RunTask(const v1::Task& task) {
   SiteTask rec;
   rec.site_id = options_.site_id;
   rec.round = task.round();
@@ -116,7 +116,7 @@ void SimSite::RunTask(const v1::Task& task) {
     if (!downloaded.ok()) {
       rec.downloaded = rec.worked = rec.uploaded = Now();
       tasks_.push_back(std::move(rec));
-      return;
+      return true;
     }
     global = std::move(*downloaded);
     rec.download_bytes = global.TotalBytes();
@@ -148,6 +148,11 @@ void SimSite::RunTask(const v1::Task& task) {
   rec.accepted = answer.ok() && answer->accepted();
   if (answer.ok() && !answer->accepted()) rec.errors.push_back("refused: " + answer->message());
   tasks_.push_back(std::move(rec));
+  if (!answer.ok() && options_.end_on_failed_upload) {
+    error_ = "gave up after the failed upload of task " + task.task_id();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace scancov::bench

@@ -76,6 +76,9 @@ struct SimSiteOptions {
   const ModelLayout* init_layout = nullptr;  // the model an INIT task uploads
   node::GrpcClientOptions client;            // the node's defaults unless a mode changes them
   int attempts_per_call = 6;                 // as node::AgentOptions
+  // The agent pulls the same task again after a failed upload and redoes it from the start;
+  // true ends the site instead (slow_link: one attempt is the finding).
+  bool end_on_failed_upload = false;
   absl::Time epoch;
   absl::Time deadline;  // the site gives up (and returns) past this
   RoundMarks* marks = nullptr;
@@ -95,7 +98,8 @@ class SimSite {
   const std::string& site_id() const { return options_.site_id; }
 
  private:
-  void RunTask(const v1::Task& task);
+  // False when the site should end (a failed upload with end_on_failed_upload).
+  bool RunTask(const v1::Task& task);
   // Calls `fn` until it succeeds, fails non-transiently, attempts run out or the deadline
   // passes; failures are appended to `errors`.
   template <typename Fn>
