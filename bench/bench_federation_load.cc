@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "bench/federation_load/load_run.h"
 
 namespace {
@@ -111,7 +112,10 @@ void PrintHeader(const std::string& command, const LoadOptions& o, const LoadRes
   std::printf("- %d sites, %d rounds, fedavg, min_sites %d; aggregator --wait-seconds %g%s\n",
               o.sites, o.rounds, o.sites, o.wait_seconds,
               o.proxy ? "; sites through the TCP proxy" : "");
-  std::printf("- %d certificates issued in %.2f s\n", o.sites + 2, r.pki_s);
+  std::printf("- %d certificates issued in %.2f s; coordinator GetStudyStatus: %s\n", o.sites + 2,
+              r.pki_s,
+              o.status_poll_s > 0 ? absl::StrCat("every ", o.status_poll_s, " s").c_str()
+                                  : "once, when the sites are done");
   for (const std::string& e : o.aggregator_env) {
     std::printf("- aggregator environment: %s\n", e.c_str());
   }
@@ -291,6 +295,9 @@ int main(int argc, char** argv) {
   app.add_option("--dir", dir, "working folder (removed first)")->capture_default_str();
   app.add_option("--aggregator", o.aggregator_binary, "scancov-aggregator")->capture_default_str();
   app.add_flag("--keep", keep, "keep the aggregator's database");
+  app.add_option("--status-poll-s", o.status_poll_s,
+                 "coordinator GetStudyStatus every this many seconds while it runs (0: at the end)")
+      ->capture_default_str();
   app.add_option("--aggregator-env", o.aggregator_env,
                  "KEY=value for the aggregator's environment (repeatable)");
   app.add_option("--max-aggregator-rss-mb", o.max_aggregator_rss_mb,

@@ -258,18 +258,10 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   result.created = SecondsSince(epoch);
   created = true;
   result.state = "timed out";
+  // The study is over when every site has been told it is idle (or gave up); the coordinator
+  // asks for its status then, and meanwhile only every status_poll_s when set.
+  absl::Time next_poll = absl::Now() + absl::Seconds(options.status_poll_s);
   while (absl::Now() < deadline && aggregator->Running()) {
-    if (threads.finished() == options.sites) {  // every site gave up: nobody will finish it
-      result.state = "every site ended";
-      break;
-    }
-    absl::StatusOr<v1::StudyStatus> status = coordinator.Status(kStudyId);
-    if (status.ok() && status->state() != v1::STUDY_STATE_RUNNING) {
-      result.state = StateName(status->state());
-      result.message = status->message();
-      break;
-    }
-    if (!status.ok()) result.message = status.status().ToString();
     absl::StatusOr<MemorySample> now = ReadMemory(pid, epoch);
     if (now.ok() && KbToMb(now->rss_kb) > options.max_aggregator_rss_mb) {
       result.at_end = *now;
@@ -279,7 +271,24 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
                                        KbToMb(now->rss_kb), options.max_aggregator_rss_mb);
       break;
     }
-    absl::SleepFor(absl::Seconds(1));
+    const bool sites_ended = threads.finished() == options.sites;
+    const bool poll = options.status_poll_s > 0 && absl::Now() >= next_poll;
+    if (!sites_ended && !poll) {
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
+    next_poll = absl::Now() + absl::Seconds(options.status_poll_s);
+    absl::StatusOr<v1::StudyStatus> status = coordinator.Status(kStudyId);
+    if (status.ok() && status->state() != v1::STUDY_STATE_RUNNING) {
+      result.state = StateName(status->state());
+      result.message = status->message();
+      break;
+    }
+    result.message = status.ok() ? status->message() : status.status().ToString();
+    if (sites_ended) {
+      result.state = "every site ended";  // nobody will finish it
+      break;
+    }
   }
   if (result.state == "timed out" && !aggregator->Running()) result.state = "aggregator exited";
   result.finished = SecondsSince(epoch);

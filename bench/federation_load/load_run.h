@@ -38,7 +38,10 @@ struct LoadOptions {
   double timeout_s = 1800;            // the whole run
   std::string dir;                    // fresh working folder (PKI, database, log)
   std::string aggregator_binary;
-  double sample_interval_s = 0.1;           // the aggregator's memory
+  double sample_interval_s = 0.1;  // the aggregator's memory
+  // GetStudyStatus every this many seconds while the study runs (0: only once the sites are
+  // done). Each call reads every stored update of the open round: polling is a load of its own.
+  double status_poll_s = 0;
   std::vector<std::string> aggregator_env;  // "KEY=value" added to its environment
   // The aggregator is killed (and the run ends) when its RSS passes this: the machine is shared.
   double max_aggregator_rss_mb = 12000;
