@@ -284,8 +284,8 @@ int main(int argc, char** argv) {
   app.add_option("--down-mbit", down_mbit, "proxy: aggregator -> sites, Mbit/s (0: none)");
   app.add_option("--throttle-from-round", o.throttle_from_round, "proxy limits from this round")
       ->capture_default_str();
-  app.add_option("--stream-timeout-s", o.stream_timeout_s,
-                 "the node client's stream deadline (node default: 600)")
+  app.add_option("--idle-timeout-s", o.idle_timeout_s,
+                 "seconds a node client's stream may go without progress (node default: 60)")
       ->capture_default_str();
   auto* attempts =
       app.add_option("--attempts", o.attempts_per_call, "attempts per call, as the node agent (6)");
@@ -339,8 +339,8 @@ int main(int argc, char** argv) {
   if (o.up_bytes_per_s > 0 || o.down_bytes_per_s > 0) {
     std::printf(
         "Proxy limits from round %u: up %g Mbit/s, down %g Mbit/s (0: none); node "
-        "stream deadline %g s, %d attempt(s) per call.\n\n",
-        o.throttle_from_round, up_mbit, down_mbit, o.stream_timeout_s, o.attempts_per_call);
+        "stream idle timeout %g s, %d attempt(s) per call.\n\n",
+        o.throttle_from_round, up_mbit, down_mbit, o.idle_timeout_s, o.attempts_per_call);
   }
   const std::vector<RoundRow> rows = Rounds(*result);
   PrintRounds(rows, o.rounds, mode == "soak" ? std::max(1, o.rounds / 10) : 1);

@@ -128,9 +128,6 @@ absl::StatusOr<v1::RegisterResponse> GrpcFederationClient::Register(
 absl::StatusOr<v1::PullTaskResponse> GrpcFederationClient::PullTask() {
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
   grpc::ClientContext context;
-  // Registered: wait for the connection (an aggregator restarting) instead of failing at once
-  // with the last connection's error.
-  context.set_wait_for_ready(protocol_version_ != v1::PROTOCOL_VERSION_UNSPECIFIED);
   v1::PullTaskRequest request;
   if (protocol_version_ >= v1::PROTOCOL_VERSION_2) {  // long poll: answered when a task opens
     request.set_max_wait_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.long_poll)));

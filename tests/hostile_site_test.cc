@@ -57,8 +57,7 @@ class HostileSiteTest : public ::testing::Test {
     server_options.streams_per_site = 2;
     auto server = AggregatorServer::Start(
         "127.0.0.1:0", pki_.Issue(sites::Role::kAggregator, "aggregator"),
-        testing_sites::SpooledFederation(std::move(*store), options, pki_.dir()),
-        server_options);
+        testing_sites::SpooledFederation(std::move(*store), options, pki_.dir()), server_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     target_ = "127.0.0.1:" + std::to_string(server_->port());
@@ -183,10 +182,10 @@ TEST_F(HostileSiteTest, OversizedAndMalformedManifestsAreRefusedBeforeAnythingIs
     const char* says;
   };
   const std::vector<Case> cases = {
-      {"a terabyte", Announce({{1 << 20, 1 << 18}}, 1 << 20), "does not match the round's model"},
+      {"a terabyte", Announce({{1 << 20, 1 << 18}}, 1 << 20), "above the limit"},
       {"an overflowing shape", Announce({{1LL << 40, 1LL << 40}}, 1 << 20), "overflow"},
       {"262,144 one-byte chunks", Announce({{64, 1024}}, 1, 0), "below the minimum"},
-      {"the wrong layout", Announce({{1024, 64}}, 16384), "does not match the round's model"},
+      {"the wrong layout", Announce({{1024, 64}}, 16384), "expected 'w' [64, 1024]"},
       {"bytes not tiling the payload", Announce({{64, 1024}}, 16384, 999), "total"},
   };
   for (int round = 0; round < 20; ++round) {  // repeated: memory must not grow with them
@@ -226,7 +225,8 @@ TEST_F(HostileSiteTest, CallersWhoMayNotUploadAreRefusedFromTheHeader) {
     std::string says;
   };
   const std::vector<Case> cases = {
-      {"a disabled site", tls_["apr"], grpc::StatusCode::PERMISSION_DENIED, "site 'apr' is disabled"},
+      {"a disabled site", tls_["apr"], grpc::StatusCode::PERMISSION_DENIED,
+       "site 'apr' is disabled"},
       {"a site not enrolled", tls_["stranger"], grpc::StatusCode::PERMISSION_DENIED,
        "not enrolled"},
       {"a coordinator", coordinator_tls_, grpc::StatusCode::PERMISSION_DENIED,
@@ -237,7 +237,8 @@ TEST_F(HostileSiteTest, CallersWhoMayNotUploadAreRefusedFromTheHeader) {
   for (const Case& c : cases) {
     const grpc::Status s = RawUpload(c.tls, header, huge);
     EXPECT_EQ(s.error_code(), c.code) << c.who << ": " << s.error_message();
-    EXPECT_NE(s.error_message().find(c.says), std::string::npos) << c.who << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(c.says), std::string::npos)
+        << c.who << ": " << s.error_message();
   }
   EXPECT_EQ(SpoolBytes(), 0u);
   auto audit = coordinator_->ReadAudit(0, 0);
@@ -253,7 +254,9 @@ TEST_F(HostileSiteTest, ASiteCannotHoldMoreStreamsThanItsLimit) {
   auto channel = protocol::MakeMtlsChannel(target_, tls_["kb"]);
   ASSERT_TRUE(channel.ok());
   auto stub = v1::Federation::NewStub(*channel);
-  const TensorSet model = Model(1);
+  // Different updates: two streams of the same one are refused by the spool itself.
+  const TensorSet first = Model(2), second = Model(3), model = Model(1);
+  protocol::WeightsEncoder first_encoder(first, 16384), second_encoder(second, 16384);
   protocol::WeightsEncoder encoder(model, 16384);
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientWriter<v1::UploadMessage>>> writers;
@@ -267,7 +270,7 @@ TEST_F(HostileSiteTest, ASiteCannotHoldMoreStreamsThanItsLimit) {
     m.mutable_header()->set_has_weights(true);
     ASSERT_TRUE(writers.back()->Write(m));
     m.Clear();
-    *m.mutable_manifest() = encoder.manifest();
+    *m.mutable_manifest() = (i == 0 ? first_encoder : second_encoder).manifest();
     ASSERT_TRUE(writers.back()->Write(m));
   }
   absl::SleepFor(absl::Milliseconds(300));

@@ -16,6 +16,8 @@ namespace scancov::testing_sites {
 inline std::unique_ptr<aggregator::Federation> SpooledFederation(
     std::unique_ptr<aggregator::AggregatorStore> store, aggregator::FederationOptions options,
     const std::string& dir, protocol::ManifestLimits limits = {}) {
+  // Tests call PullTask directly and expect a prompt answer: hold a long poll 200 ms at most.
+  options.max_long_poll = absl::Milliseconds(200);
   auto spool = aggregator::UploadSpool::Open(dir + "/uploads", limits);
   EXPECT_TRUE(spool.ok()) << spool.status();
   return std::make_unique<aggregator::Federation>(std::move(store), options,

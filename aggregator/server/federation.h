@@ -23,9 +23,10 @@
 //
 // Liveness: every call of a site updates its last-seen time (kept in memory, written to the
 // store by Tick); Heartbeat also records what the node is doing. ListSites shows a site online
-// when it was heard from within options.offline_after. PullTask long-polls: with no task to
-// give it holds the call (request.max_wait_ms, at most options.max_long_poll) and answers as
-// soon as a round opens, a study is created or a decision changes.
+// when it was heard from within options.offline_after. PullTask long-polls: when the site takes
+// part in a running study but has no task now (waiting for the others, or for its steward), it
+// holds the call (request.max_wait_ms, at most options.max_long_poll) and answers as soon as a
+// round opens, a study is created or a decision changes; an idle site is answered at once.
 //
 // Audit: every call that changes or reveals something (enrolments, identities, studies created,
 // tasks issued, checkpoints sent, results accepted or refused, failures and decisions received,

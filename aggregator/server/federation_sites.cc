@@ -107,7 +107,9 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller,
   for (;;) {
     const uint64_t seen = generation_;
     SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse response, PullTaskLocked(caller));
-    if (!response.has_wait() || absl::Now() >= until) return response;
+    // An idle site (no running study includes it) is answered at once: it polls at its own
+    // pace, and a node told to exit when idle is not held.
+    if (!response.has_wait() || response.wait().idle() || absl::Now() >= until) return response;
     // Long poll: hold the call until something a site may want changes, or the time is up.
     auto changed = [this, seen]()
                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return generation_ != seen; };

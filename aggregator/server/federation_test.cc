@@ -407,27 +407,40 @@ TEST_F(FederationTest, AVersionOneNodeIsServedAndAnUnknownVersionIsRefusedSaying
 
 TEST_F(FederationTest, PullTaskLongPollsUntilATaskOpens) {
   Enroll();
+  Create(Spec("s1", 1));
+  ASSERT_EQ(federation_->PullTask(SiteCaller("kb"))->task().task_id(), "s1/r0/init");
   v1::PullTaskRequest poll;
   poll.set_max_wait_ms(20000);
   absl::Time answered;
-  std::thread waiting([&] {
-    auto response = federation_->PullTask(SiteCaller("kb"), poll);
+  std::thread waiting([&] {  // igr waits for round 1, which opens when kb's model is in
+    auto response = federation_->PullTask(SiteCaller("igr"), poll);
     answered = absl::Now();
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_TRUE(response->has_task()) << response->DebugString();
   });
   absl::SleepFor(absl::Milliseconds(300));
-  const absl::Time created = absl::Now();
-  Create(Spec("s1", 1));
+  const absl::Time opened = absl::Now();
+  Step("kb", 0, 1);
   waiting.join();
-  EXPECT_LT(answered - created, absl::Seconds(2));
-  poll.set_max_wait_ms(200);  // nothing to give: answered after the wait, told to ask again
+  EXPECT_LT(answered - opened, absl::Seconds(2));
+  EXPECT_GE(answered - opened, absl::ZeroDuration());
+  poll.set_max_wait_ms(200);  // hegp's turn comes later: answered after the wait
+  Step("hegp", 1, 100);
   const absl::Time asked = absl::Now();
-  auto idle = federation_->PullTask(SiteCaller("igr"), poll);
-  ASSERT_TRUE(idle.ok());
-  ASSERT_TRUE(idle->has_wait()) << idle->DebugString();  // round 0 has one task: kb's
+  auto later = federation_->PullTask(SiteCaller("hegp"), poll);
+  ASSERT_TRUE(later.ok());
+  ASSERT_TRUE(later->has_wait()) << later->DebugString();
   EXPECT_GE(absl::Now() - asked, absl::Milliseconds(200));
-  EXPECT_EQ(idle->wait().wait_ms(), 0u);
+  EXPECT_EQ(later->wait().wait_ms(), 0u);
+  // A site no running study includes is answered at once (it polls at its own pace).
+  v1::EnrollSiteRequest apr;
+  apr.set_site_id("apr");
+  ASSERT_TRUE(federation_->EnrollSite(kCoordinator, apr).ok());
+  poll.set_max_wait_ms(20000);
+  const absl::Time idle_asked = absl::Now();
+  auto idle = federation_->PullTask(SiteCaller("apr"), poll);
+  ASSERT_TRUE(idle.ok() && idle->has_wait() && idle->wait().idle()) << idle->DebugString();
+  EXPECT_LT(absl::Now() - idle_asked, absl::Seconds(1));
 }
 
 TEST_F(FederationTest, RestartResumesFromTheDatabase) {

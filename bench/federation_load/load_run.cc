@@ -228,7 +228,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
     site.num_samples = 100 + (37 * static_cast<uint64_t>(i)) % 901;  // 100..1000
     site.seed = i + 1;
     site.init_layout = &result.layout;
-    site.client.stream_timeout = absl::Seconds(options.stream_timeout_s);
+    site.client.idle_timeout = absl::Seconds(options.idle_timeout_s);
     site.attempts_per_call = options.attempts_per_call;
     site.end_on_failed_upload = options.end_on_failed_upload;
     site.epoch = epoch;

@@ -32,7 +32,7 @@ struct LoadOptions {
   double up_bytes_per_s = 0;          // the proxy's limits (0: none) ...
   double down_bytes_per_s = 0;        //
   uint32_t throttle_from_round = 1;   // ... from this round's first task on
-  double stream_timeout_s = 600;      // node::GrpcClientOptions::stream_timeout (node default)
+  double idle_timeout_s = 60;         // node::GrpcClientOptions::idle_timeout (node default)
   int attempts_per_call = 6;          // node::AgentOptions::attempts_per_call
   bool end_on_failed_upload = false;  // a site ends after a failed upload (sim_site.h)
   double timeout_s = 1800;            // the whole run
