@@ -114,7 +114,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeMtlsChannel(const std::string
   if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   // Reconnect quickly after an aggregator restart; the node adds its own backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also uses it as the connect and TLS handshake
+  // timeout, and a handshake over a slow or busy link must not be cut at a fraction of a second.)
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
   return grpc::CreateCustomChannel(target, credentials, args);
