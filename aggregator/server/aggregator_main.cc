@@ -1,4 +1,5 @@
 // scancov-aggregator: the consortium's aggregator server.
+#include <malloc.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -50,6 +51,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // Models pass through in buffers of tens of megabytes, a few per round. glibc raises its mmap
+  // threshold after each such buffer is freed and then keeps them in its heap, so the resident
+  // memory ratchets up round after round; a fixed threshold returns every large buffer to the
+  // kernel when it is freed.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 8 << 20);
+  mallopt(M_ARENA_MAX, 2);  // per-thread arenas (gRPC has many threads) each keep freed chunks
 
   // Block SIGINT/SIGTERM in every thread (gRPC's inherit the mask); main waits for them below.
   sigset_t signals;

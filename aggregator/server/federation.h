@@ -266,7 +266,7 @@ class Federation {
   };
   std::map<std::string, Aggregation> aggregations_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<UploadSpool> spool_;
-  CheckpointCache checkpoints_;
+  CheckpointCache checkpoints_{2};  // the open round's model and the one before
   // Tasks of rounds aggregated in the current transaction: their uploads are deleted after it
   // commits.
   std::vector<std::string> pruned_tasks_ ABSL_GUARDED_BY(mu_);
