@@ -184,7 +184,8 @@ class Federation {
   bool Online(const std::string& site_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The round deadline of a study: its round_timeout_s or the default, in whole seconds.
   int64_t RoundTimeoutSeconds(const v1::StudySpec& spec) const;
-  absl::StatusOr<v1::PullTaskResponse> PullTaskLocked(const Caller& caller)
+  absl::StatusOr<v1::PullTaskResponse> PullTaskLocked(const Caller& caller,
+                                                      bool* awaits_own_approval)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Something a waiting PullTask may want: a study, a round, a decision, draining.
   void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }

@@ -106,10 +106,17 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller,
   const absl::Time until = absl::Now() + hold;  // real time: the call is held on a real clock
   for (;;) {
     const uint64_t seen = generation_;
-    SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse response, PullTaskLocked(caller));
-    // An idle site (no running study includes it) is answered at once: it polls at its own
-    // pace, and a node told to exit when idle is not held.
-    if (!response.has_wait() || response.wait().idle() || absl::Now() >= until) return response;
+    bool awaits_own_approval = false;
+    SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse response,
+                         PullTaskLocked(caller, &awaits_own_approval));
+    // Held only while the site waits for the others. An idle site (no running study includes
+    // it) is answered at once: it polls at its own pace, and a node told to exit when idle is
+    // not held; so is a site whose own steward has yet to decide (the change comes from the
+    // node, which reports it before its next pull).
+    if (!response.has_wait() || response.wait().idle() || awaits_own_approval ||
+        absl::Now() >= until) {
+      return response;
+    }
     // Long poll: hold the call until something a site may want changes, or the time is up.
     auto changed = [this, seen]()
                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return generation_ != seen; };
@@ -120,7 +127,8 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTask(const Caller& caller,
   }
 }
 
-absl::StatusOr<v1::PullTaskResponse> Federation::PullTaskLocked(const Caller& caller) {
+absl::StatusOr<v1::PullTaskResponse> Federation::PullTaskLocked(const Caller& caller,
+                                                                bool* awaits_own_approval) {
   SCV_RETURN_IF_ERROR(TickLocked());
   liveness_[caller.id].activity = "waiting for a task";
   v1::PullTaskResponse response;
@@ -136,6 +144,7 @@ absl::StatusOr<v1::PullTaskResponse> Federation::PullTaskLocked(const Caller& ca
                          store_->trust().GetDecision(study.study_id, caller.id));
     if (decision && decision->state() == v1::DECISION_STATE_DENIED) continue;
     if (decision && decision->state() == v1::DECISION_STATE_PENDING) {
+      *awaits_own_approval = true;
       if (waiting_for.empty()) {
         waiting_for = absl::StrCat("study '", study.study_id, "' awaits this site's approval");
       }

@@ -441,6 +441,19 @@ TEST_F(FederationTest, PullTaskLongPollsUntilATaskOpens) {
   auto idle = federation_->PullTask(SiteCaller("apr"), poll);
   ASSERT_TRUE(idle.ok() && idle->has_wait() && idle->wait().idle()) << idle->DebugString();
   EXPECT_LT(absl::Now() - idle_asked, absl::Seconds(1));
+  // Nor is a site whose own steward has yet to decide: its node reports the decision first.
+  v1::StudySpec second = Spec("s2", 1);
+  second.add_sites("apr");
+  Create(second);
+  v1::StudyDecision pending;
+  pending.set_study_id("s2");
+  pending.set_state(v1::DECISION_STATE_PENDING);
+  ASSERT_TRUE(federation_->ReportDecision(SiteCaller("apr"), pending).ok());
+  const absl::Time pending_asked = absl::Now();
+  auto awaiting = federation_->PullTask(SiteCaller("apr"), poll);
+  ASSERT_TRUE(awaiting.ok() && awaiting->has_wait()) << awaiting->DebugString();
+  EXPECT_NE(awaiting->wait().reason().find("awaits this site's approval"), std::string::npos);
+  EXPECT_LT(absl::Now() - pending_asked, absl::Seconds(1));
 }
 
 TEST_F(FederationTest, RestartResumesFromTheDatabase) {
