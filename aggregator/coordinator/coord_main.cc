@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   audit->add_flag("--json", audit_json, "as JSON");
   audit->add_option("--expect-head", expect_head,
                     "a head hash printed by an earlier run: fail if it is no longer in the log");
-  auto* sites = app.add_subcommand("sites", "list enrolled sites: enabled, online, last seen, device, what each is doing");
+  auto* sites = app.add_subcommand(
+      "sites", "list enrolled sites: enabled, online, last seen, device, what each is doing");
   auto* create = app.add_subcommand("create-study", "create a study from a JSON StudySpec");
   create->add_option("--spec", spec_file, "StudySpec as JSON (protobuf JSON mapping)")->required();
   auto* studies = app.add_subcommand("studies", "list studies");

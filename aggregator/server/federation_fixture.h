@@ -21,6 +21,13 @@ using protocol::TensorSet;
 using protocol::ToDoubles;
 
 inline const Caller kCoordinator{Caller::Role::kCoordinator, "alice"};
+// A fresh database file under the test's temporary folder.
+inline std::string TempDb(const std::string& name) {
+  const std::string path = ::testing::TempDir() + "/" + name + ".db";
+  std::filesystem::remove(path);
+  return path;
+}
+
 inline Caller SiteCaller(const std::string& id) { return {Caller::Role::kSite, id}; }
 
 inline TensorSet Weights(float a, float b) {

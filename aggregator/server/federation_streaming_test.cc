@@ -12,12 +12,6 @@ namespace {
 
 using namespace testing_fixture;  // NOLINT(build/namespaces)
 
-std::string TempDb(const std::string& name) {
-  const std::string path = ::testing::TempDir() + "/" + name + ".db";
-  std::filesystem::remove(path);
-  return path;
-}
-
 TEST_F(FederationTest, AnAggregatedRoundKeepsItsResultsButNotTheSitesWeights) {
   const std::string path = TempDb("streamed_prune");
   Start(path);

@@ -457,8 +457,7 @@ TEST_F(FederationTest, PullTaskLongPollsUntilATaskOpens) {
 }
 
 TEST_F(FederationTest, RestartResumesFromTheDatabase) {
-  const std::string path = ::testing::TempDir() + "/federation_restart.db";
-  std::filesystem::remove(path);
+  const std::string path = TempDb("federation_restart");
   Start(path);
   Enroll();
   Create(Spec("s1", 2));

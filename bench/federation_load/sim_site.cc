@@ -5,22 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "node/agent.h"
 
 namespace scancov::bench {
 namespace {
-
-bool IsTransient(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kDataLoss:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // The status of a call's StatusOr.
 template <typename T>
@@ -57,7 +45,7 @@ auto SimSite::Retry(const char* what, std::vector<std::string>* errors, Fn&& fn)
     const absl::Status& s = StatusOf(result);
     if (s.ok()) return result;
     errors->push_back(absl::StrFormat("%s after %.1f s: %s", what, Now() - start, s.ToString()));
-    if (!IsTransient(s) || attempt >= options_.attempts_per_call || Stopping()) return result;
+    if (!node::IsTransient(s) || attempt >= options_.attempts_per_call || Stopping()) return result;
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
