@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   uint64_t max_upload_mb = 4096;
   double idle_timeout_s = 60;
   int streams_per_site = 2;
+  int transport_memory_mb = 64;
   app.add_option("--listen", listen, "host:port to listen on (port 0: pick a free port)")
       ->capture_default_str();
   app.add_option("--db", db, "SQLite database with all aggregator state")->capture_default_str();
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--streams-per-site", streams_per_site,
                  "weights transfers one site may have open at once")
+      ->capture_default_str();
+  app.add_option("--transport-memory-mb", transport_memory_mb,
+                 "memory gRPC may hold for all connections' buffers together, in MiB (transfers "
+                 "slow down instead of the aggregator growing; 0: unlimited)")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -92,6 +97,7 @@ int main(int argc, char** argv) {
   server_options.crl = crl;
   server_options.idle_timeout = absl::Seconds(idle_timeout_s);
   server_options.streams_per_site = streams_per_site;
+  server_options.transport_memory_mb = transport_memory_mb;
   auto server = scancov::aggregator::AggregatorServer::Start(listen, {ca, cert, key},
                                                              std::move(federation), server_options);
   if (!server.ok()) {

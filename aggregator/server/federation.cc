@@ -296,7 +296,11 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   std::optional<protocol::TensorSet> input;
   const std::string input_id = tasks.empty() ? "" : tasks.front().checkpoint_id;
   if (!input_id.empty()) {
-    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, store_->GetCheckpoint(input_id));
+    // From the copy the downloads share: reading the store again would hold the model twice
+    // more (SQLite's assembled blob and the row's copy) at the round's peak.
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> encoded,
+                         CachedCheckpoint(input_id));
+    SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, encoded->Decode());
     input = std::move(w);
   }
   rounds.pop_back();  // the closed rounds before this one

@@ -1,5 +1,6 @@
 #include "aggregator/server/grpc_service.h"
 
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/auth_context.h>
 #include <spdlog/spdlog.h>
 
@@ -291,6 +292,11 @@ absl::StatusOr<std::unique_ptr<AggregatorServer>> AggregatorServer::Start(
   server->coordinator_service_ =
       std::make_unique<CoordinatorService>(server->federation_.get(), revocation);
   grpc::ServerBuilder builder;
+  if (options.transport_memory_mb > 0) {
+    grpc::ResourceQuota quota("scancov-aggregator transport");
+    quota.Resize(static_cast<size_t>(options.transport_memory_mb) << 20);
+    builder.SetResourceQuota(quota);
+  }
   builder.AddListeningPort(address, credentials, &server->port_);
   builder.RegisterService(server->federation_service_.get());
   builder.RegisterService(server->coordinator_service_.get());

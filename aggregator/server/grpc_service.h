@@ -114,6 +114,12 @@ struct AggregatorServerOptions {
   int streams_per_site = 2;
   // A weights stream with no message for this long is cut (the node resumes it).
   absl::Duration idle_timeout = absl::Seconds(60);
+  // Memory gRPC's transport may hold for all connections together (read buffers, flow-control
+  // windows, messages in flight), in MiB; 0: unlimited (gRPC's default). Under pressure gRPC
+  // reads in smaller pieces and shrinks the windows it announces, so transfers slow down instead
+  // of the aggregator growing with the number of sites: without a quota, 100 sites each sending a
+  // 30 MB update left ~7 MB per connection held after every round (docs/benchmarks.md).
+  int transport_memory_mb = 64;
 };
 
 // The aggregator process's server: both services over mutual TLS, plus a timer that closes

@@ -458,7 +458,7 @@ absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
     q.bind(2, study_id);
     q.bind(3, static_cast<int64_t>(round));
     sqlite::BindBlob(q, 4, manifest.SerializeAsString());
-    sqlite::BindBlob(q, 5, payload);
+    sqlite::BindBlobNoCopy(q, 5, payload);  // payload outlives exec() below
     q.bind(6, ToHex(manifest.sha256()));
     q.bind(7, created_unix);
     q.exec();

@@ -43,6 +43,10 @@ void BindBlob(SQLite::Statement& q, int index, absl::string_view bytes) {
   q.bind(index, bytes.data(), static_cast<int>(bytes.size()));
 }
 
+void BindBlobNoCopy(SQLite::Statement& q, int index, absl::string_view bytes) {
+  q.bindNoCopy(index, bytes.data(), static_cast<int>(bytes.size()));
+}
+
 std::string Row::Text() {
   const SQLite::Column c = Next();
   return c.isNull() ? std::string() : c.getString();

@@ -86,6 +86,9 @@ auto InTransaction(SQLite::Database& db, absl::string_view where, Fn&& body) -> 
 
 // Binds `bytes` as a BLOB (SQLiteCpp's bind of a std::string binds TEXT).
 void BindBlob(SQLite::Statement& q, int index, absl::string_view bytes);
+// The same without SQLite's copy (for blobs of tens of megabytes): `bytes` must stay alive and
+// unchanged until the statement has been executed or reset.
+void BindBlobNoCopy(SQLite::Statement& q, int index, absl::string_view bytes);
 
 // Reads the current row of a stepped statement, one column after the other from `first`:
 //   sqlite::Row row(q);
