@@ -138,6 +138,20 @@ double EpsilonAtOrder(double alpha, double rdp, double delta, Conversion convers
   return std::max(eps, 0.0);
 }
 
+absl::Status CheckNoiseSearch(double target_epsilon, const NoiseSearch& search) {
+  if (!(target_epsilon > 0.0 && std::isfinite(target_epsilon))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("noise search: target epsilon must be finite and > 0, not ", target_epsilon));
+  }
+  if (!(search.min_noise_multiplier > 0.0 &&
+        search.min_noise_multiplier < search.max_noise_multiplier &&
+        std::isfinite(search.max_noise_multiplier) && search.relative_tolerance > 0.0)) {
+    return absl::InvalidArgumentError(
+        "noise search: needs 0 < min < max noise multiplier (finite) and a tolerance > 0");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<double> DefaultOrders() {
@@ -177,8 +191,7 @@ absl::StatusOr<PrivacySpent> EpsilonFromRdp(const std::vector<double>& orders,
   }
   if (orders.empty() || orders.size() != rdp.size()) {
     return absl::InvalidArgumentError(
-        "epsilon: orders and RDP values must be non-empty lists "
-        "of the same length");
+        "epsilon: orders and RDP values must be non-empty lists of one length");
   }
   PrivacySpent best{kInf, orders[0]};
   for (size_t i = 0; i < orders.size(); ++i) {
@@ -232,17 +245,7 @@ absl::StatusOr<PrivacySpent> RdpAccountant::GetEpsilon(double delta, Conversion 
 absl::StatusOr<double> SmallestNoiseMultiplier(double sample_rate, int64_t steps,
                                                double target_epsilon, double delta,
                                                const NoiseSearch& search) {
-  if (!(target_epsilon > 0.0 && std::isfinite(target_epsilon))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("noise search: target epsilon must be finite and > 0, not ", target_epsilon));
-  }
-  if (!(search.min_noise_multiplier > 0.0 &&
-        search.min_noise_multiplier < search.max_noise_multiplier &&
-        std::isfinite(search.max_noise_multiplier) && search.relative_tolerance > 0.0)) {
-    return absl::InvalidArgumentError(
-        "noise search: needs 0 < min < max noise multiplier, both "
-        "finite, and a relative tolerance > 0");
-  }
+  SCV_RETURN_IF_ERROR(CheckNoiseSearch(target_epsilon, search));
   SCV_ASSIGN_OR_RETURN(RdpAccountant spent, RdpAccountant::WithOrders(search.orders));
   SCV_RETURN_IF_ERROR(spent.ComposeAll(search.spent));
   auto epsilon_with = [&](double sigma) -> absl::StatusOr<double> {
