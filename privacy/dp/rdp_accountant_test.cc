@@ -62,32 +62,74 @@ TEST(RdpAccountantTest, ComposedGaussianMatchesTheClosedFormOverContinuousOrders
 }
 
 // Reference values from the definition, A = E_{z~N(0,s^2)}[((1-q) + q e^{(2z-1)/(2s^2)})^alpha],
-// rdp = log(A)/(alpha-1), by numerical integration (not the series). Script, run with Debian 12's
-// python3-scipy 1.10.1 (/usr/bin/python3):
+// rdp = log(A)/(alpha-1), by numerical integration (not the series). Run with Debian 12's
+// python3-scipy 1.10.1 (/usr/bin/python3), this script:
 //
-//   import math; import numpy as np; from scipy import integrate, special
+//   # Renyi DP of the Poisson-subsampled Gaussian mechanism straight from the definition:
+//   #   A = E_{z~N(0,s^2)} [((1-q) + q exp((2z-1)/(2 s^2)))^alpha],  rdp = log(A) / (alpha - 1)
+//   # integrated numerically (scipy.integrate.quad), in log space: the integrand is scaled by its
+//   # maximum so that large exponents do not overflow.
+//   import math
+//   import numpy as np
+//   from scipy import integrate, special
+//
 //   def log_integrand(z, q, s, a):
 //       log_phi = -0.5 * (z / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))
 //       u = (2 * z - 1) / (2 * s * s)
-//       log_mix = u if q == 1.0 else np.logaddexp(math.log1p(-q), math.log(q) + u)
+//       # log((1-q) + q e^u), stably
+//       if q == 1.0:
+//           log_mix = u
+//       else:
+//           log_mix = np.logaddexp(math.log1p(-q), math.log(q) + u)
 //       return log_phi + a * log_mix
-//   def rdp_quad(q, s, a):  # the integrand scaled by its maximum, so that nothing overflows
-//       grid = np.linspace(-60 * s - 5, 60 * s + a + 5, 200001)
-//       vals = np.array([log_integrand(z, q, s, a) for z in grid]); m = vals.max()
-//       keep = grid[vals > m - 80]; pts = list(np.linspace(keep[0], keep[-1], 50))
-//       f = lambda z: math.exp(log_integrand(z, q, s, a) - m)
-//       val, err = integrate.quad(f, grid[0], grid[-1], points=pts, limit=2000, epsabs=0,
-//                                 epsrel=1e-13)
-//       return (m + math.log(val)) / (a - 1), err / val
-//   def rdp_int_exact(q, s, a):  # integer alpha: the binomial sum, to check the quadrature
-//       t = [special.gammaln(a + 1) - special.gammaln(k + 1) - special.gammaln(a - k + 1)
-//            + (a - k) * math.log1p(-q) + k * math.log(q) + (k * k - k) / (2 * s * s)
-//            for k in range(a + 1)]
-//       return special.logsumexp(t) / (a - 1)
-//   for q, s, a in CASES: print(q, s, a, rdp_quad(q, s, a), ...)
 //
-// It printed the values below (quad's relative error estimate 1.1e-14 for each; at the integer
-// orders 32, 8 and 16 the quadrature equals the exact sum to all 13 printed digits).
+//   def rdp_quad(q, s, a):
+//       grid = np.linspace(-60 * s - 5, 60 * s + a + 5, 200001)
+//       vals = np.array([log_integrand(z, q, s, a) for z in grid])
+//       m = vals.max()
+//       lo, hi = grid[0], grid[-1]
+//       # Breakpoints where the integrand is not negligible help quad.
+//       keep = grid[vals > m - 80]
+//       pts = list(np.linspace(keep[0], keep[-1], 50))
+//       f = lambda z: math.exp(log_integrand(z, q, s, a) - m)
+//       val, err = integrate.quad(f, lo, hi, points=pts, limit=2000, epsabs=0, epsrel=1e-13)
+//       return (m + math.log(val)) / (a - 1), err / val
+//
+//   def rdp_int_exact(q, s, a):
+//       # integer alpha only: the binomial expansion (used here only to check the quadrature)
+//       terms = [special.gammaln(a + 1) - special.gammaln(k + 1) - special.gammaln(a - k + 1)
+//                + (a - k) * math.log1p(-q) + k * math.log(q) + (k * k - k) / (2 * s * s)
+//                for k in range(a + 1)]
+//       return special.logsumexp(terms) / (a - 1)
+//
+//   cases = [(0.01, 1.0, 1.5), (0.01, 1.0, 2.5), (0.05, 0.5, 3.7), (0.1, 2.0, 10.5),
+//            (0.3, 0.8, 1.25), (0.5, 0.3, 2.25), (0.9, 1.0, 4.5), (0.999, 1.5, 3.3),
+//            (256 / 60000, 1.1, 20.5), (0.2, 0.3, 7.75), (0.01, 4.0, 32.0),
+//            (0.1, 1.0, 8.0), (0.5, 0.6, 16.0)]
+//   for q, s, a in cases:
+//       r, rel = rdp_quad(q, s, a)
+//       line = f"q={q!r} sigma={s} alpha={a}: rdp={r:.12e} (quad rel err {rel:.1e})"
+//       if float(a).is_integer():
+//           line += f" exact-sum={rdp_int_exact(q, s, int(a)):.12e}"
+//       print(line)
+//
+// printed (each with quad's relative error estimate 1.1e-14; at the integer orders 32, 8 and 16
+// the quadrature equals the exact binomial sum to all 13 printed digits):
+//   q=0.01 sigma=1.0 alpha=1.5: rdp=1.272537433277e-04
+//   q=0.01 sigma=1.0 alpha=2.5: rdp=2.175753322822e-04
+//   q=0.05 sigma=0.5 alpha=3.7: rdp=3.295330782639e+00
+//   q=0.1 sigma=2.0 alpha=10.5: rdp=2.000685442587e-02
+//   q=0.3 sigma=0.8 alpha=1.25: rdp=1.291254907628e-01
+//   q=0.5 sigma=0.3 alpha=2.25: rdp=1.125233689106e+01
+//   q=0.9 sigma=1.0 alpha=4.5: rdp=2.118887407832e+00
+//   q=0.999 sigma=1.5 alpha=3.3: rdp=7.324146031930e-01
+//   q=0.004266666666666667 sigma=1.1 alpha=20.5: rdp=2.734334409256e+00
+//   q=0.2 sigma=0.3 alpha=7.75: rdp=4.120768239683e+01
+//   q=0.01 sigma=4.0 alpha=32.0: rdp=1.052636065908e-04 ... exact-sum=1.052636065908e-04
+//   q=0.1 sigma=1.0 alpha=8.0: rdp=1.378361411348e+00 ... exact-sum=1.378361411348e+00
+//   q=0.5 sigma=0.6 alpha=16.0: rdp=2.148286522962e+01 ... exact-sum=2.148286522962e+01
+// Tolerance: 1e-9 relative (quad: 1.1e-14 relative in A, i.e. < 2e-10 relative in the smallest
+// rdp here, whose log A is 6.4e-5; the series: 1e-15).
 TEST(RdpAccountantTest, SampledGaussianRdpMatchesNumericalIntegration) {
   struct Case {
     double q, sigma, alpha, rdp;
