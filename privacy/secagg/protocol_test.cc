@@ -1,156 +1,22 @@
 // Whole secure-aggregation rounds in one process: N clients and a server exchanging serialised
 // messages, with real P-256 site keys and self-signed certificates.
 #include <cmath>
-#include <memory>
-#include <set>
 
-#include "absl/strings/str_cat.h"
-#include "core/env.h"
-#include "core/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "privacy/secagg/client.h"
+#include "privacy/secagg/messages.h"
 #include "privacy/secagg/server.h"
-#include "privacy/secagg/test_sites.h"
+#include "privacy/secagg/test_federation.h"
 
 namespace scancov::privacy::secagg {
 namespace {
 
+using test_sites::Dropouts;
+using test_sites::ExpectSumOf;
+using test_sites::Federation;
+using test_sites::FiveSites;
 using ::testing::HasSubstr;
-
-// Every message crosses the "wire": serialised and parsed again.
-template <typename T>
-T Wire(const T& message) {
-  absl::StatusOr<T> parsed = T::Parse(message.Serialize());
-  EXPECT_TRUE(parsed.ok()) << parsed.status();
-  return parsed.ok() ? *std::move(parsed) : T{};
-}
-
-struct Dropouts {
-  std::set<std::string> before_sharing;  // advertised keys, then gone
-  std::set<std::string> before_masking;  // shared keys, then gone: input excluded
-  std::set<std::string> before_unmask;   // input arrived, then unreachable: input included
-};
-
-class Federation {
- public:
-  Federation(SecAggConfig config, const std::vector<test_sites::TestSite>& sites, uint64_t seed = 1)
-      : config_(config), server_(*SecAggServer::Create(config)) {
-    for (size_t i = 0; i < config.sites.size(); ++i) {
-      randoms_.push_back(std::make_unique<DeterministicRandom>(seed * 1000 + i));
-      clients_.emplace(config.sites[i].id,
-                       *SecAggClient::Create(config, config.sites[i].id, sites[i].key_pem,
-                                             randoms_.back().get()));
-    }
-    Random random(seed);
-    for (const SecAggSite& site : config.sites) {
-      std::vector<double>& x = inputs_[site.id];
-      for (size_t i = 0; i < config.vector_length; ++i) x.push_back(200 * random.Uniform() - 100);
-    }
-  }
-
-  absl::Status Advertise() {
-    for (auto& [id, client] : clients_) {
-      SCV_ASSIGN_OR_RETURN(KeyAdvert advert, client.AdvertiseKeys());
-      adverts_[id] = advert;
-      SCV_RETURN_IF_ERROR(server_.ReceiveAdvert(Wire(advert)));
-    }
-    SCV_ASSIGN_OR_RETURN(list_, server_.CloseAdvertising());
-    return absl::OkStatus();
-  }
-
-  absl::Status Share(const Dropouts& d) {
-    for (auto& [id, client] : clients_) {
-      if (d.before_sharing.count(id)) continue;
-      SCV_ASSIGN_OR_RETURN(ShareKeysMessage shares, client.ShareKeys(Wire(list_)));
-      SCV_RETURN_IF_ERROR(server_.ReceiveShares(Wire(shares)));
-    }
-    SCV_ASSIGN_OR_RETURN(bundles_, server_.CloseSharing());
-    return absl::OkStatus();
-  }
-
-  absl::Status Mask(const Dropouts& d) {
-    for (const ShareBundle& bundle : bundles_) {
-      if (d.before_masking.count(bundle.recipient)) continue;
-      SCV_ASSIGN_OR_RETURN(
-          MaskedInput y,
-          client(bundle.recipient).MaskInput(Wire(bundle), inputs_[bundle.recipient]));
-      masked_[bundle.recipient] = y.masked;
-      SCV_RETURN_IF_ERROR(server_.ReceiveMaskedInput(Wire(y)));
-    }
-    SCV_ASSIGN_OR_RETURN(requests_, server_.CloseMasking());
-    return absl::OkStatus();
-  }
-
-  absl::Status Unmask(const Dropouts& d) {
-    for (const UnmaskRequest& request : requests_) {
-      if (d.before_unmask.count(request.recipient)) continue;
-      SCV_ASSIGN_OR_RETURN(UnmaskResponse r, client(request.recipient).Unmask(Wire(request)));
-      SCV_RETURN_IF_ERROR(server_.ReceiveUnmaskResponse(Wire(r)));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<SecAggResult> Run(const Dropouts& d = {}) {
-    SCV_RETURN_IF_ERROR(Advertise());
-    SCV_RETURN_IF_ERROR(Share(d));
-    SCV_RETURN_IF_ERROR(Mask(d));
-    SCV_RETURN_IF_ERROR(Unmask(d));
-    return server_.Finish();
-  }
-
-  // The exact ring sum and the plain double sum of the named sites' inputs.
-  std::pair<std::vector<uint64_t>, std::vector<double>> Expected(
-      const std::vector<std::string>& sites) {
-    const FixedPointCodec codec = *FixedPointCodec::Create(config_.fixed_point);
-    std::vector<uint64_t> ring(config_.vector_length, 0);
-    std::vector<double> plain(config_.vector_length, 0.0);
-    for (const std::string& site : sites) {
-      const std::vector<uint64_t> e = *codec.Encode(inputs_[site]);
-      for (size_t i = 0; i < e.size(); ++i) {
-        ring[i] += e[i];
-        plain[i] += inputs_[site][i];
-      }
-    }
-    return {ring, plain};
-  }
-
-  SecAggClient& client(const std::string& id) { return clients_.at(id); }
-  SecAggServer& server() { return server_; }
-  const AdvertList& list() const { return list_; }
-  std::vector<ShareBundle>& bundles() { return bundles_; }
-  std::vector<UnmaskRequest>& requests() { return requests_; }
-  std::map<std::string, KeyAdvert>& adverts() { return adverts_; }
-  std::map<std::string, std::vector<double>>& inputs() { return inputs_; }
-  std::map<std::string, std::vector<uint64_t>>& masked() { return masked_; }
-
- private:
-  SecAggConfig config_;
-  SecAggServer server_;
-  std::vector<std::unique_ptr<DeterministicRandom>> randoms_;
-  std::map<std::string, SecAggClient> clients_;
-  std::map<std::string, std::vector<double>> inputs_;
-  std::map<std::string, KeyAdvert> adverts_;
-  AdvertList list_;
-  std::vector<ShareBundle> bundles_;
-  std::map<std::string, std::vector<uint64_t>> masked_;
-  std::vector<UnmaskRequest> requests_;
-};
-
-Federation FiveSites(size_t length = 257, uint64_t seed = 1, int neighbours = 0) {
-  return Federation(test_sites::TestConfig(5, 3, length, neighbours), test_sites::TestSites(5),
-                    seed);
-}
-
-void ExpectSumOf(Federation& f, const SecAggResult& result, std::vector<std::string> sites) {
-  EXPECT_EQ(result.included, sites);
-  auto [ring, plain] = f.Expected(sites);
-  EXPECT_EQ(result.ring_sum, ring);  // exact
-  const double bound = sites.size() * std::ldexp(1.0, -24);
-  for (size_t i = 0; i < plain.size(); ++i) {
-    ASSERT_NEAR(result.sum[i], plain[i], bound) << i;
-  }
-}
 
 TEST(SecAggProtocolTest, SumOfAllSitesIsExact) {
   Federation f = FiveSites();
@@ -229,6 +95,111 @@ TEST(SecAggProtocolTest, MaskedUploadIsUncorrelatedWithTheTrueVector) {
   };
   EXPECT_GT(pearson(codec.Decode(*codec.Encode(x))), 0.999);  // the test can see a leak
   EXPECT_LT(std::fabs(pearson(codec.Decode(f.masked()["site-b"]))), 0.01);
+}
+
+TEST(SecAggProtocolTest, ServerRefusesStrangersDuplicatesAndOtherRoundsAndGoesOn) {
+  Federation f = FiveSites();
+  SecAggServer& server = f.server();
+  KeyAdvert advert = *f.client("site-a").AdvertiseKeys();
+  ASSERT_TRUE(server.ReceiveAdvert(advert).ok());
+  EXPECT_EQ(server.ReceiveAdvert(advert).code(), absl::StatusCode::kAlreadyExists);
+  KeyAdvert stranger = advert;
+  stranger.site_id = "site-z";
+  EXPECT_THAT(server.ReceiveAdvert(stranger).message(), HasSubstr("not a participant"));
+  KeyAdvert later = advert;
+  later.round = 4;
+  EXPECT_THAT(server.ReceiveAdvert(later).message(), HasSubstr("round 4"));
+  for (const char* id : {"site-b", "site-c", "site-d", "site-e"}) {
+    ASSERT_TRUE(server.ReceiveAdvert(*f.client(id).AdvertiseKeys()).ok());
+  }
+  AdvertList list = *server.CloseAdvertising();
+  EXPECT_EQ(server.ReceiveAdvert(advert).code(), absl::StatusCode::kFailedPrecondition);
+  ShareKeysMessage shares = *f.client("site-a").ShareKeys(list);
+  ShareKeysMessage partial = shares;
+  partial.shares.pop_back();
+  EXPECT_THAT(server.ReceiveShares(partial).message(), HasSubstr("one for each of the 4"));
+  ASSERT_TRUE(server.ReceiveShares(shares).ok());
+  EXPECT_EQ(server.ReceiveShares(shares).code(), absl::StatusCode::kAlreadyExists);
+  for (const char* id : {"site-b", "site-c", "site-d", "site-e"}) {
+    ASSERT_TRUE(server.ReceiveShares(*f.client(id).ShareKeys(list)).ok());
+  }
+  std::vector<ShareBundle> bundles = *server.CloseSharing();
+  std::vector<MaskedInput> inputs;
+  for (const ShareBundle& b : bundles) {
+    inputs.push_back(*f.client(b.recipient).MaskInput(b, f.inputs()[b.recipient]));
+  }
+  MaskedInput short_input = inputs[0];
+  short_input.masked.pop_back();
+  EXPECT_THAT(server.ReceiveMaskedInput(short_input).message(), HasSubstr("256 elements"));
+  for (const MaskedInput& y : inputs) ASSERT_TRUE(server.ReceiveMaskedInput(y).ok());
+  EXPECT_EQ(server.ReceiveMaskedInput(inputs[0]).code(), absl::StatusCode::kAlreadyExists);
+  std::vector<UnmaskRequest> requests = *server.CloseMasking();
+  UnmaskResponse first = *f.client(requests[0].recipient).Unmask(requests[0]);
+  ASSERT_TRUE(server.ReceiveUnmaskResponse(first).ok());
+  EXPECT_EQ(server.ReceiveUnmaskResponse(first).code(), absl::StatusCode::kAlreadyExists);
+  UnmaskResponse wrong_kind = *f.client(requests[1].recipient).Unmask(requests[1]);
+  wrong_kind.shares[0].kind = ShareKind::kMaskingKey;
+  EXPECT_THAT(server.ReceiveUnmaskResponse(wrong_kind).message(),
+              HasSubstr("does not answer the request"));
+  wrong_kind.shares[0].kind = ShareKind::kSelfMaskSeed;
+  ASSERT_TRUE(server.ReceiveUnmaskResponse(wrong_kind).ok());
+  UnmaskResponse third = *f.client(requests[2].recipient).Unmask(requests[2]);
+  ASSERT_TRUE(server.ReceiveUnmaskResponse(third).ok());
+  auto result = server.Finish();
+  ASSERT_TRUE(result.ok()) << result.status();
+  ExpectSumOf(f, *result, {"site-a", "site-b", "site-c", "site-d", "site-e"});
+}
+
+TEST(SecAggProtocolTest, StepsRunInOrderOnly) {
+  Federation f = FiveSites();
+  SecAggClient& a = f.client("site-a");
+  EXPECT_THAT(a.ShareKeys(AdvertList{}).status().message(), HasSubstr("ShareKeys is out of order"));
+  EXPECT_THAT(a.MaskInput(ShareBundle{}, f.inputs()["site-a"]).status().message(),
+              HasSubstr("MaskInput is out of order"));
+  EXPECT_EQ(a.Unmask(UnmaskRequest{}).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(a.AdvertiseKeys().ok());
+  EXPECT_EQ(a.AdvertiseKeys().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(f.server().CloseSharing().status().message(), HasSubstr("out of order"));
+  EXPECT_EQ(f.server().Finish().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SecAggProtocolTest, AWrongShareIsDetectedNotSummed) {
+  Federation f = FiveSites();
+  ASSERT_TRUE(f.Advertise().ok() && f.Share().ok() && f.Mask(Dropouts{{}, {"site-e"}, {}}).ok());
+  for (const char* id : {"site-a", "site-b", "site-c", "site-d"}) {
+    UnmaskResponse r = *f.client(id).Unmask(f.request(id));
+    // site-e's masking-key share, tampered (byte 5: X25519 clamping ignores some bits of byte 0)
+    r.shares.back().share.value[5] ^= 1;
+    ASSERT_TRUE(f.server().ReceiveUnmaskResponse(r).ok());
+  }
+  absl::Status s = f.server().Finish().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("rebuilt for 'site-e' does not match its advert"));
+}
+
+TEST(SecAggProtocolTest, InputOutsideTheDeclaredRangeIsRefusedByIndex) {
+  Federation f = FiveSites();
+  ASSERT_TRUE(f.Advertise().ok() && f.Share().ok());
+  std::vector<double> x = f.inputs()["site-a"];
+  x[17] = std::nan("");
+  absl::Status s = f.client("site-a").MaskInput(f.bundle("site-a"), x).status();
+  EXPECT_THAT(s.message(), HasSubstr("element 17 is not finite"));
+  x[17] = 100.5;
+  s = f.client("site-a").MaskInput(f.bundle("site-a"), x).status();
+  EXPECT_THAT(s.message(), HasSubstr("element 17 is outside the declared range"));
+  x.pop_back();
+  s = f.client("site-a").MaskInput(f.bundle("site-a"), x).status();
+  EXPECT_THAT(s.message(), HasSubstr("256 values, the study declares 257"));
+}
+
+TEST(SecAggProtocolTest, MalformedMessageGivesAClearError) {
+  Federation f = FiveSites();
+  ASSERT_TRUE(f.Advertise().ok() && f.Share().ok() && f.Mask().ok());
+  const std::string bytes = f.request("site-a").Serialize();
+  auto cut = UnmaskRequest::Parse(bytes.substr(0, bytes.size() - 3));
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(cut.status().message(), HasSubstr("secagg UnmaskRequest: field 'dropped' at byte"));
+  EXPECT_THAT(ShareBundle::Parse(bytes).status().message(), HasSubstr("message type"));
 }
 
 }  // namespace
