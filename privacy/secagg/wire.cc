@@ -1,9 +1,17 @@
 #include "privacy/secagg/wire.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace scancov::privacy::secagg {
 namespace {
+
+// Vectors of millions of elements cross the wire: on little-endian hosts (all we build for) they
+// are copied whole; elsewhere each element is swapped.
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
+uint64_t SwapIfBigEndian(uint64_t v) { return kLittleEndian ? v : __builtin_bswap64(v); }
 
 uint64_t LoadLe(absl::string_view bytes) {
   uint64_t v = 0;
@@ -36,9 +44,15 @@ void WireWriter::U64Array(absl::Span<const uint64_t> values) {
   U32(static_cast<uint32_t>(values.size()));
   const size_t start = out_.size();
   out_.resize(start + 8 * values.size());
-  char* p = &out_[start];
+  char* p = out_.data() + start;
+  if (kLittleEndian) {
+    if (!values.empty()) std::memcpy(p, values.data(), 8 * values.size());
+    return;
+  }
   for (uint64_t v : values) {
-    for (int i = 0; i < 8; ++i) *p++ = static_cast<char>(v >> (8 * i));
+    const uint64_t le = SwapIfBigEndian(v);
+    std::memcpy(p, &le, 8);
+    p += 8;
   }
 }
 
@@ -111,7 +125,10 @@ absl::Status WireReader::U64Array(const char* field, size_t max_count, std::vect
   if (absl::Status s = Count(field, max_count, &count); !s.ok()) return s;
   if (absl::Status s = Need(field, 8 * static_cast<size_t>(count)); !s.ok()) return s;
   out->resize(count);
-  for (uint32_t i = 0; i < count; ++i) (*out)[i] = LoadLe(data_.substr(pos_ + 8 * i, 8));
+  if (count > 0) std::memcpy(out->data(), data_.data() + pos_, 8 * static_cast<size_t>(count));
+  if (!kLittleEndian) {
+    for (uint64_t& v : *out) v = SwapIfBigEndian(v);
+  }
   pos_ += 8 * static_cast<size_t>(count);
   return absl::OkStatus();
 }
