@@ -177,6 +177,20 @@ TEST(SecAggProtocolTest, AWrongShareIsDetectedNotSummed) {
   EXPECT_THAT(s.message(), HasSubstr("rebuilt for 'site-e' does not match its advert"));
 }
 
+TEST(SecAggProtocolTest, AWrongSelfMaskSeedShareIsDetectedAboveTheThreshold) {
+  Federation f = FiveSites();
+  ASSERT_TRUE(f.Advertise().ok() && f.Share().ok() && f.Mask().ok());
+  for (const char* id : {"site-a", "site-b", "site-c", "site-d"}) {
+    UnmaskResponse r = *f.client(id).Unmask(f.request(id));
+    if (std::string(id) == "site-b") r.shares[2].share.value[0] ^= 1;  // site-c's seed share
+    ASSERT_TRUE(f.server().ReceiveUnmaskResponse(r).ok());
+  }
+  absl::Status s = f.server().Finish().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("self-mask seed of 'site-c'"));
+  EXPECT_THAT(s.message(), HasSubstr("a wrong share"));
+}
+
 TEST(SecAggProtocolTest, InputOutsideTheDeclaredRangeIsRefusedByIndex) {
   Federation f = FiveSites();
   ASSERT_TRUE(f.Advertise().ok() && f.Share().ok());

@@ -15,9 +15,11 @@
 // Receive* refuse a message for another study or round, from a site that is not a participant
 // (or not one at this stage), a duplicate, or one out of phase, with a clear error; the session
 // goes on. Close*/Finish fail with FailedPrecondition naming the phase, how many sites took part
-// and how many were needed when fewer than t remain. A rebuilt masking key is checked against the
-// site's advertised public key, so a wrong share is detected rather than silently corrupting the
-// sum. Not thread-safe: the integrator serialises calls.
+// and how many were needed when fewer than t remain. Wrong shares are detected rather than
+// silently corrupting the sum: a rebuilt masking key must match the site's advertised public key,
+// and when more than t sites answered, every secret's shares must lie on one polynomial (a wrong
+// self-mask seed share among exactly t answers goes undetected: the seed has no commitment).
+// Not thread-safe: the integrator serialises calls.
 #ifndef SCANCOV_PRIVACY_SECAGG_SERVER_H_
 #define SCANCOV_PRIVACY_SECAGG_SERVER_H_
 

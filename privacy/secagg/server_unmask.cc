@@ -63,6 +63,8 @@ absl::StatusOr<std::map<std::string, Bytes32>> SecAggServer::Rebuild(
           absl::StrCat("secagg unmask phase: the ", what, " of '", owner, "' has ", have,
                        " shares, ", roster_.threshold(), " needed (the threshold)"));
     }
+    const std::string where = absl::StrCat("secagg unmask phase: the ", what, " of '", owner, "'");
+    SCV_RETURN_IF_ERROR(Annotate(ShamirCheckConsistent(shares[owner], roster_.threshold()), where));
     SCV_ASSIGN_OR_RETURN(out[owner], ShamirReconstruct(shares[owner], roster_.threshold()));
     if (kind == ShareKind::kMaskingKey) {
       SCV_ASSIGN_OR_RETURN(X25519KeyPair pair, X25519KeyPair::FromPrivateKey(out[owner]));

@@ -50,6 +50,37 @@ absl::Status CheckIndices(absl::Span<const uint8_t> indices, const char* where) 
   return absl::OkStatus();
 }
 
+absl::Status CheckShares(absl::Span<const ShamirShare> shares, int threshold, const char* where) {
+  if (threshold < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": threshold ", threshold, " is below 2"));
+  }
+  if (shares.size() < static_cast<size_t>(threshold)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, ": ", shares.size(), " shares, ", threshold, " needed"));
+  }
+  std::vector<uint8_t> xs;
+  for (const ShamirShare& s : shares) xs.push_back(s.index);
+  return CheckIndices(xs, where);
+}
+
+// The polynomial through `points` (distinct non-zero indices), evaluated at x: Lagrange basis
+// l_i(x) = prod_{j != i} (x - x_j) / (x_i - x_j); subtraction is XOR.
+Bytes32 Interpolate(absl::Span<const ShamirShare> points, uint8_t x) {
+  Bytes32 out{};
+  for (size_t i = 0; i < points.size(); ++i) {
+    uint8_t numerator = 1, denominator = 1;
+    for (size_t j = 0; j < points.size(); ++j) {
+      if (j == i) continue;
+      numerator = Mul(numerator, static_cast<uint8_t>(x ^ points[j].index));
+      denominator = Mul(denominator, static_cast<uint8_t>(points[i].index ^ points[j].index));
+    }
+    const uint8_t basis = Mul(numerator, Inverse(denominator));
+    for (size_t b = 0; b < out.size(); ++b) out[b] ^= Mul(basis, points[i].value[b]);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(const Bytes32& secret, int threshold,
@@ -82,31 +113,20 @@ absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(const Bytes32& secret, int 
 }
 
 absl::StatusOr<Bytes32> ShamirReconstruct(absl::Span<const ShamirShare> shares, int threshold) {
-  if (threshold < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("shamir reconstruct: threshold ", threshold, " is below 2"));
-  }
-  if (shares.size() < static_cast<size_t>(threshold)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("shamir reconstruct: ", shares.size(), " shares, ", threshold, " needed"));
-  }
-  std::vector<uint8_t> xs;
-  for (const ShamirShare& s : shares) xs.push_back(s.index);
-  if (absl::Status s = CheckIndices(xs, "shamir reconstruct"); !s.ok()) return s;
-  xs.resize(threshold);
-  Bytes32 secret{};
-  for (int i = 0; i < threshold; ++i) {
-    // Lagrange basis at 0: prod_{j != i} x_j / (x_j - x_i); subtraction is XOR.
-    uint8_t numerator = 1, denominator = 1;
-    for (int j = 0; j < threshold; ++j) {
-      if (j == i) continue;
-      numerator = Mul(numerator, xs[j]);
-      denominator = Mul(denominator, static_cast<uint8_t>(xs[j] ^ xs[i]));
+  if (absl::Status s = CheckShares(shares, threshold, "shamir reconstruct"); !s.ok()) return s;
+  return Interpolate(shares.subspan(0, threshold), 0);
+}
+
+absl::Status ShamirCheckConsistent(absl::Span<const ShamirShare> shares, int threshold) {
+  if (absl::Status s = CheckShares(shares, threshold, "shamir check"); !s.ok()) return s;
+  for (size_t j = threshold; j < shares.size(); ++j) {
+    if (Interpolate(shares.subspan(0, threshold), shares[j].index) != shares[j].value) {
+      return absl::DataLossError(
+          absl::StrCat("shamir check: share ", static_cast<int>(shares[j].index),
+                       " disagrees with the first ", threshold, " (a wrong share)"));
     }
-    const uint8_t basis = Mul(numerator, Inverse(denominator));
-    for (size_t b = 0; b < secret.size(); ++b) secret[b] ^= Mul(basis, shares[i].value[b]);
   }
-  return secret;
+  return absl::OkStatus();
 }
 
 }  // namespace scancov::privacy::secagg

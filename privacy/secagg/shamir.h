@@ -9,8 +9,9 @@
 // of hospitals in a study. Secrecy is the usual information-theoretic one: for any t-1 shares
 // every secret is equally likely (each byte polynomial is uniform given t-1 points).
 //
-// Reconstruction is Lagrange interpolation at 0 from the first `threshold` shares; it cannot
-// detect a wrong share (callers check the result, e.g. against an advertised public key).
+// Reconstruction is Lagrange interpolation at 0 from the first `threshold` shares; by itself it
+// cannot detect a wrong share. With more than `threshold` shares, ShamirCheckConsistent can:
+// every extra share must lie on the polynomial through the first `threshold`.
 // Stateless functions; thread-safe given a thread-safe SecureRandom.
 #ifndef SCANCOV_PRIVACY_SECAGG_SHAMIR_H_
 #define SCANCOV_PRIVACY_SECAGG_SHAMIR_H_
@@ -37,6 +38,11 @@ absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(const Bytes32& secret, int 
 
 // The secret from at least `threshold` shares with distinct non-zero indices.
 absl::StatusOr<Bytes32> ShamirReconstruct(absl::Span<const ShamirShare> shares, int threshold);
+
+// OK when all `shares` (at least `threshold`, distinct non-zero indices) lie on one polynomial
+// of degree < threshold; DataLoss naming the first share that disagrees with the first
+// `threshold` (which may hold the wrong one).
+absl::Status ShamirCheckConsistent(absl::Span<const ShamirShare> shares, int threshold);
 
 }  // namespace scancov::privacy::secagg
 

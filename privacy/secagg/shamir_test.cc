@@ -74,6 +74,21 @@ TEST(ShamirTest, FewerThanThresholdSharesAreConsistentWithEverySecret) {
   EXPECT_EQ(secrets.size(), 256u);
 }
 
+TEST(ShamirTest, AWrongShareAmongMoreThanThresholdIsDetected) {
+  DeterministicRandom random(7);
+  auto shares = ShamirSplit(Secret(), 3, std::vector<uint8_t>{1, 2, 3, 4, 5}, random);
+  ASSERT_TRUE(shares.ok());
+  EXPECT_TRUE(ShamirCheckConsistent(*shares, 3).ok());
+  EXPECT_TRUE(ShamirCheckConsistent(absl::MakeConstSpan(*shares).subspan(0, 3), 3).ok());
+  for (size_t wrong = 0; wrong < shares->size(); ++wrong) {
+    std::vector<ShamirShare> tampered = *shares;
+    tampered[wrong].value[9] ^= 0x40;
+    absl::Status s = ShamirCheckConsistent(tampered, 3);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << wrong;
+    EXPECT_THAT(s.message(), HasSubstr("a wrong share"));
+  }
+}
+
 TEST(ShamirTest, SharesOfTheSameSecretDifferAcrossSplits) {
   DeterministicRandom random(6);
   auto first = ShamirSplit(Secret(), 2, std::vector<uint8_t>{1, 2}, random);
