@@ -97,7 +97,7 @@ TEST(SecAggProtocolTest, MaskedUploadIsUncorrelatedWithTheTrueVector) {
   EXPECT_LT(std::fabs(pearson(codec.Decode(f.masked()["site-b"]))), 0.01);
 }
 
-TEST(SecAggProtocolTest, ServerRefusesStrangersDuplicatesAndOtherRoundsAndGoesOn) {
+TEST(SecAggProtocolTest, ServerRefusesStrangersDuplicatesAndOtherRounds) {
   Federation f = FiveSites();
   SecAggServer& server = f.server();
   KeyAdvert advert = *f.client("site-a").AdvertiseKeys();
@@ -123,10 +123,18 @@ TEST(SecAggProtocolTest, ServerRefusesStrangersDuplicatesAndOtherRoundsAndGoesOn
   for (const char* id : {"site-b", "site-c", "site-d", "site-e"}) {
     ASSERT_TRUE(server.ReceiveShares(*f.client(id).ShareKeys(list)).ok());
   }
-  std::vector<ShareBundle> bundles = *server.CloseSharing();
+  auto bundles = server.CloseSharing();
+  ASSERT_TRUE(bundles.ok()) << bundles.status();
+  EXPECT_EQ(bundles->size(), 5u);
+}
+
+TEST(SecAggProtocolTest, ServerRefusesBadInputsAndResponsesAndGoesOn) {
+  Federation f = FiveSites();
+  SecAggServer& server = f.server();
+  ASSERT_TRUE(f.Advertise().ok() && f.Share().ok());
   std::vector<MaskedInput> inputs;
-  for (const ShareBundle& b : bundles) {
-    inputs.push_back(*f.client(b.recipient).MaskInput(b, f.inputs()[b.recipient]));
+  for (const char* id : {"site-a", "site-b", "site-c", "site-d", "site-e"}) {
+    inputs.push_back(*f.client(id).MaskInput(f.bundle(id), f.inputs()[id]));
   }
   MaskedInput short_input = inputs[0];
   short_input.masked.pop_back();
