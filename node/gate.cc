@@ -126,7 +126,10 @@ absl::StatusOr<TabularRows> GatedDatasetSource::Load(const std::vector<std::stri
 }
 
 TaskGate::TaskGate(GateOptions options, TaskPlugins plugins, privacy::EgressLedger* ledger)
-    : options_(std::move(options)), plugins_(std::move(plugins)), ledger_(ledger) {}
+    : options_(std::move(options)),
+      dp_(options_.dp, options_.dp_ledger, options_.clock, options_.dp_noise),
+      plugins_(std::move(plugins)),
+      ledger_(ledger) {}
 
 absl::StatusOr<TaskDeclaration> TaskGate::Admit(const v1::Task& task) const {
   SCV_ASSIGN_OR_RETURN(protocol::StudyKind kind, protocol::StudyKindOf(task));
@@ -279,9 +282,11 @@ absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::Tens
   }
   SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, Admit(task));
   declaration.min_cohort = approval.min_cohort;
+  SCV_ASSIGN_OR_RETURN(std::optional<privacy::dp::DpSpec> dp, dp_.Admit(task, declaration));
   TaskPlugin& plugin = *plugins_.at(*protocol::StudyKindOf(task));
   SCV_ASSIGN_OR_RETURN(TaskOutcome outcome, RunAdmitted(plugin, declaration, task, global));
   SCV_RETURN_IF_ERROR(CheckRelease(declaration, outcome));
+  if (dp && outcome.weights) SCV_RETURN_IF_ERROR(dp_.Apply(task, *dp, global, &*outcome.weights));
   Release release;
   release.header.set_task_id(task.task_id());
   release.header.set_num_samples(outcome.num_samples);

@@ -14,8 +14,11 @@
 //            differs from another study's by fewer than the minimum count, and one beyond the
 //            site's budget of studies over the same variables (node/cohort_guard.h);
 //   release  what the task produced is checked against its declaration (no weights unless
-//            declared and allowed; finite metrics) and written to the egress ledger before it
-//            is handed to the agent to send; nothing leaves without a ledger entry.
+//            declared and allowed; finite metrics); weights of a study under differential
+//            privacy are clipped and noised, within the site's epsilon (node/dp_filter.h:
+//            admitted before the task runs, applied after); the release is written to the
+//            egress ledger before it is handed to the agent to send; nothing leaves without a
+//            ledger entry.
 //
 // Refusals are PermissionDenied or FailedPrecondition with a failure code
 // (protocol/failure_code.h); the agent reports only the code and the policy's numbers to the
@@ -34,6 +37,7 @@
 #include "core/env.h"
 #include "node/approvals.h"
 #include "node/cohort_guard.h"
+#include "node/dp_filter.h"
 #include "node/tabular_features.h"
 #include "node/tasks/task_plugin.h"
 #include "privacy/egress_ledger.h"
@@ -90,6 +94,11 @@ struct GateOptions {
   // every admitted task runs (unit tests of other parts only; scancov-node always has one).
   ApprovalBook* approvals = nullptr;
   std::vector<ApprovalRule> approval_rules;
+  // Differential privacy (node/dp_filter.h): the site's maximum, the ledger of what it spent
+  // (null: accounted in memory; tests of other parts) and the noise (null: a CSPRNG).
+  DpSitePolicy dp;
+  privacy::dp::DpLedger* dp_ledger = nullptr;
+  std::shared_ptr<privacy::dp::GaussianSource> dp_noise;
 };
 
 // What leaves for one task: the upload header, the weights, and the ledger entry recording them.
@@ -132,6 +141,7 @@ class TaskGate {
                                  const std::string& summary_json);
 
   GateOptions options_;
+  DpFilter dp_;
   TaskPlugins plugins_;
   privacy::EgressLedger* ledger_;
 };

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/status_macros.h"
+#include "node/gate_test_util.h"
 #include "node/store/node_store.h"
 #include "protocol/failure_code.h"
 
@@ -17,45 +18,8 @@ namespace scancov::node {
 namespace {
 
 using ::testing::HasSubstr;
-
-class Rows : public DatasetSource {
- public:
-  absl::StatusOr<TabularRows> Load(const std::vector<std::string>& variables,
-                                   const std::string& outcome) override {
-    asked.insert(asked.end(), variables.begin(), variables.end());
-    TabularRows rows;
-    rows.columns = variables;
-    for (int i = 0; i < patients; ++i) {
-      rows.keys.push_back("p" + std::to_string(i));
-      for (size_t j = 0; j < variables.size(); ++j) {
-        rows.x.push_back(i == 0 && variables[j] == missing_for_first ? NAN : i);
-      }
-      rows.y.push_back(i % 2);
-    }
-    return rows;
-  }
-  int patients = 50;
-  std::string missing_for_first;  // a variable the first patient lacks
-  std::vector<std::string> asked;
-};
-
-// A plug-in that declares one thing and does another, as a buggy or hostile kind would.
-class Scripted : public TaskPlugin {
- public:
-  absl::StatusOr<TaskDeclaration> Declare(const v1::Task&) const override { return declared; }
-  absl::StatusOr<TaskOutcome> Run(const v1::Task&, const protocol::TensorSet*) override {
-    if (!reads.empty()) {
-      absl::StatusOr<TabularRows> rows = data->Load(reads, "severe");
-      if (!rows.ok()) return rows.status();
-    }
-    TaskOutcome out = produce;
-    return out;
-  }
-  TaskDeclaration declared;
-  std::vector<std::string> reads;
-  TaskOutcome produce;
-  DatasetSource* data = nullptr;
-};
+using testing_util::Rows;
+using testing_util::Scripted;
 
 v1::Task TrainingTask() {
   v1::Task t;

@@ -1,5 +1,6 @@
 #include "node/node_commands.h"
 
+#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,8 @@
 #include "node/cohort_guard.h"
 #include "node/imaging/imaging_store.h"
 #include "node/task_log.h"
+#include "privacy/dp/dp_ledger.h"
+#include "privacy/dp/rdp_accountant.h"
 #include "privacy/egress_ledger.h"
 
 namespace scancov::node {
@@ -72,6 +75,39 @@ absl::StatusOr<std::string> BudgetText(NodeStore& store, int64_t max_studies, in
     absl::StrAppend(&out, "  ", u.studies, "/", max_studies, " studies, ", u.rounds, "/",
                     max_rounds, " rounds", spent ? " (spent)" : "", "  outcome '", u.outcome,
                     "', variables ", u.variables.empty() ? "(none)" : u.variables, "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> DpBudgetText(NodeStore& store, double max_epsilon, double delta) {
+  privacy::dp::DpLedger ledger(store.db());
+  SCV_ASSIGN_OR_RETURN(std::vector<privacy::dp::DpSpend> spends, ledger.List());
+  std::string out = "differential privacy: ";
+  if (max_epsilon > 0) {
+    absl::StrAppend(&out, "at most epsilon ", absl::StrFormat("%.3g", max_epsilon), " at delta ",
+                    absl::StrFormat("%.3g", delta), "\n");
+  } else {
+    absl::StrAppend(&out, "no maximum epsilon (weights may leave without DP); delta ",
+                    absl::StrFormat("%.3g", delta), "\n");
+  }
+  if (spends.empty()) {
+    absl::StrAppend(&out, "  no release under differential privacy yet\n");
+    return out;
+  }
+  std::vector<privacy::dp::DpEvent> events;
+  std::map<std::string, int> per_study;
+  for (const privacy::dp::DpSpend& s : spends) {
+    events.push_back(s.event);
+    ++per_study[s.study_id];
+  }
+  privacy::dp::RdpAccountant accountant;
+  SCV_RETURN_IF_ERROR(accountant.ComposeAll(events));
+  SCV_ASSIGN_OR_RETURN(privacy::dp::PrivacySpent spent, accountant.GetEpsilon(delta));
+  absl::StrAppend(&out, "  spent: epsilon ", absl::StrFormat("%.3f", spent.epsilon), " in ",
+                  spends.size(), " releases of ", per_study.size(), " studies",
+                  max_epsilon > 0 && spent.epsilon >= max_epsilon ? " (spent)" : "", "\n");
+  for (const auto& [study, releases] : per_study) {
+    absl::StrAppend(&out, "  study '", study, "': ", releases, " releases\n");
   }
   return out;
 }

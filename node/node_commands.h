@@ -38,6 +38,9 @@ absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit);
 // Per (variables, outcome) read by studies: how many studies and rounds used it, against the
 // site's budget (node/cohort_guard.h), the spent ones marked.
 absl::StatusOr<std::string> BudgetText(NodeStore& store, int64_t max_studies, int64_t max_rounds);
+// What the site has spent under differential privacy (node/dp_filter.h, the DP ledger) at
+// `delta`, against its maximum (0: none).
+absl::StatusOr<std::string> DpBudgetText(NodeStore& store, double max_epsilon, double delta);
 
 }  // namespace scancov::node
 

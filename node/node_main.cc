@@ -36,6 +36,7 @@
 #include "node/tasks/store_series_source.h"
 #include "node/tasks/task_host.h"
 #include "node/tasks/tercile_budget.h"
+#include "privacy/dp/dp_ledger.h"
 #include "privacy/egress_ledger.h"
 #include "privacy/pseudonymizer.h"
 #include "protocol/study_kind.h"
@@ -55,6 +56,7 @@ extern "C" void StopAgent(int) {
 absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   privacy::EgressLedger ledger(store->db());
+  privacy::dp::DpLedger dp_ledger(store->db());
   TaskLog log(*store);
   ResultKeeper keeper(KeptResultsDir(config.store));  // results wait here for their answer
   GrpcClientOptions client_options;
@@ -95,6 +97,8 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   resources.max_rounds_per_variables = config.privacy.max_rounds_per_variables;
   resources.destination = config.aggregator;
   resources.ledger = &ledger;
+  resources.dp = {config.privacy.max_epsilon, config.privacy.dp_delta};
+  resources.dp_ledger = &dp_ledger;
   resources.approvals = &approvals;
   resources.approval_rules = config.approval_rules;
   TaskHost host(resources, {&MakePlainTasks, &MakeTorchTasks});
@@ -171,6 +175,9 @@ absl::Status Budget(const sites::SiteConfig& config) {
   SCV_ASSIGN_OR_RETURN(std::string text,
                        BudgetText(*store, config.privacy.max_studies_per_variables,
                                   config.privacy.max_rounds_per_variables));
+  std::cout << text;
+  SCV_ASSIGN_OR_RETURN(text,
+                       DpBudgetText(*store, config.privacy.max_epsilon, config.privacy.dp_delta));
   std::cout << text;
   return absl::OkStatus();
 }

@@ -16,7 +16,7 @@ namespace {
 
 constexpr char kPayloadUrl[] = "type.scancov/failure_report";
 
-constexpr std::array<std::pair<FailureCode, const char*>, 17> kNames = {{
+constexpr std::array<std::pair<FailureCode, const char*>, 19> kNames = {{
     {FailureCode::kNotApproved, "not_approved"},
     {FailureCode::kKindNotRun, "kind_not_run"},
     {FailureCode::kInvalidSpec, "invalid_spec"},
@@ -26,6 +26,8 @@ constexpr std::array<std::pair<FailureCode, const char*>, 17> kNames = {{
     {FailureCode::kBelowMinimumCount, "below_minimum_count"},
     {FailureCode::kCohortDifference, "cohort_difference"},
     {FailureCode::kStudyBudget, "study_budget"},
+    {FailureCode::kDpRequired, "dp_required"},
+    {FailureCode::kDpBudgetExceeded, "dp_budget_exceeded"},
     {FailureCode::kOuterProductTooFew, "outer_product_too_few"},
     {FailureCode::kUndeclaredRelease, "undeclared_release"},
     {FailureCode::kNotFinite, "not_finite"},

@@ -39,6 +39,8 @@ enum class FailureCode {
   kBelowMinimumCount,   // fewer patients (or events) than the minimum count
   kCohortDifference,    // the cohort differs from an earlier study's by fewer than the minimum
   kStudyBudget,         // the site's budget of studies or rounds over these variables is spent
+  kDpRequired,          // the site releases weights only with differential privacy
+  kDpBudgetExceeded,    // the release would take the site past its maximum epsilon
   kOuterProductTooFew,  // a second-moment matrix from fewer than dimension x minimum patients
   kUndeclaredRelease,   // the task produced something it did not declare
   kNotFinite,           // a released number is NaN or infinite

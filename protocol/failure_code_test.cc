@@ -32,6 +32,8 @@ TEST(FailureCode, NumberNamesThatAreNotIdentifiersAreDropped) {
 TEST(FailureCode, OnlyReportsOfTheVocabularyParse) {
   EXPECT_TRUE(IsFailureReport("cohort_difference min=10"));
   EXPECT_TRUE(IsFailureReport("not_approved"));
+  EXPECT_TRUE(IsFailureReport("dp_budget_exceeded max_epsilon_milli=1500"));
+  EXPECT_TRUE(IsFailureReport("dp_required"));
   EXPECT_FALSE(IsFailureReport("INVALID_ARGUMENT: spec: variable 'crp' is odd"));
   EXPECT_FALSE(IsFailureReport("cohort_difference min=ten"));
   EXPECT_FALSE(IsFailureReport("cohort_difference min=10 patient"));

@@ -46,6 +46,10 @@ class FederationClient {
   virtual absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) {
     return absl::UnimplementedError("Heartbeat is not supported by this client");
   }
+  // One phase of secure aggregation for a task (the SecAgg RPC). Default: Unimplemented.
+  virtual absl::StatusOr<v1::SecAggResponse> SecAgg(const v1::SecAggRequest& request) {
+    return absl::UnimplementedError("SecAgg is not supported by this client");
+  }
 };
 
 }  // namespace scancov::protocol

@@ -74,6 +74,9 @@ struct Caller {
   enum class Role { kSite, kCoordinator };
   Role role = Role::kSite;
   std::string id;
+  // The certificate the caller presented over mutual TLS (PEM); empty in-process. Secure
+  // aggregation hands it to the other sites, which check it against the consortium CA.
+  std::string certificate_pem;
 };
 
 struct FederationOptions {

@@ -8,9 +8,12 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/server/federation.h"
 #include "core/status_macros.h"
+#include "privacy/dp/dp_budget.h"
+#include "privacy/dp/dp_spec.h"
 #include "protocol/ids.h"
 #include "protocol/study_kind.h"
 
@@ -42,6 +45,48 @@ std::string WithoutReplayState(const std::string& result_json) {
   if (!j.is_object() || !j.contains(kReplayKey)) return result_json;
   j.erase(kReplayKey);
   return j.dump();
+}
+
+// The study's privacy options (StudySpec.privacy_json), checked before any site is asked: the
+// nodes check them again and keep their own budget. Returns a line for the audit and the log
+// (what each site's releases cost, at most), or "" without DP.
+absl::StatusOr<std::string> CheckPrivacyOptions(const v1::StudySpec& spec) {
+  if (spec.privacy_json().empty()) return std::string();
+  const nlohmann::json options = nlohmann::json::parse(spec.privacy_json(), nullptr, false);
+  if (!options.is_object()) {
+    return absl::InvalidArgumentError("study spec: privacy_json must be a JSON object");
+  }
+  std::string summary;
+  for (const auto& [key, value] : options.items()) {
+    if (key == "secure_aggregation") {
+      return absl::InvalidArgumentError(
+          "study spec: privacy.secure_aggregation is not available on this aggregator yet");
+    }
+    if (key != "dp") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("study spec: unknown privacy option '", key, "'"));
+    }
+    if (spec.kind() != v1::STUDY_KIND_TRAINING) {
+      return absl::InvalidArgumentError("study spec: privacy.dp is for training studies");
+    }
+    SCV_ASSIGN_OR_RETURN(privacy::dp::DpSpec dp, privacy::dp::ParseDpSpec(value, "privacy.dp"));
+    if (dp.mode != privacy::dp::DpMode::kSite) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("study spec: privacy.dp.mode '", privacy::dp::DpModeName(dp.mode),
+                       "' is not available yet (nodes run \"site\")"));
+    }
+    SCV_ASSIGN_OR_RETURN(
+        privacy::dp::StudyDpPlan plan,
+        privacy::dp::PlanForStudy(dp, std::max<uint32_t>(1, spec.rounds()), 1, 1, false));
+    SCV_ASSIGN_OR_RETURN(std::vector<privacy::dp::DpEvent> events, privacy::dp::EventsOf(plan));
+    privacy::dp::RdpAccountant accountant;
+    SCV_RETURN_IF_ERROR(accountant.ComposeAll(events));
+    SCV_ASSIGN_OR_RETURN(privacy::dp::PrivacySpent spent, accountant.GetEpsilon(dp.delta));
+    summary = absl::StrCat("dp: each site's releases cost at most epsilon ",
+                           absl::StrFormat("%.3f", spent.epsilon), " at delta ",
+                           absl::StrFormat("%.3g", dp.delta), " over ", plan.rounds, " rounds");
+  }
+  return summary;
 }
 
 }  // namespace
@@ -134,6 +179,7 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   if (options_.studies == nullptr) {
     return absl::FailedPreconditionError("this aggregator was started without study kinds");
   }
+  SCV_ASSIGN_OR_RETURN(const std::string privacy_summary, CheckPrivacyOptions(spec));
   absl::StatusOr<std::unique_ptr<StudyLogic>> logic = options_.studies->Create(spec);
   SCV_RETURN_IF_ERROR(Annotate(logic.status(), "study spec"));
   StudyRecord study;
@@ -146,9 +192,10 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
     return OpenRound(study, 0, "");
   }));
   Audit(caller, "create_study", study.study_id, "", {},
-        absl::StrCat(spec.study_kind(), " over ", absl::StrJoin(spec.sites(), ", ")));
-  spdlog::info("study '{}' created: {} rounds over {} sites", study.study_id, spec.rounds(),
-               spec.sites_size());
+        absl::StrCat(spec.study_kind(), " over ", absl::StrJoin(spec.sites(), ", "),
+                     privacy_summary.empty() ? "" : "; ", privacy_summary));
+  spdlog::info("study '{}' created: {} rounds over {} sites{}{}", study.study_id, spec.rounds(),
+               spec.sites_size(), privacy_summary.empty() ? "" : "; ", privacy_summary);
   return BuildStatus(study);
 }
 

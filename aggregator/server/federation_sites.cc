@@ -90,6 +90,7 @@ absl::StatusOr<std::optional<v1::Task>> Federation::NextTaskFor(const std::strin
     task.set_spec_json(study.spec.spec_json());
     task.set_held_out_site(!IsTrainingSite(study.spec, site_id));
     task.set_study_kind(study.spec.study_kind());
+    task.set_privacy_json(study.spec.privacy_json());
     SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study.study_id));
     if (!rounds.empty()) task.set_deadline_unix(rounds.back().deadline_unix);
     return std::optional<v1::Task>(std::move(task));

@@ -69,7 +69,7 @@ absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context,
   }
   switch (identity->role) {
     case sites::Role::kSite:
-      return Caller{Caller::Role::kSite, identity->id};
+      return Caller{Caller::Role::kSite, identity->id, std::string(certificate)};
     case sites::Role::kCoordinator:
       return Caller{Caller::Role::kCoordinator, identity->id};
     case sites::Role::kAggregator:

@@ -2,6 +2,7 @@
 
 #include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
+#include "privacy/dp/dp_ledger.h"
 #include "privacy/egress_ledger.h"
 
 namespace scancov::node {
@@ -103,6 +104,7 @@ absl::Status CreateNodeSchema(SQLite::Database& db) {
     }
     return absl::OkStatus();
   }));
+  SCV_RETURN_IF_ERROR(privacy::dp::DpLedger::CreateSchema(db));
   return privacy::EgressLedger::CreateSchema(db);
 }
 

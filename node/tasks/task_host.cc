@@ -26,6 +26,8 @@ TaskHost::TaskHost(const NodeResources& resources, std::initializer_list<TaskPlu
   options.tabular = gated_.get();
   options.approvals = resources.approvals;
   options.approval_rules = resources.approval_rules;
+  options.dp = resources.dp;
+  options.dp_ledger = resources.dp_ledger;
   gate_ = std::make_unique<TaskGate>(std::move(options), std::move(plugins), resources.ledger);
 }
 

@@ -33,6 +33,10 @@ struct NodeResources {
   CohortGuard* cohorts = nullptr;
   int64_t max_studies_per_variables = 25;
   int64_t max_rounds_per_variables = 2000;
+  // Differential privacy (node/dp_filter.h): the site's maximum and its ledger (null: releases
+  // accounted in memory only; tests of other parts).
+  DpSitePolicy dp;
+  privacy::dp::DpLedger* dp_ledger = nullptr;
 };
 
 using TaskPluginMaker = TaskPlugins (*)(const NodeContext& context);

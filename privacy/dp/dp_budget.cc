@@ -26,7 +26,9 @@ absl::Status CheckPolicy(const DpBudgetPolicy& policy) {
 }  // namespace
 
 std::string DpBudgetExceededReason(double max_epsilon) {
-  return absl::StrCat("dp_budget_exceeded max_epsilon=", max_epsilon);
+  // protocol/failure_code.h carries integers only: the policy's epsilon in thousandths.
+  return absl::StrCat("dp_budget_exceeded max_epsilon_milli=",
+                      static_cast<int64_t>(std::llround(max_epsilon * 1000.0)));
 }
 
 absl::StatusOr<std::vector<DpEvent>> EventsOf(const StudyDpPlan& plan) {

@@ -5,8 +5,8 @@
 // a new study's plan adds its own; the RDP of all of them is composed (RdpAccountant, default
 // orders, improved conversion) and converted to epsilon at the policy's delta. The study is
 // allowed only if that total is at most the policy's maximum. A refusal leaves the site as
-// "dp_budget_exceeded max_epsilon=<policy value>": the policy's number and nothing else, never
-// the epsilon spent (which would tell a coordinator about the site's other studies).
+// "dp_budget_exceeded max_epsilon_milli=<policy value x 1000>": the policy's number and nothing
+// else, never the epsilon spent (which would tell a coordinator about the site's other studies).
 //
 // A plan states, per round, the Poisson sample rate, the noise multiplier and the number of
 // noisy steps, and the number of rounds; PlanForStudy derives it from a study's DP block.
@@ -47,8 +47,8 @@ struct DpBudgetDecision {
   std::string reason;          // DpBudgetExceededReason(max_epsilon) when refused
 };
 
-// "dp_budget_exceeded max_epsilon=<max_epsilon>" (the number as absl::StrCat prints a double:
-// up to six significant digits).
+// "dp_budget_exceeded max_epsilon_milli=<max_epsilon x 1000, rounded>" (a failure report of
+// protocol/failure_code.h, whose numbers are integers).
 std::string DpBudgetExceededReason(double max_epsilon);
 
 // The plan's accountant events: one event of steps_per_round x rounds steps.

@@ -41,14 +41,14 @@ TEST(DpBudgetTest, ARefusalNamesOnlyThePolicysNumber) {
   absl::StatusOr<DpBudgetDecision> decision = DecideDpBudget(policy, spent, TrainingPlan(1.1, 20));
   ASSERT_TRUE(decision.ok()) << decision.status();
   EXPECT_FALSE(decision->allowed);
-  EXPECT_EQ(decision->reason, "dp_budget_exceeded max_epsilon=1.5");
-  EXPECT_THAT(decision->reason, MatchesRegex("dp_budget_exceeded max_epsilon=[0-9.]+"));
+  EXPECT_EQ(decision->reason, "dp_budget_exceeded max_epsilon_milli=1500");
+  EXPECT_THAT(decision->reason, MatchesRegex("dp_budget_exceeded max_epsilon_milli=[0-9]+"));
   // The steward's log gets the numbers; the reason carries neither.
   EXPECT_GT(decision->epsilon_spent, 0.0);
   EXPECT_GT(decision->epsilon_after, 1.5);
   EXPECT_THAT(decision->reason, testing::Not(HasSubstr(absl::StrCat(decision->epsilon_spent))));
   EXPECT_THAT(decision->reason, testing::Not(HasSubstr(absl::StrCat(decision->epsilon_after))));
-  EXPECT_EQ(DpBudgetExceededReason(8), "dp_budget_exceeded max_epsilon=8");
+  EXPECT_EQ(DpBudgetExceededReason(8), "dp_budget_exceeded max_epsilon_milli=8000");
 }
 
 // The limit is inclusive: the smallest noise that meets the budget is allowed, a little less

@@ -66,6 +66,18 @@ absl::Status ParsePrivacy(const json& j, const std::string& where, PrivacySettin
       }
       (key == "max_studies_per_variables" ? out->max_studies_per_variables
                                           : out->max_rounds_per_variables) = value.get<int64_t>();
+    } else if (key == "max_epsilon") {
+      if (!value.is_number() || !(value.get<double>() >= 0.0 && value.get<double>() <= 100.0)) {
+        return absl::InvalidArgumentError(where +
+                                          ": privacy.max_epsilon must be a number in [0, 100]");
+      }
+      out->max_epsilon = value.get<double>();
+    } else if (key == "dp_delta") {
+      if (!value.is_number() || !(value.get<double>() > 0.0 && value.get<double>() <= 1e-3)) {
+        return absl::InvalidArgumentError(where +
+                                          ": privacy.dp_delta must be a number in (0, 0.001]");
+      }
+      out->dp_delta = value.get<double>();
     } else if (key == "allow_model_weights") {
       if (!value.is_boolean()) {
         return absl::InvalidArgumentError(where + ": privacy.allow_model_weights must be a bool");
@@ -226,7 +238,9 @@ std::string SiteConfigToJson(const SiteConfig& c) {
             {"privacy",
              {{"min_cell_count", c.privacy.min_cell_count},
               {"allowed_variables", c.privacy.allowed_variables},
-              {"allow_model_weights", c.privacy.allow_model_weights}}}};
+              {"allow_model_weights", c.privacy.allow_model_weights},
+              {"max_epsilon", c.privacy.max_epsilon},
+              {"dp_delta", c.privacy.dp_delta}}}};
   json rules = json::array();
   for (const ApprovalRule& r : c.approval_rules) {
     rules.push_back({{"name", r.name},

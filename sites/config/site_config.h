@@ -20,8 +20,10 @@
 //       "allowed_variables": [],             // empty: all; else the only variables (admission,
 //                                            // CT, ai_severity:<study>) any analysis reads
 //                                            // (privacy::IsVariableAllowed)
-//       "allow_model_weights": true          // may trained weights leave the site?
-//     },
+//       "allow_model_weights": true,         // may trained weights leave the site?
+//       "max_epsilon": 0,                    // > 0: weights leave only under differential
+//       "dp_delta": 1e-5                     // privacy, and at most this epsilon (at dp_delta)
+//     },                                     // in all (node/dp_filter.h)
 //     "approval": {                          // optional: studies approved without asking
 //       "rules": [{"name": "tabular-analyses",          // the steward (node/approvals.h)
 //                  "kinds": ["univariate_association", "cohort_description"],  // required
@@ -50,6 +52,11 @@ struct PrivacySettings {
   // (node/cohort_guard.h); `scancov-node budget` shows what is used.
   int64_t max_studies_per_variables = 25;
   int64_t max_rounds_per_variables = 2000;
+  // Differential privacy (node/dp_filter.h): with max_epsilon > 0, model weights leave only
+  // from studies that ask for DP, and the site's releases together stay within max_epsilon at
+  // dp_delta. 0: no maximum (studies that ask for DP are still accounted).
+  double max_epsilon = 0.0;
+  double dp_delta = 1e-5;
 };
 
 // A pre-approval rule (node/approvals.h): it approves a study whose kind it names and whose

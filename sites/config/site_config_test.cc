@@ -45,6 +45,29 @@ TEST(SiteConfigTest, CrlIsOptionalAndResolvedLikeTheOtherPaths) {
       << refused.status();
 }
 
+TEST(SiteConfigTest, TheSitesDifferentialPrivacyMaximum) {
+  auto none = ParseSiteConfig(kGood, "/etc/scancov", "site.json");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->privacy.max_epsilon, 0.0);  // no maximum unless the steward sets one
+  std::string with_dp = kGood;
+  with_dp.insert(with_dp.find("\"min_cell_count\""), "\"max_epsilon\": 4, \"dp_delta\": 1e-6, ");
+  auto c = ParseSiteConfig(with_dp, "/etc/scancov", "site.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->privacy.max_epsilon, 4.0);
+  EXPECT_EQ(c->privacy.dp_delta, 1e-6);
+  auto again = ParseSiteConfig(SiteConfigToJson(*c), "/elsewhere", "dump");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->privacy.max_epsilon, 4.0);
+  for (const char* bad : {"\"max_epsilon\": -1, ", "\"max_epsilon\": \"4\", ",
+                          "\"dp_delta\": 0.5, ", "\"dp_delta\": 0, "}) {
+    std::string text = kGood;
+    text.insert(text.find("\"min_cell_count\""), bad);
+    auto refused = ParseSiteConfig(text, "/", "site.json");
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(refused.status().message().find("privacy."), std::string::npos) << bad;
+  }
+}
+
 TEST(SiteConfigTest, ErrorsNameTheFileAndKey) {
   auto unknown = ParseSiteConfig(R"({"site_id": "kb", "agregator": "x"})", "/", "site.json");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);

@@ -1,0 +1,128 @@
+#include "node/dp_filter.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "privacy/dp/update_clipping.h"
+#include "protocol/failure_code.h"
+
+namespace scancov::node {
+namespace {
+
+using privacy::dp::DpMode;
+using privacy::dp::DpSpec;
+using protocol::FailureCode;
+using protocol::WithFailureCode;
+
+absl::Status InvalidSpec(const v1::Task& task, absl::string_view why) {
+  return WithFailureCode(
+      absl::InvalidArgumentError(absl::StrCat("task '", task.task_id(), "': privacy: ", why)),
+      FailureCode::kInvalidSpec);
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<DpSpec>> TaskDpSpec(const v1::Task& task) {
+  if (task.privacy_json().empty()) return std::optional<DpSpec>();
+  const nlohmann::json options = nlohmann::json::parse(task.privacy_json(), nullptr, false);
+  if (!options.is_object()) return InvalidSpec(task, "privacy_json is not a JSON object");
+  for (const auto& [key, value] : options.items()) {
+    if (key != "dp" && key != "secure_aggregation") {
+      return InvalidSpec(task, absl::StrCat("unknown option '", key, "'"));
+    }
+  }
+  if (!options.contains("dp")) return std::optional<DpSpec>();
+  absl::StatusOr<DpSpec> spec = privacy::dp::ParseDpSpec(options.at("dp"), "privacy.dp");
+  if (!spec.ok()) return InvalidSpec(task, spec.status().message());
+  return std::optional<DpSpec>(*spec);
+}
+
+DpFilter::DpFilter(DpSitePolicy policy, privacy::dp::DpLedger* ledger, Clock* clock,
+                   std::shared_ptr<privacy::dp::GaussianSource> noise)
+    : policy_(policy), ledger_(ledger), clock_(clock), noise_(std::move(noise)) {
+  if (noise_ == nullptr) noise_ = std::make_shared<privacy::dp::CsprngGaussianSource>();
+}
+
+absl::StatusOr<std::vector<privacy::dp::DpEvent>> DpFilter::Spent() const {
+  if (ledger_ == nullptr) return in_memory_;
+  return ledger_->Events();
+}
+
+absl::StatusOr<std::optional<DpSpec>> DpFilter::Admit(const v1::Task& task,
+                                                      const TaskDeclaration& declaration) {
+  SCV_ASSIGN_OR_RETURN(std::optional<DpSpec> spec, TaskDpSpec(task));
+  const bool trains = declaration.releases_weights && task.kind() != v1::TASK_KIND_INIT_MODEL;
+  if (!trains) return std::optional<DpSpec>();  // nothing learnt from patients leaves as weights
+  if (!spec) {
+    if (policy_.max_epsilon <= 0.0) return std::optional<DpSpec>();
+    return WithFailureCode(
+        absl::PermissionDeniedError(absl::StrCat(
+            "gate: task '", task.task_id(),
+            "' would release model weights without differential privacy, and the site's "
+            "policy sets a maximum epsilon")),
+        FailureCode::kDpRequired);
+  }
+  if (spec->mode != DpMode::kSite) {
+    return InvalidSpec(task, absl::StrCat("dp mode '", privacy::dp::DpModeName(spec->mode),
+                                          "' is not run by this node (only \"site\")"));
+  }
+  if (policy_.max_epsilon <= 0.0) return spec;
+  SCV_ASSIGN_OR_RETURN(privacy::dp::StudyDpPlan plan,
+                       privacy::dp::PlanForStudy(*spec, /*rounds=*/1, /*local_steps=*/1,
+                                                 /*num_sites=*/1, false));
+  SCV_ASSIGN_OR_RETURN(std::vector<privacy::dp::DpEvent> spent, Spent());
+  SCV_ASSIGN_OR_RETURN(
+      privacy::dp::DpBudgetDecision decision,
+      privacy::dp::DecideDpBudget({policy_.max_epsilon, policy_.delta}, spent, plan));
+  if (!decision.allowed) {
+    spdlog::warn(
+        "gate: task '{}' refused: epsilon {:.3f} spent, {:.3f} with this release, "
+        "maximum {:.3f}",
+        task.task_id(), decision.epsilon_spent, decision.epsilon_after, policy_.max_epsilon);
+    return WithFailureCode(
+        absl::PermissionDeniedError(absl::StrCat("gate: task '", task.task_id(),
+                                                 "' would take the site past its maximum "
+                                                 "epsilon")),
+        FailureCode::kDpBudgetExceeded,
+        {{"max_epsilon_milli", std::llround(policy_.max_epsilon * 1000.0)}});
+  }
+  return spec;
+}
+
+absl::Status DpFilter::Apply(const v1::Task& task, const DpSpec& spec,
+                             const protocol::TensorSet* global, protocol::TensorSet* weights) {
+  if (global == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "gate: task '", task.task_id(), "': differential privacy needs the round's global model"));
+  }
+  SCV_ASSIGN_OR_RETURN(privacy::dp::StudyDpPlan plan,
+                       privacy::dp::PlanForStudy(spec, 1, 1, 1, false));
+  privacy::dp::DpSpend spend;
+  spend.created_unix = absl::ToUnixSeconds(clock_->Now());
+  spend.study_id = task.study_id();
+  spend.task_id = task.task_id();
+  spend.mode = std::string(privacy::dp::DpModeName(spec.mode));
+  spend.event = {plan.sample_rate, plan.noise_multiplier, plan.steps_per_round};
+  privacy::dp::ClipReport report;
+  SCV_ASSIGN_OR_RETURN(
+      protocol::TensorSet released,
+      privacy::dp::PrivatizeWeights(*weights, *global, {spec.clip_norm, spec.noise_multiplier, 1.0},
+                                    *noise_, &report));
+  // Recorded before it may leave: the ledger can only over-count.
+  if (ledger_ != nullptr) {
+    SCV_RETURN_IF_ERROR(ledger_->Record(spend).status());
+  } else {
+    in_memory_.push_back(spend.event);
+  }
+  spdlog::info("gate: task '{}': update norm {:.4g} clipped by {:.4g}, Gaussian noise sd {:.4g}",
+               task.task_id(), report.norm_before, report.scale,
+               spec.noise_multiplier * spec.clip_norm);
+  *weights = std::move(released);
+  return absl::OkStatus();
+}
+
+}  // namespace scancov::node

@@ -1,0 +1,76 @@
+// DpFilter: the gate's differential-privacy layer (node/gate.h), the same for every kind that
+// releases model weights. A study asks for DP in its privacy options (StudySpec.privacy_json,
+// carried by every task: {"dp": {...}}, privacy/dp/dp_spec.h); the site's policy says how much
+// it may spend in all (privacy.max_epsilon at privacy.dp_delta, site file).
+//
+//   admit    before a task runs: a site with a maximum epsilon releases weights only under DP
+//            (dp_required); the release this task would make, added to what the site has
+//            already spent (privacy/dp/dp_ledger.h), must stay within the maximum
+//            (dp_budget_exceeded max_epsilon_milli=<policy x 1000>). Only mode "site" runs here
+//            today: "distributed" needs secure aggregation and "dp_sgd" per-example gradients,
+//            both refused as invalid_spec until the node has them.
+//   apply    after it ran, before anything is recorded or sent: the update (local - global) is
+//            clipped to clip_norm and N(0, (sigma clip_norm)^2) is added to every element
+//            (privacy/dp/update_clipping.h); the release is written to the DP ledger first.
+//
+// The accountant sees a site-mode release as one Gaussian step at noise multiplier sigma / 2
+// (one patient can move a clipped update anywhere in the ball of radius C: sensitivity 2C;
+// privacy/dp/dp_budget.h, PlanForStudy). INIT_MODEL tasks release weights that no patient
+// touched and pass without DP.
+//
+// Thread safety: not thread-safe; the node runs one task at a time.
+#ifndef SCANCOV_NODE_DP_FILTER_H_
+#define SCANCOV_NODE_DP_FILTER_H_
+
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "core/env.h"
+#include "node/tasks/task_plugin.h"
+#include "privacy/dp/dp_budget.h"
+#include "privacy/dp/dp_ledger.h"
+#include "privacy/dp/dp_spec.h"
+#include "privacy/dp/gaussian_source.h"
+#include "protocol/scancov.pb.h"
+#include "protocol/tensor_set.h"
+
+namespace scancov::node {
+
+struct DpSitePolicy {
+  double max_epsilon = 0.0;  // 0: the site sets no maximum (DP studies are still accounted)
+  double delta = 1e-5;
+};
+
+// The study's privacy options of a task (Task.privacy_json): its DP block, if any.
+// InvalidArgument (invalid_spec) for JSON that is not an object, an unknown key or a bad block.
+absl::StatusOr<std::optional<privacy::dp::DpSpec>> TaskDpSpec(const v1::Task& task);
+
+class DpFilter {
+ public:
+  // `ledger` must outlive the filter; null: releases are accounted in memory only (tests of
+  // other parts). `noise` null: a CSPRNG source (production).
+  DpFilter(DpSitePolicy policy, privacy::dp::DpLedger* ledger, Clock* clock,
+           std::shared_ptr<privacy::dp::GaussianSource> noise = nullptr);
+
+  // The DP the task's release must carry (nullopt: none), or why the task may not run here.
+  absl::StatusOr<std::optional<privacy::dp::DpSpec>> Admit(const v1::Task& task,
+                                                           const TaskDeclaration& declaration);
+  // Clips and noises `weights` (the task's trained model) against `global` (the model it
+  // started from) and records the release. FailedPrecondition without a global model.
+  absl::Status Apply(const v1::Task& task, const privacy::dp::DpSpec& spec,
+                     const protocol::TensorSet* global, protocol::TensorSet* weights);
+
+ private:
+  absl::StatusOr<std::vector<privacy::dp::DpEvent>> Spent() const;
+
+  DpSitePolicy policy_;
+  privacy::dp::DpLedger* ledger_;
+  Clock* clock_;
+  std::shared_ptr<privacy::dp::GaussianSource> noise_;
+  std::vector<privacy::dp::DpEvent> in_memory_;  // without a ledger
+};
+
+}  // namespace scancov::node
+
+#endif  // SCANCOV_NODE_DP_FILTER_H_

@@ -1,0 +1,178 @@
+// Differential privacy at the gate (node/dp_filter.h): every released update is clipped and
+// noised, the site's maximum epsilon holds against a coordinator who repeats a study until the
+// site refuses, and a site that requires DP releases no weights without it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "node/gate.h"
+#include "node/gate_test_util.h"
+#include "node/store/node_store.h"
+#include "privacy/dp/dp_ledger.h"
+#include "protocol/failure_code.h"
+
+namespace scancov::node {
+namespace {
+
+using testing_util::Scripted;
+
+// No noise: what the clipping alone does is visible.
+class ZeroNoise : public privacy::dp::GaussianSource {
+ public:
+  absl::Status FillStandardNormal(absl::Span<double> out) override {
+    for (double& x : out) x = 0.0;
+    return absl::OkStatus();
+  }
+};
+
+constexpr char kSiteDp[] =
+    R"({"dp": {"mode": "site", "clip_norm": 1.0, "noise_multiplier": 1.0, "delta": 1e-5}})";
+
+v1::Task Train(int round, const std::string& privacy_json) {
+  v1::Task t;
+  t.set_task_id("s/r" + std::to_string(round) + "/kb");
+  t.set_study_id("s");
+  t.set_round(round);
+  t.set_kind(v1::TASK_KIND_TRAIN);
+  t.set_study_kind("tabular_training");
+  t.set_privacy_json(privacy_json);
+  return t;
+}
+
+protocol::TensorSet Model(float a, float b) {
+  protocol::TensorSet w;
+  EXPECT_TRUE(w.Add(protocol::MakeFloat32("w", {2}, {a, b})).ok());
+  EXPECT_TRUE(w.Add(protocol::FromDoubles("steps", {}, protocol::DType::kInt64, {7})).ok());
+  return w;
+}
+
+class DpGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = NodeStore::InMemory();
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    ledger_ = std::make_unique<privacy::EgressLedger>(store_->db());
+    dp_ledger_ = std::make_unique<privacy::dp::DpLedger>(store_->db());
+  }
+
+  std::unique_ptr<TaskGate> Gate(DpSitePolicy dp,
+                                 std::shared_ptr<privacy::dp::GaussianSource> noise = nullptr) {
+    auto plugin = std::make_unique<Scripted>();
+    plugin->declared.releases_weights = true;
+    plugin->produce.weights = Model(30.0f, -40.0f);  // an update of norm 50 from (0, 0)
+    plugin->produce.num_samples = 40;
+    plugin_ = plugin.get();
+    TaskPlugins plugins;
+    plugins[protocol::StudyKind::tabular_training] = std::move(plugin);
+    GateOptions options;
+    options.dp = dp;
+    options.dp_ledger = dp_ledger_.get();
+    options.dp_noise = std::move(noise);
+    return std::make_unique<TaskGate>(options, std::move(plugins), ledger_.get());
+  }
+
+  std::unique_ptr<NodeStore> store_;
+  std::unique_ptr<privacy::EgressLedger> ledger_;
+  std::unique_ptr<privacy::dp::DpLedger> dp_ledger_;
+  Scripted* plugin_ = nullptr;
+};
+
+TEST_F(DpGateTest, TheReleasedUpdateIsClippedToTheStudysNorm) {
+  auto gate = Gate({}, std::make_shared<ZeroNoise>());
+  const protocol::TensorSet global = Model(0.0f, 0.0f);
+  auto release = gate->Run(Train(1, kSiteDp), &global);
+  ASSERT_TRUE(release.ok()) << release.status();
+  ASSERT_TRUE(release->weights.has_value());
+  const std::vector<double> w = protocol::ToDoubles(release->weights->tensors()[0]);
+  // (30, -40) has norm 50: scaled to norm 1, same direction.
+  EXPECT_NEAR(w[0], 0.6, 1e-6);
+  EXPECT_NEAR(w[1], -0.8, 1e-6);
+  EXPECT_LE(std::hypot(w[0], w[1]), 1.0 * (1 + 1e-6));
+  EXPECT_EQ(protocol::ToDoubles(release->weights->tensors()[1])[0], 7) << "a counter is kept";
+  auto spends = dp_ledger_->List();
+  ASSERT_TRUE(spends.ok());
+  ASSERT_EQ(spends->size(), 1u);
+  EXPECT_EQ((*spends)[0].task_id, "s/r1/kb");
+  EXPECT_DOUBLE_EQ((*spends)[0].event.noise_multiplier, 0.5) << "sensitivity 2C: sigma / 2";
+}
+
+TEST_F(DpGateTest, EveryReleaseCarriesFreshNoise) {
+  auto gate = Gate({});  // the production CSPRNG source
+  const protocol::TensorSet global = Model(0.0f, 0.0f);
+  auto a = gate->Run(Train(1, kSiteDp), &global);
+  auto b = gate->Run(Train(2, kSiteDp), &global);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::vector<double> wa = protocol::ToDoubles(a->weights->tensors()[0]);
+  const std::vector<double> wb = protocol::ToDoubles(b->weights->tensors()[0]);
+  EXPECT_NE(wa, wb);
+  EXPECT_NE(wa[0], 0.6f);  // noise of sd 1 on top of the clipped update
+}
+
+// The attack: a coordinator repeats a DP study round after round to average the noise away.
+// The site answers until the next release would pass its maximum, then refuses with the
+// policy's number only; the plug-in never runs again and nothing more leaves.
+TEST_F(DpGateTest, RepeatingAStudyStopsAtTheSitesMaximumEpsilon) {
+  auto gate = Gate({/*max_epsilon=*/3.0, /*delta=*/1e-5});
+  const protocol::TensorSet global = Model(0.0f, 0.0f);
+  int released = 0;
+  absl::Status refused;
+  for (int round = 1; round <= 200 && refused.ok(); ++round) {
+    auto r = gate->Run(Train(round, kSiteDp), &global);
+    if (r.ok()) {
+      ++released;
+    } else {
+      refused = r.status();
+    }
+  }
+  ASSERT_FALSE(refused.ok()) << "never refused after " << released << " releases";
+  EXPECT_GT(released, 1);
+  EXPECT_EQ(protocol::FailureReportOf(refused), "dp_budget_exceeded max_epsilon_milli=3000");
+  EXPECT_EQ(plugin_->runs, released) << "the refused task did not run";
+  EXPECT_EQ(ledger_->List()->size(), static_cast<size_t>(released));
+  // What the site spent, from its own ledger, is within its maximum.
+  privacy::dp::RdpAccountant accountant;
+  ASSERT_TRUE(accountant.ComposeAll(*dp_ledger_->Events()).ok());
+  EXPECT_LE(accountant.GetEpsilon(1e-5)->epsilon, 3.0);
+  ASSERT_TRUE(accountant.Compose({1.0, 0.5, 1}).ok());
+  EXPECT_GT(accountant.GetEpsilon(1e-5)->epsilon, 3.0) << "one more would have passed it";
+}
+
+TEST_F(DpGateTest, ASiteWithAMaximumReleasesNoWeightsWithoutDp) {
+  auto gate = Gate({/*max_epsilon=*/3.0, 1e-5});
+  const protocol::TensorSet global = Model(0.0f, 0.0f);
+  const absl::Status s = gate->Run(Train(1, ""), &global).status();
+  EXPECT_EQ(protocol::FailureReportOf(s), "dp_required");
+  EXPECT_EQ(plugin_->runs, 0);
+  // An initial model is built from a seed, not from patients: it leaves without DP.
+  v1::Task init = Train(0, "");
+  init.set_kind(v1::TASK_KIND_INIT_MODEL);
+  EXPECT_TRUE(gate->Run(init, nullptr).ok());
+}
+
+TEST_F(DpGateTest, OptionsTheNodeCannotHonourAreRefusedBeforeRunning) {
+  auto gate = Gate({});
+  const protocol::TensorSet global = Model(0.0f, 0.0f);
+  for (const char* options :
+       {R"({"dp": {"mode": "distributed", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5}})",
+        R"({"dp": {"mode": "site", "clip_norm": 1, "noise_multiplier": 0.01, "delta": 1e-5}})",
+        R"({"dp": {"mode": "site", "clip": 1, "noise_multiplier": 1, "delta": 1e-5}})",
+        R"({"differential_privacy": {}})", R"([1, 2])", "not json"}) {
+    const absl::Status s = gate->Run(Train(1, options), &global).status();
+    EXPECT_EQ(protocol::FailureReportOf(s), "invalid_spec") << options << ": " << s;
+  }
+  EXPECT_EQ(plugin_->runs, 0);
+  EXPECT_TRUE(ledger_->List()->empty());
+}
+
+TEST_F(DpGateTest, WithoutTheGlobalModelThereIsNoUpdateToClip) {
+  auto gate = Gate({});
+  const absl::Status s = gate->Run(Train(1, kSiteDp), nullptr).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(ledger_->List()->empty());
+}
+
+}  // namespace
+}  // namespace scancov::node
