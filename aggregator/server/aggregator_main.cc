@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   double idle_timeout_s = 60;
   int streams_per_site = 2;
   int transport_memory_mb = 64;
+  uint32_t keep_checkpoints = 3;
   app.add_option("--listen", listen, "host:port to listen on (port 0: pick a free port)")
       ->capture_default_str();
   app.add_option("--db", db, "SQLite database with all aggregator state")->capture_default_str();
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--transport-memory-mb", transport_memory_mb,
                  "memory gRPC may hold for all connections' buffers together, in MiB (transfers "
                  "slow down instead of the aggregator growing; 0: unlimited)")
+      ->capture_default_str();
+  app.add_option("--keep-checkpoints", keep_checkpoints,
+                 "models kept per study: those of the last this many rounds (0: every round's)")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -83,6 +87,7 @@ int main(int argc, char** argv) {
   scancov::aggregator::FederationOptions options;
   options.studies = &scancov::aggregator::AllStudyLogics();
   options.wait = absl::Seconds(wait_seconds);
+  options.keep_checkpoints = keep_checkpoints;
   scancov::protocol::ManifestLimits limits;
   limits.max_payload_bytes = max_upload_mb << 20;
   if (uploads.empty()) uploads = db + ".uploads";

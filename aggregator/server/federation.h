@@ -51,8 +51,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "aggregator/server/checkpoint_cache.h"
+#include "aggregator/server/secagg_rounds.h"
 #include "aggregator/server/store.h"
 #include "aggregator/server/strategy.h"
+#include "aggregator/server/strategy_ring_sum.h"
 #include "aggregator/server/study_logic.h"
 #include "aggregator/server/upload_spool.h"
 #include "core/env.h"
@@ -76,7 +78,7 @@ struct Caller {
   std::string id;
   // The certificate the caller presented over mutual TLS (PEM); empty in-process. Secure
   // aggregation hands it to the other sites, which check it against the consortium CA.
-  std::string certificate_pem;
+  std::string certificate_pem = {};
 };
 
 struct FederationOptions {
@@ -97,6 +99,12 @@ struct FederationOptions {
   absl::Duration max_long_poll = absl::Seconds(30);
   // Training studies whose spec sets no max_samples_per_site.
   uint64_t default_max_samples_per_site = 1'000'000;
+  // The models (and strategy states) of the last this many rounds of each study are kept; older
+  // ones are deleted when a round closes (0: every round's). The final model is always kept.
+  uint32_t keep_checkpoints = 3;
+  // Secure aggregation: how long a phase waits for the last sites once `threshold` have sent
+  // (aggregator/server/secagg_rounds.h); the study's wait_after_min_s when it sets one.
+  absl::Duration secagg_phase_wait = absl::Seconds(60);
 };
 
 // Times a round's deadline moves because a site holding a task is alive and working on it.
@@ -126,6 +134,10 @@ class Federation {
   // The node is alive (and, with a task id, working on it).
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const Caller& caller,
                                                   const v1::HeartbeatRequest& request);
+  // One phase of secure aggregation for the caller's open training task
+  // (aggregator/server/secagg_rounds.h). The caller's TLS certificate is what the other sites
+  // are given to check its key advert against.
+  absl::StatusOr<v1::SecAggResponse> SecAgg(const Caller& caller, const v1::SecAggRequest& request);
   // The checkpoint a task of the caller refers to (`checkpoint_id` must match the task's).
   absl::StatusOr<protocol::TensorSet> TaskWeights(const Caller& caller, const std::string& task_id,
                                                   const std::string& checkpoint_id);
@@ -218,6 +230,20 @@ class Federation {
   // Folds a stored result (spooled file, a tensor at a time, or database row) in.
   absl::Status FoldStored(RoundAccumulator& accumulator, const ResultRecord& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Secure aggregation (federation_secagg.cc): the settings of a round (nullopt: not securely
+  // aggregated), opening its session, whether it may close (masking closed, unmasking done),
+  // and the next model from the ring sum of its masked uploads.
+  absl::StatusOr<std::optional<SecAggSettings>> SecAggOf(const StudyRecord& study, uint32_t round,
+                                                         const StudyLogic& logic) const;
+  absl::Status OpenSecAgg(const StudyRecord& study, const TaskRecord& task,
+                          const SecAggSettings& settings) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<bool> SecAggReadyToClose(const StudyRecord& study, uint32_t round)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<protocol::TensorSet> UnmaskedModel(const StudyRecord& study, uint32_t round,
+                                                    const std::vector<ResultRecord>& results,
+                                                    const protocol::TensorSet& input,
+                                                    const protocol::TensorSet& ring_sum)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes the spooled uploads of rounds aggregated by a committed transaction.
   void FlushPrunedFiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Folds an accepted update of a streamed round (StudyLogic::RoundStrategy) into the study's
@@ -269,6 +295,9 @@ class Federation {
     std::set<std::string> folded;  // task ids
   };
   std::map<std::string, Aggregation> aggregations_ ABSL_GUARDED_BY(mu_);
+  // Secure aggregation: the open sessions, and the strategy of their rounds.
+  SecAggRounds secagg_ ABSL_GUARDED_BY(mu_);
+  const RingSumStrategy ring_sum_;
   std::unique_ptr<UploadSpool> spool_;
   CheckpointCache checkpoints_{2};  // the open round's model and the one before
   // Tasks of rounds aggregated in the current transaction: their uploads are deleted after it

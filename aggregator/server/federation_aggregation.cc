@@ -28,7 +28,8 @@ void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy&
       aggregations_.erase(study.study_id);
       return;
     }
-    agg = Aggregation{task.round, strategy.Begin(*layout), {}};
+    agg = Aggregation{
+        task.round, strategy.Begin(&strategy == &ring_sum_ ? RingLayout(*layout) : *layout), {}};
   }
   const absl::Status folded = FoldStored(*agg.accumulator, result);
   if (!folded.ok()) {
@@ -58,7 +59,7 @@ absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
     std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
       return a->received_unix < b->received_unix;
     });
-    accumulator = strategy.Begin(input);
+    accumulator = strategy.Begin(&strategy == &ring_sum_ ? RingLayout(input) : input);
     for (const ResultRecord* r : ordered) SCV_RETURN_IF_ERROR(FoldStored(*accumulator, *r));
   }
   StrategyState state;

@@ -59,8 +59,22 @@ absl::StatusOr<std::string> CheckPrivacyOptions(const v1::StudySpec& spec) {
   std::string summary;
   for (const auto& [key, value] : options.items()) {
     if (key == "secure_aggregation") {
-      return absl::InvalidArgumentError(
-          "study spec: privacy.secure_aggregation is not available on this aggregator yet");
+      if (spec.kind() != v1::STUDY_KIND_TRAINING) {
+        return absl::InvalidArgumentError(
+            "study spec: privacy.secure_aggregation is for training studies (their model "
+            "updates); the exact analyses' sums are not securely aggregated yet");
+      }
+      const std::string& strategy = spec.strategy();
+      if (!strategy.empty() && strategy != "fedavg" && strategy != "fedprox") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "study spec: privacy.secure_aggregation needs a strategy that sums the updates "
+            "(fedavg, fedprox), not '",
+            strategy, "': the aggregator sees only their sum"));
+      }
+      SCV_RETURN_IF_ERROR(ParseSecAggSettings(spec.privacy_json(), spec.sites_size()).status());
+      absl::StrAppend(&summary, summary.empty() ? "" : "; ",
+                      "secure aggregation of the training rounds");
+      continue;
     }
     if (key != "dp") {
       return absl::InvalidArgumentError(
@@ -82,9 +96,10 @@ absl::StatusOr<std::string> CheckPrivacyOptions(const v1::StudySpec& spec) {
     privacy::dp::RdpAccountant accountant;
     SCV_RETURN_IF_ERROR(accountant.ComposeAll(events));
     SCV_ASSIGN_OR_RETURN(privacy::dp::PrivacySpent spent, accountant.GetEpsilon(dp.delta));
-    summary = absl::StrCat("dp: each site's releases cost at most epsilon ",
-                           absl::StrFormat("%.3f", spent.epsilon), " at delta ",
-                           absl::StrFormat("%.3g", dp.delta), " over ", plan.rounds, " rounds");
+    absl::StrAppend(&summary, summary.empty() ? "" : "; ",
+                    "dp: each site's releases cost at most epsilon ",
+                    absl::StrFormat("%.3f", spent.epsilon), " at delta ",
+                    absl::StrFormat("%.3g", dp.delta), " over ", plan.rounds, " rounds");
   }
   return summary;
 }

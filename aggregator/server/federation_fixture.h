@@ -75,6 +75,7 @@ class FederationTest : public ::testing::Test {
     FederationOptions options;
     options.studies = &AllStudyLogics();
     options.clock = &clock_;
+    options.keep_checkpoints = keep_checkpoints_;
     const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
     const std::string dir = ::testing::TempDir() + "/spool_" + test->test_suite_name() + "_" +
                             test->name() + (db == ":memory:" ? "_mem" : "");
@@ -140,6 +141,7 @@ class FederationTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  uint32_t keep_checkpoints_ = 3;
   std::unique_ptr<Federation> federation_;
   std::set<std::string> spool_dirs_;
 };

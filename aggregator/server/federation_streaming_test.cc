@@ -93,5 +93,23 @@ TEST_F(FederationTest, TheMedianIsNotMovedByAScaledUpdate) {
   EXPECT_LE(w, 2.0);  // within the honest sites' spread
 }
 
+// A study of hundreds of rounds keeps the models of its last rounds, not every one of them.
+TEST_F(FederationTest, OnlyTheLastRoundsModelsAreKept) {
+  keep_checkpoints_ = 2;
+  Start(":memory:");
+  Enroll();
+  Create(Spec("s1", 5));
+  RunToCompletion("s1");
+  for (const char* gone : {"s1/c0", "s1/c1", "s1/c2", "s1/c3"}) {
+    EXPECT_EQ(federation_->GetCheckpoint(kCoordinator, "s1", gone).status().code(),
+              absl::StatusCode::kNotFound)
+        << gone;
+  }
+  for (const char* kept : {"s1/c4", "s1/c5"}) {
+    EXPECT_TRUE(federation_->GetCheckpoint(kCoordinator, "s1", kept).ok()) << kept;
+  }
+  EXPECT_TRUE(federation_->GetCheckpoint(kCoordinator, "s1", "").ok()) << "the final model";
+}
+
 }  // namespace
 }  // namespace scancov::aggregator

@@ -117,6 +117,15 @@ absl::StatusOr<UploadPlan> Federation::AuthorizeUpload(const Caller& caller,
         SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> input,
                              CachedCheckpoint(task->checkpoint_id));
         plan.expected_layout = input->Manifest(0);
+        SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
+        if (!study) return absl::NotFoundError(absl::StrCat("study '", task->study_id, "'"));
+        SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
+        SCV_ASSIGN_OR_RETURN(const std::optional<SecAggSettings> secure,
+                             SecAggOf(*study, task->round, *logic));
+        if (secure) {  // a masked update: the round model's names and shapes, int64
+          SCV_RETURN_IF_ERROR(secagg_.CheckMaskedInput(study->study_id, task->round, caller.id));
+          plan.expected_layout = RingLayout(*plan.expected_layout);
+        }
       }
       return absl::OkStatus();
     }();
@@ -259,13 +268,32 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
     SCV_RETURN_IF_ERROR(CheckSampleCount(*study, *task, header));
   }
   SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
-  const AggregationStrategy* strategy = logic->RoundStrategy(task->round);
+  std::optional<SecAggSettings> secure;
+  if (task->kind == v1::TASK_KIND_TRAIN) {
+    SCV_ASSIGN_OR_RETURN(secure, SecAggOf(*study, task->round, *logic));
+  }
+  const AggregationStrategy* strategy = secure ? &ring_sum_ : logic->RoundStrategy(task->round);
   const std::string where = absl::StrCat("task '", task_id, "'");
   std::shared_ptr<const EncodedCheckpoint> input;
   if (!task->checkpoint_id.empty()) {
     SCV_ASSIGN_OR_RETURN(input, CachedCheckpoint(task->checkpoint_id));
   }
-  if (strategy != nullptr && received.spooled) {
+  if (secure) {
+    // A masked update: only its layout can be checked (the masks make every value look
+    // random), and that it comes from a site of the session.
+    if (input == nullptr) return absl::InternalError(where + ": a secure round without a model");
+    absl::Status layout =
+        absl::InvalidArgumentError("a securely aggregated round's result carries a masked update");
+    if (received.spooled) {
+      layout = CheckLayout(RingLayout(input->Manifest(0)), received.spooled->manifest);
+    } else if (received.in_memory) {  // in-process clients (tests)
+      SCV_ASSIGN_OR_RETURN(protocol::TensorSet model, input->Decode());
+      layout = received.in_memory->CheckSameLayout(RingLayout(model));
+    }
+    SCV_RETURN_IF_ERROR(Annotate(layout, where));
+    SCV_RETURN_IF_ERROR(Annotate(logic->ValidateStreamedResult(*task, header), where));
+    SCV_RETURN_IF_ERROR(secagg_.CheckMaskedInput(study->study_id, task->round, caller.id));
+  } else if (strategy != nullptr && received.spooled) {
     // A streamed round: the weights were checked as they arrived (every value finite); their
     // layout against the round's model here; the rest of the result by the study's logic.
     if (input == nullptr) return absl::InternalError(where + ": a streamed round without a model");
@@ -305,6 +333,7 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
   task->state = kTaskDone;
   task->done_unix = result.received_unix;
   SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+  if (secure) SCV_RETURN_IF_ERROR(secagg_.NoteMaskedInput(study->study_id, task->round, caller.id));
   if (strategy != nullptr && input != nullptr && task->round == study->current_round &&
       (received.spooled || received.in_memory)) {
     FoldUpdate(*study, *strategy, *task, result, *input);

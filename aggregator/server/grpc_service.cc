@@ -100,6 +100,13 @@ grpc::Status FederationService::Heartbeat(grpc::ServerContext* context,
   return Reply(federation_->Heartbeat(caller, *request), response);
 }
 
+grpc::Status FederationService::SecAgg(grpc::ServerContext* context,
+                                       const v1::SecAggRequest* request,
+                                       v1::SecAggResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->SecAgg(caller, *request), response);
+}
+
 grpc::Status FederationService::DownloadWeights(grpc::ServerContext* context,
                                                 const v1::DownloadWeightsRequest* request,
                                                 grpc::ServerWriter<v1::WeightsMessage>* writer) {

@@ -58,6 +58,8 @@ class FederationService final : public v1::Federation::Service {
                             v1::UploadResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                          v1::HeartbeatResponse* response) override;
+  grpc::Status SecAgg(grpc::ServerContext* context, const v1::SecAggRequest* request,
+                      v1::SecAggResponse* response) override;
   grpc::Status UploadStatus(grpc::ServerContext* context, const v1::UploadStatusRequest* request,
                             v1::UploadStatusResponse* response) override;
 

@@ -24,6 +24,9 @@ class InProcessFederationClient : public protocol::FederationClient {
   absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& decision) override {
     return federation_->ReportDecision(caller_, decision);
   }
+  absl::StatusOr<v1::SecAggResponse> SecAgg(const v1::SecAggRequest& request) override {
+    return federation_->SecAgg(caller_, request);
+  }
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
     return federation_->Heartbeat(caller_, request);
   }

@@ -466,6 +466,16 @@ absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
   });
 }
 
+absl::StatusOr<int> AggregatorStore::PruneCheckpoints(const std::string& study_id,
+                                                      uint32_t first_kept_round) {
+  return Guard("prune checkpoints", [&]() -> absl::StatusOr<int> {
+    SQLite::Statement q(*db_, "DELETE FROM checkpoints WHERE study_id = ? AND round < ?");
+    q.bind(1, study_id);
+    q.bind(2, static_cast<int64_t>(first_kept_round));
+    return q.exec();
+  });
+}
+
 absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
     const std::string& checkpoint_id) {
   return Guard("get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {

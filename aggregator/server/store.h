@@ -153,6 +153,9 @@ class AggregatorStore {
   // The checkpoint's manifest and payload as stored (not decoded, not verified: see
   // checkpoint_cache.h).
   absl::StatusOr<StoredWeights> GetStoredCheckpoint(const std::string& checkpoint_id);
+  // Deletes `study_id`'s checkpoints (models and strategy states) of rounds before
+  // `first_kept_round`; returns how many. (The freed pages are reused: the file stops growing.)
+  absl::StatusOr<int> PruneCheckpoints(const std::string& study_id, uint32_t first_kept_round);
 
   // The audit log and the sites' decisions and identities, in the same database and
   // transactions (audit_log.h, trust_store.h).

@@ -26,6 +26,31 @@ TEST(SecAggProtocolTest, SumOfAllSitesIsExact) {
   EXPECT_TRUE(result->dropped.empty());
 }
 
+// The aggregator folds masked uploads into one running ring sum as they arrive and never holds a
+// site's input: the server only notes who sent one, then unmasks the sum it is given.
+TEST(SecAggProtocolTest, ASumKeptOutsideTheServerUnmasksTheSame) {
+  Federation f = FiveSites();
+  f.set_sum_outside(true);
+  auto result = f.Run(Dropouts{{}, {"site-c"}, {"site-e"}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ExpectSumOf(f, *result, {"site-a", "site-b", "site-d", "site-e"});
+  EXPECT_EQ(result->dropped, std::vector<std::string>{"site-c"});
+}
+
+TEST(SecAggProtocolTest, TheTwoWaysOfTakingInputsDoNotMix) {
+  Federation f = FiveSites();
+  ASSERT_TRUE(f.Advertise().ok());
+  ASSERT_TRUE(f.Share().ok());
+  ASSERT_TRUE(f.server().NoteMaskedInput(f.config().study_id, f.config().round, "site-a").ok());
+  auto y = f.client("site-b").MaskInput(f.bundle("site-b"), f.inputs()["site-b"]);
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(f.server().ReceiveMaskedInput(*y).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(f.server().NoteMaskedInput(f.config().study_id, f.config().round, "site-a").code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(f.server().NoteMaskedInput(f.config().study_id, f.config().round + 1, "site-c").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SecAggProtocolTest, OneSiteDroppingBeforeMaskingIsExcluded) {
   Federation f = FiveSites();
   auto result = f.Run(Dropouts{{}, {"site-c"}, {}});

@@ -112,14 +112,36 @@ absl::StatusOr<std::vector<ShareBundle>> SecAggServer::CloseSharing() {
   return out;
 }
 
-absl::Status SecAggServer::ReceiveMaskedInput(MaskedInput input) {
-  SCV_RETURN_IF_ERROR(CheckPhase(Phase::kMasking, "ReceiveMaskedInput"));
-  SCV_RETURN_IF_ERROR(CheckSession(roster_, "secagg masked input", input.study_id, input.round));
-  if (shares_.count(input.site_id) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("secagg masked input: site '", input.site_id,
-                                                   "' did not share keys this round"));
+absl::Status SecAggServer::CheckMaskedInput(const std::string& study_id, uint64_t round,
+                                            const std::string& site_id) const {
+  SCV_RETURN_IF_ERROR(CheckPhase(Phase::kMasking, "a masked input"));
+  SCV_RETURN_IF_ERROR(CheckSession(roster_, "secagg masked input", study_id, round));
+  if (shares_.count(site_id) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("secagg masked input: site '", site_id, "' did not share keys this round"));
   }
-  if (inputs_.count(input.site_id) > 0) return Duplicate("secagg masked input", input.site_id);
+  if (inputs_.count(site_id) > 0) return Duplicate("secagg masked input", site_id);
+  return absl::OkStatus();
+}
+
+absl::Status SecAggServer::NoteMaskedInput(const std::string& study_id, uint64_t round,
+                                           const std::string& site_id) {
+  if (!external_sum_ && !inputs_.empty()) {
+    return absl::FailedPreconditionError(
+        "secagg masked input: this session holds the inputs itself (ReceiveMaskedInput)");
+  }
+  SCV_RETURN_IF_ERROR(CheckMaskedInput(study_id, round, site_id));
+  external_sum_ = true;
+  inputs_.emplace(site_id, std::vector<uint64_t>());
+  return absl::OkStatus();
+}
+
+absl::Status SecAggServer::ReceiveMaskedInput(MaskedInput input) {
+  if (external_sum_) {
+    return absl::FailedPreconditionError(
+        "secagg masked input: this session sums the inputs outside (NoteMaskedInput)");
+  }
+  SCV_RETURN_IF_ERROR(CheckMaskedInput(input.study_id, input.round, input.site_id));
   if (input.masked.size() != roster_.config().vector_length) {
     return absl::InvalidArgumentError(
         absl::StrCat("secagg masked input of '", input.site_id, "': ", input.masked.size(),

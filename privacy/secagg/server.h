@@ -50,9 +50,16 @@ class SecAggServer {
   absl::Status ReceiveShares(const ShareKeysMessage& message);
   absl::StatusOr<std::vector<ShareBundle>> CloseSharing();
   absl::Status ReceiveMaskedInput(MaskedInput input);
+  // For an integrator that sums the masked inputs itself (one running ring sum, whatever the
+  // number of sites: the aggregator folds uploads as they arrive): each accepted input is noted
+  // here instead of ReceiveMaskedInput (same checks, the vector is not held), and the ring sum of
+  // exactly the noted inputs goes to FinishWithSum. The two ways cannot be mixed in a session.
+  absl::Status NoteMaskedInput(const std::string& study_id, uint64_t round,
+                               const std::string& site_id);
   absl::StatusOr<std::vector<UnmaskRequest>> CloseMasking();
   absl::Status ReceiveUnmaskResponse(const UnmaskResponse& response);
   absl::StatusOr<SecAggResult> Finish();
+  absl::StatusOr<SecAggResult> FinishWithSum(std::vector<uint64_t> ring_sum_of_inputs);
 
  private:
   enum class Phase { kAdvertising, kSharing, kMasking, kUnmasking, kDone };
@@ -65,6 +72,9 @@ class SecAggServer {
   absl::Status CheckResponse(const UnmaskResponse& response) const;
   absl::StatusOr<std::map<std::string, Bytes32>> Rebuild(ShareKind kind,
                                                          const std::set<std::string>& owners) const;
+  absl::Status CheckMaskedInput(const std::string& study_id, uint64_t round,
+                                const std::string& site_id) const;
+  absl::StatusOr<SecAggResult> Unmask(std::vector<uint64_t> ring_sum);
   absl::Status RemoveDroppedMasks(const std::map<std::string, Bytes32>& keys,
                                   std::vector<uint64_t>& sum) const;
 
@@ -73,6 +83,7 @@ class SecAggServer {
   std::map<std::string, KeyAdvert> adverts_;             // U1
   std::map<std::string, ShareKeysMessage> shares_;       // by sender: U2
   std::map<std::string, std::vector<uint64_t>> inputs_;  // U3 = S
+  bool external_sum_ = false;                            // NoteMaskedInput: inputs_ empty
   std::set<std::string> dropped_;                        // D = U2 \ U3
   std::map<std::string, UnmaskRequest> requests_;        // by survivor
   std::map<std::string, UnmaskResponse> responses_;      // by survivor

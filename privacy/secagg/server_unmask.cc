@@ -96,6 +96,29 @@ absl::Status SecAggServer::RemoveDroppedMasks(const std::map<std::string, Bytes3
 }
 
 absl::StatusOr<SecAggResult> SecAggServer::Finish() {
+  if (external_sum_) {
+    return absl::FailedPreconditionError("secagg: the inputs were summed outside: FinishWithSum");
+  }
+  std::vector<uint64_t> ring_sum(roster_.config().vector_length, 0);
+  for (const auto& [site, input] : inputs_) {
+    for (size_t i = 0; i < input.size(); ++i) ring_sum[i] += input[i];
+  }
+  return Unmask(std::move(ring_sum));
+}
+
+absl::StatusOr<SecAggResult> SecAggServer::FinishWithSum(std::vector<uint64_t> ring_sum) {
+  if (!external_sum_) {
+    return absl::FailedPreconditionError("secagg: the session holds its inputs: Finish");
+  }
+  if (ring_sum.size() != roster_.config().vector_length) {
+    return absl::InvalidArgumentError(absl::StrCat("secagg: a ring sum of ", ring_sum.size(),
+                                                   " elements, the session declares ",
+                                                   roster_.config().vector_length));
+  }
+  return Unmask(std::move(ring_sum));
+}
+
+absl::StatusOr<SecAggResult> SecAggServer::Unmask(std::vector<uint64_t> ring_sum) {
   SCV_RETURN_IF_ERROR(CheckPhase(Phase::kUnmasking, "Finish"));
   SCV_RETURN_IF_ERROR(CheckEnough("unmask", responses_.size(), "sites answered"));
   std::set<std::string> survivors;
@@ -103,9 +126,8 @@ absl::StatusOr<SecAggResult> SecAggServer::Finish() {
   SCV_ASSIGN_OR_RETURN(auto seeds, Rebuild(ShareKind::kSelfMaskSeed, survivors));
   SCV_ASSIGN_OR_RETURN(auto keys, Rebuild(ShareKind::kMaskingKey, dropped_));
   SecAggResult result;
-  result.ring_sum.assign(roster_.config().vector_length, 0);
-  for (const auto& [site, input] : inputs_) {
-    for (size_t i = 0; i < input.size(); ++i) result.ring_sum[i] += input[i];
+  result.ring_sum = std::move(ring_sum);
+  for (const std::string& site : survivors) {
     SCV_RETURN_IF_ERROR(
         ApplyMask(seeds.at(site), MaskSign::kSubtract, absl::MakeSpan(result.ring_sum)));
     result.included.push_back(site);

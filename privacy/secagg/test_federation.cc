@@ -48,6 +48,13 @@ absl::Status Federation::Mask(const Dropouts& d) {
     if (d.before_masking.count(id)) continue;
     SCV_ASSIGN_OR_RETURN(MaskedInput y, client(id).MaskInput(Wire(bundle), inputs_[id]));
     masked_[id] = y.masked;
+    if (sum_outside_) {  // as the aggregator does: one running ring sum, inputs only noted
+      const MaskedInput wired = Wire(y);
+      SCV_RETURN_IF_ERROR(server_.NoteMaskedInput(wired.study_id, wired.round, wired.site_id));
+      outside_sum_.resize(wired.masked.size(), 0);
+      for (size_t i = 0; i < wired.masked.size(); ++i) outside_sum_[i] += wired.masked[i];
+      continue;
+    }
     SCV_RETURN_IF_ERROR(server_.ReceiveMaskedInput(Wire(y)));
   }
   SCV_ASSIGN_OR_RETURN(requests_, server_.CloseMasking());
@@ -68,7 +75,7 @@ absl::StatusOr<SecAggResult> Federation::Run(const Dropouts& d) {
   SCV_RETURN_IF_ERROR(Share(d));
   SCV_RETURN_IF_ERROR(Mask(d));
   SCV_RETURN_IF_ERROR(Unmask(d));
-  return server_.Finish();
+  return sum_outside_ ? server_.FinishWithSum(outside_sum_) : server_.Finish();
 }
 
 std::pair<std::vector<uint64_t>, std::vector<double>> Federation::Expected(

@@ -57,6 +57,8 @@ class Federation {
   std::map<std::string, KeyAdvert>& adverts() { return adverts_; }
   std::map<std::string, std::vector<double>>& inputs() { return inputs_; }
   std::map<std::string, std::vector<uint64_t>>& masked() { return masked_; }
+  // Mask() notes the inputs and sums them outside the server (NoteMaskedInput, FinishWithSum).
+  void set_sum_outside(bool on) { sum_outside_ = on; }
 
  private:
   SecAggConfig config_;
@@ -69,6 +71,8 @@ class Federation {
   std::vector<ShareBundle> bundles_;
   std::map<std::string, std::vector<uint64_t>> masked_;
   std::vector<UnmaskRequest> requests_;
+  bool sum_outside_ = false;
+  std::vector<uint64_t> outside_sum_;
 };
 
 // Five sites, t = 3.
