@@ -49,46 +49,15 @@ bool IsDeterministicFailure(const absl::Status& status) {
   }
 }
 
-bool IsTransient(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kDataLoss:
-      return true;
-    default:
-      return false;
-  }
-}
-
 NodeAgent::NodeAgent(protocol::FederationClient* client, TaskGate* gate, TaskLog* log,
                      AgentOptions options)
     : client_(client),
       gate_(gate),
       log_(log),
       options_(std::move(options)),
-      jitter_(options_.jitter_seed) {}
-
-void NodeAgent::Backoff(int attempt) {
-  absl::Duration d = options_.initial_backoff * (1 << std::min(attempt, 16));
-  d = std::min(d, options_.max_backoff);
-  d = d * (0.5 + 0.5 * jitter_.Uniform());  // jitter so sites do not retry in lock-step
-  options_.clock->SleepFor(d);
-}
-
-template <typename Fn>
-auto NodeAgent::Retry(const char* what, Fn&& fn) -> decltype(fn()) {
-  for (int attempt = 0;; ++attempt) {
-    auto result = fn();
-    if (result.ok() || !IsTransient(result.status()) || attempt + 1 >= options_.attempts_per_call ||
-        cancelled_) {
-      return result;
-    }
-    spdlog::warn("{} failed ({}), retrying", what, std::string(result.status().message()));
-    Backoff(attempt);
-  }
-}
+      retrier_({options_.clock, options_.initial_backoff, options_.max_backoff,
+                options_.attempts_per_call, options_.jitter_seed},
+               &cancelled_) {}
 
 absl::Status NodeAgent::RegisterWithRetry() {
   v1::RegisterRequest request;
@@ -104,7 +73,7 @@ absl::Status NodeAgent::RegisterWithRetry() {
     }
     if (!IsTransient(response.status())) return response.status();
     spdlog::warn("aggregator unreachable ({}); retrying", std::string(response.status().message()));
-    Backoff(attempt);
+    retrier_.Backoff(attempt);
   }
   return absl::CancelledError("cancelled");
 }
@@ -112,7 +81,7 @@ absl::Status NodeAgent::RegisterWithRetry() {
 absl::Status NodeAgent::Upload(const Release& release) {
   const protocol::TensorSet* weights = release.weights ? &*release.weights : nullptr;
   absl::StatusOr<v1::UploadResponse> response =
-      Retry("upload", [&] { return client_->UploadResult(release.header, weights); });
+      retrier_.Call("upload", [&] { return client_->UploadResult(release.header, weights); });
   const std::string state =
       response.ok() ? (response->duplicate() ? "duplicate" : "sent") : "failed";
   gate_->MarkOutcome(
@@ -176,7 +145,7 @@ void NodeAgent::ReportDecisions() {
     d.set_reason(r.reason);
     d.set_decided_unix(r.decided_unix);
     absl::StatusOr<v1::DecisionAck> ack =
-        Retry("report decision", [&] { return client_->ReportDecision(d); });
+        retrier_.Call("report decision", [&] { return client_->ReportDecision(d); });
     if (!ack.ok()) {
       spdlog::warn("study '{}': the site's decision could not be reported: {}", r.study_id,
                    std::string(ack.status().message()));
@@ -220,7 +189,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   heartbeat.set_stage(entry.kind == "train" ? "training" : entry.kind);
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
-    absl::StatusOr<protocol::TensorSet> downloaded = Retry(
+    absl::StatusOr<protocol::TensorSet> downloaded = retrier_.Call(
         "download", [&] { return client_->DownloadWeights(task.task_id(), task.checkpoint_id()); });
     if (!downloaded.ok()) {
       Finish(&entry, "failed", downloaded.status());
@@ -258,7 +227,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
   ReportDecisions();
   SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse action,
-                       Retry("pull", [&] { return client_->PullTask(); }));
+                       retrier_.Call("pull", [&] { return client_->PullTask(); }));
   if (action.has_stop()) {
     spdlog::info("aggregator says stop: {}", action.stop().reason());
     return Step::kStopped;
@@ -290,12 +259,12 @@ absl::Status NodeAgent::Run() {
     if (!step.ok()) {
       if (IsRefusalOfNode(step.status())) return step.status();
       spdlog::warn("{}", std::string(step.status().message()));
-      Backoff(++failures);
+      retrier_.Backoff(++failures);
       continue;
     }
     if (*step == Step::kStopped) return absl::OkStatus();
     if (*step == Step::kTaskFailed) {
-      Backoff(++failures);
+      retrier_.Backoff(++failures);
       continue;
     }
     failures = 0;

@@ -32,6 +32,7 @@
 #include "core/env.h"
 #include "node/gate.h"
 #include "node/result_keeper.h"
+#include "node/retry.h"
 #include "node/task_log.h"
 #include "protocol/federation_client.h"
 
@@ -85,24 +86,17 @@ class NodeAgent {
   // Sends what the gate released and records the answer in the ledger; forgets a kept result
   // once the aggregator has answered it for good.
   absl::Status Upload(const Release& release);
-  // Calls `fn` until it succeeds, fails non-transiently, or attempts run out.
-  template <typename Fn>
-  auto Retry(const char* what, Fn&& fn) -> decltype(fn());
-  void Backoff(int attempt);
 
   protocol::FederationClient* client_;
   TaskGate* gate_;
   TaskLog* log_;
   AgentOptions options_;
-  Random jitter_;
   std::atomic<bool> cancelled_{false};
   static_assert(std::atomic<bool>::is_always_lock_free);
+  Retrier retrier_;  // transient failures of calls; stops retrying once cancelled_
   int tasks_completed_ = 0;
   absl::Duration heartbeat_ = absl::ZeroDuration();  // from Register; zero: none
 };
-
-// Transient = worth retrying the same call.
-bool IsTransient(const absl::Status& status);
 
 // True for a task runner's error that a retry at this site would meet again (invalid spec,
 // missing data, unsupported request): the agent reports it to the aggregator (UploadHeader
