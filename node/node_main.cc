@@ -42,6 +42,7 @@
 #include "privacy/pseudonymizer.h"
 #include "protocol/study_kind.h"
 #include "sites/config/site_config.h"
+#include "sites/pki/revocation_checker.h"
 
 namespace scancov::node {
 namespace {
@@ -115,6 +116,14 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   options.secagg.site_id = config.site_id;
   SCV_ASSIGN_OR_RETURN(options.secagg.key_pem, ReadFileToString(config.key));
   SCV_ASSIGN_OR_RETURN(options.secagg.ca_cert_pem, ReadFileToString(config.ca_cert));
+  std::unique_ptr<sites::RevocationChecker> revocations;
+  if (!config.crl.empty()) {  // the other participants too must not be revoked
+    SCV_ASSIGN_OR_RETURN(revocations,
+                         sites::RevocationChecker::Open(options.secagg.ca_cert_pem, config.crl));
+    options.secagg.check_revocation = [checker = revocations.get()](absl::string_view pem) {
+      return checker->Check(pem);
+    };
+  }
   NodeAgent agent(client.get(), &host.gate(), &log, options);
   g_agent = &agent;
   std::signal(SIGINT, StopAgent);

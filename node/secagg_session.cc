@@ -84,6 +84,12 @@ absl::Status CheckParticipants(const v1::SecAggSession& session, const v1::Task&
       return Refuse(task, absl::StrCat("participant '", p.site_id(),
                                        "': certificate refused: ", who.status().message()));
     }
+    absl::Status revoked =
+        me.check_revocation ? me.check_revocation(p.certificate_pem()) : absl::OkStatus();
+    if (!revoked.ok()) {
+      return Refuse(task, absl::StrCat("participant '", p.site_id(),
+                                       "': certificate refused: ", revoked.message()));
+    }
     if (who->role != sites::Role::kSite || who->id != p.site_id()) {
       return Refuse(task, absl::StrCat("participant '", p.site_id(), "': the certificate names ",
                                        sites::ToString(*who)));

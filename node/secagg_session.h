@@ -14,6 +14,7 @@
 #define SCANCOV_NODE_SECAGG_SESSION_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct SecAggIdentity {
   std::string site_id;
   std::string key_pem;      // the private key of the site's certificate
   std::string ca_cert_pem;  // the consortium CA, against which participants are verified
+  // The consortium's revocation list (sites/pki/revocation_checker.h): OK when a certificate
+  // (PEM) is not revoked. Null: participants are not checked for revocation.
+  std::function<absl::Status(absl::string_view certificate_pem)> check_revocation;
 };
 
 // The task's secure-aggregation options: nullopt when its study asks for none or the task is
@@ -70,7 +74,8 @@ absl::StatusOr<std::vector<uint64_t>> RingElements(const protocol::TensorSet& ma
 // the study's settings (an aggregator may not weaken what the steward approved: a lower
 // threshold, coarser or wider fixed point, smaller neighbourhoods); `vector_length` elements;
 // the site itself among participants with distinct ids; every participant's certificate issued
-// by the consortium CA, valid at `now`, a site certificate whose CN is its site id.
+// by the consortium CA, valid at `now`, not revoked (me.check_revocation), a site certificate
+// whose CN is its site id.
 // PermissionDenied "secure aggregation, task '<id>': <why>" otherwise.
 absl::Status CheckSession(const v1::SecAggSession& session, const v1::Task& task,
                           const SecAggSettings& settings, uint64_t vector_length,

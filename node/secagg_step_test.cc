@@ -120,10 +120,10 @@ SecAggIdentity Identity(const std::string& id) {
 
 // One site: its own fake clock (waits are instant), retrier and step.
 struct Site {
-  explicit Site(const std::string& id, protocol::FederationClient* client)
+  Site(SecAggIdentity identity, protocol::FederationClient* client)
       : clock(absl::Now()),  // the test certificates are valid now, not at FakeClock's default
         retrier({&clock, absl::Milliseconds(1), absl::Milliseconds(10), 3, 1}, nullptr),
-        step(client, &retrier, Identity(id)) {}
+        step(client, &retrier, std::move(identity)) {}
   FakeClock clock;
   Retrier retrier;
   SecAggStep step;
@@ -162,7 +162,7 @@ void RunFederation(int n, int threshold, int neighbours, std::set<std::string> d
     }
     threads.emplace_back([&, id = ids[i], release] {
       SecAggSiteClient client(&aggregator, id);
-      Site site(id, &client);
+      Site site(Identity(id), &client);
       SecAggStep::UploadFn upload = UploadVia(&client);
       if (dropouts.count(id) > 0)
         upload = [](const Release&) { return absl::CancelledError("node killed"); };
@@ -231,11 +231,11 @@ v1::SecAggResponse Answer(const v1::SecAggSession& session) {
 // step must fail before anything leaves, with an error that contains `why`.
 void ExpectRefused(const v1::SecAggResponse& answer, const std::string& why,
                    absl::StatusCode code = absl::StatusCode::kPermissionDenied,
-                   int64_t deadline_unix = 0) {
+                   int64_t deadline_unix = 0, SecAggIdentity me = Identity("site-a")) {
   v1::Task task = TrainTask(3);
   task.set_deadline_unix(deadline_unix);
   ScriptedClient client(answer);
-  Site site("site-a", &client);
+  Site site(std::move(me), &client);
   SecAggStep::Outcome out = site.step.Run(task, Settings(task), Model(0),
                                           TrainedRelease(task, 0.3, 50), UploadVia(&client));
   EXPECT_EQ(out.status.code(), code) << out.status;
@@ -278,6 +278,18 @@ TEST(SecAggStepTest, AParticipantWhoseCertificateNamesAnotherSiteIsRefused) {
   session.mutable_participants(1)->set_certificate_pem(
       TestConsortium().certs.at("site-d").certificate_pem);
   ExpectRefused(Answer(session), "participant 'site-b': the certificate names site:site-d");
+}
+
+TEST(SecAggStepTest, AParticipantRevokedByTheConsortiumIsRefused) {
+  SecAggIdentity me = Identity("site-a");
+  const std::string revoked = TestConsortium().certs.at("site-c").certificate_pem;
+  me.check_revocation = [revoked](absl::string_view pem) {
+    return pem == revoked ? absl::UnauthenticatedError("serial 42 revoked (keyCompromise)")
+                          : absl::OkStatus();
+  };
+  ExpectRefused(Answer(Session(TrainTask(3), kThree, 3)),
+                "participant 'site-c': certificate refused: serial 42 revoked",
+                absl::StatusCode::kPermissionDenied, 0, me);
 }
 
 TEST(SecAggStepTest, ASessionWithoutThisSiteIsRefused) {
