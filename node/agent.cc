@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "node/heartbeat.h"
+#include "node/secagg_step.h"
 #include "protocol/weights_codec.h"
 
 namespace scancov::node {
@@ -49,46 +50,15 @@ bool IsDeterministicFailure(const absl::Status& status) {
   }
 }
 
-bool IsTransient(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kDataLoss:
-      return true;
-    default:
-      return false;
-  }
-}
-
 NodeAgent::NodeAgent(protocol::FederationClient* client, TaskGate* gate, TaskLog* log,
                      AgentOptions options)
     : client_(client),
       gate_(gate),
       log_(log),
       options_(std::move(options)),
-      jitter_(options_.jitter_seed) {}
-
-void NodeAgent::Backoff(int attempt) {
-  absl::Duration d = options_.initial_backoff * (1 << std::min(attempt, 16));
-  d = std::min(d, options_.max_backoff);
-  d = d * (0.5 + 0.5 * jitter_.Uniform());  // jitter so sites do not retry in lock-step
-  options_.clock->SleepFor(d);
-}
-
-template <typename Fn>
-auto NodeAgent::Retry(const char* what, Fn&& fn) -> decltype(fn()) {
-  for (int attempt = 0;; ++attempt) {
-    auto result = fn();
-    if (result.ok() || !IsTransient(result.status()) || attempt + 1 >= options_.attempts_per_call ||
-        cancelled_) {
-      return result;
-    }
-    spdlog::warn("{} failed ({}), retrying", what, std::string(result.status().message()));
-    Backoff(attempt);
-  }
-}
+      retrier_({options_.clock, options_.initial_backoff, options_.max_backoff,
+                options_.attempts_per_call, options_.jitter_seed},
+               &cancelled_) {}
 
 absl::Status NodeAgent::RegisterWithRetry() {
   v1::RegisterRequest request;
@@ -104,20 +74,22 @@ absl::Status NodeAgent::RegisterWithRetry() {
     }
     if (!IsTransient(response.status())) return response.status();
     spdlog::warn("aggregator unreachable ({}); retrying", std::string(response.status().message()));
-    Backoff(attempt);
+    retrier_.Backoff(attempt);
   }
   return absl::CancelledError("cancelled");
 }
 
-absl::Status NodeAgent::Upload(const Release& release) {
+absl::Status NodeAgent::Upload(const Release& release, absl::string_view note) {
   const protocol::TensorSet* weights = release.weights ? &*release.weights : nullptr;
   absl::StatusOr<v1::UploadResponse> response =
-      Retry("upload", [&] { return client_->UploadResult(release.header, weights); });
+      retrier_.Call("upload", [&] { return client_->UploadResult(release.header, weights); });
   const std::string state =
       response.ok() ? (response->duplicate() ? "duplicate" : "sent") : "failed";
-  gate_->MarkOutcome(
-      release, state,
-      response.ok() ? response->message() : std::string(response.status().message()));
+  const std::string answer =
+      response.ok() ? response->message() : std::string(response.status().message());
+  gate_->MarkOutcome(release, state,
+                     note.empty() || answer.empty() ? absl::StrCat(note, answer)
+                                                    : absl::StrCat(note, "; ", answer));
   if (options_.keeper != nullptr && (response.ok() || !IsTransient(response.status()))) {
     absl::Status dropped = options_.keeper->Drop(release.header.task_id());
     if (!dropped.ok()) spdlog::warn("{}", std::string(dropped.message()));
@@ -151,12 +123,52 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::Deliver(const Release& release, TaskL
                   std::string(uploaded.message()));
     return Step::kTaskFailed;
   }
+  return Completed(release, entry);
+}
+
+NodeAgent::Step NodeAgent::Completed(const Release& release, TaskLogEntry* entry) {
   Finish(entry, "uploaded", absl::OkStatus());
   ++tasks_completed_;
   std::string summary;
   for (const auto& [k, v] : release.header.metrics()) absl::StrAppend(&summary, " ", k, "=", v);
   spdlog::info("task '{}' done: n={}{}", entry->task_id, release.header.num_samples(), summary);
   return Step::kRanTask;
+}
+
+absl::StatusOr<NodeAgent::Step> NodeAgent::DeliverMasked(const v1::Task& task,
+                                                         const SecAggSettings& settings,
+                                                         const protocol::TensorSet* global,
+                                                         const Release& release,
+                                                         TaskLogEntry* entry) {
+  SecAggStep::Outcome run;
+  bool upload_tried = false;
+  if (global == nullptr || options_.secagg.key_pem.empty()) {
+    run.status = absl::FailedPreconditionError(absl::StrCat(
+        "secure aggregation, task '", task.task_id(),
+        "': ", global == nullptr ? "the task has no global model" : "this node has no site key"));
+  } else {
+    SecAggStep step(client_, &retrier_, options_.secagg);
+    run = step.Run(task, settings, *global, release, [&](const Release& masked) {
+      upload_tried = true;
+      return Upload(masked, "masked under secure aggregation (the plain weights were not sent)");
+    });
+  }
+  if (run.uploaded) {
+    if (!run.status.ok()) {
+      spdlog::warn("task '{}': the masked update was accepted, but unmasking failed: {}",
+                   task.task_id(), std::string(run.status.message()));
+    }
+    return Completed(release, entry);
+  }
+  // The plain release was never sent (Upload marked a refused masked upload itself).
+  if (!upload_tried) {
+    gate_->MarkOutcome(release, "failed", absl::StrCat("not sent: ", run.status.message()));
+  }
+  spdlog::error("task '{}' failed: {}", task.task_id(), std::string(run.status.message()));
+  Finish(entry, "failed", run.status);
+  if (IsTransient(run.status)) return run.status;
+  secagg_ended_.insert(task.task_id());
+  return Step::kTaskFailed;
 }
 
 void NodeAgent::ReportDecisions() {
@@ -176,7 +188,7 @@ void NodeAgent::ReportDecisions() {
     d.set_reason(r.reason);
     d.set_decided_unix(r.decided_unix);
     absl::StatusOr<v1::DecisionAck> ack =
-        Retry("report decision", [&] { return client_->ReportDecision(d); });
+        retrier_.Call("report decision", [&] { return client_->ReportDecision(d); });
     if (!ack.ok()) {
       spdlog::warn("study '{}': the site's decision could not be reported: {}", r.study_id,
                    std::string(ack.status().message()));
@@ -189,7 +201,32 @@ void NodeAgent::ReportDecisions() {
   }
 }
 
+NodeAgent::Step NodeAgent::FailedLocally(const v1::Task& task, const absl::Status& why,
+                                         TaskLogEntry* entry) {
+  spdlog::error("task '{}' failed locally: {}", task.task_id(), std::string(why.message()));
+  Finish(entry, "failed", why);
+  // A task that cannot succeed here (bad spec, missing data: it would fail the same way on
+  // every retry) is reported, so that the round does not wait for this site until its
+  // deadline; other errors (a full disk, an interrupted run) are retried when the aggregator
+  // offers the task again. Only a failure code and the policy's numbers leave
+  // (protocol/failure_code.h); the message stays in the task log for the steward.
+  if (!IsDeterministicFailure(why)) return Step::kTaskFailed;
+  absl::StatusOr<Release> failure = gate_->Failure(task, why);
+  absl::Status reported = failure.ok() ? Upload(*failure) : failure.status();
+  if (!reported.ok()) {
+    spdlog::warn("task '{}': the failure could not be reported: {}", task.task_id(),
+                 std::string(reported.message()));
+  }
+  return Step::kTaskFailed;
+}
+
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
+  if (secagg_ended_.count(task.task_id()) > 0) {
+    // Offered again while the aggregator moves on: training again would only spend the site's
+    // DP budget on a session it will refuse again.
+    spdlog::debug("task '{}': its secure aggregation ended at this site", task.task_id());
+    return Step::kTaskFailed;
+  }
   // Nothing runs before the site has approved the study (node/approvals.h).
   absl::StatusOr<ApprovalRecord> approval = gate_->Approval(task);
   if (approval.ok() && approval->decision != Decision::kApproved) {
@@ -220,7 +257,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   heartbeat.set_stage(entry.kind == "train" ? "training" : entry.kind);
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
-    absl::StatusOr<protocol::TensorSet> downloaded = Retry(
+    absl::StatusOr<protocol::TensorSet> downloaded = retrier_.Call(
         "download", [&] { return client_->DownloadWeights(task.task_id(), task.checkpoint_id()); });
     if (!downloaded.ok()) {
       Finish(&entry, "failed", downloaded.status());
@@ -228,24 +265,14 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     }
     global = std::move(*downloaded);
   }
-  absl::StatusOr<Release> outcome = gate_->Run(task, global ? &*global : nullptr);
-  if (!outcome.ok()) {
-    spdlog::error("task '{}' failed locally: {}", task.task_id(),
-                  std::string(outcome.status().message()));
-    Finish(&entry, "failed", outcome.status());
-    // A task that cannot succeed here (bad spec, missing data: it would fail the same way on
-    // every retry) is reported, so that the round does not wait for this site until its
-    // deadline; other errors (a full disk, an interrupted run) are retried when the aggregator
-    // offers the task again. Only a failure code and the policy's numbers leave
-    // (protocol/failure_code.h); the message stays in the task log for the steward.
-    if (!IsDeterministicFailure(outcome.status())) return Step::kTaskFailed;
-    absl::StatusOr<Release> failure = gate_->Failure(task, outcome.status());
-    absl::Status reported = failure.ok() ? Upload(*failure) : failure.status();
-    if (!reported.ok()) {
-      spdlog::warn("task '{}': the failure could not be reported: {}", task.task_id(),
-                   std::string(reported.message()));
-    }
-    return Step::kTaskFailed;
+  // A study under secure aggregation whose options do not parse fails like a bad spec.
+  const absl::StatusOr<std::optional<SecAggSettings>> secagg = TaskSecAggSettings(task);
+  absl::StatusOr<Release> outcome =
+      secagg.ok() ? gate_->Run(task, global ? &*global : nullptr) : secagg.status();
+  if (!outcome.ok()) return FailedLocally(task, outcome.status(), &entry);
+  if (secagg->has_value()) {
+    // Never kept: the round's keys die with this process, so a restarted node is a dropout.
+    return DeliverMasked(task, **secagg, global ? &*global : nullptr, *outcome, &entry);
   }
   if (options_.keeper != nullptr) {
     // Without it the result is only computed again: worth a warning, not the task.
@@ -258,7 +285,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
   ReportDecisions();
   SCV_ASSIGN_OR_RETURN(v1::PullTaskResponse action,
-                       Retry("pull", [&] { return client_->PullTask(); }));
+                       retrier_.Call("pull", [&] { return client_->PullTask(); }));
   if (action.has_stop()) {
     spdlog::info("aggregator says stop: {}", action.stop().reason());
     return Step::kStopped;
@@ -290,12 +317,12 @@ absl::Status NodeAgent::Run() {
     if (!step.ok()) {
       if (IsRefusalOfNode(step.status())) return step.status();
       spdlog::warn("{}", std::string(step.status().message()));
-      Backoff(++failures);
+      retrier_.Backoff(++failures);
       continue;
     }
     if (*step == Step::kStopped) return absl::OkStatus();
     if (*step == Step::kTaskFailed) {
-      Backoff(++failures);
+      retrier_.Backoff(++failures);
       continue;
     }
     failures = 0;

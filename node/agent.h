@@ -19,6 +19,10 @@
 //    again, marking the same ledger entry (it is the same release). Kept results of tasks never
 //    offered again are dropped after `keep_results_for`, and all of them once no running study
 //    includes the site.
+//  - a TRAIN task whose study asks for secure aggregation (Task.privacy_json) leaves masked
+//    (node/secagg_step.h): the plain release is never sent, its ledger entry is marked as sent
+//    masked, and it is never kept (the round's keys die with the process: a restarted node is
+//    a dropout of that round).
 //
 // Thread safety: Run on one thread; Cancel may be called from any thread.
 #ifndef SCANCOV_NODE_AGENT_H_
@@ -26,12 +30,15 @@
 
 #include <atomic>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "core/env.h"
 #include "node/gate.h"
 #include "node/result_keeper.h"
+#include "node/retry.h"
+#include "node/secagg_session.h"
 #include "node/task_log.h"
 #include "protocol/federation_client.h"
 
@@ -52,6 +59,9 @@ struct AgentOptions {
   // upload fails is computed again when the task is offered again).
   ResultKeeper* keeper = nullptr;
   absl::Duration keep_results_for = absl::Hours(24 * 7);
+  // Secure aggregation (node/secagg_step.h): the site's id, the private key of its certificate
+  // and the consortium CA. Without a key, a task whose study asks for it fails here.
+  SecAggIdentity secagg;
 };
 
 class NodeAgent {
@@ -75,6 +85,14 @@ class NodeAgent {
   absl::StatusOr<Step> RunTask(const v1::Task& task);
   // Uploads a released result (run now or kept from before) and records the outcome.
   absl::StatusOr<Step> Deliver(const Release& release, TaskLogEntry* entry);
+  // Sends the release masked under secure aggregation (node/secagg_step.h) instead of itself.
+  absl::StatusOr<Step> DeliverMasked(const v1::Task& task, const SecAggSettings& settings,
+                                     const protocol::TensorSet* global, const Release& release,
+                                     TaskLogEntry* entry);
+  Step Completed(const Release& release, TaskLogEntry* entry);
+  // Records a task that failed before anything was released, and reports a deterministic
+  // failure to the aggregator (a failure code only).
+  Step FailedLocally(const v1::Task& task, const absl::Status& why, TaskLogEntry* entry);
   // The kept result of a task, if any (a damaged one is dropped: the task runs again).
   std::optional<Release> FindKept(const std::string& task_id);
   void Finish(TaskLogEntry* entry, const std::string& state, const absl::Status& status);
@@ -82,27 +100,23 @@ class NodeAgent {
   // approvals and denials made with scancov-node approve/deny); failures are logged and retried
   // at the next step.
   void ReportDecisions();
-  // Sends what the gate released and records the answer in the ledger; forgets a kept result
-  // once the aggregator has answered it for good.
-  absl::Status Upload(const Release& release);
-  // Calls `fn` until it succeeds, fails non-transiently, or attempts run out.
-  template <typename Fn>
-  auto Retry(const char* what, Fn&& fn) -> decltype(fn());
-  void Backoff(int attempt);
+  // Sends what the gate released and records the answer in the ledger (`note` first in its
+  // detail); forgets a kept result once the aggregator has answered it for good.
+  absl::Status Upload(const Release& release, absl::string_view note = "");
 
   protocol::FederationClient* client_;
   TaskGate* gate_;
   TaskLog* log_;
   AgentOptions options_;
-  Random jitter_;
   std::atomic<bool> cancelled_{false};
   static_assert(std::atomic<bool>::is_always_lock_free);
+  Retrier retrier_;  // transient failures of calls; stops retrying once cancelled_
+  // TRAIN tasks whose secure aggregation ended here for good (a refused session, Stop): not
+  // run again if offered again.
+  std::set<std::string> secagg_ended_;
   int tasks_completed_ = 0;
   absl::Duration heartbeat_ = absl::ZeroDuration();  // from Register; zero: none
 };
-
-// Transient = worth retrying the same call.
-bool IsTransient(const absl::Status& status);
 
 // True for a task runner's error that a retry at this site would meet again (invalid spec,
 // missing data, unsupported request): the agent reports it to the aggregator (UploadHeader

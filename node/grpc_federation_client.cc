@@ -154,6 +154,16 @@ absl::StatusOr<v1::HeartbeatResponse> GrpcFederationClient::Heartbeat(
   return response;
 }
 
+absl::StatusOr<v1::SecAggResponse> GrpcFederationClient::SecAgg(const v1::SecAggRequest& request) {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.unary_timeout);
+  v1::SecAggResponse response;
+  SCV_RETURN_IF_ERROR(
+      Explain(protocol::FromGrpcStatus(stub->SecAgg(&context, request, &response), "SecAgg")));
+  return response;
+}
+
 absl::StatusOr<v1::DecisionAck> GrpcFederationClient::ReportDecision(
     const v1::StudyDecision& decision) {
   grpc::ClientContext context;

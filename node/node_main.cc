@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
@@ -41,6 +42,7 @@
 #include "privacy/pseudonymizer.h"
 #include "protocol/study_kind.h"
 #include "sites/config/site_config.h"
+#include "sites/pki/revocation_checker.h"
 
 namespace scancov::node {
 namespace {
@@ -109,6 +111,19 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   options.exit_when_idle = exit_when_idle;
   options.jitter_seed = std::hash<std::string>()(config.site_id);
   options.keeper = &keeper;
+  // Secure aggregation signs with the site's key and verifies the other participants against
+  // the consortium CA: both read once, here (errors name the file).
+  options.secagg.site_id = config.site_id;
+  SCV_ASSIGN_OR_RETURN(options.secagg.key_pem, ReadFileToString(config.key));
+  SCV_ASSIGN_OR_RETURN(options.secagg.ca_cert_pem, ReadFileToString(config.ca_cert));
+  std::unique_ptr<sites::RevocationChecker> revocations;
+  if (!config.crl.empty()) {  // the other participants too must not be revoked
+    SCV_ASSIGN_OR_RETURN(revocations,
+                         sites::RevocationChecker::Open(options.secagg.ca_cert_pem, config.crl));
+    options.secagg.check_revocation = [checker = revocations.get()](absl::string_view pem) {
+      return checker->Check(pem);
+    };
+  }
   NodeAgent agent(client.get(), &host.gate(), &log, options);
   g_agent = &agent;
   std::signal(SIGINT, StopAgent);

@@ -1,0 +1,183 @@
+// The agent with secure aggregation: three nodes run a TRAIN task whose study asks for it,
+// through their gates, against one emulated aggregator (node/secagg_test_aggregator.h).
+#include <filesystem>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "node/agent.h"
+#include "node/gate.h"
+#include "node/result_keeper.h"
+#include "node/secagg_test_aggregator.h"
+#include "node/store/node_store.h"
+#include "privacy/egress_ledger.h"
+#include "sites/pki/certificate_authority.h"
+
+namespace scancov::node {
+namespace {
+
+using protocol::DType;
+using protocol::TensorSet;
+using testing::SecAggSiteClient;
+using testing::SecAggTestAggregator;
+
+// Adds `shift` to every weight of the global model.
+class ShiftRunner : public TaskPlugin {
+ public:
+  explicit ShiftRunner(double shift) : shift_(shift) {}
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task&) const override {
+    TaskDeclaration d;
+    d.releases_weights = true;
+    return d;
+  }
+  absl::StatusOr<TaskOutcome> Run(const v1::Task&, const TensorSet* global) override {
+    TaskOutcome out;
+    TensorSet trained;
+    for (const protocol::Tensor& t : global->tensors()) {
+      std::vector<double> v = protocol::ToDoubles(t);
+      for (double& x : v) x += shift_;
+      EXPECT_TRUE(trained.Add(protocol::FromDoubles(t.name, t.shape, t.dtype, v)).ok());
+    }
+    out.weights = std::move(trained);
+    out.num_samples = 40;
+    out.metrics["local.train_loss"] = 0.25;
+    return out;
+  }
+
+ private:
+  double shift_;
+};
+
+TensorSet Global() {
+  TensorSet set;
+  EXPECT_TRUE(set.Add(protocol::MakeFloat32("w", {2, 2}, {0.5f, -1.0f, 0.25f, 2.0f})).ok());
+  return set;
+}
+
+v1::Task Task() {
+  v1::Task task;
+  task.set_task_id("t-1");
+  task.set_study_id("study-9");
+  task.set_round(1);
+  task.set_kind(v1::TASK_KIND_TRAIN);
+  task.set_study_kind("tabular_training");
+  task.set_checkpoint_id("ckpt-0");
+  task.set_privacy_json(
+      R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 16, "max_abs_value": 100}})");
+  return task;
+}
+
+// A node's view of the aggregator: the task, its checkpoint, and the emulated SecAgg phases.
+// Records every upload; with `unreachable_uploads`, uploads never get through.
+class NodeClient : public SecAggSiteClient {
+ public:
+  NodeClient(SecAggTestAggregator* aggregator, const std::string& site, bool unreachable_uploads)
+      : SecAggSiteClient(aggregator, site), unreachable_(unreachable_uploads) {}
+  absl::StatusOr<v1::PullTaskResponse> PullTask() override {
+    v1::PullTaskResponse r;
+    *r.mutable_task() = Task();
+    return r;
+  }
+  absl::StatusOr<TensorSet> DownloadWeights(const std::string&, const std::string&) override {
+    return Global();
+  }
+  absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& header,
+                                                  const TensorSet* weights) override {
+    for (const protocol::Tensor& t : weights->tensors()) dtypes.push_back(t.dtype);
+    if (unreachable_) return absl::UnavailableError("connection refused");
+    return SecAggSiteClient::UploadResult(header, weights);
+  }
+  std::vector<DType> dtypes;  // of every tensor ever uploaded
+
+ private:
+  bool unreachable_;
+};
+
+struct Node {
+  Node(const std::string& id, const sites::CertificateAndKey& cert, const std::string& ca_pem,
+       SecAggTestAggregator* aggregator, double shift, bool unreachable)
+      : clock(absl::Now()), client(aggregator, id, unreachable), keeper(KeeperDir(id)) {
+    std::filesystem::remove_all(KeeperDir(id));
+    store = std::move(NodeStore::InMemory()).value();
+    ledger = std::make_unique<privacy::EgressLedger>(store->db());
+    TaskPlugins plugins;
+    plugins[protocol::StudyKind::tabular_training] = std::make_unique<ShiftRunner>(shift);
+    GateOptions gate_options;
+    gate_options.clock = &clock;
+    gate = std::make_unique<TaskGate>(gate_options, std::move(plugins), ledger.get());
+    AgentOptions options;
+    options.clock = &clock;
+    options.initial_backoff = absl::Milliseconds(10);
+    options.keeper = &keeper;
+    options.secagg = {id, cert.private_key_pem, ca_pem};
+    agent = std::make_unique<NodeAgent>(&client, gate.get(), nullptr, options);
+  }
+  static std::string KeeperDir(const std::string& id) {
+    return ::testing::TempDir() + "secagg_kept_" + id;
+  }
+  FakeClock clock;
+  NodeClient client;
+  ResultKeeper keeper;
+  std::unique_ptr<NodeStore> store;
+  std::unique_ptr<privacy::EgressLedger> ledger;
+  std::unique_ptr<TaskGate> gate;
+  std::unique_ptr<NodeAgent> agent;
+};
+
+TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
+  const sites::CertificateAndKey ca = *sites::CreateCertificateAuthority({"agent-consortium"});
+  const std::vector<std::string> ids = {"site-a", "site-b", "site-c"};
+  v1::SecAggSession session;
+  session.set_study_id("study-9");
+  session.set_round(1);
+  std::map<std::string, sites::CertificateAndKey> certs;
+  for (const std::string& id : ids) {
+    sites::IssueOptions issue;
+    issue.id = id;
+    certs[id] = *sites::IssueCertificate(ca, issue);
+    v1::SecAggParticipant* p = session.add_participants();
+    p->set_site_id(id);
+    p->set_certificate_pem(certs[id].certificate_pem);
+  }
+  session.set_threshold(2);
+  session.set_vector_length(4);
+  session.set_fractional_bits(16);
+  session.set_max_abs_value(100);
+  // site-c's uploads never get through: it drops out after sharing its keys.
+  SecAggTestAggregator aggregator(session, {"site-a", "site-b"});
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    nodes.push_back(std::make_unique<Node>(ids[i], certs[ids[i]], ca.certificate_pem, &aggregator,
+                                           0.5 * (i + 1), ids[i] == "site-c"));
+  }
+  std::vector<absl::StatusOr<NodeAgent::Step>> steps(ids.size(), absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    threads.emplace_back([&, i] { steps[i] = nodes[i]->agent->RunOnce(); });
+  }
+  for (std::thread& t : threads) t.join();
+
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Node& node = *nodes[i];
+    for (DType d : node.client.dtypes) EXPECT_EQ(d, DType::kInt64) << ids[i];
+    EXPECT_FALSE(node.keeper.Find("t-1")->has_value()) << ids[i] << ": a masked result was kept";
+    absl::StatusOr<std::vector<privacy::EgressEntry>> entries = node.ledger->List();
+    ASSERT_TRUE(entries.ok() && entries->size() == 1u) << ids[i];
+    if (ids[i] == "site-c") {
+      EXPECT_EQ(steps[i].status().code(), absl::StatusCode::kUnavailable);
+      EXPECT_EQ((*entries)[0].state, "failed");
+      continue;
+    }
+    ASSERT_TRUE(steps[i].ok()) << ids[i] << ": " << steps[i].status();
+    EXPECT_EQ(*steps[i], NodeAgent::Step::kRanTask);
+    EXPECT_EQ((*entries)[0].state, "sent");
+    EXPECT_NE((*entries)[0].detail.find("masked under secure aggregation"), std::string::npos);
+  }
+  std::optional<privacy::secagg::SecAggResult> result = aggregator.result();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->dropped, std::vector<std::string>{"site-c"});
+  // 40 x (0.5 + 1.0) for every element: the shifts of site-a and site-b.
+  for (double v : result->sum) EXPECT_NEAR(v, 60.0, 2 * std::ldexp(1.0, -16));
+}
+
+}  // namespace
+}  // namespace scancov::node
