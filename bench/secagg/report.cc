@@ -59,22 +59,23 @@ std::string Header(const std::string& command, const RoundOptions& o, const Roun
   absl::StrAppendFormat(
       &out,
       "- measured over the full vector (%.1f MB as ring elements; medians of 3): one ChaCha20 "
-      "mask stream (ApplyMask) %.4f s wall, %.4f s CPU (%.2f GB/s of keystream); allocating a "
-      "fresh ring vector (first touch) %.4f s; encoding the input %.4f s; adding one ring "
-      "vector into a sum %.4f s; decoding a sum %.4f s\n\n",
-      mb, r.stream.wall_s, r.stream.cpu_s, mb / 1e3 / r.stream.wall_s, r.fresh_vector.wall_s,
-      r.encode.wall_s, r.add_pass.wall_s, r.decode.wall_s);
+      "mask stream (ApplyMask) %.3f ms wall, %.3f ms CPU (%.2f GB/s of keystream); allocating a "
+      "fresh ring vector (first touch) %.3f ms; encoding the input %.3f ms; adding one ring "
+      "vector into a sum %.3f ms; decoding a sum %.3f ms\n\n",
+      mb, 1e3 * r.stream.wall_s, 1e3 * r.stream.cpu_s, mb / 1e3 / r.stream.wall_s,
+      1e3 * r.fresh_vector.wall_s, 1e3 * r.encode.wall_s, 1e3 * r.add_pass.wall_s,
+      1e3 * r.decode.wall_s);
   return out;
 }
 
 std::string SiteTable(const RoundReport& r) {
   std::string out =
-      "| site step | sites | wall median (s) | wall max (s) | CPU median (s) | CPU max (s) |\n"
+      "| site step | sites | wall median (ms) | wall max (ms) | CPU median (ms) | CPU max (ms) |\n"
       "|---|---:|---:|---:|---:|---:|\n";
-  auto wall = [](const Cost& c) { return c.wall_s; };
-  auto cpu = [](const Cost& c) { return c.cpu_s; };
+  auto wall = [](const Cost& c) { return 1e3 * c.wall_s; };
+  auto cpu = [](const Cost& c) { return 1e3 * c.cpu_s; };
   for (const SiteStep& s : r.site_steps) {
-    absl::StrAppendFormat(&out, "| %s | %d | %.4f | %.4f | %.4f | %.4f |\n", s.name, s.costs.size(),
+    absl::StrAppendFormat(&out, "| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", s.name, s.costs.size(),
                           Stat(s.costs, wall, false), Stat(s.costs, wall, true),
                           Stat(s.costs, cpu, false), Stat(s.costs, cpu, true));
   }
@@ -82,19 +83,19 @@ std::string SiteTable(const RoundReport& r) {
     const double streams = static_cast<double>(r.mask_streams) / r.masked;
     absl::StrAppendFormat(
         &out,
-        "| MaskInput, *computed* for comparison: fresh vector + encode + %.1f streams x %.4f s "
-        "| | %.4f | | | |\n",
-        streams, r.stream.wall_s,
-        r.fresh_vector.wall_s + r.encode.wall_s + streams * r.stream.wall_s);
+        "| MaskInput, *computed* for comparison: fresh vector + encode + %.1f streams x %.3f ms "
+        "| | %.3f | | | |\n",
+        streams, 1e3 * r.stream.wall_s,
+        1e3 * (r.fresh_vector.wall_s + r.encode.wall_s + streams * r.stream.wall_s));
   }
   return out + "\n";
 }
 
 std::string ServerTable(const RoundReport& r) {
-  std::string out = "| server step | calls | wall (s) | CPU (s) |\n|---|---:|---:|---:|\n";
+  std::string out = "| server step | calls | wall (ms) | CPU (ms) |\n|---|---:|---:|---:|\n";
   for (const ServerStep& s : r.server_steps) {
-    absl::StrAppendFormat(&out, "| %s | %d | %.4f | %.4f |\n", s.name, s.calls, s.cost.wall_s,
-                          s.cost.cpu_s);
+    absl::StrAppendFormat(&out, "| %s | %d | %.3f | %.3f |\n", s.name, s.calls, 1e3 * s.cost.wall_s,
+                          1e3 * s.cost.cpu_s);
   }
   const double finish = r.fresh_vector.wall_s +
                         static_cast<double>(r.survivors) * r.add_pass.wall_s +
@@ -102,9 +103,9 @@ std::string ServerTable(const RoundReport& r) {
   absl::StrAppendFormat(
       &out,
       "| Finish, *computed*%s: fresh sum + %d adds + %d streams (%d self masks + %d "
-      "dropped-pair masks) x %.4f s + decode; Shamir rebuild not included | | %.4f | |\n",
+      "dropped-pair masks) x %.3f ms + decode; Shamir rebuild not included | | %.3f | |\n",
       r.completed ? " for comparison" : " (not run)", r.survivors, r.finish_streams, r.survivors,
-      r.finish_streams - r.survivors, r.stream.wall_s, finish);
+      r.finish_streams - r.survivors, 1e3 * r.stream.wall_s, 1e3 * finish);
   return out + "\n";
 }
 

@@ -10,9 +10,9 @@
 // With masking_sites = 0 the round runs to the server's Finish and its ring sum is checked
 // against the sum of the survivors' encodings (a wrong sum is an error, not a figure). With
 // 0 < masking_sites < survivors only the first masking_sites survivors run MaskInput and the
-// round stops there: no CloseMasking, Unmask or Finish (a complete graph at n = 100 costs n^2
-// mask streams, which a shared 2-core machine cannot afford); the report then carries the
-// measured per-stream cost from which the caller may compute, and must label, the rest.
+// round stops there: no CloseMasking, Unmask or Finish (for graphs whose n x (k + 1) mask
+// streams do not fit the time at hand); the report then carries the measured per-stream cost
+// from which the rest may be computed, and labelled as computed.
 //
 // Single-threaded: every step runs on the calling thread, sites one after the other.
 #ifndef SCANCOV_BENCH_SECAGG_ROUND_H_
