@@ -1,0 +1,32 @@
+// The Markdown report of one bench_secagg run: the command, the machine (CPUs, CPU model, load
+// average at start and end) and the date, then three tables (site steps, server steps, bytes on
+// the wire per site). Every figure is labelled measured or computed; a computed one says from
+// which measured figures of the same run.
+#ifndef SCANCOV_BENCH_SECAGG_REPORT_H_
+#define SCANCOV_BENCH_SECAGG_REPORT_H_
+
+#include <string>
+
+#include "bench/secagg/round.h"
+
+namespace scancov::bench::secagg {
+
+struct Machine {
+  unsigned cpus = 0;
+  std::string cpu_model;   // /proc/cpuinfo "model name"
+  std::string load_start;  // /proc/loadavg, first three fields
+  std::string load_end;
+  std::string date_utc;
+};
+
+// CPUs, model, date and the load average now (as load_start).
+Machine ReadMachine();
+// The load average now.
+std::string LoadAverage();
+
+std::string RenderReport(const std::string& command, const RoundOptions& options,
+                         const RoundReport& report, const Machine& machine);
+
+}  // namespace scancov::bench::secagg
+
+#endif  // SCANCOV_BENCH_SECAGG_REPORT_H_
