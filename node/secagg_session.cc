@@ -23,42 +23,6 @@ absl::Status InvalidSpec(const v1::Task& task, absl::string_view why) {
       protocol::FailureCode::kInvalidSpec);
 }
 
-// An integer option in [lo, hi]; `out` keeps its default when the key is absent.
-absl::Status ReadInt(const nlohmann::json& block, const char* key, int lo, int hi, int* out) {
-  if (!block.contains(key)) return absl::OkStatus();
-  const nlohmann::json& v = block.at(key);
-  if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", key, "' must be an integer in [", lo, ", ", hi, "]"));
-  }
-  *out = static_cast<int>(v.get<int64_t>());
-  return absl::OkStatus();
-}
-
-absl::StatusOr<SecAggSettings> ParseSettings(const nlohmann::json& block) {
-  if (!block.is_object()) return absl::InvalidArgumentError("not a JSON object");
-  for (const auto& [key, value] : block.items()) {
-    if (key != "threshold" && key != "fractional_bits" && key != "max_abs_value" &&
-        key != "neighbours") {
-      return absl::InvalidArgumentError(absl::StrCat("unknown option '", key, "'"));
-    }
-  }
-  if (!block.contains("threshold")) return absl::InvalidArgumentError("'threshold' is required");
-  SecAggSettings s;
-  const int max_sites = static_cast<int>(privacy::secagg::kMaxSites);
-  SCV_RETURN_IF_ERROR(ReadInt(block, "threshold", 1, max_sites, &s.threshold));
-  SCV_RETURN_IF_ERROR(ReadInt(block, "fractional_bits", 0, 62, &s.fractional_bits));
-  SCV_RETURN_IF_ERROR(ReadInt(block, "neighbours", 0, max_sites, &s.neighbours));
-  if (block.contains("max_abs_value")) {
-    const nlohmann::json& v = block.at("max_abs_value");
-    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() <= 0) {
-      return absl::InvalidArgumentError("'max_abs_value' must be a finite number > 0");
-    }
-    s.max_abs_value = v.get<double>();
-  }
-  return s;
-}
-
 absl::Status Refuse(const v1::Task& task, absl::string_view why) {
   return absl::PermissionDeniedError(
       absl::StrCat("secure aggregation, task '", task.task_id(), "': ", why));
@@ -110,7 +74,8 @@ absl::StatusOr<std::optional<SecAggSettings>> TaskSecAggSettings(const v1::Task&
   const nlohmann::json options = nlohmann::json::parse(task.privacy_json(), nullptr, false);
   if (!options.is_object()) return InvalidSpec(task, "privacy_json is not a JSON object");
   if (!options.contains("secure_aggregation")) return std::optional<SecAggSettings>();
-  absl::StatusOr<SecAggSettings> settings = ParseSettings(options.at("secure_aggregation"));
+  absl::StatusOr<SecAggSettings> settings =
+      privacy::secagg::ParseStudyOptions(options.at("secure_aggregation"));
   if (!settings.ok()) return InvalidSpec(task, settings.status().message());
   return std::optional<SecAggSettings>(*settings);
 }

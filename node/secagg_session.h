@@ -23,19 +23,16 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "privacy/secagg/config.h"
+#include "privacy/secagg/study_options.h"
 #include "protocol/scancov.pb.h"
 #include "protocol/tensor_set.h"
 
 namespace scancov::node {
 
-// The study's secure-aggregation options (Task.privacy_json "secure_aggregation"). The steward
-// approved these; the aggregator's session must carry exactly the same.
-struct SecAggSettings {
-  int threshold = 0;  // required, >= 1
-  int fractional_bits = 24;
-  double max_abs_value = 1e3;  // per element of the vector, before encoding
-  int neighbours = 0;          // SecAgg+ neighbourhood size; 0: every other participant
-};
+// The study's secure-aggregation options (Task.privacy_json "secure_aggregation",
+// privacy/secagg/study_options.h). The steward approved these; the aggregator's session must
+// carry exactly the same.
+using SecAggSettings = privacy::secagg::StudyOptions;
 
 // Who this site is in a session. The key is secret: never log or send it.
 struct SecAggIdentity {

@@ -48,7 +48,7 @@ TEST_F(FederationTest, PrivacyOptionsThatCannotBeHonouredAreRefusedAtCreation) {
       {R"({"dp": {"mode": "distributed", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5}})",
        "not available yet"},
       {R"({"secure_aggregation": {"threshold": 5}})", "threshold must be"},
-      {R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 62}})", "fractional_bits"},
+      {R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 70}})", "fractional_bits"},
       {R"({"anonymise": true})", "unknown privacy option 'anonymise'"},
   };
   int n = 0;

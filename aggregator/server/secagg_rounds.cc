@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
-#include "privacy/secagg/fixed_point.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -46,39 +45,12 @@ absl::StatusOr<std::optional<SecAggSettings>> ParseSecAggSettings(const std::str
   if (!options.is_object() || !options.contains("secure_aggregation")) {
     return std::optional<SecAggSettings>();
   }
-  const nlohmann::json& block = options.at("secure_aggregation");
-  if (!block.is_object()) return Invalid("must be an object");
-  SecAggSettings s;
-  for (const auto& [key, value] : block.items()) {
-    if (key == "threshold" && value.is_number_integer()) {
-      s.threshold = value.get<int>();
-    } else if (key == "fractional_bits" && value.is_number_integer()) {
-      s.fractional_bits = value.get<int>();
-    } else if (key == "max_abs_value" && value.is_number()) {
-      s.max_abs_value = value.get<double>();
-    } else if (key == "neighbours" && value.is_number_integer()) {
-      s.neighbours = value.get<int>();
-    } else {
-      return Invalid(absl::StrCat("'", key, "' is unknown or not a number"));
-    }
+  absl::StatusOr<SecAggSettings> settings = sa::ParseStudyOptions(options.at("secure_aggregation"));
+  if (!settings.ok()) return Invalid(settings.status().message());
+  if (absl::Status fits = sa::CheckStudyOptions(*settings, num_sites); !fits.ok()) {
+    return Invalid(fits.message());
   }
-  const int group = s.neighbours == 0 ? num_sites : s.neighbours + 1;
-  if (s.threshold < 2 || s.threshold > num_sites || 2 * s.threshold <= group) {
-    return Invalid(absl::StrCat("threshold must be at least 2, at most the ", num_sites,
-                                " training sites and more than half of ", group,
-                                " (a majority of each neighbourhood)"));
-  }
-  if (s.neighbours < 0 || s.neighbours % 2 != 0 ||
-      (s.neighbours > 0 && s.neighbours >= num_sites)) {
-    return Invalid("neighbours must be 0 or even and below the number of sites");
-  }
-  if (s.fractional_bits < 8 || s.fractional_bits > 40) {
-    return Invalid("fractional_bits must be in [8, 40]");
-  }
-  absl::StatusOr<sa::FixedPointCodec> codec =
-      sa::FixedPointCodec::Create({s.fractional_bits, s.max_abs_value, num_sites});
-  if (!codec.ok()) return Invalid(codec.status().message());
-  return std::optional<SecAggSettings>(s);
+  return std::optional<SecAggSettings>(*settings);
 }
 
 void SecAggRounds::Open(const std::string& study, uint32_t round,

@@ -35,16 +35,12 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "privacy/secagg/server.h"
+#include "privacy/secagg/study_options.h"
 #include "protocol/scancov.pb.h"
 
 namespace scancov::aggregator {
 
-struct SecAggSettings {
-  int threshold = 0;         // t: the fewest sites whose shares rebuild a secret
-  int fractional_bits = 20;  // fixed point of num_samples x (trained - global)
-  double max_abs_value = 1e6;
-  int neighbours = 0;  // SecAgg+ neighbourhood; 0: every other site
-};
+using SecAggSettings = privacy::secagg::StudyOptions;
 
 // The "secure_aggregation" block of a study's privacy options, checked for `num_sites` training
 // sites (2 <= t <= n, 2t above the neighbourhood, no fixed-point overflow); nullopt without one.
