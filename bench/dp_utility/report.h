@@ -1,0 +1,57 @@
+// The Markdown report of bench_dp_utility: the command, the machine (CPUs, CPU model, load
+// average at start and end), the date, the clip norm and how it was chosen, then one table row
+// per noise multiplier (no DP first): epsilon per site, the final model's validation AUC over
+// the seeds (mean, standard deviation, range), its difference from no DP, the share of updates
+// clipping shrank, and the wall time per run.
+#ifndef SCANCOV_BENCH_DP_UTILITY_REPORT_H_
+#define SCANCOV_BENCH_DP_UTILITY_REPORT_H_
+
+#include <string>
+#include <vector>
+
+namespace scancov::bench::dp_utility {
+
+struct Machine {
+  unsigned cpus = 0;
+  std::string cpu_model;   // /proc/cpuinfo "model name"
+  std::string load_start;  // /proc/loadavg, first three fields
+  std::string load_end;
+  std::string date_utc;
+};
+
+// CPUs, model, date and the load average now (as load_start).
+Machine ReadMachine();
+// The load average now.
+std::string LoadAverage();
+
+// The runs of one noise multiplier (0: no DP), one entry per seed.
+struct SigmaRuns {
+  double noise_multiplier = 0.0;
+  double epsilon = 0.0;               // per site at the report's delta; unused without DP
+  std::vector<double> aucs;           // the evaluation round's global.val_auc
+  std::vector<double> seconds;        // wall time of each run
+  std::vector<double> update_norms;   // every trained update's norm, before the gate
+  std::vector<std::string> failures;  // runs that did not finish, with why
+};
+
+struct ReportHeader {
+  std::string command;
+  Machine machine;
+  int rounds = 0;
+  int seeds = 0;
+  double delta = 1e-5;
+  double clip_norm = 0.0;
+  bool clip_norm_from_median = true;
+  double median_update_norm = 0.0;  // of the runs without DP
+  std::string sites;                // "kb (800), igr (140), ..."
+  bool batch_norm = false;
+};
+
+double Median(std::vector<double> v);
+
+// The whole report; `runs` starts with the runs without DP.
+std::string RenderReport(const ReportHeader& header, const std::vector<SigmaRuns>& runs);
+
+}  // namespace scancov::bench::dp_utility
+
+#endif  // SCANCOV_BENCH_DP_UTILITY_REPORT_H_
