@@ -110,9 +110,13 @@ v1::CreateStudyRequest StudyRequest(const std::vector<SyntheticHospital>& hospit
 
 // The evaluation round's metrics (the study's last round), or why there are none.
 absl::StatusOr<RunResult> FinalMetrics(const v1::StudyStatus& status) {
+  if (status.state() == v1::STUDY_STATE_RUNNING) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("study still running after the bench's turns: ", status.message()));
+  }
   if (status.state() != v1::STUDY_STATE_DONE) {
     return absl::InternalError(
-        absl::StrCat("study ended in state ", status.state(), ": ", status.message()));
+        absl::StrCat("study ", v1::StudyState_Name(status.state()), ": ", status.message()));
   }
   if (status.rounds_size() == 0) return absl::InternalError("study has no rounds");
   const auto& metrics = status.rounds(status.rounds_size() - 1).metrics();

@@ -42,17 +42,21 @@ double Sd(const std::vector<double>& v) {
 
 std::string Row(const SigmaRuns& r, double baseline_auc, double clip_norm) {
   const bool dp = r.noise_multiplier > 0;
+  if (r.aucs.empty()) {
+    return absl::StrFormat("| %.1f | %.2f | 0/%d | – | – | – | – | – | – |", r.noise_multiplier,
+                           r.epsilon, static_cast<int>(r.failures.size()));
+  }
   const auto [lo, hi] = std::minmax_element(r.aucs.begin(), r.aucs.end());
   const double clipped = std::count_if(r.update_norms.begin(), r.update_norms.end(),
                                        [&](double n) { return n > clip_norm; }) /
                          std::max<double>(1.0, r.update_norms.size());
-  return absl::StrFormat(
-      "| %s | %s | %d/%d | %.4f | %.4f | %.4f – %.4f | %+.4f | %s | %.1f |",
-      dp ? absl::StrFormat("%.1f", r.noise_multiplier) : "none (no DP)",
-      dp ? absl::StrFormat("%.2f", r.epsilon) : "∞", static_cast<int>(r.aucs.size()),
-      static_cast<int>(r.aucs.size() + r.failures.size()), Mean(r.aucs), Sd(r.aucs),
-      r.aucs.empty() ? NAN : *lo, r.aucs.empty() ? NAN : *hi, Mean(r.aucs) - baseline_auc,
-      dp ? absl::StrFormat("%.0f%%", 100 * clipped) : "–", Mean(r.seconds));
+  return absl::StrFormat("| %s | %s | %d/%d | %.4f | %.4f | %.4f – %.4f | %+.4f | %s | %.1f |",
+                         dp ? absl::StrFormat("%.1f", r.noise_multiplier) : "none (no DP)",
+                         dp ? absl::StrFormat("%.2f", r.epsilon) : "∞",
+                         static_cast<int>(r.aucs.size()),
+                         static_cast<int>(r.aucs.size() + r.failures.size()), Mean(r.aucs),
+                         Sd(r.aucs), *lo, *hi, Mean(r.aucs) - baseline_auc,
+                         dp ? absl::StrFormat("%.0f%%", 100 * clipped) : "–", Mean(r.seconds));
 }
 
 }  // namespace
@@ -111,9 +115,10 @@ std::string RenderReport(const ReportHeader& h, const std::vector<SigmaRuns>& ru
     absl::StrAppend(&out, Row(r, baseline, h.clip_norm), "\n");
   }
   for (const SigmaRuns& r : runs) {
-    for (const std::string& f : r.failures) {
-      absl::StrAppendFormat(&out, "\n- sigma %.1f: %s", r.noise_multiplier, f);
-    }
+    if (r.failures.empty()) continue;
+    absl::StrAppendFormat(&out, "\n- sigma %.1f: %d of %d runs did not finish; first: %s",
+                          r.noise_multiplier, r.failures.size(), r.failures.size() + r.aucs.size(),
+                          r.failures.front());
   }
   return out;
 }
