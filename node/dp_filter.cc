@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -22,6 +24,25 @@ absl::Status InvalidSpec(const v1::Task& task, absl::string_view why) {
   return WithFailureCode(
       absl::InvalidArgumentError(absl::StrCat("task '", task.task_id(), "': privacy: ", why)),
       FailureCode::kInvalidSpec);
+}
+
+// BatchNorm's running variances are statistics of the site's data and are noised with the rest
+// of the update; noise can make one negative, and the model then computes NaN everywhere. Raising
+// them to a small positive floor is post-processing of the noised release: the guarantee holds.
+absl::Status ClampRunningVariances(protocol::TensorSet* weights) {
+  constexpr double kFloor = 1e-5;
+  protocol::TensorSet out;
+  for (const protocol::Tensor& t : weights->tensors()) {
+    if (!absl::EndsWith(t.name, "running_var") || !protocol::IsFloating(t.dtype)) {
+      SCV_RETURN_IF_ERROR(out.Add(t));
+      continue;
+    }
+    std::vector<double> v = protocol::ToDoubles(t);
+    for (double& x : v) x = std::max(x, kFloor);
+    SCV_RETURN_IF_ERROR(out.Add(protocol::FromDoubles(t.name, t.shape, t.dtype, v)));
+  }
+  *weights = std::move(out);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -112,6 +133,7 @@ absl::Status DpFilter::Apply(const v1::Task& task, const DpSpec& spec,
       protocol::TensorSet released,
       privacy::dp::PrivatizeWeights(*weights, *global, {spec.clip_norm, spec.noise_multiplier, 1.0},
                                     *noise_, &report));
+  SCV_RETURN_IF_ERROR(ClampRunningVariances(&released));
   // Recorded before it may leave: the ledger can only over-count.
   if (ledger_ != nullptr) {
     SCV_RETURN_IF_ERROR(ledger_->Record(spend).status());

@@ -11,7 +11,9 @@
 //            both refused as invalid_spec until the node has them.
 //   apply    after it ran, before anything is recorded or sent: the update (local - global) is
 //            clipped to clip_norm and N(0, (sigma clip_norm)^2) is added to every element
-//            (privacy/dp/update_clipping.h); the release is written to the DP ledger first.
+//            (privacy/dp/update_clipping.h); BatchNorm running variances the noise made
+//            negative are raised to a small floor (post-processing: the guarantee holds);
+//            the release is written to the DP ledger first.
 //
 // The accountant sees a site-mode release as one Gaussian step at noise multiplier sigma / 2
 // (one patient can move a clipped update anywhere in the ball of radius C: sensitivity 2C;

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -100,6 +101,35 @@ TEST_F(DpGateTest, TheReleasedUpdateIsClippedToTheStudysNorm) {
   ASSERT_EQ(spends->size(), 1u);
   EXPECT_EQ((*spends)[0].task_id, "s/r1/kb");
   EXPECT_DOUBLE_EQ((*spends)[0].event.noise_multiplier, 0.5) << "sensitivity 2C: sigma / 2";
+}
+
+// Noise on BatchNorm's running variance can make it negative, and the model then computes NaN
+// (bench_dp_utility: every study with batch_norm failed at sigma >= 1). The release keeps them
+// positive; everything else carries its noise.
+TEST_F(DpGateTest, NoisedRunningVariancesStayPositive) {
+  auto plugin = std::make_unique<Scripted>();
+  plugin->declared.releases_weights = true;
+  protocol::TensorSet trained;
+  ASSERT_TRUE(
+      trained.Add(protocol::MakeFloat32("bn.running_var", {1000}, std::vector<float>(1000, 1.0f)))
+          .ok());
+  ASSERT_TRUE(
+      trained.Add(protocol::MakeFloat32("bn.running_mean", {1000}, std::vector<float>(1000, 0.0f)))
+          .ok());
+  plugin->produce.weights = trained;
+  plugin->produce.num_samples = 40;
+  TaskPlugins plugins;
+  plugins[protocol::StudyKind::tabular_training] = std::move(plugin);
+  GateOptions options;
+  options.dp_ledger = dp_ledger_.get();
+  TaskGate gate(options, std::move(plugins), ledger_.get());
+  const protocol::TensorSet global = trained;  // an update of zero: only noise, sd 8
+  auto release = gate.Run(Train(1, kStrongDp), &global);
+  ASSERT_TRUE(release.ok()) << release.status();
+  const std::vector<double> var = protocol::ToDoubles(*release->weights->Find("bn.running_var"));
+  const std::vector<double> mean = protocol::ToDoubles(*release->weights->Find("bn.running_mean"));
+  EXPECT_GT(*std::min_element(var.begin(), var.end()), 0.0);  // the floor, 1e-5 in float32
+  EXPECT_LT(*std::min_element(mean.begin(), mean.end()), -1.0) << "the mean is noised as it is";
 }
 
 TEST_F(DpGateTest, EveryReleaseCarriesFreshNoise) {
