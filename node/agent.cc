@@ -150,7 +150,9 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::DeliverMasked(const v1::Task& task,
     SecAggStep step(client_, &retrier_, options_.secagg);
     run = step.Run(task, settings, *global, release, [&](const Release& masked) {
       upload_tried = true;
-      return Upload(masked, "masked under secure aggregation (the plain weights were not sent)");
+      // The ledger records what leaves: the masked tensors (the plain entry is withheld).
+      SCV_ASSIGN_OR_RETURN(Release recorded, gate_->RecordMasked(task, release, *masked.weights));
+      return Upload(recorded, "masked under secure aggregation (the plain weights were not sent)");
     });
   }
   if (run.uploaded) {

@@ -233,6 +233,7 @@ absl::StatusOr<Release> TaskGate::Record(const v1::Task& task, Release release,
   e.task_id = task.task_id();
   e.kind = kind;
   e.summary_json = summary_json;
+  release.summary_json = summary_json;
   e.payload_bytes = e.summary_json.size();
   if (release.weights) {
     e.payload_bytes += release.weights->TotalBytes();
@@ -241,6 +242,19 @@ absl::StatusOr<Release> TaskGate::Record(const v1::Task& task, Release release,
   }
   SCV_ASSIGN_OR_RETURN(release.ledger_entry, ledger_->Record(e));  // nothing leaves without it
   return release;
+}
+
+absl::StatusOr<Release> TaskGate::RecordMasked(const v1::Task& task, const Release& plain,
+                                               protocol::TensorSet masked) {
+  Release sent{plain.header, std::move(masked), 0, plain.summary_json};
+  SCV_ASSIGN_OR_RETURN(sent, Record(task, std::move(sent), "result", plain.summary_json));
+  if (ledger_ != nullptr) {
+    SCV_RETURN_IF_ERROR(ledger_->MarkOutcome(
+        plain.ledger_entry, "withheld",
+        absl::StrCat("replaced by entry ", sent.ledger_entry,
+                     ": masked under secure aggregation; these weights never left")));
+  }
+  return sent;
 }
 
 absl::StatusOr<ApprovalRecord> TaskGate::Approval(const v1::Task& task) {

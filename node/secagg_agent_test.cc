@@ -160,17 +160,23 @@ TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
     Node& node = *nodes[i];
     for (DType d : node.client.dtypes) EXPECT_EQ(d, DType::kInt64) << ids[i];
     EXPECT_FALSE(node.keeper.Find("t-1")->has_value()) << ids[i] << ": a masked result was kept";
+    // The ledger says what left: the plain release withheld, the masked one sent (or failed).
     absl::StatusOr<std::vector<privacy::EgressEntry>> entries = node.ledger->List();
-    ASSERT_TRUE(entries.ok() && entries->size() == 1u) << ids[i];
+    ASSERT_TRUE(entries.ok() && entries->size() == 2u) << ids[i];
+    EXPECT_EQ((*entries)[0].state, "withheld") << ids[i];
+    EXPECT_NE((*entries)[0].tensors_json.find("float32"), std::string::npos) << ids[i];
+    EXPECT_NE((*entries)[1].tensors_json.find("int64"), std::string::npos) << ids[i];
+    EXPECT_EQ((*entries)[1].summary_json, (*entries)[0].summary_json) << ids[i];
+    EXPECT_NE((*entries)[1].payload_sha256, (*entries)[0].payload_sha256) << ids[i];
     if (ids[i] == "site-c") {
       EXPECT_EQ(steps[i].status().code(), absl::StatusCode::kUnavailable);
-      EXPECT_EQ((*entries)[0].state, "failed");
+      EXPECT_EQ((*entries)[1].state, "failed");
       continue;
     }
     ASSERT_TRUE(steps[i].ok()) << ids[i] << ": " << steps[i].status();
     EXPECT_EQ(*steps[i], NodeAgent::Step::kRanTask);
-    EXPECT_EQ((*entries)[0].state, "sent");
-    EXPECT_NE((*entries)[0].detail.find("masked under secure aggregation"), std::string::npos);
+    EXPECT_EQ((*entries)[1].state, "sent");
+    EXPECT_NE((*entries)[1].detail.find("masked under secure aggregation"), std::string::npos);
   }
   std::optional<privacy::secagg::SecAggResult> result = aggregator.result();
   ASSERT_TRUE(result.has_value());
