@@ -166,11 +166,15 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::DeliverMasked(const v1::Task& task,
   if (!upload_tried) {
     gate_->MarkOutcome(release, "failed", absl::StrCat("not sent: ", run.status.message()));
   }
-  spdlog::error("task '{}' failed: {}", task.task_id(), std::string(run.status.message()));
-  Finish(entry, "failed", run.status);
-  if (IsTransient(run.status)) return run.status;
+  if (IsTransient(run.status)) {
+    spdlog::error("task '{}' failed: {}", task.task_id(), std::string(run.status.message()));
+    Finish(entry, "failed", run.status);
+    return run.status;
+  }
   secagg_ended_.insert(task.task_id());
-  return Step::kTaskFailed;
+  // Reported (a failure code only), so that the round's masking does not wait for this site
+  // until its deadline.
+  return FailedLocally(task, run.status, entry);
 }
 
 void NodeAgent::ReportDecisions() {

@@ -10,6 +10,7 @@
 #include "node/secagg_test_aggregator.h"
 #include "node/store/node_store.h"
 #include "privacy/egress_ledger.h"
+#include "protocol/failure_code.h"
 #include "sites/pki/certificate_authority.h"
 
 namespace scancov::node {
@@ -82,11 +83,18 @@ class NodeClient : public SecAggSiteClient {
   }
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& header,
                                                   const TensorSet* weights) override {
+    if (weights == nullptr) {  // a failure report
+      failures.push_back(header.failure());
+      v1::UploadResponse accepted;
+      accepted.set_accepted(true);
+      return accepted;
+    }
     for (const protocol::Tensor& t : weights->tensors()) dtypes.push_back(t.dtype);
     if (unreachable_) return absl::UnavailableError("connection refused");
     return SecAggSiteClient::UploadResult(header, weights);
   }
-  std::vector<DType> dtypes;  // of every tensor ever uploaded
+  std::vector<DType> dtypes;          // of every tensor ever uploaded
+  std::vector<std::string> failures;  // failure reports sent
 
  private:
   bool unreachable_;
@@ -183,6 +191,38 @@ TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
   EXPECT_EQ(result->dropped, std::vector<std::string>{"site-c"});
   // 40 x (0.5 + 1.0) for every element: the shifts of site-a and site-b.
   for (double v : result->sum) EXPECT_NEAR(v, 60.0, 2 * std::ldexp(1.0, -16));
+}
+
+// A session the node refuses (here: a threshold the study did not ask for) ends the task with a
+// failure report, a code only, so that the round does not wait for the site until its deadline;
+// nothing of the weights leaves.
+TEST(SecAggAgentTest, ARefusedSessionIsReportedAsAFailureCode) {
+  const sites::CertificateAndKey ca = *sites::CreateCertificateAuthority({"agent-consortium"});
+  v1::SecAggSession session;
+  session.set_study_id("study-9");
+  session.set_round(1);
+  sites::CertificateAndKey cert;
+  for (const char* id : {"site-a", "site-b", "site-c"}) {
+    sites::IssueOptions issue;
+    issue.id = id;
+    const sites::CertificateAndKey issued = *sites::IssueCertificate(ca, issue);
+    if (std::string(id) == "site-a") cert = issued;
+    v1::SecAggParticipant* p = session.add_participants();
+    p->set_site_id(id);
+    p->set_certificate_pem(issued.certificate_pem);
+  }
+  session.set_threshold(3);  // the study asked for 2
+  session.set_vector_length(4);
+  session.set_fractional_bits(16);
+  session.set_max_abs_value(100);
+  SecAggTestAggregator aggregator(session, {"site-a"});
+  Node node("site-a", cert, ca.certificate_pem, &aggregator, 0.5, false);
+  auto step = node.agent->RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
+  EXPECT_TRUE(node.client.dtypes.empty()) << "no weights left";
+  ASSERT_EQ(node.client.failures.size(), 1u);
+  EXPECT_TRUE(protocol::IsFailureReport(node.client.failures[0])) << node.client.failures[0];
 }
 
 }  // namespace

@@ -243,6 +243,24 @@ TEST_F(SecAggFederationTest, ASiteThatDropsOutAfterSharingKeysIsLeftOutOfTheSum)
   EXPECT_NEAR(w[1], -1.75, 1e-5);
 }
 
+// A node whose secure aggregation cannot go on (refused session, Stop) reports a failure code; the
+// round's masking then closes at once instead of at the deadline.
+TEST_F(SecAggFederationTest, ASiteThatReportsItCannotGoOnIsNotWaitedFor) {
+  CreateSecure(1, /*min_sites=*/2);
+  Train(sites_["kb"], 1, 100);
+  Train(sites_["igr"], 2, 300);
+  Train(sites_["hegp"], 4, 600);
+  Mask({"kb", "igr", "hegp"}, {"kb", "igr"});
+  v1::UploadHeader failure;
+  failure.set_task_id(sites_["hegp"].task.task_id());
+  failure.set_failure("precondition");
+  ASSERT_TRUE(sites_["hegp"].client->UploadResult(failure, nullptr).ok());
+  Unmask({"kb", "igr"});  // no deadline passed, no Tick
+  const std::vector<double> w = Model("s1/c1");
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_NEAR(w[0], 1.75, 1e-5);
+}
+
 TEST_F(SecAggFederationTest, TooFewSitesEndTheStudyWithTheReason) {
   CreateSecure(1, /*min_sites=*/1);
   Train(sites_["kb"], 1, 100);
