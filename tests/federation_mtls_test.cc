@@ -197,6 +197,32 @@ class FederationMtlsTest : public ::testing::Test {
     for (std::thread& t : threads) t.join();
   }
 
+  // The study's model of `round` is the FedAvg of the three sites' trained weights of that round
+  // (as their plug-ins produced them, before anything left the node), to `tolerance`.
+  void ExpectFedAvgOfUploads(const std::string& study, uint32_t round, double tolerance) {
+    std::vector<const Upload*> these;
+    for (const Upload& u : uploads_) {
+      if (u.round == round) these.push_back(&u);
+    }
+    ASSERT_EQ(these.size(), 3u);
+    auto checkpoint = coordinator_->DownloadCheckpoint(study, study + "/c" + std::to_string(round));
+    ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+    double total = 0;
+    for (const Upload* u : these) total += static_cast<double>(u->num_samples);
+    for (const protocol::Tensor& t : checkpoint->tensors()) {
+      const std::vector<double> got = protocol::ToDoubles(t);
+      std::vector<double> want(got.size(), 0.0);
+      for (const Upload* u : these) {
+        const std::vector<double> w = protocol::ToDoubles(*u->weights.Find(t.name));
+        for (size_t k = 0; k < w.size(); ++k) want[k] += u->num_samples / total * w[k];
+      }
+      for (size_t k = 0; k < got.size(); ++k) {
+        if (t.dtype == protocol::DType::kInt64) want[k] = std::llround(want[k]);
+        ASSERT_NEAR(got[k], want[k], tolerance) << t.name << "[" << k << "] round " << round;
+      }
+    }
+  }
+
   std::string dir_;
   sites::CertificateAndKey ca_;
   TlsFiles server_tls_, coordinator_tls_;
@@ -215,29 +241,7 @@ TEST_F(FederationMtlsTest, ThreeNodesTrainTwoRoundsAndTheAggregateIsFedAvgByHand
   ASSERT_TRUE(status.ok()) << status.status();
   ASSERT_EQ(status->state(), v1::STUDY_STATE_DONE) << status->message();
   ASSERT_EQ(uploads_.size(), 6u);
-  for (uint32_t round : {1u, 2u}) {
-    std::vector<const Upload*> these;
-    for (const Upload& u : uploads_) {
-      if (u.round == round) these.push_back(&u);
-    }
-    ASSERT_EQ(these.size(), 3u);
-    auto checkpoint = coordinator_->DownloadCheckpoint("demo", "demo/c" + std::to_string(round));
-    ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
-    double total = 0;
-    for (const Upload* u : these) total += static_cast<double>(u->num_samples);
-    for (const protocol::Tensor& t : checkpoint->tensors()) {
-      const std::vector<double> got = protocol::ToDoubles(t);
-      std::vector<double> want(got.size(), 0.0);
-      for (const Upload* u : these) {
-        const std::vector<double> w = protocol::ToDoubles(*u->weights.Find(t.name));
-        for (size_t k = 0; k < w.size(); ++k) want[k] += u->num_samples / total * w[k];
-      }
-      for (size_t k = 0; k < got.size(); ++k) {
-        if (t.dtype == protocol::DType::kInt64) want[k] = std::llround(want[k]);
-        ASSERT_NEAR(got[k], want[k], 1e-6) << t.name << "[" << k << "] round " << round;
-      }
-    }
-  }
+  for (uint32_t round : {1u, 2u}) ExpectFedAvgOfUploads("demo", round, 1e-6);
   // BatchNorm buffers travelled with the parameters.
   auto final_model = coordinator_->DownloadCheckpoint("demo", "");
   ASSERT_TRUE(final_model.ok());
@@ -263,31 +267,7 @@ TEST_F(FederationMtlsTest, SecurelyAggregatedModelsAreTheFedAvgOfUpdatesNeverSen
   ASSERT_TRUE(status.ok()) << status.status();
   ASSERT_EQ(status->state(), v1::STUDY_STATE_DONE) << status->message();
   ASSERT_EQ(uploads_.size(), 6u);
-  for (uint32_t round : {1u, 2u}) {
-    std::vector<const Upload*> these;
-    for (const Upload& u : uploads_) {
-      if (u.round == round) these.push_back(&u);
-    }
-    ASSERT_EQ(these.size(), 3u);
-    auto input = coordinator_->DownloadCheckpoint("secure", "secure/c" + std::to_string(round - 1));
-    auto checkpoint =
-        coordinator_->DownloadCheckpoint("secure", "secure/c" + std::to_string(round));
-    ASSERT_TRUE(input.ok() && checkpoint.ok());
-    double total = 0;
-    for (const Upload* u : these) total += static_cast<double>(u->num_samples);
-    for (const protocol::Tensor& t : checkpoint->tensors()) {
-      const std::vector<double> got = protocol::ToDoubles(t);
-      std::vector<double> want(got.size(), 0.0);
-      for (const Upload* u : these) {
-        const std::vector<double> w = protocol::ToDoubles(*u->weights.Find(t.name));
-        for (size_t k = 0; k < w.size(); ++k) want[k] += u->num_samples / total * w[k];
-      }
-      for (size_t k = 0; k < got.size(); ++k) {
-        if (t.dtype == protocol::DType::kInt64) want[k] = std::llround(want[k]);
-        ASSERT_NEAR(got[k], want[k], 1e-5) << t.name << "[" << k << "] round " << round;
-      }
-    }
-  }
+  for (uint32_t round : {1u, 2u}) ExpectFedAvgOfUploads("secure", round, 1e-5);
 }
 
 TEST_F(FederationMtlsTest, PlaintextClientIsRefused) {

@@ -16,17 +16,6 @@
 namespace scancov::bench::dp_utility {
 namespace {
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "model name")) {
-      return std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
-    }
-  }
-  return "unknown";
-}
-
 double Mean(const std::vector<double>& v) {
   return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / v.size();
 }
@@ -60,27 +49,6 @@ std::string Row(const SigmaRuns& r, double baseline_auc, double clip_norm) {
 }
 
 }  // namespace
-
-Machine ReadMachine() {
-  Machine m;
-  m.cpus = std::thread::hardware_concurrency();
-  m.cpu_model = CpuModel();
-  m.load_start = LoadAverage();
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  m.date_utc = buf;
-  return m;
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> fields = absl::StrSplit(line, ' ');
-  if (fields.size() < 3) return "unknown";
-  return absl::StrCat(fields[0], " ", fields[1], " ", fields[2]);
-}
 
 double Median(std::vector<double> v) {
   if (v.empty()) return NAN;

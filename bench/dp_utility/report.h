@@ -9,20 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/machine.h"
+
 namespace scancov::bench::dp_utility {
 
-struct Machine {
-  unsigned cpus = 0;
-  std::string cpu_model;   // /proc/cpuinfo "model name"
-  std::string load_start;  // /proc/loadavg, first three fields
-  std::string load_end;
-  std::string date_utc;
-};
-
-// CPUs, model, date and the load average now (as load_start).
-Machine ReadMachine();
-// The load average now.
-std::string LoadAverage();
+using bench::LoadAverage;
+using bench::Machine;
+using bench::ReadMachine;
 
 // The runs of one noise multiplier (0: no DP), one entry per seed.
 struct SigmaRuns {

@@ -16,17 +16,6 @@
 namespace scancov::bench::secagg {
 namespace {
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "model name")) {
-      return std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
-    }
-  }
-  return "unknown";
-}
-
 template <typename T, typename F>
 double Stat(const std::vector<T>& v, F field, bool max) {
   std::vector<double> x;
@@ -129,29 +118,6 @@ std::string WireTable(const RoundOptions& o, const RoundReport& r) {
 }
 
 }  // namespace
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return absl::StrCat(a, " ", b, " ", c);
-}
-
-Machine ReadMachine() {
-  Machine m;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  // As nproc: the CPUs this process may run on.
-  m.cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
-                                                        : std::thread::hardware_concurrency();
-  m.cpu_model = CpuModel();
-  m.load_start = LoadAverage();
-  char buf[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
-  m.date_utc = buf;
-  return m;
-}
 
 std::string RenderReport(const std::string& command, const RoundOptions& options,
                          const RoundReport& report, const Machine& machine) {

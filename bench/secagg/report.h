@@ -7,22 +7,14 @@
 
 #include <string>
 
+#include "bench/machine.h"
 #include "bench/secagg/round.h"
 
 namespace scancov::bench::secagg {
 
-struct Machine {
-  unsigned cpus = 0;
-  std::string cpu_model;   // /proc/cpuinfo "model name"
-  std::string load_start;  // /proc/loadavg, first three fields
-  std::string load_end;
-  std::string date_utc;
-};
-
-// CPUs, model, date and the load average now (as load_start).
-Machine ReadMachine();
-// The load average now.
-std::string LoadAverage();
+using bench::LoadAverage;
+using bench::Machine;
+using bench::ReadMachine;
 
 std::string RenderReport(const std::string& command, const RoundOptions& options,
                          const RoundReport& report, const Machine& machine);
