@@ -3,12 +3,18 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/server/store_internal.h"
 #include "core/sha256.h"
 #include "core/sqlite/sqlite.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
 
 namespace scancov::aggregator {
+
+using store_internal::Guard;
+using store_internal::kWhere;
+using store_internal::ReadWeights;
+
 namespace {
 
 constexpr char kSchema[] = R"sql(
@@ -40,14 +46,6 @@ CREATE TABLE IF NOT EXISTS checkpoints(
   created_unix INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');
 )sql";
-
-constexpr char kWhere[] = "aggregator store";
-
-// sqlite::Guard with this store's name: errors read "aggregator store: <operation>: why".
-template <typename Fn>
-auto Guard(absl::string_view operation, Fn&& body) -> decltype(body()) {
-  return sqlite::Guard(absl::StrCat(kWhere, ": ", operation), std::forward<Fn>(body));
-}
 
 SiteRecord ReadSite(const SQLite::Statement& q) {
   sqlite::Row row(q);
@@ -89,18 +87,6 @@ TaskRecord ReadTask(const SQLite::Statement& q) {
   t.issued_unix = row.Int64();
   t.done_unix = row.Int64();
   return t;
-}
-
-absl::StatusOr<protocol::TensorSet> ReadWeights(const std::string& manifest_bytes,
-                                                const std::string& payload,
-                                                const std::string& where) {
-  v1::WeightsManifest manifest;
-  if (!manifest.ParseFromString(manifest_bytes)) {
-    return absl::DataLossError(where + ": unreadable manifest");
-  }
-  absl::StatusOr<protocol::TensorSet> set = protocol::TensorSetFromPayload(manifest, payload);
-  if (!set.ok()) return Annotate(set.status(), where);
-  return set;
 }
 
 constexpr char kSelectTask[] =
@@ -443,69 +429,6 @@ absl::StatusOr<std::vector<std::string>> AggregatorStore::PruneResultWeights(
     while (files.executeStep()) paths.push_back(files.getColumn(0).getString());
     drop.exec();
     return paths;
-  });
-}
-
-absl::Status AggregatorStore::PutCheckpoint(const std::string& checkpoint_id,
-                                            const std::string& study_id, uint32_t round,
-                                            const protocol::TensorSet& weights,
-                                            int64_t created_unix) {
-  return Guard("put checkpoint", [&] {
-    std::string payload;
-    const v1::WeightsManifest manifest = protocol::ManifestFor(weights, &payload);
-    SQLite::Statement q(*db_, "INSERT OR REPLACE INTO checkpoints VALUES(?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, checkpoint_id);
-    q.bind(2, study_id);
-    q.bind(3, static_cast<int64_t>(round));
-    sqlite::BindBlob(q, 4, manifest.SerializeAsString());
-    sqlite::BindBlobNoCopy(q, 5, payload);  // payload outlives exec() below
-    q.bind(6, ToHex(manifest.sha256()));
-    q.bind(7, created_unix);
-    q.exec();
-    return absl::OkStatus();
-  });
-}
-
-absl::StatusOr<int> AggregatorStore::PruneCheckpoints(const std::string& study_id,
-                                                      uint32_t first_kept_round) {
-  return Guard("prune checkpoints", [&]() -> absl::StatusOr<int> {
-    SQLite::Statement q(*db_, "DELETE FROM checkpoints WHERE study_id = ? AND round < ?");
-    q.bind(1, study_id);
-    q.bind(2, static_cast<int64_t>(first_kept_round));
-    return q.exec();
-  });
-}
-
-absl::StatusOr<protocol::TensorSet> AggregatorStore::GetCheckpoint(
-    const std::string& checkpoint_id) {
-  return Guard("get checkpoint", [&]() -> absl::StatusOr<protocol::TensorSet> {
-    SQLite::Statement q(*db_, "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
-    q.bind(1, checkpoint_id);
-    if (!q.executeStep()) {
-      return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
-    }
-    sqlite::Row row(q);
-    const std::string manifest = row.Blob();
-    return ReadWeights(manifest, row.Blob(), absl::StrCat("checkpoint '", checkpoint_id, "'"));
-  });
-}
-
-absl::StatusOr<StoredWeights> AggregatorStore::GetStoredCheckpoint(
-    const std::string& checkpoint_id) {
-  return Guard("get stored checkpoint", [&]() -> absl::StatusOr<StoredWeights> {
-    SQLite::Statement q(*db_, "SELECT manifest, payload FROM checkpoints WHERE checkpoint_id = ?");
-    q.bind(1, checkpoint_id);
-    if (!q.executeStep()) {
-      return absl::NotFoundError(absl::StrCat("checkpoint '", checkpoint_id, "' not found"));
-    }
-    sqlite::Row row(q);
-    StoredWeights out;
-    if (!out.manifest.ParseFromString(row.Blob())) {
-      return absl::DataLossError(
-          absl::StrCat("checkpoint '", checkpoint_id, "': unreadable manifest"));
-    }
-    out.payload = row.Blob();
-    return out;
   });
 }
 
