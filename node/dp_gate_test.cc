@@ -146,14 +146,18 @@ TEST_F(DpGateTest, EveryReleaseCarriesFreshNoise) {
 
 // The attack: a coordinator repeats a DP study round after round to average the noise away.
 // The site answers until the next release would pass its maximum, then refuses with the
-// policy's number only; the plug-in never runs again and nothing more leaves.
+// policy's number only; the plug-in never runs again and nothing more leaves. The budget is the
+// site's, across studies: spreading the repeats over several studies does not reset it.
 TEST_F(DpGateTest, RepeatingAStudyStopsAtTheSitesMaximumEpsilon) {
   auto gate = Gate({/*max_epsilon=*/3.0, /*delta=*/1e-5});
   const protocol::TensorSet global = Model(0.0f, 0.0f);
   int released = 0;
   absl::Status refused;
   for (int round = 1; round <= 200 && refused.ok(); ++round) {
-    auto r = gate->Run(Train(round, kStrongDp), &global);
+    v1::Task task = Train(round, kStrongDp);
+    task.set_study_id("s" + std::to_string(round));  // a new study each time
+    task.set_task_id(task.study_id() + "/r1/kb");
+    auto r = gate->Run(task, &global);
     if (r.ok()) {
       ++released;
     } else {
