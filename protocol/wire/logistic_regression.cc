@@ -179,6 +179,12 @@ absl::StatusOr<LogisticCheckpoint> ParseLogisticCheckpoint(const protocol::Tenso
 
 std::string ToJson(const LogisticSiteAnswer& a) {
   json j = {{"analysis", kKind}, {"status", a.refused ? "refused" : "ok"}};
+  if (a.secure_sum) {
+    j["secure_sum"] = true;
+    if (!a.split.empty()) j["split"] = a.split;
+    if (a.terciles) j["phase"] = "terciles";
+    return j.dump();
+  }
   if (!a.split.empty()) {
     j["split"] = a.split;
     j["n_complete"] = a.n_complete;
@@ -216,6 +222,15 @@ absl::StatusOr<LogisticSiteAnswer> ParseLogisticSiteAnswer(const std::string& te
   if (a.refused) return a;
   SCV_ASSIGN_OR_RETURN(const std::string phase, StringField(j, "phase", where, ""));
   a.terciles = phase == "terciles" || j.contains("tercile_counts");
+  SCV_ASSIGN_OR_RETURN(a.secure_sum, BoolField(j, "secure_sum", where, false));
+  if (a.secure_sum) {
+    if (j.contains("summary") || j.contains("tercile_counts") || j.contains("n_rows") ||
+        j.contains("n_complete") || j.contains("n_incomplete")) {
+      return absl::InvalidArgumentError(
+          where + ": a secure_sum answer carries its numbers masked, not in clear");
+    }
+    return a;
+  }
   if (a.terciles) {
     SCV_RETURN_IF_ERROR(ParseTercileCounts(j, a));
     return a;
@@ -231,6 +246,12 @@ absl::StatusOr<LogisticSiteAnswer> ParseLogisticSiteAnswer(const std::string& te
 absl::Status CheckLogisticAnswer(const LogisticSiteAnswer& a, const LogisticCheckpoint& asked,
                                  size_t num_coefficients) {
   if (a.refused) return absl::OkStatus();
+  if (a.secure_sum) {
+    if (a.terciles != asked.IsTercileRound()) {
+      return absl::InvalidArgumentError("result_json: the answer is not of the round's phase");
+    }
+    return absl::OkStatus();
+  }
   if (asked.IsTercileRound()) {
     if (!a.terciles || a.tercile_counts.size() != asked.tercile_candidates.size()) {
       return absl::InvalidArgumentError(

@@ -23,6 +23,8 @@
 //                    "tercile_counts": [c1, ...]}     // rows with x'beta <= each candidate
 //   refusal:        {"analysis": ..., "status": "refused", "reason": "...",
 //                    "split": .., "n_complete": .., "n_incomplete": ..}  // counts when read
+//   under secure aggregation (below): {"analysis": ..., "status": "ok", "secure_sum": true,
+//                    "split": "train"[, "phase": "terciles"]}, the numbers travel masked
 // (models/stats/summary_json.h for the summary's fields.)
 //
 // The combined result of a round (RoundStatus.result_json):
@@ -103,7 +105,8 @@ absl::StatusOr<LogisticCheckpoint> ParseLogisticCheckpoint(const protocol::Tenso
 
 struct LogisticSiteAnswer {
   bool refused = false;
-  std::string reason;  // refused
+  bool secure_sum = false;  // the numbers travel masked (LogisticSumVector); only split is set
+  std::string reason;       // refused
   // The rows the site read: its part of the split and its complete and incomplete cases;
   // split empty when it refused before reading any (a variable it keeps back).
   std::string split;
@@ -125,6 +128,32 @@ absl::StatusOr<LogisticSiteAnswer> ParseLogisticSiteAnswer(const std::string& js
 // round's answer with one count per candidate. InvalidArgument otherwise.
 absl::Status CheckLogisticAnswer(const LogisticSiteAnswer& answer, const LogisticCheckpoint& asked,
                                  size_t num_coefficients);
+
+// Secure aggregation of the study (privacy/secagg, StudySpec.privacy_json
+// "secure_aggregation"; protocol/wire/secure_sum.h): every number of an ok answer is a sum over
+// the site's rows, so the aggregator needs only their sum over sites. A site uploads them as one
+// masked vector and, in clear, only its answer's shape (ClearPart). The vector, in this order:
+//   Newton round:   gradient [p], information [p x p], log_likelihood, weight_sum,
+//                   num_observations, num_events, num_perfectly_fitted, n_complete, n_incomplete
+//   terciles round: tercile_counts [K], n_rows, n_complete, n_incomplete
+// A refusal carries no sums: it is sent in clear, as without secure aggregation, and the site is
+// left out of the sum. The aggregator's unmasked sum is exact to the study's fixed-point
+// resolution (2^-fractional_bits per site and value; counts are exact): the Newton steps need it
+// finer than the tolerance, so such a study asks for fractional_bits >= 32.
+size_t LogisticSumLength(const LogisticCheckpoint& asked, size_t num_coefficients);
+// The vector of an ok answer that passes CheckLogisticAnswer; InvalidArgument otherwise.
+absl::StatusOr<std::vector<double>> LogisticSumVector(const LogisticSiteAnswer& answer,
+                                                      const LogisticCheckpoint& asked,
+                                                      size_t num_coefficients);
+// What of `answer` is sent in clear with its masked vector.
+LogisticSiteAnswer ClearPart(const LogisticSiteAnswer& answer);
+// The pooled answer (the sum of the sites' answers) from the sum of their vectors: counts
+// rounded to integers, beta the round's. InvalidArgument "secure sum: ..." for a sum of another
+// length, a count that is not within 1e-3 of a non-negative integer (the sites' vectors
+// disagree with the round), or a summary CheckLogisticAnswer would refuse.
+absl::StatusOr<LogisticSiteAnswer> LogisticAnswerFromSum(const std::vector<double>& sum,
+                                                         const LogisticCheckpoint& asked,
+                                                         size_t num_coefficients);
 
 struct LogisticTerm {
   std::string term;
