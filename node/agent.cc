@@ -142,17 +142,28 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::DeliverMasked(const v1::Task& task,
                                                          TaskLogEntry* entry) {
   SecAggStep::Outcome run;
   bool upload_tried = false;
-  if (global == nullptr || options_.secagg.key_pem.empty()) {
-    run.status = absl::FailedPreconditionError(absl::StrCat(
-        "secure aggregation, task '", task.task_id(),
-        "': ", global == nullptr ? "the task has no global model" : "this node has no site key"));
+  absl::StatusOr<SecAggPayload> payload =
+      SecAggPayloadOf(task, global, release.header, release.weights);
+  if (payload.ok() && payload->in_clear) {
+    // An analysis's refusal: no numbers to sum, sent as released (the site takes no part in
+    // the round's session).
+    return Deliver(release, entry);
+  }
+  if (!payload.ok()) {
+    run.status = payload.status();
+  } else if (options_.secagg.key_pem.empty()) {
+    run.status = absl::FailedPreconditionError(
+        absl::StrCat("secure aggregation, task '", task.task_id(), "': this node has no site key"));
   } else {
     SecAggStep step(client_, &retrier_, options_.secagg);
-    run = step.Run(task, settings, *global, release, [&](const Release& masked) {
+    run = step.Run(task, settings, *payload, release, [&](const Release& masked) {
       upload_tried = true;
-      // The ledger records what leaves: the masked tensors (the plain entry is withheld).
-      SCV_ASSIGN_OR_RETURN(Release recorded, gate_->RecordMasked(task, release, *masked.weights));
-      return Upload(recorded, "masked under secure aggregation (the plain weights were not sent)");
+      // The ledger records what leaves: the masked tensors and the header in clear (the plain
+      // entry is withheld).
+      Release plain = release;
+      plain.header = masked.header;
+      SCV_ASSIGN_OR_RETURN(Release recorded, gate_->RecordMasked(task, plain, *masked.weights));
+      return Upload(recorded, "masked under secure aggregation (the plain result was not sent)");
     });
   }
   if (run.uploaded) {

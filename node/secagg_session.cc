@@ -8,6 +8,8 @@
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "protocol/failure_code.h"
+#include "protocol/study_kind.h"
+#include "protocol/wire/secure_sum.h"
 #include "sites/pki/verify.h"
 
 namespace scancov::node {
@@ -68,12 +70,24 @@ absl::Status CheckParticipants(const v1::SecAggSession& session, const v1::Task&
 }  // namespace
 
 absl::StatusOr<std::optional<SecAggSettings>> TaskSecAggSettings(const v1::Task& task) {
-  if (task.kind() != v1::TASK_KIND_TRAIN || task.privacy_json().empty()) {
+  const bool analyze = task.kind() == v1::TASK_KIND_ANALYZE;
+  if ((task.kind() != v1::TASK_KIND_TRAIN && !analyze) || task.privacy_json().empty()) {
     return std::optional<SecAggSettings>();
   }
   const nlohmann::json options = nlohmann::json::parse(task.privacy_json(), nullptr, false);
   if (!options.is_object()) return InvalidSpec(task, "privacy_json is not a JSON object");
   if (!options.contains("secure_aggregation")) return std::optional<SecAggSettings>();
+  if (analyze) {
+    absl::StatusOr<protocol::StudyKind> kind = protocol::StudyKindOf(task);
+    if (!kind.ok()) return InvalidSpec(task, kind.status().message());
+    if (protocol::InfoOf(*kind).family == v1::STUDY_KIND_TRAINING) {
+      return std::optional<SecAggSettings>();  // the final evaluation
+    }
+    if (!wire::SumsAnswers(*kind)) {
+      return InvalidSpec(task, absl::StrCat("the answers of a ", protocol::StudyKindName(*kind),
+                                            " study cannot be securely aggregated"));
+    }
+  }
   absl::StatusOr<SecAggSettings> settings =
       privacy::secagg::ParseStudyOptions(options.at("secure_aggregation"));
   if (!settings.ok()) return InvalidSpec(task, settings.status().message());
@@ -106,6 +120,36 @@ absl::StatusOr<std::vector<double>> SecAggVector(const TensorSet& global, const 
     for (size_t j = 0; j < g.size(); ++j) x.push_back(n * (t[j] - g[j]));
   }
   return x;
+}
+
+absl::StatusOr<SecAggPayload> SecAggPayloadOf(const v1::Task& task, const TensorSet* global,
+                                              const v1::UploadHeader& header,
+                                              const std::optional<TensorSet>& weights) {
+  SecAggPayload p;
+  p.header = header;
+  if (task.kind() == v1::TASK_KIND_TRAIN) {
+    if (global == nullptr || !weights) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "secure aggregation, task '", task.task_id(), "': ",
+          global == nullptr ? "the task has no global model" : "the release carries no weights"));
+    }
+    SCV_ASSIGN_OR_RETURN(p.vector, SecAggVector(*global, *weights, header.num_samples()));
+    p.layout = *global;
+    return p;
+  }
+  SCV_ASSIGN_OR_RETURN(const protocol::StudyKind kind, protocol::StudyKindOf(task));
+  absl::StatusOr<wire::SecureSumAnswer> split =
+      wire::SplitForSecureSum(kind, task.spec_json(), global, header.result_json());
+  if (!split.ok()) {
+    return absl::Status(split.status().code(),
+                        absl::StrCat("secure aggregation, task '", task.task_id(),
+                                     "': ", split.status().message()));
+  }
+  p.in_clear = split->refused;
+  p.header.set_result_json(split->clear_json);
+  p.vector = std::move(split->values);
+  p.layout = wire::SecureSumLayout(p.vector.size());
+  return p;
 }
 
 absl::StatusOr<TensorSet> MaskedTensors(const TensorSet& global,

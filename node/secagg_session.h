@@ -44,11 +44,31 @@ struct SecAggIdentity {
   std::function<absl::Status(absl::string_view certificate_pem)> check_revocation;
 };
 
-// The task's secure-aggregation options: nullopt when its study asks for none or the task is
-// not TRAIN (nothing learnt from patients leaves as weights otherwise). InvalidArgument with
-// failure code invalid_spec for a block that is not an object, an unknown key, a missing
-// threshold or a value out of range. Absent optional keys take SecAggSettings' defaults.
+// The task's secure-aggregation options: nullopt when its study asks for none, and for the
+// ANALYZE tasks of a training study (its final evaluation's metrics leave in clear). The TRAIN
+// tasks of a training study mask their update; the ANALYZE tasks of an analysis whose kind sums
+// its answers (protocol/wire/secure_sum.h) mask the answer's numbers. InvalidArgument with
+// failure code invalid_spec for an analysis whose answers are not sums (never sent in clear when
+// the steward approved secure aggregation), a block that is not an object, an unknown key, a
+// missing threshold or a value out of range. Absent optional keys take SecAggSettings' defaults.
 absl::StatusOr<std::optional<SecAggSettings>> TaskSecAggSettings(const v1::Task& task);
+
+// What a released result sends under secure aggregation: the vector masked, the layout of the
+// masked tensors (names and shapes; sent as int64 ring elements) and the header sent in clear.
+struct SecAggPayload {
+  std::vector<double> vector;
+  protocol::TensorSet layout;
+  v1::UploadHeader header;
+  bool in_clear = false;  // an analysis's refusal: no numbers, sent as released, no session
+};
+// For a TRAIN task: SecAggVector of the trained `weights` against `global`, in `global`'s layout,
+// the header unchanged. For an ANALYZE task: the answer (header.result_json) split by its kind
+// (wire::SplitForSecureSum), the header carrying only the clear part. FailedPrecondition when a
+// TRAIN task has no global model or no weights; the split's errors otherwise.
+absl::StatusOr<SecAggPayload> SecAggPayloadOf(const v1::Task& task,
+                                              const protocol::TensorSet* global,
+                                              const v1::UploadHeader& header,
+                                              const std::optional<protocol::TensorSet>& weights);
 
 // Elements in all tensors of `set`.
 uint64_t TotalElements(const protocol::TensorSet& set);

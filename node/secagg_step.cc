@@ -129,27 +129,19 @@ absl::Status SecAggStep::Unmask(const v1::Task& task, SecAggClient& client) {
 }
 
 SecAggStep::Outcome SecAggStep::Run(const v1::Task& task, const SecAggSettings& settings,
-                                    const protocol::TensorSet& global, const Release& release,
+                                    const SecAggPayload& payload, const Release& release,
                                     const UploadFn& upload) {
   Outcome out;
-  if (!release.weights) {
-    out.status = absl::FailedPreconditionError(absl::StrCat(
-        "secure aggregation, task '", task.task_id(), "': the release carries no weights"));
-    return out;
-  }
-  absl::StatusOr<std::vector<double>> x =
-      SecAggVector(global, *release.weights, release.header.num_samples());
-  absl::StatusOr<SecAggClient> client =
-      x.ok() ? Join(task, settings, x->size()) : absl::StatusOr<SecAggClient>(x.status());
+  absl::StatusOr<SecAggClient> client = Join(task, settings, payload.vector.size());
   absl::StatusOr<privacy::secagg::MaskedInput> masked =
-      client.ok() ? Mask(task, *client, *x) : client.status();
+      client.ok() ? Mask(task, *client, payload.vector) : client.status();
   absl::StatusOr<protocol::TensorSet> tensors =
-      masked.ok() ? MaskedTensors(global, masked->masked) : masked.status();
+      masked.ok() ? MaskedTensors(payload.layout, masked->masked) : masked.status();
   if (!tensors.ok()) {
     out.status = tensors.status();
     return out;
   }
-  Release sent{release.header, std::move(*tensors), release.ledger_entry};
+  Release sent{payload.header, std::move(*tensors), release.ledger_entry, release.summary_json};
   out.status = upload(sent);
   if (!out.status.ok()) return out;
   out.uploaded = true;

@@ -1,7 +1,8 @@
 // SecAggStep: a site's part in one round's secure aggregation (privacy/secagg), driven over the
-// SecAgg RPC for a TRAIN task whose study asks for it. The gate has already run the task and
-// released the trained weights; what leaves instead is the site's vector (node/secagg_session.h)
-// masked so that the aggregator learns only the sum over sites:
+// SecAgg RPC for a task whose study asks for it (a TRAIN task's update, an ANALYZE task's sums).
+// The gate has already run the task and released its result; what leaves instead is the site's
+// vector (node/secagg_session.h, SecAggPayloadOf) masked so that the aggregator learns only the
+// sum over sites:
 //
 //   SESSION        the aggregator's session; checked against the task (CheckSession): a
 //                  session this site may not join ends the step, nothing sent
@@ -52,10 +53,11 @@ class SecAggStep {
              privacy::secagg::SecureRandom* random = &privacy::secagg::SecureRandom::System())
       : client_(client), retrier_(retrier), me_(std::move(identity)), random_(random) {}
 
-  // Runs the protocol for `task` (settings from TaskSecAggSettings) over the gate's `release`
-  // (trained weights with `global`'s layout) and `global`, the round's model.
-  Outcome Run(const v1::Task& task, const SecAggSettings& settings,
-              const protocol::TensorSet& global, const Release& release, const UploadFn& upload);
+  // Runs the protocol for `task` (settings from TaskSecAggSettings) over `payload`
+  // (SecAggPayloadOf the gate's `release`): the masked vector leaves with payload.header under
+  // the release's ledger entry.
+  Outcome Run(const v1::Task& task, const SecAggSettings& settings, const SecAggPayload& payload,
+              const Release& release, const UploadFn& upload);
 
  private:
   // Sends `message` in `phase` until the answer is not Wait.

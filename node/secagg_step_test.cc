@@ -166,7 +166,10 @@ void RunFederation(int n, int threshold, int neighbours, std::set<std::string> d
       SecAggStep::UploadFn upload = UploadVia(&client);
       if (dropouts.count(id) > 0)
         upload = [](const Release&) { return absl::CancelledError("node killed"); };
-      SecAggStep::Outcome out = site.step.Run(task, Settings(task), global, release, upload);
+      absl::StatusOr<SecAggPayload> payload =
+          SecAggPayloadOf(task, &global, release.header, release.weights);
+      ASSERT_TRUE(payload.ok()) << payload.status();
+      SecAggStep::Outcome out = site.step.Run(task, Settings(task), *payload, release, upload);
       absl::MutexLock lock(&mu);
       outcomes[id] = out;
     });
@@ -236,8 +239,13 @@ void ExpectRefused(const v1::SecAggResponse& answer, const std::string& why,
   task.set_deadline_unix(deadline_unix);
   ScriptedClient client(answer);
   Site site(std::move(me), &client);
-  SecAggStep::Outcome out = site.step.Run(task, Settings(task), Model(0),
-                                          TrainedRelease(task, 0.3, 50), UploadVia(&client));
+  const TensorSet global = Model(0);
+  const Release release = TrainedRelease(task, 0.3, 50);
+  absl::StatusOr<SecAggPayload> payload =
+      SecAggPayloadOf(task, &global, release.header, release.weights);
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  SecAggStep::Outcome out =
+      site.step.Run(task, Settings(task), *payload, release, UploadVia(&client));
   EXPECT_EQ(out.status.code(), code) << out.status;
   EXPECT_NE(out.status.message().find(why), absl::string_view::npos) << out.status;
   EXPECT_FALSE(out.uploaded);

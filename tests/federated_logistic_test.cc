@@ -13,62 +13,16 @@
 #include "node/tasks/tercile_budget.h"
 #include "protocol/tensor_set.h"
 #include "protocol/wire/logistic_regression.h"
+#include "tests/pooled_logistic.h"
 #include "tests/test_sites.h"
 
 namespace scancov {
 namespace {
 
-// The seed's ScanCov model refitted.
-wire::LogisticSpec ScanCovRefit() {
-  wire::LogisticSpec spec;
-  spec.outcome = "severe";
-  spec.features = {{"spo2", "neglog_101_minus"}, {"disease_extent"}, {"age"}, {"sex"},
-                   {"platelets", "log"},         {"urea", "log"}};
-  return spec;
-}
-
-// The pooled rows, gathered the way nobody in a federation could: all in one place.
-struct PooledRows {
-  Eigen::MatrixXd x;
-  Eigen::VectorXd y;
-};
-
-PooledRows Pool(std::vector<testing_sites::Site>& sites) {
-  const wire::LogisticSpec spec = ScanCovRefit();
-  const std::vector<std::string> names = wire::FeatureNames(spec.features);
-  std::vector<std::vector<double>> rows;
-  std::vector<double> y;
-  for (auto& site : sites) {
-    node::ClinicalDatasetSource source(site.db.get());
-    auto data = source.Load(names, "severe");
-    EXPECT_TRUE(data.ok());
-    for (size_t i = 0; i < data->keys.size(); ++i) {
-      std::vector<double> row;
-      bool ok = true;
-      for (size_t j = 0; j < names.size(); ++j) {
-        row.push_back(node::TransformFeature(spec.features[j], data->x[i * names.size() + j]));
-        ok &= std::isfinite(row.back());
-      }
-      if (!ok) continue;
-      rows.push_back(row);
-      y.push_back(data->y[i]);
-    }
-  }
-  Eigen::MatrixXd x(rows.size(), names.size());
-  Eigen::VectorXd yy(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    for (size_t j = 0; j < names.size(); ++j) x(i, j) = rows[i][j];
-    yy[i] = y[i];
-  }
-  return {x, yy};
-}
-
-stats::LogisticFit PooledFit(std::vector<testing_sites::Site>& sites) {
-  const PooledRows rows = Pool(sites);
-  auto fit = stats::FitLogistic(rows.x, rows.y, stats::LogisticOptions{});
-  EXPECT_TRUE(fit.ok()) << fit.status();
-  return *fit;
-}
+using testing_sites::Pool;
+using testing_sites::PooledFit;
+using testing_sites::PooledRows;
+using testing_sites::ScanCovRefit;
 
 TEST(FederatedLogisticTest, NewtonRoundsOverTheProtocolEqualThePooledFit) {
   FakeClock clock;

@@ -298,7 +298,10 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   }
   // A streamed round's results are read without their weights: the model comes from the
   // running aggregate.
-  const AggregationStrategy* strategy = secure ? &ring_sum_ : logic->RoundStrategy(round.round);
+  const bool secure_analysis = secure && study.spec.kind() != v1::STUDY_KIND_TRAINING;
+  const AggregationStrategy* strategy = secure_analysis ? nullptr
+                                        : secure        ? &ring_sum_
+                                                        : logic->RoundStrategy(round.round);
   std::vector<ResultRecord> results;
   for (const TaskRecord& t : tasks) {
     if (t.state != kTaskDone) continue;
@@ -324,7 +327,10 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   }
   rounds.pop_back();  // the closed rounds before this one
   absl::StatusOr<RoundOutcome> outcome =
-      logic->CloseRound(study, round.round, input ? &*input : nullptr, results, rounds);
+      secure_analysis
+          ? CloseSecureAnalysis(study, round.round, *logic, input ? &*input : nullptr, results,
+                                rounds)
+          : logic->CloseRound(study, round.round, input ? &*input : nullptr, results, rounds);
   if (outcome.ok() && strategy != nullptr) {
     if (!input.has_value() || outcome->weights.has_value()) {
       outcome = absl::InternalError("a streamed round needs an input model and makes its own");

@@ -237,6 +237,27 @@ class Federation {
                                                          const StudyLogic& logic) const;
   absl::Status OpenSecAgg(const StudyRecord& study, const TaskRecord& task,
                           const SecAggSettings& settings) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `task` is one whose result a secure round sums (TRAIN of a training study, ANALYZE
+  // of an analysis).
+  static bool SecureTask(const StudyRecord& study, const TaskRecord& task);
+  // An analysis round's masked vector layout (int64, protocol/wire/secure_sum.h) for its input.
+  absl::StatusOr<protocol::TensorSet> SecureSumRingLayout(const StudyRecord& study,
+                                                          const std::string& checkpoint_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checks an analysis's masked vector (its layout, the clear part by the logic, the sender in
+  // the session).
+  absl::Status ValidateMaskedAnswer(const StudyRecord& study, const TaskRecord& task,
+                                    const StudyLogic& logic, const v1::UploadHeader& header,
+                                    const ReceivedWeights& received, const EncodedCheckpoint* input)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes a securely aggregated analysis round: the ring sum of the masked vectors in
+  // `results` (loaded with their weights), unmasked, to the study's logic.
+  absl::StatusOr<RoundOutcome> CloseSecureAnalysis(const StudyRecord& study, uint32_t round,
+                                                   const StudyLogic& logic,
+                                                   const protocol::TensorSet* input,
+                                                   std::vector<ResultRecord> results,
+                                                   const std::vector<RoundRecord>& history)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<bool> SecAggReadyToClose(const StudyRecord& study, uint32_t round)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<protocol::TensorSet> UnmaskedModel(const StudyRecord& study, uint32_t round,

@@ -16,6 +16,7 @@
 #include "privacy/dp/dp_spec.h"
 #include "protocol/ids.h"
 #include "protocol/study_kind.h"
+#include "protocol/wire/secure_sum.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -59,21 +60,34 @@ absl::StatusOr<std::string> CheckPrivacyOptions(const v1::StudySpec& spec) {
   std::string summary;
   for (const auto& [key, value] : options.items()) {
     if (key == "secure_aggregation") {
-      if (spec.kind() != v1::STUDY_KIND_TRAINING) {
-        return absl::InvalidArgumentError(
-            "study spec: privacy.secure_aggregation is for training studies (their model "
-            "updates); the exact analyses' sums are not securely aggregated yet");
+      const bool training = spec.kind() == v1::STUDY_KIND_TRAINING;
+      if (!training) {
+        // An analysis whose answers are sums (protocol/wire/secure_sum.h).
+        SCV_ASSIGN_OR_RETURN(const protocol::StudyKind kind, protocol::StudyKindOf(spec));
+        if (!wire::SumsAnswers(kind)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "study spec: privacy.secure_aggregation is for training studies and the analyses "
+              "whose answers are sums (logistic_regression), not '",
+              protocol::StudyKindName(kind), "'"));
+        }
       }
       const std::string& strategy = spec.strategy();
-      if (!strategy.empty() && strategy != "fedavg" && strategy != "fedprox") {
+      if (training && !strategy.empty() && strategy != "fedavg" && strategy != "fedprox") {
         return absl::InvalidArgumentError(absl::StrCat(
             "study spec: privacy.secure_aggregation needs a strategy that sums the updates "
             "(fedavg, fedprox), not '",
             strategy, "': the aggregator sees only their sum"));
       }
-      SCV_RETURN_IF_ERROR(ParseSecAggSettings(spec.privacy_json(), spec.sites_size()).status());
-      absl::StrAppend(&summary, summary.empty() ? "" : "; ",
-                      "secure aggregation of the training rounds");
+      SCV_ASSIGN_OR_RETURN(const std::optional<SecAggSettings> settings,
+                           ParseSecAggSettings(spec.privacy_json(), spec.sites_size()));
+      if (!training && settings) {
+        SCV_ASSIGN_OR_RETURN(const protocol::StudyKind kind, protocol::StudyKindOf(spec));
+        SCV_RETURN_IF_ERROR(Annotate(
+            wire::CheckSecureSumResolution(kind, spec.spec_json(), settings->fractional_bits),
+            "study spec"));
+      }
+      absl::StrAppend(&summary, summary.empty() ? "" : "; ", "secure aggregation of the ",
+                      training ? "training rounds" : "sites' answers");
       continue;
     }
     if (key != "dp") {

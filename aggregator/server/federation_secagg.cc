@@ -1,24 +1,51 @@
-// Federation: secure aggregation of training rounds (federation.h, SecAgg; the sessions in
-// secagg_rounds.h). The masked uploads are folded by RingSumStrategy like any streamed round;
-// the round closes in two steps: when its results are in (or its deadline passed) masking
-// closes and the unmask phase opens; when the survivors have answered, the masks come off the
-// ring sum and the next model is the round's model plus the sum of num_samples x update divided
-// by the total of num_samples (FedAvg).
+// Federation: secure aggregation (federation.h, SecAgg; the sessions in secagg_rounds.h) of
+// training rounds and of the analyses whose answers are sums (protocol/wire/secure_sum.h).
+// A training round's masked uploads are folded by RingSumStrategy like any streamed round; an
+// analysis round's (a few hundred values each) are summed at its close. The round closes in two
+// steps: when its results are in (or its deadline passed) masking closes and the unmask phase
+// opens; when the survivors have answered, the masks come off the ring sum. A training round's
+// next model is then the round's model plus the sum of num_samples x update divided by the total
+// of num_samples (FedAvg); an analysis round is closed by its logic from the sum
+// (StudyLogic::CloseSecureRound).
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/federation.h"
 #include "core/status_macros.h"
+#include "protocol/study_kind.h"
+#include "protocol/wire/secure_sum.h"
 
 namespace scancov::aggregator {
 
 absl::StatusOr<std::optional<SecAggSettings>> Federation::SecAggOf(const StudyRecord& study,
                                                                    uint32_t round,
                                                                    const StudyLogic& logic) const {
-  if (round == 0 || logic.IsInitRound(round) || round > study.spec.rounds()) {
-    return std::optional<SecAggSettings>();  // the initial model and the final evaluation
+  // An analysis's every round (CreateStudy checked that its kind sums its answers); a training
+  // study's rounds but the initial model and the final evaluation.
+  if (study.spec.kind() == v1::STUDY_KIND_TRAINING &&
+      (round == 0 || logic.IsInitRound(round) || round > study.spec.rounds())) {
+    return std::optional<SecAggSettings>();
   }
   return ParseSecAggSettings(study.spec.privacy_json(), study.spec.sites_size());
+}
+
+bool Federation::SecureTask(const StudyRecord& study, const TaskRecord& task) {
+  return task.kind == (study.spec.kind() == v1::STUDY_KIND_TRAINING ? v1::TASK_KIND_TRAIN
+                                                                    : v1::TASK_KIND_ANALYZE);
+}
+
+absl::StatusOr<protocol::TensorSet> Federation::SecureSumRingLayout(
+    const StudyRecord& study, const std::string& checkpoint_id) {
+  std::optional<protocol::TensorSet> input;
+  if (!checkpoint_id.empty()) {
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> encoded,
+                         CachedCheckpoint(checkpoint_id));
+    SCV_ASSIGN_OR_RETURN(input, encoded->Decode());
+  }
+  SCV_ASSIGN_OR_RETURN(const protocol::StudyKind kind, protocol::StudyKindOf(study.spec));
+  SCV_ASSIGN_OR_RETURN(const uint64_t length, wire::SecureSumLength(kind, study.spec.spec_json(),
+                                                                    input ? &*input : nullptr));
+  return RingLayout(wire::SecureSumLayout(length));
 }
 
 absl::Status Federation::OpenSecAgg(const StudyRecord& study, const TaskRecord& task,
@@ -28,12 +55,24 @@ absl::Status Federation::OpenSecAgg(const StudyRecord& study, const TaskRecord& 
                        store_->ListTasks(study.study_id, task.round));
   std::vector<std::string> participants;
   for (const TaskRecord& t : tasks) {
-    if (t.kind == v1::TASK_KIND_TRAIN && !t.site_id.empty()) participants.push_back(t.site_id);
+    // Not a site whose task already ended without a masked input (a refusal, a failure).
+    if (SecureTask(study, t) && !t.site_id.empty() && t.state != kTaskDone &&
+        t.state != kTaskFailed) {
+      participants.push_back(t.site_id);
+    }
   }
-  SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> input,
-                       CachedCheckpoint(task.checkpoint_id));
-  secagg_.Open(study.study_id, task.round, std::move(participants), settings,
-               ElementCount(input->Manifest(0)), options_.clock->Now());
+  uint64_t length = 0;
+  if (task.kind == v1::TASK_KIND_TRAIN) {
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> input,
+                         CachedCheckpoint(task.checkpoint_id));
+    length = ElementCount(input->Manifest(0));
+  } else {
+    SCV_ASSIGN_OR_RETURN(const protocol::TensorSet layout,
+                         SecureSumRingLayout(study, task.checkpoint_id));
+    length = RingVector(layout).size();
+  }
+  secagg_.Open(study.study_id, task.round, std::move(participants), settings, length,
+               options_.clock->Now());
   return absl::OkStatus();
 }
 
@@ -42,11 +81,15 @@ absl::StatusOr<v1::SecAggResponse> Federation::SecAgg(const Caller& caller,
   absl::MutexLock lock(&mu_);
   SCV_RETURN_IF_ERROR(RequireSite(caller));
   SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(request.task_id()));
-  if (!task || task->site_id != caller.id || task->kind != v1::TASK_KIND_TRAIN) {
-    return absl::NotFoundError(absl::StrCat("secagg: task '", request.task_id(),
-                                            "' is not a training task of site '", caller.id, "'"));
+  std::optional<StudyRecord> study;
+  if (task && task->site_id == caller.id) {
+    SCV_ASSIGN_OR_RETURN(study, store_->GetStudy(task->study_id));
   }
-  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
+  if (!study || !SecureTask(*study, *task)) {
+    return absl::NotFoundError(absl::StrCat("secagg: task '", request.task_id(),
+                                            "' is not a task of site '", caller.id,
+                                            "' whose result is summed"));
+  }
   if (!study || study->state != v1::STUDY_STATE_RUNNING || task->round != study->current_round) {
     v1::SecAggResponse stop;
     stop.mutable_stop()->set_reason("secure aggregation: the task's round is over");
@@ -112,6 +155,59 @@ absl::StatusOr<protocol::TensorSet> Federation::UnmaskedModel(
                round, sum.included.size(), sum.dropped.size());
   secagg_.Forget(study.study_id);
   return next;
+}
+
+absl::Status Federation::ValidateMaskedAnswer(const StudyRecord& study, const TaskRecord& task,
+                                              const StudyLogic& logic,
+                                              const v1::UploadHeader& header,
+                                              const ReceivedWeights& received,
+                                              const EncodedCheckpoint* input) {
+  const std::string where = absl::StrCat("task '", task.task_id, "'");
+  SCV_ASSIGN_OR_RETURN(const protocol::TensorSet layout,
+                       SecureSumRingLayout(study, task.checkpoint_id));
+  // A few hundred values: read whole. Only the layout can be checked (the masks make every
+  // value look random), the clear part by the study's logic.
+  std::optional<protocol::TensorSet> masked = received.in_memory;
+  if (received.spooled) {
+    SCV_ASSIGN_OR_RETURN(masked, LoadSpooled(*received.spooled));
+  }
+  if (!masked) return absl::InternalError(where + ": no masked vector");
+  SCV_RETURN_IF_ERROR(Annotate(masked->CheckSameLayout(layout), where));
+  std::optional<protocol::TensorSet> input_set;
+  if (input != nullptr) {
+    SCV_ASSIGN_OR_RETURN(input_set, input->Decode());
+  }
+  SCV_RETURN_IF_ERROR(Annotate(
+      logic.ValidateResult(task, header, &*masked, input_set ? &*input_set : nullptr), where));
+  return secagg_.CheckMaskedInput(study.study_id, task.round, task.site_id);
+}
+
+absl::StatusOr<RoundOutcome> Federation::CloseSecureAnalysis(
+    const StudyRecord& study, uint32_t round, const StudyLogic& logic,
+    const protocol::TensorSet* input, std::vector<ResultRecord> results,
+    const std::vector<RoundRecord>& history) {
+  // The masked vectors (their layout was checked at upload) summed in the ring; the refusals
+  // sent in clear carry none.
+  std::vector<uint64_t> ring;
+  for (ResultRecord& r : results) {
+    if (!r.weights) continue;
+    const std::vector<uint64_t> masked = RingVector(*r.weights);
+    if (ring.empty()) ring.assign(masked.size(), 0);
+    if (masked.size() != ring.size()) {
+      return absl::DataLossError(
+          absl::StrCat("secagg: the masked vector of task '", r.task_id, "' has another length"));
+    }
+    for (size_t i = 0; i < ring.size(); ++i) ring[i] += masked[i];  // mod 2^64
+    r.weights.reset();
+  }
+  absl::StatusOr<privacy::secagg::SecAggResult> sum =
+      secagg_.Finish(study.study_id, round, std::move(ring));
+  secagg_.Forget(study.study_id);
+  if (!sum.ok()) return sum.status();
+  spdlog::info("study '{}': round {}: secure aggregation of {} sites ({} dropped)", study.study_id,
+               round, sum->included.size(), sum->dropped.size());
+  return logic.CloseSecureRound(study, round, input, results, sum->sum, sum->included.size(),
+                                history);
 }
 
 }  // namespace scancov::aggregator

@@ -106,6 +106,22 @@ absl::StatusOr<UploadPlan> Federation::AuthorizeUpload(const Caller& caller,
                                                           "; its round no longer takes results"));
       }
       if (!header.has_weights() || !header.failure().empty()) return absl::OkStatus();
+      if (task->kind == v1::TASK_KIND_ANALYZE) {
+        // Only a securely aggregated analysis's masked vector: its layout from the round.
+        SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(task->study_id));
+        if (!study) return absl::NotFoundError(absl::StrCat("study '", task->study_id, "'"));
+        SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
+        SCV_ASSIGN_OR_RETURN(const std::optional<SecAggSettings> secure,
+                             SecAggOf(*study, task->round, *logic));
+        if (secure) {
+          SCV_RETURN_IF_ERROR(secagg_.CheckMaskedInput(study->study_id, task->round, caller.id));
+          SCV_ASSIGN_OR_RETURN(const protocol::TensorSet layout,
+                               SecureSumRingLayout(*study, task->checkpoint_id));
+          std::string unused;
+          plan.expected_layout = protocol::ManifestFor(layout, &unused);
+          return absl::OkStatus();
+        }
+      }
       if (task->kind != v1::TASK_KIND_INIT_MODEL && task->kind != v1::TASK_KIND_TRAIN) {
         return absl::InvalidArgumentError(absl::StrCat("task '", header.task_id(), "': a ",
                                                        v1::TaskKind_Name(task->kind),
@@ -254,6 +270,7 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
     task->state = kTaskFailed;
     task->done_unix = NowUnix();
     SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
+    secagg_.Withdraw(study->study_id, task->round, caller.id);
     Audit(caller, "failure_received", study->study_id, caller.id, {task_id}, why);
     study->message = absl::StrCat(caller.id, ": ", why);
     SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
@@ -269,16 +286,23 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
   }
   SCV_ASSIGN_OR_RETURN(const StudyLogic* logic, LogicFor(*study));
   std::optional<SecAggSettings> secure;
-  if (task->kind == v1::TASK_KIND_TRAIN) {
+  if (SecureTask(*study, *task)) {
     SCV_ASSIGN_OR_RETURN(secure, SecAggOf(*study, task->round, *logic));
   }
-  const AggregationStrategy* strategy = secure ? &ring_sum_ : logic->RoundStrategy(task->round);
+  // An analysis's masked vector (a refusal comes in clear, without one).
+  const bool masked_answer =
+      secure && task->kind == v1::TASK_KIND_ANALYZE && (received.spooled || received.in_memory);
+  const AggregationStrategy* strategy = secure && task->kind == v1::TASK_KIND_ANALYZE ? nullptr
+                                        : secure                                      ? &ring_sum_
+                                                 : logic->RoundStrategy(task->round);
   const std::string where = absl::StrCat("task '", task_id, "'");
   std::shared_ptr<const EncodedCheckpoint> input;
   if (!task->checkpoint_id.empty()) {
     SCV_ASSIGN_OR_RETURN(input, CachedCheckpoint(task->checkpoint_id));
   }
-  if (secure) {
+  if (masked_answer) {
+    SCV_RETURN_IF_ERROR(ValidateMaskedAnswer(*study, *task, *logic, header, received, input.get()));
+  } else if (secure && task->kind == v1::TASK_KIND_TRAIN) {
     // A masked update: only its layout can be checked (the masks make every value look
     // random), and that it comes from a site of the session.
     if (input == nullptr) return absl::InternalError(where + ": a secure round without a model");
@@ -333,7 +357,11 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
   task->state = kTaskDone;
   task->done_unix = result.received_unix;
   SCV_RETURN_IF_ERROR(store_->UpsertTask(*task));
-  if (secure) SCV_RETURN_IF_ERROR(secagg_.NoteMaskedInput(study->study_id, task->round, caller.id));
+  if (secure && (task->kind == v1::TASK_KIND_TRAIN || masked_answer)) {
+    SCV_RETURN_IF_ERROR(secagg_.NoteMaskedInput(study->study_id, task->round, caller.id));
+  } else if (secure) {
+    secagg_.Withdraw(study->study_id, task->round, caller.id);  // a refusal sent in clear
+  }
   if (strategy != nullptr && input != nullptr && task->round == study->current_round &&
       (received.spooled || received.in_memory)) {
     FoldUpdate(*study, *strategy, *task, result, *input);

@@ -56,6 +56,17 @@ class GuardedStudyLogic : public StudyLogic {
     }
   }
 
+  absl::StatusOr<RoundOutcome> CloseSecureRound(
+      const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+      const std::vector<ResultRecord>& results, const std::vector<double>& sum, size_t summed_sites,
+      const std::vector<RoundRecord>& history) const override {
+    try {
+      return inner_->CloseSecureRound(study, round, input, results, sum, summed_sites, history);
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("combining the results failed: ", e.what()));
+    }
+  }
+
  private:
   std::unique_ptr<StudyLogic> inner_;
 };

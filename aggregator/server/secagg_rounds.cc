@@ -65,6 +65,13 @@ void SecAggRounds::Open(const std::string& study, uint32_t round,
   s.opened = now;
 }
 
+void SecAggRounds::Withdraw(const std::string& study, uint32_t round, const std::string& site) {
+  Session* s = Find(study, round);
+  if (s == nullptr || s->stage != Stage::kSession || s->certificates.count(site) > 0) return;
+  s->participants.erase(std::remove(s->participants.begin(), s->participants.end(), site),
+                        s->participants.end());
+}
+
 bool SecAggRounds::Active(const std::string& study, uint32_t round) const {
   return Find(study, round) != nullptr;
 }
@@ -214,7 +221,7 @@ absl::Status SecAggRounds::Receive(Session& s, const std::string& site, const st
       if (s.stage != Stage::kSession || !fresh) return absl::OkStatus();
       if (cert.empty()) return absl::FailedPreconditionError("secagg: no client certificate");
       if (std::find(s.participants.begin(), s.participants.end(), site) == s.participants.end()) {
-        return absl::PermissionDeniedError("secagg: not a training site of this round");
+        return absl::PermissionDeniedError("secagg: not a site of this round's session");
       }
       s.certificates[site] = cert;
       break;

@@ -69,6 +69,10 @@ class SecAggRounds {
                                             const v1::SecAggRequest& request, absl::Time now,
                                             absl::Duration wait);
 
+  // `site` finished its task without a masked input (a refusal sent in clear, a failure): while
+  // the session is not fixed it is no longer waited for (a no-op otherwise).
+  void Withdraw(const std::string& study, uint32_t round, const std::string& site);
+
   // Whether `site`'s masked upload may be accepted now (it shared keys and masking is open),
   // and noting it once accepted.
   absl::Status CheckMaskedInput(const std::string& study, uint32_t round,

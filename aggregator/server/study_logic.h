@@ -63,6 +63,17 @@ class StudyLogic {
   virtual absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                                       const protocol::TensorSet* weights,
                                       const protocol::TensorSet* input) const = 0;
+  // Secure aggregation of an analysis (protocol/wire/secure_sum.h; the kinds listed there):
+  // closes a round from `sum`, the unmasked sum of the vectors of `summed_sites` sites.
+  // `results`: the round's accepted results, each an answer's clear part (its numbers are in
+  // the sum) or a refusal sent in clear, without weights. Unimplemented for a kind that does not
+  // sum (CreateStudy refuses such a study).
+  virtual absl::StatusOr<RoundOutcome> CloseSecureRound(
+      const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+      const std::vector<ResultRecord>& results, const std::vector<double>& sum, size_t summed_sites,
+      const std::vector<RoundRecord>& history) const {
+    return absl::UnimplementedError("this study's answers are not securely aggregated");
+  }
   // Combines a round's accepted results. `history` holds the study's earlier, closed rounds
   // (oldest first), for logic that iterates (e.g. federated Newton steps).
   virtual absl::StatusOr<RoundOutcome> CloseRound(

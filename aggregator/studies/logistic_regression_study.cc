@@ -16,7 +16,14 @@
 // last round's fit carries them with the 1-5 scale's cuts (models/scores/risk_classes.h), and
 // the study is done. A terciles phase that cannot finish (a site that counts other rows than it
 // fitted, too many tied scores) leaves the fit as it is with a terciles_error.
+//
+// Under secure aggregation (StudySpec.privacy_json "secure_aggregation") every round's numbers
+// are sums (protocol/wire/logistic_regression.h, LogisticSumVector): the sites send them masked
+// and the aggregator reads only their sum, which is the one pooled answer the rounds above
+// combine (CloseSecureRound). A plain answer is then refused, as a masked one is without it.
+#include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/study_logic.h"
@@ -30,6 +37,13 @@
 
 namespace scancov::aggregator {
 namespace {
+
+// Whether the study's privacy options ask for secure aggregation (CreateStudy checked them).
+bool HasSecureAggregation(const std::string& privacy_json) {
+  if (privacy_json.empty()) return false;
+  const nlohmann::json j = nlohmann::json::parse(privacy_json, nullptr, false);
+  return j.is_object() && j.contains("secure_aggregation");
+}
 
 // Sites' answers: the refusals listed, the others kept. InvalidArgument naming the site for a
 // stored answer that does not parse (ValidateResult refuses those at upload).
@@ -68,12 +82,13 @@ wire::LogisticModelFit FitOf(const wire::LogisticSpec& spec, const stats::Logist
 
 class LogisticStudyLogic : public StudyLogic {
  public:
-  explicit LogisticStudyLogic(wire::LogisticSpec spec)
-      : spec_(std::move(spec)), terms_(wire::LogisticTerms(spec_).size()) {}
+  LogisticStudyLogic(wire::LogisticSpec spec, bool secure)
+      : spec_(std::move(spec)), terms_(wire::LogisticTerms(spec_).size()), secure_(secure) {}
 
   static absl::StatusOr<std::unique_ptr<StudyLogic>> Create(const v1::StudySpec& spec) {
     SCV_ASSIGN_OR_RETURN(wire::LogisticSpec parsed, wire::ParseLogisticSpec(spec.spec_json()));
-    return std::make_unique<LogisticStudyLogic>(std::move(parsed));
+    return std::make_unique<LogisticStudyLogic>(std::move(parsed),
+                                                HasSecureAggregation(spec.privacy_json()));
   }
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
@@ -85,8 +100,10 @@ class LogisticStudyLogic : public StudyLogic {
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
-    if (weights != nullptr) return absl::InvalidArgumentError("ANALYZE results carry no weights");
-    return Annotate(Validate(header, input),
+    if (weights != nullptr && !secure_) {
+      return absl::InvalidArgumentError("ANALYZE results carry no weights");
+    }
+    return Annotate(Validate(header, input, weights != nullptr),
                     absl::StrCat("logistic_regression, site ", task.site_id));
   }
 
@@ -102,22 +119,61 @@ class LogisticStudyLogic : public StudyLogic {
     for (const wire::LogisticSiteAnswer& a : accepted) {
       SCV_RETURN_IF_ERROR(wire::CheckLogisticAnswer(a, asked, terms_));
     }
-    if (asked.IsTercileRound()) return CloseTercileRound(asked, accepted, refused, history);
-    return CloseNewtonRound(accepted, refused, history);
+    const int sites = static_cast<int>(accepted.size());
+    if (asked.IsTercileRound()) {
+      return CloseTercileRound(asked, accepted, std::move(refused), history, sites);
+    }
+    return CloseNewtonRound(accepted, std::move(refused), history, sites);
+  }
+
+  absl::StatusOr<RoundOutcome> CloseSecureRound(
+      const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+      const std::vector<ResultRecord>& results, const std::vector<double>& sum, size_t summed_sites,
+      const std::vector<RoundRecord>& history) const override {
+    SCV_ASSIGN_OR_RETURN(const wire::LogisticCheckpoint asked,
+                         wire::ParseLogisticCheckpoint(input, terms_));
+    std::vector<wire::LogisticRefusal> refused;
+    SCV_ASSIGN_OR_RETURN(std::vector<wire::LogisticSiteAnswer> clear,
+                         SplitRefused(results, refused));
+    if (clear.size() != summed_sites ||
+        std::any_of(clear.begin(), clear.end(), [](const auto& a) { return !a.secure_sum; })) {
+      return absl::InternalError(absl::StrCat("logistic_regression: ", summed_sites,
+                                              " sites in the secure sum, ", clear.size(),
+                                              " masked answers accepted"));
+    }
+    SCV_ASSIGN_OR_RETURN(wire::LogisticSiteAnswer pooled,
+                         wire::LogisticAnswerFromSum(sum, asked, terms_));
+    const int sites = static_cast<int>(summed_sites);
+    if (asked.IsTercileRound()) {
+      return CloseTercileRound(asked, {pooled}, std::move(refused), history, sites);
+    }
+    return CloseNewtonRound({pooled}, std::move(refused), history, sites);
   }
 
  private:
-  absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input) const {
+  // `masked`: the answer came with a masked vector (the Federation checked its layout).
+  absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input,
+                        bool masked) const {
     SCV_ASSIGN_OR_RETURN(const wire::LogisticCheckpoint asked,
                          wire::ParseLogisticCheckpoint(input, terms_));
     SCV_ASSIGN_OR_RETURN(const wire::LogisticSiteAnswer answer,
                          wire::ParseLogisticSiteAnswer(header.result_json()));
+    if (!answer.refused && answer.secure_sum != secure_) {
+      return absl::InvalidArgumentError(
+          secure_ ? "the study is securely aggregated: an answer's numbers travel masked"
+                  : "a masked answer in a study without secure aggregation");
+    }
+    if (masked != (secure_ && !answer.refused)) {
+      return absl::InvalidArgumentError(masked ? "a refusal carries no masked vector"
+                                               : "a masked answer comes with its masked vector");
+    }
     return wire::CheckLogisticAnswer(answer, asked, terms_);
   }
 
   absl::StatusOr<RoundOutcome> CloseNewtonRound(
       const std::vector<wire::LogisticSiteAnswer>& accepted,
-      std::vector<wire::LogisticRefusal> refused, const std::vector<RoundRecord>& history) const {
+      std::vector<wire::LogisticRefusal> refused, const std::vector<RoundRecord>& history,
+      int num_sites) const {
     std::vector<stats::LogisticSiteSummary> sites;
     for (const wire::LogisticSiteAnswer& a : accepted) sites.push_back(a.summary);
     SCV_ASSIGN_OR_RETURN(stats::LogisticSiteSummary pooled, PoolSummaries(sites));
@@ -136,7 +192,7 @@ class LogisticStudyLogic : public StudyLogic {
     RoundOutcome out;
     wire::LogisticRoundResult result;
     result.pooled_summary = pooled;
-    result.sites = static_cast<int>(sites.size());
+    result.sites = num_sites;
     result.refused = std::move(refused);
     out.metrics["n"] = static_cast<double>(pooled.num_observations);
     out.metrics["log_likelihood"] = pooled.log_likelihood;
@@ -161,7 +217,8 @@ class LogisticStudyLogic : public StudyLogic {
   // A terciles round: pool the counts, advance the replayed search, ask again or finish.
   absl::StatusOr<RoundOutcome> CloseTercileRound(
       const wire::LogisticCheckpoint& asked, const std::vector<wire::LogisticSiteAnswer>& accepted,
-      std::vector<wire::LogisticRefusal> refused, const std::vector<RoundRecord>& history) const {
+      std::vector<wire::LogisticRefusal> refused, const std::vector<RoundRecord>& history,
+      int num_sites) const {
     if (history.empty()) return absl::DataLossError("terciles round without a fitted model");
     absl::StatusOr<wire::LogisticRoundResult> previous =
         wire::ParseLogisticRoundResult(history.back().result_json);
@@ -172,7 +229,7 @@ class LogisticStudyLogic : public StudyLogic {
     result.terciles = true;
     result.tercile_candidates = asked.tercile_candidates;
     result.tercile_pooled_counts.assign(asked.tercile_candidates.size(), 0);
-    result.sites = static_cast<int>(accepted.size());
+    result.sites = num_sites;
     result.refused = std::move(refused);
     result.fit = previous->fit;
     int64_t rows = 0;
@@ -208,6 +265,7 @@ class LogisticStudyLogic : public StudyLogic {
 
   const wire::LogisticSpec spec_;
   const size_t terms_;  // coefficients, the intercept included
+  const bool secure_;   // under secure aggregation
 };
 
 }  // namespace
