@@ -123,6 +123,10 @@ TEST_F(ImportDialectErrorsTest, DecimalCommaNeedsAnotherSeparator) {
                                 "adm.csv:2:3 (temperature): a ',' in a number, but the file's "
                                 "decimal separator is '.'"))
       << message;
+  // Text that is no number whatever its marks is just that.
+  message = Refused("patient_id;temperature\nP1;37,5\nP2;fever, high\n");
+  EXPECT_TRUE(absl::StrContains(message, "1 error(s): adm.csv:3:2 (temperature): not a number"))
+      << message;
   // Nor is it with a declared '.'.
   message = Refused("patient_id;temperature\nP1;38,2\n", R"({"decimal": "."})");
   EXPECT_TRUE(absl::StrContains(message,

@@ -59,11 +59,22 @@ std::vector<ColumnStyle> ClassifyColumns(const std::vector<CsvRecord>& records,
   return columns;
 }
 
+// Whether the text is a number but for its '.' and ',' marks (else it is no number at all, and
+// the marks are not what is wrong with it).
+bool NumberButForMarks(absl::string_view text) {
+  std::string digits;
+  for (const char c : text) {
+    if (c != '.' && c != ',') digits.push_back(c);
+  }
+  return ReadsAsNumber(digits);
+}
+
 }  // namespace
 
 bool ParseNumber(absl::string_view text, char decimal, double* value, std::string* why) {
   const bool comma = text.find(',') != absl::string_view::npos;
   const bool dot = text.find('.') != absl::string_view::npos;
+  if ((comma || dot) && !NumberButForMarks(text)) return false;
   if (comma && dot) {
     *why =
         "a number with a thousands separator (both '.' and ','); export numbers without "

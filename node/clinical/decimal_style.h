@@ -31,7 +31,7 @@ namespace scancov::node::internal {
 
 // Parses a number written with `decimal` ('.' or ','); `text` is already stripped. Returns
 // false when it is not one, with `*why` set when the reason is its decimal or grouping marks
-// (never quoting the text), left empty otherwise.
+// (it would be a number without them; never quoting the text), left empty otherwise.
 bool ParseNumber(absl::string_view text, char decimal, double* value, std::string* why);
 
 // The file's decimal separator: `declared` ('.' or ','; 0 = detect, as above) given the
