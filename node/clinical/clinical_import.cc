@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -16,7 +17,9 @@
 #include "core/sha256.h"
 #include "core/status_macros.h"
 #include "node/clinical/clinical_store.h"
+#include "node/clinical/csv_dialect.h"
 #include "node/clinical/csv_parser.h"
+#include "node/clinical/decimal_style.h"
 #include "node/clinical/import_plan.h"
 #include "spdlog/spdlog.h"
 
@@ -49,7 +52,7 @@ void ParseRow(absl::string_view file, const CsvRecord& rec, const ImportPlan& pl
   for (size_t k = 0; k < plan.variable_fields.size(); ++k) {
     const int f = plan.variable_fields[k];
     std::string why;
-    const double v = internal::ParseCell(plan.columns[f], rec.fields[f], &why);
+    const double v = internal::ParseCell(plan.columns[f], rec.fields[f], plan.decimal, &why);
     if (!why.empty()) {
       row.errors.push_back(
           absl::StrCat(internal::Where(file, rec.line, f, plan.columns[f].header), ": ", why));
@@ -170,19 +173,25 @@ ClinicalImportLog MakeLog(absl::string_view source, absl::string_view text,
 absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
     NodeStore& store, const privacy::Pseudonymizer& pseudonymizer, absl::string_view source,
     absl::string_view text, const ClinicalImportOptions& options) {
-  absl::StatusOr<std::vector<CsvRecord>> records = ParseCsv(text);
-  if (!records.ok()) return Annotate(records.status(), source);
-  if (records->empty()) return absl::InvalidArgumentError(absl::StrCat(source, ": empty file"));
   const ColumnMapping* mapping = options.mapping;
-  SCV_ASSIGN_OR_RETURN(ImportPlan plan, internal::PlanColumns(source, records->front(), mapping));
+  const CsvDialect declared = mapping != nullptr ? mapping->csv : CsvDialect{};
+  SCV_ASSIGN_OR_RETURN(DecodedCsv csv, ReadCsv(source, text, declared));
+  const std::vector<CsvRecord>& records = csv.records;
+  if (records.empty()) return absl::InvalidArgumentError(absl::StrCat(source, ": empty file"));
+  SCV_ASSIGN_OR_RETURN(ImportPlan plan, internal::PlanColumns(source, records.front(), mapping));
+  SCV_ASSIGN_OR_RETURN(
+      plan.decimal,
+      internal::ChooseDecimal(source, records, plan, declared.decimal, csv.separator, &csv.notes));
   const RowsPerPatient mode = mapping != nullptr ? mapping->rows_per_patient : RowsPerPatient::kOne;
   std::vector<ParsedRow> rows =
-      ParseRows(source, *records, plan, mapping != nullptr && mapping->fill_id_forward);
-  SCV_RETURN_IF_ERROR(CheckUnits(source, records->front().line, plan, rows));
+      ParseRows(source, records, plan, mapping != nullptr && mapping->fill_id_forward);
+  SCV_RETURN_IF_ERROR(CheckUnits(source, records.front().line, plan, rows));
   CheckRowValues(source, plan, mode == RowsPerPatient::kOne, rows);
 
   ClinicalImportReport report;
   report.source = std::string(source);
+  report.dialect = {csv.separator, plan.decimal, csv.encoding};
+  report.notes = std::move(csv.notes);
   report.rows_read = static_cast<int64_t>(rows.size());
   for (const ParsedRow& row : rows) {
     for (const std::string& e : row.errors) report.row_errors.push_back(e);
@@ -201,6 +210,9 @@ absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
   spdlog::info("clinical import {}: {} patients, {} variables, {} rows skipped, {} columns dropped",
                std::string(source), report.patients_imported, report.variables.size(),
                report.rows_skipped, report.dropped_columns.size());
+  for (const std::string& note : report.notes) {
+    spdlog::info("clinical import {}: {}", std::string(source), note);
+  }
   return report;
 }
 

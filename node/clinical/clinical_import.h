@@ -7,7 +7,10 @@
 //
 // The CSV format is the one sites/cohort writes (sites/cohort/VARIABLES.md): one row per
 // patient, a `patient_id` column, canonical column names, canonical units; or any export
-// through a ColumnMapping. On import:
+// through a ColumnMapping. The file may be `,`, `;` or tab separated, with '.' or ',' decimals,
+// in UTF-8, Latin-1 or Windows-1252: the mapping declares that dialect or it is detected
+// (csv_dialect.h, decimal_style.h), and the report's notes say what was detected or converted
+// (never quoting a value). On import:
 //   - the patient identifier is replaced by its HMAC pseudonym; direct-identifier columns
 //     (name, birth date, free text, ...) are dropped; no identifier or identifier-column
 //     content is stored, logged or put in an error message (errors name file:line:column and
@@ -54,6 +57,8 @@ struct ClinicalImportReport {
   std::vector<std::string> row_errors;       // skip_bad_rows: why each row was skipped
   std::vector<std::string> dropped_columns;  // headers of dropped (identifier) columns
   std::vector<std::string> variables;        // canonical variables imported
+  CsvDialect dialect;                        // as read: separator, decimal, encoding
+  std::vector<std::string> notes;            // detected dialect, encoding conversion
 };
 
 absl::StatusOr<ClinicalImportReport> ImportClinicalCsv(NodeStore& store,

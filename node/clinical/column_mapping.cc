@@ -56,6 +56,43 @@ absl::StatusOr<RowsPerPatient> ParseRowsPerPatient(const std::string& s, absl::s
   return Invalid(source, "rows_per_patient must be one, first_row or first_value");
 }
 
+// A one-character dialect key: 0 when absent or "auto", else one of `allowed`.
+absl::StatusOr<char> ParseDialectChar(const json& j, const std::string& key,
+                                      absl::string_view allowed, absl::string_view source) {
+  if (!j.contains(key)) return 0;
+  std::string v = j[key].is_string() ? j[key].get<std::string>() : "";
+  if (key == "separator" && v == "tab") v = "\t";
+  if (v == "auto") return 0;
+  if (v.size() == 1 && allowed.find(v[0]) != absl::string_view::npos) return v[0];
+  return Invalid(source,
+                 key == "separator"
+                     ? "csv.separator must be \",\", \";\", \"\\t\" (or \"tab\") or \"auto\""
+                     : "csv.decimal must be \".\", \",\" or \"auto\"");
+}
+
+absl::StatusOr<CsvDialect> ParseDialect(const json& j, absl::string_view source) {
+  CsvDialect d;
+  if (!j.is_object()) return Invalid(source, "'csv' must be an object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "separator" && key != "decimal" && key != "encoding") {
+      return Invalid(source, absl::StrCat("unknown key csv.", key,
+                                          " (expected separator, decimal, encoding)"));
+    }
+  }
+  SCV_ASSIGN_OR_RETURN(d.separator, ParseDialectChar(j, "separator", ",;\t", source));
+  SCV_ASSIGN_OR_RETURN(d.decimal, ParseDialectChar(j, "decimal", ".,", source));
+  if (j.contains("encoding")) {
+    absl::StatusOr<CsvEncoding> e =
+        ParseEncodingName(j["encoding"].is_string() ? j["encoding"].get<std::string>() : "");
+    if (!e.ok()) return Invalid(source, absl::StrCat("csv.", e.status().message()));
+    d.encoding = *e;
+  }
+  if (d.decimal == ',' && d.separator == ',') {
+    return Invalid(source, "csv.decimal ',' cannot be read with csv.separator ','");
+  }
+  return d;
+}
+
 }  // namespace
 
 absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view text, absl::string_view source) {
@@ -78,6 +115,9 @@ absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view text, absl::s
     m.drop_unmapped = j.value("drop_unmapped", false);
   } catch (const json::exception& e) {
     return Invalid(source, absl::StrCat("wrong type of a field (", e.what(), ")"));
+  }
+  if (j.contains("csv")) {
+    SCV_ASSIGN_OR_RETURN(m.csv, ParseDialect(j["csv"], source));
   }
   for (const auto& [header, target] : j["columns"].items()) {
     SCV_ASSIGN_OR_RETURN(MappedColumn col, ParseColumn(header, target, source));

@@ -16,7 +16,12 @@
 //       "age": "age"                      // shorthand: canonical name, canonical unit
 //     },
 //     "drop": ["RE_DATE", "Admission time"],
-//     "drop_unmapped": false              // true: silently drop every other column
+//     "drop_unmapped": false,             // true: silently drop every other column
+//     "csv": {                            // the file's dialect (csv_dialect.h); each key
+//       "separator": ";",                 //   ",", ";" or "\t" (also "tab")
+//       "decimal": ",",                   //   "." or ","; not "," with the separator ","
+//       "encoding": "latin1"              //   "utf-8", "latin1" (iso-8859-1), "windows-1252"
+//     }                                   //   (cp1252); absent or "auto": detected
 //   }
 // A unit is the canonical unit or one of the variable's alternative units, which the importer
 // then converts. Direct-identifier columns are always dropped.
@@ -29,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "node/clinical/csv_dialect.h"
 
 namespace scancov::node {
 
@@ -47,6 +53,7 @@ struct ColumnMapping {
   std::map<std::string, MappedColumn> columns;  // source header -> target
   std::vector<std::string> drop;
   bool drop_unmapped = false;
+  CsvDialect csv;  // what is not declared is detected
 };
 
 // Parses and validates a mapping (canonical names and units must exist in the dictionary).

@@ -45,6 +45,47 @@ TEST(ColumnMappingTest, ParsesAndValidates) {
   EXPECT_FALSE(ParseColumnMapping(R"({"columns": {}, "rows_per_patient": "all"})", "m").ok());
 }
 
+TEST(ColumnMappingTest, ParsesTheCsvDialect) {
+  absl::StatusOr<ColumnMapping> m = ParseColumnMapping(kMapping, "m.json");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->csv.separator, 0);  // nothing declared: detected at import
+  EXPECT_EQ(m->csv.decimal, 0);
+  EXPECT_EQ(m->csv.encoding, CsvEncoding::kDetect);
+  m = ParseColumnMapping(
+      R"({"columns": {}, "csv": {"separator": ";", "decimal": ",", "encoding": "ISO-8859-1"}})",
+      "m.json");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->csv.separator, ';');
+  EXPECT_EQ(m->csv.decimal, ',');
+  EXPECT_EQ(m->csv.encoding, CsvEncoding::kLatin1);
+  m = ParseColumnMapping(R"({"columns": {}, "csv": {"separator": "tab", "encoding": "cp1252"}})",
+                         "m.json");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->csv.separator, '\t');
+  EXPECT_EQ(m->csv.decimal, 0);
+  EXPECT_EQ(m->csv.encoding, CsvEncoding::kWindows1252);
+  m = ParseColumnMapping(R"({"columns": {}, "csv": {"separator": "\t", "decimal": "auto"}})",
+                         "m.json");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->csv.separator, '\t');
+
+  const auto error = [](const char* json) {
+    return std::string(ParseColumnMapping(json, "m.json").status().message());
+  };
+  EXPECT_EQ(error(R"({"columns": {}, "csv": {"separator": ",", "decimal": ","}})"),
+            "m.json: csv.decimal ',' cannot be read with csv.separator ','");
+  EXPECT_EQ(error(R"({"columns": {}, "csv": {"separator": "|"}})"),
+            "m.json: csv.separator must be \",\", \";\", \"\\t\" (or \"tab\") or \"auto\"");
+  EXPECT_EQ(error(R"({"columns": {}, "csv": {"decimal": ", "}})"),
+            "m.json: csv.decimal must be \".\", \",\" or \"auto\"");
+  EXPECT_EQ(error(R"({"columns": {}, "csv": {"encoding": "utf-16"}})"),
+            "m.json: csv.encoding must be utf-8, latin1 (iso-8859-1), windows-1252 (cp1252) or "
+            "auto");
+  EXPECT_EQ(error(R"({"columns": {}, "csv": {"delimiter": ";"}})"),
+            "m.json: unknown key csv.delimiter (expected separator, decimal, encoding)");
+  EXPECT_EQ(error(R"({"columns": {}, "csv": ";"})"), "m.json: 'csv' must be an object");
+}
+
 TEST(ColumnMappingTest, ImportConvertsDeclaredUnitsAndCodes) {
   TempStore t("mapping");
   absl::StatusOr<ColumnMapping> m = ParseColumnMapping(kMapping, "m.json");

@@ -1,5 +1,6 @@
 #include "node/clinical/csv_parser.h"
 
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,12 +15,14 @@ namespace {
 // A character-at-a-time state machine; Step() returns an error message or "".
 class CsvScanner {
  public:
-  explicit CsvScanner(absl::string_view text) : text_(text) {}
+  CsvScanner(absl::string_view text, char separator, size_t max_records)
+      : text_(text), separator_(separator), max_records_(max_records) {}
 
   absl::StatusOr<std::vector<CsvRecord>> Run() {
     for (pos_ = 0; pos_ < text_.size(); ++pos_) {
       const std::string error = in_quotes_ ? StepQuoted() : StepUnquoted();
       if (!error.empty()) return absl::InvalidArgumentError(error);
+      if (records_.size() >= max_records_) return std::move(records_);
     }
     if (in_quotes_) {
       return absl::InvalidArgumentError(
@@ -54,7 +57,7 @@ class CsvScanner {
       }
       in_quotes_ = field_was_quoted_ = true;
       quote_line_ = line_;
-    } else if (c == ',') {
+    } else if (c == separator_) {
       EndField();
     } else if (c == '\n' || c == '\r') {
       if (c == '\r' && Next() == '\n') ++pos_;
@@ -82,6 +85,8 @@ class CsvScanner {
   }
 
   absl::string_view text_;
+  const char separator_;
+  const size_t max_records_;
   size_t pos_ = 0;
   int line_ = 1;
   int quote_line_ = 0;
@@ -94,9 +99,15 @@ class CsvScanner {
 
 }  // namespace
 
-absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view text) {
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view text, char separator) {
+  return ParseCsvHead(text, separator, std::numeric_limits<size_t>::max());
+}
+
+absl::StatusOr<std::vector<CsvRecord>> ParseCsvHead(absl::string_view text, char separator,
+                                                    size_t max_records) {
   if (absl::StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
-  return CsvScanner(text).Run();
+  if (max_records == 0) return std::vector<CsvRecord>{};
+  return CsvScanner(text, separator, max_records).Run();
 }
 
 }  // namespace scancov::node

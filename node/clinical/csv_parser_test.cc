@@ -31,6 +31,29 @@ TEST(CsvParserTest, EmptyFieldsAndTrailingComma) {
   EXPECT_EQ((*r)[1].fields, (Fields{"", "b", ""}));
 }
 
+TEST(CsvParserTest, OtherSeparators) {
+  absl::StatusOr<std::vector<CsvRecord>> r = ParseCsv("a;b,c;\"d;e\"\r\n1;2,5;x\n", ';');
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].fields, (Fields{"a", "b,c", "d;e"}));
+  EXPECT_EQ((*r)[1].fields, (Fields{"1", "2,5", "x"}));
+  r = ParseCsv("a\tb c\t\n1\t\t3\n", '\t');
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].fields, (Fields{"a", "b c", ""}));
+  EXPECT_EQ((*r)[1].fields, (Fields{"1", "", "3"}));
+}
+
+TEST(CsvParserTest, HeadStopsAfterMaxRecords) {
+  // The third record's quote is never closed: only a full parse sees it.
+  const char text[] = "a,b\n1,2\n\"3,4\n";
+  absl::StatusOr<std::vector<CsvRecord>> r = ParseCsvHead(text, ',', 2);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[1].fields, (Fields{"1", "2"}));
+  EXPECT_FALSE(ParseCsv(text).ok());
+  EXPECT_TRUE(ParseCsvHead(text, ',', 0)->empty());
+}
+
 TEST(CsvParserTest, ErrorsNameTheLineNotTheContent) {
   absl::StatusOr<std::vector<CsvRecord>> r = ParseCsv("a,b\n1,\"secret\n2,3\n");
   ASSERT_FALSE(r.ok());

@@ -8,10 +8,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "node/clinical/decimal_style.h"
 
 namespace scancov::node::internal {
 namespace {
@@ -123,7 +123,8 @@ absl::StatusOr<ImportPlan> PlanColumns(absl::string_view file, const CsvRecord& 
   return plan;
 }
 
-double ParseCell(const PlannedColumn& column, absl::string_view text, std::string* why) {
+double ParseCell(const PlannedColumn& column, absl::string_view text, char decimal,
+                 std::string* why) {
   const double nan = std::nan("");
   const absl::string_view t = absl::StripAsciiWhitespace(text);
   if (IsMissingToken(t)) return nan;
@@ -136,9 +137,11 @@ double ParseCell(const PlannedColumn& column, absl::string_view text, std::strin
       return nan;
     }
     v = it->second;
-  } else if (!absl::SimpleAtod(t, &v) || !std::isfinite(v)) {
-    *why = absl::StrCat("not a number (expected ", sites::TypeName(spec.type), " in ", Range(spec),
-                        ")");
+  } else if (!ParseNumber(t, decimal, &v, why)) {
+    if (why->empty()) {
+      *why = absl::StrCat("not a number (expected ", sites::TypeName(spec.type), " in ",
+                          Range(spec), ")");
+    }
     return nan;
   }
   return column.unit != nullptr ? column.unit->ToCanonical(v) : v;

@@ -32,6 +32,7 @@ struct ImportPlan {
   std::vector<int> variable_fields;    // field indices of kVariable columns
   std::vector<std::string> variables;  // their canonical names, same order
   std::vector<std::string> dropped;    // headers of dropped columns
+  char decimal = '.';                  // the file's decimal separator (decimal_style.h)
 };
 
 // "file:line:col (header): why"
@@ -43,9 +44,11 @@ std::string Where(absl::string_view file, int line, int field_index, absl::strin
 absl::StatusOr<ImportPlan> PlanColumns(absl::string_view file, const CsvRecord& header,
                                        const ColumnMapping* mapping);
 
-// Parses one cell into the canonical unit. Returns NaN for a missing cell (empty, NA, N/A, NaN,
-// NULL, any case). On error returns NaN and sets `*why` (never quoting the cell).
-double ParseCell(const PlannedColumn& column, absl::string_view text, std::string* why);
+// Parses one cell into the canonical unit, numbers with the `decimal` separator ('.' or ',').
+// Returns NaN for a missing cell (empty, NA, N/A, NaN, NULL, any case). On error returns NaN
+// and sets `*why` (never quoting the cell).
+double ParseCell(const PlannedColumn& column, absl::string_view text, char decimal,
+                 std::string* why);
 
 // Range/type check of a canonical value; "" when acceptable, else why (naming the expected
 // range and unit, and an alternative unit the value would fit).
