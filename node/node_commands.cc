@@ -21,6 +21,7 @@ std::string ClinicalImportSummaryText(const std::string& csv, const ClinicalImpo
   std::string text =
       absl::StrFormat("%s: %d rows read, %d patients imported, %d rows skipped\n", csv,
                       report.rows_read, report.patients_imported, report.rows_skipped);
+  for (const std::string& n : report.notes) absl::StrAppend(&text, "  dialect: ", n, "\n");
   for (const std::string& e : report.row_errors) absl::StrAppend(&text, "  skipped: ", e, "\n");
   for (const std::string& c : report.dropped_columns) {
     absl::StrAppend(&text, "  identifier column dropped (never stored): ", c, "\n");

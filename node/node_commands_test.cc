@@ -18,15 +18,17 @@ constexpr char kCsv[] =
     "P1,63,1,91\n"
     "P2,70,0,88\n";
 
-TEST(NodeCommandsTest, ImportSummaryListsSkippedRowsAndDroppedColumns) {
+TEST(NodeCommandsTest, ImportSummaryListsTheDialectSkippedRowsAndDroppedColumns) {
   ClinicalImportReport report;
   report.rows_read = 3;
   report.patients_imported = 2;
   report.rows_skipped = 1;
   report.row_errors = {"row 3: age: not a number"};
   report.dropped_columns = {"name"};
+  report.notes = {"separator ';' detected from the header"};
   EXPECT_EQ(ClinicalImportSummaryText("adm.csv", report),
             "adm.csv: 3 rows read, 2 patients imported, 1 rows skipped\n"
+            "  dialect: separator ';' detected from the header\n"
             "  skipped: row 3: age: not a number\n"
             "  identifier column dropped (never stored): name\n");
 }

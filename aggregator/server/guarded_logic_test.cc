@@ -39,6 +39,16 @@ class CarelessLogic : public StudyLogic {
     if (results.empty()) throw std::runtime_error("no results");
     return RoundOutcome{};
   }
+  absl::StatusOr<RoundOutcome> CloseSecureRound(const StudyRecord&, uint32_t,
+                                                const protocol::TensorSet*,
+                                                const std::vector<ResultRecord>&,
+                                                const std::vector<double>& sum, size_t,
+                                                const std::vector<RoundRecord>&) const override {
+    if (sum.empty()) throw std::runtime_error("an empty sum");
+    RoundOutcome out;
+    out.metrics["sum"] = sum[0];
+    return out;
+  }
 };
 
 TEST(GuardedLogicTest, ExceptionsBecomeStatusesNamingWhatWasMalformed) {
@@ -89,6 +99,14 @@ TEST(GuardedLogicTest, WellFormedCallsPassThrough) {
   header.set_result_json(R"({"status": "ok"})");
   EXPECT_TRUE(logic->ValidateResult(TaskRecord{}, header, nullptr, nullptr).ok());
   EXPECT_TRUE(logic->CloseRound(study, 1, nullptr, {ResultRecord{}}, {}).ok());
+  // Every StudyLogic call reaches the wrapped logic (a call the wrapper forgot would answer with
+  // the base class's default).
+  absl::StatusOr<RoundOutcome> secure =
+      logic->CloseSecureRound(study, 1, nullptr, {}, {2.5}, 2, {});
+  ASSERT_TRUE(secure.ok()) << secure.status();
+  EXPECT_EQ(secure->metrics.at("sum"), 2.5);
+  const absl::Status thrown = logic->CloseSecureRound(study, 1, nullptr, {}, {}, 0, {}).status();
+  EXPECT_THAT(thrown.message(), HasSubstr("combining the results failed: an empty sum"));
 }
 
 }  // namespace
