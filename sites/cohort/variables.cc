@@ -52,18 +52,36 @@ int AdmissionIndex(absl::string_view name) {
 
 const std::vector<std::string>& DirectIdentifierColumns() {
   static const auto* cols = new std::vector<std::string>{
-      "name",          "first_name", "last_name",     "surname",   "given_name",
-      "patient_name",  "birth_date", "date_of_birth", "dob",       "address",
-      "phone",         "email",      "mrn",           "ssn",       "nir",
-      "comment",       "comments",   "notes",         "free_text", "admission_date",
-      "discharge_date"};
+      "name", "first_name", "last_name", "surname", "given_name", "patient_name", "birth_date",
+      "date_of_birth", "dob", "address", "phone", "email", "mrn", "ssn", "nir", "comment",
+      "comments", "notes", "free_text", "admission_date", "discharge_date",
+      // What European hospital systems export (UTF-8, after the importer's conversion):
+      // French, German, Spanish, Italian.
+      "nom", "prénom", "prenom", "nom_de_naissance", "nom_de_jeune_fille", "date_de_naissance",
+      "date_naissance", "adresse", "téléphone", "telephone", "courriel", "commentaire",
+      "commentaires", "nachname", "vorname", "geburtsname", "geburtsdatum", "anschrift", "telefon",
+      "bemerkung", "bemerkungen", "nombre", "apellido", "apellidos", "fecha_de_nacimiento",
+      "dirección", "direccion", "teléfono", "cognome", "nome", "data_di_nascita", "indirizzo",
+      "telefono"};
   return *cols;
 }
 
 bool IsDirectIdentifierColumn(absl::string_view header) {
-  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(header));
+  // Case, surrounding spaces, and spaces or hyphens between words do not matter
+  // ("Date de naissance", "Geburts-Datum" is not listed, "date-de-naissance" is).
+  std::string key = absl::AsciiStrToLower(absl::StripAsciiWhitespace(header));
+  for (char& c : key) {
+    if (c == ' ' || c == '-') c = '_';
+  }
+  // Accented capitals are not ASCII: "PRÉNOM" -> "prÉnom"; the UTF-8 of É (C3 89) becomes é
+  // (C3 A9) here for the Latin-1 letters the list uses.
+  for (size_t i = 0; i + 1 < key.size(); ++i) {
+    const auto b0 = static_cast<unsigned char>(key[i]), b1 = static_cast<unsigned char>(key[i + 1]);
+    if (b0 == 0xC3 && b1 >= 0x80 && b1 <= 0x9E && b1 != 0x97)
+      key[i + 1] = static_cast<char>(b1 + 0x20);
+  }
   for (const auto& c : DirectIdentifierColumns()) {
-    if (lower == c) return true;
+    if (key == c) return true;
   }
   return false;
 }

@@ -67,6 +67,15 @@ TEST(VariablesTest, DirectIdentifierColumns) {
   EXPECT_TRUE(IsDirectIdentifierColumn("name"));
   EXPECT_TRUE(IsDirectIdentifierColumn(" Birth_Date "));
   EXPECT_FALSE(IsDirectIdentifierColumn("age"));
+  // What European exports call them.
+  for (const char* header :
+       {"Nom", "Prénom", "PRÉNOM", "Date de naissance", "date-de-naissance", "Nachname", "Vorname",
+        "Geburtsdatum", "Apellidos", "Cognome", "Téléphone", "Adresse"}) {
+    EXPECT_TRUE(IsDirectIdentifierColumn(header)) << header;
+  }
+  for (const char* header : {"Âge", "Température", "Créatinine (µmol/L)", "Sexe"}) {
+    EXPECT_FALSE(IsDirectIdentifierColumn(header)) << header;
+  }
   EXPECT_FALSE(IsDirectIdentifierColumn(kPatientIdColumn));
 }
 
