@@ -160,9 +160,8 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::DeliverMasked(const v1::Task& task,
       upload_tried = true;
       // The ledger records what leaves: the masked tensors and the header in clear (the plain
       // entry is withheld).
-      Release plain = release;
-      plain.header = masked.header;
-      SCV_ASSIGN_OR_RETURN(Release recorded, gate_->RecordMasked(task, plain, *masked.weights));
+      SCV_ASSIGN_OR_RETURN(Release recorded,
+                           gate_->RecordMasked(task, release, masked.header, *masked.weights));
       return Upload(recorded, "masked under secure aggregation (the plain result was not sent)");
     });
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,16 @@ std::string TensorsJson(const protocol::TensorSet& set) {
                     {"dtype", std::string(protocol::DTypeName(t.dtype))}});
   }
   return list.dump();
+}
+
+// The statistics in clear of a header as it leaves (the ledger's summary of a masked release).
+std::string SummaryJsonOf(const v1::UploadHeader& header) {
+  const std::map<std::string, double> metrics(header.metrics().begin(), header.metrics().end());
+  nlohmann::json j = {{"num_samples", header.num_samples()}, {"metrics", metrics}};
+  if (!header.result_json().empty()) {
+    j["result"] = nlohmann::json::parse(header.result_json(), nullptr, false);
+  }
+  return j.dump();
 }
 
 std::string SummaryJson(const TaskOutcome& outcome) {
@@ -245,14 +256,16 @@ absl::StatusOr<Release> TaskGate::Record(const v1::Task& task, Release release,
 }
 
 absl::StatusOr<Release> TaskGate::RecordMasked(const v1::Task& task, const Release& plain,
+                                               const v1::UploadHeader& header,
                                                protocol::TensorSet masked) {
-  Release sent{plain.header, std::move(masked), 0, plain.summary_json};
-  SCV_ASSIGN_OR_RETURN(sent, Record(task, std::move(sent), "result", plain.summary_json));
+  const std::string summary = SummaryJsonOf(header);
+  Release sent{header, std::move(masked), 0, summary};
+  SCV_ASSIGN_OR_RETURN(sent, Record(task, std::move(sent), "result", summary));
   if (ledger_ != nullptr) {
     SCV_RETURN_IF_ERROR(ledger_->MarkOutcome(
         plain.ledger_entry, "withheld",
         absl::StrCat("replaced by entry ", sent.ledger_entry,
-                     ": masked under secure aggregation; these weights never left")));
+                     ": masked under secure aggregation; this release never left in clear")));
   }
   return sent;
 }

@@ -121,11 +121,12 @@ class TaskGate {
   // The report that the task failed here instead of a result, recorded likewise: only the
   // failure code of `why` and its policy numbers (protocol/failure_code.h), never its text.
   absl::StatusOr<Release> Failure(const v1::Task& task, const absl::Status& why);
-  // Secure aggregation sends `masked` (node/secagg_step.h) instead of `plain`'s weights: the
-  // ledger gets an entry for what will actually leave (the masked tensors, their hash, the same
-  // statistics in clear), and `plain`'s entry is marked "withheld" (those weights never leave).
+  // Secure aggregation sends `masked` with `header` (node/secagg_session.h, SecAggPayloadOf)
+  // instead of `plain`: the ledger gets an entry for what will actually leave (the masked
+  // tensors, their hash, the header's statistics in clear), and `plain`'s entry is marked
+  // "withheld" (it never leaves in clear).
   absl::StatusOr<Release> RecordMasked(const v1::Task& task, const Release& plain,
-                                       protocol::TensorSet masked);
+                                       const v1::UploadHeader& header, protocol::TensorSet masked);
   // Records what became of a release ("sent", "duplicate", "failed").
   void MarkOutcome(const Release& release, const std::string& state, const std::string& detail);
 

@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node/gate.h"
 #include "node/secagg_session.h"
+#include "node/store/node_store.h"
+#include "privacy/egress_ledger.h"
 #include "protocol/wire/logistic_regression.h"
 #include "protocol/wire/secure_sum.h"
 
@@ -32,17 +35,12 @@ v1::UploadHeader HeaderWith(const wire::LogisticSiteAnswer& answer) {
   v1::UploadHeader h;
   h.set_task_id("t-1");
   h.set_num_samples(40);
+  (*h.mutable_metrics())["n"] = 40;
   h.set_result_json(wire::ToJson(answer));
   return h;
 }
 
-TEST(SecAggPayloadTest, ALogisticAnswerLeavesAsItsSumsWithOnlyItsShapeInClear) {
-  const v1::Task task = AnalyzeTask("logistic_regression");
-  absl::StatusOr<std::optional<SecAggSettings>> settings = TaskSecAggSettings(task);
-  ASSERT_TRUE(settings.ok()) << settings.status();
-  ASSERT_TRUE(settings->has_value());
-  EXPECT_EQ((*settings)->fractional_bits, 36);
-
+wire::LogisticSiteAnswer OkAnswer() {
   wire::LogisticSiteAnswer answer;
   answer.split = "all";
   answer.n_complete = 40;
@@ -53,6 +51,17 @@ TEST(SecAggPayloadTest, ALogisticAnswerLeavesAsItsSumsWithOnlyItsShapeInClear) {
   answer.summary.weight_sum = 40;
   answer.summary.num_observations = 40;
   answer.summary.num_events = 12;
+  return answer;
+}
+
+TEST(SecAggPayloadTest, ALogisticAnswerLeavesAsItsSumsWithOnlyItsShapeInClear) {
+  const v1::Task task = AnalyzeTask("logistic_regression");
+  absl::StatusOr<std::optional<SecAggSettings>> settings = TaskSecAggSettings(task);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  ASSERT_TRUE(settings->has_value());
+  EXPECT_EQ((*settings)->fractional_bits, 36);
+
+  const wire::LogisticSiteAnswer answer = OkAnswer();
   absl::StatusOr<SecAggPayload> p = SecAggPayloadOf(task, nullptr, HeaderWith(answer), {});
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_FALSE(p->in_clear);
@@ -65,7 +74,46 @@ TEST(SecAggPayloadTest, ALogisticAnswerLeavesAsItsSumsWithOnlyItsShapeInClear) {
   EXPECT_TRUE(clear.at("secure_sum").get<bool>());
   EXPECT_FALSE(clear.contains("summary"));
   EXPECT_FALSE(clear.contains("n_complete"));
-  EXPECT_EQ(p->header.num_samples(), 40u);
+  // Nor the site's row count or metrics beside the sum.
+  EXPECT_EQ(p->header.num_samples(), 0u);
+  EXPECT_TRUE(p->header.metrics().empty());
+}
+
+// The egress ledger records what left: the masked vector and the clear part, no number of the
+// answer; the plain answer's entry is withheld.
+TEST(SecAggPayloadTest, TheLedgerRecordsWhatLeftAndWithholdsThePlainAnswer) {
+  absl::StatusOr<std::unique_ptr<NodeStore>> store = NodeStore::InMemory();
+  ASSERT_TRUE(store.ok()) << store.status();
+  privacy::EgressLedger ledger((*store)->db());
+  const v1::Task task = AnalyzeTask("logistic_regression");
+  const v1::UploadHeader plain_header = HeaderWith(OkAnswer());
+  privacy::EgressEntry plain_entry;
+  plain_entry.task_id = task.task_id();
+  plain_entry.kind = "result";
+  plain_entry.summary_json = R"({"result": )" + plain_header.result_json() + "}";
+  absl::StatusOr<int64_t> plain_id = ledger.Record(plain_entry);
+  ASSERT_TRUE(plain_id.ok()) << plain_id.status();
+  const Release plain{plain_header, std::nullopt, *plain_id, plain_entry.summary_json};
+
+  absl::StatusOr<SecAggPayload> p = SecAggPayloadOf(task, nullptr, plain_header, {});
+  ASSERT_TRUE(p.ok()) << p.status();
+  absl::StatusOr<protocol::TensorSet> masked =
+      MaskedTensors(p->layout, std::vector<uint64_t>(p->vector.size(), 7));
+  ASSERT_TRUE(masked.ok()) << masked.status();
+  TaskGate gate(GateOptions{}, TaskPlugins{}, &ledger);
+  absl::StatusOr<Release> sent = gate.RecordMasked(task, plain, p->header, *masked);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+
+  absl::StatusOr<std::vector<privacy::EgressEntry>> entries = ledger.List();
+  ASSERT_TRUE(entries.ok() && entries->size() == 2u);
+  EXPECT_EQ((*entries)[0].state, "withheld");
+  const nlohmann::json left = nlohmann::json::parse((*entries)[1].summary_json);
+  EXPECT_EQ(left.at("num_samples"), 0);
+  EXPECT_TRUE(left.at("metrics").empty());
+  EXPECT_TRUE(left.at("result").at("secure_sum").get<bool>());
+  EXPECT_FALSE(left.at("result").contains("summary")) << left.dump();
+  EXPECT_NE((*entries)[1].tensors_json.find("int64"), std::string::npos);
+  EXPECT_EQ(sent->header.result_json(), p->header.result_json());
 }
 
 TEST(SecAggPayloadTest, ARefusalIsSentInClearAndAnAnswerOfAnotherRoundIsNotSent) {

@@ -146,6 +146,11 @@ absl::StatusOr<SecAggPayload> SecAggPayloadOf(const v1::Task& task, const Tensor
                                      "': ", split.status().message()));
   }
   p.in_clear = split->refused;
+  if (!p.in_clear) {
+    // The site's row count and any metric would be per-site numbers in clear beside the sum.
+    p.header.set_num_samples(0);
+    p.header.clear_metrics();
+  }
   p.header.set_result_json(split->clear_json);
   p.vector = std::move(split->values);
   p.layout = wire::SecureSumLayout(p.vector.size());

@@ -63,7 +63,8 @@ struct SecAggPayload {
 };
 // For a TRAIN task: SecAggVector of the trained `weights` against `global`, in `global`'s layout,
 // the header unchanged. For an ANALYZE task: the answer (header.result_json) split by its kind
-// (wire::SplitForSecureSum), the header carrying only the clear part. FailedPrecondition when a
+// (wire::SplitForSecureSum), the header carrying only the clear part (num_samples 0, no
+// metrics: per-site numbers beside the sum). FailedPrecondition when a
 // TRAIN task has no global model or no weights; the split's errors otherwise.
 absl::StatusOr<SecAggPayload> SecAggPayloadOf(const v1::Task& task,
                                               const protocol::TensorSet* global,

@@ -159,6 +159,8 @@ TEST_F(SecureAnalysisTest, SecurelyAggregatedLogisticRegressionEqualsThePooledFi
       EXPECT_FALSE(answer.contains("summary")) << answer.dump();
       EXPECT_FALSE(answer.contains("tercile_counts")) << answer.dump();
       EXPECT_FALSE(answer.contains("n_complete")) << answer.dump();
+      EXPECT_EQ((*r)->num_samples, 0u) << t.task_id;  // nor the site's row count
+      EXPECT_TRUE((*r)->metrics.empty()) << t.task_id;
       ++answers;
     }
   }
