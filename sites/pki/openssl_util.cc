@@ -27,21 +27,6 @@ absl::StatusOr<std::string> BioContents(BIO* bio, absl::string_view what) {
 
 }  // namespace
 
-absl::Status OpenSslError(absl::string_view what, absl::StatusCode code) {
-  std::string errors;
-  unsigned long err;  // NOLINT(runtime/int): the OpenSSL API type.
-  while ((err = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(err, buf, sizeof(buf));
-    if (!errors.empty()) errors += "; ";
-    errors += buf;
-  }
-  if (errors.empty()) errors = "unknown OpenSSL error";
-  return absl::Status(code, std::string(what) + ": " + errors);
-}
-
-void ClearOpenSslErrors() { ERR_clear_error(); }
-
 absl::StatusOr<X509Ptr> ParseCertificatePem(absl::string_view pem, absl::string_view what) {
   ClearOpenSslErrors();
   auto bio = ReadOnlyBio(pem, what);

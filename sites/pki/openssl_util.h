@@ -1,5 +1,5 @@
-// Internal helpers for the PKI library: owning pointers for OpenSSL objects and conversion of
-// the OpenSSL error queue into absl::Status. Not part of the public API of scancov_pki.
+// Internal helpers for the PKI library: the owning pointers for the OpenSSL objects it uses (on
+// core/openssl_util.h) and PEM conversions. Not part of the public API of scancov_pki.
 #ifndef SCANCOV_SITES_PKI_OPENSSL_UTIL_H_
 #define SCANCOV_SITES_PKI_OPENSSL_UTIL_H_
 
@@ -16,28 +16,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/openssl_util.h"
 
 namespace scancov::sites::internal {
 
-template <typename T, void (*kFree)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* p) const { kFree(p); }
-};
+using openssl::BioPtr;
+using openssl::ClearOpenSslErrors;
+using openssl::EvpPkeyPtr;
+using openssl::OpenSslError;
+using openssl::OpenSslPtr;
+using openssl::X509Ptr;
 
-template <typename T, void (*kFree)(T*)>
-using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<T, kFree>>;
-
-// BIO_free returns int, so it gets a void wrapper.
-inline void BioFreeVoid(BIO* bio) { BIO_free(bio); }
 inline void GeneralNamesFree(GENERAL_NAMES* names) { GENERAL_NAMES_free(names); }
 inline void ExtensionsFree(STACK_OF(X509_EXTENSION) * exts) {
   sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 }
 
-using BioPtr = OpenSslPtr<BIO, BioFreeVoid>;
 using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
-using EvpPkeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
-using X509Ptr = OpenSslPtr<X509, X509_free>;
 using X509NamePtr = OpenSslPtr<X509_NAME, X509_NAME_free>;
 using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
 using X509StoreCtxPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
@@ -51,15 +46,6 @@ using X509CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
 using X509RevokedPtr = OpenSslPtr<X509_REVOKED, X509_REVOKED_free>;
 using Asn1TimePtr = OpenSslPtr<ASN1_TIME, ASN1_TIME_free>;
 using Asn1EnumeratedPtr = OpenSslPtr<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
-
-// Drains the calling thread's OpenSSL error queue and returns a status "<what>: <errors>",
-// where <errors> are the ERR_error_string_n texts joined by "; " (or "unknown OpenSSL error"
-// when the queue is empty).
-absl::Status OpenSslError(absl::string_view what,
-                          absl::StatusCode code = absl::StatusCode::kInternal);
-
-// Clears stale entries so that a later OpenSslError reports only the current failure.
-void ClearOpenSslErrors();
 
 // PEM <-> objects. Errors name `what` (e.g. a path or "CA certificate").
 absl::StatusOr<X509Ptr> ParseCertificatePem(absl::string_view pem, absl::string_view what);
