@@ -261,6 +261,24 @@ TEST_F(SecAggFederationTest, ASiteThatReportsItCannotGoOnIsNotWaitedFor) {
   EXPECT_NEAR(w[0], 1.75, 1e-5);
 }
 
+// A site whose task ends before the session is fixed (a failure, or an analysis's refusal sent
+// in clear) is not waited for: the others' session is fixed at once, not after the phase wait.
+TEST_F(SecAggFederationTest, ASiteThatEndsBeforeTheSessionIsFixedIsNotWaitedFor) {
+  CreateSecure(1, /*min_sites=*/2);
+  Train(sites_["kb"], 1, 100);
+  Train(sites_["igr"], 2, 300);
+  Train(sites_["hegp"], 4, 600);
+  EXPECT_TRUE(Call(sites_["kb"], v1::SECAGG_SESSION).has_wait());
+  v1::UploadHeader failure;
+  failure.set_task_id(sites_["hegp"].task.task_id());
+  failure.set_failure("precondition");
+  ASSERT_TRUE(sites_["hegp"].client->UploadResult(failure, nullptr).ok());
+  const v1::SecAggResponse fixed = Call(sites_["igr"], v1::SECAGG_SESSION);  // no time passed
+  ASSERT_TRUE(fixed.has_session()) << fixed.DebugString();
+  ASSERT_EQ(fixed.session().participants_size(), 2);
+  for (const auto& p : fixed.session().participants()) EXPECT_NE(p.site_id(), "hegp");
+}
+
 TEST_F(SecAggFederationTest, TooFewSitesEndTheStudyWithTheReason) {
   CreateSecure(1, /*min_sites=*/1);
   Train(sites_["kb"], 1, 100);
