@@ -83,21 +83,49 @@ std::string WeightsDigestHex(const TensorSet& set) {
 WeightsEncoder::WeightsEncoder(const TensorSet& set, uint32_t chunk_bytes) : set_(set) {
   if (chunk_bytes == 0) chunk_bytes = kDefaultChunkBytes;
   chunk_bytes = std::min(chunk_bytes, kMaxChunkBytes);
-  manifest_ = ManifestFor(set_, &payload_);
+  // The manifest as ManifestFor writes it, without assembling the payload: chunks are cut from
+  // the tensors' own bytes (a model is never held twice to be sent).
+  Sha256 digest;
+  uint64_t offset = 0;
+  for (const Tensor& t : set.tensors()) {
+    v1::TensorSpec* spec = manifest_.add_tensors();
+    spec->set_name(t.name);
+    for (int64_t d : t.shape) spec->add_shape(d);
+    spec->set_dtype(ToProto(t.dtype));
+    spec->set_offset(offset);
+    spec->set_nbytes(t.bytes.size());
+    digest.Update(t.bytes);
+    offset += t.bytes.size();
+  }
+  manifest_.set_total_bytes(offset);
+  manifest_.set_sha256(digest.Finish());
   manifest_.set_chunk_bytes(chunk_bytes);
-  manifest_.set_num_chunks(
-      static_cast<uint32_t>((payload_.size() + chunk_bytes - 1) / chunk_bytes));
+  manifest_.set_num_chunks(static_cast<uint32_t>((offset + chunk_bytes - 1) / chunk_bytes));
 }
 
 bool WeightsEncoder::Next(v1::WeightsChunk* chunk) {
   if (next_ >= manifest_.num_chunks()) return false;
   const uint64_t offset = static_cast<uint64_t>(next_) * manifest_.chunk_bytes();
-  const uint64_t size = std::min<uint64_t>(manifest_.chunk_bytes(), payload_.size() - offset);
+  const uint64_t size =
+      std::min<uint64_t>(manifest_.chunk_bytes(), manifest_.total_bytes() - offset);
   chunk->Clear();
   chunk->set_index(next_);
   chunk->set_offset(offset);
-  chunk->set_data(payload_.data() + offset, size);
-  chunk->set_sha256(Sha256Digest(chunk->data()));
+  std::string* data = chunk->mutable_data();
+  data->reserve(size);
+  // The tensors overlapping [offset, offset + size), in payload order (specs are sorted).
+  const auto& specs = manifest_.tensors();
+  auto it = std::upper_bound(specs.begin(), specs.end(), offset,
+                             [](uint64_t o, const v1::TensorSpec& s) { return o < s.offset(); });
+  for (int i = static_cast<int>(it - specs.begin()) - 1; i < specs.size() && data->size() < size;
+       ++i) {
+    if (i < 0) continue;
+    const std::string& bytes = set_.tensors()[i].bytes;
+    const uint64_t at = offset + data->size() - specs[i].offset();
+    if (at >= bytes.size()) continue;  // an empty tensor
+    data->append(bytes, at, std::min<uint64_t>(bytes.size() - at, size - data->size()));
+  }
+  chunk->set_sha256(Sha256Digest(*data));
   ++next_;
   return true;
 }
@@ -257,6 +285,17 @@ absl::Status WeightsAssembler::Begin(const v1::WeightsManifest& manifest) {
   received_ = 0;
   begun_ = true;
   return absl::OkStatus();
+}
+
+absl::Status WeightsAssembler::Feed(const v1::WeightsMessage& message) {
+  if (!begun_) {
+    if (!message.has_manifest()) {
+      return absl::InvalidArgumentError("weights stream: missing manifest");
+    }
+    return Begin(message.manifest());
+  }
+  if (!message.has_chunk()) return absl::InvalidArgumentError("weights stream: second manifest");
+  return Add(message.chunk());
 }
 
 absl::Status WeightsAssembler::Resume(std::string prefix) {

@@ -70,7 +70,6 @@ class WeightsEncoder {
  private:
   const TensorSet& set_;
   v1::WeightsManifest manifest_;
-  std::string payload_;
   uint32_t next_ = 0;
 };
 
@@ -91,6 +90,8 @@ class WeightsAssembler {
   // under the same manifest. Call after Begin, before any Add; Add then expects chunk k.
   absl::Status Resume(std::string prefix);
   absl::Status Add(const v1::WeightsChunk& chunk);
+  // One message of a stream: Begin for the first (which must be the manifest), Add after.
+  absl::Status Feed(const v1::WeightsMessage& message);
   // Verifies the payload hash and builds the set. The assembler is spent afterwards.
   absl::StatusOr<TensorSet> Finish();
 

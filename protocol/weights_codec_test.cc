@@ -44,6 +44,44 @@ TEST(WeightsCodecTest, RoundTripsThroughManyChunks) {
   EXPECT_EQ(WeightsDigestHex(set), WeightsDigestHex(*back));
 }
 
+// The encoder cuts chunks from the tensors themselves: each chunk is exactly the slice of the
+// stored payload form (ManifestFor) at its offset, across tensor boundaries and empty tensors,
+// for chunk sizes that do and do not divide the tensors.
+TEST(WeightsCodecTest, ChunksAreTheSlicesOfThePayloadWithoutAssemblingIt) {
+  TensorSet set;
+  ASSERT_TRUE(set.Add(MakeFloat32("a", {3}, {1, 2, 3})).ok());
+  ASSERT_TRUE(set.Add(MakeFloat32("empty", {0}, {})).ok());
+  ASSERT_TRUE(set.Add(MakeFloat32("b", {5}, {4, 5, 6, 7, 8})).ok());
+  ASSERT_TRUE(set.Add(FromDoubles("n", {}, DType::kInt64, {9})).ok());
+  ASSERT_TRUE(set.Add(MakeFloat32("tail_empty", {2, 0}, {})).ok());
+  std::string payload;
+  const v1::WeightsManifest stored = ManifestFor(set, &payload);
+  for (uint32_t chunk_bytes : {1u, 3u, 4u, 7u, 12u, 40u, 1000u}) {
+    WeightsEncoder encoder(set, chunk_bytes);
+    EXPECT_EQ(encoder.manifest().sha256(), stored.sha256());
+    EXPECT_EQ(encoder.manifest().total_bytes(), payload.size());
+    ASSERT_EQ(encoder.manifest().tensors_size(), stored.tensors_size());
+    for (int i = 0; i < stored.tensors_size(); ++i) {
+      EXPECT_EQ(encoder.manifest().tensors(i).SerializeAsString(),
+                stored.tensors(i).SerializeAsString());
+    }
+    std::string joined;
+    v1::WeightsChunk chunk;
+    while (encoder.Next(&chunk)) {
+      EXPECT_EQ(chunk.offset(), joined.size()) << chunk_bytes;
+      EXPECT_EQ(chunk.data(), payload.substr(chunk.offset(), chunk_bytes)) << chunk_bytes;
+      EXPECT_EQ(chunk.sha256(), Sha256Digest(chunk.data()));
+      joined += chunk.data();
+    }
+    EXPECT_EQ(joined, payload) << chunk_bytes;
+    if (encoder.manifest().num_chunks() <= 2) continue;
+    // Resuming lands on the same bytes.
+    encoder.SkipTo(2);
+    ASSERT_TRUE(encoder.Next(&chunk));
+    EXPECT_EQ(chunk.data(), payload.substr(2 * chunk_bytes, chunk_bytes)) << chunk_bytes;
+  }
+}
+
 TEST(WeightsCodecTest, EmptySetRoundTrips) {
   auto back = RoundTrip(TensorSet(), 0);
   ASSERT_TRUE(back.ok()) << back.status();
