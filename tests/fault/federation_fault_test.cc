@@ -248,8 +248,22 @@ TEST_F(FederationFaultTest, AggregatorKilledMidRoundRestartsAndFinishesWithTheSa
   std::unique_ptr<ProcessConsortium> f = NewFederation("killed-mid-round");
   ASSERT_NE(f, nullptr);
   ASSERT_TRUE(f->CreateStudy(StudySpec(shape)).ok());
-  ASSERT_TRUE(StartNodes(*f, f->aggregator_port()).ok());
+  // The last site reaches the aggregator through a proxy that slows its uploads to a crawl once
+  // round 1 has closed: round 2 then stays open for seconds with the others' results in, and
+  // the kill lands in it (with no slow site the round lasts milliseconds and the kill could come
+  // after it closed). The pace changes nothing the sites compute.
+  const std::string slow_site = f->site_ids().back();
+  auto proxy = ThrottleProxy::Start({f->aggregator_port(), 0, 0, 0});
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  for (const std::string& s : f->site_ids()) {
+    ASSERT_TRUE(f->StartNode(s, s == slow_site ? (*proxy)->port() : f->aggregator_port()).ok());
+  }
   const std::string log = f->LogPath("aggregator");
+  ASSERT_TRUE(WaitUntil([&] { return ReadRounds(log, shape.name).closed.count(1) > 0; },
+                        absl::Seconds(90), absl::Milliseconds(2)))
+      << "round 1 never closed: " << Describe(ReadRounds(log, shape.name)) << "\n"
+      << f->LogTails();
+  (*proxy)->SetRates(/*upstream_bytes_per_s=*/20'000, 0);  // a ~300 KB update: ~15 s
   int round = 0;
   ASSERT_TRUE(WaitUntil([&] { return ReadRounds(log, shape.name).MidRound(&round); },
                         absl::Seconds(90), absl::Milliseconds(5)))
@@ -263,6 +277,7 @@ TEST_F(FederationFaultTest, AggregatorKilledMidRoundRestartsAndFinishesWithTheSa
   Report("aggregator_killed_at", Describe(at_kill));
 
   absl::SleepFor(absl::Milliseconds(300));  // the nodes meet a dead aggregator
+  (*proxy)->SetRates(0, 0);
   ASSERT_TRUE(f->StartAggregator(f->aggregator_port()).ok()) << f->LogTails();
   const absl::Time restarted = absl::Now();
   ASSERT_TRUE(f->WatchUntilDone(shape.name, absl::Seconds(120)).ok());
