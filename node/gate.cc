@@ -48,6 +48,25 @@ std::string SummaryJson(const TaskOutcome& outcome) {
 using protocol::FailureCode;
 using protocol::WithFailureCode;
 
+// A study that starts from a model the coordinator uploaded names that model's digest in the
+// plan the steward approved: its first training round runs from exactly those weights and no
+// others, whatever the aggregator serves (a model made to memorise the site's rows is not the
+// one that was approved).
+absl::Status CheckApprovedInitialModel(const v1::Task& task, const protocol::TensorSet* global) {
+  const std::string& approved = task.plan().initial_model_sha256();
+  if (approved.empty() || task.kind() != v1::TASK_KIND_TRAIN || task.round() != 1) {
+    return absl::OkStatus();
+  }
+  const std::string got = global == nullptr ? "" : protocol::WeightsDigestHex(*global);
+  if (got == approved) return absl::OkStatus();
+  return WithFailureCode(
+      absl::FailedPreconditionError(absl::StrCat(
+          "study '", task.study_id(), "': round 1 would start from ",
+          got.empty() ? "no model" : absl::StrCat("weights with digest ", got),
+          ", not from the initial model the site approved (", approved, "); nothing was run")),
+      FailureCode::kPrecondition);
+}
+
 }  // namespace
 
 void GatedDatasetSource::Open(const v1::Task& task, const TaskDeclaration& declaration,
@@ -308,6 +327,7 @@ absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::Tens
                            FailureCode::kNotApproved);
   }
   SCV_ASSIGN_OR_RETURN(TaskDeclaration declaration, Admit(task));
+  SCV_RETURN_IF_ERROR(CheckApprovedInitialModel(task, global));
   declaration.min_cohort = approval.min_cohort;
   SCV_ASSIGN_OR_RETURN(std::optional<privacy::dp::DpSpec> dp, dp_.Admit(task, declaration));
   TaskPlugin& plugin = *plugins_.at(*protocol::StudyKindOf(task));

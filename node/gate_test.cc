@@ -13,6 +13,7 @@
 #include "node/gate_test_util.h"
 #include "node/store/node_store.h"
 #include "protocol/failure_code.h"
+#include "protocol/weights_codec.h"
 
 namespace scancov::node {
 namespace {
@@ -110,6 +111,42 @@ TEST_F(GateTest, WeightsLeaveOnlyWhenDeclaredAndAllowed) {
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(s.message(), HasSubstr("allow_model_weights"));
   EXPECT_TRUE(ledger_->List()->empty());
+}
+
+// A study that starts from an uploaded model: the site approved that model's digest with the
+// plan, and its first training round runs from those weights only. An aggregator that serves
+// anything else (say, weights made to memorise the site's rows) gets a refusal, not a run.
+TEST_F(GateTest, RoundOneRunsOnlyFromTheInitialModelTheSiteApproved) {
+  auto plugin = std::make_unique<Scripted>();
+  plugin->declared.releases_weights = true;
+  plugin->produce.weights = Weights();
+  plugin->produce.num_samples = 50;
+  auto gate = Gate({}, true, std::move(plugin));
+  const protocol::TensorSet approved = Weights();
+  protocol::TensorSet other;
+  ASSERT_TRUE(other.Add(protocol::MakeFloat32("w", {2}, {1, 2.5f})).ok());
+  v1::Task task = TrainingTask();
+  task.set_study_id("s");
+  task.set_round(1);
+  task.mutable_plan()->set_initial_model_sha256(protocol::WeightsDigestHex(approved));
+
+  const std::vector<const protocol::TensorSet*> served_instead = {&other, nullptr};
+  for (const protocol::TensorSet* served : served_instead) {
+    const absl::Status s = gate->Run(task, served).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_EQ(protocol::FailureCodeOf(s), protocol::FailureCode::kPrecondition);
+    EXPECT_THAT(s.message(), HasSubstr("not from the initial model the site approved"));
+    EXPECT_THAT(s.message(), HasSubstr(task.plan().initial_model_sha256()));
+  }
+  EXPECT_EQ(plugin_->runs, 0);
+  EXPECT_TRUE(ledger_->List()->empty());
+
+  EXPECT_TRUE(gate->Run(task, &approved).ok());
+  EXPECT_EQ(plugin_->runs, 1);
+  // Later rounds start from the federation's aggregates, which no digest could name in advance.
+  task.set_round(2);
+  EXPECT_TRUE(gate->Run(task, &other).ok());
+  EXPECT_EQ(plugin_->runs, 2);
 }
 
 TEST_F(GateTest, ACohortBelowTheSitesMinimumIsNotHandedOut) {

@@ -135,20 +135,9 @@ absl::StatusOr<TensorSet> ReadWeightsStream(
     grpc::ClientReaderInterface<v1::WeightsMessage>* reader) {
   WeightsAssembler assembler;
   v1::WeightsMessage message;
-  bool begun = false;
   absl::Status failure;
   while (reader->Read(&message)) {
-    if (!failure.ok()) continue;  // drain the stream, keep the first error
-    if (!begun) {
-      failure = message.has_manifest()
-                    ? assembler.Begin(message.manifest())
-                    : absl::InvalidArgumentError("weights stream: missing manifest");
-      begun = true;
-    } else if (message.has_chunk()) {
-      failure = assembler.Add(message.chunk());
-    } else {
-      failure = absl::InvalidArgumentError("weights stream: second manifest");
-    }
+    if (failure.ok()) failure = assembler.Feed(message);  // else drain, keep the first error
   }
   const grpc::Status status = reader->Finish();
   SCV_RETURN_IF_ERROR(FromGrpcStatus(status, "weights download"));

@@ -50,6 +50,9 @@ class InProcessCoordinatorApi : public aggregator::CoordinatorApi {
       const std::string& study_id, const std::string& checkpoint_id) override {
     return federation_->GetCheckpoint(caller_, study_id, checkpoint_id);
   }
+  absl::StatusOr<v1::UploadModelResponse> UploadModel(const protocol::TensorSet& weights) override {
+    return federation_->UploadModel(caller_, weights);
+  }
 
  private:
   aggregator::Federation* federation_;

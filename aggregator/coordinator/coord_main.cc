@@ -120,6 +120,14 @@ int main(int argc, char** argv) {
       "--lung-model)");
   export_checkpoint->add_option("--study", study, "study id")->required();
   export_checkpoint->add_option("--out", out_dir, "output checkpoint file")->required();
+  std::string model_file;
+  auto* upload_model = app.add_subcommand(
+      "upload-model",
+      "store a checkpoint file's weights at the aggregator, for training studies that start "
+      "from them (prints the plan's initial_model_sha256)");
+  upload_model->add_option("--checkpoint", model_file, "checkpoint file (e.g. export-checkpoint's)")
+      ->required()
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
@@ -176,6 +184,8 @@ int main(int argc, char** argv) {
     result = agg::ExportModel(api, study, out_dir, options, std::cout);
   } else if (*export_checkpoint) {
     result = agg::ExportCheckpoint(api, study, out_dir, std::cout);
+  } else if (*upload_model) {
+    result = agg::UploadModelCommand(api, model_file, std::cout);
   } else if (*validate) {
     result = agg::RunValidationPlan(api, {plan_file, out_dir, timeout}, std::cout);
   } else if (*report) {

@@ -30,6 +30,11 @@ absl::StatusOr<v1::ListStudiesResponse> GrpcCoordinatorApi::ListStudies() {
   return client_->ListStudies();
 }
 
+absl::StatusOr<v1::UploadModelResponse> GrpcCoordinatorApi::UploadModel(
+    const protocol::TensorSet& weights) {
+  return client_->UploadModel(weights);
+}
+
 absl::StatusOr<protocol::TensorSet> GrpcCoordinatorApi::DownloadCheckpoint(
     const std::string& study_id, const std::string& checkpoint_id) {
   return client_->DownloadCheckpoint(study_id, checkpoint_id);

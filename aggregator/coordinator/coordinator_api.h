@@ -31,6 +31,9 @@ class CoordinatorApi {
   // A study's checkpoint by id (the latest when `checkpoint_id` is empty).
   virtual absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(
       const std::string& study_id, const std::string& checkpoint_id) = 0;
+  // Stores a model a training study may start from (TrainingPlan.initial_model_sha256).
+  virtual absl::StatusOr<v1::UploadModelResponse> UploadModel(
+      const protocol::TensorSet& weights) = 0;
 };
 
 // The production implementation: forwards to a CoordinatorClient (gRPC, mutual TLS), which
@@ -48,6 +51,7 @@ class GrpcCoordinatorApi : public CoordinatorApi {
   absl::StatusOr<v1::ListStudiesResponse> ListStudies() override;
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(const std::string& study_id,
                                                          const std::string& checkpoint_id) override;
+  absl::StatusOr<v1::UploadModelResponse> UploadModel(const protocol::TensorSet& weights) override;
 
  private:
   CoordinatorClient* client_;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "protocol/weights_codec.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -88,6 +89,28 @@ absl::StatusOr<protocol::TensorSet> CoordinatorClient::DownloadCheckpoint(
   request.set_checkpoint_id(checkpoint_id);
   auto reader = stub_->DownloadCheckpoint(&context, request);
   return protocol::ReadWeightsStream(reader.get());
+}
+
+absl::StatusOr<v1::UploadModelResponse> CoordinatorClient::UploadModel(
+    const protocol::TensorSet& weights) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
+  v1::UploadModelResponse response;
+  std::unique_ptr<grpc::ClientWriter<v1::WeightsMessage>> writer =
+      stub_->UploadModel(&context, &response);
+  protocol::WeightsEncoder encoder(weights, protocol::kDefaultChunkBytes);
+  v1::WeightsMessage message;
+  *message.mutable_manifest() = encoder.manifest();
+  // A failed write means the aggregator ended the call: Finish says why.
+  bool open = writer->Write(message);
+  while (open) {
+    message.Clear();
+    if (!encoder.Next(message.mutable_chunk())) break;
+    open = writer->Write(message);
+  }
+  if (open) writer->WritesDone();
+  SCV_RETURN_IF_ERROR(protocol::FromGrpcStatus(writer->Finish(), "UploadModel"));
+  return response;
 }
 
 absl::StatusOr<v1::ReadAuditResponse> CoordinatorClient::ReadAudit(int64_t after_seq,

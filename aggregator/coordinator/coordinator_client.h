@@ -30,6 +30,8 @@ class CoordinatorClient {
   absl::StatusOr<v1::ListStudiesResponse> ListStudies();
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(const std::string& study_id,
                                                          const std::string& checkpoint_id);
+  // Streams `weights` (manifest, then 256 KiB chunks) to the aggregator's model store.
+  absl::StatusOr<v1::UploadModelResponse> UploadModel(const protocol::TensorSet& weights);
   absl::StatusOr<v1::ReadAuditResponse> ReadAudit(int64_t after_seq, uint32_t limit);
   absl::StatusOr<v1::IdentityInfo> SetIdentityEnabled(const std::string& role,
                                                       const std::string& id, bool enabled,

@@ -137,4 +137,17 @@ absl::Status ExportCheckpoint(CoordinatorApi& api, const std::string& study,
   return absl::OkStatus();
 }
 
+absl::Status UploadModelCommand(CoordinatorApi& api, const std::string& path, std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt, nn::LoadCheckpoint(path));
+  SCV_ASSIGN_OR_RETURN(v1::UploadModelResponse uploaded, api.UploadModel(ckpt.weights));
+  out << (ckpt.model.empty() ? "model" : absl::StrCat("model '", ckpt.model, "'")) << " from "
+      << path << " (" << uploaded.tensors() << " tensors, " << uploaded.total_bytes() << " bytes) "
+      << (uploaded.already_stored() ? "was already stored" : "uploaded") << "; sha256 "
+      << uploaded.sha256() << "\n"
+      << "start a training study from it with \"plan\": {\"initial_model_sha256\": \""
+      << uploaded.sha256() << "\", ...}"
+      << (ckpt.model.empty() ? "" : absl::StrCat(" and \"model\": \"", ckpt.model, "\"")) << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace scancov::aggregator

@@ -54,6 +54,12 @@ absl::StatusOr<std::string> ScoringModelJson(const v1::StudyStatus& st,
 absl::Status ExportCheckpoint(CoordinatorApi& api, const std::string& study,
                               const std::string& path, std::ostream& out);
 
+// upload-model: the weights of a checkpoint file (one export-checkpoint wrote, or any
+// models/nn/checkpoint.h file) to the aggregator, for training studies that start from it.
+// Prints the digest and the plan field that names it (TrainingPlan.initial_model_sha256): the
+// sites approve that digest with the study, and train round 1 only from those weights.
+absl::Status UploadModelCommand(CoordinatorApi& api, const std::string& path, std::ostream& out);
+
 // The checkpoint of the finished training study `st` without its weights (model, config,
 // in_plane), and the id of its latest checkpoint. FailedPrecondition naming the study when it
 // is not a training study, not done, or has no checkpoint.

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/coordinator/coordinator_api.h"
+#include "protocol/weights_codec.h"
 
 namespace scancov::aggregator {
 
@@ -33,6 +34,7 @@ class FakeCoordinatorApi : public CoordinatorApi {
   std::vector<v1::StudySpec> created;
   std::vector<v1::SiteInfo> sites;
   std::map<std::string, protocol::TensorSet> checkpoints;  // by "<study>/<checkpoint id>"
+  std::map<std::string, protocol::TensorSet> uploaded;     // UploadModel's, by digest
   int polls = 0;
 
   absl::StatusOr<v1::SiteInfo> EnrollSite(const std::string& site_id,
@@ -87,6 +89,14 @@ class FakeCoordinatorApi : public CoordinatorApi {
     auto it = checkpoints.find(study_id + "/" + checkpoint_id);
     if (it == checkpoints.end()) return absl::NotFoundError("no such checkpoint");
     return it->second;
+  }
+  absl::StatusOr<v1::UploadModelResponse> UploadModel(const protocol::TensorSet& weights) override {
+    v1::UploadModelResponse response;
+    response.set_sha256(protocol::WeightsDigestHex(weights));
+    response.set_total_bytes(weights.TotalBytes());
+    response.set_tensors(static_cast<uint32_t>(weights.size()));
+    response.set_already_stored(!uploaded.emplace(response.sha256(), weights).second);
+    return response;
   }
 
  private:

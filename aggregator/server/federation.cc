@@ -18,11 +18,11 @@
 #include "protocol/weights_codec.h"
 
 namespace scancov::aggregator {
-namespace {
-
 std::string CheckpointId(const std::string& study_id, uint32_t round) {
   return absl::StrCat(study_id, "/c", round);
 }
+
+namespace {
 
 std::string Ago(int64_t now, int64_t then) {
   if (then == 0) return "never heard from";

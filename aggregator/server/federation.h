@@ -66,6 +66,8 @@ namespace scancov::aggregator {
 // Round and task states, as stored and as sent in SiteRoundStatus / RoundStatus.
 inline constexpr char kRoundOpen[] = "open";
 inline constexpr char kRoundClosed[] = "closed";
+// The id of the model a study's `round` produced ("<study>/c<round>").
+std::string CheckpointId(const std::string& study_id, uint32_t round);
 inline constexpr char kTaskPending[] = "pending";
 inline constexpr char kTaskIssued[] = "issued";
 inline constexpr char kTaskDone[] = "done";
@@ -173,6 +175,12 @@ class Federation {
                                               const v1::CreateStudyRequest& req);
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const Caller& caller, const std::string& study_id);
   absl::StatusOr<v1::ListStudiesResponse> ListStudies(const Caller& caller);
+  // Stores a model a training study may start from (plan.initial_model_sha256), every value
+  // finite; idempotent by content. Its id is "model/<sha256>", outside every study.
+  absl::StatusOr<v1::UploadModelResponse> UploadModel(const Caller& caller,
+                                                      const protocol::TensorSet& weights);
+  // PermissionDenied unless `caller` is an enabled coordinator: a stream is read only after.
+  absl::Status AuthorizeCoordinator(const Caller& caller);
   // A study's checkpoint (latest if `checkpoint_id` is empty).
   absl::StatusOr<protocol::TensorSet> GetCheckpoint(const Caller& caller,
                                                     const std::string& study_id,
@@ -210,6 +218,11 @@ class Federation {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaybeCloseRound(StudyRecord& study, bool deadline_passed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A spec's plan.initial_model_sha256: well formed, a kind that trains one model, uploaded.
+  absl::Status CheckInitialModel(const v1::StudySpec& spec, const StudyLogic& logic)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes round 0 with the study's copy of its uploaded model and opens round 1 from it.
+  absl::Status StartFromUploadedModel(StudyRecord& study) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<v1::Task>> NextTaskFor(const std::string& site_id,
                                                       const StudyRecord& study)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

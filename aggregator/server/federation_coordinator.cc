@@ -211,6 +211,7 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   SCV_ASSIGN_OR_RETURN(const std::string privacy_summary, CheckPrivacyOptions(spec));
   absl::StatusOr<std::unique_ptr<StudyLogic>> logic = options_.studies->Create(spec);
   SCV_RETURN_IF_ERROR(Annotate(logic.status(), "study spec"));
+  SCV_RETURN_IF_ERROR(CheckInitialModel(spec, **logic));
   StudyRecord study;
   study.study_id = spec.name();
   study.spec = spec;
@@ -218,6 +219,7 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   logics_[study.study_id] = std::move(*logic);
   SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
     SCV_RETURN_IF_ERROR(store_->InsertStudy(study));
+    if (!spec.plan().initial_model_sha256().empty()) return StartFromUploadedModel(study);
     return OpenRound(study, 0, "");
   }));
   Audit(caller, "create_study", study.study_id, "", {},

@@ -274,6 +274,26 @@ grpc::Status CoordinatorService::DownloadCheckpoint(
   return StreamWeights(*set, request->chunk_bytes(), writer);
 }
 
+grpc::Status CoordinatorService::UploadModel(grpc::ServerContext* context,
+                                             grpc::ServerReader<v1::WeightsMessage>* reader,
+                                             v1::UploadModelResponse* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  // Who calls is checked before one byte of the stream is read.
+  if (absl::Status s = federation_->AuthorizeCoordinator(caller); !s.ok()) return ToGrpcStatus(s);
+  protocol::WeightsAssembler assembler{protocol::ManifestLimits{}};
+  v1::WeightsMessage message;
+  bool any = false;
+  while (reader->Read(&message)) {
+    any = true;
+    absl::Status s = assembler.Feed(message);
+    if (!s.ok()) return ToGrpcStatus(Annotate(s, "uploaded model"));  // ends the call
+  }
+  if (!any) return ToGrpcStatus(absl::InvalidArgumentError("uploaded model: empty stream"));
+  absl::StatusOr<protocol::TensorSet> set = assembler.Finish();
+  if (!set.ok()) return ToGrpcStatus(Annotate(set.status(), "uploaded model"));
+  return Reply(federation_->UploadModel(caller, *set), response);
+}
+
 absl::StatusOr<std::unique_ptr<AggregatorServer>> AggregatorServer::Start(
     const std::string& address, const protocol::TlsFiles& tls,
     std::unique_ptr<Federation> federation, AggregatorServerOptions options) {

@@ -98,6 +98,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
   grpc::Status DownloadCheckpoint(grpc::ServerContext* context,
                                   const v1::DownloadCheckpointRequest* request,
                                   grpc::ServerWriter<v1::WeightsMessage>* writer) override;
+  grpc::Status UploadModel(grpc::ServerContext* context,
+                           grpc::ServerReader<v1::WeightsMessage>* reader,
+                           v1::UploadModelResponse* response) override;
 
  private:
   Federation* federation_;

@@ -26,6 +26,7 @@ class GuardedStudyLogic : public StudyLogic {
   }
 
   bool IsInitRound(uint32_t round) const override { return inner_->IsInitRound(round); }
+  bool StartsFromUploadedModel() const override { return inner_->StartsFromUploadedModel(); }
   const AggregationStrategy* RoundStrategy(uint32_t round) const override {
     return inner_->RoundStrategy(round);
   }

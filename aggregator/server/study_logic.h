@@ -46,6 +46,10 @@ class StudyLogic {
   // An initialisation round: one task, closed by its one result, given to whichever study site
   // asks next when its holder misses the deadline.
   virtual bool IsInitRound(uint32_t round) const { return false; }
+  // Kinds whose round 0 builds the one model they train: such a study may instead start from a
+  // model the coordinator uploaded (TrainingPlan.initial_model_sha256). The federation then
+  // closes round 0 with it and opens round 1; PlanRound(0) is not called.
+  virtual bool StartsFromUploadedModel() const { return false; }
   // Rounds that combine model updates with a strategy (training kinds): the federation folds
   // each accepted update in as it arrives (aggregator/server/strategy.h: memory is the
   // strategy's accumulator, whatever the number of sites), keeps the strategy's state between

@@ -29,6 +29,7 @@ class SegmentationStudy : public StudyLogic {
   }
 
   bool IsInitRound(uint32_t round) const override { return rounds_->IsInitRound(round); }
+  bool StartsFromUploadedModel() const override { return rounds_->StartsFromUploadedModel(); }
   const AggregationStrategy* RoundStrategy(uint32_t round) const override {
     return rounds_->RoundStrategy(round);
   }

@@ -41,6 +41,7 @@ class TrainingStudyLogic : public StudyLogic {
   }
 
   bool IsInitRound(uint32_t round) const override { return round == 0; }
+  bool StartsFromUploadedModel() const override { return true; }
 
   // Training rounds fold the sites' models in as they arrive (the federation runs the strategy).
   const AggregationStrategy* RoundStrategy(uint32_t round) const override {
