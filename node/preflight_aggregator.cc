@@ -91,9 +91,8 @@ CheckResult Call(const sites::SiteConfig& config, absl::Duration timeout,
                                absl::StrContains(status.message(), "disabled")
                                    ? "; ask the coordinator to enable it (scancov-coord enable)"
                                    : "; ask the coordinator to enrol it (scancov-coord enroll)"));
-    case absl::StatusCode::kUnauthenticated:
-      return Fail(
-          absl::StrCat(where, " and this site do not accept each other: ", status.message()));
+    case absl::StatusCode::kUnauthenticated:  // e.g. a revoked certificate, on either side
+      return Fail(absl::StrCat(where, ": authentication refused: ", status.message()));
     case absl::StatusCode::kUnimplemented:
       return {"aggregator", CheckStatus::kWarn,
               absl::StrCat(where, ": TLS works, but this aggregator is older than the node (",

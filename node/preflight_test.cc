@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sites/pki/certificate_authority.h"
+#include "sites/pki/revocation.h"
 #include "tests/test_federation.h"
 #include "tests/test_pki.h"
 
@@ -101,14 +102,15 @@ class PreflightTest : public ::testing::Test {
 
   // A real aggregator over mutual TLS on 127.0.0.1, serving `server_tls`; the coordinator of
   // this test's consortium enrols `enrolled`.
-  void StartAggregator(const TlsFiles& server_tls, const std::vector<std::string>& enrolled) {
+  void StartAggregator(const TlsFiles& server_tls, const std::vector<std::string>& enrolled,
+                       aggregator::AggregatorServerOptions server_options = {}) {
     auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
     ASSERT_TRUE(store.ok()) << store.status();
     aggregator::FederationOptions options;
     options.studies = &aggregator::AllStudyLogics();
     auto server = aggregator::AggregatorServer::Start(
         "127.0.0.1:0", server_tls,
-        testing_sites::SpooledFederation(std::move(*store), options, dir_));
+        testing_sites::SpooledFederation(std::move(*store), options, dir_), server_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     const std::string target = "127.0.0.1:" + std::to_string(server_->port());
@@ -312,6 +314,24 @@ TEST_F(PreflightTest, DisabledSiteFailsAsRefusedByTheAggregator) {
   const CheckResult r = Find(Run(), "aggregator");
   ExpectFail(r, "refuses site 'kb'");
   EXPECT_THAT(r.detail, AllOf(HasSubstr("disabled"), HasSubstr("scancov-coord enable")));
+}
+
+TEST_F(PreflightTest, RevokedSiteCertificateFailsAsAuthenticationRefused) {
+  absl::StatusOr<std::string> cert_pem = ReadFileToString(site_.cert);
+  ASSERT_TRUE(cert_pem.ok());
+  absl::StatusOr<sites::RevocationRecord> record = sites::RevocationRecordFor(
+      *cert_pem, pki_.ca().certificate_pem, sites::RevocationReason::kKeyCompromise, absl::Now());
+  ASSERT_TRUE(record.ok()) << record.status();
+  absl::StatusOr<std::string> crl = sites::CreateCrl(pki_.ca(), {record->revoked}, {});
+  ASSERT_TRUE(crl.ok()) << crl.status();
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/crl.pem", *crl).ok());
+  aggregator::AggregatorServerOptions options;
+  options.crl = dir_ + "/crl.pem";
+  StartAggregator(Issue(pki_.ca(), sites::Role::kAggregator, "aggregator", "aggregator"), {"kb"},
+                  options);
+  const CheckResult r = Find(Run(), "aggregator");
+  ExpectFail(r, "authentication refused");
+  EXPECT_THAT(r.detail, HasSubstr("revoked"));
 }
 
 TEST_F(PreflightTest, CheckLeavesNoTraceOfTheSiteOnTheAggregator) {
