@@ -80,7 +80,9 @@ CheckResult Call(const sites::SiteConfig& config, absl::Duration timeout,
   v1::UploadStatusRequest request;  // task "": see the top of this file
   const absl::Status status = (*client)->UploadStatus(request).status();
   const std::string where =
-      absl::StrCat(config.aggregator, " (", probe.address, ", ", peer_subject, ")");
+      absl::StrCat(config.aggregator,
+                   probe.address == config.aggregator ? "" : absl::StrCat(" at ", probe.address),
+                   " (", peer_subject, ")");
   switch (status.code()) {
     case absl::StatusCode::kOk:
     case absl::StatusCode::kNotFound:
