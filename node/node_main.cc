@@ -28,6 +28,7 @@
 #include "node/imaging/imaging_store.h"
 #include "node/imaging/import_pipeline.h"
 #include "node/node_commands.h"
+#include "node/preflight.h"
 #include "node/result_keeper.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
@@ -129,6 +130,8 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   std::signal(SIGINT, StopAgent);
   std::signal(SIGTERM, StopAgent);
   spdlog::info("node '{}' ({}) dialing {}", config.site_id, options.device, config.aggregator);
+  spdlog::info("BLAS: {}",
+               CheckBlas("/proc/self/maps").detail);  // what LibTorch's CPU math runs on
   return agent.Run();
 }
 
@@ -271,7 +274,48 @@ int main(int argc, char** argv) {
   deny->add_option("--study", studies, "the study id (repeat for several)")->required();
   deny->add_option("--sha256", sha256, "the spec hash, when several versions are pending");
   deny->add_option("--reason", reason, "why (sent to the coordinator)")->required();
+  bool check_json = false;
+  double check_timeout_s = 10, min_free_gib = 10;
+  auto* preflight = app.add_subcommand(
+      "check",
+      "preflight before joining: the site file, certificate and key, the store, the aggregator, "
+      "the machine; one line per check");
+  preflight->add_flag("--json", check_json, "a JSON array of {check, status, detail}");
+  preflight->add_option("--timeout", check_timeout_s, "seconds the aggregator check may take")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  preflight
+      ->add_option("--min-free-gib", min_free_gib,
+                   "warn when less space is free where the store and cache live")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  preflight->footer(
+      "Each line: ok, warn or FAIL, the check, then what was found and what to do.\n"
+      "Exit codes: 0 no check failed (warnings allowed); 1 at least one FAIL.\n"
+      "Example:\n"
+      "  scancov-node --config site.json check\n"
+      "  ok    certificate-dates  valid until 2026-03-01 09:00 UTC (287 days)\n"
+      "  FAIL  key-permissions    state/kb.key has mode 0644: group or others can read or write\n"
+      "                           the site's private key; run: chmod 600 state/kb.key\n"
+      "  scancov-node --config site.json check --json | jq '.[] | select(.status != \"ok\")'");
+  app.footer(
+      "Exit codes: 0 done; 1 the command failed (`check`: a check FAILed; `ledger --check`: "
+      "findings); 2 the site file (except for `check`, which reports it as a check) or the "
+      "--log-level is unusable.");
   CLI11_PARSE(app, argc, argv);
+
+  if (*preflight) {  // before the site file is loaded: it is the first thing checked
+    if (absl::Status s = SetupLogging("node:check", log_level.empty() ? "warn" : log_level);
+        !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 2;
+    }
+    node::PreflightOptions options;
+    options.device_info = nn::DeviceInfo();
+    options.aggregator_timeout = absl::Seconds(check_timeout_s);
+    options.min_free_bytes = static_cast<uint64_t>(min_free_gib * (uint64_t{1} << 30));
+    return node::RunCheckCommand(config_path, options, check_json, std::cout);
+  }
 
   absl::StatusOr<sites::SiteConfig> config = sites::LoadSiteConfig(config_path);
   if (!config.ok()) {
