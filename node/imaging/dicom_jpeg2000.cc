@@ -94,9 +94,47 @@ absl::StatusOr<std::vector<size_t>> FrameStarts(const std::vector<Fragment>& fra
   return starts;
 }
 
-absl::Status Mismatch(int frame, const std::string& what) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("JPEG 2000 frame ", frame + 1, ": ", what, " (codestream and header differ)"));
+absl::Status Mismatch(const std::string& what) {
+  return absl::FailedPreconditionError(absl::StrCat(what, " (codestream and header differ)"));
+}
+
+// DecodeJpeg2000Frame without the frame in its messages.
+absl::Status DecodeFrame(DcmDataset& dataset, const SliceHeader& h, int frame, uint16_t* stored) {
+  DcmElement* element = nullptr;
+  DcmPixelSequence* sequence = nullptr;
+  DcmPixelData* pixel_data = nullptr;
+  if (dataset.findAndGetElement(DCM_PixelData, element).good()) {
+    pixel_data = OFdynamic_cast(DcmPixelData*, element);
+  }
+  if (pixel_data == nullptr ||
+      pixel_data->getEncapsulatedRepresentation(dataset.getOriginalXfer(), nullptr, sequence)
+          .bad() ||
+      sequence == nullptr) {
+    return absl::DataLossError("JPEG 2000 transfer syntax but no encapsulated pixel data");
+  }
+  SCV_ASSIGN_OR_RETURN(std::vector<uint8_t> codestream,
+                       EncapsulatedFrame(*sequence, frame, h.number_of_frames));
+  SCV_ASSIGN_OR_RETURN(Jpeg2000Image image, DecodeJpeg2000(codestream.data(), codestream.size()));
+  if (image.components != 1) {
+    return Mismatch(
+        absl::StrCat(image.components, " components, SamplesPerPixel ", h.samples_per_pixel));
+  }
+  if (image.width != h.columns || image.height != h.rows) {
+    return Mismatch(absl::StrCat("image ", image.width, "x", image.height, ", Columns x Rows ",
+                                 h.columns, "x", h.rows));
+  }
+  if (image.precision != h.bits_stored) {
+    return Mismatch(
+        absl::StrCat("precision ", image.precision, " bits, BitsStored ", h.bits_stored));
+  }
+  if (image.is_signed != (h.pixel_representation == 1)) {
+    return Mismatch(absl::StrCat(image.is_signed ? "signed" : "unsigned",
+                                 " samples, PixelRepresentation ", h.pixel_representation));
+  }
+  // Precision equals BitsStored (<= 16), so every sample fits the stored bit pattern.
+  const size_t n = image.samples.size();
+  for (size_t i = 0; i < n; ++i) stored[i] = static_cast<uint16_t>(image.samples[i]);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -127,45 +165,10 @@ absl::StatusOr<std::vector<uint8_t>> EncapsulatedFrame(DcmPixelSequence& sequenc
 
 absl::Status DecodeJpeg2000Frame(DcmDataset& dataset, const SliceHeader& h, int frame,
                                  uint16_t* stored) {
-  DcmElement* element = nullptr;
-  DcmPixelSequence* sequence = nullptr;
-  DcmPixelData* pixel_data = nullptr;
-  if (dataset.findAndGetElement(DCM_PixelData, element).good()) {
-    pixel_data = OFdynamic_cast(DcmPixelData*, element);
-  }
-  if (pixel_data == nullptr ||
-      pixel_data->getEncapsulatedRepresentation(dataset.getOriginalXfer(), nullptr, sequence)
-          .bad() ||
-      sequence == nullptr) {
-    return absl::DataLossError("JPEG 2000 transfer syntax but no encapsulated pixel data");
-  }
-  SCV_ASSIGN_OR_RETURN(std::vector<uint8_t> codestream,
-                       EncapsulatedFrame(*sequence, frame, h.number_of_frames));
-  absl::StatusOr<Jpeg2000Image> image = DecodeJpeg2000(codestream.data(), codestream.size());
-  if (!image.ok()) {
-    return absl::Status(image.status().code(), absl::StrCat("JPEG 2000 frame ", frame + 1, ": ",
-                                                            image.status().message()));
-  }
-  if (image->components != 1) {
-    return Mismatch(frame, absl::StrCat(image->components, " components, SamplesPerPixel ",
-                                        h.samples_per_pixel));
-  }
-  if (image->width != h.columns || image->height != h.rows) {
-    return Mismatch(frame, absl::StrCat("image ", image->width, "x", image->height,
-                                        ", Columns x Rows ", h.columns, "x", h.rows));
-  }
-  if (image->precision != h.bits_stored) {
-    return Mismatch(
-        frame, absl::StrCat("precision ", image->precision, " bits, BitsStored ", h.bits_stored));
-  }
-  if (image->is_signed != (h.pixel_representation == 1)) {
-    return Mismatch(frame, absl::StrCat(image->is_signed ? "signed" : "unsigned",
-                                        " samples, PixelRepresentation ", h.pixel_representation));
-  }
-  // Precision equals BitsStored (<= 16), so every sample fits the stored bit pattern.
-  const size_t n = image->samples.size();
-  for (size_t i = 0; i < n; ++i) stored[i] = static_cast<uint16_t>(image->samples[i]);
-  return absl::OkStatus();
+  const absl::Status status = DecodeFrame(dataset, h, frame, stored);
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat("JPEG 2000 frame ", frame + 1, ": ", status.message()));
 }
 
 }  // namespace scancov::node
