@@ -12,11 +12,13 @@
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <set>
 
@@ -141,24 +143,25 @@ DicomFile::DicomFile(DicomFile&&) noexcept = default;
 DicomFile& DicomFile::operator=(DicomFile&&) noexcept = default;
 
 absl::StatusOr<DicomFile> DicomFile::Load(const std::string& path, bool header_only) {
-  {
-    std::ifstream probe(path, std::ios::binary);
-    if (!probe) return absl::NotFoundError("cannot open file");
-  }
+  // One open and one parse per file: access() instead of a probing open, every value read in
+  // the parse of a full load (DCMTK would otherwise open the file again for each value over
+  // DCM_MaxReadLength: the pixel data, and each JPEG 2000 fragment), and the magic checked
+  // only when DCMTK's parse leaves a doubt.
+  if (::access(path.c_str(), R_OK) != 0) return absl::NotFoundError("cannot open file");
   DicomFile f;
   const OFCondition cond =
       header_only ? f.file_->loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange,
                                               DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData)
-                  : f.file_->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                                      ERM_autoDetect);
+                  : f.file_->loadFile(path.c_str(), EXS_Unknown, EGL_noChange,
+                                      std::numeric_limits<Uint32>::max(), ERM_autoDetect);
   if (cond.bad()) {
     if (!HasDicmMagic(path)) return absl::InvalidArgumentError("not a DICOM file");
     return absl::DataLossError(absl::StrCat("damaged DICOM file (DCMTK: ", cond.text(), ")"));
   }
   // Without the "DICM" magic DCMTK guesses a raw dataset, and some random bytes parse as one.
   DcmDataset& ds = *f.file_->getDataset();
-  if (!HasDicmMagic(path) && !ds.tagExists(DCM_SOPClassUID) && !ds.tagExists(DCM_Modality) &&
-      !ds.tagExists(DCM_StudyInstanceUID)) {
+  if (!ds.tagExists(DCM_SOPClassUID) && !ds.tagExists(DCM_Modality) &&
+      !ds.tagExists(DCM_StudyInstanceUID) && !HasDicmMagic(path)) {
     return absl::InvalidArgumentError("not a DICOM file");
   }
   return f;
