@@ -140,8 +140,9 @@ absl::Status DecodeFrame(DcmDataset& dataset, const SliceHeader& h, int frame, u
 }  // namespace
 
 bool IsJpeg2000TransferSyntax(const std::string& uid) {
-  static const std::set<std::string> kJpeg2000 = {"1.2.840.10008.1.2.4.90",
-                                                  "1.2.840.10008.1.2.4.91"};
+  static const std::set<std::string> kJpeg2000 = {
+      "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
+      "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"};
   return kJpeg2000.count(uid) > 0;
 }
 

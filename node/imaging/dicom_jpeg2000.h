@@ -5,6 +5,7 @@
 //
 // Debian 12's DCMTK 3.6.7 has no JPEG 2000 decoder (that is a commercial DCMTK module), so
 // these transfer syntaxes are decoded here rather than by DcmDataset::chooseRepresentation.
+// Multi-frame objects are decoded frame by frame (the importer itself takes single frames).
 #ifndef SCANCOV_NODE_IMAGING_DICOM_JPEG2000_H_
 #define SCANCOV_NODE_IMAGING_DICOM_JPEG2000_H_
 
@@ -21,9 +22,10 @@ class DcmPixelSequence;
 
 namespace scancov::node {
 
-// JPEG 2000 Image Compression (Lossless Only) .4.90 and JPEG 2000 Image Compression .4.91.
-// HTJ2K (.4.201-.4.203) is not listed: OpenJPEG 2.5 decodes it, but Debian 12's DCMTK 3.6.7
-// does not know these UIDs and cannot hand over their encapsulated pixel data.
+// JPEG 2000 Image Compression (Lossless Only) .4.90, JPEG 2000 Image Compression .4.91, and
+// High-Throughput JPEG 2000 .4.201 (lossless), .4.202 (lossless, RPCL) and .4.203, which
+// OpenJPEG decodes since 2.5.0. DCMTK 3.6.7 does not know the HTJ2K UIDs: it reads such a
+// dataset as explicit VR little endian, which is what they are, pixel sequence included.
 bool IsJpeg2000TransferSyntax(const std::string& uid);
 
 // The bytes of frame `frame` (0-based) of `frames`, concatenated from its fragments. Which

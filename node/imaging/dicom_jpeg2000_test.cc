@@ -10,6 +10,7 @@
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
 #include <cmath>
@@ -271,6 +272,38 @@ TEST(DicomJpeg2000, MultiFrameWithoutFrameBoundariesIsDataLoss) {
   const absl::Status s = file->DecodeFrameHu(*header, 1, hu.data());
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   EXPECT_THAT(s.message(), HasSubstr("cannot tell 3 frames apart in 2 fragments"));
+}
+
+// HTJ2K (.4.201): Debian's DCMTK 3.6.7 does not know the UID and reads the dataset as explicit
+// VR little endian with its encapsulated pixel data; OpenJPEG 2.5 decodes HT code blocks.
+// OpenJPEG cannot encode HTJ2K, so the codestream here is Part 1 under the HTJ2K UID (which
+// the HT decoder also reads): this shows the syntax's path through DCMTK, not HT block decoding.
+TEST(DicomJpeg2000, Htj2kSyntaxIsDecoded) {
+  const sites::PhantomSpec spec = SmallSpec(47);
+  J2kFile htj2k;
+  htj2k.transfer_syntax = "1.2.840.10008.1.2.4.201";
+  const sites::PhantomFiles files = WriteJ2kPhantom(spec, FreshDir("j2k_ht"), htj2k);
+  auto file = DicomFile::Load(files.dicom.files[0], /*header_only=*/true);
+  ASSERT_TRUE(file.ok()) << file.status();
+  auto header = file->ReadHeader();
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->transfer_syntax_uid, "1.2.840.10008.1.2.4.201");
+  EXPECT_EQ(header->transfer_syntax_name,
+            "High-Throughput JPEG 2000 Image Compression (Lossless Only)");
+  ExpectExactImport(files.dicom_dir, PhantomHu(spec));
+}
+
+// A syntax newer than DCMTK 3.6.7 that nothing here decodes is refused under its own name,
+// not under the explicit little endian DCMTK fell back to for reading it.
+TEST(DicomJpeg2000, JpegXlIsRefusedByItsName) {
+  J2kFile jpeg_xl;
+  jpeg_xl.transfer_syntax = "1.2.840.10008.1.2.4.112";
+  const sites::PhantomFiles files = WriteJ2kPhantom(SmallSpec(48), FreshDir("j2k_jxl"), jpeg_xl);
+  const testing::ImportResult r = RunImport(files.dicom_dir);
+  ASSERT_EQ(r.report.series.size(), 1u) << r.report.ToText();
+  EXPECT_EQ(r.report.series[0].status, SeriesStatus::kRefused);
+  EXPECT_THAT(r.report.series[0].reason,
+              HasSubstr(": transfer syntax JPEG XL (1.2.840.10008.1.2.4.112) cannot be decoded"));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -73,6 +74,26 @@ void ConvertIntegral(const T* in, size_t n, int32_t offset, int16_t* out) {
     const int32_t v = static_cast<int32_t>(in[i]) + offset;
     out[i] = static_cast<int16_t>(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
   }
+}
+
+// The name of the syntax the meta header declares. DCMTK reads a dataset whose syntax it does
+// not know (newer than 3.6.7) as explicit VR little endian; its name is then looked up here,
+// not taken from the encoding DCMTK fell back to.
+std::string TransferSyntaxName(const std::string& uid, const DcmXfer& xfer) {
+  if (xfer.getXfer() != EXS_Unknown && (uid.empty() || uid == xfer.getXferID())) {
+    return xfer.getXferName();
+  }
+  static const std::map<std::string, std::string> kNewer = {
+      {"1.2.840.10008.1.2.4.201", "High-Throughput JPEG 2000 Image Compression (Lossless Only)"},
+      {"1.2.840.10008.1.2.4.202",
+       "High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)"},
+      {"1.2.840.10008.1.2.4.203", "High-Throughput JPEG 2000 Image Compression"},
+      {"1.2.840.10008.1.2.4.110", "JPEG XL Lossless"},
+      {"1.2.840.10008.1.2.4.111", "JPEG XL JPEG Recompression"},
+      {"1.2.840.10008.1.2.4.112", "JPEG XL"}};
+  if (auto it = kNewer.find(uid); it != kNewer.end()) return it->second;
+  const char* name = dcmFindNameOfUID(uid.c_str(), nullptr);
+  return name != nullptr ? name : "unknown transfer syntax";
 }
 
 // HU of `n` stored values (native 16-bit patterns) under the header's BitsStored,
@@ -176,8 +197,7 @@ absl::StatusOr<SliceHeader> DicomFile::ReadHeader() const {
   if (h.transfer_syntax_uid.empty() && xfer.getXfer() != EXS_Unknown) {
     h.transfer_syntax_uid = xfer.getXferID();
   }
-  h.transfer_syntax_name =
-      xfer.getXfer() != EXS_Unknown ? xfer.getXferName() : "unknown transfer syntax";
+  h.transfer_syntax_name = TransferSyntaxName(h.transfer_syntax_uid, xfer);
   h.sop_class_uid = GetString(ds, DCM_SOPClassUID);
   if (h.sop_class_uid.empty()) h.sop_class_uid = GetString(meta, DCM_MediaStorageSOPClassUID);
   h.sop_instance_uid = GetString(ds, DCM_SOPInstanceUID);

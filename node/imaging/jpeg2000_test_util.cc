@@ -8,6 +8,7 @@
 // clang-format on
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
@@ -192,7 +193,15 @@ Bytes ConvertToJpeg2000(const std::string& path, const J2kFile& options) {
   file.loadAllDataIntoMemory();
   PutEncapsulated(*file.getDataset(), uid, {Split(codestream, options.fragments)},
                   options.offset_table);
-  EXPECT_TRUE(file.saveFile(path.c_str(), DcmXfer(uid.c_str()).getXfer()).good()) << path;
+  OFCondition saved;
+  if (options.transfer_syntax.empty()) {
+    saved = file.saveFile(path.c_str(), DcmXfer(uid.c_str()).getXfer());
+  } else {  // a UID DCMTK may not know: meta header written as given
+    file.getMetaInfo()->putAndInsertString(DCM_TransferSyntaxUID, options.transfer_syntax.c_str());
+    saved = file.saveFile(path.c_str(), DcmXfer(uid.c_str()).getXfer(), EET_UndefinedLength,
+                          EGL_recalcGL, EPD_noChange, 0, 0, EWM_dontUpdateMeta);
+  }
+  EXPECT_TRUE(saved.good()) << path << ": " << saved.text();
   return codestream;
 }
 

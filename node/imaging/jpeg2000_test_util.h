@@ -42,11 +42,14 @@ struct J2kFile {
   J2kEncoding encoding;
   int fragments = 1;          // of the one frame
   bool offset_table = false;  // a one-entry Basic Offset Table
+  // The UID written to the meta header; empty: .4.90 when lossless, .4.91 when not. Any other
+  // UID is written as is, with the dataset encoded as for .4.90 (explicit VR little endian).
+  std::string transfer_syntax;
 };
 
 // Rewrites a native (uncompressed) single-frame DICOM file as JPEG 2000: 1.2.840.10008.1.2.4.90
-// when lossless, .4.91 when not. Precision and signedness come from BitsStored and
-// PixelRepresentation. Returns the codestream written.
+// when lossless, .4.91 when not (or options.transfer_syntax). Precision and signedness come from
+// BitsStored and PixelRepresentation. Returns the codestream written.
 Bytes ConvertToJpeg2000(const std::string& path, const J2kFile& options = {});
 
 // Replaces the pixel data of a JPEG 2000 file by `frames` (same transfer syntax), in place.
