@@ -8,7 +8,7 @@ packages=(
   cmake make g++ pkg-config
   # the design card
   libtorch-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libssl-dev openssl libeigen3-dev libdcmtk-dev libsqlitecpp-dev libsqlite3-dev
+  libssl-dev openssl libeigen3-dev libdcmtk-dev libopenjp2-7-dev libsqlitecpp-dev libsqlite3-dev
   libspdlog-dev libgtest-dev libgmock-dev
   # supporting libraries
   libabsl-dev libcli11-dev nlohmann-json3-dev zlib1g-dev

@@ -3,6 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+// clang-format off
+#include <dcmtk/config/osconfig.h>
+// clang-format on
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -135,14 +144,43 @@ TEST(BedsideBadInput, TooLittleLungIsRefused) {
   EXPECT_THAT(r.status().message(), HasSubstr("is below 1.00 L"));
 }
 
-TEST(BedsideBadInput, Jpeg2000SeriesIsRefusedByName) {
+// The real JPEG 2000 lossless series (pelvis level) is decoded now; it is refused for its
+// anatomy, not its transfer syntax.
+TEST(BedsideBadInput, RealJpeg2000PelvisIsDecodedButNotAChestCt) {
   const std::string dir = "../shared/data/totalsegmentator_ct/example_ct_dicom";
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no shared data";
   absl::StatusOr<BedsideResult> r = ScorePatient(DefaultRequest(dir));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("no chest CT: series "));
+  EXPECT_THAT(r.status().message(), HasSubstr("(20 slices): not a chest CT"));
+  EXPECT_THAT(r.status().message(), ::testing::Not(HasSubstr("transfer syntax")));
+}
+
+// A chest phantom whose pixel data is re-labelled MPEG-2 video (one fragment holding a
+// sequence header start code): a syntax no decoder of this build takes, refused by name.
+TEST(BedsideBadInput, Mpeg2SeriesIsRefusedByName) {
+  const sites::PhantomFiles files =
+      testing::WriteChestPhantom(testing::ChestSpec(33, 0.1, 0.1), "mpeg2");
+  for (const std::string& path : files.dicom.files) {
+    DcmFileFormat f;
+    ASSERT_TRUE(f.loadFile(path.c_str()).good()) << path;
+    f.loadAllDataIntoMemory();
+    auto* sequence = new DcmPixelSequence(DCM_PixelSequenceTag);
+    sequence->insert(new DcmPixelItem(DCM_PixelItemTag));  // empty Basic Offset Table
+    auto* fragment = new DcmPixelItem(DCM_PixelItemTag);
+    const Uint8 bytes[8] = {0x00, 0x00, 0x01, 0xB3, 0x10, 0x00, 0x80, 0x13};
+    ASSERT_TRUE(fragment->putUint8Array(bytes, sizeof bytes).good());
+    sequence->insert(fragment);
+    auto* pixels = new DcmPixelData(DCM_PixelData);
+    pixels->putOriginalRepresentation(EXS_MPEG2MainProfileAtMainLevel, nullptr, sequence);
+    ASSERT_TRUE(f.getDataset()->insert(pixels, /*replaceOld=*/true).good());
+    ASSERT_TRUE(f.saveFile(path.c_str(), EXS_MPEG2MainProfileAtMainLevel).good()) << path;
+  }
+  absl::StatusOr<BedsideResult> r = ScorePatient(DefaultRequest(files.dicom_dir));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(r.status().message(), HasSubstr("no CT series that can be decoded"));
-  EXPECT_THAT(r.status().message(), HasSubstr("JPEG 2000"));
-  EXPECT_THAT(r.status().message(), HasSubstr("(20 files) refused: file "));
+  EXPECT_THAT(r.status().message(), HasSubstr("(1.2.840.10008.1.2.4.100) cannot be decoded"));
+  EXPECT_THAT(r.status().message(), HasSubstr("(40 files) refused: file "));
 }
 
 TEST(BedsideBadInput, MissingSecretIsRefused) {

@@ -19,8 +19,9 @@
 //   InvalidArgument     the folder is not a directory, an option is wrong, the AI-SCoRE model
 //                       file does not parse;
 //   NotFound            the site secret does not exist, no DICOM file in the folder;
-//   FailedPrecondition  no decodable CT series (each refusal listed: JPEG 2000, missing
-//                       geometry...), or no series is a chest CT;
+//   FailedPrecondition  no decodable CT series (each refusal listed: a transfer syntax this
+//                       build does not decode such as MPEG video, a damaged JPEG 2000
+//                       codestream, missing geometry...), or no series is a chest CT;
 //   Unimplemented       learned models asked for in a build without LibTorch.
 // Clinical problems do not make it fail: the result then has the CT part, input_problems and
 // scores that are not available with their reason (BedsideResult::complete() false).

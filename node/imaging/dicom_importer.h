@@ -10,8 +10,9 @@
 //      rescale, missing geometry, mixed sizes or orientations, duplicate or missing slices) with
 //      a message naming the file and the reason; the other series are imported.
 //   5. Decode each accepted series (JPEG, JPEG-LS and RLE via DCMTK's decoders; JPEG 2000 and
-//      other syntaxes refused by name), apply RescaleSlope/Intercept per slice, and hand the
-//      CtSeries to the caller, through the VolumeCache when one is given.
+//      HTJ2K via OpenJPEG, a codestream that disagrees with the header or is damaged refusing
+//      the series; other syntaxes refused by name in step 4), apply RescaleSlope/Intercept per
+//      slice, and hand the CtSeries to the caller, through the VolumeCache when one is given.
 //
 // CT is recognised by SOP class CT Image Storage, or by Modality CT for other single-frame
 // image SOP classes (e.g. a Secondary Capture of CT, which then still needs full geometry).

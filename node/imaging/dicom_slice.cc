@@ -12,17 +12,22 @@
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/status_macros.h"
+#include "node/imaging/dicom_jpeg2000.h"
 
 namespace scancov::node {
 namespace {
@@ -71,6 +76,56 @@ void ConvertIntegral(const T* in, size_t n, int32_t offset, int16_t* out) {
   }
 }
 
+// The name of the syntax the meta header declares. DCMTK reads a dataset whose syntax it does
+// not know (newer than 3.6.7) as explicit VR little endian; its name is then looked up here,
+// not taken from the encoding DCMTK fell back to.
+std::string TransferSyntaxName(const std::string& uid, const DcmXfer& xfer) {
+  if (xfer.getXfer() != EXS_Unknown && (uid.empty() || uid == xfer.getXferID())) {
+    return xfer.getXferName();
+  }
+  static const std::map<std::string, std::string> kNewer = {
+      {"1.2.840.10008.1.2.4.201", "High-Throughput JPEG 2000 Image Compression (Lossless Only)"},
+      {"1.2.840.10008.1.2.4.202",
+       "High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)"},
+      {"1.2.840.10008.1.2.4.203", "High-Throughput JPEG 2000 Image Compression"},
+      {"1.2.840.10008.1.2.4.110", "JPEG XL Lossless"},
+      {"1.2.840.10008.1.2.4.111", "JPEG XL JPEG Recompression"},
+      {"1.2.840.10008.1.2.4.112", "JPEG XL"}};
+  if (auto it = kNewer.find(uid); it != kNewer.end()) return it->second;
+  const char* name = dcmFindNameOfUID(uid.c_str(), nullptr);
+  return name != nullptr ? name : "unknown transfer syntax";
+}
+
+// HU of `n` stored values (native 16-bit patterns) under the header's BitsStored,
+// PixelRepresentation and rescale; every transfer syntax ends here.
+void StoredToHu(const Uint16* pixels, size_t n, const SliceHeader& h, int16_t* out) {
+  const int bits = h.bits_stored;
+  const uint32_t mask = bits >= 16 ? 0xFFFFu : (1u << bits) - 1;
+  const uint32_t sign = 1u << (bits - 1);
+  const bool is_signed = h.pixel_representation == 1;
+  const double slope = h.rescale_slope, intercept = h.rescale_intercept;
+  const bool integral =
+      slope == 1.0 && intercept == std::floor(intercept) && std::abs(intercept) < 65536.0;
+  const int32_t offset = static_cast<int32_t>(intercept);
+  if (integral && bits == 16) {
+    // The common CT case, kept branch-free so that it vectorises.
+    if (is_signed) {
+      ConvertIntegral(reinterpret_cast<const int16_t*>(pixels), n, offset, out);
+    } else {
+      ConvertIntegral(pixels, n, offset, out);
+    }
+    return;
+  }
+  for (size_t p = 0; p < n; ++p) {
+    const uint32_t v = pixels[p] & mask;
+    const int32_t stored =
+        (is_signed && (v & sign)) ? static_cast<int32_t>(v) - (1 << bits) : static_cast<int32_t>(v);
+    const int64_t hu =
+        integral ? stored + offset : static_cast<int64_t>(std::llround(stored * slope + intercept));
+    out[p] = static_cast<int16_t>(std::clamp<int64_t>(hu, -32768, 32767));
+  }
+}
+
 }  // namespace
 
 bool SliceHeader::IsLocalizer() const {
@@ -83,7 +138,7 @@ bool IsDecodableTransferSyntax(const std::string& uid) {
       "1.2.840.10008.1.2.2",    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
       "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80",
       "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.5"};
-  return kDecodable.count(uid) > 0;
+  return kDecodable.count(uid) > 0 || IsJpeg2000TransferSyntax(uid);
 }
 
 std::string UidName(const std::string& uid) {
@@ -109,24 +164,25 @@ DicomFile::DicomFile(DicomFile&&) noexcept = default;
 DicomFile& DicomFile::operator=(DicomFile&&) noexcept = default;
 
 absl::StatusOr<DicomFile> DicomFile::Load(const std::string& path, bool header_only) {
-  {
-    std::ifstream probe(path, std::ios::binary);
-    if (!probe) return absl::NotFoundError("cannot open file");
-  }
+  // One open and one parse per file: access() instead of a probing open, every value read in
+  // the parse of a full load (DCMTK would otherwise open the file again for each value over
+  // DCM_MaxReadLength: the pixel data, and each JPEG 2000 fragment), and the magic checked
+  // only when DCMTK's parse leaves a doubt.
+  if (::access(path.c_str(), R_OK) != 0) return absl::NotFoundError("cannot open file");
   DicomFile f;
   const OFCondition cond =
       header_only ? f.file_->loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange,
                                               DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData)
-                  : f.file_->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                                      ERM_autoDetect);
+                  : f.file_->loadFile(path.c_str(), EXS_Unknown, EGL_noChange,
+                                      std::numeric_limits<Uint32>::max(), ERM_autoDetect);
   if (cond.bad()) {
     if (!HasDicmMagic(path)) return absl::InvalidArgumentError("not a DICOM file");
     return absl::DataLossError(absl::StrCat("damaged DICOM file (DCMTK: ", cond.text(), ")"));
   }
   // Without the "DICM" magic DCMTK guesses a raw dataset, and some random bytes parse as one.
   DcmDataset& ds = *f.file_->getDataset();
-  if (!HasDicmMagic(path) && !ds.tagExists(DCM_SOPClassUID) && !ds.tagExists(DCM_Modality) &&
-      !ds.tagExists(DCM_StudyInstanceUID)) {
+  if (!ds.tagExists(DCM_SOPClassUID) && !ds.tagExists(DCM_Modality) &&
+      !ds.tagExists(DCM_StudyInstanceUID) && !HasDicmMagic(path)) {
     return absl::InvalidArgumentError("not a DICOM file");
   }
   return f;
@@ -141,8 +197,7 @@ absl::StatusOr<SliceHeader> DicomFile::ReadHeader() const {
   if (h.transfer_syntax_uid.empty() && xfer.getXfer() != EXS_Unknown) {
     h.transfer_syntax_uid = xfer.getXferID();
   }
-  h.transfer_syntax_name =
-      xfer.getXfer() != EXS_Unknown ? xfer.getXferName() : "unknown transfer syntax";
+  h.transfer_syntax_name = TransferSyntaxName(h.transfer_syntax_uid, xfer);
   h.sop_class_uid = GetString(ds, DCM_SOPClassUID);
   if (h.sop_class_uid.empty()) h.sop_class_uid = GetString(meta, DCM_MediaStorageSOPClassUID);
   h.sop_instance_uid = GetString(ds, DCM_SOPInstanceUID);
@@ -178,7 +233,25 @@ absl::StatusOr<SliceHeader> DicomFile::ReadHeader() const {
 }
 
 absl::Status DicomFile::DecodeHu(const SliceHeader& h, int16_t* out) {
+  return DecodeFrameHu(h, 0, out);
+}
+
+absl::Status DicomFile::DecodeFrameHu(const SliceHeader& h, int frame, int16_t* out) {
+  if (h.bits_stored < 1 || h.bits_stored > 16 || h.rows <= 0 || h.columns <= 0) {
+    return absl::InvalidArgumentError("unsupported pixel format");
+  }
+  if (frame < 0 || frame >= h.number_of_frames) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("frame ", frame + 1, " of ", h.number_of_frames, " requested"));
+  }
   DcmDataset& ds = *file_->getDataset();
+  const size_t plane = static_cast<size_t>(h.rows) * h.columns;
+  if (IsJpeg2000TransferSyntax(h.transfer_syntax_uid)) {
+    std::vector<uint16_t> stored(plane);
+    SCV_RETURN_IF_ERROR(DecodeJpeg2000Frame(ds, h, frame, stored.data()));
+    StoredToHu(stored.data(), plane, h, out);
+    return absl::OkStatus();
+  }
   if (DcmXfer(ds.getOriginalXfer()).isEncapsulated()) {
     RegisterDicomDecoders();
     const OFCondition cond = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
@@ -187,45 +260,18 @@ absl::Status DicomFile::DecodeHu(const SliceHeader& h, int16_t* out) {
                                               " pixel data (DCMTK: ", cond.text(), ")"));
     }
   }
-  if (h.bits_stored < 1 || h.bits_stored > 16 || h.rows <= 0 || h.columns <= 0) {
-    return absl::InvalidArgumentError("unsupported pixel format");
-  }
   const Uint16* pixels = nullptr;
   unsigned long count = 0;
   const OFCondition cond = ds.findAndGetUint16Array(DCM_PixelData, pixels, &count);
   if (cond.bad() || pixels == nullptr) {
     return absl::DataLossError(absl::StrCat("pixel data unreadable (DCMTK: ", cond.text(), ")"));
   }
-  const size_t expected = static_cast<size_t>(h.rows) * h.columns;
+  const size_t expected = plane * (frame + 1);
   if (count < expected) {
     return absl::DataLossError(
         absl::StrCat("pixel data holds ", count, " of ", expected, " values (truncated file?)"));
   }
-  const int bits = h.bits_stored;
-  const uint32_t mask = bits >= 16 ? 0xFFFFu : (1u << bits) - 1;
-  const uint32_t sign = 1u << (bits - 1);
-  const bool is_signed = h.pixel_representation == 1;
-  const double slope = h.rescale_slope, intercept = h.rescale_intercept;
-  const bool integral =
-      slope == 1.0 && intercept == std::floor(intercept) && std::abs(intercept) < 65536.0;
-  const int32_t offset = static_cast<int32_t>(intercept);
-  if (integral && bits == 16) {
-    // The common CT case, kept branch-free so that it vectorises.
-    if (is_signed) {
-      ConvertIntegral(reinterpret_cast<const int16_t*>(pixels), expected, offset, out);
-    } else {
-      ConvertIntegral(pixels, expected, offset, out);
-    }
-    return absl::OkStatus();
-  }
-  for (size_t p = 0; p < expected; ++p) {
-    const uint32_t v = pixels[p] & mask;
-    const int32_t stored =
-        (is_signed && (v & sign)) ? static_cast<int32_t>(v) - (1 << bits) : static_cast<int32_t>(v);
-    const int64_t hu =
-        integral ? stored + offset : static_cast<int64_t>(std::llround(stored * slope + intercept));
-    out[p] = static_cast<int16_t>(std::clamp<int64_t>(hu, -32768, 32767));
-  }
+  StoredToHu(pixels + plane * frame, plane, h, out);
   return absl::OkStatus();
 }
 

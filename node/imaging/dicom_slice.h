@@ -58,8 +58,9 @@ struct SliceHeader {
 };
 
 // Transfer syntaxes this build decodes: native (implicit/explicit little and big endian,
-// deflated), JPEG baseline/extended/lossless, JPEG-LS, RLE. Everything else (JPEG 2000,
-// JPEG XL, HTJ2K, MPEG video, ...) is refused by name.
+// deflated), JPEG baseline/extended/lossless, JPEG-LS, RLE (DCMTK's decoders), and JPEG 2000
+// lossless and lossy (.4.90, .4.91; OpenJPEG, dicom_jpeg2000.h). Everything else (HTJ2K,
+// JPEG XL, MPEG video, ...) is refused by name.
 bool IsDecodableTransferSyntax(const std::string& uid);
 
 // DCMTK's name of a SOP class or transfer syntax UID ("CT Image Storage"), or the UID itself.
@@ -85,8 +86,13 @@ class DicomFile {
   // The header fields; file fields (path, name, size, mtime) are left empty.
   absl::StatusOr<SliceHeader> ReadHeader() const;
   // Decodes the pixels to HU into out[rows * columns] using the header's pixel format and
-  // rescale (which the caller has validated). Decompresses encapsulated syntaxes.
+  // rescale (which the caller has validated). Decompresses encapsulated syntaxes; a JPEG 2000
+  // codestream that disagrees with the header (size, components, precision, signedness) is
+  // refused (FailedPrecondition), a damaged one is DataLoss with the codec's reason.
   absl::Status DecodeHu(const SliceHeader& header, int16_t* out);
+  // The same for frame `frame` (0-based) of a multi-frame object (the importer itself takes
+  // single-frame images only).
+  absl::Status DecodeFrameHu(const SliceHeader& header, int frame, int16_t* out);
 
  private:
   std::unique_ptr<DcmFileFormat> file_;

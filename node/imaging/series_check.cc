@@ -28,7 +28,8 @@ absl::Status CheckTransferSyntax(const SliceHeader& s) {
   return absl::UnimplementedError(absl::StrCat(
       "file ", s.name, ": transfer syntax ", s.transfer_syntax_name, " (",
       s.transfer_syntax_uid.empty() ? "no UID" : s.transfer_syntax_uid,
-      ") cannot be decoded by this build's DCMTK (supported: uncompressed, JPEG, JPEG-LS, RLE)"));
+      ") cannot be decoded by this build (supported: uncompressed, JPEG, JPEG-LS, RLE, "
+      "JPEG 2000)"));
 }
 
 absl::Status CheckPixelFormat(const SliceHeader& s) {
