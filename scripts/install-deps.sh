@@ -12,6 +12,10 @@ packages=(
   libspdlog-dev libgtest-dev libgmock-dev
   # supporting libraries
   libabsl-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  # Debian's LibTorch calls whatever libblas.so.3 the machine has, and a fresh install has the
+  # reference BLAS (6x slower U-Net inference, 2x slower training: issue 16). OpenBLAS registers
+  # itself as the preferred libblas.so.3; `scancov-node check` and `run` say which one is used.
+  libopenblas0-pthread
 )
 # `install-deps.sh test`: also what the test run needs (clang + libFuzzer for the fuzz smoke run).
 if [[ "${1:-}" == "test" ]]; then

@@ -2,7 +2,11 @@
 // the sum and the sum of squares over every floating tensor), so that a test can check that a
 // refactoring of training leaves the trained weights of a fixed seed unchanged. Recorded
 // values are compared within a relative float tolerance: the same LibTorch build is bit-exact,
-// but another thread count may move the last bits of a sum. Header-only; no LibTorch.
+// but another thread count may move the last bits of a sum. The BLAS moves more than that (one
+// round of the 2.5D U-Net differs by 4e-4 between the reference BLAS and OpenBLAS): the pins
+// are recorded with what scripts/install-deps.sh installs, Debian 12's LibTorch 1.13 on
+// OpenBLAS 0.3.21 with its Haswell kernels (OPENBLAS_CORETYPE, set for every test by
+// cmake/ScancovHelpers.cmake). Header-only; no LibTorch.
 #ifndef SCANCOV_MODELS_NN_WEIGHT_PINS_TEST_UTIL_H_
 #define SCANCOV_MODELS_NN_WEIGHT_PINS_TEST_UTIL_H_
 
