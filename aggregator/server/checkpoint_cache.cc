@@ -102,6 +102,11 @@ absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> CheckpointCache::Get(
   return *built;
 }
 
+void CheckpointCache::Erase(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  entries_.remove_if([&](const auto& e) { return e->id() == id; });
+}
+
 absl::Status StreamCheckpoint(const EncodedCheckpoint& checkpoint, uint32_t chunk_bytes,
                               uint32_t start_chunk,
                               const std::function<bool(const v1::WeightsMessage&)>& write) {

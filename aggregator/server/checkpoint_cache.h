@@ -64,6 +64,9 @@ class CheckpointCache {
   // most recently used; an evicted entry lives on while a download still holds it.
   absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> Get(
       const std::string& id, const std::function<absl::StatusOr<StoredWeights>()>& load);
+  // Drops `id` (a closed round's model nobody should fetch any more); a download still holding
+  // it keeps it alive until it ends.
+  void Erase(const std::string& id);
 
  private:
   const size_t capacity_;

@@ -317,13 +317,19 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
   }
   std::optional<protocol::TensorSet> input;
   const std::string input_id = tasks.empty() ? "" : tasks.front().checkpoint_id;
-  if (!input_id.empty()) {
+  // FedAvg's next model is the aggregate alone: its round closes without the input model in
+  // memory (the downloads' copy is dropped too), so the close holds the accumulator and the
+  // new model, nothing else the size of the model.
+  const bool needs_input = strategy == nullptr || secure || strategy->NeedsGlobal();
+  if (!input_id.empty() && needs_input) {
     // From the copy the downloads share: reading the store again would hold the model twice
     // more (SQLite's assembled blob and the row's copy) at the round's peak.
     SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> encoded,
                          CachedCheckpoint(input_id));
     SCV_ASSIGN_OR_RETURN(protocol::TensorSet w, encoded->Decode());
     input = std::move(w);
+  } else if (!input_id.empty()) {
+    checkpoints_.Erase(input_id);
   }
   rounds.pop_back();  // the closed rounds before this one
   absl::StatusOr<RoundOutcome> outcome =
@@ -332,11 +338,11 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
                                 rounds)
           : logic->CloseRound(study, round.round, input ? &*input : nullptr, results, rounds);
   if (outcome.ok() && strategy != nullptr) {
-    if (!input.has_value() || outcome->weights.has_value()) {
+    if (input_id.empty() || outcome->weights.has_value()) {
       outcome = absl::InternalError("a streamed round needs an input model and makes its own");
     } else {
-      absl::StatusOr<protocol::TensorSet> next =
-          FinishStreamedRound(study, *strategy, round.round, results, *input);
+      absl::StatusOr<protocol::TensorSet> next = FinishStreamedRound(
+          study, *strategy, round.round, results, input_id, input ? &*input : nullptr);
       if (next.ok() && secure) next = UnmaskedModel(study, round.round, results, *input, *next);
       if (next.ok()) {
         outcome->weights = std::move(*next);

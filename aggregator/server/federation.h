@@ -288,12 +288,15 @@ class Federation {
                   const EncodedCheckpoint& input) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The new model of a streamed round: the running aggregate when it holds exactly the round's
   // accepted updates, else rebuilt from the store one update at a time; the strategy's state is
-  // read from and written to the store (checkpoint "<study>/s<round>").
+  // read from and written to the store (checkpoint "<study>/s<round>"). `input`: the round's
+  // input model, decoded, or null when the strategy does not need it (decoded here only to
+  // rebuild the aggregate after a restart).
   absl::StatusOr<protocol::TensorSet> FinishStreamedRound(const StudyRecord& study,
                                                           const AggregationStrategy& strategy,
                                                           uint32_t round,
                                                           const std::vector<ResultRecord>& results,
-                                                          const protocol::TensorSet& input)
+                                                          const std::string& input_id,
+                                                          const protocol::TensorSet* input)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
                                 const v1::UploadHeader& header) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/federation.h"
@@ -43,7 +44,18 @@ void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy&
 
 absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
     const StudyRecord& study, const AggregationStrategy& strategy, uint32_t round,
-    const std::vector<ResultRecord>& results, const protocol::TensorSet& input) {
+    const std::vector<ResultRecord>& results, const std::string& input_id,
+    const protocol::TensorSet* input) {
+  std::optional<protocol::TensorSet> decoded;
+  auto input_model = [&]() -> absl::StatusOr<const protocol::TensorSet*> {
+    if (input != nullptr) return input;
+    if (!decoded) {
+      SCV_ASSIGN_OR_RETURN(std::shared_ptr<const EncodedCheckpoint> encoded,
+                           CachedCheckpoint(input_id));
+      SCV_ASSIGN_OR_RETURN(decoded, encoded->Decode());
+    }
+    return &*decoded;
+  };
   std::set<std::string> accepted;
   for (const ResultRecord& r : results) accepted.insert(r.task_id);
   auto it = aggregations_.find(study.study_id);
@@ -59,7 +71,9 @@ absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
     std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
       return a->received_unix < b->received_unix;
     });
-    accumulator = strategy.Begin(&strategy == &ring_sum_ ? RingLayout(input) : input);
+    SCV_ASSIGN_OR_RETURN(const protocol::TensorSet* layout, input_model());
+    accumulator = strategy.Begin(&strategy == &ring_sum_ ? RingLayout(*layout) : *layout);
+    if (!strategy.NeedsGlobal()) decoded.reset();  // the layout was all it was needed for
     for (const ResultRecord* r : ordered) SCV_RETURN_IF_ERROR(FoldStored(*accumulator, *r));
   }
   StrategyState state;
@@ -72,7 +86,12 @@ absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
       return previous.status();
     }
   }
-  SCV_ASSIGN_OR_RETURN(StrategyStep step, accumulator->Finish(input, state));
+  const protocol::TensorSet none;
+  const protocol::TensorSet* global = &none;
+  if (strategy.NeedsGlobal()) {
+    SCV_ASSIGN_OR_RETURN(global, input_model());
+  }
+  SCV_ASSIGN_OR_RETURN(StrategyStep step, accumulator->Finish(*global, state));
   if (!step.state.empty()) {
     SCV_RETURN_IF_ERROR(store_->PutCheckpoint(absl::StrCat(study.study_id, "/s", round),
                                               study.study_id, round, step.state, NowUnix()));

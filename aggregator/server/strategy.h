@@ -79,9 +79,9 @@ class RoundAccumulator {
   virtual size_t count() const = 0;              // updates folded in
   virtual uint64_t bytes_held() const = 0;       // memory the accumulator holds now
   // The next global model. `global` = the round's input model (its layout must be the
-  // accumulator's); `state` = what the previous round's Finish returned (empty on the first
-  // round; a stateless strategy refuses a non-empty one). Needs count() >= 1 and no update open.
-  // Spent afterwards.
+  // accumulator's; may be empty for a strategy whose NeedsGlobal() is false); `state` = what the
+  // previous round's Finish returned (empty on the first round; a stateless strategy refuses a
+  // non-empty one). Needs count() >= 1 and no update open. Spent afterwards.
   virtual absl::StatusOr<StrategyStep> Finish(const protocol::TensorSet& global,
                                               const StrategyState& state) = 0;
 };
@@ -92,6 +92,10 @@ class AggregationStrategy {
   virtual std::string name() const = 0;
   // true: accumulator memory is independent of the number of updates (weighted sums).
   virtual bool streaming() const = 0;
+  // true: Finish reads the round's input model's values (server optimisers step from it).
+  // false: the next model comes from the updates alone, and Finish may be given an empty set
+  // (the aggregator then never decodes the input model to close a round).
+  virtual bool NeedsGlobal() const { return true; }
   // An accumulator for a round whose model has `layout`'s names/shapes/dtypes (values unused,
   // not kept).
   virtual std::unique_ptr<RoundAccumulator> Begin(const protocol::TensorSet& layout) const = 0;

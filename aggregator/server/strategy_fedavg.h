@@ -44,6 +44,7 @@ class FedAvg : public AggregationStrategy {
  public:
   std::string name() const override { return "fedavg"; }
   bool streaming() const override { return true; }
+  bool NeedsGlobal() const override { return false; }
   std::unique_ptr<RoundAccumulator> Begin(const protocol::TensorSet& layout) const override;
 };
 

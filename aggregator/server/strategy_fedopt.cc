@@ -82,6 +82,9 @@ class FedOptAccumulator : public WeightedAccumulator {
  protected:
   absl::StatusOr<StrategyStep> OnFinish(const TensorSet& global,
                                         const StrategyState& state) override {
+    if (global.empty()) {
+      return absl::FailedPreconditionError("needs the round's input model (it steps from it)");
+    }
     size_t floating = 0;
     for (const TensorSlot& slot : layout().slots()) floating += protocol::IsFloating(slot.dtype);
     if (!state.empty() && state.size() != 2 * floating) {

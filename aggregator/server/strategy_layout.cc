@@ -148,7 +148,8 @@ absl::StatusOr<StrategyStep> AccumulatorBase::Finish(const TensorSet& global,
     s = absl::FailedPreconditionError(absl::StrCat("update of site '", site_id_, "' still open"));
   } else if (count_ == 0) {
     s = absl::FailedPreconditionError("no client updates");
-  } else if (absl::Status g = layout_.CheckSet(global); !g.ok()) {
+  } else if (absl::Status g = global.empty() ? absl::OkStatus() : layout_.CheckSet(global);
+             !g.ok()) {
     s = absl::InvalidArgumentError(absl::StrCat("global model: ", g.message()));
   }
   spent_ = true;

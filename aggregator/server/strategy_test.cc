@@ -11,6 +11,7 @@
 
 #include "aggregator/server/aggregation_kernels.h"
 #include "aggregator/server/strategy_test_util.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace scancov::aggregator {
@@ -57,6 +58,34 @@ TEST(FedAvgTest, WeightsBySampleCount) {
   EXPECT_EQ(Values(out->global, "bn.num_batches_tracked")[0], 6.0);
   EXPECT_EQ(out->global.Find("w")->dtype, DType::kFloat32);
   EXPECT_TRUE(out->state.empty());
+}
+
+// FedAvg's next model is the updates' weighted mean alone: it closes a round without the input
+// model (the aggregator then never decodes it); a server optimiser steps from the input model
+// and refuses to finish without it.
+TEST(FedAvgTest, FinishesWithoutTheInputModelWhichFedAdamNeeds) {
+  const TensorSet global = Model(0, 0, 0);
+  const TensorSet a = Model(1, 10, 3), b = Model(3, 20, 4);
+  for (const char* name : {"fedavg", "fedadam"}) {
+    auto strategy = MakeStrategy(name);
+    ASSERT_TRUE(strategy.ok());
+    std::unique_ptr<RoundAccumulator> acc = (*strategy)->Begin(global);
+    ASSERT_TRUE(acc->Add({"a", 100, &a}).ok());
+    ASSERT_TRUE(acc->Add({"b", 300, &b}).ok());
+    auto out = acc->Finish(TensorSet(), {});
+    if ((*strategy)->NeedsGlobal()) {
+      EXPECT_EQ(out.status().code(), absl::StatusCode::kFailedPrecondition) << name;
+      EXPECT_THAT(std::string(out.status().message()), ::testing::HasSubstr("input model"));
+      continue;
+    }
+    ASSERT_TRUE(out.ok()) << out.status();
+    auto with_input = RunStrategy(name, global, {{"a", 100, &a}, {"b", 300, &b}});
+    ASSERT_TRUE(with_input.ok());
+    EXPECT_EQ(Values(out->global, "w"), Values(with_input->global, "w"));
+    EXPECT_EQ(Values(out->global, "w"), (std::vector<double>{2.5, 17.5}));
+  }
+  EXPECT_FALSE((*MakeStrategy("fedavg"))->NeedsGlobal());
+  EXPECT_TRUE((*MakeStrategy("fedadam"))->NeedsGlobal());
 }
 
 // The reference is written differently from the strategy: normalised weights first, in long
