@@ -1,7 +1,11 @@
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "core/env.h"
 #include "core/file_util.h"
+#include "core/number_format.h"
 #include "core/sha256.h"
 #include "core/status_macros.h"
 #include "core/volume.h"
@@ -90,6 +94,48 @@ TEST(FileUtilTest, AtomicWriteThenRead) {
   auto missing = ReadFileToString(dir + "/nope");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+}
+
+// Values and expected strings worked out by hand (4 significant digits unless said).
+TEST(HumanNumberTest, CountsAsCountsEstimatesWithoutTrailingZeros) {
+  EXPECT_EQ(HumanNumber(287.0), "287");
+  EXPECT_EQ(HumanNumber(-3.0), "-3");
+  EXPECT_EQ(HumanNumber(0.0), "0");
+  EXPECT_EQ(HumanNumber(-0.0), "0");
+  EXPECT_EQ(HumanNumber(1234567.0), "1234567");
+  EXPECT_EQ(HumanNumber(0.81774), "0.8177");
+  EXPECT_EQ(HumanNumber(0.5), "0.5");
+  EXPECT_EQ(HumanNumber(1.00001), "1");
+  EXPECT_EQ(HumanNumber(9.99996), "10");
+  EXPECT_EQ(HumanNumber(0.012346), "0.01235");
+  EXPECT_EQ(HumanNumber(12.3456), "12.35");
+  EXPECT_EQ(HumanNumber(623.718706), "623.7");
+  EXPECT_EQ(HumanNumber(12345.6), "12346");
+  EXPECT_EQ(HumanNumber(-0.25), "-0.25");
+  EXPECT_EQ(HumanNumber(0.123456, 2), "0.12");
+  EXPECT_EQ(HumanNumber(1.2e-5), "1.2e-05");
+  EXPECT_EQ(HumanNumber(-0.000001234), "-1.234e-06");
+  EXPECT_EQ(HumanNumber(2e15), "2e+15");
+  EXPECT_EQ(HumanNumber(std::nan("")), "n/a");
+  EXPECT_EQ(HumanNumber(INFINITY), "inf");
+  EXPECT_EQ(HumanNumber(-INFINITY), "-inf");
+}
+
+TEST(ExactNumberTest, ReadsBackAsTheSameDouble) {
+  EXPECT_EQ(ExactNumber(0.81774321), "0.81774321");
+  EXPECT_EQ(ExactNumber(0.1), "0.1");
+  EXPECT_EQ(ExactNumber(287), "287");
+  EXPECT_EQ(ExactNumber(std::nan("")), "nan");
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 10000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    double v;
+    std::memcpy(&v, &x, sizeof v);
+    if (!std::isfinite(v)) continue;
+    EXPECT_EQ(std::strtod(ExactNumber(v).c_str(), nullptr), v) << ExactNumber(v);
+  }
 }
 
 }  // namespace

@@ -9,12 +9,13 @@
 #include "absl/strings/str_join.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
+#include "core/number_format.h"
 #include "protocol/wire/ai_severity.h"
 
 namespace scancov::aggregator {
 namespace {
 
-std::string Fmt(double v) { return absl::StrFormat("%.4f", v); }
+std::string Fmt(double v) { return HumanNumber(v); }
 
 std::string Phase(const v1::RoundStatus& r) {
   absl::StatusOr<wire::AiSeverityRound> round = wire::ParseAiSeverityRound(r.result_json());

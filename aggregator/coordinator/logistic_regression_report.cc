@@ -8,12 +8,13 @@
 #include "absl/strings/str_format.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
+#include "core/number_format.h"
 #include "protocol/wire/logistic_regression.h"
 
 namespace scancov::aggregator {
 namespace {
 
-std::string Fmt(double v) { return absl::StrFormat("%.4f", v); }
+std::string Fmt(double v) { return HumanNumber(v); }
 
 class LogisticRegressionReport : public ReportSection {
  public:

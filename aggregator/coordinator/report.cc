@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "aggregator/coordinator/report_section.h"
 #include "core/file_util.h"
+#include "core/number_format.h"
 #include "core/status_macros.h"
 
 namespace scancov::aggregator {
@@ -53,7 +54,7 @@ std::string RoundLabel(const v1::StudyStatus& status, const v1::RoundStatus& r) 
   return ReportSectionFor(status).RoundLabel(status, r);
 }
 
-std::string Fmt(double v) { return absl::StrFormat("%.4f", v); }
+std::string Fmt(double v) { return HumanNumber(v); }
 
 // Series: x (round) -> value, per line name.
 using Series = std::map<std::string, std::map<uint32_t, double>>;
@@ -119,13 +120,14 @@ std::string StudyMetricsCsv(const v1::StudyStatus& status) {
   for (const v1::RoundStatus& r : status.rounds()) {
     std::map<std::string, double> combined(r.metrics().begin(), r.metrics().end());
     for (const auto& [k, v] : combined) {
-      absl::StrAppend(&csv, r.round(), ",", r.checkpoint_id(), ",all,", k, ",", v, "\n");
+      absl::StrAppend(&csv, r.round(), ",", r.checkpoint_id(), ",all,", k, ",", ExactNumber(v),
+                      "\n");
     }
     for (const v1::SiteRoundStatus& s : r.sites()) {
       std::map<std::string, double> site(s.metrics().begin(), s.metrics().end());
       for (const auto& [k, v] : site) {
-        absl::StrAppend(&csv, r.round(), ",", r.checkpoint_id(), ",", s.site_id(), ",", k, ",", v,
-                        "\n");
+        absl::StrAppend(&csv, r.round(), ",", r.checkpoint_id(), ",", s.site_id(), ",", k, ",",
+                        ExactNumber(v), "\n");
       }
     }
   }
