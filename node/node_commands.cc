@@ -1,6 +1,7 @@
 #include "node/node_commands.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,57 @@ absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit) {
     if (!e.tensors_json.empty()) absl::StrAppend(&text, "    tensors: ", e.tensors_json, "\n");
   }
   return text;
+}
+
+absl::StatusOr<std::string> NodeStatusJson(NodeStore& store, const NodeIdentity& node) {
+  SCV_ASSIGN_OR_RETURN(int64_t patients, CountClinicalPatients(store));
+  SCV_ASSIGN_OR_RETURN(std::vector<CtSeriesRecord> series, ListCtSeries(store));
+  SCV_ASSIGN_OR_RETURN(uint64_t sent, privacy::EgressLedger(store.db()).TotalSentBytes());
+  SCV_ASSIGN_OR_RETURN(std::vector<TaskLogEntry> tasks, TaskLog(store).Recent(10));
+  nlohmann::json recent = nlohmann::json::array();
+  for (const TaskLogEntry& t : tasks) {
+    recent.push_back({{"task_id", t.task_id},
+                      {"kind", t.kind},
+                      {"state", t.state},
+                      {"started_unix", t.started_unix},
+                      {"finished_unix", t.finished_unix},
+                      {"detail", t.detail}});
+  }
+  return nlohmann::json{{"site_id", node.site_id},    {"aggregator", node.aggregator},
+                        {"store", node.store},        {"patients", patients},
+                        {"ct_series", series.size()}, {"egress_bytes", sent},
+                        {"recent_tasks", recent}}
+      .dump(2);
+}
+
+absl::StatusOr<std::string> EgressLedgerJson(NodeStore& store, size_t limit) {
+  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries,
+                       privacy::EgressLedger(store.db()).List(limit));
+  // What was recorded, as JSON again; a record that is not JSON stays a string.
+  auto recorded = [](const std::string& text) -> nlohmann::json {
+    if (text.empty()) return nullptr;
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(text) : j;
+  };
+  nlohmann::json out = nlohmann::json::array();
+  for (const privacy::EgressEntry& e : entries) {
+    out.push_back({{"id", e.id},
+                   {"created_unix", e.created_unix},
+                   {"created_utc",
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(e.created_unix),
+                                     absl::UTCTimeZone())},
+                   {"kind", e.kind},
+                   {"destination", e.destination},
+                   {"task_id", e.task_id},
+                   {"state", e.state},
+                   {"detail", e.detail},
+                   {"payload_bytes", e.payload_bytes},
+                   {"payload_sha256", e.payload_sha256.empty() ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(e.payload_sha256)},
+                   {"statistics", recorded(e.summary_json)},
+                   {"tensors", recorded(e.tensors_json)}});
+  }
+  return out.dump(2);
 }
 
 absl::StatusOr<std::string> BudgetText(NodeStore& store, int64_t max_studies, int64_t max_rounds) {

@@ -35,6 +35,15 @@ absl::StatusOr<std::string> NodeStatusText(NodeStore& store, const NodeIdentity&
 // destination, task, state, bytes and payload hash, then the statistics and tensors sent.
 absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit);
 
+// The same two as JSON for scripts (`--json`): status an object {"site_id", "aggregator",
+// "store", "patients", "ct_series", "egress_bytes", "recent_tasks": [{"task_id", "kind",
+// "state", "started_unix", "finished_unix", "detail"}]}; the ledger an array, oldest first, of
+// {"id", "created_unix", "created_utc" (ISO 8601), "kind", "destination", "task_id", "state",
+// "detail", "payload_bytes", "payload_sha256" (null without weights), "statistics" and
+// "tensors" (the JSON that was recorded, as JSON; null when absent)}.
+absl::StatusOr<std::string> NodeStatusJson(NodeStore& store, const NodeIdentity& node);
+absl::StatusOr<std::string> EgressLedgerJson(NodeStore& store, size_t limit);
+
 // Per (variables, outcome) read by studies: how many studies and rounds used it, against the
 // site's budget (node/cohort_guard.h), the spent ones marked.
 absl::StatusOr<std::string> BudgetText(NodeStore& store, int64_t max_studies, int64_t max_rounds);

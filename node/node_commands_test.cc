@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "node/clinical/clinical_store.h"
 #include "node/imaging/imaging_store.h"
 #include "node/store/node_store.h"
@@ -74,6 +76,29 @@ TEST(NodeCommandsTest, StatusCountsWhatTheStoreHoldsAndWhatLeft) {
                           "sha256=-\n    statistics: {\"n\": 2}\n");
   EXPECT_NE(status->find("2 patients"), std::string::npos);
   EXPECT_EQ(status->find("P1"), std::string::npos);  // pseudonyms only
+
+  // The same for scripts.
+  absl::StatusOr<std::string> status_json = NodeStatusJson(db, {"kb", "agg:7443", "/var/kb.db"});
+  ASSERT_TRUE(status_json.ok()) << status_json.status();
+  const nlohmann::json s = nlohmann::json::parse(*status_json);
+  EXPECT_EQ(s.at("site_id"), "kb");
+  EXPECT_EQ(s.at("patients"), 2);
+  EXPECT_EQ(s.at("ct_series"), 1);
+  EXPECT_EQ(s.at("egress_bytes"), 120);
+  ASSERT_EQ(s.at("recent_tasks").size(), 1u);
+  EXPECT_EQ(s.at("recent_tasks")[0].at("state"), "uploaded");
+  EXPECT_EQ(status_json->find("P1"), std::string::npos);
+  absl::StatusOr<std::string> ledger_json = EgressLedgerJson(db, 0);
+  ASSERT_TRUE(ledger_json.ok()) << ledger_json.status();
+  const nlohmann::json l = nlohmann::json::parse(*ledger_json);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].at("id"), *id);
+  EXPECT_EQ(l[0].at("created_utc"), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(l[0].at("state"), "sent");
+  EXPECT_EQ(l[0].at("payload_bytes"), 120);
+  EXPECT_TRUE(l[0].at("payload_sha256").is_null());
+  EXPECT_EQ(l[0].at("statistics").at("n"), 2);  // the recorded JSON, not a string of it
+  EXPECT_TRUE(l[0].at("tensors").is_null());
 }
 
 }  // namespace

@@ -165,15 +165,16 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
   return absl::OkStatus();
 }
 
-absl::Status Status(const sites::SiteConfig& config) {
+absl::Status Status(const sites::SiteConfig& config, bool json) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
+  const NodeIdentity node{config.site_id, config.aggregator, config.store};
   SCV_ASSIGN_OR_RETURN(std::string text,
-                       NodeStatusText(*store, {config.site_id, config.aggregator, config.store}));
-  std::cout << text;
+                       json ? NodeStatusJson(*store, node) : NodeStatusText(*store, node));
+  std::cout << text << (json ? "\n" : "");
   return absl::OkStatus();
 }
 
-absl::Status Ledger(const sites::SiteConfig& config, size_t limit, bool check) {
+absl::Status Ledger(const sites::SiteConfig& config, size_t limit, bool check, bool json) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   if (check) {
     privacy::EgressLedger ledger(store->db());
@@ -183,8 +184,9 @@ absl::Status Ledger(const sites::SiteConfig& config, size_t limit, bool check) {
     return result.findings.empty() ? absl::OkStatus()
                                    : absl::FailedPreconditionError("ledger check: findings above");
   }
-  SCV_ASSIGN_OR_RETURN(std::string text, EgressLedgerText(*store, limit));
-  std::cout << text;
+  SCV_ASSIGN_OR_RETURN(std::string text,
+                       json ? EgressLedgerJson(*store, limit) : EgressLedgerText(*store, limit));
+  std::cout << text << (json ? "\n" : "");
   return absl::OkStatus();
 }
 
@@ -248,11 +250,15 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
   auto* status = app.add_subcommand("status", "what this node holds and has done");
+  bool status_json = false, ledger_json = false;
+  status->add_flag("--json", status_json, "as a JSON object (for scripts)");
   auto* ledger = app.add_subcommand("ledger", "every result that left this site, with its bytes");
   ledger->add_option("--limit", limit, "only the last N entries");
   bool check = false;
-  ledger->add_flag("--check", check,
-                   "decode every entry and check it against the site's disclosure rules");
+  auto* check_flag = ledger->add_flag(
+      "--check", check, "decode every entry and check it against the site's disclosure rules");
+  ledger->add_flag("--json", ledger_json, "as a JSON array, oldest first (for scripts)")
+      ->excludes(check_flag);
   auto* show = app.add_subcommand("show-config", "print the site file with resolved paths");
   auto* budget = app.add_subcommand(
       "budget", "studies and rounds used per variable set, against the site's budget");
@@ -332,8 +338,8 @@ int main(int argc, char** argv) {
   if (*run) result = node::Run(*config, exit_when_idle);
   if (*import) result = node::ImportClinical(*config, csv, mapping, skip_bad_rows);
   if (*import_dicom) result = node::ImportDicom(*config, dicom_dir);
-  if (*status) result = node::Status(*config);
-  if (*ledger) result = node::Ledger(*config, limit, check);
+  if (*status) result = node::Status(*config, status_json);
+  if (*ledger) result = node::Ledger(*config, limit, check, ledger_json);
   if (*budget) result = node::Budget(*config);
   if (*show) std::cout << sites::SiteConfigToJson(*config) << "\n";
   if (*pending) result = node::Requests(*config, !all_requests, json);
