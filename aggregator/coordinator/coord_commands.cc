@@ -1,8 +1,8 @@
 #include "aggregator/coordinator/coord_commands.h"
 
 #include "absl/time/time.h"
-#include "aggregator/coordinator/coordinator_client.h"
 #include "aggregator/coordinator/report.h"
+#include "aggregator/coordinator/study_spec_json.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 

@@ -24,8 +24,7 @@ absl::Status SetSiteEnabledCommand(CoordinatorApi& api, const std::string& site,
 // One line per site: id, enabled / disabled, when last seen (local time) or "never seen",
 // device; tab-separated.
 absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out);
-// Creates the study of a StudySpec JSON file (coordinator_client.h: StudySpecFromJson):
-// "study <id> created".
+// Creates the study of a study spec file (study_spec_json.h): "study <id> created".
 absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_file,
                                 std::ostream& out);
 // One progress line (report.h) per study.

@@ -106,17 +106,25 @@ TEST(CoordCommandsTest, CreateStudyFromAJsonFile) {
   FakeCoordinatorApi api;
   const std::string path = ::testing::TempDir() + "/study_spec.json";
   ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t1", "kind": "STUDY_KIND_ANALYSIS",
-                                        "sites": ["kb"], "spec_json": "{}"})")
+                                        "sites": ["kb"], "spec": {"analysis": "x"}})")
                   .ok());
   std::ostringstream out;
   ASSERT_TRUE(CreateStudyCommand(api, path, out).ok());
   EXPECT_EQ(out.str(), "study t1 created\n");
   ASSERT_EQ(api.created.size(), 1u);
   EXPECT_EQ(api.created[0].sites(0), "kb");
+  EXPECT_EQ(api.created[0].spec_json(), R"({"analysis":"x"})");
   ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t2", "colour": "blue"})").ok());
   EXPECT_EQ(CreateStudyCommand(api, path, out).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(CreateStudyCommand(api, path + ".absent", out).ok());
   EXPECT_EQ(api.created.size(), 1u);
+  // The older form, JSON inside a string, still creates.
+  ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t3", "kind": "STUDY_KIND_ANALYSIS",
+                                        "sites": ["kb"], "spec_json": "{\"analysis\": \"x\"}"})")
+                  .ok());
+  ASSERT_TRUE(CreateStudyCommand(api, path, out).ok());
+  ASSERT_EQ(api.created.size(), 2u);
+  EXPECT_EQ(api.created[1].spec_json(), R"({"analysis": "x"})");
 }
 
 TEST(CoordCommandsTest, StudiesStatusAndReport) {

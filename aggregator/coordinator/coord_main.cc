@@ -69,8 +69,12 @@ int main(int argc, char** argv) {
                     "a head hash printed by an earlier run: fail if it is no longer in the log");
   auto* sites = app.add_subcommand(
       "sites", "list enrolled sites: enabled, online, last seen, device, what each is doing");
-  auto* create = app.add_subcommand("create-study", "create a study from a JSON StudySpec");
-  create->add_option("--spec", spec_file, "StudySpec as JSON (protobuf JSON mapping)")->required();
+  auto* create = app.add_subcommand("create-study", "create a study from a JSON study spec");
+  create
+      ->add_option("--spec", spec_file,
+                   "study spec file (JSON: the StudySpec fields, \"spec\" and \"privacy\" as "
+                   "objects; docs/studies.md)")
+      ->required();
   auto* studies = app.add_subcommand("studies", "list studies");
   auto* status_cmd = app.add_subcommand("status", "print a study's status");
   status_cmd->add_option("--study", study, "study id")->required();

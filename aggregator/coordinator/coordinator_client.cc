@@ -1,7 +1,5 @@
 #include "aggregator/coordinator/coordinator_client.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
@@ -134,18 +132,6 @@ absl::StatusOr<v1::IdentityInfo> CoordinatorClient::SetIdentityEnabled(const std
   return Unary<v1::IdentityInfo>(timeout_, "SetIdentityEnabled", [&](auto* c, auto* r) {
     return stub_->SetIdentityEnabled(c, request, r);
   });
-}
-
-absl::StatusOr<v1::StudySpec> StudySpecFromJson(const std::string& json) {
-  v1::StudySpec spec;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &spec, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("study spec JSON: ", std::string(status.message())));
-  }
-  return spec;
 }
 
 }  // namespace scancov::aggregator

@@ -42,10 +42,6 @@ class CoordinatorClient {
   absl::Duration timeout_ = absl::Seconds(30);
 };
 
-// Parses a StudySpec from its JSON form (protobuf JSON mapping, e.g. {"name": "...",
-// "kind": "STUDY_KIND_TRAINING", "sites": ["kb"], "plan": {"model": "severity_mlp"}}).
-absl::StatusOr<v1::StudySpec> StudySpecFromJson(const std::string& json);
-
 }  // namespace scancov::aggregator
 
 #endif  // SCANCOV_AGGREGATOR_COORDINATOR_CLIENT_H_
