@@ -27,6 +27,11 @@ absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out);
 // Creates the study of a study spec file (study_spec_json.h): "study <id> created".
 absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_file,
                                 std::ostream& out);
+// Has the aggregator check the study of a spec file as a create would, creating nothing, and
+// prints the aggregator's answer ("study <id>: dry run: ...") and what each site's steward will
+// be asked to approve (steward_summary.h). Fails with the error a create would give.
+absl::Status CreateStudyDryRunCommand(CoordinatorApi& api, const std::string& spec_file,
+                                      std::ostream& out);
 // One progress line (report.h) per study.
 absl::Status ListStudiesCommand(CoordinatorApi& api, std::ostream& out);
 // The study's report as Markdown.

@@ -57,9 +57,11 @@ absl::StatusOr<v1::ListSitesResponse> CoordinatorClient::ListSites() {
   });
 }
 
-absl::StatusOr<v1::StudyStatus> CoordinatorClient::CreateStudy(const v1::StudySpec& spec) {
+absl::StatusOr<v1::StudyStatus> CoordinatorClient::CreateStudy(const v1::StudySpec& spec,
+                                                               bool dry_run) {
   v1::CreateStudyRequest request;
   *request.mutable_spec() = spec;
+  request.set_dry_run(dry_run);
   return Unary<v1::StudyStatus>(
       timeout_, "CreateStudy", [&](auto* c, auto* r) { return stub_->CreateStudy(c, request, r); });
 }
