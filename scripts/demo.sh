@@ -130,7 +130,20 @@ cat >"$RUN/study.json" <<JSON
   "strategy": "fedavg",
   "plan": {"model": "severity_mlp", "dataset": "admission", "localEpochs": 2,
            "batchSize": 32, "learningRate": 0.005, "seed": "42"},
-  "specJson": "{\"outcome\": \"severe\", \"validation_fraction\": 0.25, \"model_config\": {\"hidden\": [16], \"dropout\": 0.1}, \"features\": [{\"name\": \"spo2\", \"transform\": \"neglog_101_minus\", \"center\": -2.0, \"scale\": 0.6}, {\"name\": \"disease_extent\", \"center\": 2.0, \"scale\": 1.2}, {\"name\": \"age\", \"center\": 62, \"scale\": 15}, {\"name\": \"sex\", \"center\": 0.6, \"scale\": 0.5}, {\"name\": \"platelets\", \"transform\": \"log\", \"center\": 5.4, \"scale\": 0.4}, {\"name\": \"urea\", \"transform\": \"log\", \"center\": 1.8, \"scale\": 0.6}, {\"name\": \"ldh\", \"transform\": \"log\", \"center\": 5.8, \"scale\": 0.4}, {\"name\": \"crp\", \"transform\": \"log\", \"center\": 3.8, \"scale\": 1.0}, {\"name\": \"respiratory_rate\", \"center\": 24, \"scale\": 6}]}"
+  "spec": {
+    "outcome": "severe",
+    "validation_fraction": 0.25,
+    "model_config": {"hidden": [16], "dropout": 0.1},
+    "features": [{"name": "spo2", "transform": "neglog_101_minus", "center": -2.0, "scale": 0.6},
+                 {"name": "disease_extent", "center": 2.0, "scale": 1.2},
+                 {"name": "age", "center": 62, "scale": 15},
+                 {"name": "sex", "center": 0.6, "scale": 0.5},
+                 {"name": "platelets", "transform": "log", "center": 5.4, "scale": 0.4},
+                 {"name": "urea", "transform": "log", "center": 1.8, "scale": 0.6},
+                 {"name": "ldh", "transform": "log", "center": 5.8, "scale": 0.4},
+                 {"name": "crp", "transform": "log", "center": 3.8, "scale": 1.0},
+                 {"name": "respiratory_rate", "center": 24, "scale": 6}]
+  }
 }
 JSON
 coord create-study --spec "$RUN/study.json" | sed 's/^/   /'
@@ -140,7 +153,14 @@ cat >"$RUN/table1.json" <<JSON
   "kind": "STUDY_KIND_ANALYSIS",
   "sites": ["kb", "igr", "hegp"],
   "roundTimeoutS": 120,
-  "specJson": "{\"analysis\": \"univariate_association\", \"outcome\": \"severe\", \"combiner\": \"stouffer\", \"weighting\": \"sqrt_n\", \"correction\": \"bonferroni\", \"alpha\": 0.05}"
+  "spec": {
+    "analysis": "univariate_association",
+    "outcome": "severe",
+    "combiner": "stouffer",
+    "weighting": "sqrt_n",
+    "correction": "bonferroni",
+    "alpha": 0.05
+  }
 }
 JSON
 coord create-study --spec "$RUN/table1.json" | sed 's/^/   /'
@@ -151,7 +171,12 @@ cat >"$RUN/cohort.json" <<JSON
   "sites": ["kb", "igr", "hegp"],
   "minSites": 2,
   "roundTimeoutS": 120,
-  "specJson": "{\"analysis\": \"cohort_description\", \"outcome\": \"severe\", \"variables\": [\"age\", \"sex\", \"bmi\", \"hypertension\", \"diabetes\", \"chronic_kidney_disease\", \"spo2\", \"respiratory_rate\", \"crp\", \"ldh\", \"platelets\", \"urea\", \"disease_extent\"]}"
+  "spec": {
+    "analysis": "cohort_description",
+    "outcome": "severe",
+    "variables": ["age", "sex", "bmi", "hypertension", "diabetes", "chronic_kidney_disease",
+                  "spo2", "respiratory_rate", "crp", "ldh", "platelets", "urea", "disease_extent"]
+  }
 }
 JSON
 coord create-study --spec "$RUN/cohort.json" | sed 's/^/   /'
@@ -161,7 +186,12 @@ cat >"$RUN/refit.json" <<JSON
   "kind": "STUDY_KIND_ANALYSIS",
   "sites": ["kb", "igr", "hegp"],
   "roundTimeoutS": 120,
-  "specJson": "{\"analysis\": \"logistic_regression\", \"outcome\": \"severe\", \"features\": [{\"name\": \"spo2\", \"transform\": \"neglog_101_minus\"}, \"disease_extent\", \"age\", \"sex\", {\"name\": \"platelets\", \"transform\": \"log\"}, {\"name\": \"urea\", \"transform\": \"log\"}]}"
+  "spec": {
+    "analysis": "logistic_regression",
+    "outcome": "severe",
+    "features": [{"name": "spo2", "transform": "neglog_101_minus"}, "disease_extent", "age", "sex",
+                 {"name": "platelets", "transform": "log"}, {"name": "urea", "transform": "log"}]
+  }
 }
 JSON
 coord create-study --spec "$RUN/refit.json" | sed 's/^/   /'
@@ -171,7 +201,11 @@ cat >"$RUN/intercept.json" <<JSON
   "kind": "STUDY_KIND_ANALYSIS",
   "sites": ["kb", "igr", "hegp"],
   "roundTimeoutS": 120,
-  "specJson": "{\"analysis\": \"intercept_calibration\", \"outcome\": \"severe\", \"model\": \"scancov_paper\"}"
+  "spec": {
+    "analysis": "intercept_calibration",
+    "outcome": "severe",
+    "model": "scancov_paper"
+  }
 }
 JSON
 coord create-study --spec "$RUN/intercept.json" | sed 's/^/   /'
@@ -181,7 +215,16 @@ cat >"$RUN/selection.json" <<JSON
   "kind": "STUDY_KIND_ANALYSIS",
   "sites": ["kb", "igr", "hegp"],
   "roundTimeoutS": 300,
-  "specJson": "{\"analysis\": \"model_selection\", \"outcome\": \"severe\", \"variables\": [\"age\", \"sex\", \"spo2\", \"respiratory_rate\", \"platelets\", \"urea\", \"ldh\", \"crp\", \"lymphocytes\", \"disease_extent\", \"crazy_paving\"], \"penalty_grid\": [0.01, 0.1, 1, 10, 100], \"folds\": 5, \"seed\": 7, \"max_variables\": 8}"
+  "spec": {
+    "analysis": "model_selection",
+    "outcome": "severe",
+    "variables": ["age", "sex", "spo2", "respiratory_rate", "platelets", "urea", "ldh", "crp",
+                  "lymphocytes", "disease_extent", "crazy_paving"],
+    "penalty_grid": [0.01, 0.1, 1, 10, 100],
+    "folds": 5,
+    "seed": 7,
+    "max_variables": 8
+  }
 }
 JSON
 coord create-study --spec "$RUN/selection.json" | sed 's/^/   /'
@@ -191,7 +234,13 @@ cat >"$RUN/aiscore.json" <<JSON
   "kind": "STUDY_KIND_ANALYSIS",
   "sites": ["kb", "igr", "hegp"],
   "roundTimeoutS": 120,
-  "specJson": "{\"analysis\": \"logistic_regression\", \"outcome\": \"death\", \"features\": [\"age\", \"sex\", {\"name\": \"spo2\", \"transform\": \"neglog_101_minus\"}, \"well_aerated_lung_percent\", {\"name\": \"calcium_volume_mm3\", \"transform\": \"log\"}], \"min_cell_count\": 5}"
+  "spec": {
+    "analysis": "logistic_regression",
+    "outcome": "death",
+    "features": ["age", "sex", {"name": "spo2", "transform": "neglog_101_minus"},
+                 "well_aerated_lung_percent", {"name": "calcium_volume_mm3", "transform": "log"}],
+    "min_cell_count": 5
+  }
 }
 JSON
 coord create-study --spec "$RUN/aiscore.json" | sed 's/^/   /'
@@ -206,15 +255,22 @@ cat >"$RUN/lungseg.json" <<JSON
   "strategy": "fedavg",
   "plan": {"model": "unet2d", "localEpochs": 1, "batchSize": 8, "learningRate": 0.003,
            "seed": "5"},
-  "specJson": "{\"task\": \"segmentation\", \"target\": \"lungs\", \"in_plane\": 64, \"max_series\": 20, \"validation_fraction\": 0.2, \"model_config\": {\"depth\": 4, \"base_channels\": 8}}"
+  "spec": {
+    "task": "segmentation",
+    "target": "lungs",
+    "in_plane": 64,
+    "max_series": 20,
+    "validation_fraction": 0.2,
+    "model_config": {"depth": 4, "base_channels": 8}
+  }
 }
 JSON
 coord create-study --spec "$RUN/lungseg.json" | sed 's/^/   /'
 # A site releases the PCA sums of d-dimensional embeddings only from at least d x 10 patients
 # (its minimum count): 6 dimensions for the demo's 80 training scans a site.
-AISEV_ENCODERS='{\"window\": \"single\", \"slice_size\": 64, \"embedding_dim\": 6}'
+AISEV_ENCODERS='{"window": "single", "slice_size": 64, "embedding_dim": 6}'
 if [[ "$AISEV_ENSEMBLE" == 1 ]]; then
-  AISEV_ENCODERS+=', {\"window\": \"three\", \"slice_size\": 64, \"embedding_dim\": 6}'
+  AISEV_ENCODERS+=', {"window": "three", "slice_size": 64, "embedding_dim": 6}'
 fi
 cat >"$RUN/aisev.json" <<JSON
 {
@@ -226,7 +282,14 @@ cat >"$RUN/aisev.json" <<JSON
   "roundTimeoutS": 900,
   "plan": {"model": "slice_encoder", "localEpochs": 3, "batchSize": 16, "learningRate": 0.001,
            "seed": "9"},
-  "specJson": "{\"task\": \"ai_severity\", \"outcome\": \"severe\", \"pca_components\": 5, \"l2\": 1.0, \"validation_fraction\": 0.2, \"encoders\": [$AISEV_ENCODERS]}"
+  "spec": {
+    "task": "ai_severity",
+    "outcome": "severe",
+    "pca_components": 5,
+    "l2": 1.0,
+    "validation_fraction": 0.2,
+    "encoders": [$AISEV_ENCODERS]
+  }
 }
 JSON
 coord create-study --spec "$RUN/aisev.json" | sed 's/^/   /'

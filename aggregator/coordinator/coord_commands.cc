@@ -1,8 +1,9 @@
 #include "aggregator/coordinator/coord_commands.h"
 
 #include "absl/time/time.h"
-#include "aggregator/coordinator/coordinator_client.h"
 #include "aggregator/coordinator/report.h"
+#include "aggregator/coordinator/steward_summary.h"
+#include "aggregator/coordinator/study_spec_json.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 
@@ -40,6 +41,16 @@ absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_fil
   SCV_ASSIGN_OR_RETURN(v1::StudySpec spec, StudySpecFromJson(text));
   SCV_ASSIGN_OR_RETURN(v1::StudyStatus created, api.CreateStudy(spec));
   out << "study " << created.study_id() << " created\n";
+  return absl::OkStatus();
+}
+
+absl::Status CreateStudyDryRunCommand(CoordinatorApi& api, const std::string& spec_file,
+                                      std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(std::string text, ReadFileToString(spec_file));
+  SCV_ASSIGN_OR_RETURN(v1::StudySpec spec, StudySpecFromJson(text));
+  SCV_ASSIGN_OR_RETURN(v1::StudyStatus would_create, api.CreateStudyDryRun(spec));
+  out << "study " << would_create.study_id() << ": " << would_create.message() << "\n"
+      << StewardSummary(would_create);
   return absl::OkStatus();
 }
 

@@ -24,10 +24,14 @@ absl::Status SetSiteEnabledCommand(CoordinatorApi& api, const std::string& site,
 // One line per site: id, enabled / disabled, when last seen (local time) or "never seen",
 // device; tab-separated.
 absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out);
-// Creates the study of a StudySpec JSON file (coordinator_client.h: StudySpecFromJson):
-// "study <id> created".
+// Creates the study of a study spec file (study_spec_json.h): "study <id> created".
 absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_file,
                                 std::ostream& out);
+// Has the aggregator check the study of a spec file as a create would, creating nothing, and
+// prints the aggregator's answer ("study <id>: dry run: ...") and what each site's steward will
+// be asked to approve (steward_summary.h). Fails with the error a create would give.
+absl::Status CreateStudyDryRunCommand(CoordinatorApi& api, const std::string& spec_file,
+                                      std::ostream& out);
 // One progress line (report.h) per study.
 absl::Status ListStudiesCommand(CoordinatorApi& api, std::ostream& out);
 // The study's report as Markdown.

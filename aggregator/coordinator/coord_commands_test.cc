@@ -106,17 +106,86 @@ TEST(CoordCommandsTest, CreateStudyFromAJsonFile) {
   FakeCoordinatorApi api;
   const std::string path = ::testing::TempDir() + "/study_spec.json";
   ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t1", "kind": "STUDY_KIND_ANALYSIS",
-                                        "sites": ["kb"], "spec_json": "{}"})")
+                                        "sites": ["kb"], "spec": {"analysis": "x"}})")
                   .ok());
   std::ostringstream out;
   ASSERT_TRUE(CreateStudyCommand(api, path, out).ok());
   EXPECT_EQ(out.str(), "study t1 created\n");
   ASSERT_EQ(api.created.size(), 1u);
   EXPECT_EQ(api.created[0].sites(0), "kb");
+  EXPECT_EQ(api.created[0].spec_json(), R"({"analysis":"x"})");
+  EXPECT_TRUE(api.dry_runs.empty());
   ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t2", "colour": "blue"})").ok());
   EXPECT_EQ(CreateStudyCommand(api, path, out).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(CreateStudyCommand(api, path + ".absent", out).ok());
   EXPECT_EQ(api.created.size(), 1u);
+  // The older form, JSON inside a string, still creates.
+  ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t3", "kind": "STUDY_KIND_ANALYSIS",
+                                        "sites": ["kb"], "spec_json": "{\"analysis\": \"x\"}"})")
+                  .ok());
+  ASSERT_TRUE(CreateStudyCommand(api, path, out).ok());
+  ASSERT_EQ(api.created.size(), 2u);
+  EXPECT_EQ(api.created[1].spec_json(), R"({"analysis": "x"})");
+}
+
+TEST(CoordCommandsTest, ADryRunPrintsWhatEachStewardIsAskedAndCreatesNothing) {
+  FakeCoordinatorApi api;
+  const std::string path = ::testing::TempDir() + "/dry_run_spec.json";
+  ASSERT_TRUE(WriteFileAtomic(path, R"({
+    "name": "sev", "kind": "STUDY_KIND_TRAINING", "studyKind": "tabular_training",
+    "sites": ["kb", "igr"], "evaluationSites": ["hegp"], "rounds": 3, "minSites": 2,
+    "strategy": "fedavg",
+    "plan": {"model": "severity_mlp", "localEpochs": 2, "batchSize": 32, "learningRate": 0.005,
+             "seed": "42", "initialModelSha256": "ab12"},
+    "spec": {"outcome": "severe", "features": [{"name": "spo2"}, "age"], "min_cell_count": 5},
+    "privacy": {"dp": {"mode": "site", "clip_norm": 1.0, "noise_multiplier": 1.1, "delta": 1e-5}}
+  })")
+                  .ok());
+  std::ostringstream out;
+  ASSERT_TRUE(CreateStudyDryRunCommand(api, path, out).ok());
+  EXPECT_TRUE(api.created.empty());
+  ASSERT_EQ(api.dry_runs.size(), 1u);
+  const std::string printed = out.str();
+  EXPECT_THAT(printed, HasSubstr("study sev: dry run: nothing was created\n"));
+  EXPECT_THAT(printed, HasSubstr("The node's own summary, `scancov-node pending`"));
+  EXPECT_THAT(printed,
+              HasSubstr("  kb (trains): tabular_training\n"
+                        "    names: the outcome 'severe'; 2 variable(s): spo2, age\n"
+                        "    releases: model weights (trained on the site's data) and metrics\n"
+                        "    minimum cell count: 5 (the site's own applies if larger)\n"));
+  EXPECT_THAT(printed, HasSubstr("  igr (trains)"));
+  EXPECT_THAT(printed,
+              HasSubstr("  hegp (evaluates the final model only): tabular_training\n"
+                        "    names: the outcome 'severe'; 2 variable(s): spo2, age\n"
+                        "    releases: the final model's evaluation metrics only (no model "
+                        "weights)\n"));
+  EXPECT_THAT(printed, HasSubstr("rounds: 3, strategy fedavg; a round closes with 2 of 2 site(s)"));
+  EXPECT_THAT(printed, HasSubstr(R"(privacy options: {"dp":{"mode":"site")"));
+  EXPECT_THAT(printed, HasSubstr("model severity_mlp, 2 local epoch(s), batch 32, learning rate "
+                                 "0.005, seed 42, starts from the uploaded model with SHA-256 "
+                                 "ab12"));
+  EXPECT_THAT(printed, HasSubstr(R"(spec (as each site receives it): {"outcome":"severe",)"));
+
+  // An analysis releases statistics only; no plan line.
+  ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t1", "kind": "STUDY_KIND_ANALYSIS",
+      "studyKind": "cohort_description", "sites": ["kb"],
+      "spec": {"analysis": "cohort_description", "variables": ["age"]}})")
+                  .ok());
+  std::ostringstream analysis;
+  ASSERT_TRUE(CreateStudyDryRunCommand(api, path, analysis).ok());
+  EXPECT_THAT(analysis.str(), HasSubstr("  kb (answers the analysis): cohort_description\n"
+                                        "    names: 1 variable(s): age\n"
+                                        "    releases: summary statistics only (no model "
+                                        "weights)\n"
+                                        "    minimum cell count: none asked"));
+  EXPECT_THAT(analysis.str(), HasSubstr("\n  a round closes with 1 of 1 site(s)\n"));
+  EXPECT_THAT(analysis.str(), ::testing::Not(HasSubstr("training plan")));
+  EXPECT_THAT(analysis.str(), ::testing::Not(HasSubstr("rounds:")));
+  EXPECT_TRUE(api.created.empty());
+  // A spec file that does not read fails before the aggregator is asked.
+  ASSERT_TRUE(WriteFileAtomic(path, R"({"name": "t2", "spec": {"a": 1}, "specJson": "{}"})").ok());
+  EXPECT_EQ(CreateStudyDryRunCommand(api, path, out).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(api.dry_runs.size(), 2u);
 }
 
 TEST(CoordCommandsTest, StudiesStatusAndReport) {

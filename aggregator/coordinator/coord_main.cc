@@ -69,8 +69,16 @@ int main(int argc, char** argv) {
                     "a head hash printed by an earlier run: fail if it is no longer in the log");
   auto* sites = app.add_subcommand(
       "sites", "list enrolled sites: enabled, online, last seen, device, what each is doing");
-  auto* create = app.add_subcommand("create-study", "create a study from a JSON StudySpec");
-  create->add_option("--spec", spec_file, "StudySpec as JSON (protobuf JSON mapping)")->required();
+  bool dry_run = false;
+  auto* create = app.add_subcommand("create-study", "create a study from a JSON study spec");
+  create
+      ->add_option("--spec", spec_file,
+                   "study spec file (JSON: the StudySpec fields, \"spec\" and \"privacy\" as "
+                   "objects; docs/studies.md)")
+      ->required();
+  create->add_flag("--dry-run", dry_run,
+                   "have the aggregator check the spec without creating the study, and print "
+                   "what each site's steward will be asked to approve");
   auto* studies = app.add_subcommand("studies", "list studies");
   auto* status_cmd = app.add_subcommand("status", "print a study's status");
   status_cmd->add_option("--study", study, "study id")->required();
@@ -163,7 +171,8 @@ int main(int argc, char** argv) {
   } else if (*sites) {
     result = agg::ListSitesCommand(api, std::cout);
   } else if (*create) {
-    result = agg::CreateStudyCommand(api, spec_file, std::cout);
+    result = dry_run ? agg::CreateStudyDryRunCommand(api, spec_file, std::cout)
+                     : agg::CreateStudyCommand(api, spec_file, std::cout);
   } else if (*studies) {
     result = agg::ListStudiesCommand(api, std::cout);
   } else if (*status_cmd) {

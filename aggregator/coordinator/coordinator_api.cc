@@ -22,6 +22,10 @@ absl::StatusOr<v1::StudyStatus> GrpcCoordinatorApi::CreateStudy(const v1::StudyS
   return client_->CreateStudy(spec);
 }
 
+absl::StatusOr<v1::StudyStatus> GrpcCoordinatorApi::CreateStudyDryRun(const v1::StudySpec& spec) {
+  return client_->CreateStudy(spec, /*dry_run=*/true);
+}
+
 absl::StatusOr<v1::StudyStatus> GrpcCoordinatorApi::GetStudyStatus(const std::string& study_id) {
   return client_->GetStudyStatus(study_id);
 }

@@ -26,6 +26,8 @@ class CoordinatorApi {
   virtual absl::StatusOr<v1::SiteInfo> SetSiteEnabled(const std::string& site_id, bool enabled) = 0;
   virtual absl::StatusOr<v1::ListSitesResponse> ListSites() = 0;
   virtual absl::StatusOr<v1::StudyStatus> CreateStudy(const v1::StudySpec& spec) = 0;
+  // Every check CreateStudy runs, and the status it would answer, creating nothing.
+  virtual absl::StatusOr<v1::StudyStatus> CreateStudyDryRun(const v1::StudySpec& spec) = 0;
   virtual absl::StatusOr<v1::StudyStatus> GetStudyStatus(const std::string& study_id) = 0;
   virtual absl::StatusOr<v1::ListStudiesResponse> ListStudies() = 0;
   // A study's checkpoint by id (the latest when `checkpoint_id` is empty).
@@ -47,6 +49,7 @@ class GrpcCoordinatorApi : public CoordinatorApi {
   absl::StatusOr<v1::SiteInfo> SetSiteEnabled(const std::string& site_id, bool enabled) override;
   absl::StatusOr<v1::ListSitesResponse> ListSites() override;
   absl::StatusOr<v1::StudyStatus> CreateStudy(const v1::StudySpec& spec) override;
+  absl::StatusOr<v1::StudyStatus> CreateStudyDryRun(const v1::StudySpec& spec) override;
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const std::string& study_id) override;
   absl::StatusOr<v1::ListStudiesResponse> ListStudies() override;
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(const std::string& study_id,

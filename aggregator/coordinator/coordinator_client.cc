@@ -1,7 +1,5 @@
 #include "aggregator/coordinator/coordinator_client.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "protocol/weights_codec.h"
@@ -59,9 +57,11 @@ absl::StatusOr<v1::ListSitesResponse> CoordinatorClient::ListSites() {
   });
 }
 
-absl::StatusOr<v1::StudyStatus> CoordinatorClient::CreateStudy(const v1::StudySpec& spec) {
+absl::StatusOr<v1::StudyStatus> CoordinatorClient::CreateStudy(const v1::StudySpec& spec,
+                                                               bool dry_run) {
   v1::CreateStudyRequest request;
   *request.mutable_spec() = spec;
+  request.set_dry_run(dry_run);
   return Unary<v1::StudyStatus>(
       timeout_, "CreateStudy", [&](auto* c, auto* r) { return stub_->CreateStudy(c, request, r); });
 }
@@ -134,18 +134,6 @@ absl::StatusOr<v1::IdentityInfo> CoordinatorClient::SetIdentityEnabled(const std
   return Unary<v1::IdentityInfo>(timeout_, "SetIdentityEnabled", [&](auto* c, auto* r) {
     return stub_->SetIdentityEnabled(c, request, r);
   });
-}
-
-absl::StatusOr<v1::StudySpec> StudySpecFromJson(const std::string& json) {
-  v1::StudySpec spec;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &spec, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("study spec JSON: ", std::string(status.message())));
-  }
-  return spec;
 }
 
 }  // namespace scancov::aggregator

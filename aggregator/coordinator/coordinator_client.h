@@ -25,7 +25,9 @@ class CoordinatorClient {
                                           const std::string& display_name);
   absl::StatusOr<v1::SiteInfo> SetSiteEnabled(const std::string& site_id, bool enabled);
   absl::StatusOr<v1::ListSitesResponse> ListSites();
-  absl::StatusOr<v1::StudyStatus> CreateStudy(const v1::StudySpec& spec);
+  // With `dry_run`, the aggregator checks the spec and answers what it would create, creating
+  // nothing (CreateStudyRequest.dry_run).
+  absl::StatusOr<v1::StudyStatus> CreateStudy(const v1::StudySpec& spec, bool dry_run = false);
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const std::string& study_id);
   absl::StatusOr<v1::ListStudiesResponse> ListStudies();
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(const std::string& study_id,
@@ -41,10 +43,6 @@ class CoordinatorClient {
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   absl::Duration timeout_ = absl::Seconds(30);
 };
-
-// Parses a StudySpec from its JSON form (protobuf JSON mapping, e.g. {"name": "...",
-// "kind": "STUDY_KIND_TRAINING", "sites": ["kb"], "plan": {"model": "severity_mlp"}}).
-absl::StatusOr<v1::StudySpec> StudySpecFromJson(const std::string& json);
 
 }  // namespace scancov::aggregator
 

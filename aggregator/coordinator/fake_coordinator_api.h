@@ -1,7 +1,8 @@
 // FakeCoordinatorApi: an in-memory CoordinatorApi for the commands' unit tests. Studies are
 // canned statuses that report RUNNING for a set number of polls before their final status, so
 // the waiting loops run against a FakeClock without a federation; created studies are recorded
-// and answered by `on_create`. Test-only; not thread-safe.
+// and answered by `on_create`; dry runs are recorded and create nothing. Test-only; not
+// thread-safe.
 #ifndef SCANCOV_AGGREGATOR_COORDINATOR_FAKE_COORDINATOR_API_H_
 #define SCANCOV_AGGREGATOR_COORDINATOR_FAKE_COORDINATOR_API_H_
 
@@ -32,6 +33,7 @@ class FakeCoordinatorApi : public CoordinatorApi {
   };
 
   std::vector<v1::StudySpec> created;
+  std::vector<v1::StudySpec> dry_runs;  // CreateStudyDryRun's specs
   std::vector<v1::SiteInfo> sites;
   std::map<std::string, protocol::TensorSet> checkpoints;  // by "<study>/<checkpoint id>"
   std::map<std::string, protocol::TensorSet> uploaded;     // UploadModel's, by digest
@@ -66,6 +68,16 @@ class FakeCoordinatorApi : public CoordinatorApi {
     created.push_back(spec);
     AddStudy(on_create(spec), 1);
     return Running(studies_.at(spec.name()).final_status);
+  }
+  // Checks nothing (the aggregator's checks run in tests/create_study_dry_run_test.cc): records
+  // the spec and answers it back.
+  absl::StatusOr<v1::StudyStatus> CreateStudyDryRun(const v1::StudySpec& spec) override {
+    dry_runs.push_back(spec);
+    v1::StudyStatus st;
+    st.set_study_id(spec.name());
+    *st.mutable_spec() = spec;
+    st.set_message("dry run: nothing was created");
+    return st;
   }
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const std::string& study_id) override {
     ++polls;

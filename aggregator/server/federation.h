@@ -171,6 +171,9 @@ class Federation {
   absl::StatusOr<v1::SiteInfo> SetSiteEnabled(const Caller& caller,
                                               const v1::SetSiteEnabledRequest& req);
   absl::StatusOr<v1::ListSitesResponse> ListSites(const Caller& caller);
+  // Creates the study after checking it (sites enrolled, the kind's options, privacy options,
+  // the initial model). With req.dry_run, runs every check and answers what it would create
+  // without writing anything: no study, no round, no audit entry.
   absl::StatusOr<v1::StudyStatus> CreateStudy(const Caller& caller,
                                               const v1::CreateStudyRequest& req);
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const Caller& caller, const std::string& study_id);

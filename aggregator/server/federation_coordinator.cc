@@ -118,6 +118,17 @@ absl::StatusOr<std::string> CheckPrivacyOptions(const v1::StudySpec& spec) {
   return summary;
 }
 
+// What a create of `spec` that passed every check would have answered, had it created the
+// study: its normalized spec (kind filled in), no state, no rounds; the message says so.
+v1::StudyStatus DryRunStatus(const v1::StudySpec& spec, const std::string& privacy_summary) {
+  v1::StudyStatus status;
+  status.set_study_id(spec.name());
+  *status.mutable_spec() = spec;
+  status.set_message(absl::StrCat("dry run: the spec passed every check; nothing was created",
+                                  privacy_summary.empty() ? "" : "; ", privacy_summary));
+  return status;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::SiteInfo> Federation::EnrollSite(const Caller& caller,
@@ -179,11 +190,11 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   }
   SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> existing, store_->GetStudy(spec.name()));
   if (existing) {
-    if (google::protobuf::util::MessageDifferencer::Equals(existing->spec, spec)) {
-      return BuildStatus(*existing);
-    }
-    return absl::AlreadyExistsError(
-        absl::StrCat("study '", spec.name(), "' already exists with a different spec"));
+    const bool same = google::protobuf::util::MessageDifferencer::Equals(existing->spec, spec);
+    if (same && !req.dry_run()) return BuildStatus(*existing);
+    return absl::AlreadyExistsError(absl::StrCat(
+        "study '", spec.name(), "' already exists",
+        same ? " with this spec (creating it again changes nothing)" : " with a different spec"));
   }
   if (spec.sites_size() == 0) return absl::InvalidArgumentError("study spec: no sites");
   std::set<std::string> seen;
@@ -212,6 +223,7 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   absl::StatusOr<std::unique_ptr<StudyLogic>> logic = options_.studies->Create(spec);
   SCV_RETURN_IF_ERROR(Annotate(logic.status(), "study spec"));
   SCV_RETURN_IF_ERROR(CheckInitialModel(spec, **logic));
+  if (req.dry_run()) return DryRunStatus(spec, privacy_summary);
   StudyRecord study;
   study.study_id = spec.name();
   study.spec = spec;
