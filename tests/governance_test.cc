@@ -137,7 +137,10 @@ TEST_F(GovernanceTest, RuleCommandAndDenialAndTheCoordinatorSeesEachDecision) {
       wire::ParseCohortTable(status.rounds().rbegin()->result_json());
   ASSERT_TRUE(table.ok());
   EXPECT_EQ(table->sites, (std::vector<std::string>{"kb", "igr"}));  // hegp never ran it
-  for (const privacy::EgressEntry& e : *nodes_[2]->ledger->List()) {
+  // The list bound first: a range over `*List()` would outlive its StatusOr.
+  const absl::StatusOr<std::vector<privacy::EgressEntry>> hegp_ledger = nodes_[2]->ledger->List();
+  ASSERT_TRUE(hegp_ledger.ok());
+  for (const privacy::EgressEntry& e : *hegp_ledger) {
     EXPECT_NE(e.kind, "result");  // hegp released no result
   }
 }
@@ -233,7 +236,9 @@ TEST_F(GovernanceTest, TheAuditLogRecordsEveryActionAndVerifies) {
   EXPECT_TRUE(aggregator::ReadAndVerifyAudit(read, entries[3].hash()).ok());
   // Every result a site's ledger says it sent is in the audit log under the same task id.
   for (auto& node : nodes_) {
-    for (const privacy::EgressEntry& e : *node->ledger->List()) {
+    const absl::StatusOr<std::vector<privacy::EgressEntry>> sent = node->ledger->List();
+    ASSERT_TRUE(sent.ok());
+    for (const privacy::EgressEntry& e : *sent) {
       if (e.kind == "result") EXPECT_TRUE(audited_tasks.count(e.task_id)) << e.task_id;
     }
   }
