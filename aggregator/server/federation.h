@@ -294,13 +294,10 @@ class Federation {
   // read from and written to the store (checkpoint "<study>/s<round>"). `input`: the round's
   // input model, decoded, or null when the strategy does not need it (decoded here only to
   // rebuild the aggregate after a restart).
-  absl::StatusOr<protocol::TensorSet> FinishStreamedRound(const StudyRecord& study,
-                                                          const AggregationStrategy& strategy,
-                                                          uint32_t round,
-                                                          const std::vector<ResultRecord>& results,
-                                                          const std::string& input_id,
-                                                          const protocol::TensorSet* input)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<protocol::TensorSet> FinishStreamedRound(
+      const StudyRecord& study, const AggregationStrategy& strategy, uint32_t round,
+      const std::vector<ResultRecord>& results, const std::string& input_id,
+      const protocol::TensorSet* input) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckSampleCount(const StudyRecord& study, const TaskRecord& task,
                                 const v1::UploadHeader& header) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The study's logic, created from its spec on first use (once per study and process) and kept.
