@@ -66,8 +66,10 @@ absl::Status NodeAgent::RegisterWithRetry() {
   request.set_node_version(options_.node_version);
   request.set_device(options_.device);
   for (int attempt = 0; !cancelled_; ++attempt) {
+    const absl::Time sent = options_.clock->Now();
     absl::StatusOr<v1::RegisterResponse> response = client_->Register(request);
     if (response.ok()) {
+      clock_skew_.Observe("Register", response->server_time_unix_ms(), sent, options_.clock->Now());
       heartbeat_ = absl::Seconds(response->heartbeat_s());
       spdlog::info("registered with the aggregator as site '{}'", response->site_id());
       return absl::OkStatus();
@@ -269,7 +271,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
                                                    absl::UTCTimeZone()))
                    : "");
   // The aggregator hears that this node is alive and working while the task runs.
-  HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_);
+  HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_, &clock_skew_, options_.clock);
   heartbeat.set_stage(entry.kind == "train" ? "training" : entry.kind);
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {

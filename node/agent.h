@@ -35,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/env.h"
+#include "node/clock_skew.h"
 #include "node/gate.h"
 #include "node/result_keeper.h"
 #include "node/retry.h"
@@ -80,6 +81,9 @@ class NodeAgent {
   // Stops Run at the next step; safe to call from a signal handler (a lock-free atomic store).
   void Cancel() { cancelled_ = true; }
   int tasks_completed() const { return tasks_completed_; }
+  // Whether a Register or Heartbeat answer showed options.clock more than kMaxClockSkew off the
+  // aggregator's (logged once).
+  bool clock_skew_warned() const { return clock_skew_.warned(); }
 
  private:
   absl::StatusOr<Step> RunTask(const v1::Task& task);
@@ -116,6 +120,7 @@ class NodeAgent {
   std::set<std::string> secagg_ended_;
   int tasks_completed_ = 0;
   absl::Duration heartbeat_ = absl::ZeroDuration();  // from Register; zero: none
+  ClockSkewWatch clock_skew_;                        // Register's and the heartbeats' answers
 };
 
 // True for a task runner's error that a retry at this site would meet again (invalid spec,

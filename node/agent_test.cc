@@ -364,6 +364,21 @@ TEST_F(AgentTest, UnenrolledSiteStopsWithTheRefusal) {
   EXPECT_NE(s.message().find("not enrolled"), std::string::npos);
 }
 
+TEST_F(AgentTest, ARegisterAnswerShowingTheClockOffIsWarnedAbout) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
+  FakeRunner runner(1, 50);
+  AgentOptions options = Options();
+  NodeAgent in_step(&client, Gate(&runner, ledger_.get()), log_.get(), options);
+  ASSERT_TRUE(in_step.RegisterWithRetry().ok());
+  EXPECT_FALSE(in_step.clock_skew_warned());
+  FakeClock behind(clock_.Now() - absl::Minutes(10));
+  options.clock = &behind;
+  NodeAgent off(&client, Gate(&runner, ledger_.get()), log_.get(), options);
+  ASSERT_TRUE(off.RegisterWithRetry().ok());
+  EXPECT_TRUE(off.clock_skew_warned());
+}
+
 TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
   EnrollAndCreate({"kb"}, 1);
   aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});

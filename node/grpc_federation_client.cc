@@ -174,6 +174,16 @@ absl::StatusOr<v1::DecisionAck> GrpcFederationClient::ReportDecision(
   return response;
 }
 
+absl::StatusOr<v1::ServerTimeResponse> GrpcFederationClient::ServerTime() {
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.unary_timeout);
+  v1::ServerTimeResponse response;
+  SCV_RETURN_IF_ERROR(Explain(protocol::FromGrpcStatus(
+      stub->ServerTime(&context, v1::ServerTimeRequest(), &response), "ServerTime")));
+  return response;
+}
+
 absl::StatusOr<v1::UploadStatusResponse> GrpcFederationClient::UploadStatus(
     const v1::UploadStatusRequest& request) {
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());

@@ -66,6 +66,7 @@ class GrpcFederationClient : public protocol::FederationClient {
       const v1::UploadStatusRequest& request) override;
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override;
   absl::StatusOr<v1::SecAggResponse> SecAgg(const v1::SecAggRequest& request) override;
+  absl::StatusOr<v1::ServerTimeResponse> ServerTime() override;
 
  private:
   GrpcFederationClient(std::unique_ptr<CheckedChannel> checked, GrpcClientOptions options);

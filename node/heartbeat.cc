@@ -5,8 +5,12 @@
 namespace scancov::node {
 
 HeartbeatLoop::HeartbeatLoop(protocol::FederationClient* client, std::string task_id,
-                             absl::Duration interval)
-    : client_(client), task_id_(std::move(task_id)), interval_(interval) {
+                             absl::Duration interval, ClockSkewWatch* watch, Clock* clock)
+    : client_(client),
+      task_id_(std::move(task_id)),
+      interval_(interval),
+      watch_(watch),
+      clock_(clock) {
   if (client_ != nullptr && interval_ > absl::ZeroDuration())
     thread_ = std::thread([this] { Run(); });
 }
@@ -32,9 +36,13 @@ void HeartbeatLoop::Run() {
       request.set_stage(stage_);
       request.set_progress(progress_);
     }
+    const absl::Time sent = clock_->Now();
     absl::StatusOr<v1::HeartbeatResponse> response = client_->Heartbeat(request);
     if (response.ok()) {
       ++sent_;
+      if (watch_ != nullptr) {
+        watch_->Observe("Heartbeat", response->server_time_unix_ms(), sent, clock_->Now());
+      }
       if (!response->task_current() && current_.exchange(false)) {
         spdlog::warn("task '{}': the aggregator no longer counts it (its round closed)", task_id_);
       }

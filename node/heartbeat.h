@@ -6,7 +6,8 @@
 // An aggregator that does not know Heartbeat (protocol 1) is not asked again; other failures
 // are logged once and retried at the next beat. When the aggregator answers that the task no
 // longer counts (its round closed or the study ended), task_current() turns false: the caller
-// may stop early.
+// may stop early. With a ClockSkewWatch, every answer's server time is compared with `clock`
+// (node/clock_skew.h), which warns once when this node's clock is off.
 //
 // Thread safety: the loop runs on its own thread; set_stage and task_current may be called from
 // any thread. The client must tolerate calls from that thread while the owner is blocked in the
@@ -21,14 +22,18 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "core/env.h"
+#include "node/clock_skew.h"
 #include "protocol/federation_client.h"
 
 namespace scancov::node {
 
 class HeartbeatLoop {
  public:
-  // Starts beating at once; an interval <= 0 sends nothing.
-  HeartbeatLoop(protocol::FederationClient* client, std::string task_id, absl::Duration interval);
+  // Starts beating at once; an interval <= 0 sends nothing. `watch` (may be null: not
+  // measured) and `clock` must outlive the loop.
+  HeartbeatLoop(protocol::FederationClient* client, std::string task_id, absl::Duration interval,
+                ClockSkewWatch* watch = nullptr, Clock* clock = Clock::Real());
   ~HeartbeatLoop();  // stops and joins
   HeartbeatLoop(const HeartbeatLoop&) = delete;
   HeartbeatLoop& operator=(const HeartbeatLoop&) = delete;
@@ -43,6 +48,8 @@ class HeartbeatLoop {
   protocol::FederationClient* client_;
   const std::string task_id_;
   const absl::Duration interval_;
+  ClockSkewWatch* watch_;
+  Clock* clock_;
   absl::Mutex mu_;
   std::string stage_ ABSL_GUARDED_BY(mu_);
   double progress_ ABSL_GUARDED_BY(mu_) = 0;

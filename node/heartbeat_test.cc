@@ -31,9 +31,11 @@ class BeatCounter : public protocol::FederationClient {
     last = r;
     v1::HeartbeatResponse response;
     response.set_task_current(beats < close_after);
+    response.set_server_time_unix_ms(server_time_ms);
     return response;
   }
   std::atomic<int> beats{0};
+  int64_t server_time_ms = 0;
   int close_after = 1000;
   bool unimplemented = false;
   absl::Mutex mu;
@@ -72,6 +74,19 @@ TEST(HeartbeatLoopTest, AnAggregatorWithoutHeartbeatIsNotAskedAgain) {
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(loop.beats_sent(), 0);
   EXPECT_TRUE(loop.task_current());
+}
+
+TEST(HeartbeatLoopTest, AnAnswerShowingThisClockOffIsWarnedAbout) {
+  BeatCounter client;
+  FakeClock clock;
+  client.server_time_ms = absl::ToUnixMillis(clock.Now() + absl::Minutes(10));
+  ClockSkewWatch watch;
+  {
+    HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(5), &watch, &clock);
+    for (int i = 0; i < 100 && client.beats < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GE(client.beats, 2);
+  EXPECT_TRUE(watch.warned());
 }
 
 }  // namespace

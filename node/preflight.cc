@@ -267,9 +267,9 @@ std::vector<CheckResult> RunPreflight(const std::string& site_file,
   results.push_back(CheckKeyPermissions(config));
   results.push_back(CheckStoreWritable(config));
   results.push_back(CheckFreeSpace(config, options.min_free_bytes));
-  std::optional<PeerCertificateWindow> presented;
-  results.push_back(CheckAggregator(config, options.aggregator_timeout, &presented));
-  results.push_back(CheckClock(presented, now));
+  AggregatorClock aggregator_clock;
+  results.push_back(CheckAggregator(config, options.aggregator_timeout, &aggregator_clock));
+  results.push_back(CheckClock(aggregator_clock, now));
   results.push_back(
       CheckCompute(config, options.device_info, std::max(1u, std::thread::hardware_concurrency())));
   results.push_back(CheckBlas(options.proc_maps));

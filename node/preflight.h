@@ -2,7 +2,7 @@
 // federation. Each check is a small function that looks at one thing (the site file, the
 // certificate and key, the store, the aggregator, the machine) and returns one CheckResult: a
 // status, the check's name, and what was found or what to do. Nothing here changes the node's
-// state on the aggregator: the aggregator check makes one read-only authenticated call.
+// state on the aggregator: the aggregator check makes read-only authenticated calls only.
 //
 // Details name files, modes, dates, host names and certificate subjects; never a patient
 // identifier (no check reads the site's data).
@@ -19,6 +19,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "node/clock_skew.h"
 #include "sites/config/site_config.h"
 
 namespace scancov::node {
@@ -85,19 +86,31 @@ struct PeerCertificateWindow {
   absl::Time not_after;
 };
 
+// What the aggregator check learnt about the aggregator's clock, for the clock check.
+struct AggregatorClock {
+  // The aggregator's certificate window, whenever the handshake got that far.
+  std::optional<PeerCertificateWindow> certificate;
+  // The skew measured with the ServerTime call; unset when the call was not made or failed,
+  // or the aggregator is older than it (UNIMPLEMENTED, or a server time of 0).
+  std::optional<ClockSkew> skew;
+};
+
 // 8. The aggregator: its host resolves, it accepts a TCP connection, its certificate verifies
 // against the site's CA for the name the node dials (aggregator_tls_name or the host), it
-// accepts the site's certificate, and it answers an authenticated call for this site. Each way
-// to fail has its own detail (DNS, refused, timed out, not our CA, host name, refused our
-// certificate, site not enrolled or disabled). `presented`, when not null, receives the
-// aggregator's certificate window whenever the handshake got that far.
+// accepts the site's certificate, and it answers an authenticated call for this site
+// (ServerTime, which also gives its clock). Each way to fail has its own detail (DNS, refused,
+// timed out, not our CA, host name, refused our certificate, site not enrolled or disabled).
+// `seen`, when not null, receives what the check learnt about the aggregator's clock.
 CheckResult CheckAggregator(const sites::SiteConfig& config, absl::Duration timeout,
-                            std::optional<PeerCertificateWindow>* presented);
+                            AggregatorClock* seen);
 
-// 7. The local clock against the aggregator. The protocol carries no server time, so the only
-// evidence is the aggregator's certificate window: a local clock before its notBefore (or after
-// its notAfter) is certainly wrong. Warn when the aggregator was not reached.
-CheckResult CheckClock(const std::optional<PeerCertificateWindow>& aggregator, absl::Time now);
+// 7. The local clock against the aggregator's. With a measured skew (server time - local
+// time, half the round trip taken off): FAIL beyond kMaxClockSkew, warn beyond
+// kClockSkewWarning, ok otherwise, the skew and round trip shown. An aggregator older than
+// ServerTime sends no time; the evidence is then its certificate window, as before: a local
+// clock before its notBefore (or after its notAfter) is certainly wrong (warn). Warn when the
+// aggregator was not reached. `now` is the local time shown (and compared with the window).
+CheckResult CheckClock(const AggregatorClock& aggregator, absl::Time now);
 
 // 9. What the node computes on: the site file's device against `device_info` (FAIL when the
 // site file asks for cuda and there is none), and the CPU cores.

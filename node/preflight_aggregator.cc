@@ -1,13 +1,18 @@
 // The aggregator and clock checks of `scancov-node check` (node/preflight.h).
 //
 // The aggregator check first walks the connection step by step (node/tls_probe.h), then makes
-// one authenticated call over the node's own gRPC client (the same channel, CRL check
-// included). The protocol has no dry-run Register, and Register itself writes the site's
-// record (version, device, last seen) and an audit entry; PullTask may hand out a task. The
-// call is therefore UploadStatus for the empty task id: the aggregator first checks that the
-// caller is an enrolled, enabled site (PERMISSION_DENIED otherwise) and then answers NOT_FOUND,
-// as no task has that id. It writes nothing; only its in-memory "last seen" moves, as on any
-// call from the site.
+// authenticated calls over the node's own gRPC client (the same channel, CRL check included).
+// Register writes the site's record (version, device, last seen) and an audit entry, and
+// PullTask may hand out a task, so neither can probe. The call is ServerTime, which exists for
+// this: the aggregator checks that the caller is an enrolled, enabled site (PERMISSION_DENIED
+// otherwise) and answers its clock, writing nothing (only its in-memory "last seen" moves, as on
+// any call from the site). A server time in a response field rather than in an error's trailing
+// metadata keeps it typed and documented in the .proto like every other field.
+//
+// An aggregator older than ServerTime answers UNIMPLEMENTED. The check then falls back to what
+// it did before: UploadStatus for the empty task id, which checks enrolment the same way and
+// then answers NOT_FOUND (no task has that id), also writing nothing; the clock check falls back
+// to the aggregator's certificate window.
 #include <algorithm>
 #include <tuple>
 
@@ -16,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/file_util.h"
+#include "node/clock_skew.h"
 #include "node/grpc_federation_client.h"
 #include "node/preflight.h"
 #include "node/tls_probe.h"
@@ -67,9 +73,25 @@ CheckResult HandshakeFailure(const sites::SiteConfig& config, const TlsProbeResu
   return Fail(absl::StrCat("TLS handshake with ", probe.address, " failed: ", probe.error));
 }
 
-// The authenticated call, once TLS works.
+// ServerTime, timed by the local clock; the skew in `*skew` when the aggregator sent a time.
+// The first call also sets up the channel (TCP and TLS again, after the probe's), which would
+// lengthen its round trip and bias the estimate, so a successful first call is followed by a
+// second over the established connection, and that one is measured.
+absl::Status MeasureServerTime(GrpcFederationClient* client, std::optional<ClockSkew>* skew) {
+  for (int call = 0; call < 2; ++call) {
+    const absl::Time sent = absl::Now();
+    absl::StatusOr<v1::ServerTimeResponse> time = client->ServerTime();
+    const absl::Time received = absl::Now();
+    if (!time.ok()) return call == 0 ? time.status() : absl::OkStatus();
+    *skew = MeasureClockSkew(time->server_time_unix_ms(), sent, received);
+  }
+  return absl::OkStatus();
+}
+
+// The authenticated calls, once TLS works.
 CheckResult Call(const sites::SiteConfig& config, absl::Duration timeout,
-                 const TlsProbeResult& probe, const std::string& peer_subject) {
+                 const TlsProbeResult& probe, const std::string& peer_subject,
+                 std::optional<ClockSkew>* skew) {
   GrpcClientOptions options;
   options.unary_timeout = std::max(timeout, absl::Seconds(1));
   options.crl = config.crl;
@@ -77,8 +99,11 @@ CheckResult Call(const sites::SiteConfig& config, absl::Duration timeout,
       GrpcFederationClient::Create(config.aggregator, {config.ca_cert, config.cert, config.key},
                                    config.aggregator_tls_name, options);
   if (!client.ok()) return Fail(std::string(client.status().message()));
-  v1::UploadStatusRequest request;  // task "": see the top of this file
-  const absl::Status status = (*client)->UploadStatus(request).status();
+  absl::Status status = MeasureServerTime(client->get(), skew);
+  if (status.code() == absl::StatusCode::kUnimplemented) {
+    v1::UploadStatusRequest request;  // task "": see the top of this file
+    status = (*client)->UploadStatus(request).status();
+  }
   const std::string where =
       absl::StrCat(config.aggregator,
                    probe.address == config.aggregator ? "" : absl::StrCat(" at ", probe.address),
@@ -107,7 +132,9 @@ CheckResult Call(const sites::SiteConfig& config, absl::Duration timeout,
 }  // namespace
 
 CheckResult CheckAggregator(const sites::SiteConfig& config, absl::Duration timeout,
-                            std::optional<PeerCertificateWindow>* presented) {
+                            AggregatorClock* seen) {
+  AggregatorClock ignored;
+  if (seen == nullptr) seen = &ignored;
   const absl::Time deadline = absl::Now() + timeout;
   TlsProbeOptions options;
   options.target = config.aggregator;
@@ -126,8 +153,8 @@ CheckResult CheckAggregator(const sites::SiteConfig& config, absl::Duration time
   absl::StatusOr<sites::CertificateInfo> peer = absl::NotFoundError("no certificate");
   if (!probe.peer_certificate_pem.empty()) {
     peer = sites::DescribeCertificate(probe.peer_certificate_pem);
-    if (peer.ok() && presented != nullptr) {
-      *presented = PeerCertificateWindow{peer->subject, peer->not_before, peer->not_after};
+    if (peer.ok()) {
+      seen->certificate = PeerCertificateWindow{peer->subject, peer->not_before, peer->not_after};
     }
   }
   switch (probe.stage) {
@@ -153,38 +180,59 @@ CheckResult CheckAggregator(const sites::SiteConfig& config, absl::Duration time
       break;
   }
   return Call(config, deadline - absl::Now(), probe,
-              peer.ok() ? peer->subject : std::string("certificate not described"));
+              peer.ok() ? peer->subject : std::string("certificate not described"), &seen->skew);
 }
 
-CheckResult CheckClock(const std::optional<PeerCertificateWindow>& aggregator, absl::Time now) {
+CheckResult CheckClock(const AggregatorClock& aggregator, absl::Time now) {
   const std::string check = "clock";
   const std::string local = absl::StrCat("local time ", Date(now));
-  if (!aggregator) {
+  if (aggregator.skew) {
+    const absl::Duration off = absl::AbsDuration(aggregator.skew->skew);
+    const std::string measured = absl::StrCat(local, ": ", DescribeClockSkew(*aggregator.skew));
+    if (off > kMaxClockSkew) {
+      return {check, CheckStatus::kFail,
+              absl::StrCat(measured, ", more than the ", absl::FormatDuration(kMaxClockSkew),
+                           " allowed (certificates and task deadlines are judged by this clock, "
+                           "and the ledger and the aggregator's audit log would disagree on "
+                           "order); set it right (NTP)")};
+    }
+    if (off > kClockSkewWarning) {
+      return {check, CheckStatus::kWarn,
+              absl::StrCat(measured, ", more than ", absl::FormatDuration(kClockSkewWarning),
+                           ": not synchronised; set up NTP before it drifts past ",
+                           absl::FormatDuration(kMaxClockSkew))};
+    }
+    return {check, CheckStatus::kOk, measured};
+  }
+  if (!aggregator.certificate) {
     return {check, CheckStatus::kWarn,
             absl::StrCat(local,
                          "; not compared: the aggregator's certificate was not seen (see "
                          "the aggregator line)")};
   }
-  if (now < aggregator->not_before) {
-    return {check, CheckStatus::kWarn,
-            absl::StrCat(
-                local, " is before the aggregator's certificate was issued (",
-                Date(aggregator->not_before), "): this clock is at least ",
-                absl::FormatDuration(absl::Trunc(aggregator->not_before - now, absl::Seconds(1))),
-                " behind; set it right (NTP)")};
+  const PeerCertificateWindow& window = *aggregator.certificate;
+  if (now < window.not_before) {
+    return {
+        check, CheckStatus::kWarn,
+        absl::StrCat(local, " is before the aggregator's certificate was issued (",
+                     Date(window.not_before), "): this clock is at least ",
+                     absl::FormatDuration(absl::Trunc(window.not_before - now, absl::Seconds(1))),
+                     " behind; set it right (NTP)")};
   }
-  if (now >= aggregator->not_after) {
+  if (now >= window.not_after) {
     return {check, CheckStatus::kWarn,
             absl::StrCat(local, " is after the aggregator's certificate expired (",
-                         Date(aggregator->not_after),
+                         Date(window.not_after),
                          "): this clock is ahead, or the aggregator runs on an expired "
                          "certificate")};
   }
-  return {
-      check, CheckStatus::kOk,
-      absl::StrCat(local, " is within the aggregator's certificate validity (",
-                   Date(aggregator->not_before), " to ", Date(aggregator->not_after),
-                   "); the protocol carries no server time, so a smaller skew is not measured")};
+  // No server time: the aggregator is older than ServerTime, or refused or failed the call.
+  return {check, CheckStatus::kOk,
+          absl::StrCat(local, " is within the aggregator's certificate validity (",
+                       Date(window.not_before), " to ", Date(window.not_after),
+                       "); the aggregator sent no server time (it is older than this node, or "
+                       "the call failed: see the aggregator line), so a smaller skew is not "
+                       "measured")};
 }
 
 }  // namespace scancov::node

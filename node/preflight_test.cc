@@ -1,9 +1,12 @@
 // `scancov-node check`: every failure the preflight detects, produced on purpose (a broken site
 // file, a wrong certificate or key, a key others may read, a store that cannot be written, an
 // aggregator that cannot be reached, that is not ours, or that has not enrolled the site), each
-// named by its check; and the all-ok path against a real aggregator over mutual TLS.
+// named by its check; and the all-ok path against a real aggregator over mutual TLS. The clock
+// line against aggregators whose clocks are set off this machine's, and against an aggregator
+// older than the server time.
 #include "node/preflight.h"
 
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +22,7 @@
 #include "core/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "protocol/grpc_util.h"
 #include "sites/pki/certificate_authority.h"
 #include "sites/pki/revocation.h"
 #include "tests/test_federation.h"
@@ -29,6 +33,7 @@ namespace {
 
 using protocol::TlsFiles;
 using ::testing::AllOf;
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
 constexpr int64_t kDay = 24 * 60 * 60;
@@ -45,6 +50,35 @@ int ClosedPort() {
   close(fd);
   return ntohs(addr.sin_port);
 }
+
+// The real clock moved by a fixed offset: an aggregator's clock that is set wrong, and keeps
+// running while the test does.
+class OffsetClock : public Clock {
+ public:
+  absl::Time Now() override { return absl::Now() + offset; }
+  void SleepFor(absl::Duration d) override { absl::SleepFor(d); }
+  absl::Duration offset = absl::ZeroDuration();
+};
+
+// An aggregator of an earlier release over mutual TLS: without ServerTime (it answers
+// UNIMPLEMENTED), or with one that leaves server_time_unix_ms at 0; UploadStatus for the empty
+// task id answers NOT_FOUND, as the real one does for an enrolled site.
+class OlderAggregator final : public v1::Federation::Service {
+ public:
+  explicit OlderAggregator(bool has_server_time) : has_server_time_(has_server_time) {}
+  grpc::Status UploadStatus(grpc::ServerContext*, const v1::UploadStatusRequest*,
+                            v1::UploadStatusResponse*) override {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "task '' does not exist");
+  }
+  grpc::Status ServerTime(grpc::ServerContext* context, const v1::ServerTimeRequest* request,
+                          v1::ServerTimeResponse* response) override {
+    if (!has_server_time_) return Service::ServerTime(context, request, response);
+    return grpc::Status::OK;  // the time left 0
+  }
+
+ private:
+  const bool has_server_time_;
+};
 
 class PreflightTest : public ::testing::Test {
  protected:
@@ -66,6 +100,7 @@ class PreflightTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_) server_->Shutdown(absl::ZeroDuration());
+    if (older_server_) older_server_->Shutdown();
   }
 
   // A certificate from `ca` written as <dir>/<file>.crt and .key (0600), with the consortium
@@ -108,6 +143,7 @@ class PreflightTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     aggregator::FederationOptions options;
     options.studies = &aggregator::AllStudyLogics();
+    options.clock = &aggregator_clock_;
     auto server = aggregator::AggregatorServer::Start(
         "127.0.0.1:0", server_tls,
         testing_sites::SpooledFederation(std::move(*store), options, dir_), server_options);
@@ -126,6 +162,22 @@ class PreflightTest : public ::testing::Test {
   void StartOurAggregator(const std::vector<std::string>& enrolled) {
     StartAggregator(Issue(pki_.ca(), sites::Role::kAggregator, "aggregator", "aggregator"),
                     enrolled);
+  }
+
+  void StartOlderAggregator(bool has_server_time) {
+    if (older_server_) older_server_->Shutdown();
+    older_server_.reset();  // before the service it serves
+    older_ = std::make_unique<OlderAggregator>(has_server_time);
+    auto credentials = protocol::MakeMtlsServerCredentials(
+        Issue(pki_.ca(), sites::Role::kAggregator, "aggregator", "aggregator"));
+    ASSERT_TRUE(credentials.ok()) << credentials.status();
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", *credentials, &port);
+    builder.RegisterService(older_.get());
+    older_server_ = builder.BuildAndStart();
+    ASSERT_NE(older_server_, nullptr);
+    site_json_["aggregator"] = "127.0.0.1:" + std::to_string(port);
   }
 
   std::vector<CheckResult> Run() {
@@ -148,8 +200,11 @@ class PreflightTest : public ::testing::Test {
   std::string site_file_;
   nlohmann::json site_json_;
   PreflightOptions options_;
+  OffsetClock aggregator_clock_;  // the real aggregator's; outlives server_
   std::unique_ptr<aggregator::AggregatorServer> server_;
   std::unique_ptr<aggregator::CoordinatorClient> coordinator_;
+  std::unique_ptr<OlderAggregator> older_;
+  std::unique_ptr<grpc::Server> older_server_;
 };
 
 void ExpectFail(const CheckResult& r, const std::string& detail_part) {
@@ -169,7 +224,8 @@ TEST_F(PreflightTest, AllOkAgainstARealAggregatorThatEnrolledTheSite) {
     EXPECT_EQ(r.status, CheckStatus::kOk) << PreflightText({r});
   }
   EXPECT_THAT(Find(results, "aggregator").detail, HasSubstr("accepts site 'kb'"));
-  EXPECT_THAT(Find(results, "clock").detail, HasSubstr("no server time"));
+  EXPECT_THAT(Find(results, "clock").detail,
+              AllOf(HasSubstr("the aggregator's (round trip "), HasSubstr("half of it taken off")));
   EXPECT_THAT(Find(results, "compute").detail, HasSubstr("cpu"));
   EXPECT_EQ(PreflightExitCode(results), kPreflightExitOk);
   std::ostringstream out;
@@ -344,6 +400,54 @@ TEST_F(PreflightTest, CheckLeavesNoTraceOfTheSiteOnTheAggregator) {
   EXPECT_EQ(sites->sites(0).node_version(), "");
 }
 
+TEST_F(PreflightTest, AggregatorClockTenMinutesAheadFailsNamingTheSkew) {
+  aggregator_clock_.offset = absl::Minutes(10);
+  StartOurAggregator({"kb"});
+  const std::vector<CheckResult> results = Run();
+  EXPECT_EQ(Find(results, "aggregator").status, CheckStatus::kOk);
+  const CheckResult r = Find(results, "clock");
+  ExpectFail(r, "behind the aggregator's (round trip ");
+  // 10 minutes, give or take half a loopback round trip.
+  EXPECT_THAT(r.detail, AnyOf(HasSubstr("this clock is 10m"), HasSubstr("this clock is 9m59")));
+  EXPECT_THAT(r.detail, AllOf(HasSubstr("more than the 5m allowed"), HasSubstr("NTP")));
+  EXPECT_EQ(PreflightExitCode(results), kPreflightExitFailed);
+}
+
+TEST_F(PreflightTest, AggregatorClockOneMinuteBehindWarns) {
+  aggregator_clock_.offset = -absl::Minutes(1);
+  StartOurAggregator({"kb"});
+  const std::vector<CheckResult> results = Run();
+  const CheckResult r = Find(results, "clock");
+  ExpectWarn(r, "ahead of the aggregator's");
+  EXPECT_THAT(r.detail, AnyOf(HasSubstr("this clock is 1m"), HasSubstr("this clock is 59.9")));
+  EXPECT_THAT(r.detail, HasSubstr("more than 30s"));
+  EXPECT_EQ(PreflightExitCode(results), kPreflightExitOk);  // a warning does not fail the check
+}
+
+TEST_F(PreflightTest, AggregatorClockAgreeingIsOkWithTheSkewShown) {
+  StartOurAggregator({"kb"});
+  const CheckResult r = Find(Run(), "clock");
+  EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
+  EXPECT_THAT(r.detail, HasSubstr(" the aggregator's (round trip "));
+}
+
+TEST_F(PreflightTest, AggregatorWithoutServerTimeFallsBackToItsCertificate) {
+  StartOlderAggregator(/*has_server_time=*/false);
+  std::vector<CheckResult> results = Run();
+  EXPECT_EQ(Find(results, "aggregator").status, CheckStatus::kOk) << PreflightText(results);
+  CheckResult r = Find(results, "clock");
+  EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
+  EXPECT_THAT(r.detail, AllOf(HasSubstr("within the aggregator's certificate validity"),
+                              HasSubstr("sent no server time")));
+  // One that has the call but sends 0: the same, not a skew of 56 years.
+  StartOlderAggregator(/*has_server_time=*/true);
+  results = Run();
+  EXPECT_EQ(Find(results, "aggregator").status, CheckStatus::kOk) << PreflightText(results);
+  r = Find(results, "clock");
+  EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
+  EXPECT_THAT(r.detail, HasSubstr("sent no server time"));
+}
+
 TEST_F(PreflightTest, JsonIsAnArrayOfCheckStatusDetailAndTheExitCodeTellsAFailure) {
   StartOurAggregator({"kb"});
   ASSERT_TRUE(WriteFileAtomic(site_file_, site_json_.dump()).ok());
@@ -408,10 +512,24 @@ TEST(PreflightUnitTest, BlasIsReadFromTheProcessMaps) {
 
 TEST(PreflightUnitTest, ClockBeforeTheAggregatorsCertificateWarns) {
   const absl::Time issued = absl::FromUnixSeconds(1'700'000'000);
-  const PeerCertificateWindow window{"CN=aggregator", issued, issued + absl::Hours(24 * 365)};
+  const AggregatorClock window{
+      PeerCertificateWindow{"CN=aggregator", issued, issued + absl::Hours(24 * 365)}, {}};
   ExpectWarn(CheckClock(window, issued - absl::Hours(2)), "at least 2h behind");
   EXPECT_EQ(CheckClock(window, issued + absl::Hours(1)).status, CheckStatus::kOk);
-  ExpectWarn(CheckClock(std::nullopt, issued), "not compared");
+  ExpectWarn(CheckClock(AggregatorClock(), issued), "not compared");
+}
+
+TEST(PreflightUnitTest, MeasuredSkewFailsBeyondFiveMinutesAndWarnsBeyondThirtySeconds) {
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  const auto clock = [&](absl::Duration skew) {
+    return CheckClock(AggregatorClock{std::nullopt, ClockSkew{skew, absl::Milliseconds(4)}}, now);
+  };
+  EXPECT_EQ(clock(absl::ZeroDuration()).status, CheckStatus::kOk);
+  EXPECT_EQ(clock(kClockSkewWarning).status, CheckStatus::kOk);
+  EXPECT_EQ(clock(-kClockSkewWarning - absl::Milliseconds(1)).status, CheckStatus::kWarn);
+  EXPECT_EQ(clock(kMaxClockSkew).status, CheckStatus::kWarn);
+  ExpectFail(clock(kMaxClockSkew + absl::Milliseconds(1)), "5m0.001s behind");
+  ExpectFail(clock(-absl::Hours(1)), "this clock is 1h ahead of the aggregator's (round trip 4ms");
 }
 
 }  // namespace

@@ -46,6 +46,11 @@ class FederationClient {
   virtual absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) {
     return absl::UnimplementedError("Heartbeat is not supported by this client");
   }
+  // The aggregator's clock, for the preflight (node/preflight.h); changes nothing there.
+  // Default: Unimplemented (as an aggregator older than the call answers).
+  virtual absl::StatusOr<v1::ServerTimeResponse> ServerTime() {
+    return absl::UnimplementedError("ServerTime is not supported by this client");
+  }
   // One phase of secure aggregation for a task (the SecAgg RPC). Default: Unimplemented.
   virtual absl::StatusOr<v1::SecAggResponse> SecAgg(const v1::SecAggRequest& request) {
     return absl::UnimplementedError("SecAgg is not supported by this client");

@@ -52,6 +52,8 @@ Federation::Federation(std::unique_ptr<AggregatorStore> store, FederationOptions
 
 int64_t Federation::NowUnix() { return absl::ToUnixSeconds(options_.clock->Now()); }
 
+int64_t Federation::NowUnixMillis() { return absl::ToUnixMillis(options_.clock->Now()); }
+
 absl::StatusOr<const StudyLogic*> Federation::LogicFor(const StudyRecord& study) {
   auto it = logics_.find(study.study_id);
   if (it != logics_.end()) return it->second.get();

@@ -136,6 +136,10 @@ class Federation {
   // The node is alive (and, with a task id, working on it).
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const Caller& caller,
                                                   const v1::HeartbeatRequest& request);
+  // options.clock's time, for an enrolled, enabled site; changes nothing but the in-memory
+  // "last seen" (the preflight's probe, node/preflight.h). Register and Heartbeat carry the
+  // same time in their responses.
+  absl::StatusOr<v1::ServerTimeResponse> ServerTime(const Caller& caller);
   // One phase of secure aggregation for the caller's open training task
   // (aggregator/server/secagg_rounds.h). The caller's TLS certificate is what the other sites
   // are given to check its key advert against.
@@ -205,6 +209,8 @@ class Federation {
 
  private:
   int64_t NowUnix();
+  // options.clock's time in Unix milliseconds, for the responses' server_time_unix_ms.
+  int64_t NowUnixMillis();
   // Also records that the site was heard from (liveness).
   absl::Status RequireSite(const Caller& caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Online(const std::string& site_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

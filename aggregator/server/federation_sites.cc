@@ -61,6 +61,15 @@ absl::StatusOr<v1::RegisterResponse> Federation::Register(const Caller& caller,
   response.set_aggregator_version(options_.aggregator_version);
   response.set_heartbeat_s(
       static_cast<uint32_t>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.heartbeat))));
+  response.set_server_time_unix_ms(NowUnixMillis());
+  return response;
+}
+
+absl::StatusOr<v1::ServerTimeResponse> Federation::ServerTime(const Caller& caller) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  v1::ServerTimeResponse response;
+  response.set_server_time_unix_ms(NowUnixMillis());
   return response;
 }
 
@@ -208,6 +217,7 @@ absl::StatusOr<v1::HeartbeatResponse> Federation::Heartbeat(const Caller& caller
   absl::MutexLock lock(&mu_);
   SCV_RETURN_IF_ERROR(RequireSite(caller));
   v1::HeartbeatResponse response;
+  response.set_server_time_unix_ms(NowUnixMillis());
   Liveness& live = liveness_[caller.id];
   if (request.task_id().empty()) {
     live.activity = "idle";

@@ -266,6 +266,34 @@ TEST_F(FederationTest, ListSitesShowsWhoIsOnlineAndWhatTheyDo) {
   EXPECT_EQ(by_id["hegp"].last_seen_unix(), 0);
 }
 
+TEST_F(FederationTest, RegisterHeartbeatAndServerTimeCarryTheFederationsClock) {
+  Enroll();
+  clock_.Advance(absl::Milliseconds(1234));  // not a whole second: milliseconds are kept
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  v1::RegisterRequest hello;
+  hello.set_protocol_version(v1::PROTOCOL_VERSION_2);
+  auto registered = federation_->Register(SiteCaller("kb"), hello);
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  EXPECT_EQ(registered->server_time_unix_ms(), now_ms);
+  clock_.Advance(absl::Minutes(10));
+  auto beat = federation_->Heartbeat(SiteCaller("kb"), v1::HeartbeatRequest());
+  ASSERT_TRUE(beat.ok()) << beat.status();
+  EXPECT_EQ(beat->server_time_unix_ms(), now_ms + 10 * 60 * 1000);
+  auto time = federation_->ServerTime(SiteCaller("kb"));
+  ASSERT_TRUE(time.ok()) << time.status();
+  EXPECT_EQ(time->server_time_unix_ms(), now_ms + 10 * 60 * 1000);
+  // ServerTime answers enrolled sites only, and writes nothing (no audit entry).
+  EXPECT_EQ(federation_->ServerTime(SiteCaller("zz")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(federation_->ServerTime(kCoordinator).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto audit_before = federation_->ReadAudit(kCoordinator, v1::ReadAuditRequest());
+  ASSERT_TRUE(federation_->ServerTime(SiteCaller("kb")).ok());
+  auto audit_after = federation_->ReadAudit(kCoordinator, v1::ReadAuditRequest());
+  ASSERT_TRUE(audit_before.ok() && audit_after.ok());
+  EXPECT_EQ(audit_after->last_seq(), audit_before->last_seq());
+}
+
 TEST_F(FederationTest, AVersionOneNodeIsServedAndAnUnknownVersionIsRefusedSayingWhatToDo) {
   Enroll();
   v1::RegisterRequest hello;

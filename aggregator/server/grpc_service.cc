@@ -129,6 +129,14 @@ grpc::Status FederationService::UploadStatus(grpc::ServerContext* context,
   return Reply(federation_->UploadStatus(caller, *request), response);
 }
 
+grpc::Status FederationService::ServerTime(grpc::ServerContext* context,
+                                           const v1::ServerTimeRequest* request,
+                                           v1::ServerTimeResponse* response) {
+  (void)request;  // empty
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->ServerTime(caller), response);
+}
+
 grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
                                              grpc::ServerReader<v1::UploadMessage>* reader,
                                              v1::UploadResponse* response) {

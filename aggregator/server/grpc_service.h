@@ -62,6 +62,8 @@ class FederationService final : public v1::Federation::Service {
                       v1::SecAggResponse* response) override;
   grpc::Status UploadStatus(grpc::ServerContext* context, const v1::UploadStatusRequest* request,
                             v1::UploadStatusResponse* response) override;
+  grpc::Status ServerTime(grpc::ServerContext* context, const v1::ServerTimeRequest* request,
+                          v1::ServerTimeResponse* response) override;
 
  private:
   Federation* federation_;

@@ -30,6 +30,9 @@ class InProcessFederationClient : public protocol::FederationClient {
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
     return federation_->Heartbeat(caller_, request);
   }
+  absl::StatusOr<v1::ServerTimeResponse> ServerTime() override {
+    return federation_->ServerTime(caller_);
+  }
 
  private:
   Federation* federation_;
