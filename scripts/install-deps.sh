@@ -12,6 +12,8 @@ packages=(
   libspdlog-dev libgtest-dev libgmock-dev
   # supporting libraries
   libabsl-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  # the coordinator's live page (scancov-coord ui) and the HTML study reports (issue 15)
+  libcpp-httplib-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
   # Debian's LibTorch calls whatever libblas.so.3 the machine has, and a fresh install has the
   # reference BLAS (6x slower U-Net inference, 2x slower training: issue 16). OpenBLAS registers
   # itself as the preferred libblas.so.3; `scancov-node check` and `run` say which one is used.
@@ -20,6 +22,8 @@ packages=(
 # `install-deps.sh test`: also what the test run needs (clang + libFuzzer for the fuzz smoke run).
 if [[ "${1:-}" == "test" ]]; then
   packages+=(clang libclang-rt-14-dev)
+  # headless Chromium renders the live page and the HTML reports in their tests
+  packages+=(chromium)
 fi
 if [[ "${SCANCOV_EXTRA_PACKAGES:-}" != "" ]]; then
   read -r -a extra <<<"${SCANCOV_EXTRA_PACKAGES}"
