@@ -367,8 +367,20 @@ TEST_F(FederationFaultTest, NodeKilledMidTrainingRoundClosesAtTheDeadlineWithThe
   const StudyShape shape = {"ft-node-killed", {256, 256}, 5, 1, 2, 5};
   std::unique_ptr<ProcessConsortium> f = NewFederation("node-killed");
   ASSERT_NE(f, nullptr);
-  ASSERT_TRUE(f->CreateStudy(StudySpec(shape)).ok());
+  // The nodes first, the study once all three have registered: the 5 s deadline is for the
+  // training round, and it also runs on round 0, which must not expire while LibTorch loads in
+  // three node processes on a busy machine (it did under ctest -j2 beside two builds).
   ASSERT_TRUE(StartNodes(*f, f->aggregator_port()).ok());
+  for (const std::string& s : f->site_ids()) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return absl::StrContains(ReadWholeFile(f->LogPath("node-" + s)),
+                                   "registered with the aggregator");
+        },
+        absl::Seconds(120)))
+        << f->LogTails();
+  }
+  ASSERT_TRUE(f->CreateStudy(StudySpec(shape)).ok());
   const std::string victim = "hegp";
   const std::string task = shape.name + "/r1/" + victim;
   const std::string node_log = f->LogPath("node-" + victim);
