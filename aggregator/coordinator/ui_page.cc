@@ -178,7 +178,8 @@ std::string_view UiPageScript() {
                                          (x.num_samples ? ' (n=' + x.num_samples + ')' : '')));
       const metrics = Object.keys(r.metrics || {}).slice(0, 4)
           .map(k => k + '=' + fmt(r.metrics[k])).join('  ');
-      body.appendChild(row(['round ' + r.round, badge(r.state), r.submitted + ' of ' + r.tasks,
+      body.appendChild(row(['round ' + r.round + (r.label ? ': ' + r.label : ''), badge(r.state),
+                            r.submitted + ' of ' + r.tasks,
                             group(sites), metrics]));
     }
     table.appendChild(body);
@@ -198,7 +199,8 @@ std::string_view UiPageScript() {
     head.appendChild(el('h3', s.id));
     head.appendChild(badge(s.state));
     head.appendChild(el('span', s.kind, 'note'));
-    head.appendChild(el('span', 'round ' + s.current_round + ' of ' + s.rounds_planned));
+    head.appendChild(el('span', 'round ' + s.current_round +
+                                (s.last_round ? ' of ' + s.last_round : '')));
     head.appendChild(el('span', 'created ' + ago(s.created_unix, now), 'note'));
     const link = el('a', 'report');
     link.href = '/studies/' + encodeURIComponent(s.id) + '/report';
@@ -206,9 +208,11 @@ std::string_view UiPageScript() {
     card.appendChild(head);
     if (s.message) card.appendChild(el('p', s.message));
     if (s.error) card.appendChild(el('p', 'could not read its status: ' + s.error, 'badge st-failed'));
-    if ((s.approvals || []).length) {
+    // Once a study has ended, unanswered requests no longer matter; decisions still do.
+    const approvals = (s.approvals || []).filter(a => s.state === 'running' || a.state !== 'no answer');
+    if (approvals.length) {
       const p = el('p', 'Approvals: ');
-      for (const a of s.approvals) {
+      for (const a of approvals) {
         p.appendChild(badge(a.state, a.site + ': ' + a.state + (a.reason ? ' (' + a.reason + ')' : '')));
       }
       card.appendChild(p);

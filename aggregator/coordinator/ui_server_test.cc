@@ -45,6 +45,7 @@ v1::StudyStatus RunningStudy() {
   v1::StudyStatus st;
   st.set_study_id("st");
   st.mutable_spec()->set_name("st");
+  st.mutable_spec()->set_kind(v1::STUDY_KIND_TRAINING);
   st.mutable_spec()->set_study_kind("tabular_training");
   st.mutable_spec()->set_rounds(3);
   for (const char* s : {"kb", "igr", "hegp"}) st.mutable_spec()->add_sites(s);
@@ -213,7 +214,7 @@ TEST_F(UiServerTest, StateHasSitesStudiesRoundsApprovalsAndFailures) {
   EXPECT_EQ(st["state"], "running");
   EXPECT_EQ(st["kind"], "tabular_training");
   EXPECT_EQ(st["current_round"], 2);
-  EXPECT_EQ(st["rounds_planned"], 3);
+  EXPECT_EQ(st["last_round"], 4);  // 0: init, 1-3: train, 4: final evaluation
   EXPECT_EQ(st["report"], "/studies/st/report");
   ASSERT_EQ(st["approvals"].size(), 3u);
   EXPECT_EQ(st["approvals"][0]["state"], "approved");
@@ -222,6 +223,7 @@ TEST_F(UiServerTest, StateHasSitesStudiesRoundsApprovalsAndFailures) {
   EXPECT_EQ(st["approvals"][2]["state"], "no answer");
   ASSERT_EQ(st["rounds"].size(), 2u);
   EXPECT_EQ(st["rounds"][0]["state"], "closed");
+  EXPECT_EQ(st["rounds"][0]["label"], "train 1");
   EXPECT_EQ(st["rounds"][0]["metrics"]["global.val_auc"], 0.74);
   EXPECT_EQ(st["rounds"][1]["submitted"], 1);
   EXPECT_EQ(st["rounds"][1]["tasks"], 3);

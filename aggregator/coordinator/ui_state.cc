@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/coordinator/report_section.h"
 #include "core/status_macros.h"
 
 namespace scancov::aggregator {
@@ -79,7 +80,8 @@ json ApprovalsJson(const v1::StudyStatus& st) {
   return out;
 }
 
-json RoundJson(const v1::RoundStatus& r) {
+// `label`: the kind's name for the round (report_section.h), e.g. "init", "train 2".
+json RoundJson(const v1::RoundStatus& r, const std::string& label) {
   json sites = json::array();
   int submitted = 0;
   for (const v1::SiteRoundStatus& s : r.sites()) {
@@ -89,9 +91,10 @@ json RoundJson(const v1::RoundStatus& r) {
   }
   json metrics = json::object();
   for (const auto& [name, value] : r.metrics()) metrics[name] = value;
-  return {{"round", r.round()},     {"state", r.state()}, {"checkpoint", r.checkpoint_id()},
-          {"metrics", metrics},     {"sites", sites},     {"submitted", submitted},
-          {"tasks", r.sites_size()}};
+  return {{"round", r.round()},     {"label", label},
+          {"state", r.state()},     {"checkpoint", r.checkpoint_id()},
+          {"metrics", metrics},     {"sites", sites},
+          {"submitted", submitted}, {"tasks", r.sites_size()}};
 }
 
 // A site's task that failed or expired in a round, as a failure line.
@@ -117,18 +120,23 @@ void AddRoundFailures(const v1::StudyStatus& st, json& failures) {
 json UiState::StudyJson(const v1::StudyStatus& st, bool detailed) {
   const std::string kind = st.spec().study_kind().empty() ? v1::StudyKind_Name(st.spec().kind())
                                                           : st.spec().study_kind();
+  // As `scancov-coord watch` counts them (ProgressLine): a training study's rounds are 0 (the
+  // initial model) to rounds + 1 (the final evaluation); other kinds' are open-ended (0).
+  const ReportSection& section = ReportSectionFor(st);
   json out = {{"id", st.study_id()},
               {"kind", kind},
               {"state", StateName(st.state())},
               {"current_round", st.current_round()},
-              {"rounds_planned", st.spec().rounds()},
+              {"last_round", section.FixedRounds(st) ? st.spec().rounds() + 1 : 0},
               {"message", st.message()},
               {"created_unix", st.created_unix()},
               {"report", "/studies/" + st.study_id() + "/report"},
               {"detail", detailed},
               {"approvals", ApprovalsJson(st)},
               {"rounds", json::array()}};
-  for (const v1::RoundStatus& r : st.rounds()) out["rounds"].push_back(RoundJson(r));
+  for (const v1::RoundStatus& r : st.rounds()) {
+    out["rounds"].push_back(RoundJson(r, section.RoundLabel(st, r)));
+  }
   return out;
 }
 

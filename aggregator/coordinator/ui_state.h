@@ -4,9 +4,10 @@
 //   {"now_unix", "aggregator": {"ok", "error", "stale_since_unix"},
 //    "sites":    [{"id", "name", "enabled", "online", "last_seen_unix", "device", "version",
 //                  "activity"}],
-//    "studies":  [{"id", "kind", "state", "current_round", "rounds_planned", "message",
-//                  "created_unix", "report", "detail", "approvals": [{"site", "state",
-//                  "received_unix"}], "rounds": [{"round", "state", "metrics",
+//    "studies":  [{"id", "kind", "state", "current_round", "last_round" (0: open-ended),
+//                  "message", "created_unix", "report", "detail", "approvals": [{"site",
+//                  "state", "received_unix", "decided_by", "reason"}], "rounds": [{"round",
+//                  "label", "state", "checkpoint", "metrics", "submitted", "tasks",
 //                  "sites": [{"site", "state", "num_samples"}]}]}],
 //    "failures": [{"at_unix", "source", "study", "site", "round", "reason"}],
 //    "audit":    {"available", "error"}}
