@@ -2,8 +2,9 @@
 // Chromium, over a real aggregator on 127.0.0.1 with mutual TLS: the page shows the sites and
 // the study's rounds, and changes as the study advances (loaded twice); a load without the token,
 // or by another host name resolving to 127.0.0.1 (DNS rebinding), is refused. A screenshot is
-// kept under the build tree (its path is printed). No LibTorch: the sites are raw clients doing
-// the "toy" study's tasks. Then hostile names, from a fake API, shown as text and never run.
+// kept under the build tree at each point (their paths are printed). No LibTorch: the sites are raw
+// clients doing the "toy" study's tasks. Then hostile names, from a fake API, shown as text and
+// never run.
 #include <filesystem>
 #include <iostream>
 
@@ -126,6 +127,15 @@ class UiPageTest : public ::testing::Test {
     ASSERT_TRUE(up.ok()) << up.status();
   }
 
+  // The site reports that it could not do `task` (a code of protocol/failure_code.h).
+  void Fail(const std::string& site, const v1::Task& task, const std::string& report) {
+    v1::UploadHeader header;
+    header.set_task_id(task.task_id());
+    header.set_failure(report);
+    auto up = sites_[site]->UploadResult(header, nullptr);
+    ASSERT_TRUE(up.ok()) << up.status();
+  }
+
   testing_sites::TestPki pki_;
   std::unique_ptr<aggregator::AggregatorServer> server_;
   std::unique_ptr<aggregator::CoordinatorClient> coordinator_;
@@ -140,6 +150,7 @@ TEST_F(UiPageTest, ThePageShowsTheSitesAndRoundsAndFollowsTheStudy) {
   spec.set_kind(v1::STUDY_KIND_TRAINING);
   for (const std::string& s : kSites) spec.add_sites(s);
   spec.set_rounds(2);
+  spec.set_min_sites(2);
   spec.set_round_timeout_s(120);
   spec.mutable_plan()->set_model("toy");
   spec.mutable_plan()->set_local_epochs(1);
@@ -173,13 +184,22 @@ TEST_F(UiPageTest, ThePageShowsTheSitesAndRoundsAndFollowsTheStudy) {
   EXPECT_THAT(first, HasSubstr("href=\"/studies/ui-demo/report\""));
   EXPECT_THAT(first, Not(HasSubstr("igr: done")));
   EXPECT_THAT(first, Not(HasSubstr("Aggregator unreachable")));
+  const std::string running_png = Artifact("ui_page_running.png");
+  absl::Status running_shot = browser::Screenshot(ui_->Url(), running_png);
+  ASSERT_TRUE(running_shot.ok()) << running_shot;
+  std::cout << "screenshot (study running): " << running_png << std::endl;
 
-  // The study runs to its end.
+  // The study runs to its end; hegp cannot train round 2 (too few patients by its policy).
   Finish("igr", igr_task, 2);
   for (int step = 0; step < 50; ++step) {
     for (const std::string& s : kSites) {
       const v1::Task task = Pull(s);
-      if (!task.task_id().empty()) Finish(s, task, 1);
+      if (task.task_id().empty()) continue;
+      if (s == "hegp" && task.round() == 2) {
+        Fail(s, task, "below_minimum_count min=10");
+      } else {
+        Finish(s, task, 1);
+      }
     }
     auto status = coordinator_->GetStudyStatus("ui-demo");
     ASSERT_TRUE(status.ok()) << status.status();
@@ -190,7 +210,12 @@ TEST_F(UiPageTest, ThePageShowsTheSitesAndRoundsAndFollowsTheStudy) {
   EXPECT_THAT(second, HasSubstr("class=\"badge st-done\">done</span>"));
   EXPECT_THAT(second, Not(HasSubstr(">running</span>")));
   EXPECT_THAT(second, HasSubstr(">igr: done (n=100)</span>"));
-  EXPECT_THAT(second, HasSubstr(">hegp: done (n=100)</span>"));
+  EXPECT_THAT(second, HasSubstr(">hegp: done (n=100)</span>"));  // round 1
+  EXPECT_THAT(second, HasSubstr(">hegp: failed</span>"));        // round 2
+  // The failure with its reason, from the round and from the audit log.
+  EXPECT_THAT(second, HasSubstr("task failed: the site reported a failure"));
+  EXPECT_THAT(second, HasSubstr(">failure_received: below_minimum_count min=10</td>"));
+  EXPECT_THAT(first, Not(HasSubstr("below_minimum_count")));
   EXPECT_THAT(second, HasSubstr(">round 3: final evaluation</td>"));
   EXPECT_THAT(second, HasSubstr(">round 3 of 3</span>"));
   EXPECT_NE(first, second);
@@ -198,7 +223,7 @@ TEST_F(UiPageTest, ThePageShowsTheSitesAndRoundsAndFollowsTheStudy) {
   const std::string png = Artifact("ui_page.png");
   absl::Status shot = browser::Screenshot(ui_->Url(), png);
   ASSERT_TRUE(shot.ok()) << shot;
-  std::cout << "screenshot: " << png << std::endl;
+  std::cout << "screenshot (study done): " << png << std::endl;
 }
 
 TEST_F(UiPageTest, ALoadWithoutTheTokenOrFromAnotherHostIsRefused) {
