@@ -1,6 +1,7 @@
 // scancov-coord: the consortium coordinator's command line. Flags here; what each command does
 // is in the coordinator library (coord_commands.h, study_wait.h, validate_command.h,
-// export_commands.h).
+// export_commands.h, ui_server.h).
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include "aggregator/coordinator/coordinator_client.h"
 #include "aggregator/coordinator/export_commands.h"
 #include "aggregator/coordinator/study_wait.h"
+#include "aggregator/coordinator/ui_server.h"
 #include "aggregator/coordinator/validate_command.h"
 #include "core/logging.h"
 
@@ -26,6 +28,30 @@ struct Connection {
 absl::Status Fail(const absl::Status& s) {
   spdlog::error("{}", std::string(s.message()));
   return s;
+}
+
+// `scancov-coord ui`: serves the live page until SIGINT or SIGTERM. The signals are blocked
+// before the server's threads start (they inherit the mask) and taken here with sigwait.
+absl::Status ServeUi(scancov::aggregator::CoordinatorApi& api,
+                     scancov::aggregator::CoordinatorClient* client, int port) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  scancov::aggregator::UiServerOptions options;
+  options.port = port;
+  options.read_audit = [client](int64_t after) { return client->ReadAudit(after, 500); };
+  auto server = scancov::aggregator::UiServer::Start(&api, std::move(options));
+  if (!server.ok()) return server.status();
+  std::cout << "scancov-coord ui: open " << (*server)->Url() << "\n"
+            << "(this machine only; the token is the key to the page: do not share it; "
+               "Ctrl-C stops)"
+            << std::endl;
+  int signal = 0;
+  sigwait(&stop, &signal);
+  (*server)->Stop();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -136,6 +162,14 @@ int main(int argc, char** argv) {
   upload_model->add_option("--checkpoint", model_file, "checkpoint file (e.g. export-checkpoint's)")
       ->required()
       ->check(CLI::ExistingFile);
+  int ui_port = 0;
+  auto* ui = app.add_subcommand(
+      "ui",
+      "serve a live page of the sites, studies, rounds and failures on 127.0.0.1; prints its "
+      "address with an access token");
+  ui->add_option("--port", ui_port, "port on 127.0.0.1 (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
@@ -199,6 +233,8 @@ int main(int argc, char** argv) {
     result = agg::RunValidationPlan(api, {plan_file, out_dir, timeout}, std::cout);
   } else if (*report) {
     result = agg::StudyReportCommand(api, study, out_dir, std::cout);
+  } else if (*ui) {
+    result = ServeUi(api, client->get(), ui_port);
   }
   if (!result.ok()) {
     Fail(result).IgnoreError();
