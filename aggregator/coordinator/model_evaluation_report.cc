@@ -12,13 +12,23 @@
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
 #include "aggregator/coordinator/roc_plot.h"
+#include "core/xml_escape.h"
 #include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 namespace {
 
 std::string Pct(int64_t a, int64_t b) {
-  return b > 0 ? absl::StrFormat("%.0f%%", 100.0 * a / b) : "-";
+  return b > 0 ? absl::StrFormat("%.0f%%", 100.0 * a / b) : "n/a (none)";
+}
+
+// "0.812 (0.771-0.853)"; a value that is not a number reads "n/a".
+std::string Auc(const wire::AucEstimate& a) {
+  if (!std::isfinite(a.auc)) return "n/a";
+  if (!std::isfinite(a.ci_lower) || !std::isfinite(a.ci_upper)) {
+    return absl::StrFormat("%.3f (CI n/a)", a.auc);
+  }
+  return absl::StrFormat("%.3f (%.3f-%.3f)", a.auc, a.ci_lower, a.ci_upper);
 }
 
 // `h` null: the site withheld its confusion counts (`reason`, a code).
@@ -30,9 +40,8 @@ std::string Row(const std::string& model, const std::string& where, const std::s
           ? absl::StrCat("withheld (", reason, ") | | |")
           : absl::StrCat(Pct(h->tp, h->tp + h->fn), " | ", Pct(h->tn, h->tn + h->fp), " | ",
                          Pct(h->tp, h->tp + h->fp), " | ", Pct(h->tn, h->tn + h->fn));
-  return absl::StrCat("| ", model, " | ", where, " | ", counts, " | ",
-                      absl::StrFormat("%.3f (%.3f-%.3f)", a.auc, a.ci_lower, a.ci_upper), " | ",
-                      rates, " |\n");
+  return absl::StrCat("| ", model, " | ", where, " | ", counts, " | ", Auc(a), " | ", rates,
+                      " |\n");
 }
 
 std::string SiteRow(const std::string& model, const std::string& site, const wire::ModelAnswer& m) {
@@ -164,7 +173,7 @@ std::string KaplanMeierSvg(const wire::EvaluationModelResult& model) {
       "font-family=\"sans-serif\" font-size=\"12\"><rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/><text x=\"%.0f\" y=\"18\">Kaplan-Meier by risk group: %s (all sites)"
       "</text>\n",
-      kW, kH, kL, model.name);
+      kW, kH, kL, XmlEscape(model.name));
   absl::StrAppendFormat(&svg,
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>"
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>\n"
