@@ -144,7 +144,11 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
       absl::StrAppend(&md, Row(m.name, "**pooled**", "", m.pooled.auc, &m.pooled.high_risk));
     }
   }
-  if (!r.comparisons.empty()) absl::StrAppend(&md, ComparisonsMarkdown(r));
+  // A table only where some site has a comparison (a study without "compare" has none).
+  if (std::any_of(r.comparisons.begin(), r.comparisons.end(),
+                  [](const auto& site) { return !site.second.empty(); })) {
+    absl::StrAppend(&md, ComparisonsMarkdown(r));
+  }
   const std::vector<RocFigure> roc = RocFigures(r);
   if (!roc.empty()) {
     absl::StrAppend(&md,
@@ -182,6 +186,10 @@ std::string KaplanMeierSvg(const wire::EvaluationModelResult& model) {
   for (double s : {0.0, 0.5, 1.0}) {
     absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.1f</text>\n",
                           kL - 5, py(s) + 4, s);
+  }
+  for (int k = 0; k <= 4; ++k) {  // days at 0, 1/4, ..., the last time
+    absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n",
+                          px(tmax * k / 4), kH - kB + 14, tmax * k / 4);
   }
   const char* colors[] = {"#2ca02c", "#ff7f0e", "#d62728"};
   for (size_t i = 0; i < km.size(); ++i) {

@@ -258,7 +258,8 @@ v1::StudyStatus EvaluationStudy() {
   const nlohmann::json result = {{"analysis", "model_evaluation"},
                                  {"outcome", "severe"},
                                  {"sites", {"kb", "igr"}},
-                                 {"models", models}};
+                                 {"models", models},
+                                 {"comparisons", {{"kb", nlohmann::json::array()}}}};
   v1::StudyStatus st;
   st.set_study_id("val-severe-eval-0");
   st.set_state(v1::STUDY_STATE_DONE);
@@ -295,6 +296,15 @@ TEST(ValidationHeatMapTest, OneCellPerModelAndSiteColouredByAuc) {
   ExpectSelfContained(html);
   EXPECT_EQ(Count(html, "<svg"), 1) << "the heat map inline";
   EXPECT_THAT(html, HasSubstr("AUC heat map, outcome severe"));
+}
+
+TEST(ReportHtmlTest, EvaluationPageHasItsAucsAndNoTableWithoutRows) {
+  const std::string html = StudyReportHtml(EvaluationStudy());
+  ExpectSelfContained(html);
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">0.900 (0.820-0.950)</td>"));
+  EXPECT_THAT(html, HasSubstr("refused: fewer than 10 events"));
+  // No site compared two models: no "Paired comparisons" header over an empty table.
+  EXPECT_THAT(html, Not(HasSubstr("Paired comparisons")));
 }
 
 }  // namespace
