@@ -206,6 +206,12 @@ TEST(ReportHtmlTest, OtherPartiesTextIsShownEscapedAndNeverRuns) {
   EXPECT_THAT(html, HasSubstr("click"));
   EXPECT_THAT(html, HasSubstr("pixel"));
   EXPECT_EQ(Count(html, "<svg"), 1) << "the forest plot, still there";
+  // A training study's site, in the per-round charts' legends (SVG inlined as it is).
+  const std::string charts = StudyReportHtml(TrainingStudy(script));
+  ExpectSelfContained(charts);
+  EXPECT_EQ(Count(charts, "<svg"), 2);
+  EXPECT_EQ(Count(charts, "\">&lt;script&gt;alert(1)&lt;/script&gt;</text>"), 1)
+      << "global.val_auc's legend";
 }
 
 TEST(ReportHtmlTest, OnlyTheReportsOwnFiguresAreInlined) {
