@@ -23,6 +23,7 @@
 #include "aggregator/coordinator/study_wait.h"
 #include "aggregator/coordinator/validate_command.h"
 #include "core/file_util.h"
+#include "protocol/wire/cohort_description.h"
 #include "protocol/wire/logistic_regression.h"
 #include "protocol/wire/model_evaluation.h"
 #include "protocol/wire/univariate_association.h"
@@ -43,6 +44,9 @@ constexpr char kPlan[] = R"({
   "features": [{"name": "spo2", "transform": "neglog_101_minus"}, "disease_extent", "age"],
   "leave_one_out": false, "min_cell_count": 5,
   "survival": {"time": "time_to_event_days", "event": "event"}})";
+
+constexpr char kCohort[] = R"({"analysis": "cohort_description", "outcome": "severe",
+  "variables": ["age", "sex", "spo2", "crp", "ggo", "cancer"]})";
 
 constexpr char kTable1[] = R"({"analysis": "univariate_association", "outcome": "severe",
   "variables": ["age", "sex", "spo2", "urea", "platelets", "hypertension"]})";
@@ -110,18 +114,20 @@ class ReportHtmlBrowserTest : public ::testing::Test {
     testing_sites::NodesTakeTurns clock(federation.get(), &time, sites);
     std::filesystem::remove_all(ReportsDir());
     ASSERT_TRUE(MakeDirs(ArtifactsDir()).ok());
-    v1::StudySpec table1;
-    table1.set_name("table1");
-    table1.set_kind(v1::STUDY_KIND_ANALYSIS);
-    table1.add_sites("kb");
-    table1.add_sites("igr");
-    table1.set_round_timeout_s(300);
-    table1.set_spec_json(kTable1);
-    ASSERT_TRUE(api.CreateStudy(table1).ok());
-    absl::StatusOr<std::vector<v1::StudyStatus>> done =
-        aggregator::WaitForStudies(api, {"table1"}, 3600, &clock);
-    ASSERT_TRUE(done.ok()) << done.status();
-    ASSERT_TRUE(aggregator::WriteStudyReport(done->front(), ReportsDir() + "/table1").ok());
+    for (const auto& [name, spec_json] : {std::pair{"table1", kTable1}, {"cohort", kCohort}}) {
+      v1::StudySpec spec;
+      spec.set_name(name);
+      spec.set_kind(v1::STUDY_KIND_ANALYSIS);
+      spec.add_sites("kb");
+      spec.add_sites("igr");
+      spec.set_round_timeout_s(300);
+      spec.set_spec_json(spec_json);
+      ASSERT_TRUE(api.CreateStudy(spec).ok());
+      absl::StatusOr<std::vector<v1::StudyStatus>> done =
+          aggregator::WaitForStudies(api, {name}, 3600, &clock);
+      ASSERT_TRUE(done.ok()) << done.status();
+      ASSERT_TRUE(aggregator::WriteStudyReport(done->front(), ReportsDir() + "/" + name).ok());
+    }
     ASSERT_TRUE(WriteFileAtomic(ReportsDir() + "/plan.json", kPlan).ok());
     aggregator::ValidateOptions options;
     options.plan_file = ReportsDir() + "/plan.json";
@@ -234,6 +240,22 @@ TEST_F(ReportHtmlBrowserTest, TableOneWithItsForestPlot) {
     EXPECT_THAT(dom, HasSubstr(absl::StrCat(">", row.term, "</text>"))) << "forest plot row";
   }
   EXPECT_GE(released, 4);
+}
+
+TEST_F(ReportHtmlBrowserTest, CohortDescription) {
+  const v1::StudyStatus& st = Study("cohort");
+  ASSERT_FALSE(st.rounds().empty());
+  absl::StatusOr<wire::CohortTable> t = wire::ParseCohortTable(st.rounds().rbegin()->result_json());
+  ASSERT_TRUE(t.ok()) << t.status();
+  const std::string dom = Render(ReportsDir() + "/cohort/report.html", "cohort");
+  EXPECT_THAT(dom, HasSubstr("Cohort description (Table 1)</h2>"));
+  EXPECT_THAT(dom, HasSubstr(absl::StrCat("<td>patients</td>\n<td class=\"num\">",
+                                          t->site_patients.at("kb"), "</td>\n<td class=\"num\">",
+                                          t->site_patients.at("igr"), "</td>\n<td class=\"num\">",
+                                          t->pooled_patients, "</td>")));
+  for (const char* row : {"<td>age</td>", "<td>spo2</td>", "<td>sex = 1</td>"}) {
+    EXPECT_THAT(dom, HasSubstr(row));
+  }
 }
 
 TEST_F(ReportHtmlBrowserTest, ExternalValidationWithRocPerSiteAndKaplanMeier) {
