@@ -450,4 +450,9 @@ say "AI-severity (CT only): two encoders (the seed's window settings) trained at
 sed -n '/^## AI-severity ensemble/,$p' "$RUN/aisev/report.md" | grep '^| ' | cut -c1-150 | sed 's/^/   /'
 say "Federated model, round by round"
 sed -n '/^## Rounds/,/^## Per site/p' "$RUN/report/report.md" | grep '^|' | cut -c1-200 | sed 's/^/   /'
-say "Done in $(( $(date +%s) - start )) s. Reports: $RUN/{cohort,table1,refit,intercept,selection,aiscore,lungseg,aisev,report}/report.md, $RUN/validation/validation.md, $RUN/bedside.html"
+say "Done in $(( $(date +%s) - start )) s. Reports to open in a browser (one self-contained page each; report.md, CSV and SVG beside it for scripts):"
+for f in "$RUN"/{cohort,table1,refit,intercept,selection,aiscore,lungseg,aisev,report}/report.html \
+         "$RUN"/validation/validation.html "$RUN"/bedside.html; do
+  if [ -f "$f" ]; then echo "   $f"; fi
+done
+echo "   and one report.html per study of the validation: $RUN/validation/<study>/report.html"

@@ -60,7 +60,8 @@ TEST(ValidateCommandTest, RunsThePlanAndWritesEveryReportAndTheMatrix) {
   EXPECT_THAT(text, HasSubstr("validate: 3 models fitted, 4 evaluation studies created\n"));
   absl::StatusOr<std::string> md = ReadFileToString(options.out_dir + "/validation.md");
   ASSERT_TRUE(md.ok()) << md.status();
-  EXPECT_THAT(text, HasSubstr(*md + "\nreport written to " + options.out_dir + "/validation.md\n"));
+  EXPECT_THAT(text, HasSubstr(*md + "\nreport written to " + options.out_dir +
+                              "/validation.md and " + options.out_dir + "/validation.html\n"));
   for (const char* row : {"| at kb |", "| at igr |", "| federated |", "| CURB-65 |"}) {
     EXPECT_THAT(*md, HasSubstr(row));
   }

@@ -16,7 +16,7 @@ namespace {
 
 // A number for people: 3 significant digits, no trailing zeros beyond what they carry.
 std::string Num(double v) {
-  if (!std::isfinite(v)) return "-";
+  if (!std::isfinite(v)) return "n/a";
   const double a = std::abs(v);
   if (a >= 100) return absl::StrFormat("%.0f", v);
   if (a >= 10) return absl::StrFormat("%.1f", v);
@@ -87,7 +87,8 @@ std::string TableMarkdown(const wire::CohortTable& t) {
       absl::StrAppend(&md, "| ", row.variable, " |");
       for (const std::string& site : t.sites) {
         auto it = row.sites.find(site);
-        absl::StrAppend(&md, " ", it == row.sites.end() ? "-" : Continuous(it->second, false),
+        absl::StrAppend(&md, " ",
+                        it == row.sites.end() ? "n/a (not sent)" : Continuous(it->second, false),
                         " |");
       }
       absl::StrAppend(&md, " ", Continuous(row.pooled, true), " |\n");
@@ -97,7 +98,8 @@ std::string TableMarkdown(const wire::CohortTable& t) {
       absl::StrAppend(&md, "| ", row.variable, " = ", level, " |");
       for (const std::string& site : t.sites) {
         auto it = row.sites.find(site);
-        absl::StrAppend(&md, " ", it == row.sites.end() ? "-" : Level(it->second, level), " |");
+        absl::StrAppend(&md, " ",
+                        it == row.sites.end() ? "n/a (not sent)" : Level(it->second, level), " |");
       }
       absl::StrAppend(&md, " ", Level(row.pooled, level), " |\n");
     }

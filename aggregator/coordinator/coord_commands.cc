@@ -70,7 +70,7 @@ absl::Status StudyReportCommand(CoordinatorApi& api, const std::string& study,
                                 const std::string& dir, std::ostream& out) {
   SCV_ASSIGN_OR_RETURN(v1::StudyStatus status, api.GetStudyStatus(study));
   SCV_RETURN_IF_ERROR(WriteStudyReport(status, dir));
-  out << "report written to " << dir << "/report.md\n";
+  out << "report written to " << dir << "/report.md and " << dir << "/report.html\n";
   return absl::OkStatus();
 }
 

@@ -43,7 +43,7 @@ TEST(WatchStudyTest, PrintsEachChangeOnceAndWritesTheReportAtTheEnd) {
             "study s1: running, round 2 of 3\n"
             "study s1: done, round 2 of 3\n"
             "report written to " +
-                options.report_dir + "/report.md\n");
+                options.report_dir + "/report.md and " + options.report_dir + "/report.html\n");
   EXPECT_EQ(api.polls, 4);
   EXPECT_EQ(clock.TotalSlept(), absl::Seconds(15));  // three waits between four polls
   EXPECT_TRUE(ReadFileToString(options.report_dir + "/report.md").ok());
@@ -198,7 +198,7 @@ TEST(CoordCommandsTest, StudiesStatusAndReport) {
   EXPECT_THAT(status.str(), HasSubstr("s1"));
   const std::string dir = ::testing::TempDir() + "/report_cmd";
   ASSERT_TRUE(StudyReportCommand(api, "s1", dir, report).ok());
-  EXPECT_EQ(report.str(), "report written to " + dir + "/report.md\n");
+  EXPECT_EQ(report.str(), "report written to " + dir + "/report.md and " + dir + "/report.html\n");
   EXPECT_EQ(StudyReportCommand(api, "s2", dir, report).code(), absl::StatusCode::kNotFound);
 }
 

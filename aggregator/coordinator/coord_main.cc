@@ -113,7 +113,9 @@ int main(int argc, char** argv) {
   watch->add_option("--interval", interval, "seconds between polls")->capture_default_str();
   watch->add_option("--timeout", timeout, "give up after this many seconds")->capture_default_str();
   watch->add_option("--report", out_dir, "write the report to this folder when the study ends");
-  auto* report = app.add_subcommand("report", "write a study's report (Markdown, CSV, SVG)");
+  auto* report = app.add_subcommand(
+      "report",
+      "write a study's report (report.html, one self-contained page; Markdown, CSV, SVG, JSON)");
   report->add_option("--study", study, "study id")->required();
   report->add_option("--out", out_dir, "output folder")->required();
   std::string plan_file;

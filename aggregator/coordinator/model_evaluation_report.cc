@@ -12,13 +12,23 @@
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
 #include "aggregator/coordinator/roc_plot.h"
+#include "core/xml_escape.h"
 #include "protocol/wire/model_evaluation.h"
 
 namespace scancov::aggregator {
 namespace {
 
 std::string Pct(int64_t a, int64_t b) {
-  return b > 0 ? absl::StrFormat("%.0f%%", 100.0 * a / b) : "-";
+  return b > 0 ? absl::StrFormat("%.0f%%", 100.0 * a / b) : "n/a (none)";
+}
+
+// "0.812 (0.771-0.853)"; a value that is not a number reads "n/a".
+std::string Auc(const wire::AucEstimate& a) {
+  if (!std::isfinite(a.auc)) return "n/a";
+  if (!std::isfinite(a.ci_lower) || !std::isfinite(a.ci_upper)) {
+    return absl::StrFormat("%.3f (CI n/a)", a.auc);
+  }
+  return absl::StrFormat("%.3f (%.3f-%.3f)", a.auc, a.ci_lower, a.ci_upper);
 }
 
 // `h` null: the site withheld its confusion counts (`reason`, a code).
@@ -30,9 +40,8 @@ std::string Row(const std::string& model, const std::string& where, const std::s
           ? absl::StrCat("withheld (", reason, ") | | |")
           : absl::StrCat(Pct(h->tp, h->tp + h->fn), " | ", Pct(h->tn, h->tn + h->fp), " | ",
                          Pct(h->tp, h->tp + h->fp), " | ", Pct(h->tn, h->tn + h->fn));
-  return absl::StrCat("| ", model, " | ", where, " | ", counts, " | ",
-                      absl::StrFormat("%.3f (%.3f-%.3f)", a.auc, a.ci_lower, a.ci_upper), " | ",
-                      rates, " |\n");
+  return absl::StrCat("| ", model, " | ", where, " | ", counts, " | ", Auc(a), " | ", rates,
+                      " |\n");
 }
 
 std::string SiteRow(const std::string& model, const std::string& site, const wire::ModelAnswer& m) {
@@ -135,7 +144,11 @@ std::string ModelEvaluationMarkdown(const v1::StudyStatus& status) {
       absl::StrAppend(&md, Row(m.name, "**pooled**", "", m.pooled.auc, &m.pooled.high_risk));
     }
   }
-  if (!r.comparisons.empty()) absl::StrAppend(&md, ComparisonsMarkdown(r));
+  // A table only where some site has a comparison (a study without "compare" has none).
+  if (std::any_of(r.comparisons.begin(), r.comparisons.end(),
+                  [](const auto& site) { return !site.second.empty(); })) {
+    absl::StrAppend(&md, ComparisonsMarkdown(r));
+  }
   const std::vector<RocFigure> roc = RocFigures(r);
   if (!roc.empty()) {
     absl::StrAppend(&md,
@@ -164,7 +177,7 @@ std::string KaplanMeierSvg(const wire::EvaluationModelResult& model) {
       "font-family=\"sans-serif\" font-size=\"12\"><rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/><text x=\"%.0f\" y=\"18\">Kaplan-Meier by risk group: %s (all sites)"
       "</text>\n",
-      kW, kH, kL, model.name);
+      kW, kH, kL, XmlEscape(model.name));
   absl::StrAppendFormat(&svg,
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>"
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>\n"
@@ -173,6 +186,10 @@ std::string KaplanMeierSvg(const wire::EvaluationModelResult& model) {
   for (double s : {0.0, 0.5, 1.0}) {
     absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.1f</text>\n",
                           kL - 5, py(s) + 4, s);
+  }
+  for (int k = 0; k <= 4; ++k) {  // days at 0, 1/4, ..., the last time
+    absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n",
+                          px(tmax * k / 4), kH - kB + 14, tmax * k / 4);
   }
   const char* colors[] = {"#2ca02c", "#ff7f0e", "#d62728"};
   for (size_t i = 0; i < km.size(); ++i) {

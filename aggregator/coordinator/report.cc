@@ -8,14 +8,19 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "aggregator/coordinator/report_html.h"
 #include "aggregator/coordinator/report_section.h"
 #include "core/file_util.h"
 #include "core/number_format.h"
 #include "core/status_macros.h"
+#include "core/xml_escape.h"
+#include "protocol/study_kind.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -70,6 +75,16 @@ Series CollectSeries(const v1::StudyStatus& status, const std::string& metric) {
     }
   }
   return series;
+}
+
+// The charts of the global.* metrics (the per-round training curves), one file per metric.
+std::vector<ReportFile> MetricCharts(const v1::StudyStatus& status) {
+  std::vector<ReportFile> charts;
+  for (const std::string& n : MetricNames(status)) {
+    if (n.rfind("global.", 0) != 0 || n == "global.n_val") continue;
+    charts.push_back({n + ".svg", MetricChartSvg(status, n)});
+  }
+  return charts;
 }
 
 }  // namespace
@@ -162,7 +177,7 @@ std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& met
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/>\n<text x=\"%.0f\" y=\"18\" font-size=\"14\">%s per round (study "
       "%s)</text>\n",
-      kW, kH, kLeft, metric, status.study_id());
+      kW, kH, kLeft, XmlEscape(metric), XmlEscape(status.study_id()));
   absl::StrAppendFormat(&svg,
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>\n"
                         "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>\n",
@@ -189,7 +204,7 @@ std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& met
                           "points=\"%s\"/>\n",
                           c, name == "all sites" ? 3 : 1, absl::StrJoin(coords, " "));
     absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
-                          kW - kRight + 10, kTop + 16.0 * legend++, c, name);
+                          kW - kRight + 10, kTop + 16.0 * legend++, c, XmlEscape(name));
   }
   svg += "</svg>\n";
   return svg;
@@ -297,15 +312,42 @@ absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& 
     return absl::InternalError("report: cannot serialise the study status");
   }
   SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/status.json", json));
-  for (const std::string& n : MetricNames(status)) {
-    if (n.rfind("global.", 0) != 0 || n == "global.n_val") continue;
-    SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + n + ".svg", MetricChartSvg(status, n)));
+  for (const ReportFile& f : MetricCharts(status)) {
+    SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + f.name, f.content));
   }
   SCV_ASSIGN_OR_RETURN(std::vector<ReportFile> files, ReportSectionFor(status).Files(status));
   for (const ReportFile& f : files) {
     SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + f.name, f.content));
   }
-  return absl::OkStatus();
+  return WriteFileAtomic(dir + "/report.html", StudyReportHtml(status));
+}
+
+std::string StudyReportHtml(const v1::StudyStatus& status) {
+  HtmlPage page;
+  page.title = absl::StrCat("Study ", status.study_id());
+  absl::StatusOr<protocol::StudyKind> kind = protocol::StudyKindOf(status.spec());
+  const std::string state = StateName(status.state());
+  page.facts = {{"study", status.study_id()},
+                {"kind", kind.ok() ? std::string(protocol::StudyKindName(*kind)) : "unknown"},
+                {"state", status.message().empty() || status.message() == state
+                              ? state
+                              : absl::StrCat(state, " (", status.message(), ")")},
+                {"created", status.created_unix() > 0
+                                ? absl::FormatTime("%Y-%m-%d %H:%M UTC",
+                                                   absl::FromUnixSeconds(status.created_unix()),
+                                                   absl::UTCTimeZone())
+                                : "not recorded"},
+                {"sites", absl::StrJoin(status.spec().sites(), ", ")}};
+  page.markdown = StudyReportMarkdown(status);
+  page.figures = MetricCharts(status);
+  // A kind whose result does not read has no figures (its section says why).
+  absl::StatusOr<std::vector<ReportFile>> files = ReportSectionFor(status).Files(status);
+  if (files.ok()) {
+    for (ReportFile& f : *files) {
+      if (absl::EndsWith(f.name, ".svg")) page.figures.push_back(std::move(f));
+    }
+  }
+  return RenderHtmlPage(page);
 }
 
 }  // namespace scancov::aggregator

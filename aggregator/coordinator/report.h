@@ -28,7 +28,13 @@ std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& met
 // The metric names that appear in any round, sorted.
 std::vector<std::string> MetricNames(const v1::StudyStatus& status);
 
-// Writes report.md, metrics.csv, status.json and one <metric>.svg per global.* metric to `dir`.
+// The report as one self-contained HTML page (report_html.h): a header with the study id, kind,
+// state and creation date, a table of contents, the content of StudyReportMarkdown with every
+// figure inline. For report.html and for any page that serves a report.
+std::string StudyReportHtml(const v1::StudyStatus& status);
+
+// Writes report.md, report.html, metrics.csv, status.json, one <metric>.svg per global.* metric
+// and the kind's files (tables, figures) to `dir`.
 absl::Status WriteStudyReport(const v1::StudyStatus& status, const std::string& dir);
 
 // The sections of the kinds (report_section.h) that other reports reuse:

@@ -17,7 +17,8 @@ absl::Status WatchStudy(CoordinatorApi& api, const std::string& study, const Wat
     if (status.state() != v1::STUDY_STATE_RUNNING) {
       if (!options.report_dir.empty()) {
         SCV_RETURN_IF_ERROR(WriteStudyReport(status, options.report_dir));
-        out << "report written to " << options.report_dir << "/report.md" << std::endl;
+        out << "report written to " << options.report_dir << "/report.md and " << options.report_dir
+            << "/report.html" << std::endl;
       }
       return status.state() == v1::STUDY_STATE_DONE
                  ? absl::OkStatus()

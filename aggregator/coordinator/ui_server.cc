@@ -47,7 +47,7 @@ void Refuse(httplib::Response& res, const std::string& why) {
 }  // namespace
 
 UiReport RenderUiReport(const v1::StudyStatus& status) {
-  return {StudyReportMarkdown(status), "text/markdown; charset=utf-8"};
+  return {StudyReportHtml(status), "text/html; charset=utf-8"};
 }
 
 absl::StatusOr<std::string> NewUiToken() {
@@ -157,6 +157,12 @@ void UiServer::Impl::Routes() {
       return;
     }
     UiReport report = RenderUiReport(*status);
+    // The report page (report_html.h) has its CSS inline and no script: its own policy instead
+    // of the page's (two policies would both apply, and the stricter one blocks the CSS).
+    res.headers.erase("Content-Security-Policy");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
     res.set_content(report.body, report.content_type);
   });
 }

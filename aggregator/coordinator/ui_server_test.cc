@@ -320,10 +320,16 @@ TEST_F(UiServerTest, ReportsAreServedPerStudy) {
   auto res = Get("/studies/old/report", {{"Cookie", Cookie()}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->get_header_value("Content-Type"), "text/markdown; charset=utf-8");
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/html; charset=utf-8");
   auto status = api_.GetStudyStatus("old");
   ASSERT_TRUE(status.ok());
-  EXPECT_EQ(res->body, StudyReportMarkdown(*status));
+  EXPECT_EQ(res->body, StudyReportHtml(*status));
+  // One policy, the report's: its inline CSS applies, no script may run.
+  EXPECT_EQ(res->get_header_value_count("Content-Security-Policy"), 1u);
+  EXPECT_THAT(res->get_header_value("Content-Security-Policy"),
+              ::testing::HasSubstr("style-src 'unsafe-inline'"));
+  EXPECT_THAT(res->get_header_value("Content-Security-Policy"),
+              ::testing::Not(::testing::HasSubstr("script-src")));
   auto missing = Get("/studies/nope/report", {{"Cookie", Cookie()}});
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);

@@ -6,20 +6,27 @@
 #include "absl/strings/str_format.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
+#include "core/xml_escape.h"
 #include "protocol/wire/univariate_association.h"
 
 namespace scancov::aggregator {
 namespace {
 
 std::string FormatP(double p) {
+  if (!std::isfinite(p)) return "n/a";
   if (p < 1e-4) return absl::StrFormat("%.1e", p);
   return absl::StrFormat("%.4f", p);
 }
 
+// "1.80 (1.40-2.31)"; a bound that is not finite (a separated variable) reads "n/a".
+std::string OddsRatio(double odds_ratio, double lo, double hi) {
+  auto f = [](double v) { return std::isfinite(v) ? absl::StrFormat("%.2f", v) : "n/a"; };
+  return absl::StrCat(f(odds_ratio), " (", f(lo), "-", f(hi), ")");
+}
+
 std::string SiteCell(const wire::AssociationTerm& s) {
   if (s.status != "ok") return s.status;
-  return absl::StrFormat("%.2f (%.2f-%.2f), p=%s", s.odds_ratio, s.ci_lower, s.ci_upper,
-                         FormatP(s.p));
+  return absl::StrCat(OddsRatio(s.odds_ratio, s.ci_lower, s.ci_upper), ", p=", FormatP(s.p));
 }
 
 std::string CorrectionName(const std::string& c) {
@@ -85,9 +92,9 @@ std::string AssociationTableMarkdown(const wire::AssociationTable& t) {
     absl::StrAppend(&md, "| ", r.significant ? absl::StrCat("**", r.term, "**") : r.term, " |");
     for (const std::string& s : t.sites) absl::StrAppend(&md, " ", SiteCell(r.sites.at(s)), " |");
     if (r.combined) {
-      absl::StrAppend(&md, absl::StrFormat(" %.2f (%.2f-%.2f) | %s | %s | %s |\n", r.fe_or,
-                                           r.fe_ci_lower, r.fe_ci_upper, FormatP(r.p_combined),
-                                           FormatP(r.p_adjusted), r.significant ? "yes" : "no"));
+      absl::StrAppend(&md, " ", OddsRatio(r.fe_or, r.fe_ci_lower, r.fe_ci_upper), " | ",
+                      FormatP(r.p_combined), " | ", FormatP(r.p_adjusted), " | ",
+                      r.significant ? "yes" : "no", " |\n");
     } else {
       absl::StrAppend(&md, " | | | not combined |\n");
     }
@@ -114,7 +121,7 @@ std::string ForestPlotSvg(const wire::AssociationTable& t) {
       "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/>\n<text x=\"10\" y=\"18\" font-size=\"13\">Odds ratios for %s per site "
       "and pooled (fixed effect), log scale; bold: significant after correction</text>\n",
-      kLeft + kPlot + 170, height, t.options.outcome);
+      kLeft + kPlot + 170, height, XmlEscape(t.options.outcome));
   for (double tick : {0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0}) {
     absl::StrAppendFormat(&svg,
                           "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\"/>\n"
@@ -124,7 +131,8 @@ std::string ForestPlotSvg(const wire::AssociationTable& t) {
   }
   for (size_t i = 0; i < t.sites.size(); ++i) {
     absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
-                          kLeft + kPlot + 20, kTop + 14.0 * i, kColors[i % 5], t.sites[i]);
+                          kLeft + kPlot + 20, kTop + 14.0 * i, kColors[i % 5],
+                          XmlEscape(t.sites[i]));
   }
   absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\">pooled</text>\n", kLeft + kPlot + 20,
                         kTop + 14.0 * t.sites.size());
@@ -132,10 +140,13 @@ std::string ForestPlotSvg(const wire::AssociationTable& t) {
   for (const wire::AssociationRow* r : rows) {
     absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\"%s>%s</text>\n",
                           kLeft - 8, y + kRow * (t.sites.size() + 1) / 2.0,
-                          r->significant ? " font-weight=\"bold\"" : "", r->term);
+                          r->significant ? " font-weight=\"bold\"" : "", XmlEscape(r->term));
     for (size_t i = 0; i < t.sites.size(); ++i, y += kRow) {
       const wire::AssociationTerm& s = r->sites.at(t.sites[i]);
-      if (s.status != "ok") continue;
+      if (s.status != "ok" || !std::isfinite(s.odds_ratio) || !std::isfinite(s.ci_lower) ||
+          std::isnan(s.ci_upper)) {
+        continue;
+      }
       absl::StrAppendFormat(&svg,
                             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
                             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
@@ -143,12 +154,15 @@ std::string ForestPlotSvg(const wire::AssociationTable& t) {
                             px(s.odds_ratio), y + 7, kColors[i % 5]);
     }
     const double cy = y + 7;
+    y += kRow * 1.5;
+    if (!std::isfinite(r->fe_or) || std::isnan(r->fe_ci_lower) || std::isnan(r->fe_ci_upper)) {
+      continue;
+    }
     absl::StrAppendFormat(&svg,
                           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>"
                           "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f\"/>\n",
                           px(r->fe_ci_lower), cy, px(r->fe_ci_upper), cy, px(r->fe_or) - 5, cy,
                           px(r->fe_or), cy - 5, px(r->fe_or) + 5, cy, px(r->fe_or), cy + 5);
-    y += kRow * 1.5;
   }
   svg += "</svg>\n";
   return svg;

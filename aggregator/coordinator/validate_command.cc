@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/study_wait.h"
+#include "aggregator/coordinator/validation_heatmap.h"
 #include "aggregator/coordinator/validation_plan.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
@@ -69,7 +70,13 @@ absl::Status WriteReports(const ValidationPlan& plan, const std::vector<v1::Stud
   }
   const std::string md = ValidationMatrixMarkdown(plan, evaluated);
   SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/validation.md", md));
-  out << md << "\nreport written to " << dir << "/validation.md" << std::endl;
+  for (const ReportFile& f : ValidationHeatMaps(plan, evaluated)) {
+    SCV_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + f.name, f.content));
+  }
+  SCV_RETURN_IF_ERROR(
+      WriteFileAtomic(dir + "/validation.html", ValidationReportHtml(plan, evaluated)));
+  out << md << "\nreport written to " << dir << "/validation.md and " << dir << "/validation.html"
+      << std::endl;
   return absl::OkStatus();
 }
 

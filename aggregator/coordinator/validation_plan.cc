@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/coordinator/roc_plot.h"
+#include "aggregator/coordinator/validation_heatmap.h"
 #include "core/status_macros.h"
 #include "models/scores/published_models.h"
 #include "protocol/ids.h"
@@ -407,6 +408,10 @@ std::string ValidationMatrixMarkdown(const ValidationPlan& p,
         absl::StrAppend(&md, " ", it == cells[name].end() ? "" : it->second, " |");
       }
       md += "\n";
+    }
+    if (!order.empty()) {
+      absl::StrAppend(&md, "\n![AUC heat map, outcome ", outcome, "](", HeatMapFile(outcome),
+                      ")\n");
     }
     if (dagger) {
       absl::StrAppend(&md,
