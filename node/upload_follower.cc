@@ -32,8 +32,10 @@ bool UploadFollower::fired() {
 bool UploadFollower::Moved(const v1::UploadStatusResponse& answer) {
   if (answer.accepted()) return true;
   const int64_t held = answer.verified_chunks();
-  // The first answer is only a baseline, unless it shows the whole upload held.
-  const bool moved = held >= num_chunks_ || (last_held_ >= 0 && held > last_held_);
+  // The first answer starts the count. It counts as moving: on the upload's connection the
+  // question waited behind the bytes still draining, and the aggregator may not have read them
+  // all yet when it answered.
+  const bool moved = last_held_ < 0 || held > last_held_ || held >= num_chunks_;
   last_held_ = std::max(last_held_, held);
   return moved;
 }

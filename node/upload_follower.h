@@ -6,7 +6,8 @@
 // A timer on the stream's messages would cut that call although everything is moving, and the
 // node would send again what the aggregator is already working on. The follower instead asks the
 // aggregator how the upload stands (`ask`: UploadStatus, every idle_timeout / 4) and counts as
-// progress an answer that shows
+// progress the first answer (on the upload's connection the question waits behind the bytes
+// still draining), then an answer that shows
 //   - more chunks held than the answer before (the drain goes on),
 //   - every chunk held but no result accepted yet (being verified, stored, aggregated), or
 //   - the result accepted (the upload's own answer is on its way).
