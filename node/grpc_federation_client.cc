@@ -1,6 +1,7 @@
 #include "node/grpc_federation_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -258,6 +259,23 @@ absl::StatusOr<std::optional<uint32_t>> GrpcFederationClient::ResumePoint(
   return std::optional<uint32_t>(std::min(held->verified_chunks(), manifest.num_chunks()));
 }
 
+UploadFollower::Ask GrpcFederationClient::FollowUpload(std::shared_ptr<v1::Federation::Stub> stub,
+                                                       const std::string& task_id,
+                                                       const v1::WeightsManifest& manifest) {
+  v1::UploadStatusRequest request;
+  request.set_task_id(task_id);
+  request.set_weights_sha256(ToHex(manifest.sha256()));
+  request.set_chunk_bytes(manifest.chunk_bytes());
+  return [this, stub = std::move(stub), request = std::move(request)](
+             grpc::ClientContext* context) -> absl::StatusOr<v1::UploadStatusResponse> {
+    SetDeadline(context, options_.unary_timeout);
+    v1::UploadStatusResponse response;
+    SCV_RETURN_IF_ERROR(
+        protocol::FromGrpcStatus(stub->UploadStatus(context, request, &response), "UploadStatus"));
+    return response;
+  };
+}
+
 absl::StatusOr<v1::UploadResponse> GrpcFederationClient::UploadResult(
     const v1::UploadHeader& header, const protocol::TensorSet* weights) {
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<v1::Federation::Stub> stub, Stub());
@@ -280,28 +298,44 @@ absl::StatusOr<v1::UploadResponse> GrpcFederationClient::UploadResult(
     encoder->SkipTo(*start);
   }
   grpc::ClientContext context;
-  protocol::ProgressWatchdog watchdog(options_.idle_timeout, [&] { context.TryCancel(); });
+  std::atomic<bool> cut{false};  // by the watchdog or the follower
+  auto on_stall = [&] {
+    cut = true;
+    context.TryCancel();
+  };
+  std::optional<protocol::ProgressWatchdog> watchdog;
+  watchdog.emplace(options_.idle_timeout, on_stall);
   v1::UploadResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::UploadMessage>> writer =
       stub->UploadResult(&context, &response);
   bool ok = writer->Write(message);
   if (ok && encoder.has_value()) {
-    watchdog.Progress();
+    watchdog->Progress();
     message.Clear();
     *message.mutable_manifest() = encoder->manifest();
     ok = writer->Write(message);
     v1::WeightsChunk chunk;
     while (ok && encoder->Next(&chunk)) {
-      watchdog.Progress();
+      watchdog->Progress();
       message.Clear();
       *message.mutable_chunk() = std::move(chunk);
       ok = writer->Write(message);
     }
   }
-  watchdog.Progress();
+  watchdog->Progress();
   writer->WritesDone();
+  std::optional<UploadFollower> follower;
+  if (ok && encoder.has_value() && !cut) {
+    // Everything is written: from here the call is cut only when the aggregator stops moving on
+    // it (upload_follower.h), not for the time its drain, verification and aggregation take.
+    watchdog.reset();
+    follower.emplace(options_.idle_timeout, encoder->manifest().num_chunks(),
+                     FollowUpload(stub, header.task_id(), encoder->manifest()), on_stall);
+  }
   const grpc::Status status = writer->Finish();
-  if (watchdog.fired()) return Stalled("UploadResult", options_.idle_timeout);
+  follower.reset();
+  watchdog.reset();
+  if (cut) return Stalled("UploadResult", options_.idle_timeout);
   SCV_RETURN_IF_ERROR(Explain(protocol::FromGrpcStatus(status, "UploadResult")));
   return response;
 }

@@ -12,7 +12,10 @@
 //    checkpoint only) and the next download of the same checkpoint asks from the next chunk;
 //  - streams have no overall deadline: a ProgressWatchdog (protocol/progress_watchdog.h)
 //    cancels one when no message has moved for `idle_timeout` (DEADLINE_EXCEEDED, which the
-//    agent retries); unary calls keep `unary_timeout`.
+//    agent retries); unary calls keep `unary_timeout`;
+//  - once an upload's last chunk is written, the call is cut only when the aggregator stops
+//    moving on it: the node asks UploadStatus (node/upload_follower.h) while the link drains and
+//    the aggregator verifies, stores and aggregates, instead of timing the silent stream.
 //
 // Thread safety: thread-safe.
 #ifndef SCANCOV_NODE_GRPC_FEDERATION_CLIENT_H_
@@ -27,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "node/checked_channel.h"
+#include "node/upload_follower.h"
 #include "protocol/federation_client.h"
 #include "protocol/grpc_util.h"
 #include "protocol/scancov.grpc.pb.h"
@@ -78,6 +82,9 @@ class GrpcFederationClient : public protocol::FederationClient {
   // the aggregator already accepted the task's result.
   absl::StatusOr<std::optional<uint32_t>> ResumePoint(const std::string& task_id,
                                                       const v1::WeightsManifest& manifest);
+  // The question an UploadFollower asks about the upload of `manifest` for `task_id`.
+  UploadFollower::Ask FollowUpload(std::shared_ptr<v1::Federation::Stub> stub,
+                                   const std::string& task_id, const v1::WeightsManifest& manifest);
 
   // What Register negotiated (unset before it): long poll and heartbeats from version 2 on.
   std::atomic<int> protocol_version_{v1::PROTOCOL_VERSION_UNSPECIFIED};

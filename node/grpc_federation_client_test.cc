@@ -84,7 +84,7 @@ class FakeAggregator : public v1::Federation::Service {
       held_chunk_bytes = manifest.chunk_bytes();
     }
     bool first = true;
-    while (reader->Read(&message)) {
+    while (ReadUnlocked(reader, &message)) {
       if (first) first_chunks.push_back(message.chunk().index());
       first = false;
       if (stall) {
@@ -98,6 +98,15 @@ class FakeAggregator : public v1::Federation::Service {
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset");
       }
     }
+    if (lose_after_last_chunk) {  // the answer never comes and the chunks are forgotten
+      held.clear();
+      WaitForCancel(context);
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
+    }
+    // The aggregator's verification, storage and aggregation (UploadStatus answered meanwhile).
+    mu_.Unlock();
+    absl::SleepFor(processing_delay);
+    mu_.Lock();
     protocol::WeightsAssembler assembler;
     if (!assembler.Begin(manifest).ok()) return Refuse("bad manifest");
     for (const v1::WeightsChunk& c : held) {
@@ -129,10 +138,20 @@ class FakeAggregator : public v1::Federation::Service {
   std::string held_sha;
   uint32_t held_chunk_bytes = 0;
   bool accepted = false;
+  absl::Duration processing_delay = absl::ZeroDuration();  // after the last chunk
+  bool lose_after_last_chunk = false;
   v1::UploadHeader last_header;
   TensorSet received;
 
  private:
+  // Reads without holding mu_, so that UploadStatus is answered while a stream waits.
+  bool ReadUnlocked(grpc::ServerReader<v1::UploadMessage>* reader, v1::UploadMessage* message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    mu_.Unlock();
+    const bool read = reader->Read(message);
+    mu_.Lock();
+    return read;
+  }
   // Holds the stream open, reading and writing nothing, until the client gives up.
   void WaitForCancel(grpc::ServerContext* context) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     mu_.Unlock();
@@ -259,6 +278,36 @@ TEST_F(GrpcFederationClientTest, ASlowTransferIsNeverCutAStalledOneIs) {
   EXPECT_EQ(upload.status().code(), absl::StatusCode::kDeadlineExceeded) << upload.status();
   absl::MutexLock lock(&fake_.mu_);
   EXPECT_EQ(fake_.download_starts, (std::vector<uint32_t>{0, 0, 3}));
+}
+
+// After the last chunk the stream is silent while the aggregator verifies, stores and folds the
+// upload; the node follows that through UploadStatus and does not cut the call (before: cut after
+// idle_timeout, and sent again).
+TEST_F(GrpcFederationClientTest, AnUploadIsNotCutWhileTheAggregatorWorksOnIt) {
+  const TensorSet set = MakeSet();
+  fake_.processing_delay = absl::Milliseconds(1500);  // five idle timeouts
+  auto client = Client(absl::Milliseconds(300));
+  auto upload = client->UploadResult(Header(), &set);
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  EXPECT_TRUE(upload->accepted());
+  EXPECT_FALSE(upload->duplicate());
+  absl::MutexLock lock(&fake_.mu_);
+  EXPECT_EQ(fake_.upload_calls, 1);
+  EXPECT_GE(fake_.status_calls, 3) << "the resume point, then the following";
+  EXPECT_EQ(protocol::WeightsDigestHex(fake_.received), protocol::WeightsDigestHex(set));
+}
+
+// The other side of the rule: an aggregator that no longer holds what was sent (its stream lost
+// on the way) and never answers is given up on after idle_timeout.
+TEST_F(GrpcFederationClientTest, AnUploadTheAggregatorLostAfterItsLastChunkIsCut) {
+  const TensorSet set = MakeSet();
+  fake_.lose_after_last_chunk = true;
+  auto client = Client(absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  auto upload = client->UploadResult(Header(), &set);
+  EXPECT_EQ(upload.status().code(), absl::StatusCode::kDeadlineExceeded) << upload.status();
+  EXPECT_NE(upload.status().message().find("no progress"), std::string::npos);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 }  // namespace

@@ -36,10 +36,12 @@
 // Site decisions (node/approvals.h): a site whose decision on a study is pending or denied is
 // offered no task of it; a denial fails its open tasks with the steward's reason.
 //
-// Thread safety: all public methods are thread-safe (one mutex; SQLite calls happen under it).
+// Thread safety: all public methods are thread-safe (one mutex; SQLite calls happen under it;
+// UploadStatus mostly answers from the UploadBoard and the spool, each under its own mutex).
 #ifndef SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
 #define SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +58,7 @@
 #include "aggregator/server/strategy.h"
 #include "aggregator/server/strategy_ring_sum.h"
 #include "aggregator/server/study_logic.h"
+#include "aggregator/server/upload_board.h"
 #include "aggregator/server/upload_spool.h"
 #include "core/env.h"
 #include "protocol/scancov.pb.h"
@@ -107,6 +110,9 @@ struct FederationOptions {
   // Secure aggregation: how long a phase waits for the last sites once `threshold` have sent
   // (aggregator/server/secagg_rounds.h); the study's wait_after_min_s when it sets one.
   absl::Duration secagg_phase_wait = absl::Seconds(60);
+  // Tests: runs at the start of every fold of an accepted update into a round's running
+  // aggregate, with the federation's lock held (to make the aggregation slow, or to watch it).
+  std::function<void(const std::string& task_id)> before_fold;
 };
 
 // Times a round's deadline moves because a site holding a task is alive and working on it.
@@ -155,6 +161,9 @@ class Federation {
   // upload's weights is read before this answers.
   absl::StatusOr<UploadPlan> AuthorizeUpload(const Caller& caller, const v1::UploadHeader& header);
   // How much of an upload the spool holds (resumable uploads), or that it is already accepted.
+  // Answered without the federation's lock once this process has seen the site ask about, or
+  // upload to, the task (UploadBoard): a node following its upload is not kept waiting while
+  // another submission is verified or aggregated.
   absl::StatusOr<v1::UploadStatusResponse> UploadStatus(const Caller& caller,
                                                         const v1::UploadStatusRequest& request);
   // Accepts a result once; the same result again is answered duplicate=true.
@@ -342,6 +351,8 @@ class Federation {
   SecAggRounds secagg_ ABSL_GUARDED_BY(mu_);
   const RingSumStrategy ring_sum_;
   std::unique_ptr<UploadSpool> spool_;
+  // What UploadStatus answers without mu_ (written under mu_).
+  UploadBoard board_;
   CheckpointCache checkpoints_{2};  // the open round's model and the one before
   // Tasks of rounds aggregated in the current transaction: their uploads are deleted after it
   // commits.

@@ -32,6 +32,7 @@ void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy&
     agg = Aggregation{
         task.round, strategy.Begin(&strategy == &ring_sum_ ? RingLayout(*layout) : *layout), {}};
   }
+  if (options_.before_fold) options_.before_fold(task.task_id);
   const absl::Status folded = FoldStored(*agg.accumulator, result);
   if (!folded.ok()) {
     spdlog::warn("study '{}': update of task '{}' not folded now ({}); the round's close will",

@@ -158,6 +158,7 @@ absl::StatusOr<v1::SiteInfo> Federation::SetSiteEnabled(const Caller& caller,
   if (!site) return absl::NotFoundError(absl::StrCat("site '", req.site_id(), "' is not enrolled"));
   site->enabled = req.enabled();
   SCV_RETURN_IF_ERROR(store_->UpsertSite(*site));
+  board_.ForgetSite(site->site_id);  // its next UploadStatus is checked under the lock
   Audit(caller, req.enabled() ? "enable_site" : "disable_site", "", site->site_id, {}, "");
   return ToProto(*site);
 }
@@ -365,6 +366,7 @@ absl::StatusOr<v1::IdentityInfo> Federation::SetIdentityEnabled(
     }
     SCV_RETURN_IF_ERROR(store_->trust().SetIdentityEnabled(req.role(), req.id(), req.enabled(),
                                                            req.reason(), NowUnix()));
+    if (req.role() == "site") board_.ForgetSite(req.id());
     Audit(caller, req.enabled() ? "enable_identity" : "disable_identity", "",
           req.role() == "site" ? req.id() : "", {},
           absl::StrCat(req.role(), " ", req.id(), req.reason().empty() ? "" : ": " + req.reason()));

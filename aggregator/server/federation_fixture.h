@@ -76,6 +76,7 @@ class FederationTest : public ::testing::Test {
     options.studies = &AllStudyLogics();
     options.clock = &clock_;
     options.keep_checkpoints = keep_checkpoints_;
+    options.before_fold = before_fold_;
     const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
     const std::string dir = ::testing::TempDir() + "/spool_" + test->test_suite_name() + "_" +
                             test->name() + (db == ":memory:" ? "_mem" : "");
@@ -142,6 +143,7 @@ class FederationTest : public ::testing::Test {
 
   FakeClock clock_;
   uint32_t keep_checkpoints_ = 3;
+  std::function<void(const std::string& task_id)> before_fold_;  // FederationOptions
   std::unique_ptr<Federation> federation_;
   std::set<std::string> spool_dirs_;
 };

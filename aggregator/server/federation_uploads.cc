@@ -105,6 +105,7 @@ absl::StatusOr<UploadPlan> Federation::AuthorizeUpload(const Caller& caller,
                                                           task->state,
                                                           "; its round no longer takes results"));
       }
+      board_.Allow(caller.id, header.task_id());  // an open task of the site's, nothing in yet
       if (!header.has_weights() || !header.failure().empty()) return absl::OkStatus();
       if (task->kind == v1::TASK_KIND_ANALYZE) {
         // Only a securely aggregated analysis's masked vector: its layout from the round.
@@ -159,7 +160,11 @@ absl::StatusOr<UploadPlan> Federation::AuthorizeUpload(const Caller& caller,
 
 absl::StatusOr<v1::UploadStatusResponse> Federation::UploadStatus(
     const Caller& caller, const v1::UploadStatusRequest& request) {
-  {
+  // Without mu_ when the board knows the pair: the lock may be held for minutes by another
+  // submission's verification and aggregation, and the node asking is deciding whether its own
+  // upload is still moving (node/upload_follower.h).
+  std::optional<UploadBoard::Entry> known = board_.Find(caller.id, request.task_id());
+  if (!known) {
     absl::MutexLock lock(&mu_);
     SCV_RETURN_IF_ERROR(RequireSite(caller));
     SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(request.task_id()));
@@ -169,13 +174,19 @@ absl::StatusOr<v1::UploadStatusResponse> Federation::UploadStatus(
     }
     SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing,
                          store_->GetResult(request.task_id(), /*with_weights=*/false));
-    if (existing && existing->weights_sha256 == request.weights_sha256()) {
-      v1::UploadStatusResponse response;
-      response.set_accepted(true);
-      return response;
+    if (existing) {
+      known = UploadBoard::Entry{true, existing->weights_sha256};
+    } else if (task->state == kTaskIssued) {
+      // Recorded only while the task is open (its round's close forgets it), so that questions
+      // about old tasks leave nothing behind.
+      board_.Allow(caller.id, request.task_id());
     }
   }
   v1::UploadStatusResponse response;
+  if (known && known->accepted && known->accepted_sha256 == request.weights_sha256()) {
+    response.set_accepted(true);
+    return response;
+  }
   if (spool_ != nullptr) {
     response.set_verified_chunks(spool_->VerifiedChunks(
         {caller.id, request.task_id(), request.weights_sha256()}, request.chunk_bytes()));
@@ -223,7 +234,14 @@ absl::StatusOr<v1::UploadResponse> Federation::Submit(const Caller& caller,
     Audit(caller, "result_refused", "", caller.id, {header.task_id()}, std::string(tx.message()));
     return tx;
   }
-  FlushPrunedFiles();
+  if (header.failure().empty() && !response->duplicate()) {
+    // Committed: UploadStatus may say so without the lock.
+    board_.Accepted(caller.id, header.task_id(),
+                    received.spooled     ? received.spooled->sha256_hex
+                    : received.in_memory ? protocol::WeightsDigestHex(*received.in_memory)
+                                         : "");
+  }
+  FlushPrunedFiles();  // after: a round this upload closed leaves nothing on the board
   if (!response->duplicate()) {
     spdlog::info("accepted result of task '{}' from site '{}'", header.task_id(), caller.id);
   }
@@ -398,13 +416,13 @@ absl::Status Federation::FoldStored(RoundAccumulator& accumulator, const ResultR
 }
 
 void Federation::FlushPrunedFiles() {
-  if (spool_ != nullptr) {
-    for (const std::string& task_id : pruned_tasks_) {
-      const absl::Status removed = spool_->RemoveTask(task_id);
-      if (!removed.ok()) {
-        spdlog::warn("cannot delete the uploads of task '{}': {}", task_id,
-                     std::string(removed.message()));
-      }
+  for (const std::string& task_id : pruned_tasks_) {
+    board_.ForgetTask(task_id);  // aggregated: the store answers for it from now on
+    if (spool_ == nullptr) continue;
+    const absl::Status removed = spool_->RemoveTask(task_id);
+    if (!removed.ok()) {
+      spdlog::warn("cannot delete the uploads of task '{}': {}", task_id,
+                   std::string(removed.message()));
     }
   }
   pruned_tasks_.clear();

@@ -4,6 +4,8 @@
 #include <grpcpp/security/auth_context.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "core/sha256.h"
@@ -166,13 +168,16 @@ grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
   if (spool == nullptr) return refuse(absl::FailedPreconditionError("no upload spool"));
   absl::StatusOr<StreamLimiter::Ticket> ticket = limiter_->Acquire(caller.id);
   if (!ticket.ok()) return ToGrpcStatus(ticket.status());
-  // A stream that stops moving is cut; one that moves, however slowly, is not.
-  protocol::ProgressWatchdog watchdog(idle_timeout_, [context] { context->TryCancel(); });
+  // A stream that stops moving is cut; one that moves, however slowly, is not. Only while it is
+  // read: the verification and the submission that follow are the aggregator's own work, which
+  // the node follows through UploadStatus (node/upload_follower.h).
+  std::optional<protocol::ProgressWatchdog> watchdog;
+  watchdog.emplace(idle_timeout_, [context] { context->TryCancel(); });
   if (!reader->Read(&message) || !message.has_manifest()) {
     return refuse(
         absl::InvalidArgumentError("upload: expected a weights manifest after the header"));
   }
-  watchdog.Progress();
+  watchdog->Progress();
   const uint32_t chunks = message.manifest().num_chunks();
   const std::string sha = ToHex(message.manifest().sha256());
   if (!header.weights_sha256().empty() && header.weights_sha256() != sha) {
@@ -184,7 +189,7 @@ grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
                    plan->expected_layout ? &*plan->expected_layout : nullptr);
   if (!session.ok()) return refuse(session.status());
   while (reader->Read(&message)) {
-    watchdog.Progress();
+    watchdog->Progress();
     if (!message.has_chunk()) {
       return refuse(
           absl::InvalidArgumentError("upload: unexpected message inside the weights stream"));
@@ -192,7 +197,9 @@ grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
     const absl::Status added = (*session)->Add(message.chunk());
     if (!added.ok()) return refuse(added);
   }
-  if (watchdog.fired()) {
+  const bool stalled = watchdog->fired();
+  watchdog.reset();
+  if (stalled) {
     return ToGrpcStatus(absl::DeadlineExceededError(absl::StrCat(
         "upload of task '", header.task_id(), "': no progress for ",
         absl::FormatDuration(idle_timeout_), "; resume from chunk ", (*session)->next_chunk())));

@@ -165,6 +165,7 @@ absl::Status UploadSession::Add(const v1::WeightsChunk& chunk) {
   finite_.Feed(chunk.data());
   ++next_;
   added_ = true;
+  spool_->Publish(base_, next_);
   return absl::OkStatus();
 }
 
@@ -232,6 +233,11 @@ void UploadSpool::Release(const std::string& base, std::optional<uint32_t> verif
   }
 }
 
+void UploadSpool::Publish(const std::string& base, uint32_t verified) {
+  absl::MutexLock lock(&mu_);
+  verified_[base] = verified;
+}
+
 absl::StatusOr<std::unique_ptr<UploadSession>> UploadSpool::Begin(
     const UploadKey& key, const v1::WeightsManifest& manifest,
     const v1::WeightsManifest* expected_layout) {
@@ -256,6 +262,7 @@ absl::StatusOr<std::unique_ptr<UploadSession>> UploadSpool::Begin(
   // From here the session's destructor releases the key, whatever happens.
   std::unique_ptr<UploadSession> session(new UploadSession(this, base, where, manifest));
   SCV_RETURN_IF_ERROR(Annotate(session->Prepare(), where));
+  if (!session->finished_) Publish(base, session->next_chunk());
   return session;
 }
 
@@ -271,7 +278,7 @@ uint32_t UploadSpool::VerifiedChunks(const UploadKey& key, uint32_t chunk_bytes)
     absl::MutexLock lock(&mu_);
     auto it = verified_.find(base);
     if (it != verified_.end()) return it->second;
-    if (active_.contains(base)) return 0;  // its session will say when it ends
+    if (active_.contains(base)) return 0;  // its session is still preparing
   }
   absl::StatusOr<uint32_t> n = CountVerified(base, *stored, nullptr, nullptr);
   if (!n.ok()) return 0;

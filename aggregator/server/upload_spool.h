@@ -114,8 +114,10 @@ class UploadSpool {
                                                        const v1::WeightsManifest& manifest,
                                                        const v1::WeightsManifest* expected_layout);
   // Leading chunks of `chunk_bytes` bytes held verified for `key` (for UploadStatus): all of
-  // them when finished; 0 when none or the partial upload has another chunk size. The first
-  // call after a restart re-verifies the partial file (later ones use what this process saw).
+  // them when finished; 0 when none or the partial upload has another chunk size; while a
+  // session receives it, the chunks verified so far (a node that sent its last chunk watches
+  // this count grow while its link drains). The first call after a restart re-verifies the
+  // partial file (later ones use what this process saw).
   uint32_t VerifiedChunks(const UploadKey& key, uint32_t chunk_bytes);
   // A finished upload of `key`, or NotFound.
   absl::StatusOr<SpooledWeights> Find(const UploadKey& key);
@@ -137,12 +139,15 @@ class UploadSpool {
   std::string Base(const UploadKey& key) const;
   // A session of `base` ended with `verified` chunks kept (nullopt: finished or deleted).
   void Release(const std::string& base, std::optional<uint32_t> verified);
+  // A session of `base` holds `verified` chunks now.
+  void Publish(const std::string& base, uint32_t verified);
 
   const std::string dir_;
   const protocol::ManifestLimits limits_;
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> active_ ABSL_GUARDED_BY(mu_);  // bases with a session
-  // Verified chunks of partial uploads as this process last saw them (base -> chunks).
+  // Verified chunks of partial uploads, and of those a session is receiving, as this process
+  // last saw them (base -> chunks).
   absl::flat_hash_map<std::string, uint32_t> verified_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,0 +1,102 @@
+// UploadStatus while the federation's lock is held by another submission's aggregation (issue
+// 13): answered from the UploadBoard and the spool without waiting, with the same answers the
+// store gives, and an update accepted while a node was asking is counted once.
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "aggregator/server/federation_fixture.h"
+#include "gtest/gtest.h"
+#include "protocol/weights_codec.h"
+
+namespace scancov::aggregator {
+namespace {
+
+using namespace testing_fixture;  // NOLINT(build/namespaces)
+
+v1::UploadStatusRequest Asking(const std::string& task_id, const TensorSet& weights) {
+  v1::UploadStatusRequest request;
+  request.set_task_id(task_id);
+  request.set_weights_sha256(protocol::WeightsDigestHex(weights));
+  request.set_chunk_bytes(protocol::kDefaultChunkBytes);  // as UploadSpool::Put spools
+  return request;
+}
+
+// UploadStatus from another thread; nullopt when it has not answered within 20 s.
+std::optional<absl::StatusOr<v1::UploadStatusResponse>> AskFromAnotherThread(
+    Federation* federation, const std::string& site, const v1::UploadStatusRequest& request) {
+  auto answer = std::make_shared<absl::StatusOr<v1::UploadStatusResponse>>();
+  auto answered = std::make_shared<absl::Notification>();
+  std::thread([=] {
+    *answer = federation->UploadStatus(SiteCaller(site), request);
+    answered->Notify();
+  }).detach();  // shared state: a thread still blocked outlives this call safely
+  if (!answered->WaitForNotificationWithTimeout(absl::Seconds(20))) return std::nullopt;
+  return *answer;
+}
+
+TEST_F(FederationTest, UploadStatusIsAnsweredWhileAnotherUploadIsBeingAggregated) {
+  absl::Notification in_fold, release;
+  before_fold_ = [&](const std::string& task_id) {
+    if (task_id != "s1/r1/igr") return;
+    in_fold.Notify();
+    release.WaitForNotification();  // inside the fold, the federation's lock held
+  };
+  Start(":memory:");
+  Enroll();
+  Create(Spec("s1", 2));
+  Step("kb", 0, 1);    // the initial model (0, 0)
+  Step("kb", 1, 100);  // round 1: kb's update (1, -1), accepted and folded
+  std::thread igr([&] { Step("igr", 2, 300); });
+  ASSERT_TRUE(in_fold.WaitForNotificationWithTimeout(absl::Seconds(30)));
+
+  // igr's own upload: spooled whole, not yet accepted (its transaction has not committed).
+  auto own = AskFromAnotherThread(federation_.get(), "igr", Asking("s1/r1/igr", Weights(2, -2)));
+  // kb's, accepted before: said so without the store.
+  auto done = AskFromAnotherThread(federation_.get(), "kb", Asking("s1/r1/kb", Weights(1, -1)));
+  release.Notify();
+  igr.join();
+  ASSERT_TRUE(own.has_value()) << "UploadStatus waited for the aggregation's lock";
+  ASSERT_TRUE(own->ok()) << own->status();
+  EXPECT_FALSE((*own)->accepted());
+  EXPECT_EQ((*own)->verified_chunks(), 1u);  // the whole (one-chunk) payload
+  ASSERT_TRUE(done.has_value()) << "UploadStatus waited for the aggregation's lock";
+  ASSERT_TRUE(done->ok()) << done->status();
+  EXPECT_TRUE((*done)->accepted());
+
+  // Once committed: accepted, and another payload for the same task is not.
+  auto after = federation_->UploadStatus(SiteCaller("igr"), Asking("s1/r1/igr", Weights(2, -2)));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->accepted());
+  auto other = federation_->UploadStatus(SiteCaller("igr"), Asking("s1/r1/igr", Weights(5, 5)));
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE(other->accepted());
+  // Another site's task is not answered, known to the board or not.
+  EXPECT_EQ(federation_->UploadStatus(SiteCaller("hegp"), Asking("s1/r1/kb", Weights(1, -1)))
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+
+  // Counted once: FedAvg of (w + delta) weighted 100/300/600 from (0, 0) is 3.1.
+  Step("hegp", 4, 600);
+  auto c1 = federation_->GetCheckpoint(kCoordinator, "s1", "s1/c1");
+  ASSERT_TRUE(c1.ok()) << c1.status();
+  EXPECT_NEAR(ToDoubles(*c1->Find("w"))[0], 3.1, 1e-6);
+}
+
+TEST_F(FederationTest, ADisabledSiteIsRefusedUploadStatusEvenWhenTheBoardKnewIt) {
+  Enroll();
+  Create(Spec("s1", 2));
+  Step("kb", 0, 1);
+  Step("kb", 1, 100);
+  const v1::UploadStatusRequest request = Asking("s1/r1/kb", Weights(1, -1));
+  ASSERT_TRUE(federation_->UploadStatus(SiteCaller("kb"), request).ok());
+  v1::SetSiteEnabledRequest disable;
+  disable.set_site_id("kb");
+  disable.set_enabled(false);
+  ASSERT_TRUE(federation_->SetSiteEnabled(kCoordinator, disable).ok());
+  EXPECT_EQ(federation_->UploadStatus(SiteCaller("kb"), request).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace scancov::aggregator
