@@ -295,7 +295,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
     // Nothing is sent, not even a failure code: the aggregator would refuse it, and the round
     // or study it served is over. The gate recorded nothing in the ledger.
     spdlog::warn("task '{}' stopped: {}", task.task_id(), progress.cancel_reason());
-    Finish(&entry, "stopped", outcome.status());
+    Finish(&entry, "stopped", absl::CancelledError(progress.cancel_reason()));
     return Step::kTaskStopped;
   }
   if (!outcome.ok()) return FailedLocally(task, outcome.status(), &entry);

@@ -334,7 +334,10 @@ absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::Tens
   declaration.min_cohort = approval.min_cohort;
   SCV_ASSIGN_OR_RETURN(std::optional<privacy::dp::DpSpec> dp, dp_.Admit(task, declaration));
   TaskPlugin& plugin = *plugins_.at(*protocol::StudyKindOf(task));
-  absl::StatusOr<TaskOutcome> ran = RunAdmitted(plugin, declaration, task, global, progress);
+  absl::StatusOr<TaskOutcome> ran =
+      progress != nullptr && progress->cancelled()
+          ? absl::CancelledError(progress->cancel_reason())  // before it began: not even read
+          : RunAdmitted(plugin, declaration, task, global, progress);
   if (progress != nullptr && progress->cancelled()) {
     // Whatever the plug-in made of it (a kind that does not check ends its work), nothing is
     // released, recorded or charged to the site's privacy budget for a task nobody counts.
