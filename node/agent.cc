@@ -275,6 +275,9 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   // task stops at its next check.
   Progress progress(options_.clock);
   progress.SetStage(entry.kind == "train" ? "training" : entry.kind);
+  progress.PrintEvery(absl::Minutes(1), [id = task.task_id()](const std::string& line) {
+    spdlog::info("task '{}': {}", id, line);  // the steward's log: counts, rate, ETA
+  });
   HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_, &clock_skew_, options_.clock,
                           &progress);
   std::optional<protocol::TensorSet> global;

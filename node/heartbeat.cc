@@ -55,7 +55,7 @@ void HeartbeatLoop::Run() {
         const std::string why =
             absl::StrCat("the aggregator no longer counts task '", task_id_,
                          "': its round closed, it expired or its study was aborted");
-        spdlog::warn("{}; the task stops", why);
+        spdlog::warn("{}{}", why, task_progress_ != nullptr ? "; the task stops" : "");
         if (task_progress_ != nullptr) task_progress_->Cancel(why);
       }
     } else if (response.status().code() == absl::StatusCode::kUnimplemented) {
