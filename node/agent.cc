@@ -270,9 +270,16 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
                                                    absl::FromUnixSeconds(task.deadline_unix()),
                                                    absl::UTCTimeZone()))
                    : "");
-  // The aggregator hears that this node is alive and working while the task runs.
-  HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_, &clock_skew_, options_.clock);
-  heartbeat.set_stage(entry.kind == "train" ? "training" : entry.kind);
+  // The aggregator hears that this node is alive and how far the task has come while it runs;
+  // when it answers that the task no longer counts, the heartbeat cancels `progress` and the
+  // task stops at its next check.
+  Progress progress(options_.clock);
+  progress.SetStage(entry.kind == "train" ? "training" : entry.kind);
+  progress.PrintEvery(absl::Minutes(1), [id = task.task_id()](const std::string& line) {
+    spdlog::info("task '{}': {}", id, line);  // the steward's log: counts, rate, ETA
+  });
+  HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_, &clock_skew_, options_.clock,
+                          &progress);
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
     absl::StatusOr<protocol::TensorSet> downloaded = retrier_.Call(
@@ -286,7 +293,14 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   // A study under secure aggregation whose options do not parse fails like a bad spec.
   const absl::StatusOr<std::optional<SecAggSettings>> secagg = TaskSecAggSettings(task);
   absl::StatusOr<Release> outcome =
-      secagg.ok() ? gate_->Run(task, global ? &*global : nullptr) : secagg.status();
+      secagg.ok() ? gate_->Run(task, global ? &*global : nullptr, &progress) : secagg.status();
+  if (!outcome.ok() && progress.cancelled()) {
+    // Nothing is sent, not even a failure code: the aggregator would refuse it, and the round
+    // or study it served is over. The gate recorded nothing in the ledger.
+    spdlog::warn("task '{}' stopped: {}", task.task_id(), progress.cancel_reason());
+    Finish(&entry, "stopped", absl::CancelledError(progress.cancel_reason()));
+    return Step::kTaskStopped;
+  }
   if (!outcome.ok()) return FailedLocally(task, outcome.status(), &entry);
   if (secagg->has_value()) {
     // Never kept: the round's keys die with this process, so a restarted node is a dropout.

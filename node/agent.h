@@ -12,6 +12,9 @@
 //    pull) ends Run with that status: a steward must act (certificate, enrolment);
 //  - a task that fails locally or whose result is refused is logged and recorded; the agent
 //    backs off and carries on with the next pull;
+//  - a task the aggregator no longer counts (the heartbeat's answer: its round closed, it
+//    expired, its study was aborted) is stopped at the runner's next check (Progress,
+//    core/progress.h), logged as "stopped", and nothing is sent or ledgered for it;
 //  - with a ResultKeeper (node/result_keeper.h), a released result is kept before it is first
 //    sent and until the aggregator answers it (accepted, duplicate, or refused for good): when
 //    the upload keeps failing, the node is killed or the aggregator restarts, the aggregator
@@ -67,7 +70,17 @@ struct AgentOptions {
 
 class NodeAgent {
  public:
-  enum class Step { kRanTask, kTaskFailed, kAwaitingApproval, kWaited, kIdle, kStopped };
+  // kTaskStopped: the aggregator stopped counting the task while it ran (its round closed, it
+  // expired, its study was aborted; the heartbeat says so): it was stopped, nothing was sent.
+  enum class Step {
+    kRanTask,
+    kTaskFailed,
+    kTaskStopped,
+    kAwaitingApproval,
+    kWaited,
+    kIdle,
+    kStopped
+  };
 
   // All pointers must outlive the agent; `log` may be null in tests.
   NodeAgent(protocol::FederationClient* client, TaskGate* gate, TaskLog* log, AgentOptions options);

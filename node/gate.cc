@@ -199,7 +199,8 @@ absl::StatusOr<TaskDeclaration> TaskGate::Admit(const v1::Task& task) const {
 absl::StatusOr<TaskOutcome> TaskGate::RunAdmitted(TaskPlugin& plugin,
                                                   const TaskDeclaration& declaration,
                                                   const v1::Task& task,
-                                                  const protocol::TensorSet* global) {
+                                                  const protocol::TensorSet* global,
+                                                  Progress* progress) {
   // A spec the plug-in did not expect (a field of another JSON type) or a library's exception
   // must not take the node down; the task fails like any other, and the rest goes on.
   // The cohort rule is the site's own minimum; a study's stricter request binds the task's
@@ -211,7 +212,8 @@ absl::StatusOr<TaskOutcome> TaskGate::RunAdmitted(TaskPlugin& plugin,
   }
   absl::StatusOr<TaskOutcome> outcome;
   try {
-    outcome = plugin.Run(task, global);
+    outcome =
+        progress != nullptr ? plugin.RunTracked(task, global, *progress) : plugin.Run(task, global);
   } catch (const std::bad_alloc&) {
     outcome = absl::ResourceExhaustedError("out of memory");  // may pass: retried, not reported
   } catch (const std::exception& e) {
@@ -318,7 +320,8 @@ void TaskGate::MarkReported(const ApprovalRecord& record) {
   if (!s.ok()) spdlog::error("{}", std::string(s.message()));
 }
 
-absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::TensorSet* global) {
+absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::TensorSet* global,
+                                      Progress* progress) {
   SCV_ASSIGN_OR_RETURN(ApprovalRecord approval, Approval(task));
   if (approval.decision != Decision::kApproved) {
     return WithFailureCode(absl::FailedPreconditionError(absl::StrCat(
@@ -331,7 +334,16 @@ absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::Tens
   declaration.min_cohort = approval.min_cohort;
   SCV_ASSIGN_OR_RETURN(std::optional<privacy::dp::DpSpec> dp, dp_.Admit(task, declaration));
   TaskPlugin& plugin = *plugins_.at(*protocol::StudyKindOf(task));
-  SCV_ASSIGN_OR_RETURN(TaskOutcome outcome, RunAdmitted(plugin, declaration, task, global));
+  absl::StatusOr<TaskOutcome> ran =
+      progress != nullptr && progress->cancelled()
+          ? absl::CancelledError(progress->cancel_reason())  // before it began: not even read
+          : RunAdmitted(plugin, declaration, task, global, progress);
+  if (progress != nullptr && progress->cancelled()) {
+    // Whatever the plug-in made of it (a kind that does not check ends its work), nothing is
+    // released, recorded or charged to the site's privacy budget for a task nobody counts.
+    return absl::CancelledError(progress->cancel_reason());
+  }
+  SCV_ASSIGN_OR_RETURN(TaskOutcome outcome, std::move(ran));
   SCV_RETURN_IF_ERROR(CheckRelease(declaration, outcome));
   if (dp && outcome.weights) SCV_RETURN_IF_ERROR(dp_.Apply(task, *dp, global, &*outcome.weights));
   Release release;

@@ -117,7 +117,11 @@ class TaskGate {
   // Admits, runs and checks `task`; `global` is its downloaded checkpoint or null. The result
   // is in the ledger (pending) when this returns it. An exception from a plug-in becomes an
   // error (InvalidArgument naming it; ResourceExhausted for std::bad_alloc, which may pass).
-  absl::StatusOr<Release> Run(const v1::Task& task, const protocol::TensorSet* global);
+  // With `progress`, the plug-in runs tracked (TaskRunner::RunTracked); once `progress` is
+  // cancelled, Cancelled with its reason: nothing is recorded or released, and no privacy
+  // budget is spent.
+  absl::StatusOr<Release> Run(const v1::Task& task, const protocol::TensorSet* global,
+                              Progress* progress = nullptr);
   // The report that the task failed here instead of a result, recorded likewise: only the
   // failure code of `why` and its policy numbers (protocol/failure_code.h), never its text.
   absl::StatusOr<Release> Failure(const v1::Task& task, const absl::Status& why);
@@ -142,7 +146,8 @@ class TaskGate {
 
  private:
   absl::StatusOr<TaskOutcome> RunAdmitted(TaskPlugin& plugin, const TaskDeclaration& declaration,
-                                          const v1::Task& task, const protocol::TensorSet* global);
+                                          const v1::Task& task, const protocol::TensorSet* global,
+                                          Progress* progress);
   absl::Status CheckRelease(const TaskDeclaration& declaration, const TaskOutcome& outcome) const;
   absl::StatusOr<Release> Record(const v1::Task& task, Release release, const std::string& kind,
                                  const std::string& summary_json);

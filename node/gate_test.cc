@@ -187,6 +187,37 @@ TEST_F(GateTest, AnAdmittedResultIsLedgeredBeforeItIsHandedOver) {
   EXPECT_EQ(gated_.Load({"age"}, "severe").status().code(), absl::StatusCode::kPermissionDenied);
 }
 
+// A kind that does not check its Progress runs to the end while the heartbeat cancels the
+// task (the aggregator no longer counts it): what it produced is neither released nor ledgered.
+class CancelledWhileRunning : public Scripted {
+ public:
+  absl::StatusOr<TaskOutcome> RunTracked(const v1::Task& task, const protocol::TensorSet* global,
+                                         Progress& progress) override {
+    progress.Cancel("the aggregator no longer counts task 's/r1/kb'");
+    return Run(task, global);
+  }
+};
+
+TEST_F(GateTest, ATaskCancelledWhileItRanReleasesAndLedgersNothing) {
+  auto plugin = std::make_unique<CancelledWhileRunning>();
+  plugin->declared.releases_weights = true;
+  plugin->produce.weights = Weights();
+  plugin->produce.num_samples = 50;
+  CancelledWhileRunning* kind = plugin.get();
+  auto gate = Gate({}, true, std::move(plugin));
+  Progress progress;
+  absl::StatusOr<Release> release = gate->Run(TrainingTask(), nullptr, &progress);
+  EXPECT_EQ(release.status().code(), absl::StatusCode::kCancelled) << release.status();
+  EXPECT_EQ(release.status().message(), "the aggregator no longer counts task 's/r1/kb'");
+  EXPECT_EQ(kind->runs, 1);
+  EXPECT_TRUE(ledger_->List()->empty());
+  // Cancelled before it begins, the task is not even run.
+  EXPECT_EQ(gate->Run(TrainingTask(), nullptr, &progress).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(kind->runs, 1);
+  EXPECT_TRUE(ledger_->List()->empty());
+}
+
 TEST_F(GateTest, AKindThisNodeDoesNotRunIsUnimplemented) {
   auto gate = Gate({}, true, std::make_unique<Scripted>());
   v1::Task task = TrainingTask();

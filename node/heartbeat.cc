@@ -2,15 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace scancov::node {
 
 HeartbeatLoop::HeartbeatLoop(protocol::FederationClient* client, std::string task_id,
-                             absl::Duration interval, ClockSkewWatch* watch, Clock* clock)
+                             absl::Duration interval, ClockSkewWatch* watch, Clock* clock,
+                             Progress* progress)
     : client_(client),
       task_id_(std::move(task_id)),
       interval_(interval),
       watch_(watch),
-      clock_(clock) {
+      clock_(clock),
+      task_progress_(progress) {
   if (client_ != nullptr && interval_ > absl::ZeroDuration())
     thread_ = std::thread([this] { Run(); });
 }
@@ -31,7 +35,11 @@ void HeartbeatLoop::Run() {
   do {
     v1::HeartbeatRequest request;
     request.set_task_id(task_id_);
-    {
+    std::string text = task_progress_ != nullptr ? task_progress_->Text() : "";
+    if (!text.empty()) {
+      request.set_stage(std::move(text));
+      request.set_progress(task_progress_->Fraction());
+    } else {
       absl::MutexLock lock(&mu_);
       request.set_stage(stage_);
       request.set_progress(progress_);
@@ -44,7 +52,11 @@ void HeartbeatLoop::Run() {
         watch_->Observe("Heartbeat", response->server_time_unix_ms(), sent, clock_->Now());
       }
       if (!response->task_current() && current_.exchange(false)) {
-        spdlog::warn("task '{}': the aggregator no longer counts it (its round closed)", task_id_);
+        const std::string why =
+            absl::StrCat("the aggregator no longer counts task '", task_id_,
+                         "': its round closed, it expired or its study was aborted");
+        spdlog::warn("{}{}", why, task_progress_ != nullptr ? "; the task stops" : "");
+        if (task_progress_ != nullptr) task_progress_->Cancel(why);
       }
     } else if (response.status().code() == absl::StatusCode::kUnimplemented) {
       return;  // an aggregator of protocol 1

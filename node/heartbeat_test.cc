@@ -89,5 +89,38 @@ TEST(HeartbeatLoopTest, AnAnswerShowingThisClockOffIsWarnedAbout) {
   EXPECT_TRUE(watch.warned());
 }
 
+// The stage the aggregator sees is the task's progress: counts and an ETA, nothing else.
+TEST(HeartbeatLoopTest, SendsTheTasksProgressText) {
+  BeatCounter client;
+  FakeClock clock;
+  Progress progress(&clock);
+  progress.SetStage("training");
+  progress.SetCount("epoch", 1, 5);
+  clock.Advance(absl::Seconds(60));
+  progress.SetSubCount("batch", 60, 120);  // 30% in a minute
+  {
+    HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(5), nullptr, &clock, &progress);
+    loop.set_stage("not sent while the progress has a text");
+    for (int i = 0; i < 200 && client.beats < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+  }
+  absl::MutexLock lock(&client.mu);
+  EXPECT_EQ(client.last.stage(), "training epoch 2/5, batch 60/120, ETA 3m");
+  EXPECT_DOUBLE_EQ(client.last.progress(), 0.3);
+  EXPECT_FALSE(progress.cancelled());
+}
+
+TEST(HeartbeatLoopTest, AnAnswerThatTheTaskNoLongerCountsCancelsItsProgress) {
+  BeatCounter client;
+  client.close_after = 2;
+  Progress progress;
+  HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(10), nullptr, Clock::Real(),
+                     &progress);
+  for (int i = 0; i < 200 && !progress.cancelled(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(progress.cancelled());
+  EXPECT_FALSE(loop.task_current());
+  EXPECT_NE(progress.cancel_reason().find("no longer counts task 's1/r1/kb'"), std::string::npos)
+      << progress.cancel_reason();
+}
+
 }  // namespace
 }  // namespace scancov::node

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "core/file_util.h"
 #include "core/logging.h"
+#include "core/progress.h"
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
 #include "node/agent.h"
@@ -135,6 +136,13 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   return agent.Run();
 }
 
+// A progress line on stderr every few seconds (counts, rate, ETA; never a name or a path), so
+// that stdout keeps only the report.
+void PrintProgressToStderr(Progress& progress) {
+  progress.PrintEvery(absl::Seconds(5),
+                      [](const std::string& line) { std::cerr << line << std::endl; });
+}
+
 absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& csv,
                             const std::string& mapping_path, bool skip_bad_rows) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
@@ -147,8 +155,12 @@ absl::Status ImportClinical(const sites::SiteConfig& config, const std::string& 
   ClinicalImportOptions options;
   options.skip_bad_rows = skip_bad_rows;
   options.mapping = mapping ? &*mapping : nullptr;
+  Progress progress;
+  PrintProgressToStderr(progress);
+  options.progress = &progress;
   SCV_ASSIGN_OR_RETURN(ClinicalImportReport report,
                        ImportClinicalCsv(*store, pseudonymizer, csv, options));
+  progress.Finish();
   std::cout << ClinicalImportSummaryText(csv, report);
   return absl::OkStatus();
 }
@@ -159,8 +171,12 @@ absl::Status ImportDicom(const sites::SiteConfig& config, const std::string& dir
                        privacy::Pseudonymizer::FromSecretFile(config.secret));
   DicomImportOptions options;
   options.cache_dir = config.cache_dir;
+  Progress progress;  // a PACS export takes hours: the steward sees counts and an ETA
+  PrintProgressToStderr(progress);
+  options.importer.progress = &progress;
   SCV_ASSIGN_OR_RETURN(DicomImportSummary summary,
                        ImportDicomFolder(*db, pseudonymizer, dir, options));
+  progress.Finish();
   std::cout << DicomImportSummaryText(dir, summary);
   return absl::OkStatus();
 }

@@ -15,7 +15,7 @@ namespace scancov::node {
 struct TaskLogEntry {
   std::string task_id;
   std::string kind;
-  std::string state;  // running, uploaded, failed, refused
+  std::string state;  // running, uploaded, failed, refused, stopped
   int64_t started_unix = 0;
   int64_t finished_unix = 0;
   std::string detail;

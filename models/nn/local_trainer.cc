@@ -77,20 +77,35 @@ LocalTrainingStats TrainLocally(Network& net, const LocalTrainingOptions& option
   torch::optim::Adam adam(params, torch::optim::AdamOptions(options.learning_rate));
   net.train();
   LocalTrainingStats stats;
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+  Progress* progress = options.progress;
+  for (int epoch = 0; epoch < options.epochs && !stats.cancelled; ++epoch) {
     // Summed on the device: reading each loss back would wait for every step.
     torch::Tensor epoch_sum = torch::zeros({}, torch::TensorOptions().device(options.device));
     int64_t epoch_steps = 0;
-    for (int64_t b = 0; b < options.batches_per_epoch; ++b) {
-      TrainingBatch batch = batches(epoch, b);
-      if (batch.terms == 0) continue;
-      epoch_sum = epoch_sum + Step(net, options, adam, params, anchor, std::move(batch), loss);
-      ++epoch_steps;
+    if (progress != nullptr) {
+      progress->SetCount("epoch", epoch, options.epochs);
+      progress->SetSubCount("batch", 0, options.batches_per_epoch);
     }
+    for (int64_t b = 0; b < options.batches_per_epoch; ++b) {
+      if (progress != nullptr && progress->cancelled()) {
+        stats.cancelled = true;
+        break;
+      }
+      TrainingBatch batch = batches(epoch, b);
+      if (batch.terms > 0) {
+        epoch_sum = epoch_sum + Step(net, options, adam, params, anchor, std::move(batch), loss);
+        ++epoch_steps;
+      }
+      if (progress != nullptr) progress->SetSubCount("batch", b + 1, options.batches_per_epoch);
+    }
+    if (stats.cancelled) break;
     const double mean = epoch_steps > 0 ? epoch_sum.item<double>() / epoch_steps : 0.0;
     if (epoch == 0) stats.first_epoch_loss = mean;
     stats.last_epoch_loss = mean;
     stats.steps += epoch_steps;
+  }
+  if (progress != nullptr && !stats.cancelled) {
+    progress->SetCount("epoch", options.epochs, options.epochs);
   }
   if (options.device.is_cuda()) torch::cuda::synchronize();
   stats.seconds =

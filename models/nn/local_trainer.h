@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/progress.h"
 #include "models/nn/network.h"
 #include "protocol/tensor_set.h"
 
@@ -60,6 +61,9 @@ struct LocalTrainingOptions {
   double proximal_mu = 0.0;            // FedProx mu, >= 0 (0: no proximal term)
   torch::Device device = torch::kCPU;  // where the network is
   bool autocast = false;               // forward in bfloat16 autocast; only on CUDA
+  // Where the epochs and batches are reported (core/progress.h), and checked before each batch:
+  // once it is cancelled the loop stops (LocalTrainingStats::cancelled). Null: neither.
+  Progress* progress = nullptr;
 };
 
 struct LocalTrainingStats {
@@ -68,7 +72,9 @@ struct LocalTrainingStats {
   // last epoch; 0 without epochs or steps.
   double first_epoch_loss = 0.0;
   double last_epoch_loss = 0.0;
-  double seconds = 0.0;  // wall time of the epochs, CUDA work included
+  double seconds = 0.0;    // wall time of the epochs, CUDA work included
+  bool cancelled = false;  // stopped early: options.progress was cancelled (the weights are
+                           // part-trained and must not be used)
 };
 
 // The range checks every family's config shares, as InvalidArgument "<where>: <field> ...":

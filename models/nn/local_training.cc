@@ -196,9 +196,9 @@ bool HasBatchNorm(const Network& net) {
 }
 
 // config.epochs epochs over (x, y), each in a new shuffled order, on the mean binary
-// cross-entropy of the logits; returns the number of steps.
-int64_t RunEpochs(Network& net, const torch::Tensor& x, const torch::Tensor& y,
-                  const TrainConfig& config) {
+// cross-entropy of the logits.
+LocalTrainingStats RunEpochs(Network& net, const torch::Tensor& x, const torch::Tensor& y,
+                             const TrainConfig& config) {
   const auto bounds = BatchBounds(x.size(0), config.batch_size);
   Random rng(config.seed);
   torch::Tensor order;
@@ -217,7 +217,8 @@ int64_t RunEpochs(Network& net, const torch::Tensor& x, const torch::Tensor& y,
   options.learning_rate = config.learning_rate;
   options.proximal_mu = config.proximal_mu;
   options.device = x.device();
-  return TrainLocally(net, options, batches, loss).steps;
+  options.progress = config.progress;
+  return TrainLocally(net, options, batches, loss);
 }
 
 absl::StatusOr<TrainResult> TrainLocked(const TensorSet& global, const TabularData& train,
@@ -236,7 +237,9 @@ absl::StatusOr<TrainResult> TrainLocked(const TensorSet& global, const TabularDa
   result.metrics.epochs = config.epochs;
   result.metrics.device = device.is_cuda() ? "cuda" : "cpu";
   result.metrics.loss_start = MeanBce(PredictLogits(*net, x), train.y);
-  result.metrics.steps = RunEpochs(*net, x, y, config);
+  const LocalTrainingStats stats = RunEpochs(*net, x, y, config);
+  if (stats.cancelled) return absl::CancelledError(config.progress->cancel_reason());
+  result.metrics.steps = stats.steps;
   result.metrics.loss_end = MeanBce(PredictLogits(*net, x), train.y);
   SCV_ASSIGN_OR_RETURN(result.weights, ExportTrained(*net, result.metrics.loss_end));
   return result;

@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/progress.h"
 #include "models/nn/tabular_data.h"
 #include "protocol/tensor_set.h"
 
@@ -38,6 +39,9 @@ struct TrainConfig {
   uint64_t seed = 0;              // shuffling, Dropout; derive it per site and round
   double proximal_mu = 0.0;       // FedProx: adds mu/2 * ||w - w_global||^2 (parameters), >= 0
   std::string device = "auto";    // "auto" (CUDA when available), "cpu" or "cuda"
+  // Epochs and batches are reported to it (core/progress.h); once it is cancelled, training
+  // stops before the next batch and the call fails with Cancelled and its reason. Null: neither.
+  Progress* progress = nullptr;
 };
 
 struct TrainMetrics {

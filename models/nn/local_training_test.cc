@@ -2,11 +2,14 @@
 // This translation unit includes no LibTorch header, as the node's code does not.
 #include "models/nn/local_training.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "core/env.h"
+#include "core/progress.h"
 #include "gtest/gtest.h"
 #include "models/nn/tabular_config.h"
 #include "models/nn/tabular_data.h"
@@ -358,6 +361,35 @@ TEST(LocalTrainingTest, RefusesWeightsThatDoNotFitTheModel) {
     }
   }
   ExpectInvalid(TrainLocal(poisoned, train, config).status(), "'head.bias'");
+}
+
+// The loop reports epochs and batches, and a cancelled progress (the aggregator no longer
+// counts the task) stops it between batches: no weights come back.
+TEST(LocalTrainingTest, ReportsEpochsAndStopsOnceCancelled) {
+  const TabularData train = Separable(200, 3);
+  absl::StatusOr<TensorSet> global = InitModel("severity_mlp", kMlpConfig, 7);
+  ASSERT_TRUE(global.ok()) << global.status();
+  FakeClock clock;
+  Progress progress(&clock);
+  std::vector<std::string> lines;
+  progress.PrintEvery(absl::ZeroDuration(), [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.rfind("epoch 3/15, batch 2/", 0) == 0) progress.Cancel("the round closed");
+  });
+  TrainConfig config = Config("severity_mlp", kMlpConfig);
+  config.progress = &progress;
+  absl::StatusOr<TrainResult> stopped = TrainLocal(*global, train, config);
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled) << stopped.status();
+  EXPECT_TRUE(absl::EndsWith(stopped.status().message(), "the round closed")) << stopped.status();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.front(), "epoch 0/15");
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "epoch 1/15, batch 1/7"), lines.end());
+  EXPECT_EQ(lines.back().rfind("epoch 3/15, batch 2/7", 0), 0u) << lines.back();
+
+  Progress untouched(&clock);
+  config.progress = &untouched;
+  ASSERT_TRUE(TrainLocal(*global, train, config).ok());
+  EXPECT_EQ(untouched.Text(), "epoch 15/15");
 }
 
 TEST(LocalTrainingTest, ReportsTheDevice) {

@@ -163,6 +163,7 @@ LocalTrainingStats RunEpochs(Network& net, const SegNetConfig& net_config,
   options.proximal_mu = config.proximal_mu;
   options.device = device;
   options.autocast = config.mixed_precision;
+  options.progress = config.progress;
   return TrainLocally(net, options, batches, loss);
 }
 
@@ -188,6 +189,7 @@ absl::StatusOr<SegTrainResult> TrainOnDevice(const TensorSet& global,
   m.loss_start = start.loss;
   m.labelled_voxels = start.labelled_voxels;
   const LocalTrainingStats stats = RunEpochs(*net, net_config, builder, samples, config, device);
+  if (stats.cancelled) return absl::CancelledError(config.progress->cancel_reason());
   m.train_seconds = stats.seconds;
   m.steps = stats.steps;
   m.train_loss_first_epoch = stats.first_epoch_loss;

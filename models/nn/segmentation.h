@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/progress.h"
 #include "core/volume.h"
 #include "models/nn/seg_probabilities.h"
 #include "protocol/tensor_set.h"
@@ -68,6 +69,9 @@ struct SegTrainConfig {
   // (0: on the training thread). The batches do not depend on it.
   int num_workers = 0;
   double proximal_mu = 0.0;  // FedProx: adds mu/2 * ||w - w_global||^2 (parameters), >= 0
+  // Epochs and batches are reported to it (core/progress.h); once it is cancelled, training
+  // stops before the next batch and the call fails with Cancelled and its reason. Null: neither.
+  Progress* progress = nullptr;
 };
 
 struct SegTrainMetrics {

@@ -188,6 +188,7 @@ LocalTrainingStats RunEpochs(SliceEncoder& net, TrainingSlices& slices,
   options.learning_rate = config.learning_rate;
   options.proximal_mu = config.proximal_mu;
   options.device = device;
+  options.progress = config.progress;
   return TrainLocally(net, options, batches, loss);
 }
 
@@ -211,6 +212,7 @@ absl::StatusOr<SeverityTrainResult> TrainOnDevice(const TensorSet& global, const
   m.device = device.is_cuda() ? "cuda" : "cpu";
   m.loss_start = MeanLoss(*net, slices, device);
   const LocalTrainingStats stats = RunEpochs(*net, slices, config, device);
+  if (stats.cancelled) return absl::CancelledError(config.progress->cancel_reason());
   m.train_seconds = stats.seconds;
   m.steps = stats.steps;
   m.train_loss_first_epoch = stats.first_epoch_loss;

@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/progress.h"
 #include "models/nn/severity_config.h"
 #include "models/nn/severity_slices.h"
 #include "protocol/tensor_set.h"
@@ -45,6 +46,9 @@ struct SeverityTrainConfig {
   uint64_t seed = 0;              // slice order of each epoch
   std::string device = "auto";    // "auto" (CUDA when available), "cpu" or "cuda"
   double proximal_mu = 0.0;       // FedProx: adds mu/2 * ||w - w_global||^2 (parameters), >= 0
+  // Epochs and batches are reported to it (core/progress.h); once it is cancelled, training
+  // stops before the next batch and the call fails with Cancelled and its reason. Null: neither.
+  Progress* progress = nullptr;
 };
 
 struct SeverityTrainMetrics {

@@ -62,10 +62,12 @@ void ParseRow(absl::string_view file, const CsvRecord& rec, const ImportPlan& pl
 }
 
 std::vector<ParsedRow> ParseRows(absl::string_view file, const std::vector<CsvRecord>& records,
-                                 const ImportPlan& plan, bool fill_id_forward) {
+                                 const ImportPlan& plan, bool fill_id_forward, Progress* progress) {
   std::vector<ParsedRow> rows(records.size() - 1);
+  const int64_t total = static_cast<int64_t>(rows.size());
   std::string last_id;
   for (size_t r = 1; r < records.size(); ++r) {
+    if (progress != nullptr) progress->SetCount("row", static_cast<int64_t>(r - 1), total);
     ParsedRow& row = rows[r - 1];
     ParseRow(file, records[r], plan, row);
     if (row.values.empty()) continue;  // malformed
@@ -183,8 +185,9 @@ absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
       plan.decimal,
       internal::ChooseDecimal(source, records, plan, declared.decimal, csv.separator, &csv.notes));
   const RowsPerPatient mode = mapping != nullptr ? mapping->rows_per_patient : RowsPerPatient::kOne;
-  std::vector<ParsedRow> rows =
-      ParseRows(source, records, plan, mapping != nullptr && mapping->fill_id_forward);
+  if (options.progress != nullptr) options.progress->SetStage("clinical import:");
+  std::vector<ParsedRow> rows = ParseRows(
+      source, records, plan, mapping != nullptr && mapping->fill_id_forward, options.progress);
   SCV_RETURN_IF_ERROR(CheckUnits(source, records.front().line, plan, rows));
   CheckRowValues(source, plan, mode == RowsPerPatient::kOne, rows);
 
@@ -203,7 +206,14 @@ absl::StatusOr<ClinicalImportReport> ImportClinicalCsvText(
   const std::vector<PatientValues> patients = Aggregate(rows, mode, pseudonymizer);
   const ClinicalImportLog log =
       MakeLog(source, text, options, report.rows_read, report.rows_skipped);
+  const int64_t n_patients = static_cast<int64_t>(patients.size());
+  if (options.progress != nullptr) {
+    options.progress->SetCount("row", report.rows_read, report.rows_read);
+    options.progress->SetStage("clinical import: writing,");
+    options.progress->SetCount("patient", 0, n_patients);
+  }
   SCV_ASSIGN_OR_RETURN(report.import_id, WriteClinicalImport(store, log, plan.variables, patients));
+  if (options.progress != nullptr) options.progress->SetCount("patient", n_patients, n_patients);
   report.patients_imported = static_cast<int64_t>(patients.size());
   report.dropped_columns = plan.dropped;
   report.variables = plan.variables;

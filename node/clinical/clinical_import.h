@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/env.h"
+#include "core/progress.h"
 #include "node/clinical/column_mapping.h"
 #include "node/store/node_store.h"
 #include "privacy/pseudonymizer.h"
@@ -46,6 +47,10 @@ struct ClinicalImportOptions {
   const ColumnMapping* mapping = nullptr;  // not owned; nullptr = dictionary columns
   int max_reported_errors = 20;            // in the returned status message
   Clock* clock = nullptr;                  // for the import log; nullptr = Clock::Real()
+  // Where the import reports how far it is (core/progress.h): "clinical import: row" with the
+  // rows parsed of the file's, then "clinical import: writing, patient" with patients stored.
+  // Counts only. Not owned; nullptr: not reported.
+  Progress* progress = nullptr;
 };
 
 struct ClinicalImportReport {

@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "core/file_util.h"
+#include "core/progress.h"
 #include "gtest/gtest.h"
 #include "node/clinical/clinical_store.h"
 #include "node/clinical/testing_util.h"
@@ -86,6 +88,37 @@ TEST(ClinicalImportTest, DatabaseNeverContainsDirectIdentifiers) {
     EXPECT_FALSE(absl::StrContains(*bytes, p.patient_id));
     EXPECT_FALSE(absl::StrContains(*bytes, p.name.substr(0, p.name.find(','))));
     EXPECT_FALSE(absl::StrContains(*bytes, p.birth_date));
+  }
+}
+
+// The import reports rows parsed and patients written of their totals, on the injected clock,
+// with counts only: no patient identifier, name or birth date, no file name.
+TEST(ClinicalImportTest, ProgressLinesCountRowsAndPatientsAndNameNobody) {
+  TempStore t("progress");
+  const sites::SyntheticSite site = Site("kb", 300);
+  const std::string path = t.dir() + "/KB-000001_admissions.csv";
+  ASSERT_TRUE(sites::WriteAdmissionCsv(site, path).ok());
+  FakeClock clock;
+  Progress progress(&clock);
+  std::vector<std::string> lines;
+  progress.PrintEvery(absl::Seconds(5), [&](const std::string& l) { lines.push_back(l); });
+  ClinicalImportOptions options;
+  options.progress = &progress;
+  options.clock = &clock;
+  clock.Advance(absl::Seconds(6));  // as if reading the file took that long
+  ASSERT_TRUE(ImportClinicalCsv(t.store(), TestPseudonymizer(), path, options).ok());
+  progress.Finish();
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "clinical import: row 0/300");
+  EXPECT_EQ(lines[1], "clinical import: row 300/300");
+  EXPECT_EQ(lines.back(), "clinical import: writing, patient 300/300");
+  for (const std::string& line : lines) {
+    EXPECT_FALSE(absl::StrContains(line, "KB-0")) << line;
+    EXPECT_FALSE(absl::StrContains(line, "admissions")) << line;
+    for (const auto& p : site.patients) {
+      EXPECT_FALSE(absl::StrContains(line, p.name.substr(0, p.name.find(',')))) << line;
+      EXPECT_FALSE(absl::StrContains(line, p.birth_date)) << line;
+    }
   }
 }
 

@@ -7,9 +7,14 @@
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "core/progress.h"
 #include "node/imaging/dicom_importer.h"
 #include "node/imaging/test_util.h"
 #include "sites/ct/nifti_io.h"
@@ -179,6 +184,42 @@ TEST(DicomImport, NoPatientIdentifierInAnyMessage) {
   for (const SeriesReport& s : r.report.series) {
     EXPECT_EQ(s.series_key.size(), 32u);
     EXPECT_EQ(s.patient_key.size(), 32u);
+  }
+}
+
+// A PACS export takes hours: the import reports files and series done of the total, and its
+// lines carry counts only, even when the folders are named after the patient.
+TEST(DicomImport, ProgressLinesCountFilesAndSeriesAndNameNobody) {
+  const std::string dir = FreshDir("progress") + "/DOE_JANE_MRN-SECRET-4711";
+  sites::PhantomSpec spec = SmallSpec(61, "MRN-SECRET-4711");
+  spec.patient.patient_name = "DOE^JANE";
+  WritePhantom(spec, dir);
+  int64_t files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    files += e.is_regular_file();
+  }
+  ASSERT_GT(files, 0);
+  FakeClock clock;
+  Progress progress(&clock);
+  std::vector<std::string> lines;
+  progress.PrintEvery(absl::ZeroDuration(), [&](const std::string& l) { lines.push_back(l); });
+  ImportOptions options;
+  options.progress = &progress;
+  const testing::ImportResult r = RunImport(dir, nullptr, options);
+  ASSERT_EQ(r.report.Count(SeriesStatus::kImported), 1) << r.report.ToText();
+  const std::string all_files = absl::StrCat("file ", files, "/", files);
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
+                         [&](const std::string& l) {
+                           return l.rfind("dicom import: reading headers, " + all_files, 0) == 0;
+                         }),
+            lines.end());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "dicom import: series 1/1");
+  for (const std::string& line : lines) {
+    for (const char* secret : {"DOE", "JANE", "MRN", "SECRET", ".dcm"}) {
+      EXPECT_EQ(line.find(secret), std::string::npos) << secret << " in: " << line;
+    }
+    EXPECT_EQ(line.find("progress/"), std::string::npos) << "a path in: " << line;
   }
 }
 

@@ -90,8 +90,17 @@ absl::StatusOr<DicomInventory> DicomImporter::Scan(const std::string& root) cons
   }
   const std::vector<fs::path> files = ListFiles(root);
   std::vector<std::optional<absl::StatusOr<SliceHeader>>> headers(files.size());
-  ParallelFor(files.size(), threads_,
-              [&](size_t i) { headers[i].emplace(ReadOneHeader(files[i], root)); });
+  Progress* progress = options_.progress;
+  const int64_t total = static_cast<int64_t>(files.size());
+  if (progress != nullptr) {
+    progress->SetStage("dicom import: reading headers,");
+    progress->SetCount("file", 0, total);
+  }
+  std::atomic<int64_t> read{0};
+  ParallelFor(files.size(), threads_, [&](size_t i) {
+    headers[i].emplace(ReadOneHeader(files[i], root));
+    if (progress != nullptr) progress->SetCount("file", ++read, total);
+  });
 
   DicomInventory inventory;
   std::map<std::string, std::vector<SliceHeader>> groups;
@@ -161,7 +170,17 @@ absl::StatusOr<ImportReport> DicomImporter::Import(const std::string& root, cons
                                                    const VolumeCache* cache) const {
   SCV_ASSIGN_OR_RETURN(DicomInventory inventory, Scan(root));
   ImportReport report = std::move(inventory.report);
+  Progress* progress = options_.progress;
+  const int64_t total = static_cast<int64_t>(inventory.candidates.size());
+  int64_t done = 0;
+  if (progress != nullptr) {
+    progress->SetStage("dicom import:");
+    progress->SetCount("series", 0, total);
+  }
   for (SeriesCandidate& c : inventory.candidates) {
+    // Counted at the top of the loop: a refused series `continue`s past its end.
+    if (progress != nullptr && done > 0) progress->SetCount("series", done, total);
+    ++done;
     SeriesReport entry;
     entry.series_key = c.series_key;
     entry.study_key = c.study_key;
@@ -204,6 +223,7 @@ absl::StatusOr<ImportReport> DicomImporter::Import(const std::string& root, cons
     report.series.push_back(entry);
     SCV_RETURN_IF_ERROR(Annotate(sink(*std::move(series), entry), "DicomImporter: sink"));
   }
+  if (progress != nullptr) progress->SetCount("series", total, total);
   spdlog::info("dicom import: {} imported, {} refused, {} skipped series; {} files skipped",
                report.Count(SeriesStatus::kImported), report.Count(SeriesStatus::kRefused),
                report.Count(SeriesStatus::kSkipped), report.skipped_files.size());

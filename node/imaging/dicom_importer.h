@@ -36,6 +36,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/progress.h"
 #include "node/imaging/ct_series.h"
 #include "node/imaging/dicom_slice.h"
 #include "node/imaging/import_report.h"
@@ -49,6 +50,11 @@ struct ImportOptions {
   SeriesCheckOptions check;
   // Worker threads for header reading and decoding; 0 = hardware concurrency (at most 16).
   int threads = 0;
+  // Where Scan and Import report how far they are (core/progress.h): stage "dicom import:
+  // reading headers" with files done of those the walk listed, then "dicom import: series"
+  // with series done (decoded and handed to the sink) of the candidates. Counts only, never a
+  // file name. Not owned; null: not reported.
+  Progress* progress = nullptr;
 };
 
 // A series that passed every check and can be decoded.

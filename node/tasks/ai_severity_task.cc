@@ -51,6 +51,12 @@ class AiSeverityTask : public TaskPlugin {
     return runner_->Run(task, global);
   }
 
+  absl::StatusOr<TaskOutcome> RunTracked(const v1::Task& task, const protocol::TensorSet* global,
+                                         Progress& progress) override {
+    if (runner_ == nullptr) return Run(task, global);
+    return runner_->RunTracked(task, global, progress);
+  }
+
  private:
   const NodeContext context_;
   std::unique_ptr<SeverityTaskRunner> runner_;

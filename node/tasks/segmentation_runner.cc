@@ -133,6 +133,13 @@ uint64_t LocalSeed(uint64_t study_seed, uint32_t round, const std::string& site)
 
 absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
                                                         const protocol::TensorSet* global) {
+  Progress untracked;
+  return RunTracked(task, global, untracked);
+}
+
+absl::StatusOr<TaskOutcome> SegmentationTaskRunner::RunTracked(const v1::Task& task,
+                                                               const protocol::TensorSet* global,
+                                                               Progress& progress) {
   SCV_ASSIGN_OR_RETURN(const wire::SegmentationSpec spec,
                        wire::ParseSegmentationSpec(task.spec_json()));
   const std::string& model = task.plan().model();
@@ -184,6 +191,7 @@ absl::StatusOr<TaskOutcome> SegmentationTaskRunner::Run(const v1::Task& task,
   config.augment_intensity = spec.augment != wire::SegmentationAugment::kGeometric;
   config.num_workers = 1;
   config.proximal_mu = task.plan().proximal_mu();
+  config.progress = &progress;
   SCV_ASSIGN_OR_RETURN(nn::SegTrainResult trained, nn::TrainSegmentation(*global, train, config));
   out.num_samples = static_cast<uint64_t>(trained.num_samples);
   out.metrics[wire::kSegTrainLossStart] = trained.metrics.loss_start;

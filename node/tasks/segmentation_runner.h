@@ -63,6 +63,9 @@ class SegmentationTaskRunner : public TaskRunner {
   SegmentationTaskRunner(LabelledSeriesSource* data, SegmentationRunnerOptions options)
       : data_(data), options_(std::move(options)) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
+  // Reports the training's epochs and batches; stops with Cancelled once `progress` is.
+  absl::StatusOr<TaskOutcome> RunTracked(const v1::Task& task, const protocol::TensorSet* global,
+                                         Progress& progress) override;
 
  private:
   LabelledSeriesSource* data_;

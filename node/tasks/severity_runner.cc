@@ -135,7 +135,8 @@ absl::StatusOr<std::vector<double>> SeverityTaskRunner::Probabilities(
 absl::StatusOr<TaskOutcome> SeverityTaskRunner::Train(const v1::Task& task,
                                                       const AiSeveritySpec& spec,
                                                       const Patients& train,
-                                                      const protocol::TensorSet& global) {
+                                                      const protocol::TensorSet& global,
+                                                      Progress& progress) {
   TaskOutcome out;
   protocol::TensorSet weights;
   double loss_start = 0, loss_end = 0;
@@ -150,6 +151,10 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Train(const v1::Task& task,
     config.seed = task.plan().seed() * 131 + task.round();  // the same for every member
     config.device = options_.device;
     config.proximal_mu = task.plan().proximal_mu();
+    config.progress = &progress;
+    if (spec.encoders.size() > 1) {
+      progress.SetStage(absl::StrCat("training member ", m + 1, "/", spec.encoders.size()));
+    }
     std::vector<const nn::SeveritySlices*> slices;
     std::vector<int> labels;
     for (const SeverityPatient* p : train) {
@@ -300,6 +305,13 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Analyze(const AiSeveritySpec& sp
 
 absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
                                                     const protocol::TensorSet* global) {
+  Progress untracked;
+  return RunTracked(task, global, untracked);
+}
+
+absl::StatusOr<TaskOutcome> SeverityTaskRunner::RunTracked(const v1::Task& task,
+                                                           const protocol::TensorSet* global,
+                                                           Progress& progress) {
   SCV_ASSIGN_OR_RETURN(const AiSeveritySpec spec, wire::ParseAiSeveritySpec(task.spec_json()));
   const bool sends_weights =
       task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN;
@@ -335,7 +347,7 @@ absl::StatusOr<TaskOutcome> SeverityTaskRunner::Run(const v1::Task& task,
           absl::StrCat("ai_severity: fewer training patients at this site than the minimum (",
                        std::max(min_cell, 1), ")"));
     }
-    return Train(task, spec, train, *global);
+    return Train(task, spec, train, *global, progress);
   }
   if (task.kind() == v1::TASK_KIND_EVALUATE) {
     SCV_ASSIGN_OR_RETURN(TaskOutcome out, Evaluate(spec, val, *global, min_cell));

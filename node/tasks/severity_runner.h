@@ -97,12 +97,16 @@ class SeverityTaskRunner : public TaskRunner {
   SeverityTaskRunner(SeveritySource* data, SeverityRunnerOptions options)
       : data_(data), options_(std::move(options)) {}
   absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const protocol::TensorSet* global) override;
+  // Reports each member's training epochs and batches; stops with Cancelled once `progress` is.
+  absl::StatusOr<TaskOutcome> RunTracked(const v1::Task& task, const protocol::TensorSet* global,
+                                         Progress& progress) override;
 
  private:
   using Patients = std::vector<const SeverityPatient*>;
 
   absl::StatusOr<TaskOutcome> Train(const v1::Task& task, const wire::AiSeveritySpec& spec,
-                                    const Patients& train, const protocol::TensorSet& global);
+                                    const Patients& train, const protocol::TensorSet& global,
+                                    Progress& progress);
   absl::StatusOr<TaskOutcome> Evaluate(const wire::AiSeveritySpec& spec, const Patients& val,
                                        const protocol::TensorSet& global, int min_cell);
   // The number of patients scored and kept.

@@ -69,6 +69,13 @@ absl::StatusOr<PreparedData> TrainingTaskRunner::Prepare(const v1::Task& task,
 
 absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
                                                     const protocol::TensorSet* global) {
+  Progress untracked;
+  return RunTracked(task, global, untracked);
+}
+
+absl::StatusOr<TaskOutcome> TrainingTaskRunner::RunTracked(const v1::Task& task,
+                                                           const protocol::TensorSet* global,
+                                                           Progress& progress) {
   SCV_ASSIGN_OR_RETURN(const wire::TabularTrainingSpec spec,
                        wire::ParseTabularTrainingSpec(task.spec_json()));
   TaskOutcome out;
@@ -120,6 +127,7 @@ absl::StatusOr<TaskOutcome> TrainingTaskRunner::Run(const v1::Task& task,
   config.proximal_mu = task.plan().proximal_mu();
   config.seed = LocalSeed(task.plan().seed(), task.round(), options_.site_id);
   config.device = options_.device;
+  config.progress = &progress;
   SCV_ASSIGN_OR_RETURN(nn::TrainResult trained,
                        nn::TrainLocal(*global, ToTabular(data.train), config));
   out.num_samples = static_cast<uint64_t>(trained.num_samples);
