@@ -71,7 +71,9 @@ absl::Status NodeAgent::RegisterWithRetry() {
     if (response.ok()) {
       clock_skew_.Observe("Register", response->server_time_unix_ms(), sent, options_.clock->Now());
       heartbeat_ = absl::Seconds(response->heartbeat_s());
-      spdlog::info("registered with the aggregator as site '{}'", response->site_id());
+      spdlog::info("registered with the aggregator {} as site '{}' (wire protocol {})",
+                   response->aggregator_version(), response->site_id(),
+                   static_cast<int>(response->protocol_version()));
       return absl::OkStatus();
     }
     if (!IsTransient(response.status())) return response.status();

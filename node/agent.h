@@ -38,6 +38,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/env.h"
+#include "core/version.h"
 #include "node/clock_skew.h"
 #include "node/gate.h"
 #include "node/result_keeper.h"
@@ -50,7 +51,7 @@ namespace scancov::node {
 
 struct AgentOptions {
   Clock* clock = Clock::Real();
-  std::string node_version = "0.1.0";
+  std::string node_version = Version();  // core/version.h
   std::string device = "cpu";
   std::string destination;      // aggregator address, for the ledger
   bool exit_when_idle = false;  // return once no running study includes this site

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "core/cli.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/progress.h"
@@ -48,8 +49,6 @@
 
 namespace scancov::node {
 namespace {
-
-constexpr char kNodeVersion[] = "0.1.0";
 
 // SIGINT/SIGTERM stop the agent between steps (an atomic store: async-signal-safe).
 NodeAgent* g_agent = nullptr;
@@ -107,7 +106,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   resources.approval_rules = config.approval_rules;
   TaskHost host(resources, {&MakePlainTasks, &MakeTorchTasks});
   AgentOptions options;
-  options.node_version = kNodeVersion;
+  options.node_version = Version();
   options.device = config.device == "cpu" ? "cpu" : nn::DeviceInfo();
   options.destination = config.aggregator;
   options.exit_when_idle = exit_when_idle;
@@ -320,17 +319,16 @@ int main(int argc, char** argv) {
       "  FAIL  key-permissions    state/kb.key has mode 0644: group or others can read or write\n"
       "                           the site's private key; run: chmod 600 state/kb.key\n"
       "  scancov-node --config site.json check --json | jq '.[] | select(.status != \"ok\")'");
-  app.footer(
-      "Exit codes: 0 done; 1 the command failed (`check`: a check FAILed; `ledger --check`: "
-      "findings); 2 the site file (except for `check`, which reports it as a check) or the "
-      "--log-level is unusable.");
-  CLI11_PARSE(app, argc, argv);
+  AddVersionAndExitCodes(app, "scancov-node",
+                         "`check` exits 1 when a check FAILs (an unusable site file is one of its "
+                         "checks there, not exit 2); `ledger --check` exits 1 on findings.");
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
 
   if (*preflight) {  // before the site file is loaded: it is the first thing checked
     if (absl::Status s = SetupLogging("node:check", log_level.empty() ? "warn" : log_level);
         !s.ok()) {
       std::cerr << s.message() << "\n";
-      return 2;
+      return kExitUsage;
     }
     node::PreflightOptions options;
     options.device_info = nn::DeviceInfo();

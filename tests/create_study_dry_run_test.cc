@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <regex>
 #include <sstream>
 
@@ -16,6 +18,7 @@
 #include "aggregator/studies/registry.h"
 #include "core/env.h"
 #include "core/file_util.h"
+#include "protocol/study_kind.h"
 #include "tests/in_process_coordinator_api.h"
 
 namespace scancov {
@@ -191,6 +194,33 @@ TEST_F(CreateStudyDryRunTest, EverySpecOfTheDemoAndTheDocsPassesADryRun) {
     const absl::Status dry = aggregator::CreateStudyDryRunCommand(*api_, SpecFile(text), out);
     EXPECT_TRUE(dry.ok()) << dry << "\n" << text;
   }
+  EXPECT_EQ(Studies(), 0);
+}
+
+// docs/templates/ holds one spec file per study kind (the coordinator's starting point): each
+// kind this build registers has one, each is of its kind, and each passes a dry run.
+TEST_F(CreateStudyDryRunTest, EveryStudyKindHasATemplateThatPassesADryRun) {
+  std::set<std::string> expected;
+  for (const protocol::StudyKindInfo& info : protocol::AllStudyKinds()) {
+    const std::string name(info.name);
+    expected.insert(name + ".json");
+    SCOPED_TRACE(name);
+    absl::StatusOr<std::string> text = ReadFileToString("docs/templates/" + name + ".json");
+    ASSERT_TRUE(text.ok()) << text.status();
+    absl::StatusOr<v1::StudySpec> spec = aggregator::StudySpecFromJson(*text);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    absl::StatusOr<protocol::StudyKind> kind = protocol::StudyKindOf(*spec);
+    ASSERT_TRUE(kind.ok()) << kind.status();
+    EXPECT_EQ(protocol::StudyKindName(*kind), name);
+    std::ostringstream out;
+    const absl::Status dry = aggregator::CreateStudyDryRunCommand(*api_, SpecFile(*text), out);
+    EXPECT_TRUE(dry.ok()) << dry;
+  }
+  std::set<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("docs/templates")) {
+    found.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(found, expected) << "a template for a kind this build does not know, or a stray file";
   EXPECT_EQ(Studies(), 0);
 }
 

@@ -49,6 +49,13 @@ class InProcessCoordinatorApi : public aggregator::CoordinatorApi {
   absl::StatusOr<v1::ListStudiesResponse> ListStudies() override {
     return federation_->ListStudies(caller_);
   }
+  absl::StatusOr<v1::StudyStatus> AbortStudy(const std::string& study_id,
+                                             const std::string& reason) override {
+    v1::AbortStudyRequest req;
+    req.set_study_id(study_id);
+    req.set_reason(reason);
+    return federation_->AbortStudy(caller_, req);
+  }
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(
       const std::string& study_id, const std::string& checkpoint_id) override {
     return federation_->GetCheckpoint(caller_, study_id, checkpoint_id);

@@ -1,6 +1,7 @@
 #include "aggregator/coordinator/coord_commands.h"
 
 #include "absl/time/time.h"
+#include "aggregator/coordinator/plain_json.h"
 #include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/steward_summary.h"
 #include "aggregator/coordinator/study_spec_json.h"
@@ -23,8 +24,25 @@ absl::Status SetSiteEnabledCommand(CoordinatorApi& api, const std::string& site,
   return absl::OkStatus();
 }
 
-absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out) {
+namespace {
+
+// A JSON array of the records, one per element, for scripts.
+template <typename Records>
+absl::Status PrintJsonArray(const Records& records, std::ostream& out) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& record : records) {
+    SCV_ASSIGN_OR_RETURN(nlohmann::json j, PlainJson(record));
+    array.push_back(std::move(j));
+  }
+  out << array.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ListSitesCommand(CoordinatorApi& api, bool json, std::ostream& out) {
   SCV_ASSIGN_OR_RETURN(v1::ListSitesResponse list, api.ListSites());
+  if (json) return PrintJsonArray(list.sites(), out);
   for (const v1::SiteInfo& s : list.sites()) {
     out << s.site_id() << "\t" << (s.enabled() ? "enabled" : "disabled") << "\t"
         << (s.online() ? "online" : "offline") << "\t"
@@ -54,15 +72,29 @@ absl::Status CreateStudyDryRunCommand(CoordinatorApi& api, const std::string& sp
   return absl::OkStatus();
 }
 
-absl::Status ListStudiesCommand(CoordinatorApi& api, std::ostream& out) {
+absl::Status ListStudiesCommand(CoordinatorApi& api, bool json, std::ostream& out) {
   SCV_ASSIGN_OR_RETURN(v1::ListStudiesResponse list, api.ListStudies());
+  if (json) return PrintJsonArray(list.studies(), out);
   for (const v1::StudyStatus& s : list.studies()) out << ProgressLine(s) << "\n";
   return absl::OkStatus();
 }
 
-absl::Status StudyStatusCommand(CoordinatorApi& api, const std::string& study, std::ostream& out) {
+absl::Status StudyStatusCommand(CoordinatorApi& api, const std::string& study, bool json,
+                                std::ostream& out) {
   SCV_ASSIGN_OR_RETURN(v1::StudyStatus status, api.GetStudyStatus(study));
+  if (json) {
+    SCV_ASSIGN_OR_RETURN(nlohmann::json j, PlainJson(status));
+    out << j.dump(2) << "\n";
+    return absl::OkStatus();
+  }
   out << StudyReportMarkdown(status);
+  return absl::OkStatus();
+}
+
+absl::Status AbortStudyCommand(CoordinatorApi& api, const std::string& study,
+                               const std::string& reason, std::ostream& out) {
+  SCV_ASSIGN_OR_RETURN(v1::StudyStatus status, api.AbortStudy(study, reason));
+  out << "study " << status.study_id() << " " << status.message() << "\n";
   return absl::OkStatus();
 }
 

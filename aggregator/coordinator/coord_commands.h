@@ -22,8 +22,8 @@ absl::Status EnrollSiteCommand(CoordinatorApi& api, const std::string& site,
 absl::Status SetSiteEnabledCommand(CoordinatorApi& api, const std::string& site, bool enabled,
                                    std::ostream& out);
 // One line per site: id, enabled / disabled, when last seen (local time) or "never seen",
-// device; tab-separated.
-absl::Status ListSitesCommand(CoordinatorApi& api, std::ostream& out);
+// device; tab-separated. With `json`, a JSON array of the SiteInfo records (plain_json.h).
+absl::Status ListSitesCommand(CoordinatorApi& api, bool json, std::ostream& out);
 // Creates the study of a study spec file (study_spec_json.h): "study <id> created".
 absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_file,
                                 std::ostream& out);
@@ -32,10 +32,16 @@ absl::Status CreateStudyCommand(CoordinatorApi& api, const std::string& spec_fil
 // be asked to approve (steward_summary.h). Fails with the error a create would give.
 absl::Status CreateStudyDryRunCommand(CoordinatorApi& api, const std::string& spec_file,
                                       std::ostream& out);
-// One progress line (report.h) per study.
-absl::Status ListStudiesCommand(CoordinatorApi& api, std::ostream& out);
-// The study's report as Markdown.
-absl::Status StudyStatusCommand(CoordinatorApi& api, const std::string& study, std::ostream& out);
+// One progress line (report.h) per study; with `json`, a JSON array of their statuses.
+absl::Status ListStudiesCommand(CoordinatorApi& api, bool json, std::ostream& out);
+// The study's report as Markdown; with `json`, its whole StudyStatus as plain JSON
+// (plain_json.h: "spec", "privacy" and each round's "result" as objects).
+absl::Status StudyStatusCommand(CoordinatorApi& api, const std::string& study, bool json,
+                                std::ostream& out);
+// Ends a running study with the coordinator's reason: "study <id> aborted by <who> in round
+// <r>: <reason>". Refused (FailedPrecondition) for a study that already ended.
+absl::Status AbortStudyCommand(CoordinatorApi& api, const std::string& study,
+                               const std::string& reason, std::ostream& out);
 // Writes the study's report (Markdown, CSV, SVG) into `dir`: "report written to <dir>/report.md".
 absl::Status StudyReportCommand(CoordinatorApi& api, const std::string& study,
                                 const std::string& dir, std::ostream& out);

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "aggregator/coordinator/fake_coordinator_api.h"
@@ -97,7 +98,7 @@ TEST(CoordCommandsTest, SiteCommandsPrintWhatTheAggregatorAnswered) {
   std::ostringstream out;
   ASSERT_TRUE(EnrollSiteCommand(api, "kb", "Kremlin-Bicetre", out).ok());
   ASSERT_TRUE(SetSiteEnabledCommand(api, "kb", false, out).ok());
-  ASSERT_TRUE(ListSitesCommand(api, out).ok());
+  ASSERT_TRUE(ListSitesCommand(api, /*json=*/false, out).ok());
   EXPECT_EQ(out.str(), "enrolled site kb\nkb disabled\nkb\tdisabled\toffline\tnever seen\t\t\n");
   EXPECT_EQ(SetSiteEnabledCommand(api, "igr", true, out).code(), absl::StatusCode::kNotFound);
 }
@@ -192,14 +193,73 @@ TEST(CoordCommandsTest, StudiesStatusAndReport) {
   FakeCoordinatorApi api;
   api.AddStudy(Training("s1", v1::STUDY_STATE_DONE));
   std::ostringstream list, status, report;
-  ASSERT_TRUE(ListStudiesCommand(api, list).ok());
+  ASSERT_TRUE(ListStudiesCommand(api, /*json=*/false, list).ok());
   EXPECT_EQ(list.str(), "study s1: done, round 2 of 3\n");
-  ASSERT_TRUE(StudyStatusCommand(api, "s1", status).ok());
+  ASSERT_TRUE(StudyStatusCommand(api, "s1", /*json=*/false, status).ok());
   EXPECT_THAT(status.str(), HasSubstr("s1"));
   const std::string dir = ::testing::TempDir() + "/report_cmd";
   ASSERT_TRUE(StudyReportCommand(api, "s1", dir, report).ok());
   EXPECT_EQ(report.str(), "report written to " + dir + "/report.md and " + dir + "/report.html\n");
   EXPECT_EQ(StudyReportCommand(api, "s2", dir, report).code(), absl::StatusCode::kNotFound);
+}
+
+TEST(CoordCommandsTest, JsonListsAreArraysOfPlainObjects) {
+  FakeCoordinatorApi api;
+  std::ostringstream ignored;
+  ASSERT_TRUE(EnrollSiteCommand(api, "kb", "Kremlin-Bicetre", ignored).ok());
+  api.sites[0].set_last_seen_unix(1765100000);
+  api.sites[0].set_node_version("0.2.0");
+  std::ostringstream sites;
+  ASSERT_TRUE(ListSitesCommand(api, /*json=*/true, sites).ok());
+  const nlohmann::json s = nlohmann::json::parse(sites.str());
+  ASSERT_TRUE(s.is_array());
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0]["site_id"], "kb");
+  EXPECT_EQ(s[0]["enabled"], true);
+  EXPECT_EQ(s[0]["online"], false);               // every field present, defaults included
+  EXPECT_EQ(s[0]["last_seen_unix"], 1765100000);  // a number, not protobuf's "1765100000"
+  EXPECT_EQ(s[0]["node_version"], "0.2.0");
+
+  v1::StudyStatus st = Training("s1", v1::STUDY_STATE_DONE);
+  st.mutable_spec()->set_spec_json(R"({"model": "severity_mlp", "features": ["age", "spo2"]})");
+  st.mutable_spec()->set_privacy_json("");
+  v1::RoundStatus* round = st.add_rounds();
+  round->set_round(1);
+  round->set_result_json(R"({"n": 287, "not_json_inside": "{x"})");
+  st.set_created_unix(1765000000);
+  api.AddStudy(st);
+  std::ostringstream studies, status;
+  ASSERT_TRUE(ListStudiesCommand(api, /*json=*/true, studies).ok());
+  const nlohmann::json l = nlohmann::json::parse(studies.str());
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0]["study_id"], "s1");
+  EXPECT_EQ(l[0]["state"], "STUDY_STATE_DONE");
+  EXPECT_EQ(l[0]["created_unix"], 1765000000);
+  ASSERT_TRUE(StudyStatusCommand(api, "s1", /*json=*/true, status).ok());
+  const nlohmann::json j = nlohmann::json::parse(status.str());
+  // JSON inside a string comes out as the object itself, under the name without "_json".
+  EXPECT_EQ(j["spec"]["spec"]["features"][1], "spo2");
+  EXPECT_FALSE(j["spec"].contains("spec_json"));
+  EXPECT_TRUE(j["spec"]["privacy"].is_null());
+  EXPECT_EQ(j["rounds"][0]["result"]["n"], 287);
+  EXPECT_EQ(j["rounds"][0]["result"]["not_json_inside"], "{x");  // only *_json keys unwrap
+  EXPECT_EQ(StudyStatusCommand(api, "s2", /*json=*/true, status).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(CoordCommandsTest, AbortEndsARunningStudyWithTheReasonAndRefusesAnEndedOne) {
+  FakeCoordinatorApi api;
+  api.AddStudy(Training("s1", v1::STUDY_STATE_DONE), /*running_polls=*/5);
+  api.AddStudy(Training("s2", v1::STUDY_STATE_DONE));
+  std::ostringstream out;
+  ASSERT_TRUE(AbortStudyCommand(api, "s1", "wrong cohort", out).ok());
+  EXPECT_EQ(out.str(), "study s1 aborted by coordinator: wrong cohort\n");
+  absl::StatusOr<v1::StudyStatus> after = api.GetStudyStatus("s1");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state(), v1::STUDY_STATE_FAILED);
+  EXPECT_EQ(AbortStudyCommand(api, "s2", "late", out).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(AbortStudyCommand(api, "nope", "x", out).code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

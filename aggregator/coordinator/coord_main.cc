@@ -15,6 +15,7 @@
 #include "aggregator/coordinator/study_wait.h"
 #include "aggregator/coordinator/ui_server.h"
 #include "aggregator/coordinator/validate_command.h"
+#include "core/cli.h"
 #include "core/logging.h"
 
 namespace {
@@ -60,6 +61,14 @@ int main(int argc, char** argv) {
   CLI::App app{
       "scancov-coord: enrol sites, launch studies and read their reports.\n"
       "Connects to the aggregator over mutual TLS with the coordinator certificate."};
+  scancov::AddVersionAndExitCodes(
+      app, "scancov-coord",
+      "Examples:\n"
+      "  scancov-coord --ca ca.pem --cert coord.pem --key coord.key sites --json | "
+      "jq '.[] | select(.online | not) | .site_id'\n"
+      "  scancov-coord ... create-study --spec study.json --dry-run\n"
+      "  scancov-coord ... watch --study s1 --report reports/s1\n"
+      "  scancov-coord ... abort --study s1 --reason 'wrong outcome variable'");
   app.require_subcommand(1);
   Connection conn;
   std::string log_level = "warn";
@@ -93,8 +102,10 @@ int main(int argc, char** argv) {
   audit->add_flag("--json", audit_json, "as JSON");
   audit->add_option("--expect-head", expect_head,
                     "a head hash printed by an earlier run: fail if it is no longer in the log");
+  bool json = false;
   auto* sites = app.add_subcommand(
       "sites", "list enrolled sites: enabled, online, last seen, device, what each is doing");
+  sites->add_flag("--json", json, "as a JSON array of objects (for scripts)");
   bool dry_run = false;
   auto* create = app.add_subcommand("create-study", "create a study from a JSON study spec");
   create
@@ -106,8 +117,16 @@ int main(int argc, char** argv) {
                    "have the aggregator check the spec without creating the study, and print "
                    "what each site's steward will be asked to approve");
   auto* studies = app.add_subcommand("studies", "list studies");
+  studies->add_flag("--json", json, "as a JSON array of study statuses (for scripts)");
   auto* status_cmd = app.add_subcommand("status", "print a study's status");
   status_cmd->add_option("--study", study, "study id")->required();
+  status_cmd->add_flag("--json", json,
+                       "the whole status as JSON; the kind's options and results as objects");
+  auto* abort_cmd = app.add_subcommand(
+      "abort", "end a running study now (its open tasks stop taking results; audit-logged)");
+  abort_cmd->add_option("--study", study, "study id")->required();
+  abort_cmd->add_option("--reason", reason, "why (shown in the study's status and the audit log)")
+      ->required();
   auto* watch = app.add_subcommand("watch", "follow a study until it ends");
   watch->add_option("--study", study, "study id")->required();
   watch->add_option("--interval", interval, "seconds between polls")->capture_default_str();
@@ -172,17 +191,17 @@ int main(int argc, char** argv) {
   ui->add_option("--port", ui_port, "port on 127.0.0.1 (0: any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
 
   if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
     std::cerr << s.message() << "\n";
-    return 2;
+    return scancov::kExitUsage;
   }
   auto client = scancov::aggregator::CoordinatorClient::Create(
       conn.aggregator, {conn.ca, conn.cert, conn.key}, conn.tls_name);
   if (!client.ok()) {
     Fail(client.status()).IgnoreError();
-    return 1;
+    return scancov::kExitFailed;
   }
   scancov::aggregator::GrpcCoordinatorApi api(client->get());
   namespace agg = scancov::aggregator;
@@ -205,14 +224,16 @@ int main(int argc, char** argv) {
     result = read.status();
     if (read.ok()) agg::PrintAudit(*read, audit_json, std::cout);
   } else if (*sites) {
-    result = agg::ListSitesCommand(api, std::cout);
+    result = agg::ListSitesCommand(api, json, std::cout);
   } else if (*create) {
     result = dry_run ? agg::CreateStudyDryRunCommand(api, spec_file, std::cout)
                      : agg::CreateStudyCommand(api, spec_file, std::cout);
   } else if (*studies) {
-    result = agg::ListStudiesCommand(api, std::cout);
+    result = agg::ListStudiesCommand(api, json, std::cout);
   } else if (*status_cmd) {
-    result = agg::StudyStatusCommand(api, study, std::cout);
+    result = agg::StudyStatusCommand(api, study, json, std::cout);
+  } else if (*abort_cmd) {
+    result = agg::AbortStudyCommand(api, study, reason, std::cout);
   } else if (*watch) {
     agg::WatchOptions options;
     options.interval_s = interval;
@@ -240,7 +261,7 @@ int main(int argc, char** argv) {
   }
   if (!result.ok()) {
     Fail(result).IgnoreError();
-    return 1;
+    return scancov::kExitFailed;
   }
-  return 0;
+  return scancov::kExitOk;
 }

@@ -34,6 +34,11 @@ absl::StatusOr<v1::ListStudiesResponse> GrpcCoordinatorApi::ListStudies() {
   return client_->ListStudies();
 }
 
+absl::StatusOr<v1::StudyStatus> GrpcCoordinatorApi::AbortStudy(const std::string& study_id,
+                                                               const std::string& reason) {
+  return client_->AbortStudy(study_id, reason);
+}
+
 absl::StatusOr<v1::UploadModelResponse> GrpcCoordinatorApi::UploadModel(
     const protocol::TensorSet& weights) {
   return client_->UploadModel(weights);

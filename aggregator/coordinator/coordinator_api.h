@@ -30,6 +30,9 @@ class CoordinatorApi {
   virtual absl::StatusOr<v1::StudyStatus> CreateStudyDryRun(const v1::StudySpec& spec) = 0;
   virtual absl::StatusOr<v1::StudyStatus> GetStudyStatus(const std::string& study_id) = 0;
   virtual absl::StatusOr<v1::ListStudiesResponse> ListStudies() = 0;
+  // Ends a running study now, with the coordinator's reason (kept in the audit log).
+  virtual absl::StatusOr<v1::StudyStatus> AbortStudy(const std::string& study_id,
+                                                     const std::string& reason) = 0;
   // A study's checkpoint by id (the latest when `checkpoint_id` is empty).
   virtual absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(
       const std::string& study_id, const std::string& checkpoint_id) = 0;
@@ -52,6 +55,8 @@ class GrpcCoordinatorApi : public CoordinatorApi {
   absl::StatusOr<v1::StudyStatus> CreateStudyDryRun(const v1::StudySpec& spec) override;
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const std::string& study_id) override;
   absl::StatusOr<v1::ListStudiesResponse> ListStudies() override;
+  absl::StatusOr<v1::StudyStatus> AbortStudy(const std::string& study_id,
+                                             const std::string& reason) override;
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(const std::string& study_id,
                                                          const std::string& checkpoint_id) override;
   absl::StatusOr<v1::UploadModelResponse> UploadModel(const protocol::TensorSet& weights) override;

@@ -80,6 +80,15 @@ absl::StatusOr<v1::ListStudiesResponse> CoordinatorClient::ListStudies() {
   });
 }
 
+absl::StatusOr<v1::StudyStatus> CoordinatorClient::AbortStudy(const std::string& study_id,
+                                                              const std::string& reason) {
+  v1::AbortStudyRequest request;
+  request.set_study_id(study_id);
+  request.set_reason(reason);
+  return Unary<v1::StudyStatus>(timeout_, "AbortStudy",
+                                [&](auto* c, auto* r) { return stub_->AbortStudy(c, request, r); });
+}
+
 absl::StatusOr<protocol::TensorSet> CoordinatorClient::DownloadCheckpoint(
     const std::string& study_id, const std::string& checkpoint_id) {
   grpc::ClientContext context;

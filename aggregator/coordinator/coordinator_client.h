@@ -30,6 +30,8 @@ class CoordinatorClient {
   absl::StatusOr<v1::StudyStatus> CreateStudy(const v1::StudySpec& spec, bool dry_run = false);
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const std::string& study_id);
   absl::StatusOr<v1::ListStudiesResponse> ListStudies();
+  absl::StatusOr<v1::StudyStatus> AbortStudy(const std::string& study_id,
+                                             const std::string& reason);
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(const std::string& study_id,
                                                          const std::string& checkpoint_id);
   // Streams `weights` (manifest, then 256 KiB chunks) to the aggregator's model store.

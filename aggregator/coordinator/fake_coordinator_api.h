@@ -96,6 +96,21 @@ class FakeCoordinatorApi : public CoordinatorApi {
     for (const auto& [id, study] : studies_) *list.add_studies() = study.final_status;
     return list;
   }
+  // As the aggregator: a study still running (polls left) ends FAILED with the reason.
+  absl::StatusOr<v1::StudyStatus> AbortStudy(const std::string& study_id,
+                                             const std::string& reason) override {
+    auto it = studies_.find(study_id);
+    if (it == studies_.end()) {
+      return absl::NotFoundError(absl::StrCat("study '", study_id, "' not found"));
+    }
+    if (it->second.running_polls == 0) {
+      return absl::FailedPreconditionError(absl::StrCat("study '", study_id, "' already ended"));
+    }
+    it->second.running_polls = 0;
+    it->second.final_status.set_state(v1::STUDY_STATE_FAILED);
+    it->second.final_status.set_message(absl::StrCat("aborted by coordinator: ", reason));
+    return it->second.final_status;
+  }
   absl::StatusOr<protocol::TensorSet> DownloadCheckpoint(
       const std::string& study_id, const std::string& checkpoint_id) override {
     auto it = checkpoints.find(study_id + "/" + checkpoint_id);

@@ -10,6 +10,7 @@
 
 #include "aggregator/server/grpc_service.h"
 #include "aggregator/studies/registry.h"
+#include "core/cli.h"
 #include "core/logging.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
       "scancov-aggregator: averages models and combines per-site statistics for the consortium.\n"
       "Nodes and the coordinator connect over gRPC with mutual TLS; identities come from their\n"
       "certificates. All state lives in the SQLite database, so a restart loses nothing."};
+  scancov::AddVersionAndExitCodes(app, "scancov-aggregator");
   std::string listen = "127.0.0.1:7443";
   std::string db = "aggregator.db";
   std::string ca, cert, key, crl, port_file;
@@ -59,7 +61,7 @@ int main(int argc, char** argv) {
                  "models kept per study: those of the last this many rounds (0: every round's)")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
   // Models pass through in buffers of tens of megabytes, a few per round. glibc raises its mmap
   // threshold after each such buffer is freed and then keeps them in its heap, so the resident
   // memory ratchets up round after round; a fixed threshold returns every large buffer to the

@@ -61,6 +61,7 @@
 #include "aggregator/server/upload_board.h"
 #include "aggregator/server/upload_spool.h"
 #include "core/env.h"
+#include "core/version.h"
 #include "protocol/scancov.pb.h"
 #include "protocol/tensor_set.h"
 
@@ -76,6 +77,7 @@ inline constexpr char kTaskIssued[] = "issued";
 inline constexpr char kTaskDone[] = "done";
 inline constexpr char kTaskExpired[] = "expired";
 inline constexpr char kTaskFailed[] = "failed";  // the site could not do it, or denied the study
+inline constexpr char kTaskCancelled[] = "cancelled";  // its study was aborted (AbortStudy)
 
 struct Caller {
   enum class Role { kSite, kCoordinator };
@@ -90,7 +92,7 @@ struct FederationOptions {
   Clock* clock = Clock::Real();
   // How long an idle node is told to wait before pulling again.
   absl::Duration wait = absl::Seconds(2);
-  std::string aggregator_version = "0.1.0";
+  std::string aggregator_version = Version();  // core/version.h
   // The study kinds this aggregator runs (aggregator/studies/registry.h: AllStudyLogics());
   // must outlive the Federation. Without it every CreateStudy is refused.
   const StudyLogicRegistry* studies = nullptr;
@@ -191,6 +193,12 @@ class Federation {
                                               const v1::CreateStudyRequest& req);
   absl::StatusOr<v1::StudyStatus> GetStudyStatus(const Caller& caller, const std::string& study_id);
   absl::StatusOr<v1::ListStudiesResponse> ListStudies(const Caller& caller);
+  // Ends a running study (state FAILED, "aborted by <caller> in round <r>: <reason>"): the open
+  // round's pending and issued tasks become kTaskCancelled, so their results are refused and
+  // heartbeats answer task_current = false; its running aggregate is dropped. Refused for a
+  // study that already ended, and without a reason.
+  absl::StatusOr<v1::StudyStatus> AbortStudy(const Caller& caller,
+                                             const v1::AbortStudyRequest& req);
   // Stores a model a training study may start from (plan.initial_model_sha256), every value
   // finite; idempotent by content. Its id is "model/<sha256>", outside every study.
   absl::StatusOr<v1::UploadModelResponse> UploadModel(const Caller& caller,

@@ -379,4 +379,45 @@ absl::StatusOr<v1::IdentityInfo> Federation::SetIdentityEnabled(
   return info;
 }
 
+absl::StatusOr<v1::StudyStatus> Federation::AbortStudy(const Caller& caller,
+                                                       const v1::AbortStudyRequest& req) {
+  absl::MutexLock lock(&mu_);
+  SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
+  if (req.reason().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("abort study '", req.study_id(), "': give a reason (kept in the audit log)"));
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(req.study_id()));
+  if (!study) return absl::NotFoundError(absl::StrCat("study '", req.study_id(), "' not found"));
+  if (study->state != v1::STUDY_STATE_RUNNING) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "study '", req.study_id(), "' already ended (",
+        study->state == v1::STUDY_STATE_DONE ? "done" : "failed", "): ", study->message));
+  }
+  // Bounded: the reason is the coordinator's words, stored and shown to every site's steward.
+  const std::string reason = req.reason().substr(0, 200);
+  SCV_RETURN_IF_ERROR(store_->InTransaction([&]() -> absl::Status {
+    SCV_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
+                         store_->ListTasks(study->study_id, study->current_round));
+    std::vector<std::string> cancelled;
+    for (TaskRecord t : tasks) {
+      if (t.state != kTaskPending && t.state != kTaskIssued) continue;
+      t.state = kTaskCancelled;
+      SCV_RETURN_IF_ERROR(store_->UpsertTask(t));
+      cancelled.push_back(t.task_id);
+    }
+    study->state = v1::STUDY_STATE_FAILED;
+    study->message =
+        absl::StrCat("aborted by ", caller.id, " in round ", study->current_round, ": ", reason);
+    SCV_RETURN_IF_ERROR(store_->UpdateStudy(*study));
+    Audit(caller, "study_aborted", study->study_id, "", std::move(cancelled), reason);
+    return absl::OkStatus();
+  }));
+  aggregations_.erase(study->study_id);
+  secagg_.Forget(study->study_id);
+  spdlog::warn("study '{}' {}", study->study_id, study->message);
+  Changed();
+  return BuildStatus(*study);
+}
+
 }  // namespace scancov::aggregator

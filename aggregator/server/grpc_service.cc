@@ -279,6 +279,13 @@ grpc::Status CoordinatorService::ListStudies(grpc::ServerContext* context,
   return Reply(federation_->ListStudies(caller), response);
 }
 
+grpc::Status CoordinatorService::AbortStudy(grpc::ServerContext* context,
+                                            const v1::AbortStudyRequest* request,
+                                            v1::StudyStatus* response) {
+  SCV_CALLER_OR_RETURN(caller, context);
+  return Reply(federation_->AbortStudy(caller, *request), response);
+}
+
 grpc::Status CoordinatorService::DownloadCheckpoint(
     grpc::ServerContext* context, const v1::DownloadCheckpointRequest* request,
     grpc::ServerWriter<v1::WeightsMessage>* writer) {

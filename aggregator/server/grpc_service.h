@@ -97,6 +97,8 @@ class CoordinatorService final : public v1::Coordinator::Service {
                               v1::StudyStatus* response) override;
   grpc::Status ListStudies(grpc::ServerContext* context, const v1::ListStudiesRequest* request,
                            v1::ListStudiesResponse* response) override;
+  grpc::Status AbortStudy(grpc::ServerContext* context, const v1::AbortStudyRequest* request,
+                          v1::StudyStatus* response) override;
   grpc::Status DownloadCheckpoint(grpc::ServerContext* context,
                                   const v1::DownloadCheckpointRequest* request,
                                   grpc::ServerWriter<v1::WeightsMessage>* writer) override;

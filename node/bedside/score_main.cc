@@ -5,9 +5,9 @@
 //       (--config site.json | --secret FILE) [--lung-model ckpt] [--lesion-model ckpt ...]
 //       [--aiscore-model model.json] [--report out.html] [--json out.json] [--seg out.dcm]
 //
-// Exit status: 0 complete (ScanCov computed); 1 usage or configuration error (bad flags, site
-// file); 2 the request was refused (no chest CT, unreadable folder, bad model file...);
-// 3 incomplete (CT analysed but ScanCov not computable: a required input missing or
+// Exit status (core/cli.h): 0 complete (ScanCov computed); 1 the request was refused (no chest
+// CT, unreadable folder, bad model file...); 2 usage or configuration error (bad flags, site
+// file); 3 incomplete (CT analysed but ScanCov not computable: a required input missing or
 // implausible; the outputs say so); 4 an output could not be written. The terminal, the JSON
 // and the HTML name the patient only by the pseudonymous ID.
 #include <spdlog/spdlog.h>
@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 
+#include "core/cli.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
@@ -30,7 +31,9 @@ namespace {
 using scancov::node::BedsideRequest;
 using scancov::node::BedsideResult;
 
-enum ExitCode { kOk = 0, kUsage = 1, kRefused = 2, kIncomplete = 3, kOutputFailed = 4 };
+// Besides core/cli.h's 0 (scored), 1 (no score: the input was refused) and 2 (usage):
+constexpr int kIncomplete = 3;    // scored, but an input was missing (the result says which)
+constexpr int kOutputFailed = 4;  // scored, but a --report/--json/--seg file was not written
 
 // The clinical flags: CLI name -> PatientInputs name (canonical units in the help).
 const std::vector<std::tuple<std::string, std::string, std::string>>& ClinicalFlags() {
@@ -116,17 +119,17 @@ int main(int argc, char** argv) {
       "scancov-score: score one COVID-19 patient at the bedside from a chest CT (DICOM "
       "folder) and admission values: per-lung lesions, disease extent 0-5, ScanCov and "
       "AI-SCoRE. Research tool, not a medical device."};
+  scancov::AddVersionAndExitCodes(
+      app, "scancov-score",
+      "Also: 3 the CT was analysed but ScanCov not computable (a required input missing or "
+      "implausible; the outputs say so); 4 an output file could not be written.");
   Flags f;
   AddFlags(app, f);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kOk : kUsage;  // --help prints and exits 0
-  }
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
   const auto start = std::chrono::steady_clock::now();
   if (absl::Status s = CompleteRequest(f); !s.ok()) {
     std::cerr << "error: " << s.message() << "\n";
-    return kUsage;
+    return scancov::kExitUsage;
   }
   absl::StatusOr<BedsideResult> result = scancov::node::ScorePatient(f.request);
   if (!result.ok()) {
@@ -134,7 +137,7 @@ int main(int argc, char** argv) {
     if (!f.json.empty()) {
       (void)scancov::WriteFileAtomic(f.json, scancov::node::BedsideErrorJson(result.status()));
     }
-    return kRefused;
+    return scancov::kExitFailed;
   }
   std::cout << scancov::node::BedsideSummaryText(*result) << std::flush;
   const auto before_report = std::chrono::steady_clock::now();
@@ -148,5 +151,5 @@ int main(int argc, char** argv) {
               << " s; total " << std::chrono::duration<double>(end - start).count() << " s\n";
   }
   if (!written) return kOutputFailed;
-  return result->complete() ? kOk : kIncomplete;
+  return result->complete() ? scancov::kExitOk : kIncomplete;
 }

@@ -8,6 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "core/cli.h"
 #include "core/logging.h"
 #include "sites/cohort/cohort_export.h"
 #include "sites/cohort/variables.h"
@@ -28,6 +29,7 @@ struct Flags {
 
 int main(int argc, char** argv) {
   CLI::App app{"Generate a synthetic ScanCov-like site: admission.csv and ground_truth.json"};
+  scancov::AddVersionAndExitCodes(app, "scancov-synth-cohort");
   Flags f;
   app.add_option("--site", f.cohort.site, "kb, igr, or any other name for a generic site")
       ->capture_default_str();
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-identifiers", f.no_identifiers, "omit the fake name and birth_date columns");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
   if (f.dictionary) {
     std::cout << scancov::sites::DictionaryMarkdown();
     return 0;

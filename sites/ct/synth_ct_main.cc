@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 
+#include "core/cli.h"
 #include "core/logging.h"
 #include "sites/ct/phantom_writer.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   bool localizer = false, second_series = false;
 
   CLI::App app{"Write one synthetic chest CT phantom as DICOM plus NIfTI ground truth"};
+  scancov::AddVersionAndExitCodes(app, "scancov-synth-ct");
   app.add_option("--out", out, "output folder (dicom/, lungs.nii.gz, lesions.nii.gz, truth.json)")
       ->required();
   app.add_option("--scale", scale, "small (128x128x40) or full (512x512x400)")
@@ -65,7 +67,7 @@ int main(int argc, char** argv) {
   app.add_flag("--localizer", localizer, "also write a localizer (scout) image");
   app.add_flag("--second-series", second_series, "also write a 2x thick second series");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
 
   if (absl::Status s = scancov::SetupLogging("synth-ct", log_level); !s.ok()) {
     fprintf(stderr, "%s\n", std::string(s.message()).c_str());

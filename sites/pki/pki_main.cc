@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "core/cli.h"
 #include "core/logging.h"
 #include "sites/pki/pki_commands.h"
 
@@ -31,6 +32,7 @@ namespace {
 
 int Main(int argc, char** argv) {
   CLI::App app{"scancov-pki: the consortium certificate authority (EC P-256, mutual TLS)"};
+  scancov::AddVersionAndExitCodes(app, "scancov-pki");
   app.require_subcommand(1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")
@@ -115,7 +117,7 @@ int Main(int argc, char** argv) {
   verify_cmd->add_option("--dir", verify_dir, "PKI directory")->required();
   verify_cmd->add_option("file", verify_file, "PEM certificate")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
 
   if (absl::Status status = SetupLogging("pki", log_level); !status.ok()) {
     std::cerr << "scancov-pki: " << status.message() << "\n";

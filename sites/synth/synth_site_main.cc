@@ -10,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "core/cli.h"
 #include "core/logging.h"
 #include "sites/synth/site_export.h"
 
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Generate a synthetic hospital export: admission CSV, ground truth, and chest CT "
       "series as real DICOM with ground-truth labels (all data synthetic)."};
+  scancov::AddVersionAndExitCodes(app, "scancov-synth-site");
   scancov::sites::SiteExportOptions f;
   std::string out, log_level = "info";
   app.add_option("--site", f.site, "kb, igr, or any other name for a generic site")
@@ -30,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--ct-patients", f.ct_patients, "CT for the first N patients (0: all)")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
   if (absl::Status s = scancov::SetupLogging("synth-site", log_level); !s.ok()) {
     std::cerr << s.message() << "\n";
     return 2;

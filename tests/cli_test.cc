@@ -1,0 +1,73 @@
+// Every executable the project installs answers --version with the project's version, ends its
+// --help with the shared exit codes, and exits 2 on a bad command line (core/cli.h); the
+// changelog's newest entry is the version they print.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/version.h"
+#include "protocol/scancov.pb.h"
+#include "tests/process_harness.h"
+
+namespace scancov {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Executable {
+  const char* name;
+  const char* path;
+};
+
+const Executable kExecutables[] = {
+    {"scancov-node", SCANCOV_NODE_BIN},
+    {"scancov-aggregator", SCANCOV_AGGREGATOR_BIN},
+    {"scancov-coord", SCANCOV_COORD_BIN},
+    {"scancov-score", SCANCOV_SCORE_BIN},
+    {"scancov-pki", SCANCOV_PKI_BIN},
+    {"scancov-synth-site", SCANCOV_SYNTH_SITE_BIN},
+    {"scancov-synth-cohort", SCANCOV_SYNTH_COHORT_BIN},
+    {"scancov-synth-ct", SCANCOV_SYNTH_CT_BIN},
+};
+
+CommandResult Run(const Executable& e, const std::string& arg) {
+  const std::string dir = ::testing::TempDir();
+  absl::StatusOr<CommandResult> r = RunCommand(e.name, {e.path, arg}, dir + "/" + e.name + ".log",
+                                               dir + "/" + e.name + ".out", absl::Seconds(60));
+  EXPECT_TRUE(r.ok()) << e.name << ": " << r.status();
+  return r.ok() ? *r : CommandResult();
+}
+
+TEST(CliTest, EveryExecutablePrintsItsVersionTheExitCodesAndRefusesABadFlagWithTwo) {
+  const std::string wire = std::to_string(static_cast<int>(v1::ProtocolVersion_MAX));
+  for (const Executable& e : kExecutables) {
+    SCOPED_TRACE(e.name);
+    const CommandResult version = Run(e, "--version");
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.out,
+              std::string(e.name) + " " + Version() + " (wire protocol " + wire + ")\n");
+    const CommandResult help = Run(e, "--help");
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_THAT(help.out, HasSubstr("Exit codes (the same for every scancov command): 0 done; 1"));
+    EXPECT_THAT(help.out, HasSubstr("--version"));
+    const CommandResult bad = Run(e, "--no-such-flag");
+    EXPECT_EQ(bad.exit_code, 2) << bad.log;
+  }
+}
+
+TEST(CliTest, TheVersionIsTheChangelogsNewestEntry) {
+  EXPECT_TRUE(std::regex_match(Version(), std::regex(R"(\d+\.\d+\.\d+)"))) << Version();
+  std::ifstream in(SCANCOV_CHANGELOG);
+  ASSERT_TRUE(in) << SCANCOV_CHANGELOG;
+  std::string line;
+  while (std::getline(in, line) && line.rfind("## ", 0) != 0) {
+  }
+  EXPECT_EQ(line.rfind(std::string("## ") + Version() + " ", 0), 0u)
+      << "CHANGELOG.md's first entry is '" << line << "', the build says " << Version();
+}
+
+}  // namespace
+}  // namespace scancov
