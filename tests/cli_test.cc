@@ -16,6 +16,8 @@ namespace scancov {
 namespace {
 
 using ::testing::HasSubstr;
+using testing_process::CommandResult;
+using testing_process::RunCommand;
 
 struct Executable {
   const char* name;
@@ -33,7 +35,7 @@ const Executable kExecutables[] = {
     {"scancov-synth-ct", SCANCOV_SYNTH_CT_BIN},
 };
 
-CommandResult Run(const Executable& e, const std::string& arg) {
+CommandResult RunWith(const Executable& e, const std::string& arg) {
   const std::string dir = ::testing::TempDir();
   absl::StatusOr<CommandResult> r = RunCommand(e.name, {e.path, arg}, dir + "/" + e.name + ".log",
                                                dir + "/" + e.name + ".out", absl::Seconds(60));
@@ -45,15 +47,15 @@ TEST(CliTest, EveryExecutablePrintsItsVersionTheExitCodesAndRefusesABadFlagWithT
   const std::string wire = std::to_string(static_cast<int>(v1::ProtocolVersion_MAX));
   for (const Executable& e : kExecutables) {
     SCOPED_TRACE(e.name);
-    const CommandResult version = Run(e, "--version");
+    const CommandResult version = RunWith(e, "--version");
     EXPECT_EQ(version.exit_code, 0);
     EXPECT_EQ(version.out,
               std::string(e.name) + " " + Version() + " (wire protocol " + wire + ")\n");
-    const CommandResult help = Run(e, "--help");
+    const CommandResult help = RunWith(e, "--help");
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_THAT(help.out, HasSubstr("Exit codes (the same for every scancov command): 0 done; 1"));
     EXPECT_THAT(help.out, HasSubstr("--version"));
-    const CommandResult bad = Run(e, "--no-such-flag");
+    const CommandResult bad = RunWith(e, "--no-such-flag");
     EXPECT_EQ(bad.exit_code, 2) << bad.log;
   }
 }
