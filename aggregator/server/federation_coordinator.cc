@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/server/federation.h"
+#include "core/number_format.h"
 #include "core/status_macros.h"
 #include "privacy/dp/dp_budget.h"
 #include "privacy/dp/dp_spec.h"
@@ -175,6 +176,20 @@ absl::StatusOr<v1::ListSitesResponse> Federation::ListSites(const Caller& caller
     info.set_last_seen_unix(std::max(info.last_seen_unix(), live->second.last_seen_unix));
     info.set_online(Online(s.site_id));
     info.set_activity(live->second.activity);
+  }
+  // Transfers in progress, as the spool verifies their chunks: what the node's heartbeat cannot
+  // say while it is sending (counts and sizes only).
+  if (spool_ != nullptr) {
+    for (const ReceivingUpload& up : spool_->Receiving()) {
+      for (v1::SiteInfo& info : *response.mutable_sites()) {
+        if (info.site_id() != up.site_id) continue;
+        info.set_activity(absl::StrCat(info.activity(), info.activity().empty() ? "" : "; ",
+                                       "uploading task '", up.task_id, "': chunk ",
+                                       up.chunks_verified, "/", up.num_chunks, ", ",
+                                       HumanNumber(up.bytes_verified / 1e6, 3), " of ",
+                                       HumanNumber(up.total_bytes / 1e6, 3), " MB"));
+      }
+    }
   }
   return response;
 }

@@ -98,5 +98,39 @@ TEST_F(FederationTest, ADisabledSiteIsRefusedUploadStatusEvenWhenTheBoardKnewIt)
             absl::StatusCode::kPermissionDenied);
 }
 
+// The coordinator's view of the sites (ListSites, `scancov-coord sites`, the live page) shows an
+// upload in progress with its chunks verified so far, and stops once the stream ends.
+TEST_F(FederationTest, ListSitesShowsAnUploadInProgressChunkByChunk) {
+  Enroll();
+  std::vector<float> values(20000, 0.5f);  // 80 000 bytes: 5 chunks of 16 KiB
+  TensorSet weights;
+  ASSERT_TRUE(weights.Add(protocol::MakeFloat32("w", {20000}, values)).ok());
+  protocol::WeightsEncoder encoder(weights, protocol::kMinChunkBytes);
+  ASSERT_EQ(encoder.manifest().num_chunks(), 5u);
+  auto activity = [&](const std::string& site) -> std::string {
+    absl::StatusOr<v1::ListSitesResponse> sites = federation_->ListSites(kCoordinator);
+    if (!sites.ok()) return sites.status().ToString();
+    for (const v1::SiteInfo& s : sites->sites()) {
+      if (s.site_id() == site) return s.activity();
+    }
+    return "(no such site)";
+  };
+  {
+    absl::StatusOr<std::unique_ptr<UploadSession>> session = federation_->spool()->Begin(
+        {"igr", "s1/r1/igr", protocol::WeightsDigestHex(weights)}, encoder.manifest(), nullptr);
+    ASSERT_TRUE(session.ok()) << session.status();
+    EXPECT_EQ(activity("igr"), "uploading task 's1/r1/igr': chunk 0/5, 0 of 0.08 MB");
+    v1::WeightsChunk chunk;
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(encoder.Next(&chunk));
+      ASSERT_TRUE((*session)->Add(chunk).ok());
+    }
+    EXPECT_EQ(activity("igr"), "uploading task 's1/r1/igr': chunk 2/5, 0.0328 of 0.08 MB");
+    EXPECT_EQ(activity("kb"), "");  // another site's view is its own
+  }
+  // The stream ended (cut here: the verified prefix is kept for a resume, no longer receiving).
+  EXPECT_EQ(activity("igr"), "");
+}
+
 }  // namespace
 }  // namespace scancov::aggregator

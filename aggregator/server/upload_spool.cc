@@ -254,7 +254,13 @@ absl::StatusOr<std::unique_ptr<UploadSession>> UploadSpool::Begin(
   const std::string base = Base(key);
   {
     absl::MutexLock lock(&mu_);
-    if (!active_.insert(base).second) {
+    ReceivingUpload shown;
+    shown.site_id = key.site_id;
+    shown.task_id = key.task_id;
+    shown.total_bytes = manifest.total_bytes();
+    shown.chunk_bytes = manifest.chunk_bytes();
+    shown.num_chunks = manifest.num_chunks();
+    if (!active_.emplace(base, std::move(shown)).second) {
       return absl::AbortedError(where +
                                 ": another stream of the same upload is in progress; retry later");
     }
@@ -264,6 +270,19 @@ absl::StatusOr<std::unique_ptr<UploadSession>> UploadSpool::Begin(
   SCV_RETURN_IF_ERROR(Annotate(session->Prepare(), where));
   if (!session->finished_) Publish(base, session->next_chunk());
   return session;
+}
+
+std::vector<ReceivingUpload> UploadSpool::Receiving() {
+  absl::MutexLock lock(&mu_);
+  std::vector<ReceivingUpload> receiving;
+  receiving.reserve(active_.size());
+  for (const auto& [base, shown] : active_) {
+    ReceivingUpload& r = receiving.emplace_back(shown);
+    auto it = verified_.find(base);
+    r.chunks_verified = it == verified_.end() ? 0 : std::min(it->second, r.num_chunks);
+    r.bytes_verified = std::min<uint64_t>(r.total_bytes, r.chunk_bytes * r.chunks_verified);
+  }
+  return receiving;
 }
 
 uint32_t UploadSpool::VerifiedChunks(const UploadKey& key, uint32_t chunk_bytes) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -43,6 +44,18 @@ struct UploadKey {
   std::string site_id;
   std::string task_id;
   std::string sha256_hex;  // hex SHA-256 of the payload (the manifest's sha256)
+};
+
+// An upload a stream is feeding now (UploadSpool::Receiving), for the coordinator's view of
+// what each site is doing: identities and counts only.
+struct ReceivingUpload {
+  std::string site_id;
+  std::string task_id;
+  uint32_t chunks_verified = 0;
+  uint32_t num_chunks = 0;
+  uint64_t bytes_verified = 0;
+  uint64_t total_bytes = 0;
+  uint64_t chunk_bytes = 0;
 };
 
 // A finished, verified upload on disk.
@@ -119,6 +132,8 @@ class UploadSpool {
   // this count grow while its link drains). The first call after a restart re-verifies the
   // partial file (later ones use what this process saw).
   uint32_t VerifiedChunks(const UploadKey& key, uint32_t chunk_bytes);
+  // The uploads a session is receiving now, with the chunks verified so far, in no order.
+  std::vector<ReceivingUpload> Receiving();
   // A finished upload of `key`, or NotFound.
   absl::StatusOr<SpooledWeights> Find(const UploadKey& key);
   // An in-memory set through the same path (in-process clients, tests). An empty
@@ -145,7 +160,9 @@ class UploadSpool {
   const std::string dir_;
   const protocol::ManifestLimits limits_;
   absl::Mutex mu_;
-  absl::flat_hash_set<std::string> active_ ABSL_GUARDED_BY(mu_);  // bases with a session
+  // Bases with a session, with what the coordinator's view shows of them (chunks_verified is
+  // read from verified_).
+  absl::flat_hash_map<std::string, ReceivingUpload> active_ ABSL_GUARDED_BY(mu_);
   // Verified chunks of partial uploads, and of those a session is receiving, as this process
   // last saw them (base -> chunks).
   absl::flat_hash_map<std::string, uint32_t> verified_ ABSL_GUARDED_BY(mu_);
