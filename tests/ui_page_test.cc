@@ -245,6 +245,56 @@ TEST_F(UiPageTest, ALoadWithoutTheTokenOrFromAnotherHostIsRefused) {
   EXPECT_THAT(Dom(ui_->Url()), HasSubstr(">kb</strong>"));
 }
 
+// The coordinator's dry run and abort over the real gRPC service (Coordinator.CreateStudy with
+// dry_run, Coordinator.AbortStudy), as `scancov-coord create-study --dry-run` and `abort` call
+// them: the dry run creates nothing; the abort ends the study, the site working on a task hears
+// that it no longer counts and its upload is refused, and the page shows who aborted and why.
+TEST_F(UiPageTest, ADryRunCreatesNothingAndAnAbortOverGrpcEndsTheStudyForEveryone) {
+  v1::StudySpec spec;
+  spec.set_name("ui-abort");
+  spec.set_kind(v1::STUDY_KIND_TRAINING);
+  for (const std::string& s : kSites) spec.add_sites(s);
+  spec.set_rounds(3);
+  spec.set_round_timeout_s(120);
+  spec.mutable_plan()->set_model("toy");
+  spec.mutable_plan()->set_local_epochs(1);
+  spec.mutable_plan()->set_learning_rate(0.1);
+  absl::StatusOr<v1::StudyStatus> dry = api_->CreateStudyDryRun(spec);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  absl::StatusOr<v1::ListStudiesResponse> none = api_->ListStudies();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->studies_size(), 0);
+  ASSERT_TRUE(api_->CreateStudy(spec).ok());
+  Finish("kb", Pull("kb"), 0);  // the initial model
+  const v1::Task igr_task = Pull("igr");
+  ASSERT_EQ(igr_task.round(), 1u);
+
+  absl::StatusOr<v1::StudyStatus> aborted = api_->AbortStudy("ui-abort", "wrong outcome");
+  ASSERT_TRUE(aborted.ok()) << aborted.status();
+  EXPECT_EQ(aborted->state(), v1::STUDY_STATE_FAILED);
+  EXPECT_EQ(aborted->message(), "aborted by alice in round 1: wrong outcome");
+  v1::HeartbeatRequest beat;
+  beat.set_task_id(igr_task.task_id());
+  absl::StatusOr<v1::HeartbeatResponse> heard = sites_["igr"]->Heartbeat(beat);
+  ASSERT_TRUE(heard.ok()) << heard.status();
+  EXPECT_FALSE(heard->task_current());
+  v1::UploadHeader header;
+  header.set_task_id(igr_task.task_id());
+  header.set_num_samples(100);
+  const TensorSet late = Weights(1, 1);
+  absl::StatusOr<v1::UploadResponse> up = sites_["igr"]->UploadResult(header, &late);
+  EXPECT_FALSE(up.ok() && up->accepted()) << "a cancelled task's upload was accepted";
+  EXPECT_TRUE(Pull("hegp").task_id().empty());
+  EXPECT_EQ(api_->AbortStudy("ui-abort", "again").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  const std::string dom = Dom(ui_->Url());
+  EXPECT_THAT(dom, HasSubstr(">ui-abort</h3>"));
+  EXPECT_THAT(dom, HasSubstr(">failed</span>"));
+  EXPECT_THAT(dom, HasSubstr("aborted by alice in round 1: wrong outcome"));
+  EXPECT_THAT(dom, HasSubstr(">igr: cancelled</span>"));
+}
+
 // Site names and messages are whatever the aggregator says: they are shown as text, never run.
 TEST(UiPageHostileTest, HostileNamesAreShownAsTextAndNeverRun) {
   ASSERT_TRUE(browser::FindChromium().ok()) << browser::FindChromium().status();
