@@ -23,6 +23,7 @@
 #include "aggregator/coordinator/study_wait.h"
 #include "aggregator/coordinator/validate_command.h"
 #include "core/file_util.h"
+#include "core/number_format.h"
 #include "protocol/wire/cohort_description.h"
 #include "protocol/wire/logistic_regression.h"
 #include "protocol/wire/model_evaluation.h"
@@ -267,8 +268,11 @@ TEST_F(ReportHtmlBrowserTest, FederatedFitWithItsCoefficients) {
   EXPECT_THAT(dom, HasSubstr("Federated logistic regression (exact Newton steps)</h2>"));
   EXPECT_THAT(dom, HasSubstr(absl::StrCat("Converged after ", r->fit->iterations)));
   for (const wire::LogisticTerm& t : r->fit->coefficients) {
-    EXPECT_THAT(dom, HasSubstr(absl::StrFormat("<td>%s</td>\n<td class=\"num\">%.4f</td>", t.term,
-                                               t.beta)));
+    EXPECT_THAT(dom, HasSubstr(absl::StrFormat("<td>%s</td>\n<td class=\"num\">%s</td>", t.term,
+                                               HumanNumber(t.beta, 4))));
+    // Odds ratios to 3 significant digits: never "0.000" for a small one (the intercept's).
+    EXPECT_THAT(dom, HasSubstr(absl::StrCat("<td class=\"num\">", HumanNumber(t.odds_ratio, 3),
+                                            " (", HumanNumber(t.ci_lower, 3), "-")));
   }
 }
 

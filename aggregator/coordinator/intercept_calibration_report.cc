@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/coordinator/report_section.h"
+#include "core/number_format.h"
 #include "protocol/wire/intercept_calibration.h"
 
 namespace scancov::aggregator {
@@ -22,9 +23,10 @@ class InterceptCalibrationReport : public ReportSection {
     if (!r->fit) return "";
     const scores::InterceptCalibration& f = *r->fit;
     return absl::StrFormat(
-        "\n## Calibrated intercept\n\nintercept = %.4f (SE %.4f), %d Newton steps, n = %d, "
+        "\n## Calibrated intercept\n\nintercept = %s (SE %s), %d Newton steps, n = %d, "
         "events = %d; the rest of the linear predictor kept as published.\n",
-        f.intercept, f.standard_error, f.iterations, f.num_observations, f.num_events);
+        HumanNumber(f.intercept, 4), HumanNumber(f.standard_error, 3), f.iterations,
+        f.num_observations, f.num_events);
   }
 };
 

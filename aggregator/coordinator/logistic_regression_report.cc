@@ -73,9 +73,12 @@ std::string LogisticFitMarkdown(const v1::StudyStatus& status) {
       Fmt(fit.log_likelihood), "; L2 penalty ", fit.l2,
       ".\n\n| term | coefficient | SE | z | p | OR (95% CI) |\n|---|---|---|---|---|---|\n");
   for (const wire::LogisticTerm& t : fit.coefficients) {
-    absl::StrAppend(
-        &md, absl::StrFormat("| %s | %.4f | %.4f | %.2f | %.2g | %.3f (%.3f-%.3f) |\n", t.term,
-                             t.beta, t.se, t.z, t.p, t.odds_ratio, t.ci_lower, t.ci_upper));
+    // For people: 4 significant digits for the fit, 3 for the odds ratios (an intercept's OR
+    // is a tiny number, not "0.000"), 2 for p.
+    absl::StrAppend(&md, "| ", t.term, " | ", HumanNumber(t.beta, 4), " | ", HumanNumber(t.se, 4),
+                    " | ", HumanNumber(t.z, 3), " | ", HumanNumber(t.p, 2), " | ",
+                    HumanNumber(t.odds_ratio, 3), " (", HumanNumber(t.ci_lower, 3), "-",
+                    HumanNumber(t.ci_upper, 3), ") |\n");
   }
   absl::StrAppend(&md, TercilesMarkdown(fit));
   if (!result->refused.empty()) {
