@@ -7,8 +7,8 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_replace.h"
