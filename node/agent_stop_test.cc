@@ -8,6 +8,7 @@
 #include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
 #include "node/agent.h"
+#include "node/forwarding_client_test_util.h"
 #include "node/gate.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
@@ -76,34 +77,21 @@ class Forward : public TaskPlugin {
 
 // The aggregator as it answers once the coordinator aborted the study: the task no longer
 // counts. Counts the uploads that would leave.
-class AbortedStudyClient : public protocol::FederationClient {
+class AbortedStudyClient : public ForwardingFederationClient {
  public:
-  explicit AbortedStudyClient(protocol::FederationClient* inner) : inner_(inner) {}
-  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& r) override {
-    return inner_->Register(r);
-  }
-  absl::StatusOr<v1::PullTaskResponse> PullTask() override { return inner_->PullTask(); }
-  absl::StatusOr<TensorSet> DownloadWeights(const std::string& t, const std::string& c) override {
-    return inner_->DownloadWeights(t, c);
-  }
-  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& d) override {
-    return inner_->ReportDecision(d);
-  }
+  using ForwardingFederationClient::ForwardingFederationClient;
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& h,
                                                   const TensorSet* w) override {
     ++uploads;
-    return inner_->UploadResult(h, w);
+    return inner()->UploadResult(h, w);
   }
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
-    absl::StatusOr<v1::HeartbeatResponse> answer = inner_->Heartbeat(r);
+    absl::StatusOr<v1::HeartbeatResponse> answer = inner()->Heartbeat(r);
     if (answer.ok()) answer->set_task_current(!aborted);
     return answer;
   }
   std::atomic<bool> aborted{false};
   std::atomic<int> uploads{0};
-
- private:
-  protocol::FederationClient* inner_;
 };
 
 TEST(AgentStopTest, ATaskTheAggregatorNoLongerCountsStopsAndSendsNothing) {

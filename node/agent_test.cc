@@ -7,6 +7,7 @@
 #include "aggregator/server/in_process_client.h"
 #include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
+#include "node/forwarding_client_test_util.h"
 #include "node/gate.h"
 #include "node/result_keeper.h"
 #include "node/store/node_store.h"
@@ -78,62 +79,45 @@ class Forward : public TaskPlugin {
   TaskPlugin* inner_;
 };
 
-class FlakyClient : public protocol::FederationClient {
+class FlakyClient : public ForwardingFederationClient {
  public:
-  FlakyClient(protocol::FederationClient* inner, int failures) : inner_(inner), left_(failures) {}
+  FlakyClient(protocol::FederationClient* inner, int failures)
+      : ForwardingFederationClient(inner), left_(failures) {}
   absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& r) override {
     if (register_left_-- > 0) return absl::UnavailableError("connection refused");
-    return inner_->Register(r);
-  }
-  absl::StatusOr<v1::PullTaskResponse> PullTask() override { return inner_->PullTask(); }
-  absl::StatusOr<TensorSet> DownloadWeights(const std::string& t, const std::string& c) override {
-    return inner_->DownloadWeights(t, c);
-  }
-  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& d) override {
-    return inner_->ReportDecision(d);
+    return inner()->Register(r);
   }
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& h,
                                                   const TensorSet* w) override {
-    auto response = inner_->UploadResult(h, w);
+    auto response = inner()->UploadResult(h, w);
     if (left_-- > 0) return absl::UnavailableError("connection reset after send");
     return response;
   }
   int register_left_ = 2;
 
  private:
-  protocol::FederationClient* inner_;
   int left_;
 };
 
 // Loses the first `drops` uploads before they reach the aggregator (a dropped connection), or
 // refuses every upload for good with `refuse_`.
-class DroppingClient : public protocol::FederationClient {
+class DroppingClient : public ForwardingFederationClient {
  public:
-  DroppingClient(protocol::FederationClient* inner, int drops) : inner_(inner), drops_(drops) {}
-  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& r) override {
-    return inner_->Register(r);
-  }
-  absl::StatusOr<v1::PullTaskResponse> PullTask() override { return inner_->PullTask(); }
-  absl::StatusOr<TensorSet> DownloadWeights(const std::string& t, const std::string& c) override {
-    return inner_->DownloadWeights(t, c);
-  }
-  absl::StatusOr<v1::DecisionAck> ReportDecision(const v1::StudyDecision& d) override {
-    return inner_->ReportDecision(d);
-  }
+  DroppingClient(protocol::FederationClient* inner, int drops)
+      : ForwardingFederationClient(inner), drops_(drops) {}
   absl::StatusOr<v1::UploadResponse> UploadResult(const v1::UploadHeader& h,
                                                   const TensorSet* w) override {
     ++uploads_;
     if (refuse_) return absl::PermissionDeniedError("not this site's task");
     if (drops_-- > 0) return absl::UnavailableError("connection reset");
     ++delivered_;
-    return inner_->UploadResult(h, w);
+    return inner()->UploadResult(h, w);
   }
   int uploads_ = 0;
   int delivered_ = 0;
   bool refuse_ = false;
 
  private:
-  protocol::FederationClient* inner_;
   int drops_;
 };
 
