@@ -25,19 +25,6 @@
 namespace scancov::aggregator {
 namespace {
 
-std::string StateName(v1::StudyState s) {
-  switch (s) {
-    case v1::STUDY_STATE_RUNNING:
-      return "running";
-    case v1::STUDY_STATE_DONE:
-      return "done";
-    case v1::STUDY_STATE_FAILED:
-      return "failed";
-    default:
-      return "unknown";
-  }
-}
-
 bool IsAnalysis(const v1::StudyStatus& status) {
   return status.spec().kind() == v1::STUDY_KIND_ANALYSIS;
 }
@@ -89,6 +76,19 @@ std::vector<ReportFile> MetricCharts(const v1::StudyStatus& status) {
 
 }  // namespace
 
+std::string StudyStateName(v1::StudyState s) {
+  switch (s) {
+    case v1::STUDY_STATE_RUNNING:
+      return "running";
+    case v1::STUDY_STATE_DONE:
+      return "done";
+    case v1::STUDY_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
+  }
+}
+
 std::vector<std::string> MetricNames(const v1::StudyStatus& status) {
   std::set<std::string> names;
   for (const v1::RoundStatus& r : status.rounds()) {
@@ -99,11 +99,12 @@ std::vector<std::string> MetricNames(const v1::StudyStatus& status) {
 
 std::string ProgressLine(const v1::StudyStatus& status) {
   const bool open_ended = !ReportSectionFor(status).FixedRounds(status);
-  std::string line = open_ended ? absl::StrFormat("study %s: %s, round %d", status.study_id(),
-                                                  StateName(status.state()), status.current_round())
-                                : absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
-                                                  StateName(status.state()), status.current_round(),
-                                                  status.spec().rounds() + 1);
+  std::string line = open_ended
+                         ? absl::StrFormat("study %s: %s, round %d", status.study_id(),
+                                           StudyStateName(status.state()), status.current_round())
+                         : absl::StrFormat("study %s: %s, round %d of %d", status.study_id(),
+                                           StudyStateName(status.state()), status.current_round(),
+                                           status.spec().rounds() + 1);
   for (auto it = status.rounds().rbegin(); it != status.rounds().rend(); ++it) {
     if (it->state() != "closed" || it->metrics().empty()) continue;
     absl::StrAppend(&line, " | last closed: ", RoundLabel(status, *it));
@@ -213,7 +214,7 @@ std::string MetricChartSvg(const v1::StudyStatus& status, const std::string& met
 std::string StudyReportMarkdown(const v1::StudyStatus& status) {
   const v1::StudySpec& spec = status.spec();
   std::string md = absl::StrCat("# Study `", status.study_id(), "`\n\n");
-  const std::string state = StateName(status.state());
+  const std::string state = StudyStateName(status.state());
   absl::StrAppend(&md, "- state: **", state, "**",
                   status.message().empty() || status.message() == state
                       ? ""
@@ -326,7 +327,7 @@ std::string StudyReportHtml(const v1::StudyStatus& status) {
   HtmlPage page;
   page.title = absl::StrCat("Study ", status.study_id());
   absl::StatusOr<protocol::StudyKind> kind = protocol::StudyKindOf(status.spec());
-  const std::string state = StateName(status.state());
+  const std::string state = StudyStateName(status.state());
   page.facts = {{"study", status.study_id()},
                 {"kind", kind.ok() ? std::string(protocol::StudyKindName(*kind)) : "unknown"},
                 {"state", status.message().empty() || status.message() == state

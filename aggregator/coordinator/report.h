@@ -56,6 +56,9 @@ std::string AssociationTableCsv(const wire::AssociationTable& table);
 std::string AssociationTableMarkdown(const wire::AssociationTable& table);
 std::string ForestPlotSvg(const wire::AssociationTable& table);
 
+// "running", "done", "failed" ("unknown" otherwise): the word the reports and the live page use.
+std::string StudyStateName(v1::StudyState state);
+
 // One line per round for terminal progress: "round 2/3 closed  global.val_auc=0.74 ...".
 std::string ProgressLine(const v1::StudyStatus& status);
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/coordinator/report.h"
 #include "aggregator/coordinator/report_section.h"
 #include "core/status_macros.h"
 
@@ -22,19 +23,6 @@ const std::set<std::string>& FailureActions() {
 
 // Beyond this many entries, the first read starts from the log's tail.
 constexpr int64_t kAuditTail = 500;
-
-std::string StateName(v1::StudyState state) {
-  switch (state) {
-    case v1::STUDY_STATE_RUNNING:
-      return "running";
-    case v1::STUDY_STATE_DONE:
-      return "done";
-    case v1::STUDY_STATE_FAILED:
-      return "failed";
-    default:
-      return "unknown";
-  }
-}
 
 std::string DecisionName(v1::DecisionState state) {
   switch (state) {
@@ -125,7 +113,7 @@ json UiState::StudyJson(const v1::StudyStatus& st, bool detailed) {
   const ReportSection& section = ReportSectionFor(st);
   json out = {{"id", st.study_id()},
               {"kind", kind},
-              {"state", StateName(st.state())},
+              {"state", StudyStateName(st.state())},
               {"current_round", st.current_round()},
               {"last_round", section.FixedRounds(st) ? st.spec().rounds() + 1 : 0},
               {"message", st.message()},
