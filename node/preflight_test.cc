@@ -1,221 +1,23 @@
 // `scancov-node check`: every failure the preflight detects, produced on purpose (a broken site
 // file, a wrong certificate or key, a key others may read, a store that cannot be written, an
 // aggregator that cannot be reached, that is not ours, or that has not enrolled the site), each
-// named by its check; and the all-ok path against a real aggregator over mutual TLS. The clock
-// line against aggregators whose clocks are set off this machine's, and against an aggregator
-// older than the server time.
+// named by its check; and the all-ok path against a real aggregator over mutual TLS. The clock line
+// is in preflight_clock_test.cc.
 #include "node/preflight.h"
 
-#include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "aggregator/coordinator/coordinator_client.h"
-#include "aggregator/server/grpc_service.h"
-#include "aggregator/studies/registry.h"
 #include "core/file_util.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "protocol/grpc_util.h"
-#include "sites/pki/certificate_authority.h"
-#include "sites/pki/revocation.h"
-#include "tests/test_federation.h"
-#include "tests/test_pki.h"
+#include "node/preflight_test_fixture.h"
 
 namespace scancov::node {
 namespace {
 
-using protocol::TlsFiles;
-using ::testing::AllOf;
-using ::testing::AnyOf;
-using ::testing::HasSubstr;
-
-constexpr int64_t kDay = 24 * 60 * 60;
-
-// A port on 127.0.0.1 that nothing listens on (bound, then closed).
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// The real clock moved by a fixed offset: an aggregator's clock that is set wrong, and keeps
-// running while the test does.
-class OffsetClock : public Clock {
- public:
-  absl::Time Now() override { return absl::Now() + offset; }
-  void SleepFor(absl::Duration d) override { absl::SleepFor(d); }
-  absl::Duration offset = absl::ZeroDuration();
-};
-
-// An aggregator of an earlier release over mutual TLS: without ServerTime (it answers
-// UNIMPLEMENTED), or with one that leaves server_time_unix_ms at 0; UploadStatus for the empty
-// task id answers NOT_FOUND, as the real one does for an enrolled site.
-class OlderAggregator final : public v1::Federation::Service {
- public:
-  explicit OlderAggregator(bool has_server_time) : has_server_time_(has_server_time) {}
-  grpc::Status UploadStatus(grpc::ServerContext*, const v1::UploadStatusRequest*,
-                            v1::UploadStatusResponse*) override {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "task '' does not exist");
-  }
-  grpc::Status ServerTime(grpc::ServerContext* context, const v1::ServerTimeRequest* request,
-                          v1::ServerTimeResponse* response) override {
-    if (!has_server_time_) return Service::ServerTime(context, request, response);
-    return grpc::Status::OK;  // the time left 0
-  }
-
- private:
-  const bool has_server_time_;
-};
-
-class PreflightTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    pki_.Init("preflight_");
-    dir_ = std::filesystem::path(pki_.dir()).lexically_normal().string();
-    site_ = Issue(pki_.ca(), sites::Role::kSite, "kb", "kb");
-    site_file_ = dir_ + "/site.json";
-    site_json_ = {{"site_id", "kb"},
-                  {"aggregator", "127.0.0.1:" + std::to_string(ClosedPort())},
-                  {"tls", {{"ca", site_.ca_cert}, {"cert", site_.cert}, {"key", site_.key}}},
-                  {"data_dir", "data"},
-                  {"store", "state/node.db"},
-                  {"secret", "state/site.secret"}};
-    options_.device_info = "cpu";
-    options_.min_free_bytes = 1;  // the test machine's disk is not under test here
-    options_.aggregator_timeout = absl::Seconds(5);
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown(absl::ZeroDuration());
-    if (older_server_) older_server_->Shutdown();
-  }
-
-  // A certificate from `ca` written as <dir>/<file>.crt and .key (0600), with the consortium
-  // CA file of this test's PKI.
-  TlsFiles Issue(const sites::CertificateAndKey& ca, sites::Role role, const std::string& id,
-                 const std::string& file, int64_t not_before_offset_s = 0, int valid_days = 365) {
-    sites::IssueOptions options;
-    options.role = role;
-    options.id = id;
-    options.not_before_offset_s = not_before_offset_s;
-    options.valid_days = valid_days;
-    absl::StatusOr<sites::CertificateAndKey> issued = sites::IssueCertificate(ca, options);
-    EXPECT_TRUE(issued.ok()) << issued.status();
-    const std::string base = dir_ + "/" + file;
-    EXPECT_TRUE(WriteFileAtomic(base + ".crt", issued->certificate_pem).ok());
-    EXPECT_TRUE(WriteFileAtomic(base + ".key", issued->private_key_pem).ok());
-    chmod((base + ".key").c_str(), 0600);
-    return {dir_ + "/ca.crt", base + ".crt", base + ".key"};
-  }
-
-  // A second consortium's CA, written as <dir>/<name>.crt.
-  sites::CertificateAndKey OtherCa(const std::string& name) {
-    absl::StatusOr<sites::CertificateAndKey> ca =
-        sites::CreateCertificateAuthority({"Other Consortium"});
-    EXPECT_TRUE(ca.ok()) << ca.status();
-    EXPECT_TRUE(WriteFileAtomic(dir_ + "/" + name + ".crt", ca->certificate_pem).ok());
-    return *ca;
-  }
-
-  void UseCertificate(const TlsFiles& tls) {
-    site_json_["tls"]["cert"] = tls.cert;
-    site_json_["tls"]["key"] = tls.key;
-  }
-
-  // A real aggregator over mutual TLS on 127.0.0.1, serving `server_tls`; the coordinator of
-  // this test's consortium enrols `enrolled`.
-  void StartAggregator(const TlsFiles& server_tls, const std::vector<std::string>& enrolled,
-                       aggregator::AggregatorServerOptions server_options = {}) {
-    auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
-    ASSERT_TRUE(store.ok()) << store.status();
-    aggregator::FederationOptions options;
-    options.studies = &aggregator::AllStudyLogics();
-    options.clock = &aggregator_clock_;
-    auto server = aggregator::AggregatorServer::Start(
-        "127.0.0.1:0", server_tls,
-        testing_sites::SpooledFederation(std::move(*store), options, dir_), server_options);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    const std::string target = "127.0.0.1:" + std::to_string(server_->port());
-    site_json_["aggregator"] = target;
-    if (enrolled.empty()) return;
-    const TlsFiles coordinator = Issue(pki_.ca(), sites::Role::kCoordinator, "alice", "alice");
-    auto client = aggregator::CoordinatorClient::Create(target, coordinator);
-    ASSERT_TRUE(client.ok()) << client.status();
-    coordinator_ = std::move(*client);
-    for (const std::string& site : enrolled) ASSERT_TRUE(coordinator_->EnrollSite(site, "").ok());
-  }
-
-  void StartOurAggregator(const std::vector<std::string>& enrolled) {
-    StartAggregator(Issue(pki_.ca(), sites::Role::kAggregator, "aggregator", "aggregator"),
-                    enrolled);
-  }
-
-  void StartOlderAggregator(bool has_server_time) {
-    if (older_server_) older_server_->Shutdown();
-    older_server_.reset();  // before the service it serves
-    older_ = std::make_unique<OlderAggregator>(has_server_time);
-    auto credentials = protocol::MakeMtlsServerCredentials(
-        Issue(pki_.ca(), sites::Role::kAggregator, "aggregator", "aggregator"));
-    ASSERT_TRUE(credentials.ok()) << credentials.status();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", *credentials, &port);
-    builder.RegisterService(older_.get());
-    older_server_ = builder.BuildAndStart();
-    ASSERT_NE(older_server_, nullptr);
-    site_json_["aggregator"] = "127.0.0.1:" + std::to_string(port);
-  }
-
-  std::vector<CheckResult> Run() {
-    EXPECT_TRUE(WriteFileAtomic(site_file_, site_json_.dump(2)).ok());
-    return RunPreflight(site_file_, options_);
-  }
-
-  // The result of `check`; a test whose check is gone fails here.
-  static CheckResult Find(const std::vector<CheckResult>& results, const std::string& check) {
-    for (const CheckResult& r : results) {
-      if (r.check == check) return r;
-    }
-    ADD_FAILURE() << "no '" << check << "' line in:\n" << PreflightText(results);
-    return {check, CheckStatus::kOk, "(missing)"};
-  }
-
-  testing_sites::TestPki pki_;
-  std::string dir_;
-  TlsFiles site_;
-  std::string site_file_;
-  nlohmann::json site_json_;
-  PreflightOptions options_;
-  OffsetClock aggregator_clock_;  // the real aggregator's; outlives server_
-  std::unique_ptr<aggregator::AggregatorServer> server_;
-  std::unique_ptr<aggregator::CoordinatorClient> coordinator_;
-  std::unique_ptr<OlderAggregator> older_;
-  std::unique_ptr<grpc::Server> older_server_;
-};
-
-void ExpectFail(const CheckResult& r, const std::string& detail_part) {
-  EXPECT_EQ(r.status, CheckStatus::kFail) << r.check << ": " << r.detail;
-  EXPECT_THAT(r.detail, HasSubstr(detail_part));
-}
-
-void ExpectWarn(const CheckResult& r, const std::string& detail_part) {
-  EXPECT_EQ(r.status, CheckStatus::kWarn) << r.check << ": " << r.detail;
-  EXPECT_THAT(r.detail, HasSubstr(detail_part));
-}
+using namespace preflight_testing;  // NOLINT: the fixture and its helpers
 
 TEST_F(PreflightTest, AllOkAgainstARealAggregatorThatEnrolledTheSite) {
   StartOurAggregator({"kb"});
@@ -400,54 +202,6 @@ TEST_F(PreflightTest, CheckLeavesNoTraceOfTheSiteOnTheAggregator) {
   EXPECT_EQ(sites->sites(0).node_version(), "");
 }
 
-TEST_F(PreflightTest, AggregatorClockTenMinutesAheadFailsNamingTheSkew) {
-  aggregator_clock_.offset = absl::Minutes(10);
-  StartOurAggregator({"kb"});
-  const std::vector<CheckResult> results = Run();
-  EXPECT_EQ(Find(results, "aggregator").status, CheckStatus::kOk);
-  const CheckResult r = Find(results, "clock");
-  ExpectFail(r, "behind the aggregator's (round trip ");
-  // 10 minutes, give or take half a loopback round trip.
-  EXPECT_THAT(r.detail, AnyOf(HasSubstr("this clock is 10m"), HasSubstr("this clock is 9m59")));
-  EXPECT_THAT(r.detail, AllOf(HasSubstr("more than the 5m allowed"), HasSubstr("NTP")));
-  EXPECT_EQ(PreflightExitCode(results), kPreflightExitFailed);
-}
-
-TEST_F(PreflightTest, AggregatorClockOneMinuteBehindWarns) {
-  aggregator_clock_.offset = -absl::Minutes(1);
-  StartOurAggregator({"kb"});
-  const std::vector<CheckResult> results = Run();
-  const CheckResult r = Find(results, "clock");
-  ExpectWarn(r, "ahead of the aggregator's");
-  EXPECT_THAT(r.detail, AnyOf(HasSubstr("this clock is 1m"), HasSubstr("this clock is 59.9")));
-  EXPECT_THAT(r.detail, HasSubstr("more than 30s"));
-  EXPECT_EQ(PreflightExitCode(results), kPreflightExitOk);  // a warning does not fail the check
-}
-
-TEST_F(PreflightTest, AggregatorClockAgreeingIsOkWithTheSkewShown) {
-  StartOurAggregator({"kb"});
-  const CheckResult r = Find(Run(), "clock");
-  EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
-  EXPECT_THAT(r.detail, HasSubstr(" the aggregator's (round trip "));
-}
-
-TEST_F(PreflightTest, AggregatorWithoutServerTimeFallsBackToItsCertificate) {
-  StartOlderAggregator(/*has_server_time=*/false);
-  std::vector<CheckResult> results = Run();
-  EXPECT_EQ(Find(results, "aggregator").status, CheckStatus::kOk) << PreflightText(results);
-  CheckResult r = Find(results, "clock");
-  EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
-  EXPECT_THAT(r.detail, AllOf(HasSubstr("within the aggregator's certificate validity"),
-                              HasSubstr("sent no server time")));
-  // One that has the call but sends 0: the same, not a skew of 56 years.
-  StartOlderAggregator(/*has_server_time=*/true);
-  results = Run();
-  EXPECT_EQ(Find(results, "aggregator").status, CheckStatus::kOk) << PreflightText(results);
-  r = Find(results, "clock");
-  EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
-  EXPECT_THAT(r.detail, HasSubstr("sent no server time"));
-}
-
 TEST_F(PreflightTest, JsonIsAnArrayOfCheckStatusDetailAndTheExitCodeTellsAFailure) {
   StartOurAggregator({"kb"});
   ASSERT_TRUE(WriteFileAtomic(site_file_, site_json_.dump()).ok());
@@ -508,28 +262,6 @@ TEST(PreflightUnitTest, BlasIsReadFromTheProcessMaps) {
       WriteFileAtomic(path, "7f-7f r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/blas/libblas.so.3\n")
           .ok());
   ExpectWarn(CheckBlas(path), "the reference BLAS");
-}
-
-TEST(PreflightUnitTest, ClockBeforeTheAggregatorsCertificateWarns) {
-  const absl::Time issued = absl::FromUnixSeconds(1'700'000'000);
-  const AggregatorClock window{
-      PeerCertificateWindow{"CN=aggregator", issued, issued + absl::Hours(24 * 365)}, {}};
-  ExpectWarn(CheckClock(window, issued - absl::Hours(2)), "at least 2h behind");
-  EXPECT_EQ(CheckClock(window, issued + absl::Hours(1)).status, CheckStatus::kOk);
-  ExpectWarn(CheckClock(AggregatorClock(), issued), "not compared");
-}
-
-TEST(PreflightUnitTest, MeasuredSkewFailsBeyondFiveMinutesAndWarnsBeyondThirtySeconds) {
-  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
-  const auto clock = [&](absl::Duration skew) {
-    return CheckClock(AggregatorClock{std::nullopt, ClockSkew{skew, absl::Milliseconds(4)}}, now);
-  };
-  EXPECT_EQ(clock(absl::ZeroDuration()).status, CheckStatus::kOk);
-  EXPECT_EQ(clock(kClockSkewWarning).status, CheckStatus::kOk);
-  EXPECT_EQ(clock(-kClockSkewWarning - absl::Milliseconds(1)).status, CheckStatus::kWarn);
-  EXPECT_EQ(clock(kMaxClockSkew).status, CheckStatus::kWarn);
-  ExpectFail(clock(kMaxClockSkew + absl::Milliseconds(1)), "5m0.001s behind");
-  ExpectFail(clock(-absl::Hours(1)), "this clock is 1h ahead of the aggregator's (round trip 4ms");
 }
 
 }  // namespace
