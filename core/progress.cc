@@ -90,6 +90,16 @@ std::string Progress::Text() const {
   return TextLocked(/*with_rate=*/false);
 }
 
+std::string Progress::ReleasedText() const {
+  absl::MutexLock lock(&mu_);
+  return TextLocked(/*with_rate=*/false, /*released=*/true);
+}
+
+double Progress::ReleasedFraction() const {
+  absl::MutexLock lock(&mu_);
+  return FractionLocked(/*released=*/true);
+}
+
 std::string Progress::Line() const {
   absl::MutexLock lock(&mu_);
   return TextLocked(/*with_rate=*/true);
@@ -123,22 +133,23 @@ void Progress::Finish() {
   Print(due);
 }
 
-double Progress::FractionLocked() const {
+double Progress::FractionLocked(bool released) const {
   if (count_.total <= 0) return 0;
   double done = static_cast<double>(count_.done);
-  if (sub_.total > 0) done += std::min(1.0, static_cast<double>(sub_.done) / sub_.total);
+  if (!released && sub_.total > 0)
+    done += std::min(1.0, static_cast<double>(sub_.done) / sub_.total);
   return std::clamp(done / count_.total, 0.0, 1.0);
 }
 
-std::optional<absl::Duration> Progress::EtaLocked() const {
-  const double f = FractionLocked();
+std::optional<absl::Duration> Progress::EtaLocked(bool released) const {
+  const double f = FractionLocked(released);
   if (f <= 0 || f >= 1) return std::nullopt;
   const absl::Duration elapsed = clock_->Now() - stage_start_;
   if (elapsed <= absl::ZeroDuration()) return std::nullopt;
   return elapsed * ((1 - f) / f);
 }
 
-std::string Progress::TextLocked(bool with_rate) const {
+std::string Progress::TextLocked(bool with_rate, bool released) const {
   std::string text = stage_;
   if (!count_.unit.empty()) {
     // With a sub-count the unit shown is the one under way ("epoch 2/5, batch 40/120").
@@ -148,7 +159,7 @@ std::string Progress::TextLocked(bool with_rate) const {
     absl::StrAppend(&text, text.empty() ? "" : " ", count_.unit, " ", shown);
     if (count_.total > 0) absl::StrAppend(&text, "/", count_.total);
   }
-  if (!sub_.unit.empty()) {
+  if (!released && !sub_.unit.empty()) {
     absl::StrAppend(&text, ", ", sub_.unit, " ", sub_.done);
     if (sub_.total > 0) absl::StrAppend(&text, "/", sub_.total);
   }
@@ -156,7 +167,7 @@ std::string Progress::TextLocked(bool with_rate) const {
   if (with_rate && count_.done > 0 && seconds > 0) {
     absl::StrAppend(&text, ", ", FormatRate(count_.done / seconds));
   }
-  if (std::optional<absl::Duration> eta = EtaLocked()) {
+  if (std::optional<absl::Duration> eta = EtaLocked(released)) {
     absl::StrAppend(&text, ", ETA ", FormatEta(*eta));
   }
   return Bounded(text, kMaxText);

@@ -59,6 +59,12 @@ class Progress {
   std::optional<absl::Duration> Eta() const;
   // "<stage> <unit> <done>/<total>[, <sub> <d>/<t>][, ETA <eta>]", at most kMaxText characters.
   std::string Text() const;
+  // What may leave the site (a heartbeat's stage and progress): the outer count only, e.g.
+  // "training epoch 2/5, ETA 3m", and its fraction in whole units. The sub-count is computed
+  // from the site's rows (batches of a training set: with a batch size of 1 chosen by the
+  // coordinator, the exact number of training patients) and stays in the node's log.
+  std::string ReleasedText() const;
+  double ReleasedFraction() const;
   // The same with the rate of the stage's units ("240/s", "12/min") before the ETA: for a log.
   std::string Line() const;
 
@@ -77,9 +83,12 @@ class Progress {
     int64_t done = 0;
     int64_t total = 0;
   };
-  double FractionLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::optional<absl::Duration> EtaLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string TextLocked(bool with_rate) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `released`: from the outer count only (ReleasedText).
+  double FractionLocked(bool released = false) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<absl::Duration> EtaLocked(bool released = false) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string TextLocked(bool with_rate, bool released = false) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct Due {
     Sink sink;
     std::string line;

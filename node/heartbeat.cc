@@ -35,10 +35,10 @@ void HeartbeatLoop::Run() {
   do {
     v1::HeartbeatRequest request;
     request.set_task_id(task_id_);
-    std::string text = task_progress_ != nullptr ? task_progress_->Text() : "";
+    std::string text = task_progress_ != nullptr ? task_progress_->ReleasedText() : "";
     if (!text.empty()) {
       request.set_stage(std::move(text));
-      request.set_progress(task_progress_->Fraction());
+      request.set_progress(task_progress_->ReleasedFraction());
     } else {
       absl::MutexLock lock(&mu_);
       request.set_stage(stage_);

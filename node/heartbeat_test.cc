@@ -90,22 +90,28 @@ TEST(HeartbeatLoopTest, AnAnswerShowingThisClockOffIsWarnedAbout) {
 }
 
 // The stage the aggregator sees is the task's progress: counts and an ETA, nothing else.
-TEST(HeartbeatLoopTest, SendsTheTasksProgressText) {
+// The heartbeat says how far the task is in units the plan set (epochs), never in units counted
+// from the site's rows: a coordinator who sets the batch size to 1 would otherwise read the
+// number of training patients (here 287) from "batch 60/287", or from the fraction done.
+TEST(HeartbeatLoopTest, SendsTheTasksProgressInEpochsNeverInBatches) {
   BeatCounter client;
   FakeClock clock;
   Progress progress(&clock);
   progress.SetStage("training");
   progress.SetCount("epoch", 1, 5);
   clock.Advance(absl::Seconds(60));
-  progress.SetSubCount("batch", 60, 120);  // 30% in a minute
+  progress.SetSubCount("batch", 60, 287);  // batch size 1: one batch per training patient
   {
     HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(5), nullptr, &clock, &progress);
     loop.set_stage("not sent while the progress has a text");
     for (int i = 0; i < 200 && client.beats < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
   }
   absl::MutexLock lock(&client.mu);
-  EXPECT_EQ(client.last.stage(), "training epoch 2/5, batch 60/120, ETA 3m");
-  EXPECT_DOUBLE_EQ(client.last.progress(), 0.3);
+  EXPECT_EQ(client.last.stage(), "training epoch 2/5, ETA 4m");  // 1 of 5 epochs in a minute
+  EXPECT_DOUBLE_EQ(client.last.progress(), 0.2);
+  EXPECT_EQ(client.last.stage().find("287"), std::string::npos);
+  // The node's own log keeps the batches.
+  EXPECT_EQ(progress.Text(), "training epoch 2/5, batch 60/287, ETA 4m");
   EXPECT_FALSE(progress.cancelled());
 }
 
