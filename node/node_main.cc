@@ -33,6 +33,7 @@
 #include "node/preflight.h"
 #include "node/result_keeper.h"
 #include "node/store/node_store.h"
+#include "node/store/store_backup.h"
 #include "node/task_log.h"
 #include "node/tasks/registry.h"
 #include "node/tasks/segmentation_runner.h"
@@ -295,6 +296,16 @@ int main(int argc, char** argv) {
   deny->add_option("--study", studies, "the study id (repeat for several)")->required();
   deny->add_option("--sha256", sha256, "the spec hash, when several versions are pending");
   deny->add_option("--reason", reason, "why (sent to the coordinator)")->required();
+  std::string backup_dir;
+  auto* backup = app.add_subcommand(
+      "backup",
+      "copy the store and the pseudonymisation secret to a new folder, safely while the node runs");
+  backup->add_option("--out", backup_dir, "a new (or empty) folder; it is made 0700")->required();
+  backup->footer(
+      "The store is copied as one consistent snapshot (its writes still in node.db-wal too), "
+      "checked, and written\nwith the secret, the site file and a MANIFEST.txt (SHA-256 of each "
+      "file, how to restore).\nExample:\n"
+      "  scancov-node --config /etc/scancov/site.json backup --out /backup/scancov/$(date +%F)");
   bool check_json = false;
   double check_timeout_s = 10, min_free_gib = 10;
   auto* preflight = app.add_subcommand(
@@ -319,9 +330,20 @@ int main(int argc, char** argv) {
       "  FAIL  key-permissions    state/kb.key has mode 0644: group or others can read or write\n"
       "                           the site's private key; run: chmod 600 state/kb.key\n"
       "  scancov-node --config site.json check --json | jq '.[] | select(.status != \"ok\")'");
-  AddVersionAndExitCodes(app, "scancov-node",
-                         "`check` exits 1 when a check FAILs (an unusable site file is one of its "
-                         "checks there, not exit 2); `ledger --check` exits 1 on findings.");
+  AddVersionAndExitCodes(
+      app, "scancov-node",
+      "Examples:\n"
+      "  scancov-node --config site.json check                     # before joining\n"
+      "  scancov-node --config site.json import-clinical --csv admissions.csv --mapping map.json\n"
+      "  scancov-node --config site.json import-dicom --dir /media/pacs_export\n"
+      "  scancov-node --config site.json pending                   # studies waiting for you\n"
+      "  scancov-node --config site.json approve --study table1\n"
+      "  scancov-node --config site.json deny --study s7 --reason 'not approved by our board'\n"
+      "  scancov-node --config site.json ledger --check            # what left the site\n"
+      "  scancov-node --config site.json backup --out /backup/scancov/$(date +%F)\n"
+      "The steward's guide: docs/steward-guide.md.\n"
+      "`check` exits 1 when a check FAILs (an unusable site file is one of its "
+      "checks there, not exit 2); `ledger --check` exits 1 on findings.");
   if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
 
   if (*preflight) {  // before the site file is loaded: it is the first thing checked
@@ -359,6 +381,12 @@ int main(int argc, char** argv) {
   if (*pending) result = node::Requests(*config, !all_requests, json);
   if (*approve) result = node::Decide(*config, studies, sha256, true, "");
   if (*deny) result = node::Decide(*config, studies, sha256, false, reason);
+  if (*backup) {
+    absl::StatusOr<node::BackupSummary> written =
+        node::BackupStore({config->store, config->secret, config_path}, backup_dir);
+    if (written.ok()) std::cout << node::DescribeBackup(*written);
+    result = written.status();
+  }
   if (!result.ok()) {
     spdlog::error("{}", std::string(result.message()));
     return 1;

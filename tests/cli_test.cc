@@ -7,6 +7,8 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "core/version.h"
 #include "protocol/scancov.pb.h"
@@ -58,6 +60,35 @@ TEST(CliTest, EveryExecutablePrintsItsVersionTheExitCodesAndRefusesABadFlagWithT
     const CommandResult bad = RunWith(e, "--no-such-flag");
     EXPECT_EQ(bad.exit_code, 2) << bad.log;
   }
+}
+
+// The coordinator's connection flags come from SCANCOV_* variables when not given: without
+// them `--ca` is missing (2); with them the command goes on to read the files they name (1,
+// naming the CA file), and a flag still wins over its variable.
+TEST(CliTest, TheCoordinatorReadsItsConnectionFromTheEnvironment) {
+  const std::string dir = ::testing::TempDir();
+  auto coord = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"/usr/bin/env", "-u", "SCANCOV_CA", "-u", "SCANCOV_CERT", "-u",
+                               "SCANCOV_KEY", "-u", "SCANCOV_AGGREGATOR"});
+    absl::StatusOr<CommandResult> r = RunCommand("scancov-coord", argv, dir + "/coord-env.log",
+                                                 dir + "/coord-env.out", absl::Seconds(60));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : CommandResult();
+  };
+  const CommandResult bare = coord({SCANCOV_COORD_BIN, "studies"});
+  EXPECT_EQ(bare.exit_code, 2) << bare.log;
+  EXPECT_THAT(bare.log, HasSubstr("--ca"));
+  const std::string env_ca = "SCANCOV_CA=" + dir + "/from-env-ca.crt";
+  const CommandResult env =
+      coord({env_ca, "SCANCOV_CERT=" + dir + "/c.crt", "SCANCOV_KEY=" + dir + "/c.key",
+             "SCANCOV_AGGREGATOR=127.0.0.1:1", SCANCOV_COORD_BIN, "studies"});
+  EXPECT_EQ(env.exit_code, 1) << env.log;
+  EXPECT_THAT(env.log, HasSubstr("from-env-ca.crt"));
+  const CommandResult flag =
+      coord({env_ca, "SCANCOV_CERT=" + dir + "/c.crt", "SCANCOV_KEY=" + dir + "/c.key",
+             SCANCOV_COORD_BIN, "--ca", dir + "/from-flag-ca.crt", "studies"});
+  EXPECT_EQ(flag.exit_code, 1) << flag.log;
+  EXPECT_THAT(flag.log, HasSubstr("from-flag-ca.crt"));
 }
 
 TEST(CliTest, TheVersionIsTheChangelogsNewestEntry) {

@@ -68,15 +68,30 @@ int main(int argc, char** argv) {
       "jq '.[] | select(.online | not) | .site_id'\n"
       "  scancov-coord ... create-study --spec study.json --dry-run\n"
       "  scancov-coord ... watch --study s1 --report reports/s1\n"
-      "  scancov-coord ... abort --study s1 --reason 'wrong outcome variable'");
+      "  scancov-coord ... abort --study s1 --reason 'wrong outcome variable'\n"
+      "  export SCANCOV_AGGREGATOR=agg.example.org:7443 SCANCOV_CA=ca.crt SCANCOV_CERT=alice.crt "
+      "SCANCOV_KEY=alice.key\n"
+      "  scancov-coord studies            # the connection flags from those variables\n"
+      "The coordinator's guide: docs/coordinator-guide.md.");
   app.require_subcommand(1);
   Connection conn;
   std::string log_level = "warn";
-  app.add_option("--aggregator", conn.aggregator, "aggregator host:port")->capture_default_str();
-  app.add_option("--tls-name", conn.tls_name, "name to check on the aggregator certificate");
-  app.add_option("--ca", conn.ca, "consortium CA certificate (PEM)")->required();
-  app.add_option("--cert", conn.cert, "coordinator certificate (PEM)")->required();
-  app.add_option("--key", conn.key, "coordinator private key (PEM)")->required();
+  // Each also from the environment, so that a coordinator sets them once per shell (the
+  // coordinator's guide, docs/coordinator-guide.md); a flag wins over its variable.
+  app.add_option("--aggregator", conn.aggregator, "aggregator host:port")
+      ->envname("SCANCOV_AGGREGATOR")
+      ->capture_default_str();
+  app.add_option("--tls-name", conn.tls_name, "name to check on the aggregator certificate")
+      ->envname("SCANCOV_TLS_NAME");
+  app.add_option("--ca", conn.ca, "consortium CA certificate (PEM)")
+      ->envname("SCANCOV_CA")
+      ->required();
+  app.add_option("--cert", conn.cert, "coordinator certificate (PEM)")
+      ->envname("SCANCOV_CERT")
+      ->required();
+  app.add_option("--key", conn.key, "coordinator private key (PEM)")
+      ->envname("SCANCOV_KEY")
+      ->required();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
 
   std::string site, name, spec_file, study, out_dir;
