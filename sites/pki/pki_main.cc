@@ -7,6 +7,9 @@
 //   scancov-pki crl     --dir pki [--days 7]
 // At each participant (the key never leaves it):
 //   scancov-pki request --role site --id kb --key state/kb.key --csr kb.csr [--force]
+//   scancov-pki kit     --id kb --aggregator agg.example.org:7443 --ca ca.crt --out kit
+//                       [--role site|aggregator] [--aggregator-tls-name NAME]
+//                       [--state-dir DIR] [--data-dir DIR] [--force]
 // CA-side key generation, for tests and demos only (the key is made at the CA):
 //   scancov-pki issue   --dir pki --role site --id kb [--days 365] [--force]
 // Anywhere:
@@ -17,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -26,9 +30,20 @@
 #include "core/cli.h"
 #include "core/logging.h"
 #include "sites/pki/pki_commands.h"
+#include "sites/pki/site_kit.h"
 
 namespace scancov::sites {
 namespace {
+
+// scancov-node beside this program (an installed prefix), for the kit's start script; empty
+// when there is none there (a build tree): the script then finds scancov-node on PATH.
+std::string NodeProgramBesideThis() {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  const std::filesystem::path node = self.parent_path() / "scancov-node";
+  return std::filesystem::exists(node, ec) ? node.string() : "";
+}
 
 int Main(int argc, char** argv) {
   CLI::App app{"scancov-pki: the consortium certificate authority (EC P-256, mutual TLS)"};
@@ -76,6 +91,34 @@ int Main(int argc, char** argv) {
   request_cmd->add_option("--host", request.hosts,
                           "extra DNS name or IP for an aggregator; repeatable");
   request_cmd->add_flag("--force", request.force, "replace an existing key and request");
+
+  SiteKitOptions kit;
+  CLI::App* kit_cmd = app.add_subcommand(
+      "kit",
+      "at the site (or the aggregator): make its key, its certificate request and the files to "
+      "run it (site.json, start-node.sh or aggregator.env, NEXT-STEPS.txt) in --out");
+  kit_cmd->add_option("--id", kit.id, "id, [a-z0-9][a-z0-9_-]{0,62} (subject CN)")->required();
+  kit_cmd
+      ->add_option("--aggregator", kit.aggregator,
+                   "HOST:PORT of the aggregator (the one a site dials; an aggregator's own)")
+      ->required();
+  kit_cmd->add_option("--ca", kit.ca, "the consortium CA certificate (ca.crt)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  kit_cmd->add_option("--out", kit.out, "the kit's folder (created)")->required();
+  kit_cmd->add_option("--role", kit.role, "site or aggregator")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"site", "aggregator"}));
+  kit_cmd->add_option("--aggregator-tls-name", kit.aggregator_tls_name,
+                      "site: the name to check on the aggregator's certificate, when it is not "
+                      "the host of --aggregator");
+  kit_cmd->add_option("--state-dir", kit.state_dir,
+                      "the key, store, secret and cache (default: <out>/state; a service: "
+                      "/var/lib/scancov)");
+  kit_cmd->add_option("--data-dir", kit.data_dir,
+                      "site: where its DICOM and CSV exports are (default: <out>/data)");
+  kit_cmd->add_flag("--force", kit.force,
+                    "replace an existing kit, its key included (a request already sent is void)");
 
   PkiSignOptions sign;
   CLI::App* sign_cmd = app.add_subcommand(
@@ -127,6 +170,10 @@ int Main(int argc, char** argv) {
   if (init_cmd->parsed()) status = PkiInit(init, std::cout);
   if (issue_cmd->parsed()) status = PkiIssue(issue, std::cout);
   if (request_cmd->parsed()) status = PkiRequest(request, std::cout);
+  if (kit_cmd->parsed()) {
+    kit.node_program = NodeProgramBesideThis();
+    status = PkiKit(kit, std::cout);
+  }
   if (sign_cmd->parsed()) status = PkiSign(sign, std::cout);
   if (revoke_cmd->parsed()) status = PkiRevoke(revoke, absl::Now(), std::cout);
   if (crl_cmd->parsed()) status = PkiCrl(crl_dir, crl_days, std::cout);
