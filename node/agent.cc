@@ -331,7 +331,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
     // No running study includes the site: no kept result can be asked for again.
     options_.keeper->DropAll().IgnoreError();
   }
-  options_.clock->SleepFor(wait);
+  retrier_.SleepUnlessCancelled(wait);
   return action.wait().idle() ? Step::kIdle : Step::kWaited;
 }
 
@@ -343,7 +343,9 @@ absl::Status NodeAgent::Run() {
       spdlog::info("dropped {} kept result(s) the aggregator never asked for again", *dropped);
     }
   }
-  SCV_RETURN_IF_ERROR(RegisterWithRetry());
+  absl::Status registered = RegisterWithRetry();
+  if (cancelled_) return absl::OkStatus();  // stopped (SIGTERM) before registering: a clean stop
+  SCV_RETURN_IF_ERROR(registered);
   int idle_polls = 0;
   int failures = 0;
   while (!cancelled_) {

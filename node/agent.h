@@ -87,12 +87,14 @@ class NodeAgent {
   NodeAgent(protocol::FederationClient* client, TaskGate* gate, TaskLog* log, AgentOptions options);
 
   // Registers, then loops until Stop, idle exit (if enabled) or Cancel. Returns the refusal if
-  // the aggregator refuses this node.
+  // the aggregator refuses this node; OK when cancelled, registered or not (a service stopped).
   absl::Status Run();
   // One pull and whatever it asks for. Transient failures come back as errors.
   absl::StatusOr<Step> RunOnce();
   absl::Status RegisterWithRetry();
-  // Stops Run at the next step; safe to call from a signal handler (a lock-free atomic store).
+  // Stops Run at the next step: a backoff or a wait ends at once, a call in flight (a task pull
+  // waits up to GrpcClientOptions::long_poll) or a task being run is finished first. Safe to
+  // call from a signal handler (a lock-free atomic store).
   void Cancel() { cancelled_ = true; }
   int tasks_completed() const { return tasks_completed_; }
   // Whether a Register or Heartbeat answer showed options.clock more than kMaxClockSkew off the

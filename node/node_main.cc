@@ -51,9 +51,12 @@
 namespace scancov::node {
 namespace {
 
-// SIGINT/SIGTERM stop the agent between steps (an atomic store: async-signal-safe).
+// SIGINT/SIGTERM (systemctl stop) stop the agent between steps, and `run` exits 0 (atomic
+// stores only: async-signal-safe).
 NodeAgent* g_agent = nullptr;
-extern "C" void StopAgent(int) {
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void StopAgent(int signal_number) {
+  g_stop_signal = signal_number;
   if (g_agent != nullptr) g_agent->Cancel();
 }
 
@@ -133,7 +136,13 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   spdlog::info("node '{}' ({}) dialing {}", config.site_id, options.device, config.aggregator);
   spdlog::info("BLAS: {}",
                CheckBlas("/proc/self/maps").detail);  // what LibTorch's CPU math runs on
-  return agent.Run();
+  absl::Status result = agent.Run();
+  if (g_stop_signal != 0) {
+    spdlog::info("signal {}: stopped after {} task(s)", static_cast<int>(g_stop_signal),
+                 agent.tasks_completed());
+  }
+  g_agent = nullptr;
+  return result;
 }
 
 // A progress line on stderr every few seconds (counts, rate, ETA; never a name or a path), so

@@ -29,7 +29,17 @@ void Retrier::Backoff(int attempt) {
   absl::Duration d = options_.initial_backoff * (1 << std::min(attempt, 16));
   d = std::min(d, options_.max_backoff);
   d = d * (0.5 + 0.5 * jitter_.Uniform());  // jitter so sites do not retry in lock-step
-  options_.clock->SleepFor(d);
+  SleepUnlessCancelled(d);
+}
+
+void Retrier::SleepUnlessCancelled(absl::Duration d) {
+  // Slices short enough for systemd's stop to feel immediate; a fake clock sees the same total.
+  constexpr absl::Duration kSlice = absl::Milliseconds(200);
+  while (d > absl::ZeroDuration() && !cancelled()) {
+    const absl::Duration step = std::min(d, kSlice);
+    options_.clock->SleepFor(step);
+    d -= step;
+  }
 }
 
 }  // namespace scancov::node

@@ -38,8 +38,11 @@ class Retrier {
   // non-transiently, attempts run out or the caller is cancelled; returns the last result.
   template <typename Fn>
   auto Call(const char* what, Fn&& fn) -> decltype(fn());
-  // Sleeps (on the clock) before retry number `attempt` + 1.
+  // Sleeps (on the clock) before retry number `attempt` + 1; returns early once cancelled.
   void Backoff(int attempt);
+  // Sleeps `d` on the clock, returning early once cancelled (a SIGTERM during a 30 s backoff
+  // stops the node at once instead of after it).
+  void SleepUnlessCancelled(absl::Duration d);
 
   bool cancelled() const { return cancelled_ != nullptr && cancelled_->load(); }
   Clock* clock() const { return options_.clock; }
