@@ -44,13 +44,16 @@ if(SCANCOV_INSTALL_SYSTEMD_UNITS)
   # DESTDIR (packaging) stays out of the paths: file(INSTALL) adds it to the destination only.
   foreach(unit scancov-node.service scancov-aggregator.service)
     set(source ${PROJECT_SOURCE_DIR}/cmake/systemd/${unit}.in)
-    set(staged ${PROJECT_BINARY_DIR}/systemd/${unit})
+    # Staged per prefix: two installs of this tree at once (tests/install_test.cc) do not mix.
     install(CODE "
       set(SCANCOV_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
       set(SCANCOV_DOCDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}\")
-      configure_file(\"${source}\" \"${staged}\" @ONLY)
+      string(MD5 prefix_hash \"\${CMAKE_INSTALL_PREFIX}\")
+      set(staged \"${PROJECT_BINARY_DIR}/systemd/\${prefix_hash}/${unit}\")
+      configure_file(\"${source}\" \"\${staged}\" @ONLY)
       file(INSTALL DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${SCANCOV_SYSTEMD_UNIT_DIR}\"
-           TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ FILES \"${staged}\")")
+           TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ FILES \"\${staged}\")
+      file(REMOVE \"\${staged}\")")
   endforeach()
   install(FILES cmake/systemd/scancov.sysusers.conf DESTINATION lib/sysusers.d
           RENAME scancov.conf)
