@@ -96,7 +96,8 @@ TEST(CliTest, TheVersionIsTheChangelogsNewestEntry) {
   std::ifstream in(SCANCOV_CHANGELOG);
   ASSERT_TRUE(in) << SCANCOV_CHANGELOG;
   std::string line;
-  while (std::getline(in, line) && line.rfind("## ", 0) != 0) {
+  // "## Unreleased" collects what the next version will bring; the newest version follows it.
+  while (std::getline(in, line) && (line.rfind("## ", 0) != 0 || line == "## Unreleased")) {
   }
   EXPECT_EQ(line.rfind(std::string("## ") + Version() + " ", 0), 0u)
       << "CHANGELOG.md's first entry is '" << line << "', the build says " << Version();
