@@ -9,6 +9,7 @@
 #include "core/status_macros.h"
 #include "node/heartbeat.h"
 #include "node/secagg_step.h"
+#include "node/stop_watch.h"
 #include "protocol/weights_codec.h"
 
 namespace scancov::node {
@@ -282,6 +283,7 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   });
   HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_, &clock_skew_, options_.clock,
                           &progress);
+  StopWatch stop_watch(&cancelled_, options_.stop_grace, options_.clock, &progress);
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
     absl::StatusOr<protocol::TensorSet> downloaded = retrier_.Call(

@@ -64,6 +64,10 @@ struct AgentOptions {
   // upload fails is computed again when the task is offered again).
   ResultKeeper* keeper = nullptr;
   absl::Duration keep_results_for = absl::Hours(24 * 7);
+  // Once cancelled (SIGTERM: systemctl stop), a task still running after this long is stopped
+  // at its next check and nothing is sent for it (it runs again when offered again), so that the
+  // node exits by itself within systemd's TimeoutStopSec (90 s) instead of being killed.
+  absl::Duration stop_grace = absl::Seconds(30);
   // Secure aggregation (node/secagg_step.h): the site's id, the private key of its certificate
   // and the consortium CA. Without a key, a task whose study asks for it fails here.
   SecAggIdentity secagg;
@@ -93,8 +97,9 @@ class NodeAgent {
   absl::StatusOr<Step> RunOnce();
   absl::Status RegisterWithRetry();
   // Stops Run at the next step: a backoff or a wait ends at once, a call in flight (a task pull
-  // waits up to GrpcClientOptions::long_poll) or a task being run is finished first. Safe to
-  // call from a signal handler (a lock-free atomic store).
+  // waits up to GrpcClientOptions::long_poll) is finished first, and a task being run gets
+  // AgentOptions::stop_grace to finish before it is stopped. Safe to call from a signal handler
+  // (a lock-free atomic store).
   void Cancel() { cancelled_ = true; }
   int tasks_completed() const { return tasks_completed_; }
   // Whether a Register or Heartbeat answer showed options.clock more than kMaxClockSkew off the

@@ -2,6 +2,7 @@
 // stops at the node instead of training to the end, and nothing leaves for it.
 #include <atomic>
 #include <memory>
+#include <thread>
 
 #include "aggregator/server/federation.h"
 #include "aggregator/server/in_process_client.h"
@@ -94,55 +95,86 @@ class AbortedStudyClient : public ForwardingFederationClient {
   std::atomic<int> uploads{0};
 };
 
-TEST(AgentStopTest, ATaskTheAggregatorNoLongerCountsStopsAndSendsNothing) {
-  FakeClock clock;
-  auto store = aggregator::AggregatorStore::Open(":memory:");
-  ASSERT_TRUE(store.ok());
-  aggregator::FederationOptions federation_options;
-  federation_options.studies = &aggregator::AllStudyLogics();
-  federation_options.clock = &clock;
-  aggregator::Federation federation(std::move(*store), federation_options);
-  v1::EnrollSiteRequest enroll;
-  enroll.set_site_id("kb");
-  ASSERT_TRUE(federation.EnrollSite(kCoordinator, enroll).ok());
-  v1::CreateStudyRequest create;
-  create.mutable_spec()->set_name("study");
-  create.mutable_spec()->set_kind(v1::STUDY_KIND_TRAINING);
-  create.mutable_spec()->add_sites("kb");
-  create.mutable_spec()->set_rounds(1);
-  create.mutable_spec()->mutable_plan()->set_model("toy");
-  create.mutable_spec()->mutable_plan()->set_local_epochs(1000);
-  create.mutable_spec()->mutable_plan()->set_learning_rate(0.1);
-  ASSERT_TRUE(federation.CreateStudy(kCoordinator, create).ok());
+// One site, a one-round training study of 1000 slow epochs, and the node's agent, registered.
+class AgentStopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = aggregator::AggregatorStore::Open(":memory:");
+    ASSERT_TRUE(store.ok());
+    aggregator::FederationOptions federation_options;
+    federation_options.studies = &aggregator::AllStudyLogics();
+    federation_options.clock = &clock_;
+    federation_ = std::make_unique<aggregator::Federation>(std::move(*store), federation_options);
+    v1::EnrollSiteRequest enroll;
+    enroll.set_site_id("kb");
+    ASSERT_TRUE(federation_->EnrollSite(kCoordinator, enroll).ok());
+    v1::CreateStudyRequest create;
+    create.mutable_spec()->set_name("study");
+    create.mutable_spec()->set_kind(v1::STUDY_KIND_TRAINING);
+    create.mutable_spec()->add_sites("kb");
+    create.mutable_spec()->set_rounds(1);
+    create.mutable_spec()->mutable_plan()->set_model("toy");
+    create.mutable_spec()->mutable_plan()->set_local_epochs(1000);
+    create.mutable_spec()->mutable_plan()->set_learning_rate(0.1);
+    ASSERT_TRUE(federation_->CreateStudy(kCoordinator, create).ok());
 
-  absl::StatusOr<std::unique_ptr<NodeStore>> node_store = NodeStore::InMemory();
-  ASSERT_TRUE(node_store.ok()) << node_store.status();
-  privacy::EgressLedger ledger((*node_store)->db());
-  TaskLog log(**node_store);
-  SlowTraining training;
-  TaskPlugins plugins;
-  plugins[protocol::StudyKind::tabular_training] = std::make_unique<Forward>(&training);
-  GateOptions gate_options;
-  gate_options.clock = &clock;
-  gate_options.destination = "in-process";
-  TaskGate gate(gate_options, std::move(plugins), &ledger);
-  aggregator::InProcessFederationClient site(&federation, {Caller::Role::kSite, "kb"});
-  AbortedStudyClient client(&site);
-  AgentOptions options;
-  options.clock = &clock;
-  options.destination = "in-process";
-  NodeAgent agent(&client, &gate, &log, options);
-  ASSERT_TRUE(agent.RegisterWithRetry().ok());
+    absl::StatusOr<std::unique_ptr<NodeStore>> node_store = NodeStore::InMemory();
+    ASSERT_TRUE(node_store.ok()) << node_store.status();
+    node_store_ = std::move(*node_store);
+    ledger_ = std::make_unique<privacy::EgressLedger>(node_store_->db());
+    log_ = std::make_unique<TaskLog>(*node_store_);
+    TaskPlugins plugins;
+    plugins[protocol::StudyKind::tabular_training] = std::make_unique<Forward>(&training_);
+    GateOptions gate_options;
+    gate_options.clock = &clock_;
+    gate_options.destination = "in-process";
+    gate_ = std::make_unique<TaskGate>(gate_options, std::move(plugins), ledger_.get());
+    site_ = std::make_unique<aggregator::InProcessFederationClient>(
+        federation_.get(), Caller{Caller::Role::kSite, "kb"});
+    client_ = std::make_unique<AbortedStudyClient>(site_.get());
+  }
+  // The agent, registered, with the INIT_MODEL task done (the node makes the initial weights;
+  // it finishes before any check): the next step is the TRAIN task.
+  std::unique_ptr<NodeAgent> AgentBeforeTraining(AgentOptions options) {
+    options.clock = &clock_;
+    options.destination = "in-process";
+    auto agent = std::make_unique<NodeAgent>(client_.get(), gate_.get(), log_.get(), options);
+    EXPECT_TRUE(agent->RegisterWithRetry().ok());
+    absl::StatusOr<NodeAgent::Step> step = agent->RunOnce();
+    EXPECT_TRUE(step.ok()) << step.status();
+    training_.epochs_done = 0;
+    client_->uploads = 0;
+    return agent;
+  }
+  TaskLogEntry LastLogEntry() {
+    absl::StatusOr<std::vector<TaskLogEntry>> recent = log_->Recent(1);
+    EXPECT_TRUE(recent.ok() && recent->size() == 1u);
+    return recent.ok() && !recent->empty() ? recent->front() : TaskLogEntry{};
+  }
 
-  // INIT_MODEL first (the node makes the initial weights): it finishes before any check.
-  absl::StatusOr<NodeAgent::Step> step = agent.RunOnce();
-  ASSERT_TRUE(step.ok()) << step.status();
-  training.epochs_done = 0;
-  client.uploads = 0;
+  FakeClock clock_;
+  std::unique_ptr<aggregator::Federation> federation_;
+  std::unique_ptr<NodeStore> node_store_;
+  std::unique_ptr<privacy::EgressLedger> ledger_;
+  std::unique_ptr<TaskLog> log_;
+  SlowTraining training_;
+  std::unique_ptr<TaskGate> gate_;
+  std::unique_ptr<aggregator::InProcessFederationClient> site_;
+  std::unique_ptr<AbortedStudyClient> client_;
+};
+
+TEST_F(AgentStopTest, ATaskTheAggregatorNoLongerCountsStopsAndSendsNothing) {
+  std::unique_ptr<NodeAgent> agent_ptr = AgentBeforeTraining({});
+  NodeAgent& agent = *agent_ptr;
+  SlowTraining& training = training_;
+  AbortedStudyClient& client = *client_;
+  privacy::EgressLedger& ledger = *ledger_;
+  TaskLog& log = *log_;
   const size_t ledgered_before = ledger.List()->size();
   client.aborted = true;
 
-  step = agent.RunOnce();  // the TRAIN task, whose study the coordinator "aborted"
+  absl::StatusOr<NodeAgent::Step> step =
+      agent.RunOnce();  // the TRAIN task, whose study the coordinator "aborted"
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, NodeAgent::Step::kTaskStopped);
   EXPECT_LT(training.epochs_done, 1000) << "training ran to the end";
@@ -163,6 +195,54 @@ TEST(AgentStopTest, ATaskTheAggregatorNoLongerCountsStopsAndSendsNothing) {
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, NodeAgent::Step::kRanTask);
   EXPECT_EQ(client.uploads, 1);
+}
+
+// systemctl stop (SIGTERM) while a task trains: after AgentOptions::stop_grace the task stops at
+// its next check, nothing leaves for it, and Run ends cleanly, instead of training on until
+// systemd kills the node.
+TEST_F(AgentStopTest, ATaskRunningWhenTheNodeStopsEndsAfterTheGraceAndSendsNothing) {
+  AgentOptions options;
+  options.stop_grace = absl::ZeroDuration();
+  std::unique_ptr<NodeAgent> agent = AgentBeforeTraining(options);
+  const size_t ledgered_before = ledger_->List()->size();
+  std::thread stopper([&] {
+    for (int i = 0; i < 2000 && training_.epochs_done < 2; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    agent->Cancel();  // what node_main's SIGTERM handler does
+  });
+  absl::StatusOr<NodeAgent::Step> step = agent->RunOnce();
+  stopper.join();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, NodeAgent::Step::kTaskStopped);
+  EXPECT_GE(training_.epochs_done, 2);
+  EXPECT_LT(training_.epochs_done, 1000) << "training ran to the end";
+  EXPECT_EQ(client_->uploads, 0);
+  EXPECT_EQ(ledger_->List()->size(), ledgered_before);
+  const TaskLogEntry entry = LastLogEntry();
+  EXPECT_EQ(entry.state, "stopped");
+  EXPECT_NE(entry.detail.find("the node is stopping"), std::string::npos) << entry.detail;
+  EXPECT_TRUE(agent->Run().ok());  // cancelled: returns at once, cleanly
+}
+
+// A task that ends within the grace is finished and sent: a short task is not lost to a stop.
+TEST_F(AgentStopTest, ATaskEndingWithinTheGraceIsSent) {
+  AgentOptions options;
+  options.stop_grace = absl::Hours(1);
+  std::unique_ptr<NodeAgent> agent = AgentBeforeTraining(options);
+  training_.epochs = 20;  // some 0.4 s
+  std::thread stopper([&] {
+    for (int i = 0; i < 2000 && training_.epochs_done < 2; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    agent->Cancel();
+  });
+  absl::StatusOr<NodeAgent::Step> step = agent->RunOnce();
+  stopper.join();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, NodeAgent::Step::kRanTask);
+  EXPECT_EQ(training_.epochs_done, 20);
+  EXPECT_EQ(client_->uploads, 1);
 }
 
 }  // namespace
