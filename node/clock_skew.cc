@@ -20,9 +20,13 @@ std::optional<ClockSkew> MeasureClockSkew(int64_t server_time_unix_ms, absl::Tim
 std::string DescribeClockSkew(const ClockSkew& skew) {
   // Whole milliseconds: the estimate is no better than half the round trip anyway.
   const absl::Duration off = absl::Trunc(absl::AbsDuration(skew.skew), absl::Milliseconds(1));
-  return absl::StrCat("this clock is ", absl::FormatDuration(off),
-                      skew.skew > absl::ZeroDuration() ? " behind" : " ahead of",
-                      " the aggregator's (round trip ",
+  const std::string how =
+      off == absl::ZeroDuration()
+          ? "this clock agrees with the aggregator's to the millisecond"
+          : absl::StrCat("this clock is ", absl::FormatDuration(off),
+                         skew.skew > absl::ZeroDuration() ? " behind" : " ahead of",
+                         " the aggregator's");
+  return absl::StrCat(how, " (round trip ",
                       absl::FormatDuration(absl::Trunc(skew.round_trip, absl::Milliseconds(1))),
                       ", half of it taken off)");
 }

@@ -26,6 +26,12 @@ TEST(ClockSkewTest, TakesHalfTheRoundTripOff) {
   ASSERT_TRUE(ahead.has_value());
   EXPECT_EQ(ahead->skew, -absl::Seconds(45) - absl::Milliseconds(1));
   EXPECT_THAT(DescribeClockSkew(*ahead), HasSubstr("45.001s ahead of the aggregator's"));
+  // Within the millisecond: not "0 ahead".
+  const std::optional<ClockSkew> same =
+      MeasureClockSkew(absl::ToUnixMillis(kSent), kSent, kSent + absl::Microseconds(400));
+  ASSERT_TRUE(same.has_value());
+  EXPECT_THAT(DescribeClockSkew(*same),
+              HasSubstr("this clock agrees with the aggregator's to the millisecond (round trip"));
 }
 
 TEST(ClockSkewTest, AnAggregatorThatSendsNoTimeMeasuresNothing) {

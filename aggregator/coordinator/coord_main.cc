@@ -108,7 +108,6 @@ int main(int argc, char** argv) {
     auto* c = cmd->add_option("--coordinator", coordinator, "coordinator id (certificate CN)");
     s->excludes(c);
     cmd->add_option("--reason", reason, "why (kept in the audit log)");
-    cmd->require_option(1);
   }
   bool audit_json = false;
   std::string expect_head;
@@ -207,6 +206,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   if (std::optional<int> done = scancov::ParseCommandLine(app, argc, argv)) return *done;
+  if ((*disable || *enable) && site.empty() && coordinator.empty()) {
+    std::cerr << "scancov-coord " << (*disable ? "disable" : "enable")
+              << ": name the identity with --site ID or --coordinator ID\n";
+    return scancov::kExitUsage;
+  }
 
   if (absl::Status s = scancov::SetupLogging("coord", log_level); !s.ok()) {
     std::cerr << s.message() << "\n";
@@ -223,12 +227,14 @@ int main(int argc, char** argv) {
   absl::Status result;
   if (*enroll) {
     result = agg::EnrollSiteCommand(api, site, name, std::cout);
-  } else if ((*disable || *enable) && !coordinator.empty()) {
-    absl::StatusOr<scancov::v1::IdentityInfo> identity =
-        (*client)->SetIdentityEnabled("coordinator", coordinator, enable->parsed(), reason);
+  } else if ((*disable || *enable) && (!coordinator.empty() || !reason.empty())) {
+    // A coordinator, or a site with a reason: the identity call, which keeps the reason.
+    const std::string role = coordinator.empty() ? "site" : "coordinator";
+    absl::StatusOr<scancov::v1::IdentityInfo> identity = (*client)->SetIdentityEnabled(
+        role, coordinator.empty() ? site : coordinator, enable->parsed(), reason);
     result = identity.status();
     if (identity.ok()) {
-      std::cout << "coordinator " << identity->id() << " "
+      std::cout << role << " " << identity->id() << " "
                 << (identity->enabled() ? "enabled" : "disabled") << "\n";
     }
   } else if (*disable || *enable) {

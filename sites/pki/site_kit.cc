@@ -122,6 +122,9 @@ std::string SiteFileText(const SiteKitOptions& o, const KitLayout& k) {
   j["aggregator"] = o.aggregator;
   if (!o.aggregator_tls_name.empty()) j["aggregator_tls_name"] = o.aggregator_tls_name;
   j["tls"] = {{"ca", "pki/ca.crt"}, {"cert", "pki/" + o.id + ".crt"}, {"key", k.key_in_config}};
+  // Revocation is checked from the start: the CA sends its CRL with the certificate, and the
+  // node refuses an aggregator whose certificate it lists (docs/privacy.md).
+  j["crl"] = "pki/crl.pem";
   j["data_dir"] = k.data_in_config;
   j["store"] = Join(k.state_in_config, "node.db");
   j["secret"] = Join(k.state_in_config, "site.secret");
@@ -171,9 +174,9 @@ std::string SiteNextSteps(const SiteKitOptions& o, const KitLayout& k,
       ".csr to the consortium CA.\n",
       "2. The CA checks it and signs it (CA_DIR: the CA's folder of scancov-pki init):\n",
       "     scancov-pki sign --dir CA_DIR --csr ", o.id, ".csr --role site --id ", o.id, "\n",
-      "   and sends back CA_DIR/sites/", o.id, ".crt, with crl.pem once it publishes one.\n",
-      "3. Put the certificate at ", k.cert,
-      ".\n   (A CRL: put it at pki/crl.pem and add \"crl\": \"pki/crl.pem\" to site.json.)\n",
+      "   and sends back CA_DIR/sites/", o.id, ".crt and its revocation list CA_DIR/crl.pem.\n",
+      "3. Put the certificate at ", k.cert, " and the CRL at ", Join(k.out, "pki/crl.pem"),
+      "\n   (replace it whenever the CA publishes a new one; the node reloads it).\n",
       "4. Review site.json: privacy, data_dir, device. It has no approval rules: every study\n",
       "   waits for the steward (scancov-node pending / approve / deny).\n",
       "5. Run the preflight; every line must be ok or warn:\n", "     scancov-node --config ",
@@ -191,8 +194,9 @@ std::string AggregatorEnvText(const KitLayout& k, int port) {
       "# another port needs that line changed too.\n"
       "SCANCOV_LISTEN=0.0.0.0:",
       port, "\nSCANCOV_CA=", k.ca, "\nSCANCOV_CERT=", k.cert, "\nSCANCOV_KEY=", k.key,
-      "\n# e.g. --crl ", Join(k.out, "pki/crl.pem"), " once the CA publishes one\n",
-      "SCANCOV_AGGREGATOR_OPTS=\n");
+      "\n# the consortium's revocation list (scancov-pki crl), reloaded when the file changes\n",
+      "# (quoted: systemd and a shell read the value the same way)\n",
+      "SCANCOV_AGGREGATOR_OPTS=\"--crl ", Join(k.out, "pki/crl.pem"), "\"\n");
 }
 
 std::string AggregatorNextSteps(const SiteKitOptions& o, const KitLayout& k,
@@ -204,7 +208,8 @@ std::string AggregatorNextSteps(const SiteKitOptions& o, const KitLayout& k,
       ca_fingerprint, "\n", "  ", k.env_file, "  for scancov-aggregator.service\n\n", "1. Send ",
       o.id, ".csr to the consortium CA, which signs it:\n",
       "     scancov-pki sign --dir CA_DIR --csr ", o.id, ".csr --role aggregator --id ", o.id,
-      "\n2. Put the certificate (CA_DIR/aggregators/", o.id, ".crt) at ", k.cert, ".\n",
+      "\n2. Put the certificate (CA_DIR/aggregators/", o.id, ".crt) at ", k.cert,
+      " and the CA's revocation list (CA_DIR/crl.pem) at ", Join(k.out, "pki/crl.pem"), ".\n",
       "3. As a service (docs/install.md): aggregator.env in /etc/scancov, then\n",
       "     sudo chown -R scancov:scancov ", k.state_dir, "\n",
       "     sudo systemctl enable --now scancov-aggregator\n");

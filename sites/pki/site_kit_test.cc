@@ -97,7 +97,7 @@ TEST_F(SiteKitTest, SiteFileIsOneTheNodeAccepts) {
   EXPECT_EQ(config->secret, kit_ + "/state/site.secret");
   EXPECT_EQ(config->cache_dir, kit_ + "/state/cache");
   EXPECT_EQ(config->data_dir, kit_ + "/data");
-  EXPECT_EQ(config->crl, "");
+  EXPECT_EQ(config->crl, kit_ + "/pki/crl.pem");  // revocation checked from the start
   EXPECT_TRUE(config->approval_rules.empty());
   const PrivacySettings defaults;
   EXPECT_EQ(config->privacy.min_cell_count, defaults.min_cell_count);
@@ -185,6 +185,7 @@ TEST_F(SiteKitTest, AggregatorKitSignsForItsHost) {
   EXPECT_THAT(env, HasSubstr("SCANCOV_LISTEN=0.0.0.0:7443\n"));
   EXPECT_THAT(env, HasSubstr("SCANCOV_CERT=" + kit_ + "/pki/aggregator.crt\n"));
   EXPECT_THAT(env, HasSubstr("SCANCOV_KEY=" + kit_ + "/state/aggregator.key\n"));
+  EXPECT_THAT(env, HasSubstr("SCANCOV_AGGREGATOR_OPTS=\"--crl " + kit_ + "/pki/crl.pem\"\n"));
 
   CommandResult r =
       Pki("sign --dir " + ShellQuote(ca_dir_) + " --csr " + ShellQuote(kit_ + "/aggregator.csr") +
@@ -228,6 +229,9 @@ TEST_F(SiteKitCliTest, SignedKitPassesTheNodesChecks) {
           " --role site --id kb");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::filesystem::copy_file(ca_dir_ + "/sites/kb.crt", kit_ + "/pki/kb.crt");
+  r = Pki("crl --dir " + ShellQuote(ca_dir_));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::filesystem::copy_file(ca_dir_ + "/crl.pem", kit_ + "/pki/crl.pem");
   ASSERT_TRUE(LoadSiteConfig(kit_ + "/site.json").ok());
 
   std::map<std::string, std::string> after = Check();
