@@ -50,16 +50,20 @@ std::vector<fs::path> ListFiles(const fs::path& root) {
   return files;
 }
 
-absl::StatusOr<SliceHeader> ReadOneHeader(const fs::path& path, const fs::path& root) {
+// The file's images: one header, or one per frame of an enhanced CT object.
+absl::StatusOr<std::vector<SliceHeader>> ReadOneHeader(const fs::path& path, const fs::path& root) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return absl::NotFoundError("cannot stat file");
   SCV_ASSIGN_OR_RETURN(DicomFile file, DicomFile::Load(path.string(), /*header_only=*/true));
-  SCV_ASSIGN_OR_RETURN(SliceHeader h, file.ReadHeader());
-  h.path = path.string();
-  h.name = path.lexically_relative(root).string();
-  h.file_size = static_cast<uint64_t>(st.st_size);
-  h.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return h;
+  SCV_ASSIGN_OR_RETURN(std::vector<SliceHeader> headers, file.ReadFrameHeaders());
+  for (SliceHeader& h : headers) {
+    h.path = path.string();
+    h.name = path.lexically_relative(root).string();
+    if (h.is_frame) absl::StrAppend(&h.name, " frame ", h.frame + 1);
+    h.file_size = static_cast<uint64_t>(st.st_size);
+    h.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
+  return headers;
 }
 
 std::string Fingerprint(const SeriesCandidate& c, const SeriesCheckOptions& o) {
@@ -69,6 +73,7 @@ std::string Fingerprint(const SeriesCandidate& c, const SeriesCheckOptions& o) {
                            o.gap_factor));
   for (const SliceHeader& s : c.slices) {
     hash.Update(absl::StrCat("|", s.path, "|", s.file_size, "|", s.mtime_ns));
+    if (s.is_frame) hash.Update(absl::StrCat("#", s.frame));
   }
   return hash.Finish();
 }
@@ -89,7 +94,7 @@ absl::StatusOr<DicomInventory> DicomImporter::Scan(const std::string& root) cons
     return absl::NotFoundError(absl::StrCat("DicomImporter: ", root, ": not a directory"));
   }
   const std::vector<fs::path> files = ListFiles(root);
-  std::vector<std::optional<absl::StatusOr<SliceHeader>>> headers(files.size());
+  std::vector<std::optional<absl::StatusOr<std::vector<SliceHeader>>>> headers(files.size());
   Progress* progress = options_.progress;
   const int64_t total = static_cast<int64_t>(files.size());
   if (progress != nullptr) {
@@ -105,20 +110,22 @@ absl::StatusOr<DicomInventory> DicomImporter::Scan(const std::string& root) cons
   DicomInventory inventory;
   std::map<std::string, std::vector<SliceHeader>> groups;
   for (size_t i = 0; i < files.size(); ++i) {
-    absl::StatusOr<SliceHeader>& h = *headers[i];
-    if (!h.ok()) {
+    absl::StatusOr<std::vector<SliceHeader>>& images = *headers[i];
+    if (!images.ok()) {
       inventory.report.skipped_files.push_back(
-          {files[i].lexically_relative(root).string(), std::string(h.status().message())});
+          {files[i].lexically_relative(root).string(), std::string(images.status().message())});
       continue;
     }
-    if (h->sop_class_uid == "1.2.840.10008.1.3.10") {
-      inventory.report.skipped_files.push_back({h->name, "DICOMDIR (media index), not an image"});
-      continue;
+    for (SliceHeader& h : *images) {
+      if (h.sop_class_uid == "1.2.840.10008.1.3.10") {
+        inventory.report.skipped_files.push_back({h.name, "DICOMDIR (media index), not an image"});
+        continue;
+      }
+      std::string key = h.series_uid.empty()
+                            ? absl::StrCat("folder:", fs::path(h.path).parent_path().string())
+                            : absl::StrCat(h.study_uid, "\\", h.series_uid);
+      groups[key].push_back(std::move(h));
     }
-    std::string key = h->series_uid.empty()
-                          ? absl::StrCat("folder:", fs::path(h->path).parent_path().string())
-                          : absl::StrCat(h->study_uid, "\\", h->series_uid);
-    groups[key].push_back(*std::move(h));
   }
   for (auto& [key, slices] : groups) {
     GroupOutcome outcome = ClassifyGroup(key, std::move(slices), pseudonymizer_, options_.check);
@@ -146,19 +153,31 @@ absl::StatusOr<CtSeries> DicomImporter::LoadSeries(const SeriesCandidate& series
   v.origin = g.origin;
   v.direction = g.direction;
   const size_t plane = static_cast<size_t>(g.nx) * g.ny;
+  // Each file is opened and parsed once, whatever the number of its frames in the series.
+  std::map<std::string, std::vector<size_t>> slices_of_file;
+  for (size_t k = 0; k < series.slices.size(); ++k) {
+    slices_of_file[series.slices[k].path].push_back(k);
+  }
+  std::vector<const std::vector<size_t>*> files;
+  for (const auto& [path, ks] : slices_of_file) files.push_back(&ks);
   std::mutex mu;
   std::optional<absl::Status> first_error;
-  ParallelFor(series.slices.size(), threads_, [&](size_t k) {
-    const SliceHeader& h = series.slices[k];
+  ParallelFor(files.size(), threads_, [&](size_t i) {
+    const std::vector<size_t>& ks = *files[i];
+    const SliceHeader* at = &series.slices[ks.front()];
     absl::Status status = [&]() -> absl::Status {
-      SCV_ASSIGN_OR_RETURN(DicomFile file, DicomFile::Load(h.path, /*header_only=*/false));
-      return file.DecodeHu(h, v.voxels.data() + k * plane);
+      SCV_ASSIGN_OR_RETURN(DicomFile file, DicomFile::Load(at->path, /*header_only=*/false));
+      for (size_t k : ks) {
+        at = &series.slices[k];
+        SCV_RETURN_IF_ERROR(file.DecodeHu(*at, v.voxels.data() + k * plane));
+      }
+      return absl::OkStatus();
     }();
     if (!status.ok()) {
       std::lock_guard<std::mutex> lock(mu);
       if (!first_error) {
         first_error =
-            absl::Status(status.code(), absl::StrCat("file ", h.name, ": ", status.message()));
+            absl::Status(status.code(), absl::StrCat("file ", at->name, ": ", status.message()));
       }
     }
   });

@@ -232,8 +232,99 @@ absl::StatusOr<SliceHeader> DicomFile::ReadHeader() const {
   return h;
 }
 
+namespace {
+
+constexpr char kEnhancedCtClass[] = "1.2.840.10008.5.1.4.1.1.2.1";
+constexpr char kLegacyEnhancedCtClass[] = "1.2.840.10008.5.1.4.1.1.2.2";
+
+// The first item of `sequence` in `group` (a functional group item), or null.
+DcmItem* FirstItem(DcmItem* group, const DcmTagKey& sequence) {
+  if (group == nullptr) return nullptr;
+  DcmItem* item = nullptr;
+  if (group->findAndGetSequenceItem(sequence, item, 0).bad()) return nullptr;
+  return item;
+}
+
+// `tag` from the macro `sequence` of the per-frame group, else of the shared group.
+template <size_t N>
+bool GetFrameDoubles(DcmItem* per_frame, DcmItem* shared, const DcmTagKey& sequence,
+                     const DcmTagKey& tag, std::array<double, N>& out) {
+  for (DcmItem* group : {per_frame, shared}) {
+    DcmItem* macro = FirstItem(group, sequence);
+    if (macro != nullptr && GetDoubles(*macro, tag, out)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SliceHeader>> DicomFile::ReadFrameHeaders() const {
+  SCV_ASSIGN_OR_RETURN(SliceHeader base, ReadHeader());
+  const bool enhanced =
+      base.sop_class_uid == kEnhancedCtClass || base.sop_class_uid == kLegacyEnhancedCtClass;
+  if (!enhanced) return std::vector<SliceHeader>{base};
+  if (base.number_of_frames < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Number of Frames ", base.number_of_frames, " in an enhanced CT object"));
+  }
+  DcmDataset& ds = *file_->getDataset();
+  DcmItem* shared = nullptr;
+  if (ds.findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0).bad()) {
+    shared = nullptr;
+  }
+  DcmSequenceOfItems* per_frame_seq = nullptr;
+  if (ds.findAndGetSequence(DCM_PerFrameFunctionalGroupsSequence, per_frame_seq).bad() ||
+      per_frame_seq == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        base.number_of_frames,
+        " frames but no Per-frame Functional Groups Sequence: the frames' positions are unknown"));
+  }
+  if (static_cast<int>(per_frame_seq->card()) != base.number_of_frames) {
+    return absl::InvalidArgumentError(absl::StrCat("Per-frame Functional Groups Sequence holds ",
+                                                   per_frame_seq->card(), " items for ",
+                                                   base.number_of_frames, " frames"));
+  }
+  std::vector<SliceHeader> frames;
+  frames.reserve(base.number_of_frames);
+  for (int f = 0; f < base.number_of_frames; ++f) {
+    DcmItem* per_frame = per_frame_seq->getItem(f);
+    SliceHeader h = base;
+    h.is_frame = true;
+    h.frame = f;
+    h.instance_number = f + 1;
+    h.has_position = GetFrameDoubles(per_frame, shared, DCM_PlanePositionSequence,
+                                     DCM_ImagePositionPatient, h.position);
+    if (!h.has_position) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("frame ", f + 1, " of ", base.number_of_frames,
+                       ": no Image Position (Patient) in its Plane Position Sequence"));
+    }
+    h.has_orientation = GetFrameDoubles(per_frame, shared, DCM_PlaneOrientationSequence,
+                                        DCM_ImageOrientationPatient, h.orientation) ||
+                        base.has_orientation;
+    h.has_pixel_spacing = GetFrameDoubles(per_frame, shared, DCM_PixelMeasuresSequence,
+                                          DCM_PixelSpacing, h.pixel_spacing) ||
+                          base.has_pixel_spacing;
+    std::array<double, 1> thickness{}, slope{}, intercept{};
+    if (GetFrameDoubles(per_frame, shared, DCM_PixelMeasuresSequence, DCM_SliceThickness,
+                        thickness)) {
+      h.slice_thickness = thickness[0];
+    }
+    if (GetFrameDoubles(per_frame, shared, DCM_PixelValueTransformationSequence, DCM_RescaleSlope,
+                        slope) &&
+        GetFrameDoubles(per_frame, shared, DCM_PixelValueTransformationSequence,
+                        DCM_RescaleIntercept, intercept)) {
+      h.has_rescale = true;
+      h.rescale_slope = slope[0];
+      h.rescale_intercept = intercept[0];
+    }
+    frames.push_back(std::move(h));
+  }
+  return frames;
+}
+
 absl::Status DicomFile::DecodeHu(const SliceHeader& h, int16_t* out) {
-  return DecodeFrameHu(h, 0, out);
+  return DecodeFrameHu(h, h.is_frame ? h.frame : 0, out);
 }
 
 absl::Status DicomFile::DecodeFrameHu(const SliceHeader& h, int frame, int16_t* out) {

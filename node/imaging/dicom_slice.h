@@ -53,6 +53,11 @@ struct SliceHeader {
   double rescale_slope = 1.0, rescale_intercept = 0.0;
   double slice_thickness = 0.0;  // 0 when absent
   int instance_number = 0;
+  // A frame of a multi-frame (enhanced) CT object, as one slice: `frame` is its index in the
+  // file (0-based) and the geometry and rescale above are that frame's, from the object's
+  // functional groups (DicomFile::ReadFrameHeaders). number_of_frames stays the file's.
+  bool is_frame = false;
+  int frame = 0;
 
   bool IsLocalizer() const;
 };
@@ -85,6 +90,14 @@ class DicomFile {
 
   // The header fields; file fields (path, name, size, mtime) are left empty.
   absl::StatusOr<SliceHeader> ReadHeader() const;
+  // One header per image the file holds: ReadHeader() for a single-frame file; for an Enhanced
+  // or Legacy Converted Enhanced CT object with several frames, one per frame, each with the
+  // frame's position (Per-frame Functional Groups: Plane Position), orientation, pixel spacing,
+  // slice thickness and rescale (per-frame, else Shared Functional Groups: Plane Orientation,
+  // Pixel Measures, Pixel Value Transformation; top-level attributes as a last resort).
+  // InvalidArgument naming the frame and the attribute when a frame has no position, or the
+  // per-frame sequence does not hold one item per frame.
+  absl::StatusOr<std::vector<SliceHeader>> ReadFrameHeaders() const;
   // Decodes the pixels to HU into out[rows * columns] using the header's pixel format and
   // rescale (which the caller has validated). Decompresses encapsulated syntaxes; a JPEG 2000
   // codestream that disagrees with the header (size, components, precision, signedness) is

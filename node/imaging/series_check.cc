@@ -33,9 +33,11 @@ absl::Status CheckTransferSyntax(const SliceHeader& s) {
 }
 
 absl::Status CheckPixelFormat(const SliceHeader& s) {
-  if (s.number_of_frames != 1) {
+  if (s.number_of_frames != 1 && !s.is_frame) {
     return FileRefuse(
-        s, absl::StrCat(s.number_of_frames, " frames: multi-frame (enhanced) CT is not supported"));
+        s, absl::StrCat(s.number_of_frames, " frames: multi-frame ", UidName(s.sop_class_uid),
+                        " object; multi-frame CT is read from Enhanced CT objects, whose "
+                        "functional groups place each frame"));
   }
   if (s.rows <= 0 || s.columns <= 0 || !s.has_pixel_data) return FileRefuse(s, "no pixel data");
   if (s.samples_per_pixel != 1 ||
@@ -117,7 +119,8 @@ absl::StatusOr<std::vector<Placed>> SortAlongNormal(const std::vector<SliceHeade
     if (!unique.empty() && std::abs(p.along - unique.back().along) < 1e-3) {
       const SliceHeader& a = slices[unique.back().index];
       const SliceHeader& b = slices[p.index];
-      if (!a.sop_instance_uid.empty() && a.sop_instance_uid == b.sop_instance_uid) {
+      if (!a.sop_instance_uid.empty() && a.sop_instance_uid == b.sop_instance_uid &&
+          a.frame == b.frame) {
         notes->push_back(absl::StrCat("file ", b.name, " repeats file ", a.name, "; dropped"));
         continue;
       }

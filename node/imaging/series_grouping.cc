@@ -1,5 +1,7 @@
 #include "node/imaging/series_grouping.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 
 namespace scancov::node {
@@ -13,7 +15,10 @@ enum class Kind { kCt, kLocalizer, kEnhancedCt, kNotCt };
 
 Kind KindOf(const SliceHeader& s) {
   if (s.sop_class_uid == kEnhancedCt || s.sop_class_uid == kLegacyEnhancedCt) {
-    return Kind::kEnhancedCt;
+    // Its frames, read from its functional groups, are slices like any other.
+    if (!s.is_frame) return Kind::kEnhancedCt;
+    if (!s.has_pixel_data) return Kind::kNotCt;
+    return s.IsLocalizer() ? Kind::kLocalizer : Kind::kCt;
   }
   const bool ct = s.sop_class_uid == kCtImageStorage || s.modality == "CT";
   if (!ct || !s.has_pixel_data) return Kind::kNotCt;
@@ -37,7 +42,11 @@ GroupOutcome ClassifyGroup(const std::string& group_key, std::vector<SliceHeader
   std::vector<std::string> notes;
   r.series_key = pseudonymizer.Pseudonym(absl::StrCat("series:", group_key));
   r.study_key = any.study_uid.empty() ? "" : pseudonymizer.Pseudonym("study:" + any.study_uid);
-  r.files = static_cast<int>(slices.size());
+  {  // files, not frames: a multi-frame object is one file
+    std::set<std::string> paths;
+    for (const SliceHeader& s : slices) paths.insert(s.path);
+    r.files = static_cast<int>(paths.size());
+  }
   if (any.has_patient_id) {
     r.patient_key = pseudonymizer.Pseudonym(any.patient_id);
   } else if (!any.study_uid.empty()) {
