@@ -53,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "aggregator/server/checkpoint_cache.h"
+#include "aggregator/server/download_board.h"
 #include "aggregator/server/secagg_rounds.h"
 #include "aggregator/server/store.h"
 #include "aggregator/server/strategy.h"
@@ -135,6 +136,8 @@ class Federation {
   Federation(std::unique_ptr<AggregatorStore> store, FederationOptions options,
              std::unique_ptr<UploadSpool> spool = nullptr);
   UploadSpool* spool() { return spool_.get(); }
+  // The model downloads streaming now (DownloadWeights holds a tracker; ListSites shows them).
+  DownloadBoard* downloads() { return &downloads_; }
 
   // --- node-facing (role site) ---
   absl::StatusOr<v1::RegisterResponse> Register(const Caller& caller,
@@ -361,6 +364,7 @@ class Federation {
   std::unique_ptr<UploadSpool> spool_;
   // What UploadStatus answers without mu_ (written under mu_).
   UploadBoard board_;
+  DownloadBoard downloads_;
   CheckpointCache checkpoints_{2};  // the open round's model and the one before
   // Tasks of rounds aggregated in the current transaction: their uploads are deleted after it
   // commits.

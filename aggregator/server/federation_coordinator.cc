@@ -191,6 +191,16 @@ absl::StatusOr<v1::ListSitesResponse> Federation::ListSites(const Caller& caller
       }
     }
   }
+  for (const SendingDownload& down : downloads_.Sending()) {
+    for (v1::SiteInfo& info : *response.mutable_sites()) {
+      if (info.site_id() != down.site_id) continue;
+      info.set_activity(absl::StrCat(info.activity(), info.activity().empty() ? "" : "; ",
+                                     "downloading task '", down.task_id, "' model: chunk ",
+                                     down.chunks_sent, "/", down.num_chunks, ", ",
+                                     HumanNumber(down.bytes_sent / 1e6, 3), " of ",
+                                     HumanNumber(down.total_bytes / 1e6, 3), " MB sent"));
+    }
+  }
   return response;
 }
 

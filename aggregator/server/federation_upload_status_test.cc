@@ -132,5 +132,52 @@ TEST_F(FederationTest, ListSitesShowsAnUploadInProgressChunkByChunk) {
   EXPECT_EQ(activity("igr"), "");
 }
 
+// A model download shows the same way while the aggregator streams it (DownloadWeights holds a
+// tracker and counts each message it wrote), a resumed one from where it resumed, and it is gone
+// once the stream ends.
+TEST_F(FederationTest, ListSitesShowsAModelDownloadChunkByChunk) {
+  Enroll();
+  std::vector<float> values(20000, 0.25f);  // 80 000 bytes: 5 chunks of 16 KiB
+  TensorSet weights;
+  ASSERT_TRUE(weights.Add(protocol::MakeFloat32("w", {20000}, values)).ok());
+  protocol::WeightsEncoder encoder(weights, protocol::kMinChunkBytes);
+  ASSERT_EQ(encoder.manifest().num_chunks(), 5u);
+  auto activity = [&](const std::string& site) -> std::string {
+    absl::StatusOr<v1::ListSitesResponse> sites = federation_->ListSites(kCoordinator);
+    if (!sites.ok()) return sites.status().ToString();
+    for (const v1::SiteInfo& s : sites->sites()) {
+      if (s.site_id() == site) return s.activity();
+    }
+    return "(no such site)";
+  };
+  std::vector<v1::WeightsMessage> messages(1);
+  *messages[0].mutable_manifest() = encoder.manifest();
+  v1::WeightsChunk chunk;
+  while (encoder.Next(&chunk)) *messages.emplace_back().mutable_chunk() = chunk;
+  ASSERT_EQ(messages.size(), 6u);
+  {
+    std::unique_ptr<DownloadBoard::Tracker> tracker =
+        federation_->downloads()->Begin("kb", "s1/r2/kb");
+    tracker->Sent(messages[0]);
+    EXPECT_EQ(activity("kb"), "downloading task 's1/r2/kb' model: chunk 0/5, 0 of 0.08 MB sent");
+    tracker->Sent(messages[1]);
+    tracker->Sent(messages[2]);
+    EXPECT_EQ(activity("kb"),
+              "downloading task 's1/r2/kb' model: chunk 2/5, 0.0328 of 0.08 MB sent");
+    EXPECT_EQ(activity("igr"), "");
+    {  // another site resuming its download at chunk 4 of the same model
+      std::unique_ptr<DownloadBoard::Tracker> resumed =
+          federation_->downloads()->Begin("igr", "s1/r2/igr");
+      resumed->Sent(messages[0]);
+      resumed->Sent(messages[4]);
+      EXPECT_EQ(activity("igr"),
+                "downloading task 's1/r2/igr' model: chunk 4/5, 0.0655 of 0.08 MB sent");
+    }
+    EXPECT_EQ(activity("igr"), "");
+  }
+  EXPECT_EQ(activity("kb"), "");  // the stream ended
+  EXPECT_TRUE(federation_->downloads()->Sending().empty());
+}
+
 }  // namespace
 }  // namespace scancov::aggregator

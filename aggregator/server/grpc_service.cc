@@ -118,10 +118,16 @@ grpc::Status FederationService::DownloadWeights(grpc::ServerContext* context,
   if (!checkpoint.ok()) return ToGrpcStatus(checkpoint.status());
   absl::StatusOr<StreamLimiter::Ticket> ticket = limiter_->Acquire(caller.id);
   if (!ticket.ok()) return ToGrpcStatus(ticket.status());
-  // Shared by every site's download: the aggregator holds the round's model once.
-  return ToGrpcStatus(
-      StreamCheckpoint(**checkpoint, request->chunk_bytes(), request->start_chunk(),
-                       [&](const v1::WeightsMessage& m) { return writer->Write(m); }));
+  // Shared by every site's download: the aggregator holds the round's model once. The board
+  // shows the coordinator how far the stream is.
+  std::unique_ptr<DownloadBoard::Tracker> tracker =
+      federation_->downloads()->Begin(caller.id, request->task_id());
+  return ToGrpcStatus(StreamCheckpoint(**checkpoint, request->chunk_bytes(), request->start_chunk(),
+                                       [&](const v1::WeightsMessage& m) {
+                                         if (!writer->Write(m)) return false;
+                                         tracker->Sent(m);
+                                         return true;
+                                       }));
 }
 
 grpc::Status FederationService::UploadStatus(grpc::ServerContext* context,
