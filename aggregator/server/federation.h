@@ -63,7 +63,13 @@
 // "Accepted" and the close that uses it commit together, as before: a kill during a fold leaves
 // nothing accepted (the node uploads again), a kill after the commit leaves the result stored.
 // MaybeCloseRound leaves a round with folds in flight open (the last record closes it; a passed
-// deadline is seen by the next Tick). What still runs under mu_: the close of a round (the
+// deadline is seen by the next Tick).
+// Fold order: uploads of a round take its aggregate in the order they reach it, which need not
+// be the order their results are recorded (a rebuild folds in that order). The strategies sum in
+// double and round once to each tensor's dtype (strategy.h), so the order changes a model only
+// where a double sum's last bit decides a float's rounding (a rare element, by one ulp); median
+// and trimmed mean sort each coordinate and do not depend on it. The same freedom existed before
+// between a live round and its rebuild after a restart. What still runs under mu_: the close of a round (the
 // strategy's Finish, for median and Krum over every update, and the new model's write to
 // SQLite), a rebuild after a restart or a refused fold, and the small results of analyses
 // (validated whole). UploadStatus mostly answers from the UploadBoard and the spool.
@@ -195,7 +201,8 @@ class Federation {
   // How much of an upload the spool holds (resumable uploads), or that it is already accepted.
   // Answered without the federation's lock once this process has seen the site ask about, or
   // upload to, the task (UploadBoard): a node following its upload is not kept waiting while
-  // another submission is verified or aggregated.
+  // another submission is verified or aggregated. Updates the site's last-seen time either way
+  // (without the lock: through sightings_, absorbed by the next reader of liveness).
   absl::StatusOr<v1::UploadStatusResponse> UploadStatus(const Caller& caller,
                                                         const v1::UploadStatusRequest& request);
   // Accepts a result once; the same result again is answered duplicate=true.
