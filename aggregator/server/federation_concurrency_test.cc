@@ -2,6 +2,7 @@
 // the federation's lock (federation.h, "Thread safety"). While one fold is held on a latch, the
 // other sites and the coordinator are answered, another upload of the round is accepted, and
 // every update is still counted exactly once.
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -15,16 +16,21 @@ namespace {
 
 using namespace testing_fixture;  // NOLINT(build/namespaces)
 
-// Runs `call` on another thread; false when it has not returned within 10 s (it then runs on,
-// detached, with shared state, and the test fails).
-bool AnsweredWhileHeld(std::function<void()> call) {
-  auto answered = std::make_shared<absl::Notification>();
-  std::thread([call = std::move(call), answered] {
-    call();
-    answered->Notify();
-  }).detach();
-  return answered->WaitForNotificationWithTimeout(absl::Seconds(10));
-}
+// A call on another thread, joined when it goes out of scope.
+class Call {
+ public:
+  explicit Call(std::function<void()> call)
+      : thread_([this, call = std::move(call)] {
+          call();
+          done_.Notify();
+        }) {}
+  ~Call() { thread_.join(); }
+  bool AnsweredWhileHeld() { return done_.WaitForNotificationWithTimeout(absl::Seconds(10)); }
+
+ private:
+  absl::Notification done_;
+  std::thread thread_;
+};
 
 // Holds the fold of one task on a latch (FederationOptions::before_fold).
 struct FoldLatch {
@@ -57,22 +63,31 @@ TEST_F(FederationTest, OtherCallsAreAnsweredWhileAnUploadIsFolded) {
   ASSERT_TRUE(latch.in_fold.WaitForNotificationWithTimeout(absl::Seconds(30)));
 
   // The fold of igr's update is in progress: nothing below waits for it.
-  EXPECT_TRUE(AnsweredWhileHeld([&] {
+  Call heartbeat([&] {
     v1::HeartbeatRequest beat;
     EXPECT_TRUE(federation_->Heartbeat(SiteCaller("hegp"), beat).ok());
-  })) << "Heartbeat waited for another site's fold";
-  EXPECT_TRUE(AnsweredWhileHeld([&] {
+  });
+  Call pull([&] {
     auto pulled = federation_->PullTask(SiteCaller("hegp"));
     EXPECT_TRUE(pulled.ok() && pulled->has_task()) << pulled.status();
-  })) << "PullTask waited for another site's fold";
-  EXPECT_TRUE(AnsweredWhileHeld([&] {
+  });
+  Call list([&] {
     auto sites = federation_->ListSites(kCoordinator);
-    ASSERT_TRUE(sites.ok()) << sites.status();
-    EXPECT_EQ(sites->sites_size(), 3);
-  })) << "ListSites waited for a site's fold";
+    EXPECT_TRUE(sites.ok() && sites->sites_size() == 3) << sites.status();
+  });
   // Another site's whole upload (pulled, downloaded, spooled, folded, accepted).
-  EXPECT_TRUE(AnsweredWhileHeld([&] { Step("hegp", 4, 600); }))
-      << "an upload waited for another site's fold";
+  Call upload([&] { Step("hegp", 4, 600); });
+  const bool answered[] = {heartbeat.AnsweredWhileHeld(), pull.AnsweredWhileHeld(),
+                           list.AnsweredWhileHeld(), upload.AnsweredWhileHeld()};
+  EXPECT_TRUE(answered[0]) << "Heartbeat waited for another site's fold";
+  EXPECT_TRUE(answered[1]) << "PullTask waited for another site's fold";
+  EXPECT_TRUE(answered[2]) << "ListSites waited for a site's fold";
+  EXPECT_TRUE(answered[3]) << "an upload waited for another site's fold";
+  if (!(answered[0] && answered[1] && answered[2] && answered[3])) {
+    latch.release.Notify();  // the calls finish, and are joined, after the fold
+    igr.join();
+    return;
+  }
   auto status = federation_->GetStudyStatus(kCoordinator, "s1");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->current_round(), 1u) << "the round closed before igr's update was in";
@@ -108,8 +123,11 @@ TEST_F(FederationTest, UploadsFoldedOutOfOrderGiveTheSequentialModel) {
     } else {
       std::thread kb([&] { Step("kb", 0.1f, 123); });
       EXPECT_TRUE(latch.in_fold.WaitForNotificationWithTimeout(absl::Seconds(30)));
-      Step("igr", 0.7f, 457);  // folded, then accepted, while kb's fold waits
-      latch.release.Notify();
+      {
+        Call igr([&] { Step("igr", 0.7f, 457); });  // folded, then accepted, while kb's waits
+        EXPECT_TRUE(igr.AnsweredWhileHeld()) << "an upload waited for another site's fold";
+        latch.release.Notify();
+      }
       kb.join();
       Step("hegp", 1.3f, 789);  // closes the round
     }
@@ -152,9 +170,16 @@ TEST_F(FederationTest, AnUpdateRefusedAfterItsFoldIsNotCounted) {
   denied.set_study_id("s1");
   denied.set_state(v1::DECISION_STATE_DENIED);
   denied.set_reason("withdrawn");
-  EXPECT_TRUE(AnsweredWhileHeld([&] {
-    EXPECT_TRUE(federation_->ReportDecision(SiteCaller("igr"), denied).ok());
-  })) << "ReportDecision waited for a fold";
+  {
+    Call deny([&] { EXPECT_TRUE(federation_->ReportDecision(SiteCaller("igr"), denied).ok()); });
+    const bool answered = deny.AnsweredWhileHeld();
+    EXPECT_TRUE(answered) << "ReportDecision waited for a fold";
+    if (!answered) {
+      latch.release.Notify();
+      igr.join();
+      return;
+    }
+  }
   auto status = federation_->GetStudyStatus(kCoordinator, "s1");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->current_round(), 1u) << "closed while igr's fold was in flight";
