@@ -128,7 +128,19 @@ absl::Status Federation::RequireSite(const Caller& caller) {
   return absl::OkStatus();
 }
 
+void Federation::AbsorbSightings() {
+  absl::MutexLock lock(&sightings_mu_);
+  for (const auto& [site_id, seen] : sightings_) {
+    Liveness& live = liveness_[site_id];
+    if (seen <= live.last_seen_unix) continue;
+    live.last_seen_unix = seen;
+    live.dirty = true;
+  }
+  sightings_.clear();
+}
+
 bool Federation::Online(const std::string& site_id) {
+  AbsorbSightings();
   auto it = liveness_.find(site_id);
   return it != liveness_.end() &&
          NowUnix() - it->second.last_seen_unix <= absl::ToInt64Seconds(options_.offline_after);
@@ -185,6 +197,10 @@ int64_t Federation::RoundTimeoutSeconds(const v1::StudySpec& spec) const {
 }
 
 absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passed) {
+  // An update of the study is being folded without mu_: its record calls this again (and a
+  // passed deadline is seen by the next Tick), so the aggregate is never read during a fold and
+  // a task is never expired under its own claim.
+  if (folding_.count(study.study_id) > 0) return absl::OkStatus();
   SCV_ASSIGN_OR_RETURN(std::vector<RoundRecord> rounds, store_->ListRounds(study.study_id));
   if (rounds.empty() || rounds.back().state != kRoundOpen) return absl::OkStatus();
   RoundRecord round = rounds.back();
@@ -227,6 +243,7 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
     if (done < needed) {
       // Who is missing, and is any of them alive and working (a recent heartbeat)?
       const int64_t now = NowUnix();
+      AbsorbSightings();
       std::vector<std::string> missing;
       bool working = false;
       for (const TaskRecord& t : tasks) {
@@ -403,6 +420,7 @@ absl::Status Federation::MaybeCloseRound(StudyRecord& study, bool deadline_passe
 
 absl::Status Federation::TickLocked() {
   // Last-seen times reach the store here, not on every poll.
+  AbsorbSightings();
   for (auto& [site_id, live] : liveness_) {
     if (!live.dirty) continue;
     SCV_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, store_->GetSite(site_id));

@@ -36,8 +36,43 @@
 // Site decisions (node/approvals.h): a site whose decision on a study is pending or denied is
 // offered no task of it; a denial fails its open tasks with the steward's reason.
 //
-// Thread safety: all public methods are thread-safe (one mutex; SQLite calls happen under it;
-// UploadStatus mostly answers from the UploadBoard and the spool, each under its own mutex).
+// Thread safety: all public methods are thread-safe. One mutex (mu_) guards the store (every
+// SQLite call happens under it), the rounds and the in-memory state; the expensive part of an
+// accepted upload does not run under it. Locks, outermost first:
+//  - mu_: short sections only, a submission's claim and its record (below), every other call;
+//  - Aggregation::mu, one per study's open streamed round: serialises the folds into its
+//    accumulator; taken without mu_ by a fold, or under mu_ by the round's close (uncontended
+//    then: a round never closes while one of its folds is in flight);
+//  - leaf mutexes (UploadBoard, the spool, the checkpoint cache, sightings_mu_): nothing else is
+//    taken while they are held.
+// A streamed round's upload (SubmitSpooled, SubmitResult) is accepted in three steps:
+//  1. claim, under mu_: every check of the result (the task is the site's and issued, nothing
+//     accepted for it, its layout, its sample count); the task joins claimed_ and its study's
+//     folding_ count; nothing is written. Another submission of a claimed task waits for the
+//     claim's outcome (then it is a duplicate, a conflict, or accepted in its turn).
+//  2. fold, without mu_: the spooled payload is read a tensor at a time and folded into the
+//     round's running aggregate under the aggregation's own mutex (the first fold also decodes
+//     the round's model for its layout).
+//  3. record, under mu_, in one transaction: the checks again (an abort, a denial or a deadline
+//     may have come meanwhile), the result stored, the task done, and the round closed when it
+//     is complete. Refused here: the aggregate holds an update that is not accepted, so it is
+//     dropped and the round's close rebuilds it from the stored results.
+// Exactly once: the store is the record of what is accepted; a running aggregate is used at the
+// close only if the set of tasks folded into it equals the set of accepted results, otherwise
+// the close folds the stored results again (as after a restart, which loses every aggregate).
+// "Accepted" and the close that uses it commit together, as before: a kill during a fold leaves
+// nothing accepted (the node uploads again), a kill after the commit leaves the result stored.
+// MaybeCloseRound leaves a round with folds in flight open (the last record closes it; a passed
+// deadline is seen by the next Tick).
+// Fold order: uploads of a round take its aggregate in the order they reach it, which need not
+// be the order their results are recorded (a rebuild folds in that order). The strategies sum in
+// double and round once to each tensor's dtype (strategy.h), so the order changes a model only
+// where a double sum's last bit decides a float's rounding (a rare element, by one ulp); median
+// and trimmed mean sort each coordinate and do not depend on it. The same freedom existed before
+// between a live round and its rebuild after a restart. What still runs under mu_: the close of a round (the
+// strategy's Finish, for median and Krum over every update, and the new model's write to
+// SQLite), a rebuild after a restart or a refused fold, and the small results of analyses
+// (validated whole). UploadStatus mostly answers from the UploadBoard and the spool.
 #ifndef SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
 #define SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
 
@@ -113,8 +148,9 @@ struct FederationOptions {
   // Secure aggregation: how long a phase waits for the last sites once `threshold` have sent
   // (aggregator/server/secagg_rounds.h); the study's wait_after_min_s when it sets one.
   absl::Duration secagg_phase_wait = absl::Seconds(60);
-  // Tests: runs at the start of every fold of an accepted update into a round's running
-  // aggregate, with the federation's lock held (to make the aggregation slow, or to watch it).
+  // Tests: runs at the start of every fold of an update into a round's running aggregate,
+  // without the federation's lock and before the aggregate's own (to make a fold slow, or to
+  // watch it).
   std::function<void(const std::string& task_id)> before_fold;
 };
 
@@ -168,7 +204,8 @@ class Federation {
   // How much of an upload the spool holds (resumable uploads), or that it is already accepted.
   // Answered without the federation's lock once this process has seen the site ask about, or
   // upload to, the task (UploadBoard): a node following its upload is not kept waiting while
-  // another submission is verified or aggregated.
+  // another submission is verified or aggregated. Updates the site's last-seen time either way
+  // (without the lock: through sightings_, absorbed by the next reader of liveness).
   absl::StatusOr<v1::UploadStatusResponse> UploadStatus(const Caller& caller,
                                                         const v1::UploadStatusRequest& request);
   // Accepts a result once; the same result again is answered duplicate=true.
@@ -261,11 +298,33 @@ class Federation {
     std::optional<protocol::TensorSet> in_memory;
     std::optional<SpooledWeights> spooled;
   };
+  struct Aggregation;
+  // An update claimed for a fold without mu_ (step 1 of an upload, see the class comment).
+  struct FoldClaim {
+    std::string study_id;
+    std::shared_ptr<Aggregation> aggregation;
+    const AggregationStrategy* strategy = nullptr;   // owned by the study's logic, or ring_sum_
+    std::shared_ptr<const EncodedCheckpoint> input;  // the round's model
+  };
   absl::StatusOr<v1::UploadResponse> Submit(const Caller& caller, const v1::UploadHeader& header,
-                                            ReceivedWeights received);
+                                            ReceivedWeights received) ABSL_LOCKS_EXCLUDED(mu_);
+  // Checks a result and records it. With `claim` (the first call, step 1): when the update is to
+  // be folded into a running aggregate, fills *claim and returns without writing anything.
+  // Without (step 3, or a result that folds into nothing): checks again and records.
   absl::StatusOr<v1::UploadResponse> SubmitLocked(const Caller& caller,
                                                   const v1::UploadHeader& header,
-                                                  ReceivedWeights& received)
+                                                  const ReceivedWeights& received,
+                                                  const std::string& digest,
+                                                  std::optional<FoldClaim>* claim)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Step 3 refused a folded update: the aggregate is dropped, and the round closes if the
+  // refusal left it complete (its task failed meanwhile, say).
+  void AfterRefusedFold(const FoldClaim& claim) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A submission's answer once its transaction ended: a refusal audited, an acceptance put on
+  // the board, the uploads of a round it closed deleted.
+  absl::StatusOr<v1::UploadResponse> Answered(const Caller& caller, const v1::UploadHeader& header,
+                                              const std::string& digest, const absl::Status& tx,
+                                              absl::StatusOr<v1::UploadResponse> response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::shared_ptr<const EncodedCheckpoint>> CachedCheckpoint(
       const std::string& checkpoint_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -309,12 +368,18 @@ class Federation {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes the spooled uploads of rounds aggregated by a committed transaction.
   void FlushPrunedFiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Folds an accepted update of a streamed round (StudyLogic::RoundStrategy) into the study's
-  // running aggregate. An update that cannot be folded now (the aggregate was lost to a restart
-  // or an error) is folded when the round closes, from the store.
-  void FoldUpdate(const StudyRecord& study, const AggregationStrategy& strategy,
-                  const TaskRecord& task, const ResultRecord& result,
-                  const EncodedCheckpoint& input) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The running aggregate an update of `task` (a streamed round's, the current round) folds
+  // into: the round's, begun (empty) with the round's first result. Null when the round has
+  // accepted results but no aggregate (lost to a restart or a refused fold): its close folds
+  // every stored update then.
+  std::shared_ptr<Aggregation> AggregationFor(const StudyRecord& study, const TaskRecord& task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Step 2: folds a claimed update into its aggregate, without mu_. A failure leaves the
+  // aggregate broken (the close rebuilds it); the result is accepted all the same.
+  void FoldClaimed(const FoldClaim& claim, const std::string& task_id, const std::string& site_id,
+                   uint64_t num_samples, const ReceivedWeights& received) ABSL_LOCKS_EXCLUDED(mu_);
+  // Sites heard from without mu_ (UploadStatus) into liveness_.
+  void AbsorbSightings() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The new model of a streamed round: the running aggregate when it holds exactly the round's
   // accepted updates, else rebuilt from the store one update at a time; the strategy's state is
   // read from and written to the store (checkpoint "<study>/s<round>"). `input`: the round's
@@ -351,13 +416,27 @@ class Federation {
     bool dirty = false;   // last_seen not yet written to the store
   };
   std::map<std::string, Liveness> liveness_ ABSL_GUARDED_BY(mu_);
-  // Per study, the running aggregate of its open streamed round.
+  // The running aggregate of a study's open streamed round. Folds take `mu` without the
+  // federation's (one update at a time: a RoundAccumulator is not synchronised); the close takes
+  // it under mu_ when no fold of the study is in flight.
   struct Aggregation {
-    uint32_t round = 0;
-    std::unique_ptr<RoundAccumulator> accumulator;
-    std::set<std::string> folded;  // task ids
+    explicit Aggregation(uint32_t r) : round(r) {}
+    const uint32_t round;
+    absl::Mutex mu;
+    std::unique_ptr<RoundAccumulator> accumulator ABSL_GUARDED_BY(mu);  // begun by the first fold
+    std::set<std::string> folded ABSL_GUARDED_BY(mu);  // task ids, each folded exactly once
+    bool broken ABSL_GUARDED_BY(mu) = false;  // a fold failed: the close rebuilds from the store
   };
-  std::map<std::string, Aggregation> aggregations_ ABSL_GUARDED_BY(mu_);
+  // Per study; shared with the folds in flight (an abort or a refused fold drops the map's
+  // reference, a fold still running keeps its object alive and its result is not used).
+  std::map<std::string, std::shared_ptr<Aggregation>> aggregations_ ABSL_GUARDED_BY(mu_);
+  // Tasks claimed for a fold without mu_ (step 1 to step 3), and per study how many.
+  std::set<std::string> claimed_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> folding_ ABSL_GUARDED_BY(mu_);
+  // Last-seen times of sites answered without mu_ (UploadStatus), absorbed into liveness_ by
+  // whoever reads liveness under mu_. A leaf lock.
+  absl::Mutex sightings_mu_;
+  std::map<std::string, int64_t> sightings_ ABSL_GUARDED_BY(sightings_mu_);
   // Secure aggregation: the open sessions, and the strategy of their rounds.
   SecAggRounds secagg_ ABSL_GUARDED_BY(mu_);
   const RingSumStrategy ring_sum_;

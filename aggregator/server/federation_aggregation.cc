@@ -12,35 +12,89 @@
 
 namespace scancov::aggregator {
 
-void Federation::FoldUpdate(const StudyRecord& study, const AggregationStrategy& strategy,
-                            const TaskRecord& task, const ResultRecord& result,
-                            const EncodedCheckpoint& input) {
-  Aggregation& agg = aggregations_[study.study_id];
-  if (agg.accumulator == nullptr || agg.round != task.round) {
-    // Start a running aggregate only with the round's first result; otherwise (after a restart)
-    // the round's close rebuilds it from the store.
-    absl::StatusOr<std::vector<TaskRecord>> tasks = store_->ListTasks(study.study_id, task.round);
-    const bool first = tasks.ok() && std::none_of(tasks->begin(), tasks->end(), [&](auto& t) {
-                         return t.state == kTaskDone && t.task_id != task.task_id;
-                       });
-    absl::StatusOr<protocol::TensorSet> layout =
-        first ? input.Decode() : absl::StatusOr<protocol::TensorSet>(absl::CancelledError(""));
-    if (!layout.ok()) {
-      aggregations_.erase(study.study_id);
-      return;
-    }
-    agg = Aggregation{
-        task.round, strategy.Begin(&strategy == &ring_sum_ ? RingLayout(*layout) : *layout), {}};
+namespace {
+
+// One update, a tensor at a time from its spooled file, or whole from memory.
+absl::Status Fold(RoundAccumulator& accumulator, const std::string& site_id, uint64_t num_samples,
+                  const SpooledWeights* spooled, const protocol::TensorSet* in_memory) {
+  if (spooled != nullptr) {
+    SCV_RETURN_IF_ERROR(accumulator.BeginUpdate(site_id, num_samples));
+    SCV_RETURN_IF_ERROR(ForEachTensor(*spooled, [&](size_t index, protocol::Tensor tensor) {
+      return accumulator.AddTensor(index, tensor);
+    }));
+    return accumulator.EndUpdate();
   }
-  if (options_.before_fold) options_.before_fold(task.task_id);
-  const absl::Status folded = FoldStored(*agg.accumulator, result);
+  if (in_memory == nullptr) return absl::InternalError("an update without weights");
+  return accumulator.Add({site_id, num_samples, in_memory});
+}
+
+}  // namespace
+
+std::shared_ptr<Federation::Aggregation> Federation::AggregationFor(const StudyRecord& study,
+                                                                    const TaskRecord& task) {
+  auto it = aggregations_.find(study.study_id);
+  if (it != aggregations_.end() && it->second->round == task.round) return it->second;
+  // Begin a running aggregate only with the round's first result; otherwise (after a restart,
+  // or a refused fold) the round's close rebuilds it from the store.
+  absl::StatusOr<std::vector<TaskRecord>> tasks = store_->ListTasks(study.study_id, task.round);
+  const bool first = tasks.ok() && std::none_of(tasks->begin(), tasks->end(), [&](auto& t) {
+                       return t.state == kTaskDone && t.task_id != task.task_id;
+                     });
+  if (!first) {
+    aggregations_.erase(study.study_id);
+    return nullptr;
+  }
+  auto aggregation = std::make_shared<Aggregation>(task.round);
+  aggregations_[study.study_id] = aggregation;
+  return aggregation;
+}
+
+void Federation::FoldClaimed(const FoldClaim& claim, const std::string& task_id,
+                             const std::string& site_id, uint64_t num_samples,
+                             const ReceivedWeights& received) {
+  if (options_.before_fold) options_.before_fold(task_id);
+  Aggregation& agg = *claim.aggregation;
+  absl::MutexLock lock(&agg.mu);
+  if (agg.broken) return;
+  absl::Status folded = absl::OkStatus();
+  if (agg.accumulator == nullptr) {  // the round's first fold: the layout from its model
+    absl::StatusOr<protocol::TensorSet> layout = claim.input->Decode();
+    if (layout.ok()) {
+      agg.accumulator =
+          claim.strategy->Begin(claim.strategy == &ring_sum_ ? RingLayout(*layout) : *layout);
+    } else {
+      folded = layout.status();
+    }
+  }
+  if (folded.ok()) {
+    folded = Fold(*agg.accumulator, site_id, num_samples,
+                  received.spooled ? &*received.spooled : nullptr,
+                  received.in_memory ? &*received.in_memory : nullptr);
+  }
   if (!folded.ok()) {
     spdlog::warn("study '{}': update of task '{}' not folded now ({}); the round's close will",
-                 study.study_id, task.task_id, std::string(folded.message()));
-    aggregations_.erase(study.study_id);
+                 claim.study_id, task_id, std::string(folded.message()));
+    agg.broken = true;
+    agg.accumulator.reset();
     return;
   }
-  agg.folded.insert(task.task_id);
+  agg.folded.insert(task_id);
+}
+
+absl::Status Federation::FoldStored(RoundAccumulator& accumulator, const ResultRecord& result) {
+  if (!result.weights_path.empty()) {
+    const SpooledWeights spooled{result.weights_path, result.weights_manifest,
+                                 result.weights_sha256, result.weights_manifest.total_bytes()};
+    return Fold(accumulator, result.site_id, result.num_samples, &spooled, nullptr);
+  }
+  if (result.weights) {
+    return Fold(accumulator, result.site_id, result.num_samples, nullptr, &*result.weights);
+  }
+  SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> full, store_->GetResult(result.task_id));
+  if (!full || !full->weights) {
+    return absl::DataLossError(absl::StrCat("the weights of task '", result.task_id, "' are gone"));
+  }
+  return Fold(accumulator, full->site_id, full->num_samples, nullptr, &*full->weights);
 }
 
 absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
@@ -59,11 +113,15 @@ absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
   };
   std::set<std::string> accepted;
   for (const ResultRecord& r : results) accepted.insert(r.task_id);
-  auto it = aggregations_.find(study.study_id);
   std::unique_ptr<RoundAccumulator> accumulator;
-  if (it != aggregations_.end() && it->second.round == round && it->second.folded == accepted) {
-    accumulator = std::move(it->second.accumulator);
-  } else {
+  auto it = aggregations_.find(study.study_id);
+  if (it != aggregations_.end() && it->second->round == round) {
+    // No fold of the study is in flight (MaybeCloseRound waits for them): uncontended.
+    Aggregation& agg = *it->second;
+    absl::MutexLock lock(&agg.mu);
+    if (!agg.broken && agg.folded == accepted) accumulator = std::move(agg.accumulator);
+  }
+  if (accumulator == nullptr) {
     // Rebuild from the store, one update in memory at a time, in the order they were accepted.
     spdlog::info("study '{}': round {}: folding {} stored updates", study.study_id, round,
                  results.size());

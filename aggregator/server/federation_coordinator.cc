@@ -169,6 +169,7 @@ absl::StatusOr<v1::ListSitesResponse> Federation::ListSites(const Caller& caller
   SCV_RETURN_IF_ERROR(RequireCoordinator(caller));
   SCV_ASSIGN_OR_RETURN(std::vector<SiteRecord> sites, store_->ListSites());
   v1::ListSitesResponse response;
+  AbsorbSightings();
   for (const SiteRecord& s : sites) {
     v1::SiteInfo& info = *response.add_sites() = ToProto(s);
     auto live = liveness_.find(s.site_id);

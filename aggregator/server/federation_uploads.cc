@@ -164,7 +164,13 @@ absl::StatusOr<v1::UploadStatusResponse> Federation::UploadStatus(
   // submission's verification and aggregation, and the node asking is deciding whether its own
   // upload is still moving (node/upload_follower.h).
   std::optional<UploadBoard::Entry> known = board_.Find(caller.id, request.task_id());
-  if (!known) {
+  if (known) {
+    // The site was heard from (its liveness), recorded for the next holder of mu_ to absorb:
+    // the board knows only enrolled, enabled sites' own tasks.
+    absl::MutexLock lock(&sightings_mu_);
+    int64_t& seen = sightings_[caller.id];
+    seen = std::max(seen, NowUnix());
+  } else {
     absl::MutexLock lock(&mu_);
     SCV_RETURN_IF_ERROR(RequireSite(caller));
     SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(request.task_id()));
@@ -221,13 +227,49 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitSpooled(
 absl::StatusOr<v1::UploadResponse> Federation::Submit(const Caller& caller,
                                                       const v1::UploadHeader& header,
                                                       ReceivedWeights received) {
+  // The steps of the class comment (federation.h): claim under mu_, fold without it, record.
+  const std::string& task_id = header.task_id();
+  const std::string digest = received.spooled     ? received.spooled->sha256_hex
+                             : received.in_memory ? protocol::WeightsDigestHex(*received.in_memory)
+                                                  : "";
+  std::optional<FoldClaim> claim;
+  {
+    absl::MutexLock lock(&mu_);
+    // One submission of a task at a time: a second (a retry whose first attempt is still being
+    // folded) is answered once the first's outcome is recorded.
+    auto unclaimed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return claimed_.count(task_id) == 0;
+    };
+    mu_.Await(absl::Condition(&unclaimed));
+    SCV_RETURN_IF_ERROR(RequireSite(caller));
+    absl::StatusOr<v1::UploadResponse> response;
+    const absl::Status tx = store_->InTransaction([&]() -> absl::Status {
+      response = SubmitLocked(caller, header, received, digest, &claim);
+      return response.status();
+    });
+    if (!tx.ok() || !claim) return Answered(caller, header, digest, tx, std::move(response));
+    claimed_.insert(task_id);
+    ++folding_[claim->study_id];
+  }
+  FoldClaimed(*claim, task_id, caller.id, header.num_samples(), received);
   absl::MutexLock lock(&mu_);
-  SCV_RETURN_IF_ERROR(RequireSite(caller));
+  claimed_.erase(task_id);
+  if (--folding_[claim->study_id] == 0) folding_.erase(claim->study_id);
   absl::StatusOr<v1::UploadResponse> response;
-  absl::Status tx = store_->InTransaction([&]() -> absl::Status {
-    response = SubmitLocked(caller, header, received);
+  const absl::Status tx = store_->InTransaction([&]() -> absl::Status {
+    response = SubmitLocked(caller, header, received, digest, nullptr);
     return response.status();
   });
+  if (!tx.ok()) {
+    pruned_tasks_.clear();  // rolled back
+    AfterRefusedFold(*claim);
+  }
+  return Answered(caller, header, digest, tx, std::move(response));
+}
+
+absl::StatusOr<v1::UploadResponse> Federation::Answered(
+    const Caller& caller, const v1::UploadHeader& header, const std::string& digest,
+    const absl::Status& tx, absl::StatusOr<v1::UploadResponse> response) {
   if (!tx.ok()) {
     pruned_tasks_.clear();  // rolled back: the files still belong to stored results
     spdlog::warn("refused upload from site '{}': {}", caller.id, std::string(tx.message()));
@@ -236,10 +278,7 @@ absl::StatusOr<v1::UploadResponse> Federation::Submit(const Caller& caller,
   }
   if (header.failure().empty() && !response->duplicate()) {
     // Committed: UploadStatus may say so without the lock.
-    board_.Accepted(caller.id, header.task_id(),
-                    received.spooled     ? received.spooled->sha256_hex
-                    : received.in_memory ? protocol::WeightsDigestHex(*received.in_memory)
-                                         : "");
+    board_.Accepted(caller.id, header.task_id(), digest);
   }
   FlushPrunedFiles();  // after: a round this upload closed leaves nothing on the board
   if (!response->duplicate()) {
@@ -248,9 +287,31 @@ absl::StatusOr<v1::UploadResponse> Federation::Submit(const Caller& caller,
   return response;
 }
 
+void Federation::AfterRefusedFold(const FoldClaim& claim) {
+  auto it = aggregations_.find(claim.study_id);
+  if (it != aggregations_.end() && it->second == claim.aggregation) aggregations_.erase(it);
+  // The refusal may have left the round complete (the task failed or expired meanwhile, and
+  // MaybeCloseRound waited for this fold): close it now rather than at its deadline.
+  if (folding_.count(claim.study_id) > 0) return;  // the last fold in flight will
+  const absl::Status closed = store_->InTransaction([&]() -> absl::Status {
+    SCV_ASSIGN_OR_RETURN(std::optional<StudyRecord> study, store_->GetStudy(claim.study_id));
+    if (!study || study->state != v1::STUDY_STATE_RUNNING) return absl::OkStatus();
+    return MaybeCloseRound(*study, /*deadline_passed=*/false);
+  });
+  if (!closed.ok()) {
+    pruned_tasks_.clear();
+    spdlog::warn("study '{}': cannot close the round after a refused upload: {}", claim.study_id,
+                 std::string(closed.message()));
+    return;
+  }
+  FlushPrunedFiles();
+}
+
 absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller,
                                                             const v1::UploadHeader& header,
-                                                            ReceivedWeights& received) {
+                                                            const ReceivedWeights& received,
+                                                            const std::string& digest,
+                                                            std::optional<FoldClaim>* claim) {
   const std::string& task_id = header.task_id();
   SCV_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(task_id));
   if (!task) return absl::NotFoundError(absl::StrCat("task '", task_id, "' does not exist"));
@@ -258,9 +319,6 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
     return absl::PermissionDeniedError(
         absl::StrCat("task '", task_id, "' was not given to site '", caller.id, "'"));
   }
-  const std::string digest = received.spooled     ? received.spooled->sha256_hex
-                             : received.in_memory ? protocol::WeightsDigestHex(*received.in_memory)
-                                                  : "";
   SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> existing,
                        store_->GetResult(task_id, /*with_weights=*/false));
   v1::UploadResponse response;
@@ -357,6 +415,18 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
                                                        input_set ? &*input_set : nullptr),
                                  where));
   }
+  const bool folds = strategy != nullptr && input != nullptr &&
+                     task->round == study->current_round &&
+                     (received.spooled || received.in_memory);
+  if (folds && claim != nullptr) {
+    // Checked: the update is folded without mu_ before it is recorded (federation.h). Without
+    // a running aggregate (after a restart) it is recorded now and folded at the round's close.
+    std::shared_ptr<Aggregation> aggregation = AggregationFor(*study, *task);
+    if (aggregation != nullptr) {
+      *claim = FoldClaim{study->study_id, std::move(aggregation), strategy, input};
+      return response;  // nothing written; not sent
+    }
+  }
   ResultRecord result;
   result.task_id = task_id;
   result.site_id = caller.id;
@@ -380,10 +450,6 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
   } else if (secure) {
     secagg_.Withdraw(study->study_id, task->round, caller.id);  // a refusal sent in clear
   }
-  if (strategy != nullptr && input != nullptr && task->round == study->current_round &&
-      (received.spooled || received.in_memory)) {
-    FoldUpdate(*study, *strategy, *task, result, *input);
-  }
   Audit(caller, "result_accepted", task->study_id, caller.id, {task_id},
         absl::StrCat(result.num_samples, " samples",
                      digest.empty() ? "" : absl::StrCat(", weights sha256 ", digest)));
@@ -393,26 +459,6 @@ absl::StatusOr<v1::UploadResponse> Federation::SubmitLocked(const Caller& caller
   response.set_accepted(true);
   response.set_message("accepted");
   return response;
-}
-
-absl::Status Federation::FoldStored(RoundAccumulator& accumulator, const ResultRecord& result) {
-  if (!result.weights_path.empty()) {
-    SpooledWeights spooled{result.weights_path, result.weights_manifest, result.weights_sha256,
-                           result.weights_manifest.total_bytes()};
-    SCV_RETURN_IF_ERROR(accumulator.BeginUpdate(result.site_id, result.num_samples));
-    SCV_RETURN_IF_ERROR(ForEachTensor(spooled, [&](size_t index, protocol::Tensor tensor) {
-      return accumulator.AddTensor(index, tensor);
-    }));
-    return accumulator.EndUpdate();
-  }
-  if (result.weights) {
-    return accumulator.Add({result.site_id, result.num_samples, &*result.weights});
-  }
-  SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> full, store_->GetResult(result.task_id));
-  if (!full || !full->weights) {
-    return absl::DataLossError(absl::StrCat("the weights of task '", result.task_id, "' are gone"));
-  }
-  return accumulator.Add({full->site_id, full->num_samples, &*full->weights});
 }
 
 void Federation::FlushPrunedFiles() {
