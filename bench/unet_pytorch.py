@@ -5,7 +5,8 @@ Reads what `bench_unet_side_by_side --write` wrote (the CT and labels as raw fil
 initial weights), builds the same network (models/nn/seg_models.cc: per level two 3x3
 convolutions without bias, each with BatchNorm and ReLU; 2x2 max pooling; 2x2 stride-2
 transposed convolutions; concatenation skip first; a 1x1 head), loads the node's weights
-strictly (same names, same shapes, or it stops), and times what the node does:
+strictly (same names, same shapes, or it stops), and times what the node does, in its order
+(training, then inference with the initial weights):
 
   training   Adam (lr 1e-3), cross-entropy summed over labelled voxels / their number,
              forward + backward + step per batch (the batch built from the int16 CT each step,
@@ -163,6 +164,10 @@ def main():
     train_ct, train_labels = ct[:meta["train_slices"]], labels[:meta["train_slices"]]
     loss_start = mean_loss(model, train_ct, train_labels)
 
+    # The node's order: training first (bench_unet_side_by_side), then inference with the initial
+    # weights, so that both processes reach each phase with the same allocator history.
+    step_s, train_loss = train(model, train_ct, train_labels, meta)
+    model.load_state_dict(state, strict=True)
     infer_ct = ct[:meta["infer_slices"]]
     infer_s, histogram = [], None
     for it in range(meta["warmup"] + meta["iters"]):
@@ -173,7 +178,6 @@ def main():
             infer_s.append(seconds)
         histogram = torch.bincount(argmax.flatten(), minlength=meta["classes"]).tolist()
 
-    step_s, train_loss = train(model, train_ct, train_labels, meta)
     train_median, infer_median = statistics.median(step_s), statistics.median(infer_s)
     print(json.dumps({
         "side": "python (torch %s)" % torch.__version__,
