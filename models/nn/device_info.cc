@@ -1,6 +1,8 @@
 // DeviceInfo without the full LibTorch headers: torch/cuda.h is tiny, and the GPU's name comes
 // from the CUDA driver API, opened at run time, because LibTorch's C++ API has no portable call
-// for it (at::cuda::getDeviceProperties exists only in CUDA builds of the headers).
+// for it (at::cuda::getDeviceProperties exists only in CUDA builds of the headers). The thread
+// count likewise needs only ATen/Parallel.h.
+#include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <torch/cuda.h>
 
@@ -47,5 +49,11 @@ std::string DeviceInfo() {
   }();
   return *info;
 }
+
+void SetTorchThreads(int threads) {
+  if (threads >= 1) at::set_num_threads(threads);
+}
+
+int TorchThreads() { return at::get_num_threads(); }
 
 }  // namespace scancov::nn

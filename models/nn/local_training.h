@@ -101,6 +101,15 @@ absl::StatusOr<EvalResult> Evaluate(const protocol::TensorSet& weights, const Ta
 // "cuda:NVIDIA H100 80GB HBM3"; "cuda:0" if the driver cannot be asked for the name).
 std::string DeviceInfo();
 
+// LibTorch's intra-op threads (convolutions, BLAS calls), process-wide: each thread that has not
+// run a LibTorch operation yet picks this up at its first one (OpenMP), so call it at start-up,
+// before training or prediction threads start. Without it LibTorch uses OMP_NUM_THREADS, or the
+// number of physical cores: one on a machine with two hyperthreads of one core. `threads` >= 1;
+// 0 leaves LibTorch's choice.
+void SetTorchThreads(int threads);
+// The intra-op threads LibTorch uses on the calling thread.
+int TorchThreads();
+
 }  // namespace scancov::nn
 
 #endif  // SCANCOV_MODELS_NN_LOCAL_TRAINING_H_

@@ -397,5 +397,16 @@ TEST(LocalTrainingTest, ReportsTheDevice) {
   EXPECT_TRUE(info == "cpu" || info.rfind("cuda:", 0) == 0) << info;
 }
 
+TEST(LocalTrainingTest, SetsLibTorchThreads) {
+  const int before = TorchThreads();
+  SetTorchThreads(1);
+  EXPECT_EQ(TorchThreads(), 1);
+  SetTorchThreads(2);
+  EXPECT_EQ(TorchThreads(), 2);
+  SetTorchThreads(0);  // leaves the count as it is
+  EXPECT_EQ(TorchThreads(), 2);
+  SetTorchThreads(before);
+}
+
 }  // namespace
 }  // namespace scancov::nn
