@@ -3,6 +3,7 @@
 #include "node/bedside/learned_segmentation.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -10,6 +11,7 @@
 #include "models/ct/lesion_quantification.h"
 #include "models/ct/preprocessing.h"
 #include "models/nn/checkpoint.h"
+#include "models/nn/local_training.h"
 #include "models/nn/seg_config.h"
 #include "models/nn/seg_probabilities.h"
 #include "models/nn/segmentation.h"
@@ -73,6 +75,11 @@ LabelVolume ToNative(LabelVolume labels, const HuVolume& hu, int in_plane) {
 absl::StatusOr<nn::SegProbabilities> Predict(const nn::Checkpoint& ckpt, const HuVolume& input,
                                              const std::string& path,
                                              const LearnedOptions& options) {
+  // LibTorch's own pool follows --threads (0: every core): left alone, LibTorch 1.13 takes the
+  // physical cores it counts, one on a 2-vCPU machine (bench/unet_side_by_side.sh).
+  nn::SetTorchThreads(options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   absl::StatusOr<nn::SegProbabilities> p = nn::PredictProbabilities(
       ckpt.weights, ckpt.model, ckpt.model_config_json, input, options.device);
   if (!p.ok()) {
