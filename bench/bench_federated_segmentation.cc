@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Federated segmentation training with a held-out site (issue 5's figures)"};
   std::string target = "lungs", model = "unet2d", config = R"({"depth": 4, "base_channels": 8})";
   int rounds = 6, series = 16, epochs = 2, size = 96, in_plane = 96;
+  uint64_t seed = 11;
   double lr = 3e-3;
   std::string augment = "full";
   std::string setup = "federated", save;
@@ -110,6 +111,9 @@ int main(int argc, char** argv) {
   app.add_option("--setup", setup,
                  "federated (kb + igr, FedAvg) | single (kb alone) | pooled (one site holding "
                  "kb's and igr's series)")
+      ->capture_default_str();
+  app.add_option("--seed", seed,
+                 "training seed (initialisation, shuffling); the sites' phantoms do not change")
       ->capture_default_str();
   app.add_option("--save", save, "write the final model here as a checkpoint file");
   CLI11_PARSE(app, argc, argv);
@@ -140,7 +144,7 @@ int main(int argc, char** argv) {
   spec.mutable_plan()->set_local_epochs(epochs);
   spec.mutable_plan()->set_batch_size(8);
   spec.mutable_plan()->set_learning_rate(lr);
-  spec.mutable_plan()->set_seed(11);
+  spec.mutable_plan()->set_seed(seed);
   scancov::wire::SegmentationSpec seg;
   seg.target = target;
   seg.in_plane = in_plane;
