@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Federated segmentation training with a held-out site (issue 5's figures)"};
   std::string target = "lungs", model = "unet2d", config = R"({"depth": 4, "base_channels": 8})";
   int rounds = 6, series = 16, epochs = 2, size = 96, in_plane = 96;
-  uint64_t seed = 11;
+  uint64_t seed = 11, split_key = 0;
   double lr = 3e-3;
   std::string augment = "full";
   std::string setup = "federated", save;
@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", seed,
                  "training seed (initialisation, shuffling); the sites' phantoms do not change")
+      ->capture_default_str();
+  app.add_option("--split-key", split_key,
+                 "the sites' split key (which series a training site keeps for validation; "
+                 "before 2026-12-06 the split was drawn from the study seed)")
       ->capture_default_str();
   app.add_option("--save", save, "write the final model here as a checkpoint file");
   CLI11_PARSE(app, argc, argv);
@@ -184,6 +188,10 @@ int main(int argc, char** argv) {
     scancov::node::NodeResources r;
     r.context.site_id = ids[i];
     r.context.device = "auto";
+    r.context.split_key = split_key;
+    // Synthetic sites with 3-8 validation series: a minimum count of one series, else the
+    // default minimum (10) withholds every validation metric (issue 12).
+    r.context.policy.min_cell_count = 1;
     r.context.labelled_series = data[i].get();
     hosts.push_back(std::make_unique<scancov::node::TaskHost>(
         r, std::initializer_list<scancov::node::TaskPluginMaker>{&scancov::node::MakeTorchTasks}));
