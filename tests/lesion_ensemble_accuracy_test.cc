@@ -6,7 +6,7 @@
 // (micro) and the median |relative volume error| per lesion class.
 //
 // CI-sized: 48 x 48 phantoms, 4 series a site, 4 rounds of 3 local epochs, OMP_NUM_THREADS=2
-// (tests/CMakeLists.txt); 3.6 to 9.8 min measured on two cores shared at load average 7-8,
+// (tests/CMakeLists.txt); 3.6 to 16 min measured on two cores shared at load average 5-9,
 // most of it the 2.5D net's training. The thresholds come from runs over several seeds with a
 // margin (docs/benchmarks.md, "Federated segmentation with a held-out site"); an untrained
 // model (learning rate ~0) misses them. The full-size figures are the bench's
