@@ -4,7 +4,7 @@ function(scancov_test name)
   if(NOT SCANCOV_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT;ENVIRONMENT_MODIFICATION" "SOURCES;DEPS;LABELS" ${ARGN})
   # While several people edit the tree at once, a test whose sources are not written yet can be
   # skipped with -DSCANCOV_STRICT_TESTS=OFF. CI and `make test` keep the default: an error.
   if(NOT SCANCOV_STRICT_TESTS)
@@ -26,6 +26,10 @@ function(scancov_test name)
   set(properties TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "OPENBLAS_CORETYPE=Haswell")
   if(ARG_LABELS)
     list(APPEND properties LABELS "${ARG_LABELS}")
+  endif()
+  # One variable, e.g. "OMP_NUM_THREADS=set:2" (CTest's ENVIRONMENT_MODIFICATION syntax).
+  if(ARG_ENVIRONMENT_MODIFICATION)
+    list(APPEND properties ENVIRONMENT_MODIFICATION "${ARG_ENVIRONMENT_MODIFICATION}")
   endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
