@@ -27,7 +27,8 @@ TEST_F(PreflightTest, AllOkAgainstARealAggregatorThatEnrolledTheSite) {
   }
   EXPECT_THAT(Find(results, "aggregator").detail, HasSubstr("accepts site 'kb'"));
   EXPECT_THAT(Find(results, "clock").detail,
-              AllOf(HasSubstr("the aggregator's (round trip "), HasSubstr("half of it taken off")));
+              AllOf(HasSubstr("the aggregator's"), HasSubstr(" (round trip "),
+                    HasSubstr("half of it taken off")));
   EXPECT_THAT(Find(results, "compute").detail, HasSubstr("cpu"));
   EXPECT_EQ(PreflightExitCode(results), kPreflightExitOk);
   std::ostringstream out;
