@@ -178,29 +178,29 @@ absl::StatusOr<v1::ListSitesResponse> Federation::ListSites(const Caller& caller
     info.set_online(Online(s.site_id));
     info.set_activity(live->second.activity);
   }
-  // Transfers in progress, as the spool verifies their chunks: what the node's heartbeat cannot
-  // say while it is sending (counts and sizes only).
+  // Transfers in progress: uploads as the spool verifies their chunks, model downloads as they
+  // are streamed; what the node's heartbeat cannot say while it is sending or has no model yet
+  // (counts and sizes only).
+  auto add_transfer = [&](const std::string& site_id, const std::string& what, uint32_t chunks,
+                          uint32_t num_chunks, uint64_t bytes, uint64_t total_bytes,
+                          absl::string_view unit) {
+    for (v1::SiteInfo& info : *response.mutable_sites()) {
+      if (info.site_id() != site_id) continue;
+      info.set_activity(absl::StrCat(info.activity(), info.activity().empty() ? "" : "; ", what,
+                                     ": chunk ", chunks, "/", num_chunks, ", ",
+                                     HumanNumber(bytes / 1e6, 3), " of ",
+                                     HumanNumber(total_bytes / 1e6, 3), unit));
+    }
+  };
   if (spool_ != nullptr) {
     for (const ReceivingUpload& up : spool_->Receiving()) {
-      for (v1::SiteInfo& info : *response.mutable_sites()) {
-        if (info.site_id() != up.site_id) continue;
-        info.set_activity(absl::StrCat(info.activity(), info.activity().empty() ? "" : "; ",
-                                       "uploading task '", up.task_id, "': chunk ",
-                                       up.chunks_verified, "/", up.num_chunks, ", ",
-                                       HumanNumber(up.bytes_verified / 1e6, 3), " of ",
-                                       HumanNumber(up.total_bytes / 1e6, 3), " MB"));
-      }
+      add_transfer(up.site_id, absl::StrCat("uploading task '", up.task_id, "'"),
+                   up.chunks_verified, up.num_chunks, up.bytes_verified, up.total_bytes, " MB");
     }
   }
   for (const SendingDownload& down : downloads_.Sending()) {
-    for (v1::SiteInfo& info : *response.mutable_sites()) {
-      if (info.site_id() != down.site_id) continue;
-      info.set_activity(absl::StrCat(info.activity(), info.activity().empty() ? "" : "; ",
-                                     "downloading task '", down.task_id, "' model: chunk ",
-                                     down.chunks_sent, "/", down.num_chunks, ", ",
-                                     HumanNumber(down.bytes_sent / 1e6, 3), " of ",
-                                     HumanNumber(down.total_bytes / 1e6, 3), " MB sent"));
-    }
+    add_transfer(down.site_id, absl::StrCat("downloading task '", down.task_id, "' model"),
+                 down.chunks_sent, down.num_chunks, down.bytes_sent, down.total_bytes, " MB sent");
   }
   return response;
 }

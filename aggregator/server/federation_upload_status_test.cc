@@ -13,6 +13,16 @@ namespace {
 
 using namespace testing_fixture;  // NOLINT(build/namespaces)
 
+// What ListSites says a site is doing (the coordinator's view).
+std::string Activity(Federation& federation, const std::string& site) {
+  absl::StatusOr<v1::ListSitesResponse> sites = federation.ListSites(kCoordinator);
+  if (!sites.ok()) return sites.status().ToString();
+  for (const v1::SiteInfo& s : sites->sites()) {
+    if (s.site_id() == site) return s.activity();
+  }
+  return "(no such site)";
+}
+
 v1::UploadStatusRequest Asking(const std::string& task_id, const TensorSet& weights) {
   v1::UploadStatusRequest request;
   request.set_task_id(task_id);
@@ -107,29 +117,22 @@ TEST_F(FederationTest, ListSitesShowsAnUploadInProgressChunkByChunk) {
   ASSERT_TRUE(weights.Add(protocol::MakeFloat32("w", {20000}, values)).ok());
   protocol::WeightsEncoder encoder(weights, protocol::kMinChunkBytes);
   ASSERT_EQ(encoder.manifest().num_chunks(), 5u);
-  auto activity = [&](const std::string& site) -> std::string {
-    absl::StatusOr<v1::ListSitesResponse> sites = federation_->ListSites(kCoordinator);
-    if (!sites.ok()) return sites.status().ToString();
-    for (const v1::SiteInfo& s : sites->sites()) {
-      if (s.site_id() == site) return s.activity();
-    }
-    return "(no such site)";
-  };
   {
     absl::StatusOr<std::unique_ptr<UploadSession>> session = federation_->spool()->Begin(
         {"igr", "s1/r1/igr", protocol::WeightsDigestHex(weights)}, encoder.manifest(), nullptr);
     ASSERT_TRUE(session.ok()) << session.status();
-    EXPECT_EQ(activity("igr"), "uploading task 's1/r1/igr': chunk 0/5, 0 of 0.08 MB");
+    EXPECT_EQ(Activity(*federation_, "igr"), "uploading task 's1/r1/igr': chunk 0/5, 0 of 0.08 MB");
     v1::WeightsChunk chunk;
     for (int i = 0; i < 2; ++i) {
       ASSERT_TRUE(encoder.Next(&chunk));
       ASSERT_TRUE((*session)->Add(chunk).ok());
     }
-    EXPECT_EQ(activity("igr"), "uploading task 's1/r1/igr': chunk 2/5, 0.0328 of 0.08 MB");
-    EXPECT_EQ(activity("kb"), "");  // another site's view is its own
+    EXPECT_EQ(Activity(*federation_, "igr"),
+              "uploading task 's1/r1/igr': chunk 2/5, 0.0328 of 0.08 MB");
+    EXPECT_EQ(Activity(*federation_, "kb"), "");  // another site's view is its own
   }
   // The stream ended (cut here: the verified prefix is kept for a resume, no longer receiving).
-  EXPECT_EQ(activity("igr"), "");
+  EXPECT_EQ(Activity(*federation_, "igr"), "");
 }
 
 // A model download shows the same way while the aggregator streams it (DownloadWeights holds a
@@ -142,14 +145,6 @@ TEST_F(FederationTest, ListSitesShowsAModelDownloadChunkByChunk) {
   ASSERT_TRUE(weights.Add(protocol::MakeFloat32("w", {20000}, values)).ok());
   protocol::WeightsEncoder encoder(weights, protocol::kMinChunkBytes);
   ASSERT_EQ(encoder.manifest().num_chunks(), 5u);
-  auto activity = [&](const std::string& site) -> std::string {
-    absl::StatusOr<v1::ListSitesResponse> sites = federation_->ListSites(kCoordinator);
-    if (!sites.ok()) return sites.status().ToString();
-    for (const v1::SiteInfo& s : sites->sites()) {
-      if (s.site_id() == site) return s.activity();
-    }
-    return "(no such site)";
-  };
   std::vector<v1::WeightsMessage> messages(1);
   *messages[0].mutable_manifest() = encoder.manifest();
   v1::WeightsChunk chunk;
@@ -159,23 +154,24 @@ TEST_F(FederationTest, ListSitesShowsAModelDownloadChunkByChunk) {
     std::unique_ptr<DownloadBoard::Tracker> tracker =
         federation_->downloads()->Begin("kb", "s1/r2/kb");
     tracker->Sent(messages[0]);
-    EXPECT_EQ(activity("kb"), "downloading task 's1/r2/kb' model: chunk 0/5, 0 of 0.08 MB sent");
+    EXPECT_EQ(Activity(*federation_, "kb"),
+              "downloading task 's1/r2/kb' model: chunk 0/5, 0 of 0.08 MB sent");
     tracker->Sent(messages[1]);
     tracker->Sent(messages[2]);
-    EXPECT_EQ(activity("kb"),
+    EXPECT_EQ(Activity(*federation_, "kb"),
               "downloading task 's1/r2/kb' model: chunk 2/5, 0.0328 of 0.08 MB sent");
-    EXPECT_EQ(activity("igr"), "");
+    EXPECT_EQ(Activity(*federation_, "igr"), "");
     {  // another site resuming its download at chunk 4 of the same model
       std::unique_ptr<DownloadBoard::Tracker> resumed =
           federation_->downloads()->Begin("igr", "s1/r2/igr");
       resumed->Sent(messages[0]);
       resumed->Sent(messages[4]);
-      EXPECT_EQ(activity("igr"),
+      EXPECT_EQ(Activity(*federation_, "igr"),
                 "downloading task 's1/r2/igr' model: chunk 4/5, 0.0655 of 0.08 MB sent");
     }
-    EXPECT_EQ(activity("igr"), "");
+    EXPECT_EQ(Activity(*federation_, "igr"), "");
   }
-  EXPECT_EQ(activity("kb"), "");  // the stream ended
+  EXPECT_EQ(Activity(*federation_, "kb"), "");  // the stream ended
   EXPECT_TRUE(federation_->downloads()->Sending().empty());
 }
 
