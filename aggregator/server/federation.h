@@ -69,8 +69,8 @@
 // double and round once to each tensor's dtype (strategy.h), so the order changes a model only
 // where a double sum's last bit decides a float's rounding (a rare element, by one ulp); median
 // and trimmed mean sort each coordinate and do not depend on it. The same freedom existed before
-// between a live round and its rebuild after a restart. What still runs under mu_: the close of a round (the
-// strategy's Finish, for median and Krum over every update, and the new model's write to
+// between a live round and its rebuild after a restart. What still runs under mu_: the close of a
+// round (the strategy's Finish, for median and Krum over every update, and the new model's write to
 // SQLite), a rebuild after a restart or a refused fold, and the small results of analyses
 // (validated whole). UploadStatus mostly answers from the UploadBoard and the spool.
 #ifndef SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
