@@ -100,6 +100,7 @@ absl::StatusOr<double> ParseInterceptCheckpoint(const protocol::TensorSet* check
 
 std::string ToJson(const InterceptSiteAnswer& a) {
   if (a.refused) return json{{"status", "refused"}, {"reason", a.reason}}.dump();
+  if (a.secure_sum) return json{{"status", "ok"}, {"secure_sum", true}}.dump();
   return json{{"status", "ok"}, {"summary", SummaryToJson(a.summary)}}.dump();
 }
 
@@ -114,6 +115,14 @@ absl::StatusOr<InterceptSiteAnswer> ParseInterceptSiteAnswer(const std::string& 
   a.refused = status == "refused";
   SCV_ASSIGN_OR_RETURN(a.reason, StringField(j, "reason", where, ""));
   if (a.refused) return a;
+  SCV_ASSIGN_OR_RETURN(a.secure_sum, BoolField(j, "secure_sum", where, false));
+  if (a.secure_sum) {
+    if (j.contains("summary")) {
+      return absl::InvalidArgumentError(
+          where + ": a secure_sum answer carries its numbers masked, not in clear");
+    }
+    return a;
+  }
   if (!j.contains("summary")) return absl::InvalidArgumentError(where + ": summary is required");
   SCV_ASSIGN_OR_RETURN(
       a.summary, SummaryFromJson(j.at("summary"), where + ": summary", kMaxInterceptSiteRows));

@@ -16,6 +16,8 @@
 //   {"status": "ok", "summary": {"intercept": b, "score": U, "information": I,
 //                                "log_likelihood": l, "n": 812, "events": 201}}
 //   {"status": "refused", "reason": "..."}
+//   under secure aggregation (below): {"status": "ok", "secure_sum": true}, the numbers travel
+//   masked
 //
 // The combined result of a round (RoundStatus.result_json):
 //   {"analysis": "intercept_calibration", "pooled_summary": {as a site's},
@@ -64,15 +66,40 @@ absl::StatusOr<double> ParseInterceptCheckpoint(const protocol::TensorSet* check
 
 struct InterceptSiteAnswer {
   bool refused = false;
+  bool secure_sum = false;               // ok, its numbers masked (InterceptSumVector): no summary
   std::string reason;                    // refused
-  scores::InterceptSiteSummary summary;  // ok
+  scores::InterceptSiteSummary summary;  // ok, in clear
 };
 std::string ToJson(const InterceptSiteAnswer& answer);
 // InvalidArgument "result_json: ..." naming the field: a status other than ok or refused, a
 // reason that is not a string, an ok answer without a summary, a summary value that is not
 // finite, information < 0, log_likelihood > 0, n outside 0..kMaxInterceptSiteRows, events
-// outside 0..n.
+// outside 0..n; a secure_sum answer that carries a summary.
 absl::StatusOr<InterceptSiteAnswer> ParseInterceptSiteAnswer(const std::string& json);
+
+// Secure aggregation of the study (privacy/secagg, StudySpec.privacy_json "secure_aggregation";
+// protocol/wire/secure_sum.h): every number of an ok answer is a sum over the site's patients
+// (score, information, log-likelihood, counts), so the aggregator needs only their sum over
+// sites. A site uploads them as one masked vector, in this order:
+//   score, information, log_likelihood, n, events
+// and, in clear, only the answer's shape (ClearPart); the candidate intercept is the round's. A
+// refusal carries no sums: it is sent in clear and the site is left out of the sum. The unmasked
+// sum is exact to the study's fixed-point resolution (2^-fractional_bits per site and value;
+// counts are exact), so the Newton steps need it finer than the calibrator's tolerance.
+inline constexpr size_t kInterceptSumLength = 5;
+// The vector of an ok answer in clear evaluated at `asked` (the round's candidate intercept).
+// InvalidArgument for a refusal, a masked answer or a summary at another intercept.
+absl::StatusOr<std::vector<double>> InterceptSumVector(const InterceptSiteAnswer& answer,
+                                                       double asked);
+// What of `answer` is sent in clear with its masked vector.
+InterceptSiteAnswer ClearPart(const InterceptSiteAnswer& answer);
+// The pooled answer (the sum of the sites' answers) from the sum of their vectors, evaluated at
+// `asked`: counts rounded to integers. InvalidArgument "secure sum: ..." for a sum of another
+// length, a value that is not finite, a count that is not within 1e-3 of a non-negative integer,
+// information < 0, log_likelihood > 0 or more events than patients (a sum no sites of the round
+// could have sent).
+absl::StatusOr<InterceptSiteAnswer> InterceptAnswerFromSum(const std::vector<double>& sum,
+                                                           double asked);
 
 struct InterceptRoundResult {
   scores::InterceptSiteSummary pooled_summary;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "protocol/wire/logistic_regression.h"
+#include "protocol/wire/secure_sum.h"
 
 namespace scancov::wire {
 namespace {
@@ -18,14 +19,7 @@ absl::Status BadSum(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("secure sum: ", why));
 }
 
-// A summed count: within 1e-3 of a non-negative integer (a count is exact in fixed point).
-absl::StatusOr<int64_t> Count(double v, const char* name) {
-  const double rounded = std::round(v);
-  if (!std::isfinite(v) || rounded < 0 || rounded > 9.0e15 || std::abs(v - rounded) > 1e-3) {
-    return BadSum(absl::StrCat(name, " is not a count"));
-  }
-  return static_cast<int64_t>(rounded);
-}
+absl::StatusOr<int64_t> Count(double v, const char* name) { return CountFromSum(v, name); }
 
 }  // namespace
 

@@ -5,9 +5,10 @@
 // as int64, and only the answer's shape in clear; the aggregator unmasks the sum of the vectors
 // and its study logic closes the round from it (StudyLogic::CloseSecureRound).
 //
-// One entry per kind here; the kind's vector is defined in its own wire module
-// (logistic_regression.h: LogisticSumVector). A kind not listed is refused secure aggregation
-// at CreateStudy.
+// One entry per kind in secure_sum.cc (its vector's length, the resolution its analysis needs, the
+// site's split of its answer); the kind's vector is defined in its own wire module
+// (logistic_regression.h: LogisticSumVector; intercept_calibration.h: InterceptSumVector). A
+// kind not listed is refused secure aggregation at CreateStudy and by the nodes.
 //
 // Thread safety: pure functions.
 #ifndef SCANCOV_PROTOCOL_WIRE_SECURE_SUM_H_
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "protocol/study_kind.h"
 #include "protocol/tensor_set.h"
 
@@ -27,6 +29,8 @@ inline constexpr char kSecureSumTensor[] = "secure_sum";
 
 // Whether `kind`'s answers can be securely aggregated.
 bool SumsAnswers(protocol::StudyKind kind);
+// The kinds listed, comma-separated, for messages ("logistic_regression, intercept_calibration").
+std::string SummedKindNames();
 
 // The length of a round's vector for a study of `kind` with `spec_json` whose round has
 // `checkpoint` as input (null: none). InvalidArgument for a spec or checkpoint the kind
@@ -35,14 +39,20 @@ absl::StatusOr<uint64_t> SecureSumLength(protocol::StudyKind kind, const std::st
                                          const protocol::TensorSet* checkpoint);
 
 // Whether the fixed point's resolution (2^-fractional_bits per value and site) is fine enough for
-// the analysis: a logistic regression's Newton steps stop at its tolerance, so the resolution
-// must be at most half of it (35 bits for the default 1e-10). InvalidArgument saying the bits
-// needed otherwise.
+// the analysis: Newton steps (a logistic regression's, an intercept calibration's) stop at their
+// tolerance, so the resolution must be at most half of it (35 bits for the default 1e-10; the
+// intercept calibrator always uses its default). InvalidArgument saying the bits needed
+// otherwise, or for a spec the kind refuses; Unimplemented for a kind that does not sum.
 absl::Status CheckSecureSumResolution(protocol::StudyKind kind, const std::string& spec_json,
                                       int fractional_bits);
 
 // The layout of a round's vector: kSecureSumTensor, float64 [length] (zeros).
 protocol::TensorSet SecureSumLayout(uint64_t length);
+
+// A count read back from a sum of the sites' vectors (for the kinds' wire modules): within 1e-3
+// of a non-negative integer, since a count is exact in fixed point. InvalidArgument
+// "secure sum: <name> is not a count" otherwise (the sites' vectors disagree with the round).
+absl::StatusOr<int64_t> CountFromSum(double value, absl::string_view name);
 
 // A site's answer split for secure aggregation.
 struct SecureSumAnswer {

@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "protocol/wire/intercept_calibration.h"
 #include "protocol/wire/logistic_regression.h"
 
 namespace scancov::wire {
@@ -41,7 +43,14 @@ LogisticSiteAnswer Answer(double scale) {
 
 TEST(SecureSumWireTest, OnlyKindsWhoseAnswersAreSumsAreListed) {
   EXPECT_TRUE(SumsAnswers(StudyKind::logistic_regression));
+  EXPECT_TRUE(SumsAnswers(StudyKind::intercept_calibration));
   EXPECT_FALSE(SumsAnswers(StudyKind::model_evaluation));
+  EXPECT_FALSE(SumsAnswers(StudyKind::cohort_description));
+  EXPECT_EQ(SummedKindNames(), "logistic_regression, intercept_calibration");
+  EXPECT_EQ(CheckSecureSumResolution(StudyKind::model_evaluation, "{}", 40).code(),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(SplitForSecureSum(StudyKind::model_evaluation, "{}", nullptr, "{}").status().code(),
+            absl::StatusCode::kUnimplemented);
   const absl::Status s = SecureSumLength(StudyKind::model_evaluation, "{}", nullptr).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(s.message(), HasSubstr("cannot be securely aggregated"));
@@ -162,6 +171,119 @@ TEST(SecureSumWireTest, TheResolutionMustBeFinerThanTheNewtonTolerance) {
   const std::string loose = R"({"outcome": "severe", "features": ["age"], "tolerance": 1e-6})";
   EXPECT_TRUE(CheckSecureSumResolution(StudyKind::logistic_regression, loose, 21).ok());
   EXPECT_FALSE(CheckSecureSumResolution(StudyKind::logistic_regression, loose, 20).ok());
+}
+
+const std::string kInterceptSpec =
+    R"({"analysis": "intercept_calibration", "outcome": "severe", "model": "scancov_paper"})";
+
+InterceptSiteAnswer InterceptAnswer(double intercept, double scale) {
+  InterceptSiteAnswer a;
+  a.summary.intercept = intercept;
+  a.summary.score = -3.25 * scale;
+  a.summary.information = 40.5 * scale;
+  a.summary.log_likelihood = -120.75 * scale;
+  a.summary.num_observations = static_cast<int64_t>(200 * scale);
+  a.summary.num_events = static_cast<int64_t>(50 * scale);
+  return a;
+}
+
+// The intercept's score, information and log-likelihood are sums over the site's patients: the
+// sum of the sites' vectors reads back as the pooled answer, at the round's intercept.
+TEST(SecureSumWireTest, InterceptSumsReadBackAsThePooledAnswer) {
+  const protocol::TensorSet checkpoint = InterceptToTensors(-0.5);
+  absl::StatusOr<uint64_t> length =
+      SecureSumLength(StudyKind::intercept_calibration, kInterceptSpec, &checkpoint);
+  ASSERT_TRUE(length.ok()) << length.status();
+  EXPECT_EQ(*length, kInterceptSumLength);
+  std::vector<double> sum(*length, 0.0);
+  for (double scale : {1.0, 2.0, 4.0}) {
+    absl::StatusOr<SecureSumAnswer> part =
+        SplitForSecureSum(StudyKind::intercept_calibration, kInterceptSpec, &checkpoint,
+                          ToJson(InterceptAnswer(-0.5, scale)));
+    ASSERT_TRUE(part.ok()) << part.status();
+    ASSERT_EQ(part->values.size(), *length);
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += part->values[i];
+    // In clear: the answer's shape only.
+    EXPECT_EQ(json::parse(part->clear_json),
+              json::parse(R"({"status": "ok", "secure_sum": true})"));
+    absl::StatusOr<InterceptSiteAnswer> parsed = ParseInterceptSiteAnswer(part->clear_json);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_TRUE(parsed->secure_sum);
+    EXPECT_FALSE(parsed->refused);
+  }
+  absl::StatusOr<InterceptSiteAnswer> pooled = InterceptAnswerFromSum(sum, -0.5);
+  ASSERT_TRUE(pooled.ok()) << pooled.status();
+  const scores::InterceptSiteSummary expected = InterceptAnswer(-0.5, 7.0).summary;
+  EXPECT_EQ(pooled->summary.intercept, -0.5);
+  EXPECT_EQ(pooled->summary.score, expected.score);
+  EXPECT_EQ(pooled->summary.information, expected.information);
+  EXPECT_EQ(pooled->summary.log_likelihood, expected.log_likelihood);
+  EXPECT_EQ(pooled->summary.num_observations, 1400);
+  EXPECT_EQ(pooled->summary.num_events, 350);
+  // Round 0 has no checkpoint: intercept 0.
+  EXPECT_TRUE(SplitForSecureSum(StudyKind::intercept_calibration, kInterceptSpec, nullptr,
+                                ToJson(InterceptAnswer(0.0, 1.0)))
+                  .ok());
+}
+
+TEST(SecureSumWireTest, AnInterceptRefusalStaysInClearWithoutAVector) {
+  InterceptSiteAnswer refused;
+  refused.refused = true;
+  refused.reason = "fewer rows than the site's minimum";
+  absl::StatusOr<SecureSumAnswer> part =
+      SplitForSecureSum(StudyKind::intercept_calibration, kInterceptSpec, nullptr, ToJson(refused));
+  ASSERT_TRUE(part.ok()) << part.status();
+  EXPECT_TRUE(part->refused);
+  EXPECT_TRUE(part->values.empty());
+  EXPECT_EQ(part->clear_json, ToJson(refused));
+}
+
+TEST(SecureSumWireTest, InterceptSumsThatCannotComeFromTheRoundAreRefused) {
+  const std::vector<double> good = {-2.0, 30.0, -100.0, 300, 80};
+  ASSERT_TRUE(InterceptAnswerFromSum(good, 0.25).ok());
+  EXPECT_THAT(InterceptAnswerFromSum({-2.0, 30.0, -100.0, 300}, 0.25).status().message(),
+              HasSubstr("4 values, the round's answers have 5"));
+  const auto refused = [&](size_t at, double value) {
+    std::vector<double> bad = good;
+    bad[at] = value;
+    return std::string(InterceptAnswerFromSum(bad, 0.25).status().message());
+  };
+  EXPECT_THAT(refused(3, 300.4), HasSubstr("n is not a count"));
+  EXPECT_THAT(refused(4, -1), HasSubstr("events is not a count"));
+  EXPECT_THAT(refused(4, 301), HasSubstr("more events than n"));
+  EXPECT_THAT(refused(1, -0.5), HasSubstr("information < 0"));
+  EXPECT_THAT(refused(2, 0.5), HasSubstr("log_likelihood > 0"));
+  EXPECT_THAT(refused(0, std::nan("")), HasSubstr("not finite"));
+}
+
+TEST(SecureSumWireTest, AnInterceptAnswerIsCheckedBeforeItsVectorAndItsClearPartCarriesNoNumbers) {
+  // A site's summary at another intercept than the round's is not summed.
+  const protocol::TensorSet checkpoint = InterceptToTensors(-0.5);
+  EXPECT_THAT(SplitForSecureSum(StudyKind::intercept_calibration, kInterceptSpec, &checkpoint,
+                                ToJson(InterceptAnswer(0.0, 1.0)))
+                  .status()
+                  .message(),
+              HasSubstr("another intercept than the round's"));
+  // A clear part that carries the numbers as well is refused.
+  EXPECT_THAT(ParseInterceptSiteAnswer(
+                  R"({"status": "ok", "secure_sum": true, "summary": {"intercept": 0, "score": 1,
+                      "information": 2, "log_likelihood": -3, "n": 40, "events": 9}})")
+                  .status()
+                  .message(),
+              HasSubstr("carries its numbers masked, not in clear"));
+  // An answer in clear is still an answer in clear.
+  absl::StatusOr<InterceptSiteAnswer> plain =
+      ParseInterceptSiteAnswer(ToJson(InterceptAnswer(0.0, 1.0)));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->secure_sum);
+}
+
+TEST(SecureSumWireTest, TheInterceptsResolutionMustBeFinerThanTheCalibratorsTolerance) {
+  EXPECT_TRUE(CheckSecureSumResolution(StudyKind::intercept_calibration, kInterceptSpec, 35).ok());
+  EXPECT_THAT(
+      CheckSecureSumResolution(StudyKind::intercept_calibration, kInterceptSpec, 34).message(),
+      HasSubstr("fractional_bits must be at least 35 for this intercept calibration"));
+  EXPECT_FALSE(CheckSecureSumResolution(StudyKind::intercept_calibration, "{}", 40).ok());
 }
 
 }  // namespace
