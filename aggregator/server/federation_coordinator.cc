@@ -68,8 +68,8 @@ absl::StatusOr<std::string> CheckPrivacyOptions(const v1::StudySpec& spec) {
         if (!wire::SumsAnswers(kind)) {
           return absl::InvalidArgumentError(absl::StrCat(
               "study spec: privacy.secure_aggregation is for training studies and the analyses "
-              "whose answers are sums (logistic_regression), not '",
-              protocol::StudyKindName(kind), "'"));
+              "whose answers are sums (",
+              wire::SummedKindNames(), "), not '", protocol::StudyKindName(kind), "'"));
         }
       }
       const std::string& strategy = spec.strategy();

@@ -7,6 +7,13 @@
 // 0) and returns sum(y - p), sum p(1 - p), the log-likelihood and its counts
 // (models/scores/intercept_calibration.h); the sum over sites is the pooled data's; the
 // calibrator is replayed over the rounds' pooled summaries (deterministic, restart-safe).
+//
+// Under secure aggregation (StudySpec.privacy_json "secure_aggregation") every number of an
+// answer is a sum (protocol/wire/intercept_calibration.h, InterceptSumVector): the sites send
+// them masked and the aggregator reads only their sum, which is the pooled summary the rounds
+// above combine (CloseSecureRound). A plain answer is then refused, as a masked one is without it.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/study_logic.h"
 #include "aggregator/studies/round_helpers.h"
@@ -29,13 +36,32 @@ scores::InterceptSiteSummary Pool(const std::vector<scores::InterceptSiteSummary
   return total;
 }
 
+// Sites' answers: the refusals listed, the others kept. InvalidArgument naming the site for a
+// stored answer that does not parse (ValidateResult refuses those at upload).
+absl::StatusOr<std::vector<wire::InterceptSiteAnswer>> SplitRefused(
+    const std::vector<ResultRecord>& results, std::vector<std::string>& refused) {
+  std::vector<wire::InterceptSiteAnswer> accepted;
+  for (const ResultRecord& r : results) {
+    absl::StatusOr<wire::InterceptSiteAnswer> a = wire::ParseInterceptSiteAnswer(r.result_json);
+    SCV_RETURN_IF_ERROR(Annotate(a.status(), absl::StrCat("site ", r.site_id)));
+    if (a->refused) {
+      refused.push_back(r.site_id);
+    } else {
+      accepted.push_back(std::move(*a));
+    }
+  }
+  return accepted;
+}
+
 class InterceptStudyLogic : public StudyLogic {
  public:
-  explicit InterceptStudyLogic(wire::InterceptSpec spec) : spec_(std::move(spec)) {}
+  InterceptStudyLogic(wire::InterceptSpec spec, bool secure)
+      : spec_(std::move(spec)), secure_(secure) {}
 
   static absl::StatusOr<std::unique_ptr<StudyLogic>> Create(const v1::StudySpec& spec) {
     SCV_ASSIGN_OR_RETURN(wire::InterceptSpec parsed, wire::ParseInterceptSpec(spec.spec_json()));
-    return std::make_unique<InterceptStudyLogic>(std::move(parsed));
+    return std::make_unique<InterceptStudyLogic>(std::move(parsed),
+                                                 HasSecureAggregation(spec.privacy_json()));
   }
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
@@ -47,8 +73,7 @@ class InterceptStudyLogic : public StudyLogic {
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
-    if (weights != nullptr) return absl::InvalidArgumentError("ANALYZE results carry no weights");
-    return Annotate(Validate(header, input),
+    return Annotate(Validate(header, input, weights != nullptr),
                     absl::StrCat("intercept_calibration, site ", task.site_id));
   }
 
@@ -57,18 +82,59 @@ class InterceptStudyLogic : public StudyLogic {
                                           const std::vector<ResultRecord>& results,
                                           const std::vector<RoundRecord>& history) const override {
     wire::InterceptRoundResult result;
+    SCV_ASSIGN_OR_RETURN(const std::vector<wire::InterceptSiteAnswer> accepted,
+                         SplitRefused(results, result.refused));
     std::vector<scores::InterceptSiteSummary> sites;
-    for (const ResultRecord& r : results) {
-      absl::StatusOr<wire::InterceptSiteAnswer> a = wire::ParseInterceptSiteAnswer(r.result_json);
-      SCV_RETURN_IF_ERROR(Annotate(a.status(), absl::StrCat("site ", r.site_id)));
-      if (a->refused) {
-        result.refused.push_back(r.site_id);
-      } else {
-        sites.push_back(a->summary);
+    for (const wire::InterceptSiteAnswer& a : accepted) {
+      if (a.secure_sum) {
+        return absl::InternalError("intercept_calibration: a masked answer in a round in clear");
       }
+      sites.push_back(a.summary);
     }
     if (sites.empty()) return absl::FailedPreconditionError("no site could take part");
     result.pooled_summary = Pool(sites);
+    return CloseFromPooled(std::move(result), history);
+  }
+
+  absl::StatusOr<RoundOutcome> CloseSecureRound(
+      const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+      const std::vector<ResultRecord>& results, const std::vector<double>& sum, size_t summed_sites,
+      const std::vector<RoundRecord>& history) const override {
+    SCV_ASSIGN_OR_RETURN(const double asked, wire::ParseInterceptCheckpoint(input));
+    wire::InterceptRoundResult result;
+    SCV_ASSIGN_OR_RETURN(const std::vector<wire::InterceptSiteAnswer> masked,
+                         SplitRefused(results, result.refused));
+    if (masked.size() != summed_sites ||
+        std::any_of(masked.begin(), masked.end(), [](const auto& a) { return !a.secure_sum; })) {
+      return absl::InternalError(absl::StrCat("intercept_calibration: ", summed_sites,
+                                              " sites in the secure sum, ", masked.size(),
+                                              " masked answers accepted"));
+    }
+    if (summed_sites == 0) return absl::FailedPreconditionError("no site could take part");
+    SCV_ASSIGN_OR_RETURN(const wire::InterceptSiteAnswer pooled,
+                         wire::InterceptAnswerFromSum(sum, asked));
+    result.pooled_summary = pooled.summary;
+    return CloseFromPooled(std::move(result), history);
+  }
+
+ private:
+  // `masked`: the answer came with a masked vector (the Federation checked its layout).
+  absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input,
+                        bool masked) const {
+    SCV_ASSIGN_OR_RETURN(const double asked, wire::ParseInterceptCheckpoint(input));
+    SCV_ASSIGN_OR_RETURN(const wire::InterceptSiteAnswer answer,
+                         wire::ParseInterceptSiteAnswer(header.result_json()));
+    SCV_RETURN_IF_ERROR(CheckUploadShape(secure_, answer.refused, answer.secure_sum, masked));
+    if (!answer.refused && !answer.secure_sum && answer.summary.intercept != asked) {
+      return absl::InvalidArgumentError("summary evaluated at another intercept than the task's");
+    }
+    return absl::OkStatus();
+  }
+
+  // The round closed from its pooled summary (the sum of the sites' answers, in clear or
+  // unmasked): the calibrator replayed over the earlier rounds' pooled summaries, then this one.
+  static absl::StatusOr<RoundOutcome> CloseFromPooled(wire::InterceptRoundResult result,
+                                                      const std::vector<RoundRecord>& history) {
     SCV_ASSIGN_OR_RETURN(scores::InterceptCalibrator calibrator,
                          scores::InterceptCalibrator::Create({}));
     for (const RoundRecord& past : history) {
@@ -93,20 +159,10 @@ class InterceptStudyLogic : public StudyLogic {
     return out;
   }
 
- private:
-  static absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input) {
-    SCV_ASSIGN_OR_RETURN(const double asked, wire::ParseInterceptCheckpoint(input));
-    SCV_ASSIGN_OR_RETURN(const wire::InterceptSiteAnswer answer,
-                         wire::ParseInterceptSiteAnswer(header.result_json()));
-    if (!answer.refused && answer.summary.intercept != asked) {
-      return absl::InvalidArgumentError("summary evaluated at another intercept than the task's");
-    }
-    return absl::OkStatus();
-  }
-
   // The parsed spec: the aggregator needs nothing of it beyond its checks at creation (the
   // calibrator's options are the defaults), the nodes read the model, outcome and split.
   const wire::InterceptSpec spec_;
+  const bool secure_;  // under secure aggregation
 };
 
 }  // namespace

@@ -23,7 +23,6 @@
 // combine (CloseSecureRound). A plain answer is then refused, as a masked one is without it.
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/study_logic.h"
@@ -37,13 +36,6 @@
 
 namespace scancov::aggregator {
 namespace {
-
-// Whether the study's privacy options ask for secure aggregation (CreateStudy checked them).
-bool HasSecureAggregation(const std::string& privacy_json) {
-  if (privacy_json.empty()) return false;
-  const nlohmann::json j = nlohmann::json::parse(privacy_json, nullptr, false);
-  return j.is_object() && j.contains("secure_aggregation");
-}
 
 // Sites' answers: the refusals listed, the others kept. InvalidArgument naming the site for a
 // stored answer that does not parse (ValidateResult refuses those at upload).
@@ -100,9 +92,6 @@ class LogisticStudyLogic : public StudyLogic {
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
-    if (weights != nullptr && !secure_) {
-      return absl::InvalidArgumentError("ANALYZE results carry no weights");
-    }
     return Annotate(Validate(header, input, weights != nullptr),
                     absl::StrCat("logistic_regression, site ", task.site_id));
   }
@@ -158,15 +147,7 @@ class LogisticStudyLogic : public StudyLogic {
                          wire::ParseLogisticCheckpoint(input, terms_));
     SCV_ASSIGN_OR_RETURN(const wire::LogisticSiteAnswer answer,
                          wire::ParseLogisticSiteAnswer(header.result_json()));
-    if (!answer.refused && answer.secure_sum != secure_) {
-      return absl::InvalidArgumentError(
-          secure_ ? "the study is securely aggregated: an answer's numbers travel masked"
-                  : "a masked answer in a study without secure aggregation");
-    }
-    if (masked != (secure_ && !answer.refused)) {
-      return absl::InvalidArgumentError(masked ? "a refusal carries no masked vector"
-                                               : "a masked answer comes with its masked vector");
-    }
+    SCV_RETURN_IF_ERROR(CheckUploadShape(secure_, answer.refused, answer.secure_sum, masked));
     return wire::CheckLogisticAnswer(answer, asked, terms_);
   }
 

@@ -1,6 +1,7 @@
 #include "aggregator/studies/round_helpers.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 
@@ -57,6 +58,26 @@ Metrics CombineMetrics(const std::vector<ResultRecord>& results) {
     if (w != weight_sums.end() && w->second > 0) sum /= w->second;
   }
   return sums;
+}
+
+bool HasSecureAggregation(const std::string& privacy_json) {
+  if (privacy_json.empty()) return false;
+  const nlohmann::json j = nlohmann::json::parse(privacy_json, nullptr, false);
+  return j.is_object() && j.contains("secure_aggregation");
+}
+
+absl::Status CheckUploadShape(bool secure, bool refused, bool secure_sum, bool has_vector) {
+  if (has_vector && !secure) return absl::InvalidArgumentError("ANALYZE results carry no weights");
+  if (!refused && secure_sum != secure) {
+    return absl::InvalidArgumentError(
+        secure ? "the study is securely aggregated: an answer's numbers travel masked"
+               : "a masked answer in a study without secure aggregation");
+  }
+  if (has_vector != (secure && !refused)) {
+    return absl::InvalidArgumentError(has_vector ? "a refusal carries no masked vector"
+                                                 : "a masked answer comes with its masked vector");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace scancov::aggregator
