@@ -2,12 +2,8 @@
 // Newton steps on one parameter, equal to the calibration on the pooled rows.
 #include "models/scores/intercept_calibration.h"
 
-#include <cmath>
-
-#include "models/scores/linear_model.h"
-#include "models/scores/published_models.h"
 #include "protocol/wire/intercept_calibration.h"
-#include "sites/cohort/variables.h"
+#include "tests/pooled_intercept.h"
 #include "tests/test_sites.h"
 
 namespace scancov {
@@ -35,30 +31,12 @@ TEST(InterceptCalibrationTest, FederatedRoundsEqualThePooledCalibration) {
   const scores::InterceptCalibration& fit = *result->fit;
 
   // Independently: the linear predictors of every site's patients, calibrated in one place.
-  std::vector<double> lp, y;
-  std::vector<std::string> names;
-  for (const auto& v : sites::AdmissionVariables()) names.push_back(v.name);
-  for (auto& site : sites) {
-    node::ClinicalDatasetSource source(site.db.get());
-    auto rows = source.Load(names, "severe");
-    ASSERT_TRUE(rows.ok());
-    for (size_t i = 0; i < rows->keys.size(); ++i) {
-      scores::PatientInputs in;
-      for (size_t j = 0; j < names.size(); ++j) {
-        const double v = rows->x[i * names.size() + j];
-        if (!std::isnan(v) && scores::FindInputSpec(names[j])) in.Set(names[j], v);
-      }
-      auto t = scores::TermsSum(scores::ScanCovPaperModel(), in);
-      if (!t.ok()) continue;
-      lp.push_back(*t);
-      y.push_back(rows->y[i]);
-    }
-  }
-  auto pooled = scores::CalibrateIntercept(lp, y);
-  ASSERT_TRUE(pooled.ok()) << pooled.status();
-  EXPECT_EQ(fit.num_observations, static_cast<int64_t>(lp.size()));
-  EXPECT_NEAR(fit.intercept, pooled->intercept, 1e-8);
-  EXPECT_NEAR(fit.standard_error, pooled->standard_error, 1e-8);
+  const scores::InterceptCalibration pooled =
+      testing_sites::PooledInterceptCalibration(sites, "severe");
+  EXPECT_EQ(fit.num_observations, pooled.num_observations);
+  EXPECT_GT(fit.num_observations, 0);
+  EXPECT_NEAR(fit.intercept, pooled.intercept, 1e-8);
+  EXPECT_NEAR(fit.standard_error, pooled.standard_error, 1e-8);
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// Secure aggregation of an exact analysis over real gRPC with mutual TLS on 127.0.0.1: three
-// hospital nodes fit the federated logistic regression (Newton rounds, then terciles rounds)
-// while sending every number of their answers masked (protocol/wire/secure_sum.h); the
-// aggregator learns only the sums, and the fit equals the fit on the pooled rows.
+// Secure aggregation of exact analyses over real gRPC with mutual TLS on 127.0.0.1: three
+// hospital nodes fit the federated logistic regression (Newton rounds, then terciles rounds), or
+// calibrate a published model's intercept, while sending every number of their answers masked
+// (protocol/wire/secure_sum.h); the aggregator learns only the sums, and the fit equals the fit
+// on the pooled rows.
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "aggregator/coordinator/coordinator_client.h"
@@ -14,7 +16,9 @@
 #include "node/agent.h"
 #include "node/grpc_federation_client.h"
 #include "protocol/weights_codec.h"
+#include "protocol/wire/intercept_calibration.h"
 #include "sites/pki/certificate_authority.h"
+#include "tests/pooled_intercept.h"
 #include "tests/pooled_logistic.h"
 #include "tests/test_federation.h"
 #include "tests/test_pki.h"
@@ -72,16 +76,53 @@ class SecureAnalysisTest : public ::testing::Test {
     if (server_) server_->Shutdown(absl::ZeroDuration());
   }
 
-  v1::StudySpec Spec(const std::string& name, const wire::LogisticSpec& logistic,
+  v1::StudySpec Spec(const std::string& name, const std::string& spec_json,
                      const std::string& privacy_json) {
     v1::StudySpec spec;
     spec.set_name(name);
     spec.set_kind(v1::STUDY_KIND_ANALYSIS);
     for (const Site& s : sites_) spec.add_sites(s.id);
     spec.set_round_timeout_s(120);
-    spec.set_spec_json(wire::ToJson(logistic));
+    spec.set_spec_json(spec_json);
     spec.set_privacy_json(privacy_json);
     return spec;
+  }
+  v1::StudySpec Spec(const std::string& name, const wire::LogisticSpec& logistic,
+                     const std::string& privacy_json) {
+    return Spec(name, wire::ToJson(logistic), privacy_json);
+  }
+
+  // What the aggregator kept of each site's answer in every round of the study (read from its
+  // database once the server is stopped): a masked answer's shape, no key but `shape_keys`
+  // (no number), and no per-site count in the header. Returns the answers seen.
+  int ExpectOnlyShapesStored(const v1::StudyStatus& status,
+                             const std::set<std::string>& shape_keys) {
+    server_->Shutdown(absl::ZeroDuration());
+    server_.reset();
+    auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return 0;
+    int answers = 0;
+    for (const v1::RoundStatus& round : status.rounds()) {
+      auto tasks = (*store)->ListTasks(status.study_id(), round.round());
+      EXPECT_TRUE(tasks.ok()) << tasks.status();
+      if (!tasks.ok()) continue;
+      for (const aggregator::TaskRecord& t : *tasks) {
+        auto r = (*store)->GetResult(t.task_id, /*with_weights=*/false);
+        EXPECT_TRUE(r.ok() && r->has_value()) << t.task_id;
+        if (!r.ok() || !r->has_value()) continue;
+        const nlohmann::json answer = nlohmann::json::parse((*r)->result_json);
+        EXPECT_EQ(answer.value("status", ""), "ok") << answer.dump();
+        EXPECT_EQ(answer.value("secure_sum", false), true) << answer.dump();
+        for (const auto& [key, value] : answer.items()) {
+          EXPECT_EQ(shape_keys.count(key), 1u) << key << " in " << answer.dump();
+        }
+        EXPECT_EQ((*r)->num_samples, 0u) << t.task_id;  // nor the site's row count
+        EXPECT_TRUE((*r)->metrics.empty()) << t.task_id;
+        ++answers;
+      }
+    }
+    return answers;
   }
 
   // The three nodes, each on its thread, until no study includes them any more.
@@ -143,27 +184,38 @@ TEST_F(SecureAnalysisTest, SecurelyAggregatedLogisticRegressionEqualsThePooledFi
   }
 
   // What the aggregator kept of each site's answer: its shape, no number.
-  server_->Shutdown(absl::ZeroDuration());
-  server_.reset();
-  auto store = aggregator::AggregatorStore::Open(dir_ + "/aggregator.db");
-  ASSERT_TRUE(store.ok()) << store.status();
-  int answers = 0;
-  for (const v1::RoundStatus& round : status->rounds()) {
-    auto tasks = (*store)->ListTasks(status->study_id(), round.round());
-    ASSERT_TRUE(tasks.ok()) << tasks.status();
-    for (const aggregator::TaskRecord& t : *tasks) {
-      auto r = (*store)->GetResult(t.task_id, /*with_weights=*/false);
-      ASSERT_TRUE(r.ok() && r->has_value()) << t.task_id;
-      const nlohmann::json answer = nlohmann::json::parse((*r)->result_json);
-      EXPECT_TRUE(answer.at("secure_sum").get<bool>()) << answer.dump();
-      EXPECT_FALSE(answer.contains("summary")) << answer.dump();
-      EXPECT_FALSE(answer.contains("tercile_counts")) << answer.dump();
-      EXPECT_FALSE(answer.contains("n_complete")) << answer.dump();
-      EXPECT_EQ((*r)->num_samples, 0u) << t.task_id;  // nor the site's row count
-      EXPECT_TRUE((*r)->metrics.empty()) << t.task_id;
-      ++answers;
-    }
-  }
+  const int answers =
+      ExpectOnlyShapesStored(*status, {"analysis", "status", "secure_sum", "split", "phase"});
+  EXPECT_EQ(answers, 3 * status->rounds_size());
+}
+
+// The published ScanCov model's intercept calibrated under secure aggregation: every round's
+// score, information and log-likelihood travel masked; the calibration equals the pooled one.
+TEST_F(SecureAnalysisTest, SecurelyAggregatedInterceptCalibrationEqualsThePooledCalibration) {
+  wire::InterceptSpec calibration;
+  calibration.outcome = "severe";
+  calibration.model = "scancov_paper";
+  ASSERT_TRUE(
+      coordinator_->CreateStudy(Spec("secure-intercept", wire::ToJson(calibration), kSecure)).ok());
+  RunNodes();
+  auto status = coordinator_->GetStudyStatus("secure-intercept");
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_EQ(status->state(), v1::STUDY_STATE_DONE) << status->message();
+  absl::StatusOr<wire::InterceptRoundResult> result =
+      wire::ParseInterceptRoundResult(status->rounds().rbegin()->result_json());
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->fit.has_value());
+  EXPECT_TRUE(result->refused.empty());
+  const scores::InterceptCalibration pooled =
+      testing_sites::PooledInterceptCalibration(sites_, "severe");
+  EXPECT_EQ(result->fit->num_observations, pooled.num_observations);
+  EXPECT_EQ(result->fit->num_events, pooled.num_events);
+  EXPECT_NEAR(result->fit->intercept, pooled.intercept, 1e-6);
+  EXPECT_NEAR(result->fit->standard_error, pooled.standard_error, 1e-6);
+  EXPECT_GE(status->rounds_size(), 2);  // Newton steps, each round secure
+
+  // What the aggregator kept of each site's answer: {"status": "ok", "secure_sum": true}.
+  const int answers = ExpectOnlyShapesStored(*status, {"status", "secure_sum"});
   EXPECT_EQ(answers, 3 * status->rounds_size());
 }
 
@@ -208,6 +260,15 @@ TEST_F(SecureAnalysisTest, AStudyTheSumsCannotServeIsRefusedAtCreation) {
            R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 20}})"));
   EXPECT_EQ(coarse.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(coarse.status().message(), HasSubstr("fractional_bits must be at least 35"));
+  wire::InterceptSpec calibration;
+  calibration.outcome = "severe";
+  calibration.model = "scancov_paper";
+  auto coarse_intercept = coordinator_->CreateStudy(
+      Spec("coarse-intercept", wire::ToJson(calibration),
+           R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 30}})"));
+  EXPECT_EQ(coarse_intercept.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(coarse_intercept.status().message(),
+              HasSubstr("at least 35 for this intercept calibration"));
   // An analysis whose answers are not sums.
   v1::StudySpec evaluation = Spec("evaluation", testing_sites::ScanCovRefit(), kSecure);
   evaluation.set_spec_json(R"({"analysis": "model_evaluation", "model": "scancov"})");
