@@ -9,6 +9,7 @@
 #include "node/secagg_session.h"
 #include "node/store/node_store.h"
 #include "privacy/egress_ledger.h"
+#include "protocol/wire/intercept_calibration.h"
 #include "protocol/wire/logistic_regression.h"
 #include "protocol/wire/secure_sum.h"
 
@@ -77,6 +78,35 @@ TEST(SecAggPayloadTest, ALogisticAnswerLeavesAsItsSumsWithOnlyItsShapeInClear) {
   // Nor the site's row count or metrics beside the sum.
   EXPECT_EQ(p->header.num_samples(), 0u);
   EXPECT_TRUE(p->header.metrics().empty());
+}
+
+// An intercept calibration's round: its score, information, log-likelihood and counts masked,
+// evaluated at the round's intercept (the checkpoint), only the answer's shape in clear.
+TEST(SecAggPayloadTest, AnInterceptAnswerLeavesAsItsSumsWithOnlyItsShapeInClear) {
+  v1::Task task = AnalyzeTask("intercept_calibration");
+  task.set_spec_json(
+      R"({"analysis": "intercept_calibration", "outcome": "severe", "model": "scancov_paper"})");
+  absl::StatusOr<std::optional<SecAggSettings>> settings = TaskSecAggSettings(task);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  ASSERT_TRUE(settings->has_value());
+  const protocol::TensorSet checkpoint = wire::InterceptToTensors(-1.5);
+  wire::InterceptSiteAnswer answer;
+  answer.summary = {-1.5, 2.25, 31.5, -180.5, 400, 95};
+  v1::UploadHeader header;
+  header.set_task_id("t-1");
+  header.set_num_samples(400);
+  header.set_result_json(wire::ToJson(answer));
+  absl::StatusOr<SecAggPayload> p = SecAggPayloadOf(task, &checkpoint, header, {});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->in_clear);
+  EXPECT_EQ(p->vector, (std::vector<double>{2.25, 31.5, -180.5, 400, 95}));
+  EXPECT_EQ(p->layout.tensors()[0].shape, std::vector<int64_t>{5});
+  EXPECT_EQ(nlohmann::json::parse(p->header.result_json()),
+            nlohmann::json::parse(R"({"status": "ok", "secure_sum": true})"));
+  EXPECT_EQ(p->header.num_samples(), 0u);
+  // An answer at another intercept than the round's never leaves.
+  EXPECT_THAT(SecAggPayloadOf(task, nullptr, header, {}).status().message(),
+              HasSubstr("another intercept than the round's"));
 }
 
 // The egress ledger records what left: the masked vector and the clear part, no number of the
