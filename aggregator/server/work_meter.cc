@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "absl/strings/string_view.h"
 #include "core/sha256.h"
 
 namespace scancov::aggregator {
