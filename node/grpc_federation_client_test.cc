@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/sha256.h"
 #include "gtest/gtest.h"
@@ -65,6 +66,8 @@ class FakeAggregator : public v1::Federation::Service {
     if (request->weights_sha256() == held_sha && request->chunk_bytes() == held_chunk_bytes) {
       response->set_verified_chunks(static_cast<uint32_t>(held.size()));
     }
+    if (token_moves) response->set_work_token(absl::StrCat("work-", status_calls));
+    if (!fixed_token.empty()) response->set_work_token(fixed_token);
     return grpc::Status::OK;
   }
 
@@ -97,6 +100,10 @@ class FakeAggregator : public v1::Federation::Service {
         cut_upload_at = -1;
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset");
       }
+    }
+    if (hang_after_last_chunk) {  // every chunk held, then nothing: a deadlock, a stuck disk
+      WaitForCancel(context);
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
     }
     if (lose_after_last_chunk) {  // the answer never comes and the chunks are forgotten
       held.clear();
@@ -140,6 +147,11 @@ class FakeAggregator : public v1::Federation::Service {
   bool accepted = false;
   absl::Duration processing_delay = absl::ZeroDuration();  // after the last chunk
   bool lose_after_last_chunk = false;
+  bool hang_after_last_chunk = false;
+  // UploadStatusResponse.work_token: none (an aggregator before 0.4.0), one that changes with
+  // every answer (working), or a fixed one (doing nothing).
+  bool token_moves = false;
+  std::string fixed_token;
   v1::UploadHeader last_header;
   TensorSet received;
 
@@ -295,6 +307,37 @@ TEST_F(GrpcFederationClientTest, AnUploadIsNotCutWhileTheAggregatorWorksOnIt) {
   EXPECT_EQ(fake_.upload_calls, 1);
   EXPECT_GE(fake_.status_calls, 3) << "the resume point, then the following";
   EXPECT_EQ(protocol::WeightsDigestHex(fake_.received), protocol::WeightsDigestHex(set));
+}
+
+// The same with an aggregator that sends its work token (0.4.0): it changes while the aggregator
+// works, so the call is followed, not cut.
+TEST_F(GrpcFederationClientTest, AnUploadIsNotCutWhileTheAggregatorsWorkTokenChanges) {
+  const TensorSet set = MakeSet();
+  fake_.processing_delay = absl::Milliseconds(1500);  // five idle timeouts
+  fake_.token_moves = true;
+  auto client = Client(absl::Milliseconds(300));
+  auto upload = client->UploadResult(Header(), &set);
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  EXPECT_TRUE(upload->accepted());
+  absl::MutexLock lock(&fake_.mu_);
+  EXPECT_EQ(fake_.upload_calls, 1);
+}
+
+// An aggregator that holds every chunk and answers UploadStatus but does no work (its token
+// never changes) is hung: the node gives up after idle_timeout instead of waiting forever, and
+// keeps its result to send again.
+TEST_F(GrpcFederationClientTest, AnAggregatorHungAfterTheWholeUploadIsGivenUpOn) {
+  const TensorSet set = MakeSet();
+  fake_.hang_after_last_chunk = true;
+  fake_.fixed_token = "stuck";
+  auto client = Client(absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  auto upload = client->UploadResult(Header(), &set);
+  EXPECT_EQ(upload.status().code(), absl::StatusCode::kDeadlineExceeded) << upload.status();
+  EXPECT_NE(upload.status().message().find("no progress"), std::string::npos);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  absl::MutexLock lock(&fake_.mu_);
+  EXPECT_FALSE(fake_.held.empty()) << "what was sent stays held for a resume";
 }
 
 // The other side of the rule: an aggregator that no longer holds what was sent (its stream lost

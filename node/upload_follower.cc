@@ -35,7 +35,15 @@ bool UploadFollower::Moved(const v1::UploadStatusResponse& answer) {
   // The first answer starts the count. It counts as moving: on the upload's connection the
   // question waited behind the bytes still draining, and the aggregator may not have read them
   // all yet when it answered.
-  const bool moved = last_held_ < 0 || held > last_held_ || held >= num_chunks_;
+  bool moved = last_held_ < 0 || held > last_held_;
+  if (held >= num_chunks_) {
+    // Every chunk is held: the aggregator is verifying, storing or folding it, or busy with
+    // something else first. Moving while its work token changes; an aggregator before 0.4.0
+    // sends none, and a whole upload counts as moving as it did then.
+    const std::string& token = answer.work_token();
+    moved = moved || token.empty() || token != last_token_;
+    last_token_ = token;
+  }
   last_held_ = std::max(last_held_, held);
   return moved;
 }

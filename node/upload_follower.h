@@ -9,8 +9,12 @@
 // progress the first answer (on the upload's connection the question waits behind the bytes
 // still draining), then an answer that shows
 //   - more chunks held than the answer before (the drain goes on),
-//   - every chunk held but no result accepted yet (being verified, stored, aggregated), or
+//   - every chunk held, no result accepted yet, and the aggregator's work token changed since
+//     the answer before (it is verifying, storing or folding this upload, or working through
+//     what came before it: aggregator/server/work_meter.h), or
 //   - the result accepted (the upload's own answer is on its way).
+// A hung aggregator (every chunk held, the token the same for idle_timeout) is cut like a silent
+// one. An aggregator before 0.4.0 sends no token: every chunk held counts as moving there.
 // A question may take as long as its own deadline: on the upload's connection it queues behind
 // the bytes still draining. `on_stall` runs (once, on the follower's thread) when idle_timeout
 // has passed without progress: questions fail (the aggregator is gone or unreachable), or fewer
@@ -26,6 +30,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -63,6 +68,7 @@ class UploadFollower {
   const std::function<void()> on_stall_;
   Clock* const clock_;
   int64_t last_held_ = -1;  // chunks held at the last answer (follower's thread only)
+  std::string last_token_;  // the work token of the last answer with every chunk held (same)
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool fired_ ABSL_GUARDED_BY(mu_) = false;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "protocol/tensor_set.h"
@@ -111,6 +112,34 @@ class ProcessConsortium {
   int aggregator_port_ = 0;
   std::map<std::string, std::unique_ptr<ChildProcess>> nodes_;
   int commands_ = 0;  // numbers the stdout files of coordinator commands
+};
+
+// A consortium built once for a test suite and copied for each test: building one makes every
+// site's key and certificate and the sites' data, which takes seconds. Build in
+// SetUpTestSuite, Release in TearDownTestSuite.
+class ConsortiumTemplate {
+ public:
+  void Build(const std::string& dir, const std::vector<SiteSetup>& sites) {
+    auto created = ProcessConsortium::Create(dir, sites, Executables::FromBuild());
+    if (created.ok()) {
+      built_ = std::move(*created);
+    } else {
+      error_ = created.status();
+    }
+  }
+  void Release() { built_.reset(); }
+  // A fresh copy in `dir` (which must not exist); why the build or the copy failed otherwise.
+  absl::StatusOr<std::unique_ptr<ProcessConsortium>> Copy(const std::string& dir) const {
+    if (built_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("consortium set-up failed: ", error_.ToString()));
+    }
+    return built_->CopyTo(dir);
+  }
+
+ private:
+  std::unique_ptr<ProcessConsortium> built_;
+  absl::Status error_ = absl::FailedPreconditionError("ConsortiumTemplate::Build was not called");
 };
 
 // What the audit log must show after any fault: no task's result accepted twice, no round of a

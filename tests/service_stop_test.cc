@@ -38,21 +38,11 @@ int Count(const std::string& text, const std::string& what) {
 class ServiceStopTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto created = ProcessConsortium::Create(::testing::TempDir() + "/stop-template",
-                                             {{"kb", 120, 1}}, Executables::FromBuild());
-    if (created.ok()) {
-      template_ = created->release();
-    } else {
-      template_error_ = new std::string(created.status().ToString());
-    }
+    suite_.Build(::testing::TempDir() + "/stop-template", {{"kb", 120, 1}});
   }
-  static void TearDownTestSuite() {
-    delete template_;
-    template_ = nullptr;
-  }
+  static void TearDownTestSuite() { suite_.Release(); }
   void SetUp() override {
-    ASSERT_NE(template_, nullptr) << "consortium set-up failed: " << *template_error_;
-    auto copy = template_->CopyTo(absl::StrCat(::testing::TempDir(), "/stop-", ++copies_));
+    auto copy = suite_.Copy(absl::StrCat(::testing::TempDir(), "/stop-", ++copies_));
     ASSERT_TRUE(copy.ok()) << copy.status();
     f_ = std::move(*copy);
     absl::StatusOr<int> port = FreeLoopbackPort();
@@ -74,14 +64,12 @@ class ServiceStopTest : public ::testing::Test {
     return code.ok() ? *code : -1;
   }
 
-  static ProcessConsortium* template_;
-  static std::string* template_error_;
+  static ConsortiumTemplate suite_;
   static int copies_;
   std::unique_ptr<ProcessConsortium> f_;
   int port_ = 0;
 };
-ProcessConsortium* ServiceStopTest::template_ = nullptr;
-std::string* ServiceStopTest::template_error_ = nullptr;
+ConsortiumTemplate ServiceStopTest::suite_;
 int ServiceStopTest::copies_ = 0;
 
 TEST_F(ServiceStopTest, NodeAndAggregatorExitZeroOnSigtermAndRestartOnTheirStores) {

@@ -45,34 +45,8 @@
 //    then: a round never closes while one of its folds is in flight);
 //  - leaf mutexes (UploadBoard, the spool, the checkpoint cache, sightings_mu_): nothing else is
 //    taken while they are held.
-// A streamed round's upload (SubmitSpooled, SubmitResult) is accepted in three steps:
-//  1. claim, under mu_: every check of the result (the task is the site's and issued, nothing
-//     accepted for it, its layout, its sample count); the task joins claimed_ and its study's
-//     folding_ count; nothing is written. Another submission of a claimed task waits for the
-//     claim's outcome (then it is a duplicate, a conflict, or accepted in its turn).
-//  2. fold, without mu_: the spooled payload is read a tensor at a time and folded into the
-//     round's running aggregate under the aggregation's own mutex (the first fold also decodes
-//     the round's model for its layout).
-//  3. record, under mu_, in one transaction: the checks again (an abort, a denial or a deadline
-//     may have come meanwhile), the result stored, the task done, and the round closed when it
-//     is complete. Refused here: the aggregate holds an update that is not accepted, so it is
-//     dropped and the round's close rebuilds it from the stored results.
-// Exactly once: the store is the record of what is accepted; a running aggregate is used at the
-// close only if the set of tasks folded into it equals the set of accepted results, otherwise
-// the close folds the stored results again (as after a restart, which loses every aggregate).
-// "Accepted" and the close that uses it commit together, as before: a kill during a fold leaves
-// nothing accepted (the node uploads again), a kill after the commit leaves the result stored.
-// MaybeCloseRound leaves a round with folds in flight open (the last record closes it; a passed
-// deadline is seen by the next Tick).
-// Fold order: uploads of a round take its aggregate in the order they reach it, which need not
-// be the order their results are recorded (a rebuild folds in that order). The strategies sum in
-// double and round once to each tensor's dtype (strategy.h), so the order changes a model only
-// where a double sum's last bit decides a float's rounding (a rare element, by one ulp); median
-// and trimmed mean sort each coordinate and do not depend on it. The same freedom existed before
-// between a live round and its rebuild after a restart. What still runs under mu_: the close of a
-// round (the strategy's Finish, for median and Krum over every update, and the new model's write to
-// SQLite), a rebuild after a restart or a refused fold, and the small results of analyses
-// (validated whole). UploadStatus mostly answers from the UploadBoard and the spool.
+// A streamed round's upload is accepted in three steps (claim under mu_, fold without it,
+// record under it), exactly once; federation_submit.cc says how and why.
 #ifndef SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
 #define SCANCOV_AGGREGATOR_SERVER_FEDERATION_H_
 
@@ -89,6 +63,7 @@
 #include "absl/synchronization/mutex.h"
 #include "aggregator/server/checkpoint_cache.h"
 #include "aggregator/server/download_board.h"
+#include "aggregator/server/federation_options.h"
 #include "aggregator/server/secagg_rounds.h"
 #include "aggregator/server/store.h"
 #include "aggregator/server/strategy.h"
@@ -96,74 +71,13 @@
 #include "aggregator/server/study_logic.h"
 #include "aggregator/server/upload_board.h"
 #include "aggregator/server/upload_spool.h"
+#include "aggregator/server/work_meter.h"
 #include "core/env.h"
 #include "core/version.h"
 #include "protocol/scancov.pb.h"
 #include "protocol/tensor_set.h"
 
 namespace scancov::aggregator {
-
-// Round and task states, as stored and as sent in SiteRoundStatus / RoundStatus.
-inline constexpr char kRoundOpen[] = "open";
-inline constexpr char kRoundClosed[] = "closed";
-// The id of the model a study's `round` produced ("<study>/c<round>").
-std::string CheckpointId(const std::string& study_id, uint32_t round);
-inline constexpr char kTaskPending[] = "pending";
-inline constexpr char kTaskIssued[] = "issued";
-inline constexpr char kTaskDone[] = "done";
-inline constexpr char kTaskExpired[] = "expired";
-inline constexpr char kTaskFailed[] = "failed";  // the site could not do it, or denied the study
-inline constexpr char kTaskCancelled[] = "cancelled";  // its study was aborted (AbortStudy)
-
-struct Caller {
-  enum class Role { kSite, kCoordinator };
-  Role role = Role::kSite;
-  std::string id;
-  // The certificate the caller presented over mutual TLS (PEM); empty in-process. Secure
-  // aggregation hands it to the other sites, which check it against the consortium CA.
-  std::string certificate_pem = {};
-};
-
-struct FederationOptions {
-  Clock* clock = Clock::Real();
-  // How long an idle node is told to wait before pulling again.
-  absl::Duration wait = absl::Seconds(2);
-  std::string aggregator_version = Version();  // core/version.h
-  // The study kinds this aggregator runs (aggregator/studies/registry.h: AllStudyLogics());
-  // must outlive the Federation. Without it every CreateStudy is refused.
-  const StudyLogicRegistry* studies = nullptr;
-  // The deadline of a round whose spec sets none (round_timeout_s = 0).
-  absl::Duration default_round_timeout = absl::Hours(24);
-  // How often nodes send Heartbeat while a task runs (sent to them at Register).
-  absl::Duration heartbeat = absl::Seconds(15);
-  // A site not heard from for this long is shown offline and not waited for past a deadline.
-  absl::Duration offline_after = absl::Seconds(60);
-  // The longest PullTask holds a call open (long poll).
-  absl::Duration max_long_poll = absl::Seconds(30);
-  // Training studies whose spec sets no max_samples_per_site.
-  uint64_t default_max_samples_per_site = 1'000'000;
-  // The models (and strategy states) of the last this many rounds of each study are kept; older
-  // ones are deleted when a round closes (0: every round's). The final model is always kept.
-  uint32_t keep_checkpoints = 3;
-  // Secure aggregation: how long a phase waits for the last sites once `threshold` have sent
-  // (aggregator/server/secagg_rounds.h); the study's wait_after_min_s when it sets one.
-  absl::Duration secagg_phase_wait = absl::Seconds(60);
-  // Tests: runs at the start of every fold of an update into a round's running aggregate,
-  // without the federation's lock and before the aggregate's own (to make a fold slow, or to
-  // watch it).
-  std::function<void(const std::string& task_id)> before_fold;
-};
-
-// Times a round's deadline moves because a site holding a task is alive and working on it.
-inline constexpr int kMaxDeadlineExtensions = 3;
-
-// What an upload may carry, decided from its header before any weights are read.
-struct UploadPlan {
-  // Set: answer this at once (the same result again) without reading the rest.
-  std::optional<v1::UploadResponse> answer;
-  // Set: the weights must have exactly this layout (the round's model), checked on the manifest.
-  std::optional<v1::WeightsManifest> expected_layout;
-};
 
 class Federation {
  public:
@@ -174,6 +88,8 @@ class Federation {
   UploadSpool* spool() { return spool_.get(); }
   // The model downloads streaming now (DownloadWeights holds a tracker; ListSites shows them).
   DownloadBoard* downloads() { return &downloads_; }
+  // Counts the bytes the aggregator works through; the gRPC layer adds each chunk it receives.
+  WorkMeter* work() { return &work_; }
 
   // --- node-facing (role site) ---
   absl::StatusOr<v1::RegisterResponse> Register(const Caller& caller,
@@ -282,7 +198,50 @@ class Federation {
   absl::Status TickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status OpenRound(StudyRecord& study, uint32_t round, const std::string& input_checkpoint)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes the study's open round when it is complete, or its deadline passed with enough
+  // results (federation_rounds.cc); fails the study when it cannot complete.
   absl::Status MaybeCloseRound(StudyRecord& study, bool deadline_passed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The open round and its tasks' states, as MaybeCloseRound read them.
+  struct RoundProgress {
+    RoundRecord round;
+    std::vector<TaskRecord> tasks;
+    size_t done = 0;                  // tasks with a result
+    std::vector<std::string> failed;  // sites that reported they could not do their task
+    size_t needed = 0;                // results the round needs (1 for an init round)
+    bool init_round = false;
+  };
+  // What a round's close reads: its results (with their weights unless streamed) and its input
+  // model where the close needs it.
+  struct RoundInputs {
+    bool secure = false, secure_analysis = false;
+    const AggregationStrategy* strategy = nullptr;  // null: the logic closes from the results
+    std::vector<ResultRecord> results;
+    std::string input_id;
+    std::optional<protocol::TensorSet> input;
+  };
+  absl::Status FailStudy(StudyRecord& study, std::string message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status BringDeadlineForward(const StudyRecord& study, RoundProgress& p)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A deadline passed before every result: true when the round closes with what it has (the
+  // late tasks expired); false when it waits once more or the study failed.
+  absl::StatusOr<bool> SettleMissedDeadline(StudyRecord& study, RoundProgress& p)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A store error propagates (the transaction rolls back); an aggregation error fails the study.
+  absl::Status CloseRound(StudyRecord& study, RoundProgress p,
+                          const std::vector<RoundRecord>& history, const StudyLogic& logic)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<RoundInputs> LoadRoundInputs(const StudyRecord& study, const RoundProgress& p,
+                                              const StudyLogic& logic, bool secure)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<RoundOutcome> AggregateRound(const StudyRecord& study, const RoundProgress& p,
+                                              const std::vector<RoundRecord>& history,
+                                              const StudyLogic& logic, const RoundInputs& in)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores the outcome, prunes the round's uploads and opens the next round (or ends the study).
+  absl::Status RecordClosedRound(StudyRecord& study, RoundProgress& p,
+                                 const std::vector<ResultRecord>& results, RoundOutcome outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A spec's plan.initial_model_sha256: well formed, a kind that trains one model, uploaded.
   absl::Status CheckInitialModel(const v1::StudySpec& spec, const StudyLogic& logic)
@@ -444,6 +403,7 @@ class Federation {
   // What UploadStatus answers without mu_ (written under mu_).
   UploadBoard board_;
   DownloadBoard downloads_;
+  WorkMeter work_;                  // UploadStatusResponse.work_token
   CheckpointCache checkpoints_{2};  // the open round's model and the one before
   // Tasks of rounds aggregated in the current transaction: their uploads are deleted after it
   // commits.

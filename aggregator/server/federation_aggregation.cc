@@ -14,18 +14,24 @@ namespace scancov::aggregator {
 
 namespace {
 
-// One update, a tensor at a time from its spooled file, or whole from memory.
+// One update, a tensor at a time from its spooled file, or whole from memory; each tensor's
+// bytes counted on `work` as they are folded (work_meter.h).
 absl::Status Fold(RoundAccumulator& accumulator, const std::string& site_id, uint64_t num_samples,
-                  const SpooledWeights* spooled, const protocol::TensorSet* in_memory) {
+                  const SpooledWeights* spooled, const protocol::TensorSet* in_memory,
+                  WorkMeter& work) {
   if (spooled != nullptr) {
     SCV_RETURN_IF_ERROR(accumulator.BeginUpdate(site_id, num_samples));
     SCV_RETURN_IF_ERROR(ForEachTensor(*spooled, [&](size_t index, protocol::Tensor tensor) {
-      return accumulator.AddTensor(index, tensor);
+      SCV_RETURN_IF_ERROR(accumulator.AddTensor(index, tensor));
+      work.Add(tensor.bytes.size());
+      return absl::OkStatus();
     }));
     return accumulator.EndUpdate();
   }
   if (in_memory == nullptr) return absl::InternalError("an update without weights");
-  return accumulator.Add({site_id, num_samples, in_memory});
+  SCV_RETURN_IF_ERROR(accumulator.Add({site_id, num_samples, in_memory}));
+  for (const protocol::Tensor& t : in_memory->tensors()) work.Add(t.bytes.size());
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -69,7 +75,7 @@ void Federation::FoldClaimed(const FoldClaim& claim, const std::string& task_id,
   if (folded.ok()) {
     folded = Fold(*agg.accumulator, site_id, num_samples,
                   received.spooled ? &*received.spooled : nullptr,
-                  received.in_memory ? &*received.in_memory : nullptr);
+                  received.in_memory ? &*received.in_memory : nullptr, work_);
   }
   if (!folded.ok()) {
     spdlog::warn("study '{}': update of task '{}' not folded now ({}); the round's close will",
@@ -85,16 +91,16 @@ absl::Status Federation::FoldStored(RoundAccumulator& accumulator, const ResultR
   if (!result.weights_path.empty()) {
     const SpooledWeights spooled{result.weights_path, result.weights_manifest,
                                  result.weights_sha256, result.weights_manifest.total_bytes()};
-    return Fold(accumulator, result.site_id, result.num_samples, &spooled, nullptr);
+    return Fold(accumulator, result.site_id, result.num_samples, &spooled, nullptr, work_);
   }
   if (result.weights) {
-    return Fold(accumulator, result.site_id, result.num_samples, nullptr, &*result.weights);
+    return Fold(accumulator, result.site_id, result.num_samples, nullptr, &*result.weights, work_);
   }
   SCV_ASSIGN_OR_RETURN(std::optional<ResultRecord> full, store_->GetResult(result.task_id));
   if (!full || !full->weights) {
     return absl::DataLossError(absl::StrCat("the weights of task '", result.task_id, "' are gone"));
   }
-  return Fold(accumulator, full->site_id, full->num_samples, nullptr, &*full->weights);
+  return Fold(accumulator, full->site_id, full->num_samples, nullptr, &*full->weights, work_);
 }
 
 absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
@@ -151,6 +157,7 @@ absl::StatusOr<protocol::TensorSet> Federation::FinishStreamedRound(
     SCV_ASSIGN_OR_RETURN(global, input_model());
   }
   SCV_ASSIGN_OR_RETURN(StrategyStep step, accumulator->Finish(*global, state));
+  for (const protocol::Tensor& t : step.global.tensors()) work_.Add(t.bytes.size());
   if (!step.state.empty()) {
     SCV_RETURN_IF_ERROR(store_->PutCheckpoint(absl::StrCat(study.study_id, "/s", round),
                                               study.study_id, round, step.state, NowUnix()));

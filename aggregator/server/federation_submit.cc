@@ -1,6 +1,33 @@
-// Federation: submitting a site's result (federation.h, "Locking"): claimed under mu_ (every
-// check, nothing written), folded into the round's running aggregate without mu_, recorded under
-// mu_ in one transaction (checked again), after which the round may close.
+// Federation: submitting a site's result.
+//
+// A streamed round's upload (SubmitSpooled, SubmitResult) is accepted in three steps:
+//  1. claim, under mu_: every check of the result (the task is the site's and issued, nothing
+//     accepted for it, its layout, its sample count); the task joins claimed_ and its study's
+//     folding_ count; nothing is written. Another submission of a claimed task waits for the
+//     claim's outcome (then it is a duplicate, a conflict, or accepted in its turn).
+//  2. fold, without mu_: the spooled payload is read a tensor at a time and folded into the
+//     round's running aggregate under the aggregation's own mutex (the first fold also decodes
+//     the round's model for its layout).
+//  3. record, under mu_, in one transaction: the checks again (an abort, a denial or a deadline
+//     may have come meanwhile), the result stored, the task done, and the round closed when it
+//     is complete. Refused here: the aggregate holds an update that is not accepted, so it is
+//     dropped and the round's close rebuilds it from the stored results.
+// Exactly once: the store is the record of what is accepted; a running aggregate is used at the
+// close only if the set of tasks folded into it equals the set of accepted results, otherwise
+// the close folds the stored results again (as after a restart, which loses every aggregate).
+// "Accepted" and the close that uses it commit together, as before: a kill during a fold leaves
+// nothing accepted (the node uploads again), a kill after the commit leaves the result stored.
+// MaybeCloseRound leaves a round with folds in flight open (the last record closes it; a passed
+// deadline is seen by the next Tick).
+// Fold order: uploads of a round take its aggregate in the order they reach it, which need not
+// be the order their results are recorded (a rebuild folds in that order). The strategies sum in
+// double and round once to each tensor's dtype (strategy.h), so the order changes a model only
+// where a double sum's last bit decides a float's rounding (a rare element, by one ulp); median
+// and trimmed mean sort each coordinate and do not depend on it. The same freedom existed before
+// between a live round and its rebuild after a restart. What still runs under mu_: the close of a
+// round (the strategy's Finish, for median and Krum over every update, and the new model's write to
+// SQLite), a rebuild after a restart or a refused fold, and the small results of analyses
+// (validated whole). UploadStatus mostly answers from the UploadBoard and the spool.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

@@ -93,6 +93,42 @@ TEST_F(FederationTest, UploadStatusIsAnsweredWhileAnotherUploadIsBeingAggregated
   EXPECT_NEAR(ToDoubles(*c1->Find("w"))[0], 3.1, 1e-6);
 }
 
+// A node that sent its whole upload tells a busy aggregator from a hung one by the work token
+// (work_meter.h, node/upload_follower.h): the same while nothing moves, changed once bytes were
+// folded, and it says nothing about how many.
+TEST_F(FederationTest, UploadStatusWorkTokenChangesOnlyWhenTheAggregatorWorks) {
+  absl::Notification in_fold, release;
+  before_fold_ = [&](const std::string& task_id) {
+    if (task_id != "s1/r1/igr") return;
+    in_fold.Notify();
+    release.WaitForNotification();  // stuck at the start of the fold: nothing moves
+  };
+  Start(":memory:");
+  Enroll();
+  Create(Spec("s1", 2));
+  Step("kb", 0, 1);
+  Step("kb", 1, 100);
+  std::thread igr([&] { Step("igr", 2, 300); });
+  ASSERT_TRUE(in_fold.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  const v1::UploadStatusRequest own = Asking("s1/r1/igr", Weights(2, -2));
+  auto stuck1 = AskFromAnotherThread(federation_.get(), "igr", own);
+  auto stuck2 = AskFromAnotherThread(federation_.get(), "igr", own);
+  release.Notify();
+  igr.join();
+  ASSERT_TRUE(stuck1.has_value() && stuck1->ok() && stuck2.has_value() && stuck2->ok());
+  EXPECT_EQ((*stuck1)->verified_chunks(), 1u);
+  EXPECT_EQ((*stuck1)->work_token().size(), 8u);
+  EXPECT_EQ((*stuck1)->work_token(), (*stuck2)->work_token()) << "nothing moved between them";
+
+  // igr's update was folded and the round's model written since: the token changed, and stays.
+  const v1::UploadStatusRequest hegp = Asking("s1/r1/hegp", Weights(4, -4));
+  auto after1 = federation_->UploadStatus(SiteCaller("hegp"), hegp);
+  auto after2 = federation_->UploadStatus(SiteCaller("hegp"), hegp);
+  ASSERT_TRUE(after1.ok() && after2.ok());
+  EXPECT_NE(after1->work_token(), (*stuck2)->work_token());
+  EXPECT_EQ(after1->work_token(), after2->work_token());
+}
+
 TEST_F(FederationTest, ADisabledSiteIsRefusedUploadStatusEvenWhenTheBoardKnewIt) {
   Enroll();
   Create(Spec("s1", 2));

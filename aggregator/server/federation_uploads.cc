@@ -170,6 +170,7 @@ absl::StatusOr<v1::UploadStatusResponse> Federation::UploadStatus(
     response.set_accepted(true);
     return response;
   }
+  response.set_work_token(work_.Token());
   if (spool_ != nullptr) {
     response.set_verified_chunks(spool_->VerifiedChunks(
         {caller.id, request.task_id(), request.weights_sha256()}, request.chunk_bytes()));

@@ -202,6 +202,7 @@ grpc::Status FederationService::UploadResult(grpc::ServerContext* context,
     }
     const absl::Status added = (*session)->Add(message.chunk());
     if (!added.ok()) return refuse(added);
+    federation_->work()->Add(message.chunk().data().size());
   }
   const bool stalled = watchdog->fired();
   watchdog.reset();

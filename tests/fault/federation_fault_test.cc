@@ -32,28 +32,13 @@ namespace {
 
 class FederationFaultTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    auto created = ProcessConsortium::Create(::testing::TempDir() + "/fault-template", kSites,
-                                             Executables::FromBuild());
-    if (created.ok()) {
-      template_ = created->release();
-    } else {
-      template_error_ = new std::string(created.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete template_;
-    template_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(template_, nullptr) << "consortium set-up failed: " << *template_error_;
-  }
+  static void SetUpTestSuite() { suite_.Build(::testing::TempDir() + "/fault-template", kSites); }
+  static void TearDownTestSuite() { suite_.Release(); }
 
   // A fresh copy of the consortium with its aggregator on a free port, the sites enrolled.
   std::unique_ptr<ProcessConsortium> NewFederation(const std::string& label) {
     const std::string dir = absl::StrCat(::testing::TempDir(), "/", label, "-", ++federations_);
-    auto copy = template_->CopyTo(dir);
+    auto copy = suite_.Copy(dir);
     EXPECT_TRUE(copy.ok()) << copy.status();
     if (!copy.ok()) return nullptr;
     absl::StatusOr<int> port = FreeLoopbackPort();
@@ -93,13 +78,11 @@ class FederationFaultTest : public ::testing::Test {
     return &(*cache)[shape.name];
   }
 
-  static ProcessConsortium* template_;
-  static std::string* template_error_;
+  static ConsortiumTemplate suite_;
   int federations_ = 0;
 };
 
-ProcessConsortium* FederationFaultTest::template_ = nullptr;
-std::string* FederationFaultTest::template_error_ = nullptr;
+ConsortiumTemplate FederationFaultTest::suite_;
 
 void Report(const std::string& key, const std::string& value) {
   ::testing::Test::RecordProperty(key, value);
