@@ -20,7 +20,7 @@ std::string WorkMeter::Token() const {
   unsigned char message[sizeof(salt_) + sizeof(bytes)];
   std::memcpy(message, salt_.data(), salt_.size());
   std::memcpy(message + salt_.size(), &bytes, sizeof(bytes));
-  return Sha256Digest(std::string_view(reinterpret_cast<const char*>(message), sizeof(message)))
+  return Sha256Digest(absl::string_view(reinterpret_cast<const char*>(message), sizeof(message)))
       .substr(0, 8);
 }
 
