@@ -67,9 +67,10 @@ absl::StatusOr<DpBudgetDecision> DecideDpBudget(const DpBudgetPolicy& policy,
 //   site:        one step per round at rate 1 with noise multiplier sigma / 2: the site clips its
 //                whole update to C, and one patient can move it anywhere in that ball, so the
 //                sensitivity is 2C;
-//   distributed: as site when `trust_other_sites_noise` (the sum carries sigma C: secure
-//                aggregation with every one of the n sites adding its share); otherwise only the
-//                site's own share counts: sigma / (2 sqrt(num_sites)).
+//   distributed: as site when `trust_other_sites_noise` (any sum the aggregator learns carries
+//                at least sigma C: secure aggregation, `num_sites` = its threshold t, the fewest
+//                sites in a sum, each adding N(0, (sigma C)^2 / t); distributed_dp.h); otherwise
+//                only the site's own share counts: sigma / (2 sqrt(num_sites)).
 // InvalidArgument for rounds, local_steps or num_sites < 1.
 absl::StatusOr<StudyDpPlan> PlanForStudy(const DpSpec& spec, int64_t rounds, int64_t local_steps,
                                          int num_sites, bool trust_other_sites_noise);

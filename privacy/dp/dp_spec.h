@@ -7,8 +7,10 @@
 // mode:
 //   "site"         each site clips its model update to clip_norm and adds N(0, (sigma C)^2)
 //                  before sending (local DP-FedAvg; update_clipping.h, share 1);
-//   "distributed"  each of n sites adds N(0, (sigma C)^2 / n) and the updates are summed under
-//                  secure aggregation, so the sum carries sigma C (share 1/n);
+//   "distributed"  each site clips as in "site" and adds N(0, (sigma C)^2 / t), t the study's
+//                  secure-aggregation threshold (required), and the updates are summed under
+//                  secure aggregation, so any sum of >= t sites carries at least sigma C
+//                  (share 1/t; distributed_dp.h);
 //   "dp_sgd"       each site trains with DP-SGD: per-example gradients clipped to clip_norm,
 //                  N(0, (sigma C)^2) added to their sum at each step, batches drawn by Poisson
 //                  sampling at sample_rate.

@@ -11,9 +11,10 @@
 // floating tensor), so the released update has norm <= C; an update already within C is left
 // exactly as it is. Noise N(0, (sigma C)^2 share) is added to every element:
 //   share = 1      noise at the site (local DP-FedAvg): the site's release carries sigma C;
-//   share = 1 / n  noise distributed across n sites under secure aggregation: the sum of the n
-//                  sites' updates carries sigma C, but one site's own noise is only
-//                  sigma C / sqrt(n), so its guarantee rests on the other sites adding theirs.
+//   share = 1 / t  noise distributed across sites under secure aggregation, t the threshold:
+//                  any sum of >= t sites' updates carries sigma C, but one site's own noise is
+//                  only sigma C / sqrt(t), so its guarantee rests on the other sites adding
+//                  theirs (distributed_dp.h).
 // The sensitivity of a site's clipped update to one patient is 2C (both updates lie anywhere in
 // the ball of radius C); see dp_spec.h for how this enters the accountant.
 //
@@ -60,10 +61,10 @@ absl::StatusOr<double> ClipToNorm(double clip_norm, ModelUpdate* update);
 struct NoiseSpec {
   double clip_norm = 1.0;         // C > 0
   double noise_multiplier = 0.0;  // sigma >= 0 (0: clipping only)
-  double share = 1.0;             // in (0, 1]: 1 at the site, 1 / n distributed over n sites
+  double share = 1.0;             // in (0, 1]: 1 at the site, 1 / t distributed (threshold t)
 };
 absl::Status CheckNoiseSpec(const NoiseSpec& spec);
-// The share of noise one of `num_sites` sites adds under secure aggregation: 1 / num_sites.
+// The share of noise each site adds when any sum has at least `num_sites` sites: 1 / num_sites.
 double DistributedShare(int num_sites);
 // sigma * C * sqrt(share): the standard deviation of the noise on each element.
 double NoiseStddev(const NoiseSpec& spec);
