@@ -11,10 +11,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/server/federation.h"
+#include "aggregator/server/study_privacy_options.h"
 #include "core/number_format.h"
 #include "core/status_macros.h"
-#include "privacy/dp/dp_budget.h"
-#include "privacy/dp/dp_spec.h"
 #include "protocol/ids.h"
 #include "protocol/study_kind.h"
 #include "protocol/wire/secure_sum.h"
@@ -47,76 +46,6 @@ std::string WithoutReplayState(const std::string& result_json) {
   if (!j.is_object() || !j.contains(kReplayKey)) return result_json;
   j.erase(kReplayKey);
   return j.dump();
-}
-
-// The study's privacy options (StudySpec.privacy_json), checked before any site is asked: the
-// nodes check them again and keep their own budget. Returns a line for the audit and the log
-// (what each site's releases cost, at most), or "" without DP.
-absl::StatusOr<std::string> CheckPrivacyOptions(const v1::StudySpec& spec) {
-  if (spec.privacy_json().empty()) return std::string();
-  const nlohmann::json options = nlohmann::json::parse(spec.privacy_json(), nullptr, false);
-  if (!options.is_object()) {
-    return absl::InvalidArgumentError("study spec: privacy_json must be a JSON object");
-  }
-  std::string summary;
-  for (const auto& [key, value] : options.items()) {
-    if (key == "secure_aggregation") {
-      const bool training = spec.kind() == v1::STUDY_KIND_TRAINING;
-      if (!training) {
-        // An analysis whose answers are sums (protocol/wire/secure_sum.h).
-        SCV_ASSIGN_OR_RETURN(const protocol::StudyKind kind, protocol::StudyKindOf(spec));
-        if (!wire::SumsAnswers(kind)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "study spec: privacy.secure_aggregation is for training studies and the analyses "
-              "whose answers are sums (",
-              wire::SummedKindNames(), "), not '", protocol::StudyKindName(kind), "'"));
-        }
-      }
-      const std::string& strategy = spec.strategy();
-      if (training && !strategy.empty() && strategy != "fedavg" && strategy != "fedprox") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "study spec: privacy.secure_aggregation needs a strategy that sums the updates "
-            "(fedavg, fedprox), not '",
-            strategy, "': the aggregator sees only their sum"));
-      }
-      SCV_ASSIGN_OR_RETURN(const std::optional<SecAggSettings> settings,
-                           ParseSecAggSettings(spec.privacy_json(), spec.sites_size()));
-      if (!training && settings) {
-        SCV_ASSIGN_OR_RETURN(const protocol::StudyKind kind, protocol::StudyKindOf(spec));
-        SCV_RETURN_IF_ERROR(Annotate(
-            wire::CheckSecureSumResolution(kind, spec.spec_json(), settings->fractional_bits),
-            "study spec"));
-      }
-      absl::StrAppend(&summary, summary.empty() ? "" : "; ", "secure aggregation of the ",
-                      training ? "training rounds" : "sites' answers");
-      continue;
-    }
-    if (key != "dp") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("study spec: unknown privacy option '", key, "'"));
-    }
-    if (spec.kind() != v1::STUDY_KIND_TRAINING) {
-      return absl::InvalidArgumentError("study spec: privacy.dp is for training studies");
-    }
-    SCV_ASSIGN_OR_RETURN(privacy::dp::DpSpec dp, privacy::dp::ParseDpSpec(value, "privacy.dp"));
-    if (dp.mode != privacy::dp::DpMode::kSite) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("study spec: privacy.dp.mode '", privacy::dp::DpModeName(dp.mode),
-                       "' is not available yet (nodes run \"site\")"));
-    }
-    SCV_ASSIGN_OR_RETURN(
-        privacy::dp::StudyDpPlan plan,
-        privacy::dp::PlanForStudy(dp, std::max<uint32_t>(1, spec.rounds()), 1, 1, false));
-    SCV_ASSIGN_OR_RETURN(std::vector<privacy::dp::DpEvent> events, privacy::dp::EventsOf(plan));
-    privacy::dp::RdpAccountant accountant;
-    SCV_RETURN_IF_ERROR(accountant.ComposeAll(events));
-    SCV_ASSIGN_OR_RETURN(privacy::dp::PrivacySpent spent, accountant.GetEpsilon(dp.delta));
-    absl::StrAppend(&summary, summary.empty() ? "" : "; ",
-                    "dp: each site's releases cost at most epsilon ",
-                    absl::StrFormat("%.3f", spent.epsilon), " at delta ",
-                    absl::StrFormat("%.3g", dp.delta), " over ", plan.rounds, " rounds");
-  }
-  return summary;
 }
 
 // What a create of `spec` that passed every check would have answered, had it created the
@@ -246,7 +175,7 @@ absl::StatusOr<v1::StudyStatus> Federation::CreateStudy(const Caller& caller,
   if (options_.studies == nullptr) {
     return absl::FailedPreconditionError("this aggregator was started without study kinds");
   }
-  SCV_ASSIGN_OR_RETURN(const std::string privacy_summary, CheckPrivacyOptions(spec));
+  SCV_ASSIGN_OR_RETURN(const std::string privacy_summary, CheckStudyPrivacyOptions(spec));
   absl::StatusOr<std::unique_ptr<StudyLogic>> logic = options_.studies->Create(spec);
   SCV_RETURN_IF_ERROR(Annotate(logic.status(), "study spec"));
   SCV_RETURN_IF_ERROR(CheckInitialModel(spec, **logic));

@@ -46,6 +46,12 @@ TEST_F(FederationTest, PrivacyOptionsThatCannotBeHonouredAreRefusedAtCreation) {
       {"not json", "must be a JSON object"},
       {R"({"dp": {"mode": "site"}})", "clip_norm"},
       {R"({"dp": {"mode": "distributed", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5}})",
+       "\"distributed\" needs privacy.secure_aggregation"},
+      {R"({"dp": {"mode": "distributed", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5},
+           "secure_aggregation": {"threshold": 2, "max_abs_value": 5}})",
+       "max_abs_value 5 cannot hold a clipped update plus its noise"},
+      {R"({"dp": {"mode": "dp_sgd", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5,
+                  "sample_rate": 0.01}})",
        "not available yet"},
       {R"({"secure_aggregation": {"threshold": 5}})", "threshold must be"},
       {R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 70}})", "fractional_bits"},
@@ -62,6 +68,38 @@ TEST_F(FederationTest, PrivacyOptionsThatCannotBeHonouredAreRefusedAtCreation) {
   analysis.set_study_kind("cohort_description");
   const absl::Status s = CreateWith(*federation_, analysis, kSiteDp);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Distributed DP runs only over a secure sum (fedavg, fedprox); the audit says what the releases
+// cost (sigma / 2 per round, as in site mode) and on whose noise that rests.
+TEST_F(FederationTest, DistributedDpNeedsASecureSumAndSaysWhatItCosts) {
+  Enroll();
+  constexpr char kDistributed[] =
+      R"({"dp": {"mode": "distributed", "clip_norm": 1.0, "noise_multiplier": 1.1,
+                 "delta": 1e-5},
+          "secure_aggregation": {"threshold": 2, "max_abs_value": 100}})";
+  v1::StudySpec median = Spec("m1", 2);
+  median.set_strategy("median");
+  const absl::Status refused = CreateWith(*federation_, median, kDistributed);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("sums the updates"));
+  ASSERT_TRUE(CreateWith(*federation_, Spec("d1", 2), kDistributed).ok());
+  ASSERT_TRUE(CreateWith(*federation_, Spec("p1", 2), kSiteDp).ok());
+  auto log = federation_->ReadAudit(kCoordinator, v1::ReadAuditRequest());
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::vector<std::string> details;
+  for (const auto& e : log->entries()) {
+    if (e.action() == "create_study") details.push_back(e.detail());
+  }
+  ASSERT_EQ(details.size(), 2u);
+  const std::string cost = "each site's releases cost at most epsilon ";
+  auto epsilon = [&](const std::string& detail) {
+    const size_t at = detail.find(cost);
+    return at == std::string::npos ? std::string() : detail.substr(at + cost.size(), 5);
+  };
+  EXPECT_FALSE(epsilon(details[0]).empty()) << details[0];
+  EXPECT_EQ(epsilon(details[0]), epsilon(details[1])) << "the same charge as site mode";
+  EXPECT_THAT(details[0] + details[1], HasSubstr("if at least 2 sites of every sum add theirs"));
 }
 
 }  // namespace

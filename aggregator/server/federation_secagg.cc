@@ -5,13 +5,15 @@
 // steps: when its results are in (or its deadline passed) masking closes and the unmask phase
 // opens; when the survivors have answered, the masks come off the ring sum. A training round's
 // next model is then the round's model plus the sum of num_samples x update divided by the total
-// of num_samples (FedAvg); an analysis round is closed by its logic from the sum
-// (StudyLogic::CloseSecureRound).
+// of num_samples (FedAvg), or, under distributed DP, plus the sum of the sites' clipped and
+// noised updates divided by the number of sites in it (privacy/dp/distributed_dp.h); an analysis
+// round is closed by its logic from the sum (StudyLogic::CloseSecureRound).
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/server/federation.h"
 #include "core/status_macros.h"
+#include "privacy/dp/distributed_dp.h"
 #include "protocol/study_kind.h"
 #include "protocol/wire/secure_sum.h"
 
@@ -138,8 +140,16 @@ absl::StatusOr<protocol::TensorSet> Federation::UnmaskedModel(
     const protocol::TensorSet& input, const protocol::TensorSet& ring_sum) {
   SCV_ASSIGN_OR_RETURN(privacy::secagg::SecAggResult sum,
                        secagg_.Finish(study.study_id, round, RingVector(ring_sum)));
+  // What the sum is divided by: the total of num_samples (FedAvg), or the number of sites in it
+  // when each site's update weighs 1 (distributed DP, privacy/dp/distributed_dp.h).
+  SCV_ASSIGN_OR_RETURN(const std::optional<privacy::dp::DpSpec> dp,
+                       privacy::dp::DpSpecOfOptions(study.spec.privacy_json()));
   double total = 0;
-  for (const ResultRecord& r : results) total += static_cast<double>(r.num_samples);
+  if (privacy::dp::SumWeightingFor(dp) == privacy::dp::SumWeighting::kUnit) {
+    total = static_cast<double>(sum.included.size());
+  } else {
+    for (const ResultRecord& r : results) total += static_cast<double>(r.num_samples);
+  }
   if (total <= 0 || sum.included.size() != results.size()) {
     return absl::InternalError(absl::StrCat("secagg: ", sum.included.size(), " inputs unmasked, ",
                                             results.size(), " results accepted"));
