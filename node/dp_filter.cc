@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "node/secagg_session.h"
+#include "privacy/dp/distributed_dp.h"
 #include "privacy/dp/update_clipping.h"
 #include "protocol/failure_code.h"
 
@@ -68,6 +70,42 @@ DpFilter::DpFilter(DpSitePolicy policy, privacy::dp::DpLedger* ledger, Clock* cl
   if (noise_ == nullptr) noise_ = std::make_shared<privacy::dp::CsprngGaussianSource>();
 }
 
+absl::StatusOr<DpFilter::ReleaseNoise> DpFilter::NoiseFor(const v1::Task& task,
+                                                          const DpSpec& spec) {
+  switch (spec.mode) {
+    case DpMode::kSite:
+      return ReleaseNoise{{spec.clip_norm, spec.noise_multiplier, 1.0}, 1};
+    case DpMode::kDistributed: {
+      // Its share of the noise is safe only inside a sum of at least t sites.
+      SCV_ASSIGN_OR_RETURN(const std::optional<SecAggSettings> secagg, TaskSecAggSettings(task));
+      if (!secagg) {
+        return InvalidSpec(task,
+                           "dp mode 'distributed' needs secure aggregation in the same study "
+                           "(privacy.secure_aggregation): without it this site's share of the "
+                           "noise would leave alone");
+      }
+      absl::Status range =
+          privacy::dp::CheckDistributedRange(spec, secagg->threshold, secagg->max_abs_value, "dp");
+      if (!range.ok()) return InvalidSpec(task, range.message());
+      SCV_ASSIGN_OR_RETURN(const privacy::dp::NoiseSpec noise,
+                           privacy::dp::DistributedNoise(spec, secagg->threshold));
+      return ReleaseNoise{noise, secagg->threshold};
+    }
+    case DpMode::kDpSgd:
+      break;
+  }
+  return InvalidSpec(task, absl::StrCat("dp mode '", privacy::dp::DpModeName(spec.mode),
+                                        "' is not run by this node (\"site\", \"distributed\")"));
+}
+
+absl::StatusOr<privacy::dp::StudyDpPlan> DpFilter::PlanOf(const DpSpec& spec,
+                                                          const ReleaseNoise& noise) {
+  // One release: sensitivity 2C, the noise of the release (site) or of the smallest sum
+  // (distributed, trusting the other t - 1 sites' shares): sigma / 2 either way.
+  return privacy::dp::PlanForStudy(spec, /*rounds=*/1, /*local_steps=*/1, noise.sites_sharing,
+                                   /*trust_other_sites_noise=*/true);
+}
+
 absl::StatusOr<std::vector<privacy::dp::DpEvent>> DpFilter::Spent() const {
   if (ledger_ == nullptr) return in_memory_;
   return ledger_->Events();
@@ -87,14 +125,9 @@ absl::StatusOr<std::optional<DpSpec>> DpFilter::Admit(const v1::Task& task,
             "policy sets a maximum epsilon")),
         FailureCode::kDpRequired);
   }
-  if (spec->mode != DpMode::kSite) {
-    return InvalidSpec(task, absl::StrCat("dp mode '", privacy::dp::DpModeName(spec->mode),
-                                          "' is not run by this node (only \"site\")"));
-  }
+  SCV_ASSIGN_OR_RETURN(const ReleaseNoise noise, NoiseFor(task, *spec));
   if (policy_.max_epsilon <= 0.0) return spec;
-  SCV_ASSIGN_OR_RETURN(privacy::dp::StudyDpPlan plan,
-                       privacy::dp::PlanForStudy(*spec, /*rounds=*/1, /*local_steps=*/1,
-                                                 /*num_sites=*/1, false));
+  SCV_ASSIGN_OR_RETURN(const privacy::dp::StudyDpPlan plan, PlanOf(*spec, noise));
   SCV_ASSIGN_OR_RETURN(std::vector<privacy::dp::DpEvent> spent, Spent());
   SCV_ASSIGN_OR_RETURN(
       privacy::dp::DpBudgetDecision decision,
@@ -120,8 +153,8 @@ absl::Status DpFilter::Apply(const v1::Task& task, const DpSpec& spec,
     return absl::FailedPreconditionError(absl::StrCat(
         "gate: task '", task.task_id(), "': differential privacy needs the round's global model"));
   }
-  SCV_ASSIGN_OR_RETURN(privacy::dp::StudyDpPlan plan,
-                       privacy::dp::PlanForStudy(spec, 1, 1, 1, false));
+  SCV_ASSIGN_OR_RETURN(const ReleaseNoise noise, NoiseFor(task, spec));
+  SCV_ASSIGN_OR_RETURN(const privacy::dp::StudyDpPlan plan, PlanOf(spec, noise));
   privacy::dp::DpSpend spend;
   spend.created_unix = absl::ToUnixSeconds(clock_->Now());
   spend.study_id = task.study_id();
@@ -131,8 +164,7 @@ absl::Status DpFilter::Apply(const v1::Task& task, const DpSpec& spec,
   privacy::dp::ClipReport report;
   SCV_ASSIGN_OR_RETURN(
       protocol::TensorSet released,
-      privacy::dp::PrivatizeWeights(*weights, *global, {spec.clip_norm, spec.noise_multiplier, 1.0},
-                                    *noise_, &report));
+      privacy::dp::PrivatizeWeights(*weights, *global, noise.noise, *noise_, &report));
   SCV_RETURN_IF_ERROR(ClampRunningVariances(&released));
   // Recorded before it may leave: the ledger can only over-count.
   if (ledger_ != nullptr) {
@@ -142,7 +174,7 @@ absl::Status DpFilter::Apply(const v1::Task& task, const DpSpec& spec,
   }
   spdlog::info("gate: task '{}': update norm {:.4g} clipped by {:.4g}, Gaussian noise sd {:.4g}",
                task.task_id(), report.norm_before, report.scale,
-               spec.noise_multiplier * spec.clip_norm);
+               privacy::dp::NoiseStddev(noise.noise));
   *weights = std::move(released);
   return absl::OkStatus();
 }

@@ -6,19 +6,24 @@
 //   admit    before a task runs: a site with a maximum epsilon releases weights only under DP
 //            (dp_required); the release this task would make, added to what the site has
 //            already spent (privacy/dp/dp_ledger.h), must stay within the maximum
-//            (dp_budget_exceeded max_epsilon_milli=<policy x 1000>). Only mode "site" runs here
-//            today: "distributed" needs secure aggregation and "dp_sgd" per-example gradients,
-//            both refused as invalid_spec until the node has them.
+//            (dp_budget_exceeded max_epsilon_milli=<policy x 1000>). Modes "site" and
+//            "distributed" run here; "distributed" only in a study with secure aggregation
+//            whose max_abs_value holds the noised update (privacy/dp/distributed_dp.h), and
+//            "dp_sgd" (per-example gradients) not yet: refused as invalid_spec.
 //   apply    after it ran, before anything is recorded or sent: the update (local - global) is
-//            clipped to clip_norm and N(0, (sigma clip_norm)^2) is added to every element
-//            (privacy/dp/update_clipping.h); BatchNorm running variances the noise made
-//            negative are raised to a small floor (post-processing: the guarantee holds);
-//            the release is written to the DP ledger first.
+//            clipped to clip_norm and Gaussian noise is added to every element
+//            (privacy/dp/update_clipping.h): N(0, (sigma clip_norm)^2) in site mode,
+//            N(0, (sigma clip_norm)^2 / t) in distributed mode, t the secure-aggregation
+//            threshold (the node's SecAggPayloadOf then masks the update with weight 1);
+//            BatchNorm running variances the noise made negative are raised to a small floor
+//            (post-processing: the guarantee holds); the release is written to the DP ledger
+//            first.
 //
-// The accountant sees a site-mode release as one Gaussian step at noise multiplier sigma / 2
-// (one patient can move a clipped update anywhere in the ball of radius C: sensitivity 2C;
-// privacy/dp/dp_budget.h, PlanForStudy). INIT_MODEL tasks release weights that no patient
-// touched and pass without DP.
+// The accountant sees a release of either mode as one Gaussian step at noise multiplier
+// sigma / 2 (one patient can move a clipped update anywhere in the ball of radius C: sensitivity
+// 2C; privacy/dp/dp_budget.h, PlanForStudy): in distributed mode that is the noise of the
+// smallest sum the aggregator can unmask, trusting that at least t of its sites add their share.
+// INIT_MODEL tasks release weights that no patient touched and pass without DP.
 //
 // Thread safety: not thread-safe; the node runs one task at a time.
 #ifndef SCANCOV_NODE_DP_FILTER_H_
@@ -34,6 +39,7 @@
 #include "privacy/dp/dp_ledger.h"
 #include "privacy/dp/dp_spec.h"
 #include "privacy/dp/gaussian_source.h"
+#include "privacy/dp/update_clipping.h"
 #include "protocol/scancov.pb.h"
 #include "protocol/tensor_set.h"
 
@@ -64,6 +70,18 @@ class DpFilter {
                      const protocol::TensorSet* global, protocol::TensorSet* weights);
 
  private:
+  // The noise one release carries, and the number of sites whose noise a release's smallest sum
+  // carries (1 in site mode, the threshold t in distributed mode).
+  struct ReleaseNoise {
+    privacy::dp::NoiseSpec noise;
+    int sites_sharing = 1;
+  };
+  // InvalidArgument (invalid_spec) for a mode this node does not run or a distributed study
+  // without secure aggregation, or whose fixed-point range cannot hold the noised update.
+  static absl::StatusOr<ReleaseNoise> NoiseFor(const v1::Task& task,
+                                               const privacy::dp::DpSpec& spec);
+  static absl::StatusOr<privacy::dp::StudyDpPlan> PlanOf(const privacy::dp::DpSpec& spec,
+                                                         const ReleaseNoise& noise);
   absl::StatusOr<std::vector<privacy::dp::DpEvent>> Spent() const;
 
   DpSitePolicy policy_;

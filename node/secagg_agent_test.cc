@@ -9,6 +9,7 @@
 #include "node/result_keeper.h"
 #include "node/secagg_test_aggregator.h"
 #include "node/store/node_store.h"
+#include "privacy/dp/gaussian_source.h"
 #include "privacy/egress_ledger.h"
 #include "protocol/failure_code.h"
 #include "sites/pki/certificate_authority.h"
@@ -54,7 +55,10 @@ TensorSet Global() {
   return set;
 }
 
-v1::Task Task() {
+constexpr char kSecAggOnly[] =
+    R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 16, "max_abs_value": 100}})";
+
+v1::Task Task(const std::string& privacy_json = kSecAggOnly) {
   v1::Task task;
   task.set_task_id("t-1");
   task.set_study_id("study-9");
@@ -62,8 +66,7 @@ v1::Task Task() {
   task.set_kind(v1::TASK_KIND_TRAIN);
   task.set_study_kind("tabular_training");
   task.set_checkpoint_id("ckpt-0");
-  task.set_privacy_json(
-      R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 16, "max_abs_value": 100}})");
+  task.set_privacy_json(privacy_json);
   return task;
 }
 
@@ -75,9 +78,10 @@ class NodeClient : public SecAggSiteClient {
       : SecAggSiteClient(aggregator, site), unreachable_(unreachable_uploads) {}
   absl::StatusOr<v1::PullTaskResponse> PullTask() override {
     v1::PullTaskResponse r;
-    *r.mutable_task() = Task();
+    *r.mutable_task() = Task(privacy_json);
     return r;
   }
+  std::string privacy_json = kSecAggOnly;  // the study's privacy options
   absl::StatusOr<TensorSet> DownloadWeights(const std::string&, const std::string&) override {
     return Global();
   }
@@ -102,7 +106,8 @@ class NodeClient : public SecAggSiteClient {
 
 struct Node {
   Node(const std::string& id, const sites::CertificateAndKey& cert, const std::string& ca_pem,
-       SecAggTestAggregator* aggregator, double shift, bool unreachable)
+       SecAggTestAggregator* aggregator, double shift, bool unreachable,
+       std::shared_ptr<privacy::dp::GaussianSource> dp_noise = nullptr)
       : clock(absl::Now()), client(aggregator, id, unreachable), keeper(KeeperDir(id)) {
     std::filesystem::remove_all(KeeperDir(id));
     store = std::move(NodeStore::InMemory()).value();
@@ -111,6 +116,7 @@ struct Node {
     plugins[protocol::StudyKind::tabular_training] = std::make_unique<ShiftRunner>(shift);
     GateOptions gate_options;
     gate_options.clock = &clock;
+    gate_options.dp_noise = std::move(dp_noise);
     gate = std::make_unique<TaskGate>(gate_options, std::move(plugins), ledger.get());
     AgentOptions options;
     options.clock = &clock;
@@ -131,27 +137,34 @@ struct Node {
   std::unique_ptr<NodeAgent> agent;
 };
 
-TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
-  const sites::CertificateAndKey ca = *sites::CreateCertificateAuthority({"agent-consortium"});
-  const std::vector<std::string> ids = {"site-a", "site-b", "site-c"};
+// The session of study-9 round 1 for `ids`, threshold 2, four elements, with their certificates.
+v1::SecAggSession SessionFor(const std::vector<std::string>& ids,
+                             const sites::CertificateAndKey& ca,
+                             std::map<std::string, sites::CertificateAndKey>* certs) {
   v1::SecAggSession session;
   session.set_study_id("study-9");
   session.set_round(1);
-  std::map<std::string, sites::CertificateAndKey> certs;
   for (const std::string& id : ids) {
     sites::IssueOptions issue;
     issue.id = id;
-    certs[id] = *sites::IssueCertificate(ca, issue);
+    (*certs)[id] = *sites::IssueCertificate(ca, issue);
     v1::SecAggParticipant* p = session.add_participants();
     p->set_site_id(id);
-    p->set_certificate_pem(certs[id].certificate_pem);
+    p->set_certificate_pem((*certs)[id].certificate_pem);
   }
   session.set_threshold(2);
   session.set_vector_length(4);
   session.set_fractional_bits(16);
   session.set_max_abs_value(100);
+  return session;
+}
+
+TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
+  const sites::CertificateAndKey ca = *sites::CreateCertificateAuthority({"agent-consortium"});
+  const std::vector<std::string> ids = {"site-a", "site-b", "site-c"};
+  std::map<std::string, sites::CertificateAndKey> certs;
   // site-c's uploads never get through: it drops out after sharing its keys.
-  SecAggTestAggregator aggregator(session, {"site-a", "site-b"});
+  SecAggTestAggregator aggregator(SessionFor(ids, ca, &certs), {"site-a", "site-b"});
   std::vector<std::unique_ptr<Node>> nodes;
   for (size_t i = 0; i < ids.size(); ++i) {
     nodes.push_back(std::make_unique<Node>(ids[i], certs[ids[i]], ca.certificate_pem, &aggregator,
@@ -191,6 +204,47 @@ TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
   EXPECT_EQ(result->dropped, std::vector<std::string>{"site-c"});
   // 40 x (0.5 + 1.0) for every element: the shifts of site-a and site-b.
   for (double v : result->sum) EXPECT_NEAR(v, 60.0, 2 * std::ldexp(1.0, -16));
+}
+
+class ZeroNoise : public privacy::dp::GaussianSource {
+ public:
+  absl::Status FillStandardNormal(absl::Span<double> out) override {
+    for (double& x : out) x = 0.0;
+    return absl::OkStatus();
+  }
+};
+
+// Distributed DP end to end at the nodes: each gate clips its site's update to C = 1 (the shifts
+// 0.5, 1.0 and 1.5 of four weights have norms 1, 2 and 3: each becomes 0.5 per weight) and the
+// masked vector weighs it 1, not its 40 samples: the sum of site-a and site-b is 1.0 per element
+// (FedAvg's vector would give 40 x (0.5 + 1.0) = 60). The noise is zero here to see the sum.
+TEST(SecAggAgentTest, UnderDistributedDpTheNodesSumTheirClippedUpdatesWeightedOne) {
+  const sites::CertificateAndKey ca = *sites::CreateCertificateAuthority({"agent-consortium"});
+  const std::vector<std::string> ids = {"site-a", "site-b", "site-c"};
+  std::map<std::string, sites::CertificateAndKey> certs;
+  SecAggTestAggregator aggregator(SessionFor(ids, ca, &certs), {"site-a", "site-b"});
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    nodes.push_back(std::make_unique<Node>(ids[i], certs[ids[i]], ca.certificate_pem, &aggregator,
+                                           0.5 * (i + 1), ids[i] == "site-c",
+                                           std::make_shared<ZeroNoise>()));
+    nodes.back()->client.privacy_json =
+        R"({"dp": {"mode": "distributed", "clip_norm": 1.0, "noise_multiplier": 1.0,
+                   "delta": 1e-5},
+            "secure_aggregation": {"threshold": 2, "fractional_bits": 16, "max_abs_value": 100}})";
+  }
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    threads.emplace_back([&, i] { (void)nodes[i]->agent->RunOnce(); });
+  }
+  for (std::thread& t : threads) t.join();
+  std::optional<privacy::secagg::SecAggResult> result = aggregator.result();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->dropped, std::vector<std::string>{"site-c"});
+  ASSERT_EQ(result->sum.size(), 4u);
+  for (double v : result->sum) EXPECT_NEAR(v, 1.0, 2 * std::ldexp(1.0, -16) + 1e-6);
+  // num_samples is still reported beside the sum; it weighs nothing.
+  EXPECT_EQ(aggregator.headers()["site-a"].num_samples(), 40u);
 }
 
 // A session the node refuses (here: a threshold the study did not ask for) ends the task with a

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "privacy/dp/distributed_dp.h"
 #include "protocol/failure_code.h"
 #include "protocol/study_kind.h"
 #include "protocol/wire/secure_sum.h"
@@ -101,17 +102,18 @@ uint64_t TotalElements(const TensorSet& set) {
 }
 
 absl::StatusOr<std::vector<double>> SecAggVector(const TensorSet& global, const TensorSet& trained,
-                                                 uint64_t num_samples) {
+                                                 double weight) {
   absl::Status layout = global.CheckSameLayout(trained);
   if (!layout.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "secure aggregation: the trained weights do not have the global model's layout: ",
         layout.message()));
   }
-  if (num_samples == 0) {
-    return absl::FailedPreconditionError("secure aggregation: the update has no samples");
+  if (!(weight > 0.0 && std::isfinite(weight))) {
+    return absl::FailedPreconditionError(
+        "secure aggregation: the update has no weight (no samples)");
   }
-  const double n = static_cast<double>(num_samples);
+  const double n = weight;
   std::vector<double> x;
   x.reserve(TotalElements(global));
   for (size_t i = 0; i < global.size(); ++i) {
@@ -133,7 +135,19 @@ absl::StatusOr<SecAggPayload> SecAggPayloadOf(const v1::Task& task, const Tensor
           "secure aggregation, task '", task.task_id(), "': ",
           global == nullptr ? "the task has no global model" : "the release carries no weights"));
     }
-    SCV_ASSIGN_OR_RETURN(p.vector, SecAggVector(*global, *weights, header.num_samples()));
+    // FedAvg weighs a site by its samples; distributed DP by 1, so that every site's clipped
+    // update has the same sensitivity and the sum's noise covers each (distributed_dp.h).
+    absl::StatusOr<std::optional<privacy::dp::DpSpec>> dp =
+        privacy::dp::DpSpecOfOptions(task.privacy_json());
+    if (!dp.ok()) {
+      return absl::Status(
+          dp.status().code(),
+          absl::StrCat("secure aggregation, task '", task.task_id(), "': ", dp.status().message()));
+    }
+    const double weight = privacy::dp::SumWeightingFor(*dp) == privacy::dp::SumWeighting::kUnit
+                              ? 1.0
+                              : static_cast<double>(header.num_samples());
+    SCV_ASSIGN_OR_RETURN(p.vector, SecAggVector(*global, *weights, weight));
     p.layout = *global;
     return p;
   }

@@ -4,10 +4,11 @@
 // node/secagg_step.h drives the protocol with them.
 //
 // The vector (the contract with the aggregator, protocol/scancov.proto SecAggSession): the round
-// model's tensors in TensorSet order, each flattened row-major, element = num_samples x
-// (trained - global). Summed over sites and divided by the total sample count it is the FedAvg
-// update. The masked vector travels as a TensorSet with the global model's names and shapes, in
-// order, dtype int64, holding the ring elements (uint64 bits read as int64).
+// model's tensors in TensorSet order, each flattened row-major, element = w x (trained - global),
+// w = num_samples (FedAvg: the sum divided by the total sample count is the FedAvg update), or
+// w = 1 in a study with distributed DP (privacy/dp/distributed_dp.h: the sum divided by the
+// number of sites in it). The masked vector travels as a TensorSet with the global model's names
+// and shapes, in order, dtype int64, holding the ring elements (uint64 bits read as int64).
 //
 // All functions are thread-safe (no shared state). Errors never carry a weight's value.
 #ifndef SCANCOV_NODE_SECAGG_SESSION_H_
@@ -62,10 +63,12 @@ struct SecAggPayload {
   bool in_clear = false;  // an analysis's refusal: no numbers, sent as released, no session
 };
 // For a TRAIN task: SecAggVector of the trained `weights` against `global`, in `global`'s layout,
-// the header unchanged. For an ANALYZE task: the answer (header.result_json) split by its kind
-// (wire::SplitForSecureSum), the header carrying only the clear part (num_samples 0, no
-// metrics: per-site numbers beside the sum). FailedPrecondition when a
-// TRAIN task has no global model or no weights; the split's errors otherwise.
+// weighted by the study's SumWeighting (num_samples, or 1 under distributed DP), the header
+// unchanged (num_samples still reported, weighing nothing under distributed DP). For an ANALYZE
+// task: the answer (header.result_json) split by its kind (wire::SplitForSecureSum), the header
+// carrying only the clear part (num_samples 0, no metrics: per-site numbers beside the sum).
+// FailedPrecondition when a TRAIN task has no global model or no weights; the split's errors
+// otherwise.
 absl::StatusOr<SecAggPayload> SecAggPayloadOf(const v1::Task& task,
                                               const protocol::TensorSet* global,
                                               const v1::UploadHeader& header,
@@ -74,12 +77,11 @@ absl::StatusOr<SecAggPayload> SecAggPayloadOf(const v1::Task& task,
 // Elements in all tensors of `set`.
 uint64_t TotalElements(const protocol::TensorSet& set);
 
-// The site's vector: num_samples x (trained - global), tensor by tensor in `global`'s order.
+// The site's vector: weight x (trained - global), tensor by tensor in `global`'s order.
 // FailedPrecondition when `trained` does not have `global`'s layout (names, order, shapes,
-// dtypes) or num_samples is 0.
+// dtypes) or weight is not finite and > 0 (a site without samples).
 absl::StatusOr<std::vector<double>> SecAggVector(const protocol::TensorSet& global,
-                                                 const protocol::TensorSet& trained,
-                                                 uint64_t num_samples);
+                                                 const protocol::TensorSet& trained, double weight);
 
 // The masked ring vector as the int64 tensors it is uploaded in (`global`'s names and shapes).
 // InvalidArgument when its length is not TotalElements(global).
