@@ -1,11 +1,13 @@
 // bench_dp_utility: the utility cost of differential privacy (issue 14). Three synthetic
 // hospitals train the severity MLP by FedAvg in an in-process federation, first without DP,
-// then under site-mode DP-FedAvg at each noise multiplier; the final global model's validation
-// AUC (the study's evaluation round, global.val_auc) is reported against the epsilon each site
-// spends, over several seeds.
+// then under site-mode DP-FedAvg at each noise multiplier and, with --distributed, under
+// distributed DP over secure aggregation at the same noise multipliers (the same epsilon); the
+// final global model's validation AUC (the study's evaluation round, global.val_auc) is
+// reported against the epsilon each site spends, over several seeds.
 //
 //   bench_dp_utility                                   (10 rounds, 3 seeds, sigma 0.3 .. 4)
 //   bench_dp_utility --rounds 5 --seeds 5 --sigmas 0.5,1 --clip-norm 0.5
+//   bench_dp_utility --distributed --threshold 2
 //
 // The clip norm, unless given, is the median L2 norm of the updates the runs without DP
 // trained (so that about half of them would be clipped); the report states it. Epsilon comes
@@ -29,13 +31,16 @@ namespace {
 namespace du = scancov::bench::dp_utility;
 namespace dp = scancov::privacy::dp;
 
-// Epsilon per site of `rounds` site-mode releases at `sigma`, at `delta`.
-absl::StatusOr<double> EpsilonPerSite(double sigma, int rounds, double delta, int sites) {
+// Epsilon per site of `rounds` releases at `sigma`, at `delta`, as the node charges them: site
+// mode, or distributed over sums of at least `sites_sharing` sites (the threshold), trusting
+// them for the sum's noise (node/dp_filter.h).
+absl::StatusOr<double> EpsilonPerSite(double sigma, int rounds, double delta, int sites_sharing) {
   dp::DpSpec spec;
-  spec.mode = dp::DpMode::kSite;
+  spec.mode = sites_sharing > 1 ? dp::DpMode::kDistributed : dp::DpMode::kSite;
   spec.noise_multiplier = sigma;
   spec.delta = delta;
-  absl::StatusOr<dp::StudyDpPlan> plan = dp::PlanForStudy(spec, rounds, 1, sites, false);
+  absl::StatusOr<dp::StudyDpPlan> plan =
+      dp::PlanForStudy(spec, rounds, 1, sites_sharing, /*trust_other_sites_noise=*/true);
   if (!plan.ok()) return plan.status();
   absl::StatusOr<std::vector<dp::DpEvent>> events = dp::EventsOf(*plan);
   if (!events.ok()) return events.status();
@@ -50,18 +55,19 @@ absl::StatusOr<double> EpsilonPerSite(double sigma, int rounds, double delta, in
 du::SigmaRuns RunSigma(std::vector<du::SyntheticHospital>& hospitals, du::RunConfig config,
                        int seeds) {
   du::SigmaRuns runs;
+  runs.mode = config.distributed ? absl::StrCat("distributed t=", config.threshold) : "site";
   runs.noise_multiplier = config.noise_multiplier;
   for (int seed = 1; seed <= seeds; ++seed) {
     config.seed = static_cast<uint64_t>(seed);
     absl::StatusOr<du::RunResult> r = du::RunFederation(hospitals, config);
     if (!r.ok()) {
       runs.failures.push_back(absl::StrCat("seed ", seed, ": ", r.status().ToString()));
-      std::cerr << "sigma " << config.noise_multiplier << " seed " << seed << ": " << r.status()
-                << std::endl;
+      std::cerr << runs.mode << " sigma " << config.noise_multiplier << " seed " << seed << ": "
+                << r.status() << std::endl;
       continue;
     }
-    std::cerr << "sigma " << config.noise_multiplier << " seed " << seed << ": auc " << r->val_auc
-              << " in " << r->seconds << " s" << std::endl;
+    std::cerr << runs.mode << " sigma " << config.noise_multiplier << " seed " << seed << ": auc "
+              << r->val_auc << " in " << r->seconds << " s" << std::endl;
     runs.aucs.push_back(r->val_auc);
     runs.seconds.push_back(r->seconds);
     runs.update_norms.insert(runs.update_norms.end(), r->update_norms.begin(),
@@ -84,6 +90,7 @@ struct Options {
   uint64_t cohort_seed = 42;
   double clip_norm = 0;
   std::vector<double> sigmas = {0.3, 0.5, 1, 2, 4};
+  bool distributed = false;  // distributed mode too, at the same sigmas
 };
 
 void AddOptions(CLI::App& app, Options* o) {
@@ -102,6 +109,11 @@ void AddOptions(CLI::App& app, Options* o) {
       ->capture_default_str();
   app.add_option("--third-patients", o->third_patients, "patients at the third site (hegp)")
       ->capture_default_str();
+  app.add_flag("--distributed", o->distributed,
+               "distributed DP over secure aggregation too, at the same sigmas");
+  app.add_option("--threshold", o->config.threshold,
+                 "secure-aggregation threshold t of distributed mode (2 or 3 here)")
+      ->capture_default_str();
   app.add_flag("--batch-norm", o->config.batch_norm,
                "BatchNorm after the hidden layer (its running statistics are noised too)");
 }
@@ -117,14 +129,19 @@ std::vector<du::SigmaRuns> RunAll(std::vector<du::SyntheticHospital>& hospitals,
   header->clip_norm_from_median = o.clip_norm <= 0;
   config.clip_norm = o.clip_norm > 0 ? o.clip_norm : header->median_update_norm;
   header->clip_norm = config.clip_norm;
-  for (double sigma : o.sigmas) {
-    config.noise_multiplier = sigma;
-    du::SigmaRuns r = RunSigma(hospitals, config, o.seeds);
-    absl::StatusOr<double> eps =
-        EpsilonPerSite(sigma, config.rounds, config.delta, static_cast<int>(hospitals.size()));
-    r.epsilon = eps.ok() ? *eps : NAN;
-    if (!eps.ok()) r.failures.push_back(absl::StrCat("accountant: ", eps.status().ToString()));
-    runs.push_back(std::move(r));
+  std::vector<bool> modes = {false};
+  if (o.distributed) modes.push_back(true);
+  for (bool distributed : modes) {
+    config.distributed = distributed;
+    for (double sigma : o.sigmas) {
+      config.noise_multiplier = sigma;
+      du::SigmaRuns r = RunSigma(hospitals, config, o.seeds);
+      absl::StatusOr<double> eps =
+          EpsilonPerSite(sigma, config.rounds, config.delta, distributed ? config.threshold : 1);
+      r.epsilon = eps.ok() ? *eps : NAN;
+      if (!eps.ok()) r.failures.push_back(absl::StrCat("accountant: ", eps.status().ToString()));
+      runs.push_back(std::move(r));
+    }
   }
   return runs;
 }
@@ -132,7 +149,7 @@ std::vector<du::SigmaRuns> RunAll(std::vector<du::SyntheticHospital>& hospitals,
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Global-model AUC against epsilon under site-mode DP-FedAvg (issue 14)"};
+  CLI::App app{"Global-model AUC against epsilon, site and distributed DP-FedAvg (issue 14)"};
   Options options;
   AddOptions(app, &options);
   CLI11_PARSE(app, argc, argv);

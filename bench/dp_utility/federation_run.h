@@ -7,7 +7,11 @@
 //
 // With a noise multiplier, the study asks for site-mode DP-FedAvg (privacy_json "dp"): each
 // gate clips its site's update to the clip norm and adds N(0, (sigma C)^2) per element, noise
-// drawn from a seeded source so that a run is reproducible. Every update the plug-in trains is
+// drawn from a seeded source so that a run is reproducible. In distributed mode
+// (privacy/dp/distributed_dp.h) the study also asks for secure aggregation: each gate adds
+// N(0, (sigma C)^2 / t) and the nodes (certificates from a CA made for the run, agents in one
+// thread each, as secure aggregation needs the sites at once) mask their updates with weight 1;
+// the aggregator averages the sum. Every update the plug-in trains is
 // also measured before the gate touches it (its L2 norm against the global model it started
 // from), to choose the clip norm and to see how many updates clipping shrinks.
 //
@@ -52,6 +56,9 @@ struct RunConfig {
   // floating tensors of the update, so site-mode DP clips and noises them too; a noised
   // running variance can turn negative, and the model's outputs NaN.
   bool batch_norm = false;
+  // Distributed DP over secure aggregation at `threshold` instead of site mode.
+  bool distributed = false;
+  int threshold = 2;
 };
 
 struct RunResult {

@@ -32,20 +32,20 @@ double Sd(const std::vector<double>& v) {
 std::string Row(const SigmaRuns& r, double baseline_auc, double clip_norm) {
   const bool dp = r.noise_multiplier > 0;
   if (r.aucs.empty()) {
-    return absl::StrFormat("| %.1f | %.2f | 0/%d | – | – | – | – | – | – |", r.noise_multiplier,
-                           r.epsilon, static_cast<int>(r.failures.size()));
+    return absl::StrFormat("| %s | %.1f | %.2f | 0/%d | – | – | – | – | – | – |", r.mode,
+                           r.noise_multiplier, r.epsilon, static_cast<int>(r.failures.size()));
   }
   const auto [lo, hi] = std::minmax_element(r.aucs.begin(), r.aucs.end());
   const double clipped = std::count_if(r.update_norms.begin(), r.update_norms.end(),
                                        [&](double n) { return n > clip_norm; }) /
                          std::max<double>(1.0, r.update_norms.size());
-  return absl::StrFormat("| %s | %s | %d/%d | %.4f | %.4f | %.4f – %.4f | %+.4f | %s | %.1f |",
-                         dp ? absl::StrFormat("%.1f", r.noise_multiplier) : "none (no DP)",
-                         dp ? absl::StrFormat("%.2f", r.epsilon) : "∞",
-                         static_cast<int>(r.aucs.size()),
-                         static_cast<int>(r.aucs.size() + r.failures.size()), Mean(r.aucs),
-                         Sd(r.aucs), *lo, *hi, Mean(r.aucs) - baseline_auc,
-                         dp ? absl::StrFormat("%.0f%%", 100 * clipped) : "–", Mean(r.seconds));
+  return absl::StrFormat(
+      "| %s | %s | %s | %d/%d | %.4f | %.4f | %.4f – %.4f | %+.4f | %s | %.1f |", dp ? r.mode : "–",
+      dp ? absl::StrFormat("%.1f", r.noise_multiplier) : "none (no DP)",
+      dp ? absl::StrFormat("%.2f", r.epsilon) : "∞", static_cast<int>(r.aucs.size()),
+      static_cast<int>(r.aucs.size() + r.failures.size()), Mean(r.aucs), Sd(r.aucs), *lo, *hi,
+      Mean(r.aucs) - baseline_auc, dp ? absl::StrFormat("%.0f%%", 100 * clipped) : "–",
+      Mean(r.seconds));
 }
 
 }  // namespace
@@ -60,7 +60,7 @@ double Median(std::vector<double> v) {
 std::string RenderReport(const ReportHeader& h, const std::vector<SigmaRuns>& runs) {
   const Machine& m = h.machine;
   std::string out = absl::StrFormat(
-      "## bench_dp_utility: site-mode DP-FedAvg, %d rounds, %d seeds per noise multiplier\n\n"
+      "## bench_dp_utility: DP-FedAvg, %d rounds, %d seeds per noise multiplier\n\n"
       "- command: `%s`\n- machine: %u CPUs, %s; load average %s at start, %s at end\n"
       "- date: %s\n- sites: %s; the severity MLP (age, SpO2, CRP, LDH; hidden 16, %s) trained "
       "by FedAvg, evaluated after the last round on every site's validation quarter "
@@ -69,24 +69,27 @@ std::string RenderReport(const ReportHeader& h, const std::vector<SigmaRuns>& ru
       "- clip norm C = %.4g (%s); median L2 norm of the updates without DP: %.4g\n"
       "- epsilon: per site, at delta = %g, from the RDP accountant (%d releases, each a "
       "Gaussian step at noise multiplier sigma / 2: patient-level sensitivity 2C; improved "
-      "conversion)\n\n",
+      "conversion; the same in both modes, distributed trusting t sites of every sum)\n"
+      "- modes: site: each site adds N(0, (sigma C)^2) to its update, FedAvg by samples; "
+      "distributed t: each adds N(0, (sigma C)^2 / t), updates weighed 1 and summed under "
+      "secure aggregation at threshold t, the mean of the sum\n\n",
       h.rounds, h.seeds, h.command, m.cpus, m.cpu_model, m.load_start, m.load_end, m.date_utc,
       h.sites, h.batch_norm ? "BatchNorm" : "no BatchNorm", h.clip_norm,
       h.clip_norm_from_median ? "the median below" : "--clip-norm", h.median_update_norm, h.delta,
       h.rounds);
   absl::StrAppend(&out,
-                  "| sigma | epsilon per site | runs done | val AUC mean | sd | range | "
+                  "| mode | sigma | epsilon per site | runs done | val AUC mean | sd | range | "
                   "vs no DP | updates clipped | wall s / run |\n"
-                  "|---|---|---|---|---|---|---|---|---|\n");
+                  "|---|---|---|---|---|---|---|---|---|---|\n");
   const double baseline = runs.empty() ? NAN : Mean(runs.front().aucs);
   for (const SigmaRuns& r : runs) {
     absl::StrAppend(&out, Row(r, baseline, h.clip_norm), "\n");
   }
   for (const SigmaRuns& r : runs) {
     if (r.failures.empty()) continue;
-    absl::StrAppendFormat(&out, "\n- sigma %.1f: %d of %d runs did not finish; first: %s",
-                          r.noise_multiplier, r.failures.size(), r.failures.size() + r.aucs.size(),
-                          r.failures.front());
+    absl::StrAppendFormat(&out, "\n- %s sigma %.1f: %d of %d runs did not finish; first: %s",
+                          r.mode, r.noise_multiplier, r.failures.size(),
+                          r.failures.size() + r.aucs.size(), r.failures.front());
   }
   return out;
 }

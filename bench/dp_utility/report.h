@@ -1,8 +1,8 @@
 // The Markdown report of bench_dp_utility: the command, the machine (CPUs, CPU model, load
 // average at start and end), the date, the clip norm and how it was chosen, then one table row
-// per noise multiplier (no DP first): epsilon per site, the final model's validation AUC over
-// the seeds (mean, standard deviation, range), its difference from no DP, the share of updates
-// clipping shrank, and the wall time per run.
+// per noise multiplier and DP mode (no DP first): epsilon per site, the final model's validation
+// AUC over the seeds (mean, standard deviation, range), its difference from no DP, the share of
+// updates clipping shrank, and the wall time per run.
 #ifndef SCANCOV_BENCH_DP_UTILITY_REPORT_H_
 #define SCANCOV_BENCH_DP_UTILITY_REPORT_H_
 
@@ -17,8 +17,9 @@ using bench::LoadAverage;
 using bench::Machine;
 using bench::ReadMachine;
 
-// The runs of one noise multiplier (0: no DP), one entry per seed.
+// The runs of one noise multiplier (0: no DP) in one mode, one entry per seed.
 struct SigmaRuns {
+  std::string mode = "site";  // "site", "distributed t=<t>"; unused without DP
   double noise_multiplier = 0.0;
   double epsilon = 0.0;               // per site at the report's delta; unused without DP
   std::vector<double> aucs;           // the evaluation round's global.val_auc
