@@ -1,6 +1,6 @@
 // bench_unet_side_by_side: the node's 2D U-Net trained and run through the node's own
-// LibTorch-free entry points (models/nn/segmentation.h: TrainSegmentation, PredictProbabilities,
-// then ArgmaxLabels), for the side-by-side with PyTorch-Python of issue 16
+// LibTorch-free entry points (models/nn/segmentation.h: TrainSegmentation; seg_predictor.h:
+// SegmentationPredictor), for the side-by-side with PyTorch-Python of issue 16
 // (bench/unet_pytorch.py; bench/unet_side_by_side.sh runs both, interleaved).
 //
 //   bench_unet_side_by_side --data-dir DIR --write   writes the CT, labels and initial weights
@@ -13,8 +13,11 @@
 // Training: one TrainSegmentation call (Adam, masked cross-entropy, the node's loop and batch
 // pipeline with its one prefetch worker) over (warmup + iters) batches; the Progress sink marks
 // the end of each batch, so each step (forward, backward, Adam) is timed on its own and the
-// first `warmup` are dropped. Inference: PredictProbabilities (eval mode, batches of the node's
-// 8 slices, softmax) and ArgmaxLabels on `infer_slices` slices, timed per call. Medians.
+// first `warmup` are dropped. Inference, as the node runs it: a SegmentationPredictor built
+// once (not timed, as Python's model; its seconds are reported), then PredictLabels (eval,
+// InferenceMode, batches sized to memory: 8 slices here, softmax and argmax on the device) on
+// `infer_slices` slices, timed per call; --infer-path probabilities times the one-off
+// PredictProbabilities and ArgmaxLabels per call instead. Medians.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -34,6 +37,7 @@
 #include "core/progress.h"
 #include "core/volume.h"
 #include "models/nn/local_training.h"
+#include "models/nn/seg_predictor.h"
 #include "models/nn/seg_probabilities.h"
 #include "models/nn/segmentation.h"
 
@@ -54,6 +58,8 @@ struct Options {
   int warmup = 1;
   int iters = 5;
   int infer_slices = 16;
+  std::string infer_path = "labels";
+  int infer_batch = 0;
   uint64_t seed = 16;
 };
 
@@ -225,12 +231,24 @@ int Run(const Options& o) {
   infer_ct.voxels.resize(infer_ct.size());
   std::vector<double> infer_s;
   std::vector<int64_t> histogram(o.classes, 0);
+  // The node's path (segmentation runner, bedside): the network loaded once, then labels per
+  // volume; or (--infer-path probabilities) the one-off PredictProbabilities then ArgmaxLabels.
+  const auto load_start = Clock::now();
+  absl::StatusOr<nn::SegmentationPredictor> predictor =
+      nn::SegmentationPredictor::Create(*init, "unet2d", config, {"cpu", o.infer_batch});
+  if (!predictor.ok()) return Fail(predictor.status());
+  const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
   for (int it = 0; it < o.warmup + o.iters; ++it) {
     const auto start = Clock::now();
-    absl::StatusOr<nn::SegProbabilities> p =
-        nn::PredictProbabilities(*init, "unet2d", config, infer_ct, "cpu");
-    if (!p.ok()) return Fail(p.status());
-    absl::StatusOr<scancov::LabelVolume> argmax = nn::ArgmaxLabels(*p);
+    absl::StatusOr<scancov::LabelVolume> argmax;
+    if (o.infer_path == "labels") {
+      argmax = predictor->PredictLabels(infer_ct);
+    } else {
+      absl::StatusOr<nn::SegProbabilities> p =
+          nn::PredictProbabilities(*init, "unet2d", config, infer_ct, "cpu");
+      if (!p.ok()) return Fail(p.status());
+      argmax = nn::ArgmaxLabels(*p);
+    }
     if (!argmax.ok()) return Fail(argmax.status());
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (it >= o.warmup) infer_s.push_back(seconds);
@@ -256,6 +274,9 @@ int Run(const Options& o) {
                      {"train_loss_epoch", trained->metrics.train_loss_first_epoch},
                      {"train_step_s", step_s},
                      {"train_slices_per_s", train_median > 0 ? o.batch / train_median : 0.0},
+                     {"infer_path", o.infer_path},
+                     {"infer_batch", predictor->PredictionBatch(o.size, o.size)},
+                     {"infer_load_s", load_s},
                      {"infer_s", infer_s},
                      {"infer_slices_per_s", infer_median > 0 ? o.infer_slices / infer_median : 0.0},
                      {"infer_label_histogram", histogram}};
@@ -279,6 +300,13 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", o.warmup, "untimed steps / calls")->capture_default_str();
   app.add_option("--iters", o.iters, "timed steps / calls")->capture_default_str();
   app.add_option("--infer-slices", o.infer_slices)->capture_default_str();
+  app.add_option("--infer-path", o.infer_path,
+                 "labels: a SegmentationPredictor loaded once, PredictLabels per call; "
+                 "probabilities: PredictProbabilities then ArgmaxLabels per call")
+      ->check(CLI::IsMember({"labels", "probabilities"}))
+      ->capture_default_str();
+  app.add_option("--infer-batch", o.infer_batch, "slices per forward pass (0: sized to memory)")
+      ->capture_default_str();
   app.add_option("--seed", o.seed)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   return Run(o);

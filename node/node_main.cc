@@ -60,7 +60,7 @@ extern "C" void StopAgent(int signal_number) {
   if (g_agent != nullptr) g_agent->Cancel();
 }
 
-absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
+absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle, int threads) {
   SCV_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store, NodeStore::Open(config.store));
   privacy::EgressLedger ledger(store->db());
   privacy::dp::DpLedger dp_ledger(store->db());
@@ -90,6 +90,7 @@ absl::Status Run(const sites::SiteConfig& config, bool exit_when_idle) {
   NodeResources resources;
   resources.context.site_id = config.site_id;
   resources.context.device = config.device;
+  resources.context.threads = threads;
   resources.context.policy.min_cell_count = config.privacy.min_cell_count;
   resources.context.policy.allowed_variables = config.privacy.allowed_variables;
   resources.context.allow_model_weights = config.privacy.allow_model_weights;
@@ -262,6 +263,12 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "the site file (JSON)")->required();
   app.add_option("--log-level", log_level, "override the site file's log level");
   auto* run = app.add_subcommand("run", "register and run tasks until stopped");
+  int threads = 0;
+  run->add_option("--threads", threads,
+                  "CPU threads of the segmentation tasks: LibTorch's intra-op threads for "
+                  "training and inference, and the volume fitting (0: LibTorch's own choice, "
+                  "OMP_NUM_THREADS or the physical cores; every core for the fitting)")
+      ->check(CLI::Range(0, 1024));
   run->add_flag("--exit-when-idle", exit_when_idle,
                 "exit once no running study includes this site");
   auto* import = app.add_subcommand("import-clinical", "import an admission CSV export");
@@ -380,7 +387,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::Status result;
-  if (*run) result = node::Run(*config, exit_when_idle);
+  if (*run) result = node::Run(*config, exit_when_idle, threads);
   if (*import) result = node::ImportClinical(*config, csv, mapping, skip_bad_rows);
   if (*import_dicom) result = node::ImportDicom(*config, dicom_dir);
   if (*status) result = node::Status(*config, status_json);

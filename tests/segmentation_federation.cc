@@ -13,6 +13,7 @@
 #include "core/env.h"
 #include "core/status_macros.h"
 #include "models/ct/preprocessing.h"
+#include "models/nn/seg_predictor.h"
 #include "models/nn/seg_probabilities.h"
 #include "models/nn/segmentation.h"
 #include "node/agent.h"
@@ -193,14 +194,19 @@ absl::StatusOr<ct::SetEvaluation> EvaluateLesionEnsemble(
     const std::vector<EnsembleMember>& members, const std::vector<node::LabelledSeries>& series,
     int in_plane, const std::string& device, int threads) {
   std::vector<ct::ScanEvaluation> scans;
+  std::vector<nn::SegmentationPredictor> predictors;  // each member's network, loaded once
+  for (const EnsembleMember& m : members) {
+    SCV_ASSIGN_OR_RETURN(nn::SegmentationPredictor p,
+                         nn::SegmentationPredictor::Create(m.weights, m.model, m.model_config,
+                                                           {device, /*batch=*/0}));
+    predictors.push_back(std::move(p));
+  }
   for (const node::LabelledSeries& s : series) {
     SCV_ASSIGN_OR_RETURN(HuVolume ct, ct::FitInPlaneHu(s.ct, in_plane, threads));
     SCV_ASSIGN_OR_RETURN(LabelVolume reference, ct::FitInPlaneLabels(s.lesions, in_plane, threads));
     std::vector<nn::SegProbabilities> probabilities;
-    for (const EnsembleMember& m : members) {
-      SCV_ASSIGN_OR_RETURN(
-          nn::SegProbabilities p,
-          nn::PredictProbabilities(m.weights, m.model, m.model_config, ct, device));
+    for (nn::SegmentationPredictor& predictor : predictors) {
+      SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, predictor.Predict(ct));
       probabilities.push_back(std::move(p));
     }
     SCV_ASSIGN_OR_RETURN(nn::SegProbabilities mean, nn::EnsembleAverage(probabilities));

@@ -6,7 +6,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/status_macros.h"
+#include "models/nn/state_dict.h"
+#include "models/nn/torch_runtime.h"
 #include "protocol/tensor_set.h"
 
 namespace scancov::nn {
@@ -169,6 +172,20 @@ NetworkFactory FactoryFor(std::string model) {
 std::shared_ptr<Network> MakeSegmentationNetwork(const SegNetConfig& config) {
   if (config.is_3d()) return std::make_shared<UNet<3>>(config);
   return std::make_shared<UNet<2>>(config);
+}
+
+absl::StatusOr<std::shared_ptr<Network>> LoadSegmentationNetwork(const SegNetConfig& config,
+                                                                 const protocol::TensorSet& weights,
+                                                                 torch::Device device) {
+  SCV_RETURN_IF_ERROR(protocol::CheckAllFinite(weights));
+  std::shared_ptr<Network> net;
+  {
+    absl::MutexLock lock(&TorchGeneratorMutex());
+    net = MakeSegmentationNetwork(config);
+  }
+  net->to(device);
+  SCV_RETURN_IF_ERROR(ImportState(weights, net.get()));
+  return net;
 }
 
 void RegisterSegmentationModels(ModelRegistry* registry) {

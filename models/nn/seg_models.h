@@ -20,14 +20,23 @@
 #include <memory>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "models/nn/model_registry.h"
 #include "models/nn/network.h"
 #include "models/nn/seg_config.h"
+#include "protocol/tensor_set.h"
 
 namespace scancov::nn {
 
 // Builds the network a config describes (on the CPU, default initialisation).
 std::shared_ptr<Network> MakeSegmentationNetwork(const SegNetConfig& config);
+
+// The network of `config` on `device`, holding `weights` (in train mode, as built). Built under
+// TorchGeneratorMutex (its discarded default initialisation draws from the shared generator).
+// InvalidArgument for non-finite weights or weights of another layout (state_dict.h).
+absl::StatusOr<std::shared_ptr<Network>> LoadSegmentationNetwork(const SegNetConfig& config,
+                                                                 const protocol::TensorSet& weights,
+                                                                 torch::Device device);
 
 }  // namespace scancov::nn
 

@@ -24,7 +24,7 @@ namespace {
 using protocol::TensorSet;
 namespace F = torch::nn::functional;
 
-// Samples per forward pass when measuring the loss or predicting.
+// Samples per forward pass when measuring the loss (prediction: seg_predictor.cc).
 constexpr int64_t kEvalBatch2d = 8;
 constexpr int64_t kEvalBatch3d = 2;
 
@@ -35,22 +35,6 @@ absl::Status ValidateSegTrainConfig(const SegTrainConfig& config) {
     return absl::InvalidArgumentError("SegTrainConfig: num_workers not 0..64");
   }
   return absl::OkStatus();
-}
-
-// The network of `model` / `config` on `device`, holding `weights`.
-absl::StatusOr<std::shared_ptr<Network>> LoadNetwork(const SegNetConfig& config,
-                                                     const TensorSet& weights,
-                                                     torch::Device device) {
-  SCV_RETURN_IF_ERROR(protocol::CheckAllFinite(weights));
-  std::shared_ptr<Network> net;
-  {
-    // Construction draws the (discarded) default initialisation from the shared generator.
-    absl::MutexLock lock(&TorchGeneratorMutex());
-    net = MakeSegmentationNetwork(config);
-  }
-  net->to(device);
-  SCV_RETURN_IF_ERROR(ImportState(weights, net.get()));
-  return net;
 }
 
 SegBatchBuilder MakeBuilder(const SegNetConfig& config,
@@ -178,7 +162,8 @@ absl::StatusOr<SegTrainResult> TrainOnDevice(const TensorSet& global,
   if (samples.empty()) {
     return absl::InvalidArgumentError("no labelled slice or patch in the examples");
   }
-  SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, LoadNetwork(net_config, global, device));
+  SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net,
+                       LoadSegmentationNetwork(net_config, global, device));
   SegTrainResult result;
   result.num_samples = static_cast<int64_t>(samples.size());
   SegTrainMetrics& m = result.metrics;
@@ -202,66 +187,6 @@ absl::StatusOr<SegTrainResult> TrainOnDevice(const TensorSet& global,
   m.loss_end = MeanLoss(*net, net_config, builder, samples, device).loss;
   SCV_ASSIGN_OR_RETURN(result.weights, ExportTrained(*net, m.loss_end));
   return result;
-}
-
-// Softmax of the logits as float32 on the CPU, contiguous.
-torch::Tensor Probabilities(const torch::Tensor& logits) {
-  return torch::softmax(logits.to(torch::kFloat32), 1).to(torch::kCPU).contiguous();
-}
-
-// Slice by slice: sample b of a batch is slice part[b].z; its probabilities are planes of `out`.
-void PredictSlices(Network& net, const SegBatchBuilder& builder,
-                   const std::vector<SegSample>& samples, torch::Device device,
-                   SegProbabilities* out) {
-  const size_t plane = static_cast<size_t>(out->nx) * out->ny;
-  for (size_t start = 0; start < samples.size(); start += kEvalBatch2d) {
-    const std::vector<SegSample> part(
-        samples.begin() + start, samples.begin() + std::min(samples.size(), start + kEvalBatch2d));
-    SegBatch batch = builder.Build(part, {});
-    const torch::Tensor p = Probabilities(net.forward(InputOf(batch, device)));
-    const float* values = p.data_ptr<float>();
-    for (size_t b = 0; b < part.size(); ++b) {
-      for (int c = 0; c < out->num_classes; ++c) {
-        std::copy_n(values + (b * out->num_classes + c) * plane, plane,
-                    out->values.begin() + out->Index(c, part[b].z, 0, 0));
-      }
-    }
-  }
-}
-
-// Tiles: each voxel gets the mean of the probabilities of the tiles that cover it.
-void PredictTiles(Network& net, const SegNetConfig& config, const SegBatchBuilder& builder,
-                  const std::vector<SegSample>& samples, torch::Device device,
-                  SegProbabilities* out) {
-  const int pz = static_cast<int>(config.patch[0]), py = static_cast<int>(config.patch[1]),
-            px = static_cast<int>(config.patch[2]);
-  const size_t tile = static_cast<size_t>(pz) * py * px;
-  std::vector<float> covered(out->VoxelCount(), 0.0f);
-  for (size_t start = 0; start < samples.size(); start += kEvalBatch3d) {
-    const std::vector<SegSample> part(
-        samples.begin() + start, samples.begin() + std::min(samples.size(), start + kEvalBatch3d));
-    SegBatch batch = builder.Build(part, {});
-    const torch::Tensor p = Probabilities(net.forward(InputOf(batch, device)));
-    const float* values = p.data_ptr<float>();
-    for (size_t b = 0; b < part.size(); ++b) {
-      const SegSample& s = part[b];
-      for (int k = 0; k < pz && s.z + k < out->nz; ++k) {
-        for (int j = 0; j < py && s.y + j < out->ny; ++j) {
-          for (int i = 0; i < px && s.x + i < out->nx; ++i) {
-            const size_t in_tile = (static_cast<size_t>(k) * py + j) * px + i;
-            covered[out->Index(0, s.z + k, s.y + j, s.x + i)] += 1.0f;
-            for (int c = 0; c < out->num_classes; ++c) {
-              out->values[out->Index(c, s.z + k, s.y + j, s.x + i)] +=
-                  values[(b * out->num_classes + c) * tile + in_tile];
-            }
-          }
-        }
-      }
-    }
-  }
-  for (int c = 0; c < out->num_classes; ++c) {
-    for (size_t v = 0; v < covered.size(); ++v) out->values[c * covered.size() + v] /= covered[v];
-  }
 }
 
 }  // namespace
@@ -295,40 +220,10 @@ absl::StatusOr<SegLossResult> EvaluateSegmentationLoss(
     SCV_ASSIGN_OR_RETURN(SegNetConfig config, ParseSegNetConfig(model, config_json));
     SCV_RETURN_IF_ERROR(ValidateSegExamples(config, examples));
     SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(device_name));
-    SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, LoadNetwork(config, weights, device));
+    SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net,
+                         LoadSegmentationNetwork(config, weights, device));
     const SegBatchBuilder builder = MakeBuilder(config, examples);
     return MeanLoss(*net, config, builder, builder.LabelledSamples(), device);
-  });
-}
-
-absl::StatusOr<SegProbabilities> PredictProbabilities(const TensorSet& weights,
-                                                      absl::string_view model,
-                                                      absl::string_view config_json,
-                                                      const HuVolume& ct,
-                                                      absl::string_view device_name) {
-  return Guarded("PredictProbabilities", [&]() -> absl::StatusOr<SegProbabilities> {
-    SCV_ASSIGN_OR_RETURN(SegNetConfig config, ParseSegNetConfig(model, config_json));
-    if (ct.nx < 1 || ct.ny < 1 || ct.nz < 1 || ct.voxels.size() != ct.size()) {
-      return absl::InvalidArgumentError("the CT volume is empty or inconsistent");
-    }
-    SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(device_name));
-    SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, LoadNetwork(config, weights, device));
-    torch::NoGradGuard no_grad;
-    net->eval();
-    const SegBatchBuilder builder(config, {&ct}, {nullptr});
-    SegProbabilities out;
-    out.num_classes = static_cast<int>(config.num_classes);
-    out.nx = ct.nx;
-    out.ny = ct.ny;
-    out.nz = ct.nz;
-    out.spacing = ct.spacing;
-    out.values.assign(out.VoxelCount() * out.num_classes, 0.0f);
-    if (config.is_3d()) {
-      PredictTiles(*net, config, builder, builder.PredictionSamples(0), device, &out);
-    } else {
-      PredictSlices(*net, builder, builder.PredictionSamples(0), device, &out);
-    }
-    return out;
   });
 }
 

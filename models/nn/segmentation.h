@@ -139,7 +139,10 @@ absl::StatusOr<SegLossResult> EvaluateSegmentationLoss(
 // Per-class probabilities for every voxel of `ct` (eval mode, float32). 2D / 2.5D: slice by
 // slice (neighbours repeated at the ends). 3D: tiles of the config's patch size overlapping by
 // tile_overlap, each voxel the mean of the softmax of the tiles that cover it (volumes smaller
-// than a patch are padded with air). The result is on the grid of `ct`.
+// than a patch are padded with air). The result is on the grid of `ct`. Builds the network and
+// loads the weights for this one call: to segment several volumes with the same weights, or to
+// get labels without the per-class float volume, use SegmentationPredictor (seg_predictor.h),
+// which this is a one-off of.
 absl::StatusOr<SegProbabilities> PredictProbabilities(const protocol::TensorSet& weights,
                                                       absl::string_view model,
                                                       absl::string_view config_json,

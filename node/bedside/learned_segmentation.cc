@@ -13,6 +13,7 @@
 #include "models/nn/checkpoint.h"
 #include "models/nn/local_training.h"
 #include "models/nn/seg_config.h"
+#include "models/nn/seg_predictor.h"
 #include "models/nn/seg_probabilities.h"
 #include "models/nn/segmentation.h"
 
@@ -62,6 +63,14 @@ absl::StatusOr<int> ResolveInPlane(const std::vector<nn::Checkpoint>& ckpts,
   return ckpts.empty() ? 0 : ckpts[0].in_plane;
 }
 
+// Names the model a failure came from.
+template <typename T>
+absl::StatusOr<T> WithModelPath(absl::StatusOr<T> result, const std::string& path) {
+  if (result.ok()) return result;
+  return absl::Status(result.status().code(),
+                      absl::StrCat("model ", path, ": ", std::string(result.status().message())));
+}
+
 absl::StatusOr<HuVolume> ModelInput(const HuVolume& hu, int in_plane, int threads) {
   if (in_plane <= 0) return hu;
   return ct::FitInPlaneHu(hu, in_plane, threads);
@@ -72,21 +81,39 @@ LabelVolume ToNative(LabelVolume labels, const HuVolume& hu, int in_plane) {
   return NativeLabels(labels, hu.nx, hu.ny, hu.spacing);
 }
 
-absl::StatusOr<nn::SegProbabilities> Predict(const nn::Checkpoint& ckpt, const HuVolume& input,
-                                             const std::string& path,
-                                             const LearnedOptions& options) {
+// The network of `ckpt`, loaded once for what is predicted with it.
+absl::StatusOr<nn::SegmentationPredictor> LoadPredictor(const nn::Checkpoint& ckpt,
+                                                        const std::string& path,
+                                                        const LearnedOptions& options) {
   // LibTorch's own pool follows --threads (0: every core): left alone, LibTorch 1.13 takes the
   // physical cores it counts, one on a 2-vCPU machine (bench/unet_side_by_side.sh).
   nn::SetTorchThreads(options.threads > 0
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
-  absl::StatusOr<nn::SegProbabilities> p = nn::PredictProbabilities(
-      ckpt.weights, ckpt.model, ckpt.model_config_json, input, options.device);
-  if (!p.ok()) {
-    return absl::Status(p.status().code(),
-                        absl::StrCat("model ", path, ": ", std::string(p.status().message())));
+  nn::SegPredictOptions predict;
+  predict.device = options.device;
+  return WithModelPath(
+      nn::SegmentationPredictor::Create(ckpt.weights, ckpt.model, ckpt.model_config_json, predict),
+      path);
+}
+
+// ArgmaxLabels(EnsembleAverage(each model's probabilities), mask). A single model (the mean of
+// one member is that member) gives its labels without the probability volume.
+absl::StatusOr<LabelVolume> EnsembleLabels(const std::vector<nn::Checkpoint>& ckpts,
+                                           const std::vector<std::string>& paths,
+                                           const HuVolume& input, const LabelVolume& mask,
+                                           const LearnedOptions& options) {
+  std::vector<nn::SegProbabilities> members;
+  for (size_t i = 0; i < ckpts.size(); ++i) {
+    SCV_ASSIGN_OR_RETURN(nn::SegmentationPredictor predictor,
+                         LoadPredictor(ckpts[i], paths[i], options));
+    if (ckpts.size() == 1) return WithModelPath(predictor.PredictLabels(input, &mask), paths[i]);
+    SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, WithModelPath(predictor.Predict(input), paths[i]));
+    members.push_back(std::move(p));
   }
-  return p;
+  SCV_ASSIGN_OR_RETURN(nn::SegProbabilities mean, nn::EnsembleAverage(members));
+  members.clear();
+  return nn::ArgmaxLabels(mean, &mask);
 }
 
 }  // namespace
@@ -98,8 +125,10 @@ absl::StatusOr<LabelVolume> PredictLungLabels(const std::string& checkpoint, con
   SCV_ASSIGN_OR_RETURN(nn::Checkpoint ckpt, LoadSegCheckpoint(checkpoint, {"unet2d"}, 3, "lung"));
   SCV_ASSIGN_OR_RETURN(const int in_plane, ResolveInPlane({ckpt}, {checkpoint}, options));
   SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, in_plane, options.threads));
-  SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpt, input, checkpoint, options));
-  SCV_ASSIGN_OR_RETURN(LabelVolume labels, nn::ArgmaxLabels(p, nullptr));
+  SCV_ASSIGN_OR_RETURN(nn::SegmentationPredictor predictor,
+                       LoadPredictor(ckpt, checkpoint, options));
+  SCV_ASSIGN_OR_RETURN(LabelVolume labels,
+                       WithModelPath(predictor.PredictLabels(input), checkpoint));
   return ToNative(std::move(labels), hu, in_plane);
 }
 
@@ -115,18 +144,11 @@ absl::StatusOr<LabelVolume> PredictLesionLabels(const std::vector<std::string>& 
   }
   SCV_ASSIGN_OR_RETURN(const int in_plane, ResolveInPlane(ckpts, checkpoints, options));
   SCV_ASSIGN_OR_RETURN(HuVolume input, ModelInput(hu, in_plane, options.threads));
-  std::vector<nn::SegProbabilities> members;
-  for (size_t i = 0; i < ckpts.size(); ++i) {
-    SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p, Predict(ckpts[i], input, checkpoints[i], options));
-    members.push_back(std::move(p));
-  }
-  ckpts.clear();
-  SCV_ASSIGN_OR_RETURN(nn::SegProbabilities mean, nn::EnsembleAverage(members));
-  members.clear();
   // Argmax over the tissue classes everywhere (a lung mask of ones), then the series' own lung
   // mask on the native grid: every lung voxel gets a class >= 1, the rest 0.
   LabelVolume everywhere(input.nx, input.ny, input.nz, input.spacing, 1);
-  SCV_ASSIGN_OR_RETURN(LabelVolume fitted, nn::ArgmaxLabels(mean, &everywhere));
+  SCV_ASSIGN_OR_RETURN(LabelVolume fitted,
+                       EnsembleLabels(ckpts, checkpoints, input, everywhere, options));
   LabelVolume labels = ToNative(std::move(fitted), hu, in_plane);
   for (size_t v = 0; v < labels.voxels.size(); ++v) {
     if (lungs.voxels[v] == 0) {

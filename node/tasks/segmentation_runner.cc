@@ -8,6 +8,8 @@
 #include "core/status_macros.h"
 #include "models/ct/evaluation.h"
 #include "models/ct/preprocessing.h"
+#include "models/nn/local_training.h"
+#include "models/nn/seg_predictor.h"
 #include "models/nn/segmentation.h"
 #include "node/tabular_features.h"
 #include "protocol/wire/segmentation.h"
@@ -54,11 +56,13 @@ absl::StatusOr<bool> Evaluate(const protocol::TensorSet& weights, const std::str
   int64_t voxels = 0, agree = 0, tp = 0, fp = 0, fn = 0;
   std::vector<double> dice_right, dice_left;
   std::array<std::vector<double>, 5> dice, rve;
+  // One network for all the validation series; only their labels come back from it.
+  SCV_ASSIGN_OR_RETURN(
+      nn::SegmentationPredictor predictor,
+      nn::SegmentationPredictor::Create(weights, model, spec.model_config, {device, /*batch=*/0}));
   for (const nn::SegmentationExample& e : val) {
-    SCV_ASSIGN_OR_RETURN(nn::SegProbabilities p,
-                         nn::PredictProbabilities(weights, model, spec.model_config, e.ct, device));
     if (spec.target == "lungs") {
-      SCV_ASSIGN_OR_RETURN(LabelVolume pred, nn::ArgmaxLabels(p, nullptr));
+      SCV_ASSIGN_OR_RETURN(LabelVolume pred, predictor.PredictLabels(e.ct));
       int64_t inter[3] = {0, 0, 0}, np[3] = {0, 0, 0}, nr[3] = {0, 0, 0};
       for (size_t i = 0; i < pred.voxels.size(); ++i) {
         const uint8_t a = pred.voxels[i], b = e.labels.voxels[i];
@@ -77,7 +81,7 @@ absl::StatusOr<bool> Evaluate(const protocol::TensorSet& weights, const std::str
     // Lesions: argmax inside the reference lung mask, as the seed evaluates lesion maps.
     LabelVolume lung_mask = e.labels;
     for (uint8_t& v : lung_mask.voxels) v = v >= 1 && v <= 4 ? 1 : 0;
-    SCV_ASSIGN_OR_RETURN(LabelVolume pred, nn::ArgmaxLabels(p, &lung_mask));
+    SCV_ASSIGN_OR_RETURN(LabelVolume pred, predictor.PredictLabels(e.ct, &lung_mask));
     LabelVolume ref = e.labels;
     for (uint8_t& v : ref.voxels) v = v > 4 ? 0 : v;  // unlabelled voxels count as outside
     SCV_ASSIGN_OR_RETURN(ct::ScanEvaluation s, ct::EvaluateScan(pred, ref));
@@ -143,6 +147,9 @@ absl::StatusOr<TaskOutcome> SegmentationTaskRunner::RunTracked(const v1::Task& t
   SCV_ASSIGN_OR_RETURN(const wire::SegmentationSpec spec,
                        wire::ParseSegmentationSpec(task.spec_json()));
   const std::string& model = task.plan().model();
+  // LibTorch's intra-op threads for this task's training and evaluation (0: LibTorch's choice),
+  // set on the thread that runs them.
+  nn::SetTorchThreads(options_.threads);
   TaskOutcome out;
   if ((task.kind() == v1::TASK_KIND_INIT_MODEL || task.kind() == v1::TASK_KIND_TRAIN) &&
       !options_.allow_model_weights) {

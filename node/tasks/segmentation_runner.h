@@ -53,6 +53,9 @@ struct SegmentationRunnerOptions {
   std::string site_id;
   std::string device = "auto";
   bool allow_model_weights = true;
+  // Threads that fit the series to in_plane, and LibTorch's intra-op threads for training and
+  // evaluation (nn::SetTorchThreads, at the start of each task); 0: all cores for the former,
+  // LibTorch's own choice (OMP_NUM_THREADS, or the physical cores) for the latter.
   int threads = 0;
   privacy::ReleasePolicy policy;  // the site's (its minimum count)
   uint64_t split_key = 0;         // the site's (NodeContext::split_key): its validation split
