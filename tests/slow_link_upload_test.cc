@@ -48,7 +48,12 @@ class SlowLinkUploadTest : public ::testing::Test {
     options.before_fold = [this](const std::string& task_id) {
       if (task_id.find("/kb") == std::string::npos) return;
       ++folds_of_kb_;
-      absl::SleepFor(kFold);  // a large model on a busy aggregator
+      // A large model on a busy aggregator: its fold works through the bytes as it goes (the
+      // work token changes, aggregator/server/work_meter.h), or is stuck and does nothing.
+      for (int step = 0; step < 20; ++step) {
+        absl::SleepFor(kFold / 20);
+        if (fold_moves_) server_->federation()->work()->Add(4096);
+      }
     };
     aggregator::AggregatorServerOptions server_options;
     server_options.idle_timeout = kIdle;
@@ -96,6 +101,7 @@ class SlowLinkUploadTest : public ::testing::Test {
   std::unique_ptr<AggregatorServer> server_;
   std::map<std::string, protocol::TlsFiles> tls_;
   std::atomic<int> folds_of_kb_{0};
+  std::atomic<bool> fold_moves_{true};
 };
 
 TEST_F(SlowLinkUploadTest, TheEndOfASlowUploadIsNotCutAndTheUpdateCountsOnce) {
@@ -143,6 +149,46 @@ TEST_F(SlowLinkUploadTest, TheEndOfASlowUploadIsNotCutAndTheUpdateCountsOnce) {
   ASSERT_EQ(w.size(), static_cast<size_t>(kElements));
   EXPECT_NEAR(w.front(), 2.0, 1e-6);
   EXPECT_NEAR(w.back(), 2.0, 1e-6);
+}
+
+// The other side: an aggregator that holds the whole upload but whose fold does no work for
+// five idle timeouts (hung, as far as the node can tell) is given up on; the node's next attempt
+// finds the result accepted, and it counts once.
+TEST_F(SlowLinkUploadTest, AnAggregatorStuckAfterTheWholeUploadIsCutAndTheUpdateCountsOnce) {
+  fold_moves_ = false;
+  v1::CreateStudyRequest create;
+  v1::StudySpec* spec = create.mutable_spec();
+  spec->set_name("stuck");
+  spec->set_kind(v1::STUDY_KIND_TRAINING);
+  spec->add_sites("kb");
+  spec->add_sites("igr");
+  spec->set_rounds(1);
+  spec->mutable_plan()->set_model("toy");
+  spec->mutable_plan()->set_local_epochs(1);
+  spec->mutable_plan()->set_learning_rate(0.1);
+  ASSERT_TRUE(server_->federation()->CreateStudy(kCoordinator, create).ok());
+  auto kb = Client("kb", server_->port());
+  ASSERT_TRUE(Upload(kb.get(), Model(0)).ok());  // the initial model
+  const absl::Time start = absl::Now();
+  auto cut = Upload(kb.get(), Model(1));
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kDeadlineExceeded) << cut.status();
+  EXPECT_LT(absl::Now() - start, kFold) << "waited for the stuck fold";
+  absl::SleepFor(kFold);  // the fold ends meanwhile and the result is recorded
+  // The node sends the result it kept again, for the same task: already accepted, not twice.
+  v1::UploadHeader header;
+  header.set_task_id("stuck/r1/kb");
+  header.set_num_samples(10);
+  const TensorSet kept = Model(1);
+  auto again = kb->UploadResult(header, &kept);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->accepted());
+  EXPECT_TRUE(again->duplicate());
+  auto igr = Client("igr", server_->port());
+  ASSERT_TRUE(Upload(igr.get(), Model(3)).ok());
+  EXPECT_EQ(folds_of_kb_.load(), 1);
+  auto c1 = server_->federation()->GetCheckpoint(kCoordinator, "stuck", "stuck/c1");
+  ASSERT_TRUE(c1.ok()) << c1.status();
+  EXPECT_NEAR(protocol::ToDoubles(*c1->Find("w")).front(), 2.0, 1e-6);
 }
 
 }  // namespace

@@ -243,7 +243,9 @@ TEST_F(FederationFaultTest, AggregatorKilledMidUploadRestartsAndCountsEachResult
 // the round deadline short: the round closes with the other two at its deadline, the study
 // finishes, and the killed site's task is shown expired.
 TEST_F(FederationFaultTest, NodeKilledMidTrainingRoundClosesAtTheDeadlineWithTheOthers) {
-  const StudyShape shape = {"ft-node-killed", {256, 256}, 5, 1, 2, 5};
+  // 60 epochs: long enough (about a second) that the kill lands inside the training on a fast,
+  // quiet machine too (5 epochs finished within the 100 ms below on an idle EPYC).
+  const StudyShape shape = {"ft-node-killed", {256, 256}, 60, 1, 2, 5};
   std::unique_ptr<ProcessConsortium> f = NewFederation("node-killed");
   ASSERT_NE(f, nullptr);
   // The nodes first, the study once all three have registered: the 5 s deadline is for the
