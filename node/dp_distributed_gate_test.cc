@@ -9,6 +9,7 @@
 #include <cmath>
 #include <memory>
 
+#include "node/dp_gate_test_util.h"
 #include "node/gate.h"
 #include "node/gate_test_util.h"
 #include "node/secagg_session.h"
@@ -21,14 +22,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing_util::Scripted;
-
-class ZeroNoise : public privacy::dp::GaussianSource {
- public:
-  absl::Status FillStandardNormal(absl::Span<double> out) override {
-    for (double& x : out) x = 0.0;
-    return absl::OkStatus();
-  }
-};
+using testing_util::ZeroNoise;
 
 // sigma 2, C 0.5, threshold 3: each site adds noise of sd 1 / sqrt(3).
 constexpr char kDistributed[] =
@@ -39,54 +33,16 @@ constexpr char kSiteWithSecAgg[] =
         "secure_aggregation": {"threshold": 3, "fractional_bits": 20, "max_abs_value": 100}})";
 
 v1::Task Train(int round, const std::string& privacy_json) {
-  v1::Task t;
-  t.set_task_id("s/r" + std::to_string(round) + "/kb");
-  t.set_study_id("s");
-  t.set_round(round);
-  t.set_kind(v1::TASK_KIND_TRAIN);
-  t.set_study_kind("tabular_training");
-  t.set_privacy_json(privacy_json);
-  return t;
+  return testing_util::DpTrainTask(round, privacy_json);
 }
+protocol::TensorSet Model(std::vector<float> w) { return testing_util::DpModel(w); }
 
-protocol::TensorSet Model(std::vector<float> w) {
-  protocol::TensorSet s;
-  EXPECT_TRUE(s.Add(protocol::MakeFloat32("w", {static_cast<int64_t>(w.size())}, w)).ok());
-  EXPECT_TRUE(s.Add(protocol::FromDoubles("steps", {}, protocol::DType::kInt64, {7})).ok());
-  return s;
-}
-
-class DpDistributedGateTest : public ::testing::Test {
+class DpDistributedGateTest : public testing_util::DpGateFixture {
  protected:
-  void SetUp() override {
-    auto store = NodeStore::InMemory();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-    ledger_ = std::make_unique<privacy::EgressLedger>(store_->db());
-    dp_ledger_ = std::make_unique<privacy::dp::DpLedger>(store_->db());
-  }
-
-  // A gate whose training plug-in returns `trained` from 40 samples.
   std::unique_ptr<TaskGate> Gate(const protocol::TensorSet& trained, DpSitePolicy dp = {},
                                  std::shared_ptr<privacy::dp::GaussianSource> noise = nullptr) {
-    auto plugin = std::make_unique<Scripted>();
-    plugin->declared.releases_weights = true;
-    plugin->produce.weights = trained;
-    plugin->produce.num_samples = 40;
-    plugin_ = plugin.get();
-    TaskPlugins plugins;
-    plugins[protocol::StudyKind::tabular_training] = std::move(plugin);
-    GateOptions options;
-    options.dp = dp;
-    options.dp_ledger = dp_ledger_.get();
-    options.dp_noise = std::move(noise);
-    return std::make_unique<TaskGate>(options, std::move(plugins), ledger_.get());
+    return MakeGate(trained, dp, std::move(noise));
   }
-
-  std::unique_ptr<NodeStore> store_;
-  std::unique_ptr<privacy::EgressLedger> ledger_;
-  std::unique_ptr<privacy::dp::DpLedger> dp_ledger_;
-  Scripted* plugin_ = nullptr;
 };
 
 // (30, -40) from (0, 0), norm 50, clipped to 0.5: (0.3, -0.4). Masked with weight 1 under

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <memory>
 
+#include "node/dp_gate_test_util.h"
 #include "node/gate.h"
 #include "node/gate_test_util.h"
 #include "node/store/node_store.h"
@@ -18,15 +19,7 @@ namespace scancov::node {
 namespace {
 
 using testing_util::Scripted;
-
-// No noise: what the clipping alone does is visible.
-class ZeroNoise : public privacy::dp::GaussianSource {
- public:
-  absl::Status FillStandardNormal(absl::Span<double> out) override {
-    for (double& x : out) x = 0.0;
-    return absl::OkStatus();
-  }
-};
+using testing_util::ZeroNoise;
 
 constexpr char kSiteDp[] =
     R"({"dp": {"mode": "site", "clip_norm": 1.0, "noise_multiplier": 1.0, "delta": 1e-5}})";
@@ -35,53 +28,16 @@ constexpr char kStrongDp[] =
     R"({"dp": {"mode": "site", "clip_norm": 1.0, "noise_multiplier": 8.0, "delta": 1e-5}})";
 
 v1::Task Train(int round, const std::string& privacy_json) {
-  v1::Task t;
-  t.set_task_id("s/r" + std::to_string(round) + "/kb");
-  t.set_study_id("s");
-  t.set_round(round);
-  t.set_kind(v1::TASK_KIND_TRAIN);
-  t.set_study_kind("tabular_training");
-  t.set_privacy_json(privacy_json);
-  return t;
+  return testing_util::DpTrainTask(round, privacy_json);
 }
+protocol::TensorSet Model(float a, float b) { return testing_util::DpModel({a, b}); }
 
-protocol::TensorSet Model(float a, float b) {
-  protocol::TensorSet w;
-  EXPECT_TRUE(w.Add(protocol::MakeFloat32("w", {2}, {a, b})).ok());
-  EXPECT_TRUE(w.Add(protocol::FromDoubles("steps", {}, protocol::DType::kInt64, {7})).ok());
-  return w;
-}
-
-class DpGateTest : public ::testing::Test {
+class DpGateTest : public testing_util::DpGateFixture {
  protected:
-  void SetUp() override {
-    auto store = NodeStore::InMemory();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-    ledger_ = std::make_unique<privacy::EgressLedger>(store_->db());
-    dp_ledger_ = std::make_unique<privacy::dp::DpLedger>(store_->db());
-  }
-
   std::unique_ptr<TaskGate> Gate(DpSitePolicy dp,
                                  std::shared_ptr<privacy::dp::GaussianSource> noise = nullptr) {
-    auto plugin = std::make_unique<Scripted>();
-    plugin->declared.releases_weights = true;
-    plugin->produce.weights = Model(30.0f, -40.0f);  // an update of norm 50 from (0, 0)
-    plugin->produce.num_samples = 40;
-    plugin_ = plugin.get();
-    TaskPlugins plugins;
-    plugins[protocol::StudyKind::tabular_training] = std::move(plugin);
-    GateOptions options;
-    options.dp = dp;
-    options.dp_ledger = dp_ledger_.get();
-    options.dp_noise = std::move(noise);
-    return std::make_unique<TaskGate>(options, std::move(plugins), ledger_.get());
+    return MakeGate(Model(30.0f, -40.0f), dp, std::move(noise));  // norm 50 from (0, 0)
   }
-
-  std::unique_ptr<NodeStore> store_;
-  std::unique_ptr<privacy::EgressLedger> ledger_;
-  std::unique_ptr<privacy::dp::DpLedger> dp_ledger_;
-  Scripted* plugin_ = nullptr;
 };
 
 TEST_F(DpGateTest, TheReleasedUpdateIsClippedToTheStudysNorm) {

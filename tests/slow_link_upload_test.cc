@@ -85,6 +85,21 @@ class SlowLinkUploadTest : public ::testing::Test {
     return std::move(*client);
   }
 
+  // A one-round FedAvg study of the toy model at kb and igr.
+  absl::Status CreateStudy(const std::string& name) {
+    v1::CreateStudyRequest create;
+    v1::StudySpec* spec = create.mutable_spec();
+    spec->set_name(name);
+    spec->set_kind(v1::STUDY_KIND_TRAINING);
+    spec->add_sites("kb");
+    spec->add_sites("igr");
+    spec->set_rounds(1);
+    spec->mutable_plan()->set_model("toy");
+    spec->mutable_plan()->set_local_epochs(1);
+    spec->mutable_plan()->set_learning_rate(0.1);
+    return server_->federation()->CreateStudy(kCoordinator, create).status();
+  }
+
   // Pulls the site's task and uploads `weights` for it; returns the answer.
   absl::StatusOr<v1::UploadResponse> Upload(node::GrpcFederationClient* client,
                                             const TensorSet& weights) {
@@ -105,17 +120,7 @@ class SlowLinkUploadTest : public ::testing::Test {
 };
 
 TEST_F(SlowLinkUploadTest, TheEndOfASlowUploadIsNotCutAndTheUpdateCountsOnce) {
-  v1::CreateStudyRequest create;
-  v1::StudySpec* spec = create.mutable_spec();
-  spec->set_name("slow");
-  spec->set_kind(v1::STUDY_KIND_TRAINING);
-  spec->add_sites("kb");
-  spec->add_sites("igr");
-  spec->set_rounds(1);
-  spec->mutable_plan()->set_model("toy");
-  spec->mutable_plan()->set_local_epochs(1);
-  spec->mutable_plan()->set_learning_rate(0.1);
-  ASSERT_TRUE(server_->federation()->CreateStudy(kCoordinator, create).ok());
+  ASSERT_TRUE(CreateStudy("slow").ok());
   auto kb_direct = Client("kb", server_->port());
   auto init = Upload(kb_direct.get(), Model(0));  // the initial model, at full speed
   ASSERT_TRUE(init.ok()) << init.status();
@@ -156,17 +161,7 @@ TEST_F(SlowLinkUploadTest, TheEndOfASlowUploadIsNotCutAndTheUpdateCountsOnce) {
 // finds the result accepted, and it counts once.
 TEST_F(SlowLinkUploadTest, AnAggregatorStuckAfterTheWholeUploadIsCutAndTheUpdateCountsOnce) {
   fold_moves_ = false;
-  v1::CreateStudyRequest create;
-  v1::StudySpec* spec = create.mutable_spec();
-  spec->set_name("stuck");
-  spec->set_kind(v1::STUDY_KIND_TRAINING);
-  spec->add_sites("kb");
-  spec->add_sites("igr");
-  spec->set_rounds(1);
-  spec->mutable_plan()->set_model("toy");
-  spec->mutable_plan()->set_local_epochs(1);
-  spec->mutable_plan()->set_learning_rate(0.1);
-  ASSERT_TRUE(server_->federation()->CreateStudy(kCoordinator, create).ok());
+  ASSERT_TRUE(CreateStudy("stuck").ok());
   auto kb = Client("kb", server_->port());
   ASSERT_TRUE(Upload(kb.get(), Model(0)).ok());  // the initial model
   const absl::Time start = absl::Now();
