@@ -7,9 +7,12 @@
 // Without --dir it writes a full-scale phantom (512 x 512 x 400, explicit little endian) to
 // --work (default /tmp/scancov_bench_ct) once and reuses it. Every timing is the best of
 // --repeat runs after one warm-up (files in the page cache): this measures decoding, not disk.
+// --cold evicts the files before every run instead (bench/decode_by_syntax.sh runs both).
 // Throughput: slices/s and MB/s of decoded HU (2 bytes per voxel; the same as the pixel
 // bytes of an uncompressed file).
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -23,11 +26,29 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// --cold: the series' files are evicted from the page cache before every timed run (and there is
+// no warm-up), so each run reads them from the disk (or the hypervisor's cache below it).
+std::string g_cold_dir;
+
+// Drops every file under `dir` from the page cache (written back first, so that its pages are
+// clean and can go). No root needed: posix_fadvise on files the process can open.
+void Evict(const std::string& dir) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const int fd = open(entry.path().c_str(), O_RDONLY);
+    if (fd < 0) continue;
+    (void)fdatasync(fd);
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    close(fd);
+  }
+}
+
 template <typename F>
 double BestSeconds(int repeat, F&& f) {
-  f();  // warm-up
+  if (g_cold_dir.empty()) f();  // warm-up
   double best = 1e300;
   for (int r = 0; r < repeat; ++r) {
+    if (!g_cold_dir.empty()) Evict(g_cold_dir);
     const auto t0 = Clock::now();
     f();
     best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
@@ -59,6 +80,9 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "timed runs (best is reported)");
   app.add_option("--pydicom", pydicom, "path of bench_pydicom.py, to run pydicom alongside");
   app.add_option("--python", python, "python interpreter with pydicom and numpy");
+  bool cold = false;
+  app.add_flag("--cold", cold,
+               "evict the series' files from the page cache before every timed run (no warm-up)");
   CLI11_PARSE(app, argc, argv);
 
   if (dir.empty()) {
@@ -102,6 +126,8 @@ int main(int argc, char** argv) {
   std::printf("series: %d x %d x %d, %.1f MB of HU, %s\n", series.geometry.nx, series.geometry.ny,
               n, mb, series.slices.front().transfer_syntax_name.c_str());
 
+  if (cold) g_cold_dir = dir;
+  std::printf("page cache: %s\n", cold ? "cold (files evicted before every run)" : "warm");
   int64_t checksum = 0;
   const double scan_s = BestSeconds(repeat, [&] { (void)importer.Scan(dir); });
   const double decode1_s = BestSeconds(repeat, [&] { (void)single.LoadSeries(series); });
@@ -126,7 +152,8 @@ int main(int argc, char** argv) {
 
   if (!pydicom.empty()) {
     const std::string cmd =
-        python + " " + pydicom + " " + dir + " --repeat " + std::to_string(repeat);
+        python + " " + pydicom + " " + dir + " --repeat " + std::to_string(repeat) +
+        (cold ? " --cold" : "");
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
     std::string out;
     char buf[4096];

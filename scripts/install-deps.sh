@@ -25,10 +25,11 @@ if [[ "${1:-}" == "test" ]]; then
   # headless Chromium renders the live page and the HTML reports in their tests
   packages+=(chromium)
 fi
-# `install-deps.sh bench`: also PyTorch-Python, for bench/unet_side_by_side.sh (issue 16): Debian's
+# `install-deps.sh bench`: also PyTorch-Python, for bench/unet_side_by_side.sh (issue 16), and
+# pydicom with GDCM for bench/decode_by_syntax.sh: Debian's
 # python3-torch runs on the same libtorch_cpu.so as the node.
 if [[ "${1:-}" == "bench" ]]; then
-  packages+=(python3-torch)
+  packages+=(python3-torch python3-pydicom python3-gdcm)
 fi
 if [[ "${SCANCOV_EXTRA_PACKAGES:-}" != "" ]]; then
   read -r -a extra <<<"${SCANCOV_EXTRA_PACKAGES}"
