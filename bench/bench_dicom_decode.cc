@@ -10,9 +10,10 @@
 // --cold evicts the files before every run instead (bench/decode_by_syntax.sh runs both).
 // Throughput: slices/s and MB/s of decoded HU (2 bytes per voxel; the same as the pixel
 // bytes of an uncompressed file).
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -151,9 +152,8 @@ int main(int argc, char** argv) {
   std::printf("scancov HU checksum: %lld\n", static_cast<long long>(checksum));
 
   if (!pydicom.empty()) {
-    const std::string cmd =
-        python + " " + pydicom + " " + dir + " --repeat " + std::to_string(repeat) +
-        (cold ? " --cold" : "");
+    const std::string cmd = python + " " + pydicom + " " + dir + " --repeat " +
+                            std::to_string(repeat) + (cold ? " --cold" : "");
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
     std::string out;
     char buf[4096];
