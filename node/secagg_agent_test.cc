@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "node/agent.h"
+#include "node/dp_gate_test_util.h"
 #include "node/gate.h"
 #include "node/result_keeper.h"
 #include "node/secagg_test_aggregator.h"
@@ -159,6 +160,18 @@ v1::SecAggSession SessionFor(const std::vector<std::string>& ids,
   return session;
 }
 
+// One RunOnce of every node's agent, side by side (a secure round needs them all at once).
+std::vector<absl::StatusOr<NodeAgent::Step>> RunOnceEach(
+    const std::vector<std::unique_ptr<Node>>& nodes) {
+  std::vector<absl::StatusOr<NodeAgent::Step>> steps(nodes.size(), absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    threads.emplace_back([&, i] { steps[i] = nodes[i]->agent->RunOnce(); });
+  }
+  for (std::thread& t : threads) t.join();
+  return steps;
+}
+
 TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
   const sites::CertificateAndKey ca = *sites::CreateCertificateAuthority({"agent-consortium"});
   const std::vector<std::string> ids = {"site-a", "site-b", "site-c"};
@@ -170,12 +183,7 @@ TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
     nodes.push_back(std::make_unique<Node>(ids[i], certs[ids[i]], ca.certificate_pem, &aggregator,
                                            0.5 * (i + 1), ids[i] == "site-c"));
   }
-  std::vector<absl::StatusOr<NodeAgent::Step>> steps(ids.size(), absl::UnknownError("not run"));
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    threads.emplace_back([&, i] { steps[i] = nodes[i]->agent->RunOnce(); });
-  }
-  for (std::thread& t : threads) t.join();
+  const std::vector<absl::StatusOr<NodeAgent::Step>> steps = RunOnceEach(nodes);
 
   for (size_t i = 0; i < ids.size(); ++i) {
     Node& node = *nodes[i];
@@ -206,14 +214,6 @@ TEST(SecAggAgentTest, NodesSendOnlyMaskedWeightsAndNeverKeepThem) {
   for (double v : result->sum) EXPECT_NEAR(v, 60.0, 2 * std::ldexp(1.0, -16));
 }
 
-class ZeroNoise : public privacy::dp::GaussianSource {
- public:
-  absl::Status FillStandardNormal(absl::Span<double> out) override {
-    for (double& x : out) x = 0.0;
-    return absl::OkStatus();
-  }
-};
-
 // Distributed DP end to end at the nodes: each gate clips its site's update to C = 1 (the shifts
 // 0.5, 1.0 and 1.5 of four weights have norms 1, 2 and 3: each becomes 0.5 per weight) and the
 // masked vector weighs it 1, not its 40 samples: the sum of site-a and site-b is 1.0 per element
@@ -227,17 +227,13 @@ TEST(SecAggAgentTest, UnderDistributedDpTheNodesSumTheirClippedUpdatesWeightedOn
   for (size_t i = 0; i < ids.size(); ++i) {
     nodes.push_back(std::make_unique<Node>(ids[i], certs[ids[i]], ca.certificate_pem, &aggregator,
                                            0.5 * (i + 1), ids[i] == "site-c",
-                                           std::make_shared<ZeroNoise>()));
+                                           std::make_shared<testing_util::ZeroNoise>()));
     nodes.back()->client.privacy_json =
         R"({"dp": {"mode": "distributed", "clip_norm": 1.0, "noise_multiplier": 1.0,
                    "delta": 1e-5},
             "secure_aggregation": {"threshold": 2, "fractional_bits": 16, "max_abs_value": 100}})";
   }
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    threads.emplace_back([&, i] { (void)nodes[i]->agent->RunOnce(); });
-  }
-  for (std::thread& t : threads) t.join();
+  (void)RunOnceEach(nodes);
   std::optional<privacy::secagg::SecAggResult> result = aggregator.result();
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->dropped, std::vector<std::string>{"site-c"});
