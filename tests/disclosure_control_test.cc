@@ -268,6 +268,25 @@ TEST(SegmentationDisclosureTest, EnoughValidationScansReleaseTheirMetrics) {
   EXPECT_EQ(out->num_samples, 3u);
 }
 
+// `scancov-node run --threads N` reaches LibTorch through the runner's options: the task's
+// training and evaluation run on N intra-op threads (0 leaves LibTorch's own choice).
+TEST(SegmentationRunnerThreadsTest, TheRunnersThreadsAreLibTorchsForItsTask) {
+  const int before = nn::TorchThreads();
+  nn::SetTorchThreads(2);
+  Series one(1);
+  node::SegmentationRunnerOptions options = SegOptions();
+  options.threads = 1;
+  node::SegmentationTaskRunner runner(&one, options);
+  const protocol::TensorSet global = nn::InitSegmentationModel("unet2d", "", 5).value();
+  ASSERT_TRUE(runner.Run(SegTask(v1::TASK_KIND_EVALUATE, true), &global).ok());
+  EXPECT_EQ(nn::TorchThreads(), 1);
+  options.threads = 0;
+  node::SegmentationTaskRunner unset(&one, options);
+  ASSERT_TRUE(unset.Run(SegTask(v1::TASK_KIND_EVALUATE, true), &global).ok());
+  EXPECT_EQ(nn::TorchThreads(), 1) << "0 leaves the count as it is";
+  nn::SetTorchThreads(before);
+}
+
 // ---- ai_severity ----
 
 std::string SeveritySpec(int embedding_dim) {

@@ -214,7 +214,8 @@ class Federation {
   // What a round's close reads: its results (with their weights unless streamed) and its input
   // model where the close needs it.
   struct RoundInputs {
-    bool secure = false, secure_analysis = false;
+    bool secure = false;
+    bool secure_analysis = false;
     const AggregationStrategy* strategy = nullptr;  // null: the logic closes from the results
     std::vector<ResultRecord> results;
     std::string input_id;
