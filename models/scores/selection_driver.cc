@@ -19,7 +19,7 @@ constexpr char kWhere[] = "federated selection";
 stats::LogisticOptions FitOptions(double penalty) {
   stats::LogisticOptions options;
   options.l2_penalty = penalty;
-  options.tolerance = 1e-8;
+  options.tolerance = kSelectionFitTolerance;
   return options;
 }
 

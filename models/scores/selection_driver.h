@@ -57,6 +57,9 @@
 
 namespace scancov::scores {
 
+// The Newton fits' tolerance (FitPenalized's; stats::LogisticOptions::tolerance).
+inline constexpr double kSelectionFitTolerance = 1e-8;
+
 // What every site is asked in one round.
 struct SelectionRequest {
   enum class Kind { kSums, kSquares, kFits };

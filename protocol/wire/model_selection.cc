@@ -22,21 +22,26 @@ constexpr double kMaxAnswerBytes = 3e6;
 // A study may ask sites for a stricter minimum cell count than their own, up to this.
 constexpr int64_t kMaxMinCellCount = 1000000;
 
-// About the size of a site's answer to the largest batch of fits: a model with p coefficients
-// sends p + p + p * p doubles of ~20 characters plus ~200 characters of counts. Greedy step k
-// (k variables selected) fits (variables - k) candidates with p = k + 2.
-double LargestAnswerBytes(const SelectionSpec& spec) {
+// The largest batch of fits of `spec` by `per_model(p)`, the cost of a model with p
+// coefficients. Greedy step k (k variables selected) fits (variables - k) candidates with
+// p = k + 2, each on every penalty and fold.
+double LargestBatch(const SelectionSpec& spec, double (*per_model)(double p)) {
   const double per_candidate =
       static_cast<double>(spec.options.penalty_grid.size() * spec.options.num_folds);
-  const auto model_bytes = [](double p) { return 20.0 * (p * p + 2.0 * p) + 200.0; };
   const int v = static_cast<int>(spec.variables.size());
   const int initial = static_cast<int>(spec.options.initial_variables.size());
   double initial_batch = 0.0, largest = 0.0;
-  for (int i = 1; i <= initial; ++i) initial_batch += per_candidate * model_bytes(i + 1);
+  for (int i = 1; i <= initial; ++i) initial_batch += per_candidate * per_model(i + 1);
   for (int k = initial; k < std::min(v, std::max(initial, spec.options.max_variables)); ++k) {
-    largest = std::max(largest, (v - k) * per_candidate * model_bytes(k + 2));
+    largest = std::max(largest, (v - k) * per_candidate * per_model(k + 2));
   }
   return std::max(initial_batch, largest);
+}
+
+// About the size of a site's answer to the largest batch of fits: a model with p coefficients
+// sends p + p + p * p doubles of ~20 characters plus ~200 characters of counts.
+double LargestAnswerBytes(const SelectionSpec& spec) {
+  return LargestBatch(spec, [](double p) { return 20.0 * (p * p + 2.0 * p) + 200.0; });
 }
 
 absl::Status Bad(absl::string_view what) {
@@ -162,6 +167,14 @@ absl::StatusOr<SelectionSpec> ParseSelectionSpec(const std::string& spec_json) {
                             " MB (at most 3); fewer variables, penalties, folds or max_variables"));
   }
   return spec;
+}
+
+uint64_t LargestSelectionSumLength(const SelectionSpec& spec) {
+  // A fit's gradient, information and 7 counts (model_selection_answer.h), or a sums round's.
+  const double fits = LargestBatch(spec, [](double p) { return p + p * p + 7.0; });
+  const SelectionShape shape = ShapeOf(spec);
+  const double moments = static_cast<double>(shape.parts) * (1.0 + 2.0 * shape.width);
+  return static_cast<uint64_t>(std::max(fits, moments));
 }
 
 std::string ToJson(const SelectionSpec& s) {

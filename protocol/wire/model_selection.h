@@ -61,6 +61,12 @@ struct SelectionSpec {
 absl::StatusOr<SelectionSpec> ParseSelectionSpec(const std::string& spec_json);
 std::string ToJson(const SelectionSpec& spec);
 
+// Under secure aggregation: the length of the longest vector a site of `spec` sends in a round
+// (SelectionSumLength of its largest batch of fits, or of a sums round). The spec's bound on a
+// site's answer (about 3 MB) keeps it below about 150,000 values (1.2 MB masked).
+uint64_t LargestSelectionSumLength(const SelectionSpec& spec);
+inline constexpr uint64_t kMaxSelectionSumValues = uint64_t{1} << 18;
+
 // A site left out of a round, and why.
 struct SelectionSiteNote {
   std::string site, reason;

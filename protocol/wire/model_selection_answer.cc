@@ -189,20 +189,24 @@ json AggregatesToJson(const SelectionAggregates& a) {
   return j;
 }
 
-absl::StatusOr<SelectionAggregates> AggregatesFromJson(const json& j) {
-  SelectionAggregates a;
+namespace {
+
+absl::StatusOr<SelectionRequest::Kind> KindFromJson(const json& j) {
   const std::string kind = j.is_object() && j.contains("kind") && j.at("kind").is_string()
                                ? j.at("kind").get<std::string>()
                                : "";
-  if (kind == KindName(SelectionRequest::Kind::kSums)) {
-    a.kind = SelectionRequest::Kind::kSums;
-  } else if (kind == KindName(SelectionRequest::Kind::kSquares)) {
-    a.kind = SelectionRequest::Kind::kSquares;
-  } else if (kind == KindName(SelectionRequest::Kind::kFits)) {
-    a.kind = SelectionRequest::Kind::kFits;
-  } else {
-    return BadAnswer("'kind' must be \"sums\", \"squares\" or \"fits\"");
+  for (SelectionRequest::Kind k : {SelectionRequest::Kind::kSums, SelectionRequest::Kind::kSquares,
+                                   SelectionRequest::Kind::kFits}) {
+    if (kind == KindName(k)) return k;
   }
+  return BadAnswer("'kind' must be \"sums\", \"squares\" or \"fits\"");
+}
+
+}  // namespace
+
+absl::StatusOr<SelectionAggregates> AggregatesFromJson(const json& j) {
+  SelectionAggregates a;
+  SCV_ASSIGN_OR_RETURN(a.kind, KindFromJson(j));
   if (a.kind == SelectionRequest::Kind::kFits) {
     if (!j.contains("models")) return BadAnswer("'models' missing");
     absl::StatusOr<std::vector<ModelSiteResult>> models = ModelResultsFromJson(j.at("models"));
@@ -245,7 +249,8 @@ std::string ToJson(const SelectionSiteAnswer& a) {
   if (a.refused) {
     return json{{"analysis", kKind}, {"status", "refused"}, {"reason", a.reason}}.dump();
   }
-  json j = AggregatesToJson(a.aggregates);
+  json j = a.secure_sum ? json{{"kind", KindName(a.aggregates.kind)}, {"secure_sum", true}}
+                        : AggregatesToJson(a.aggregates);
   j["analysis"] = kKind;
   j["status"] = "ok";
   j["suppressed"] = a.suppressed;
@@ -273,6 +278,17 @@ absl::StatusOr<SelectionSiteAnswer> ParseSelectionSiteAnswer(const std::string& 
       return BadAnswer("'suppressed' must be a list of variable names");
     }
     a.suppressed = s.get<std::vector<std::string>>();
+  }
+  if (j.contains("secure_sum")) {
+    if (!j.at("secure_sum").is_boolean()) return BadAnswer("'secure_sum' must be true or false");
+    a.secure_sum = j.at("secure_sum").get<bool>();
+  }
+  if (a.secure_sum) {
+    if (j.contains("moments") || j.contains("models")) {
+      return BadAnswer("a secure_sum answer carries its numbers masked, not in clear");
+    }
+    SCV_ASSIGN_OR_RETURN(a.aggregates.kind, KindFromJson(j));
+    return a;
   }
   SCV_ASSIGN_OR_RETURN(a.aggregates, AggregatesFromJson(j));
   return a;

@@ -7,6 +7,10 @@
 //    "models": [{"summary": {LogisticSiteSummary}, "auc": a, "pairs": p}, ...],   // fits
 //    "suppressed": ["crp", ...]}      // variables treated as missing at this site (names only)
 //   {"analysis": "model_selection", "status": "refused", "reason": "..."}
+// Under secure aggregation an ok answer's numbers travel masked (SelectionSumVector below) and
+// only its clear part is sent as result_json:
+//   {"analysis": "model_selection", "status": "ok", "secure_sum": true, "kind": "fits",
+//    "suppressed": [...]}
 // The pooled answers of a round (the sum over sites) have the same "kind" and "moments" or
 // "models" (SelectionAggregates).
 //
@@ -44,13 +48,15 @@ absl::StatusOr<SelectionAggregates> AggregatesFromJson(const nlohmann::json& j);
 
 struct SelectionSiteAnswer {
   bool refused = false;
-  std::string reason;  // refused
+  bool secure_sum = false;  // the numbers travel masked: aggregates has its kind only
+  std::string reason;       // refused
   SelectionAggregates aggregates;
   std::vector<std::string> suppressed;
 };
 std::string ToJson(const SelectionSiteAnswer& answer);
 // InvalidArgument "model selection: result_json: ..." for a status other than ok or refused, a
-// refusal without a string reason, suppressed not a list of names, and AggregatesFromJson's.
+// refusal without a string reason, suppressed not a list of names, and AggregatesFromJson's;
+// a secure_sum answer that carries moments or models in clear.
 absl::StatusOr<SelectionSiteAnswer> ParseSelectionSiteAnswer(const std::string& json);
 
 // Checks a site's "ok" answer to `request`: its kind, and every value CloseRound and the driver
@@ -63,6 +69,37 @@ absl::Status CheckAnswer(const SelectionAggregates& answer, const scores::Select
 // The same for an answer as JSON (AggregatesFromJson first).
 absl::Status CheckAnswer(const nlohmann::json& answer, const scores::SelectionRequest& request,
                          const SelectionShape& shape);
+
+// Secure aggregation of the study (privacy/secagg, StudySpec.privacy_json
+// "secure_aggregation"; protocol/wire/secure_sum.h). Every number of an ok answer is a sum over
+// the site's rows but a fold's AUC, which is sent as AUC x pairs (a site's AUC weighted by its
+// pairs; the pooled AUC is their sum over the pooled pairs, PoolModelResults' pair-weighted
+// mean). The vector, in this order:
+//   sums, squares: per part, rows, observed [k], sums [k]          (parts x (1 + 2k) values)
+//   fits: per model (p its coefficients), gradient [p], information [p x p], log_likelihood,
+//         weight_sum, num_observations, num_events, num_perfectly_fitted, auc x pairs, pairs
+// In clear: the answer's kind and the variables the site treats as missing (names only).
+uint64_t SelectionSumLength(const scores::SelectionRequest& request, const SelectionShape& shape);
+// The vector of an ok answer that passes CheckAnswer; InvalidArgument otherwise.
+absl::StatusOr<std::vector<double>> SelectionSumVector(const SelectionAggregates& answer,
+                                                       const scores::SelectionRequest& request,
+                                                       const SelectionShape& shape);
+// What of `answer` is sent in clear with its masked vector.
+SelectionSiteAnswer ClearPart(const SelectionSiteAnswer& answer);
+// A clear part checked against the round: secure_sum, of the request's kind. InvalidArgument
+// otherwise.
+absl::Status CheckClearPart(const SelectionSiteAnswer& answer,
+                            const scores::SelectionRequest& request);
+// The pooled answer (what PoolMoments or PoolModelResults give for the sites' answers) from the
+// sum of their vectors: counts rounded to integers, each model's coefficients the request's, a
+// fold's AUC the sum of AUC x pairs over the pooled pairs (0.5 without pairs). InvalidArgument
+// "secure sum: ..." for a sum of another length, a count that is not within 1e-3 of a
+// non-negative integer, AUC x pairs outside [0, pairs], a negative diagonal of an information
+// matrix, or a pooled answer CheckAnswer refuses (more events than rows, observed above rows,
+// negative squares, a positive log-likelihood): no sites answering the round could have sent it.
+absl::StatusOr<SelectionAggregates> SelectionAggregatesFromSum(
+    const std::vector<double>& sum, const scores::SelectionRequest& request,
+    const SelectionShape& shape);
 
 nlohmann::json MomentsToJson(const std::vector<scores::PartMoments>& moments);
 absl::StatusOr<std::vector<scores::PartMoments>> MomentsFromJson(const nlohmann::json& j);

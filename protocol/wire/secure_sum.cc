@@ -10,6 +10,7 @@
 #include "core/status_macros.h"
 #include "protocol/wire/intercept_calibration.h"
 #include "protocol/wire/logistic_regression.h"
+#include "protocol/wire/model_selection.h"
 
 namespace scancov::wire {
 namespace {
@@ -110,11 +111,61 @@ absl::StatusOr<SecureSumAnswer> InterceptSplit(const std::string& spec_json,
   return out;
 }
 
+// model_selection (model_selection_answer.h: SelectionSumVector). The round's request is its
+// checkpoint (none: the sums round).
+struct SelectionRound {
+  SelectionShape shape;
+  scores::SelectionRequest asked;
+};
+
+absl::StatusOr<SelectionRound> ReadSelectionRound(const std::string& spec_json,
+                                                  const protocol::TensorSet* checkpoint) {
+  SCV_ASSIGN_OR_RETURN(const SelectionSpec spec, ParseSelectionSpec(spec_json));
+  SelectionRound r;
+  r.shape = ShapeOf(spec);
+  SCV_ASSIGN_OR_RETURN(r.asked, RequestFromTensors(checkpoint, r.shape));
+  return r;
+}
+
+absl::StatusOr<uint64_t> SelectionLength(const std::string& spec_json,
+                                         const protocol::TensorSet* checkpoint) {
+  SCV_ASSIGN_OR_RETURN(const SelectionRound r, ReadSelectionRound(spec_json, checkpoint));
+  return SelectionSumLength(r.asked, r.shape);
+}
+
+// The fits' Newton steps stop at kSelectionFitTolerance; the largest round's vector is bounded.
+absl::Status SelectionResolution(const std::string& spec_json, int fractional_bits) {
+  SCV_ASSIGN_OR_RETURN(const SelectionSpec spec, ParseSelectionSpec(spec_json));
+  const uint64_t largest = LargestSelectionSumLength(spec);
+  if (largest > kMaxSelectionSumValues) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model selection: a site's largest round would send ", largest, " values masked (at most ",
+        kMaxSelectionSumValues, "); fewer variables, penalties, folds or max_variables"));
+  }
+  return CheckNewtonResolution(scores::kSelectionFitTolerance, "model selection", fractional_bits);
+}
+
+absl::StatusOr<SecureSumAnswer> SelectionSplit(const std::string& spec_json,
+                                               const protocol::TensorSet* checkpoint,
+                                               const std::string& answer_json) {
+  SCV_ASSIGN_OR_RETURN(const SelectionRound r, ReadSelectionRound(spec_json, checkpoint));
+  SCV_ASSIGN_OR_RETURN(const SelectionSiteAnswer answer, ParseSelectionSiteAnswer(answer_json));
+  if (answer.refused) return InClear(answer_json);
+  if (answer.secure_sum) {
+    return absl::InvalidArgumentError("secure sum: only an ok answer with its numbers is summed");
+  }
+  SecureSumAnswer out;
+  SCV_ASSIGN_OR_RETURN(out.values, SelectionSumVector(answer.aggregates, r.asked, r.shape));
+  out.clear_json = ToJson(ClearPart(answer));
+  return out;
+}
+
 constexpr SummedKind kSummedKinds[] = {
     {protocol::StudyKind::logistic_regression, &LogisticLength, &LogisticResolution,
      &LogisticSplit},
     {protocol::StudyKind::intercept_calibration, &InterceptLength, &InterceptResolution,
      &InterceptSplit},
+    {protocol::StudyKind::model_selection, &SelectionLength, &SelectionResolution, &SelectionSplit},
 };
 
 absl::StatusOr<const SummedKind*> Find(protocol::StudyKind kind) {

@@ -7,8 +7,9 @@
 //
 // One entry per kind in secure_sum.cc (its vector's length, the resolution its analysis needs, the
 // site's split of its answer); the kind's vector is defined in its own wire module
-// (logistic_regression.h: LogisticSumVector; intercept_calibration.h: InterceptSumVector). A
-// kind not listed is refused secure aggregation at CreateStudy and by the nodes.
+// (logistic_regression.h: LogisticSumVector; intercept_calibration.h: InterceptSumVector;
+// model_selection_answer.h: SelectionSumVector). A kind not listed is refused secure aggregation
+// at CreateStudy and by the nodes.
 //
 // Thread safety: pure functions.
 #ifndef SCANCOV_PROTOCOL_WIRE_SECURE_SUM_H_
@@ -41,8 +42,10 @@ absl::StatusOr<uint64_t> SecureSumLength(protocol::StudyKind kind, const std::st
 // Whether the fixed point's resolution (2^-fractional_bits per value and site) is fine enough for
 // the analysis: Newton steps (a logistic regression's, an intercept calibration's) stop at their
 // tolerance, so the resolution must be at most half of it (35 bits for the default 1e-10; the
-// intercept calibrator always uses its default). InvalidArgument saying the bits needed
-// otherwise, or for a spec the kind refuses; Unimplemented for a kind that does not sum.
+// intercept calibrator always uses its default; 28 for a model selection's fits, 1e-8).
+// InvalidArgument saying the bits needed otherwise, or for a spec the kind refuses (for a model
+// selection also one whose largest round's vector exceeds kMaxSelectionSumValues);
+// Unimplemented for a kind that does not sum.
 absl::Status CheckSecureSumResolution(protocol::StudyKind kind, const std::string& spec_json,
                                       int fractional_bits);
 

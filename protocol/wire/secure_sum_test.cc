@@ -46,7 +46,7 @@ TEST(SecureSumWireTest, OnlyKindsWhoseAnswersAreSumsAreListed) {
   EXPECT_TRUE(SumsAnswers(StudyKind::intercept_calibration));
   EXPECT_FALSE(SumsAnswers(StudyKind::model_evaluation));
   EXPECT_FALSE(SumsAnswers(StudyKind::cohort_description));
-  EXPECT_EQ(SummedKindNames(), "logistic_regression, intercept_calibration");
+  EXPECT_EQ(SummedKindNames(), "logistic_regression, intercept_calibration, model_selection");
   EXPECT_EQ(CheckSecureSumResolution(StudyKind::model_evaluation, "{}", 40).code(),
             absl::StatusCode::kUnimplemented);
   EXPECT_EQ(SplitForSecureSum(StudyKind::model_evaluation, "{}", nullptr, "{}").status().code(),
