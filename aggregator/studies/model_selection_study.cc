@@ -17,6 +17,12 @@
 // resumes exactly. Every round must come from the same sites as round 0 (a federated Newton fit
 // cannot change its rows midway); a site refusing (release policy) or left out in round 0 is left
 // out of every round. The last round's result holds the selection path and the final model.
+//
+// Under secure aggregation (StudySpec.privacy_json "secure_aggregation") every answer's numbers
+// are sums (protocol/wire/model_selection_answer.h, SelectionSumVector): the sites send them
+// masked, and the aggregator reads only their sum, the one pooled answer the driver is fed
+// (CloseSecureRound). An answer that does not fit the request can then not be left out alone:
+// its sum fails the round. A plain answer is refused, as a masked one is without it.
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -87,6 +93,16 @@ struct Sorted {
   std::vector<wire::SelectionSiteNote> rejected;  // answers that do not fit the study
 };
 
+// A round's sites (sorted) against round 0's (none in round 0): a Newton fit cannot change its
+// rows midway.
+absl::Status CheckSameSites(const std::optional<std::vector<std::string>>& first_sites,
+                            const std::vector<std::string>& sites) {
+  if (!first_sites || sites == *first_sites) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "sites [", absl::StrJoin(sites, ", "), "] answered, round 0 had [",
+      absl::StrJoin(*first_sites, ", "), "]: the fits need the same sites in every round"));
+}
+
 // `first_sites`: round 0's sites (none in round 0); a site outside them takes no part later,
 // as a Newton fit cannot gain rows midway.
 Sorted SortResults(const std::vector<ResultRecord>& results, const SelectionRequest& asked,
@@ -130,12 +146,13 @@ struct Resume {
 
 class SelectionStudyLogic : public StudyLogic {
  public:
-  explicit SelectionStudyLogic(wire::SelectionSpec spec)
-      : spec_(std::move(spec)), shape_(wire::ShapeOf(spec_)) {}
+  SelectionStudyLogic(wire::SelectionSpec spec, bool secure)
+      : spec_(std::move(spec)), shape_(wire::ShapeOf(spec_)), secure_(secure) {}
 
   static absl::StatusOr<std::unique_ptr<StudyLogic>> Create(const v1::StudySpec& spec) {
     SCV_ASSIGN_OR_RETURN(wire::SelectionSpec parsed, wire::ParseSelectionSpec(spec.spec_json()));
-    return std::make_unique<SelectionStudyLogic>(std::move(parsed));
+    return std::make_unique<SelectionStudyLogic>(std::move(parsed),
+                                                 HasSecureAggregation(spec.privacy_json()));
   }
 
   std::vector<TaskRecord> PlanRound(const StudyRecord& study, uint32_t round,
@@ -147,11 +164,7 @@ class SelectionStudyLogic : public StudyLogic {
   absl::Status ValidateResult(const TaskRecord& task, const v1::UploadHeader& header,
                               const protocol::TensorSet* weights,
                               const protocol::TensorSet* input) const override {
-    if (weights != nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("model selection: site ", task.site_id,
-                                                     ": ANALYZE results carry no weights"));
-    }
-    return Prefixed(Validate(header, input),
+    return Prefixed(Validate(header, input, weights != nullptr),
                     absl::StrCat("model selection: site ", task.site_id, ": "));
   }
 
@@ -160,15 +173,31 @@ class SelectionStudyLogic : public StudyLogic {
                                           const std::vector<ResultRecord>& results,
                                           const std::vector<RoundRecord>& history) const override;
 
+  absl::StatusOr<RoundOutcome> CloseSecureRound(
+      const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+      const std::vector<ResultRecord>& results, const std::vector<double>& sum, size_t summed_sites,
+      const std::vector<RoundRecord>& history) const override;
+
  private:
-  // The checks against the round's request, and against the study's shape.
-  absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input) const {
+  // The checks against the round's request, and against the study's shape; under secure
+  // aggregation only a clear part's (its numbers are masked). `masked`: the answer came with a
+  // masked vector (the Federation checked its layout).
+  absl::Status Validate(const v1::UploadHeader& header, const protocol::TensorSet* input,
+                        bool masked) const {
     SCV_ASSIGN_OR_RETURN(const wire::SelectionSiteAnswer answer,
                          wire::ParseSelectionSiteAnswer(header.result_json()));
+    SCV_RETURN_IF_ERROR(CheckUploadShape(secure_, answer.refused, answer.secure_sum, masked));
     if (answer.refused) return absl::OkStatus();
     SCV_ASSIGN_OR_RETURN(const SelectionRequest request, wire::RequestFromTensors(input, shape_));
+    if (answer.secure_sum) return wire::CheckClearPart(answer, request);
     return wire::CheckAnswer(answer.aggregates, request, shape_);
   }
+
+  // Feeds a round's pooled answers to the driver; the round's result, and the next request or
+  // the selection.
+  absl::StatusOr<RoundOutcome> Advance(uint32_t round, Resume resume,
+                                       const wire::SelectionAggregates& pooled,
+                                       wire::SelectionRoundResult result) const;
 
   absl::StatusOr<Resume> Restore(const StudyRecord& study, uint32_t round,
                                  const std::vector<RoundRecord>& history) const;
@@ -180,6 +209,7 @@ class SelectionStudyLogic : public StudyLogic {
 
   const wire::SelectionSpec spec_;
   const wire::SelectionShape shape_;
+  const bool secure_;  // under secure aggregation
   mutable absl::Mutex mu_;
   mutable std::optional<Resume> cached_ ABSL_GUARDED_BY(mu_);
 };
@@ -225,23 +255,60 @@ absl::StatusOr<RoundOutcome> SelectionStudyLogic::CloseRound(
     const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
     const std::vector<ResultRecord>& results, const std::vector<RoundRecord>& history) const {
   SCV_ASSIGN_OR_RETURN(Resume resume, Restore(study, round, history));
-  scores::SelectionDriver& driver = resume.driver;
-  Sorted sorted = SortResults(results, driver.request(), shape_, resume.first_sites);
-  if (resume.first_sites && sorted.sites != *resume.first_sites) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("sites [", absl::StrJoin(sorted.sites, ", "), "] answered, round 0 had [",
-                     absl::StrJoin(*resume.first_sites, ", "),
-                     "]: the fits need the same sites in every round"));
-  }
-  wire::SelectionRoundResult result;
-  result.stage = driver.stage();
-  result.models = static_cast<int64_t>(driver.request().models.size());
+  Sorted sorted = SortResults(results, resume.driver.request(), shape_, resume.first_sites);
+  SCV_RETURN_IF_ERROR(CheckSameSites(resume.first_sites, sorted.sites));
   SCV_ASSIGN_OR_RETURN(const wire::SelectionAggregates pooled,
-                       Pool(driver.request().kind, sorted.answers));
-  SCV_RETURN_IF_ERROR(Feed(driver, pooled));
-  result.sites = sorted.sites;
+                       Pool(resume.driver.request().kind, sorted.answers));
+  wire::SelectionRoundResult result;
+  result.sites = std::move(sorted.sites);
   result.refused = std::move(sorted.refused);
   result.rejected = std::move(sorted.rejected);
+  return Advance(round, std::move(resume), pooled, std::move(result));
+}
+
+// The results are the clear parts of the sum's answers (checked at upload) and the refusals
+// sent in clear; the sites of the clear parts are those in the sum.
+absl::StatusOr<RoundOutcome> SelectionStudyLogic::CloseSecureRound(
+    const StudyRecord& study, uint32_t round, const protocol::TensorSet* input,
+    const std::vector<ResultRecord>& results, const std::vector<double>& sum, size_t summed_sites,
+    const std::vector<RoundRecord>& history) const {
+  SCV_ASSIGN_OR_RETURN(Resume resume, Restore(study, round, history));
+  const SelectionRequest& asked = resume.driver.request();
+  wire::SelectionRoundResult result;
+  for (const ResultRecord& r : results) {
+    absl::StatusOr<wire::SelectionSiteAnswer> answer =
+        wire::ParseSelectionSiteAnswer(r.result_json);
+    if (answer.ok() && answer->refused) {
+      result.refused.push_back({r.site_id, answer->reason});
+      continue;
+    }
+    const absl::Status clear = answer.ok() ? wire::CheckClearPart(*answer, asked) : answer.status();
+    if (!clear.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("model selection: site ", r.site_id, ": ", clear.message()));
+    }
+    result.sites.push_back(r.site_id);
+  }
+  std::sort(result.sites.begin(), result.sites.end());
+  if (result.sites.size() != summed_sites) {
+    return absl::InternalError(absl::StrCat("model selection: ", summed_sites,
+                                            " sites in the secure sum, ", result.sites.size(),
+                                            " masked answers accepted"));
+  }
+  SCV_RETURN_IF_ERROR(CheckSameSites(resume.first_sites, result.sites));
+  if (result.sites.empty()) return absl::FailedPreconditionError("no site could take part");
+  SCV_ASSIGN_OR_RETURN(const wire::SelectionAggregates pooled,
+                       wire::SelectionAggregatesFromSum(sum, asked, shape_));
+  return Advance(round, std::move(resume), pooled, std::move(result));
+}
+
+absl::StatusOr<RoundOutcome> SelectionStudyLogic::Advance(uint32_t round, Resume resume,
+                                                          const wire::SelectionAggregates& pooled,
+                                                          wire::SelectionRoundResult result) const {
+  scores::SelectionDriver& driver = resume.driver;
+  result.stage = driver.stage();
+  result.models = static_cast<int64_t>(driver.request().models.size());
+  SCV_RETURN_IF_ERROR(Feed(driver, pooled));
   RoundOutcome out;
   out.metrics["models"] = static_cast<double>(result.models);
   out.metrics["sites"] = static_cast<double>(result.sites.size());
