@@ -11,6 +11,7 @@
 #include "privacy/egress_ledger.h"
 #include "protocol/wire/intercept_calibration.h"
 #include "protocol/wire/logistic_regression.h"
+#include "protocol/wire/model_selection.h"
 #include "protocol/wire/secure_sum.h"
 
 namespace scancov::node {
@@ -78,6 +79,57 @@ TEST(SecAggPayloadTest, ALogisticAnswerLeavesAsItsSumsWithOnlyItsShapeInClear) {
   // Nor the site's row count or metrics beside the sum.
   EXPECT_EQ(p->header.num_samples(), 0u);
   EXPECT_TRUE(p->header.metrics().empty());
+}
+
+// A model selection's fits round: every model's sums, AUC x pairs and pairs masked, evaluated at
+// the round's request (the checkpoint); in clear the kind and the suppressed names only.
+TEST(SecAggPayloadTest, AModelSelectionAnswerLeavesAsItsSumsWithOnlyItsKindInClear) {
+  v1::Task task = AnalyzeTask("model_selection");
+  task.set_spec_json(R"({"analysis": "model_selection", "outcome": "severe",
+                         "variables": ["age", "spo2"], "folds": 2, "penalty_grid": [1]})");
+  task.set_privacy_json(R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 28}})");
+  absl::StatusOr<std::optional<SecAggSettings>> settings = TaskSecAggSettings(task);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  ASSERT_TRUE(settings->has_value());
+  scores::SelectionRequest asked;
+  asked.kind = scores::SelectionRequest::Kind::kFits;
+  for (int p = 0; p < 3; ++p) {
+    asked.parts.push_back({Eigen::Vector2d(60, 94), Eigen::Vector2d(15, 3)});
+  }
+  asked.models.push_back({1, {1}, {-1.0, 0.5}});
+  const protocol::TensorSet checkpoint = wire::RequestToTensors(asked);
+  wire::SelectionSiteAnswer answer;
+  answer.aggregates.kind = asked.kind;
+  scores::ModelSiteResult fit;
+  fit.summary.beta = {-1.0, 0.5};
+  fit.summary.gradient = {1.5, -2.25};
+  fit.summary.information = {10, 2, 2, 7};
+  fit.summary.log_likelihood = -27.5;
+  fit.summary.weight_sum = 40;
+  fit.summary.num_observations = 40;
+  fit.summary.num_events = 12;
+  fit.auc = 0.75;
+  fit.pairs = 36;
+  answer.aggregates.models = {fit};
+  answer.suppressed = {"spo2"};
+  v1::UploadHeader header;
+  header.set_task_id("t-1");
+  header.set_num_samples(40);
+  header.set_result_json(wire::ToJson(answer));
+  absl::StatusOr<SecAggPayload> p = SecAggPayloadOf(task, &checkpoint, header, {});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->in_clear);
+  EXPECT_EQ(p->vector,
+            (std::vector<double>{1.5, -2.25, 10, 2, 2, 7, -27.5, 40, 40, 12, 0, 27, 36}));
+  EXPECT_EQ(nlohmann::json::parse(p->header.result_json()),
+            nlohmann::json::parse(R"({"analysis": "model_selection", "status": "ok",
+                                      "secure_sum": true, "kind": "fits",
+                                      "suppressed": ["spo2"]})"));
+  EXPECT_EQ(p->header.num_samples(), 0u);
+  // An answer at other coefficients than the round's is not sent.
+  answer.aggregates.models[0].summary.beta = {0, 0};
+  header.set_result_json(wire::ToJson(answer));
+  EXPECT_FALSE(SecAggPayloadOf(task, &checkpoint, header, {}).ok());
 }
 
 // An intercept calibration's round: its score, information, log-likelihood and counts masked,

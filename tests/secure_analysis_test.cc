@@ -2,7 +2,8 @@
 // hospital nodes fit the federated logistic regression (Newton rounds, then terciles rounds), or
 // calibrate a published model's intercept, while sending every number of their answers masked
 // (protocol/wire/secure_sum.h); the aggregator learns only the sums, and the fit equals the fit
-// on the pooled rows.
+// on the pooled rows. A model selection under secure aggregation selects what the same study
+// in clear selects.
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "node/grpc_federation_client.h"
 #include "protocol/weights_codec.h"
 #include "protocol/wire/intercept_calibration.h"
+#include "protocol/wire/model_selection.h"
 #include "sites/pki/certificate_authority.h"
 #include "tests/pooled_intercept.h"
 #include "tests/pooled_logistic.h"
@@ -219,6 +221,75 @@ TEST_F(SecureAnalysisTest, SecurelyAggregatedInterceptCalibrationEqualsThePooled
   EXPECT_EQ(answers, 3 * status->rounds_size());
 }
 
+// The model selection (sums, squares, then batches of Newton fits of every candidate x penalty
+// x fold) with every answer masked: 2^-28 per value and site, as CreateStudy asks for the fits'
+// tolerance 1e-8; the sums of squares stay below 1e7 for these sites.
+constexpr char kSelectionSecure[] =
+    R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 28, "max_abs_value": 1e7}})";
+
+std::string SelectionSpec() {
+  wire::SelectionSpec spec;
+  spec.outcome = "severe";
+  spec.variables = {"age", "sex", "spo2", "cough", "headache"};
+  spec.options.penalty_grid = {0.01, 1};
+  spec.options.num_folds = 3;
+  spec.options.seed = 3;
+  return wire::ToJson(spec);
+}
+
+// The same selection in clear and under secure aggregation, run side by side by the same nodes:
+// the same steps, penalty and variables; the final coefficients and intercept to 1e-6 (the
+// result carries no standard errors), the CV AUCs to 1e-9. The aggregator's database keeps of
+// every site's answer its kind and the variables it treats as missing, no number.
+TEST_F(SecureAnalysisTest, SecurelyAggregatedModelSelectionSelectsWhatThePlainOneSelects) {
+  ASSERT_TRUE(coordinator_->CreateStudy(Spec("plain-selection", SelectionSpec(), "")).ok());
+  ASSERT_TRUE(
+      coordinator_->CreateStudy(Spec("secure-selection", SelectionSpec(), kSelectionSecure)).ok());
+  RunNodes();
+  auto plain = coordinator_->GetStudyStatus("plain-selection");
+  auto secure = coordinator_->GetStudyStatus("secure-selection");
+  ASSERT_TRUE(plain.ok() && secure.ok());
+  ASSERT_EQ(plain->state(), v1::STUDY_STATE_DONE) << plain->message();
+  ASSERT_EQ(secure->state(), v1::STUDY_STATE_DONE) << secure->message();
+  EXPECT_EQ(secure->rounds_size(), plain->rounds_size());
+  const nlohmann::json x =
+      nlohmann::json::parse(plain->rounds().rbegin()->result_json()).at("selection");
+  const nlohmann::json y =
+      nlohmann::json::parse(secure->rounds().rbegin()->result_json()).at("selection");
+  ASSERT_EQ(y.at("steps").size(), x.at("steps").size());
+  ASSERT_FALSE(x.at("steps").empty());
+  for (size_t i = 0; i < x.at("steps").size(); ++i) {
+    EXPECT_EQ(y.at("steps")[i].at("variable"), x.at("steps")[i].at("variable"));
+    EXPECT_EQ(y.at("steps")[i].at("penalty"), x.at("steps")[i].at("penalty"));
+    EXPECT_NEAR(y.at("steps")[i].at("mean_cv_auc").get<double>(),
+                x.at("steps")[i].at("mean_cv_auc").get<double>(), 1e-9);
+  }
+  EXPECT_EQ(y.at("rejected").is_null(), x.at("rejected").is_null());
+  const nlohmann::json& a = x.at("final");
+  const nlohmann::json& b = y.at("final");
+  EXPECT_EQ(b.at("n"), a.at("n"));
+  EXPECT_EQ(b.at("events"), a.at("events"));
+  EXPECT_EQ(b.at("penalty"), a.at("penalty"));
+  EXPECT_NEAR(b.at("intercept").get<double>(), a.at("intercept").get<double>(), 1e-6);
+  ASSERT_EQ(b.at("variables").size(), a.at("variables").size());
+  for (size_t j = 0; j < a.at("variables").size(); ++j) {
+    const nlohmann::json& u = a.at("variables")[j];
+    const nlohmann::json& v = b.at("variables")[j];
+    EXPECT_EQ(v.at("name"), u.at("name"));
+    EXPECT_NEAR(v.at("coefficient").get<double>(), u.at("coefficient").get<double>(), 1e-6)
+        << u.at("name");
+    EXPECT_NEAR(v.at("imputation_mean").get<double>(), u.at("imputation_mean").get<double>(), 1e-9);
+    EXPECT_NEAR(v.at("scale").get<double>(), u.at("scale").get<double>(), 1e-9);
+  }
+  for (const v1::RoundStatus& round : secure->rounds()) {
+    const nlohmann::json r = nlohmann::json::parse(round.result_json());
+    EXPECT_EQ(r.at("sites").size(), 3u) << "round " << round.round();
+  }
+  const int answers =
+      ExpectOnlyShapesStored(*secure, {"analysis", "status", "secure_sum", "kind", "suppressed"});
+  EXPECT_EQ(answers, 3 * secure->rounds_size());
+}
+
 // A hospital too small for the study's minimum count: its refusal carries no numbers and is
 // sent in clear, it takes no part in the sessions, and the others' sums make the fit.
 class SecureAnalysisWithASmallSiteTest : public SecureAnalysisTest {
@@ -269,6 +340,20 @@ TEST_F(SecureAnalysisTest, AStudyTheSumsCannotServeIsRefusedAtCreation) {
   EXPECT_EQ(coarse_intercept.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(coarse_intercept.status().message(),
               HasSubstr("at least 35 for this intercept calibration"));
+  // A model selection: the fits' Newton steps stop at 1e-8; and one value up to 1.2e10 at 2^-28
+  // fits the ring, but the sum of three sites' could overflow it.
+  auto coarse_selection = coordinator_->CreateStudy(
+      Spec("coarse-selection", SelectionSpec(),
+           R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 27}})"));
+  EXPECT_EQ(coarse_selection.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(coarse_selection.status().message(),
+              HasSubstr("at least 28 for this model selection"));
+  auto overflowing_selection = coordinator_->CreateStudy(Spec(
+      "overflowing-selection", SelectionSpec(),
+      R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 28, "max_abs_value": 1.2e10}})"));
+  EXPECT_EQ(overflowing_selection.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(overflowing_selection.status().message()),
+              HasSubstr("could overflow 2^63"));
   // An analysis whose answers are not sums.
   v1::StudySpec evaluation = Spec("evaluation", testing_sites::ScanCovRefit(), kSecure);
   evaluation.set_spec_json(R"({"analysis": "model_evaluation", "model": "scancov"})");
