@@ -1,8 +1,10 @@
 #include "node/agent.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "aggregator/server/federation.h"
 #include "aggregator/server/in_process_client.h"
 #include "aggregator/studies/registry.h"
@@ -121,6 +123,73 @@ class DroppingClient : public ForwardingFederationClient {
   int drops_;
 };
 
+// Counts the heartbeats that leave and keeps their distinct stage texts, in the order first sent;
+// the aggregator asks for a beat every second (its default is 15 s).
+class BeatCountingClient : public ForwardingFederationClient {
+ public:
+  using ForwardingFederationClient::ForwardingFederationClient;
+  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& r) override {
+    absl::StatusOr<v1::RegisterResponse> answer = inner()->Register(r);
+    if (answer.ok()) answer->set_heartbeat_s(1);
+    return answer;
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
+    absl::MutexLock lock(&mu_);
+    ++beats_;
+    bytes_ += r.ByteSizeLong();
+    if (std::find(stages_.begin(), stages_.end(), r.stage()) == stages_.end()) {
+      stages_.push_back(r.stage());
+    }
+    return inner()->Heartbeat(r);
+  }
+  int beats() {
+    absl::MutexLock lock(&mu_);
+    return beats_;
+  }
+  uint64_t bytes() {
+    absl::MutexLock lock(&mu_);
+    return bytes_;
+  }
+  std::vector<std::string> stages() {
+    absl::MutexLock lock(&mu_);
+    return stages_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int beats_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> stages_ ABSL_GUARDED_BY(mu_);
+};
+
+// Trains for some 2.2 s in 3 epochs, reporting them: with the aggregator's shortest heartbeat
+// interval (1 s), several beats leave while it runs.
+class SlowRunner : public TaskPlugin {
+ public:
+  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
+    TaskDeclaration d;
+    d.releases_weights = task.kind() != v1::TASK_KIND_EVALUATE;
+    return d;
+  }
+  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
+    Progress ignored;
+    return RunTracked(task, global, ignored);
+  }
+  absl::StatusOr<TaskOutcome> RunTracked(const v1::Task& task, const TensorSet*,
+                                         Progress& progress) override {
+    for (int e = 0; e < 3; ++e) {
+      progress.SetCount("epoch", e, 3);
+      absl::SleepFor(absl::Milliseconds(730));
+    }
+    TaskOutcome out;
+    TensorSet set;
+    EXPECT_TRUE(set.Add(protocol::MakeFloat32("w", {2}, {0, 0})).ok());
+    out.weights = std::move(set);
+    out.num_samples = task.kind() == v1::TASK_KIND_INIT_MODEL ? 0 : 50;
+    return out;
+  }
+};
+
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -173,6 +242,17 @@ class AgentTest : public ::testing::Test {
     return o;
   }
 
+  // The ledger's entries of one kind, oldest first.
+  std::vector<privacy::EgressEntry> Ledgered(const std::string& kind) {
+    absl::StatusOr<std::vector<privacy::EgressEntry>> all = ledger_->List();
+    EXPECT_TRUE(all.ok()) << all.status();
+    std::vector<privacy::EgressEntry> out;
+    for (privacy::EgressEntry& e : *all) {
+      if (e.kind == kind) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
   std::string KeeperDir() {
     const std::string dir = ::testing::TempDir() + "kept_" +
                             ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -210,12 +290,19 @@ TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
   int total = 0;
   for (auto& agent : agents) total += agent->tasks_completed();
   EXPECT_EQ(total, 1 + 3 + 3 + 3);  // init, two training rounds, evaluation
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 10u);
-  for (const auto& e : *entries) {
+  const std::vector<privacy::EgressEntry> results = Ledgered("result");
+  ASSERT_EQ(results.size(), 10u);
+  for (const auto& e : results) {
     EXPECT_EQ(e.state, "sent") << e.task_id;
     EXPECT_NE(e.summary_json.find("\"loss\""), std::string::npos);
+  }
+  // And what else left: each site's registration, each task's heartbeats (one entry a task).
+  EXPECT_EQ(Ledgered("register").size(), 3u);
+  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
+  ASSERT_EQ(beats.size(), 10u);
+  for (const auto& e : beats) {
+    EXPECT_EQ(e.state, "sent") << e.task_id;
+    EXPECT_GE(nlohmann::json::parse(e.summary_json).at("beats").get<int>(), 1) << e.task_id;
   }
   // delta weighted by samples: (100*1 + 200*2 + 300*3)/600 = 2.333.. per round
   auto c2 = federation_->GetCheckpoint(kCoordinator, "study", "");
@@ -234,10 +321,26 @@ TEST_F(AgentTest, RetriesTransientFailuresAndLostUploadResponsesAreDuplicates) {
   auto status = federation_->GetStudyStatus(kCoordinator, "study");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->state(), v1::STUDY_STATE_DONE);
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_FALSE(entries->empty());
-  EXPECT_EQ(entries->front().state, "duplicate");  // accepted the first time, response lost
+  const std::vector<privacy::EgressEntry> results = Ledgered("result");
+  ASSERT_FALSE(results.empty());
+  EXPECT_EQ(results.front().state, "duplicate");  // accepted the first time, response lost
+  // The registration, tried three times (two refused connections), is one entry with the
+  // request's fields and the bytes of every attempt.
+  const std::vector<privacy::EgressEntry> registered = Ledgered("register");
+  ASSERT_EQ(registered.size(), 1u);
+  EXPECT_EQ(registered[0].state, "sent");
+  EXPECT_EQ(registered[0].task_id, "");
+  v1::RegisterRequest request;
+  request.set_protocol_version(v1::PROTOCOL_VERSION_2);
+  request.set_node_version(Version());
+  request.set_device("cpu");
+  EXPECT_EQ(registered[0].payload_bytes, 3 * request.ByteSizeLong());
+  EXPECT_EQ(nlohmann::json::parse(registered[0].summary_json),
+            (nlohmann::json{{"protocol_version", "PROTOCOL_VERSION_2"},
+                            {"node_version", Version()},
+                            {"device", "cpu"}}));
+  EXPECT_EQ(registered[0].detail,
+            absl::StrCat("registered as site 'kb', aggregator ", Version(), " (3 attempt(s))"));
 }
 
 // The upload of a trained result keeps failing (attempts run out): the aggregator offers the
@@ -257,10 +360,9 @@ TEST_F(AgentTest, AKeptResultIsSentAgainInsteadOfRetraining) {
   auto lost = agent.RunOnce();  // the init task: run, kept, three uploads lost
   EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable) << lost.status();
   EXPECT_EQ(runner.runs_, 1);
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);
-  const std::string task_id = entries->front().task_id;
+  auto entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);
+  const std::string task_id = entries.front().task_id;
   ASSERT_TRUE(keeper.Find(task_id)->has_value());
   auto resent = agent.RunOnce();  // offered again: one more loss, then delivered
   ASSERT_TRUE(resent.ok()) << resent.status();
@@ -268,15 +370,14 @@ TEST_F(AgentTest, AKeptResultIsSentAgainInsteadOfRetraining) {
   EXPECT_EQ(runner.runs_, 1);  // not trained again
   EXPECT_EQ(client.uploads_, 5);
   EXPECT_EQ(client.delivered_, 1);
-  entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);  // the same release, not a second one
-  EXPECT_EQ(entries->front().state, "sent");
+  entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);  // the same release, not a second one
+  EXPECT_EQ(entries.front().state, "sent");
   EXPECT_FALSE(keeper.Find(task_id)->has_value());  // acknowledged: forgotten
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_EQ(federation_->GetStudyStatus(kCoordinator, "study")->state(), v1::STUDY_STATE_DONE);
   EXPECT_EQ(runner.runs_, agent.tasks_completed());  // every task ran exactly once
-  EXPECT_EQ(ledger_->List()->size(), static_cast<size_t>(runner.runs_));
+  EXPECT_EQ(Ledgered("result").size(), static_cast<size_t>(runner.runs_));
 }
 
 // The node is killed after training, before its upload got through: the restarted node finds
@@ -296,7 +397,7 @@ TEST_F(AgentTest, ARestartedNodeSendsTheResultItKept) {
     ASSERT_TRUE(agent.RegisterWithRetry().ok());
     EXPECT_FALSE(agent.RunOnce().ok());
     EXPECT_EQ(runner.runs_, 1);
-    task_id = ledger_->List()->front().task_id;
+    task_id = Ledgered("result").front().task_id;
   }
   FakeRunner runner(1, 50);
   ResultKeeper keeper(KeeperDir());
@@ -307,11 +408,10 @@ TEST_F(AgentTest, ARestartedNodeSendsTheResultItKept) {
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, NodeAgent::Step::kRanTask);
   EXPECT_EQ(runner.runs_, 0);
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);
-  EXPECT_EQ(entries->front().task_id, task_id);
-  EXPECT_EQ(entries->front().state, "sent");
+  const std::vector<privacy::EgressEntry> entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries.front().task_id, task_id);
+  EXPECT_EQ(entries.front().state, "sent");
   EXPECT_FALSE(keeper.Find(task_id)->has_value());
 }
 
@@ -331,11 +431,10 @@ TEST_F(AgentTest, ARefusedResultIsNotKept) {
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
   EXPECT_EQ(client.uploads_, 1);  // not retried
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);
-  EXPECT_EQ(entries->front().state, "failed");
-  EXPECT_FALSE(keeper.Find(entries->front().task_id)->has_value());
+  const std::vector<privacy::EgressEntry> entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries.front().state, "failed");
+  EXPECT_FALSE(keeper.Find(entries.front().task_id)->has_value());
 }
 
 TEST_F(AgentTest, UnenrolledSiteStopsWithTheRefusal) {
@@ -365,10 +464,12 @@ TEST_F(AgentTest, ARegisterAnswerShowingTheClockOffIsWarnedAbout) {
 
 TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
   EnrollAndCreate({"kb"}, 1);
-  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
+  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
+  BeatCountingClient client(&inner);
   FakeRunner runner(1, 50);
   runner.fail_ = true;
   NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
   auto step = agent.RunOnce();
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
@@ -377,7 +478,14 @@ TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
   ASSERT_EQ(recent->size(), 1u);
   EXPECT_EQ(recent->at(0).state, "failed");
   EXPECT_EQ(recent->at(0).detail, "disk full");
-  EXPECT_TRUE(ledger_->List()->empty());  // nothing left the site
+  // Neither a result nor a failure left the site; its heartbeats did, and are recorded.
+  EXPECT_TRUE(Ledgered("result").empty());
+  EXPECT_TRUE(Ledgered("failure").empty());
+  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
+  ASSERT_EQ(beats.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(beats[0].summary_json).at("beats"), client.beats());
+  EXPECT_EQ(beats[0].payload_bytes, client.bytes());
+  EXPECT_GE(client.beats(), 1);
   runner.fail_ = false;
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_EQ(federation_->GetStudyStatus(kCoordinator, "study")->state(), v1::STUDY_STATE_DONE);
@@ -392,12 +500,19 @@ TEST_F(AgentTest, DeterministicFailureIsReportedAndEndsTheStudy) {
   runner.fail_ = true;
   runner.failure_ = absl::InvalidArgumentError("unknown feature well_aerated_lung_percent");
   NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
   auto step = agent.RunOnce();
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
   auto sent = ledger_->List();
   ASSERT_TRUE(sent.ok());
-  ASSERT_EQ(sent->size(), 1u);
+  // The registration, the failed task's heartbeats (recorded before its failure), the failure.
+  ASSERT_EQ(sent->size(), 3u);
+  EXPECT_EQ(sent->at(0).kind, "register");
+  EXPECT_EQ(sent->at(1).kind, "heartbeat");
+  EXPECT_EQ(sent->at(1).state, "sent");
+  EXPECT_EQ(sent->at(1).task_id, sent->at(2).task_id);
+  sent->erase(sent->begin(), sent->begin() + 2);
   EXPECT_EQ(sent->at(0).kind, "failure");
   // Only the code leaves: the message (which could name a value) stays in the task log.
   EXPECT_NE(sent->at(0).summary_json.find("invalid_spec"), std::string::npos);
@@ -441,6 +556,60 @@ TEST_F(AgentTest, ExitsWhenNoStudyIncludesTheSite) {
   NodeAgent agent(&client, Gate(&runner, nullptr), nullptr, Options());
   EXPECT_TRUE(agent.Run().ok());
   EXPECT_EQ(agent.tasks_completed(), 0);
+}
+
+// Every beat that left is in the ledger: one entry for the task, with the count of beats the
+// aggregator received, their bytes and exactly the distinct stage texts it was sent.
+TEST_F(AgentTest, ATasksHeartbeatsAreOneLedgerEntryWithTheirCountAndTexts) {
+  EnrollAndCreate({"kb"}, 1);
+  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
+  BeatCountingClient client(&inner);
+  SlowRunner runner;
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
+  absl::StatusOr<NodeAgent::Step> step = agent.RunOnce();  // the INIT task, some 2.2 s
+  ASSERT_TRUE(step.ok()) << step.status();
+  ASSERT_EQ(*step, NodeAgent::Step::kRanTask);
+  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
+  ASSERT_EQ(beats.size(), 1u);
+  const std::vector<privacy::EgressEntry> results = Ledgered("result");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(beats[0].task_id, results[0].task_id);
+  EXPECT_LT(beats[0].id, results[0].id);  // recorded before the first beat left
+  EXPECT_EQ(beats[0].state, "sent");
+  EXPECT_EQ(beats[0].destination, "in-process");
+  const nlohmann::json summary = nlohmann::json::parse(beats[0].summary_json);
+  EXPECT_GE(client.beats(), 2);
+  EXPECT_EQ(summary.at("beats"), client.beats());
+  EXPECT_EQ(summary.at("errors"), 0);
+  EXPECT_EQ(summary.at("interval_s"), 1);
+  EXPECT_EQ(summary.at("bytes"), client.bytes());
+  EXPECT_EQ(beats[0].payload_bytes, client.bytes());
+  EXPECT_EQ(summary.at("stages").get<std::vector<std::string>>(), client.stages());
+  EXPECT_EQ(beats[0].detail,
+            absl::StrCat(client.beats(), " of ", client.beats(), " beats answered"));
+}
+
+// A node killed mid-task never amended its heartbeat entry: the next start says so.
+TEST_F(AgentTest, AHeartbeatEntryLeftPendingByAKilledNodeIsMarkedInterrupted) {
+  EnrollAndCreate({"kb"}, 1);
+  v1::EnrollSiteRequest req;
+  req.set_site_id("lonely");
+  ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
+  privacy::EgressEntry left;
+  left.task_id = "study/r1/lonely";
+  left.kind = "heartbeat";
+  left.summary_json = R"({"fields": ["task_id", "stage", "progress"], "interval_s": 30})";
+  absl::StatusOr<int64_t> id = ledger_->Record(left);  // as RunTask records it, then killed
+  ASSERT_TRUE(id.ok()) << id.status();
+  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "lonely"});
+  FakeRunner runner(1, 50);
+  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
+  ASSERT_TRUE(agent.Run().ok());
+  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
+  ASSERT_EQ(beats.size(), 1u);
+  EXPECT_EQ(beats[0].state, "interrupted");
+  EXPECT_NE(beats[0].detail.find("how many is not known"), std::string::npos) << beats[0].detail;
 }
 
 }  // namespace
