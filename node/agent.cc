@@ -389,12 +389,12 @@ absl::Status NodeAgent::Run() {
       spdlog::info("dropped {} kept result(s) the aggregator never asked for again", *dropped);
     }
   }
-  absl::StatusOr<int> interrupted = gate_->MarkInterruptedHeartbeats();
+  absl::StatusOr<int> interrupted = gate_->MarkInterruptedControl();
   if (!interrupted.ok()) return interrupted.status();  // the ledger is unusable: nothing may leave
   if (*interrupted > 0) {
     spdlog::warn(
-        "{} task(s) were running when the node last stopped; their heartbeats are in "
-        "the ledger as 'interrupted' (`scancov-node ledger`)",
+        "the node last stopped while sending; {} ledger entries (heartbeats of a running task, "
+        "a registration) are now marked 'interrupted' (`scancov-node ledger`)",
         *interrupted);
   }
   absl::Status registered = RegisterWithRetry();

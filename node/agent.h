@@ -31,8 +31,8 @@
 // The node's own messages are in the egress ledger too, written by this agent's thread through
 // the gate (node/control_egress.h): each registration, and each task's heartbeats (recorded
 // before the first beat, amended with their count, bytes and texts when the task ends, however
-// it ends; an entry left 'pending' by a node killed mid-task is marked 'interrupted' when Run
-// starts again).
+// it ends; an entry left 'pending' by a node killed mid-task or mid-registration is marked
+// 'interrupted' when Run starts again).
 //
 // Thread safety: Run on one thread; Cancel may be called from any thread.
 #ifndef SCANCOV_NODE_AGENT_H_

@@ -590,8 +590,9 @@ TEST_F(AgentTest, ATasksHeartbeatsAreOneLedgerEntryWithTheirCountAndTexts) {
             absl::StrCat(client.beats(), " of ", client.beats(), " beats answered"));
 }
 
-// A node killed mid-task never amended its heartbeat entry: the next start says so.
-TEST_F(AgentTest, AHeartbeatEntryLeftPendingByAKilledNodeIsMarkedInterrupted) {
+// A node killed mid-task never amended its heartbeat entry (nor, killed mid-registration, its
+// register entry): the next start says so.
+TEST_F(AgentTest, EntriesLeftPendingByAKilledNodeAreMarkedInterrupted) {
   EnrollAndCreate({"kb"}, 1);
   v1::EnrollSiteRequest req;
   req.set_site_id("lonely");
@@ -602,6 +603,10 @@ TEST_F(AgentTest, AHeartbeatEntryLeftPendingByAKilledNodeIsMarkedInterrupted) {
   left.summary_json = R"({"fields": ["task_id", "stage", "progress"], "interval_s": 30})";
   absl::StatusOr<int64_t> id = ledger_->Record(left);  // as RunTask records it, then killed
   ASSERT_TRUE(id.ok()) << id.status();
+  privacy::EgressEntry unanswered;  // a registration the node did not live to see answered
+  unanswered.kind = "register";
+  unanswered.summary_json = R"({"node_version": "0.4.0"})";
+  ASSERT_TRUE(ledger_->Record(unanswered).ok());
   aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "lonely"});
   FakeRunner runner(1, 50);
   NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
@@ -610,6 +615,10 @@ TEST_F(AgentTest, AHeartbeatEntryLeftPendingByAKilledNodeIsMarkedInterrupted) {
   ASSERT_EQ(beats.size(), 1u);
   EXPECT_EQ(beats[0].state, "interrupted");
   EXPECT_NE(beats[0].detail.find("how many is not known"), std::string::npos) << beats[0].detail;
+  const std::vector<privacy::EgressEntry> registered = Ledgered("register");
+  ASSERT_EQ(registered.size(), 2u);  // the killed node's, and this start's
+  EXPECT_EQ(registered[0].state, "interrupted");
+  EXPECT_EQ(registered[1].state, "sent");
 }
 
 }  // namespace

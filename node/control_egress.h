@@ -5,7 +5,9 @@
 //   register   one entry per registration (NodeAgent::RegisterWithRetry), recorded before the
 //              first attempt: every field of the RegisterRequest as it was sent (the protocol
 //              version, the node's version, its device); no secret travels in it. The site id
-//              is not a field: the aggregator reads it from the certificate (mutual TLS).
+//              is not a field: the aggregator reads it from the certificate (mutual TLS). Its
+//              bytes count every attempt; a node killed before an answer leaves it 'pending',
+//              marked 'interrupted' at the next start.
 //   heartbeat  one entry per task that beat, recorded before the first beat leaves and amended
 //              when the task ends, however it ends (done, failed, stopped): how many beats, how
 //              many bytes, the distinct stage texts and progress values sent (each beat carries

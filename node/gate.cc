@@ -392,16 +392,18 @@ void TaskGate::CompleteControl(int64_t id, uint64_t bytes, const std::string& su
   if (!s.ok()) spdlog::error("{}", std::string(s.message()));
 }
 
-absl::StatusOr<int> TaskGate::MarkInterruptedHeartbeats() {
+absl::StatusOr<int> TaskGate::MarkInterruptedControl() {
   if (ledger_ == nullptr) return 0;
   SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger_->List());
   int marked = 0;
   for (const privacy::EgressEntry& e : entries) {
-    if (e.kind != kHeartbeatEntry || e.state != "pending") continue;
+    if (e.state != "pending" || (e.kind != kHeartbeatEntry && e.kind != kRegisterEntry)) continue;
     SCV_RETURN_IF_ERROR(ledger_->MarkOutcome(
         e.id, "interrupted",
-        "the node stopped before the task ended: beats left at the interval above from the "
-        "entry's time until it stopped; how many is not known"));
+        e.kind == kHeartbeatEntry
+            ? "the node stopped before the task ended: beats left at the interval above from "
+              "the entry's time until it stopped; how many is not known"
+            : "the node stopped before the aggregator answered: the request may have left"));
     ++marked;
   }
   return marked;

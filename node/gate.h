@@ -142,10 +142,10 @@ class TaskGate {
   // What left under entry `id` once known, and its outcome; nothing for id 0, errors logged.
   void CompleteControl(int64_t id, uint64_t bytes, const std::string& summary_json,
                        const std::string& state, const std::string& detail);
-  // Marks 'interrupted' every heartbeat entry still 'pending': its node stopped (was killed)
-  // before the task ended, so how many beats left is not known. Called when the node starts,
-  // before any task runs; returns how many were marked.
-  absl::StatusOr<int> MarkInterruptedHeartbeats();
+  // Marks 'interrupted' every heartbeat or register entry still 'pending': its node stopped
+  // (was killed) before the task ended or the aggregator answered, so how many beats left is
+  // not known. Called when the node starts, before anything is sent; returns how many.
+  absl::StatusOr<int> MarkInterruptedControl();
 
   // The declaration `task` would be admitted with, or why it would not be.
   absl::StatusOr<TaskDeclaration> Admit(const v1::Task& task) const;
