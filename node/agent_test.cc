@@ -1,86 +1,20 @@
 #include "node/agent.h"
 
-#include <algorithm>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "absl/synchronization/mutex.h"
-#include "aggregator/server/federation.h"
-#include "aggregator/server/in_process_client.h"
-#include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
-#include "node/forwarding_client_test_util.h"
-#include "node/gate.h"
+#include "node/agent_test_fixture.h"
 #include "node/result_keeper.h"
-#include "node/store/node_store.h"
-#include "node/task_log.h"
 
 namespace scancov::node {
 namespace {
 
-using aggregator::Caller;
-using protocol::TensorSet;
+using namespace agent_testing;  // NOLINT: the shared fixture's names, in a test file
 
-const Caller kCoordinator{Caller::Role::kCoordinator, "alice"};
-
-// Adds `delta` to every weight; INIT returns zeros.
-class FakeRunner : public TaskPlugin {
- public:
-  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    TaskDeclaration d;
-    d.releases_weights = task.kind() != v1::TASK_KIND_EVALUATE;
-    return d;
-  }
-  explicit FakeRunner(float delta, uint64_t samples) : delta_(delta), samples_(samples) {}
-  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
-    ++runs_;
-    if (fail_) return failure_;
-    if (throw_) {  // as nlohmann::json::value does for a field of another type
-      const std::string name = nlohmann::json{{"name", 42}}.value("name", std::string());
-      return absl::InvalidArgumentError("not reached: " + name);
-    }
-    TaskOutcome out;
-    std::vector<float> w = {0, 0};
-    if (global != nullptr) {
-      std::vector<double> g = protocol::ToDoubles(global->tensors()[0]);
-      w = {static_cast<float>(g[0] + delta_), static_cast<float>(g[1] + delta_)};
-    }
-    if (task.kind() != v1::TASK_KIND_EVALUATE) {
-      TensorSet set;
-      EXPECT_TRUE(set.Add(protocol::MakeFloat32("w", {2}, w)).ok());
-      out.weights = std::move(set);
-    }
-    out.num_samples = task.kind() == v1::TASK_KIND_INIT_MODEL ? 0 : samples_;
-    out.metrics["loss"] = 1.0 / (1 + task.round());
-    return out;
-  }
-  int runs_ = 0;
-  bool fail_ = false;
-  bool throw_ = false;
-  absl::Status failure_ = absl::InternalError("disk full");
-
- private:
-  float delta_;
-  uint64_t samples_;
-};
+class AgentTest : public AgentFixture {};
 
 // Fails the first `failures` calls of each kind with UNAVAILABLE; for uploads, the failure
 // happens after the aggregator accepted the result (a lost response).
-// The gate owns its plug-ins; the tests keep theirs to change their behaviour between steps.
-class Forward : public TaskPlugin {
- public:
-  explicit Forward(TaskPlugin* inner) : inner_(inner) {}
-  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    return inner_->Declare(task);
-  }
-  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
-    return inner_->Run(task, global);
-  }
-
- private:
-  TaskPlugin* inner_;
-};
-
 class FlakyClient : public ForwardingFederationClient {
  public:
   FlakyClient(protocol::FederationClient* inner, int failures)
@@ -121,150 +55,6 @@ class DroppingClient : public ForwardingFederationClient {
 
  private:
   int drops_;
-};
-
-// Counts the heartbeats that leave and keeps their distinct stage texts, in the order first sent;
-// the aggregator asks for a beat every second (its default is 15 s).
-class BeatCountingClient : public ForwardingFederationClient {
- public:
-  using ForwardingFederationClient::ForwardingFederationClient;
-  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& r) override {
-    absl::StatusOr<v1::RegisterResponse> answer = inner()->Register(r);
-    if (answer.ok()) answer->set_heartbeat_s(1);
-    return answer;
-  }
-  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
-    absl::MutexLock lock(&mu_);
-    ++beats_;
-    bytes_ += r.ByteSizeLong();
-    if (std::find(stages_.begin(), stages_.end(), r.stage()) == stages_.end()) {
-      stages_.push_back(r.stage());
-    }
-    return inner()->Heartbeat(r);
-  }
-  int beats() {
-    absl::MutexLock lock(&mu_);
-    return beats_;
-  }
-  uint64_t bytes() {
-    absl::MutexLock lock(&mu_);
-    return bytes_;
-  }
-  std::vector<std::string> stages() {
-    absl::MutexLock lock(&mu_);
-    return stages_;
-  }
-
- private:
-  absl::Mutex mu_;
-  int beats_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::string> stages_ ABSL_GUARDED_BY(mu_);
-};
-
-// Trains for some 2.2 s in 3 epochs, reporting them: with the aggregator's shortest heartbeat
-// interval (1 s), several beats leave while it runs.
-class SlowRunner : public TaskPlugin {
- public:
-  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    TaskDeclaration d;
-    d.releases_weights = task.kind() != v1::TASK_KIND_EVALUATE;
-    return d;
-  }
-  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
-    Progress ignored;
-    return RunTracked(task, global, ignored);
-  }
-  absl::StatusOr<TaskOutcome> RunTracked(const v1::Task& task, const TensorSet*,
-                                         Progress& progress) override {
-    for (int e = 0; e < 3; ++e) {
-      progress.SetCount("epoch", e, 3);
-      absl::SleepFor(absl::Milliseconds(730));
-    }
-    TaskOutcome out;
-    TensorSet set;
-    EXPECT_TRUE(set.Add(protocol::MakeFloat32("w", {2}, {0, 0})).ok());
-    out.weights = std::move(set);
-    out.num_samples = task.kind() == v1::TASK_KIND_INIT_MODEL ? 0 : 50;
-    return out;
-  }
-};
-
-class AgentTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto store = aggregator::AggregatorStore::Open(":memory:");
-    ASSERT_TRUE(store.ok());
-    aggregator::FederationOptions options;
-    options.studies = &aggregator::AllStudyLogics();
-    options.clock = &clock_;
-    federation_ = std::make_unique<aggregator::Federation>(std::move(*store), options);
-    absl::StatusOr<std::unique_ptr<NodeStore>> node_store = NodeStore::InMemory();
-    ASSERT_TRUE(node_store.ok()) << node_store.status();
-    store_ = std::move(node_store).value();
-    ledger_ = std::make_unique<privacy::EgressLedger>(store_->db());
-    log_ = std::make_unique<TaskLog>(*store_);
-  }
-
-  void EnrollAndCreate(const std::vector<std::string>& sites, uint32_t rounds) {
-    for (const std::string& s : sites) {
-      v1::EnrollSiteRequest req;
-      req.set_site_id(s);
-      ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
-    }
-    v1::CreateStudyRequest req;
-    req.mutable_spec()->set_name("study");
-    req.mutable_spec()->set_kind(v1::STUDY_KIND_TRAINING);
-    for (const std::string& s : sites) req.mutable_spec()->add_sites(s);
-    req.mutable_spec()->set_rounds(rounds);
-    req.mutable_spec()->mutable_plan()->set_model("toy");
-    req.mutable_spec()->mutable_plan()->set_local_epochs(1);
-    req.mutable_spec()->mutable_plan()->set_learning_rate(0.1);
-    ASSERT_TRUE(federation_->CreateStudy(kCoordinator, req).ok());
-  }
-
-  // A gate in front of `runner` for the study's kind (tabular_training), recording in `ledger`.
-  TaskGate* Gate(TaskPlugin* runner, privacy::EgressLedger* ledger) {
-    TaskPlugins plugins;
-    plugins[protocol::StudyKind::tabular_training] = std::make_unique<Forward>(runner);
-    GateOptions options;
-    options.clock = &clock_;
-    options.destination = "in-process";
-    gates_.push_back(std::make_unique<TaskGate>(options, std::move(plugins), ledger));
-    return gates_.back().get();
-  }
-
-  AgentOptions Options() {
-    AgentOptions o;
-    o.clock = &clock_;
-    o.destination = "in-process";
-    o.exit_when_idle = true;
-    return o;
-  }
-
-  // The ledger's entries of one kind, oldest first.
-  std::vector<privacy::EgressEntry> Ledgered(const std::string& kind) {
-    absl::StatusOr<std::vector<privacy::EgressEntry>> all = ledger_->List();
-    EXPECT_TRUE(all.ok()) << all.status();
-    std::vector<privacy::EgressEntry> out;
-    for (privacy::EgressEntry& e : *all) {
-      if (e.kind == kind) out.push_back(std::move(e));
-    }
-    return out;
-  }
-
-  std::string KeeperDir() {
-    const std::string dir = ::testing::TempDir() + "kept_" +
-                            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    return dir;
-  }
-
-  FakeClock clock_;
-  std::unique_ptr<aggregator::Federation> federation_;
-  std::unique_ptr<NodeStore> store_;
-  std::unique_ptr<privacy::EgressLedger> ledger_;
-  std::unique_ptr<TaskLog> log_;
-  std::vector<std::unique_ptr<TaskGate>> gates_;
 };
 
 TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
@@ -556,69 +346,6 @@ TEST_F(AgentTest, ExitsWhenNoStudyIncludesTheSite) {
   NodeAgent agent(&client, Gate(&runner, nullptr), nullptr, Options());
   EXPECT_TRUE(agent.Run().ok());
   EXPECT_EQ(agent.tasks_completed(), 0);
-}
-
-// Every beat that left is in the ledger: one entry for the task, with the count of beats the
-// aggregator received, their bytes and exactly the distinct stage texts it was sent.
-TEST_F(AgentTest, ATasksHeartbeatsAreOneLedgerEntryWithTheirCountAndTexts) {
-  EnrollAndCreate({"kb"}, 1);
-  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
-  BeatCountingClient client(&inner);
-  SlowRunner runner;
-  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
-  ASSERT_TRUE(agent.RegisterWithRetry().ok());
-  absl::StatusOr<NodeAgent::Step> step = agent.RunOnce();  // the INIT task, some 2.2 s
-  ASSERT_TRUE(step.ok()) << step.status();
-  ASSERT_EQ(*step, NodeAgent::Step::kRanTask);
-  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
-  ASSERT_EQ(beats.size(), 1u);
-  const std::vector<privacy::EgressEntry> results = Ledgered("result");
-  ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(beats[0].task_id, results[0].task_id);
-  EXPECT_LT(beats[0].id, results[0].id);  // recorded before the first beat left
-  EXPECT_EQ(beats[0].state, "sent");
-  EXPECT_EQ(beats[0].destination, "in-process");
-  const nlohmann::json summary = nlohmann::json::parse(beats[0].summary_json);
-  EXPECT_GE(client.beats(), 2);
-  EXPECT_EQ(summary.at("beats"), client.beats());
-  EXPECT_EQ(summary.at("errors"), 0);
-  EXPECT_EQ(summary.at("interval_s"), 1);
-  EXPECT_EQ(summary.at("bytes"), client.bytes());
-  EXPECT_EQ(beats[0].payload_bytes, client.bytes());
-  EXPECT_EQ(summary.at("stages").get<std::vector<std::string>>(), client.stages());
-  EXPECT_EQ(beats[0].detail,
-            absl::StrCat(client.beats(), " of ", client.beats(), " beats answered"));
-}
-
-// A node killed mid-task never amended its heartbeat entry (nor, killed mid-registration, its
-// register entry): the next start says so.
-TEST_F(AgentTest, EntriesLeftPendingByAKilledNodeAreMarkedInterrupted) {
-  EnrollAndCreate({"kb"}, 1);
-  v1::EnrollSiteRequest req;
-  req.set_site_id("lonely");
-  ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
-  privacy::EgressEntry left;
-  left.task_id = "study/r1/lonely";
-  left.kind = "heartbeat";
-  left.summary_json = R"({"fields": ["task_id", "stage", "progress"], "interval_s": 30})";
-  absl::StatusOr<int64_t> id = ledger_->Record(left);  // as RunTask records it, then killed
-  ASSERT_TRUE(id.ok()) << id.status();
-  privacy::EgressEntry unanswered;  // a registration the node did not live to see answered
-  unanswered.kind = "register";
-  unanswered.summary_json = R"({"node_version": "0.4.0"})";
-  ASSERT_TRUE(ledger_->Record(unanswered).ok());
-  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "lonely"});
-  FakeRunner runner(1, 50);
-  NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
-  ASSERT_TRUE(agent.Run().ok());
-  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
-  ASSERT_EQ(beats.size(), 1u);
-  EXPECT_EQ(beats[0].state, "interrupted");
-  EXPECT_NE(beats[0].detail.find("how many is not known"), std::string::npos) << beats[0].detail;
-  const std::vector<privacy::EgressEntry> registered = Ledgered("register");
-  ASSERT_EQ(registered.size(), 2u);  // the killed node's, and this start's
-  EXPECT_EQ(registered[0].state, "interrupted");
-  EXPECT_EQ(registered[1].state, "sent");
 }
 
 }  // namespace
