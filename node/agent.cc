@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "node/control_egress.h"
 #include "node/heartbeat.h"
 #include "node/secagg_step.h"
 #include "node/stop_watch.h"
@@ -66,8 +67,19 @@ absl::Status NodeAgent::RegisterWithRetry() {
   request.set_protocol_version(v1::PROTOCOL_VERSION_2);
   request.set_node_version(options_.node_version);
   request.set_device(options_.device);
+  // In the ledger before it leaves (node/control_egress.h); its bytes count every attempt.
+  SCV_ASSIGN_OR_RETURN(const std::string fields, RegisterSummaryJson(request));
+  const uint64_t size = request.ByteSizeLong();
+  SCV_ASSIGN_OR_RETURN(const int64_t ledgered,
+                       gate_->RecordControl(kRegisterEntry, "", size, fields));
+  int attempts = 0;
+  const auto ledger = [&](const std::string& state, const std::string& what) {
+    gate_->CompleteControl(ledgered, size * attempts, fields, state,
+                           absl::StrCat(what, " (", attempts, " attempt(s))"));
+  };
   for (int attempt = 0; !cancelled_; ++attempt) {
     const absl::Time sent = options_.clock->Now();
+    ++attempts;
     absl::StatusOr<v1::RegisterResponse> response = client_->Register(request);
     if (response.ok()) {
       clock_skew_.Observe("Register", response->server_time_unix_ms(), sent, options_.clock->Now());
@@ -75,12 +87,18 @@ absl::Status NodeAgent::RegisterWithRetry() {
       spdlog::info("registered with the aggregator {} as site '{}' (wire protocol {})",
                    response->aggregator_version(), response->site_id(),
                    static_cast<int>(response->protocol_version()));
+      ledger("sent", absl::StrCat("registered as site '", response->site_id(), "', aggregator ",
+                                  response->aggregator_version()));
       return absl::OkStatus();
     }
-    if (!IsTransient(response.status())) return response.status();
+    if (!IsTransient(response.status())) {
+      ledger("failed", absl::StrCat("refused: ", response.status().message()));
+      return response.status();
+    }
     spdlog::warn("aggregator unreachable ({}); retrying", std::string(response.status().message()));
     retrier_.Backoff(attempt);
   }
+  ledger("failed", "the node stopped before the aggregator answered");
   return absl::CancelledError("cancelled");
 }
 
@@ -281,15 +299,40 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
   progress.PrintEvery(absl::Minutes(1), [id = task.task_id()](const std::string& line) {
     spdlog::info("task '{}': {}", id, line);  // the steward's log: counts, rate, ETA
   });
-  HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_, &clock_skew_, options_.clock,
-                          &progress);
-  StopWatch stop_watch(&cancelled_, options_.stop_grace, options_.clock, &progress);
+  // Every beat is in the ledger: an entry before the first leaves, amended with their sum when
+  // the task ends, whichever way it ends (node/control_egress.h).
+  HeartbeatTally beats;
+  int64_t beats_entry = 0;
+  if (heartbeat_ > absl::ZeroDuration()) {
+    absl::StatusOr<int64_t> recorded = gate_->RecordControl(kHeartbeatEntry, task.task_id(), 0,
+                                                            HeartbeatSummaryJson({}, heartbeat_));
+    if (!recorded.ok()) {  // nothing leaves without an entry: not even a beat
+      Finish(&entry, "failed", recorded.status());
+      return recorded.status();
+    }
+    beats_entry = *recorded;
+  }
+  absl::StatusOr<Step> step;
+  {
+    HeartbeatLoop heartbeat(client_, task.task_id(), heartbeat_, &clock_skew_, options_.clock,
+                            &progress, &beats);
+    StopWatch stop_watch(&cancelled_, options_.stop_grace, options_.clock, &progress);
+    step = RunWhileBeating(task, progress, &entry);
+  }  // the heartbeat's thread has ended: no beat leaves after this
+  const HeartbeatSummary sum = beats.Summary();
+  gate_->CompleteControl(beats_entry, sum.bytes, HeartbeatSummaryJson(sum, heartbeat_),
+                         HeartbeatState(sum), HeartbeatDetail(sum));
+  return step;
+}
+
+absl::StatusOr<NodeAgent::Step> NodeAgent::RunWhileBeating(const v1::Task& task, Progress& progress,
+                                                           TaskLogEntry* entry) {
   std::optional<protocol::TensorSet> global;
   if (!task.checkpoint_id().empty()) {
     absl::StatusOr<protocol::TensorSet> downloaded = retrier_.Call(
         "download", [&] { return client_->DownloadWeights(task.task_id(), task.checkpoint_id()); });
     if (!downloaded.ok()) {
-      Finish(&entry, "failed", downloaded.status());
+      Finish(entry, "failed", downloaded.status());
       return downloaded.status();
     }
     global = std::move(*downloaded);
@@ -300,22 +343,23 @@ absl::StatusOr<NodeAgent::Step> NodeAgent::RunTask(const v1::Task& task) {
       secagg.ok() ? gate_->Run(task, global ? &*global : nullptr, &progress) : secagg.status();
   if (!outcome.ok() && progress.cancelled()) {
     // Nothing is sent, not even a failure code: the aggregator would refuse it, and the round
-    // or study it served is over. The gate recorded nothing in the ledger.
+    // or study it served is over. The gate recorded nothing in the ledger; the task's beats
+    // are (RunTask).
     spdlog::warn("task '{}' stopped: {}", task.task_id(), progress.cancel_reason());
-    Finish(&entry, "stopped", absl::CancelledError(progress.cancel_reason()));
+    Finish(entry, "stopped", absl::CancelledError(progress.cancel_reason()));
     return Step::kTaskStopped;
   }
-  if (!outcome.ok()) return FailedLocally(task, outcome.status(), &entry);
+  if (!outcome.ok()) return FailedLocally(task, outcome.status(), entry);
   if (secagg->has_value()) {
     // Never kept: the round's keys die with this process, so a restarted node is a dropout.
-    return DeliverMasked(task, **secagg, global ? &*global : nullptr, *outcome, &entry);
+    return DeliverMasked(task, **secagg, global ? &*global : nullptr, *outcome, entry);
   }
   if (options_.keeper != nullptr) {
     // Without it the result is only computed again: worth a warning, not the task.
     absl::Status kept = options_.keeper->Keep(*outcome);
     if (!kept.ok()) spdlog::warn("task '{}': {}", task.task_id(), std::string(kept.message()));
   }
-  return Deliver(*outcome, &entry);
+  return Deliver(*outcome, entry);
 }
 
 absl::StatusOr<NodeAgent::Step> NodeAgent::RunOnce() {
@@ -344,6 +388,14 @@ absl::Status NodeAgent::Run() {
     if (dropped.ok() && *dropped > 0) {
       spdlog::info("dropped {} kept result(s) the aggregator never asked for again", *dropped);
     }
+  }
+  absl::StatusOr<int> interrupted = gate_->MarkInterruptedControl();
+  if (!interrupted.ok()) return interrupted.status();  // the ledger is unusable: nothing may leave
+  if (*interrupted > 0) {
+    spdlog::warn(
+        "the node last stopped while sending; {} ledger entries (heartbeats of a running task, "
+        "a registration) are now marked 'interrupted' (`scancov-node ledger`)",
+        *interrupted);
   }
   absl::Status registered = RegisterWithRetry();
   if (cancelled_) return absl::OkStatus();  // stopped (SIGTERM) before registering: a clean stop

@@ -14,7 +14,8 @@
 //    backs off and carries on with the next pull;
 //  - a task the aggregator no longer counts (the heartbeat's answer: its round closed, it
 //    expired, its study was aborted) is stopped at the runner's next check (Progress,
-//    core/progress.h), logged as "stopped", and nothing is sent or ledgered for it;
+//    core/progress.h), logged as "stopped", and nothing is sent or ledgered for it but its
+//    heartbeats;
 //  - with a ResultKeeper (node/result_keeper.h), a released result is kept before it is first
 //    sent and until the aggregator answers it (accepted, duplicate, or refused for good): when
 //    the upload keeps failing, the node is killed or the aggregator restarts, the aggregator
@@ -26,6 +27,12 @@
 //    (node/secagg_step.h): the plain release is never sent, its ledger entry is marked as sent
 //    masked, and it is never kept (the round's keys die with the process: a restarted node is
 //    a dropout of that round).
+//
+// The node's own messages are in the egress ledger too, written by this agent's thread through
+// the gate (node/control_egress.h): each registration, and each task's heartbeats (recorded
+// before the first beat, amended with their count, bytes and texts when the task ends, however
+// it ends; an entry left 'pending' by a node killed mid-task or mid-registration is marked
+// 'interrupted' when Run starts again).
 //
 // Thread safety: Run on one thread; Cancel may be called from any thread.
 #ifndef SCANCOV_NODE_AGENT_H_
@@ -108,6 +115,9 @@ class NodeAgent {
 
  private:
   absl::StatusOr<Step> RunTask(const v1::Task& task);
+  // The task from its checkpoint's download to its delivery, while its heartbeat runs.
+  absl::StatusOr<Step> RunWhileBeating(const v1::Task& task, Progress& progress,
+                                       TaskLogEntry* entry);
   // Uploads a released result (run now or kept from before) and records the outcome.
   absl::StatusOr<Step> Deliver(const Release& release, TaskLogEntry* entry);
   // Sends the release masked under secure aggregation (node/secagg_step.h) instead of itself.

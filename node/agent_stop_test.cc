@@ -1,7 +1,9 @@
 // A task the aggregator no longer counts (its round closed, it expired, its study was aborted)
-// stops at the node instead of training to the end, and nothing leaves for it.
+// stops at the node instead of training to the end, and nothing leaves for it but its
+// heartbeats, which the egress ledger records.
 #include <atomic>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "aggregator/server/federation.h"
@@ -87,12 +89,14 @@ class AbortedStudyClient : public ForwardingFederationClient {
     return inner()->UploadResult(h, w);
   }
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
+    ++beats;
     absl::StatusOr<v1::HeartbeatResponse> answer = inner()->Heartbeat(r);
     if (answer.ok()) answer->set_task_current(!aborted);
     return answer;
   }
   std::atomic<bool> aborted{false};
   std::atomic<int> uploads{0};
+  std::atomic<int> beats{0};  // heartbeats sent (they leave the site)
 };
 
 // One site, a one-round training study of 1000 slow epochs, and the node's agent, registered.
@@ -144,7 +148,26 @@ class AgentStopTest : public ::testing::Test {
     EXPECT_TRUE(step.ok()) << step.status();
     training_.epochs_done = 0;
     client_->uploads = 0;
+    client_->beats = 0;
     return agent;
+  }
+  // The ledger's entries after the first `before`: what the step recorded.
+  std::vector<privacy::EgressEntry> RecordedSince(size_t before) {
+    absl::StatusOr<std::vector<privacy::EgressEntry>> all = ledger_->List();
+    EXPECT_TRUE(all.ok()) << all.status();
+    if (!all.ok() || all->size() < before) return {};
+    return std::vector<privacy::EgressEntry>(all->begin() + before, all->end());
+  }
+  // The heartbeats of a stopped task left: exactly their entry is recorded, with their count.
+  void ExpectOnlyTheHeartbeatsRecorded(size_t before) {
+    const std::vector<privacy::EgressEntry> recorded = RecordedSince(before);
+    ASSERT_EQ(recorded.size(), 1u) << "only the heartbeats are recorded as leaving";
+    EXPECT_EQ(recorded[0].kind, "heartbeat");
+    EXPECT_EQ(recorded[0].state, "sent");
+    const nlohmann::json beats = nlohmann::json::parse(recorded[0].summary_json);
+    EXPECT_GE(client_->beats, 1);
+    EXPECT_EQ(beats.at("beats"), client_->beats.load());
+    EXPECT_FALSE(beats.at("stages").empty());
   }
   TaskLogEntry LastLogEntry() {
     absl::StatusOr<std::vector<TaskLogEntry>> recent = log_->Recent(1);
@@ -179,7 +202,7 @@ TEST_F(AgentStopTest, ATaskTheAggregatorNoLongerCountsStopsAndSendsNothing) {
   EXPECT_EQ(*step, NodeAgent::Step::kTaskStopped);
   EXPECT_LT(training.epochs_done, 1000) << "training ran to the end";
   EXPECT_EQ(client.uploads, 0) << "neither a result nor a failure leaves";
-  EXPECT_EQ(ledger.List()->size(), ledgered_before) << "nothing is recorded as leaving";
+  ExpectOnlyTheHeartbeatsRecorded(ledgered_before);
   absl::StatusOr<std::vector<TaskLogEntry>> recent = log.Recent(1);
   ASSERT_TRUE(recent.ok());
   ASSERT_EQ(recent->size(), 1u);
@@ -218,7 +241,7 @@ TEST_F(AgentStopTest, ATaskRunningWhenTheNodeStopsEndsAfterTheGraceAndSendsNothi
   EXPECT_GE(training_.epochs_done, 2);
   EXPECT_LT(training_.epochs_done, 1000) << "training ran to the end";
   EXPECT_EQ(client_->uploads, 0);
-  EXPECT_EQ(ledger_->List()->size(), ledgered_before);
+  ExpectOnlyTheHeartbeatsRecorded(ledgered_before);
   const TaskLogEntry entry = LastLogEntry();
   EXPECT_EQ(entry.state, "stopped");
   EXPECT_NE(entry.detail.find("the node is stopping"), std::string::npos) << entry.detail;

@@ -1,84 +1,20 @@
 #include "node/agent.h"
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "aggregator/server/federation.h"
-#include "aggregator/server/in_process_client.h"
-#include "aggregator/studies/registry.h"
 #include "gtest/gtest.h"
-#include "node/forwarding_client_test_util.h"
-#include "node/gate.h"
+#include "node/agent_test_fixture.h"
 #include "node/result_keeper.h"
-#include "node/store/node_store.h"
-#include "node/task_log.h"
 
 namespace scancov::node {
 namespace {
 
-using aggregator::Caller;
-using protocol::TensorSet;
+using namespace agent_testing;  // NOLINT: the shared fixture's names, in a test file
 
-const Caller kCoordinator{Caller::Role::kCoordinator, "alice"};
-
-// Adds `delta` to every weight; INIT returns zeros.
-class FakeRunner : public TaskPlugin {
- public:
-  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    TaskDeclaration d;
-    d.releases_weights = task.kind() != v1::TASK_KIND_EVALUATE;
-    return d;
-  }
-  explicit FakeRunner(float delta, uint64_t samples) : delta_(delta), samples_(samples) {}
-  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
-    ++runs_;
-    if (fail_) return failure_;
-    if (throw_) {  // as nlohmann::json::value does for a field of another type
-      const std::string name = nlohmann::json{{"name", 42}}.value("name", std::string());
-      return absl::InvalidArgumentError("not reached: " + name);
-    }
-    TaskOutcome out;
-    std::vector<float> w = {0, 0};
-    if (global != nullptr) {
-      std::vector<double> g = protocol::ToDoubles(global->tensors()[0]);
-      w = {static_cast<float>(g[0] + delta_), static_cast<float>(g[1] + delta_)};
-    }
-    if (task.kind() != v1::TASK_KIND_EVALUATE) {
-      TensorSet set;
-      EXPECT_TRUE(set.Add(protocol::MakeFloat32("w", {2}, w)).ok());
-      out.weights = std::move(set);
-    }
-    out.num_samples = task.kind() == v1::TASK_KIND_INIT_MODEL ? 0 : samples_;
-    out.metrics["loss"] = 1.0 / (1 + task.round());
-    return out;
-  }
-  int runs_ = 0;
-  bool fail_ = false;
-  bool throw_ = false;
-  absl::Status failure_ = absl::InternalError("disk full");
-
- private:
-  float delta_;
-  uint64_t samples_;
-};
+class AgentTest : public AgentFixture {};
 
 // Fails the first `failures` calls of each kind with UNAVAILABLE; for uploads, the failure
 // happens after the aggregator accepted the result (a lost response).
-// The gate owns its plug-ins; the tests keep theirs to change their behaviour between steps.
-class Forward : public TaskPlugin {
- public:
-  explicit Forward(TaskPlugin* inner) : inner_(inner) {}
-  absl::StatusOr<TaskDeclaration> Declare(const v1::Task& task) const override {
-    return inner_->Declare(task);
-  }
-  absl::StatusOr<TaskOutcome> Run(const v1::Task& task, const TensorSet* global) override {
-    return inner_->Run(task, global);
-  }
-
- private:
-  TaskPlugin* inner_;
-};
-
 class FlakyClient : public ForwardingFederationClient {
  public:
   FlakyClient(protocol::FederationClient* inner, int failures)
@@ -121,72 +57,6 @@ class DroppingClient : public ForwardingFederationClient {
   int drops_;
 };
 
-class AgentTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto store = aggregator::AggregatorStore::Open(":memory:");
-    ASSERT_TRUE(store.ok());
-    aggregator::FederationOptions options;
-    options.studies = &aggregator::AllStudyLogics();
-    options.clock = &clock_;
-    federation_ = std::make_unique<aggregator::Federation>(std::move(*store), options);
-    absl::StatusOr<std::unique_ptr<NodeStore>> node_store = NodeStore::InMemory();
-    ASSERT_TRUE(node_store.ok()) << node_store.status();
-    store_ = std::move(node_store).value();
-    ledger_ = std::make_unique<privacy::EgressLedger>(store_->db());
-    log_ = std::make_unique<TaskLog>(*store_);
-  }
-
-  void EnrollAndCreate(const std::vector<std::string>& sites, uint32_t rounds) {
-    for (const std::string& s : sites) {
-      v1::EnrollSiteRequest req;
-      req.set_site_id(s);
-      ASSERT_TRUE(federation_->EnrollSite(kCoordinator, req).ok());
-    }
-    v1::CreateStudyRequest req;
-    req.mutable_spec()->set_name("study");
-    req.mutable_spec()->set_kind(v1::STUDY_KIND_TRAINING);
-    for (const std::string& s : sites) req.mutable_spec()->add_sites(s);
-    req.mutable_spec()->set_rounds(rounds);
-    req.mutable_spec()->mutable_plan()->set_model("toy");
-    req.mutable_spec()->mutable_plan()->set_local_epochs(1);
-    req.mutable_spec()->mutable_plan()->set_learning_rate(0.1);
-    ASSERT_TRUE(federation_->CreateStudy(kCoordinator, req).ok());
-  }
-
-  // A gate in front of `runner` for the study's kind (tabular_training), recording in `ledger`.
-  TaskGate* Gate(TaskPlugin* runner, privacy::EgressLedger* ledger) {
-    TaskPlugins plugins;
-    plugins[protocol::StudyKind::tabular_training] = std::make_unique<Forward>(runner);
-    GateOptions options;
-    options.clock = &clock_;
-    options.destination = "in-process";
-    gates_.push_back(std::make_unique<TaskGate>(options, std::move(plugins), ledger));
-    return gates_.back().get();
-  }
-
-  AgentOptions Options() {
-    AgentOptions o;
-    o.clock = &clock_;
-    o.destination = "in-process";
-    o.exit_when_idle = true;
-    return o;
-  }
-
-  std::string KeeperDir() {
-    const std::string dir = ::testing::TempDir() + "kept_" +
-                            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    return dir;
-  }
-
-  FakeClock clock_;
-  std::unique_ptr<aggregator::Federation> federation_;
-  std::unique_ptr<NodeStore> store_;
-  std::unique_ptr<privacy::EgressLedger> ledger_;
-  std::unique_ptr<TaskLog> log_;
-  std::vector<std::unique_ptr<TaskGate>> gates_;
-};
-
 TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
   EnrollAndCreate({"kb", "igr", "hegp"}, 2);
   std::vector<std::unique_ptr<aggregator::InProcessFederationClient>> clients;
@@ -210,12 +80,19 @@ TEST_F(AgentTest, ThreeAgentsRunAStudyAndLedgerEveryUpload) {
   int total = 0;
   for (auto& agent : agents) total += agent->tasks_completed();
   EXPECT_EQ(total, 1 + 3 + 3 + 3);  // init, two training rounds, evaluation
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 10u);
-  for (const auto& e : *entries) {
+  const std::vector<privacy::EgressEntry> results = Ledgered("result");
+  ASSERT_EQ(results.size(), 10u);
+  for (const auto& e : results) {
     EXPECT_EQ(e.state, "sent") << e.task_id;
     EXPECT_NE(e.summary_json.find("\"loss\""), std::string::npos);
+  }
+  // And what else left: each site's registration, each task's heartbeats (one entry a task).
+  EXPECT_EQ(Ledgered("register").size(), 3u);
+  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
+  ASSERT_EQ(beats.size(), 10u);
+  for (const auto& e : beats) {
+    EXPECT_EQ(e.state, "sent") << e.task_id;
+    EXPECT_GE(nlohmann::json::parse(e.summary_json).at("beats").get<int>(), 1) << e.task_id;
   }
   // delta weighted by samples: (100*1 + 200*2 + 300*3)/600 = 2.333.. per round
   auto c2 = federation_->GetCheckpoint(kCoordinator, "study", "");
@@ -234,10 +111,26 @@ TEST_F(AgentTest, RetriesTransientFailuresAndLostUploadResponsesAreDuplicates) {
   auto status = federation_->GetStudyStatus(kCoordinator, "study");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->state(), v1::STUDY_STATE_DONE);
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_FALSE(entries->empty());
-  EXPECT_EQ(entries->front().state, "duplicate");  // accepted the first time, response lost
+  const std::vector<privacy::EgressEntry> results = Ledgered("result");
+  ASSERT_FALSE(results.empty());
+  EXPECT_EQ(results.front().state, "duplicate");  // accepted the first time, response lost
+  // The registration, tried three times (two refused connections), is one entry with the
+  // request's fields and the bytes of every attempt.
+  const std::vector<privacy::EgressEntry> registered = Ledgered("register");
+  ASSERT_EQ(registered.size(), 1u);
+  EXPECT_EQ(registered[0].state, "sent");
+  EXPECT_EQ(registered[0].task_id, "");
+  v1::RegisterRequest request;
+  request.set_protocol_version(v1::PROTOCOL_VERSION_2);
+  request.set_node_version(Version());
+  request.set_device("cpu");
+  EXPECT_EQ(registered[0].payload_bytes, 3 * request.ByteSizeLong());
+  EXPECT_EQ(nlohmann::json::parse(registered[0].summary_json),
+            (nlohmann::json{{"protocol_version", "PROTOCOL_VERSION_2"},
+                            {"node_version", Version()},
+                            {"device", "cpu"}}));
+  EXPECT_EQ(registered[0].detail,
+            absl::StrCat("registered as site 'kb', aggregator ", Version(), " (3 attempt(s))"));
 }
 
 // The upload of a trained result keeps failing (attempts run out): the aggregator offers the
@@ -257,10 +150,9 @@ TEST_F(AgentTest, AKeptResultIsSentAgainInsteadOfRetraining) {
   auto lost = agent.RunOnce();  // the init task: run, kept, three uploads lost
   EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable) << lost.status();
   EXPECT_EQ(runner.runs_, 1);
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);
-  const std::string task_id = entries->front().task_id;
+  auto entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);
+  const std::string task_id = entries.front().task_id;
   ASSERT_TRUE(keeper.Find(task_id)->has_value());
   auto resent = agent.RunOnce();  // offered again: one more loss, then delivered
   ASSERT_TRUE(resent.ok()) << resent.status();
@@ -268,15 +160,14 @@ TEST_F(AgentTest, AKeptResultIsSentAgainInsteadOfRetraining) {
   EXPECT_EQ(runner.runs_, 1);  // not trained again
   EXPECT_EQ(client.uploads_, 5);
   EXPECT_EQ(client.delivered_, 1);
-  entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);  // the same release, not a second one
-  EXPECT_EQ(entries->front().state, "sent");
+  entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);  // the same release, not a second one
+  EXPECT_EQ(entries.front().state, "sent");
   EXPECT_FALSE(keeper.Find(task_id)->has_value());  // acknowledged: forgotten
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_EQ(federation_->GetStudyStatus(kCoordinator, "study")->state(), v1::STUDY_STATE_DONE);
   EXPECT_EQ(runner.runs_, agent.tasks_completed());  // every task ran exactly once
-  EXPECT_EQ(ledger_->List()->size(), static_cast<size_t>(runner.runs_));
+  EXPECT_EQ(Ledgered("result").size(), static_cast<size_t>(runner.runs_));
 }
 
 // The node is killed after training, before its upload got through: the restarted node finds
@@ -296,7 +187,7 @@ TEST_F(AgentTest, ARestartedNodeSendsTheResultItKept) {
     ASSERT_TRUE(agent.RegisterWithRetry().ok());
     EXPECT_FALSE(agent.RunOnce().ok());
     EXPECT_EQ(runner.runs_, 1);
-    task_id = ledger_->List()->front().task_id;
+    task_id = Ledgered("result").front().task_id;
   }
   FakeRunner runner(1, 50);
   ResultKeeper keeper(KeeperDir());
@@ -307,11 +198,10 @@ TEST_F(AgentTest, ARestartedNodeSendsTheResultItKept) {
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, NodeAgent::Step::kRanTask);
   EXPECT_EQ(runner.runs_, 0);
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);
-  EXPECT_EQ(entries->front().task_id, task_id);
-  EXPECT_EQ(entries->front().state, "sent");
+  const std::vector<privacy::EgressEntry> entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries.front().task_id, task_id);
+  EXPECT_EQ(entries.front().state, "sent");
   EXPECT_FALSE(keeper.Find(task_id)->has_value());
 }
 
@@ -331,11 +221,10 @@ TEST_F(AgentTest, ARefusedResultIsNotKept) {
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
   EXPECT_EQ(client.uploads_, 1);  // not retried
-  auto entries = ledger_->List();
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 1u);
-  EXPECT_EQ(entries->front().state, "failed");
-  EXPECT_FALSE(keeper.Find(entries->front().task_id)->has_value());
+  const std::vector<privacy::EgressEntry> entries = Ledgered("result");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries.front().state, "failed");
+  EXPECT_FALSE(keeper.Find(entries.front().task_id)->has_value());
 }
 
 TEST_F(AgentTest, UnenrolledSiteStopsWithTheRefusal) {
@@ -365,10 +254,12 @@ TEST_F(AgentTest, ARegisterAnswerShowingTheClockOffIsWarnedAbout) {
 
 TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
   EnrollAndCreate({"kb"}, 1);
-  aggregator::InProcessFederationClient client(federation_.get(), {Caller::Role::kSite, "kb"});
+  aggregator::InProcessFederationClient inner(federation_.get(), {Caller::Role::kSite, "kb"});
+  BeatCountingClient client(&inner);
   FakeRunner runner(1, 50);
   runner.fail_ = true;
   NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
   auto step = agent.RunOnce();
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
@@ -377,7 +268,14 @@ TEST_F(AgentTest, LocalFailureIsLoggedAndTheAgentCarriesOn) {
   ASSERT_EQ(recent->size(), 1u);
   EXPECT_EQ(recent->at(0).state, "failed");
   EXPECT_EQ(recent->at(0).detail, "disk full");
-  EXPECT_TRUE(ledger_->List()->empty());  // nothing left the site
+  // Neither a result nor a failure left the site; its heartbeats did, and are recorded.
+  EXPECT_TRUE(Ledgered("result").empty());
+  EXPECT_TRUE(Ledgered("failure").empty());
+  const std::vector<privacy::EgressEntry> beats = Ledgered("heartbeat");
+  ASSERT_EQ(beats.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(beats[0].summary_json).at("beats"), client.beats());
+  EXPECT_EQ(beats[0].payload_bytes, client.bytes());
+  EXPECT_GE(client.beats(), 1);
   runner.fail_ = false;
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_EQ(federation_->GetStudyStatus(kCoordinator, "study")->state(), v1::STUDY_STATE_DONE);
@@ -392,12 +290,19 @@ TEST_F(AgentTest, DeterministicFailureIsReportedAndEndsTheStudy) {
   runner.fail_ = true;
   runner.failure_ = absl::InvalidArgumentError("unknown feature well_aerated_lung_percent");
   NodeAgent agent(&client, Gate(&runner, ledger_.get()), log_.get(), Options());
+  ASSERT_TRUE(agent.RegisterWithRetry().ok());
   auto step = agent.RunOnce();
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(*step, NodeAgent::Step::kTaskFailed);
   auto sent = ledger_->List();
   ASSERT_TRUE(sent.ok());
-  ASSERT_EQ(sent->size(), 1u);
+  // The registration, the failed task's heartbeats (recorded before its failure), the failure.
+  ASSERT_EQ(sent->size(), 3u);
+  EXPECT_EQ(sent->at(0).kind, "register");
+  EXPECT_EQ(sent->at(1).kind, "heartbeat");
+  EXPECT_EQ(sent->at(1).state, "sent");
+  EXPECT_EQ(sent->at(1).task_id, sent->at(2).task_id);
+  sent->erase(sent->begin(), sent->begin() + 2);
   EXPECT_EQ(sent->at(0).kind, "failure");
   // Only the code leaves: the message (which could name a value) stays in the task log.
   EXPECT_NE(sent->at(0).summary_json.find("invalid_spec"), std::string::npos);

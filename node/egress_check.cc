@@ -6,6 +6,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/progress.h"
+#include "node/control_egress.h"
 #include "protocol/failure_code.h"
 
 namespace scancov::node {
@@ -78,6 +80,45 @@ void Walk(const json& j, const std::string& where, bool count_context, int64_t m
   }
 }
 
+// A heartbeat entry (node/control_egress.h): its known fields only, and stages no longer than
+// a Progress text (core/progress.h ReleasedText: a stage, an outer count and an ETA).
+void CheckHeartbeats(const json& summary, const privacy::EgressEntry& e, EgressCheck& out) {
+  static const std::set<std::string> kFields = {"fields",
+                                                "interval_s",
+                                                "beats",
+                                                "errors",
+                                                "bytes",
+                                                "first_unix",
+                                                "last_unix",
+                                                "stages",
+                                                "stages_not_listed",
+                                                "progress",
+                                                "progress_not_listed"};
+  for (const auto& [k, v] : summary.items()) {
+    if (kFields.count(k) == 0) out.findings.push_back({e.id, e.task_id, k, "unexpected field"});
+  }
+  const json stages = summary.value("stages", json::array());
+  for (size_t i = 0; i < stages.size(); ++i) {
+    if (!stages[i].is_string() || stages[i].get<std::string>().size() > Progress::kMaxText) {
+      out.findings.push_back(
+          {e.id, e.task_id, absl::StrCat("stages[", i, "]"),
+           absl::StrCat("not a progress text of at most ", Progress::kMaxText, " characters")});
+    }
+  }
+}
+
+// A register entry: the RegisterRequest's fields, each a name or a version.
+void CheckRegister(const json& summary, const privacy::EgressEntry& e, EgressCheck& out) {
+  static const std::set<std::string> kFields = {"protocol_version", "node_version", "device"};
+  for (const auto& [k, v] : summary.items()) {
+    if (kFields.count(k) == 0) {
+      out.findings.push_back({e.id, e.task_id, k, "unexpected field"});
+    } else if (!v.is_string() || !IsName(v.get<std::string>())) {
+      out.findings.push_back({e.id, e.task_id, k, "not a name or a version"});
+    }
+  }
+}
+
 }  // namespace
 
 EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_t min_count) {
@@ -97,6 +138,16 @@ EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_
       }
       continue;
     }
+    if (e.kind == kHeartbeatEntry) {
+      ++out.heartbeats;
+      CheckHeartbeats(summary, e, out);
+      continue;
+    }
+    if (e.kind == kRegisterEntry) {
+      ++out.registrations;
+      CheckRegister(summary, e, out);
+      continue;
+    }
     if (e.kind == "result") ++out.results;
     Walk(summary, "", false, min_count, e, out);
   }
@@ -105,7 +156,8 @@ EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_
 
 std::string EgressCheckText(const EgressCheck& check, int64_t min_count) {
   std::string text = absl::StrCat(
-      check.entries, " entries (", check.results, " results, ", check.failures, " failures), ",
+      check.entries, " entries (", check.results, " results, ", check.failures, " failures, ",
+      check.heartbeats, " heartbeat summaries, ", check.registrations, " registrations), ",
       check.counts_checked, " counts checked against the minimum ", min_count, ", ",
       check.template_reasons, " refusal sentences with no number but the minimum: ");
   if (check.findings.empty()) return text + "no finding\n";

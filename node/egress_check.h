@@ -7,6 +7,9 @@
 //     at-risk / event / censored counts, n_* metrics, ...) is 0 or at least the minimum count;
 //   - no string in a result is free text: names, codes and identifiers, or a kind's fixed
 //     refusal sentence whose only number is the minimum count (counted apart).
+//   - the node's own messages (node/control_egress.h) carry their known fields only: a
+//     registration its request's fields, each a name or a version; a task's heartbeats their
+//     count, bytes, times and progress texts no longer than a Progress text (core/progress.h).
 //
 // It reads the statistics as they were sent (the ledger keeps them in clear) and knows counts
 // by their names, so it checks what the rules promise without trusting the code that applied
@@ -33,6 +36,7 @@ struct EgressFinding {
 
 struct EgressCheck {
   int64_t entries = 0, results = 0, failures = 0, counts_checked = 0;
+  int64_t heartbeats = 0, registrations = 0;  // the node's own messages
   // A kind's fixed refusal sentences ("fewer than 10 events or non-events"): not findings, but
   // counted, since the rules ask for codes (issue 12 left them as sentences).
   int64_t template_reasons = 0;
@@ -41,7 +45,8 @@ struct EgressCheck {
 
 EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_t min_count);
 
-// "N entries (R results, F failures), C counts checked: no finding" or one line per finding.
+// "N entries (R results, F failures, H heartbeat summaries, G registrations), C counts checked: no
+// finding" or one line per finding.
 std::string EgressCheckText(const EgressCheck& check, int64_t min_count);
 
 }  // namespace scancov::node

@@ -70,8 +70,9 @@ TEST(EgressCheckTest, AnHonestLedgerHasNoFinding) {
                   10);
   EXPECT_TRUE(check.findings.empty());
   EXPECT_EQ(EgressCheckText(check, 10),
-            "2 entries (1 results, 1 failures), 2 counts checked against the minimum 10, 0 refusal "
-            "sentences with no number but the minimum: no finding\n");
+            "2 entries (1 results, 1 failures, 0 heartbeat summaries, 0 registrations), 2 counts "
+            "checked against the minimum 10, 0 refusal sentences with no number but the minimum: "
+            "no finding\n");
 }
 
 // The reason a kind gives for a count it keeps back is a failure report (a code and the policy's
@@ -85,6 +86,37 @@ TEST(EgressCheckTest, TheBelowMinimumReasonIsACode) {
                                         10);
   EXPECT_TRUE(check.findings.empty());
   EXPECT_EQ(check.template_reasons, 0);
+}
+
+// The node's own messages: a heartbeat summary's beat count (3, below the minimum) is not a
+// patient count; an unknown field or an overlong stage in them is a finding.
+TEST(EgressCheckTest, HeartbeatsAndRegistrationsCarryTheirKnownFieldsOnly) {
+  const std::string beats = R"({"fields": ["task_id", "stage", "progress"], "interval_s": 30,
+      "beats": 3, "errors": 0, "bytes": 120, "first_unix": 1, "last_unix": 61,
+      "stages": ["training", "training epoch 2/5, ETA 3m"], "stages_not_listed": 0,
+      "progress": [0, 0.2], "progress_not_listed": 0})";
+  const std::string registration =
+      R"({"protocol_version": "PROTOCOL_VERSION_2", "node_version": "0.4.0", "device": "cpu"})";
+  EgressCheck honest =
+      CheckEgress({Entry(1, "register", registration), Entry(2, "heartbeat", beats)}, 10);
+  EXPECT_TRUE(honest.findings.empty()) << honest.findings[0].where;
+  EXPECT_EQ(honest.heartbeats, 1);
+  EXPECT_EQ(honest.registrations, 1);
+  EXPECT_NE(EgressCheckText(honest, 10).find("1 heartbeat summaries, 1 registrations"),
+            std::string::npos);
+
+  const EgressCheck check = CheckEgress(
+      {Entry(1, "register", R"({"node_version": "0.4.0", "patient": "P1"})"),
+       Entry(2, "heartbeat",
+             R"({"beats": 1, "stages": [")" + std::string(81, 'x') + R"("], "n_rows": 3})")},
+      10);
+  std::vector<std::string> where;
+  for (const EgressFinding& f : check.findings) where.push_back(f.where + ": " + f.what);
+  EXPECT_EQ(where, (std::vector<std::string>{
+                       "patient: unexpected field",
+                       "n_rows: unexpected field",
+                       "stages[0]: not a progress text of at most 80 characters",
+                   }));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "node/control_egress.h"
 #include "protocol/failure_code.h"
 #include "protocol/weights_codec.h"
 #include "protocol/wire/row_split.h"
@@ -369,6 +370,43 @@ void TaskGate::MarkOutcome(const Release& release, const std::string& state,
   if (ledger_ == nullptr) return;
   absl::Status marked = ledger_->MarkOutcome(release.ledger_entry, state, detail);
   if (!marked.ok()) spdlog::error("{}", std::string(marked.message()));
+}
+
+absl::StatusOr<int64_t> TaskGate::RecordControl(const std::string& kind, const std::string& task_id,
+                                                uint64_t bytes, const std::string& summary_json) {
+  if (ledger_ == nullptr) return 0;
+  privacy::EgressEntry e;
+  e.created_unix = absl::ToUnixSeconds(options_.clock->Now());
+  e.destination = options_.destination;
+  e.task_id = task_id;
+  e.kind = kind;
+  e.payload_bytes = bytes;
+  e.summary_json = summary_json;
+  return ledger_->Record(e);
+}
+
+void TaskGate::CompleteControl(int64_t id, uint64_t bytes, const std::string& summary_json,
+                               const std::string& state, const std::string& detail) {
+  if (ledger_ == nullptr || id == 0) return;
+  absl::Status s = ledger_->Amend(id, bytes, summary_json, state, detail);
+  if (!s.ok()) spdlog::error("{}", std::string(s.message()));
+}
+
+absl::StatusOr<int> TaskGate::MarkInterruptedControl() {
+  if (ledger_ == nullptr) return 0;
+  SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger_->List());
+  int marked = 0;
+  for (const privacy::EgressEntry& e : entries) {
+    if (e.state != "pending" || (e.kind != kHeartbeatEntry && e.kind != kRegisterEntry)) continue;
+    SCV_RETURN_IF_ERROR(ledger_->MarkOutcome(
+        e.id, "interrupted",
+        e.kind == kHeartbeatEntry
+            ? "the node stopped before the task ended: beats left at the interval above from "
+              "the entry's time until it stopped; how many is not known"
+            : "the node stopped before the aggregator answered: the request may have left"));
+    ++marked;
+  }
+  return marked;
 }
 
 }  // namespace scancov::node

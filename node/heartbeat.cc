@@ -8,13 +8,14 @@ namespace scancov::node {
 
 HeartbeatLoop::HeartbeatLoop(protocol::FederationClient* client, std::string task_id,
                              absl::Duration interval, ClockSkewWatch* watch, Clock* clock,
-                             Progress* progress)
+                             Progress* progress, HeartbeatTally* tally)
     : client_(client),
       task_id_(std::move(task_id)),
       interval_(interval),
       watch_(watch),
       clock_(clock),
-      task_progress_(progress) {
+      task_progress_(progress),
+      tally_(tally) {
   if (client_ != nullptr && interval_ > absl::ZeroDuration())
     thread_ = std::thread([this] { Run(); });
 }
@@ -46,6 +47,8 @@ void HeartbeatLoop::Run() {
     }
     const absl::Time sent = clock_->Now();
     absl::StatusOr<v1::HeartbeatResponse> response = client_->Heartbeat(request);
+    // Counted whatever the answer: a request that met an error may still have arrived.
+    if (tally_ != nullptr) tally_->Add(request, sent, response.ok());
     if (response.ok()) {
       ++sent_;
       if (watch_ != nullptr) {

@@ -11,6 +11,9 @@
 // ClockSkewWatch, every answer's server time is compared with `clock` (node/clock_skew.h), which
 // warns once when this node's clock is off.
 //
+// With a HeartbeatTally (node/control_egress.h), every beat sent is added to it, answered or
+// not, for the egress ledger's entry of the task's beats.
+//
 // Thread safety: the loop runs on its own thread; set_stage and task_current may be called from
 // any thread. The client must tolerate calls from that thread while the owner is blocked in the
 // task (GrpcFederationClient and InProcessFederationClient do).
@@ -27,6 +30,7 @@
 #include "core/env.h"
 #include "core/progress.h"
 #include "node/clock_skew.h"
+#include "node/control_egress.h"
 #include "protocol/federation_client.h"
 
 namespace scancov::node {
@@ -34,11 +38,11 @@ namespace scancov::node {
 class HeartbeatLoop {
  public:
   // Starts beating at once; an interval <= 0 sends nothing. `watch` (may be null: not
-  // measured), `clock` and `progress` (may be null: the stage of set_stage is sent) must
-  // outlive the loop.
+  // measured), `clock`, `progress` (may be null: the stage of set_stage is sent) and `tally`
+  // (may be null: not counted) must outlive the loop.
   HeartbeatLoop(protocol::FederationClient* client, std::string task_id, absl::Duration interval,
                 ClockSkewWatch* watch = nullptr, Clock* clock = Clock::Real(),
-                Progress* progress = nullptr);
+                Progress* progress = nullptr, HeartbeatTally* tally = nullptr);
   ~HeartbeatLoop();  // stops and joins
   HeartbeatLoop(const HeartbeatLoop&) = delete;
   HeartbeatLoop& operator=(const HeartbeatLoop&) = delete;
@@ -57,6 +61,7 @@ class HeartbeatLoop {
   ClockSkewWatch* watch_;
   Clock* clock_;
   Progress* task_progress_;
+  HeartbeatTally* tally_;
   absl::Mutex mu_;
   std::string stage_ ABSL_GUARDED_BY(mu_);
   double progress_ ABSL_GUARDED_BY(mu_) = 0;

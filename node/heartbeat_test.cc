@@ -59,6 +59,24 @@ TEST(HeartbeatLoopTest, BeatsWhileTheTaskRunsAndStopsWithIt) {
   EXPECT_EQ(client.last.stage(), "training epoch 1/2");
 }
 
+// Every beat sent is tallied for the egress ledger, with its stage text.
+TEST(HeartbeatLoopTest, TalliesEveryBeatItSends) {
+  BeatCounter client;
+  HeartbeatTally tally;
+  {
+    HeartbeatLoop loop(&client, "s1/r1/kb", absl::Milliseconds(10), nullptr, Clock::Real(), nullptr,
+                       &tally);
+    loop.set_stage("training epoch 1/2", 0.5);
+    for (int i = 0; i < 200 && client.beats < 3; ++i) absl::SleepFor(absl::Milliseconds(5));
+  }
+  const HeartbeatSummary s = tally.Summary();
+  EXPECT_GE(s.beats, 3);
+  EXPECT_EQ(s.beats, client.beats);
+  EXPECT_EQ(s.errors, 0);
+  EXPECT_EQ(s.stages.back(), "training epoch 1/2");
+  EXPECT_LE(s.stages.size(), 2u);  // "" before set_stage, at most
+}
+
 TEST(HeartbeatLoopTest, SaysWhenTheAggregatorNoLongerCountsTheTask) {
   BeatCounter client;
   client.close_after = 2;

@@ -10,6 +10,7 @@
 #include "core/status_macros.h"
 #include "node/clinical/clinical_store.h"
 #include "node/cohort_guard.h"
+#include "node/control_egress.h"
 #include "node/imaging/imaging_store.h"
 #include "node/task_log.h"
 #include "privacy/dp/dp_ledger.h"
@@ -58,10 +59,18 @@ absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit) {
         absl::StrFormat("#%d %s %s -> %s task=%s state=%s bytes=%d sha256=%s\n", e.id,
                         absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(e.created_unix),
                                          absl::UTCTimeZone()),
-                        e.kind, e.destination, e.task_id, e.state, e.payload_bytes,
-                        e.payload_sha256.empty() ? "-" : e.payload_sha256));
-    absl::StrAppend(&text, "    statistics: ", e.summary_json, "\n");
+                        e.kind, e.destination, e.task_id.empty() ? "-" : e.task_id, e.state,
+                        e.payload_bytes, e.payload_sha256.empty() ? "-" : e.payload_sha256));
+    // The node's own messages in words; a result's statistics as they were sent.
+    const std::string control = ControlEntryText(e.kind, e.summary_json);
+    if (!control.empty()) {
+      absl::StrAppend(&text, "    ", e.kind == kHeartbeatEntry ? "heartbeats" : "fields", ": ",
+                      control, "\n");
+    } else {
+      absl::StrAppend(&text, "    statistics: ", e.summary_json, "\n");
+    }
     if (!e.tensors_json.empty()) absl::StrAppend(&text, "    tensors: ", e.tensors_json, "\n");
+    if (!e.detail.empty()) absl::StrAppend(&text, "    detail: ", e.detail, "\n");
   }
   return text;
 }

@@ -32,7 +32,10 @@ struct NodeIdentity {
 absl::StatusOr<std::string> NodeStatusText(NodeStore& store, const NodeIdentity& node);
 
 // The egress ledger's entries (the last `limit`; 0: all), each with its time (UTC), kind,
-// destination, task, state, bytes and payload hash, then the statistics and tensors sent.
+// destination, task ("-" for none), state, bytes and payload hash, then what was sent: a
+// result's or failure's statistics and tensors, a registration's fields, a task's heartbeats
+// in words (node/control_egress.h: count, bytes, times, the distinct stage texts), and the
+// entry's detail when it has one.
 absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit);
 
 // The same two as JSON for scripts (`--json`): status an object {"site_id", "aggregator",
@@ -40,7 +43,8 @@ absl::StatusOr<std::string> EgressLedgerText(NodeStore& store, size_t limit);
 // "state", "started_unix", "finished_unix", "detail"}]}; the ledger an array, oldest first, of
 // {"id", "created_unix", "created_utc" (ISO 8601), "kind", "destination", "task_id", "state",
 // "detail", "payload_bytes", "payload_sha256" (null without weights), "statistics" and
-// "tensors" (the JSON that was recorded, as JSON; null when absent)}.
+// "tensors" (the JSON that was recorded, as JSON; null when absent: for a "register" entry the
+// request's fields, for a "heartbeat" entry the beats' summary, node/control_egress.h)}.
 absl::StatusOr<std::string> NodeStatusJson(NodeStore& store, const NodeIdentity& node);
 absl::StatusOr<std::string> EgressLedgerJson(NodeStore& store, size_t limit);
 

@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "node/clinical/clinical_store.h"
+#include "node/control_egress.h"
 #include "node/imaging/imaging_store.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
@@ -99,6 +101,81 @@ TEST(NodeCommandsTest, StatusCountsWhatTheStoreHoldsAndWhatLeft) {
   EXPECT_TRUE(l[0].at("payload_sha256").is_null());
   EXPECT_EQ(l[0].at("statistics").at("n"), 2);  // the recorded JSON, not a string of it
   EXPECT_TRUE(l[0].at("tensors").is_null());
+}
+
+// The node's own messages read as what they are: a registration's fields, a task's heartbeats
+// in words (count, bytes, times, the stage texts), with each entry's detail.
+TEST(NodeCommandsTest, TheLedgerShowsRegistrationsAndHeartbeatsReadably) {
+  absl::StatusOr<std::unique_ptr<NodeStore>> store = NodeStore::InMemory();
+  ASSERT_TRUE(store.ok()) << store.status();
+  NodeStore& db = **store;
+  privacy::EgressLedger ledger(db.db());
+  v1::RegisterRequest request;
+  request.set_protocol_version(v1::PROTOCOL_VERSION_2);
+  request.set_node_version("0.4.0");
+  request.set_device("cpu");
+  privacy::EgressEntry reg;
+  reg.created_unix = 1700000000;
+  reg.destination = "agg:7443";
+  reg.kind = kRegisterEntry;
+  reg.payload_bytes = request.ByteSizeLong();
+  reg.summary_json = *RegisterSummaryJson(request);
+  absl::StatusOr<int64_t> reg_id = ledger.Record(reg);
+  ASSERT_TRUE(reg_id.ok());
+  ASSERT_TRUE(ledger.MarkOutcome(*reg_id, "sent", "registered as site 'kb'").ok());
+  HeartbeatTally tally;
+  v1::HeartbeatRequest beat;
+  beat.set_task_id("s/r1/kb");
+  beat.set_stage("training");
+  tally.Add(beat, absl::FromUnixSeconds(1700000010), true);
+  beat.set_stage("training epoch 2/5, ETA 3m");
+  beat.set_progress(0.2);
+  tally.Add(beat, absl::FromUnixSeconds(1700000040), true);
+  const HeartbeatSummary summary = tally.Summary();
+  privacy::EgressEntry beats;
+  beats.created_unix = 1700000010;
+  beats.destination = "agg:7443";
+  beats.task_id = "s/r1/kb";
+  beats.kind = kHeartbeatEntry;
+  beats.summary_json = HeartbeatSummaryJson({}, absl::Seconds(30));
+  absl::StatusOr<int64_t> beats_id = ledger.Record(beats);
+  ASSERT_TRUE(beats_id.ok());
+  ASSERT_TRUE(ledger
+                  .Amend(*beats_id, summary.bytes, HeartbeatSummaryJson(summary, absl::Seconds(30)),
+                         HeartbeatState(summary), HeartbeatDetail(summary))
+                  .ok());
+
+  absl::StatusOr<std::string> text = EgressLedgerText(db, 0);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text,
+            absl::StrCat(
+                "#", *reg_id, " 2023-11-14 22:13:20 register -> agg:7443 task=- state=sent bytes=",
+                request.ByteSizeLong(),
+                " sha256=-\n    fields: device=cpu node_version=0.4.0 "
+                "protocol_version=PROTOCOL_VERSION_2 (the site id travels in the certificate, not "
+                "as a field)\n    detail: registered as site 'kb'\n",
+                "#", *beats_id,
+                " 2023-11-14 22:13:30 heartbeat -> agg:7443 task=s/r1/kb state=sent bytes=",
+                summary.bytes, " sha256=-\n    heartbeats: 2 beats (0 answered by an error), ",
+                summary.bytes,
+                " bytes, every 30 s, 2023-11-14 22:13:30 to 2023-11-14 22:14:00 UTC; fields "
+                "task_id, stage, progress; stages: \"training\", \"training epoch 2/5, ETA 3m\"; "
+                "progress: 0.0, 0.2\n    detail: 2 of 2 beats answered\n"));
+
+  absl::StatusOr<std::string> json = EgressLedgerJson(db, 0);
+  ASSERT_TRUE(json.ok()) << json.status();
+  const nlohmann::json l = nlohmann::json::parse(*json);
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0].at("kind"), "register");
+  EXPECT_EQ(l[0].at("statistics").at("node_version"), "0.4.0");
+  EXPECT_EQ(l[0].at("statistics").at("protocol_version"), "PROTOCOL_VERSION_2");
+  EXPECT_EQ(l[1].at("kind"), "heartbeat");
+  EXPECT_EQ(l[1].at("state"), "sent");
+  EXPECT_EQ(l[1].at("payload_bytes"), summary.bytes);
+  EXPECT_EQ(l[1].at("statistics").at("beats"), 2);
+  EXPECT_EQ(l[1].at("statistics").at("stages"),
+            (nlohmann::json{"training", "training epoch 2/5, ETA 3m"}));
+  EXPECT_EQ(l[1].at("detail"), "2 of 2 beats answered");
 }
 
 }  // namespace

@@ -55,6 +55,23 @@ absl::Status EgressLedger::MarkOutcome(int64_t id, const std::string& state,
   });
 }
 
+absl::Status EgressLedger::Amend(int64_t id, uint64_t payload_bytes,
+                                 const std::string& summary_json, const std::string& state,
+                                 const std::string& detail) {
+  return sqlite::Guard("egress ledger: amend", [&]() -> absl::Status {
+    SQLite::Statement q(*db_,
+                        "UPDATE egress SET payload_bytes = ?, summary_json = ?, state = ?, "
+                        "detail = ? WHERE id = ?");
+    q.bind(1, static_cast<int64_t>(payload_bytes));
+    q.bind(2, summary_json);
+    q.bind(3, state);
+    q.bind(4, detail);
+    q.bind(5, id);
+    if (q.exec() != 1) return absl::NotFoundError(absl::StrCat("egress entry ", id, " not found"));
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<std::vector<EgressEntry>> EgressLedger::List(size_t limit) const {
   return sqlite::Guard("egress ledger: list", [&]() -> absl::StatusOr<std::vector<EgressEntry>> {
     std::string sql =

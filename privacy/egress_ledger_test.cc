@@ -38,5 +38,29 @@ TEST(EgressLedgerTest, RecordsMarksAndTotals) {
   EXPECT_EQ(last->at(0).id, *second);
 }
 
+// A heartbeat entry is recorded before the first beat and amended with their sum at the end.
+TEST(EgressLedgerTest, AmendRewritesBytesSummaryAndOutcome) {
+  absl::StatusOr<std::unique_ptr<SQLite::Database>> db = sqlite::Open(sqlite::kInMemory);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(EgressLedger::CreateSchema(**db).ok());
+  EgressLedger ledger(**db);
+  EgressEntry e;
+  e.task_id = "s/r1/kb";
+  e.kind = "heartbeat";
+  e.summary_json = R"({"beats": 0})";
+  absl::StatusOr<int64_t> id = ledger.Record(e);
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(ledger.Amend(*id, 84, R"({"beats": 3})", "sent", "3 answered").ok());
+  absl::StatusOr<std::vector<EgressEntry>> all = ledger.List();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->at(0).payload_bytes, 84u);
+  EXPECT_EQ(all->at(0).summary_json, R"({"beats": 3})");
+  EXPECT_EQ(all->at(0).state, "sent");
+  EXPECT_EQ(all->at(0).detail, "3 answered");
+  EXPECT_EQ(*ledger.TotalSentBytes(), 84u);
+  EXPECT_EQ(ledger.Amend(999, 1, "{}", "sent", "").code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace scancov::privacy

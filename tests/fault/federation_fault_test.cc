@@ -30,6 +30,20 @@
 namespace scancov::testing_process {
 namespace {
 
+// `scancov-node ledger --json` of `site`, as its steward reads it (null when it fails).
+nlohmann::json NodeLedgerJson(ProcessConsortium& f, const std::string& site) {
+  static int runs = 0;
+  const std::string log = f.LogPath(absl::StrCat("ledger-", site));
+  absl::StatusOr<CommandResult> run = RunCommand(
+      "scancov-node ledger",
+      {Executables::FromBuild().node, "--config", f.dir() + "/sites/" + site + "/site.json",
+       "--log-level", "warn", "ledger", "--json"},
+      log, absl::StrCat(log, "-", ++runs, ".json"), absl::Seconds(60));
+  EXPECT_TRUE(run.ok() && run->exit_code == 0) << (run.ok() ? run->log : run.status().ToString());
+  if (!run.ok() || run->exit_code != 0) return nullptr;
+  return nlohmann::json::parse(run->out, nullptr, false);
+}
+
 class FederationFaultTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { suite_.Build(::testing::TempDir() + "/fault-template", kSites); }
@@ -296,6 +310,35 @@ TEST_F(FederationFaultTest, NodeKilledMidTrainingRoundClosesAtTheDeadlineWithThe
   absl::StatusOr<std::string> status = f->Status(shape.name);
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(absl::StrContains(*status, "| " + victim + " | expired |")) << *status;
+
+  // The steward's view: the killed task's heartbeats left, so its ledger has their entry,
+  // 'pending' with no count (the node died before the task ended); restarted, the node marks it
+  // 'interrupted'. Each start's Register is there too.
+  const auto beats_entry = [&]() -> nlohmann::json {
+    const nlohmann::json ledger = NodeLedgerJson(*f, victim);
+    for (const nlohmann::json& e : ledger) {
+      if (e.at("kind") == "heartbeat" && e.at("task_id") == task) return e;
+    }
+    return nullptr;
+  };
+  nlohmann::json entry = beats_entry();
+  ASSERT_FALSE(entry.is_null()) << NodeLedgerJson(*f, victim).dump(2);
+  EXPECT_EQ(entry.at("state"), "pending");
+  EXPECT_EQ(entry.at("statistics").at("beats"), 0);
+  ASSERT_TRUE(f->StartNode(victim, f->aggregator_port()).ok());
+  ASSERT_TRUE(WaitUntil(
+      [&] { return absl::StrContains(ReadWholeFile(node_log), "are now marked 'interrupted'"); },
+      absl::Seconds(120)))
+      << f->LogTails();
+  f->node(victim)->Stop().IgnoreError();
+  entry = beats_entry();
+  ASSERT_FALSE(entry.is_null());
+  EXPECT_EQ(entry.at("state"), "interrupted");
+  int registrations = 0;
+  for (const nlohmann::json& e : NodeLedgerJson(*f, victim)) {
+    registrations += e.at("kind") == "register";
+  }
+  EXPECT_GE(registrations, 2);
 }
 
 // (e) The link is cut (every connection closed) while uploads are in flight: the nodes retry
