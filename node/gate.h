@@ -99,6 +99,9 @@ struct GateOptions {
   DpSitePolicy dp;
   privacy::dp::DpLedger* dp_ledger = nullptr;
   std::shared_ptr<privacy::dp::GaussianSource> dp_noise;
+  // Where the DP-SGD terms of a dp_sgd task are posted for its plug-in (the task host's; null:
+  // dp_sgd studies are refused).
+  DpSgdBoard* dp_sgd = nullptr;
 };
 
 // What leaves for one task: the upload header, the weights, and the ledger entry recording them.
