@@ -128,5 +128,19 @@ TEST_F(DpSgdNodeTest, BatchNormIsRefusedBeforeTrainingAndDropoutIsFine) {
   EXPECT_EQ(dp_ledger_->List()->size(), 1u);
 }
 
+// Segmentation (and AI-severity) train convolutional networks on CT, where per-example
+// gradients are not run: the node refuses a dp_sgd study before reading anything.
+TEST_F(DpSgdNodeTest, ASegmentationStudyUnderDpSgdIsRefusedWithTheReason) {
+  v1::Task task = DpSgdTask("unet", "", 1);
+  task.set_study_kind("segmentation");
+  task.set_spec_json("{}");
+  const protocol::TensorSet global;
+  const absl::Status refused = host_->gate().Run(task, &global).status();
+  EXPECT_EQ(protocol::FailureReportOf(refused), "invalid_spec") << refused;
+  EXPECT_NE(refused.message().find("DP-SGD runs only for tabular_training"), std::string::npos)
+      << refused;
+  EXPECT_TRUE(dp_ledger_->List()->empty());
+}
+
 }  // namespace
 }  // namespace scancov
