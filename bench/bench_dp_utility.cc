@@ -3,11 +3,15 @@
 // then under site-mode DP-FedAvg at each noise multiplier and, with --distributed, under
 // distributed DP over secure aggregation at the same noise multipliers (the same epsilon); the
 // final global model's validation AUC (the study's evaluation round, global.val_auc) is
-// reported against the epsilon each site spends, over several seeds.
+// reported against the epsilon each site spends, over several seeds. With --dp-sgd, sample-level
+// DP-SGD at each site (node/dp_filter.h) at the same noise multipliers instead of site mode:
+// per-example gradients clipped to --dp-sgd-clip, Poisson batches at --sample-rate, epsilon
+// from rounds x epochs x round(1 / q) subsampled Gaussian steps at sigma.
 //
 //   bench_dp_utility                                   (10 rounds, 3 seeds, sigma 0.3 .. 4)
 //   bench_dp_utility --rounds 5 --seeds 5 --sigmas 0.5,1 --clip-norm 0.5
 //   bench_dp_utility --distributed --threshold 2
+//   bench_dp_utility --dp-sgd --sample-rate 0.05 --dp-sgd-clip 1 --sigmas 0.7,1,2
 //
 // The clip norm, unless given, is the median L2 norm of the updates the runs without DP
 // trained (so that about half of them would be clipped); the report states it. Epsilon comes
@@ -17,6 +21,8 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -34,13 +40,18 @@ namespace dp = scancov::privacy::dp;
 // Epsilon per site of `rounds` releases at `sigma`, at `delta`, as the node charges them: site
 // mode, or distributed over sums of at least `sites_sharing` sites (the threshold), trusting
 // them for the sum's noise (node/dp_filter.h).
-absl::StatusOr<double> EpsilonPerSite(double sigma, int rounds, double delta, int sites_sharing) {
+// `local_steps` > 0: DP-SGD's steps per round at `sample_rate` (epochs x round(1 / q)).
+absl::StatusOr<double> EpsilonPerSite(double sigma, int rounds, double delta, int sites_sharing,
+                                      int64_t local_steps = 0, double sample_rate = 1.0) {
   dp::DpSpec spec;
   spec.mode = sites_sharing > 1 ? dp::DpMode::kDistributed : dp::DpMode::kSite;
+  if (local_steps > 0) spec.mode = dp::DpMode::kDpSgd;
   spec.noise_multiplier = sigma;
   spec.delta = delta;
+  spec.sample_rate = sample_rate;
   absl::StatusOr<dp::StudyDpPlan> plan =
-      dp::PlanForStudy(spec, rounds, 1, sites_sharing, /*trust_other_sites_noise=*/true);
+      dp::PlanForStudy(spec, rounds, std::max<int64_t>(1, local_steps), sites_sharing,
+                       /*trust_other_sites_noise=*/true);
   if (!plan.ok()) return plan.status();
   absl::StatusOr<std::vector<dp::DpEvent>> events = dp::EventsOf(*plan);
   if (!events.ok()) return events.status();
@@ -55,7 +66,9 @@ absl::StatusOr<double> EpsilonPerSite(double sigma, int rounds, double delta, in
 du::SigmaRuns RunSigma(std::vector<du::SyntheticHospital>& hospitals, du::RunConfig config,
                        int seeds) {
   du::SigmaRuns runs;
-  runs.mode = config.distributed ? absl::StrCat("distributed t=", config.threshold) : "site";
+  runs.mode = config.dp_sgd        ? absl::StrCat("dp_sgd q=", config.sample_rate)
+              : config.distributed ? absl::StrCat("distributed t=", config.threshold)
+                                   : "site";
   runs.noise_multiplier = config.noise_multiplier;
   for (int seed = 1; seed <= seeds; ++seed) {
     config.seed = static_cast<uint64_t>(seed);
@@ -91,6 +104,8 @@ struct Options {
   double clip_norm = 0;
   std::vector<double> sigmas = {0.3, 0.5, 1, 2, 4};
   bool distributed = false;  // distributed mode too, at the same sigmas
+  bool dp_sgd = false;       // DP-SGD instead of site mode, at the same sigmas
+  double dp_sgd_clip = 1.0;  // DP-SGD's per-example clip norm
 };
 
 void AddOptions(CLI::App& app, Options* o) {
@@ -114,6 +129,12 @@ void AddOptions(CLI::App& app, Options* o) {
   app.add_option("--threshold", o->config.threshold,
                  "secure-aggregation threshold t of distributed mode (2 or 3 here)")
       ->capture_default_str();
+  app.add_flag("--dp-sgd", o->dp_sgd,
+               "sample-level DP-SGD at each site instead of site mode, at the same sigmas");
+  app.add_option("--sample-rate", o->config.sample_rate, "DP-SGD's Poisson sample rate q")
+      ->capture_default_str();
+  app.add_option("--dp-sgd-clip", o->dp_sgd_clip, "DP-SGD's per-example clip norm")
+      ->capture_default_str();
   app.add_flag("--batch-norm", o->config.batch_norm,
                "BatchNorm after the hidden layer (its running statistics are noised too)");
 }
@@ -131,13 +152,27 @@ std::vector<du::SigmaRuns> RunAll(std::vector<du::SyntheticHospital>& hospitals,
   header->clip_norm = config.clip_norm;
   std::vector<bool> modes = {false};
   if (o.distributed) modes.push_back(true);
+  if (o.dp_sgd) {
+    modes = {false};  // DP-SGD's rows only (with its own clip norm), not site mode's
+    config.dp_sgd = true;
+    config.clip_norm = o.dp_sgd_clip;
+    header->clip_norm = o.dp_sgd_clip;
+    header->clip_norm_from_median = false;
+  }
+  const int64_t dp_sgd_steps =
+      config.dp_sgd ? std::max(1, config.local_epochs) *
+                          std::max<int64_t>(1, std::llround(1.0 / config.sample_rate))
+                    : 0;
+  header->dp_sgd_steps = dp_sgd_steps;
+  header->sample_rate = config.sample_rate;
   for (bool distributed : modes) {
     config.distributed = distributed;
     for (double sigma : o.sigmas) {
       config.noise_multiplier = sigma;
       du::SigmaRuns r = RunSigma(hospitals, config, o.seeds);
       absl::StatusOr<double> eps =
-          EpsilonPerSite(sigma, config.rounds, config.delta, distributed ? config.threshold : 1);
+          EpsilonPerSite(sigma, config.rounds, config.delta, distributed ? config.threshold : 1,
+                         dp_sgd_steps, config.sample_rate);
       r.epsilon = eps.ok() ? *eps : NAN;
       if (!eps.ok()) r.failures.push_back(absl::StrCat("accountant: ", eps.status().ToString()));
       runs.push_back(std::move(r));

@@ -65,8 +65,8 @@ absl::StatusOr<std::optional<DpSpec>> TaskDpSpec(const v1::Task& task) {
 }
 
 DpFilter::DpFilter(DpSitePolicy policy, privacy::dp::DpLedger* ledger, Clock* clock,
-                   std::shared_ptr<privacy::dp::GaussianSource> noise)
-    : policy_(policy), ledger_(ledger), clock_(clock), noise_(std::move(noise)) {
+                   std::shared_ptr<privacy::dp::GaussianSource> noise, DpSgdBoard* board)
+    : policy_(policy), ledger_(ledger), clock_(clock), noise_(std::move(noise)), board_(board) {
   if (noise_ == nullptr) noise_ = std::make_shared<privacy::dp::CsprngGaussianSource>();
 }
 
@@ -92,14 +92,26 @@ absl::StatusOr<DpFilter::ReleaseNoise> DpFilter::NoiseFor(const v1::Task& task,
       return ReleaseNoise{noise, secagg->threshold};
     }
     case DpMode::kDpSgd:
-      break;
+      // Noised at every training step (per-example clipping), nothing at the release.
+      return ReleaseNoise{{spec.clip_norm, spec.noise_multiplier, 1.0}, 1};
   }
   return InvalidSpec(task, absl::StrCat("dp mode '", privacy::dp::DpModeName(spec.mode),
-                                        "' is not run by this node (\"site\", \"distributed\")"));
+                                        "' is not run by this node"));
 }
 
-absl::StatusOr<privacy::dp::StudyDpPlan> DpFilter::PlanOf(const DpSpec& spec,
+int64_t DpSgdStepsPerEpoch(const DpSpec& spec) {
+  return std::max<int64_t>(1, std::llround(1.0 / spec.sample_rate));
+}
+
+absl::StatusOr<privacy::dp::StudyDpPlan> DpFilter::PlanOf(const v1::Task& task, const DpSpec& spec,
                                                           const ReleaseNoise& noise) {
+  if (spec.mode == DpMode::kDpSgd) {
+    // Every step of the task's training, at rate q and sigma (per-example clipping:
+    // sensitivity C). An epoch count of 0 is charged as 1: the ledger may only over-count.
+    const int64_t epochs = std::max<int64_t>(1, task.plan().local_epochs());
+    return privacy::dp::PlanForStudy(spec, /*rounds=*/1, epochs * DpSgdStepsPerEpoch(spec),
+                                     /*num_sites=*/1, /*trust_other_sites_noise=*/true);
+  }
   // One release: sensitivity 2C, the noise of the release (site) or of the smallest sum
   // (distributed, trusting the other t - 1 sites' shares): sigma / 2 either way.
   return privacy::dp::PlanForStudy(spec, /*rounds=*/1, /*local_steps=*/1, noise.sites_sharing,
@@ -126,8 +138,17 @@ absl::StatusOr<std::optional<DpSpec>> DpFilter::Admit(const v1::Task& task,
         FailureCode::kDpRequired);
   }
   SCV_ASSIGN_OR_RETURN(const ReleaseNoise noise, NoiseFor(task, *spec));
+  if (spec->mode == DpMode::kDpSgd) {
+    if (!declaration.dp_sgd_unavailable.empty()) {
+      return InvalidSpec(task, absl::StrCat("dp mode 'dp_sgd' is not available for this task: ",
+                                            declaration.dp_sgd_unavailable));
+    }
+    if (board_ == nullptr) {
+      return InvalidSpec(task, "dp mode 'dp_sgd': this node's gate has no DP-SGD training");
+    }
+  }
   if (policy_.max_epsilon <= 0.0) return spec;
-  SCV_ASSIGN_OR_RETURN(const privacy::dp::StudyDpPlan plan, PlanOf(*spec, noise));
+  SCV_ASSIGN_OR_RETURN(const privacy::dp::StudyDpPlan plan, PlanOf(task, *spec, noise));
   SCV_ASSIGN_OR_RETURN(std::vector<privacy::dp::DpEvent> spent, Spent());
   SCV_ASSIGN_OR_RETURN(
       privacy::dp::DpBudgetDecision decision,
@@ -147,6 +168,44 @@ absl::StatusOr<std::optional<DpSpec>> DpFilter::Admit(const v1::Task& task,
   return spec;
 }
 
+void DpFilter::BeginTraining(const std::optional<DpSpec>& spec) {
+  if (board_ == nullptr) return;
+  if (!spec || spec->mode != DpMode::kDpSgd) {
+    board_->Open(std::nullopt);
+    return;
+  }
+  DpSgdTerms terms;
+  terms.clip_norm = spec->clip_norm;
+  terms.noise_multiplier = spec->noise_multiplier;
+  terms.sample_rate = spec->sample_rate;
+  terms.steps_per_epoch = DpSgdStepsPerEpoch(*spec);
+  terms.noise = noise_.get();
+  board_->Open(terms);
+}
+
+void DpFilter::EndTraining() {
+  if (board_ != nullptr) board_->Close();
+}
+
+absl::Status DpFilter::RecordDpSgd(const v1::Task& task, const privacy::dp::DpSpend& spend) {
+  if (board_ == nullptr || !board_->taken()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("gate: task '", task.task_id(),
+                     "' did not train with the DP-SGD its study asks for; nothing is sent"));
+  }
+  // Recorded before it may leave: the ledger can only over-count.
+  if (ledger_ != nullptr) {
+    SCV_RETURN_IF_ERROR(ledger_->Record(spend).status());
+  } else {
+    in_memory_.push_back(spend.event);
+  }
+  spdlog::info(
+      "gate: task '{}': trained with DP-SGD, {} steps at sample rate {:.4g}, noise "
+      "multiplier {:.4g}; the release is not noised again",
+      task.task_id(), spend.event.steps, spend.event.sample_rate, spend.event.noise_multiplier);
+  return absl::OkStatus();
+}
+
 absl::Status DpFilter::Apply(const v1::Task& task, const DpSpec& spec,
                              const protocol::TensorSet* global, protocol::TensorSet* weights) {
   if (global == nullptr) {
@@ -154,13 +213,14 @@ absl::Status DpFilter::Apply(const v1::Task& task, const DpSpec& spec,
         "gate: task '", task.task_id(), "': differential privacy needs the round's global model"));
   }
   SCV_ASSIGN_OR_RETURN(const ReleaseNoise noise, NoiseFor(task, spec));
-  SCV_ASSIGN_OR_RETURN(const privacy::dp::StudyDpPlan plan, PlanOf(spec, noise));
+  SCV_ASSIGN_OR_RETURN(const privacy::dp::StudyDpPlan plan, PlanOf(task, spec, noise));
   privacy::dp::DpSpend spend;
   spend.created_unix = absl::ToUnixSeconds(clock_->Now());
   spend.study_id = task.study_id();
   spend.task_id = task.task_id();
   spend.mode = std::string(privacy::dp::DpModeName(spec.mode));
   spend.event = {plan.sample_rate, plan.noise_multiplier, plan.steps_per_round};
+  if (spec.mode == DpMode::kDpSgd) return RecordDpSgd(task, spend);
   privacy::dp::ClipReport report;
   SCV_ASSIGN_OR_RETURN(
       protocol::TensorSet released,

@@ -158,7 +158,7 @@ absl::StatusOr<TabularRows> GatedDatasetSource::Load(const std::vector<std::stri
 
 TaskGate::TaskGate(GateOptions options, TaskPlugins plugins, privacy::EgressLedger* ledger)
     : options_(std::move(options)),
-      dp_(options_.dp, options_.dp_ledger, options_.clock, options_.dp_noise),
+      dp_(options_.dp, options_.dp_ledger, options_.clock, options_.dp_noise, options_.dp_sgd),
       plugins_(std::move(plugins)),
       ledger_(ledger) {}
 
@@ -335,10 +335,12 @@ absl::StatusOr<Release> TaskGate::Run(const v1::Task& task, const protocol::Tens
   declaration.min_cohort = approval.min_cohort;
   SCV_ASSIGN_OR_RETURN(std::optional<privacy::dp::DpSpec> dp, dp_.Admit(task, declaration));
   TaskPlugin& plugin = *plugins_.at(*protocol::StudyKindOf(task));
+  dp_.BeginTraining(dp);
   absl::StatusOr<TaskOutcome> ran =
       progress != nullptr && progress->cancelled()
           ? absl::CancelledError(progress->cancel_reason())  // before it began: not even read
           : RunAdmitted(plugin, declaration, task, global, progress);
+  dp_.EndTraining();
   if (progress != nullptr && progress->cancelled()) {
     // Whatever the plug-in made of it (a kind that does not check ends its work), nothing is
     // released, recorded or charged to the site's privacy budget for a task nobody counts.

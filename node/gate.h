@@ -16,9 +16,10 @@
 //   release  what the task produced is checked against its declaration (no weights unless
 //            declared and allowed; finite metrics); weights of a study under differential
 //            privacy are clipped and noised, within the site's epsilon (node/dp_filter.h:
-//            admitted before the task runs, applied after); the release is written to the
-//            egress ledger before it is handed to the agent to send; nothing leaves without a
-//            ledger entry.
+//            admitted before the task runs, applied after; under DP-SGD the gate posts the
+//            terms the plug-in trains with instead, node/tasks/dp_sgd_terms.h); the release is
+//            written to the egress ledger before it is handed to the agent to send; nothing
+//            leaves without a ledger entry.
 //
 // Refusals are PermissionDenied or FailedPrecondition with a failure code
 // (protocol/failure_code.h); the agent reports only the code and the policy's numbers to the
@@ -99,6 +100,9 @@ struct GateOptions {
   DpSitePolicy dp;
   privacy::dp::DpLedger* dp_ledger = nullptr;
   std::shared_ptr<privacy::dp::GaussianSource> dp_noise;
+  // Where the DP-SGD terms of a dp_sgd task are posted for its plug-in (the task host's; null:
+  // dp_sgd studies are refused).
+  DpSgdBoard* dp_sgd = nullptr;
 };
 
 // What leaves for one task: the upload header, the weights, and the ledger entry recording them.

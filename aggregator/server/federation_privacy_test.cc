@@ -2,8 +2,10 @@
 // any site is asked, and carried by every task to the nodes, which check them again.
 #include <gmock/gmock.h>
 
+#include "absl/strings/str_format.h"
 #include "aggregator/server/federation_fixture.h"
 #include "gtest/gtest.h"
+#include "privacy/dp/rdp_accountant.h"
 
 namespace scancov::aggregator {
 namespace {
@@ -50,9 +52,8 @@ TEST_F(FederationTest, PrivacyOptionsThatCannotBeHonouredAreRefusedAtCreation) {
       {R"({"dp": {"mode": "distributed", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5},
            "secure_aggregation": {"threshold": 2, "max_abs_value": 5}})",
        "max_abs_value 5 cannot hold a clipped update plus its noise"},
-      {R"({"dp": {"mode": "dp_sgd", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5,
-                  "sample_rate": 0.01}})",
-       "not available yet"},
+      {R"({"dp": {"mode": "dp_sgd", "clip_norm": 1, "noise_multiplier": 1, "delta": 1e-5}})",
+       "sample_rate"},
       {R"({"secure_aggregation": {"threshold": 5}})", "threshold must be"},
       {R"({"secure_aggregation": {"threshold": 2, "fractional_bits": 70}})", "fractional_bits"},
       {R"({"anonymise": true})", "unknown privacy option 'anonymise'"},
@@ -68,6 +69,55 @@ TEST_F(FederationTest, PrivacyOptionsThatCannotBeHonouredAreRefusedAtCreation) {
   analysis.set_study_kind("cohort_description");
   const absl::Status s = CreateWith(*federation_, analysis, kSiteDp);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+}
+
+constexpr char kDpSgd[] =
+    R"({"dp": {"mode": "dp_sgd", "clip_norm": 1.0, "noise_multiplier": 1.1, "delta": 1e-5,
+               "sample_rate": 0.05}})";
+
+// DP-SGD is accepted for tabular_training, alone or under secure aggregation, and the audit
+// states what each site's releases cost as the nodes charge it: rounds x epochs x round(1/q)
+// steps of the subsampled Gaussian at q and sigma (not sigma / 2: per-example clipping).
+TEST_F(FederationTest, DpSgdIsAcceptedForTabularTrainingAndCostsItsPlannedSteps) {
+  Enroll();
+  v1::StudySpec spec = Spec("sgd", 3);
+  spec.mutable_plan()->set_local_epochs(2);
+  ASSERT_TRUE(CreateWith(*federation_, spec, kDpSgd).ok());
+  privacy::dp::RdpAccountant accountant;
+  ASSERT_TRUE(accountant.ComposeAll({{0.05, 1.1, 3 * 2 * 20}}).ok());
+  auto expected = accountant.GetEpsilon(1e-5);
+  ASSERT_TRUE(expected.ok());
+  const std::string cost = absl::StrFormat("cost at most epsilon %.3f", expected->epsilon);
+  v1::ReadAuditRequest audit;
+  auto log = federation_->ReadAudit(kCoordinator, audit);
+  ASSERT_TRUE(log.ok()) << log.status();
+  bool found = false;
+  for (const auto& e : log->entries()) {
+    found |= e.action() == "create_study" && e.detail().find(cost) != std::string::npos &&
+             e.detail().find("dp_sgd: 40 steps per round at sample rate 0.05") != std::string::npos;
+  }
+  EXPECT_TRUE(found) << cost;
+  const std::string with_secagg =
+      R"({"dp": {"mode": "dp_sgd", "clip_norm": 1.0, "noise_multiplier": 1.1, "delta": 1e-5,
+                 "sample_rate": 0.05}, "secure_aggregation": {"threshold": 2}})";
+  EXPECT_TRUE(CreateWith(*federation_, Spec("sgd-secagg", 2), with_secagg).ok());
+}
+
+TEST_F(FederationTest, DpSgdIsRefusedForOtherKindsAndForBatchNorm) {
+  Enroll();
+  v1::StudySpec segmentation = Spec("seg", 2);
+  segmentation.set_study_kind("segmentation");
+  absl::Status s = CreateWith(*federation_, segmentation, kDpSgd);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("\"dp_sgd\" runs only for tabular_training"));
+  v1::StudySpec bn = Spec("bn", 2);
+  bn.set_spec_json(R"({"model_config": {"hidden": [8]}})");  // batch_norm defaults to true
+  s = CreateWith(*federation_, bn, kDpSgd);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("without BatchNorm"));
+  bn.set_name("no-bn");
+  bn.set_spec_json(R"({"model_config": {"hidden": [8], "batch_norm": false}})");
+  EXPECT_TRUE(CreateWith(*federation_, bn, kDpSgd).ok());
 }
 
 // Distributed DP runs only over a secure sum (fedavg, fedprox); the audit says what the releases

@@ -17,6 +17,37 @@
 namespace scancov::aggregator {
 namespace {
 
+// DP-SGD's steps per round at a site, as the nodes plan them (node/dp_filter.h): max(1,
+// local_epochs) x round(1 / sample_rate). Only tabular_training trains with per-example
+// gradients, and only a network without BatchNorm (severity_mlp's default), which mixes the rows
+// of a batch; the nodes refuse both again.
+absl::StatusOr<int64_t> DpSgdStepsPerRound(const v1::StudySpec& spec,
+                                           const privacy::dp::DpSpec& dp) {
+  SCV_ASSIGN_OR_RETURN(const protocol::StudyKind kind, protocol::StudyKindOf(spec));
+  if (kind != protocol::StudyKind::tabular_training) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "study spec: privacy.dp.mode \"dp_sgd\" runs only for tabular_training (per-example "
+        "gradients of its small networks), not '",
+        protocol::StudyKindName(kind), "': use mode \"site\" or \"distributed\""));
+  }
+  const nlohmann::json options = nlohmann::json::parse(spec.spec_json(), nullptr, false);
+  if (options.is_object() && options.contains("model_config") &&
+      options["model_config"].is_object()) {
+    const nlohmann::json& config = options["model_config"];
+    const bool hidden =
+        config.contains("hidden") && config["hidden"].is_array() && !config["hidden"].empty();
+    const bool batch_norm = !config.contains("batch_norm") || config["batch_norm"] != false;
+    if (hidden && batch_norm) {
+      return absl::InvalidArgumentError(
+          "study spec: privacy.dp.mode \"dp_sgd\" needs a network without BatchNorm, which "
+          "mixes the rows of a batch so that no row has a gradient of its own to clip (set "
+          "\"batch_norm\": false in model_config)");
+    }
+  }
+  const int64_t epochs = std::max<int64_t>(1, spec.plan().local_epochs());
+  return epochs * std::max<int64_t>(1, std::llround(1.0 / dp.sample_rate));
+}
+
 // A training study's DP block, with what its mode needs of the rest of the study: distributed
 // DP a secure aggregation whose fixed point holds the noised updates (its strategy checked with
 // it). Returns what each site's releases cost at most, for the audit and the log.
@@ -34,14 +65,15 @@ absl::StatusOr<std::string> CheckDpOptions(const v1::StudySpec& spec,
     SCV_RETURN_IF_ERROR(privacy::dp::CheckDistributedRange(dp, secagg->threshold,
                                                            secagg->max_abs_value, "study spec"));
     sites_sharing = secagg->threshold;
-  } else if (dp.mode != privacy::dp::DpMode::kSite) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("study spec: privacy.dp.mode '", privacy::dp::DpModeName(dp.mode),
-                     "' is not available yet (nodes run \"site\" and \"distributed\")"));
   }
-  SCV_ASSIGN_OR_RETURN(const privacy::dp::StudyDpPlan plan,
-                       privacy::dp::PlanForStudy(dp, std::max<uint32_t>(1, spec.rounds()), 1,
-                                                 sites_sharing, /*trust_other_sites_noise=*/true));
+  int64_t local_steps = 1;  // per round; one release in modes site and distributed
+  if (dp.mode == privacy::dp::DpMode::kDpSgd) {
+    SCV_ASSIGN_OR_RETURN(local_steps, DpSgdStepsPerRound(spec, dp));
+  }
+  SCV_ASSIGN_OR_RETURN(
+      const privacy::dp::StudyDpPlan plan,
+      privacy::dp::PlanForStudy(dp, std::max<uint32_t>(1, spec.rounds()), local_steps,
+                                sites_sharing, /*trust_other_sites_noise=*/true));
   SCV_ASSIGN_OR_RETURN(std::vector<privacy::dp::DpEvent> events, privacy::dp::EventsOf(plan));
   privacy::dp::RdpAccountant accountant;
   SCV_RETURN_IF_ERROR(accountant.ComposeAll(events));
@@ -49,6 +81,11 @@ absl::StatusOr<std::string> CheckDpOptions(const v1::StudySpec& spec,
   std::string cost = absl::StrCat(
       "dp: each site's releases cost at most epsilon ", absl::StrFormat("%.3f", spent.epsilon),
       " at delta ", absl::StrFormat("%.3g", dp.delta), " over ", plan.rounds, " rounds");
+  if (dp.mode == privacy::dp::DpMode::kDpSgd) {
+    absl::StrAppend(&cost, " (dp_sgd: ", plan.steps_per_round, " steps per round at sample rate ",
+                    absl::StrFormat("%.4g", dp.sample_rate), ", noise multiplier ",
+                    absl::StrFormat("%.4g", dp.noise_multiplier), ")");
+  }
   if (dp.mode == privacy::dp::DpMode::kDistributed) {
     absl::StrAppend(&cost, " (distributed: each site adds noise sd ",
                     absl::StrFormat("%.4g", dp.noise_multiplier * dp.clip_norm /

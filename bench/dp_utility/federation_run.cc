@@ -66,6 +66,7 @@ class NormRecorder : public node::TaskPlugin {
 struct Node {
   std::unique_ptr<node::GatedDatasetSource> gated;
   Random noise_random{0};
+  node::DpSgdBoard dp_sgd;  // the gate posts a dp_sgd task's terms here for the plug-in
   std::unique_ptr<node::TaskGate> gate;
   std::unique_ptr<aggregator::InProcessFederationClient> client;
   std::unique_ptr<node::NodeAgent> agent;
@@ -102,6 +103,7 @@ std::unique_ptr<Node> MakeNode(SyntheticHospital& h, aggregator::Federation* fed
   context.threads = 1;
   context.tabular = n->gated.get();
   context.split_key = h.split_key;
+  context.dp_sgd = &n->dp_sgd;
   node::TaskPlugins plugins = node::MakeTorchTasks(context);
   const auto kind = protocol::StudyKind::tabular_training;
   plugins[kind] = std::make_unique<NormRecorder>(std::move(plugins[kind]), norms, norms_mu);
@@ -109,6 +111,7 @@ std::unique_ptr<Node> MakeNode(SyntheticHospital& h, aggregator::Federation* fed
   options.clock = clock;
   options.tabular = n->gated.get();
   options.dp_noise = std::make_shared<privacy::dp::SeededGaussianSource>(&n->noise_random);
+  options.dp_sgd = &n->dp_sgd;
   n->gate = std::make_unique<node::TaskGate>(options, std::move(plugins), nullptr);
   Caller caller{Caller::Role::kSite, h.id};
   node::AgentOptions agent_options;
@@ -204,11 +207,13 @@ std::string SeveritySpecJson(bool batch_norm) {
 
 std::string PrivacyJson(const RunConfig& config) {
   if (config.noise_multiplier <= 0) return "";
+  const char* mode = config.dp_sgd ? "dp_sgd" : config.distributed ? "distributed" : "site";
   nlohmann::json options = {{"dp",
-                             {{"mode", config.distributed ? "distributed" : "site"},
+                             {{"mode", mode},
                               {"clip_norm", config.clip_norm},
                               {"noise_multiplier", config.noise_multiplier},
                               {"delta", config.delta}}}};
+  if (config.dp_sgd) options["dp"]["sample_rate"] = config.sample_rate;
   if (config.distributed) {
     privacy::dp::DpSpec dp;
     dp.clip_norm = config.clip_norm;

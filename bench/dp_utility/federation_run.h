@@ -11,9 +11,10 @@
 // (privacy/dp/distributed_dp.h) the study also asks for secure aggregation: each gate adds
 // N(0, (sigma C)^2 / t) and the nodes (certificates from a CA made for the run, agents in one
 // thread each, as secure aggregation needs the sites at once) mask their updates with weight 1;
-// the aggregator averages the sum. Every update the plug-in trains is
-// also measured before the gate touches it (its L2 norm against the global model it started
-// from), to choose the clip norm and to see how many updates clipping shrinks.
+// the aggregator averages the sum. With dp_sgd each site trains with DP-SGD instead (the
+// gate's DP-SGD board, node/tasks/dp_sgd_terms.h) and the update leaves as trained. Every update
+// the plug-in trains is also measured before the gate touches it (its L2 norm against the global
+// model it started from), to choose the clip norm and to see how many updates clipping shrinks.
 //
 // Thread safety: not thread-safe; a run drives its nodes in turn on the calling thread.
 #ifndef SCANCOV_BENCH_DP_UTILITY_FEDERATION_RUN_H_
@@ -59,6 +60,11 @@ struct RunConfig {
   // Distributed DP over secure aggregation at `threshold` instead of site mode.
   bool distributed = false;
   int threshold = 2;
+  // Sample-level DP-SGD at each site instead (per-example clipping to clip_norm, Poisson
+  // batches at sample_rate, noise at every step; models/nn/local_training.h): the gate posts the
+  // terms and the tabular_training plug-in trains with them, noise from the same seeded source.
+  bool dp_sgd = false;
+  double sample_rate = 0.05;
 };
 
 struct RunResult {

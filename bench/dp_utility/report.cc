@@ -44,7 +44,8 @@ std::string Row(const SigmaRuns& r, double baseline_auc, double clip_norm) {
       dp ? absl::StrFormat("%.1f", r.noise_multiplier) : "none (no DP)",
       dp ? absl::StrFormat("%.2f", r.epsilon) : "∞", static_cast<int>(r.aucs.size()),
       static_cast<int>(r.aucs.size() + r.failures.size()), Mean(r.aucs), Sd(r.aucs), *lo, *hi,
-      Mean(r.aucs) - baseline_auc, dp ? absl::StrFormat("%.0f%%", 100 * clipped) : "–",
+      Mean(r.aucs) - baseline_auc,
+      dp && !absl::StartsWith(r.mode, "dp_sgd") ? absl::StrFormat("%.0f%%", 100 * clipped) : "–",
       Mean(r.seconds));
 }
 
@@ -77,6 +78,15 @@ std::string RenderReport(const ReportHeader& h, const std::vector<SigmaRuns>& ru
       h.sites, h.batch_norm ? "BatchNorm" : "no BatchNorm", h.clip_norm,
       h.clip_norm_from_median ? "the median below" : "--clip-norm", h.median_update_norm, h.delta,
       h.rounds);
+  if (h.dp_sgd_steps > 0) {
+    absl::StrAppendFormat(
+        &out,
+        "- dp_sgd: each site trains with DP-SGD (Poisson batches at q = %g, per-example "
+        "gradients clipped to C = %.4g, N(0, (sigma C)^2) on every step's sum, divided by q N); "
+        "its epsilon: %d x %d steps of the subsampled Gaussian at q and sigma (sensitivity C), "
+        "not the line above; the update leaves as trained\n\n",
+        h.sample_rate, h.clip_norm, h.rounds, h.dp_sgd_steps);
+  }
   absl::StrAppend(&out,
                   "| mode | sigma | epsilon per site | runs done | val AUC mean | sd | range | "
                   "vs no DP | updates clipped | wall s / run |\n"

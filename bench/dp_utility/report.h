@@ -6,6 +6,7 @@
 #ifndef SCANCOV_BENCH_DP_UTILITY_REPORT_H_
 #define SCANCOV_BENCH_DP_UTILITY_REPORT_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct ReportHeader {
   double median_update_norm = 0.0;  // of the runs without DP
   std::string sites;                // "kb (800), igr (140), ..."
   bool batch_norm = false;
+  // --dp-sgd: DP-SGD's steps per round at each site (epochs x round(1 / q)) and q; 0: site and
+  // distributed modes. C is then the per-example clip norm, and "updates clipped" does not apply.
+  int64_t dp_sgd_steps = 0;
+  double sample_rate = 1.0;
 };
 
 double Median(std::vector<double> v);

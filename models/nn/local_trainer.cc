@@ -27,6 +27,13 @@ torch::Tensor Step(Network& net, const LocalTrainingOptions& options, torch::opt
                    const BatchLoss& loss_of) {
   adam.zero_grad();
   batch.input = OnDevice(batch.input, options.device);
+  if (options.private_gradient) {
+    if (batch.target.defined()) batch.target = batch.target.to(options.device);
+    torch::Tensor reported = options.private_gradient(net, batch);
+    if (options.proximal_mu > 0.0) ProximalTerm(params, anchor, options.proximal_mu).backward();
+    adam.step();
+    return reported;
+  }
   torch::Tensor output;
   {
     CudaAutocast scope(options.autocast && options.device.is_cuda());
@@ -92,7 +99,7 @@ LocalTrainingStats TrainLocally(Network& net, const LocalTrainingOptions& option
         break;
       }
       TrainingBatch batch = batches(epoch, b);
-      if (batch.terms > 0) {
+      if (batch.terms > 0 || options.private_gradient) {
         epoch_sum = epoch_sum + Step(net, options, adam, params, anchor, std::move(batch), loss);
         ++epoch_steps;
       }

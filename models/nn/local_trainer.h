@@ -54,6 +54,11 @@ using BatchSource = std::function<TrainingBatch(int epoch, int64_t index)>;
 using BatchLoss =
     std::function<torch::Tensor(const torch::Tensor& output, const TrainingBatch& batch)>;
 
+// DP-SGD's gradient (dp_sgd.h): sets every parameter's gradient from the batch (input and target
+// on the training device) and returns the batch's mean loss (detached, 0 for an empty batch),
+// for the stats only.
+using PrivateGradient = std::function<torch::Tensor(Network& net, const TrainingBatch& batch)>;
+
 struct LocalTrainingOptions {
   int epochs = 1;                      // passes over the batches, >= 0
   int64_t batches_per_epoch = 0;       // >= 0
@@ -64,6 +69,10 @@ struct LocalTrainingOptions {
   // Where the epochs and batches are reported (core/progress.h), and checked before each batch:
   // once it is cancelled the loop stops (LocalTrainingStats::cancelled). Null: neither.
   Progress* progress = nullptr;
+  // Set: it replaces the forward pass, the loss and backward of every step (the BatchLoss is not
+  // called), and every batch takes a step, an empty one too (DP-SGD's noise alone); the FedProx
+  // term's gradient is added to the one it set.
+  PrivateGradient private_gradient;
 };
 
 struct LocalTrainingStats {

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/env.h"
 #include "core/status_macros.h"
+#include "models/nn/dp_sgd.h"
 #include "models/nn/local_trainer.h"
 #include "models/nn/model_registry.h"
 #include "models/nn/network.h"
@@ -226,7 +227,12 @@ absl::StatusOr<TrainResult> TrainLocked(const TensorSet& global, const TabularDa
   torch::manual_seed(config.seed);
   SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net,
                        LoadNetwork(config.model, config.model_config_json, train, global, device));
-  if (HasBatchNorm(*net) && (train.rows < 2 || config.batch_size < 2)) {
+  if (config.dp_sgd && HasBatchNorm(*net)) {
+    return absl::InvalidArgumentError(
+        "DP-SGD: the network has BatchNorm, which mixes the rows of a batch, so no row has a "
+        "gradient of its own to clip (set \"batch_norm\": false)");
+  }
+  if (!config.dp_sgd && HasBatchNorm(*net) && (train.rows < 2 || config.batch_size < 2)) {
     return absl::InvalidArgumentError(
         "a network with BatchNorm needs at least 2 rows and batch_size >= 2");
   }
@@ -237,7 +243,8 @@ absl::StatusOr<TrainResult> TrainLocked(const TensorSet& global, const TabularDa
   result.metrics.epochs = config.epochs;
   result.metrics.device = device.is_cuda() ? "cuda" : "cpu";
   result.metrics.loss_start = MeanBce(PredictLogits(*net, x), train.y);
-  const LocalTrainingStats stats = RunEpochs(*net, x, y, config);
+  const LocalTrainingStats stats =
+      config.dp_sgd ? RunDpSgdEpochs(*net, x, y, config) : RunEpochs(*net, x, y, config);
   if (stats.cancelled) return absl::CancelledError(config.progress->cancel_reason());
   result.metrics.steps = stats.steps;
   result.metrics.loss_end = MeanBce(PredictLogits(*net, x), train.y);
@@ -265,6 +272,7 @@ absl::StatusOr<TrainResult> TrainLocal(const TensorSet& global, const TabularDat
   return Guarded("TrainLocal", [&]() -> absl::StatusOr<TrainResult> {
     SCV_RETURN_IF_ERROR(CheckTrainingSettings("TrainConfig", config.epochs, config.batch_size,
                                               config.learning_rate, config.proximal_mu));
+    if (config.dp_sgd) SCV_RETURN_IF_ERROR(CheckDpSgdSettings(*config.dp_sgd));
     SCV_RETURN_IF_ERROR(ValidateTabularData(train));
     SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(config.device));
     absl::MutexLock lock(&TorchGeneratorMutex());

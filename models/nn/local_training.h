@@ -19,16 +19,39 @@
 #define SCANCOV_MODELS_NN_LOCAL_TRAINING_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/progress.h"
 #include "models/nn/tabular_data.h"
 #include "protocol/tensor_set.h"
 
 namespace scancov::nn {
+
+// Sample-level DP-SGD (Abadi et al. 2016, as Opacus runs it). Each step draws its batch by Poisson
+// sampling (every training row joins independently with probability sample_rate), computes each
+// row's gradient of its binary cross-entropy on its own, clips it to L2 norm clip_norm over all
+// parameters, sums them, adds N(0, (noise_multiplier clip_norm)^2) to every coordinate and
+// divides by the expected batch size sample_rate x rows. An empty batch still takes its step (the
+// noise alone). Adam and the FedProx term act on that gradient (post-processing). One row changes
+// each step's sum by at most clip_norm: the guarantee (the accountant's steps_per_epoch x epochs
+// steps at sample_rate and noise_multiplier) is about one row, i.e. one patient.
+struct DpSgdSettings {
+  double clip_norm = 1.0;         // > 0
+  double noise_multiplier = 1.0;  // >= 0
+  double sample_rate = 0.01;      // in (0, 1]
+  int64_t steps_per_epoch = 100;  // >= 1; round(1 / sample_rate) as the node plans it
+  // Fills its argument with independent standard normals; both the noise and the Poisson
+  // sampling draw from it (row i joins when Phi(z_i) < sample_rate), because the coordinator
+  // knows TrainConfig::seed and the guarantee needs both secret: the node passes its CSPRNG
+  // source (privacy/dp/gaussian_source.h). Required; an error from it fails the training.
+  std::function<absl::Status(absl::Span<double>)> standard_normal;
+};
 
 struct TrainConfig {
   std::string model;              // registry name
@@ -42,6 +65,8 @@ struct TrainConfig {
   // Epochs and batches are reported to it (core/progress.h); once it is cancelled, training
   // stops before the next batch and the call fails with Cancelled and its reason. Null: neither.
   Progress* progress = nullptr;
+  // Set: train with DP-SGD (above) instead of shuffled minibatches; batch_size is then unused.
+  std::optional<DpSgdSettings> dp_sgd;
 };
 
 struct TrainMetrics {
@@ -85,7 +110,9 @@ absl::StatusOr<protocol::TensorSet> InitModel(absl::string_view model,
 // Refuses (InvalidArgument) invalid data (ValidateTabularData), data whose columns do not fit
 // the model, config values out of range, fewer than two rows or batch_size 1 for a network with
 // BatchNorm (severity_mlp), non-finite global weights, and weights whose names, shapes or dtypes
-// differ from the model's (the first such tensor is named); FailedPrecondition for device
+// differ from the model's (the first such tensor is named), and under DP-SGD settings out of range
+// or a network with BatchNorm (which mixes the rows of a batch: no row has a gradient of its
+// own); FailedPrecondition for device
 // "cuda" without CUDA; Internal if training diverges to non-finite weights.
 absl::StatusOr<TrainResult> TrainLocal(const protocol::TensorSet& global, const TabularData& train,
                                        const TrainConfig& config);

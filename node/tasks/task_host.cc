@@ -14,6 +14,7 @@ TaskHost::TaskHost(const NodeResources& resources, std::initializer_list<TaskPlu
     context.tabular = gated_.get();
   }
   if (context.terciles == nullptr) context.terciles = &own_terciles_;
+  context.dp_sgd = &dp_sgd_;
   TaskPlugins plugins;
   for (TaskPluginMaker make : makers) {
     for (auto& [kind, plugin] : make(context)) plugins[kind] = std::move(plugin);
@@ -28,6 +29,7 @@ TaskHost::TaskHost(const NodeResources& resources, std::initializer_list<TaskPlu
   options.approval_rules = resources.approval_rules;
   options.dp = resources.dp;
   options.dp_ledger = resources.dp_ledger;
+  options.dp_sgd = &dp_sgd_;
   gate_ = std::make_unique<TaskGate>(std::move(options), std::move(plugins), resources.ledger);
 }
 

@@ -51,6 +51,7 @@ class TaskHost {
 
  private:
   TercileBudget own_terciles_;
+  DpSgdBoard dp_sgd_;  // the gate posts a dp_sgd task's terms here for the training plug-in
   std::unique_ptr<GatedDatasetSource> gated_;
   std::unique_ptr<TaskGate> gate_;
 };

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "node/task_runner.h"
+#include "node/tasks/dp_sgd_terms.h"
 #include "privacy/release_policy.h"
 #include "protocol/study_kind.h"
 
@@ -44,6 +45,9 @@ struct NodeContext {
   // The site's own key for every split of its patients (train/holdout, validation), derived
   // from the site secret: splits are fixed per site and no coordinator can choose or vary them.
   uint64_t split_key = 0;
+  // Where a training kind that can run DP-SGD takes the running task's terms (null: none posted;
+  // the task host's board, which the gate fills).
+  DpSgdBoard* dp_sgd = nullptr;
 };
 
 // What a task will read and release, from its spec alone.
@@ -62,6 +66,12 @@ struct TaskDeclaration {
   // regression drops incomplete rows) rather than from every row it reads (a model that imputes,
   // per-variable counts): the cohort guard then also compares that set across studies.
   bool complete_cases = false;
+  // Whether the task can train with sample-level DP-SGD, taking its terms from
+  // NodeContext::dp_sgd: "" when it can, otherwise why not (the gate refuses a study asking for
+  // it with this reason). Matters only for kinds that release weights.
+  std::string dp_sgd_unavailable =
+      "DP-SGD runs only for tabular_training (models logistic and severity_mlp without "
+      "BatchNorm)";
   // Set by the gate, not the plug-in: the fewest rows a read may return (the approving rule's
   // minimum cohort; the site's minimum count applies when larger).
   int64_t min_cohort = 0;

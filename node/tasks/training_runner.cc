@@ -58,6 +58,20 @@ absl::StatusOr<bool> AddEvaluation(const protocol::TensorSet& weights, const Pre
   return true;
 }
 
+nn::DpSgdSettings DpSgdSettingsOf(const DpSgdTerms& terms) {
+  nn::DpSgdSettings s;
+  s.clip_norm = terms.clip_norm;
+  s.noise_multiplier = terms.noise_multiplier;
+  s.sample_rate = terms.sample_rate;
+  s.steps_per_epoch = terms.steps_per_epoch;
+  privacy::dp::GaussianSource* noise = terms.noise;
+  s.standard_normal = [noise](absl::Span<double> out) {
+    if (noise == nullptr) return absl::FailedPreconditionError("DP-SGD: no noise source");
+    return noise->FillStandardNormal(out);
+  };
+  return s;
+}
+
 }  // namespace
 
 absl::StatusOr<PreparedData> TrainingTaskRunner::Prepare(const v1::Task& task,
@@ -128,6 +142,11 @@ absl::StatusOr<TaskOutcome> TrainingTaskRunner::RunTracked(const v1::Task& task,
   config.seed = LocalSeed(task.plan().seed(), task.round(), options_.site_id);
   config.device = options_.device;
   config.progress = &progress;
+  if (options_.dp_sgd != nullptr) {
+    if (const std::optional<DpSgdTerms> terms = options_.dp_sgd->Take()) {
+      config.dp_sgd = DpSgdSettingsOf(*terms);
+    }
+  }
   SCV_ASSIGN_OR_RETURN(nn::TrainResult trained,
                        nn::TrainLocal(*global, ToTabular(data.train), config));
   out.num_samples = static_cast<uint64_t>(trained.num_samples);

@@ -3,8 +3,12 @@
 //
 // TRAIN first evaluates the received global model on the site's validation split, then trains it
 // locally (spec and metrics: protocol/wire/tabular_training.h); num_samples is the number of
-// training rows, the FedAvg weight. EVALUATE reports the same global.* metrics with
-// num_samples = validation rows. INIT_MODEL returns the model initialised from plan.seed.
+// training rows, the FedAvg weight (also under DP-SGD: the count leaves in clear, as in every
+// mode, bounded below by the minimum count, and is not covered by the DP guarantee). Under
+// DP-SGD (terms on the board) the training steps are private; the loss and validation metrics
+// are computed as always and leave in clear (docs/privacy.md). EVALUATE reports the same global.*
+// metrics with num_samples = validation rows. INIT_MODEL returns the model initialised from
+// plan.seed.
 //
 // Disclosure control (issue 12): the minimum count is the site's, or the study's when larger
 // (privacy::EffectiveMinCellCount). The validation metrics (loss, accuracy, AUC and n_val) leave
@@ -22,6 +26,7 @@
 
 #include "node/tabular_features.h"
 #include "node/task_runner.h"
+#include "node/tasks/dp_sgd_terms.h"
 #include "privacy/release_policy.h"
 #include "protocol/wire/tabular_training.h"
 
@@ -34,6 +39,9 @@ struct TrainingRunnerOptions {
   int min_rows = 20;                // refuse to train on fewer rows than this
   privacy::ReleasePolicy policy;    // the site's (its minimum count)
   uint64_t split_key = 0;           // the site's (NodeContext::split_key): its validation split
+  // The gate's DP-SGD terms for the running task (NodeContext::dp_sgd; may be null): TRAIN takes
+  // them and, when there are some, trains with DP-SGD (models/nn/local_training.h).
+  DpSgdBoard* dp_sgd = nullptr;
 };
 
 class TrainingTaskRunner : public TaskRunner {
