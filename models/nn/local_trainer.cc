@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/env.h"
-#include "models/nn/cuda_autocast.h"
+#include "models/nn/autocast.h"
 #include "models/nn/seg_batches.h"
 #include "models/nn/state_dict.h"
 
@@ -36,7 +36,7 @@ torch::Tensor Step(Network& net, const LocalTrainingOptions& options, torch::opt
   }
   torch::Tensor output;
   {
-    CudaAutocast scope(options.autocast && options.device.is_cuda());
+    Autocast scope(options.device.type(), options.autocast && options.device.is_cuda());
     output = net.forward(batch.input);
   }
   if (batch.target.defined()) batch.target = batch.target.to(options.device);

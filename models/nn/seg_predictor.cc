@@ -12,7 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/status_macros.h"
+#include "models/nn/autocast.h"
 #include "models/nn/network.h"
+#include "models/nn/precision.h"
 #include "models/nn/seg_batches.h"
 #include "models/nn/seg_config.h"
 #include "models/nn/seg_models.h"
@@ -58,8 +60,8 @@ torch::Tensor ArgmaxFrom(const torch::Tensor& p, int64_t first, int64_t dim) {
 }  // namespace
 
 struct SegmentationPredictor::Impl {
-  Impl(SegNetConfig c, torch::Device d, int b, std::shared_ptr<Network> n)
-      : config(std::move(c)), device(d), batch(b), net(std::move(n)) {}
+  Impl(SegNetConfig c, torch::Device d, int b, Precision p, std::shared_ptr<Network> n)
+      : config(std::move(c)), device(d), batch(b), precision(p), net(std::move(n)) {}
 
   // Calls take(part, p) for the samples of `ct` batch by batch, in PredictionSamples order,
   // with p the float32 softmax of the batch's logits, on the device.
@@ -72,7 +74,12 @@ struct SegmentationPredictor::Impl {
       const std::vector<SegSample> part(samples.begin() + start,
                                         samples.begin() + std::min(samples.size(), start + step));
       SegBatch batch = builder.Build(part, {});
-      take(part, torch::softmax(net->forward(InputOf(batch, device)).to(torch::kFloat32), 1));
+      torch::Tensor logits;
+      {
+        const Autocast autocast(device.type(), precision == Precision::kBFloat16);
+        logits = net->forward(InputOf(batch, device));
+      }
+      take(part, torch::softmax(logits.to(torch::kFloat32), 1));
     }
   }
 
@@ -112,6 +119,7 @@ struct SegmentationPredictor::Impl {
   const SegNetConfig config;
   const torch::Device device;
   const int batch;
+  const Precision precision;
   absl::Mutex mu;
   const std::shared_ptr<Network> net ABSL_PT_GUARDED_BY(mu);
 };
@@ -130,11 +138,13 @@ absl::StatusOr<SegmentationPredictor> SegmentationPredictor::Create(
       return absl::InvalidArgumentError(absl::StrCat("batch ", options.batch, " not 0..64"));
     }
     SCV_ASSIGN_OR_RETURN(torch::Device device, ResolveTorchDevice(options.device));
+    SCV_ASSIGN_OR_RETURN(const Precision precision,
+                         ResolvePrecision(options.precision, device.is_cuda()));
     SCV_ASSIGN_OR_RETURN(std::shared_ptr<Network> net,
                          LoadSegmentationNetwork(config, weights, device));
     net->eval();
-    return SegmentationPredictor(
-        std::make_unique<Impl>(std::move(config), device, options.batch, std::move(net)));
+    return SegmentationPredictor(std::make_unique<Impl>(std::move(config), device, options.batch,
+                                                        precision, std::move(net)));
   });
 }
 
@@ -214,6 +224,8 @@ int SegmentationPredictor::num_classes() const {
 std::string SegmentationPredictor::device() const {
   return impl_->device.is_cuda() ? "cuda" : "cpu";
 }
+
+std::string SegmentationPredictor::precision() const { return PrecisionName(impl_->precision); }
 
 int64_t SegmentationPredictor::PredictionBatch(int ny, int nx) const {
   return impl_->Batch(ny, nx);

@@ -8,7 +8,8 @@
 //   absl::StatusOr<LabelVolume> lungs = p->PredictLabels(ct);
 //
 // What is computed is PredictProbabilities' (eval mode, float32 softmax; 2D / 2.5D slice by
-// slice, 3D overlapping tiles averaged), in batches of `PredictionBatch()` samples. Every
+// slice, 3D overlapping tiles averaged; the forward pass in bfloat16 when the options ask for
+// it, precision.h), in batches of `PredictionBatch()` samples. Every
 // tensor of a call stays on the device until the result: PredictLabels takes the argmax there
 // and brings back one byte a voxel, and PredictLabels(ct, mask) is exactly
 // ArgmaxLabels(Predict(ct), mask) (seg_probabilities.h), ties to the lower class included.
@@ -41,14 +42,18 @@ struct SegPredictOptions {
   // PredictionBatch). The probabilities do not depend on it beyond float rounding in the
   // convolution kernels.
   int batch = 0;
+  // "fp32", "bf16" or "auto" (precision.h): the forward pass's arithmetic; the softmax, the
+  // 3D tiles' mean and the argmax are float32 in every precision.
+  std::string precision = "fp32";
 };
 
 class SegmentationPredictor {
  public:
   // Builds the network of `model` / `config_json` on the device and loads `weights` into it.
   // NotFound for a model that is not a segmentation model; InvalidArgument for a bad config or
-  // batch, non-finite weights, or weights whose names, shapes or dtypes differ from the model's
-  // (the first such tensor is named); FailedPrecondition for device "cuda" without CUDA.
+  // batch or precision, non-finite weights, or weights whose names, shapes or dtypes differ from
+  // the model's (the first such tensor is named); FailedPrecondition for device "cuda" without
+  // CUDA.
   static absl::StatusOr<SegmentationPredictor> Create(const protocol::TensorSet& weights,
                                                       absl::string_view model,
                                                       absl::string_view config_json,
@@ -72,6 +77,8 @@ class SegmentationPredictor {
   int num_classes() const;
   // "cpu" or "cuda".
   std::string device() const;
+  // "fp32" or "bf16": the options' precision resolved on the device.
+  std::string precision() const;
   // Samples per forward pass for slices of `ny` x `nx` (2D / 2.5D; the config's patch for 3D):
   // the option when set, else as many as keep the largest activations of one pass within
   // about 1 GiB on the CPU and 4 GiB on CUDA (the node's former fixed 8 slices, 2 tiles, for

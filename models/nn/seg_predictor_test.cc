@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "models/nn/precision.h"
 #include "models/nn/seg_probabilities.h"
 #include "models/nn/segmentation.h"
 
@@ -68,6 +69,11 @@ TensorSet Init(const Case& c, uint64_t seed) {
   }
   return spread;
 }
+
+// bfloat16 keeps 8 significant bits: probabilities within a few hundredths of fp32's, labels
+// changed only at near-ties (measured: see the test below; docs/benchmarks.md for trained nets).
+constexpr double kMaxBf16ProbabilityDiff = 0.1;
+constexpr double kMinBf16LabelAgreement = 0.97;
 
 // Non-zero in a band of rows: part of each slice is outside the "lungs".
 LabelVolume MaskOf(const HuVolume& ct) {
@@ -154,6 +160,64 @@ TEST(SegPredictorTest, BatchFollowsTheSliceSize) {
   EXPECT_EQ(predictor->PredictionBatch(4096, 4096), 1);
   EXPECT_EQ(predictor->device(), "cpu");
   EXPECT_EQ(predictor->num_classes(), 3);
+}
+
+// bf16 runs the forward pass in bfloat16 (the probabilities change: autocast was on) and keeps
+// the labels of fp32 except where two classes are within its rounding of each other. On a CPU
+// without native bfloat16 it is emulated: the same numbers, slower.
+TEST(SegPredictorTest, Bf16KeepsTheLabelsOfFp32) {
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.model);
+    const TensorSet weights = Init(c, 8);
+    SegPredictOptions fp32{"cpu", 0, "fp32"}, bf16{"cpu", 0, "bf16"};
+    absl::StatusOr<SegmentationPredictor> a = SegmentationPredictor::Create(weights, c.model,
+                                                                            c.config, fp32),
+                                          b = SegmentationPredictor::Create(weights, c.model,
+                                                                            c.config, bf16);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->precision(), "fp32");
+    EXPECT_EQ(b->precision(), "bf16");
+    const HuVolume ct = MakeCt(40, 32, 11, 9);
+    absl::StatusOr<SegProbabilities> pa = a->Predict(ct), pb = b->Predict(ct);
+    ASSERT_TRUE(pa.ok() && pb.ok());
+    ASSERT_TRUE(pa->SameLayout(*pb));
+    double max_diff = 0.0;
+    for (size_t v = 0; v < pa->values.size(); ++v) {
+      max_diff = std::max(max_diff, std::fabs(double{pa->values[v]} - pb->values[v]));
+    }
+    EXPECT_GT(max_diff, 0.0);  // bfloat16 arithmetic did run
+    EXPECT_LT(max_diff, kMaxBf16ProbabilityDiff);
+    const LabelVolume mask = MaskOf(ct);
+    absl::StatusOr<LabelVolume> la = a->PredictLabels(ct, &mask), lb = b->PredictLabels(ct, &mask);
+    ASSERT_TRUE(la.ok() && lb.ok());
+    size_t same = 0;
+    for (size_t v = 0; v < la->voxels.size(); ++v) same += la->voxels[v] == lb->voxels[v];
+    EXPECT_GE(static_cast<double>(same) / la->voxels.size(), kMinBf16LabelAgreement);
+    // Its labels are still the argmax of its own probabilities.
+    EXPECT_EQ(lb->voxels, ArgmaxLabels(*pb, &mask)->voxels);
+  }
+}
+
+TEST(SegPredictorTest, PrecisionNames) {
+  EXPECT_EQ(ResolvePrecision("fp32", false).value(), Precision::kFloat32);
+  EXPECT_EQ(ResolvePrecision("bf16", true).value(), Precision::kBFloat16);
+  // "auto" is bf16 exactly where the processor has the instructions.
+  EXPECT_EQ(ResolvePrecision("auto", false).value(),
+            NativeBFloat16(false) ? Precision::kBFloat16 : Precision::kFloat32);
+  const absl::Status bad = ResolvePrecision("fp16", false).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("\"fp32\", \"bf16\" or \"auto\", not \"fp16\""),
+            absl::string_view::npos)
+      << bad;
+  const Case& c = kCases[0];
+  EXPECT_EQ(SegmentationPredictor::Create(Init(c, 1), c.model, c.config, {"cpu", 0, "half"})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<SegmentationPredictor> automatic =
+      SegmentationPredictor::Create(Init(c, 1), c.model, c.config, {"cpu", 0, "auto"});
+  ASSERT_TRUE(automatic.ok());
+  EXPECT_EQ(automatic->precision(), NativeBFloat16(false) ? "bf16" : "fp32");
 }
 
 TEST(SegPredictorTest, Refusals) {

@@ -20,6 +20,7 @@ LearnedOptions Learned(const BedsideOptions& options) {
   LearnedOptions learned;
   learned.in_plane = options.model_in_plane;
   learned.device = options.device;
+  learned.precision = options.precision;
   learned.threads = options.threads;
   return learned;
 }
@@ -35,9 +36,11 @@ absl::StatusOr<LungStage> SegmentLungs(const HuVolume& hu, const BedsideOptions&
                                        bool left_at_high_column) {
   LungStage stage;
   if (!options.lung_checkpoint.empty()) {
+    SCV_ASSIGN_OR_RETURN(const std::string precision, LearnedPrecision(Learned(options)));
     SCV_ASSIGN_OR_RETURN(stage.labels,
                          PredictLungLabels(options.lung_checkpoint, hu, Learned(options)));
-    stage.method = absl::StrCat("learned 2D U-Net (", Basename(options.lung_checkpoint), ")");
+    stage.method =
+        absl::StrCat("learned 2D U-Net (", Basename(options.lung_checkpoint), ") in ", precision);
     return stage;
   }
   ct::LungMaskOptions mask_options;
@@ -82,8 +85,9 @@ absl::Status CheckChestLungs(const LabelVolume& lungs, double min_lung_volume_ml
 absl::StatusOr<LabelVolume> SegmentLesions(const HuVolume& hu, const LabelVolume& lungs,
                                            const BedsideOptions& options, std::string* method) {
   if (!options.lesion_checkpoints.empty()) {
+    SCV_ASSIGN_OR_RETURN(const std::string precision, LearnedPrecision(Learned(options)));
     *method = absl::StrCat("learned ensemble of ", options.lesion_checkpoints.size(),
-                           " model(s), probabilities averaged");
+                           " model(s), probabilities averaged, in ", precision);
     return PredictLesionLabels(options.lesion_checkpoints, hu, lungs, Learned(options));
   }
   const ct::HuIntervalBounds& b = options.hu_lesions.bounds;

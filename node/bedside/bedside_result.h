@@ -37,6 +37,9 @@ struct BedsideOptions {
   // -1: the size recorded in the checkpoint files (coordinator's export-checkpoint writes it).
   int model_in_plane = -1;
   std::string device = "auto";  // auto | cpu | cuda, for the learned models
+  // auto | fp32 | bf16, for the learned models (auto: bfloat16 where the device computes it
+  // natively; models/nn/precision.h). The report's method line says which ran.
+  std::string precision = "auto";
   // AI-SCoRE model file (aiscore_model.h). Empty: "AI-SCoRE: not available (no fitted model)".
   std::string aiscore_model_path;
   int threads = 0;  // 0 = hardware concurrency

@@ -12,6 +12,7 @@
 #include "models/ct/preprocessing.h"
 #include "models/nn/checkpoint.h"
 #include "models/nn/local_training.h"
+#include "models/nn/precision.h"
 #include "models/nn/seg_config.h"
 #include "models/nn/seg_predictor.h"
 #include "models/nn/seg_probabilities.h"
@@ -92,6 +93,7 @@ absl::StatusOr<nn::SegmentationPredictor> LoadPredictor(const nn::Checkpoint& ck
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   nn::SegPredictOptions predict;
   predict.device = options.device;
+  predict.precision = options.precision;
   return WithModelPath(
       nn::SegmentationPredictor::Create(ckpt.weights, ckpt.model, ckpt.model_config_json, predict),
       path);
@@ -119,6 +121,12 @@ absl::StatusOr<LabelVolume> EnsembleLabels(const std::vector<nn::Checkpoint>& ck
 }  // namespace
 
 bool LearnedSegmentationAvailable() { return true; }
+
+absl::StatusOr<std::string> LearnedPrecision(const LearnedOptions& options) {
+  SCV_ASSIGN_OR_RETURN(const nn::Precision precision,
+                       nn::ResolvePrecisionOn(options.precision, options.device));
+  return nn::PrecisionName(precision);
+}
 
 absl::StatusOr<LabelVolume> PredictLungLabels(const std::string& checkpoint, const HuVolume& hu,
                                               const LearnedOptions& options) {

@@ -31,10 +31,17 @@ struct LearnedOptions {
   // 0 the series grid as it is, > 0 that size.
   int in_plane = -1;
   std::string device = "auto";
+  // The networks' arithmetic: "auto" (bfloat16 where the device computes it natively), "fp32"
+  // or "bf16" (models/nn/precision.h).
+  std::string precision = "auto";
   int threads = 0;
 };
 
 bool LearnedSegmentationAvailable();
+
+// "fp32" or "bf16": what options.precision stands for on options.device. InvalidArgument for a
+// precision other than auto, fp32 or bf16; Unimplemented without LibTorch.
+absl::StatusOr<std::string> LearnedPrecision(const LearnedOptions& options);
 
 // Lung labels (0 background, 1 right, 2 left) on the grid of `hu`.
 absl::StatusOr<LabelVolume> PredictLungLabels(const std::string& checkpoint, const HuVolume& hu,

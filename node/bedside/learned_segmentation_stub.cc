@@ -14,6 +14,8 @@ absl::Status NoTorch() {
 
 bool LearnedSegmentationAvailable() { return false; }
 
+absl::StatusOr<std::string> LearnedPrecision(const LearnedOptions&) { return NoTorch(); }
+
 absl::StatusOr<LabelVolume> PredictLungLabels(const std::string&, const HuVolume&,
                                               const LearnedOptions&) {
   return NoTorch();

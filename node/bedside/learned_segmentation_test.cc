@@ -36,9 +36,11 @@ TEST(BedsideLearned, LesionEnsembleRunsInsideTheLungMask) {
   request.options.lesion_checkpoints = {SaveInitialModel("unet25d", "a", 64),
                                         SaveInitialModel("unet3d", "b", 64)};
   request.options.device = "cpu";
+  request.options.precision = "bf16";
   absl::StatusOr<BedsideResult> r = ScorePatient(request);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(r->lesion_method, HasSubstr("learned ensemble of 2 model(s)"));
+  EXPECT_THAT(r->lesion_method, HasSubstr(", in bf16"));
   ASSERT_TRUE(r->lesion_labels.SameGrid(r->lungs));
   for (size_t v = 0; v < r->lungs.voxels.size(); ++v) {
     if (r->lungs.voxels[v] == 0) {
@@ -101,6 +103,22 @@ TEST(BedsideLearned, WrongModelKindIsRefusedByFile) {
   r = ScorePatient(request);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("lung model " + lesion + ": holds a 'unet25d'"));
+}
+
+// The method lines say which arithmetic ran; a precision that is not one is refused by name
+// before any network is loaded.
+TEST(BedsideLearned, PrecisionIsNamedInTheMethodOrRefused) {
+  BedsideRequest request = testing::DefaultRequest(testing::SharedPhantom().dicom_dir);
+  request.options.lesion_checkpoints = {SaveInitialModel("unet25d", "p", 48)};
+  request.options.device = "cpu";
+  request.options.precision = "fp32";
+  absl::StatusOr<BedsideResult> r = ScorePatient(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->lesion_method, HasSubstr("probabilities averaged, in fp32"));
+  request.options.precision = "fp16";
+  r = ScorePatient(request);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("precision must be \"fp32\", \"bf16\" or \"auto\""));
 }
 
 TEST(BedsideLearned, MissingCheckpointNamesTheFile) {

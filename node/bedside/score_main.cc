@@ -85,6 +85,10 @@ void AddFlags(CLI::App& app, Flags& f) {
          "0: native grid)")
       ->capture_default_str();
   app.add_option("--device", o.device, "auto, cpu or cuda (learned models)")->capture_default_str();
+  app.add_option("--precision", o.precision,
+                 "auto, fp32 or bf16 (learned models; auto: bf16 where the CPU or GPU computes "
+                 "it natively)")
+      ->capture_default_str();
   app.add_option("--aiscore-model", o.aiscore_model_path,
                  "AI-SCoRE model file (scancov-coord export-model)");
   app.add_option("--report", f.report, "write the one-page HTML report here");
