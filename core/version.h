@@ -9,7 +9,7 @@
 
 namespace scancov {
 
-// "0.4.0"
+// "0.5.0"
 const char* Version();
 // "<program> <version> (wire protocol <n>)", n = the newest protocol version this build speaks.
 std::string VersionLine(const std::string& program);
