@@ -17,7 +17,8 @@
 // once (not timed, as Python's model; its seconds are reported), then PredictLabels (eval,
 // InferenceMode, batches sized to memory: 8 slices here, softmax and argmax on the device) on
 // `infer_slices` slices, timed per call; --infer-path probabilities times the one-off
-// PredictProbabilities and ArgmaxLabels per call instead. Medians.
+// PredictProbabilities and ArgmaxLabels per call instead. Medians. --precision bf16 runs the
+// predictor's forward pass in bfloat16 and reports the fraction of voxels labelled as fp32 does.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -60,6 +61,7 @@ struct Options {
   int infer_slices = 16;
   std::string infer_path = "labels";
   int infer_batch = 0;
+  std::string precision = "fp32";
   uint64_t seed = 16;
 };
 
@@ -234,10 +236,11 @@ int Run(const Options& o) {
   // The node's path (segmentation runner, bedside): the network loaded once, then labels per
   // volume; or (--infer-path probabilities) the one-off PredictProbabilities then ArgmaxLabels.
   const auto load_start = Clock::now();
-  absl::StatusOr<nn::SegmentationPredictor> predictor =
-      nn::SegmentationPredictor::Create(*init, "unet2d", config, {"cpu", o.infer_batch});
+  absl::StatusOr<nn::SegmentationPredictor> predictor = nn::SegmentationPredictor::Create(
+      *init, "unet2d", config, {"cpu", o.infer_batch, o.precision});
   if (!predictor.ok()) return Fail(predictor.status());
   const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
+  scancov::LabelVolume last;
   for (int it = 0; it < o.warmup + o.iters; ++it) {
     const auto start = Clock::now();
     absl::StatusOr<scancov::LabelVolume> argmax;
@@ -254,6 +257,19 @@ int Run(const Options& o) {
     if (it >= o.warmup) infer_s.push_back(seconds);
     std::fill(histogram.begin(), histogram.end(), 0);
     for (uint8_t l : argmax->voxels) ++histogram[l];
+    last = *std::move(argmax);
+  }
+  // In another precision: the fraction of voxels labelled as float32 labels them (untimed).
+  double same_as_fp32 = 1.0;
+  if (predictor->precision() != "fp32") {
+    absl::StatusOr<nn::SegmentationPredictor> fp32 =
+        nn::SegmentationPredictor::Create(*init, "unet2d", config, {"cpu", o.infer_batch, "fp32"});
+    if (!fp32.ok()) return Fail(fp32.status());
+    absl::StatusOr<scancov::LabelVolume> reference = fp32->PredictLabels(infer_ct);
+    if (!reference.ok()) return Fail(reference.status());
+    int64_t same = 0;
+    for (size_t v = 0; v < last.voxels.size(); ++v) same += last.voxels[v] == reference->voxels[v];
+    same_as_fp32 = static_cast<double>(same) / std::max<size_t>(last.voxels.size(), 1);
   }
 
   int64_t parameters = 0;
@@ -276,6 +292,8 @@ int Run(const Options& o) {
                      {"train_slices_per_s", train_median > 0 ? o.batch / train_median : 0.0},
                      {"infer_path", o.infer_path},
                      {"infer_batch", predictor->PredictionBatch(o.size, o.size)},
+                     {"infer_precision", predictor->precision()},
+                     {"infer_labels_as_fp32", same_as_fp32},
                      {"infer_load_s", load_s},
                      {"infer_s", infer_s},
                      {"infer_slices_per_s", infer_median > 0 ? o.infer_slices / infer_median : 0.0},
@@ -306,6 +324,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"labels", "probabilities"}))
       ->capture_default_str();
   app.add_option("--infer-batch", o.infer_batch, "slices per forward pass (0: sized to memory)")
+      ->capture_default_str();
+  app.add_option("--precision", o.precision,
+                 "inference: fp32, bf16 or auto (models/nn/precision.h)")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
       ->capture_default_str();
   app.add_option("--seed", o.seed)->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -138,18 +138,21 @@ def train(model, ct, labels, meta):
     return steps[meta["warmup"]:], float(torch.stack(losses).mean())
 
 
-def infer(model, ct):
+def infer(model, ct, precision):
     model.eval()
-    with torch.no_grad():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+    with torch.no_grad(), autocast:
         probabilities = [torch.softmax(model(normalise(ct[s:s + EVAL_BATCH]).unsqueeze(1)), 1)
                          for s in range(0, ct.shape[0], EVAL_BATCH)]
-        return torch.cat(probabilities).argmax(1)
+        return torch.cat(probabilities).float().argmax(1)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="/tmp/unet_side_by_side")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="inference: float32, or bfloat16 autocast on the CPU")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     meta = json.load(open(os.path.join(args.data_dir, "meta.json")))
@@ -172,7 +175,7 @@ def main():
     infer_s, histogram = [], None
     for it in range(meta["warmup"] + meta["iters"]):
         start = time.perf_counter()
-        argmax = infer(model, infer_ct)
+        argmax = infer(model, infer_ct, args.precision)
         seconds = time.perf_counter() - start
         if it >= meta["warmup"]:
             infer_s.append(seconds)
@@ -190,6 +193,7 @@ def main():
         "train_loss_epoch": train_loss,
         "train_step_s": step_s,
         "train_slices_per_s": meta["batch"] / train_median,
+        "infer_precision": args.precision,
         "infer_s": infer_s,
         "infer_slices_per_s": meta["infer_slices"] / infer_median,
         "infer_label_histogram": histogram,

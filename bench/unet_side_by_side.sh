@@ -13,6 +13,8 @@
 # installs libopenblas0-pthread); "reference" puts Debian's reference BLAS and LAPACK first on
 # LD_LIBRARY_PATH for both processes, without changing the system. Needs python3-torch
 # (scripts/install-deps.sh bench). BENCH_ARGS adds options to both sides' data (e.g. --iters 3).
+# PRECISIONS="fp32 bf16" also runs both sides' inference in bfloat16 (the node's
+# SegPredictOptions::precision, Python's torch.autocast on the CPU), interleaved with fp32.
 set -euo pipefail
 
 build=${1:-build}
@@ -35,6 +37,7 @@ trap 'rm -rf "$data"' EXIT
 
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 read -r -a extra <<<"${BENCH_ARGS:-}"
+read -r -a precisions <<<"${PRECISIONS:-fp32}"
 "$bench" --data-dir "$data" --write --threads "$threads" "${extra[@]}"
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -47,15 +50,18 @@ for mode in "${blas_modes[@]}"; do
     *) echo "unet_side_by_side: unknown BLAS $mode" >&2; exit 1 ;;
   esac
   for round in $(seq "$rounds"); do
-    for side in cpp python; do
-      if [[ $side == cpp ]]; then
-        line=$(LD_LIBRARY_PATH=$libpath "$bench" --data-dir "$data" --threads "$threads" "${extra[@]}")
-      else
-        line=$(LD_LIBRARY_PATH=$libpath "$python" "$here/unet_pytorch.py" --data-dir "$data" \
-          --threads "$threads")
-      fi
-      echo "{\"blas_mode\": \"$mode\", \"round\": $round, \"run\": $line}" >>"$results"
-      echo "  $mode round $round $side done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    for precision in "${precisions[@]}"; do
+      for side in cpp python; do
+        if [[ $side == cpp ]]; then
+          line=$(LD_LIBRARY_PATH=$libpath "$bench" --data-dir "$data" --threads "$threads" \
+            --precision "$precision" "${extra[@]}")
+        else
+          line=$(LD_LIBRARY_PATH=$libpath "$python" "$here/unet_pytorch.py" --data-dir "$data" \
+            --threads "$threads" --precision "$precision")
+        fi
+        echo "{\"blas_mode\": \"$mode\", \"precision\": \"$precision\", \"round\": $round, \"run\": $line}" >>"$results"
+        echo "  $mode $precision round $round $side done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+      done
     done
   done
 done
@@ -65,21 +71,24 @@ echo "end:    $(date -u '+%F %T UTC'), uptime:$(uptime | sed 's/.*up/ up/')"
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 print()
-print("| BLAS | side | round | train slices/s | infer slices/s | loss_start | load (1/5/15 min) |")
-print("|---|---|---|---|---|---|---|")
+print("| BLAS | inference precision | side | round | train slices/s | infer slices/s | labels as fp32 | loss_start | load (1/5/15 min) |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in runs:
     x = r["run"]
-    print(f"| {r['blas_mode']} | {x['side']} | {r['round']} | {x['train_slices_per_s']:.3f} | "
-          f"{x['infer_slices_per_s']:.3f} | {x['loss_start']:.6f} | {x['load']} |")
+    same = x.get("infer_labels_as_fp32")
+    print(f"| {r['blas_mode']} | {r['precision']} | {x['side']} | {r['round']} | "
+          f"{x['train_slices_per_s']:.3f} | {x['infer_slices_per_s']:.3f} | "
+          f"{'' if same is None else f'{same:.5f}'} | {x['loss_start']:.6f} | {x['load']} |")
 print()
-print("| BLAS | train C++ / Python | infer C++ / Python | (medians over the rounds) |")
-print("|---|---|---|---|")
-for mode in dict.fromkeys(r["blas_mode"] for r in runs):
+print("| BLAS | inference precision | train C++ / Python | infer C++ / Python | (medians over the rounds) |")
+print("|---|---|---|---|---|")
+for mode, precision in dict.fromkeys((r["blas_mode"], r["precision"]) for r in runs):
     side = lambda cpp, key: statistics.median(
-        r["run"][key] for r in runs if r["blas_mode"] == mode and r["run"]["side"].startswith("c++") == cpp)
+        r["run"][key] for r in runs if (r["blas_mode"], r["precision"]) == (mode, precision)
+        and r["run"]["side"].startswith("c++") == cpp)
     t = (side(True, "train_slices_per_s"), side(False, "train_slices_per_s"))
     i = (side(True, "infer_slices_per_s"), side(False, "infer_slices_per_s"))
-    print(f"| {mode} | {t[0]:.3f} / {t[1]:.3f} = {t[0] / t[1]:.2f}x | "
+    print(f"| {mode} | {precision} | {t[0]:.3f} / {t[1]:.3f} = {t[0] / t[1]:.2f}x | "
           f"{i[0]:.3f} / {i[1]:.3f} = {i[0] / i[1]:.2f}x | |")
 print()
 for mode in dict.fromkeys(r["blas_mode"] for r in runs):
