@@ -7,6 +7,7 @@
 
 #include "aggregator/server/study_logic.h"
 #include "aggregator/studies/registry.h"
+#include "aggregator/studies/secure_upload_rules_test_util.h"
 #include "protocol/study_kind.h"
 #include "protocol/wire/logistic_regression.h"
 #include "protocol/wire/secure_sum.h"
@@ -63,18 +64,8 @@ TEST(LogisticStudyTest, UnderSecureAggregationOnlyAMaskedAnswerWithItsVectorIsAc
   refusal.refused = true;
   refusal.reason = "below the minimum";
 
-  EXPECT_TRUE((*secure)->ValidateResult(task, masked, &vector, nullptr).ok());
-  EXPECT_TRUE((*secure)->ValidateResult(task, Header(refusal), nullptr, nullptr).ok());
-  EXPECT_THAT((*secure)->ValidateResult(task, in_clear, nullptr, nullptr).message(),
-              HasSubstr("an answer's numbers travel masked"));
-  EXPECT_THAT((*secure)->ValidateResult(task, masked, nullptr, nullptr).message(),
-              HasSubstr("comes with its masked vector"));
-  EXPECT_THAT((*secure)->ValidateResult(task, Header(refusal), &vector, nullptr).message(),
-              HasSubstr("a refusal carries no masked vector"));
-  EXPECT_THAT((*plain)->ValidateResult(task, masked, nullptr, nullptr).message(),
-              HasSubstr("without secure aggregation"));
-  EXPECT_THAT((*plain)->ValidateResult(task, in_clear, &vector, nullptr).message(),
-              HasSubstr("carry no weights"));
+  testing::ExpectSecureUploadRules(**secure, **plain, task,
+                                   {in_clear, masked, Header(refusal), vector});
 }
 
 // The pooled answer the sum reads back as closes the round exactly as the answers in clear do.

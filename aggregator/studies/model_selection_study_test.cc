@@ -9,6 +9,7 @@
 
 #include "aggregator/server/study_logic.h"
 #include "aggregator/studies/registry.h"
+#include "aggregator/studies/secure_upload_rules_test_util.h"
 #include "core/status_macros.h"
 #include "models/scores/selection_site.h"
 #include "protocol/wire/model_selection.h"
@@ -121,20 +122,7 @@ TEST(SelectionStudyTest, UnderSecureAggregationOnlyAMaskedAnswerWithItsVectorIsA
   const v1::UploadHeader in_clear = Header(answer);
   const v1::UploadHeader masked = Header(wire::ClearPart(answer));
   const v1::UploadHeader refusal = Header(Refusal());
-
-  EXPECT_TRUE((*secure)->ValidateResult(task, masked, &vector, nullptr).ok());
-  EXPECT_TRUE((*secure)->ValidateResult(task, refusal, nullptr, nullptr).ok());
-  EXPECT_TRUE((*plain)->ValidateResult(task, in_clear, nullptr, nullptr).ok());
-  EXPECT_THAT((*secure)->ValidateResult(task, in_clear, nullptr, nullptr).message(),
-              HasSubstr("an answer's numbers travel masked"));
-  EXPECT_THAT((*secure)->ValidateResult(task, masked, nullptr, nullptr).message(),
-              HasSubstr("comes with its masked vector"));
-  EXPECT_THAT((*secure)->ValidateResult(task, refusal, &vector, nullptr).message(),
-              HasSubstr("a refusal carries no masked vector"));
-  EXPECT_THAT((*plain)->ValidateResult(task, masked, nullptr, nullptr).message(),
-              HasSubstr("without secure aggregation"));
-  EXPECT_THAT((*plain)->ValidateResult(task, in_clear, &vector, nullptr).message(),
-              HasSubstr("carry no weights"));
+  testing::ExpectSecureUploadRules(**secure, **plain, task, {in_clear, masked, refusal, vector});
   // A clear part of another kind than the round asks (squares in the sums round).
   wire::SelectionSiteAnswer squares = wire::ClearPart(answer);
   squares.aggregates.kind = SelectionRequest::Kind::kSquares;
