@@ -17,6 +17,7 @@
 #include "core/progress.h"
 #include "core/status_macros.h"
 #include "models/nn/local_training.h"
+#include "models/nn/precision.h"
 #include "node/agent.h"
 #include "node/approval_commands.h"
 #include "node/approvals.h"
@@ -371,6 +372,7 @@ int main(int argc, char** argv) {
     }
     node::PreflightOptions options;
     options.device_info = nn::DeviceInfo();
+    options.bf16_native = nn::NativeBFloat16(options.device_info.rfind("cuda", 0) == 0);
     options.aggregator_timeout = absl::Seconds(check_timeout_s);
     options.min_free_bytes = static_cast<uint64_t>(min_free_gib * (uint64_t{1} << 30));
     return node::RunCheckCommand(config_path, options, check_json, std::cout);

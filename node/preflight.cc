@@ -188,9 +188,13 @@ CheckResult CheckFreeSpace(const sites::SiteConfig& config, uint64_t min_free_by
 }
 
 CheckResult CheckCompute(const sites::SiteConfig& config, const std::string& device_info,
-                         unsigned cpu_cores) {
+                         unsigned cpu_cores, std::optional<bool> bf16_native) {
   const std::string check = "compute";
-  const std::string cores = absl::StrCat(cpu_cores, " CPU cores");
+  std::string cores = absl::StrCat(cpu_cores, " CPU cores");
+  if (bf16_native.has_value()) {
+    absl::StrAppend(&cores, *bf16_native ? "; bfloat16 inference native (--precision auto uses it)"
+                                         : "; no native bfloat16 (inference in float32)");
+  }
   if (device_info.empty()) {
     return {check, CheckStatus::kWarn,
             absl::StrCat(cores, "; whether a CUDA GPU is usable was not asked")};
@@ -270,8 +274,9 @@ std::vector<CheckResult> RunPreflight(const std::string& site_file,
   AggregatorClock aggregator_clock;
   results.push_back(CheckAggregator(config, options.aggregator_timeout, &aggregator_clock));
   results.push_back(CheckClock(aggregator_clock, now));
-  results.push_back(
-      CheckCompute(config, options.device_info, std::max(1u, std::thread::hardware_concurrency())));
+  results.push_back(CheckCompute(config, options.device_info,
+                                 std::max(1u, std::thread::hardware_concurrency()),
+                                 options.bf16_native));
   results.push_back(CheckBlas(options.proc_maps));
   return results;
 }

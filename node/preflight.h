@@ -50,6 +50,9 @@ struct PreflightOptions {
   // The compute device the node would use, from nn::DeviceInfo() ("cpu" or "cuda:<name>"),
   // given by the caller so that LibTorch stays out of this library. Empty: not known.
   std::string device_info;
+  // Whether that device computes bfloat16 natively (nn::NativeBFloat16: what `--precision auto`
+  // of scancov-score picks), shown on the compute line. Unset: not known.
+  std::optional<bool> bf16_native;
   // Where to read the libraries mapped into this process (the BLAS check).
   std::string proc_maps = "/proc/self/maps";
 };
@@ -113,9 +116,10 @@ CheckResult CheckAggregator(const sites::SiteConfig& config, absl::Duration time
 CheckResult CheckClock(const AggregatorClock& aggregator, absl::Time now);
 
 // 9. What the node computes on: the site file's device against `device_info` (FAIL when the
-// site file asks for cuda and there is none), and the CPU cores.
+// site file asks for cuda and there is none), the CPU cores and, when known, whether inference
+// can run in bfloat16 at full speed.
 CheckResult CheckCompute(const sites::SiteConfig& config, const std::string& device_info,
-                         unsigned cpu_cores);
+                         unsigned cpu_cores, std::optional<bool> bf16_native = std::nullopt);
 
 // The BLAS libraries mapped into the process, from /proc/self/maps text (file names, deduped,
 // in order of appearance): libblas, libopenblas, libmkl, libblis, libcblas, libatlas, libflexiblas.

@@ -244,6 +244,12 @@ TEST(PreflightUnitTest, CudaAskedForWithoutAGpuFails) {
   EXPECT_EQ(CheckCompute(config, "cuda:NVIDIA H100", 4).status, CheckStatus::kOk);
   config.device = "auto";
   EXPECT_THAT(CheckCompute(config, "cpu", 4).detail, HasSubstr("4 CPU cores"));
+  // Whether inference can run in bfloat16 at full speed, when the caller knows.
+  EXPECT_THAT(CheckCompute(config, "cpu", 4, true).detail,
+              HasSubstr("4 CPU cores; bfloat16 inference native"));
+  EXPECT_THAT(CheckCompute(config, "cpu", 4, false).detail,
+              HasSubstr("no native bfloat16 (inference in float32)"));
+  EXPECT_THAT(CheckCompute(config, "cpu", 4).detail, ::testing::Not(HasSubstr("bfloat16")));
 }
 
 TEST(PreflightUnitTest, BlasIsReadFromTheProcessMaps) {
