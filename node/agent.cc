@@ -226,8 +226,22 @@ void NodeAgent::ReportDecisions() {
     d.set_decided_by(r.decided_by);
     d.set_reason(r.reason);
     d.set_decided_unix(r.decided_unix);
+    // In the ledger before it leaves (node/control_egress.h), whatever it says.
+    absl::StatusOr<std::string> fields = DecisionSummaryJson(d);
+    absl::StatusOr<int64_t> ledgered =
+        fields.ok() ? gate_->RecordControl(kDecisionEntry, "", d.ByteSizeLong(), *fields)
+                    : absl::StatusOr<int64_t>(fields.status());
+    if (!ledgered.ok()) {  // not recorded: not sent
+      spdlog::error("study '{}': the decision report was not sent: {}", r.study_id,
+                    std::string(ledgered.status().message()));
+      continue;
+    }
     absl::StatusOr<v1::DecisionAck> ack =
         retrier_.Call("report decision", [&] { return client_->ReportDecision(d); });
+    gate_->CompleteControl(*ledgered, d.ByteSizeLong(), *fields, ack.ok() ? "sent" : "failed",
+                           ack.ok() ? "acknowledged"
+                                    : absl::StrCat("not acknowledged: ", ack.status().message(),
+                                                   " (reported again later)"));
     if (!ack.ok()) {
       spdlog::warn("study '{}': the site's decision could not be reported: {}", r.study_id,
                    std::string(ack.status().message()));

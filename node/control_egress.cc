@@ -48,13 +48,31 @@ std::string HeartbeatText(const json& j) {
   return text;
 }
 
+std::string FieldsText(const json& j);
+
 std::string RegisterText(const json& j) {
+  return absl::StrCat(FieldsText(j), " (the site id travels in the certificate, not as a field)");
+}
+
+// Every field of `message` by its proto name (enums by name, defaults included).
+absl::StatusOr<std::string> FieldsJson(const google::protobuf::Message& message, const char* kind) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string text;
+  if (auto s = google::protobuf::util::MessageToJsonString(message, &text, options); !s.ok()) {
+    return absl::InternalError(absl::StrCat(kind, " ledger entry: ", s.ToString()));
+  }
+  return text;
+}
+
+// "name=value ..." in the summary's order.
+std::string FieldsText(const json& j) {
   std::vector<std::string> fields;
   for (const auto& [k, v] : j.items()) {
     fields.push_back(absl::StrCat(k, "=", v.is_string() ? v.get<std::string>() : v.dump()));
   }
-  return absl::StrCat(absl::StrJoin(fields, " "),
-                      " (the site id travels in the certificate, not as a field)");
+  return absl::StrJoin(fields, " ");
 }
 
 }  // namespace
@@ -116,14 +134,11 @@ std::string HeartbeatDetail(const HeartbeatSummary& s) {
 }
 
 absl::StatusOr<std::string> RegisterSummaryJson(const v1::RegisterRequest& request) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string text;
-  if (auto s = google::protobuf::util::MessageToJsonString(request, &text, options); !s.ok()) {
-    return absl::InternalError(absl::StrCat("register ledger entry: ", s.ToString()));
-  }
-  return text;
+  return FieldsJson(request, kRegisterEntry);
+}
+
+absl::StatusOr<std::string> DecisionSummaryJson(const v1::StudyDecision& decision) {
+  return FieldsJson(decision, kDecisionEntry);
 }
 
 std::string ControlEntryText(const std::string& kind, const std::string& summary_json) {
@@ -132,6 +147,7 @@ std::string ControlEntryText(const std::string& kind, const std::string& summary
   try {
     if (kind == kHeartbeatEntry) return HeartbeatText(j);
     if (kind == kRegisterEntry) return RegisterText(j);
+    if (kind == kDecisionEntry) return FieldsText(j);
   } catch (const json::exception&) {
     return "";  // a summary of another shape: the caller prints it as recorded
   }

@@ -16,6 +16,12 @@
 //              the first and last beat's time. A node killed mid-task leaves its entry
 //              'pending'; the next start marks it 'interrupted' (how many beats left is then
 //              unknown; the entry says from when and how often).
+//   decision   one entry per report of the site's decision on a study (NodeAgent's
+//              ReportDecisions): every field of the StudyDecision as sent (the study, its spec's
+//              hash, approved / denied / pending, who or which rule decided, the steward's
+//              reason as typed, when). A report the aggregator did not acknowledge is 'failed'
+//              and sent again later (a new entry); a node killed before the answer leaves it
+//              'pending', marked 'interrupted' at the next start.
 //
 // HeartbeatTally collects the beats on the heartbeat's thread; the agent's thread writes the
 // ledger, so the ledger keeps one writer.
@@ -36,6 +42,7 @@ namespace scancov::node {
 
 inline constexpr char kRegisterEntry[] = "register";
 inline constexpr char kHeartbeatEntry[] = "heartbeat";
+inline constexpr char kDecisionEntry[] = "decision";
 
 // What one task's heartbeats carried out of the site, so far.
 struct HeartbeatSummary {
@@ -81,8 +88,11 @@ std::string HeartbeatDetail(const HeartbeatSummary& summary);
 // The ledger's record of a Register: every field of `request`, by its proto name, as JSON
 // (enums by name), so that a field added later is recorded without a change here.
 absl::StatusOr<std::string> RegisterSummaryJson(const v1::RegisterRequest& request);
+// The same for a decision report.
+absl::StatusOr<std::string> DecisionSummaryJson(const v1::StudyDecision& decision);
 
-// One line for a person (`scancov-node ledger`) of a heartbeat's or a register's summary_json;
+// One line for a person (`scancov-node ledger`) of a heartbeat's, register's or decision's
+// summary_json;
 // "" for another kind or a summary that does not parse.
 std::string ControlEntryText(const std::string& kind, const std::string& summary_json);
 

@@ -100,5 +100,22 @@ TEST(RegisterSummaryTest, RecordsEveryFieldOfTheRequestByName) {
   EXPECT_EQ(ControlEntryText("heartbeat", "not json"), "");
 }
 
+TEST(DecisionSummaryTest, RecordsEveryFieldOfTheReportByName) {
+  v1::StudyDecision d;
+  d.set_study_id("cohort");
+  d.set_state(v1::DECISION_STATE_DENIED);
+  d.set_decided_by("steward");
+  d.set_reason("outside our ethics approval");
+  absl::StatusOr<std::string> json = DecisionSummaryJson(d);
+  ASSERT_TRUE(json.ok()) << json.status();
+  const nlohmann::json j = nlohmann::json::parse(*json);
+  EXPECT_EQ(j.at("study_id"), "cohort");
+  EXPECT_EQ(j.at("state"), "DECISION_STATE_DENIED");
+  EXPECT_EQ(j.at("reason"), "outside our ethics approval");
+  EXPECT_TRUE(j.contains("spec_sha256") && j.contains("decided_unix"));  // defaults too
+  EXPECT_NE(ControlEntryText("decision", *json).find("state=DECISION_STATE_DENIED"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace scancov::node

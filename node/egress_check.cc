@@ -119,6 +119,23 @@ void CheckRegister(const json& summary, const privacy::EgressEntry& e, EgressChe
   }
 }
 
+// A decision report: the StudyDecision's fields. The steward's reason is free text that leaves
+// as typed: a digit in it is shown, to check that it is not a count from the site's rows.
+void CheckDecision(const json& summary, const privacy::EgressEntry& e, EgressCheck& out) {
+  static const std::set<std::string> kFields = {"study_id",   "spec_sha256", "state",
+                                                "decided_by", "reason",      "decided_unix"};
+  for (const auto& [k, v] : summary.items()) {
+    if (kFields.count(k) == 0) out.findings.push_back({e.id, e.task_id, k, "unexpected field"});
+  }
+  const json reason = summary.value("reason", json(""));
+  if (!reason.is_string()) {
+    out.findings.push_back({e.id, e.task_id, "reason", "not text"});
+  } else if (reason.get<std::string>().find_first_of("0123456789") != std::string::npos) {
+    out.findings.push_back({e.id, e.task_id, "reason",
+                            "the steward's reason holds a number: check it is not a count"});
+  }
+}
+
 }  // namespace
 
 EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_t min_count) {
@@ -148,6 +165,11 @@ EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_
       CheckRegister(summary, e, out);
       continue;
     }
+    if (e.kind == kDecisionEntry) {
+      ++out.decisions;
+      CheckDecision(summary, e, out);
+      continue;
+    }
     if (e.kind == "result") ++out.results;
     Walk(summary, "", false, min_count, e, out);
   }
@@ -155,11 +177,12 @@ EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_
 }
 
 std::string EgressCheckText(const EgressCheck& check, int64_t min_count) {
-  std::string text = absl::StrCat(
-      check.entries, " entries (", check.results, " results, ", check.failures, " failures, ",
-      check.heartbeats, " heartbeat summaries, ", check.registrations, " registrations), ",
-      check.counts_checked, " counts checked against the minimum ", min_count, ", ",
-      check.template_reasons, " refusal sentences with no number but the minimum: ");
+  std::string text =
+      absl::StrCat(check.entries, " entries (", check.results, " results, ", check.failures,
+                   " failures, ", check.heartbeats, " heartbeat summaries, ", check.registrations,
+                   " registrations, ", check.decisions, " decision reports), ",
+                   check.counts_checked, " counts checked against the minimum ", min_count, ", ",
+                   check.template_reasons, " refusal sentences with no number but the minimum: ");
   if (check.findings.empty()) return text + "no finding\n";
   absl::StrAppend(&text, check.findings.size(), " finding(s)\n");
   for (const EgressFinding& f : check.findings) {

@@ -36,7 +36,7 @@ struct EgressFinding {
 
 struct EgressCheck {
   int64_t entries = 0, results = 0, failures = 0, counts_checked = 0;
-  int64_t heartbeats = 0, registrations = 0;  // the node's own messages
+  int64_t heartbeats = 0, registrations = 0, decisions = 0;  // the node's own messages
   // A kind's fixed refusal sentences ("fewer than 10 events or non-events"): not findings, but
   // counted, since the rules ask for codes (issue 12 left them as sentences).
   int64_t template_reasons = 0;
@@ -45,7 +45,8 @@ struct EgressCheck {
 
 EgressCheck CheckEgress(const std::vector<privacy::EgressEntry>& entries, int64_t min_count);
 
-// "N entries (R results, F failures, H heartbeat summaries, G registrations), C counts checked: no
+// "N entries (R results, F failures, H heartbeat summaries, G registrations, D decision reports),
+// C counts checked: no
 // finding" or one line per finding.
 std::string EgressCheckText(const EgressCheck& check, int64_t min_count);
 

@@ -70,8 +70,9 @@ TEST(EgressCheckTest, AnHonestLedgerHasNoFinding) {
                   10);
   EXPECT_TRUE(check.findings.empty());
   EXPECT_EQ(EgressCheckText(check, 10),
-            "2 entries (1 results, 1 failures, 0 heartbeat summaries, 0 registrations), 2 counts "
-            "checked against the minimum 10, 0 refusal sentences with no number but the minimum: "
+            "2 entries (1 results, 1 failures, 0 heartbeat summaries, 0 registrations, 0 decision "
+            "reports), 2 counts checked against the minimum 10, 0 refusal sentences with no number "
+            "but the minimum: "
             "no finding\n");
 }
 
@@ -116,6 +117,29 @@ TEST(EgressCheckTest, HeartbeatsAndRegistrationsCarryTheirKnownFieldsOnly) {
                        "patient: unexpected field",
                        "n_rows: unexpected field",
                        "stages[0]: not a progress text of at most 80 characters",
+                   }));
+}
+
+// A decision report carries the StudyDecision's fields; the steward's free-text reason leaves as
+// typed, so a number in it is shown for the steward to check.
+TEST(EgressCheckTest, DecisionReportsCarryTheirFieldsAndANumberInTheReasonIsShown) {
+  const std::string denied = R"({"study_id": "cohort", "spec_sha256": "ab", "state":
+      "DECISION_STATE_DENIED", "decided_by": "steward", "reason": "outside our ethics approval",
+      "decided_unix": "1700000000"})";
+  const EgressCheck honest = CheckEgress({Entry(1, "decision", denied)}, 10);
+  EXPECT_TRUE(honest.findings.empty());
+  EXPECT_EQ(honest.decisions, 1);
+  EXPECT_NE(EgressCheckText(honest, 10).find("1 decision reports"), std::string::npos);
+
+  const EgressCheck check = CheckEgress(
+      {Entry(1, "decision", R"({"study_id": "c", "reason": "only 3 patients with cancer"})"),
+       Entry(2, "decision", R"({"study_id": "c", "reason": "", "site_rows": 120})")},
+      10);
+  std::vector<std::string> where;
+  for (const EgressFinding& f : check.findings) where.push_back(f.where + ": " + f.what);
+  EXPECT_EQ(where, (std::vector<std::string>{
+                       "reason: the steward's reason holds a number: check it is not a count",
+                       "site_rows: unexpected field",
                    }));
 }
 

@@ -399,7 +399,10 @@ absl::StatusOr<int> TaskGate::MarkInterruptedControl() {
   SCV_ASSIGN_OR_RETURN(std::vector<privacy::EgressEntry> entries, ledger_->List());
   int marked = 0;
   for (const privacy::EgressEntry& e : entries) {
-    if (e.state != "pending" || (e.kind != kHeartbeatEntry && e.kind != kRegisterEntry)) continue;
+    if (e.state != "pending" ||
+        (e.kind != kHeartbeatEntry && e.kind != kRegisterEntry && e.kind != kDecisionEntry)) {
+      continue;
+    }
     SCV_RETURN_IF_ERROR(ledger_->MarkOutcome(
         e.id, "interrupted",
         e.kind == kHeartbeatEntry

@@ -139,16 +139,16 @@ class TaskGate {
   void MarkOutcome(const Release& release, const std::string& state, const std::string& detail);
 
   // The node's own messages in the ledger (node/control_egress.h: a Register, a task's
-  // heartbeats): an entry of `kind` recorded 'pending' before the first message leaves; its id
-  // (0 without a ledger).
+  // heartbeats, a decision report): an entry of `kind` recorded 'pending' before the first message
+  // leaves; its id (0 without a ledger).
   absl::StatusOr<int64_t> RecordControl(const std::string& kind, const std::string& task_id,
                                         uint64_t bytes, const std::string& summary_json);
   // What left under entry `id` once known, and its outcome; nothing for id 0, errors logged.
   void CompleteControl(int64_t id, uint64_t bytes, const std::string& summary_json,
                        const std::string& state, const std::string& detail);
-  // Marks 'interrupted' every heartbeat or register entry still 'pending': its node stopped
-  // (was killed) before the task ended or the aggregator answered, so how many beats left is
-  // not known. Called when the node starts, before anything is sent; returns how many.
+  // Marks 'interrupted' every heartbeat, register or decision entry still 'pending': its node
+  // stopped (was killed) before the task ended or the aggregator answered, so how many beats left
+  // is not known. Called when the node starts, before anything is sent; returns how many.
   absl::StatusOr<int> MarkInterruptedControl();
 
   // The declaration `task` would be admitted with, or why it would not be.

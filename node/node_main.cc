@@ -285,8 +285,9 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "what this node holds and has done");
   bool status_json = false, ledger_json = false;
   status->add_flag("--json", status_json, "as a JSON object (for scripts)");
-  auto* ledger = app.add_subcommand(
-      "ledger", "everything that left this site (results, failures, registrations, heartbeats)");
+  auto* ledger = app.add_subcommand("ledger",
+                                    "everything that left this site (results, failures, "
+                                    "registrations, heartbeats, decision reports)");
   ledger->add_option("--limit", limit, "only the last N entries");
   bool check = false;
   auto* check_flag = ledger->add_flag(

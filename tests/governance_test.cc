@@ -112,8 +112,18 @@ TEST_F(GovernanceTest, RuleCommandAndDenialAndTheCoordinatorSeesEachDecision) {
   EXPECT_EQ(decided["kb"], v1::DECISION_STATE_APPROVED);
   EXPECT_EQ(decided["igr"], v1::DECISION_STATE_PENDING);
   EXPECT_EQ(decided["hegp"], v1::DECISION_STATE_PENDING);
-  EXPECT_EQ(nodes_[1]->ledger->List()->size(), 0u);  // nothing ran, nothing left igr
-  EXPECT_EQ(nodes_[2]->ledger->List()->size(), 0u);
+  // Nothing ran at igr and hegp: what left them is the report that their stewards were asked,
+  // in their ledgers as it was sent.
+  for (int i : {1, 2}) {
+    const absl::StatusOr<std::vector<privacy::EgressEntry>> left = nodes_[i]->ledger->List();
+    ASSERT_TRUE(left.ok());
+    ASSERT_EQ(left->size(), 1u);
+    EXPECT_EQ((*left)[0].kind, "decision");
+    EXPECT_EQ((*left)[0].state, "sent");
+    EXPECT_NE((*left)[0].summary_json.find(R"("state":"DECISION_STATE_PENDING")"),
+              std::string::npos)
+        << (*left)[0].summary_json;
+  }
 
   // The stewards decide with their commands (another process in production).
   std::ostringstream out;
@@ -140,9 +150,15 @@ TEST_F(GovernanceTest, RuleCommandAndDenialAndTheCoordinatorSeesEachDecision) {
   // The list bound first: a range over `*List()` would outlive its StatusOr.
   const absl::StatusOr<std::vector<privacy::EgressEntry>> hegp_ledger = nodes_[2]->ledger->List();
   ASSERT_TRUE(hegp_ledger.ok());
+  bool denial_ledgered = false;
   for (const privacy::EgressEntry& e : *hegp_ledger) {
     EXPECT_NE(e.kind, "result");  // hegp released no result
+    // The denial left with the steward's reason: the ledger shows it as sent.
+    denial_ledgered |= e.kind == "decision" &&
+                       e.summary_json.find("DECISION_STATE_DENIED") != std::string::npos &&
+                       e.summary_json.find("outside our ethics approval") != std::string::npos;
   }
+  EXPECT_TRUE(denial_ledgered);
 }
 
 // In a study of several rounds (the quartiles search), a site that denied it is not waited for
