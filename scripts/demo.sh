@@ -436,7 +436,7 @@ done
 echo "   every entry decoded and checked against the site's rules (scancov-node ledger --check):"
 for s in "${SITES[@]}"; do
   "$NODE" --config "$RUN/sites/$s/site.json" --log-level warn ledger --check 2>/dev/null \
-    | cut -c1-200 | sed "s|^|   [$s] |" || true
+    | cut -c1-240 | sed "s|^|   [$s] |" || true
 done
 
 say "The cohort (Table 1): per-site and pooled, medians and IQR found from counts only, small cells suppressed at the site"
