@@ -15,6 +15,7 @@
 #include "node/gate.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
+#include "tests/test_sites.h"
 
 namespace scancov::node {
 namespace {
@@ -103,12 +104,7 @@ class AbortedStudyClient : public ForwardingFederationClient {
 class AgentStopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = aggregator::AggregatorStore::Open(":memory:");
-    ASSERT_TRUE(store.ok());
-    aggregator::FederationOptions federation_options;
-    federation_options.studies = &aggregator::AllStudyLogics();
-    federation_options.clock = &clock_;
-    federation_ = std::make_unique<aggregator::Federation>(std::move(*store), federation_options);
+    federation_ = testing_sites::InMemoryFederation(clock_);
     v1::EnrollSiteRequest enroll;
     enroll.set_site_id("kb");
     ASSERT_TRUE(federation_->EnrollSite(kCoordinator, enroll).ok());

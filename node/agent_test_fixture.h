@@ -21,6 +21,7 @@
 #include "node/gate.h"
 #include "node/store/node_store.h"
 #include "node/task_log.h"
+#include "tests/test_sites.h"
 
 namespace scancov::node::agent_testing {
 
@@ -127,12 +128,7 @@ class BeatCountingClient : public ForwardingFederationClient {
 class AgentFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = aggregator::AggregatorStore::Open(":memory:");
-    ASSERT_TRUE(store.ok());
-    aggregator::FederationOptions options;
-    options.studies = &aggregator::AllStudyLogics();
-    options.clock = &clock_;
-    federation_ = std::make_unique<aggregator::Federation>(std::move(*store), options);
+    federation_ = testing_sites::InMemoryFederation(clock_);
     absl::StatusOr<std::unique_ptr<NodeStore>> node_store = NodeStore::InMemory();
     ASSERT_TRUE(node_store.ok()) << node_store.status();
     store_ = std::move(node_store).value();

@@ -64,12 +64,21 @@ class DpGateFixture : public ::testing::Test {
     plugin->produce.weights = trained;
     plugin->produce.num_samples = 40;
     plugin_ = plugin.get();
+    return GateWith(std::move(plugin), dp, std::move(noise));
+  }
+
+  // A gate on this fixture's store and ledgers whose tabular_training plug-in is `plugin`;
+  // `board`: where it posts DP-SGD terms (null: dp_sgd refused).
+  std::unique_ptr<TaskGate> GateWith(std::unique_ptr<TaskPlugin> plugin, DpSitePolicy dp,
+                                     std::shared_ptr<privacy::dp::GaussianSource> noise,
+                                     DpSgdBoard* board = nullptr) {
     TaskPlugins plugins;
     plugins[protocol::StudyKind::tabular_training] = std::move(plugin);
     GateOptions options;
     options.dp = dp;
     options.dp_ledger = dp_ledger_.get();
     options.dp_noise = std::move(noise);
+    options.dp_sgd = board;
     return std::make_unique<TaskGate>(options, std::move(plugins), ledger_.get());
   }
 

@@ -61,14 +61,7 @@ class DpSgdGateTest : public testing_util::DpGateFixture {
     plugin->produce.num_samples = 40;
     plugin->board = &board_;
     trainer_ = plugin.get();
-    TaskPlugins plugins;
-    plugins[protocol::StudyKind::tabular_training] = std::move(plugin);
-    GateOptions options;
-    options.dp = dp;
-    options.dp_ledger = dp_ledger_.get();
-    options.dp_noise = noise_;
-    options.dp_sgd = with_board ? &board_ : nullptr;
-    return std::make_unique<TaskGate>(options, std::move(plugins), ledger_.get());
+    return GateWith(std::move(plugin), dp, noise_, with_board ? &board_ : nullptr);
   }
 
   DpSgdBoard board_;
